@@ -1,0 +1,37 @@
+//! Compiles every `.proto` file under `proto/` once, into the root crate.
+use std::path::{Path, PathBuf};
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "proto") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // A fresh machine needs no system protoc: the vendored binary is used unless
+    // the caller points PROTOC somewhere else.
+    let protoc = match std::env::var_os("PROTOC") {
+        Some(path) => PathBuf::from(path),
+        None => protoc_bin_vendored::protoc_bin_path()?,
+    };
+    let mut prost_config = prost_build::Config::new();
+    prost_config.protoc_executable(protoc);
+    let mut protos = Vec::new();
+    collect(Path::new("proto"), &mut protos)?;
+    protos.sort();
+    println!("cargo:rerun-if-changed=proto");
+
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out_dir.join("airis_descriptor.bin"))
+        .include_file("_includes.rs")
+        .compile_with_config(prost_config, &protos, &[PathBuf::from("proto")])?;
+    Ok(())
+}
+
