@@ -34,4 +34,3 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .compile_with_config(prost_config, &protos, &[PathBuf::from("proto")])?;
     Ok(())
 }
-

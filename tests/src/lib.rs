@@ -1,1 +1,425 @@
-//! End-to-end test support.
+//! Support for end-to-end tests against the real infrastructure started by
+//! `scripts/infra.sh` (Kafka, the ClickHouse engine, Redis).
+//!
+//! Every [`Pipeline`] gets its own ClickHouse database, Kafka topics and
+//! consumer group, so tests run in parallel without seeing each other's data.
+//! Endpoints come from `AIRIS_KAFKA_BROKERS` and `AIRIS_CLICKHOUSE_URL`, as `scripts/infra.sh env` exports them
+//! (defaults: the local ports of `scripts/infra.sh`).
+
+pub mod otlp;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use airis_ingestion::{IngestionConfig, auth::AuthConfig};
+use airis_runtime::{
+    Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig, kafka::Topics,
+};
+use anyhow::{Context as _, bail};
+use tokio::{net::TcpListener, task::JoinHandle};
+
+/// Ingest token every test pipeline accepts, for [`TENANT`].
+pub const TOKEN: &str = "test-token";
+pub const TENANT: &str = "acme";
+/// A second token and tenant, for isolation checks.
+pub const OTHER_TOKEN: &str = "other-token";
+pub const OTHER_TENANT: &str = "globex";
+
+pub fn kafka_brokers() -> String {
+    std::env::var("AIRIS_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+pub fn clickhouse_url() -> String {
+    std::env::var("AIRIS_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".to_owned())
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Where `scripts/infra.sh` installed things.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("AIRIS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".cache"))
+}
+
+/// The `airis` binary built next to the running test.
+pub fn airis_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test> -> target/<profile>/airis
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("airis"))
+        .context("unexpected test binary location")?;
+    if !path.exists() {
+        bail!(
+            "{} not found: build it first (cargo build -p airis), scripts/test.sh does",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// A name unique to this test run and call, usable in topic, database and
+/// group names.
+pub fn unique(prefix: &str) -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        nanos % 100_000,
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Everything a pipeline under test is configured with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub kafka: KafkaConfig,
+    pub clickhouse: ClickHouseConfig,
+    pub ingestion: IngestionConfig,
+    pub server: ServerConfig,
+}
+
+impl Settings {
+    /// Fresh topics, database and consumer group named after `name`.
+    pub fn new(name: &str) -> Self {
+        let id = unique(name);
+        let kafka = KafkaConfig {
+            brokers: kafka_brokers(),
+            topics: Topics {
+                traces: format!("{id}_spans"),
+                logs: format!("{id}_logs"),
+                metrics: format!("{id}_metrics"),
+            },
+            partitions: 3,
+            replication: 1,
+            properties: BTreeMap::new(),
+        };
+        let clickhouse = ClickHouseConfig {
+            url: clickhouse_url(),
+            database: format!("t_{id}"),
+            user: None,
+            password: None,
+        };
+        let mut ingestion = IngestionConfig::default();
+        ingestion.auth = AuthConfig {
+            tokens: [
+                (TOKEN.to_owned(), TENANT.to_owned()),
+                (OTHER_TOKEN.to_owned(), OTHER_TENANT.to_owned()),
+            ]
+            .into(),
+            tenant_header: None,
+        };
+        ingestion.loader.group_id = format!("{id}_loader");
+        ingestion.loader.max_wait_ms = 200;
+        let server = ServerConfig {
+            drain_delay_ms: 100,
+            ..ServerConfig::default()
+        };
+        Self {
+            kafka,
+            clickhouse,
+            ingestion,
+            server,
+        }
+    }
+
+    /// Environment variables that configure an `airis` child process the
+    /// same way.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AIRIS_KAFKA__BROKERS".into(), self.kafka.brokers.clone()),
+            (
+                "AIRIS_KAFKA__TOPICS__TRACES".into(),
+                self.kafka.topics.traces.clone(),
+            ),
+            (
+                "AIRIS_KAFKA__TOPICS__LOGS".into(),
+                self.kafka.topics.logs.clone(),
+            ),
+            (
+                "AIRIS_KAFKA__TOPICS__METRICS".into(),
+                self.kafka.topics.metrics.clone(),
+            ),
+            ("AIRIS_CLICKHOUSE__URL".into(), self.clickhouse.url.clone()),
+            (
+                "AIRIS_CLICKHOUSE__DATABASE".into(),
+                self.clickhouse.database.clone(),
+            ),
+            (
+                "AIRIS_INGESTION__LOADER__GROUP_ID".into(),
+                self.ingestion.loader.group_id.clone(),
+            ),
+            (
+                "AIRIS_INGESTION__LOADER__MAX_WAIT_MS".into(),
+                self.ingestion.loader.max_wait_ms.to_string(),
+            ),
+            (
+                "AIRIS_INGESTION__LOADER__MAX_ROWS".into(),
+                self.ingestion.loader.max_rows.to_string(),
+            ),
+        ]
+    }
+
+    /// Creates the database schema and the topics.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        airis_ingestion::schema::migrate(
+            &self.clickhouse.server_client(),
+            &self.clickhouse.database,
+            &self.ingestion.schema,
+        )
+        .await
+        .context("migrate clickhouse")?;
+        airis_runtime::kafka::ensure_topics(&self.kafka)
+            .await
+            .context("create topics")?;
+        Ok(())
+    }
+
+    pub fn clickhouse(&self) -> clickhouse::Client {
+        self.clickhouse.client()
+    }
+}
+
+/// A receiver and a loader running in this process.
+pub struct Pipeline {
+    pub settings: Settings,
+    pub endpoint: String,
+    pub shutdown: Shutdown,
+    receiver: Option<JoinHandle<anyhow::Result<()>>>,
+    loader: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Pipeline {
+    /// Migrates, then starts a receiver on 127.0.0.1:0 and a loader.
+    pub async fn start(settings: Settings) -> anyhow::Result<Self> {
+        settings.migrate().await?;
+        let mut pipeline = Self::receiver_only(settings).await?;
+        pipeline.start_loader();
+        Ok(pipeline)
+    }
+
+    /// Starts only the receiver (the schema and topics must exist).
+    pub async fn receiver_only(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let shutdown = Shutdown::new();
+        let receiver = {
+            let (settings, shutdown) = (settings.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                airis_ingestion::run_receiver(
+                    listener,
+                    &settings.ingestion,
+                    &settings.kafka,
+                    &settings.server,
+                    shutdown,
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            })
+        };
+        Ok(Self {
+            settings,
+            endpoint,
+            shutdown,
+            receiver: Some(receiver),
+            loader: None,
+        })
+    }
+
+    pub fn start_loader(&mut self) {
+        let (settings, shutdown) = (self.settings.clone(), self.shutdown.clone());
+        self.loader = Some(tokio::spawn(async move {
+            airis_ingestion::loader::run(
+                &settings.kafka,
+                settings.clickhouse.client(),
+                settings.ingestion.loader.clone(),
+                shutdown,
+            )
+            .await
+            .map_err(anyhow::Error::from)
+        }));
+    }
+
+    /// Triggers shutdown and waits for both roles to drain.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        for handle in [self.receiver.take(), self.loader.take()]
+            .into_iter()
+            .flatten()
+        {
+            handle.await??;
+        }
+        Ok(())
+    }
+}
+
+/// Polls `sql` (a `SELECT count()`-like query returning one UInt64) until it
+/// equals `expected` or `timeout` passes; returns the last value seen.
+pub async fn wait_for_count(
+    client: &clickhouse::Client,
+    sql: &str,
+    expected: u64,
+    timeout: Duration,
+) -> anyhow::Result<u64> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let seen: u64 = client
+            .query(sql)
+            .fetch_one()
+            .await
+            .context(sql.to_owned())?;
+        if seen == expected || Instant::now() >= deadline {
+            return Ok(seen);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A tool installed by `scripts/infra.sh`, from `$AIRIS_CACHE/bin` or PATH.
+pub fn tool(name: &str) -> PathBuf {
+    let cached = cache_dir().join("bin").join(name);
+    if cached.exists() {
+        cached
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+/// The Python interpreter of the venv with the OpenTelemetry SDK.
+pub fn python() -> PathBuf {
+    cache_dir().join("venv").join("bin").join("python")
+}
+
+/// A private instance of some infrastructure, started by `scripts/infra.sh`
+/// with its own state directory and ports, for tests that stop, kill or
+/// restart it without disturbing other tests.
+pub struct PrivateInfra {
+    state: PathBuf,
+    pub kafka_port: u16,
+    pub kafka_controller_port: u16,
+    pub clickhouse_port: u16,
+}
+
+impl PrivateInfra {
+    pub fn new(name: &str) -> anyhow::Result<Self> {
+        let state = std::env::temp_dir().join(unique(&format!("airis-infra-{name}")));
+        std::fs::create_dir_all(&state)?;
+        Ok(Self {
+            state,
+            kafka_port: free_port()?,
+            kafka_controller_port: free_port()?,
+            clickhouse_port: free_port()?,
+        })
+    }
+
+    pub fn kafka_brokers(&self) -> String {
+        format!("127.0.0.1:{}", self.kafka_port)
+    }
+
+    pub fn clickhouse_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.clickhouse_port)
+    }
+
+    /// Runs `scripts/infra.sh <action> <component>` for this instance.
+    pub async fn run(&self, action: &str, component: &str) -> anyhow::Result<()> {
+        let output = tokio::process::Command::new(repo_root().join("scripts/infra.sh"))
+            .args([action, component])
+            .env("AIRIS_CACHE", cache_dir())
+            .env("AIRIS_STATE", &self.state)
+            .env("AIRIS_KAFKA_PORT", self.kafka_port.to_string())
+            .env(
+                "AIRIS_KAFKA_CONTROLLER_PORT",
+                self.kafka_controller_port.to_string(),
+            )
+            .env("AIRIS_CLICKHOUSE_PORT", self.clickhouse_port.to_string())
+            .output()
+            .await
+            .context("run scripts/infra.sh")?;
+        if !output.status.success() {
+            bail!(
+                "scripts/infra.sh {action} {component} failed: {}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PrivateInfra {
+    fn drop(&mut self) {
+        // Best effort: never leave brokers running after a test.
+        let _ = std::process::Command::new(repo_root().join("scripts/infra.sh"))
+            .args(["stop", "kafka", "clickhouse"])
+            .env("AIRIS_CACHE", cache_dir())
+            .env("AIRIS_STATE", &self.state)
+            .env("AIRIS_KAFKA_PORT", self.kafka_port.to_string())
+            .env(
+                "AIRIS_KAFKA_CONTROLLER_PORT",
+                self.kafka_controller_port.to_string(),
+            )
+            .env("AIRIS_CLICKHOUSE_PORT", self.clickhouse_port.to_string())
+            .output();
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// An `airis` child process, killed when dropped.
+pub struct Child {
+    child: tokio::process::Child,
+}
+
+impl Child {
+    /// Starts `airis <args>` configured by `settings`, logging to a file
+    /// under the system temp dir.
+    pub fn spawn(settings: &Settings, args: &[&str]) -> anyhow::Result<Self> {
+        let log = std::env::temp_dir().join(format!("{}.log", unique("airis-child")));
+        let file = std::fs::File::create(&log)?;
+        let child = tokio::process::Command::new(airis_binary()?)
+            .args(args)
+            .envs(settings.env())
+            .env("RUST_LOG", "info,airis_ingestion=debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()?;
+        tracing::info!(log = %log.display(), ?args, "spawned airis");
+        Ok(Self { child })
+    }
+
+    /// SIGKILL: no drain, no flush, no commit.
+    pub async fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill().await?;
+        Ok(())
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub async fn terminate(mut self) -> anyhow::Result<std::process::ExitStatus> {
+        let pid = self.child.id().context("child already exited")?;
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill -TERM {pid} failed");
+        Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
+    }
+}

@@ -1,1 +1,67 @@
-fn main() {}
+//! `airis`: runs any set of AIRIS-MON services in one process.
+//!
+//! ```text
+//! airis migrate                 # ClickHouse schema + Kafka topics
+//! airis serve ingestion         # receiver and loader
+//! airis serve receiver loader   # the two ingestion roles, named apart
+//! airis all-in-one              # migrate, then every service
+//! ```
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+mod app;
+
+/// AIRIS-MON observability platform.
+#[derive(Parser)]
+#[command(name = "airis", version)]
+struct Cli {
+    /// TOML config file; `AIRIS_<SECTION>__<KEY>` environment variables
+    /// override it. Defaults suit a local machine.
+    #[arg(long, short, env = "AIRIS_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the chosen services until SIGTERM or ctrl-c.
+    Serve {
+        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`.
+        #[arg(required = true)]
+        services: Vec<app::Service>,
+    },
+    /// Applies migrations, then runs every service in this process.
+    AllInOne,
+    /// Applies ClickHouse migrations and creates the Kafka topics.
+    Migrate,
+    /// Prints the effective configuration (defaults, file and environment merged).
+    Config,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = app::Config::load(cli.config.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let _telemetry = airis_runtime::telemetry::init(&config.telemetry)?;
+        match cli.command {
+            Command::Serve { services } => app::serve(&config, &services).await,
+            Command::AllInOne => {
+                app::migrate(&config, true).await?;
+                app::serve(&config, app::Service::ALL).await
+            }
+            Command::Migrate => app::migrate(&config, false).await,
+            Command::Config => {
+                let mut out = std::io::stdout().lock();
+                use std::io::Write as _;
+                writeln!(out, "{config:#?}")?;
+                Ok(())
+            }
+        }
+    })
+}

@@ -1,1 +1,20 @@
-//! Shared runtime.
+//! Runtime pieces every AIRIS-MON service shares, so none of them is copied
+//! into a service:
+//!
+//! - [`config`]: defaults → TOML file → `AIRIS_*` environment, resolved from a
+//!   map the caller passes in (tests build config without touching the process
+//!   environment);
+//! - [`shutdown`]: one signal for SIGTERM / ctrl-c that every task can await;
+//! - [`grpc`]: serving a tonic router with `grpc.health.v1` and reflection
+//!   (v1 and v1alpha) registered, draining on shutdown;
+//! - [`telemetry`]: `tracing` logs and optional self-telemetry over OTLP;
+//! - [`clickhouse`] and [`kafka`]: client construction from config.
+
+pub mod clickhouse;
+pub mod config;
+pub mod grpc;
+pub mod kafka;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use shutdown::Shutdown;

@@ -1,0 +1,139 @@
+//! Wiring: configuration, and which service runs where.
+
+use std::path::Path;
+use std::time::Duration;
+
+use airis_ingestion::IngestionConfig;
+use airis_runtime::{
+    Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
+    telemetry::TelemetryConfig,
+};
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    pub(crate) clickhouse: ClickHouseConfig,
+    pub(crate) kafka: KafkaConfig,
+    pub(crate) telemetry: TelemetryConfig,
+    pub(crate) server: ServerConfig,
+    pub(crate) ingestion: IngestionConfig,
+}
+
+impl Config {
+    pub(crate) fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Ok(airis_runtime::config::load(
+            file,
+            &airis_runtime::config::process_env(),
+        )?)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Service {
+    /// OTLP receiver and Kafka → ClickHouse loader.
+    Ingestion,
+    /// OTLP/gRPC receiver only.
+    Receiver,
+    /// Kafka → ClickHouse loader only.
+    Loader,
+}
+
+impl Service {
+    pub(crate) const ALL: &'static [Service] = &[Service::Ingestion];
+}
+
+/// Runs the chosen services until a shutdown signal, then drains them all.
+pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
+    let shutdown = Shutdown::on_signals();
+    let wants = |s: Service| services.contains(&s) || services.contains(&Service::Ingestion);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    if wants(Service::Receiver) {
+        let listen = &config.ingestion.receiver.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (ingestion.receiver.listen)"))?;
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_ingestion::run_receiver(
+                listener,
+                &config.ingestion,
+                &config.kafka,
+                &config.server,
+                shutdown,
+            )
+            .await
+            .context("ingestion receiver")
+        });
+    }
+    if wants(Service::Loader) {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_ingestion::loader::run(
+                &config.kafka,
+                config.clickhouse.client(),
+                config.ingestion.loader.clone(),
+                shutdown,
+            )
+            .await
+            .context("ingestion loader")
+        });
+    }
+
+    // One service failing stops the others: a half-running process would
+    // look healthy to the mesh while doing half its job.
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.context("service task panicked").and_then(|r| r);
+        if let Err(error) = outcome {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "service failed, stopping the process"
+            );
+            shutdown.trigger();
+            if result.is_ok() {
+                result = Err(error);
+            }
+        }
+    }
+    result
+}
+
+/// Applies ClickHouse migrations and creates Kafka topics. With `wait`,
+/// keeps trying while ClickHouse or Kafka are still starting (up to two
+/// minutes), for `all-in-one` started together with its dependencies.
+pub(crate) async fn migrate(config: &Config, wait: bool) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(if wait { 120 } else { 0 });
+    loop {
+        match migrate_once(config).await {
+            Ok(()) => return Ok(()),
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "migration not possible yet, retrying"
+                );
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn migrate_once(config: &Config) -> anyhow::Result<()> {
+    let applied = airis_ingestion::schema::migrate(
+        &config.clickhouse.server_client(),
+        &config.clickhouse.database,
+        &config.ingestion.schema,
+    )
+    .await
+    .context("clickhouse migrations")?;
+    tracing::info!(?applied, database = %config.clickhouse.database, "clickhouse schema up to date");
+    let created = airis_runtime::kafka::ensure_topics(&config.kafka)
+        .await
+        .context("kafka topics")?;
+    tracing::info!(?created, "kafka topics ready");
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! The loader role: Kafka consumer group → batched ClickHouse inserts.
+//!
+//! Guarantees:
+//! - **Nothing skipped.** Offsets are committed only after ClickHouse
+//!   accepted a batch. When ClickHouse is down the loader retries the same
+//!   batch with backoff until it succeeds (or the process stops, leaving the
+//!   offsets where they were).
+//! - **No visible duplicates.** A batch is the messages of one partition in
+//!   an offset range, and its inserts carry a deduplication token derived
+//!   from that range, so re-inserting it is a no-op in ClickHouse. For the
+//!   token to repeat after a crash, the range must repeat too: before
+//!   inserting, the loader commits the batch's *start* offset again with the
+//!   batch's end offset in the commit metadata (a durable intent, kept by
+//!   Kafka itself). Whoever resumes the partition — this process after a
+//!   restart, or another group member after a rebalance — reads that intent
+//!   and rebuilds exactly the same first batch.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use airis_runtime::{Shutdown, kafka::KafkaConfig, kafka::TENANT_HEADER};
+use rdkafka::{
+    ClientContext, Message, Offset, TopicPartitionList,
+    consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer},
+    error::KafkaError,
+    message::{BorrowedMessage, Headers},
+};
+
+use crate::rows::{Batch, LogBatch, MetricBatch, TraceBatch};
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoaderConfig {
+    /// Kafka consumer group of the loaders.
+    pub group_id: String,
+    /// A batch is inserted once it holds this many rows ...
+    pub max_rows: usize,
+    /// ... or once its first message is this old.
+    pub max_wait_ms: u64,
+    /// Backoff between attempts while ClickHouse refuses a batch.
+    pub retry_initial_ms: u64,
+    pub retry_max_ms: u64,
+    /// Tenant for messages without the tenant header (for example written
+    /// by an OpenTelemetry Collector's Kafka exporter). Unset: such
+    /// messages are logged and skipped.
+    pub default_tenant: Option<String>,
+}
+
+impl Default for LoaderConfig {
+    fn default() -> Self {
+        Self {
+            group_id: "airis-loader".to_owned(),
+            max_rows: 50_000,
+            max_wait_ms: 500,
+            retry_initial_ms: 200,
+            retry_max_ms: 10_000,
+            default_tenant: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoaderError {
+    #[error("cannot create kafka consumer: {0}")]
+    Consumer(#[source] KafkaError),
+    #[error("cannot subscribe to {topics:?}: {source}")]
+    Subscribe {
+        topics: Vec<String>,
+        source: KafkaError,
+    },
+    #[error("kafka consumer failed: {0}")]
+    Consume(#[source] KafkaError),
+}
+
+/// Prefix of the commit metadata that records a batch's end offset.
+const INTENT_PREFIX: &str = "airis.batch.end=";
+
+/// Runs the loader until `shutdown`; pending batches are inserted and
+/// committed before it returns.
+pub async fn run(
+    kafka: &KafkaConfig,
+    clickhouse: clickhouse::Client,
+    config: LoaderConfig,
+    shutdown: Shutdown,
+) -> Result<(), LoaderError> {
+    let revoked = Arc::new(Mutex::new(HashSet::new()));
+    let mut client = kafka.client_config();
+    client
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        // A batch may be retried for as long as ClickHouse is down; the
+        // consumer must not be expelled from the group meanwhile.
+        .set("max.poll.interval.ms", "86400000")
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("fetch.max.bytes", "67108864");
+    let consumer: StreamConsumer<LoaderContext> = kafka
+        .finish(client)
+        .create_with_context(LoaderContext {
+            revoked: revoked.clone(),
+        })
+        .map_err(LoaderError::Consumer)?;
+    let consumer = Arc::new(consumer);
+    let topics = [
+        kafka.topics.traces.as_str(),
+        kafka.topics.logs.as_str(),
+        kafka.topics.metrics.as_str(),
+    ];
+    consumer
+        .subscribe(&topics)
+        .map_err(|source| LoaderError::Subscribe {
+            topics: topics.iter().map(|t| t.to_string()).collect(),
+            source,
+        })?;
+    tracing::info!(group = %config.group_id, ?topics, "loader started");
+
+    let mut loader = Loader {
+        consumer: consumer.clone(),
+        clickhouse,
+        traces: Lane::new(&kafka.topics.traces),
+        logs: Lane::new(&kafka.topics.logs),
+        metrics: Lane::new(&kafka.topics.metrics),
+        config,
+        revoked,
+        shutdown: shutdown.clone(),
+    };
+
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.signalled() => break,
+            message = consumer.recv() => match message {
+                Ok(message) => loader.handle(&message).await,
+                Err(error) => {
+                    // Broker-side trouble is transient from the consumer's
+                    // point of view; librdkafka reconnects by itself.
+                    tracing::warn!(%error, "kafka consume error");
+                }
+            },
+            _ = tick.tick() => loader.flush_due().await,
+        }
+    }
+    tracing::info!("loader draining pending batches");
+    loader.flush_all().await;
+    tracing::info!("loader stopped");
+    Ok(())
+}
+
+// === impl LoaderContext ===
+
+/// Notes revoked partitions so their unflushed batches are dropped: the
+/// new owner resumes them from the committed offset and intent.
+struct LoaderContext {
+    revoked: Arc<Mutex<HashSet<(String, i32)>>>,
+}
+
+impl ClientContext for LoaderContext {}
+
+impl ConsumerContext for LoaderContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(list) = rebalance {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+            for elem in list.elements() {
+                revoked.insert((elem.topic().to_owned(), elem.partition()));
+            }
+            tracing::info!(partitions = list.count(), "partitions revoked");
+        }
+    }
+}
+
+// === impl Loader ===
+
+struct Loader {
+    consumer: Arc<StreamConsumer<LoaderContext>>,
+    clickhouse: clickhouse::Client,
+    traces: Lane<TraceBatch>,
+    logs: Lane<LogBatch>,
+    metrics: Lane<MetricBatch>,
+    config: LoaderConfig,
+    revoked: Arc<Mutex<HashSet<(String, i32)>>>,
+    shutdown: Shutdown,
+}
+
+/// The open batches of one topic, one per partition.
+struct Lane<B> {
+    topic: String,
+    open: HashMap<i32, Pending<B>>,
+}
+
+struct Pending<B> {
+    first: i64,
+    last: i64,
+    /// End offset recorded by an earlier attempt at this batch; the batch
+    /// must end exactly there for its deduplication token to repeat.
+    fence: Option<i64>,
+    opened: Instant,
+    batch: B,
+}
+
+impl<B: Batch> Lane<B> {
+    fn new(topic: &str) -> Self {
+        Self {
+            topic: topic.to_owned(),
+            open: HashMap::new(),
+        }
+    }
+}
+
+impl Loader {
+    async fn handle(&mut self, message: &BorrowedMessage<'_>) {
+        self.drop_revoked();
+        let topic = message.topic();
+        if topic == self.traces.topic {
+            handle_in(
+                &mut self.traces,
+                message,
+                &self.consumer,
+                &self.clickhouse,
+                &self.config,
+                &self.shutdown,
+            )
+            .await;
+        } else if topic == self.logs.topic {
+            handle_in(
+                &mut self.logs,
+                message,
+                &self.consumer,
+                &self.clickhouse,
+                &self.config,
+                &self.shutdown,
+            )
+            .await;
+        } else if topic == self.metrics.topic {
+            handle_in(
+                &mut self.metrics,
+                message,
+                &self.consumer,
+                &self.clickhouse,
+                &self.config,
+                &self.shutdown,
+            )
+            .await;
+        }
+    }
+
+    async fn flush_due(&mut self) {
+        self.drop_revoked();
+        let max_wait = Duration::from_millis(self.config.max_wait_ms);
+        let ctx = (
+            &self.consumer,
+            &self.clickhouse,
+            &self.config,
+            &self.shutdown,
+        );
+        flush_lane(&mut self.traces, max_wait, ctx).await;
+        flush_lane(&mut self.logs, max_wait, ctx).await;
+        flush_lane(&mut self.metrics, max_wait, ctx).await;
+    }
+
+    async fn flush_all(&mut self) {
+        self.drop_revoked();
+        let ctx = (
+            &self.consumer,
+            &self.clickhouse,
+            &self.config,
+            &self.shutdown,
+        );
+        flush_lane(&mut self.traces, Duration::ZERO, ctx).await;
+        flush_lane(&mut self.logs, Duration::ZERO, ctx).await;
+        flush_lane(&mut self.metrics, Duration::ZERO, ctx).await;
+    }
+
+    fn drop_revoked(&mut self) {
+        let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+        if revoked.is_empty() {
+            return;
+        }
+        for (topic, partition) in revoked.drain() {
+            let dropped = if topic == self.traces.topic {
+                self.traces.open.remove(&partition).is_some()
+            } else if topic == self.logs.topic {
+                self.logs.open.remove(&partition).is_some()
+            } else {
+                self.metrics.open.remove(&partition).is_some()
+            };
+            if dropped {
+                tracing::info!(%topic, partition, "dropped unflushed batch of revoked partition");
+            }
+        }
+    }
+}
+
+type FlushCtx<'a> = (
+    &'a Arc<StreamConsumer<LoaderContext>>,
+    &'a clickhouse::Client,
+    &'a LoaderConfig,
+    &'a Shutdown,
+);
+
+async fn flush_lane<B: Batch>(lane: &mut Lane<B>, max_wait: Duration, ctx: FlushCtx<'_>) {
+    let due: Vec<i32> = lane
+        .open
+        .iter()
+        // A fenced batch waits for its end offset, however long that takes:
+        // flushing it early would change its token.
+        .filter(|(_, p)| p.fence.is_none() && p.opened.elapsed() >= max_wait)
+        .map(|(partition, _)| *partition)
+        .collect();
+    for partition in due {
+        if let Some(pending) = lane.open.remove(&partition) {
+            flush(&lane.topic, partition, pending, ctx).await;
+        }
+    }
+}
+
+async fn handle_in<B: Batch>(
+    lane: &mut Lane<B>,
+    message: &BorrowedMessage<'_>,
+    consumer: &Arc<StreamConsumer<LoaderContext>>,
+    clickhouse: &clickhouse::Client,
+    config: &LoaderConfig,
+    shutdown: &Shutdown,
+) {
+    let partition = message.partition();
+    let offset = message.offset();
+    let ctx = (consumer, clickhouse, config, shutdown);
+
+    // A message past the fence closes the fenced batch first.
+    if let Some(pending) = lane.open.get(&partition)
+        && pending.fence.is_some_and(|end| offset > end)
+        && let Some(pending) = lane.open.remove(&partition)
+    {
+        flush(&lane.topic, partition, pending, ctx).await;
+    }
+
+    if !lane.open.contains_key(&partition) {
+        let fence = read_intent(consumer, &lane.topic, partition, offset).await;
+        lane.open.insert(
+            partition,
+            Pending {
+                first: offset,
+                last: offset,
+                fence,
+                opened: Instant::now(),
+                batch: B::default(),
+            },
+        );
+    }
+    let pending = lane
+        .open
+        .get_mut(&partition)
+        .expect("inserted above when missing");
+    pending.last = offset;
+
+    match tenant_of(message, config) {
+        Some(tenant) => {
+            if let Err(error) = pending
+                .batch
+                .push_encoded(&tenant, message.payload().unwrap_or_default())
+            {
+                // Only a foreign producer can write this: the receiver
+                // forwards decodable requests only. It can never be stored.
+                tracing::error!(topic = %lane.topic, partition, offset, %error, "skipping undecodable message");
+            }
+        }
+        None => {
+            tracing::error!(topic = %lane.topic, partition, offset, "skipping message without tenant header");
+        }
+    }
+
+    let full = match pending.fence {
+        Some(end) => offset >= end,
+        None => pending.batch.rows() >= config.max_rows,
+    };
+    if full && let Some(pending) = lane.open.remove(&partition) {
+        flush(&lane.topic, partition, pending, ctx).await;
+    }
+}
+
+fn tenant_of(message: &BorrowedMessage<'_>, config: &LoaderConfig) -> Option<String> {
+    message
+        .headers()
+        .and_then(|headers| {
+            headers
+                .iter()
+                .find(|h| h.key == TENANT_HEADER)
+                .and_then(|h| h.value)
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .map(str::to_owned)
+        })
+        .or_else(|| config.default_tenant.clone())
+}
+
+/// Inserts one batch (retrying until ClickHouse takes it) and commits its
+/// end. Returns without committing if shutdown interrupts the retries.
+async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: FlushCtx<'_>) {
+    let (consumer, clickhouse, config, shutdown) = ctx;
+    let Pending {
+        first,
+        last,
+        fence,
+        batch,
+        ..
+    } = pending;
+    let token = format!("{}:{topic}:{partition}:{first}-{last}", config.group_id);
+
+    if fence.is_none() {
+        let metadata = format!("{INTENT_PREFIX}{last}");
+        if let Err(error) = commit(consumer, topic, partition, first, metadata).await {
+            // Without a durable intent a crash could re-batch differently;
+            // the batch stays uncommitted and will be read again.
+            tracing::warn!(%topic, partition, %error, "cannot record batch intent, batch will be re-read");
+            return;
+        }
+    }
+
+    let mut delay = Duration::from_millis(config.retry_initial_ms);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let started = Instant::now();
+        match batch.insert(clickhouse, &token).await {
+            Ok(()) => {
+                tracing::debug!(%topic, partition, first, last, rows = batch.rows(), elapsed = ?started.elapsed(), "batch inserted");
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%topic, partition, first, last, attempt, retry_in = ?delay, %error, "clickhouse insert failed, retrying the same batch");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.signalled() => {
+                        tracing::warn!(%topic, partition, first, last, "stopping with an uninserted batch; it will be re-read");
+                        return;
+                    }
+                }
+                delay = (delay * 2).min(Duration::from_millis(config.retry_max_ms));
+            }
+        }
+    }
+
+    if let Err(error) = commit(consumer, topic, partition, last + 1, String::new()).await {
+        // The rows are stored; whoever re-reads the range re-inserts it with
+        // the same token, which ClickHouse drops.
+        tracing::warn!(%topic, partition, %error, "cannot commit offset after insert");
+    }
+}
+
+async fn commit(
+    consumer: &Arc<StreamConsumer<LoaderContext>>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+    metadata: String,
+) -> Result<(), KafkaError> {
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, partition, Offset::Offset(offset))?;
+    if let Some(mut elem) = list.find_partition(topic, partition) {
+        elem.set_metadata(metadata);
+    }
+    let consumer = consumer.clone();
+    // A synchronous commit blocks its thread until the broker answers.
+    tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync))
+        .await
+        .unwrap_or_else(|join| {
+            Err(KafkaError::Canceled).inspect_err(|_| tracing::error!(%join, "commit task failed"))
+        })
+}
+
+/// The end offset an earlier attempt recorded for the batch starting at
+/// `offset`, if any.
+async fn read_intent(
+    consumer: &Arc<StreamConsumer<LoaderContext>>,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Option<i64> {
+    let mut list = TopicPartitionList::new();
+    list.add_partition(topic, partition);
+    let consumer = consumer.clone();
+    let committed = tokio::task::spawn_blocking(move || {
+        consumer.committed_offsets(list, Duration::from_secs(10))
+    })
+    .await
+    .ok()?;
+    let committed = match committed {
+        Ok(list) => list,
+        Err(error) => {
+            tracing::warn!(%topic, partition, %error, "cannot read committed offset; batch boundaries start fresh");
+            return None;
+        }
+    };
+    let elem = committed
+        .elements()
+        .into_iter()
+        .find(|e| e.partition() == partition)?;
+    let end: i64 = elem.metadata().strip_prefix(INTENT_PREFIX)?.parse().ok()?;
+    (end >= offset).then(|| {
+        tracing::info!(%topic, partition, start = offset, end, "resuming an interrupted batch");
+        end
+    })
+}

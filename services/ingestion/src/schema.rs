@@ -1,0 +1,940 @@
+//! ClickHouse schema: the OpenTelemetry Collector ClickHouse exporter's tables
+//! plus a tenant column, created by versioned, idempotent migrations.
+//!
+//! Column names and types follow the collector-contrib exporter
+//! (`exporter/clickhouseexporter/internal/sqltemplates/*_table.sql`), so tools
+//! that read that schema (Grafana's ClickHouse data source, ClickStack) can
+//! read ours. What differs, and why, is written down in `docs/schema.md`:
+//!
+//! - every table has `TenantId LowCardinality(String)` first in its primary key;
+//! - `otel_traces_trace_id_ts` is written by the loader itself (see
+//!   [`crate::rows::TraceBatch`]), not by a materialized view, so every table
+//!   is deduplicated by its own insert token;
+//! - every MergeTree keeps a deduplication window, so a retried insert with
+//!   the same `insert_deduplication_token` is dropped by ClickHouse;
+//! - with `cluster` set, the same tables become `Replicated*MergeTree` local
+//!   tables (`<name>_local`) behind `Distributed` tables with the public names.
+
+use std::fmt::Write as _;
+
+/// Where the schema lives and how long data is kept.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchemaConfig {
+    /// ClickHouse cluster name (`<remote_servers>`). When set, every statement
+    /// runs `ON CLUSTER`, tables are replicated and sharded through
+    /// `Distributed` tables; when unset, plain `MergeTree` tables.
+    pub cluster: Option<String>,
+    /// Retention of `otel_traces` and `otel_traces_trace_id_ts`; 0 keeps forever.
+    pub traces_ttl_days: u32,
+    /// Retention of `otel_logs`; 0 keeps forever.
+    pub logs_ttl_days: u32,
+    /// Retention of the five `otel_metrics_*` tables; 0 keeps forever.
+    pub metrics_ttl_days: u32,
+}
+
+impl Default for SchemaConfig {
+    fn default() -> Self {
+        Self {
+            cluster: None,
+            traces_ttl_days: 15,
+            logs_ttl_days: 15,
+            metrics_ttl_days: 30,
+        }
+    }
+}
+
+/// A migration or the migration bookkeeping failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    /// A database or cluster name that cannot be used in DDL.
+    #[error("invalid {what} name {name:?}: {reason}")]
+    InvalidName {
+        what: &'static str,
+        name: String,
+        reason: &'static str,
+    },
+    /// `CREATE DATABASE` or the `airis_schema_migrations` table failed.
+    #[error("preparing database {database}: {source}")]
+    Prepare {
+        database: String,
+        #[source]
+        source: clickhouse::error::Error,
+    },
+    /// One statement of a migration failed; the migration is not recorded
+    /// and is retried whole by the next `migrate`.
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        version: u32,
+        name: &'static str,
+        #[source]
+        source: clickhouse::error::Error,
+    },
+    /// Applying the configured TTL to an existing table failed.
+    #[error("setting the TTL of {table}: {source}")]
+    Ttl {
+        table: &'static str,
+        #[source]
+        source: clickhouse::error::Error,
+    },
+}
+
+/// The table that records applied migrations.
+pub const MIGRATIONS_TABLE: &str = "airis_schema_migrations";
+
+/// Public table names, as queries and inserts use them.
+pub mod tables {
+    pub const TRACES: &str = "otel_traces";
+    pub const TRACE_ID_TS: &str = "otel_traces_trace_id_ts";
+    pub const LOGS: &str = "otel_logs";
+    pub const METRICS_GAUGE: &str = "otel_metrics_gauge";
+    pub const METRICS_SUM: &str = "otel_metrics_sum";
+    pub const METRICS_HISTOGRAM: &str = "otel_metrics_histogram";
+    pub const METRICS_EXP_HISTOGRAM: &str = "otel_metrics_exponential_histogram";
+    pub const METRICS_SUMMARY: &str = "otel_metrics_summary";
+}
+
+/// Deduplication window (number of most recent insert blocks whose hashes a
+/// table remembers). A batch insert makes one block per partition touched,
+/// so this covers thousands of batches per table.
+pub const DEDUPLICATION_WINDOW: u32 = 10_000;
+
+/// How long a replicated table remembers block hashes (one week, ClickHouse's
+/// default, made explicit): a batch retried within this time is deduplicated.
+pub const REPLICATED_DEDUPLICATION_WINDOW_SECONDS: u32 = 7 * 24 * 3600;
+
+/// Which retention setting applies to a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Traces,
+    Logs,
+    Metrics,
+}
+
+impl Family {
+    fn ttl_days(self, config: &SchemaConfig) -> u32 {
+        match self {
+            Family::Traces => config.traces_ttl_days,
+            Family::Logs => config.logs_ttl_days,
+            Family::Metrics => config.metrics_ttl_days,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    MergeTree,
+    AggregatingMergeTree,
+}
+
+/// One table of the schema, engine-independent.
+struct TableDef {
+    name: &'static str,
+    /// Column and index definitions, one per line, comma-separated.
+    body: &'static str,
+    engine: Engine,
+    partition_by: &'static str,
+    primary_key: Option<&'static str>,
+    order_by: &'static str,
+    /// The DateTime expression the TTL counts from.
+    ttl_column: &'static str,
+    family: Family,
+    /// Sharding key of the `Distributed` table in cluster mode. It must be
+    /// deterministic (never `rand()`): a retried batch has to reach the same
+    /// shards to be deduplicated there.
+    sharding_key: &'static str,
+}
+
+const TRACES_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    ParentSpanId String CODEC(ZSTD(1)),
+    TraceState String CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    SpanAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    Duration UInt64 CODEC(T64, ZSTD(1)),
+    StatusCode LowCardinality(String) CODEC(ZSTD(1)),
+    StatusMessage String CODEC(ZSTD(1)),
+    Events Nested (
+        Timestamp DateTime64(9),
+        Name LowCardinality(String),
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    Links Nested (
+        TraceId String,
+        SpanId String,
+        TraceState String,
+        Attributes Map(LowCardinality(String), String)
+    ) CODEC(ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_span_attr_value mapValues(SpanAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_duration Duration TYPE minmax GRANULARITY 1,
+    INDEX idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8";
+
+const TRACE_ID_TS_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    TraceId String CODEC(ZSTD(1)),
+    Start SimpleAggregateFunction(min, DateTime64(9)) CODEC(ZSTD(1)),
+    End SimpleAggregateFunction(max, DateTime64(9)) CODEC(ZSTD(1))";
+
+const LOGS_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Timestamp DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimestampTime DateTime DEFAULT toDateTime(Timestamp),
+    TraceId String CODEC(ZSTD(1)),
+    SpanId String CODEC(ZSTD(1)),
+    TraceFlags UInt8,
+    SeverityText LowCardinality(String) CODEC(ZSTD(1)),
+    SeverityNumber UInt8,
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    Body String CODEC(ZSTD(1)),
+    ResourceSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeSchemaUrl LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion LowCardinality(String) CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    LogAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    EventName String CODEC(ZSTD(1)),
+    INDEX idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_key mapKeys(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_log_attr_value mapValues(LogAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8";
+
+/// Columns every metric table starts with.
+macro_rules! metric_common_columns {
+    () => {
+        "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    ResourceAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ResourceSchemaUrl String CODEC(ZSTD(1)),
+    ScopeName String CODEC(ZSTD(1)),
+    ScopeVersion String CODEC(ZSTD(1)),
+    ScopeAttributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    ScopeDroppedAttrCount UInt32 CODEC(ZSTD(1)),
+    ScopeSchemaUrl String CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    MetricName LowCardinality(String) CODEC(ZSTD(1)),
+    MetricDescription String CODEC(ZSTD(1)),
+    MetricUnit String CODEC(ZSTD(1)),
+    Attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    StartTimeUnix DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    TimeUnix DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+"
+    };
+}
+
+/// Exemplars, for every metric table but summaries.
+macro_rules! metric_exemplars {
+    () => {
+        "\
+    Exemplars Nested (
+        FilteredAttributes Map(LowCardinality(String), String),
+        TimeUnix DateTime64(9),
+        Value Float64,
+        SpanId String,
+        TraceId String
+    ) CODEC(ZSTD(1)),
+"
+    };
+}
+
+/// Skip indexes every metric table ends with.
+macro_rules! metric_indexes {
+    () => {
+        "\
+    INDEX idx_res_attr_key mapKeys(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_attr_value mapValues(ResourceAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_key mapKeys(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_scope_attr_value mapValues(ScopeAttributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_attr_key mapKeys(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_attr_value mapValues(Attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_time_minmax TimeUnix TYPE minmax GRANULARITY 1"
+    };
+}
+
+const GAUGE_BODY: &str = concat!(
+    metric_common_columns!(),
+    "    Value Float64 CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),
+",
+    metric_exemplars!(),
+    metric_indexes!()
+);
+
+const SUM_BODY: &str = concat!(
+    metric_common_columns!(),
+    "    Value Float64 CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),
+",
+    metric_exemplars!(),
+    "    AggregationTemporality Int32 CODEC(ZSTD(1)),
+    IsMonotonic Bool CODEC(Delta(1), ZSTD(1)),
+",
+    metric_indexes!()
+);
+
+const HISTOGRAM_BODY: &str = concat!(
+    metric_common_columns!(),
+    "    Count UInt64 CODEC(Delta(8), ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    BucketCounts Array(UInt64) CODEC(ZSTD(1)),
+    ExplicitBounds Array(Float64) CODEC(ZSTD(1)),
+",
+    metric_exemplars!(),
+    "    Flags UInt32 CODEC(ZSTD(1)),
+    Min Float64 CODEC(ZSTD(1)),
+    Max Float64 CODEC(ZSTD(1)),
+    AggregationTemporality Int32 CODEC(ZSTD(1)),
+",
+    metric_indexes!()
+);
+
+const EXP_HISTOGRAM_BODY: &str = concat!(
+    metric_common_columns!(),
+    "    Count UInt64 CODEC(Delta(8), ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    Scale Int32 CODEC(ZSTD(1)),
+    ZeroCount UInt64 CODEC(ZSTD(1)),
+    PositiveOffset Int32 CODEC(ZSTD(1)),
+    PositiveBucketCounts Array(UInt64) CODEC(ZSTD(1)),
+    NegativeOffset Int32 CODEC(ZSTD(1)),
+    NegativeBucketCounts Array(UInt64) CODEC(ZSTD(1)),
+",
+    metric_exemplars!(),
+    "    Flags UInt32 CODEC(ZSTD(1)),
+    Min Float64 CODEC(ZSTD(1)),
+    Max Float64 CODEC(ZSTD(1)),
+    AggregationTemporality Int32 CODEC(ZSTD(1)),
+",
+    metric_indexes!()
+);
+
+const SUMMARY_BODY: &str = concat!(
+    metric_common_columns!(),
+    "    Count UInt64 CODEC(Delta(8), ZSTD(1)),
+    Sum Float64 CODEC(ZSTD(1)),
+    ValueAtQuantiles Nested (
+        Quantile Float64,
+        Value Float64
+    ) CODEC(ZSTD(1)),
+    Flags UInt32 CODEC(ZSTD(1)),
+",
+    metric_indexes!()
+);
+
+const METRIC_ORDER_BY: &str = "(TenantId, ServiceName, MetricName, toStartOfHour(TimeUnix), cityHash64(Attributes), TimeUnix)";
+const METRIC_SHARDING_KEY: &str = "cityHash64(TenantId, ServiceName, MetricName, Attributes)";
+
+const fn metric_table(name: &'static str, body: &'static str) -> TableDef {
+    TableDef {
+        name,
+        body,
+        engine: Engine::MergeTree,
+        partition_by: "toDate(TimeUnix)",
+        primary_key: None,
+        order_by: METRIC_ORDER_BY,
+        ttl_column: "toDateTime(TimeUnix)",
+        family: Family::Metrics,
+        sharding_key: METRIC_SHARDING_KEY,
+    }
+}
+
+const TRACES: TableDef = TableDef {
+    name: tables::TRACES,
+    body: TRACES_BODY,
+    engine: Engine::MergeTree,
+    partition_by: "toDate(Timestamp)",
+    primary_key: Some("(TenantId, ServiceName, SpanName, toDateTime(Timestamp))"),
+    order_by: "(TenantId, ServiceName, SpanName, toDateTime(Timestamp), Timestamp)",
+    ttl_column: "toDateTime(Timestamp)",
+    family: Family::Traces,
+    sharding_key: "cityHash64(TenantId, TraceId)",
+};
+
+const TRACE_ID_TS: TableDef = TableDef {
+    name: tables::TRACE_ID_TS,
+    body: TRACE_ID_TS_BODY,
+    engine: Engine::AggregatingMergeTree,
+    partition_by: "toStartOfWeek(Start)",
+    primary_key: None,
+    order_by: "(TenantId, TraceId)",
+    ttl_column: "toDateTime(Start)",
+    family: Family::Traces,
+    // Same key as otel_traces: a trace's lookup row lives on its spans' shard.
+    sharding_key: "cityHash64(TenantId, TraceId)",
+};
+
+const LOGS: TableDef = TableDef {
+    name: tables::LOGS,
+    body: LOGS_BODY,
+    engine: Engine::MergeTree,
+    partition_by: "toDate(TimestampTime)",
+    primary_key: Some("(TenantId, ServiceName, TimestampTime)"),
+    order_by: "(TenantId, ServiceName, TimestampTime, Timestamp)",
+    ttl_column: "TimestampTime",
+    family: Family::Logs,
+    sharding_key: "cityHash64(TenantId, ServiceName, TraceId, Timestamp)",
+};
+
+const GAUGE: TableDef = metric_table(tables::METRICS_GAUGE, GAUGE_BODY);
+const SUM: TableDef = metric_table(tables::METRICS_SUM, SUM_BODY);
+const HISTOGRAM: TableDef = metric_table(tables::METRICS_HISTOGRAM, HISTOGRAM_BODY);
+const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_HISTOGRAM_BODY);
+const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
+
+/// Every table whose TTL follows the configuration.
+const ALL_TABLES: [&TableDef; 8] = [
+    &TRACES,
+    &TRACE_ID_TS,
+    &LOGS,
+    &GAUGE,
+    &SUM,
+    &HISTOGRAM,
+    &EXP_HISTOGRAM,
+    &SUMMARY,
+];
+
+/// One schema change. Statements must be idempotent (`IF NOT EXISTS`
+/// everywhere): a migration interrupted halfway is re-run whole.
+struct Migration {
+    version: u32,
+    name: &'static str,
+    tables: &'static [&'static TableDef],
+}
+
+/// The schema's history, in order. Append; never edit a released entry.
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "otel_traces",
+        tables: &[&TRACES, &TRACE_ID_TS],
+    },
+    Migration {
+        version: 2,
+        name: "otel_logs",
+        tables: &[&LOGS],
+    },
+    Migration {
+        version: 3,
+        name: "otel_metrics",
+        tables: &[&GAUGE, &SUM, &HISTOGRAM, &EXP_HISTOGRAM, &SUMMARY],
+    },
+];
+
+/// A migration with its statements rendered for one database and config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedMigration {
+    pub version: u32,
+    pub name: &'static str,
+    pub statements: Vec<String>,
+}
+
+/// Quotes an identifier for ClickHouse SQL: `` `name` `` with `` ` `` and `\` escaped.
+fn ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('`');
+    for c in name.chars() {
+        if c == '`' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('`');
+    out
+}
+
+/// Quotes a string literal for ClickHouse SQL.
+fn literal(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+fn check_name(what: &'static str, name: &str) -> Result<(), MigrateError> {
+    let reason = if name.is_empty() {
+        "empty"
+    } else if name.chars().any(char::is_control) {
+        "contains control characters"
+    } else {
+        return Ok(());
+    };
+    Err(MigrateError::InvalidName {
+        what,
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// Renders statements for one database and configuration.
+struct Renderer<'a> {
+    /// The database name as given.
+    database: &'a str,
+    /// The database name quoted as an identifier.
+    db: String,
+    config: &'a SchemaConfig,
+    on_cluster: String,
+}
+
+impl<'a> Renderer<'a> {
+    fn new(database: &'a str, config: &'a SchemaConfig) -> Self {
+        let on_cluster = match &config.cluster {
+            Some(cluster) => format!(" ON CLUSTER {}", ident(cluster)),
+            None => String::new(),
+        };
+        Self {
+            database,
+            db: ident(database),
+            config,
+            on_cluster,
+        }
+    }
+
+    /// The table that holds the data: `<name>_local` in cluster mode.
+    fn storage_name(&self, table: &str) -> String {
+        if self.config.cluster.is_some() {
+            format!("{table}_local")
+        } else {
+            table.to_owned()
+        }
+    }
+
+    fn qualified(&self, table: &str) -> String {
+        format!("{}.{}", self.db, ident(table))
+    }
+
+    fn create_database(&self) -> String {
+        format!(
+            "CREATE DATABASE IF NOT EXISTS {}{}",
+            self.db, self.on_cluster
+        )
+    }
+
+    fn engine(&self, engine: &str) -> String {
+        match &self.config.cluster {
+            Some(_) => format!(
+                "Replicated{engine}('/clickhouse/tables/{{shard}}/{{database}}/{{table}}', '{{replica}}')"
+            ),
+            None => engine.to_owned(),
+        }
+    }
+
+    fn dedup_settings(&self) -> String {
+        match &self.config.cluster {
+            Some(_) => format!(
+                "replicated_deduplication_window = {DEDUPLICATION_WINDOW}, \
+                 replicated_deduplication_window_seconds = {REPLICATED_DEDUPLICATION_WINDOW_SECONDS}"
+            ),
+            None => format!("non_replicated_deduplication_window = {DEDUPLICATION_WINDOW}"),
+        }
+    }
+
+    fn migrations_table(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {}{} (\n    \
+             version UInt32,\n    \
+             name String,\n    \
+             applied_at DateTime64(3, 'UTC') DEFAULT now64(3)\n\
+             ) ENGINE = {}\nORDER BY version",
+            self.qualified(MIGRATIONS_TABLE),
+            self.on_cluster,
+            self.engine("ReplacingMergeTree"),
+        )
+    }
+
+    /// `TTL <expr>` of a table, without the keyword; `None` for no TTL.
+    fn ttl(&self, table: &TableDef) -> Option<String> {
+        match table.family.ttl_days(self.config) {
+            0 => None,
+            days => Some(format!("{} + toIntervalDay({days})", table.ttl_column)),
+        }
+    }
+
+    fn create_table(&self, table: &TableDef) -> Vec<String> {
+        let storage = self.storage_name(table.name);
+        let engine = match table.engine {
+            Engine::MergeTree => self.engine("MergeTree"),
+            Engine::AggregatingMergeTree => self.engine("AggregatingMergeTree"),
+        };
+        let mut sql = format!(
+            "CREATE TABLE IF NOT EXISTS {}{} (\n    {}\n) ENGINE = {engine}\nPARTITION BY {}\n",
+            self.qualified(&storage),
+            self.on_cluster,
+            table.body,
+            table.partition_by,
+        );
+        if let Some(primary_key) = table.primary_key {
+            let _ = writeln!(sql, "PRIMARY KEY {primary_key}");
+        }
+        let _ = writeln!(sql, "ORDER BY {}", table.order_by);
+        if let Some(ttl) = self.ttl(table) {
+            let _ = writeln!(sql, "TTL {ttl}");
+        }
+        let _ = write!(
+            sql,
+            "SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, {}",
+            self.dedup_settings()
+        );
+        let mut statements = vec![sql];
+        if let Some(cluster) = &self.config.cluster {
+            statements.push(format!(
+                "CREATE TABLE IF NOT EXISTS {}{} AS {}\nENGINE = Distributed({}, {}, {}, {})",
+                self.qualified(table.name),
+                self.on_cluster,
+                self.qualified(&storage),
+                literal(cluster),
+                literal(self.database),
+                literal(&storage),
+                table.sharding_key,
+            ));
+        }
+        statements
+    }
+}
+
+/// Every migration's statements for `database` and `config`, in order. For
+/// tests, docs and operators who want to see the DDL; [`migrate`] runs them.
+pub fn render_migrations(database: &str, config: &SchemaConfig) -> Vec<RenderedMigration> {
+    let renderer = Renderer::new(database, config);
+    MIGRATIONS
+        .iter()
+        .map(|migration| RenderedMigration {
+            version: migration.version,
+            name: migration.name,
+            statements: migration
+                .tables
+                .iter()
+                .flat_map(|table| renderer.create_table(table))
+                .collect(),
+        })
+        .collect()
+}
+
+/// Applies every migration not yet recorded; returns the versions applied now.
+///
+/// Safe to run repeatedly and from several processes at once: every statement
+/// is `CREATE ... IF NOT EXISTS`, a migration is recorded only after all of
+/// its statements succeeded, and the record table is a `ReplacingMergeTree`
+/// read with `DISTINCT`, so two concurrent runs at worst both apply (no-op)
+/// and both record the same version. Afterwards, the TTL of every table is
+/// brought in line with `config` (tables created earlier with another TTL are
+/// altered).
+///
+/// `client` may have a default database that does not exist yet: statements
+/// use fully qualified names and run with `system` as the session database.
+pub async fn migrate(
+    client: &clickhouse::Client,
+    database: &str,
+    config: &SchemaConfig,
+) -> Result<Vec<u32>, MigrateError> {
+    check_name("database", database)?;
+    if let Some(cluster) = &config.cluster {
+        check_name("cluster", cluster)?;
+    }
+    let client = client.clone().with_database("system");
+    let renderer = Renderer::new(database, config);
+    let prepare = |source| MigrateError::Prepare {
+        database: database.to_owned(),
+        source,
+    };
+
+    client
+        .query_raw(&renderer.create_database())
+        .execute()
+        .await
+        .map_err(prepare)?;
+    client
+        .query_raw(&renderer.migrations_table())
+        .execute()
+        .await
+        .map_err(prepare)?;
+
+    let applied: Vec<u32> = client
+        .query_raw(&format!(
+            "SELECT DISTINCT version FROM {} ORDER BY version",
+            renderer.qualified(MIGRATIONS_TABLE)
+        ))
+        .fetch_all()
+        .await
+        .map_err(prepare)?;
+
+    let mut applied_now = Vec::new();
+    for migration in render_migrations(database, config) {
+        if applied.contains(&migration.version) {
+            continue;
+        }
+        let failed = |source| MigrateError::Migration {
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        for statement in &migration.statements {
+            client
+                .query_raw(statement)
+                .execute()
+                .await
+                .map_err(failed)?;
+        }
+        client
+            .query_raw(&format!(
+                "INSERT INTO {} (version, name) VALUES ({}, {})",
+                renderer.qualified(MIGRATIONS_TABLE),
+                migration.version,
+                literal(migration.name),
+            ))
+            .execute()
+            .await
+            .map_err(failed)?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "applied ClickHouse migration"
+        );
+        applied_now.push(migration.version);
+    }
+
+    reconcile_ttl(&client, database, &renderer).await?;
+    Ok(applied_now)
+}
+
+/// The TTL clause of a table's `engine_full`, without the keyword.
+fn current_ttl(engine_full: &str) -> Option<&str> {
+    let start = engine_full.find(" TTL ")? + " TTL ".len();
+    let rest = &engine_full[start..];
+    let end = rest.find(" SETTINGS ").unwrap_or(rest.len());
+    Some(rest[..end].trim())
+}
+
+/// Alters tables whose TTL differs from the configuration (e.g. the
+/// retention was changed after the tables were created).
+async fn reconcile_ttl(
+    client: &clickhouse::Client,
+    database: &str,
+    renderer: &Renderer<'_>,
+) -> Result<(), MigrateError> {
+    for table in ALL_TABLES {
+        let storage = renderer.storage_name(table.name);
+        let failed = |source| MigrateError::Ttl {
+            table: table.name,
+            source,
+        };
+        let engine_full: Option<String> = client
+            .query_raw(
+                "SELECT engine_full FROM system.tables \
+                 WHERE database = {db:String} AND name = {table:String}",
+            )
+            .param("db", database)
+            .param("table", storage.as_str())
+            .fetch_optional()
+            .await
+            .map_err(failed)?;
+        let Some(engine_full) = engine_full else {
+            continue;
+        };
+        let wanted = renderer.ttl(table);
+        if current_ttl(&engine_full) == wanted.as_deref() {
+            continue;
+        }
+        let alter = match &wanted {
+            Some(ttl) => format!("MODIFY TTL {ttl}"),
+            None => "REMOVE TTL".to_owned(),
+        };
+        client
+            .query_raw(&format!(
+                "ALTER TABLE {}{} {alter}",
+                renderer.qualified(&storage),
+                renderer.on_cluster
+            ))
+            .execute()
+            .await
+            .map_err(failed)?;
+        tracing::info!(table = table.name, ttl = ?wanted, "changed ClickHouse table TTL");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_statements(config: &SchemaConfig) -> Vec<String> {
+        render_migrations("airis", config)
+            .into_iter()
+            .flat_map(|m| m.statements)
+            .collect()
+    }
+
+    #[test]
+    fn versions_are_strictly_increasing_and_cover_every_table() {
+        let mut last = 0;
+        let mut covered = Vec::new();
+        for migration in MIGRATIONS {
+            assert!(migration.version > last, "versions must increase");
+            last = migration.version;
+            covered.extend(migration.tables.iter().map(|t| t.name));
+        }
+        let mut expected: Vec<_> = ALL_TABLES.iter().map(|t| t.name).collect();
+        covered.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(covered, expected);
+    }
+
+    #[test]
+    fn single_node_tables() {
+        let statements = all_statements(&SchemaConfig::default());
+        assert_eq!(statements.len(), ALL_TABLES.len());
+        for statement in &statements {
+            assert!(statement.starts_with("CREATE TABLE IF NOT EXISTS `airis`.`otel_"));
+            assert!(!statement.contains("ON CLUSTER"));
+            assert!(!statement.contains("Replicated"));
+            assert!(statement.contains("non_replicated_deduplication_window = 10000"));
+            assert!(statement.contains("ORDER BY (TenantId, "), "{statement}");
+            assert!(statement.contains("TenantId LowCardinality(String)"));
+        }
+        let traces = &statements[0];
+        assert!(traces.contains("ENGINE = MergeTree\n"));
+        assert!(traces.contains("PRIMARY KEY (TenantId, ServiceName, SpanName"));
+        assert!(traces.contains("TTL toDateTime(Timestamp) + toIntervalDay(15)"));
+        let lookup = &statements[1];
+        assert!(lookup.contains("ENGINE = AggregatingMergeTree\n"));
+        assert!(lookup.contains("TTL toDateTime(Start) + toIntervalDay(15)"));
+        let logs = &statements[2];
+        assert!(logs.contains("TTL TimestampTime + toIntervalDay(15)"));
+        for metric in &statements[3..] {
+            assert!(metric.contains("TTL toDateTime(TimeUnix) + toIntervalDay(30)"));
+        }
+    }
+
+    #[test]
+    fn zero_ttl_means_no_ttl() {
+        let config = SchemaConfig {
+            traces_ttl_days: 0,
+            logs_ttl_days: 7,
+            metrics_ttl_days: 0,
+            ..SchemaConfig::default()
+        };
+        let statements = all_statements(&config);
+        assert!(!statements[0].contains("TTL "));
+        assert!(!statements[1].contains("TTL "));
+        assert!(statements[2].contains("TTL TimestampTime + toIntervalDay(7)"));
+        assert!(statements[3..].iter().all(|s| !s.contains("TTL ")));
+    }
+
+    #[test]
+    fn cluster_mode_uses_replicated_local_and_distributed_tables() {
+        let config = SchemaConfig {
+            cluster: Some("prod".to_owned()),
+            ..SchemaConfig::default()
+        };
+        let renderer = Renderer::new("airis", &config);
+        assert_eq!(
+            renderer.create_database(),
+            "CREATE DATABASE IF NOT EXISTS `airis` ON CLUSTER `prod`"
+        );
+        assert!(renderer.migrations_table().contains(
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
+        ));
+        let statements = all_statements(&config);
+        assert_eq!(statements.len(), 2 * ALL_TABLES.len());
+        for pair in statements.chunks(2) {
+            let (local, distributed) = (&pair[0], &pair[1]);
+            assert!(local.contains("_local` ON CLUSTER `prod` ("), "{local}");
+            assert!(local.contains("ENGINE = Replicated"));
+            assert!(
+                local.contains("('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')")
+            );
+            assert!(local.contains("replicated_deduplication_window = 10000"));
+            assert!(!local.contains("non_replicated"));
+            assert!(distributed.contains(" ON CLUSTER `prod` AS `airis`.`otel_"));
+            assert!(distributed.contains("ENGINE = Distributed('prod', 'airis', 'otel_"));
+            assert!(!distributed.contains("rand()"));
+        }
+        assert!(
+            statements[0].starts_with("CREATE TABLE IF NOT EXISTS `airis`.`otel_traces_local`")
+        );
+        assert!(
+            statements[1]
+                .starts_with("CREATE TABLE IF NOT EXISTS `airis`.`otel_traces` ON CLUSTER")
+        );
+        assert!(statements[2].contains("ENGINE = ReplicatedAggregatingMergeTree("));
+    }
+
+    #[test]
+    fn names_are_quoted() {
+        assert_eq!(ident("a`b\\c"), "`a\\`b\\\\c`");
+        assert_eq!(literal("it's"), "'it\\'s'");
+        let statements = all_statements(&SchemaConfig {
+            cluster: Some("c'1".to_owned()),
+            ..SchemaConfig::default()
+        });
+        assert!(statements[1].contains("Distributed('c\\'1', 'airis', 'otel_traces_local'"));
+        let statements = render_migrations(
+            "my`db",
+            &SchemaConfig {
+                cluster: Some("c".to_owned()),
+                ..SchemaConfig::default()
+            },
+        );
+        assert!(statements[0].statements[1].contains("AS `my\\`db`.`otel_traces_local`"));
+        assert!(
+            statements[0].statements[1].contains("Distributed('c', 'my`db', 'otel_traces_local'")
+        );
+        assert!(check_name("database", "").is_err());
+        assert!(check_name("database", "a\nb").is_err());
+        assert!(check_name("database", "airis_test").is_ok());
+    }
+
+    #[test]
+    fn ttl_clause_is_found_in_engine_full() {
+        let full = "MergeTree PARTITION BY toDate(Timestamp) ORDER BY (TenantId) \
+                    TTL toDateTime(Timestamp) + toIntervalDay(15) SETTINGS index_granularity = 8192";
+        assert_eq!(
+            current_ttl(full),
+            Some("toDateTime(Timestamp) + toIntervalDay(15)")
+        );
+        assert_eq!(current_ttl("MergeTree ORDER BY x SETTINGS a = 1"), None);
+        assert_eq!(
+            current_ttl("MergeTree ORDER BY x TTL t + toIntervalDay(1)"),
+            Some("t + toIntervalDay(1)")
+        );
+    }
+
+    #[test]
+    fn config_defaults_and_parsing() {
+        let config = SchemaConfig::default();
+        assert_eq!(
+            (
+                config.traces_ttl_days,
+                config.logs_ttl_days,
+                config.metrics_ttl_days
+            ),
+            (15, 15, 30)
+        );
+        assert!(config.cluster.is_none());
+        let parsed: SchemaConfig = toml::from_str("cluster = \"c\"\nlogs_ttl_days = 3").unwrap();
+        assert_eq!(parsed.cluster.as_deref(), Some("c"));
+        assert_eq!((parsed.traces_ttl_days, parsed.logs_ttl_days), (15, 3));
+        assert!(toml::from_str::<SchemaConfig>("ttl_days = 3").is_err());
+    }
+}
