@@ -86,12 +86,12 @@ apt_install() {
     as_root apt-get update -qq >>"$AIRIS_CACHE/apt.log" 2>&1 || true
     APT_UPDATED=1
   fi
-  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$AIRIS_CACHE/apt.log" 2>&1; then
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >>"$AIRIS_CACHE/apt.log" 2>&1; then
     if [ "$APT_UPDATED" -eq 0 ]; then
       log "apt: install failed, running apt-get update and retrying"
       as_root apt-get update -qq >>"$AIRIS_CACHE/apt.log" 2>&1 || true
       APT_UPDATED=1
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$AIRIS_CACHE/apt.log" 2>&1 || rc=$?
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >>"$AIRIS_CACHE/apt.log" 2>&1 || rc=$?
     else
       rc=1
     fi
@@ -625,6 +625,27 @@ start_comp() {
   esac
 }
 
+install_all() {
+  # installs the given components in parallel (the venv sets share one lock; apt waits
+  # for the dpkg lock), failing if any install fails
+  local c pids=() names=() i rc=0
+  if [ "$#" -le 1 ]; then
+    for c in "$@"; do install_comp "$c"; done
+    return 0
+  fi
+  for c in "$@"; do
+    install_comp "$c" &
+    pids+=("$!"); names+=("$c")
+  done
+  for i in "${!pids[@]}"; do
+    if ! wait "${pids[$i]}"; then
+      log "${names[$i]}: install failed"
+      rc=1
+    fi
+  done
+  [ "$rc" -eq 0 ] || die "install failed"
+}
+
 install_comp() {
   case "$1" in
     kafka) install_kafka ;;
@@ -746,10 +767,11 @@ main() {
   case "$cmd" in
     install)
       local t0=$SECONDS
-      for c in "${comps[@]}"; do install_comp "$c"; done
+      install_all "${comps[@]}"
       log "install: done in $((SECONDS - t0))s (${comps[*]})" ;;
     start)
       local t0=$SECONDS
+      install_all "${comps[@]}"
       for c in "${comps[@]}"; do start_comp "$c"; done
       log "start: done in $((SECONDS - t0))s (${comps[*]})" ;;
     stop)

@@ -113,14 +113,16 @@ impl Settings {
             user: None,
             password: None,
         };
-        let mut ingestion = IngestionConfig::default();
-        ingestion.auth = AuthConfig {
-            tokens: [
-                (TOKEN.to_owned(), TENANT.to_owned()),
-                (OTHER_TOKEN.to_owned(), OTHER_TENANT.to_owned()),
-            ]
-            .into(),
-            tenant_header: None,
+        let mut ingestion = IngestionConfig {
+            auth: AuthConfig {
+                tokens: [
+                    (TOKEN.to_owned(), TENANT.to_owned()),
+                    (OTHER_TOKEN.to_owned(), OTHER_TENANT.to_owned()),
+                ]
+                .into(),
+                tenant_header: None,
+            },
+            ..IngestionConfig::default()
         };
         ingestion.loader.group_id = format!("{id}_loader");
         ingestion.loader.max_wait_ms = 200;

@@ -20,7 +20,7 @@ use crate::Error;
 /// Header an exporter may use instead of `authorization`.
 pub const TOKEN_HEADER: &str = "x-airis-token";
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Clone, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
     /// Ingest token → tenant id.
@@ -38,8 +38,18 @@ pub enum AuthConfigError {
     EmptyToken,
 }
 
-/// Resolves the tenant of each request.
-#[derive(Debug, Clone)]
+/// Tokens are secrets: only their tenants are shown.
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("tokens", &self.tokens.values().map(|t| format!("<redacted> -> {t}")).collect::<Vec<_>>())
+            .field("tenant_header", &self.tenant_header)
+            .finish()
+    }
+}
+
+/// Resolves the tenant of each request. Not `Debug`: it holds the tokens.
+#[derive(Clone)]
 pub struct Authenticator {
     tokens: Arc<HashMap<String, Tenant>>,
     tenant_header: Option<String>,

@@ -102,7 +102,7 @@ impl Signal for Traces {
     }
     fn response(rejected: Rejected) -> Self::Response {
         ExportTraceServiceResponse {
-            partial_success: (!rejected.is_empty()).then(|| ExportTracePartialSuccess {
+            partial_success: (!rejected.is_empty()).then_some(ExportTracePartialSuccess {
                 rejected_spans: rejected.items,
                 error_message: rejected.message,
             }),
@@ -127,7 +127,7 @@ impl Signal for Logs {
     }
     fn response(rejected: Rejected) -> Self::Response {
         ExportLogsServiceResponse {
-            partial_success: (!rejected.is_empty()).then(|| ExportLogsPartialSuccess {
+            partial_success: (!rejected.is_empty()).then_some(ExportLogsPartialSuccess {
                 rejected_log_records: rejected.items,
                 error_message: rejected.message,
             }),
@@ -152,7 +152,7 @@ impl Signal for Metrics {
     }
     fn response(rejected: Rejected) -> Self::Response {
         ExportMetricsServiceResponse {
-            partial_success: (!rejected.is_empty()).then(|| ExportMetricsPartialSuccess {
+            partial_success: (!rejected.is_empty()).then_some(ExportMetricsPartialSuccess {
                 rejected_data_points: rejected.items,
                 error_message: rejected.message,
             }),

@@ -2,7 +2,7 @@
 
 /// Where ClickHouse is and how to log in. The same code talks to a local
 /// engine, a single server or a cluster: only this changes.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClickHouseConfig {
     /// HTTP interface URL.
@@ -20,6 +20,17 @@ impl Default for ClickHouseConfig {
             user: None,
             password: None,
         }
+    }
+}
+
+impl std::fmt::Debug for ClickHouseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseConfig")
+            .field("url", &self.url)
+            .field("database", &self.database)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 

@@ -146,7 +146,6 @@ mod tests {
             &env(&[
                 ("AIRIS_KAFKA__BROKERS", "b:2"),
                 ("AIRIS_TOPICS", "ignored"),
-                ("AIRIS_TOPICS__X", "ignored-too"),
                 ("PATH", "/bin"),
             ]),
         )
