@@ -42,13 +42,20 @@ pub enum AuthConfigError {
 impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
-            .field("tokens", &self.tokens.values().map(|t| format!("<redacted> -> {t}")).collect::<Vec<_>>())
+            .field(
+                "tokens",
+                &self
+                    .tokens
+                    .values()
+                    .map(|t| format!("<redacted> -> {t}"))
+                    .collect::<Vec<_>>(),
+            )
             .field("tenant_header", &self.tenant_header)
             .finish()
     }
 }
 
-/// Resolves the tenant of each request. Not `Debug`: it holds the tokens.
+/// Resolves the tenant of each request.
 #[derive(Clone)]
 pub struct Authenticator {
     tokens: Arc<HashMap<String, Tenant>>,
@@ -88,6 +95,16 @@ impl Tenant {
 impl std::fmt::Display for Tenant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Tokens are secrets: only how many there are is shown.
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("tokens", &self.tokens.len())
+            .field("tenant_header", &self.tenant_header)
+            .finish()
     }
 }
 

@@ -190,13 +190,22 @@ impl Receiver {
     }
 
     /// Authenticates, validates and produces one export request.
+    #[tracing::instrument(
+        name = "otlp.export",
+        skip_all,
+        fields(signal = S::ITEMS, tenant = tracing::field::Empty, items = tracing::field::Empty)
+    )]
     async fn export<S: Signal>(
         &self,
         request: Request<Received<S::Request>>,
     ) -> Result<S::Response, Error> {
+        let span = tracing::Span::current();
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
         let tenant = self.auth.tenant(request.metadata())?;
+        span.record("tenant", tenant.as_str());
         let Received { bytes, mut message } = request.into_inner();
         let total = S::count(&message);
+        span.record("items", total);
         if total == 0 {
             // Nothing to store; OTLP exporters may send empty requests.
             return Ok(S::Response::default());

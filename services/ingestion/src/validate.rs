@@ -2924,23 +2924,4 @@ mod tests {
             .push(Metric::default());
         assert_eq!(count_data_points(&m), 9);
     }
-
-    /// Rough throughput check, run with
-    /// `cargo test --release -p airis-ingestion validate::tests::throughput -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "benchmark"]
-    fn throughput() {
-        let template = traces_req((0..1000).map(|i| span((i % 250) as u8)).collect());
-        let rounds = 200;
-        let mut reqs = vec![template; rounds];
-        let start = std::time::Instant::now();
-        let mut rejected = 0;
-        for req in &mut reqs {
-            rejected += traces(req, &limits(), NOW).items;
-        }
-        let elapsed = start.elapsed();
-        assert_eq!(rejected, 0);
-        let per_span = elapsed.as_nanos() as f64 / (rounds * 1000) as f64;
-        eprintln!("{per_span:.1} ns/span, {:.0} spans/s", 1e9 / per_span);
-    }
 }

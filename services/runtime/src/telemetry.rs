@@ -180,3 +180,35 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
         meter: Some(meter),
     })
 }
+
+/// Makes `span` a child of the W3C `traceparent` in `metadata`, so a
+/// request's server span joins its caller's trace. Without self-telemetry
+/// configured this does nothing.
+pub fn continue_trace(span: &tracing::Span, metadata: &airis_proto::tonic::metadata::MetadataMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.extract(&MetadataExtractor(metadata))
+    });
+    // Fails only when no OpenTelemetry layer is installed, i.e. when
+    // self-telemetry is off: nothing to link then.
+    let _ = span.set_parent(parent);
+}
+
+struct MetadataExtractor<'a>(&'a airis_proto::tonic::metadata::MetadataMap);
+
+impl opentelemetry::propagation::Extractor for MetadataExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        use airis_proto::tonic::metadata::KeyRef;
+        self.0
+            .keys()
+            .map(|key| match key {
+                KeyRef::Ascii(k) => k.as_str(),
+                KeyRef::Binary(k) => k.as_str(),
+            })
+            .collect()
+    }
+}
