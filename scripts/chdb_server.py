@@ -536,12 +536,11 @@ def parse_multipart(body: bytes, content_type: str) -> dict:
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "chdb-http"
-    sys_version = ""
+    engine: Engine = None  # set on the class at startup
+    spool_bytes = 64 << 20
 
     def version_string(self):
         return self.server_version
-    engine: Engine = None  # set on the class at startup
-    spool_bytes = 64 << 20
 
     def log_message(self, fmt, *args):  # route http.server's logs to logging
         LOG.debug("%s - %s", self.address_string(), fmt % args)

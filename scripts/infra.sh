@@ -64,8 +64,9 @@ as_root() {
 }
 
 APT_UPDATED=0
-apt_install() {
-  # apt_install pkg... : installs the Debian packages that are not installed yet
+# apt_install pkg... : installs the Debian packages that are not installed yet
+apt_install() { with_lock "$AIRIS_CACHE/.lock-apt" apt_install_locked "$@"; }
+apt_install_locked() {
   local missing=() p
   for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -117,16 +117,19 @@ pub async fn run(
     tracing::info!(group = %config.group_id, ?topics, "loader started");
 
     let mut loader = Loader {
-        consumer: consumer.clone(),
-        clickhouse,
+        ctx: Ctx {
+            consumer: consumer.clone(),
+            clickhouse,
+            config,
+            shutdown: shutdown.clone(),
+        },
         traces: Lane::new(&kafka.topics.traces),
         logs: Lane::new(&kafka.topics.logs),
         metrics: Lane::new(&kafka.topics.metrics),
-        config,
         revoked,
-        shutdown: shutdown.clone(),
     };
 
+    let max_wait = Duration::from_millis(loader.ctx.config.max_wait_ms);
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -141,11 +144,11 @@ pub async fn run(
                     tracing::warn!(%error, "kafka consume error");
                 }
             },
-            _ = tick.tick() => loader.flush_due().await,
+            _ = tick.tick() => loader.flush_older(max_wait).await,
         }
     }
     tracing::info!("loader draining pending batches");
-    loader.flush_all().await;
+    loader.flush_older(Duration::ZERO).await;
     tracing::info!("loader stopped");
     Ok(())
 }
@@ -175,13 +178,18 @@ impl ConsumerContext for LoaderContext {
 // === impl Loader ===
 
 struct Loader {
-    consumer: Arc<StreamConsumer<LoaderContext>>,
-    clickhouse: clickhouse::Client,
+    ctx: Ctx,
     traces: Lane<TraceBatch>,
     logs: Lane<LogBatch>,
     metrics: Lane<MetricBatch>,
-    config: LoaderConfig,
     revoked: Arc<Mutex<HashSet<(String, i32)>>>,
+}
+
+/// What flushing a batch needs, shared by the lanes.
+struct Ctx {
+    consumer: Arc<StreamConsumer<LoaderContext>>,
+    clickhouse: clickhouse::Client,
+    config: LoaderConfig,
     shutdown: Shutdown,
 }
 
@@ -214,64 +222,23 @@ impl Loader {
     async fn handle(&mut self, message: &BorrowedMessage<'_>) {
         self.drop_revoked();
         let topic = message.topic();
+        let ctx = &self.ctx;
         if topic == self.traces.topic {
-            handle_in(
-                &mut self.traces,
-                message,
-                &self.consumer,
-                &self.clickhouse,
-                &self.config,
-                &self.shutdown,
-            )
-            .await;
+            handle_in(&mut self.traces, message, ctx).await;
         } else if topic == self.logs.topic {
-            handle_in(
-                &mut self.logs,
-                message,
-                &self.consumer,
-                &self.clickhouse,
-                &self.config,
-                &self.shutdown,
-            )
-            .await;
+            handle_in(&mut self.logs, message, ctx).await;
         } else if topic == self.metrics.topic {
-            handle_in(
-                &mut self.metrics,
-                message,
-                &self.consumer,
-                &self.clickhouse,
-                &self.config,
-                &self.shutdown,
-            )
-            .await;
+            handle_in(&mut self.metrics, message, ctx).await;
         }
     }
 
-    async fn flush_due(&mut self) {
+    /// Flushes batches older than `max_wait` (all of them for zero).
+    async fn flush_older(&mut self, max_wait: Duration) {
         self.drop_revoked();
-        let max_wait = Duration::from_millis(self.config.max_wait_ms);
-        let ctx = (
-            &self.consumer,
-            &self.clickhouse,
-            &self.config,
-            &self.shutdown,
-        );
+        let ctx = &self.ctx;
         flush_lane(&mut self.traces, max_wait, ctx).await;
         flush_lane(&mut self.logs, max_wait, ctx).await;
         flush_lane(&mut self.metrics, max_wait, ctx).await;
-    }
-
-    async fn flush_all(&mut self) {
-        self.drop_revoked();
-        let ctx = (
-            &self.consumer,
-            &self.clickhouse,
-            &self.config,
-            &self.shutdown,
-        );
-        flush_lane(&mut self.traces, Duration::ZERO, ctx).await;
-        flush_lane(&mut self.logs, Duration::ZERO, ctx).await;
-        flush_lane(&mut self.metrics, Duration::ZERO, ctx).await;
     }
 
     fn drop_revoked(&mut self) {
@@ -294,14 +261,7 @@ impl Loader {
     }
 }
 
-type FlushCtx<'a> = (
-    &'a Arc<StreamConsumer<LoaderContext>>,
-    &'a clickhouse::Client,
-    &'a LoaderConfig,
-    &'a Shutdown,
-);
-
-async fn flush_lane<B: Batch>(lane: &mut Lane<B>, max_wait: Duration, ctx: FlushCtx<'_>) {
+async fn flush_lane<B: Batch>(lane: &mut Lane<B>, max_wait: Duration, ctx: &Ctx) {
     let due: Vec<i32> = lane
         .open
         .iter()
@@ -317,17 +277,9 @@ async fn flush_lane<B: Batch>(lane: &mut Lane<B>, max_wait: Duration, ctx: Flush
     }
 }
 
-async fn handle_in<B: Batch>(
-    lane: &mut Lane<B>,
-    message: &BorrowedMessage<'_>,
-    consumer: &Arc<StreamConsumer<LoaderContext>>,
-    clickhouse: &clickhouse::Client,
-    config: &LoaderConfig,
-    shutdown: &Shutdown,
-) {
+async fn handle_in<B: Batch>(lane: &mut Lane<B>, message: &BorrowedMessage<'_>, ctx: &Ctx) {
     let partition = message.partition();
     let offset = message.offset();
-    let ctx = (consumer, clickhouse, config, shutdown);
 
     // A message past the fence closes the fenced batch first.
     if let Some(pending) = lane.open.get(&partition)
@@ -338,7 +290,7 @@ async fn handle_in<B: Batch>(
     }
 
     if !lane.open.contains_key(&partition) {
-        let fence = read_intent(consumer, &lane.topic, partition, offset).await;
+        let fence = read_intent(&ctx.consumer, &lane.topic, partition, offset).await;
         lane.open.insert(
             partition,
             Pending {
@@ -356,7 +308,7 @@ async fn handle_in<B: Batch>(
         .expect("inserted above when missing");
     pending.last = offset;
 
-    match tenant_of(message, config) {
+    match tenant_of(message, &ctx.config) {
         Some(tenant) => {
             if let Err(error) = pending
                 .batch
@@ -374,7 +326,7 @@ async fn handle_in<B: Batch>(
 
     let full = match pending.fence {
         Some(end) => offset >= end,
-        None => pending.batch.rows() >= config.max_rows,
+        None => pending.batch.rows() >= ctx.config.max_rows,
     };
     if full && let Some(pending) = lane.open.remove(&partition) {
         flush(&lane.topic, partition, pending, ctx).await;
@@ -397,8 +349,13 @@ fn tenant_of(message: &BorrowedMessage<'_>, config: &LoaderConfig) -> Option<Str
 
 /// Inserts one batch (retrying until ClickHouse takes it) and commits its
 /// end. Returns without committing if shutdown interrupts the retries.
-async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: FlushCtx<'_>) {
-    let (consumer, clickhouse, config, shutdown) = ctx;
+async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: &Ctx) {
+    let Ctx {
+        consumer,
+        clickhouse,
+        config,
+        shutdown,
+    } = ctx;
     let Pending {
         first,
         last,
