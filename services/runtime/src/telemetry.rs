@@ -112,7 +112,12 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
         ),
         LogFormat::Text => (
             None,
-            Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    // Colours only for people, not for log files.
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+            ),
         ),
     };
 
