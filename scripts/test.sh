@@ -11,4 +11,14 @@ eval "$(scripts/infra.sh env)"
 buf lint
 # The end-to-end tests start the `airis` binary as a child process.
 cargo build --locked --workspace --bins
-cargo test --locked --workspace "$@"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --locked --workspace --lib --bins --tests "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line over every test binary.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;/) p += $(i-1); if ($(i) ~ /^failed;/) f += $(i-1) } }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"
