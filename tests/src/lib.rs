@@ -395,12 +395,22 @@ impl Child {
     /// Starts `airis <args>` configured by `settings`, logging to a file
     /// under the system temp dir.
     pub fn spawn(settings: &Settings, args: &[&str]) -> anyhow::Result<Self> {
+        Self::spawn_with(settings, args, &[])
+    }
+
+    /// Like [`Child::spawn`], with extra environment variables.
+    pub fn spawn_with(
+        settings: &Settings,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let log = std::env::temp_dir().join(format!("{}.log", unique("airis-child")));
         let file = std::fs::File::create(&log)?;
         let child = tokio::process::Command::new(airis_binary()?)
             .args(args)
             .envs(settings.env())
             .env("RUST_LOG", "info,airis_ingestion=debug")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .stderr(file)
             .kill_on_drop(true)

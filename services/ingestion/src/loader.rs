@@ -122,6 +122,7 @@ pub async fn run(
             clickhouse,
             config,
             shutdown: shutdown.clone(),
+            meters: LoaderMeters::new(),
         },
         traces: Lane::new(&kafka.topics.traces),
         logs: Lane::new(&kafka.topics.logs),
@@ -191,6 +192,38 @@ struct Ctx {
     clickhouse: clickhouse::Client,
     config: LoaderConfig,
     shutdown: Shutdown,
+    meters: LoaderMeters,
+}
+
+/// Self-telemetry of the loader.
+struct LoaderMeters {
+    /// Rows inserted, by topic.
+    rows: opentelemetry::metrics::Counter<u64>,
+    /// Insert attempts that ClickHouse refused, by topic.
+    insert_failures: opentelemetry::metrics::Counter<u64>,
+    /// Seconds from a batch's first message to its commit, by topic.
+    batch_seconds: opentelemetry::metrics::Histogram<f64>,
+}
+
+impl LoaderMeters {
+    fn new() -> Self {
+        let meter = opentelemetry::global::meter("airis.ingestion");
+        Self {
+            rows: meter
+                .u64_counter("airis.loader.rows")
+                .with_description("rows inserted into ClickHouse")
+                .build(),
+            insert_failures: meter
+                .u64_counter("airis.loader.insert_failures")
+                .with_description("ClickHouse insert attempts that failed and will be retried")
+                .build(),
+            batch_seconds: meter
+                .f64_histogram("airis.loader.batch.duration")
+                .with_unit("s")
+                .with_description("time from a batch's first message to its commit")
+                .build(),
+        }
+    }
 }
 
 /// The open batches of one topic, one per partition.
@@ -355,14 +388,16 @@ async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: 
         clickhouse,
         config,
         shutdown,
+        meters,
     } = ctx;
     let Pending {
         first,
         last,
         fence,
         batch,
-        ..
+        opened,
     } = pending;
+    let topic_attr = [opentelemetry::KeyValue::new("topic", topic.to_owned())];
     let token = format!("{}:{topic}:{partition}:{first}-{last}", config.group_id);
 
     if fence.is_none() {
@@ -382,10 +417,12 @@ async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: 
         let started = Instant::now();
         match batch.insert(clickhouse, &token).await {
             Ok(()) => {
+                meters.rows.add(batch.rows() as u64, &topic_attr);
                 tracing::debug!(%topic, partition, first, last, rows = batch.rows(), elapsed = ?started.elapsed(), "batch inserted");
                 break;
             }
             Err(error) => {
+                meters.insert_failures.add(1, &topic_attr);
                 tracing::warn!(%topic, partition, first, last, attempt, retry_in = ?delay, %error, "clickhouse insert failed, retrying the same batch");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
@@ -404,6 +441,9 @@ async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: 
         // the same token, which ClickHouse drops.
         tracing::warn!(%topic, partition, %error, "cannot commit offset after insert");
     }
+    meters
+        .batch_seconds
+        .record(opened.elapsed().as_secs_f64(), &topic_attr);
 }
 
 async fn commit(

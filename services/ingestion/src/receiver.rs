@@ -168,6 +168,8 @@ pub struct Receiver {
     producer: Producer,
     topics: Topics,
     config: ReceiverConfig,
+    /// Items per signal and outcome (`accepted`, `rejected`, `failed`).
+    items: opentelemetry::metrics::Counter<u64>,
 }
 
 impl Receiver {
@@ -177,11 +179,16 @@ impl Receiver {
         topics: Topics,
         config: ReceiverConfig,
     ) -> Arc<Self> {
+        let items = opentelemetry::global::meter("airis.ingestion")
+            .u64_counter("airis.receiver.items")
+            .with_description("OTLP items received, by signal and outcome")
+            .build();
         Arc::new(Self {
             auth,
             producer,
             topics,
             config,
+            items,
         })
     }
 
@@ -212,6 +219,7 @@ impl Receiver {
         }
         let rejected = S::validate(&mut message, &self.config.limits, now_unix_nano());
         let accepted = total as i64 - rejected.items;
+        self.count::<S>("rejected", rejected.items);
         if accepted <= 0 {
             tracing::debug!(%tenant, items = S::ITEMS, total, "rejected whole request");
             return Err(Error::InvalidArgument(format!(
@@ -228,10 +236,25 @@ impl Receiver {
             tracing::debug!(%tenant, items = S::ITEMS, rejected = rejected.items, "partially rejected request");
             Bytes::from(message.encode_to_vec())
         };
-        self.producer
+        let sent = self
+            .producer
             .send(S::topic(&self.topics), &tenant, &payload)
-            .await?;
+            .await;
+        self.count::<S>(if sent.is_ok() { "accepted" } else { "failed" }, accepted);
+        sent?;
         Ok(S::response(rejected))
+    }
+
+    fn count<S: Signal>(&self, outcome: &'static str, items: i64) {
+        if items > 0 {
+            self.items.add(
+                items as u64,
+                &[
+                    opentelemetry::KeyValue::new("signal", S::ITEMS),
+                    opentelemetry::KeyValue::new("outcome", outcome),
+                ],
+            );
+        }
     }
 }
 

@@ -56,9 +56,15 @@ fn resource(service: &str, instance: u64) -> Resource {
             ),
             s("service.namespace", "shop"),
             s("deployment.environment", "production"),
-            s("host.name", format!("ip-10-0-{}-{}.ec2.internal", instance % 7, instance % 250)),
+            s(
+                "host.name",
+                format!("ip-10-0-{}-{}.ec2.internal", instance % 7, instance % 250),
+            ),
             s("k8s.namespace.name", "shop"),
-            s("k8s.pod.name", format!("{service}-7d9f8b6c4-{instance:05x}")),
+            s(
+                "k8s.pod.name",
+                format!("{service}-7d9f8b6c4-{instance:05x}"),
+            ),
             s("telemetry.sdk.language", "java"),
             s("telemetry.sdk.version", "1.44.1"),
         ],
@@ -121,7 +127,10 @@ fn span_template(j: u64) -> Span {
             span::SpanKind::Client,
             vec![
                 s("http.request.method", "GET"),
-                s("url.full", format!("http://inventory:8080/api/v1/stock/{}", j * 13)),
+                s(
+                    "url.full",
+                    format!("http://inventory:8080/api/v1/stock/{}", j * 13),
+                ),
                 s("server.address", "inventory"),
                 i("server.port", 8080),
                 i("http.response.status_code", 200),
@@ -217,7 +226,10 @@ impl TraceGen {
         Self {
             request: ExportTraceServiceRequest {
                 resource_spans: vec![ResourceSpans {
-                    resource: Some(resource(SERVICES[service % SERVICES.len()], run ^ service as u64)),
+                    resource: Some(resource(
+                        SERVICES[service % SERVICES.len()],
+                        run ^ service as u64,
+                    )),
                     scope_spans: vec![ScopeSpans {
                         scope: Some(scope()),
                         spans,
@@ -250,7 +262,11 @@ impl TraceGen {
                     .extend_from_slice(&(n - pos + 1).to_be_bytes());
             }
             span.start_time_unix_nano = base_ns + pos * 150_000;
-            let duration = if pos == 0 { 9_000_000 } else { 400_000 + (n % 13) * 90_000 };
+            let duration = if pos == 0 {
+                9_000_000
+            } else {
+                400_000 + (n % 13) * 90_000
+            };
             span.end_time_unix_nano = span.start_time_unix_nano + duration;
             for event in &mut span.events {
                 event.time_unix_nano = span.start_time_unix_nano + 100_000;
@@ -355,7 +371,10 @@ fn record_template(j: u64) -> LogRecord {
             s("code.namespace", "com.shop.orders.OrderService"),
             i("code.lineno", 142),
             s("http.route", "/api/v1/orders"),
-            s("request.id", format!("req-{:016x}", j.wrapping_mul(0x9e37_79b9_7f4a_7c15))),
+            s(
+                "request.id",
+                format!("req-{:016x}", j.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            ),
             s("customer.id", format!("{}", 40_000 + j % 977)),
             s("order.id", format!("{}", 100_000 + j)),
         ],
@@ -373,11 +392,16 @@ pub(crate) struct LogGen {
 
 impl LogGen {
     pub(crate) fn new(records_per_request: usize, service: usize, run: u64) -> Self {
-        let records = (0..records_per_request as u64).map(record_template).collect();
+        let records = (0..records_per_request as u64)
+            .map(record_template)
+            .collect();
         Self {
             request: ExportLogsServiceRequest {
                 resource_logs: vec![ResourceLogs {
-                    resource: Some(resource(SERVICES[service % SERVICES.len()], run ^ service as u64)),
+                    resource: Some(resource(
+                        SERVICES[service % SERVICES.len()],
+                        run ^ service as u64,
+                    )),
                     scope_logs: vec![ScopeLogs {
                         scope: Some(InstrumentationScope {
                             name: "com.shop.orders.OrderService".to_owned(),
@@ -403,7 +427,9 @@ impl LogGen {
             record.observed_time_unix_nano = record.time_unix_nano + 50_000;
             record.trace_id.clear();
             record.trace_id.extend_from_slice(&run.to_be_bytes());
-            record.trace_id.extend_from_slice(&(n / 4 + 1).to_be_bytes());
+            record
+                .trace_id
+                .extend_from_slice(&(n / 4 + 1).to_be_bytes());
             record.span_id.clear();
             record.span_id.extend_from_slice(&(n + 1).to_be_bytes());
         }
