@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use airis_proto::otlp::tonic::common::v1::any_value;
 use airis_proto::prost::Message;
-use airis_proto::tonic::Code;
+use airis_proto::tonic::{Code, codec::CompressionEncoding};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, Settings, TENANT, TOKEN,
     otlp::{
@@ -19,7 +19,10 @@ const WAIT: Duration = Duration::from_secs(60);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spans_land_once_with_tenant_resource_and_attributes() -> anyhow::Result<()> {
     let pipeline = Pipeline::start(Settings::new("land")).await?;
-    let mut client = trace_client(&pipeline.endpoint).await?;
+    // gzip, as OTLP exporters configured with compression=gzip send it.
+    let mut client = trace_client(&pipeline.endpoint)
+        .await?
+        .send_compressed(CompressionEncoding::Gzip);
     let run = airis_tests::otlp::now_nanos();
 
     let mut sent = 0u64;
