@@ -143,6 +143,17 @@ launch() {
   # process-group leader, so $! is the daemon's own pid)
   ( cd "$dir" && exec setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- ) &
   echo "$!" >"$(pidfile "$comp")"
+  comp_port "$comp" >"$AIRIS_STATE/$comp.port"
+}
+
+# dies when the component runs from this state directory but on other ports than
+# the ones asked for now (the same AIRIS_STATE started earlier with other ports)
+check_running_port() {
+  local comp="$1" recorded
+  recorded="$(cat "$AIRIS_STATE/$comp.port" 2>/dev/null || true)"
+  if [ -n "$recorded" ] && [ "$recorded" != "$(comp_port "$comp")" ]; then
+    die "$comp: already running from $AIRIS_STATE on port $recorded, not $(comp_port "$comp"); stop it with the ports it was started with, or use another AIRIS_STATE"
+  fi
 }
 
 comp_log() {
@@ -394,6 +405,7 @@ start_kafka() {
   local pid dir="$AIRIS_STATE/kafka"
   pid="$(running_pid kafka)"
   if [ -n "$pid" ]; then
+    check_running_port kafka
     log "kafka: already running (pid $pid, $HOST:$AIRIS_KAFKA_PORT)"
     wait_ready kafka
     return 0
@@ -523,6 +535,7 @@ start_clickhouse() {
   mode="$(clickhouse_mode)"
   pid="$(running_pid clickhouse)"
   if [ -n "$pid" ]; then
+    check_running_port clickhouse
     log "clickhouse: already running (pid $pid, http://$HOST:$AIRIS_CLICKHOUSE_PORT)"
     wait_ready clickhouse
     return 0
@@ -559,6 +572,7 @@ start_redis() {
   local pid dir="$AIRIS_STATE/redis"
   pid="$(running_pid redis)"
   if [ -n "$pid" ]; then
+    check_running_port redis
     log "redis: already running (pid $pid, $HOST:$AIRIS_REDIS_PORT)"
     wait_ready redis
     return 0
