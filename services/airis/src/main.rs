@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let _telemetry = airis_runtime::telemetry::init(&config.telemetry)?;
         match cli.command {
             Command::Serve { services } => app::serve(&config, &services).await,
@@ -63,5 +63,9 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         }
-    })
+    });
+    // Blocking tasks (Kafka commits against an unreachable broker) must not
+    // keep a terminating process alive.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+    result
 }

@@ -41,6 +41,12 @@ pub struct LoaderConfig {
     /// Backoff between attempts while ClickHouse refuses a batch.
     pub retry_initial_ms: u64,
     pub retry_max_ms: u64,
+    /// Longest a single insert attempt may take before it counts as failed
+    /// and is retried (the ClickHouse client itself has no deadline).
+    pub insert_timeout_ms: u64,
+    /// Bound on inserting and committing pending batches at shutdown; what
+    /// is left is read again by the next loader.
+    pub drain_timeout_ms: u64,
     /// Tenant for messages without the tenant header (for example written
     /// by an OpenTelemetry Collector's Kafka exporter). Unset: such
     /// messages are logged and skipped.
@@ -55,6 +61,8 @@ impl Default for LoaderConfig {
             max_wait_ms: 500,
             retry_initial_ms: 200,
             retry_max_ms: 10_000,
+            insert_timeout_ms: 60_000,
+            drain_timeout_ms: 20_000,
             default_tenant: None,
         }
     }
@@ -91,9 +99,10 @@ pub async fn run(
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        // A batch may be retried for as long as ClickHouse is down; the
-        // consumer must not be expelled from the group meanwhile.
-        .set("max.poll.interval.ms", "86400000")
+        // max.poll.interval.ms stays at its default (5 min): a loader stuck
+        // retrying a batch longer than that leaves the group, its partitions
+        // move on, and the batch is rebuilt from the intent and deduplicated
+        // wherever it is inserted again.
         .set("max.partition.fetch.bytes", "16777216")
         .set("fetch.max.bytes", "67108864");
     let consumer: StreamConsumer<LoaderContext> = kafka
@@ -137,6 +146,9 @@ pub async fn run(
         tokio::select! {
             biased;
             _ = shutdown.signalled() => break,
+            // Before recv: with a backlog recv is always ready, and quiet
+            // partitions must still flush on age.
+            _ = tick.tick() => loader.flush_older(max_wait).await,
             message = consumer.recv() => match message {
                 Ok(message) => loader.handle(&message).await,
                 Err(error) => {
@@ -145,11 +157,21 @@ pub async fn run(
                     tracing::warn!(%error, "kafka consume error");
                 }
             },
-            _ = tick.tick() => loader.flush_older(max_wait).await,
         }
     }
     tracing::info!("loader draining pending batches");
-    loader.flush_older(Duration::ZERO).await;
+    let drain = Duration::from_millis(loader.ctx.config.drain_timeout_ms);
+    if tokio::time::timeout(drain, loader.flush_older(Duration::ZERO))
+        .await
+        .is_err()
+    {
+        // Safe to cut anywhere: uncommitted batches are read again and
+        // deduplicated by their tokens.
+        tracing::warn!(
+            ?drain,
+            "drain timed out, leaving batches to the next loader"
+        );
+    }
     tracing::info!("loader stopped");
     Ok(())
 }
@@ -230,10 +252,16 @@ impl LoaderMeters {
 struct Lane<B> {
     topic: String,
     open: HashMap<i32, Pending<B>>,
+    /// Partitions whose batch intent was read since they were assigned; only
+    /// the first batch after an assignment can be an interrupted one.
+    resumed: HashSet<i32>,
 }
 
 struct Pending<B> {
     first: i64,
+    /// Broker timestamp of the first message, part of the token so that a
+    /// recreated topic, whose offsets start again at 0, gets new tokens.
+    first_ts: i64,
     last: i64,
     /// End offset recorded by an earlier attempt at this batch; the batch
     /// must end exactly there for its deduplication token to repeat.
@@ -243,10 +271,17 @@ struct Pending<B> {
 }
 
 impl<B: Batch> Lane<B> {
+    /// Forgets a revoked partition; true if an open batch was dropped.
+    fn revoke(&mut self, partition: i32) -> bool {
+        self.resumed.remove(&partition);
+        self.open.remove(&partition).is_some()
+    }
+
     fn new(topic: &str) -> Self {
         Self {
             topic: topic.to_owned(),
             open: HashMap::new(),
+            resumed: HashSet::new(),
         }
     }
 }
@@ -281,11 +316,11 @@ impl Loader {
         }
         for (topic, partition) in revoked.drain() {
             let dropped = if topic == self.traces.topic {
-                self.traces.open.remove(&partition).is_some()
+                self.traces.revoke(partition)
             } else if topic == self.logs.topic {
-                self.logs.open.remove(&partition).is_some()
+                self.logs.revoke(partition)
             } else {
-                self.metrics.open.remove(&partition).is_some()
+                self.metrics.revoke(partition)
             };
             if dropped {
                 tracing::info!(%topic, partition, "dropped unflushed batch of revoked partition");
@@ -304,8 +339,10 @@ async fn flush_lane<B: Batch>(lane: &mut Lane<B>, max_wait: Duration, ctx: &Ctx)
         .map(|(partition, _)| *partition)
         .collect();
     for partition in due {
-        if let Some(pending) = lane.open.remove(&partition) {
-            flush(&lane.topic, partition, pending, ctx).await;
+        if let Some(pending) = lane.open.remove(&partition)
+            && !flush(&lane.topic, partition, pending, ctx).await
+        {
+            lane.resumed.remove(&partition);
         }
     }
 }
@@ -318,16 +355,42 @@ async fn handle_in<B: Batch>(lane: &mut Lane<B>, message: &BorrowedMessage<'_>, 
     if let Some(pending) = lane.open.get(&partition)
         && pending.fence.is_some_and(|end| offset > end)
         && let Some(pending) = lane.open.remove(&partition)
+        && !flush(&lane.topic, partition, pending, ctx).await
     {
-        flush(&lane.topic, partition, pending, ctx).await;
+        // The partition was rewound to the batch's start; this message
+        // comes again after it.
+        lane.resumed.remove(&partition);
+        return;
     }
 
     if !lane.open.contains_key(&partition) {
-        let fence = read_intent(&ctx.consumer, &lane.topic, partition, offset).await;
+        let fence = if lane.resumed.contains(&partition) {
+            None
+        } else {
+            match read_intent(&ctx.consumer, &lane.topic, partition, offset).await {
+                Ok(fence) => {
+                    lane.resumed.insert(partition);
+                    fence
+                }
+                Err(error) => {
+                    // Starting fresh boundaries here could re-batch an
+                    // interrupted batch differently, so its rows would be
+                    // inserted twice: read the partition again instead.
+                    tracing::warn!(topic = %lane.topic, partition, %error, "cannot read batch intent, retrying");
+                    rewind(ctx, &lane.topic, partition, offset);
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(ctx.config.retry_initial_ms)) => {}
+                        _ = ctx.shutdown.signalled() => {}
+                    }
+                    return;
+                }
+            }
+        };
         lane.open.insert(
             partition,
             Pending {
                 first: offset,
+                first_ts: message.timestamp().to_millis().unwrap_or(-1),
                 last: offset,
                 fence,
                 opened: Instant::now(),
@@ -361,8 +424,11 @@ async fn handle_in<B: Batch>(lane: &mut Lane<B>, message: &BorrowedMessage<'_>, 
         Some(end) => offset >= end,
         None => pending.batch.rows() >= ctx.config.max_rows,
     };
-    if full && let Some(pending) = lane.open.remove(&partition) {
-        flush(&lane.topic, partition, pending, ctx).await;
+    if full
+        && let Some(pending) = lane.open.remove(&partition)
+        && !flush(&lane.topic, partition, pending, ctx).await
+    {
+        lane.resumed.remove(&partition);
     }
 }
 
@@ -381,8 +447,11 @@ fn tenant_of(message: &BorrowedMessage<'_>, config: &LoaderConfig) -> Option<Str
 }
 
 /// Inserts one batch (retrying until ClickHouse takes it) and commits its
-/// end. Returns without committing if shutdown interrupts the retries.
-async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: &Ctx) {
+/// end. Returns false, with the partition rewound to the batch's start, if
+/// the batch was not inserted: its intent could not be recorded, or
+/// shutdown interrupted the retries. The partition then never moves past an
+/// uninserted batch.
+async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: &Ctx) -> bool {
     let Ctx {
         consumer,
         clickhouse,
@@ -392,48 +461,64 @@ async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: 
     } = ctx;
     let Pending {
         first,
+        first_ts,
         last,
         fence,
         batch,
         opened,
     } = pending;
     let topic_attr = [opentelemetry::KeyValue::new("topic", topic.to_owned())];
-    let token = format!("{}:{topic}:{partition}:{first}-{last}", config.group_id);
+    let token = format!(
+        "{}:{topic}:{partition}:{first}@{first_ts}-{last}",
+        config.group_id
+    );
 
     if fence.is_none() {
         let metadata = format!("{INTENT_PREFIX}{last}");
         if let Err(error) = commit(consumer, topic, partition, first, metadata).await {
-            // Without a durable intent a crash could re-batch differently;
-            // the batch stays uncommitted and will be read again.
-            tracing::warn!(%topic, partition, %error, "cannot record batch intent, batch will be re-read");
-            return;
+            // Without a durable intent a crash could re-batch differently.
+            tracing::warn!(%topic, partition, %error, "cannot record batch intent, reading the batch again");
+            rewind(ctx, topic, partition, first);
+            return false;
         }
     }
 
     let mut delay = Duration::from_millis(config.retry_initial_ms);
+    let insert_timeout = Duration::from_millis(config.insert_timeout_ms);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
         let started = Instant::now();
-        match batch.insert(clickhouse, &token).await {
-            Ok(()) => {
+        // An abandoned attempt is harmless: if it did land, the retry
+        // carries the same token and is dropped.
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(insert_timeout, batch.insert(clickhouse, &token)) => outcome,
+            _ = shutdown.signalled(), if attempt > 1 => {
+                tracing::warn!(%topic, partition, first, last, "stopping with an uninserted batch; it will be read again");
+                rewind(ctx, topic, partition, first);
+                return false;
+            }
+        };
+        let error = match outcome {
+            Ok(Ok(())) => {
                 meters.rows.add(batch.rows() as u64, &topic_attr);
                 tracing::debug!(%topic, partition, first, last, rows = batch.rows(), elapsed = ?started.elapsed(), "batch inserted");
                 break;
             }
-            Err(error) => {
-                meters.insert_failures.add(1, &topic_attr);
-                tracing::warn!(%topic, partition, first, last, attempt, retry_in = ?delay, %error, "clickhouse insert failed, retrying the same batch");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = shutdown.signalled() => {
-                        tracing::warn!(%topic, partition, first, last, "stopping with an uninserted batch; it will be re-read");
-                        return;
-                    }
-                }
-                delay = (delay * 2).min(Duration::from_millis(config.retry_max_ms));
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => format!("no answer within {insert_timeout:?}"),
+        };
+        meters.insert_failures.add(1, &topic_attr);
+        tracing::warn!(%topic, partition, first, last, attempt, retry_in = ?delay, %error, "clickhouse insert failed, retrying the same batch");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.signalled() => {
+                tracing::warn!(%topic, partition, first, last, "stopping with an uninserted batch; it will be read again");
+                rewind(ctx, topic, partition, first);
+                return false;
             }
         }
+        delay = (delay * 2).min(Duration::from_millis(config.retry_max_ms));
     }
 
     if let Err(error) = commit(consumer, topic, partition, last + 1, String::new()).await {
@@ -444,6 +529,20 @@ async fn flush<B: Batch>(topic: &str, partition: i32, pending: Pending<B>, ctx: 
     meters
         .batch_seconds
         .record(opened.elapsed().as_secs_f64(), &topic_attr);
+    true
+}
+
+/// Moves the partition's fetch position back to `offset`; messages already
+/// fetched past it are discarded by librdkafka.
+fn rewind(ctx: &Ctx, topic: &str, partition: i32, offset: i64) {
+    if let Err(error) = ctx
+        .consumer
+        .seek(topic, partition, Offset::Offset(offset), Duration::ZERO)
+    {
+        // The partition was revoked meanwhile (seek needs an assignment);
+        // its next owner starts from the committed offset anyway.
+        tracing::warn!(%topic, partition, offset, %error, "cannot rewind partition");
+    }
 }
 
 async fn commit(
@@ -468,13 +567,14 @@ async fn commit(
 }
 
 /// The end offset an earlier attempt recorded for the batch starting at
-/// `offset`, if any.
+/// `offset`: `Ok(None)` when there is none (the committed offset is not
+/// `offset`, or carries no intent), an error when Kafka could not say.
 async fn read_intent(
     consumer: &Arc<StreamConsumer<LoaderContext>>,
     topic: &str,
     partition: i32,
     offset: i64,
-) -> Option<i64> {
+) -> Result<Option<i64>, KafkaError> {
     let mut list = TopicPartitionList::new();
     list.add_partition(topic, partition);
     let consumer = consumer.clone();
@@ -482,21 +582,22 @@ async fn read_intent(
         consumer.committed_offsets(list, Duration::from_secs(10))
     })
     .await
-    .ok()?;
-    let committed = match committed {
-        Ok(list) => list,
-        Err(error) => {
-            tracing::warn!(%topic, partition, %error, "cannot read committed offset; batch boundaries start fresh");
-            return None;
-        }
+    .map_err(|_| KafkaError::Canceled)??;
+    let Some(elem) = committed.find_partition(topic, partition) else {
+        return Ok(None);
     };
-    let elem = committed
-        .elements()
-        .into_iter()
-        .find(|e| e.partition() == partition)?;
-    let end: i64 = elem.metadata().strip_prefix(INTENT_PREFIX)?.parse().ok()?;
-    (end >= offset).then(|| {
+    if elem.offset() != Offset::Offset(offset) {
+        return Ok(None);
+    }
+    let Some(end) = elem
+        .metadata()
+        .strip_prefix(INTENT_PREFIX)
+        .and_then(|end| end.parse::<i64>().ok())
+    else {
+        return Ok(None);
+    };
+    Ok((end >= offset).then(|| {
         tracing::info!(%topic, partition, start = offset, end, "resuming an interrupted batch");
         end
-    })
+    }))
 }

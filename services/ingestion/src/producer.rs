@@ -51,11 +51,16 @@ pub struct Producer {
 
 impl Producer {
     pub fn new(kafka: &KafkaConfig, config: &ProducerConfig) -> Result<Self, KafkaError> {
+        // The whole budget covers waiting for room in the local queue and
+        // then for the broker's acknowledgement, so a request never outlives
+        // delivery_timeout_ms (and the exporter's own deadline).
+        let queue_timeout = config.delivery_timeout_ms / 5;
+        let message_timeout = config.delivery_timeout_ms - queue_timeout;
         let mut client = kafka.client_config();
         client
             .set("enable.idempotence", "true")
             .set("acks", "all")
-            .set("message.timeout.ms", config.delivery_timeout_ms.to_string())
+            .set("message.timeout.ms", message_timeout.max(1).to_string())
             .set("linger.ms", config.linger_ms.to_string())
             .set("compression.type", &config.compression)
             .set("message.max.bytes", config.max_message_bytes.to_string())
@@ -66,7 +71,7 @@ impl Producer {
         let inner: FutureProducer = kafka.finish(client).create()?;
         Ok(Self {
             inner,
-            queue_timeout: Duration::from_millis(config.delivery_timeout_ms),
+            queue_timeout: Duration::from_millis(queue_timeout),
         })
     }
 

@@ -316,23 +316,26 @@ impl<S: Signal> Service<http::Request<Body>> for OtlpServer<S> {
             let mut response = grpc
                 .unary(Export::<S>(receiver, PhantomData), request)
                 .await;
-            rewrite_size_limit_status(&mut response);
+            rewrite_decode_status(&mut response);
             Ok(response)
         })
     }
 }
 
-/// tonic reports a request over the size limit as OUT_OF_RANGE; the gRPC
-/// spec and OTLP clients expect RESOURCE_EXHAUSTED. The handler never
-/// returns OUT_OF_RANGE itself, so the rewrite cannot hide anything else.
-fn rewrite_size_limit_status(response: &mut http::Response<Body>) {
+/// Fixes two codes tonic picks while reading a request, before the handler
+/// runs: a request over the size limit is OUT_OF_RANGE (the gRPC spec and
+/// OTLP clients expect RESOURCE_EXHAUSTED), and a body that is not valid
+/// gRPC framing or gzip is INTERNAL (it is the client's input: INVALID_ARGUMENT).
+/// The handler never returns either code, and encoding errors travel in
+/// trailers, so a code in the response headers can only come from decoding.
+fn rewrite_decode_status(response: &mut http::Response<Body>) {
     let headers = response.headers_mut();
-    if headers
-        .get(Status::GRPC_STATUS)
-        .is_some_and(|v| v.as_bytes() == b"11")
-    {
-        headers.insert(Status::GRPC_STATUS, (Code::ResourceExhausted as i32).into());
-    }
+    let code = match headers.get(Status::GRPC_STATUS).map(|v| v.as_bytes()) {
+        Some(b"11") => Code::ResourceExhausted,
+        Some(b"13") => Code::InvalidArgument,
+        _ => return,
+    };
+    headers.insert(Status::GRPC_STATUS, (code as i32).into());
 }
 
 struct Export<S: Signal>(Arc<Receiver>, PhantomData<fn() -> S>);
