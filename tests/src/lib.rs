@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use airis_ingestion::{IngestionConfig, auth::AuthConfig};
+use airis_ingestion::IngestionConfig;
 use airis_runtime::{
     Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig, kafka::Topics,
+    tenant::AuthConfig,
 };
 use anyhow::{Context as _, bail};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -89,6 +90,7 @@ pub struct Settings {
     pub kafka: KafkaConfig,
     pub clickhouse: ClickHouseConfig,
     pub ingestion: IngestionConfig,
+    pub auth: AuthConfig,
     pub server: ServerConfig,
 }
 
@@ -113,17 +115,15 @@ impl Settings {
             user: None,
             password: None,
         };
-        let mut ingestion = IngestionConfig {
-            auth: AuthConfig {
-                tokens: [
-                    (TOKEN.to_owned(), TENANT.to_owned()),
-                    (OTHER_TOKEN.to_owned(), OTHER_TENANT.to_owned()),
-                ]
-                .into(),
-                tenant_header: None,
-            },
-            ..IngestionConfig::default()
+        let auth = AuthConfig {
+            tokens: [
+                (TOKEN.to_owned(), TENANT.to_owned()),
+                (OTHER_TOKEN.to_owned(), OTHER_TENANT.to_owned()),
+            ]
+            .into(),
+            tenant_header: None,
         };
+        let mut ingestion = IngestionConfig::default();
         ingestion.loader.group_id = format!("{id}_loader");
         ingestion.loader.max_wait_ms = 200;
         let server = ServerConfig {
@@ -134,6 +134,7 @@ impl Settings {
             kafka,
             clickhouse,
             ingestion,
+            auth,
             server,
         }
     }
@@ -224,6 +225,7 @@ impl Pipeline {
                 airis_ingestion::run_receiver(
                     listener,
                     &settings.ingestion,
+                    &settings.auth,
                     &settings.kafka,
                     &settings.server,
                     shutdown,

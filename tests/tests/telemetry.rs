@@ -20,8 +20,8 @@ async fn self_telemetry_reaches_its_own_tables() -> anyhow::Result<()> {
         &["serve", "ingestion"],
         &[
             ("AIRIS_INGESTION__RECEIVER__LISTEN", listen.as_str()),
-            ("AIRIS_INGESTION__AUTH__TOKENS__SELFTOKEN", "airis-self"),
-            ("AIRIS_INGESTION__AUTH__TOKENS__APPTOKEN", "app"),
+            ("AIRIS_AUTH__TOKENS__SELFTOKEN", "airis-self"),
+            ("AIRIS_AUTH__TOKENS__APPTOKEN", "app"),
             ("AIRIS_TELEMETRY__OTLP_ENDPOINT", endpoint.as_str()),
             ("AIRIS_TELEMETRY__OTLP_TOKEN", "selftoken"),
             ("AIRIS_TELEMETRY__SERVICE_NAME", "airis-ingestion"),

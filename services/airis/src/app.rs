@@ -6,7 +6,7 @@ use std::time::Duration;
 use airis_ingestion::IngestionConfig;
 use airis_runtime::{
     Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
-    telemetry::TelemetryConfig,
+    telemetry::TelemetryConfig, tenant::AuthConfig,
 };
 use anyhow::Context as _;
 use tokio::net::TcpListener;
@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub(crate) kafka: KafkaConfig,
     pub(crate) telemetry: TelemetryConfig,
     pub(crate) server: ServerConfig,
+    /// Who may call: ingest tokens and the mesh's tenant header.
+    pub(crate) auth: AuthConfig,
     pub(crate) ingestion: IngestionConfig,
 }
 
@@ -61,6 +63,7 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
             airis_ingestion::run_receiver(
                 listener,
                 &config.ingestion,
+                &config.auth,
                 &config.kafka,
                 &config.server,
                 shutdown,

@@ -20,6 +20,12 @@ pub enum Error {
     Kafka(#[from] KafkaError),
 }
 
+impl From<airis_runtime::tenant::TenantError> for Error {
+    fn from(error: airis_runtime::tenant::TenantError) -> Self {
+        Error::Unauthenticated(error.0)
+    }
+}
+
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {

@@ -2,13 +2,12 @@
 //!
 //! Two roles, run together or apart:
 //! - the **receiver** ([`receiver`]) serves OTLP/gRPC, authenticates the
-//!   tenant ([`auth`]), validates ([`validate`]) and produces each request to
+//!   tenant (`airis_runtime::tenant`), validates ([`validate`]) and produces each request to
 //!   Kafka ([`producer`]), answering only after Kafka acknowledged it;
 //! - the **loader** ([`loader`]) consumes the topics, flattens OTLP into rows
 //!   ([`rows`]) of the ClickHouse schema ([`schema`]) and inserts them in
 //!   batches, committing offsets only after ClickHouse accepted a batch.
 
-pub mod auth;
 mod error;
 pub mod loader;
 pub mod producer;
@@ -34,7 +33,6 @@ use receiver::{Logs, Metrics, OtlpServer, Receiver, ReceiverConfig, Traces};
 #[serde(default, deny_unknown_fields)]
 pub struct IngestionConfig {
     pub receiver: ReceiverConfig,
-    pub auth: auth::AuthConfig,
     pub producer: producer::ProducerConfig,
     pub loader: loader::LoaderConfig,
     pub schema: schema::SchemaConfig,
@@ -43,7 +41,7 @@ pub struct IngestionConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Auth(#[from] auth::AuthConfigError),
+    Auth(#[from] airis_runtime::tenant::AuthConfigError),
     #[error("cannot create kafka producer: {0}")]
     Producer(#[from] rdkafka::error::KafkaError),
     #[error(transparent)]
@@ -55,11 +53,12 @@ pub enum StartError {
 pub async fn run_receiver(
     listener: TcpListener,
     config: &IngestionConfig,
+    auth: &airis_runtime::tenant::AuthConfig,
     kafka: &KafkaConfig,
     server: &ServerConfig,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let auth = auth::Authenticator::new(&config.auth)?;
+    let auth = airis_runtime::tenant::Authenticator::new(auth)?;
     let producer = producer::Producer::new(kafka, &config.producer)?;
     let receiver = Receiver::new(
         auth,

@@ -11,7 +11,9 @@ use rdkafka::{
     util::Timeout,
 };
 
-use crate::{Error, auth::Tenant};
+use airis_runtime::tenant::Tenant;
+
+use crate::Error;
 
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]

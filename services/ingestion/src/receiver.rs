@@ -34,12 +34,11 @@ use airis_proto::tonic::{
     codegen::{BoxFuture, Service, http},
     server::{Grpc, NamedService, UnaryService},
 };
-use airis_runtime::kafka::Topics;
+use airis_runtime::{kafka::Topics, tenant::Authenticator};
 use bytes::{Buf, Bytes};
 
 use crate::{
     Error,
-    auth::Authenticator,
     producer::Producer,
     validate::{self, Limits, Rejected},
 };

@@ -8,6 +8,7 @@
 //! - [`grpc`]: serving a tonic router with `grpc.health.v1` and reflection
 //!   (v1 and v1alpha) registered, draining on shutdown;
 //! - [`telemetry`]: `tracing` logs and optional self-telemetry over OTLP;
+//! - [`tenant`]: which tenant a request acts for;
 //! - [`clickhouse`] and [`kafka`]: client construction from config.
 
 pub mod clickhouse;
@@ -16,5 +17,6 @@ pub mod grpc;
 pub mod kafka;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tenant;
 
 pub use shutdown::Shutdown;
