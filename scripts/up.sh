@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Brings AIRIS-MON up on this machine: infrastructure, the all-in-one
-# process, and demo traffic from a real OpenTelemetry SDK. Ctrl-c stops the
+# process, and demo traffic from `airis demo`. Ctrl-c stops the
 # platform and the traffic; `scripts/infra.sh stop` stops the infrastructure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,10 @@ target/release/airis --config config/local.toml all-in-one >"$log" 2>&1 &
 airis_pid=$!
 demo_pid=""
 cleanup() {
-  [ -n "$demo_pid" ] && kill "$demo_pid" 2>/dev/null || true
+  if [ -n "$demo_pid" ]; then
+    kill -TERM "$demo_pid" 2>/dev/null || true
+    wait "$demo_pid" 2>/dev/null || true
+  fi
   kill -TERM "$airis_pid" 2>/dev/null || true
   wait "$airis_pid" 2>/dev/null || true
 }
@@ -35,18 +38,10 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 
-# Demo traffic: a web shop's checkout traces, logs and metrics every few
-# seconds, through the official Python OpenTelemetry SDK.
-(
-  i=0
-  while true; do
-    i=$((i + 1))
-    "$AIRIS_CACHE/venv/bin/python" tests/sdk/otel_export.py --endpoint 127.0.0.1:4317 --insecure \
-      --header "authorization=Bearer dev-token" --service checkout \
-      --traces 20 --logs 20 --run-id "demo-$i" >/dev/null 2>>"$state/demo.log" || true
-    sleep 5
-  done
-) &
+# Demo traffic: a synthetic web shop (frontend, checkout v1/v2, payment, cart,
+# catalog, postgres, redis) sending traces, logs and metrics; see `airis demo --help`.
+target/release/airis demo --endpoint http://127.0.0.1:4317 --token dev-token --rate 20 \
+  2>>"$state/demo.log" &
 demo_pid=$!
 
 cat <<TXT
@@ -57,6 +52,7 @@ AIRIS-MON is up.
   Kafka              127.0.0.1:9092
   Redis              127.0.0.1:6379
   logs               $log
+  demo traffic       $state/demo.log
 
 Try:
   grpcurl -plaintext 127.0.0.1:4317 list

@@ -32,6 +32,10 @@ pub fn kafka_brokers() -> String {
     std::env::var("AIRIS_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
+pub fn redis_url() -> String {
+    std::env::var("AIRIS_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 pub fn clickhouse_url() -> String {
     std::env::var("AIRIS_CLICKHOUSE_URL").unwrap_or_else(|_| "http://127.0.0.1:8123".to_owned())
 }
@@ -90,6 +94,7 @@ pub struct Settings {
     pub kafka: KafkaConfig,
     pub clickhouse: ClickHouseConfig,
     pub ingestion: IngestionConfig,
+    pub analytics: airis_analytics::AnalyticsConfig,
     pub auth: AuthConfig,
     pub server: ServerConfig,
 }
@@ -130,10 +135,13 @@ impl Settings {
             drain_delay_ms: 100,
             ..ServerConfig::default()
         };
+        let mut analytics = airis_analytics::AnalyticsConfig::default();
+        analytics.cache.redis_url = Some(redis_url());
         Self {
             kafka,
             clickhouse,
             ingestion,
+            analytics,
             auth,
             server,
         }
@@ -267,6 +275,63 @@ impl Pipeline {
             handle.await??;
         }
         Ok(())
+    }
+}
+
+/// The query service running in this process.
+pub struct QueryServer {
+    pub endpoint: String,
+    shutdown: Shutdown,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl QueryServer {
+    /// Starts the analytics service on 127.0.0.1:0 for `settings`.
+    pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let shutdown = Shutdown::new();
+        let task = {
+            let (settings, shutdown) = (settings.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                airis_analytics::run(
+                    listener,
+                    &settings.analytics,
+                    &settings.clickhouse,
+                    &settings.auth,
+                    &settings.server,
+                    shutdown,
+                )
+                .await
+                .map_err(anyhow::Error::from)
+            })
+        };
+        Ok(Self {
+            endpoint,
+            shutdown,
+            task,
+        })
+    }
+
+    /// A client of the query service.
+    pub async fn client(
+        &self,
+    ) -> anyhow::Result<
+        airis_proto::airis::analytics::v1::query_service_client::QueryServiceClient<
+            airis_proto::tonic::transport::Channel,
+        >,
+    > {
+        Ok(
+            airis_proto::airis::analytics::v1::query_service_client::QueryServiceClient::connect(
+                self.endpoint.clone(),
+            )
+            .await?,
+        )
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        self.task.await?
     }
 }
 

@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use airis_analytics::AnalyticsConfig;
 use airis_ingestion::IngestionConfig;
 use airis_runtime::{
     Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
@@ -22,6 +23,7 @@ pub(crate) struct Config {
     /// Who may call: ingest tokens and the mesh's tenant header.
     pub(crate) auth: AuthConfig,
     pub(crate) ingestion: IngestionConfig,
+    pub(crate) analytics: AnalyticsConfig,
 }
 
 impl Config {
@@ -41,10 +43,12 @@ pub(crate) enum Service {
     Receiver,
     /// Kafka → ClickHouse loader only.
     Loader,
+    /// Query service over traces, metrics and logs.
+    Analytics,
 }
 
 impl Service {
-    pub(crate) const ALL: &'static [Service] = &[Service::Ingestion];
+    pub(crate) const ALL: &'static [Service] = &[Service::Ingestion, Service::Analytics];
 }
 
 /// Runs the chosen services until a shutdown signal, then drains them all.
@@ -83,6 +87,26 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
             )
             .await
             .context("ingestion loader")
+        });
+    }
+
+    if services.contains(&Service::Analytics) {
+        let listen = &config.analytics.listen;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} (analytics.listen)"))?;
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_analytics::run(
+                listener,
+                &config.analytics,
+                &config.clickhouse,
+                &config.auth,
+                &config.server,
+                shutdown,
+            )
+            .await
+            .context("analytics")
         });
     }
 

@@ -5,6 +5,7 @@
 //! airis serve ingestion         # receiver and loader
 //! airis serve receiver loader   # the two ingestion roles, named apart
 //! airis all-in-one              # migrate, then every service
+//! airis demo --rate 20          # synthetic web-shop telemetry
 //! ```
 
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ struct Cli {
 enum Command {
     /// Runs the chosen services until SIGTERM or ctrl-c.
     Serve {
-        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`.
+        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`.
         #[arg(required = true)]
         services: Vec<app::Service>,
     },
@@ -39,6 +40,8 @@ enum Command {
     Migrate,
     /// Prints the effective configuration (defaults, file and environment merged).
     Config,
+    /// Sends synthetic web-shop traces, logs and metrics to an OTLP endpoint.
+    Demo(airis_demo::DemoConfig),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +59,10 @@ fn main() -> anyhow::Result<()> {
                 app::serve(&config, app::Service::ALL).await
             }
             Command::Migrate => app::migrate(&config, false).await,
+            Command::Demo(demo) => {
+                airis_demo::run(demo, airis_runtime::Shutdown::on_signals()).await?;
+                Ok(())
+            }
             Command::Config => {
                 let mut out = std::io::stdout().lock();
                 use std::io::Write as _;

@@ -1,0 +1,459 @@
+//! SearchLogs: filtered, full-text log search over `otel_logs`.
+//!
+//! - Filters: the time range (required), service name, severity range,
+//!   attribute filters on `LogAttributes` (scope UNSPECIFIED) or
+//!   `ResourceAttributes` (RESOURCE), trace id. EQUALS and CONTAINS need the
+//!   key present (so EQUALS "" matches a present, empty value); NOT_EQUALS
+//!   also matches records without the key; EXISTS refuses a value.
+//! - Full text: `query` holds words and `"quoted phrases"`; every term must
+//!   occur in `Body`, compared case-insensitively
+//!   (`positionCaseInsensitiveUTF8`, which matches Korean and other
+//!   caseless scripts as typed). Inside the query, `\"` is a literal double
+//!   quote and `\\` a literal backslash; any other character, including `'`,
+//!   `%`, `_` and `;`, is literal. Terms only ever travel as bound values.
+//!   The `tokenbf_v1` index on `Body` is case-sensitive, so it cannot answer
+//!   a case-insensitive term exactly and is not used.
+//! - Order: newest first, with a keyset cursor `(Timestamp, tie, skip)`:
+//!   `tie` is a hash of the record's other fields, `skip` the number of rows
+//!   with exactly this `(Timestamp, tie)` already returned (identical
+//!   duplicates), so paging returns every record exactly once and new
+//!   records never shift pages already returned.
+//! - Highlights: byte ranges of `body` of every occurrence of every term,
+//!   found case-insensitively in Rust (non-overlapping per term, then sorted
+//!   by start with overlapping ranges merged). Always on UTF-8 boundaries.
+//! - `total_count` and `histogram` cover the whole time range (not just the
+//!   page). Buckets start at multiples of the step since the Unix epoch (as
+//!   `toStartOfInterval` aligns them), from the bucket holding the range's
+//!   start to the one holding its end; empty buckets are 0.
+
+use std::collections::HashMap;
+
+use airis_proto::airis::analytics::v1::{
+    AttributeFilter, AttributeScope, Highlight, HistogramBucket, LogRecord, MatchOperator,
+    SearchLogsRequest, SearchLogsResponse,
+};
+use airis_proto::airis::common::v1::PageInfo;
+use airis_runtime::tenant::Tenant;
+
+use crate::{
+    Error,
+    query::{self, Bind, Sql, Store, Window},
+};
+
+/// Histogram buckets when the request leaves the step 0.
+const TARGET_BUCKETS: u32 = 60;
+
+/// The row identity used as the paging tie-breaker after `Timestamp`.
+const TIE: &str = "cityHash64(TraceId, SpanId, SeverityText, SeverityNumber, ServiceName, Body, \
+                   ScopeName, LogAttributes, ResourceAttributes)";
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Row {
+    ts: i64,
+    tie: u64,
+    trace_id: String,
+    span_id: String,
+    severity_text: String,
+    severity_number: u8,
+    service_name: String,
+    body: String,
+    log_attributes: HashMap<String, String>,
+    resource_attributes: HashMap<String, String>,
+    scope_name: String,
+}
+
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct BucketRow {
+    bucket: i64,
+    n: u64,
+}
+
+pub async fn search_logs(
+    store: &Store,
+    tenant: &Tenant,
+    request: SearchLogsRequest,
+) -> Result<SearchLogsResponse, Error> {
+    let limits = store.limits();
+    let window = Window::from_proto("time_range", request.time_range.as_ref(), limits)?;
+    let step = window.step_secs(
+        "histogram_step_seconds",
+        request.histogram_step_seconds,
+        TARGET_BUCKETS,
+        limits,
+    )?;
+    let page_size = query::page_size("page", request.page.as_ref(), limits)?;
+    let token = request.page.as_ref().map_or("", |p| p.page_token.as_str());
+    let cursor = decode_cursor(token)?;
+    let terms = parse_query(&request.query)?;
+    let mut filter = Sql::default();
+    filter.tenant(tenant).push(" AND ");
+    window.sql(&mut filter, "Timestamp");
+    // The same bounds on the second-precision column the primary key and
+    // the partitions are on, so that they prune.
+    let second = |nanos: u64| Bind::I64((nanos / 1_000_000_000).min(u64::from(u32::MAX)) as i64);
+    filter.push_binds(
+        " AND TimestampTime >= toDateTime(?) AND TimestampTime <= toDateTime(?)",
+        [second(window.start), second(window.end - 1)],
+    );
+    push_filters(&mut filter, &request, &terms)?;
+
+    // The page.
+    let mut sql = Sql::new(&format!(
+        "SELECT toUnixTimestamp64Nano(Timestamp) AS ts, {TIE} AS tie, TraceId AS trace_id, \
+         SpanId AS span_id, toString(SeverityText) AS severity_text, \
+         SeverityNumber AS severity_number, toString(ServiceName) AS service_name, Body AS body, \
+         CAST(LogAttributes, 'Map(String, String)') AS log_attributes, \
+         CAST(ResourceAttributes, 'Map(String, String)') AS resource_attributes, \
+         ScopeName AS scope_name FROM otel_logs WHERE "
+    ));
+    sql.text.push_str(&filter.text);
+    sql.binds.extend(filter.binds.iter().cloned());
+    let skip = match &cursor {
+        Some(c) => {
+            sql.push_binds(
+                " AND Timestamp <= fromUnixTimestamp64Nano(?) AND (ts, tie) <= (?, ?)",
+                [Bind::I64(c.ts), Bind::I64(c.ts), Bind::U64(c.tie)],
+            );
+            c.skip
+        }
+        None => 0,
+    };
+    sql.push_bind(
+        " ORDER BY ts DESC, tie DESC LIMIT ?",
+        u64::from(page_size).saturating_add(1).saturating_add(skip),
+    );
+    let mut rows: Vec<Row> = store.query(&sql).fetch_all().await?;
+    if let Some(c) = &cursor {
+        // Drop the identical rows the previous pages already returned.
+        let already = rows
+            .iter()
+            .take_while(|r| r.ts == c.ts && r.tie == c.tie)
+            .count()
+            .min(usize::try_from(c.skip).unwrap_or(usize::MAX));
+        rows.drain(..already);
+    }
+    let more = rows.len() > page_size as usize;
+    rows.truncate(page_size as usize);
+    let next_page_token = match rows.last() {
+        Some(last) if more => {
+            // Rows of this page with the same (ts, tie) as its last one, plus
+            // those skipped before when the page started inside that run.
+            let mut same = rows
+                .iter()
+                .rev()
+                .take_while(|r| r.ts == last.ts && r.tie == last.tie)
+                .count() as u64;
+            if let Some(c) = &cursor
+                && c.ts == last.ts
+                && c.tie == last.tie
+                && same == rows.len() as u64
+            {
+                same = same.saturating_add(c.skip);
+            }
+            encode_cursor(last.ts, last.tie, same)
+        }
+        _ => String::new(),
+    };
+
+    // Counts over the whole window.
+    let step_nanos = i64::from(step) * 1_000_000_000;
+    let mut counts = Sql::new("SELECT intDiv(toUnixTimestamp64Nano(Timestamp), ");
+    counts.push_binds(
+        "?) * ? AS bucket, count() AS n FROM otel_logs WHERE ",
+        [Bind::I64(step_nanos), Bind::I64(step_nanos)],
+    );
+    counts.text.push_str(&filter.text);
+    counts.binds.extend(filter.binds.iter().cloned());
+    counts.push(" GROUP BY bucket ORDER BY bucket");
+    let buckets: Vec<BucketRow> = store.query(&counts).fetch_all().await?;
+    let by_bucket: HashMap<i64, u64> = buckets.iter().map(|b| (b.bucket, b.n)).collect();
+    let total_count = buckets.iter().map(|b| b.n).sum();
+    let first = window.start as i64 / step_nanos * step_nanos;
+    let last = (window.end as i64 - 1) / step_nanos * step_nanos;
+    let histogram = (0..)
+        .map(|i| first + i * step_nanos)
+        .take_while(|b| *b <= last)
+        .map(|b| HistogramBucket {
+            time_unix_nano: b as u64,
+            count: by_bucket.get(&b).copied().unwrap_or(0),
+        })
+        .collect();
+
+    let records = rows
+        .into_iter()
+        .map(|r| LogRecord {
+            time_unix_nano: r.ts as u64,
+            highlights: highlights(&r.body, &terms),
+            trace_id: r.trace_id,
+            span_id: r.span_id,
+            severity_text: r.severity_text,
+            severity_number: i32::from(r.severity_number),
+            service_name: r.service_name,
+            body: r.body,
+            attributes: r.log_attributes,
+            resource_attributes: r.resource_attributes,
+            scope_name: r.scope_name,
+        })
+        .collect();
+    Ok(SearchLogsResponse {
+        records,
+        page: Some(PageInfo { next_page_token }),
+        total_count,
+        histogram,
+        histogram_step_seconds: step,
+    })
+}
+
+/// Appends ` AND ...` for every filter of the request.
+fn push_filters(sql: &mut Sql, request: &SearchLogsRequest, terms: &[String]) -> Result<(), Error> {
+    if !request.service_name.is_empty() {
+        sql.push_bind(" AND ServiceName = ?", request.service_name.as_str());
+    }
+    let severity = |field: &str, value: i32| {
+        if (0..=24).contains(&value) {
+            Ok(value)
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "{field}: {value} is not a severity number (1 to 24, or 0 for no bound)"
+            )))
+        }
+    };
+    let min = severity("min_severity_number", request.min_severity_number)?;
+    let max = severity("max_severity_number", request.max_severity_number)?;
+    if min != 0 && max != 0 && min > max {
+        return Err(Error::InvalidArgument(format!(
+            "min_severity_number: {min} is greater than max_severity_number {max}"
+        )));
+    }
+    if min != 0 {
+        sql.push_bind(" AND SeverityNumber >= ?", min as u64);
+    }
+    if max != 0 {
+        sql.push_bind(" AND SeverityNumber <= ?", max as u64);
+    }
+    for (i, filter) in request.attributes.iter().enumerate() {
+        push_attribute(sql, i, filter)?;
+    }
+    if !request.trace_id.is_empty() {
+        let id = query::trace_id("trace_id", &request.trace_id)?;
+        sql.push_bind(" AND TraceId = ?", id);
+    }
+    for term in terms {
+        sql.push_bind(
+            " AND positionCaseInsensitiveUTF8(Body, ?) > 0",
+            term.as_str(),
+        );
+    }
+    Ok(())
+}
+
+fn push_attribute(sql: &mut Sql, i: usize, filter: &AttributeFilter) -> Result<(), Error> {
+    if filter.key.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "attributes[{i}].key: required"
+        )));
+    }
+    let scope: AttributeScope = query::known_enum(&format!("attributes[{i}].scope"), filter.scope)?;
+    let column = match scope {
+        AttributeScope::Unspecified => "LogAttributes",
+        AttributeScope::Resource => "ResourceAttributes",
+    };
+    let operator: MatchOperator =
+        query::known_enum(&format!("attributes[{i}].operator"), filter.operator)?;
+    let key = || Bind::Str(filter.key.clone());
+    let value = || Bind::Str(filter.value.clone());
+    match operator {
+        MatchOperator::Unspecified => {
+            return Err(Error::InvalidArgument(format!(
+                "attributes[{i}].operator: required"
+            )));
+        }
+        MatchOperator::Equals => sql.push_binds(
+            &format!(" AND (mapContains({column}, ?) AND {column}[?] = ?)"),
+            [key(), key(), value()],
+        ),
+        MatchOperator::Exists => {
+            if !filter.value.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "attributes[{i}].value: must be empty for MATCH_OPERATOR_EXISTS"
+                )));
+            }
+            sql.push_bind(&format!(" AND mapContains({column}, ?)"), key())
+        }
+        MatchOperator::Contains => sql.push_binds(
+            &format!(" AND (mapContains({column}, ?) AND position({column}[?], ?) > 0)"),
+            [key(), key(), value()],
+        ),
+        MatchOperator::NotEquals => sql.push_binds(
+            &format!(" AND NOT (mapContains({column}, ?) AND {column}[?] = ?)"),
+            [key(), key(), value()],
+        ),
+    };
+    Ok(())
+}
+
+// === query parsing ===
+
+/// Splits a query into words and quoted phrases. `\"` and `\\` escape a
+/// quote and a backslash; an unterminated quote is refused.
+pub fn parse_query(query: &str) -> Result<Vec<String>, Error> {
+    let mut terms = Vec::new();
+    let mut current = String::new();
+    let mut in_phrase = false;
+    let mut chars = query.chars().peekable();
+    let finish = |current: &mut String, terms: &mut Vec<String>| {
+        if !current.is_empty() && !terms.contains(current) {
+            terms.push(std::mem::take(current));
+        }
+        current.clear();
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if matches!(chars.peek(), Some('"' | '\\')) => {
+                current.push(chars.next().unwrap_or('\\'));
+            }
+            '"' => {
+                finish(&mut current, &mut terms);
+                in_phrase = !in_phrase;
+            }
+            c if c.is_whitespace() && !in_phrase => finish(&mut current, &mut terms),
+            c => current.push(c),
+        }
+    }
+    if in_phrase {
+        return Err(Error::InvalidArgument(
+            "query: unterminated quoted phrase (a \" without its closing \")".to_owned(),
+        ));
+    }
+    finish(&mut current, &mut terms);
+    Ok(terms)
+}
+
+// === highlights ===
+
+/// Byte ranges of every case-insensitive occurrence of every term in
+/// `body`, sorted, overlapping ranges merged.
+pub fn highlights(body: &str, terms: &[String]) -> Vec<Highlight> {
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    // The body folded to lowercase, each folded char with the byte range of
+    // the original char it came from.
+    let folded: Vec<(char, usize, usize)> = body
+        .char_indices()
+        .flat_map(|(at, c)| {
+            let end = at + c.len_utf8();
+            c.to_lowercase().map(move |l| (l, at, end))
+        })
+        .collect();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for term in terms {
+        let needle: Vec<char> = term.chars().flat_map(char::to_lowercase).collect();
+        if needle.is_empty() || needle.len() > folded.len() {
+            continue;
+        }
+        let mut i = 0;
+        while i + needle.len() <= folded.len() {
+            if folded[i..i + needle.len()]
+                .iter()
+                .zip(&needle)
+                .all(|((c, _, _), n)| c == n)
+            {
+                ranges.push((folded[i].1, folded[i + needle.len() - 1].2));
+                i += needle.len();
+            } else {
+                i += 1;
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match merged.last_mut() {
+            Some(last) if start < last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    merged
+        .into_iter()
+        .map(|(start, end)| Highlight {
+            start: start as u32,
+            end: end as u32,
+        })
+        .collect()
+}
+
+// === cursor ===
+
+struct Cursor {
+    ts: i64,
+    tie: u64,
+    skip: u64,
+}
+
+fn encode_cursor(ts: i64, tie: u64, skip: u64) -> String {
+    query::encode_cursor(&[ts.to_string(), tie.to_string(), skip.to_string()])
+}
+
+fn decode_cursor(token: &str) -> Result<Option<Cursor>, Error> {
+    let Some(fields) = query::decode_cursor("page", token, 3)? else {
+        return Ok(None);
+    };
+    let invalid =
+        || Error::InvalidArgument("page.page_token: not a token from this service".into());
+    Ok(Some(Cursor {
+        ts: fields[0].parse().map_err(|_| invalid())?,
+        tie: fields[1].parse().map_err(|_| invalid())?,
+        skip: fields[2].parse().map_err(|_| invalid())?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spans<'a>(body: &'a str, terms: &[&str]) -> Vec<&'a str> {
+        let terms: Vec<String> = terms.iter().map(|t| (*t).to_owned()).collect();
+        highlights(body, &terms)
+            .iter()
+            .map(|h| &body[h.start as usize..h.end as usize])
+            .collect()
+    }
+
+    #[test]
+    fn queries_split_into_words_and_phrases() {
+        assert_eq!(
+            parse_query(r#"  결제 "payment failed"  x'y; "#).unwrap(),
+            vec!["결제", "payment failed", "x'y;"]
+        );
+        assert_eq!(
+            parse_query(r#"say \"hi\" a\\b c\d"#).unwrap(),
+            vec!["say", "\"hi\"", "a\\b", "c\\d"]
+        );
+        assert_eq!(parse_query(r#"a"b c"d"#).unwrap(), vec!["a", "b c", "d"]);
+        assert_eq!(parse_query(r#""" a a"#).unwrap(), vec!["a"]);
+        let err = parse_query(r#"ok "open"#).unwrap_err();
+        assert!(err.to_string().starts_with("query:"), "{err}");
+    }
+
+    #[test]
+    fn highlights_fold_case_on_char_boundaries() {
+        assert_eq!(
+            spans("Timeout after TIMEOUT", &["timeout"]),
+            vec!["Timeout", "TIMEOUT"]
+        );
+        assert_eq!(
+            spans("결제 실패 timeout 결제", &["결제", "TimeOut"]),
+            vec!["결제", "timeout", "결제"]
+        );
+        assert_eq!(spans("ÄRGER ärger", &["Ärger"]), vec!["ÄRGER", "ärger"]);
+        // Overlapping matches of two terms merge.
+        assert_eq!(spans("abcdef", &["abc", "cde"]), vec!["abcde"]);
+        assert_eq!(spans("aaaa", &["aa"]), vec!["aa", "aa"]);
+        assert!(spans("nothing", &["zzz"]).is_empty());
+        let body = "İstanbul";
+        let h = highlights(body, &["i̇stanbul".to_owned()]);
+        assert_eq!(h.len(), 1);
+        assert_eq!((h[0].start, h[0].end), (0, body.len() as u32));
+    }
+}

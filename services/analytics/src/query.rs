@@ -1,0 +1,390 @@
+//! Building blocks every query shares: limits, time windows, paging
+//! cursors, and SQL assembled only from bound parameters.
+
+use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+use airis_runtime::tenant::Tenant;
+
+use crate::Error;
+
+/// Bounds on what one request may ask of ClickHouse.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Longest time range a request may cover.
+    pub max_time_range_secs: u64,
+    /// Page size when a request leaves it 0.
+    pub default_page_size: u32,
+    /// Largest page size a request may ask for.
+    pub max_page_size: u32,
+    /// Server-side limit on one query's run time (`max_execution_time`).
+    pub max_query_time_ms: u64,
+    /// Server-side limit on rows one query may read (`max_rows_to_read`).
+    pub max_rows_to_read: u64,
+    /// Most series (groups) a time-series answer may hold.
+    pub max_series: u32,
+    /// Most points per series; a step that would give more is refused.
+    pub max_points: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_time_range_secs: 31 * 86_400,
+            default_page_size: 100,
+            max_page_size: 1_000,
+            max_query_time_ms: 10_000,
+            max_rows_to_read: 2_000_000_000,
+            max_series: 500,
+            max_points: 2_000,
+        }
+    }
+}
+
+/// The ClickHouse client with the limits applied to every query.
+#[derive(Clone)]
+pub struct Store {
+    client: clickhouse::Client,
+    limits: Limits,
+}
+
+impl Store {
+    pub fn new(client: clickhouse::Client, limits: Limits) -> Self {
+        let client = client
+            .with_setting(
+                "max_execution_time",
+                (limits.max_query_time_ms as f64 / 1000.0).to_string(),
+            )
+            // Production runs this service as a ClickHouse user with
+            // readonly = 1 in its profile (docs/operations.md), so a bug can
+            // never write; it is not set per query because readonly cannot be
+            // lowered again within a session.
+            .with_setting("max_rows_to_read", limits.max_rows_to_read.to_string());
+        Self { client, limits }
+    }
+
+    pub fn client(&self) -> &clickhouse::Client {
+        &self.client
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Starts `sql` with its bound values.
+    pub fn query(&self, sql: &Sql) -> clickhouse::query::Query {
+        sql.binds
+            .iter()
+            .fold(self.client.query(&sql.text), |query, bind| match bind {
+                Bind::Str(v) => query.bind(v.as_str()),
+                Bind::Strs(v) => query.bind(v),
+                Bind::U64(v) => query.bind(*v),
+                Bind::I64(v) => query.bind(*v),
+                Bind::F64(v) => query.bind(*v),
+            })
+    }
+}
+
+// === Sql ===
+
+/// SQL text with `?` placeholders and the values bound to them, in order.
+/// User input only ever travels as a bound value.
+#[derive(Debug, Default, Clone)]
+pub struct Sql {
+    pub text: String,
+    pub binds: Vec<Bind>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Str(String),
+    Strs(Vec<String>),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+}
+
+impl From<&str> for Bind {
+    fn from(v: &str) -> Self {
+        Bind::Str(v.to_owned())
+    }
+}
+impl From<String> for Bind {
+    fn from(v: String) -> Self {
+        Bind::Str(v)
+    }
+}
+impl From<Vec<String>> for Bind {
+    fn from(v: Vec<String>) -> Self {
+        Bind::Strs(v)
+    }
+}
+impl From<u64> for Bind {
+    fn from(v: u64) -> Self {
+        Bind::U64(v)
+    }
+}
+impl From<i64> for Bind {
+    fn from(v: i64) -> Self {
+        Bind::I64(v)
+    }
+}
+impl From<f64> for Bind {
+    fn from(v: f64) -> Self {
+        Bind::F64(v)
+    }
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Appends trusted SQL text (never user input).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends trusted SQL text containing one `?` and the value for it.
+    pub fn push_bind(&mut self, text: &str, value: impl Into<Bind>) -> &mut Self {
+        debug_assert_eq!(text.matches('?').count(), 1, "{text}");
+        self.text.push_str(text);
+        self.binds.push(value.into());
+        self
+    }
+
+    /// Appends trusted SQL text with several `?` and their values.
+    pub fn push_binds(&mut self, text: &str, values: impl IntoIterator<Item = Bind>) -> &mut Self {
+        self.text.push_str(text);
+        self.binds.extend(values);
+        debug_assert_eq!(
+            self.text.matches('?').count(),
+            self.binds.len(),
+            "{}",
+            self.text
+        );
+        self
+    }
+
+    /// `TenantId = ?` for the caller's tenant: every query starts with it.
+    pub fn tenant(&mut self, tenant: &Tenant) -> &mut Self {
+        self.push_bind("TenantId = ?", tenant.as_str())
+    }
+}
+
+// === time windows ===
+
+/// A validated half-open time range in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Window {
+    /// Checks a request's time range: present, start before end, within the
+    /// configured maximum span. `field` names it in errors.
+    pub fn from_proto(
+        field: &str,
+        range: Option<&TimeRange>,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
+        let range = range.ok_or_else(|| Error::InvalidArgument(format!("{field}: required")))?;
+        if range.start_unix_nano >= range.end_unix_nano {
+            return Err(Error::InvalidArgument(format!(
+                "{field}: start_unix_nano must be before end_unix_nano"
+            )));
+        }
+        let span_secs = (range.end_unix_nano - range.start_unix_nano) / 1_000_000_000;
+        if span_secs > limits.max_time_range_secs {
+            return Err(Error::LimitExceeded(format!(
+                "{field}: spans {span_secs} s, more than analytics.limits.max_time_range_secs ({})",
+                limits.max_time_range_secs
+            )));
+        }
+        // DateTime64(9) ends in 2262; later ends would overflow the column.
+        if range.end_unix_nano > i64::MAX as u64 {
+            return Err(Error::InvalidArgument(format!(
+                "{field}: end_unix_nano is past the year 2262"
+            )));
+        }
+        Ok(Self {
+            start: range.start_unix_nano,
+            end: range.end_unix_nano,
+        })
+    }
+
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start) as f64 / 1e9
+    }
+
+    /// The bucket width for a series over this window: the requested one, or
+    /// one giving about `target_points` points; refused when it would give
+    /// more than `limits.max_points`.
+    pub fn step_secs(
+        &self,
+        field: &str,
+        requested: u32,
+        target_points: u32,
+        limits: &Limits,
+    ) -> Result<u32, Error> {
+        let span = (self.end - self.start).div_ceil(1_000_000_000).max(1);
+        let step = if requested == 0 {
+            span.div_ceil(u64::from(target_points.max(1))).max(1) as u32
+        } else {
+            requested
+        };
+        let points = span.div_ceil(u64::from(step));
+        if points > u64::from(limits.max_points) {
+            return Err(Error::LimitExceeded(format!(
+                "{field}: {step} s gives {points} points, more than analytics.limits.max_points ({})",
+                limits.max_points
+            )));
+        }
+        Ok(step)
+    }
+
+    /// `<column> >= ? AND <column> < ?` over this window, for a DateTime64(9)
+    /// column.
+    pub fn sql(&self, sql: &mut Sql, column: &str) {
+        sql.push_binds(
+            &format!(
+                "{column} >= fromUnixTimestamp64Nano(?) AND {column} < fromUnixTimestamp64Nano(?)"
+            ),
+            [Bind::I64(self.start as i64), Bind::I64(self.end as i64)],
+        );
+    }
+}
+
+// === paging ===
+
+/// The page size a request asks for, checked against the limits.
+pub fn page_size(field: &str, page: Option<&PageRequest>, limits: &Limits) -> Result<u32, Error> {
+    match page.map_or(0, |p| p.page_size) {
+        0 => Ok(limits.default_page_size),
+        n if n > limits.max_page_size => Err(Error::LimitExceeded(format!(
+            "{field}.page_size: {n} is more than analytics.limits.max_page_size ({})",
+            limits.max_page_size
+        ))),
+        n => Ok(n),
+    }
+}
+
+/// Encodes cursor fields into an opaque page token.
+pub fn encode_cursor(fields: &[String]) -> String {
+    hex::encode(fields.join("\u{1f}"))
+}
+
+/// Decodes a page token made by [`encode_cursor`] with `expected` fields;
+/// an empty token is `None` (the first page).
+pub fn decode_cursor(
+    field: &str,
+    token: &str,
+    expected: usize,
+) -> Result<Option<Vec<String>>, Error> {
+    if token.is_empty() {
+        return Ok(None);
+    }
+    let invalid =
+        || Error::InvalidArgument(format!("{field}.page_token: not a token from this service"));
+    let bytes = hex::decode(token).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let fields: Vec<String> = text.split('\u{1f}').map(str::to_owned).collect();
+    if fields.len() != expected {
+        return Err(invalid());
+    }
+    Ok(Some(fields))
+}
+
+// === ids and enums ===
+
+/// A trace id as stored: 32 lowercase hex characters.
+pub fn trace_id(field: &str, id: &str) -> Result<String, Error> {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::InvalidArgument(format!(
+            "{field}: must be 32 hexadecimal characters"
+        )));
+    }
+    Ok(id.to_ascii_lowercase())
+}
+
+/// A protobuf enum field's value, refusing numbers the enum does not define.
+pub fn known_enum<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Error> {
+    E::try_from(value)
+        .map_err(|_| Error::InvalidArgument(format!("{field}: unknown value {value}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(start: u64, end: u64) -> TimeRange {
+        TimeRange {
+            start_unix_nano: start,
+            end_unix_nano: end,
+        }
+    }
+
+    #[test]
+    fn windows_are_checked() {
+        let limits = Limits::default();
+        assert!(Window::from_proto("time_range", None, &limits).is_err());
+        let inverted = Window::from_proto("time_range", Some(&range(10, 5)), &limits).unwrap_err();
+        assert!(inverted.to_string().contains("time_range: start_unix_nano"));
+        let huge = Window::from_proto(
+            "time_range",
+            Some(&range(0, 400 * 86_400 * 1_000_000_000)),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(matches!(huge, Error::LimitExceeded(_)));
+        assert!(huge.to_string().contains("max_time_range_secs"));
+        let ok =
+            Window::from_proto("time_range", Some(&range(0, 3_600_000_000_000)), &limits).unwrap();
+        assert_eq!(ok.step_secs("step_seconds", 0, 60, &limits).unwrap(), 60);
+        assert_eq!(ok.step_secs("step_seconds", 10, 60, &limits).unwrap(), 10);
+        assert!(ok.step_secs("step_seconds", 2, 60, &limits).is_ok());
+        assert!(matches!(
+            ok.step_secs("step_seconds", 1, 60, &limits),
+            Err(Error::LimitExceeded(_))
+        ));
+        let day =
+            Window::from_proto("time_range", Some(&range(0, 86_400_000_000_000)), &limits).unwrap();
+        assert!(matches!(
+            day.step_secs("step_seconds", 1, 60, &limits),
+            Err(Error::LimitExceeded(_))
+        ));
+    }
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let token = encode_cursor(&["123".to_owned(), "abc".to_owned()]);
+        assert_eq!(
+            decode_cursor("page", &token, 2).unwrap().unwrap(),
+            vec!["123", "abc"]
+        );
+        assert_eq!(decode_cursor("page", "", 2).unwrap(), None);
+        for bad in ["zz", "'; DROP TABLE x", &encode_cursor(&["1".to_owned()])] {
+            let err = decode_cursor("page", bad, 2).unwrap_err();
+            assert!(err.to_string().contains("page.page_token"), "{err}");
+        }
+    }
+
+    #[test]
+    fn ids_and_sql_binds() {
+        assert_eq!(
+            trace_id("trace_id", &"AB".repeat(16)).unwrap(),
+            "ab".repeat(16)
+        );
+        assert!(trace_id("trace_id", "xyz").is_err());
+        assert!(trace_id("trace_id", &"g".repeat(32)).is_err());
+        let mut sql = Sql::new("SELECT 1 FROM t WHERE ");
+        sql.push_bind("x = ?", "it's \"quoted\"").push(" AND ");
+        Window { start: 1, end: 2 }.sql(&mut sql, "Timestamp");
+        assert_eq!(sql.binds.len(), 3);
+        assert!(!sql.text.contains("quoted"));
+    }
+}
