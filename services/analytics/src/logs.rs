@@ -29,8 +29,8 @@
 use std::collections::HashMap;
 
 use airis_proto::airis::analytics::v1::{
-    AttributeFilter, AttributeScope, Highlight, HistogramBucket, LogRecord, MatchOperator,
-    SearchLogsRequest, SearchLogsResponse,
+    AttributeFilter, AttributeScope, Highlight, HistogramBucket, LogRecord, SearchLogsRequest,
+    SearchLogsResponse,
 };
 use airis_proto::airis::common::v1::PageInfo;
 use airis_runtime::tenant::Tenant;
@@ -248,48 +248,20 @@ fn push_filters(sql: &mut Sql, request: &SearchLogsRequest, terms: &[String]) ->
 }
 
 fn push_attribute(sql: &mut Sql, i: usize, filter: &AttributeFilter) -> Result<(), Error> {
-    if filter.key.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "attributes[{i}].key: required"
-        )));
-    }
-    let scope: AttributeScope = query::known_enum(&format!("attributes[{i}].scope"), filter.scope)?;
+    let field = format!("attributes[{i}]");
+    let scope: AttributeScope = query::known_enum(&format!("{field}.scope"), filter.scope)?;
     let column = match scope {
         AttributeScope::Unspecified => "LogAttributes",
         AttributeScope::Resource => "ResourceAttributes",
     };
-    let operator: MatchOperator =
-        query::known_enum(&format!("attributes[{i}].operator"), filter.operator)?;
-    let key = || Bind::Str(filter.key.clone());
-    let value = || Bind::Str(filter.value.clone());
-    match operator {
-        MatchOperator::Unspecified => {
-            return Err(Error::InvalidArgument(format!(
-                "attributes[{i}].operator: required"
-            )));
-        }
-        MatchOperator::Equals => sql.push_binds(
-            &format!(" AND (mapContains({column}, ?) AND {column}[?] = ?)"),
-            [key(), key(), value()],
-        ),
-        MatchOperator::Exists => {
-            if !filter.value.is_empty() {
-                return Err(Error::InvalidArgument(format!(
-                    "attributes[{i}].value: must be empty for MATCH_OPERATOR_EXISTS"
-                )));
-            }
-            sql.push_bind(&format!(" AND mapContains({column}, ?)"), key())
-        }
-        MatchOperator::Contains => sql.push_binds(
-            &format!(" AND (mapContains({column}, ?) AND position({column}[?], ?) > 0)"),
-            [key(), key(), value()],
-        ),
-        MatchOperator::NotEquals => sql.push_binds(
-            &format!(" AND NOT (mapContains({column}, ?) AND {column}[?] = ?)"),
-            [key(), key(), value()],
-        ),
-    };
-    Ok(())
+    query::push_map_match(
+        sql,
+        &field,
+        column,
+        &filter.key,
+        filter.operator,
+        &filter.value,
+    )
 }
 
 // === query parsing ===

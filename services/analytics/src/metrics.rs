@@ -43,8 +43,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use airis_proto::airis::analytics::v1::{
-    Aggregation, LabelFilter, MatchOperator, MetricPoint, MetricSeries, QueryMetricsRequest,
-    QueryMetricsResponse,
+    Aggregation, LabelFilter, MetricPoint, MetricSeries, QueryMetricsRequest, QueryMetricsResponse,
 };
 use airis_runtime::tenant::Tenant;
 
@@ -428,43 +427,14 @@ pub fn histogram_quantile(q: f64, bounds: &[f64], counts: &[u64]) -> Option<f64>
 
 /// Appends ` AND ...` for one label filter on `Attributes`.
 fn push_filter(sql: &mut Sql, i: usize, filter: &LabelFilter) -> Result<(), Error> {
-    if filter.key.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "filters[{i}].key: required"
-        )));
-    }
-    let operator: MatchOperator =
-        query::known_enum(&format!("filters[{i}].operator"), filter.operator)?;
-    let key = || Bind::Str(filter.key.clone());
-    let value = || Bind::Str(filter.value.clone());
-    match operator {
-        MatchOperator::Unspecified => {
-            return Err(Error::InvalidArgument(format!(
-                "filters[{i}].operator: required"
-            )));
-        }
-        MatchOperator::Equals => sql.push_binds(
-            " AND (mapContains(Attributes, ?) AND Attributes[?] = ?)",
-            [key(), key(), value()],
-        ),
-        MatchOperator::Exists => {
-            if !filter.value.is_empty() {
-                return Err(Error::InvalidArgument(format!(
-                    "filters[{i}].value: must be empty for MATCH_OPERATOR_EXISTS"
-                )));
-            }
-            sql.push_bind(" AND mapContains(Attributes, ?)", key())
-        }
-        MatchOperator::Contains => sql.push_binds(
-            " AND (mapContains(Attributes, ?) AND position(Attributes[?], ?) > 0)",
-            [key(), key(), value()],
-        ),
-        MatchOperator::NotEquals => sql.push_binds(
-            " AND NOT (mapContains(Attributes, ?) AND Attributes[?] = ?)",
-            [key(), key(), value()],
-        ),
-    };
-    Ok(())
+    query::push_map_match(
+        sql,
+        &format!("filters[{i}]"),
+        "Attributes",
+        &filter.key,
+        filter.operator,
+        &filter.value,
+    )
 }
 
 #[cfg(test)]

@@ -299,6 +299,59 @@ pub fn decode_cursor(
     Ok(Some(fields))
 }
 
+// === attribute and label matches ===
+
+/// Appends ` AND <match>` for one key/operator/value filter on the map
+/// column `column`. `field` names the filter in errors
+/// (`filter.attributes[2]`). Shared by span, log and metric filters so the
+/// operators mean the same everywhere:
+/// EQUALS and CONTAINS need the key present; NOT_EQUALS also matches
+/// items without the key; EXISTS takes no value.
+pub fn push_map_match(
+    sql: &mut Sql,
+    field: &str,
+    column: &str,
+    key: &str,
+    operator: i32,
+    value: &str,
+) -> Result<(), Error> {
+    use airis_proto::airis::analytics::v1::MatchOperator;
+    if key.is_empty() {
+        return Err(Error::InvalidArgument(format!("{field}.key: required")));
+    }
+    let operator: MatchOperator = known_enum(&format!("{field}.operator"), operator)?;
+    let key = || Bind::Str(key.to_owned());
+    let value_bind = || Bind::Str(value.to_owned());
+    match operator {
+        MatchOperator::Unspecified => {
+            return Err(Error::InvalidArgument(format!(
+                "{field}.operator: required"
+            )));
+        }
+        MatchOperator::Equals => sql.push_binds(
+            &format!(" AND (mapContains({column}, ?) AND {column}[?] = ?)"),
+            [key(), key(), value_bind()],
+        ),
+        MatchOperator::Exists => {
+            if !value.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "{field}.value: must be empty for MATCH_OPERATOR_EXISTS"
+                )));
+            }
+            sql.push_bind(&format!(" AND mapContains({column}, ?)"), key())
+        }
+        MatchOperator::Contains => sql.push_binds(
+            &format!(" AND (mapContains({column}, ?) AND position({column}[?], ?) > 0)"),
+            [key(), key(), value_bind()],
+        ),
+        MatchOperator::NotEquals => sql.push_binds(
+            &format!(" AND NOT (mapContains({column}, ?) AND {column}[?] = ?)"),
+            [key(), key(), value_bind()],
+        ),
+    };
+    Ok(())
+}
+
 // === ids and enums ===
 
 /// A trace id as stored: 32 lowercase hex characters.

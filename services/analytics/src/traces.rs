@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use airis_proto::airis::analytics::v1::{
     AttributeScope, GetTraceRequest, GetTraceResponse, LatencyPercentiles, ListOperationsRequest,
-    ListOperationsResponse, ListServicesRequest, ListServicesResponse, MatchOperator, Operation,
+    ListOperationsResponse, ListServicesRequest, ListServicesResponse, Operation,
     SearchSpansRequest, SearchSpansResponse, SearchTracesRequest, SearchTracesResponse, Span,
     SpanEvent, SpanFilter, SpanKind, SpanLink, SpanOrder, StatusCode, TopKDimension, TopKEntry,
     TopKMetric, TopKRequest, TopKResponse, TraceSummary,
@@ -620,51 +620,20 @@ impl SpanConditions {
         }
         for (i, attribute) in filter.attributes.iter().enumerate() {
             let field = format!("filter.attributes[{i}]");
-            let operator = query::known_enum::<MatchOperator>(
-                &format!("{field}.operator"),
-                attribute.operator,
-            )?;
             let scope =
                 query::known_enum::<AttributeScope>(&format!("{field}.scope"), attribute.scope)?;
-            if attribute.key.is_empty() {
-                return Err(Error::InvalidArgument(format!("{field}.key: required")));
-            }
             let map = match scope {
                 AttributeScope::Unspecified => "SpanAttributes",
                 AttributeScope::Resource => "ResourceAttributes",
             };
-            let key = || Bind::Str(attribute.key.clone());
-            let value = || Bind::Str(attribute.value.clone());
-            match operator {
-                MatchOperator::Unspecified => {
-                    return Err(Error::InvalidArgument(format!(
-                        "{field}.operator: required"
-                    )));
-                }
-                MatchOperator::Equals if attribute.value.is_empty() => sql.push_binds(
-                    &format!(" AND mapContains({map}, ?) AND {map}[?] = ''"),
-                    [key(), key()],
-                ),
-                MatchOperator::Equals => {
-                    sql.push_binds(&format!(" AND {map}[?] = ?"), [key(), value()])
-                }
-                MatchOperator::Exists => {
-                    if !attribute.value.is_empty() {
-                        return Err(Error::InvalidArgument(format!(
-                            "{field}.value: must be empty for MATCH_OPERATOR_EXISTS"
-                        )));
-                    }
-                    sql.push_bind(&format!(" AND mapContains({map}, ?)"), key())
-                }
-                MatchOperator::Contains => sql.push_binds(
-                    &format!(" AND mapContains({map}, ?) AND position({map}[?], ?) > 0"),
-                    [key(), key(), value()],
-                ),
-                MatchOperator::NotEquals => sql.push_binds(
-                    &format!(" AND NOT (mapContains({map}, ?) AND {map}[?] = ?)"),
-                    [key(), key(), value()],
-                ),
-            };
+            query::push_map_match(
+                &mut sql,
+                &field,
+                map,
+                &attribute.key,
+                attribute.operator,
+                &attribute.value,
+            )?;
         }
         if !filter.text.is_empty() {
             let text = || Bind::Str(filter.text.clone());
@@ -843,6 +812,7 @@ fn status_names(status: StatusCode) -> Vec<String> {
 mod tests {
     use super::*;
     use airis_proto::airis::analytics::v1::AttributeFilter;
+    use airis_proto::airis::analytics::v1::MatchOperator;
     use airis_proto::airis::common::v1::TimeRange;
 
     fn tenant() -> Tenant {
