@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use airis_runtime::kafka::{KafkaConfig, TENANT_HEADER};
 use rdkafka::{
-    error::KafkaError,
+    error::{KafkaError, RDKafkaErrorCode},
     message::{Header, OwnedHeaders},
     producer::{FutureProducer, FutureRecord, Producer as _},
     util::Timeout,
@@ -49,6 +49,8 @@ impl Default for ProducerConfig {
 pub struct Producer {
     inner: FutureProducer,
     queue_timeout: Duration,
+    /// The whole time a request may wait for Kafka.
+    budget: Duration,
 }
 
 impl Producer {
@@ -63,6 +65,9 @@ impl Producer {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", message_timeout.max(1).to_string())
+            // A produce request in flight to a broker that stopped answering
+            // is not covered by message.timeout.ms; bound it as well.
+            .set("request.timeout.ms", message_timeout.max(1).to_string())
             .set("linger.ms", config.linger_ms.to_string())
             .set("compression.type", &config.compression)
             .set("message.max.bytes", config.max_message_bytes.to_string())
@@ -74,6 +79,7 @@ impl Producer {
         Ok(Self {
             inner,
             queue_timeout: Duration::from_millis(queue_timeout),
+            budget: Duration::from_millis(config.delivery_timeout_ms),
         })
     }
 
@@ -86,11 +92,21 @@ impl Producer {
         let record = FutureRecord::<(), [u8]>::to(topic)
             .payload(payload)
             .headers(headers);
-        self.inner
-            .send(record, Timeout::After(self.queue_timeout))
-            .await
-            .map(|_| ())
-            .map_err(|(error, _message)| Error::Kafka(error))
+        // librdkafka reports most failures within the budget; this bound
+        // keeps the promise to the exporter whatever its internals do (an
+        // answer past the budget would outlive the exporter's deadline).
+        match tokio::time::timeout(
+            self.budget,
+            self.inner.send(record, Timeout::After(self.queue_timeout)),
+        )
+        .await
+        {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err((error, _message))) => Err(Error::Kafka(error)),
+            Err(_) => Err(Error::Kafka(KafkaError::MessageProduction(
+                RDKafkaErrorCode::MessageTimedOut,
+            ))),
+        }
     }
 
     /// Waits for every queued message to be delivered, for shutdown.
