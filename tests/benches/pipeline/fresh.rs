@@ -37,7 +37,7 @@ use crate::{Opts, TENANT, TOKEN, clickhouse_pid, cpu_of, data, kafka_pid, self_c
 /// (ack latency × rate), and the generator skips sends and says so.
 const MAX_IN_FLIGHT: u64 = 2_000;
 /// How long to wait after the send window for the last markers.
-const DRAIN: Duration = Duration::from_secs(30);
+const DRAIN: Duration = Duration::from_secs(15);
 
 pub(crate) struct Cores {
     pub(crate) receiver: f64,
@@ -45,6 +45,8 @@ pub(crate) struct Cores {
     pub(crate) kafka: f64,
     pub(crate) clickhouse: f64,
     pub(crate) loadgen: f64,
+    /// Busy cores of the machine not accounted to the processes above.
+    pub(crate) other: f64,
 }
 
 pub(crate) struct FreshResult {
@@ -61,7 +63,7 @@ pub(crate) struct FreshResult {
     pub(crate) unseen: usize,
     pub(crate) sustained: bool,
     pub(crate) cores: Cores,
-    pub(crate) machine_busy: f64,
+    pub(crate) polls_per_sec: f64,
     pub(crate) poll_p50_ms: f64,
     pub(crate) poll_max_ms: f64,
 }
@@ -81,9 +83,16 @@ pub(crate) async fn run(opts: &Opts, rate: u64) -> anyhow::Result<FreshResult> {
     settings.ingestion.loader.max_wait_ms = opts
         .max_wait_ms
         .unwrap_or(airis_ingestion::loader::LoaderConfig::default().max_wait_ms);
+    let result = run_in(opts, rate, &settings).await;
+    crate::drop_database(&settings).await;
+    crate::delete_topics(&settings.kafka).await;
+    result
+}
+
+async fn run_in(opts: &Opts, rate: u64, settings: &Settings) -> anyhow::Result<FreshResult> {
     settings.migrate().await?;
-    let (mut receiver, endpoint) = crate::start_receiver(&settings).await?;
-    let mut loader = crate::sys::Airis::spawn(&settings, "loader", &crate::child_env(None))?;
+    let (mut receiver, endpoint) = crate::start_receiver(settings).await?;
+    let mut loader = crate::sys::Airis::spawn(settings, "loader", &crate::child_env(None))?;
 
     let base = now_nanos();
     let mut gens: Vec<data::TraceGen> = (0..4)
@@ -101,6 +110,7 @@ pub(crate) async fn run(opts: &Opts, rate: u64) -> anyhow::Result<FreshResult> {
 
     let book = Arc::new(Mutex::new(Book::default()));
     let poll_stop = Arc::new(AtomicBool::new(false));
+    let polling_started = Instant::now();
     let poller = {
         let (book, stop, ch, every) = (
             book.clone(),
@@ -227,6 +237,7 @@ pub(crate) async fn run(opts: &Opts, rate: u64) -> anyhow::Result<FreshResult> {
     let window = started.elapsed();
     while sends.join_next().await.is_some() {}
     let after = snap(receiver.pid, loader.pid);
+    let after_secs = started.elapsed().as_secs_f64();
     let acked_in_window = book.lock().unwrap().acked.len() as u64;
 
     // Drain: wait for the markers still on their way.
@@ -236,14 +247,13 @@ pub(crate) async fn run(opts: &Opts, rate: u64) -> anyhow::Result<FreshResult> {
     }
     poll_stop.store(true, Ordering::Relaxed);
     let mut polls = poller.await??;
+    let polling = polling_started.elapsed();
     perf.0.stop();
     perf.1.stop();
     receiver.check_alive()?;
     loader.check_alive()?;
     receiver.stop().await?;
     loader.stop().await?;
-    crate::drop_database(&settings).await;
-    crate::delete_topics(&settings.kafka).await;
     if let Some(error) = first_error.lock().unwrap().take() {
         eprintln!("bench: freshness at {rate}/s: first error: {error}");
     }
@@ -275,12 +285,19 @@ pub(crate) async fn run(opts: &Opts, rate: u64) -> anyhow::Result<FreshResult> {
         && unseen == 0
         && acked_items_per_sec >= 0.97 * rate as f64
         && p50_last_third - p50_first_third < 1.0;
+    let ours = (after.0 - before.0)
+        + (after.1 - before.1)
+        + (after.2 - before.2)
+        + (after.3 - before.3)
+        + (after.4 - before.4);
+    let busy = after.5.busy_since(&before.5) * crate::sys::nproc() as f64;
     let cores = Cores {
-        receiver: (after.0 - before.0) / secs,
-        loader: (after.1 - before.1) / secs,
-        kafka: (after.2 - before.2) / secs,
-        clickhouse: (after.3 - before.3) / secs,
-        loadgen: (after.4 - before.4) / secs,
+        receiver: (after.0 - before.0) / after_secs,
+        loader: (after.1 - before.1) / after_secs,
+        kafka: (after.2 - before.2) / after_secs,
+        clickhouse: (after.3 - before.3) / after_secs,
+        loadgen: (after.4 - before.4) / after_secs,
+        other: busy - ours / after_secs,
     };
     Ok(FreshResult {
         requests,
@@ -296,7 +313,7 @@ pub(crate) async fn run(opts: &Opts, rate: u64) -> anyhow::Result<FreshResult> {
         unseen,
         sustained,
         cores,
-        machine_busy: after.5.busy_since(&before.5),
+        polls_per_sec: polls.len() as f64 / polling.as_secs_f64(),
         poll_p50_ms: quantile(&polls, 0.5),
         poll_max_ms: polls.last().copied().unwrap_or(f64::NAN),
     })

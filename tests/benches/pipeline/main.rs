@@ -24,11 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use airis_ingestion::{
-    auth::Tenant,
     loader::LoaderConfig,
     producer::{Producer, ProducerConfig},
 };
-use airis_runtime::kafka::KafkaConfig;
+use airis_runtime::{kafka::KafkaConfig, tenant::Tenant};
 use airis_tests::{Settings, otlp::now_nanos, unique};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
@@ -37,13 +36,12 @@ use load::{LOGS_EXPORT, Shape, TRACES_EXPORT, quantile};
 use sys::{Airis, MachineCpu, Perf, cpu_seconds, infra_pid, port_of, vm_mib};
 
 /// The ingest token of the bench tenant. The config env overlay lowercases
-/// keys, so a token set through `AIRIS_INGESTION__AUTH__TOKENS__<TOKEN>`
+/// keys, so a token set through `AIRIS_AUTH__TOKENS__<TOKEN>`
 /// must be lowercase.
 const TOKEN: &str = "benchtoken";
 const TENANT: &str = "bench";
 
-const USAGE: &str = "\
-usage: cargo bench -p airis-tests --bench pipeline -- [SCENARIO...] [OPTIONS]
+const USAGE: &str = r#"usage: cargo bench -p airis-tests --bench pipeline -- [SCENARIO...] [OPTIONS]
        (or scripts/bench.sh [SCENARIO...] [OPTIONS])
 
 scenarios (default: all of them, in this order):
@@ -63,10 +61,21 @@ options:
   --rates LIST        freshness rates in spans/s, tried in order until one
                       is sustained (50000,35000,20000,10000)
   --freshness-secs S  freshness send window (30)
-  --poll-ms MS        freshness poll interval (50)
+  --poll-ms MS        freshness poll interval (100)
   --max-wait-ms MS    loader max_wait_ms in the freshness bench (loader default)
   --perf DIR          record `perf record -g` profiles of the measured processes
-";
+  --set NAME=VALUE    configuration override for the airis processes, e.g.
+                      --set AIRIS_INGESTION__PRODUCER__LINGER_MS=1 or
+                      --set 'AIRIS_KAFKA__PROPERTIES__SOCKET.NAGLE.DISABLE="true"'
+                      (values are read as TOML: quote strings that look
+                      like numbers or booleans);
+                      AIRIS_<SECTION>__<KEY> variables of the environment
+                      are passed on too
+
+environment:
+  AIRIS_BENCH_LD_PRELOAD  LD_PRELOAD for the airis processes, e.g. an allocator:
+                          /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+"#;
 
 #[derive(Clone, Debug)]
 struct Opts {
@@ -84,6 +93,7 @@ struct Opts {
     poll: Duration,
     max_wait_ms: Option<u64>,
     perf: Option<PathBuf>,
+    sets: Vec<(String, String)>,
 }
 
 impl Opts {
@@ -100,9 +110,10 @@ impl Opts {
             max_rows: vec![50_000, 200_000],
             rates: vec![50_000, 35_000, 20_000, 10_000],
             freshness_secs: Duration::from_secs(30),
-            poll: Duration::from_millis(50),
+            poll: Duration::from_millis(100),
             max_wait_ms: None,
             perf: None,
+            sets: Vec::new(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(arg) = args.next() {
@@ -141,6 +152,13 @@ impl Opts {
                 "--poll-ms" => opts.poll = Duration::from_millis(value()?.parse()?),
                 "--max-wait-ms" => opts.max_wait_ms = Some(value()?.parse()?),
                 "--perf" => opts.perf = Some(PathBuf::from(value()?)),
+                "--set" => {
+                    let set = value()?;
+                    let (name, v) = set
+                        .split_once('=')
+                        .with_context(|| format!("--set {set}: NAME=VALUE expected"))?;
+                    opts.sets.push((name.to_owned(), v.to_owned()));
+                }
                 "receiver" | "loader" | "freshness" => opts.scenarios.push(arg),
                 "all" => opts
                     .scenarios
@@ -158,6 +176,7 @@ impl Opts {
             }
         }
         anyhow::ensure!(opts.batch > 0 && opts.connections > 0 && opts.streams > 0);
+        let _ = sys::SETS.set(opts.sets.clone());
         Ok(opts)
     }
 }
@@ -192,7 +211,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                     "rx RSS peak MiB",
                     "kafka cores",
                     "loadgen cores",
-                    "machine busy",
+                    "other cores",
                 ]);
                 for signal in opts.signals.clone() {
                     eprintln!("bench: receiver / {signal} ...");
@@ -212,7 +231,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                         format!("{:.0}", r.rss_peak_mib),
                         format!("{:.2}", r.kafka_cores),
                         format!("{:.2}", r.loadgen_cores),
-                        format!("{:.0}%", r.machine_busy * 100.0),
+                        format!("{:.2}", r.other_cores.max(0.0)),
                     ]);
                     if let Some(error) = &r.first_error {
                         eprintln!("bench: first error ({signal}): {error}");
@@ -250,7 +269,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                     "loader RSS peak MiB",
                     "clickhouse cpu s",
                     "kafka cpu s",
-                    "machine busy",
+                    "other cores",
                     "lookup rows",
                 ]);
                 for r in &results {
@@ -265,7 +284,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                         format!("{:.0}", r.rss_peak_mib),
                         format!("{:.1}", r.clickhouse_cpu),
                         format!("{:.1}", r.kafka_cpu),
-                        format!("{:.0}%", r.machine_busy * 100.0),
+                        format!("{:.2}", r.other_cores.max(0.0)),
                         r.lookup_rows.to_string(),
                     ]);
                 }
@@ -290,7 +309,8 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                     "kafka cores",
                     "clickhouse cores",
                     "loadgen cores",
-                    "machine busy",
+                    "other cores",
+                    "polls/s",
                     "poll p50/max ms",
                 ]);
                 for &rate in &opts.rates {
@@ -313,7 +333,8 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                         format!("{:.2}", r.cores.kafka),
                         format!("{:.2}", r.cores.clickhouse),
                         format!("{:.2}", r.cores.loadgen),
-                        format!("{:.0}%", r.machine_busy * 100.0),
+                        format!("{:.2}", r.cores.other.max(0.0)),
+                        format!("{:.1}", r.polls_per_sec),
                         format!("{:.1} / {:.0}", r.poll_p50_ms, r.poll_max_ms),
                     ]);
                     let sustained = r.sustained;
@@ -389,10 +410,7 @@ fn self_cpu() -> f64 {
 /// Environment for an `airis` child beyond [`Settings::env`].
 fn child_env(listen_port: Option<u16>) -> Vec<(String, String)> {
     let mut env = vec![(
-        format!(
-            "AIRIS_INGESTION__AUTH__TOKENS__{}",
-            TOKEN.to_ascii_uppercase()
-        ),
+        format!("AIRIS_AUTH__TOKENS__{}", TOKEN.to_ascii_uppercase()),
         TENANT.to_owned(),
     )];
     if let Some(port) = listen_port {
@@ -479,7 +497,8 @@ struct ReceiverResult {
     rss_peak_mib: f64,
     kafka_cores: f64,
     loadgen_cores: f64,
-    machine_busy: f64,
+    /// Busy cores of the machine not accounted to the processes above.
+    other_cores: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -492,10 +511,20 @@ struct Snap {
 
 async fn receiver_bench(opts: &Opts, signal: &str) -> anyhow::Result<ReceiverResult> {
     let settings = Settings::new(&format!("bench_rx_{signal}"));
+    let result = receiver_run(opts, signal, &settings).await;
+    delete_topics(&settings.kafka).await;
+    result
+}
+
+async fn receiver_run(
+    opts: &Opts,
+    signal: &str,
+    settings: &Settings,
+) -> anyhow::Result<ReceiverResult> {
     airis_runtime::kafka::ensure_topics(&settings.kafka)
         .await
         .context("create topics")?;
-    let (mut receiver, endpoint) = start_receiver(&settings).await?;
+    let (mut receiver, endpoint) = start_receiver(settings).await?;
     let rss_idle_mib = vm_mib(receiver.pid, "VmRSS").unwrap_or(f64::NAN);
     let pool = Arc::new(request_pool(signal, opts.batch, 32));
     let request_bytes = pool.iter().map(Bytes::len).sum::<usize>() as f64 / pool.len() as f64;
@@ -544,7 +573,6 @@ async fn receiver_bench(opts: &Opts, signal: &str) -> anyhow::Result<ReceiverRes
     receiver.check_alive()?;
     let rss_peak_mib = vm_mib(receiver.pid, "VmHWM").unwrap_or(f64::NAN);
     receiver.stop().await?;
-    delete_topics(&settings.kafka).await;
 
     let (a, b) = (snaps[0], snaps[1]);
     let secs = result.elapsed.as_secs_f64();
@@ -564,7 +592,8 @@ async fn receiver_bench(opts: &Opts, signal: &str) -> anyhow::Result<ReceiverRes
         rss_peak_mib,
         kafka_cores: (b.kafka - a.kafka) / secs,
         loadgen_cores: (b.me - a.me) / secs,
-        machine_busy: b.machine.busy_since(&a.machine),
+        other_cores: b.machine.busy_since(&a.machine) * sys::nproc() as f64
+            - (rx_cpu + b.kafka - a.kafka + b.me - a.me) / secs,
     })
 }
 
@@ -585,7 +614,7 @@ struct LoaderResult {
     rss_peak_mib: f64,
     clickhouse_cpu: f64,
     kafka_cpu: f64,
-    machine_busy: f64,
+    other_cores: f64,
     lookup_rows: u64,
 }
 
@@ -634,87 +663,114 @@ async fn prefill(settings: &Settings, spans: u64, batch: usize) -> anyhow::Resul
 
 async fn loader_bench(opts: &Opts) -> anyhow::Result<(Prefill, Vec<LoaderResult>)> {
     let base = Settings::new("bench_ld");
+    let result = loader_run(opts, &base).await;
+    delete_topics(&base.kafka).await;
+    result
+}
+
+async fn loader_run(opts: &Opts, base: &Settings) -> anyhow::Result<(Prefill, Vec<LoaderResult>)> {
     airis_runtime::kafka::ensure_topics(&base.kafka)
         .await
         .context("create topics")?;
-    let prefilled = prefill(&base, opts.loader_spans, opts.batch).await?;
+    let prefilled = prefill(base, opts.loader_spans, opts.batch).await?;
     let expected = prefilled.spans;
     let mut results = Vec::new();
     for &max_rows in &opts.max_rows {
-        let mut settings = base.clone();
-        let id = unique("bench_ld");
-        settings.clickhouse.database = format!("t_{id}");
-        settings.ingestion.loader.group_id = format!("{id}_loader");
-        settings.ingestion.loader.max_rows = max_rows;
-        settings.ingestion.loader.max_wait_ms = LoaderConfig::default().max_wait_ms;
-        airis_ingestion::schema::migrate(
-            &settings.clickhouse.server_client(),
-            &settings.clickhouse.database,
-            &settings.ingestion.schema,
-        )
-        .await
-        .context("migrate")?;
-        let ch = settings.clickhouse();
-        let (kafka, clickhouse) = (kafka_pid(), clickhouse_pid());
-        let (kafka0, ch0, machine0) = (cpu_of(kafka), cpu_of(clickhouse), MachineCpu::now());
+        results.push(loader_setting(opts, base, max_rows, expected).await?);
+    }
+    Ok((prefilled, results))
+}
 
-        eprintln!("bench: loader max_rows={max_rows} ...");
-        let started = Instant::now();
-        let mut loader = Airis::spawn(&settings, "loader", &child_env(None))?;
-        let perf = Perf::start(
-            opts.perf.as_ref(),
-            &format!("loader-{max_rows}"),
-            loader.pid,
-        );
-        let timeout = Duration::from_secs(60 + expected / 10_000);
-        let mut first_row = None;
-        let mut rss_peak_mib = 0.0;
-        loop {
-            let n: u64 = ch
-                .query("SELECT count() FROM otel_traces")
-                .fetch_one()
-                .await
-                .context("count rows")?;
-            rss_peak_mib = vm_mib(loader.pid, "VmHWM").unwrap_or(rss_peak_mib);
-            if n > 0 && first_row.is_none() {
-                first_row = Some(started.elapsed());
-            }
-            if n >= expected {
-                break;
-            }
-            loader.check_alive()?;
-            if started.elapsed() > timeout {
-                bail!("loader stored {n} of {expected} rows within {timeout:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let wall = started.elapsed();
-        let loader_cpu = loader.cpu();
-        perf.stop();
-        let (kafka1, ch1, machine1) = (cpu_of(kafka), cpu_of(clickhouse), MachineCpu::now());
-        loader.stop().await?;
-        let lookup_rows: u64 = ch
-            .query("SELECT count() FROM otel_traces_trace_id_ts")
+/// A fresh database and consumer group with `max_rows`, dropped afterwards.
+async fn loader_setting(
+    opts: &Opts,
+    base: &Settings,
+    max_rows: usize,
+    expected: u64,
+) -> anyhow::Result<LoaderResult> {
+    let mut settings = base.clone();
+    let id = unique("bench_ld");
+    settings.clickhouse.database = format!("t_{id}");
+    settings.ingestion.loader.group_id = format!("{id}_loader");
+    settings.ingestion.loader.max_rows = max_rows;
+    settings.ingestion.loader.max_wait_ms = LoaderConfig::default().max_wait_ms;
+    let result = load_once(opts, &settings, max_rows, expected).await;
+    drop_database(&settings).await;
+    result
+}
+
+/// One loader run over the pre-filled topics into `settings`' database.
+async fn load_once(
+    opts: &Opts,
+    settings: &Settings,
+    max_rows: usize,
+    expected: u64,
+) -> anyhow::Result<LoaderResult> {
+    airis_ingestion::schema::migrate(
+        &settings.clickhouse.server_client(),
+        &settings.clickhouse.database,
+        &settings.ingestion.schema,
+    )
+    .await
+    .context("migrate")?;
+    let ch = settings.clickhouse();
+    let (kafka, clickhouse) = (kafka_pid(), clickhouse_pid());
+    let (kafka0, ch0, machine0) = (cpu_of(kafka), cpu_of(clickhouse), MachineCpu::now());
+
+    eprintln!("bench: loader max_rows={max_rows} ...");
+    let started = Instant::now();
+    let mut loader = Airis::spawn(settings, "loader", &child_env(None))?;
+    let perf = Perf::start(
+        opts.perf.as_ref(),
+        &format!("loader-{max_rows}"),
+        loader.pid,
+    );
+    let timeout = Duration::from_secs(60 + expected / 10_000);
+    let mut first_row = None;
+    let mut rss_peak_mib = 0.0;
+    loop {
+        let n: u64 = ch
+            .query("SELECT count() FROM otel_traces")
             .fetch_one()
             .await
-            .unwrap_or(0);
-        drop_database(&settings).await;
-        let first = first_row.unwrap_or_default();
-        results.push(LoaderResult {
-            max_rows,
-            rows: expected,
-            wall_secs: wall.as_secs_f64(),
-            steady_secs: (wall - first).as_secs_f64().max(1e-3),
-            loader_cpu,
-            rss_peak_mib,
-            clickhouse_cpu: ch1 - ch0,
-            kafka_cpu: kafka1 - kafka0,
-            machine_busy: machine1.busy_since(&machine0),
-            lookup_rows,
-        });
+            .context("count rows")?;
+        rss_peak_mib = vm_mib(loader.pid, "VmHWM").unwrap_or(rss_peak_mib);
+        if n > 0 && first_row.is_none() {
+            first_row = Some(started.elapsed());
+        }
+        if n >= expected {
+            break;
+        }
+        loader.check_alive()?;
+        if started.elapsed() > timeout {
+            bail!("loader stored {n} of {expected} rows within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    delete_topics(&base.kafka).await;
-    Ok((prefilled, results))
+    let wall = started.elapsed();
+    let loader_cpu = loader.cpu();
+    perf.stop();
+    let (kafka1, ch1, machine1) = (cpu_of(kafka), cpu_of(clickhouse), MachineCpu::now());
+    loader.stop().await?;
+    let lookup_rows: u64 = ch
+        .query("SELECT count() FROM otel_traces_trace_id_ts")
+        .fetch_one()
+        .await
+        .unwrap_or(0);
+    let first = first_row.unwrap_or_default();
+    Ok(LoaderResult {
+        max_rows,
+        rows: expected,
+        wall_secs: wall.as_secs_f64(),
+        steady_secs: (wall - first).as_secs_f64().max(1e-3),
+        loader_cpu,
+        rss_peak_mib,
+        clickhouse_cpu: ch1 - ch0,
+        kafka_cpu: kafka1 - kafka0,
+        other_cores: machine1.busy_since(&machine0) * sys::nproc() as f64
+            - (loader_cpu + ch1 - ch0 + kafka1 - kafka0) / wall.as_secs_f64(),
+        lookup_rows,
+    })
 }
 
 // === output ===

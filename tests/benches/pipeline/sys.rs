@@ -124,6 +124,19 @@ pub(crate) fn airis_binary() -> anyhow::Result<PathBuf> {
         .context("build it with `cargo build --release -p airis` (scripts/bench.sh does)")
 }
 
+/// Configuration overrides for every `airis` child: `AIRIS_<SECTION>__<KEY>`
+/// variables of the bench's own environment, then `--set` values.
+pub(crate) fn overrides() -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("AIRIS_") && k.contains("__"))
+        .collect();
+    vars.extend(SETS.get().cloned().unwrap_or_default());
+    vars
+}
+
+/// `--set NAME=VALUE` options.
+pub(crate) static SETS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+
 /// An `airis` child process, killed if dropped without [`Airis::stop`].
 pub(crate) struct Airis {
     child: tokio::process::Child,
@@ -147,8 +160,10 @@ impl Airis {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(settings.env())
             .envs(extra.iter().cloned())
+            .envs(overrides())
             .env("AIRIS_SERVER__DRAIN_DELAY_MS", "100")
             .env("RUST_LOG", "info")
+            .envs(std::env::var_os("AIRIS_BENCH_LD_PRELOAD").map(|lib| ("LD_PRELOAD", lib)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(file)

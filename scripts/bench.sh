@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# AIRIS-MON pipeline benchmarks (docs/benchmarks.md):
+#
+#   scripts/bench.sh                      # receiver, loader, freshness (~4-5 minutes)
+#   scripts/bench.sh receiver --duration 20
+#   scripts/bench.sh freshness --rates 50000,20000
+#   scripts/bench.sh --help               # every option
+#
+# Starts Kafka and ClickHouse with scripts/infra.sh unless they already run (it
+# honours AIRIS_STATE, AIRIS_KAFKA_PORT, AIRIS_KAFKA_CONTROLLER_PORT,
+# AIRIS_CLICKHOUSE_PORT, ... for a second instance), builds the release `airis`
+# binary, then runs `cargo bench -p airis-tests --bench pipeline -- ARGS`. The
+# results (Markdown tables on stdout) are also written to
+# target/bench/pipeline-<time>.md. Everything runs on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) exec cargo bench -q -p airis-tests --bench pipeline -- --help ;;
+  esac
+done
+
+scripts/infra.sh start kafka clickhouse
+eval "$(scripts/infra.sh env)"
+
+cargo build --release -p airis
+cargo bench -p airis-tests --bench pipeline --no-run
+
+mkdir -p target/bench
+out="target/bench/pipeline-$(date +%Y%m%d-%H%M%S).md"
+cargo bench -q -p airis-tests --bench pipeline -- "$@" | tee "$out"
+echo "bench.sh: results in $out" >&2
