@@ -149,6 +149,7 @@ ERR = {
     "CHECKSUM_DOESNT_MATCH": 40,
     "SYNTAX_ERROR": 62,
     "UNKNOWN_SETTING": 115,
+    "READONLY": 164,
     "UNKNOWN_COMPRESSION_METHOD": 89,
     "CANNOT_DECOMPRESS": 271,
     "NOT_IMPLEMENTED": 48,
@@ -228,6 +229,10 @@ def strip_leading_comments(sql: str) -> str:
             s = "" if end < 0 else s[end + 2:]
         else:
             return s
+
+
+# Statements a readonly request may run.
+READ_KEYWORDS = {"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXISTS", "EXPLAIN"}
 
 
 def first_keyword(sql: str) -> str:
@@ -414,9 +419,15 @@ class Engine:
             self.session.query(f"USE {sql_ident(db)}")
             self.current_db = db
 
-    def prepare(self, database: str, settings: dict) -> list:
+    def prepare(self, database: str, settings: dict, keyword: str = "") -> list:
         """Under the lock: switch database and apply settings; returns what to revert."""
         self._use(database or "default")
+        # `readonly` cannot be lowered again within a session once raised, and
+        # this one session serves every client: enforce it here instead.
+        readonly = settings.pop("readonly", None) if settings else None
+        if readonly not in (None, "", "0") and keyword not in READ_KEYWORDS:
+            raise ClickHouseError.of(
+                "READONLY", f"Cannot execute query in readonly mode (readonly = {readonly})")
         if not settings:
             return []
         for name in settings:
@@ -728,7 +739,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 break
         total = 0
         with engine.lock:
-            reverted = engine.prepare(database, settings)
+            reverted = engine.prepare(database, settings, "INSERT")
             try:
                 ins = engine.session.send_insert(head, fmt)
                 try:
@@ -794,7 +805,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # formats with a header or prefix -- RowBinaryWithNamesAndTypes, TSVWithNames, JSON --
         # come out corrupted when the chunks are concatenated.)
         with engine.lock:
-            reverted = engine.prepare(database, settings)
+            reverted = engine.prepare(database, settings, keyword)
             try:
                 result = engine.session.query(sql, out_format, params=qparams)
                 if keyword in ("USE", "SET"):

@@ -235,6 +235,9 @@ impl Receiver {
             tracing::debug!(%tenant, items = S::ITEMS, rejected = rejected.items, "partially rejected request");
             Bytes::from(message.encode_to_vec())
         };
+        // The decoded form is several times the wire size; it must not stay
+        // alive while the request waits for Kafka.
+        drop(message);
         let sent = self
             .producer
             .send(S::topic(&self.topics), &tenant, &payload)
