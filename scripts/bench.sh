@@ -5,6 +5,8 @@
 #   scripts/bench.sh receiver --duration 20
 #   scripts/bench.sh freshness --rates 50000,20000
 #   scripts/bench.sh --help               # every option
+#   scripts/bench.sh analytics --spans 1000000 --logs 1000000
+#                                         # query service bench (its own --help)
 #
 # Starts Kafka and ClickHouse with scripts/infra.sh unless they already run (it
 # honours AIRIS_STATE, AIRIS_KAFKA_PORT, AIRIS_KAFKA_CONTROLLER_PORT,
@@ -14,6 +16,25 @@
 # target/bench/pipeline-<time>.md. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# `analytics` as the first argument: the query service benchmark
+# (tests/benches/analytics), which also needs Redis for the cached repeats.
+if [ "${1:-}" = analytics ]; then
+  shift
+  for arg in "$@"; do
+    case "$arg" in
+      -h|--help) exec cargo bench -q -p airis-tests --bench analytics -- --help ;;
+    esac
+  done
+  scripts/infra.sh start kafka clickhouse redis
+  eval "$(scripts/infra.sh env)"
+  cargo bench -p airis-tests --bench analytics --no-run
+  mkdir -p target/bench
+  out="target/bench/analytics-$(date +%Y%m%d-%H%M%S).md"
+  cargo bench -q -p airis-tests --bench analytics -- "$@" | tee "$out"
+  echo "bench.sh: results in $out" >&2
+  exit 0
+fi
 
 for arg in "$@"; do
   case "$arg" in
