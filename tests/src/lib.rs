@@ -224,12 +224,8 @@ impl Pipeline {
 
     /// Starts only the receiver (the schema and topics must exist).
     pub async fn receiver_only(settings: Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let endpoint = format!("http://{}", listener.local_addr()?);
-        let shutdown = Shutdown::new();
-        let receiver = {
-            let (settings, shutdown) = (settings.clone(), shutdown.clone());
-            tokio::spawn(async move {
+        let (endpoint, shutdown, receiver) =
+            spawn_server(&settings, |listener, settings, shutdown| async move {
                 airis_ingestion::run_receiver(
                     listener,
                     &settings.ingestion,
@@ -241,7 +237,7 @@ impl Pipeline {
                 .await
                 .map_err(anyhow::Error::from)
             })
-        };
+            .await?;
         Ok(Self {
             settings,
             endpoint,
@@ -278,6 +274,23 @@ impl Pipeline {
     }
 }
 
+/// Runs `serve` on a listener bound to 127.0.0.1:0 with its own shutdown;
+/// returns the endpoint URL, the shutdown and the task.
+async fn spawn_server<F, Fut>(
+    settings: &Settings,
+    serve: F,
+) -> anyhow::Result<(String, Shutdown, JoinHandle<anyhow::Result<()>>)>
+where
+    F: FnOnce(TcpListener, Settings, Shutdown) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}", listener.local_addr()?);
+    let shutdown = Shutdown::new();
+    let task = tokio::spawn(serve(listener, settings.clone(), shutdown.clone()));
+    Ok((endpoint, shutdown, task))
+}
+
 /// The query service running in this process.
 pub struct QueryServer {
     pub endpoint: String,
@@ -288,12 +301,8 @@ pub struct QueryServer {
 impl QueryServer {
     /// Starts the analytics service on 127.0.0.1:0 for `settings`.
     pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let endpoint = format!("http://{}", listener.local_addr()?);
-        let shutdown = Shutdown::new();
-        let task = {
-            let (settings, shutdown) = (settings.clone(), shutdown.clone());
-            tokio::spawn(async move {
+        let (endpoint, shutdown, task) =
+            spawn_server(settings, |listener, settings, shutdown| async move {
                 airis_analytics::run(
                     listener,
                     &settings.analytics,
@@ -305,7 +314,7 @@ impl QueryServer {
                 .await
                 .map_err(anyhow::Error::from)
             })
-        };
+            .await?;
         Ok(Self {
             endpoint,
             shutdown,
