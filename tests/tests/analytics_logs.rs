@@ -206,8 +206,16 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
     export
         .export(authed(request(&other, &[]), OTHER_TOKEN))
         .await?;
+    // Outside the main range: records a tenth of a second on either side of
+    // a window's start and end, which nanoseconds decide.
+    let ms = SEC / 1000;
+    let edges: Vec<Sent> = [1_000_400, 1_000_600, 1_100_400, 1_100_600]
+        .into_iter()
+        .map(|t| sent(base + t * ms, 9, &format!("edge record at {t}"), &[]))
+        .collect();
+    export.export(authed(request(&edges, &[]), TOKEN)).await?;
     let ch = pipeline.settings.clickhouse();
-    let total = records.len() as u64 + 1;
+    let total = records.len() as u64 + 1 + edges.len() as u64;
     let seen = wait_for_count(&ch, "SELECT count() FROM otel_logs", total, WAIT).await?;
     assert_eq!(seen, total);
 
@@ -462,6 +470,30 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
         .await
         .expect_err("no tenant");
     assert_eq!(status.code(), Code::Unauthenticated);
+
+    // Window edges inside a second: [base + 1000.5 s, base + 1100.5 s).
+    let mut r = f.req("");
+    r.time_range = Some(TimeRange {
+        start_unix_nano: base + 1_000_500 * ms,
+        end_unix_nano: base + 1_100_500 * ms,
+    });
+    r.page = Some(PageRequest {
+        page_size: 1,
+        page_token: String::new(),
+    });
+    let first = f.search(r.clone()).await?;
+    assert_eq!(first.total_count, 2);
+    assert_eq!(first.histogram.iter().map(|b| b.count).sum::<u64>(), 2);
+    assert_eq!(first.records.len(), 1);
+    assert_eq!(first.records[0].body, "edge record at 1100400");
+    r.page = first.page.clone().map(|p| PageRequest {
+        page_size: 1,
+        page_token: p.next_page_token,
+    });
+    let second = f.search(r).await?;
+    assert_eq!(second.records.len(), 1);
+    assert_eq!(second.records[0].body, "edge record at 1000600");
+    assert_eq!(second.page.unwrap().next_page_token, "");
 
     server.stop().await?;
     pipeline.stop().await

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use airis_analytics::red::PARENT_LOOKBACK_NANOS;
+use airis_analytics::Limits;
+use airis_analytics::query::{Store, Window};
+use airis_analytics::rollup::{Coverage, Need, RollupConfig, build_due};
 use airis_proto::airis::analytics::v1::{
     LatencyPercentiles, RedSeries, ServiceMapRequest, ServiceOverviewRequest,
     query_service_client::QueryServiceClient,
@@ -14,8 +16,9 @@ use airis_proto::airis::analytics::v1::{
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::otlp::tonic::trace::v1::{Span, Status, span::SpanKind, status::StatusCode};
 use airis_proto::tonic::{Code, Request, transport::Channel};
+use airis_runtime::tenant::Tenant;
 use airis_tests::{
-    OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
+    OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN,
     otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -45,7 +48,7 @@ struct Sent {
     error: bool,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Topology {
     run: u64,
     next_trace: u64,
@@ -108,6 +111,23 @@ impl Topology {
             }),
             ..Default::default()
         }
+    }
+
+    /// A root span of catalog, sent after the rest: it changes catalog's
+    /// counts but no edge.
+    fn add_late_span(&mut self, start: u64) {
+        let tr = self.trace();
+        self.add(
+            TOKEN,
+            tr,
+            None,
+            "catalog",
+            "warm cache",
+            SpanKind::Internal,
+            start,
+            3 * MS,
+            false,
+        );
     }
 
     fn of(&self, token: &str) -> impl Iterator<Item = &Sent> {
@@ -285,7 +305,7 @@ fn topology(run: u64, now: u64) -> Topology {
     // Calls into inventory whose caller started before the window: matched
     // when the parent is within the lookback, not when it is older.
     let window_start = now - WINDOW_BACK;
-    for (i, parent_start) in [window_start - 20 * SEC, window_start - 90 * SEC]
+    for (i, parent_start) in [window_start - 20 * SEC, window_start - 150 * SEC]
         .into_iter()
         .enumerate()
     {
@@ -404,10 +424,9 @@ impl Agg {
 }
 
 /// Children starting in the window whose parent (in another service)
-/// starts in the window or up to the parent lookback before it.
+/// starts from one minute before the child's minute to one minute after it.
 fn model_edges(spans: &[&Sent], range: &TimeRange) -> BTreeMap<(String, String), Agg> {
     let by_id: BTreeMap<(u64, u64), &Sent> = spans.iter().map(|s| ((s.trace, s.id), *s)).collect();
-    let parents_from = range.start_unix_nano - PARENT_LOOKBACK_NANOS;
     let mut edges: BTreeMap<(String, String), Agg> = BTreeMap::new();
     for s in spans {
         if !in_window(s, range) {
@@ -416,7 +435,8 @@ fn model_edges(spans: &[&Sent], range: &TimeRange) -> BTreeMap<(String, String),
         let Some(parent) = s.parent.and_then(|p| by_id.get(&(s.trace, p))) else {
             continue;
         };
-        if parent.start < parents_from || parent.start >= range.end_unix_nano {
+        let minute = s.start - s.start % MIN;
+        if parent.start < minute - MIN || parent.start >= minute + 2 * MIN {
             continue;
         }
         if parent.service != s.service {
@@ -531,9 +551,19 @@ fn overview(range: &TimeRange, service: &str, step: u32, entry: bool) -> Service
 }
 
 async fn ingest(pipeline: &Pipeline, topology: &Topology) -> anyhow::Result<()> {
+    ingest_spans(pipeline, topology, &topology.spans).await
+}
+
+/// Sends `spans` of `topology` and waits until all of the topology's spans
+/// are stored.
+async fn ingest_spans(
+    pipeline: &Pipeline,
+    topology: &Topology,
+    spans: &[Sent],
+) -> anyhow::Result<()> {
     let mut client = trace_client(&pipeline.endpoint).await?;
     let mut batches: BTreeMap<(&str, &str), Vec<Span>> = BTreeMap::new();
-    for s in &topology.spans {
+    for s in spans {
         batches
             .entry((s.token, s.service.as_str()))
             .or_default()
@@ -550,6 +580,15 @@ async fn ingest(pipeline: &Pipeline, topology: &Topology) -> anyhow::Result<()> 
     let sent = topology.spans.len() as u64;
     let seen = wait_for_count(&ch, "SELECT count() FROM otel_traces", sent, WAIT).await?;
     assert_eq!(seen, sent, "spans landed");
+    // The loader counts a batch's spans per minute right after storing them.
+    let counted = wait_for_count(
+        &ch,
+        "SELECT sum(Spans) FROM otel_traces_minute_counts",
+        sent,
+        WAIT,
+    )
+    .await?;
+    assert_eq!(counted, sent, "spans counted per minute");
     Ok(())
 }
 
@@ -562,6 +601,110 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
 
     let server = QueryServer::start(&pipeline.settings).await?;
     let mut client = server.client().await?;
+    let range = TimeRange {
+        start_unix_nano: now - WINDOW_BACK,
+        end_unix_nano: now + MIN,
+    };
+    let window = Window {
+        start: range.start_unix_nano,
+        end: range.end_unix_nano,
+    };
+    let store = Store::new(pipeline.settings.clickhouse(), Limits::default());
+    let acme = Tenant::parse(TENANT).map_err(anyhow::Error::msg)?;
+
+    // Nothing rolled up yet: every answer comes from the spans.
+    let coverage = Coverage::read(&store, &acme, &window).await?;
+    assert!(coverage.plan(&window, Need::Minute).rolled.is_empty());
+    assert_answers(&mut client, &topology, now).await?;
+
+    // Roll up everything (as if ten minutes had passed): the same answers,
+    // now from the rollups for every whole minute of the window.
+    let rollup = RollupConfig {
+        settle_secs: 0,
+        lookback_secs: 3600,
+        ..RollupConfig::default()
+    };
+    let built = build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?;
+    assert!(built >= 6, "minutes with spans of both tenants: {built}");
+    let coverage = Coverage::read(&store, &acme, &window).await?;
+    for need in [Need::Minute, Need::Neighbours] {
+        let plan = coverage.plan(&window, need);
+        assert!(!plan.rolled.is_empty(), "{need:?}");
+        // Only the partial minutes at both ends are read from the spans.
+        assert_eq!(plan.raw.len(), 2, "{need:?}: {:?}", plan.raw);
+        assert!(plan.raw.iter().all(|r| r.end - r.start < MIN));
+    }
+    assert_eq!(
+        build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?,
+        0,
+        "nothing changed, nothing to build"
+    );
+    assert_answers(&mut client, &topology, now).await?;
+
+    // A late call into a built minute: the minute no longer matches its
+    // build, so it is read from the spans (and counted) until rebuilt.
+    // The late span's minute holds checkout spans sent before (at base + 2 s
+    // and base + 3 s), so it was built.
+    let late_start = now - 15 * MIN + 2 * SEC + 500 * MS;
+    let mut late = topology.clone();
+    late.add_late_span(late_start);
+    ingest_spans(&pipeline, &late, &late.spans[topology.spans.len()..]).await?;
+    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let stale = late_start - late_start % MIN;
+    assert!(
+        coverage
+            .plan(&window, Need::Minute)
+            .raw
+            .iter()
+            .any(|r| r.start <= stale && stale < r.end),
+        "the changed minute is read from the spans"
+    );
+    assert_answers(&mut client, &late, now).await?;
+    // The changed minute, and the neighbours of it that hold spans.
+    let rebuilt = build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?;
+    assert!((1..=3).contains(&rebuilt), "{rebuilt}");
+    let coverage = Coverage::read(&store, &acme, &window).await?;
+    assert_eq!(coverage.plan(&window, Need::Neighbours).raw.len(), 2);
+    assert_answers(&mut client, &late, now).await?;
+
+    // max_series: seven services is more than five.
+    let mut limited = pipeline.settings.clone();
+    limited.analytics.limits.max_series = 5;
+    let small = QueryServer::start(&limited).await?;
+    let mut small_client = small.client().await?;
+    let status = small_client
+        .service_overview(authed(overview(&range, "", STEP_SECS, true), TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("analytics.limits.max_series"),
+        "{status:?}"
+    );
+    // Four operations fit.
+    let answer = small_client
+        .service_overview(authed(
+            overview(&range, "checkout", STEP_SECS, false),
+            TOKEN,
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(answer.series.len(), 4);
+    small.stop().await?;
+
+    bad_requests_get_clear_errors(&mut client).await?;
+
+    server.stop().await?;
+    pipeline.stop().await
+}
+
+/// Every ServiceMap and ServiceOverview answer for the topology, checked
+/// against the model.
+async fn assert_answers(
+    client: &mut QueryServiceClient<Channel>,
+    topology: &Topology,
+    now: u64,
+) -> anyhow::Result<()> {
     let range = TimeRange {
         start_unix_nano: now - WINDOW_BACK,
         end_unix_nano: now + MIN,
@@ -582,6 +725,11 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     let globex: Vec<&Sent> = topology.of(OTHER_TOKEN).collect();
 
     // --- ServiceMap ---
+    // The map widens the range to whole minutes.
+    let map_range = TimeRange {
+        start_unix_nano: range.start_unix_nano - range.start_unix_nano % MIN,
+        end_unix_nano: range.end_unix_nano.div_ceil(MIN) * MIN,
+    };
     let map = client
         .service_map(authed(
             ServiceMapRequest {
@@ -591,7 +739,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
         ))
         .await?
         .into_inner();
-    let edges = model_edges(&acme_all, &range);
+    let edges = model_edges(&acme_all, &map_range);
     let edge_keys: BTreeSet<(&str, &str)> = edges
         .keys()
         .map(|(a, b)| (a.as_str(), b.as_str()))
@@ -648,7 +796,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     assert_eq!(payment.error_rate, 0.2);
 
     let mut nodes: BTreeMap<String, Agg> = BTreeMap::new();
-    for s in &acme {
+    for s in acme_all.iter().filter(|s| in_window(s, &map_range)) {
         nodes.entry(s.service.clone()).or_default().add(s);
     }
     let got: Vec<(String, u64, u64)> = map
@@ -694,7 +842,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     );
     assert_eq!(other.edges[0].request_count, 3);
     assert_eq!(
-        model_edges(&globex, &range)[&("frontend".into(), "ledger".into())].count,
+        model_edges(&globex, &map_range)[&("frontend".into(), "ledger".into())].count,
         3
     );
 
@@ -714,19 +862,31 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     assert!(empty.nodes.is_empty() && empty.edges.is_empty());
 
     // --- ServiceOverview ---
+    // Whole minutes too.
+    let minutes = map_range;
+    let acme_minutes: Vec<&Sent> = acme_all
+        .iter()
+        .copied()
+        .filter(|s| in_window(s, &minutes))
+        .collect();
+    let globex_minutes: Vec<&Sent> = globex
+        .iter()
+        .copied()
+        .filter(|s| in_window(s, &minutes))
+        .collect();
     // Per service, entry spans only.
     let answer = client
         .service_overview(authed(overview(&range, "", STEP_SECS, true), TOKEN))
         .await?
         .into_inner();
     assert_eq!(answer.step_seconds, STEP_SECS);
-    let model = model_overview(&acme, None, true, STEP_SECS);
+    let model = model_overview(&acme_minutes, None, true, STEP_SECS);
     let non_empty: BTreeSet<u64> = model
         .values()
         .flat_map(|(_, b)| b.keys().copied())
         .collect();
     assert!(non_empty.len() >= 3, "data spans at least three buckets");
-    assert_overview(&answer.series, &model, &range, STEP_SECS);
+    assert_overview(&answer.series, &model, &minutes, STEP_SECS);
     let names: Vec<&str> = answer
         .series
         .iter()
@@ -754,8 +914,8 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
         .into_inner();
     assert_overview(
         &answer.series,
-        &model_overview(&acme, None, false, STEP_SECS),
-        &range,
+        &model_overview(&acme_minutes, None, false, STEP_SECS),
+        &minutes,
         STEP_SECS,
     );
     // checkout: 20 server + 20 internal + 20 client + 10 producer spans.
@@ -770,8 +930,8 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
             ))
             .await?
             .into_inner();
-        let model = model_overview(&acme, Some("checkout"), entry, STEP_SECS);
-        assert_overview(&answer.series, &model, &range, STEP_SECS);
+        let model = model_overview(&acme_minutes, Some("checkout"), entry, STEP_SECS);
+        assert_overview(&answer.series, &model, &minutes, STEP_SECS);
         let ops: Vec<&str> = answer.series.iter().map(|s| s.operation.as_str()).collect();
         if entry {
             assert_eq!(ops, ["POST /checkout"]);
@@ -796,8 +956,8 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
         .into_inner();
     assert_overview(
         &answer.series,
-        &model_overview(&acme, Some(HOSTILE), false, STEP_SECS),
-        &range,
+        &model_overview(&acme_minutes, Some(HOSTILE), false, STEP_SECS),
+        &minutes,
         STEP_SECS,
     );
     let ops: Vec<&str> = answer.series.iter().map(|s| s.operation.as_str()).collect();
@@ -815,17 +975,21 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
         assert!(answer.series.is_empty(), "{name:?}");
     }
 
-    // Step 0 picks one giving about 60 points: 41 minutes / 60 → 41 s.
+    // Step 0 picks one giving about 60 points: 41 minutes, widened to 41
+    // or 42 whole minutes, / 60 → 41 or 42 s (not whole minutes: the spans
+    // are read).
     let answer = client
         .service_overview(authed(overview(&range, "payment", 0, true), TOKEN))
         .await?
         .into_inner();
-    assert_eq!(answer.step_seconds, 41);
+    let step = ((minutes.end_unix_nano - minutes.start_unix_nano) / SEC).div_ceil(60) as u32;
+    assert!(step == 41 || step == 42, "{step}");
+    assert_eq!(answer.step_seconds, step);
     assert_overview(
         &answer.series,
-        &model_overview(&acme, Some("payment"), true, 41),
-        &range,
-        41,
+        &model_overview(&acme_minutes, Some("payment"), true, step),
+        &minutes,
+        step,
     );
 
     // Tenant isolation: globex's frontend is not acme's.
@@ -835,42 +999,14 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
         .into_inner();
     assert_overview(
         &answer.series,
-        &model_overview(&globex, None, false, STEP_SECS),
-        &range,
+        &model_overview(&globex_minutes, None, false, STEP_SECS),
+        &minutes,
         STEP_SECS,
     );
     assert_eq!(answer.series.len(), 2);
     assert_eq!(answer.series[0].request_count, 3);
 
-    // max_series: seven services is more than five.
-    let mut limited = pipeline.settings.clone();
-    limited.analytics.limits.max_series = 5;
-    let small = QueryServer::start(&limited).await?;
-    let mut small_client = small.client().await?;
-    let status = small_client
-        .service_overview(authed(overview(&range, "", STEP_SECS, true), TOKEN))
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
-    assert!(
-        status.message().contains("analytics.limits.max_series"),
-        "{status:?}"
-    );
-    // Four operations fit.
-    let answer = small_client
-        .service_overview(authed(
-            overview(&range, "checkout", STEP_SECS, false),
-            TOKEN,
-        ))
-        .await?
-        .into_inner();
-    assert_eq!(answer.series.len(), 4);
-    small.stop().await?;
-
-    bad_requests_get_clear_errors(&mut client).await?;
-
-    server.stop().await?;
-    pipeline.stop().await
+    Ok(())
 }
 
 async fn expect_error(
@@ -1020,7 +1156,12 @@ async fn bad_requests_get_clear_errors(
             .await?
             .into_inner();
         assert!(answer.series.is_empty(), "{name:?}");
-        assert_eq!(answer.step_seconds, 10);
+        // Ten minutes, widened to ten or eleven whole minutes.
+        assert!(
+            matches!(answer.step_seconds, 10 | 11),
+            "{}",
+            answer.step_seconds
+        );
     }
 
     Ok(())

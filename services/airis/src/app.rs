@@ -77,6 +77,14 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
         });
     }
     if wants(Service::Loader) {
+        // The rollups are derived from what the loader writes, with the
+        // loader's (writing) ClickHouse credentials.
+        let (client, rollup) = (config.clickhouse.client(), config.analytics.rollup.clone());
+        let rollup_shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            airis_analytics::rollup::run(client, rollup, rollup_shutdown).await;
+            Ok(())
+        });
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
             airis_ingestion::loader::run(

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod metrics;
 pub mod query;
 pub mod red;
+pub mod rollup;
 mod service;
 pub mod traces;
 
@@ -38,6 +39,9 @@ pub struct AnalyticsConfig {
     pub listen: String,
     pub limits: Limits,
     pub cache: cache::CacheConfig,
+    /// The per-minute RED and service-map rollups, built by the process
+    /// that runs the loader.
+    pub rollup: rollup::RollupConfig,
 }
 
 impl Default for AnalyticsConfig {
@@ -46,6 +50,7 @@ impl Default for AnalyticsConfig {
             listen: "127.0.0.1:4320".to_owned(),
             limits: Limits::default(),
             cache: cache::CacheConfig::default(),
+            rollup: rollup::RollupConfig::default(),
         }
     }
 }

@@ -18,6 +18,11 @@
 //!   with exactly this `(Timestamp, tie)` already returned (identical
 //!   duplicates), so paging returns every record exactly once and new
 //!   records never shift pages already returned.
+//! - Two statements: the histogram scan also collects, per bucket, the
+//!   newest match times (`groupArraySorted`), which give the time of the
+//!   page's oldest possible record; the page query then reads whole records
+//!   (and hashes `tie`) only from that time on, not for every match of the
+//!   range.
 //! - Highlights: byte ranges of `body` of every occurrence of every term,
 //!   found case-insensitively in Rust (non-overlapping per term, then sorted
 //!   by start with overlapping ranges merged). Always on UTF-8 boundaries.
@@ -66,6 +71,24 @@ struct Row {
 struct BucketRow {
     bucket: i64,
     n: u64,
+    /// The bucket's newest match seconds (below the cursor's), negated,
+    /// ascending.
+    newest: Vec<i64>,
+}
+
+/// The second of the `limit`-th newest match, when there are that many: the
+/// page needs no older record. `None`: fewer matches, the page reads them all.
+fn page_cutoff(buckets: &[BucketRow], limit: u64) -> Option<i64> {
+    let limit = usize::try_from(limit).ok()?;
+    let mut newest: Vec<i64> = buckets
+        .iter()
+        .flat_map(|b| b.newest.iter().copied())
+        .collect();
+    if newest.len() < limit || limit == 0 {
+        return None;
+    }
+    let (_, kth, _) = newest.select_nth_unstable(limit - 1);
+    Some(-*kth)
 }
 
 pub async fn search_logs(
@@ -85,17 +108,85 @@ pub async fn search_logs(
     let token = request.page.as_ref().map_or("", |p| p.page_token.as_str());
     let cursor = decode_cursor(token)?;
     let terms = parse_query(&request.query)?;
+    // Conditions other than time, shared by both statements.
+    let mut conditions = Sql::default();
+    push_filters(&mut conditions, &request, &terms)?;
+    let second = |nanos: u64| (nanos / 1_000_000_000).min(u64::from(u32::MAX)) as i64;
+    let (first_sec, last_sec) = (second(window.start), second(window.end - 1));
+
+    // One scan of the window gives the histogram (and the total) and, per
+    // bucket, the newest match seconds the page can start from. The page
+    // then reads whole records only from the `limit`-th newest match's
+    // second on, instead of hashing every match of the window to sort them.
+    // The scan reads the second-precision `TimestampTime` (also the primary
+    // key's) instead of `Timestamp`, except in the window's first and last
+    // second, where nanoseconds decide.
+    let skip = cursor.as_ref().map_or(0, |c| c.skip);
+    let limit = u64::from(page_size).saturating_add(1).saturating_add(skip);
+    let step_nanos = i64::from(step) * 1_000_000_000;
+    let mut seconds = Sql::default();
+    let part = |seconds: &mut Sql, time: &str, binds: Vec<Bind>| {
+        if !seconds.text.is_empty() {
+            seconds.push(" UNION ALL ");
+        }
+        seconds
+            .push("SELECT toUInt32(TimestampTime) AS sec FROM otel_logs WHERE ")
+            .tenant(tenant)
+            .push_binds(time, binds)
+            .extend(&conditions);
+    };
+    let edge = " AND TimestampTime = toDateTime(?) \
+                AND Timestamp >= fromUnixTimestamp64Nano(?) AND Timestamp < fromUnixTimestamp64Nano(?)";
+    let in_window = |sec: i64| {
+        vec![
+            Bind::I64(sec),
+            Bind::I64(window.start as i64),
+            Bind::I64(window.end as i64),
+        ]
+    };
+    part(&mut seconds, edge, in_window(first_sec));
+    if last_sec > first_sec {
+        part(&mut seconds, edge, in_window(last_sec));
+    }
+    if last_sec > first_sec + 1 {
+        part(
+            &mut seconds,
+            " AND TimestampTime > toDateTime(?) AND TimestampTime < toDateTime(?)",
+            vec![Bind::I64(first_sec), Bind::I64(last_sec)],
+        );
+    }
+    let mut counts = Sql::default();
+    counts.push_binds(
+        "SELECT toInt64(intDiv(sec, ?) * ?) AS bucket, count() AS n, ",
+        [Bind::I64(i64::from(step)), Bind::I64(step_nanos)],
+    );
+    // Negated, so that the smallest `limit` values are the newest seconds.
+    counts.push_bind(
+        "groupArraySortedIf(?)(-toInt64(sec), ",
+        limit.min(u64::from(u32::MAX)),
+    );
+    match &cursor {
+        // Strictly older than the cursor's second: the page query reads all
+        // rows of the cursor's own second, whatever the cutoff.
+        Some(c) => counts.push_bind("sec < ?", Bind::I64(c.ts.div_euclid(1_000_000_000))),
+        None => counts.push("1"),
+    };
+    counts.push(") AS newest FROM (");
+    counts.extend(&seconds);
+    counts.push(") GROUP BY bucket ORDER BY bucket");
+    let buckets: Vec<BucketRow> = store.query(&counts).fetch_all().await?;
+    let cutoff = page_cutoff(&buckets, limit);
+
     let mut filter = Sql::default();
     filter.tenant(tenant).push(" AND ");
     window.sql(&mut filter, "Timestamp");
     // The same bounds on the second-precision column the primary key and
     // the partitions are on, so that they prune.
-    let second = |nanos: u64| Bind::I64((nanos / 1_000_000_000).min(u64::from(u32::MAX)) as i64);
     filter.push_binds(
         " AND TimestampTime >= toDateTime(?) AND TimestampTime <= toDateTime(?)",
-        [second(window.start), second(window.end - 1)],
+        [Bind::I64(cutoff.unwrap_or(first_sec)), Bind::I64(last_sec)],
     );
-    push_filters(&mut filter, &request, &terms)?;
+    filter.extend(&conditions);
 
     // The page.
     let mut sql = Sql::new(&format!(
@@ -106,22 +197,23 @@ pub async fn search_logs(
          CAST(ResourceAttributes, 'Map(String, String)') AS resource_attributes, \
          ScopeName AS scope_name FROM otel_logs WHERE "
     ));
-    sql.text.push_str(&filter.text);
-    sql.binds.extend(filter.binds.iter().cloned());
-    let skip = match &cursor {
-        Some(c) => {
-            sql.push_binds(
-                " AND Timestamp <= fromUnixTimestamp64Nano(?) AND (ts, tie) <= (?, ?)",
-                [Bind::I64(c.ts), Bind::I64(c.ts), Bind::U64(c.tie)],
-            );
-            c.skip
-        }
-        None => 0,
-    };
-    sql.push_bind(
-        " ORDER BY ts DESC, tie DESC LIMIT ?",
-        u64::from(page_size).saturating_add(1).saturating_add(skip),
-    );
+    sql.extend(&filter);
+    if let Some(cutoff) = cutoff {
+        sql.push_binds(
+            " AND Timestamp >= fromUnixTimestamp64Nano(?) AND TimestampTime >= toDateTime(?)",
+            [
+                Bind::I64(cutoff),
+                Bind::I64(cutoff.div_euclid(1_000_000_000)),
+            ],
+        );
+    }
+    if let Some(c) = &cursor {
+        sql.push_binds(
+            " AND Timestamp <= fromUnixTimestamp64Nano(?) AND (ts, tie) <= (?, ?)",
+            [Bind::I64(c.ts), Bind::I64(c.ts), Bind::U64(c.tie)],
+        );
+    }
+    sql.push_bind(" ORDER BY ts DESC, tie DESC LIMIT ?", limit);
     let mut rows: Vec<Row> = store.query(&sql).fetch_all().await?;
     if let Some(c) = &cursor {
         // Drop the identical rows the previous pages already returned.
@@ -155,17 +247,6 @@ pub async fn search_logs(
         _ => String::new(),
     };
 
-    // Counts over the whole window.
-    let step_nanos = i64::from(step) * 1_000_000_000;
-    let mut counts = Sql::new("SELECT intDiv(toUnixTimestamp64Nano(Timestamp), ");
-    counts.push_binds(
-        "?) * ? AS bucket, count() AS n FROM otel_logs WHERE ",
-        [Bind::I64(step_nanos), Bind::I64(step_nanos)],
-    );
-    counts.text.push_str(&filter.text);
-    counts.binds.extend(filter.binds.iter().cloned());
-    counts.push(" GROUP BY bucket ORDER BY bucket");
-    let buckets: Vec<BucketRow> = store.query(&counts).fetch_all().await?;
     let by_bucket: HashMap<i64, u64> = buckets.iter().map(|b| (b.bucket, b.n)).collect();
     let total_count = buckets.iter().map(|b| b.n).sum();
     let first = window.start as i64 / step_nanos * step_nanos;
@@ -383,6 +464,21 @@ fn decode_cursor(token: &str) -> Result<Option<Cursor>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_cutoff_is_the_limit_th_newest_match() {
+        let bucket = |newest: &[i64]| BucketRow {
+            bucket: 0,
+            n: newest.len() as u64,
+            newest: newest.iter().map(|t| -t).collect(),
+        };
+        let buckets = [bucket(&[5, 3, 1]), bucket(&[9, 8]), bucket(&[])];
+        assert_eq!(page_cutoff(&buckets, 1), Some(9));
+        assert_eq!(page_cutoff(&buckets, 3), Some(5));
+        assert_eq!(page_cutoff(&buckets, 5), Some(1));
+        assert_eq!(page_cutoff(&buckets, 6), None);
+        assert_eq!(page_cutoff(&buckets, 0), None);
+    }
 
     fn spans<'a>(body: &'a str, terms: &[&str]) -> Vec<&'a str> {
         let terms: Vec<String> = terms.iter().map(|t| (*t).to_owned()).collect();

@@ -166,7 +166,7 @@ pub async fn query_metrics(
             "SELECT '{kind}' AS kind, count() AS n, any(MetricUnit) AS unit, {monotonic} AS monotonic \
              FROM {table} WHERE "
         ));
-        append(&mut lookup, &base);
+        lookup.extend(&base);
     }
     let found: Vec<KindRow> = store.query(&lookup).fetch_all().await?;
     let Some(found) = KINDS
@@ -218,7 +218,7 @@ pub async fn query_metrics(
             sql.push(&format!(
                 ", toFloat64({function}(Value)) AS value FROM {table} WHERE "
             ));
-            append(&mut sql, &filtered);
+            sql.extend(&filtered);
             sql.push(" GROUP BY g, bucket ORDER BY g, bucket");
             value_series(store, &sql, &request.group_by).await?
         }
@@ -241,7 +241,7 @@ pub async fn query_metrics(
                  lagInFrame(toUnixTimestamp64Nano(StartTimeUnix)) OVER w AS prev_start \
                  FROM otel_metrics_sum WHERE ",
             );
-            append(&mut sql, &with_lookback);
+            sql.extend(&with_lookback);
             sql.push(&format!(
                 " WINDOW w AS (PARTITION BY {series_key} ORDER BY TimeUnix \
                  ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))"
@@ -270,7 +270,7 @@ pub async fn query_metrics(
                  lagInFrame(toUnixTimestamp64Nano(StartTimeUnix)) OVER w AS prev_start \
                  FROM otel_metrics_histogram WHERE "
             );
-            append(&mut sql, &with_lookback);
+            sql.extend(&with_lookback);
             sql.push(&format!(
                 " WINDOW w AS (PARTITION BY {series_key}, cityHash64(ExplicitBounds) \
                  ORDER BY TimeUnix ROWS BETWEEN 1 PRECEDING AND CURRENT ROW))"
@@ -288,12 +288,6 @@ pub async fn query_metrics(
         unit: found.unit.clone(),
         step_seconds: step,
     })
-}
-
-/// Appends another fragment's text and binds.
-fn append(sql: &mut Sql, other: &Sql) {
-    sql.text.push_str(&other.text);
-    sql.binds.extend(other.binds.iter().cloned());
 }
 
 fn too_many_series(limit: u32) -> Error {

@@ -72,16 +72,19 @@ impl Store {
 
     /// Starts `sql` with its bound values.
     pub fn query(&self, sql: &Sql) -> clickhouse::query::Query {
-        sql.binds
-            .iter()
-            .fold(self.client.query(&sql.text), |query, bind| match bind {
-                Bind::Str(v) => query.bind(v.as_str()),
-                Bind::Strs(v) => query.bind(v),
-                Bind::U64(v) => query.bind(*v),
-                Bind::I64(v) => query.bind(*v),
-                Bind::F64(v) => query.bind(*v),
-            })
+        bind_all(self.client.query(&sql.text), sql)
     }
+}
+
+/// Binds `sql`'s values to `query`, started from `sql.text`.
+pub(crate) fn bind_all(query: clickhouse::query::Query, sql: &Sql) -> clickhouse::query::Query {
+    sql.binds.iter().fold(query, |query, bind| match bind {
+        Bind::Str(v) => query.bind(v.as_str()),
+        Bind::Strs(v) => query.bind(v),
+        Bind::U64(v) => query.bind(*v),
+        Bind::I64(v) => query.bind(*v),
+        Bind::F64(v) => query.bind(*v),
+    })
 }
 
 // === Sql ===
@@ -166,6 +169,13 @@ impl Sql {
             "{}",
             self.text
         );
+        self
+    }
+
+    /// Appends another fragment's text and values.
+    pub fn extend(&mut self, other: &Sql) -> &mut Self {
+        self.text.push_str(&other.text);
+        self.binds.extend(other.binds.iter().cloned());
         self
     }
 

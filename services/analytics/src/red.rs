@@ -1,16 +1,21 @@
 //! ServiceMap, ServiceOverview: the service graph and RED (rate, errors,
-//! duration) metrics, computed from `otel_traces` at query time.
+//! duration) metrics.
 //!
-//! Conventions shared by both RPCs:
+//! Both work in whole minutes: the window is widened to the minutes it
+//! touches. They read the per-minute rollups ([`crate::rollup`]) for every
+//! minute whose rollup is still valid, and `otel_traces` for the rest
+//! (minutes still filling or changed since they were built), with the same
+//! rules, so the answer is the same either way. A partial minute would need
+//! the span scan and join the rollups exist to avoid, at a cost out of
+//! proportion to the seconds it adds. Conventions shared by both RPCs:
 //! - A span is an error when its `StatusCode` is `Error` (or the older
 //!   exporter's `STATUS_CODE_ERROR`).
-//! - Latency percentiles are `quantiles(0.5, 0.95, 0.99)(Duration)`:
+//! - Latency percentiles are `quantilesExact(0.5, 0.95, 0.99)(Duration)`:
 //!   the element at index `floor(level * n)` of the sorted durations, never
 //!   interpolated, so every reported value is a real span's duration and
 //!   answers are reproducible. Its state is 8 bytes per span; the rows a
 //!   query may read are bounded by `analytics.limits.max_rows_to_read`, which
-//!   bounds that memory too. (`quantilesTDigest` would be cheaper for very
-//!   large ranges but is approximate even on small inputs.)
+//!   bounds that memory too.
 //! - Times are the span start (`Timestamp`) within the half-open window.
 //!
 //! ServiceMap: an edge `caller → callee` is a span of `callee` whose parent
@@ -18,9 +23,10 @@
 //! such child span is one request, so a client span in A calling a server
 //! span in B counts once (the server span, whose parent is the client span);
 //! the callee's span gives the edge's errors and latency. Child spans start
-//! in the window; their parents are looked up in the window extended
-//! [`PARENT_LOOKBACK_NANOS`] earlier, so a call made just before the window
-//! whose callee started inside it is still matched.
+//! in the window;
+//! their parents are looked up from one minute before the child's minute to
+//! one minute after it, so a call made just before the window whose callee
+//! started inside it is still matched.
 //!
 //! ServiceOverview: one series per service (or per operation of one
 //! service), with totals and a time series of buckets aligned to multiples
@@ -28,7 +34,8 @@
 //! zeros (zero counts and percentiles), so every series has the same points:
 //! from the bucket holding the window's start to the one holding its last
 //! nanosecond (one more than `step_secs` counted when the window is not
-//! aligned to the step).
+//! aligned to the step). Steps that are not whole minutes read only spans.
+//! The request rate is per second of the widened window.
 
 use std::collections::BTreeMap;
 
@@ -41,21 +48,17 @@ use airis_runtime::tenant::Tenant;
 use crate::{
     Error,
     query::{Bind, Sql, Store, Window},
+    rollup::{
+        Coverage, EDGES_1M, IS_ERROR, LATENCY_MERGE, MINUTE, NANOS_PER_SEC, Need, Plan, RED_1M,
+        push_ranges, push_raw_edges, push_raw_red, whole_minutes,
+    },
 };
 
-/// A span that failed.
-const IS_ERROR: &str = "StatusCode IN ('Error', 'STATUS_CODE_ERROR')";
 /// A span that is a request into its service.
 const IS_ENTRY: &str =
     "SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER')";
-/// p50, p95, p99 of `Duration`, in [`LatencyPercentiles`] order.
-const PERCENTILES: &str = "quantilesExact(0.5, 0.95, 0.99)(Duration)";
-/// How much earlier than the window a parent span may start.
-pub const PARENT_LOOKBACK_NANOS: u64 = 60 * 1_000_000_000;
 /// Points a series gets when the request leaves the step to us.
 const TARGET_POINTS: u32 = 60;
-
-const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 // === ServiceMap ===
 
@@ -80,21 +83,34 @@ pub async fn service_map(
     tenant: &Tenant,
     request: ServiceMapRequest,
 ) -> Result<ServiceMapResponse, Error> {
-    let window = Window::from_proto("time_range", request.time_range.as_ref(), store.limits())?;
-    let (edges, nodes) = tokio::try_join!(
-        async {
-            store
-                .query(&edges_sql(tenant, &window))
-                .fetch_all::<EdgeRow>()
-                .await
-        },
-        async {
-            store
-                .query(&nodes_sql(tenant, &window))
-                .fetch_all::<NodeRow>()
-                .await
-        },
-    )?;
+    let window = whole_minutes(Window::from_proto(
+        "time_range",
+        request.time_range.as_ref(),
+        store.limits(),
+    )?);
+    let coverage = Coverage::read(store, tenant, &window).await?;
+    let (edges, nodes) = match (
+        edges_sql(tenant, &coverage.plan(&window, Need::Neighbours)),
+        nodes_sql(tenant, &coverage.plan(&window, Need::Minute)),
+    ) {
+        (Some(edges), Some(nodes)) => tokio::try_join!(
+            async { store.query(&edges).fetch_all::<EdgeRow>().await },
+            async { store.query(&nodes).fetch_all::<NodeRow>().await },
+        )?,
+        (edges, nodes) => {
+            // Without spans in some minute there can be no edges either,
+            // but a rolled-up minute can have nodes without edges.
+            let edges = match edges {
+                Some(sql) => store.query(&sql).fetch_all::<EdgeRow>().await?,
+                None => Vec::new(),
+            };
+            let nodes = match nodes {
+                Some(sql) => store.query(&sql).fetch_all::<NodeRow>().await?,
+                None => Vec::new(),
+            };
+            (edges, nodes)
+        }
+    };
 
     let mut node_map: BTreeMap<String, ServiceNode> = nodes
         .into_iter()
@@ -138,50 +154,78 @@ pub async fn service_map(
     })
 }
 
-/// Children (spans with a parent, starting in the window) joined to their
-/// parents by `(TraceId, SpanId)`, across services. `ANY` joins each child
-/// to at most one parent row, so a parent stored twice never doubles an
-/// edge; the parent side (the join's in-memory side) carries only the key
-/// and its service as `LowCardinality`, which keeps the hash table small
-/// (ClickHouse hashes the two string keys into 128 bits). Children stream
-/// through it without being materialised.
-fn edges_sql(tenant: &Tenant, window: &Window) -> Sql {
-    let mut sql = Sql::new(&format!(
-        "SELECT toString(parent_service) AS caller, toString(child_service) AS callee, \
-         count() AS requests, countIf(is_error) AS errors, {PERCENTILES} AS latency \
-         FROM (SELECT TraceId, ParentSpanId AS SpanId, ServiceName AS child_service, \
-         Duration, {IS_ERROR} AS is_error FROM otel_traces WHERE "
-    ));
-    sql.tenant(tenant).push(" AND ");
-    window.sql(&mut sql, "Timestamp");
-    sql.push(
-        " AND ParentSpanId != '') AS child \
-         ANY INNER JOIN (SELECT TraceId, SpanId, ServiceName AS parent_service \
-         FROM otel_traces WHERE ",
-    );
-    sql.tenant(tenant).push(" AND ");
-    let parents = Window {
-        start: window.start.saturating_sub(PARENT_LOOKBACK_NANOS),
-        end: window.end,
-    };
-    parents.sql(&mut sql, "Timestamp");
-    sql.push(
-        ") AS parent USING (TraceId, SpanId) \
-         WHERE parent_service != child_service \
-         GROUP BY caller, callee ORDER BY caller, callee",
-    );
-    sql
+/// `UNION ALL` of the rolled-up part (`rolled`: the rollup's columns, read
+/// from `table` with the plan's minutes and `filters`) and the raw part
+/// (`raw`, pushed by the closure for the plan's ranges), or `None` when the
+/// plan reads nothing.
+fn union(
+    tenant: &Tenant,
+    plan: &Plan,
+    rolled: &str,
+    table: &str,
+    filters: &Sql,
+    raw: impl FnOnce(&mut Sql, &[Window]),
+) -> Option<Sql> {
+    let mut sql = Sql::default();
+    if !plan.rolled.is_empty() {
+        sql.push(&format!("SELECT {rolled} FROM {table} WHERE "));
+        plan.push_rolled(&mut sql, tenant);
+        sql.extend(filters);
+    }
+    if !plan.raw.is_empty() {
+        if !sql.text.is_empty() {
+            sql.push(" UNION ALL ");
+        }
+        raw(&mut sql, &plan.raw);
+    }
+    (!sql.text.is_empty()).then_some(sql)
 }
 
-fn nodes_sql(tenant: &Tenant, window: &Window) -> Sql {
+/// Caller → callee counts and latency, from the edge rollup and the raw
+/// join ([`push_raw_edges`]).
+fn edges_sql(tenant: &Tenant, plan: &Plan) -> Option<Sql> {
+    let source = union(
+        tenant,
+        plan,
+        "Caller, Callee, Requests, Errors, Latency",
+        EDGES_1M,
+        &Sql::default(),
+        |sql, ranges| push_raw_edges(sql, Some(tenant), ranges, false),
+    )?;
     let mut sql = Sql::new(&format!(
-        "SELECT toString(ServiceName) AS service, count() AS spans, \
-         countIf({IS_ERROR}) AS errors FROM otel_traces WHERE "
+        "SELECT toString(Caller) AS caller, toString(Callee) AS callee, \
+         sum(Requests) AS requests, sum(Errors) AS errors, {LATENCY_MERGE} AS latency FROM ("
     ));
-    sql.tenant(tenant).push(" AND ");
-    window.sql(&mut sql, "Timestamp");
-    sql.push(" GROUP BY service ORDER BY service");
-    sql
+    sql.extend(&source)
+        .push(") GROUP BY caller, callee ORDER BY caller, callee");
+    Some(sql)
+}
+
+/// Spans and errors per service, from the RED rollup and the spans.
+fn nodes_sql(tenant: &Tenant, plan: &Plan) -> Option<Sql> {
+    let source = union(
+        tenant,
+        plan,
+        "ServiceName, Requests, Errors",
+        RED_1M,
+        &Sql::default(),
+        |sql, ranges| {
+            sql.push(&format!(
+                "SELECT ServiceName, count() AS Requests, countIf({IS_ERROR}) AS Errors \
+                 FROM otel_traces WHERE "
+            ));
+            sql.tenant(tenant).push(" AND ");
+            push_ranges(sql, "Timestamp", ranges);
+            sql.push(" GROUP BY ServiceName");
+        },
+    )?;
+    let mut sql = Sql::new(
+        "SELECT toString(ServiceName) AS service, sum(Requests) AS spans, \
+         sum(Errors) AS errors FROM (",
+    );
+    sql.extend(&source)
+        .push(") GROUP BY service ORDER BY service");
+    Some(sql)
 }
 
 // === ServiceOverview ===
@@ -205,17 +249,32 @@ pub async fn service_overview(
     request: ServiceOverviewRequest,
 ) -> Result<ServiceOverviewResponse, Error> {
     let limits = store.limits();
-    let window = Window::from_proto("time_range", request.time_range.as_ref(), limits)?;
+    let window = whole_minutes(Window::from_proto(
+        "time_range",
+        request.time_range.as_ref(),
+        limits,
+    )?);
     let step = window.step_secs("step_seconds", request.step_seconds, TARGET_POINTS, limits)?;
     let step_nanos = u64::from(step) * NANOS_PER_SEC;
     let service = (!request.service_name.is_empty()).then_some(request.service_name.as_str());
-    let sql = overview_sql(
-        tenant,
-        &window,
-        step_nanos,
-        service,
-        request.entry_spans_only,
-    );
+    // Minutes nest in buckets only when the step is whole minutes.
+    let plan = if step_nanos.is_multiple_of(MINUTE) {
+        Coverage::read(store, tenant, &window)
+            .await?
+            .plan(&window, Need::Minute)
+    } else {
+        Plan {
+            rolled: Vec::new(),
+            raw: vec![window],
+        }
+    };
+    let Some(sql) = overview_sql(tenant, &plan, step_nanos, service, request.entry_spans_only)
+    else {
+        return Ok(ServiceOverviewResponse {
+            series: Vec::new(),
+            step_seconds: step,
+        });
+    };
 
     // Buckets aligned to multiples of the step; the last one holds end - 1.
     let first_bucket = window.start / step_nanos;
@@ -280,43 +339,63 @@ pub async fn service_overview(
 }
 
 /// One total row per series (`total = 1`) followed by its non-empty bucket
-/// rows, in one scan (`GROUPING SETS`), ordered by series then bucket.
+/// rows (`GROUPING SETS` over the merged minute and raw rows), ordered by
+/// series then bucket.
 fn overview_sql(
     tenant: &Tenant,
-    window: &Window,
+    plan: &Plan,
     step_nanos: u64,
     service: Option<&str>,
     entry_spans_only: bool,
-) -> Sql {
-    let operation = if service.is_some() {
-        "toString(SpanName)"
-    } else {
-        "''"
-    };
-    let mut sql = Sql::new(&format!(
-        "SELECT toString(ServiceName) AS service, {operation} AS operation, "
-    ));
-    sql.push_bind(
-        "toUInt64(intDiv(toUnixTimestamp64Nano(Timestamp), ?)) AS bucket, ",
-        Bind::I64(step_nanos as i64),
-    );
-    sql.push(&format!(
-        "grouping(bucket) AS total, count() AS requests, countIf({IS_ERROR}) AS errors, \
-         {PERCENTILES} AS latency FROM otel_traces WHERE "
-    ));
-    sql.tenant(tenant).push(" AND ");
-    window.sql(&mut sql, "Timestamp");
+) -> Option<Sql> {
+    let mut filters = Sql::default();
     if let Some(service) = service {
-        sql.push_bind(" AND ServiceName = ?", service);
+        filters.push_bind(" AND ServiceName = ?", service);
     }
     if entry_spans_only {
-        sql.push(&format!(" AND {IS_ENTRY}"));
+        filters.push(&format!(" AND {IS_ENTRY}"));
     }
-    sql.push(
-        " GROUP BY GROUPING SETS ((service, operation), (service, operation, bucket)) \
+    let step = Bind::I64(step_nanos as i64);
+    let source = union(
+        tenant,
+        plan,
+        "ServiceName, SpanName, toUInt64(toUnixTimestamp(Minute)) * 1000000000 AS t, \
+         Requests, Errors, Latency",
+        RED_1M,
+        &filters,
+        |sql, ranges| {
+            let mut select = Sql::default();
+            select.push_binds(
+                "ServiceName, SpanName, \
+                 toUInt64(intDiv(toUnixTimestamp64Nano(Timestamp), ?) * ?) AS t, ",
+                [step.clone(), step.clone()],
+            );
+            push_raw_red(
+                sql,
+                Some(tenant),
+                &select,
+                "ServiceName, SpanName, t",
+                ranges,
+                &filters,
+            );
+        },
+    )?;
+    let operation = if service.is_some() {
+        "toString(ServiceName) AS service, toString(SpanName) AS operation, "
+    } else {
+        "toString(ServiceName) AS service, '' AS operation, "
+    };
+    let mut sql = Sql::new(&format!("SELECT {operation}"));
+    sql.push_bind("toUInt64(intDiv(t, ?)) AS bucket, ", step);
+    sql.push(&format!(
+        "grouping(bucket) AS total, sum(Requests) AS requests, sum(Errors) AS errors, \
+         {LATENCY_MERGE} AS latency FROM ("
+    ));
+    sql.extend(&source).push(
+        ") GROUP BY GROUPING SETS ((service, operation), (service, operation, bucket)) \
          ORDER BY service, operation, total DESC, bucket",
     );
-    sql
+    Some(sql)
 }
 
 // === helpers ===
@@ -347,32 +426,67 @@ mod tests {
         Tenant::parse("acme").unwrap()
     }
 
+    /// Two rolled-up minutes and a raw range: both parts of every union.
+    fn plan() -> Plan {
+        Plan {
+            rolled: vec![(60 * MINUTE, 62 * MINUTE, 7)],
+            raw: vec![Window {
+                start: 62 * MINUTE,
+                end: 62 * MINUTE + 5,
+            }],
+        }
+    }
+
     #[test]
     fn user_input_is_only_bound() {
-        let window = Window {
-            start: 1_000,
-            end: 2_000,
-        };
         let hostile = "x'; DROP TABLE otel_traces; -- ?";
-        let sql = overview_sql(&tenant(), &window, 60 * NANOS_PER_SEC, Some(hostile), true);
+        let sql = overview_sql(&tenant(), &plan(), MINUTE, Some(hostile), true).unwrap();
         assert!(!sql.text.contains("DROP"));
         assert_eq!(sql.text.matches('?').count(), sql.binds.len());
-        assert!(sql.binds.contains(&Bind::Str(hostile.to_owned())));
-        assert!(sql.text.contains("TenantId = ?"));
-        for sql in [edges_sql(&tenant(), &window), nodes_sql(&tenant(), &window)] {
+        // The service filter applies to both parts.
+        assert_eq!(
+            sql.binds
+                .iter()
+                .filter(|b| **b == Bind::Str(hostile.to_owned()))
+                .count(),
+            2
+        );
+        assert_eq!(sql.text.matches("TenantId = ?").count(), 2);
+        assert_eq!(sql.text.matches(IS_ENTRY).count(), 2);
+        for sql in [edges_sql(&tenant(), &plan()), nodes_sql(&tenant(), &plan())] {
+            let sql = sql.unwrap();
             assert_eq!(sql.text.matches('?').count(), sql.binds.len());
             assert!(sql.binds.contains(&Bind::Str("acme".to_owned())));
+            assert!(sql.text.contains(" UNION ALL "));
+            assert!(sql.binds.contains(&Bind::U64(7)), "the build id is bound");
         }
-        // Both sides of the join are tenant- and time-restricted.
-        let edges = edges_sql(&tenant(), &window);
-        assert_eq!(edges.text.matches("TenantId = ?").count(), 2);
-        assert_eq!(edges.text.matches("Timestamp >= ").count(), 2);
+        // Rollup, and both sides of the raw join, are tenant-restricted.
+        let edges = edges_sql(&tenant(), &plan()).unwrap();
+        assert_eq!(edges.text.matches("TenantId = ?").count(), 4);
+        assert_eq!(edges.text.matches("Timestamp >= ").count(), 3);
+    }
+
+    #[test]
+    fn empty_plans_read_nothing_and_one_part_needs_no_union() {
+        let empty = Plan::default();
+        assert!(edges_sql(&tenant(), &empty).is_none());
+        assert!(nodes_sql(&tenant(), &empty).is_none());
+        assert!(overview_sql(&tenant(), &empty, MINUTE, None, false).is_none());
+        let raw_only = Plan {
+            rolled: Vec::new(),
+            raw: plan().raw,
+        };
+        let sql = overview_sql(&tenant(), &raw_only, MINUTE, None, false).unwrap();
+        assert!(!sql.text.contains("UNION") && !sql.text.contains(RED_1M));
     }
 
     #[test]
     fn parent_lookback_saturates() {
-        let window = Window { start: 5, end: 10 };
-        let sql = edges_sql(&tenant(), &window);
+        let raw = Plan {
+            rolled: Vec::new(),
+            raw: vec![Window { start: 5, end: 10 }],
+        };
+        let sql = edges_sql(&tenant(), &raw).unwrap();
         assert!(sql.binds.contains(&Bind::I64(0)));
     }
 

@@ -1,10 +1,11 @@
 //! GetTrace, SearchSpans, SearchTraces, ListServices, ListOperations, TopK.
 //!
-//! Every query reads `otel_traces` (and, for GetTrace, the per-trace time
-//! bounds in `otel_traces_trace_id_ts`) filtered by the caller's tenant
-//! first, then by the request's time window, so ClickHouse prunes partitions
+//! Every query reads `otel_traces` filtered by the caller's tenant first,
+//! then by the request's time window, so ClickHouse prunes partitions
 //! (`toDate(Timestamp)`) and primary-key ranges
 //! (`TenantId, ServiceName, SpanName, toDateTime(Timestamp)`) before reading.
+//! GetTrace has no window: it filters by tenant and trace id, which the
+//! table's `by_trace` projection (ordered by `TenantId, TraceId`) answers.
 //! Request values only ever travel as bound values ([`Sql`]).
 //!
 //! Paging is keyset paging: a page token holds the sort key of the last item
@@ -30,7 +31,6 @@ use crate::Error;
 use crate::query::{self, Bind, Limits, Sql, Store, Window};
 
 const TRACES: &str = "otel_traces";
-const TRACE_ID_TS: &str = "otel_traces_trace_id_ts";
 
 /// Largest `k` a TopK request may ask for.
 const MAX_TOP_K: u32 = 100;
@@ -52,27 +52,11 @@ pub async fn get_trace(
     let trace_id = query::trace_id("trace_id", &request.trace_id)?;
     let not_found = || Error::NotFound(format!("trace {trace_id} not found"));
 
-    // The trace's first and last span start, from the lookup table, bound
-    // the span query to the partitions that can hold it.
-    let mut sql = Sql::new(
-        "SELECT toUnixTimestamp64Nano(min(Start)) AS start_ns, \
-         toUnixTimestamp64Nano(max(End)) AS end_ns, count() AS n FROM ",
-    );
-    sql.push(TRACE_ID_TS).push(" WHERE ");
-    sql.tenant(tenant)
-        .push_bind(" AND TraceId = ?", trace_id.as_str());
-    let bounds = store.query(&sql).fetch_one::<BoundsRow>().await?;
-    if bounds.n == 0 {
-        return Err(not_found());
-    }
-
+    // The `by_trace` projection of otel_traces (docs/schema.md) is ordered
+    // by tenant and trace id, so this reads one or two granules per part.
     let mut sql = Sql::new(&format!("SELECT {SPAN_COLUMNS} FROM {TRACES} WHERE "));
     sql.tenant(tenant)
         .push_bind(" AND TraceId = ?", trace_id.as_str())
-        .push_binds(
-            " AND Timestamp >= fromUnixTimestamp64Nano(?) AND Timestamp <= fromUnixTimestamp64Nano(?)",
-            [Bind::I64(bounds.start_ns), Bind::I64(bounds.end_ns)],
-        )
         .push(" ORDER BY Timestamp, SpanId");
     let rows = store.query(&sql).fetch_all::<SpanRow>().await?;
     if rows.is_empty() {
@@ -81,13 +65,6 @@ pub async fn get_trace(
     Ok(GetTraceResponse {
         spans: rows.into_iter().map(SpanRow::into_proto).collect(),
     })
-}
-
-#[derive(clickhouse::Row, serde::Deserialize)]
-struct BoundsRow {
-    start_ns: i64,
-    end_ns: i64,
-    n: u64,
 }
 
 // === SearchSpans ===
@@ -105,7 +82,7 @@ pub async fn search_spans(
     let cursor = SpanCursor::decode(token, order)?;
 
     let mut sql = Sql::new(&format!("SELECT {SPAN_COLUMNS} FROM {TRACES} WHERE "));
-    extend(&mut sql, &filter.sql);
+    sql.extend(&filter.sql);
     if let Some(cursor) = &cursor {
         cursor.condition(&mut sql, order);
     }
@@ -247,7 +224,7 @@ pub async fn search_traces(
         sql.push(&format!(
             " AND TraceId IN (SELECT TraceId FROM {TRACES} WHERE "
         ));
-        extend(&mut sql, &filter.sql);
+        sql.extend(&filter.sql);
         sql.push(")");
     }
     sql.push(" GROUP BY TraceId");
@@ -531,7 +508,7 @@ pub async fn top_k(
         .push("quantilesExact(0.5, 0.95, 0.99)(Duration) AS latency FROM ")
         .push(TRACES)
         .push(" WHERE ");
-    extend(&mut sql, &filter.sql);
+    sql.extend(&filter.sql);
     if dimension == TopKDimension::Attribute {
         let key = || Bind::Str(request.attribute_key.clone());
         sql.push_binds(
@@ -651,12 +628,6 @@ impl SpanConditions {
             narrowed,
         })
     }
-}
-
-/// Appends `other`'s text and binds to `sql`.
-fn extend(sql: &mut Sql, other: &Sql) {
-    sql.text.push_str(&other.text);
-    sql.binds.extend(other.binds.iter().cloned());
 }
 
 // === rows → proto ===

@@ -92,7 +92,15 @@ pub mod tables {
     pub const METRICS_HISTOGRAM: &str = "otel_metrics_histogram";
     pub const METRICS_EXP_HISTOGRAM: &str = "otel_metrics_exponential_histogram";
     pub const METRICS_SUMMARY: &str = "otel_metrics_summary";
+    pub const MINUTE_COUNTS: &str = "otel_traces_minute_counts";
+    pub const RED_1M: &str = "otel_traces_red_1m";
+    pub const EDGES_1M: &str = "otel_traces_edges_1m";
+    pub const ROLLUP_BUILDS: &str = "otel_traces_rollup_builds";
 }
+
+/// The projection of `otel_traces` ordered by trace id, which `GetTrace`
+/// reads (one or two granules per part instead of one per span).
+pub const TRACE_PROJECTION: &str = "by_trace";
 
 /// Deduplication window (number of most recent insert blocks whose hashes a
 /// table remembers). A batch insert makes one block per partition touched,
@@ -186,6 +194,50 @@ const TRACE_ID_TS_BODY: &str = "\
     TraceId String CODEC(ZSTD(1)),
     Start SimpleAggregateFunction(min, DateTime64(9)) CODEC(ZSTD(1)),
     End SimpleAggregateFunction(max, DateTime64(9)) CODEC(ZSTD(1))";
+
+/// Spans per tenant and minute of their start, written by the loader with
+/// each batch (after its spans, under the batch's token), so that the
+/// rollups can tell cheaply whether a minute changed since it was built.
+const MINUTE_COUNTS_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    Spans SimpleAggregateFunction(sum, UInt64) CODEC(ZSTD(1))";
+
+/// Per tenant, minute, service, operation and kind: the RED numbers of the
+/// spans that started in that minute, written by `airis_analytics::rollup`.
+const RED_1M_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    BuildId UInt64 CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanName LowCardinality(String) CODEC(ZSTD(1)),
+    SpanKind LowCardinality(String) CODEC(ZSTD(1)),
+    Requests UInt64 CODEC(T64, ZSTD(1)),
+    Errors UInt64 CODEC(T64, ZSTD(1)),
+    Latency AggregateFunction(quantilesExact(0.5, 0.95, 0.99), UInt64) CODEC(ZSTD(1))";
+
+/// Per tenant, minute and caller → callee: the calls whose callee span
+/// started in that minute, written by `airis_analytics::rollup`.
+const EDGES_1M_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    BuildId UInt64 CODEC(ZSTD(1)),
+    Caller LowCardinality(String) CODEC(ZSTD(1)),
+    Callee LowCardinality(String) CODEC(ZSTD(1)),
+    Requests UInt64 CODEC(T64, ZSTD(1)),
+    Errors UInt64 CODEC(T64, ZSTD(1)),
+    Latency AggregateFunction(quantilesExact(0.5, 0.95, 0.99), UInt64) CODEC(ZSTD(1))";
+
+/// One row per tenant, minute and build: the span counts the build saw for
+/// the minute and its two neighbours. A build's rollup rows count only once
+/// its row here exists, and only while the counts still equal `otel_traces`.
+const ROLLUP_BUILDS_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    BuildId UInt64 CODEC(ZSTD(1)),
+    SpansBefore UInt64 CODEC(ZSTD(1)),
+    Spans UInt64 CODEC(ZSTD(1)),
+    SpansAfter UInt64 CODEC(ZSTD(1))";
 
 const LOGS_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
@@ -391,6 +443,44 @@ const LOGS: TableDef = TableDef {
     sharding_key: "cityHash64(TenantId, ServiceName, TraceId, Timestamp)",
 };
 
+const fn rollup_table(name: &'static str, body: &'static str, order_by: &'static str) -> TableDef {
+    TableDef {
+        name,
+        body,
+        engine: Engine::MergeTree,
+        partition_by: "toDate(Minute)",
+        primary_key: None,
+        order_by,
+        ttl_column: "Minute",
+        family: Family::Traces,
+        sharding_key: "cityHash64(TenantId, Minute)",
+    }
+}
+
+const MINUTE_COUNTS: TableDef = TableDef {
+    engine: Engine::AggregatingMergeTree,
+    ..rollup_table(
+        tables::MINUTE_COUNTS,
+        MINUTE_COUNTS_BODY,
+        "(TenantId, Minute)",
+    )
+};
+const RED_1M: TableDef = rollup_table(
+    tables::RED_1M,
+    RED_1M_BODY,
+    "(TenantId, Minute, BuildId, ServiceName, SpanName, SpanKind)",
+);
+const EDGES_1M: TableDef = rollup_table(
+    tables::EDGES_1M,
+    EDGES_1M_BODY,
+    "(TenantId, Minute, BuildId, Caller, Callee)",
+);
+const ROLLUP_BUILDS: TableDef = rollup_table(
+    tables::ROLLUP_BUILDS,
+    ROLLUP_BUILDS_BODY,
+    "(TenantId, Minute, BuildId)",
+);
+
 const GAUGE: TableDef = metric_table(tables::METRICS_GAUGE, GAUGE_BODY);
 const SUM: TableDef = metric_table(tables::METRICS_SUM, SUM_BODY);
 const HISTOGRAM: TableDef = metric_table(tables::METRICS_HISTOGRAM, HISTOGRAM_BODY);
@@ -398,9 +488,13 @@ const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_
 const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
 
 /// Every table whose TTL follows the configuration.
-const ALL_TABLES: [&TableDef; 8] = [
+const ALL_TABLES: [&TableDef; 12] = [
     &TRACES,
     &TRACE_ID_TS,
+    &MINUTE_COUNTS,
+    &RED_1M,
+    &EDGES_1M,
+    &ROLLUP_BUILDS,
     &LOGS,
     &GAUGE,
     &SUM,
@@ -415,6 +509,62 @@ struct Migration {
     version: u32,
     name: &'static str,
     tables: &'static [&'static TableDef],
+    /// Statements after the tables are created (e.g. `ALTER TABLE`).
+    then: fn(&Renderer<'_>) -> Vec<String>,
+}
+
+fn nothing(_: &Renderer<'_>) -> Vec<String> {
+    Vec::new()
+}
+
+/// Counts the spans stored before `otel_traces_minute_counts` existed, for
+/// the minutes it has no count of yet (so a re-run adds nothing twice). The
+/// loaders of this version count their own batches; stop older loaders
+/// before migrating, or the spans they insert meanwhile go uncounted.
+fn count_stored_minutes(r: &Renderer<'_>) -> Vec<String> {
+    let counts = r.qualified(tables::MINUTE_COUNTS);
+    let traces = r.qualified(tables::TRACES);
+    vec![format!(
+        "INSERT INTO {counts} (TenantId, Minute, Spans) \
+         SELECT TenantId, toStartOfMinute(Timestamp) AS m, count() FROM {traces} \
+         WHERE (TenantId, m) NOT IN (SELECT TenantId, Minute FROM {counts}) \
+         GROUP BY TenantId, m"
+    )]
+}
+
+/// Log search scans `Body` of every record in its range; LZ4 decompresses
+/// it about twice as fast as ZSTD(1) for about twice the bytes of that one
+/// column (docs/schema.md). New and merged parts get the new codec.
+fn logs_body_lz4(r: &Renderer<'_>) -> Vec<String> {
+    vec![format!(
+        "ALTER TABLE {}{} MODIFY COLUMN Body String CODEC(LZ4)",
+        r.qualified(&r.storage_name(tables::LOGS)),
+        r.on_cluster
+    )]
+}
+
+/// Rows per granule of `by_trace`: a trace is a few spans, so small
+/// granules read little more than the trace itself.
+const TRACE_PROJECTION_GRANULARITY: u32 = 1024;
+
+/// `by_trace`: all columns again, ordered by trace id, for `GetTrace`
+/// (projection settings need ClickHouse 26.1 or later).
+/// `MATERIALIZE` builds it for parts written before (a background mutation;
+/// until it is done, those parts are read without it).
+fn trace_projection(r: &Renderer<'_>) -> Vec<String> {
+    let table = r.qualified(&r.storage_name(tables::TRACES));
+    vec![
+        format!(
+            "ALTER TABLE {table}{} ADD PROJECTION IF NOT EXISTS {TRACE_PROJECTION} \
+             (SELECT * ORDER BY TenantId, TraceId, Timestamp) \
+             WITH SETTINGS (index_granularity = {TRACE_PROJECTION_GRANULARITY})",
+            r.on_cluster
+        ),
+        format!(
+            "ALTER TABLE {table}{} MATERIALIZE PROJECTION {TRACE_PROJECTION}",
+            r.on_cluster
+        ),
+    ]
 }
 
 /// The schema's history, in order. Append; never edit a released entry.
@@ -423,16 +573,37 @@ const MIGRATIONS: &[Migration] = &[
         version: 1,
         name: "otel_traces",
         tables: &[&TRACES, &TRACE_ID_TS],
+        then: nothing,
     },
     Migration {
         version: 2,
         name: "otel_logs",
         tables: &[&LOGS],
+        then: nothing,
     },
     Migration {
         version: 3,
         name: "otel_metrics",
         tables: &[&GAUGE, &SUM, &HISTOGRAM, &EXP_HISTOGRAM, &SUMMARY],
+        then: nothing,
+    },
+    Migration {
+        version: 4,
+        name: "otel_traces_by_trace_projection",
+        tables: &[],
+        then: trace_projection,
+    },
+    Migration {
+        version: 5,
+        name: "otel_traces_rollups",
+        tables: &[&MINUTE_COUNTS, &RED_1M, &EDGES_1M, &ROLLUP_BUILDS],
+        then: count_stored_minutes,
+    },
+    Migration {
+        version: 6,
+        name: "otel_logs_body_lz4",
+        tables: &[],
+        then: logs_body_lz4,
     },
 ];
 
@@ -626,6 +797,7 @@ pub fn render_migrations(database: &str, config: &SchemaConfig) -> Vec<RenderedM
                 .tables
                 .iter()
                 .flat_map(|table| renderer.create_table(table))
+                .chain((migration.then)(&renderer))
                 .collect(),
         })
         .collect()
@@ -785,6 +957,61 @@ mod tests {
             .collect()
     }
 
+    /// The `CREATE TABLE` statements, in order.
+    fn creates(config: &SchemaConfig) -> Vec<String> {
+        all_statements(config)
+            .into_iter()
+            .filter(|s| s.starts_with("CREATE TABLE"))
+            .collect()
+    }
+
+    #[test]
+    fn trace_projection_is_added_and_materialized() {
+        for config in [
+            SchemaConfig::default(),
+            SchemaConfig {
+                cluster: Some("prod".to_owned()),
+                ..SchemaConfig::default()
+            },
+        ] {
+            let alters: Vec<String> = all_statements(&config)
+                .into_iter()
+                .filter(|s| s.starts_with("ALTER TABLE") && s.contains("PROJECTION"))
+                .collect();
+            let backfill: Vec<String> = all_statements(&config)
+                .into_iter()
+                .filter(|s| s.starts_with("INSERT"))
+                .collect();
+            assert_eq!(backfill.len(), 1);
+            assert!(backfill[0].contains("INTO `airis`.`otel_traces_minute_counts`"));
+            assert!(backfill[0].contains("FROM `airis`.`otel_traces`"));
+            let logs = if config.cluster.is_some() {
+                "`airis`.`otel_logs_local` ON CLUSTER `prod`"
+            } else {
+                "`airis`.`otel_logs`"
+            };
+            assert!(all_statements(&config).contains(&format!(
+                "ALTER TABLE {logs} MODIFY COLUMN Body String CODEC(LZ4)"
+            )));
+            let table = if config.cluster.is_some() {
+                "`airis`.`otel_traces_local` ON CLUSTER `prod`"
+            } else {
+                "`airis`.`otel_traces`"
+            };
+            assert_eq!(
+                alters,
+                [
+                    format!(
+                        "ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS by_trace \
+                         (SELECT * ORDER BY TenantId, TraceId, Timestamp) \
+                         WITH SETTINGS (index_granularity = 1024)"
+                    ),
+                    format!("ALTER TABLE {table} MATERIALIZE PROJECTION by_trace"),
+                ]
+            );
+        }
+    }
+
     #[test]
     fn versions_are_strictly_increasing_and_cover_every_table() {
         let mut last = 0;
@@ -802,7 +1029,7 @@ mod tests {
 
     #[test]
     fn single_node_tables() {
-        let statements = all_statements(&SchemaConfig::default());
+        let statements = creates(&SchemaConfig::default());
         assert_eq!(statements.len(), ALL_TABLES.len());
         for statement in &statements {
             assert!(statement.starts_with("CREATE TABLE IF NOT EXISTS `airis`.`otel_"));
@@ -821,8 +1048,22 @@ mod tests {
         assert!(lookup.contains("TTL toDateTime(Start) + toIntervalDay(15)"));
         let logs = &statements[2];
         assert!(logs.contains("TTL TimestampTime + toIntervalDay(15)"));
-        for metric in &statements[3..] {
+        for metric in &statements[3..8] {
             assert!(metric.contains("TTL toDateTime(TimeUnix) + toIntervalDay(30)"));
+        }
+        assert!(statements[8].contains("ENGINE = AggregatingMergeTree\n"));
+        assert!(statements[8].contains("ORDER BY (TenantId, Minute)\n"));
+        for rollup in &statements[9..] {
+            assert!(
+                rollup.contains("ORDER BY (TenantId, Minute, BuildId"),
+                "{rollup}"
+            );
+        }
+        for rollup in &statements[8..] {
+            assert!(
+                rollup.contains("TTL Minute + toIntervalDay(15)"),
+                "{rollup}"
+            );
         }
     }
 
@@ -834,11 +1075,16 @@ mod tests {
             metrics_ttl_days: 0,
             ..SchemaConfig::default()
         };
-        let statements = all_statements(&config);
+        let statements = creates(&config);
         assert!(!statements[0].contains("TTL "));
         assert!(!statements[1].contains("TTL "));
         assert!(statements[2].contains("TTL TimestampTime + toIntervalDay(7)"));
         assert!(statements[3..].iter().all(|s| !s.contains("TTL ")));
+        assert!(
+            all_statements(&config)
+                .iter()
+                .all(|s| !s.contains("toIntervalDay(30)"))
+        );
     }
 
     #[test]
@@ -855,7 +1101,7 @@ mod tests {
         assert!(renderer.migrations_table().contains(
             "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')"
         ));
-        let statements = all_statements(&config);
+        let statements = creates(&config);
         assert_eq!(statements.len(), 2 * ALL_TABLES.len());
         for pair in statements.chunks(2) {
             let (local, distributed) = (&pair[0], &pair[1]);

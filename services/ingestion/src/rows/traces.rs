@@ -136,6 +136,17 @@ pub(crate) struct TraceIdTsRow<'a> {
     end: i64,
 }
 
+/// One row of `otel_traces_minute_counts`: spans of a tenant that start in
+/// one minute, within the batch.
+#[derive(clickhouse::Row, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MinuteCountRow<'a> {
+    tenant_id: &'a str,
+    /// Minute start, seconds since the epoch.
+    minute: u32,
+    spans: u64,
+}
+
 impl TraceBatch {
     /// Every span of the batch with its context, in push order.
     fn spans(&self) -> impl Iterator<Item = (SpanContext<'_>, &Span)> + Send + '_ {
@@ -195,6 +206,28 @@ impl TraceBatch {
     }
 }
 
+impl TraceBatch {
+    /// The `otel_traces_minute_counts` rows: spans per (tenant, minute of
+    /// the stored `Timestamp`), sorted, so a retried batch repeats them.
+    pub(crate) fn minute_count_rows(&self) -> Vec<MinuteCountRow<'_>> {
+        let mut counts: std::collections::BTreeMap<(&str, u32), u64> = Default::default();
+        for (ctx, span) in self.spans() {
+            // As ClickHouse's toStartOfMinute of the stored DateTime64(9).
+            let secs = nanos(span.start_time_unix_nano).div_euclid(1_000_000_000);
+            let minute = u32::try_from(secs - secs.rem_euclid(60)).unwrap_or(u32::MAX);
+            *counts.entry((ctx.tenant, minute)).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|((tenant_id, minute), spans)| MinuteCountRow {
+                tenant_id,
+                minute,
+                spans,
+            })
+            .collect()
+    }
+}
+
 impl Batch for TraceBatch {
     fn push_encoded(&mut self, tenant: &str, payload: &[u8]) -> Result<usize, prost::DecodeError> {
         let request = ExportTraceServiceRequest::decode(payload)?;
@@ -246,6 +279,15 @@ impl Batch for TraceBatch {
             }
             insert.end().await?;
         }
+
+        // After the spans: a count never covers spans that are not stored.
+        let counts = self.minute_count_rows();
+        let mut insert =
+            begin_insert::<MinuteCountRow<'static>>(client, tables::MINUTE_COUNTS, token).await?;
+        for row in &counts {
+            insert.write(row).await?;
+        }
+        insert.end().await?;
         Ok(())
     }
 }
@@ -317,6 +359,34 @@ pub(crate) mod tests {
                 schema_url: String::new(),
             }],
         }
+    }
+
+    #[test]
+    fn minute_counts_group_spans_by_tenant_and_start_minute() {
+        let mut request = sample_request(1, 3);
+        // 1_700_000_000 s is 20 s into its minute: move one span a minute on.
+        request.resource_spans[0].scope_spans[0].spans[2].start_time_unix_nano += 60_000_000_000;
+        let mut batch = TraceBatch::default();
+        batch
+            .push_encoded("acme", &request.encode_to_vec())
+            .unwrap();
+        batch
+            .push_encoded("globex", &sample_request(2, 2).encode_to_vec())
+            .unwrap();
+        let rows: Vec<(&str, u32, u64)> = batch
+            .minute_count_rows()
+            .iter()
+            .map(|r| (r.tenant_id, r.minute, r.spans))
+            .collect();
+        let minute = 1_699_999_980;
+        assert_eq!(
+            rows,
+            [
+                ("acme", minute, 2),
+                ("acme", minute + 60, 1),
+                ("globex", minute, 2)
+            ]
+        );
     }
 
     #[test]
