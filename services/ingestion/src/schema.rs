@@ -547,6 +547,12 @@ fn logs_body_lz4(r: &Renderer<'_>) -> Vec<String> {
 /// granules read little more than the trace itself.
 const TRACE_PROJECTION_GRANULARITY: u32 = 1024;
 
+/// `by_trace` is only ever read a whole row at a time, so its parts are
+/// compact (all columns of a granule together, one file) at any size: a
+/// lookup then opens one file per part instead of one per column stream
+/// (~35 with the maps and nested columns), about 20 % faster with 20 parts.
+const ALWAYS_COMPACT: u64 = 1 << 40;
+
 /// `by_trace`: all columns again, ordered by trace id, for `GetTrace`
 /// (projection settings need ClickHouse 26.1 or later).
 /// `MATERIALIZE` builds it for parts written before (a background mutation;
@@ -557,7 +563,8 @@ fn trace_projection(r: &Renderer<'_>) -> Vec<String> {
         format!(
             "ALTER TABLE {table}{} ADD PROJECTION IF NOT EXISTS {TRACE_PROJECTION} \
              (SELECT * ORDER BY TenantId, TraceId, Timestamp) \
-             WITH SETTINGS (index_granularity = {TRACE_PROJECTION_GRANULARITY})",
+             WITH SETTINGS (index_granularity = {TRACE_PROJECTION_GRANULARITY}, \
+             min_bytes_for_wide_part = {ALWAYS_COMPACT}, min_rows_for_wide_part = {ALWAYS_COMPACT})",
             r.on_cluster
         ),
         format!(
@@ -1004,7 +1011,9 @@ mod tests {
                     format!(
                         "ALTER TABLE {table} ADD PROJECTION IF NOT EXISTS by_trace \
                          (SELECT * ORDER BY TenantId, TraceId, Timestamp) \
-                         WITH SETTINGS (index_granularity = 1024)"
+                         WITH SETTINGS (index_granularity = 1024, \
+                         min_bytes_for_wide_part = 1099511627776, \
+                         min_rows_for_wide_part = 1099511627776)"
                     ),
                     format!("ALTER TABLE {table} MATERIALIZE PROJECTION by_trace"),
                 ]

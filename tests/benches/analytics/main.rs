@@ -214,8 +214,6 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
          {logs} log records over 24 h; active parts: {parts}. Database `{}`.",
         settings.clickhouse.database
     );
-    wait_for_merges(&settings).await;
-
     // What the rollup builder of a running loader would have done by now:
     // every settled minute of the last day.
     let started = Instant::now();
@@ -240,6 +238,8 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         "Rollups: {minutes} minutes built in {:.1} s (all tenants); {rollup_rows}.",
         started.elapsed().as_secs_f64()
     );
+
+    wait_for_merges(&settings).await;
 
     // Cold: no result cache.
     let mut cold_settings = settings.clone();
@@ -350,18 +350,24 @@ async fn load(
     Ok((anchor, sent.trace_ids))
 }
 
-/// Waits (up to 120 s) until ClickHouse has no merge running, so that the
-/// measurements do not compete with background merges.
+/// Waits (up to 180 s) until ClickHouse has had no merge or mutation
+/// running for five polls in a row, so that the measurements do not compete
+/// with background merges (one idle poll can fall between two merges).
 async fn wait_for_merges(settings: &Settings) {
     let ch = settings.clickhouse();
     let started = Instant::now();
+    let mut idle = 0;
     loop {
         let merges: u64 = ch
-            .query("SELECT count() FROM system.merges")
+            .query(
+                "SELECT (SELECT count() FROM system.merges) + \
+                 (SELECT count() FROM system.mutations WHERE NOT is_done)",
+            )
             .fetch_one()
             .await
             .unwrap_or(0);
-        if merges == 0 || started.elapsed() > Duration::from_secs(120) {
+        idle = if merges == 0 { idle + 1 } else { 0 };
+        if idle == 5 || started.elapsed() > Duration::from_secs(180) {
             eprintln!(
                 "bench: {merges} merges running after {:.0} s",
                 started.elapsed().as_secs_f64()
