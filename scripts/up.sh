@@ -48,6 +48,8 @@ cat <<TXT
 
 AIRIS-MON is up.
   OTLP/gRPC ingest   127.0.0.1:4317   (header: authorization=Bearer dev-token, tenant "demo")
+  query service      127.0.0.1:4320
+  gateway            127.0.0.1:4330 (gRPC), http://127.0.0.1:4331/.well-known/jwks.json
   ClickHouse HTTP    http://127.0.0.1:8123   database "airis"
   Kafka              127.0.0.1:9092
   Redis              127.0.0.1:6379
@@ -56,6 +58,8 @@ AIRIS-MON is up.
 
 Try:
   grpcurl -plaintext 127.0.0.1:4317 list
+  grpcurl -plaintext -d '{"tenant":"demo","username":"admin","password":"admin"}' \\
+    127.0.0.1:4330 airis.gateway.v1.AuthService/Login
   curl -s 'http://127.0.0.1:8123/?database=airis' --data-binary \\
     "SELECT ServiceName, count() FROM otel_traces GROUP BY ServiceName"
 

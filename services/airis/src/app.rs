@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use airis_analytics::AnalyticsConfig;
+use airis_gateway::GatewayConfig;
 use airis_ingestion::IngestionConfig;
 use airis_runtime::{
     Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
@@ -24,6 +25,7 @@ pub(crate) struct Config {
     pub(crate) auth: AuthConfig,
     pub(crate) ingestion: IngestionConfig,
     pub(crate) analytics: AnalyticsConfig,
+    pub(crate) gateway: GatewayConfig,
 }
 
 impl Config {
@@ -45,10 +47,13 @@ pub(crate) enum Service {
     Loader,
     /// Query service over traces, metrics and logs.
     Analytics,
+    /// Logins and tokens (AuthService), the JWKS document and the UI's files.
+    Gateway,
 }
 
 impl Service {
-    pub(crate) const ALL: &'static [Service] = &[Service::Ingestion, Service::Analytics];
+    pub(crate) const ALL: &'static [Service] =
+        &[Service::Ingestion, Service::Analytics, Service::Gateway];
 }
 
 /// Runs the chosen services until a shutdown signal, then drains them all.
@@ -115,6 +120,27 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
             )
             .await
             .context("analytics")
+        });
+    }
+
+    if services.contains(&Service::Gateway) {
+        let gateway = &config.gateway;
+        let grpc = TcpListener::bind(&gateway.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (gateway.listen)", gateway.listen))?;
+        let http = TcpListener::bind(&gateway.http_listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (gateway.http_listen)",
+                    gateway.http_listen
+                )
+            })?;
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_gateway::run(grpc, http, &config.gateway, &config.server, shutdown)
+                .await
+                .context("gateway")
         });
     }
 

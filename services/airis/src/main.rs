@@ -6,6 +6,7 @@
 //! airis serve receiver loader   # the two ingestion roles, named apart
 //! airis all-in-one              # migrate, then every service
 //! airis demo --rate 20          # synthetic web-shop telemetry
+//! airis hash-password < pw      # Argon2id hash for [[gateway.users]]
 //! ```
 
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ struct Cli {
 enum Command {
     /// Runs the chosen services until SIGTERM or ctrl-c.
     Serve {
-        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`.
+        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`, `gateway`.
         #[arg(required = true)]
         services: Vec<app::Service>,
     },
@@ -47,10 +48,16 @@ enum Command {
     Config,
     /// Sends synthetic web-shop traces, logs and metrics to an OTLP endpoint.
     Demo(airis_demo::DemoConfig),
+    /// Reads a password from standard input and prints its Argon2id hash,
+    /// for `password_hash` of `[[gateway.users]]`.
+    HashPassword,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Command::HashPassword = cli.command {
+        return hash_password();
+    }
     let config = app::Config::load(cli.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -68,6 +75,7 @@ fn main() -> anyhow::Result<()> {
                 airis_demo::run(demo, airis_runtime::Shutdown::on_signals()).await?;
                 Ok(())
             }
+            Command::HashPassword => Ok(()),
             Command::Config => {
                 let mut out = std::io::stdout().lock();
                 use std::io::Write as _;
@@ -80,4 +88,15 @@ fn main() -> anyhow::Result<()> {
     // keep a terminating process alive.
     runtime.shutdown_timeout(std::time::Duration::from_secs(10));
     result
+}
+
+fn hash_password() -> anyhow::Result<()> {
+    use std::io::{BufRead as _, Write as _};
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    let hash = airis_gateway::users::hash_password(password).map_err(anyhow::Error::msg)?;
+    writeln!(std::io::stdout().lock(), "{hash}")?;
+    Ok(())
 }

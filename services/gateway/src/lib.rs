@@ -1,0 +1,207 @@
+//! AIRIS-MON gateway service: `airis.gateway.v1.AuthService`.
+//!
+//! Envoy is the gateway's data plane (gRPC-Web, CORS, JWT verification,
+//! routing); this service is its control side for identity:
+//! - [`users`]: tenants' users from configuration, Argon2id password hashes;
+//! - [`jwt`]: EdDSA tokens, signed here, verified by Envoy against the JWKS
+//!   document the [`http`] side serves, together with the UI's files;
+//! - [`store`]: issued tokens and revocations in Redis;
+//! - [`service`]: Login, MintIngestToken, ListTokens, RevokeToken.
+
+mod error;
+pub mod http;
+pub mod jwt;
+pub mod service;
+pub mod store;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use airis_proto::airis::gateway::v1::Role as ProtoRole;
+use airis_runtime::{
+    Shutdown,
+    grpc::{self, ServerConfig, Services},
+};
+use tokio::net::TcpListener;
+
+pub use error::Error;
+pub use service::Auth;
+
+/// What a user may do, in increasing order of power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    /// The `role` claim.
+    pub fn as_claim(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role a `role` claim names; `None` for ingest tokens and
+    /// anything unknown.
+    pub fn from_claim(claim: &str) -> Option<Self> {
+        match claim {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl From<Role> for ProtoRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => ProtoRole::Viewer,
+            Role::Editor => ProtoRole::Editor,
+            Role::Admin => ProtoRole::Admin,
+        }
+    }
+}
+
+/// Configuration of the gateway service (`[gateway]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// gRPC listen address (AuthService).
+    pub listen: String,
+    /// HTTP listen address: the JWKS document and the UI's files.
+    pub http_listen: String,
+    /// `iss` of every token.
+    pub issuer: String,
+    /// `aud` of every token.
+    pub audience: String,
+    /// File holding the Ed25519 signing key as 64 hexadecimal characters
+    /// (the 32-byte seed; `openssl rand -hex 32`). Unset: a key made at
+    /// start-up, so tokens do not survive a restart (local use only).
+    pub signing_key_file: Option<PathBuf>,
+    /// Lifetime of access tokens from Login.
+    pub access_ttl_secs: u64,
+    /// Lifetime of ingest tokens when the request leaves it 0.
+    pub ingest_ttl_days: u32,
+    /// Longest lifetime an ingest token may ask for.
+    pub max_ingest_ttl_days: u32,
+    /// Issued tokens and revocations.
+    pub redis_url: String,
+    /// Bound on every Redis call.
+    pub redis_timeout_ms: u64,
+    /// The UI's built files (`web/dist`); unset serves no UI.
+    pub ui_dir: Option<PathBuf>,
+    pub users: Vec<users::UserConfig>,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:4330".to_owned(),
+            http_listen: "127.0.0.1:4331".to_owned(),
+            issuer: "airis-gateway".to_owned(),
+            audience: "airis".to_owned(),
+            signing_key_file: None,
+            access_ttl_secs: 900,
+            ingest_ttl_days: 365,
+            max_ingest_ttl_days: 730,
+            redis_url: "redis://127.0.0.1:6379".to_owned(),
+            redis_timeout_ms: 500,
+            ui_dir: None,
+            users: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Users(#[from] users::UsersError),
+    #[error("gateway.signing_key_file {path}: {reason}")]
+    Key { path: PathBuf, reason: String },
+    #[error("gateway.redis_url: {0}")]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Serve(#[from] grpc::ServeError),
+    #[error("gateway http server: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// The signing key of `config`.
+pub fn keys(config: &GatewayConfig) -> Result<jwt::Keys, StartError> {
+    let seed = match &config.signing_key_file {
+        Some(path) => {
+            let failed = |reason: String| StartError::Key {
+                path: path.clone(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+            let bytes =
+                hex::decode(text.trim()).map_err(|_| failed("not hexadecimal".to_owned()))?;
+            <[u8; 32]>::try_from(bytes.as_slice())
+                .map_err(|_| failed(format!("{} bytes, expected 32", bytes.len())))?
+        }
+        None => {
+            tracing::warn!(
+                "gateway.signing_key_file unset: signing with a key made now; \
+                 tokens will not survive a restart"
+            );
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).map_err(|e| StartError::Key {
+                path: PathBuf::new(),
+                reason: e.to_string(),
+            })?;
+            seed
+        }
+    };
+    Ok(jwt::Keys::from_seed(
+        &seed,
+        &config.issuer,
+        &config.audience,
+    ))
+}
+
+/// Serves AuthService on `grpc` and the JWKS and UI on `http` until
+/// `shutdown`.
+pub async fn run(
+    grpc_listener: TcpListener,
+    http_listener: TcpListener,
+    config: &GatewayConfig,
+    server: &ServerConfig,
+    shutdown: Shutdown,
+) -> Result<(), StartError> {
+    let keys = keys(config)?;
+    let auth = Auth::new(
+        keys.clone(),
+        users::Users::new(&config.users)?,
+        store::Store::new(
+            &config.redis_url,
+            Duration::from_millis(config.redis_timeout_ms),
+        )?,
+        config,
+    );
+    tracing::info!(
+        kid = keys.kid(),
+        users = config.users.len(),
+        "gateway keys ready"
+    );
+    let router = http::router(keys.jwks(), config.ui_dir.clone());
+    let http_shutdown = shutdown.clone();
+    let http = async move {
+        axum::serve(http_listener, router)
+            .with_graceful_shutdown(async move { http_shutdown.signalled().await })
+            .await
+    };
+    let mut services = Services::new();
+    services.add(auth.into_server());
+    let (grpc, http) = tokio::join!(grpc::serve(grpc_listener, services, server, shutdown), http);
+    grpc?;
+    http?;
+    Ok(())
+}

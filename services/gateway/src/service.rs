@@ -1,0 +1,301 @@
+//! `airis.gateway.v1.AuthService`.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use airis_proto::airis::gateway::v1::{
+    ListTokensRequest, ListTokensResponse, LoginRequest, LoginResponse, MintIngestTokenRequest,
+    MintIngestTokenResponse, RevokeTokenRequest, RevokeTokenResponse, Role as ProtoRole, TokenInfo,
+    TokenKind,
+    auth_service_server::{AuthService, AuthServiceServer},
+};
+use airis_proto::tonic::{self, Request, Response, Status};
+
+use crate::jwt::{Claims, Keys};
+use crate::store::{Store, TokenRecord};
+use crate::users::Users;
+use crate::{Error, GatewayConfig, Role};
+
+/// Longest description MintIngestToken keeps.
+const MAX_DESCRIPTION: usize = 256;
+const SECS_PER_DAY: i64 = 86_400;
+
+/// The service state, cheap to clone.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: Keys,
+    users: Users,
+    store: Store,
+    access_ttl_secs: i64,
+    ingest_ttl_days: u32,
+    max_ingest_ttl_days: u32,
+}
+
+pub(crate) fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A random token id: 128 bits, hex.
+fn token_id() -> Result<String, Error> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+impl Auth {
+    pub fn new(keys: Keys, users: Users, store: Store, config: &GatewayConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                keys,
+                users,
+                store,
+                access_ttl_secs: config.access_ttl_secs as i64,
+                ingest_ttl_days: config.ingest_ttl_days,
+                max_ingest_ttl_days: config.max_ingest_ttl_days,
+            }),
+        }
+    }
+
+    pub fn into_server(self) -> AuthServiceServer<Self> {
+        AuthServiceServer::new(self)
+    }
+
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Verifies a bearer token: signature, issuer, expiry, revocation.
+    pub async fn verify(&self, token: &str) -> Result<Claims, Error> {
+        let claims = self
+            .inner
+            .keys
+            .verify(token, now())
+            .map_err(|e| Error::Unauthenticated(e.to_string()))?;
+        if self.inner.store.is_revoked(&claims.jti).await? {
+            return Err(Error::Unauthenticated("revoked".into()));
+        }
+        Ok(claims)
+    }
+
+    /// The verified claims of the caller's access token, which must carry
+    /// at least `role`.
+    async fn caller<T>(&self, request: &Request<T>, role: Role) -> Result<Claims, Error> {
+        let token = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .ok_or_else(|| Error::Unauthenticated("no bearer token".into()))?;
+        let claims = self.verify(token.trim()).await?;
+        let Some(has) = Role::from_claim(&claims.role) else {
+            // Ingest tokens carry no user role.
+            return Err(Error::PermissionDenied(
+                "an ingest token cannot call the auth service".into(),
+            ));
+        };
+        if has < role {
+            return Err(Error::PermissionDenied(format!(
+                "needs the {} role, the token has {}",
+                role.as_claim(),
+                has.as_claim()
+            )));
+        }
+        Ok(claims)
+    }
+
+    async fn issue(
+        &self,
+        tenant: &str,
+        subject: &str,
+        role: &str,
+        kind: &str,
+        description: &str,
+        ttl_secs: i64,
+    ) -> Result<(String, TokenRecord), Error> {
+        let iat = now();
+        let claims = Claims {
+            iss: self.inner.keys.issuer().to_owned(),
+            aud: self.inner.keys.audience().to_owned(),
+            sub: subject.to_owned(),
+            iat,
+            exp: iat + ttl_secs,
+            jti: token_id()?,
+            tenant: tenant.to_owned(),
+            role: role.to_owned(),
+        };
+        let record = TokenRecord {
+            jti: claims.jti.clone(),
+            tenant: tenant.to_owned(),
+            kind: kind.to_owned(),
+            subject: subject.to_owned(),
+            description: description.to_owned(),
+            iat,
+            exp: claims.exp,
+            revoked: false,
+        };
+        // Recorded before it is handed out: a token nobody can list or
+        // revoke is never issued.
+        self.inner.store.issue(&record).await?;
+        Ok((self.inner.keys.sign(&claims), record))
+    }
+}
+
+fn info(record: &TokenRecord) -> TokenInfo {
+    TokenInfo {
+        token_id: record.jti.clone(),
+        kind: match record.kind.as_str() {
+            "access" => TokenKind::Access,
+            "ingest" => TokenKind::Ingest,
+            _ => TokenKind::Unspecified,
+        } as i32,
+        subject: record.subject.clone(),
+        description: record.description.clone(),
+        issued_at_unix: record.iat,
+        expires_at_unix: record.exp,
+        revoked: record.revoked,
+    }
+}
+
+fn required(field: &str, value: &str) -> Result<(), Error> {
+    if value.is_empty() {
+        return Err(Error::InvalidArgument(format!("{field}: required")));
+    }
+    Ok(())
+}
+
+#[tonic::async_trait]
+impl AuthService for Auth {
+    #[tracing::instrument(skip_all, fields(tenant = %request.get_ref().tenant))]
+    async fn login(
+        &self,
+        request: Request<LoginRequest>,
+    ) -> Result<Response<LoginResponse>, Status> {
+        let r = request.into_inner();
+        required("tenant", &r.tenant)?;
+        required("username", &r.username)?;
+        required("password", &r.password)?;
+        let Some(role) = self
+            .inner
+            .users
+            .check(&r.tenant, &r.username, &r.password)
+            .await
+        else {
+            tracing::info!(user = %r.username, "login refused");
+            return Err(Error::Unauthenticated("unknown user or wrong password".into()).into());
+        };
+        let (token, record) = self
+            .issue(
+                &r.tenant,
+                &r.username,
+                role.as_claim(),
+                "access",
+                "",
+                self.inner.access_ttl_secs,
+            )
+            .await?;
+        Ok(Response::new(LoginResponse {
+            access_token: token,
+            token: Some(info(&record)),
+            role: ProtoRole::from(role) as i32,
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn mint_ingest_token(
+        &self,
+        request: Request<MintIngestTokenRequest>,
+    ) -> Result<Response<MintIngestTokenResponse>, Status> {
+        let caller = self.caller(&request, Role::Admin).await?;
+        let r = request.into_inner();
+        if r.description.len() > MAX_DESCRIPTION {
+            return Err(Error::InvalidArgument(format!(
+                "description: {} bytes, more than {MAX_DESCRIPTION}",
+                r.description.len()
+            ))
+            .into());
+        }
+        let days = match r.ttl_days {
+            0 => self.inner.ingest_ttl_days,
+            n if n > self.inner.max_ingest_ttl_days => {
+                return Err(Error::InvalidArgument(format!(
+                    "ttl_days: {n} is more than gateway.max_ingest_ttl_days ({})",
+                    self.inner.max_ingest_ttl_days
+                ))
+                .into());
+            }
+            n => n,
+        };
+        let (token, record) = self
+            .issue(
+                &caller.tenant,
+                "ingest",
+                "ingest",
+                "ingest",
+                &r.description,
+                i64::from(days) * SECS_PER_DAY,
+            )
+            .await?;
+        tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "minted ingest token");
+        Ok(Response::new(MintIngestTokenResponse {
+            token,
+            info: Some(info(&record)),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn list_tokens(
+        &self,
+        request: Request<ListTokensRequest>,
+    ) -> Result<Response<ListTokensResponse>, Status> {
+        let caller = self.caller(&request, Role::Admin).await?;
+        let records = self
+            .inner
+            .store
+            .list(&caller.tenant, now())
+            .await
+            .map_err(Error::from)?;
+        Ok(Response::new(ListTokensResponse {
+            tokens: records.iter().map(info).collect(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_token(
+        &self,
+        request: Request<RevokeTokenRequest>,
+    ) -> Result<Response<RevokeTokenResponse>, Status> {
+        let caller = self.caller(&request, Role::Admin).await?;
+        let r = request.into_inner();
+        required("token_id", &r.token_id)?;
+        let not_found = || Error::NotFound(format!("token {} not found", r.token_id));
+        let record = self
+            .inner
+            .store
+            .get(&r.token_id)
+            .await
+            .map_err(Error::from)?
+            .filter(|record| record.tenant == caller.tenant)
+            .ok_or_else(not_found)?;
+        self.inner
+            .store
+            .revoke(&record)
+            .await
+            .map_err(Error::from)?;
+        tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "revoked token");
+        Ok(Response::new(RevokeTokenResponse {
+            token: Some(TokenInfo {
+                revoked: true,
+                ..info(&record)
+            }),
+        }))
+    }
+}

@@ -1,0 +1,215 @@
+//! Issued tokens and revocations, in Redis.
+//!
+//! Keys (all expire when the token does, so Redis holds only live tokens):
+//! - `airis:gateway:v1:token:<jti>`: the token's record (JSON);
+//! - `airis:gateway:v1:tenant:<tenant>`: sorted set of the tenant's token
+//!   ids, scored by expiry, for listing (expired members are trimmed);
+//! - `airis:gateway:v1:revoked:<jti>`: present while a revoked token would
+//!   otherwise be valid; what every verifier checks.
+
+use std::time::Duration;
+
+use deadpool_redis::{Pool, Runtime, redis};
+
+const PREFIX: &str = "airis:gateway:v1";
+
+/// What is kept of an issued token (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenRecord {
+    pub jti: String,
+    pub tenant: String,
+    /// `access` or `ingest`.
+    pub kind: String,
+    pub subject: String,
+    pub description: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("token store: {0}")]
+pub struct StoreError(pub String);
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+/// The Redis pool, with a timeout on every operation.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    timeout: Duration,
+}
+
+impl Store {
+    /// Builds the pool; no connection is made until the first call.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let mut config = deadpool_redis::Config::from_url(url);
+        config.pool = Some(deadpool_redis::PoolConfig {
+            max_size: 16,
+            timeouts: deadpool_redis::Timeouts {
+                wait: Some(timeout),
+                create: Some(timeout),
+                recycle: Some(timeout),
+            },
+            ..Default::default()
+        });
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| StoreError(e.to_string()))?;
+        Ok(Self { pool, timeout })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: AsyncFnOnce(&mut deadpool_redis::Connection) -> Result<T, StoreError>,
+    {
+        let call = async {
+            let mut conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| StoreError(e.to_string()))?;
+            f(&mut conn).await
+        };
+        tokio::time::timeout(self.timeout, call)
+            .await
+            .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
+    }
+
+    /// Records a newly issued token.
+    pub async fn issue(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        // A struct of strings, integers and a bool always serialises.
+        let json = serde_json::to_string(record).expect("record serialises");
+        self.run(async |conn| {
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(token_key(&record.jti))
+                .arg(json)
+                .arg("EXAT")
+                .arg(record.exp)
+                .ignore()
+                .cmd("ZADD")
+                .arg(tenant_key(&record.tenant))
+                .arg(record.exp)
+                .arg(&record.jti)
+                .ignore()
+                .cmd("EXPIREAT")
+                .arg(tenant_key(&record.tenant))
+                .arg(record.exp)
+                .arg("GT")
+                .ignore()
+                .cmd("EXPIREAT")
+                .arg(tenant_key(&record.tenant))
+                .arg(record.exp)
+                .arg("NX")
+                .ignore()
+                .query_async::<()>(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The tenant's unexpired tokens at `now`, newest first.
+    pub async fn list(&self, tenant: &str, now: i64) -> Result<Vec<TokenRecord>, StoreError> {
+        self.run(async |conn| {
+            let key = tenant_key(tenant);
+            let (_, ids): ((), Vec<String>) = redis::pipe()
+                .cmd("ZREMRANGEBYSCORE")
+                .arg(&key)
+                .arg("-inf")
+                .arg(now)
+                .cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async(conn)
+                .await?;
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let keys: Vec<String> = ids.iter().map(|id| token_key(id)).collect();
+            let values: Vec<Option<String>> =
+                redis::cmd("MGET").arg(&keys).query_async(conn).await?;
+            let mut records: Vec<TokenRecord> = values
+                .into_iter()
+                .flatten()
+                .filter_map(|json| serde_json::from_str(&json).ok())
+                .filter(|r: &TokenRecord| r.tenant == tenant && r.exp > now)
+                .collect();
+            records.sort_by(|a, b| (b.iat, &b.jti).cmp(&(a.iat, &a.jti)));
+            Ok(records)
+        })
+        .await
+    }
+
+    /// The record of `jti`, if it is still live.
+    pub async fn get(&self, jti: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.run(async |conn| {
+            let json: Option<String> = redis::cmd("GET")
+                .arg(token_key(jti))
+                .query_async(conn)
+                .await?;
+            Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+        })
+        .await
+    }
+
+    /// Marks `record` revoked until it would have expired.
+    pub async fn revoke(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        let revoked = TokenRecord {
+            revoked: true,
+            ..record.clone()
+        };
+        let json = serde_json::to_string(&revoked).expect("record serialises");
+        self.run(async |conn| {
+            redis::pipe()
+                .atomic()
+                .cmd("SET")
+                .arg(revoked_key(&record.jti))
+                .arg(1)
+                .arg("EXAT")
+                .arg(record.exp)
+                .ignore()
+                .cmd("SET")
+                .arg(token_key(&record.jti))
+                .arg(json)
+                .arg("EXAT")
+                .arg(record.exp)
+                .ignore()
+                .query_async::<()>(conn)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Whether `jti` was revoked.
+    pub async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+        self.run(async |conn| {
+            let exists: bool = redis::cmd("EXISTS")
+                .arg(revoked_key(jti))
+                .query_async(conn)
+                .await?;
+            Ok(exists)
+        })
+        .await
+    }
+}
+
+fn token_key(jti: &str) -> String {
+    format!("{PREFIX}:token:{jti}")
+}
+
+fn tenant_key(tenant: &str) -> String {
+    format!("{PREFIX}:tenant:{tenant}")
+}
+
+fn revoked_key(jti: &str) -> String {
+    format!("{PREFIX}:revoked:{jti}")
+}

@@ -1,0 +1,350 @@
+//! The gateway service end to end, with real Redis: logins, roles, ingest
+//! tokens, listing and revocation over gRPC, and the JWKS document over
+//! HTTP verifying the tokens it signed.
+
+use std::time::Duration;
+
+use airis_gateway::{GatewayConfig, Role, users::UserConfig, users::hash_password};
+use airis_proto::airis::gateway::v1::{
+    ListTokensRequest, LoginRequest, MintIngestTokenRequest, RevokeTokenRequest, Role as ProtoRole,
+    TokenKind, auth_service_client::AuthServiceClient,
+};
+use airis_proto::tonic::{Code, Request, transport::Channel};
+use airis_runtime::{Shutdown, grpc::ServerConfig};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Gateway {
+    grpc: String,
+    http: std::net::SocketAddr,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+fn user(tenant: &str, username: &str, password: &str, role: Role) -> UserConfig {
+    UserConfig {
+        tenant: tenant.into(),
+        username: username.into(),
+        password_hash: hash_password(password).unwrap(),
+        role,
+    }
+}
+
+async fn start(config: GatewayConfig) -> anyhow::Result<Gateway> {
+    let grpc = TcpListener::bind("127.0.0.1:0").await?;
+    let http = TcpListener::bind("127.0.0.1:0").await?;
+    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let shutdown = Shutdown::new();
+    let server = ServerConfig {
+        drain_delay_ms: 50,
+        ..ServerConfig::default()
+    };
+    let task = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            airis_gateway::run(grpc, http, &config, &server, shutdown)
+                .await
+                .map_err(anyhow::Error::from)
+        }
+    });
+    Ok(Gateway {
+        grpc: format!("http://{grpc_addr}"),
+        http: http_addr,
+        shutdown,
+        task,
+    })
+}
+
+fn config() -> GatewayConfig {
+    GatewayConfig {
+        redis_url: airis_tests::redis_url(),
+        users: vec![
+            user("acme", "kim", "correct horse 말", Role::Admin),
+            user("acme", "lee", "viewer pw", Role::Viewer),
+            user("globex", "park", "globex pw", Role::Admin),
+        ],
+        ..GatewayConfig::default()
+    }
+}
+
+fn bearer<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
+    request
+}
+
+async fn login(
+    client: &mut AuthServiceClient<Channel>,
+    tenant: &str,
+    username: &str,
+    password: &str,
+) -> Result<airis_proto::airis::gateway::v1::LoginResponse, airis_proto::tonic::Status> {
+    client
+        .login(LoginRequest {
+            tenant: tenant.into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// `GET path` over HTTP/1.1; the status line and body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<(String, String)> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((
+        head.lines().next().unwrap_or_default().to_owned(),
+        body.to_owned(),
+    ))
+}
+
+/// Verifies `token`'s signature with the key the JWKS document names.
+fn verify_with_jwks(jwks: &serde_json::Value, token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    let header: serde_json::Value = serde_json::from_slice(&B64.decode(parts[0]).unwrap()).unwrap();
+    let Some(key) = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == header["kid"])
+    else {
+        return false;
+    };
+    let x: [u8; 32] = B64
+        .decode(key["x"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let signature = Signature::from_slice(&B64.decode(parts[2]).unwrap()).unwrap();
+    VerifyingKey::from_bytes(&x)
+        .unwrap()
+        .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_tokens_roles_and_revocation() -> anyhow::Result<()> {
+    let gateway = start(config()).await?;
+    let mut client = AuthServiceClient::connect(gateway.grpc.clone()).await?;
+
+    // Login: the right password gives a token with the user's role.
+    let admin = login(&mut client, "acme", "kim", "correct horse 말").await?;
+    assert_eq!(admin.role, ProtoRole::Admin as i32);
+    let info = admin.token.clone().unwrap();
+    assert_eq!(info.kind, TokenKind::Access as i32);
+    assert_eq!(info.subject, "kim");
+    assert_eq!(info.expires_at_unix - info.issued_at_unix, 900);
+    let claims: serde_json::Value =
+        serde_json::from_slice(&B64.decode(admin.access_token.split('.').nth(1).unwrap())?)?;
+    assert_eq!(claims["tenant"], "acme");
+    assert_eq!(claims["role"], "admin");
+    assert_eq!(claims["jti"], info.token_id.as_str());
+
+    // Wrong password, unknown user, another tenant's user: one answer.
+    for (tenant, username, password) in [
+        ("acme", "kim", "wrong"),
+        ("acme", "nobody", "correct horse 말"),
+        ("globex", "kim", "correct horse 말"),
+        ("acme'; --", "kim", "x"),
+    ] {
+        let status = login(&mut client, tenant, username, password)
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated, "{tenant}/{username}");
+        assert_eq!(status.message(), "invalid or missing credentials");
+    }
+    let status = login(&mut client, "acme", "", "x").await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("username"), "{status:?}");
+
+    // The JWKS over HTTP verifies what the gateway signed.
+    let (status_line, body) = http_get(gateway.http, airis_gateway::http::JWKS_PATH).await?;
+    assert!(status_line.contains("200"), "{status_line}");
+    let jwks: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
+    assert!(verify_with_jwks(&jwks, &admin.access_token));
+    let mut tampered = admin.access_token.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+    assert!(!verify_with_jwks(&jwks, &tampered));
+    let (status_line, _) = http_get(gateway.http, "/../../etc/passwd").await?;
+    assert!(status_line.contains("404"), "{status_line}");
+
+    // A viewer may not mint; an admin may, for its own tenant only.
+    let viewer = login(&mut client, "acme", "lee", "viewer pw").await?;
+    let status = client
+        .mint_ingest_token(bearer(
+            MintIngestTokenRequest::default(),
+            &viewer.access_token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    assert!(status.message().contains("admin"), "{status:?}");
+    let minted = client
+        .mint_ingest_token(bearer(
+            MintIngestTokenRequest {
+                description: "checkout exporters, 운영".into(),
+                ttl_days: 30,
+            },
+            &admin.access_token,
+        ))
+        .await?
+        .into_inner();
+    let minted_info = minted.info.clone().unwrap();
+    assert_eq!(minted_info.kind, TokenKind::Ingest as i32);
+    assert_eq!(
+        minted_info.expires_at_unix - minted_info.issued_at_unix,
+        30 * 86_400
+    );
+    assert!(verify_with_jwks(&jwks, &minted.token));
+    // An ingest token cannot manage tokens.
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &minted.token))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+    // Limits name the field.
+    let status = client
+        .mint_ingest_token(bearer(
+            MintIngestTokenRequest {
+                description: String::new(),
+                ttl_days: 10_000,
+            },
+            &admin.access_token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(status.message().contains("ttl_days"), "{status:?}");
+
+    // Listing: the tenant's tokens only, newest first, no secrets.
+    let listed = client
+        .list_tokens(bearer(ListTokensRequest {}, &admin.access_token))
+        .await?
+        .into_inner()
+        .tokens;
+    let ids: Vec<&str> = listed.iter().map(|t| t.token_id.as_str()).collect();
+    assert!(ids.contains(&minted_info.token_id.as_str()));
+    assert!(ids.contains(&info.token_id.as_str()));
+    assert!(ids.contains(&viewer.token.as_ref().unwrap().token_id.as_str()));
+    assert!(
+        listed
+            .windows(2)
+            .all(|w| w[0].issued_at_unix >= w[1].issued_at_unix)
+    );
+    let other_admin = login(&mut client, "globex", "park", "globex pw").await?;
+    let theirs = client
+        .list_tokens(bearer(ListTokensRequest {}, &other_admin.access_token))
+        .await?
+        .into_inner()
+        .tokens;
+    assert!(theirs.iter().all(|t| !ids.contains(&t.token_id.as_str())));
+
+    // Another tenant cannot revoke acme's token; acme's admin can.
+    let status = client
+        .revoke_token(bearer(
+            RevokeTokenRequest {
+                token_id: viewer.token.as_ref().unwrap().token_id.clone(),
+            },
+            &other_admin.access_token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    let revoked = client
+        .revoke_token(bearer(
+            RevokeTokenRequest {
+                token_id: viewer.token.as_ref().unwrap().token_id.clone(),
+            },
+            &admin.access_token,
+        ))
+        .await?
+        .into_inner();
+    assert!(revoked.token.unwrap().revoked);
+    // Honoured at once: the revoked viewer token is refused.
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &viewer.access_token))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    // Listed as revoked.
+    let listed = client
+        .list_tokens(bearer(ListTokensRequest {}, &admin.access_token))
+        .await?
+        .into_inner()
+        .tokens;
+    let entry = listed
+        .iter()
+        .find(|t| t.token_id == viewer.token.as_ref().unwrap().token_id)
+        .unwrap();
+    assert!(entry.revoked);
+
+    // No token, garbage, another key's token.
+    let status = client.list_tokens(ListTokensRequest {}).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, "a.b.c"))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let elsewhere = start(config()).await?;
+    let mut elsewhere_client = AuthServiceClient::connect(elsewhere.grpc.clone()).await?;
+    let foreign = login(&mut elsewhere_client, "acme", "kim", "correct horse 말").await?;
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &foreign.access_token))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.code(),
+        Code::Unauthenticated,
+        "signed by another key"
+    );
+
+    for g in [gateway, elsewhere] {
+        g.shutdown.trigger();
+        g.task.await??;
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_is_unavailable_not_a_crash() -> anyhow::Result<()> {
+    // Nothing listens on this port.
+    let unused = TcpListener::bind("127.0.0.1:0").await?;
+    let port = unused.local_addr()?.port();
+    drop(unused);
+    let gateway = start(GatewayConfig {
+        redis_url: format!("redis://127.0.0.1:{port}"),
+        redis_timeout_ms: 300,
+        ..config()
+    })
+    .await?;
+    let mut client = AuthServiceClient::connect(gateway.grpc.clone()).await?;
+    let status = login(&mut client, "acme", "kim", "correct horse 말")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // Still serving.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let status = login(&mut client, "acme", "kim", "wrong")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    gateway.shutdown.trigger();
+    gateway.task.await??;
+    Ok(())
+}
