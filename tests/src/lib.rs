@@ -511,3 +511,227 @@ impl Child {
         Ok(tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await??)
     }
 }
+
+/// The gateway service running in this process: AuthService on one
+/// 127.0.0.1 port, JWKS and UI files on another.
+pub struct GatewayServer {
+    pub grpc: String,
+    pub http: std::net::SocketAddr,
+    shutdown: Shutdown,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl GatewayServer {
+    pub async fn start(config: airis_gateway::GatewayConfig) -> anyhow::Result<Self> {
+        let grpc = TcpListener::bind("127.0.0.1:0").await?;
+        let http = TcpListener::bind("127.0.0.1:0").await?;
+        let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+        let shutdown = Shutdown::new();
+        let server = ServerConfig {
+            drain_delay_ms: 50,
+            ..ServerConfig::default()
+        };
+        let task = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                airis_gateway::run(grpc, http, &config, &server, shutdown)
+                    .await
+                    .map_err(anyhow::Error::from)
+            }
+        });
+        Ok(Self {
+            grpc: format!("http://{grpc_addr}"),
+            http: http_addr,
+            shutdown,
+            task,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        self.task.await?
+    }
+}
+
+/// A gateway user with a freshly hashed password.
+pub fn gateway_user(
+    tenant: &str,
+    username: &str,
+    password: &str,
+    role: airis_gateway::Role,
+) -> airis_gateway::users::UserConfig {
+    airis_gateway::users::UserConfig {
+        tenant: tenant.into(),
+        username: username.into(),
+        password_hash: airis_gateway::users::hash_password(password).expect("hashing works"),
+        role,
+    }
+}
+
+/// Envoy (installed by `scripts/infra.sh` into `$AIRIS_CACHE/bin`) running
+/// one of the `mesh/` configurations, killed when dropped.
+pub struct Envoy {
+    pub admin_port: u16,
+    child: tokio::process::Child,
+    _config: TempPath,
+}
+
+/// A rendered config, removed with its `.log` when dropped.
+struct TempPath(PathBuf);
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+        let _ = std::fs::remove_file(self.0.with_extension("log"));
+    }
+}
+
+impl Envoy {
+    /// Renders `mesh/<template>` with `vars` (`{{NAME}}` → value; an
+    /// `ADMIN_PORT` is added), starts Envoy on it and waits until it is
+    /// ready (admin `/ready`, at most 30 s).
+    pub async fn start(template: &str, vars: &[(&str, String)]) -> anyhow::Result<Self> {
+        let binary = cache_dir().join("bin").join("envoy");
+        if !binary.exists() {
+            bail!(
+                "{} not found: run scripts/infra.sh start (it installs Envoy)",
+                binary.display()
+            );
+        }
+        let admin_port = free_port()?;
+        let mut config = std::fs::read_to_string(repo_root().join("mesh").join(template))
+            .with_context(|| format!("reading mesh/{template}"))?;
+        config = config.replace("{{ADMIN_PORT}}", &admin_port.to_string());
+        for (name, value) in vars {
+            config = config.replace(&format!("{{{{{name}}}}}"), value);
+        }
+        if let Some(start) = config.find("{{") {
+            bail!(
+                "mesh/{template}: placeholder left unset near {:?}",
+                &config[start..(start + 30).min(config.len())]
+            );
+        }
+        let path = std::env::temp_dir().join(format!("{}.yaml", unique("envoy")));
+        std::fs::write(&path, config)?;
+        let log = std::fs::File::create(path.with_extension("log"))?;
+        let child = tokio::process::Command::new(&binary)
+            .arg("-c")
+            .arg(&path)
+            .args(["--use-dynamic-base-id", "--log-level", "warn"])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let mut envoy = Self {
+            admin_port,
+            child,
+            _config: TempPath(path.clone()),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = envoy.child.try_wait()? {
+                let log = std::fs::read_to_string(path.with_extension("log")).unwrap_or_default();
+                bail!("envoy exited ({status}): {log}");
+            }
+            if let Ok((status, _)) = http_request(
+                ([127, 0, 0, 1], admin_port).into(),
+                "GET",
+                "/ready",
+                &[],
+                &[],
+            )
+            .await
+                && status == 200
+            {
+                return Ok(envoy);
+            }
+            if Instant::now() > deadline {
+                bail!("envoy not ready after 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// One HTTP/1.1 request (`Connection: close`); the status code, headers
+/// (lowercased names) and body (chunked transfer decoded).
+pub async fn http_exchange(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    stream.write_all(body).await?;
+    // A server that answers before reading the whole body (Envoy refusing
+    // a request) may reset the connection after its answer: keep what came.
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if !raw.is_empty() && e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .context("no end of headers")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let mut rest = raw[split + 4..].to_vec();
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .context("no status line")?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        let mut body = Vec::new();
+        loop {
+            let end = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .context("bad chunk")?;
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..end]).trim(), 16)?;
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&rest[end + 2..end + 2 + size]);
+            rest = rest[end + 2 + size + 2..].to_vec();
+        }
+        rest = body;
+    }
+    Ok((status, headers, rest))
+}
+
+async fn http_request(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    let (status, _, body) = http_exchange(addr, method, path, headers, body).await?;
+    Ok((status, body))
+}

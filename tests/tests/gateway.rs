@@ -4,67 +4,30 @@
 
 use std::time::Duration;
 
-use airis_gateway::{GatewayConfig, Role, users::UserConfig, users::hash_password};
+use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::gateway::v1::{
     ListTokensRequest, LoginRequest, MintIngestTokenRequest, RevokeTokenRequest, Role as ProtoRole,
     TokenKind, auth_service_client::AuthServiceClient,
 };
 use airis_proto::tonic::{Code, Request, transport::Channel};
-use airis_runtime::{Shutdown, grpc::ServerConfig};
+use airis_tests::{GatewayServer, gateway_user};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
-struct Gateway {
-    grpc: String,
-    http: std::net::SocketAddr,
-    shutdown: Shutdown,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
-
-fn user(tenant: &str, username: &str, password: &str, role: Role) -> UserConfig {
-    UserConfig {
-        tenant: tenant.into(),
-        username: username.into(),
-        password_hash: hash_password(password).unwrap(),
-        role,
-    }
-}
-
-async fn start(config: GatewayConfig) -> anyhow::Result<Gateway> {
-    let grpc = TcpListener::bind("127.0.0.1:0").await?;
-    let http = TcpListener::bind("127.0.0.1:0").await?;
-    let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
-    let shutdown = Shutdown::new();
-    let server = ServerConfig {
-        drain_delay_ms: 50,
-        ..ServerConfig::default()
-    };
-    let task = tokio::spawn({
-        let shutdown = shutdown.clone();
-        async move {
-            airis_gateway::run(grpc, http, &config, &server, shutdown)
-                .await
-                .map_err(anyhow::Error::from)
-        }
-    });
-    Ok(Gateway {
-        grpc: format!("http://{grpc_addr}"),
-        http: http_addr,
-        shutdown,
-        task,
-    })
+async fn start(config: GatewayConfig) -> anyhow::Result<GatewayServer> {
+    GatewayServer::start(config).await
 }
 
 fn config() -> GatewayConfig {
     GatewayConfig {
         redis_url: airis_tests::redis_url(),
         users: vec![
-            user("acme", "kim", "correct horse 말", Role::Admin),
-            user("acme", "lee", "viewer pw", Role::Viewer),
-            user("globex", "park", "globex pw", Role::Admin),
+            gateway_user("acme", "kim", "correct horse 말", Role::Admin),
+            gateway_user("acme", "lee", "viewer pw", Role::Viewer),
+            gateway_user("globex", "park", "globex pw", Role::Admin),
         ],
         ..GatewayConfig::default()
     }
@@ -314,11 +277,8 @@ async fn logins_tokens_roles_and_revocation() -> anyhow::Result<()> {
         "signed by another key"
     );
 
-    for g in [gateway, elsewhere] {
-        g.shutdown.trigger();
-        g.task.await??;
-    }
-    Ok(())
+    gateway.stop().await?;
+    elsewhere.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -344,7 +304,5 @@ async fn redis_down_is_unavailable_not_a_crash() -> anyhow::Result<()> {
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
-    gateway.shutdown.trigger();
-    gateway.task.await??;
-    Ok(())
+    gateway.stop().await
 }
