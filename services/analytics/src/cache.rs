@@ -13,8 +13,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use airis_proto::prost::Message;
+use airis_runtime::redis::Pool;
 use airis_runtime::tenant::Tenant;
-use deadpool_redis::{Pool, Runtime, redis};
+use deadpool_redis::redis;
 
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -59,23 +60,10 @@ impl Cache {
     /// Builds the pool; no connection is made until the first lookup.
     pub fn new(config: &CacheConfig, database: &str) -> Result<Self, CacheError> {
         let pool = match &config.redis_url {
-            Some(url) => {
-                let mut pool_config = deadpool_redis::Config::from_url(url);
-                pool_config.pool = Some(deadpool_redis::PoolConfig {
-                    max_size: 16,
-                    timeouts: deadpool_redis::Timeouts {
-                        wait: Some(Duration::from_millis(config.timeout_ms)),
-                        create: Some(Duration::from_millis(config.timeout_ms)),
-                        recycle: Some(Duration::from_millis(config.timeout_ms)),
-                    },
-                    ..Default::default()
-                });
-                Some(
-                    pool_config
-                        .create_pool(Some(Runtime::Tokio1))
-                        .map_err(|e| CacheError(e.to_string()))?,
-                )
-            }
+            Some(url) => Some(
+                airis_runtime::redis::pool(url, 16, Duration::from_millis(config.timeout_ms))
+                    .map_err(CacheError)?,
+            ),
             None => None,
         };
         Ok(Self {

@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use deadpool_redis::{Pool, Runtime, redis};
+use airis_runtime::redis::Pool;
+use deadpool_redis::redis;
 
 const PREFIX: &str = "airis:gateway:v1";
 
@@ -47,19 +48,7 @@ pub struct Store {
 impl Store {
     /// Builds the pool; no connection is made until the first call.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let mut config = deadpool_redis::Config::from_url(url);
-        config.pool = Some(deadpool_redis::PoolConfig {
-            max_size: 16,
-            timeouts: deadpool_redis::Timeouts {
-                wait: Some(timeout),
-                create: Some(timeout),
-                recycle: Some(timeout),
-            },
-            ..Default::default()
-        });
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| StoreError(e.to_string()))?;
+        let pool = airis_runtime::redis::pool(url, 16, timeout).map_err(StoreError)?;
         Ok(Self { pool, timeout })
     }
 
@@ -82,18 +71,11 @@ impl Store {
 
     /// Records a newly issued token.
     pub async fn issue(&self, record: &TokenRecord) -> Result<(), StoreError> {
-        // A struct of strings, integers and a bool always serialises.
-        let json = serde_json::to_string(record).expect("record serialises");
         self.run(async |conn| {
-            redis::pipe()
-                .atomic()
-                .cmd("SET")
-                .arg(token_key(&record.jti))
-                .arg(json)
-                .arg("EXAT")
-                .arg(record.exp)
-                .ignore()
-                .cmd("ZADD")
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            set_record(&mut pipe, record);
+            pipe.cmd("ZADD")
                 .arg(tenant_key(&record.tenant))
                 .arg(record.exp)
                 .arg(&record.jti)
@@ -166,24 +148,17 @@ impl Store {
             revoked: true,
             ..record.clone()
         };
-        let json = serde_json::to_string(&revoked).expect("record serialises");
         self.run(async |conn| {
-            redis::pipe()
-                .atomic()
+            let mut pipe = redis::pipe();
+            pipe.atomic()
                 .cmd("SET")
                 .arg(revoked_key(&record.jti))
                 .arg(1)
                 .arg("EXAT")
                 .arg(record.exp)
-                .ignore()
-                .cmd("SET")
-                .arg(token_key(&record.jti))
-                .arg(json)
-                .arg("EXAT")
-                .arg(record.exp)
-                .ignore()
-                .query_async::<()>(conn)
-                .await?;
+                .ignore();
+            set_record(&mut pipe, &revoked);
+            pipe.query_async::<()>(conn).await?;
             Ok(())
         })
         .await
@@ -200,6 +175,18 @@ impl Store {
         })
         .await
     }
+}
+
+/// Adds the `SET` of `record`, expiring with its token, to `pipe`.
+fn set_record(pipe: &mut redis::Pipeline, record: &TokenRecord) {
+    // A struct of strings, integers and a bool always serialises.
+    let json = serde_json::to_string(record).expect("record serialises");
+    pipe.cmd("SET")
+        .arg(token_key(&record.jti))
+        .arg(json)
+        .arg("EXAT")
+        .arg(record.exp)
+        .ignore();
 }
 
 fn token_key(jti: &str) -> String {

@@ -9,12 +9,13 @@
 //!   (v1 and v1alpha) registered, draining on shutdown;
 //! - [`telemetry`]: `tracing` logs and optional self-telemetry over OTLP;
 //! - [`tenant`]: which tenant a request acts for;
-//! - [`clickhouse`] and [`kafka`]: client construction from config.
+//! - [`clickhouse`], [`kafka`] and [`redis`]: client construction from config.
 
 pub mod clickhouse;
 pub mod config;
 pub mod grpc;
 pub mod kafka;
+pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tenant;
