@@ -6,6 +6,7 @@
 //! Endpoints come from `AIRIS_KAFKA_BROKERS` and `AIRIS_CLICKHOUSE_URL`, as `scripts/infra.sh env` exports them
 //! (defaults: the local ports of `scripts/infra.sh`).
 
+pub mod mesh;
 pub mod otlp;
 
 use std::collections::BTreeMap;
@@ -127,6 +128,7 @@ impl Settings {
             ]
             .into(),
             tenant_header: None,
+            role_header: None,
         };
         let mut ingestion = IngestionConfig::default();
         ingestion.loader.group_id = format!("{id}_loader");
@@ -581,6 +583,11 @@ struct TempPath(PathBuf);
 
 impl Drop for TempPath {
     fn drop(&mut self) {
+        // AIRIS_KEEP_ENVOY=1 keeps configs and logs for a look afterwards.
+        if std::env::var_os("AIRIS_KEEP_ENVOY").is_some() {
+            eprintln!("envoy config and log kept: {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_file(&self.0);
         let _ = std::fs::remove_file(self.0.with_extension("log"));
     }
@@ -617,7 +624,8 @@ impl Envoy {
         let child = tokio::process::Command::new(&binary)
             .arg("-c")
             .arg(&path)
-            .args(["--use-dynamic-base-id", "--log-level", "warn"])
+            .args(["--use-dynamic-base-id", "--log-level"])
+            .arg(std::env::var("AIRIS_ENVOY_LOG_LEVEL").unwrap_or_else(|_| "warn".into()))
             .stdout(std::process::Stdio::null())
             .stderr(log)
             .kill_on_drop(true)

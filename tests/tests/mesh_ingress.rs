@@ -1,22 +1,37 @@
-//! The Envoy ingress of `mesh/ingress.yaml`, on real Envoy: gRPC-Web with a
-//! gateway-issued token reaches the query service as the token's tenant;
-//! missing, forged and foreign tokens stop at Envoy; a client-sent tenant
-//! header is ignored; CORS preflights for the UI pass.
+//! The Envoy ingress of `mesh/ingress.yaml` in front of real services, each
+//! behind its sidecar (`mesh/sidecar.yaml`, mTLS from `mesh/dev-ca.sh`):
+//! - telemetry sent to the OTLP listener with a minted ingest token lands
+//!   as the token's tenant;
+//! - gRPC-Web with a gateway token reaches the query service as the
+//!   token's tenant only, whatever tenant header the client sends;
+//! - missing, forged, foreign, expired and revoked tokens stop at Envoy
+//!   (HTTP 401 / UNAUTHENTICATED);
+//! - roles: a viewer cannot mint tokens or send telemetry, an ingest token
+//!   cannot query (PERMISSION_DENIED);
+//! - CORS preflights for the UI pass.
 
+use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
-use airis_proto::airis::gateway::v1::{LoginRequest, LoginResponse};
+use airis_proto::airis::gateway::v1::{
+    LoginRequest, LoginResponse, MintIngestTokenRequest, MintIngestTokenResponse,
+    RevokeTokenRequest, RevokeTokenResponse,
+};
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
+use airis_proto::tonic::Code;
+use airis_tests::mesh::{DevCa, Ingress, Sidecar, Upstreams};
 use airis_tests::{
-    Envoy, GatewayServer, OTHER_TENANT, OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT,
-    TOKEN, gateway_user, http_exchange,
+    GatewayServer, OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user,
+    http_exchange,
     otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
+use base64::Engine as _;
 
 const TENANT_HEADER: &str = "x-airis-tenant";
+const ROLE_HEADER: &str = "x-airis-role";
 
 /// A unary call over gRPC-Web through the ingress: the HTTP status, the
 /// grpc-status (from the trailer frame, or the headers of a trailers-only
@@ -67,81 +82,167 @@ fn refused(status: u16, grpc_status: &Option<String>) -> bool {
     status == 401 || grpc_status.as_deref() == Some("16")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_web_with_gateway_tokens_reaches_the_tokens_tenant_only() -> anyhow::Result<()> {
-    // Spans of two tenants through the real pipeline.
-    let mut settings = Settings::new("mesh");
-    let pipeline = Pipeline::start(settings.clone()).await?;
-    let now = now_nanos();
-    let mut client = trace_client(&pipeline.endpoint).await?;
-    for (token, service, n) in [
-        (TOKEN, "acme-shop", 1u64),
-        (OTHER_TOKEN, "globex-ledger", 2),
-    ] {
-        let span = Span {
-            trace_id: trace_id(now, n),
-            span_id: span_id(n),
-            name: "GET /".into(),
-            kind: 2,
-            start_time_unix_nano: now - 60_000_000_000,
-            end_time_unix_nano: now - 59_000_000_000,
-            ..Default::default()
-        };
-        client
-            .export(authed(traces_request(service, vec![span]), token))
-            .await?;
-    }
-    wait_for_count(
-        &pipeline.settings.clickhouse(),
-        "SELECT count() FROM otel_traces",
-        2,
-        std::time::Duration::from_secs(60),
-    )
-    .await?;
+/// The `jti` claim of a token, read without verifying it.
+fn token_id(token: &str) -> String {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: serde_json::Value = serde_json::from_slice(&json).expect("json");
+    claims["jti"].as_str().expect("jti").to_owned()
+}
 
-    // The query service trusts the tenant header, as it does behind its sidecar.
-    settings.auth.tenant_header = Some(TENANT_HEADER.to_owned());
-    let query = QueryServer::start(&settings).await?;
+fn port(endpoint: &str) -> u16 {
+    endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("endpoint with a port")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::Result<()> {
+    let ca = DevCa::new(&["ingress", "analytics", "gateway", "receiver"])?;
+
+    // The gateway with a key this test also holds, to forge an expired
+    // token with a valid signature.
+    let seed = [7u8; 32];
+    let key_file = ca.path("signing.key");
+    std::fs::write(&key_file, hex::encode(seed))?;
     let gateway_config = GatewayConfig {
         redis_url: airis_tests::redis_url(),
+        signing_key_file: Some(key_file),
         users: vec![
             gateway_user(TENANT, "kim", "pw acme", Role::Viewer),
-            gateway_user(OTHER_TENANT, "park", "pw globex", Role::Viewer),
+            gateway_user(TENANT, "lee", "pw acme admin", Role::Admin),
+            gateway_user(OTHER_TENANT, "park", "pw globex", Role::Admin),
         ],
         ..GatewayConfig::default()
     };
     let gateway = GatewayServer::start(gateway_config.clone()).await?;
-    let port = |endpoint: &str| endpoint.rsplit(':').next().unwrap_or_default().to_owned();
-    let ingress_port = airis_tests::free_port()?;
-    let envoy = Envoy::start(
-        "ingress.yaml",
-        &[
-            ("INGRESS_PORT", ingress_port.to_string()),
-            ("ANALYTICS_PORT", port(&query.endpoint)),
-            ("GATEWAY_GRPC_PORT", port(&gateway.grpc)),
-            ("GATEWAY_HTTP_PORT", gateway.http.port().to_string()),
-            ("ISSUER", gateway_config.issuer.clone()),
-            ("AUDIENCE", gateway_config.audience.clone()),
-        ],
-    )
-    .await?;
-    let ingress: std::net::SocketAddr = ([127, 0, 0, 1], ingress_port).into();
+    let gateway_sidecar =
+        Sidecar::start(&ca, "gateway", port(&gateway.grpc), gateway.http.port()).await?;
 
-    // Login goes through without a token.
-    let login = |tenant: &str, username: &str, password: &str| LoginRequest {
-        tenant: tenant.into(),
-        username: username.into(),
-        password: password.into(),
-    };
-    let (status, grpc_status, answer) = grpc_web::<_, LoginResponse>(
-        ingress,
-        "/airis.gateway.v1.AuthService/Login",
-        &login(TENANT, "kim", "pw acme"),
-        &[],
+    // Receiver, loader and query service trust the claim headers, as they
+    // do behind their sidecars.
+    let mut settings = Settings::new("mesh");
+    settings.auth.tenant_header = Some(TENANT_HEADER.to_owned());
+    settings.auth.role_header = Some(ROLE_HEADER.to_owned());
+    let pipeline = Pipeline::start(settings.clone()).await?;
+    let receiver_port = port(&pipeline.endpoint);
+    let receiver_sidecar = Sidecar::start(&ca, "receiver", receiver_port, receiver_port).await?;
+    let query = QueryServer::start(&settings).await?;
+    let query_port = port(&query.endpoint);
+    let analytics_sidecar = Sidecar::start(&ca, "analytics", query_port, query_port).await?;
+
+    // One version of the query service serves both subsets here.
+    let ingress = Ingress::start(
+        &ca,
+        &Upstreams {
+            analytics_v1: vec![analytics_sidecar.port()],
+            analytics_v2: vec![analytics_sidecar.port()],
+            gateway: gateway_sidecar.port(),
+            receiver: vec![receiver_sidecar.port()],
+        },
+        &gateway_config,
     )
     .await?;
-    assert_eq!((status, grpc_status.as_deref()), (200, Some("0")));
-    let acme_token = answer.expect("login answer").access_token;
+    let api = ingress.api;
+
+    // Login needs no token.
+    let login = async |tenant: &str, username: &str, password: &str| -> anyhow::Result<String> {
+        let request = LoginRequest {
+            tenant: tenant.into(),
+            username: username.into(),
+            password: password.into(),
+        };
+        let (status, grpc_status, answer) =
+            grpc_web::<_, LoginResponse>(api, "/airis.gateway.v1.AuthService/Login", &request, &[])
+                .await?;
+        assert_eq!(
+            (status, grpc_status.as_deref()),
+            (200, Some("0")),
+            "{username}"
+        );
+        Ok(answer.expect("login answer").access_token)
+    };
+    let viewer = login(TENANT, "kim", "pw acme").await?;
+    let admin = login(TENANT, "lee", "pw acme admin").await?;
+    let globex_admin = login(OTHER_TENANT, "park", "pw globex").await?;
+    let bearer = |token: &str| format!("Bearer {token}");
+
+    // Ingest tokens minted through the ingress; a viewer may not mint.
+    let mint = async |token: &str| {
+        grpc_web::<_, MintIngestTokenResponse>(
+            api,
+            "/airis.gateway.v1.AuthService/MintIngestToken",
+            &MintIngestTokenRequest {
+                description: "mesh test".into(),
+                ttl_days: 1,
+            },
+            &[("authorization", &bearer(token))],
+        )
+        .await
+    };
+    let (_, grpc_status, _) = mint(&viewer).await?;
+    assert_eq!(grpc_status.as_deref(), Some("7"), "viewer minting");
+    let (_, grpc_status, answer) = mint(&admin).await?;
+    assert_eq!(grpc_status.as_deref(), Some("0"));
+    let acme_ingest = answer.expect("minted").token;
+    let (_, grpc_status, answer) = mint(&globex_admin).await?;
+    assert_eq!(grpc_status.as_deref(), Some("0"));
+    let globex_ingest = answer.expect("minted").token;
+
+    // Spans of two tenants through the OTLP listener.
+    let now = now_nanos();
+    let mut otlp = trace_client(&ingress.otlp_url()).await?;
+    let span = |n: u64| Span {
+        trace_id: trace_id(now, n),
+        span_id: span_id(n),
+        name: "GET /".into(),
+        kind: 2,
+        start_time_unix_nano: now - 60_000_000_000,
+        end_time_unix_nano: now - 59_000_000_000,
+        ..Default::default()
+    };
+    for (token, service, n) in [
+        (&acme_ingest, "acme-shop", 1u64),
+        (&globex_ingest, "globex-ledger", 2),
+    ] {
+        otlp.export(authed(traces_request(service, vec![span(n)]), token))
+            .await?;
+    }
+    // A viewer may not send telemetry; a client-sent tenant header does not
+    // redirect it; without a token nothing gets in.
+    let refused_export = otlp
+        .export(authed(traces_request("x", vec![span(3)]), &viewer))
+        .await
+        .expect_err("viewer export");
+    assert_eq!(
+        refused_export.code(),
+        Code::PermissionDenied,
+        "{refused_export:?}"
+    );
+    let mut spoofed = authed(traces_request("spoofed", vec![span(4)]), &acme_ingest);
+    spoofed
+        .metadata_mut()
+        .insert(TENANT_HEADER, OTHER_TENANT.parse()?);
+    otlp.export(spoofed).await?;
+    let anonymous = otlp
+        .export(airis_proto::tonic::Request::new(traces_request(
+            "x",
+            vec![span(5)],
+        )))
+        .await
+        .expect_err("anonymous export");
+    assert_eq!(anonymous.code(), Code::Unauthenticated, "{anonymous:?}");
+    wait_for_count(
+        &pipeline.settings.clickhouse(),
+        "SELECT count() FROM otel_traces",
+        3,
+        std::time::Duration::from_secs(60),
+    )
+    .await?;
 
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
@@ -150,17 +251,20 @@ async fn grpc_web_with_gateway_tokens_reaches_the_tokens_tenant_only() -> anyhow
         }),
     };
     let path = "/airis.analytics.v1.QueryService/ListServices";
-    let bearer = format!("Bearer {acme_token}");
+    let services = async |headers: &[(&str, &str)]| {
+        grpc_web::<_, ListServicesResponse>(api, path, &list, headers).await
+    };
 
     // The token's tenant, and only it; a tenant header sent by the client
     // is removed before the verified claim is added.
     for extra in [None, Some(OTHER_TENANT)] {
-        let mut headers = vec![("authorization", bearer.as_str())];
+        let auth = bearer(&viewer);
+        let mut headers = vec![("authorization", auth.as_str())];
         if let Some(tenant) = extra {
             headers.push((TENANT_HEADER, tenant));
+            headers.push((ROLE_HEADER, "admin"));
         }
-        let (status, grpc_status, answer) =
-            grpc_web::<_, ListServicesResponse>(ingress, path, &list, &headers).await?;
+        let (status, grpc_status, answer) = services(&headers).await?;
         assert_eq!(
             (status, grpc_status.as_deref()),
             (200, Some("0")),
@@ -168,62 +272,100 @@ async fn grpc_web_with_gateway_tokens_reaches_the_tokens_tenant_only() -> anyhow
         );
         assert_eq!(
             answer.unwrap_or_default().service_names,
-            ["acme-shop"],
+            ["acme-shop", "spoofed"],
             "{extra:?}"
         );
     }
-
-    // The other tenant's own token sees only its own data.
-    let (_, _, answer) = grpc_web::<_, LoginResponse>(
-        ingress,
-        "/airis.gateway.v1.AuthService/Login",
-        &login(OTHER_TENANT, "park", "pw globex"),
-        &[],
-    )
-    .await?;
-    let globex = format!("Bearer {}", answer.expect("login answer").access_token);
-    let (_, grpc_status, answer) =
-        grpc_web::<_, ListServicesResponse>(ingress, path, &list, &[("authorization", &globex)])
-            .await?;
+    let (_, grpc_status, answer) = services(&[("authorization", &bearer(&globex_admin))]).await?;
     assert_eq!(grpc_status.as_deref(), Some("0"));
     assert_eq!(answer.unwrap_or_default().service_names, ["globex-ledger"]);
 
-    // Without a token, with a forged signature, a header alone, or a token
-    // signed by another gateway's key: stopped at Envoy.
-    let mut forged = acme_token.clone();
+    // An ingest token sends telemetry; it does not read it.
+    let (_, grpc_status, _) = services(&[("authorization", &bearer(&acme_ingest))]).await?;
+    assert_eq!(grpc_status.as_deref(), Some("7"), "ingest token querying");
+
+    // Refused at the edge: no token, a forged signature, a header alone, a
+    // token of another gateway, an opaque dev token, an expired token with
+    // a valid signature.
+    let mut forged = viewer.clone();
     forged.replace_range(forged.len() - 6.., "AAAAAA");
-    let forged = format!("Bearer {forged}");
-    let other_gateway = GatewayServer::start(gateway_config.clone()).await?;
-    let mut other_client =
-        airis_proto::airis::gateway::v1::auth_service_client::AuthServiceClient::connect(
-            other_gateway.grpc.clone(),
-        )
-        .await?;
-    let foreign = other_client
-        .login(login(TENANT, "kim", "pw acme"))
-        .await?
-        .into_inner()
-        .access_token;
-    let foreign = format!("Bearer {foreign}");
-    for headers in [
-        vec![],
-        vec![("authorization", forged.as_str())],
-        vec![(TENANT_HEADER, TENANT)],
-        vec![("authorization", foreign.as_str())],
-        vec![("authorization", "Bearer dev-token")],
+    let foreign_keys =
+        Keys::from_seed(&[9u8; 32], &gateway_config.issuer, &gateway_config.audience);
+    let keys = Keys::from_seed(&seed, &gateway_config.issuer, &gateway_config.audience);
+    let claims = |exp_offset: i64, keys: &Keys| {
+        let now = (now / 1_000_000_000) as i64;
+        keys.sign(&Claims {
+            iss: gateway_config.issuer.clone(),
+            aud: gateway_config.audience.clone(),
+            sub: "kim".into(),
+            iat: now - 3600,
+            exp: now + exp_offset,
+            jti: "0123456789abcdef".into(),
+            tenant: TENANT.into(),
+            role: "admin".into(),
+        })
+    };
+    let expired = claims(-600, &keys);
+    let foreign = claims(600, &foreign_keys);
+    for (what, headers) in [
+        ("no token", vec![]),
+        ("forged", vec![("authorization", bearer(&forged))]),
+        ("header only", vec![(TENANT_HEADER, TENANT.to_owned())]),
+        ("foreign key", vec![("authorization", bearer(&foreign))]),
+        (
+            "opaque token",
+            vec![("authorization", "Bearer dev-token".to_owned())],
+        ),
+        ("expired", vec![("authorization", bearer(&expired))]),
     ] {
-        let (status, grpc_status, answer) =
-            grpc_web::<_, ListServicesResponse>(ingress, path, &list, &headers).await?;
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, grpc_status, answer) = services(&headers).await?;
         assert!(
             refused(status, &grpc_status),
-            "{headers:?}: {status} {grpc_status:?}"
+            "{what}: {status} {grpc_status:?}"
         );
-        assert!(answer.is_none());
+        assert!(answer.is_none(), "{what}");
     }
+
+    // Revocation is honoured at the edge at once, for access and ingest
+    // tokens alike.
+    for token in [&viewer, &acme_ingest] {
+        let (_, grpc_status, _) = grpc_web::<_, RevokeTokenResponse>(
+            api,
+            "/airis.gateway.v1.AuthService/RevokeToken",
+            &RevokeTokenRequest {
+                token_id: token_id(token),
+            },
+            &[("authorization", &bearer(&admin))],
+        )
+        .await?;
+        assert_eq!(grpc_status.as_deref(), Some("0"));
+    }
+    let (status, grpc_status, answer) = services(&[("authorization", &bearer(&viewer))]).await?;
+    assert!(
+        refused(status, &grpc_status),
+        "revoked: {status} {grpc_status:?}"
+    );
+    assert!(answer.is_none());
+    let revoked_export = otlp
+        .export(authed(
+            traces_request("acme-shop", vec![span(6)]),
+            &acme_ingest,
+        ))
+        .await
+        .expect_err("revoked ingest token");
+    assert_eq!(
+        revoked_export.code(),
+        Code::Unauthenticated,
+        "{revoked_export:?}"
+    );
+    // The admin's own token still works.
+    let (_, grpc_status, _) = services(&[("authorization", &bearer(&admin))]).await?;
+    assert_eq!(grpc_status.as_deref(), Some("0"));
 
     // A CORS preflight from the UI's origin passes without a token.
     let (status, headers, _) = http_exchange(
-        ingress,
+        api,
         "OPTIONS",
         path,
         &[
@@ -244,9 +386,13 @@ async fn grpc_web_with_gateway_tokens_reaches_the_tokens_tenant_only() -> anyhow
             .any(|(k, v)| k == "access-control-allow-origin" && v == "http://localhost:5173"),
         "{headers:?}"
     );
+    // The JWKS is public, through the gateway's sidecar.
+    let (status, _, body) = http_exchange(api, "GET", "/.well-known/jwks.json", &[], &[]).await?;
+    assert_eq!(status, 200);
+    assert!(String::from_utf8(body)?.contains("\"OKP\""));
 
-    drop(envoy);
-    other_gateway.stop().await?;
+    drop(ingress);
+    drop((analytics_sidecar, receiver_sidecar, gateway_sidecar));
     gateway.stop().await?;
     query.stop().await?;
     pipeline.stop().await

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use airis_analytics::AnalyticsConfig;
-use airis_gateway::GatewayConfig;
+use airis_gateway::{GatewayConfig, UiConfig};
 use airis_ingestion::IngestionConfig;
 use airis_runtime::{
     Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
@@ -26,6 +26,7 @@ pub(crate) struct Config {
     pub(crate) ingestion: IngestionConfig,
     pub(crate) analytics: AnalyticsConfig,
     pub(crate) gateway: GatewayConfig,
+    pub(crate) ui: UiConfig,
 }
 
 impl Config {
@@ -47,8 +48,11 @@ pub(crate) enum Service {
     Loader,
     /// Query service over traces, metrics and logs.
     Analytics,
-    /// Logins and tokens (AuthService), the JWKS document and the UI's files.
+    /// Logins and tokens (AuthService), the JWKS document, the edge's token
+    /// check and the UI's files.
     Gateway,
+    /// The UI's files alone (`[ui]`).
+    Ui,
 }
 
 impl Service {
@@ -141,6 +145,18 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
             airis_gateway::run(grpc, http, &config.gateway, &config.server, shutdown)
                 .await
                 .context("gateway")
+        });
+    }
+
+    if services.contains(&Service::Ui) {
+        let listener = TcpListener::bind(&config.ui.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (ui.listen)", config.ui.listen))?;
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_gateway::serve_ui(listener, &config.ui, shutdown)
+                .await
+                .context("ui")
         });
     }
 

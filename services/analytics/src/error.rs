@@ -4,8 +4,10 @@ use airis_proto::tonic::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Unauthenticated(String),
+    /// Missing or unusable credentials, or credentials without the rights
+    /// the RPC needs.
+    #[error(transparent)]
+    Auth(#[from] airis_runtime::tenant::TenantError),
     /// A malformed request field; the message names the field.
     #[error("{0}")]
     InvalidArgument(String),
@@ -18,16 +20,10 @@ pub enum Error {
     Store(#[from] clickhouse::error::Error),
 }
 
-impl From<airis_runtime::tenant::TenantError> for Error {
-    fn from(error: airis_runtime::tenant::TenantError) -> Self {
-        Error::Unauthenticated(error.0)
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Unauthenticated(message) => Status::unauthenticated(message),
+            Error::Auth(error) => error.into(),
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::NotFound(message) => Status::not_found(message),
             Error::LimitExceeded(message) => Status::resource_exhausted(message),

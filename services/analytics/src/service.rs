@@ -13,7 +13,7 @@ use airis_proto::airis::analytics::v1::{
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::prost::Message;
 use airis_proto::tonic::{self, Request, Response, Status};
-use airis_runtime::tenant::{Authenticator, Tenant};
+use airis_runtime::tenant::{Access, Authenticator, Tenant};
 use tracing::Instrument as _;
 
 use crate::{Error, cache::Cache, logs, metrics, query::Store, red, traces};
@@ -54,7 +54,7 @@ impl Analytics {
             tracing::info_span!("query", rpc, tenant = tracing::field::Empty, cached = false);
         airis_runtime::telemetry::continue_trace(&span, request.metadata());
         async move {
-            let tenant = self.auth.tenant(request.metadata()).map_err(Error::from)?;
+            let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
             tracing::Span::current().record("tenant", tenant.as_str());
             let request = request.into_inner();
             let key = self.cache.key(rpc, &tenant, &request);

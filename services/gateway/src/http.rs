@@ -1,5 +1,6 @@
-//! The gateway's HTTP side: the JWKS document for Envoy and Istio, and the
-//! UI's static files.
+//! The gateway's HTTP side: the JWKS document for Envoy and Istio, the
+//! token check Envoy's `ext_authz` asks before every API call (signature,
+//! expiry and revocation), and the UI's static files.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -7,25 +8,106 @@ use std::sync::Arc;
 use axum::{
     Router,
     extract::State,
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{any, get},
 };
+
+use crate::{Auth, Error};
 
 /// Where JWKS consumers fetch the key set.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// Envoy's `ext_authz` (HTTP service, `path_prefix`) asks
+/// `AUTHZ_PREFIX + <original path>`.
+pub const AUTHZ_PREFIX: &str = "/authz";
+
+/// Headers the check answers with, for Envoy to set on the request it lets
+/// through (`allowed_upstream_headers`).
+pub const TENANT_HEADER: &str = "x-airis-tenant";
+pub const ROLE_HEADER: &str = "x-airis-role";
 
 struct Files {
     jwks: String,
     ui_dir: Option<PathBuf>,
 }
 
-pub fn router(jwks: String, ui_dir: Option<PathBuf>) -> Router {
+/// JWKS, the token check and the UI.
+pub fn router(auth: Auth, ui_dir: Option<PathBuf>) -> Router {
+    let files = Arc::new(Files {
+        jwks: auth.keys().jwks(),
+        ui_dir: ui_dir.clone(),
+    });
+    let check = Router::new()
+        .route(AUTHZ_PREFIX, any(authorize))
+        .route(&format!("{AUTHZ_PREFIX}/{{*path}}"), any(authorize))
+        .with_state(auth);
     Router::new()
         .route(JWKS_PATH, get(jwks_document))
+        .with_state(files)
+        .merge(check)
+        .merge(ui_router(ui_dir))
+}
+
+/// The UI's files only (`airis serve ui`), with `/healthz`.
+pub fn ui_router(ui_dir: Option<PathBuf>) -> Router {
+    Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .fallback(get(ui_file))
-        .with_state(Arc::new(Files { jwks, ui_dir }))
+        .with_state(Arc::new(Files {
+            jwks: String::new(),
+            ui_dir,
+        }))
+}
+
+/// The edge's token check. Envoy's jwt_authn has verified signature and
+/// expiry already; this adds what only the gateway knows, revocation, so a
+/// revoked token stops working at once instead of when it expires. 200
+/// lets the request through with the token's tenant and role; 401 is the
+/// caller's answer; 503 when revocation state is unknown (Envoy fails
+/// closed).
+async fn authorize(State(auth): State<Auth>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    let Some(token) = token else {
+        return unauthorized();
+    };
+    match auth.verify(token.trim()).await {
+        Ok(claims) => {
+            let (Ok(tenant), Ok(role)) = (
+                HeaderValue::from_str(&claims.tenant),
+                HeaderValue::from_str(&claims.role),
+            ) else {
+                return unauthorized();
+            };
+            (
+                StatusCode::OK,
+                [(TENANT_HEADER, tenant), (ROLE_HEADER, role)],
+            )
+                .into_response()
+        }
+        Err(Error::Store(error)) => {
+            tracing::warn!(%error, "token store unavailable: refusing");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+        Err(error) => {
+            tracing::debug!(%error, "token refused at the edge");
+            unauthorized()
+        }
+    }
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"))],
+    )
+        .into_response()
 }
 
 async fn jwks_document(State(files): State<Arc<Files>>) -> Response {

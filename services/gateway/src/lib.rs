@@ -18,56 +18,15 @@ pub mod users;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use airis_proto::airis::gateway::v1::Role as ProtoRole;
 use airis_runtime::{
     Shutdown,
     grpc::{self, ServerConfig, Services},
 };
 use tokio::net::TcpListener;
 
+pub use airis_runtime::tenant::Role;
 pub use error::Error;
 pub use service::Auth;
-
-/// What a user may do, in increasing order of power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer,
-    Editor,
-    Admin,
-}
-
-impl Role {
-    /// The `role` claim.
-    pub fn as_claim(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Editor => "editor",
-            Role::Admin => "admin",
-        }
-    }
-
-    /// The role a `role` claim names; `None` for ingest tokens and
-    /// anything unknown.
-    pub fn from_claim(claim: &str) -> Option<Self> {
-        match claim {
-            "viewer" => Some(Role::Viewer),
-            "editor" => Some(Role::Editor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-impl From<Role> for ProtoRole {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Viewer => ProtoRole::Viewer,
-            Role::Editor => ProtoRole::Editor,
-            Role::Admin => ProtoRole::Admin,
-        }
-    }
-}
 
 /// Configuration of the gateway service (`[gateway]`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -117,6 +76,36 @@ impl Default for GatewayConfig {
             users: Vec::new(),
         }
     }
+}
+
+/// The UI's own web server (`[ui]`, `airis serve ui`): its static files and
+/// `/healthz`, for deployments that scale the UI apart from the gateway.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UiConfig {
+    pub listen: String,
+    /// The UI's built files (`web/dist`).
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:4340".to_owned(),
+            dir: None,
+        }
+    }
+}
+
+/// Serves the UI's files on `listener` until `shutdown`.
+pub async fn serve_ui(
+    listener: TcpListener,
+    config: &UiConfig,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::ui_router(config.dir.clone()))
+        .with_graceful_shutdown(async move { shutdown.signalled().await })
+        .await
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -191,7 +180,7 @@ pub async fn run(
         users = config.users.len(),
         "gateway keys ready"
     );
-    let router = http::router(keys.jwks(), config.ui_dir.clone());
+    let router = http::router(auth.clone(), config.ui_dir.clone());
     let http_shutdown = shutdown.clone();
     let http = async move {
         axum::serve(http_listener, router)

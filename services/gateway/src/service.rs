@@ -1,7 +1,8 @@
 //! `airis.gateway.v1.AuthService`.
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use airis_proto::airis::gateway::v1::{
     ListTokensRequest, ListTokensResponse, LoginRequest, LoginResponse, MintIngestTokenRequest,
@@ -14,6 +15,8 @@ use airis_proto::tonic::{self, Request, Response, Status};
 use crate::jwt::{Claims, Keys};
 use crate::store::{Store, TokenRecord};
 use crate::users::Users;
+use airis_runtime::tenant::INGEST_CLAIM;
+
 use crate::{Error, GatewayConfig, Role};
 
 /// Longest description MintIngestToken keeps.
@@ -26,10 +29,20 @@ pub struct Auth {
     inner: Arc<Inner>,
 }
 
+/// How long a "not revoked" answer from Redis is reused. The edge asks on
+/// every API call, and a page of the UI makes dozens with one token: one
+/// Redis read per token per interval instead. Revocations made through
+/// this process apply at once; through another replica, within this time.
+const REVOCATION_RECHECK: Duration = Duration::from_secs(1);
+/// Bound on remembered tokens; the memory is dropped whole when reached.
+const MAX_REMEMBERED: usize = 50_000;
+
 struct Inner {
     keys: Keys,
     users: Users,
     store: Store,
+    /// Token id → when Redis last said it was not revoked.
+    not_revoked: Mutex<HashMap<String, Instant>>,
     access_ttl_secs: i64,
     ingest_ttl_days: u32,
     max_ingest_ttl_days: u32,
@@ -55,6 +68,7 @@ impl Auth {
                 keys,
                 users,
                 store,
+                not_revoked: Mutex::new(HashMap::new()),
                 access_ttl_secs: config.access_ttl_secs as i64,
                 ingest_ttl_days: config.ingest_ttl_days,
                 max_ingest_ttl_days: config.max_ingest_ttl_days,
@@ -77,10 +91,30 @@ impl Auth {
             .keys
             .verify(token, now())
             .map_err(|e| Error::Unauthenticated(e.to_string()))?;
+        let recent = self
+            .not_revoked()
+            .get(&claims.jti)
+            .is_some_and(|at| at.elapsed() < REVOCATION_RECHECK);
+        if recent {
+            return Ok(claims);
+        }
         if self.inner.store.is_revoked(&claims.jti).await? {
             return Err(Error::Unauthenticated("revoked".into()));
         }
+        let mut remembered = self.not_revoked();
+        if remembered.len() >= MAX_REMEMBERED {
+            remembered.clear();
+        }
+        remembered.insert(claims.jti.clone(), Instant::now());
         Ok(claims)
+    }
+
+    fn not_revoked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        // The map holds no invariant a panic could break.
+        self.inner
+            .not_revoked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The verified claims of the caller's access token, which must carry
@@ -238,7 +272,7 @@ impl AuthService for Auth {
             .issue(
                 &caller.tenant,
                 "ingest",
-                "ingest",
+                INGEST_CLAIM,
                 "ingest",
                 &r.description,
                 i64::from(days) * SECS_PER_DAY,
@@ -290,6 +324,7 @@ impl AuthService for Auth {
             .revoke(&record)
             .await
             .map_err(Error::from)?;
+        self.not_revoked().remove(&record.jti);
         tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "revoked token");
         Ok(Response::new(RevokeTokenResponse {
             token: Some(TokenInfo {

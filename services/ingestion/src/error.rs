@@ -10,8 +10,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
-    Unauthenticated(String),
+    /// Missing or unusable credentials, or credentials without the rights
+    /// the RPC needs.
+    #[error(transparent)]
+    Auth(#[from] airis_runtime::tenant::TenantError),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]
@@ -20,16 +22,10 @@ pub enum Error {
     Kafka(#[from] KafkaError),
 }
 
-impl From<airis_runtime::tenant::TenantError> for Error {
-    fn from(error: airis_runtime::tenant::TenantError) -> Self {
-        Error::Unauthenticated(error.0)
-    }
-}
-
 impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
-            Error::Unauthenticated(message) => Status::unauthenticated(message),
+            Error::Auth(error) => error.into(),
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::TooLarge(message) => Status::resource_exhausted(message),
             Error::Kafka(error) => kafka_status(&error),

@@ -34,7 +34,10 @@ use airis_proto::tonic::{
     codegen::{BoxFuture, Service, http},
     server::{Grpc, NamedService, UnaryService},
 };
-use airis_runtime::{kafka::Topics, tenant::Authenticator};
+use airis_runtime::{
+    kafka::Topics,
+    tenant::{Access, Authenticator},
+};
 use bytes::{Buf, Bytes};
 
 use crate::{
@@ -207,7 +210,7 @@ impl Receiver {
     ) -> Result<S::Response, Error> {
         let span = tracing::Span::current();
         airis_runtime::telemetry::continue_trace(&span, request.metadata());
-        let tenant = self.auth.tenant(request.metadata())?;
+        let tenant = self.auth.tenant(request.metadata(), Access::Ingest)?;
         span.record("tenant", tenant.as_str());
         let Received { bytes, mut message } = request.into_inner();
         let total = S::count(&message);

@@ -9,16 +9,100 @@
 //!    `x-airis-token: <token>`) looked up in the configured token table.
 //!
 //! A request with neither is refused with UNAUTHENTICATED.
+//!
+//! With `role_header` configured as well (the mesh forwards the token's
+//! `role` claim), each RPC also says what it needs ([`Access`]): reading
+//! needs a user's role, sending telemetry needs an ingest token or an
+//! editor; anything less is PERMISSION_DENIED. Without a mesh there are no
+//! roles: a configured ingest token may do everything for its tenant.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use airis_proto::tonic::metadata::MetadataMap;
 
-/// Why a request has no tenant; services answer it with UNAUTHENTICATED.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TenantError(pub String);
+/// Why a request is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TenantError {
+    /// No usable credentials: UNAUTHENTICATED.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials without the rights the RPC needs: PERMISSION_DENIED.
+    #[error("{0}")]
+    PermissionDenied(String),
+}
+
+impl From<TenantError> for airis_proto::tonic::Status {
+    fn from(error: TenantError) -> Self {
+        match error {
+            TenantError::Unauthenticated(m) => Self::unauthenticated(m),
+            TenantError::PermissionDenied(m) => Self::permission_denied(m),
+        }
+    }
+}
+
+/// What a user may do, in increasing order of power (the `role` claim of
+/// the gateway's access tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+/// The `role` claim of ingest tokens.
+pub const INGEST_CLAIM: &str = "ingest";
+
+impl Role {
+    /// The `role` claim.
+    pub fn as_claim(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role a `role` claim names; `None` for ingest tokens and
+    /// anything unknown.
+    pub fn from_claim(claim: &str) -> Option<Self> {
+        match claim {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+impl From<Role> for airis_proto::airis::gateway::v1::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Viewer => Self::Viewer,
+            Role::Editor => Self::Editor,
+            Role::Admin => Self::Admin,
+        }
+    }
+}
+
+/// What an RPC needs beyond a tenant, checked when roles are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Queries: any signed-in user (viewer or more); not an ingest token.
+    Read,
+    /// Sending telemetry: an ingest token, or an editor or admin.
+    Ingest,
+}
+
+/// Who called, once the credentials are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Principal {
+    /// No role header configured: roles are not checked.
+    Unchecked,
+    Ingest,
+    User(Role),
+}
 
 /// Header an exporter may use instead of `authorization`.
 pub const TOKEN_HEADER: &str = "x-airis-token";
@@ -31,6 +115,9 @@ pub struct AuthConfig {
     /// Header carrying a tenant already verified by the mesh, e.g.
     /// `x-airis-tenant`. Leave unset unless every request passes the mesh.
     pub tenant_header: Option<String>,
+    /// Header carrying the verified `role` claim (`x-airis-role`). When
+    /// set, RPCs check it; set it together with `tenant_header`.
+    pub role_header: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +141,7 @@ impl std::fmt::Debug for AuthConfig {
                     .collect::<Vec<_>>(),
             )
             .field("tenant_header", &self.tenant_header)
+            .field("role_header", &self.role_header)
             .finish()
     }
 }
@@ -63,6 +151,7 @@ impl std::fmt::Debug for AuthConfig {
 pub struct Authenticator {
     tokens: Arc<HashMap<String, Tenant>>,
     tenant_header: Option<String>,
+    role_header: Option<String>,
 }
 
 /// A validated tenant id, cheap to clone.
@@ -107,6 +196,7 @@ impl std::fmt::Debug for Authenticator {
         f.debug_struct("Authenticator")
             .field("tokens", &self.tokens.len())
             .field("tenant_header", &self.tenant_header)
+            .field("role_header", &self.role_header)
             .finish()
     }
 }
@@ -128,20 +218,74 @@ impl Authenticator {
                 .tenant_header
                 .as_ref()
                 .map(|h| h.to_ascii_lowercase()),
+            role_header: config.role_header.as_ref().map(|h| h.to_ascii_lowercase()),
         })
     }
 
-    /// The tenant of a request, or an authentication error naming what is missing.
-    pub fn tenant(&self, metadata: &MetadataMap) -> Result<Tenant, TenantError> {
+    /// The tenant of a request whose caller may do `access`: an
+    /// authentication error naming what is missing, or a permission error
+    /// naming what the caller lacks.
+    pub fn tenant(&self, metadata: &MetadataMap, access: Access) -> Result<Tenant, TenantError> {
+        let (tenant, principal) = self.caller(metadata)?;
+        let allowed = match (access, principal) {
+            (_, Principal::Unchecked) => true,
+            (Access::Read, Principal::User(_)) => true,
+            (Access::Read, Principal::Ingest) => false,
+            (Access::Ingest, Principal::Ingest) => true,
+            (Access::Ingest, Principal::User(role)) => role >= Role::Editor,
+        };
+        if allowed {
+            return Ok(tenant);
+        }
+        Err(TenantError::PermissionDenied(match (access, principal) {
+            (Access::Read, _) => "an ingest token can only send telemetry; sign in to query".into(),
+            (Access::Ingest, Principal::User(role)) => format!(
+                "sending telemetry needs an ingest token or the editor role, the token has {}",
+                role.as_claim()
+            ),
+            _ => "not allowed".into(),
+        }))
+    }
+
+    fn caller(&self, metadata: &MetadataMap) -> Result<(Tenant, Principal), TenantError> {
         if let Some(header) = &self.tenant_header
             && let Some(value) = metadata.get(header.as_str())
         {
             let id = value
                 .to_str()
                 .map_err(|_| unauthenticated(format!("{header}: not valid ascii")))?;
-            return Tenant::parse(id)
-                .map_err(|why| unauthenticated(format!("{header}: tenant id {why}")));
+            let tenant = Tenant::parse(id)
+                .map_err(|why| unauthenticated(format!("{header}: tenant id {why}")))?;
+            let Some(role_header) = &self.role_header else {
+                return Ok((tenant, Principal::Unchecked));
+            };
+            let claim = metadata
+                .get(role_header.as_str())
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| TenantError::PermissionDenied(format!("{role_header}: missing")))?;
+            let principal = match Role::from_claim(claim) {
+                Some(role) => Principal::User(role),
+                None if claim == INGEST_CLAIM => Principal::Ingest,
+                None => {
+                    return Err(TenantError::PermissionDenied(format!(
+                        "{role_header}: unknown role {claim:?}"
+                    )));
+                }
+            };
+            return Ok((tenant, principal));
         }
+        let tenant = self.token_tenant(metadata)?;
+        // A configured token is an ingest token; roles only mean something
+        // where the mesh forwards them.
+        let principal = if self.role_header.is_some() {
+            Principal::Ingest
+        } else {
+            Principal::Unchecked
+        };
+        Ok((tenant, principal))
+    }
+
+    fn token_tenant(&self, metadata: &MetadataMap) -> Result<Tenant, TenantError> {
         let token = match metadata.get("authorization") {
             Some(value) => {
                 let value = value
@@ -178,7 +322,7 @@ impl Authenticator {
 }
 
 fn unauthenticated(message: impl Into<String>) -> TenantError {
-    TenantError(message.into())
+    TenantError::Unauthenticated(message.into())
 }
 
 #[cfg(test)]
@@ -189,6 +333,16 @@ mod tests {
         Authenticator::new(&AuthConfig {
             tokens: [("tok-a".to_owned(), "acme".to_owned())].into(),
             tenant_header: header.map(str::to_owned),
+            role_header: None,
+        })
+        .unwrap()
+    }
+
+    fn mesh() -> Authenticator {
+        Authenticator::new(&AuthConfig {
+            tokens: [("tok-a".to_owned(), "acme".to_owned())].into(),
+            tenant_header: Some("X-Airis-Tenant".to_owned()),
+            role_header: Some("x-airis-role".to_owned()),
         })
         .unwrap()
     }
@@ -205,13 +359,13 @@ mod tests {
     fn bearer_and_token_header_resolve() {
         let a = auth(None);
         assert_eq!(
-            a.tenant(&md(&[("authorization", "Bearer tok-a")]))
+            a.tenant(&md(&[("authorization", "Bearer tok-a")]), Access::Read)
                 .unwrap()
                 .as_str(),
             "acme"
         );
         assert_eq!(
-            a.tenant(&md(&[("x-airis-token", "tok-a")]))
+            a.tenant(&md(&[("x-airis-token", "tok-a")]), Access::Ingest)
                 .unwrap()
                 .as_str(),
             "acme"
@@ -226,24 +380,60 @@ mod tests {
             md(&[("authorization", "Bearer nope")]),
             md(&[("authorization", "Basic abc")]),
         ] {
-            let err = a.tenant(&m).unwrap_err();
-            assert!(!err.0.is_empty());
+            let err = a.tenant(&m, Access::Read).unwrap_err();
+            assert!(matches!(err, TenantError::Unauthenticated(m) if !m.is_empty()));
         }
     }
 
     #[test]
     fn tenant_header_only_when_configured() {
         let spoofed = md(&[("x-airis-tenant", "evil")]);
-        assert!(auth(None).tenant(&spoofed).is_err());
+        assert!(auth(None).tenant(&spoofed, Access::Read).is_err());
         assert_eq!(
             auth(Some("x-airis-tenant"))
-                .tenant(&spoofed)
+                .tenant(&spoofed, Access::Read)
                 .unwrap()
                 .as_str(),
             "evil"
         );
         let bad = md(&[("x-airis-tenant", "Bad Tenant")]);
-        assert!(auth(Some("x-airis-tenant")).tenant(&bad).is_err());
+        assert!(
+            auth(Some("x-airis-tenant"))
+                .tenant(&bad, Access::Read)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn roles_decide_what_a_caller_may_do() {
+        let a = mesh();
+        let as_role =
+            |role: &'static str| md(&[("x-airis-tenant", "acme"), ("x-airis-role", role)]);
+        let denied =
+            |r: Result<Tenant, TenantError>| matches!(r, Err(TenantError::PermissionDenied(_)));
+        for role in ["viewer", "editor", "admin"] {
+            assert_eq!(
+                a.tenant(&as_role(role), Access::Read).unwrap().as_str(),
+                "acme"
+            );
+        }
+        assert!(denied(a.tenant(&as_role("ingest"), Access::Read)));
+        assert!(a.tenant(&as_role("ingest"), Access::Ingest).is_ok());
+        assert!(a.tenant(&as_role("editor"), Access::Ingest).is_ok());
+        assert!(a.tenant(&as_role("admin"), Access::Ingest).is_ok());
+        let viewer = a.tenant(&as_role("viewer"), Access::Ingest).unwrap_err();
+        assert!(viewer.to_string().contains("viewer"), "{viewer}");
+        assert!(denied(a.tenant(&as_role("root"), Access::Read)));
+        // A tenant header without a role is not enough.
+        assert!(denied(
+            a.tenant(&md(&[("x-airis-tenant", "acme")]), Access::Read)
+        ));
+        // A configured token is an ingest token once roles are checked.
+        let token = md(&[("authorization", "Bearer tok-a")]);
+        assert!(a.tenant(&token, Access::Ingest).is_ok());
+        assert!(denied(a.tenant(&token, Access::Read)));
+        // Without a role header nothing is checked.
+        assert!(auth(None).tenant(&token, Access::Read).is_ok());
     }
 
     #[test]
@@ -255,6 +445,7 @@ mod tests {
         let err = Authenticator::new(&AuthConfig {
             tokens: [("t".to_owned(), "Not Ok".to_owned())].into(),
             tenant_header: None,
+            role_header: None,
         })
         .unwrap_err();
         assert!(err.to_string().contains("Not Ok"));
