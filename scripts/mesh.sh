@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# The whole system on 127.0.0.1 behind the local mesh (mesh/):
+#
+#   scripts/mesh.sh up              infrastructure, every service as its own
+#                                   process behind its sidecar, the ingress,
+#                                   demo traffic; ctrl-c stops it all
+#   scripts/mesh.sh token           prints an access token (admin / admin)
+#   scripts/mesh.sh canary <pct>    sends <pct> % of query traffic to analytics v2
+#   scripts/mesh.sh chaos on|off    the fault drill of mesh/chaos.env
+#   scripts/mesh.sh status          the ingress's view of its upstreams
+#
+# What runs where (ports can be moved with the variables below):
+#   ingress     127.0.0.1:8080 API (gRPC, gRPC-Web, UI)  127.0.0.1:4317 OTLP
+#               admin 127.0.0.1:9901
+#   gateway     app 14330 (gRPC) / 14331 (HTTP), sidecar 15330
+#   receiver    app 14317, sidecar 15317;  loader (no port)
+#   analytics   v1 app 14320, sidecar 15320;  v2 app 14321, sidecar 15321
+# Services listen on loopback only and trust the tenant and role headers
+# the ingress sets; sidecars accept only the ingress's certificate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+INGRESS_PORT="${AIRIS_MESH_INGRESS_PORT:-8080}"
+OTLP_PORT="${AIRIS_MESH_OTLP_PORT:-4317}"
+ADMIN_PORT="${AIRIS_MESH_ADMIN_PORT:-9901}"
+admin="http://127.0.0.1:$ADMIN_PORT"
+proto=(-import-path proto)
+
+die() { echo "mesh: $*" >&2; exit 1; }
+envoy_runtime() {
+  curl -fsS -X POST "$admin/runtime_modify?$1" >/dev/null \
+    || die "the ingress admin ($admin) did not take $1; is 'scripts/mesh.sh up' running?"
+}
+
+token() {
+  eval "$(scripts/infra.sh env)"
+  grpcurl -plaintext "${proto[@]}" -proto airis/gateway/v1/auth.proto \
+    -d '{"tenant":"demo","username":"admin","password":"admin"}' \
+    "127.0.0.1:$INGRESS_PORT" airis.gateway.v1.AuthService/Login \
+    | sed -n 's/.*"accessToken": "\([^"]*\)".*/\1/p'
+}
+
+case "${1:-}" in
+  token) token; exit 0 ;;
+  canary)
+    pct="${2:-}"
+    [[ "$pct" =~ ^[0-9]+$ ]] && [ "$pct" -le 100 ] || die "usage: $0 canary <0..100>"
+    envoy_runtime "routing.analytics.analytics_v1=$((100 - pct))&routing.analytics.analytics_v2=$pct"
+    echo "analytics: v1 $((100 - pct)) %, v2 $pct %"
+    exit 0 ;;
+  chaos)
+    case "${2:-}" in
+      on) keys="$(grep -v '^#' mesh/chaos.env | paste -sd '&')" ;;
+      off) keys="$(grep -v '^#' mesh/chaos.env | sed 's/=.*/=0/' | paste -sd '&')" ;;
+      *) die "usage: $0 chaos on|off" ;;
+    esac
+    envoy_runtime "$keys"
+    echo "fault injection: ${keys//&/, }"
+    exit 0 ;;
+  status)
+    curl -fsS "$admin/clusters" | grep -E '::(health_flags|cx_active|rq_success|rq_error)::' || true
+    curl -fsS "$admin/runtime" | grep -E '"(routing|fault)\.' || true
+    exit 0 ;;
+  up) ;;
+  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+esac
+
+scripts/infra.sh start
+eval "$(scripts/infra.sh env)"
+cargo build --locked --release --bin airis
+airis="$(pwd)/target/release/airis"
+
+state="${AIRIS_STATE:-${AIRIS_CACHE:-$PWD/.cache}/state}/mesh"
+logs="$state/logs"
+certs="$state/certs"
+mkdir -p "$logs"
+mesh/dev-ca.sh "$certs" ingress gateway receiver analytics
+# A signing key kept across restarts, so minted ingest tokens stay valid.
+[ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
+
+# run <name> <command...>: in the background, logging to $logs/<name>.log.
+run() {
+  local name="$1"
+  shift
+  "$@" >"$logs/$name.log" 2>&1 &
+  pids+=("$!")
+}
+
+# render <template> <out> NAME=value...: fills mesh/<template>'s placeholders.
+render() {
+  local template="$1" out="$2"
+  shift 2
+  local text
+  text="$(cat "mesh/$template")"
+  for pair in "$@"; do
+    text="${text//"{{${pair%%=*}}}"/${pair#*=}}"
+  done
+  if grep -q '{{' <<<"$text"; then
+    die "mesh/$template: placeholder left: $(grep -o '{{[A-Z0-9_]*}}' <<<"$text" | head -n1)"
+  fi
+  printf '%s\n' "$text" >"$out"
+}
+
+endpoints() {
+  local list="" port
+  for port in "$@"; do
+    list="${list:+$list, }{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: $port}}}}"
+  done
+  echo "[$list]"
+}
+
+envoy_up() {
+  # envoy_up <name> <config>
+  run "envoy-$1" envoy -c "$2" --use-dynamic-base-id --log-level warn --concurrency 1
+}
+
+"$airis" --config config/local.toml migrate >"$logs/migrate.log" 2>&1 \
+  || die "migrate failed; see $logs/migrate.log"
+
+# The services, each trusting the claim headers from its sidecar.
+common=(env AIRIS_AUTH__TENANT_HEADER=x-airis-tenant AIRIS_AUTH__ROLE_HEADER=x-airis-role)
+run gateway "${common[@]}" AIRIS_GATEWAY__LISTEN=127.0.0.1:14330 \
+  AIRIS_GATEWAY__HTTP_LISTEN=127.0.0.1:14331 AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-gateway \
+  "$airis" --config config/local.toml serve gateway
+run receiver "${common[@]}" AIRIS_INGESTION__RECEIVER__LISTEN=127.0.0.1:14317 \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-receiver \
+  "$airis" --config config/local.toml serve receiver
+run loader "${common[@]}" AIRIS_TELEMETRY__SERVICE_NAME=airis-loader \
+  "$airis" --config config/local.toml serve loader
+for v in 1 2; do
+  run "analytics-v$v" "${common[@]}" AIRIS_ANALYTICS__LISTEN="127.0.0.1:1432$((v - 1))" \
+    AIRIS_TELEMETRY__SERVICE_NAME="airis-analytics-v$v" \
+    "$airis" --config config/local.toml serve analytics
+done
+
+# One sidecar per service instance, then the ingress.
+sidecar() {
+  # sidecar <name> <identity> <inbound> <admin> <grpc port> <http port>
+  render sidecar.yaml "$state/$1.yaml" SERVICE="$2" INBOUND_PORT="$3" ADMIN_PORT="$4" \
+    APP_GRPC_PORT="$5" APP_HTTP_PORT="$6" CERT_DIR="$certs"
+  envoy_up "$1" "$state/$1.yaml"
+}
+sidecar gateway gateway 15330 15001 14330 14331
+sidecar receiver receiver 15317 15002 14317 14317
+sidecar analytics-v1 analytics 15320 15003 14320 14320
+sidecar analytics-v2 analytics 15321 15004 14321 14321
+render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
+  OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER=airis-gateway AUDIENCE=airis \
+  ANALYTICS_V1_ENDPOINTS="$(endpoints 15320)" ANALYTICS_V2_ENDPOINTS="$(endpoints 15321)" \
+  GATEWAY_ENDPOINTS="$(endpoints 15330)" RECEIVER_ENDPOINTS="$(endpoints 15317)"
+envoy_up ingress "$state/ingress.yaml"
+
+echo "waiting for the mesh (logs: $logs)"
+access=""
+for _ in $(seq 1 120); do
+  for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    echo "a process exited; last lines of its log:" >&2
+    for f in "$logs"/*.log; do echo "== $f" >&2; tail -n 5 "$f" >&2; done
+    exit 1
+  done
+  access="$(token 2>/dev/null || true)"
+  [ -n "$access" ] && break
+  sleep 1
+done
+[ -n "$access" ] || die "no login through the ingress after 120 s; see $logs"
+
+# Demo traffic with an ingest token minted through the ingress.
+ingest="$(grpcurl -plaintext "${proto[@]}" -proto airis/gateway/v1/auth.proto \
+  -H "authorization: Bearer $access" -d '{"description":"demo traffic","ttl_days":30}' \
+  "127.0.0.1:$INGRESS_PORT" airis.gateway.v1.AuthService/MintIngestToken \
+  | sed -n 's/.*"token": "\([^"]*\)".*/\1/p')"
+[ -n "$ingest" ] || die "MintIngestToken through the ingress failed"
+run demo "$airis" demo --endpoint "http://127.0.0.1:$OTLP_PORT" --token "$ingest" --rate 20
+
+cat <<TXT
+
+AIRIS-MON is up behind the local mesh.
+  API (gRPC, gRPC-Web), UI   http://127.0.0.1:$INGRESS_PORT
+  OTLP/gRPC ingest           127.0.0.1:$OTLP_PORT  (authorization: Bearer <ingest token>)
+  ingress admin              $admin
+  ClickHouse HTTP            http://127.0.0.1:8123   database "airis"
+  logs                       $logs
+
+Try:
+  TOKEN=\$(scripts/mesh.sh token)     # admin / admin, tenant "demo"
+  NOW=\$(date +%s)
+  grpcurl -plaintext -import-path proto -proto airis/analytics/v1/query.proto \\
+    -H "authorization: Bearer \$TOKEN" \\
+    -d "{\"time_range\":{\"start_unix_nano\":\$(( (NOW - 3600) * 1000000000 )),\"end_unix_nano\":\$(( NOW * 1000000000 ))}}" \\
+    127.0.0.1:$INGRESS_PORT airis.analytics.v1.QueryService/ListServices
+  scripts/mesh.sh canary 50          # half the queries to analytics v2
+  scripts/mesh.sh chaos on           # 20 % aborts, 10 % 2 s delays on queries
+  scripts/mesh.sh status
+
+Ctrl-c stops the services, the mesh and the demo traffic.
+TXT
+wait -n "${pids[@]}" || true
+echo "a process exited; stopping (logs: $logs)" >&2
