@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Local infrastructure for AIRIS-MON: Kafka (KRaft), ClickHouse (real server if a
 # `clickhouse` binary is on PATH, else chdb behind scripts/chdb_server.py), Redis,
-# and tools (grpcurl, buf, kcat, OpenTelemetry Python SDK).
+# tools (grpcurl, buf, envoy, kcat, OpenTelemetry Python SDK), and k8s (kustomize,
+# Kubernetes and Istio schemas for scripts/check-istio.sh).
 #
-#   scripts/infra.sh install|start|stop|status|wait [kafka|clickhouse|redis|tools ...]
+#   scripts/infra.sh install|start|stop|status|wait [kafka|clickhouse|redis|tools|k8s ...]
 #   scripts/infra.sh kill kafka        # SIGKILL (crash tests)
 #   scripts/infra.sh reset [comp...]   # stop, then delete that component's state (data, logs)
 #   scripts/infra.sh env               # export lines: ports, URLs, PATH
@@ -41,7 +42,11 @@ CLICKHOUSE_MODE="${AIRIS_CLICKHOUSE_MODE:-auto}"
 VENV="$AIRIS_CACHE/venv"
 BIN="$AIRIS_CACHE/bin"
 KAFKA_HOME="$AIRIS_CACHE/kafka/$KAFKA_VERSION"
+# k8s is installed only when named (scripts/check-istio.sh does): the local
+# system does not need it
 ALL_COMPONENTS=(kafka clickhouse redis tools)
+# components that install programs but run no process
+is_tool() { [ "$1" = tools ] || [ "$1" = k8s ]; }
 HOST=127.0.0.1
 
 # ---------------------------------------------------------------------------
@@ -51,7 +56,7 @@ log() { printf 'infra: %s\n' "$*" >&2; }
 die() { printf 'infra: error: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -611,6 +616,69 @@ install_tools_locked() {
 install_tools() { with_lock "$AIRIS_CACHE/.lock-install-venv" install_tools_locked; }
 
 # ---------------------------------------------------------------------------
+# k8s: what scripts/check-istio.sh validates istio/ with, offline after the
+# first install. kustomize is built from the Go module proxy (v5.8.3 needs
+# Go 1.27, v5.8.2 builds with this machine's 1.26); the Istio CRD schemas
+# are istio.io/api's own, from the same proxy; meshconfig-check
+# (scripts/infra/meshconfig) decodes mesh config with istio.io/api's types.
+
+KUSTOMIZE_VERSION="${AIRIS_KUSTOMIZE_VERSION:-v5.8.2}"
+ISTIO_API_VERSION="${AIRIS_ISTIO_API_VERSION:-v1.32.0}"
+K8S_DIR="$AIRIS_CACHE/k8s"
+
+# the go command with its module and build caches inside $AIRIS_CACHE, never
+# fetching another toolchain
+go_cached() {
+  env GOTOOLCHAIN=local GOFLAGS=-modcacherw GOMODCACHE="$AIRIS_CACHE/go/mod" \
+    GOCACHE="$AIRIS_CACHE/go/build" GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go "$@"
+}
+
+install_k8s_go_locked() {
+  command -v go >/dev/null 2>&1 || die "k8s: needs the go command (Go 1.24 or newer)"
+  mkdir -p "$BIN" "$K8S_DIR"
+  local t0=$SECONDS
+  if [ "$("$BIN/kustomize" version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
+    log "k8s: go install sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+    # Offline, the module cache itself serves as the proxy (its contents
+    # were checksum-verified when they were first downloaded).
+    if ! GOBIN="$BIN" go_cached install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$K8S_DIR/go.log" 2>&1 \
+       && ! GOBIN="$BIN" GOPROXY="file://$AIRIS_CACHE/go/mod/cache/download" GOSUMDB=off \
+            go_cached install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >>"$K8S_DIR/go.log" 2>&1; then
+      tail -n 20 "$K8S_DIR/go.log" | sed 's/^/  | /' >&2
+      die "k8s: could not build kustomize (log: $K8S_DIR/go.log)"
+    fi
+  fi
+  local crds="$K8S_DIR/istio-api-$ISTIO_API_VERSION/customresourcedefinitions.gen.yaml"
+  if [ ! -s "$crds" ]; then
+    log "k8s: go mod download istio.io/api@$ISTIO_API_VERSION (CRD schemas)"
+    local dir
+    dir="$(go_cached mod download -json "istio.io/api@$ISTIO_API_VERSION" 2>>"$K8S_DIR/go.log" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" \
+      || die "k8s: could not download istio.io/api@$ISTIO_API_VERSION (log: $K8S_DIR/go.log)"
+    mkdir -p "$(dirname "$crds")"
+    cp "$dir/kubernetes/customresourcedefinitions.gen.yaml" "$crds.tmp"
+    mv "$crds.tmp" "$crds"
+  fi
+  ln -sfn "$crds" "$K8S_DIR/istio-crds.yaml"
+  echo "$ISTIO_API_VERSION" >"$K8S_DIR/istio-api.version"
+  local src="$SCRIPT_DIR/infra/meshconfig" sum
+  sum="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)"
+  if [ ! -x "$BIN/meshconfig-check" ] || [ ! -f "$K8S_DIR/.meshconfig-check-$sum" ]; then
+    log "k8s: building meshconfig-check"
+    (cd "$src" && go_cached build -o "$BIN/meshconfig-check" .) >>"$K8S_DIR/go.log" 2>&1 \
+      || { tail -n 20 "$K8S_DIR/go.log" | sed 's/^/  | /' >&2; die "k8s: could not build meshconfig-check"; }
+    rm -f "$K8S_DIR"/.meshconfig-check-*
+    touch "$K8S_DIR/.meshconfig-check-$sum"
+  fi
+  [ $((SECONDS - t0)) -gt 2 ] && log "k8s: kustomize $KUSTOMIZE_VERSION, istio.io/api $ISTIO_API_VERSION CRDs, meshconfig-check ready in $((SECONDS - t0))s"
+  return 0
+}
+install_k8s() {
+  with_lock "$AIRIS_CACHE/.lock-install-venv" pip_install_reqs k8s "$SCRIPT_DIR/infra/requirements-k8s.txt"
+  with_lock "$AIRIS_CACHE/.lock-install-k8s" install_k8s_go_locked
+}
+
+# ---------------------------------------------------------------------------
 # generic start / stop / wait / status
 
 is_ready() {
@@ -643,6 +711,7 @@ start_comp() {
     clickhouse) with_lock "$AIRIS_STATE/.lock-clickhouse" start_clickhouse ;;
     redis) with_lock "$AIRIS_STATE/.lock-redis" start_redis ;;
     tools) install_tools ;;
+    k8s) install_k8s ;;
   esac
 }
 
@@ -673,13 +742,14 @@ install_comp() {
     clickhouse) install_clickhouse ;;
     redis) install_redis ;;
     tools) install_tools ;;
+    k8s) install_k8s ;;
   esac
 }
 
 stop_comp() {
   # stop_comp <component> [signal]: TERM then KILL after STOP_TIMEOUT; KILL at once if asked
   local comp="$1" sig="${2:-TERM}" pid deadline
-  [ "$comp" = tools ] && return 0
+  is_tool "$comp" && return 0
   pid="$(running_pid "$comp")"
   if [ -z "$pid" ]; then
     rm -f "$(pidfile "$comp")"
@@ -718,6 +788,15 @@ status_comp() {
     fi
     return 0
   fi
+  if [ "$comp" = k8s ]; then
+    if [ -x "$BIN/kustomize" ] && [ -s "$K8S_DIR/istio-crds.yaml" ] && [ -x "$BIN/meshconfig-check" ]; then
+      printf '%-11s installed  kustomize %s, istio.io/api %s CRDs, meshconfig-check in %s\n' k8s \
+        "$("$BIN/kustomize" version 2>/dev/null)" "$(cat "$K8S_DIR/istio-api.version" 2>/dev/null)" "$BIN"
+    else
+      printf '%-11s not installed\n' k8s
+    fi
+    return 0
+  fi
   pid="$(running_pid "$comp")"
   local extra=""
   [ "$comp" = clickhouse ] && extra=" ($(cat "$AIRIS_STATE/clickhouse/mode" 2>/dev/null || clickhouse_mode))"
@@ -733,13 +812,13 @@ status_comp() {
 }
 
 wait_comp() {
-  [ "$1" = tools ] && return 0
+  is_tool "$1" && return 0
   [ -n "$(running_pid "$1")" ] || die "$1: not running (use: scripts/infra.sh start $1)"
   wait_ready "$1"
 }
 
 reset_comp() {
-  [ "$1" = tools ] && return 0
+  is_tool "$1" && return 0
   stop_comp "$1"
   log "$1: deleting state $AIRIS_STATE/$1"
   rm -rf "${AIRIS_STATE:?}/$1"
@@ -771,8 +850,8 @@ parse_components() {
   local c
   for c in "$@"; do
     case "$c" in
-      kafka|clickhouse|redis|tools) COMPS+=("$c") ;;
-      *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]})" ;;
+      kafka|clickhouse|redis|tools|k8s) COMPS+=("$c") ;;
+      *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]} k8s)" ;;
     esac
   done
 }
@@ -800,16 +879,16 @@ main() {
       local i
       for (( i=${#comps[@]}-1; i>=0; i-- )); do
         c="${comps[$i]}"
-        [ "$c" = tools ] && continue
+        is_tool "$c" && continue
         with_lock "$AIRIS_STATE/.lock-$c" stop_comp "$c"
       done ;;
     kill)
       [ "$#" -ge 1 ] || die "usage: scripts/infra.sh kill <component>"
       parse_components "$@"; comps=("${COMPS[@]}")
-      for c in "${comps[@]}"; do [ "$c" = tools ] || with_lock "$AIRIS_STATE/.lock-$c" stop_comp "$c" KILL; done ;;
+      for c in "${comps[@]}"; do is_tool "$c" || with_lock "$AIRIS_STATE/.lock-$c" stop_comp "$c" KILL; done ;;
     status) for c in "${comps[@]}"; do status_comp "$c"; done ;;
     wait) for c in "${comps[@]}"; do wait_comp "$c"; done ;;
-    reset) for c in "${comps[@]}"; do [ "$c" = tools ] || with_lock "$AIRIS_STATE/.lock-$c" reset_comp "$c"; done ;;
+    reset) for c in "${comps[@]}"; do is_tool "$c" || with_lock "$AIRIS_STATE/.lock-$c" reset_comp "$c"; done ;;
     env) print_env ;;
     logs)
       [ "$#" -eq 1 ] || die "usage: scripts/infra.sh logs <kafka|clickhouse|redis>"

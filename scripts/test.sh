@@ -11,6 +11,9 @@ eval "$(scripts/infra.sh env)"
 buf lint
 # The end-to-end tests start the `airis` binary as a child process.
 cargo build --locked --workspace --bins
+# istio/ against the Kubernetes and Istio schemas, mesh/'s numbers, and
+# this binary's configuration keys.
+scripts/check-istio.sh --airis target/debug/airis
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

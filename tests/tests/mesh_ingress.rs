@@ -327,6 +327,20 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         assert!(answer.is_none(), "{what}");
     }
 
+    // Other spellings of the query path, without a token: never an answer.
+    for path in [
+        "//airis.analytics.v1.QueryService/ListServices",
+        "/./airis.analytics.v1.QueryService/ListServices",
+        "/airis.gateway.v1.AuthService/../../airis.analytics.v1.QueryService/ListServices",
+        "/airis.analytics.v1.QueryService%2FListServices",
+        "/ui/airis.analytics.v1.QueryService/ListServices",
+    ] {
+        let (status, grpc_status, answer) =
+            grpc_web::<_, ListServicesResponse>(api, path, &list, &[]).await?;
+        assert!(answer.is_none(), "{path}: {status} {grpc_status:?}");
+        assert_ne!((status, grpc_status.as_deref()), (200, Some("0")), "{path}");
+    }
+
     // Revocation is honoured at the edge at once, for access and ingest
     // tokens alike.
     for token in [&viewer, &acme_ingest] {

@@ -1,0 +1,113 @@
+"""Each check of check_istio.py must catch the mistake it is there for.
+
+Runs the real check (the same tools as scripts/check-istio.sh, whose
+--self-test passes them in CHECK_ISTIO_ARGS) on copies of istio/ and mesh/
+with one deliberate mistake each, and expects a failure naming it. The
+unchanged copy must pass, so a failure is the mistake's and nothing else's.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHECK = REPO / "scripts" / "infra" / "check_istio.py"
+ARGS = shlex.split(os.environ.get("CHECK_ISTIO_ARGS", ""))
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    if not ARGS:
+        pytest.skip("run through scripts/check-istio.sh --self-test")
+    shutil.copytree(REPO / "istio", tmp_path / "istio")
+    shutil.copytree(REPO / "mesh", tmp_path / "mesh")
+    return tmp_path
+
+
+def run(tree: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(CHECK), *ARGS, "--istio-dir", str(tree / "istio"), "--mesh-dir", str(tree / "mesh")],
+        capture_output=True, text=True,
+    )
+
+
+def edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text()
+    assert text.count(old) >= count, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, count))
+
+
+def test_unchanged_copy_passes(tree: Path) -> None:
+    proc = run(tree)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+
+
+# (what is changed, file, old text, new text, what the failure must say)
+MISTAKES = [
+    ("mesh pool limit", "mesh/ingress.yaml", "max_requests: 64", "max_requests: 65",
+     "analytics_v1 / DestinationRule analytics max requests (http2MaxRequests): mesh/ has 65 but istio/ has 64"),
+    ("istio canary weight", "istio/base/mesh/virtualservices.yaml", "weight: 90\n", "weight: 80\n",
+     "canary weight analytics_v1 / subset v1: mesh/ has 90 but istio/ has 80"),
+    ("istio route timeout", "istio/base/mesh/virtualservices.yaml", "    timeout: 15s\n", "    timeout: 20s\n",
+     "route /opentelemetry.proto.collector. (receiver) timeout: mesh/ has 15s but istio/ has 20s"),
+    ("istio retryOn", "istio/base/mesh/virtualservices.yaml",
+     "retryOn: reset,connect-failure,refused-stream\n", "retryOn: reset,connect-failure\n",
+     "route / (ui) retry on"),
+    ("istio ejection time", "istio/base/mesh/destinationrules.yaml", "baseEjectionTime: 30s", "baseEjectionTime: 60s",
+     "analytics_v1 / DestinationRule analytics base ejection time: mesh/ has 30s but istio/ has 60s"),
+    ("drill percentage", "mesh/chaos.env", "fault.analytics.abort_percent=20", "fault.analytics.abort_percent=25",
+     "fault abort percent (mesh/chaos.env fault.analytics.abort_percent): mesh/ has 25 but istio/ has 20"),
+    ("drill delay", "istio/components/chaos/kustomization.yaml", "fixedDelay: 2s", "fixedDelay: 3s",
+     "fault fixed delay: mesh/ has 2s but istio/ has 3s"),
+    ("missing VirtualService", "istio/base/mesh/virtualservices.yaml", "  name: receiver\n  namespace: airis\n",
+     "  name: receiver-old\n  namespace: airis\n", "delegates to VirtualService receiver"),
+    ("unknown field in an Istio object", "istio/base/mesh/destinationrules.yaml",
+     "consecutive5xxErrors: 3", "consecutive5xxError: 3", "Additional properties are not allowed ('consecutive5xxError'"),
+    ("CEL rule of an Istio CRD", "istio/base/mesh/virtualservices.yaml", "perTryTimeout: 3s", "perTryTimeout: 0.5ms",
+     "Istio"),
+    ("unknown field in a Kubernetes object", "istio/base/airis/loader.yaml",
+     "terminationGracePeriodSeconds: 45", "terminationGracePeriodSecond: 45",
+     "Additional properties are not allowed ('terminationGracePeriodSecond'"),
+    ("Kafka reachable from the query service", "istio/base/mesh/security.yaml",
+     "        - cluster.local/ns/airis/sa/migrate\n    to:\n    - operation: {ports: [\"9092\"]}",
+     "        - cluster.local/ns/airis/sa/migrate\n        - cluster.local/ns/airis/sa/analytics\n    to:\n    - operation: {ports: [\"9092\"]}",
+     "AuthorizationPolicy: the other"),
+    ("migrate cut off from Kafka", "istio/base/policy/networkpolicies-airis-data.yaml",
+     "values: [receiver, loader, migrate]", "values: [receiver, loader]", "airis-migrate -> kafka:9092"),
+    ("cluster name", "istio/base/config/airis.toml", 'cluster = "airis"', 'cluster = "prod"',
+     "ingestion.schema.cluster 'prod' == ClickHouse remote_servers ['airis']"),
+    ("mesh config typo", "istio/install/istio-operator.yaml", "pathPrefix: /authz", "pathPrefx: /authz",
+     'unknown field "pathPrefx"'),
+    ("EnvoyFilter typo", "istio/base/mesh/envoyfilter.yaml", "request_mutations:", "request_mutation:",
+     "envoy --mode validate"),
+    ("gRPC-Web after jwt_authn", "istio/base/mesh/envoyfilter.yaml",
+     "operation: INSERT_BEFORE\n      value:\n        name: envoy.filters.http.grpc_web",
+     "operation: INSERT_AFTER\n      value:\n        name: envoy.filters.http.grpc_web",
+     "gRPC-Web translated at the edge, before jwt_authn: mesh/ has True but istio/ has False"),
+    ("escaped slashes let through", "istio/base/mesh/envoyfilter.yaml",
+     "path_with_escaped_slashes_action: REJECT_REQUEST", "path_with_escaped_slashes_action: KEEP_UNCHANGED",
+     "listener ingress: path_with_escaped_slashes_action: mesh/ has REJECT_REQUEST but istio/ has KEEP_UNCHANGED"),
+    ("unknown gRPC served the UI", "istio/base/mesh/virtualservices.yaml",
+     "headers: {content-type: {prefix: application/grpc}}", "headers: {content-type: {prefix: application/grpc-nothing}}",
+     "edge 443 gRPC /airis.nothing.v1.NoService/Call: routed to"),
+    ("listening on loopback", "istio/base/config/airis.toml", 'listen = "0.0.0.0:4320"', 'listen = "127.0.0.1:4320"',
+     "analytics.listen"),
+    ("root user", "istio/base/airis/ui.yaml", "runAsNonRoot: true", "runAsNonRoot: false", "ui: pod securityContext"),
+]
+
+
+@pytest.mark.parametrize("what,file,old,new,expect", MISTAKES, ids=[m[0] for m in MISTAKES])
+def test_mistake_is_caught(tree: Path, what: str, file: str, old: str, new: str, expect: str) -> None:
+    edit(tree / file, old, new)
+    proc = run(tree)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, f"{what}: not caught\n{out[-3000:]}"
+    assert expect in out, f"{what}: failed, but not with {expect!r}\n" + "\n".join(
+        line for line in out.splitlines() if "FAIL" in line)[-3000:]
