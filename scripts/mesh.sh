@@ -9,14 +9,16 @@
 #   scripts/mesh.sh chaos on|off    the fault drill of mesh/chaos.env
 #   scripts/mesh.sh status          the ingress's view of its upstreams
 #
-# What runs where (ports can be moved with the variables below):
+# What runs where (AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and
+# AIRIS_MESH_ADMIN_PORT move the ingress; the ports behind it are fixed):
 #   ingress     127.0.0.1:8080 API (gRPC, gRPC-Web, UI)  127.0.0.1:4317 OTLP
 #               admin 127.0.0.1:9901
 #   gateway     app 14330 (gRPC) / 14331 (HTTP), sidecar 15330
 #   receiver    app 14317, sidecar 15317;  loader (no port)
 #   analytics   v1 app 14320, sidecar 15320;  v2 app 14321, sidecar 15321
-# Services listen on loopback only and trust the tenant and role headers
-# the ingress sets; sidecars accept only the ingress's certificate.
+# Services listen on loopback only (config/mesh.toml: no static tokens) and
+# trust the tenant and role headers the ingress sets; sidecars accept only
+# the ingress's certificate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,10 @@ INGRESS_PORT="${AIRIS_MESH_INGRESS_PORT:-8080}"
 OTLP_PORT="${AIRIS_MESH_OTLP_PORT:-4317}"
 ADMIN_PORT="${AIRIS_MESH_ADMIN_PORT:-9901}"
 admin="http://127.0.0.1:$ADMIN_PORT"
+# The gateway signs with these and the ingress checks them: one source.
+ISSUER=airis-gateway
+AUDIENCE=airis
+config=config/mesh.toml
 proto=(-import-path proto)
 
 die() { echo "mesh: $*" >&2; exit 1; }
@@ -44,7 +50,8 @@ case "${1:-}" in
   token) token; exit 0 ;;
   canary)
     pct="${2:-}"
-    [[ "$pct" =~ ^[0-9]+$ ]] && [ "$pct" -le 100 ] || die "usage: $0 canary <0..100>"
+    [[ "$pct" =~ ^[0-9]{1,3}$ ]] && pct=$((10#$pct)) && [ "$pct" -le 100 ] \
+      || die "usage: $0 canary <0..100>"
     envoy_runtime "routing.analytics.analytics_v1=$((100 - pct))&routing.analytics.analytics_v2=$pct"
     echo "analytics: v1 $((100 - pct)) %, v2 $pct %"
     exit 0 ;;
@@ -83,7 +90,8 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 # run <name> <command...>: in the background, logging to $logs/<name>.log.
 run() {
@@ -100,7 +108,7 @@ render() {
   local text
   text="$(cat "mesh/$template")"
   for pair in "$@"; do
-    text="${text//"{{${pair%%=*}}}"/${pair#*=}}"
+    text="${text//"{{${pair%%=*}}}"/"${pair#*=}"}"
   done
   if grep -q '{{' <<<"$text"; then
     die "mesh/$template: placeholder left: $(grep -o '{{[A-Z0-9_]*}}' <<<"$text" | head -n1)"
@@ -121,24 +129,24 @@ envoy_up() {
   run "envoy-$1" envoy -c "$2" --use-dynamic-base-id --log-level warn --concurrency 1
 }
 
-"$airis" --config config/local.toml migrate >"$logs/migrate.log" 2>&1 \
+"$airis" --config "$config" migrate >"$logs/migrate.log" 2>&1 \
   || die "migrate failed; see $logs/migrate.log"
 
 # The services, each trusting the claim headers from its sidecar.
-common=(env AIRIS_AUTH__TENANT_HEADER=x-airis-tenant AIRIS_AUTH__ROLE_HEADER=x-airis-role)
-run gateway "${common[@]}" AIRIS_GATEWAY__LISTEN=127.0.0.1:14330 \
-  AIRIS_GATEWAY__HTTP_LISTEN=127.0.0.1:14331 AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" \
+run gateway env AIRIS_GATEWAY__LISTEN=127.0.0.1:14330 AIRIS_GATEWAY__HTTP_LISTEN=127.0.0.1:14331 \
+  AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" \
+  AIRIS_GATEWAY__ISSUER="$ISSUER" AIRIS_GATEWAY__AUDIENCE="$AUDIENCE" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-gateway \
-  "$airis" --config config/local.toml serve gateway
-run receiver "${common[@]}" AIRIS_INGESTION__RECEIVER__LISTEN=127.0.0.1:14317 \
+  "$airis" --config "$config" serve gateway
+run receiver env AIRIS_INGESTION__RECEIVER__LISTEN=127.0.0.1:14317 \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-receiver \
-  "$airis" --config config/local.toml serve receiver
-run loader "${common[@]}" AIRIS_TELEMETRY__SERVICE_NAME=airis-loader \
-  "$airis" --config config/local.toml serve loader
+  "$airis" --config "$config" serve receiver
+run loader env AIRIS_TELEMETRY__SERVICE_NAME=airis-loader \
+  "$airis" --config "$config" serve loader
 for v in 1 2; do
-  run "analytics-v$v" "${common[@]}" AIRIS_ANALYTICS__LISTEN="127.0.0.1:1432$((v - 1))" \
+  run "analytics-v$v" env AIRIS_ANALYTICS__LISTEN="127.0.0.1:1432$((v - 1))" \
     AIRIS_TELEMETRY__SERVICE_NAME="airis-analytics-v$v" \
-    "$airis" --config config/local.toml serve analytics
+    "$airis" --config "$config" serve analytics
 done
 
 # One sidecar per service instance, then the ingress.
@@ -153,7 +161,7 @@ sidecar receiver receiver 15317 15002 14317 14317
 sidecar analytics-v1 analytics 15320 15003 14320 14320
 sidecar analytics-v2 analytics 15321 15004 14321 14321
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
-  OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER=airis-gateway AUDIENCE=airis \
+  OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="$(endpoints 15320)" ANALYTICS_V2_ENDPOINTS="$(endpoints 15321)" \
   GATEWAY_ENDPOINTS="$(endpoints 15330)" RECEIVER_ENDPOINTS="$(endpoints 15317)"
 envoy_up ingress "$state/ingress.yaml"
@@ -205,3 +213,4 @@ Ctrl-c stops the services, the mesh and the demo traffic.
 TXT
 wait -n "${pids[@]}" || true
 echo "a process exited; stopping (logs: $logs)" >&2
+exit 1

@@ -12,8 +12,12 @@
    workload hygiene, and who may talk to whom under the NetworkPolicies and
    under the AuthorizationPolicies, flow by flow.
 4. Compares the policy numbers with mesh/ingress.yaml and mesh/chaos.env:
-   route timeouts and retries, canary weights, pool limits, outlier
-   detection, fault injection, the edge's token rules and revocation check.
+   route timeouts, retries and per-try timeouts (none on the API routes),
+   canary weights, pool limits, outlier detection (gateway errors only, as
+   istiod translates it), fault injection, the edge's token rules (where
+   the token is read), revocation check, Login's rate limit, the listeners'
+   path handling and header timeout, CORS origins, and what the edge does
+   with each kind of request (method, path, gRPC or gRPC-Web or neither).
 
 Every comparison is printed; any failure makes the exit status 1.
 """
@@ -93,17 +97,25 @@ class Report:
             self.fail(msg + (f" -- {why}" if why else ""))
         return cond
 
-    def same(self, what: str, mesh: Any, istio: Any, norm: Callable[[Any], Any] = lambda x: x) -> bool:
-        """One mesh-vs-istio comparison, printed either way."""
-        try:
-            equal = mesh is not None and istio is not None and norm(mesh) == norm(istio)
-        except (TypeError, ValueError):
-            equal = False
-        line = f"{what}: mesh {show(mesh)} == istio {show(istio)}"
-        if equal:
-            self.ok(line)
+    def same(self, what: str, mesh: Any, istio: Any, norm: Callable[[Any], Any] = lambda x: x,
+             absent: str | None = None, why: str = "") -> bool:
+        """One mesh-vs-istio comparison, printed either way. A value missing
+        on either side fails, unless `absent` names what its absence means:
+        then missing on both sides is equal (and printed as such)."""
+        def shown(v: Any) -> str:
+            return absent if v is None and absent is not None else show(v)
+
+        if absent is not None and mesh is None and istio is None:
+            equal = True
         else:
-            self.fail(f"{what}: mesh/ has {show(mesh)} but istio/ has {show(istio)}")
+            try:
+                equal = mesh is not None and istio is not None and norm(mesh) == norm(istio)
+            except (TypeError, ValueError):
+                equal = False
+        if equal:
+            self.ok(f"{what}: mesh {shown(mesh)} == istio {shown(istio)}")
+        else:
+            self.fail(f"{what}: mesh/ has {shown(mesh)} but istio/ has {shown(istio)}" + (f" -- {why}" if why else ""))
         return equal
 
 
@@ -257,6 +269,11 @@ def validate_envoyfilters(r: Rendered, envoy: str | None, report: Report, seen: 
                     dig(cp, "match", "listener", "filterChain", "filter", "name") == "envoy.filters.network.http_connection_manager":
                 hcm = deep_merge(hcm, value.get("typed_config", {}))
                 applied.append("http_connection_manager settings")
+            elif cp.get("applyTo") == "HTTP_ROUTE" and op == "MERGE":
+                # merged into the one route, which stands for the route matched
+                vh = hcm["route_config"]["virtual_hosts"][0]
+                vh["routes"][0] = deep_merge(vh["routes"][0], value)
+                applied.append(f"route {dig(cp, 'match', 'routeConfiguration', 'vhost', 'route', 'name')} settings")
             else:
                 report.fail(f"EnvoyFilter {ef['metadata']['name']} patch {i}: {cp.get('applyTo')} {op} is not a kind of patch this check can validate")
         hcm["http_filters"] = filters + [{
@@ -842,42 +859,271 @@ def check_flows(r: Rendered, report: Report) -> None:
             report.fail(f"AuthorizationPolicy {ap['metadata']['name']}: selector {sel} selects no pods")
 
 
-# -- the edge ------------------------------------------------------------------
+# -- requests at the edge ------------------------------------------------------
+
+GRPC = "application/grpc"
+GRPC_WEB = "application/grpc-web+proto"
+LOGIN = "/airis.gateway.v1.AuthService/Login"
 
 
-def istio_path_matches(pattern: str, path: str) -> bool:
-    return ap_value_matches(pattern, path)
+@dataclass(frozen=True)
+class Request:
+    """One request as it reaches the ingress (after path normalisation)."""
+    listener: str  # "https" (443) or "otlp" (4317)
+    method: str
+    path: str
+    content_type: str | None = None
+
+    @property
+    def port(self) -> int:
+        return {"https": 443, "otlp": 4317}[self.listener]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        h = {":method": self.method, ":path": self.path}
+        if self.content_type:
+            h["content-type"] = self.content_type
+        return h
+
+    def __str__(self) -> str:
+        kind = {GRPC: "gRPC", GRPC_WEB: "gRPC-Web"}.get(self.content_type or "")
+        if kind and self.method != "POST":
+            kind += f" {self.method}"
+        return f"{self.port} {kind or self.method} {self.path}"
 
 
-def istio_edge(r: Rendered, listener: str, path: str, grpc: bool) -> dict:
-    """What the Istio ingress does with one request: destination, whether a
-    token is required, whether the revocation check runs."""
-    port = {"https": 443, "otlp": 4317}[listener]
-    dest = None
+def envoy_string_matches(sm: dict, value: str | None) -> bool:
+    """An Envoy StringMatcher; a shape this check does not know fails loudly."""
+    if value is None:
+        return False
+    fold = (lambda s: s.lower()) if sm.get("ignore_case") else (lambda s: s)
+    v = fold(value)
+    if "exact" in sm:
+        return v == fold(sm["exact"])
+    if "prefix" in sm:
+        return v.startswith(fold(sm["prefix"]))
+    if "suffix" in sm:
+        return v.endswith(fold(sm["suffix"]))
+    if "contains" in sm:
+        return fold(sm["contains"]) in v
+    if "safe_regex" in sm:
+        return re.fullmatch(sm["safe_regex"]["regex"], value) is not None
+    raise ValueError(f"Envoy string matcher not simulated: {sm}")
+
+
+def envoy_header_matches(hm: dict, headers: dict[str, str]) -> bool:
+    value = headers.get(hm["name"].lower())
+    if "present_match" in hm:
+        hit = (value is not None) == bool(hm["present_match"])
+    elif "string_match" in hm:
+        hit = envoy_string_matches(hm["string_match"], value)
+    elif set(hm) - {"name", "invert_match"}:
+        raise ValueError(f"Envoy header matcher not simulated: {hm}")
+    else:
+        hit = value is not None
+    return hit != bool(hm.get("invert_match"))
+
+
+def envoy_route_matches(m: dict, req: Request) -> bool:
+    """An Envoy RouteMatch (route or jwt_authn rule) against a request."""
+    unknown = set(m) - {"prefix", "path", "safe_regex", "path_separated_prefix", "headers", "grpc"}
+    if unknown:
+        raise ValueError(f"Envoy route match not simulated: {sorted(unknown)}")
+    if "prefix" in m:
+        hit = req.path.startswith(m["prefix"])
+    elif "path" in m:
+        hit = req.path == m["path"]
+    elif "safe_regex" in m:
+        hit = re.fullmatch(m["safe_regex"]["regex"], req.path) is not None
+    elif "path_separated_prefix" in m:
+        p = m["path_separated_prefix"]
+        hit = req.path == p or req.path.startswith(p + "/")
+    else:
+        raise ValueError(f"Envoy route match without a path: {m}")
+    if "grpc" in m:
+        # Envoy's gRPC match: content-type application/grpc or application/grpc+*
+        ct = req.content_type or ""
+        hit = hit and (ct == GRPC or ct.startswith(GRPC + "+"))
+    return hit and all(envoy_header_matches(h, req.headers) for h in m.get("headers", []))
+
+
+def istio_string_matches(sm: dict | None, value: str | None) -> bool:
+    """An Istio StringMatch (exact, prefix, regex: RE2, whole value)."""
+    if sm is None:
+        return True
+    if value is None:
+        return False
+    if not sm:
+        return True  # {}: the header is present
+    if "exact" in sm:
+        return value == sm["exact"]
+    if "prefix" in sm:
+        return value.startswith(sm["prefix"])
+    if "regex" in sm:
+        return re.fullmatch(sm["regex"], value) is not None
+    raise ValueError(f"Istio string match not simulated: {sm}")
+
+
+ISTIO_MATCH_KEYS = {"name", "port", "uri", "method", "headers"}
+
+
+def istio_match_matches(m: dict, req: Request) -> bool:
+    unknown = set(m) - ISTIO_MATCH_KEYS
+    if unknown:
+        raise ValueError(f"Istio HTTPMatchRequest fields not simulated: {sorted(unknown)}")
+    return (m.get("port") in (None, req.port)
+            and istio_string_matches(m.get("uri"), req.path)
+            and istio_string_matches(m.get("method"), req.method)
+            and all(istio_string_matches(v, req.headers.get(k.lower())) for k, v in (m.get("headers") or {}).items()))
+
+
+def istio_string_match_conflict(root: dict | None, leaf: dict | None) -> bool:
+    """istiod's stringMatchConflict: a delegate's match must lie within the root's."""
+    if root is None or leaf is None:
+        return False
+    if root.get("regex"):
+        if leaf.get("regex") or leaf.get("prefix") or leaf.get("exact"):
+            return True
+    if leaf.get("regex"):
+        if root.get("regex") or root.get("prefix") or root.get("exact"):
+            return True
+    if root.get("exact"):
+        return bool(leaf.get("prefix")) or leaf.get("exact") != root["exact"]
+    if root.get("prefix"):
+        if leaf.get("prefix"):
+            return not leaf["prefix"].startswith(root["prefix"])
+        if leaf.get("exact"):
+            return not leaf["exact"].startswith(root["prefix"])
+    return True
+
+
+def merge_istio_matches(root: list | None, leaf: list | None) -> list | None:
+    """istiod's mergeHTTPMatchRequests: a delegate route's match conditions
+    merged with its root route's; None when they conflict (istiod then drops
+    the delegate route)."""
+    if not root:
+        return leaf or []
+    if not leaf:
+        return root
+    out = []
+    for sub in leaf:
+        found = False
+        for rm in root:
+            if any(istio_string_match_conflict(rm.get(k), sub.get(k)) for k in ("uri", "method")) or \
+                    any(istio_string_match_conflict((rm.get("headers") or {}).get(h), v) for h, v in (sub.get("headers") or {}).items()) or \
+                    (rm.get("port") and sub.get("port") and rm["port"] != sub["port"]):
+                continue
+            merged = dict(sub)
+            for k in ("uri", "method", "port"):
+                if merged.get(k) is None and rm.get(k) is not None:
+                    merged[k] = rm[k]
+            merged["headers"] = {**(rm.get("headers") or {}), **(sub.get("headers") or {})}
+            out.append(merged)
+            found = True
+        if not found:
+            return None
+    return out or None
+
+
+def istio_merged_name(root: str | None, leaf: str | None) -> str | None:
+    """istiod names a delegate's route <root route>-<delegate route>."""
+    if not leaf:
+        return root
+    return f"{root}-{leaf}" if root else leaf
+
+
+@dataclass
+class IstioRoute:
+    name: str | None
+    matches: list
+    spec: dict  # the HTTPRoute that acts (the delegate's, or the root's own)
+    origin: str  # where it comes from, for messages
+
+
+def istio_routes(r: Rendered) -> tuple[list[IstioRoute], list[str]]:
+    """The root VirtualService with its delegates merged in, in order, as
+    istiod builds the ingress's routes; and the delegate routes it drops."""
     root = r.get("VirtualService", "airis-ingress", "airis")
-    headers = {"content-type": "application/grpc" if grpc else "text/html"}
+    out, dropped = [], []
     for route in dig(root, "spec", "http", default=[]) or []:
-        if not any(m.get("port", port) == port and uri_matches(m.get("uri"), path)
-                   and all(uri_matches(v, headers.get(k, "")) for k, v in (m.get("headers") or {}).items())
-                   for m in route.get("match", [{}])):
-            continue
-        if "directResponse" in route:
-            dest = [("direct response", route["directResponse"].get("status"))]
-            break
         d = route.get("delegate")
-        vs = r.get("VirtualService", d["name"], d.get("namespace", "airis")) if d else root
+        if not d:
+            out.append(IstioRoute(route.get("name"), route.get("match") or [], route, f"airis-ingress/{route.get('name')}"))
+            continue
+        vs = r.get("VirtualService", d["name"], d.get("namespace", "airis"))
         for sub in dig(vs, "spec", "http", default=[]) or []:
-            if all(uri_matches(m.get("uri"), path) for m in sub.get("match", [{}])[:1]):
-                dest = [(x["destination"]["host"].split(".")[0], dig(x, "destination", "port", "number"),
-                         x["destination"].get("subset")) for x in sub["route"]]
-                break
+            merged = merge_istio_matches(route.get("match"), sub.get("match"))
+            where = f"VirtualService {d['name']} route {sub.get('name')}"
+            if merged is None:
+                dropped.append(f"{where}: its match is not within root route {route.get('name')}'s, so istiod drops it")
+                continue
+            out.append(IstioRoute(istio_merged_name(route.get("name"), sub.get("name")), merged, sub, where))
+    return out, dropped
+
+
+def ingress_envoyfilter_patches(r: Rendered) -> list[dict]:
+    """The configPatches of every EnvoyFilter that applies to the ingress gateway."""
+    out = []
+    for ef in r.all("EnvoyFilter"):
+        labels = dig(ef, "spec", "workloadSelector", "labels")
+        if ef["metadata"].get("namespace") == "istio-system" and (labels is None or selects({"matchLabels": labels}, INGRESS.labels)):
+            out.extend(cp for cp in dig(ef, "spec", "configPatches", default=[]) or [] if dig(cp, "match", "context") in ("GATEWAY", "ANY", None))
+    return out
+
+
+RATELIMIT = "envoy.filters.http.local_ratelimit"
+
+
+def istio_ratelimit(r: Rendered, route_name: str | None, port: int) -> dict | None:
+    """The local rate limit config the ingress applies on a route, or None."""
+    patches = ingress_envoyfilter_patches(r)
+    if not any(cp.get("applyTo") == "HTTP_FILTER" and dig(cp, "patch", "value", "name") == RATELIMIT
+               and dig(cp, "patch", "operation") in ("INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "ADD") for cp in patches):
+        return None
+    cfg = None
+    for cp in patches:
+        if cp.get("applyTo") != "HTTP_ROUTE" or dig(cp, "patch", "operation") != "MERGE":
+            continue
+        rc = dig(cp, "match", "routeConfiguration", default={}) or {}
+        if rc.get("portNumber") not in (None, port):
+            continue
+        if dig(rc, "vhost", "name") is not None or set(dig(rc, "vhost", "route", default={}) or {}) - {"name"}:
+            raise ValueError(f"EnvoyFilter route match not simulated: {rc}")
+        name = dig(rc, "vhost", "route", "name")
+        if name is not None and name != route_name:
+            continue
+        cfg = dig(cp, "patch", "value", "typed_per_filter_config", RATELIMIT, default=cfg)
+    if cfg is None:
+        cfg = next((dig(cp, "patch", "value", "typed_config") for cp in patches
+                    if cp.get("applyTo") == "HTTP_FILTER" and dig(cp, "patch", "value", "name") == RATELIMIT), None)
+    return cfg if cfg and "token_bucket" in cfg else None
+
+
+def istio_edge(r: Rendered, req: Request) -> dict:
+    """What the Istio ingress does with one request: destination, whether a
+    token is required, whether the revocation check runs, the rate limit."""
+    dest, name = None, None
+    routes, _ = istio_routes(r)
+    for rt in routes:
+        if not any(istio_match_matches(m, req) for m in rt.matches or [{}]):
+            continue
+        name = rt.name
+        if "directResponse" in rt.spec:
+            dest = [("direct response", rt.spec["directResponse"].get("status"))]
+        else:
+            dest = [(x["destination"]["host"].split(".")[0], dig(x, "destination", "port", "number"),
+                     x["destination"].get("subset")) for x in rt.spec.get("route", [])]
         break
+    if dest is None:
+        dest = [("direct response", 404)]  # no route: Envoy answers 404 itself
     needs_token = revocation = False
     for ap in r.all("AuthorizationPolicy", "istio-system"):
         for rule in dig(ap, "spec", "rules", default=[]) or []:
             ops = [t.get("operation", {}) for t in rule.get("to", [])] or [{}]
-            hit = any((not op.get("paths") or any(istio_path_matches(p, path) for p in op["paths"]))
-                      and not any(istio_path_matches(p, path) for p in op.get("notPaths", [])) for op in ops)
+            hit = any((not op.get("paths") or any(ap_value_matches(p, req.path) for p in op["paths"]))
+                      and not any(ap_value_matches(p, req.path) for p in op.get("notPaths", []))
+                      and (not op.get("methods") or req.method in op["methods"])
+                      and req.method not in op.get("notMethods", []) for op in ops)
             if not hit:
                 continue
             if ap["spec"].get("action") == "DENY" and any(
@@ -885,19 +1131,26 @@ def istio_edge(r: Rendered, listener: str, path: str, grpc: bool) -> dict:
                 needs_token = True
             if ap["spec"].get("action") == "CUSTOM":
                 revocation = True
-    return {"route": dest, "token": needs_token, "revocation": revocation}
+    return {"route": dest, "token": needs_token, "revocation": revocation,
+            "ratelimit": istio_ratelimit(r, name, req.port), "route_name": name}
 
 
-def uri_matches(uri: dict | None, path: str) -> bool:
-    if not uri:
-        return True
-    if "prefix" in uri:
-        return path.startswith(uri["prefix"])
-    if "exact" in uri:
-        return path == uri["exact"]
-    if "regex" in uri:
-        return re.fullmatch(uri["regex"], path) is not None
-    return False
+def percent(fp: dict | None) -> float | None:
+    """A RuntimeFractionalPercent's default as a percentage."""
+    dv = (fp or {}).get("default_value")
+    if dv is None:
+        return None
+    den = {"HUNDRED": 100, "TEN_THOUSAND": 10_000, "MILLION": 1_000_000}[dv.get("denominator", "HUNDRED")]
+    return dv.get("numerator", 0) * 100 / den
+
+
+def bucket(cfg: dict | None) -> str:
+    """A local rate limit as one comparable line."""
+    if not cfg:
+        return "none"
+    tb = cfg.get("token_bucket", {})
+    return (f"{tb.get('max_tokens')} tokens, +{tb.get('tokens_per_fill', 1)} every {seconds(tb.get('fill_interval', 0)):g}s, "
+            f"enabled {percent(cfg.get('filter_enabled')) or 0:g} %, enforced {percent(cfg.get('filter_enforced')) or 0:g} %")
 
 
 # ---------------------------------------------------------------------------
@@ -941,28 +1194,29 @@ class Mesh:
                     return f["typed_config"]
         return None
 
+    def vhosts(self, listener: str) -> list[dict]:
+        return dig(self.hcm(listener) or {}, "route_config", "virtual_hosts", default=[]) or []
+
     def routes(self, listener: str) -> list[dict]:
-        hcm = self.hcm(listener) or {}
-        out = []
-        for vh in dig(hcm, "route_config", "virtual_hosts", default=[]) or []:
-            out.extend(vh.get("routes", []))
-        return out
+        return [rt for vh in self.vhosts(listener) for rt in vh.get("routes", [])]
 
-    def route_for(self, listener: str, path: str, grpc: bool) -> dict | None:
+    def route_for(self, listener: str, req: Request) -> tuple[dict, dict] | None:
+        """(virtual host, route) the request takes; every host is "*"."""
+        for vh in self.vhosts(listener):
+            for rt in vh.get("routes", []):
+                if envoy_route_matches(rt.get("match", {}), req):
+                    return vh, rt
+        return None
+
+    def route_by_match(self, listener: str, key: str, value: str) -> dict | None:
+        """The forwarding route whose match has this path or prefix (not a direct response)."""
         for rt in self.routes(listener):
-            m = rt.get("match", {})
-            if "grpc" in m and not grpc:
-                continue
-            if ("prefix" in m and path.startswith(m["prefix"])) or m.get("path") == path:
+            if rt.get("match", {}).get(key) == value and "route" in rt:
                 return rt
         return None
 
-    def route_by_prefix(self, listener: str, prefix: str) -> dict | None:
-        """The forwarding route with this prefix (not a direct response)."""
-        for rt in self.routes(listener):
-            if rt.get("match", {}).get("prefix") == prefix and "route" in rt:
-                return rt
-        return None
+    def filter_names(self, listener: str) -> list[str]:
+        return [f.get("name") for f in (self.hcm(listener) or {}).get("http_filters", [])]
 
     def filter(self, listener: str, name: str) -> dict | None:
         for f in (self.hcm(listener) or {}).get("http_filters", []):
@@ -970,19 +1224,30 @@ class Mesh:
                 return f.get("typed_config", {})
         return None
 
-    def edge(self, listener: str, path: str, grpc: bool) -> dict:
-        rt = self.route_for(listener, path, grpc)
-        if rt is None:
-            return {"route": None, "token": False, "revocation": False}
+    def edge(self, req: Request) -> dict:
+        listener = {"https": "ingress", "otlp": "otlp"}[req.listener]
+        found = self.route_for(listener, req)
         jwt = self.filter(listener, "envoy.filters.http.jwt_authn") or {}
         needs = False
         for rule in jwt.get("rules", []):
-            m = rule.get("match", {})
-            if ("prefix" in m and path.startswith(m["prefix"])) or m.get("path") == path:
+            if envoy_route_matches(rule.get("match", {}), req):
                 needs = "requires" in rule
                 break
         has_authz = self.filter(listener, "envoy.filters.http.ext_authz") is not None
-        disabled = dig(rt, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled", default=False)
+        ratelimit = None
+        if RATELIMIT in self.filter_names(listener):
+            ratelimit = self.filter(listener, RATELIMIT)
+        if found is None:
+            # No route: Envoy answers 404 itself; ext_authz skips such a
+            # request, and only a listener-wide bucket could limit it.
+            return {"route": [("direct response", 404)], "token": needs, "revocation": False,
+                    "ratelimit": ratelimit if ratelimit and "token_bucket" in ratelimit else None}
+        vh, rt = found
+        disabled = dig(rt, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled",
+                       default=dig(vh, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled", default=False))
+        if ratelimit is not None:
+            ratelimit = dig(rt, "typed_per_filter_config", RATELIMIT,
+                            default=dig(vh, "typed_per_filter_config", RATELIMIT, default=ratelimit))
         route = rt.get("route", {})
         if "direct_response" in rt:
             dest = [("direct response", rt["direct_response"].get("status"))]
@@ -990,7 +1255,19 @@ class Mesh:
             dest = [(c["name"], c.get("weight")) for c in route["weighted_clusters"]["clusters"]]
         else:
             dest = [(route.get("cluster"), None)]
-        return {"route": dest, "token": needs, "revocation": has_authz and not disabled}
+        return {"route": dest, "token": needs, "revocation": has_authz and not disabled,
+                "ratelimit": ratelimit if ratelimit and "token_bucket" in ratelimit else None}
+
+    def cors_policies(self, listener: str) -> list[dict]:
+        out = []
+        for vh in self.vhosts(listener):
+            for holder in [vh, *vh.get("routes", [])]:
+                p = dig(holder, "typed_per_filter_config", "envoy.filters.http.cors")
+                if p:
+                    out.append(p)
+            if vh.get("cors"):
+                out.append(vh["cors"])
+        return out
 
 
 # The local mesh's clusters and the Kubernetes destinations they stand for.
@@ -1002,13 +1279,14 @@ CLUSTER_TO_K8S = {
     "receiver": ("receiver", 4317, None),
 }
 
-# (mesh listener, mesh route prefix, istio delegate VirtualService, its route prefix)
+# (mesh listener, mesh route match, istio delegate VirtualService, its route's uri match)
 ROUTES = [
-    ("ingress", "/airis.analytics.v1.QueryService/", "analytics", "/airis.analytics.v1.QueryService/"),
-    ("ingress", "/airis.gateway.v1.AuthService/", "gateway", "/airis.gateway.v1.AuthService/"),
-    ("otlp", "/opentelemetry.proto.collector.", "receiver", "/opentelemetry.proto.collector."),
-    ("ingress", "/", "ui", "/"),
-    ("ingress", "/", "gateway-http", "/.well-known/"),
+    ("ingress", ("prefix", "/airis.analytics.v1.QueryService/"), "analytics", {"prefix": "/airis.analytics.v1.QueryService/"}),
+    ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
+    ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
+    ("otlp", ("prefix", "/opentelemetry.proto.collector."), "receiver", {"prefix": "/opentelemetry.proto.collector."}),
+    ("ingress", ("prefix", "/"), "ui", {"prefix": "/"}),
+    ("ingress", ("prefix", "/"), "gateway-http", {"prefix": "/.well-known/"}),
 ]
 
 # (mesh cluster, istio DestinationRule)
@@ -1021,48 +1299,105 @@ POOLS = [
     ("receiver", "receiver"),
 ]
 
-# (listener, path, gRPC?) -- the kinds of request the edge sees
+# The kinds of request the edge sees: what each side does with them must agree.
 EDGE_REQUESTS = [
-    ("https", "/airis.gateway.v1.AuthService/Login", True),
-    ("https", "/airis.gateway.v1.AuthService/MintIngestToken", True),
-    ("https", "/airis.analytics.v1.QueryService/GetTrace", True),
-    ("https", "/airis.nothing.v1.NoService/Call", True),
-    ("https", "/.well-known/jwks.json", False),
-    ("https", "/", False),
-    ("https", "/traces/0af7651916cd43dd8448eb211c80319c", False),
-    ("otlp", "/opentelemetry.proto.collector.trace.v1.TraceService/Export", True),
+    Request("https", "POST", LOGIN, GRPC),
+    Request("https", "POST", LOGIN, GRPC_WEB),
+    Request("https", "POST", "/airis.gateway.v1.AuthService/MintIngestToken", GRPC),
+    Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC),
+    Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC_WEB),
+    Request("https", "POST", "/airis.nothing.v1.NoService/Call", GRPC),
+    Request("https", "POST", "/airis.nothing.v1.NoService/Call", GRPC_WEB),
+    Request("https", "GET", "/airis.nothing.v1.NoService/Call"),
+    Request("https", "GET", "/airis.nothing.v1.NoService/Call", GRPC),
+    Request("https", "POST", "/authz/airis.analytics.v1.QueryService/GetTrace", GRPC),
+    Request("https", "GET", "/authz/x"),
+    Request("https", "POST", "/authz/airis.gateway.v1.AuthService/RevokeToken", "application/json"),
+    Request("https", "GET", "/.well-known/jwks.json"),
+    Request("https", "HEAD", "/.well-known/jwks.json"),
+    Request("https", "POST", "/.well-known/jwks.json", "application/json"),
+    Request("https", "POST", "/.well-known/jwks.json", GRPC),
+    Request("https", "GET", "/"),
+    Request("https", "HEAD", "/"),
+    Request("https", "POST", "/", "application/x-www-form-urlencoded"),
+    Request("https", "DELETE", "/traces/0af7651916cd43dd8448eb211c80319c"),
+    Request("https", "GET", "/traces/0af7651916cd43dd8448eb211c80319c"),
+    Request("otlp", "POST", "/opentelemetry.proto.collector.trace.v1.TraceService/Export", GRPC),
 ]
+
+# Origins no CORS policy may let in (the mesh's admits the UI's dev server
+# on loopback only; Kubernetes serves the UI from the API's own origin).
+FOREIGN_ORIGINS = ["https://airis.example.com", "http://localhost.evil.example", "http://127.0.0.1.evil.example",
+                   "http://localhost:8080.evil.example", "https://localhost:5173", "null"]
+DEV_ORIGINS = ["http://localhost:5173", "http://127.0.0.1:8080", "http://localhost"]
+
+# Envoy's OutlierDetection defaults for the fields compared below.
+ENVOY_OUTLIER_DEFAULTS = {
+    "consecutive_5xx": 5, "enforcing_consecutive_5xx": 100,
+    "consecutive_gateway_failure": 5, "enforcing_consecutive_gateway_failure": 0,
+    "enforcing_success_rate": 100,
+}
+
+
+def istiod_outlier_detection(iod: dict) -> dict:
+    """The Envoy OutlierDetection istiod builds from a DestinationRule's
+    (pilot/pkg/networking/core/cluster_traffic_policy.go, applyOutlierDetection):
+    success-rate ejection off; an explicit count turns its ejection on at
+    100 %, an explicit 0 off; unset counts keep Envoy's defaults."""
+    out: dict = {"enforcing_success_rate": 0}
+    for src, count, enforcing in (("consecutive5xxErrors", "consecutive_5xx", "enforcing_consecutive_5xx"),
+                                  ("consecutiveGatewayErrors", "consecutive_gateway_failure", "enforcing_consecutive_gateway_failure")):
+        if iod.get(src) is not None:
+            out[count] = iod[src]
+            out[enforcing] = 100 if iod[src] > 0 else 0
+    for src, dst in (("interval", "interval"), ("baseEjectionTime", "base_ejection_time")):
+        if src in iod:
+            out[dst] = iod[src]
+    if iod.get("maxEjectionPercent", 0) > 0:
+        out["max_ejection_percent"] = iod["maxEjectionPercent"]
+    return out
+
+
+def ejection(od: dict, kind: str) -> str:
+    """How an Envoy OutlierDetection ejects on "5xx" or "gateway_failure"."""
+    count = od.get(f"consecutive_{kind}", ENVOY_OUTLIER_DEFAULTS[f"consecutive_{kind}"])
+    enforcing = od.get(f"enforcing_consecutive_{kind}", ENVOY_OUTLIER_DEFAULTS[f"enforcing_consecutive_{kind}"])
+    return "off" if not enforcing or not count else f"after {count} in a row, enforced {enforcing} %"
+
+
+def jwt_locations(headers: list, params: list, cookies: list) -> tuple[list, list]:
+    """Where a JWT is read: Envoy and Istio try the Authorization header
+    (Bearer) and the access_token query parameter when nothing is given."""
+    if not headers and not params and not cookies:
+        return [("authorization", "Bearer ")], ["access_token"]
+    return headers, [f"?{p}" for p in params] + [f"cookie {c}" for c in cookies]
 
 
 def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) -> None:
     # routes: timeouts and retries
-    for listener, mprefix, vsname, iprefix in ROUTES:
-        mrt = mesh.route_by_prefix(listener, mprefix)
+    for listener, (mkey, mvalue), vsname, iuri in ROUTES:
+        mrt = mesh.route_by_match(listener, mkey, mvalue)
         vs = r.get("VirtualService", vsname, "airis")
         irt = next((h for h in dig(vs, "spec", "http", default=[]) or []
-                    if dig(h, "match", 0, "uri", "prefix") == iprefix), None)
-        label = f"route {iprefix} ({vsname})"
+                    if dig(h, "match", 0, "uri") == iuri), None)
+        label = f"route {next(iter(iuri.values()))} ({vsname})"
         if mrt is None:
-            report.fail(f"{label}: mesh/ingress.yaml has no route with prefix {mprefix} on listener {listener}")
+            report.fail(f"{label}: mesh/ingress.yaml has no route with {mkey} {mvalue} on listener {listener}")
             continue
         if irt is None:
-            report.fail(f"{label}: istio/ has no VirtualService {vsname} route with prefix {iprefix}")
+            report.fail(f"{label}: istio/ has no VirtualService {vsname} route matching uri {iuri}")
             continue
         mr, rp, ir = mrt.get("route", {}), dig(mrt, "route", "retry_policy", default={}), irt.get("retries", {})
         report.same(f"{label} timeout", mr.get("timeout"), irt.get("timeout"), seconds)
         report.same(f"{label} retries", rp.get("num_retries"), ir.get("attempts"))
-        report.same(f"{label} per-try timeout", rp.get("per_try_timeout"), ir.get("perTryTimeout"), seconds)
+        # Neither Envoy nor istiod sets a per-try timeout that is not given:
+        # "none" on both sides is the policy for the API routes.
+        report.same(f"{label} per-try timeout", rp.get("per_try_timeout"), ir.get("perTryTimeout"), seconds,
+                    absent="none")
         report.same(f"{label} retry on", rp.get("retry_on"), ir.get("retryOn"), token_set)
-    # Login: the same route policy as the rest of AuthService
-    login = mesh.route_for("ingress", "/airis.gateway.v1.AuthService/Login", grpc=True)
-    gw = dig(r.get("VirtualService", "gateway", "airis"), "spec", "http", 0, default={})
-    if login:
-        report.same("route /airis.gateway.v1.AuthService/Login timeout", dig(login, "route", "timeout"), gw.get("timeout"), seconds)
-        report.same("route /airis.gateway.v1.AuthService/Login retries", dig(login, "route", "retry_policy", "num_retries"),
-                    dig(gw, "retries", "attempts"))
 
     # canary weights
-    mrt = mesh.route_by_prefix("ingress", "/airis.analytics.v1.QueryService/")
+    mrt = mesh.route_by_match("ingress", "prefix", "/airis.analytics.v1.QueryService/")
     mw = {c["name"]: c.get("weight") for c in dig(mrt, "route", "weighted_clusters", "clusters", default=[]) or []}
     iw = {d["destination"].get("subset"): d.get("weight")
           for d in dig(r.get("VirtualService", "analytics", "airis"), "spec", "http", 0, "route", default=[]) or []}
@@ -1085,19 +1420,25 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
         th = dig(c, "circuit_breakers", "thresholds", 0, default={})
         tp = dr["spec"].get("trafficPolicy", {})
         cp = tp.get("connectionPool", {})
-        od, iod = c.get("outlier_detection", {}), tp.get("outlierDetection", {})
+        od, iod = c.get("outlier_detection"), tp.get("outlierDetection")
         label = f"{cluster} / DestinationRule {drname}"
         report.same(f"{label} max connections", th.get("max_connections"), dig(cp, "tcp", "maxConnections"))
         report.same(f"{label} max requests (http2MaxRequests)", th.get("max_requests"), dig(cp, "http", "http2MaxRequests"))
         report.same(f"{label} max pending (http1MaxPendingRequests)", th.get("max_pending_requests"), dig(cp, "http", "http1MaxPendingRequests"))
         report.same(f"{label} max retries", th.get("max_retries"), dig(cp, "http", "maxRetries"))
-        report.same(f"{label} consecutive 5xx", od.get("consecutive_5xx"), iod.get("consecutive5xxErrors"))
+        if od is None or iod is None:
+            report.fail(f"{label} outlier detection: mesh/ has {'none' if od is None else 'some'}, istio/ has {'none' if iod is None else 'some'}")
+            continue
+        eod = istiod_outlier_detection(iod)
+        report.same(f"{label} consecutive gateway errors", od.get("consecutive_gateway_failure"), iod.get("consecutiveGatewayErrors"))
+        report.same(f"{label} ejection on gateway errors", ejection(od, "gateway_failure"), ejection(eod, "gateway_failure"))
+        report.same(f"{label} ejection on any 5xx", ejection(od, "5xx"), ejection(eod, "5xx"),
+                    why="istiod keeps Envoy's default (5 consecutive 5xx, enforced) unless consecutive5xxErrors is set; 0 turns it off")
+        report.same(f"{label} success-rate ejection (enforcing %)",
+                    od.get("enforcing_success_rate", ENVOY_OUTLIER_DEFAULTS["enforcing_success_rate"]), eod["enforcing_success_rate"])
         report.same(f"{label} ejection interval", od.get("interval"), iod.get("interval"), seconds)
         report.same(f"{label} base ejection time", od.get("base_ejection_time"), iod.get("baseEjectionTime"), seconds)
         report.same(f"{label} max ejection percent", od.get("max_ejection_percent"), iod.get("maxEjectionPercent"))
-        if "enforcing_success_rate" in od:
-            # Istio never enables success-rate ejection
-            report.same(f"{label} success-rate ejection", od["enforcing_success_rate"], 0)
         report.check(dig(tp, "tls", "mode") == "ISTIO_MUTUAL" and "transport_socket" in c,
                      f"{label} mTLS: mesh transport_socket tls, istio {dig(tp, 'tls', 'mode')}")
 
@@ -1135,6 +1476,18 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
                 {(c["header"], c["claim"]) for c in rule.get("outputClaimToHeaders", [])})
     report.same("JWT original token forwarded", prov.get("forward", False), rule.get("forwardOriginalToken", False))
     report.same("JWKS path", urlpath(dig(prov, "remote_jwks", "http_uri", "uri")), urlpath(rule.get("jwksUri")))
+    # where the token is read: the RequestAuthentication serves both listeners
+    ih = rule.get("fromHeaders")
+    ih = [(h.get("name", "").lower(), h.get("prefix", "")) for h in ih] if ih else None
+    iloc = jwt_locations(ih or [], rule.get("fromParams") or [], rule.get("fromCookies") or [])
+    for listener in ("ingress", "otlp"):
+        lj = mesh.filter(listener, "envoy.filters.http.jwt_authn") or {}
+        lprov = next(iter((lj.get("providers") or {}).values()), {})
+        mh = lprov.get("from_headers")
+        mh = [(h.get("name", "").lower(), h.get("value_prefix", "")) for h in mh] if mh else None
+        mloc = jwt_locations(mh or [], lprov.get("from_params") or [], lprov.get("from_cookies") or [])
+        report.same(f"listener {listener}: JWT read from headers (name, prefix), stated", mh, ih)
+        report.same(f"listener {listener}: JWT read from query parameters or cookies", mloc[1], iloc[1])
     hm = mesh.filter("ingress", "envoy.filters.http.header_mutation") or {}
     ef = r.get("EnvoyFilter", "airis-ingress-filters", "istio-system")
     patches = {dig(cp, "patch", "value", "name"): cp for cp in dig(ef, "spec", "configPatches", default=[]) or []
@@ -1143,7 +1496,7 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
     report.same("client-sent claim headers removed",
                 {m.get("remove") for m in dig(hm, "mutations", "request_mutations", default=[])},
                 {m.get("remove") for m in dig(efv, "mutations", "request_mutations", default=[])})
-    names = [f.get("name") for f in (mesh.hcm("ingress") or {}).get("http_filters", [])]
+    names = mesh.filter_names("ingress")
 
     def before_jwt_mesh(name: str) -> bool:
         return name in names and "envoy.filters.http.jwt_authn" in names and \
@@ -1162,12 +1515,53 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
     order = [n for n in names if n in patches]
     report.same("order of the added filters", order, [n for n in patches])
 
-    # one spelling of each path, on every listener
+    # the rate limit: after gRPC-Web and the token checks, so a refusal reaches
+    # gRPC-Web clients as a gRPC status; in Istio, right before the router
+    later = ("envoy.filters.http.grpc_web", "envoy.filters.http.jwt_authn", "envoy.filters.http.ext_authz")
+    rl = patches.get(RATELIMIT)
+    report.same("local_ratelimit after grpc_web, jwt_authn and ext_authz",
+                RATELIMIT in names and all(n in names and names.index(n) < names.index(RATELIMIT) for n in later),
+                rl is not None and dig(rl, "patch", "operation") == "INSERT_BEFORE" and dig(rl, "match", "context") == "GATEWAY"
+                and dig(rl, "match", "listener", "filterChain", "filter", "subFilter", "name") == "envoy.filters.http.router")
+    report.same("local_ratelimit: no listener-wide bucket", dig(mesh.filter("ingress", RATELIMIT), "token_bucket"),
+                dig(rl, "patch", "value", "typed_config", "token_bucket"), absent="none")
+    login = Request("https", "POST", LOGIN, GRPC)
+    ml, il = mesh.edge(login)["ratelimit"], istio_edge(r, login)["ratelimit"]
+    for what, path, norm in (("max tokens", ("token_bucket", "max_tokens"), int),
+                             ("tokens per fill", ("token_bucket", "tokens_per_fill"), int),
+                             ("fill interval", ("token_bucket", "fill_interval"), seconds)):
+        report.same(f"Login rate limit {what}", dig(ml, *path), dig(il, *path), norm)
+    report.same("Login rate limit enabled %", percent(dig(ml, "filter_enabled")), percent(dig(il, "filter_enabled")))
+    report.same("Login rate limit enforced %", percent(dig(ml, "filter_enforced")), percent(dig(il, "filter_enforced")))
+
+    # each listener: one spelling of each path, a deadline for the headers
     hcm_patch = next((dig(cp, "patch", "value", "typed_config", default={}) for cp in dig(ef, "spec", "configPatches", default=[]) or []
                       if cp.get("applyTo") == "NETWORK_FILTER" and dig(cp, "patch", "operation") == "MERGE"), {})
-    for key in ("normalize_path", "merge_slashes", "path_with_escaped_slashes_action"):
+    for key, norm in (("normalize_path", None), ("merge_slashes", None), ("path_with_escaped_slashes_action", None),
+                      ("request_headers_timeout", seconds)):
         for listener in ("ingress", "otlp"):
-            report.same(f"listener {listener}: {key}", (mesh.hcm(listener) or {}).get(key), hcm_patch.get(key))
+            report.same(f"listener {listener}: {key}", (mesh.hcm(listener) or {}).get(key), hcm_patch.get(key),
+                        norm or (lambda x: x))
+
+    # CORS: the mesh's admits the UI's dev server only; in Kubernetes the UI
+    # is same-origin, so istio/ has none (docs/kubernetes.md)
+    mcors = mesh.cors_policies("ingress")
+    icors = [(vs["metadata"]["name"], h.get("name"), h["corsPolicy"]) for vs in r.all("VirtualService")
+             for h in dig(vs, "spec", "http", default=[]) or [] if "corsPolicy" in h]
+
+    def mesh_allows(origin: str) -> bool:
+        return any(envoy_string_matches(m, origin) for p in mcors for m in p.get("allow_origin_string_match", []))
+
+    def istio_allows(origin: str) -> bool:
+        return any(istio_string_matches(m, origin) for _, _, p in icors for m in p.get("allowOrigins", []))
+
+    report.check(bool(mcors) and all(mesh_allows(o) for o in DEV_ORIGINS),
+                 f"mesh CORS admits the UI's dev server ({', '.join(DEV_ORIGINS)})",
+                 f"admitted: {[o for o in DEV_ORIGINS if mesh_allows(o)]}")
+    report.check(not icors, "istio/ has no corsPolicy (the UI is served from the API's origin)",
+                 f"corsPolicy on {[f'{v}/{n}' for v, n, _ in icors]}")
+    for origin in FOREIGN_ORIGINS:
+        report.same(f"CORS: origin {origin} admitted", mesh_allows(origin), istio_allows(origin))
 
     # revocation check
     authz = mesh.filter("ingress", "envoy.filters.http.ext_authz") or {}
@@ -1192,13 +1586,13 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
                  f"revocation provider targets {prov.get('service')}:{prov.get('port')}, the gateway's HTTP port")
 
     # the same request, the same treatment
-    for listener, path, grpc in EDGE_REQUESTS:
-        m = mesh.edge({"https": "ingress", "otlp": "otlp"}[listener], path, grpc)
-        i = istio_edge(r, listener, path, grpc)
-        where = f"{'443' if listener == 'https' else '4317'} {'gRPC ' if grpc else 'GET '}{path}"
-        report.same(f"edge {where}: token required", m["token"], i["token"])
-        report.same(f"edge {where}: revocation checked", m["revocation"], i["revocation"])
-        report.same(f"edge {where}: routed to", k8s_dest(m["route"], path), i["route"], lambda d: sorted(map(str, d)))
+    for req in EDGE_REQUESTS:
+        m = mesh.edge(req)
+        i = istio_edge(r, req)
+        report.same(f"edge {req}: token required", m["token"], i["token"])
+        report.same(f"edge {req}: revocation checked", m["revocation"], i["revocation"])
+        report.same(f"edge {req}: routed to", k8s_dest(m["route"], req.path), i["route"], lambda d: sorted(map(str, d)))
+        report.same(f"edge {req}: rate limit", bucket(m["ratelimit"]), bucket(i["ratelimit"]))
 
 
 def urlpath(u: str | None) -> str | None:
@@ -1245,10 +1639,7 @@ def check_istio_internal(r: Rendered, report: Report) -> None:
             continue
         if vs["spec"].get("hosts") or vs["spec"].get("gateways"):
             report.fail(f"VirtualService {vs['metadata']['name']}: a delegate must have no hosts or gateways")
-        rprefix = dig(route, "match", 0, "uri", "prefix", default="")
         for h in vs["spec"]["http"]:
-            if not dig(h, "match", 0, "uri", "prefix", default="").startswith(rprefix):
-                report.fail(f"VirtualService {vs['metadata']['name']}: route prefix is outside the root's {rprefix}")
             total = sum(x.get("weight", 100 if len(h["route"]) == 1 else 0) for x in h["route"])
             if total != 100:
                 report.fail(f"VirtualService {vs['metadata']['name']}: weights add up to {total}")
@@ -1268,7 +1659,20 @@ def check_istio_internal(r: Rendered, report: Report) -> None:
                     if not pods:
                         report.fail(f"VirtualService {vs['metadata']['name']}: subset {dest['subset']} of {dest['host']} selects no pods")
                 n += 1
-    report.check(n >= 6, f"{n} route destinations resolve to Service ports, subsets to pods")
+    report.check(n >= 7, f"{n} route destinations resolve to Service ports, subsets to pods")
+    routes, dropped = istio_routes(r)
+    for d in dropped:
+        report.fail(d)
+    report.check(not dropped, f"every delegate route's match lies within its root route's ({len(routes)} merged routes)")
+    for name in {rt.name for rt in routes} - {None}:
+        if sum(1 for rt in routes if rt.name == name) > 1:
+            report.fail(f"ingress route name {name} is not unique: EnvoyFilter route patches could not tell the routes apart")
+    for cp in ingress_envoyfilter_patches(r):
+        if cp.get("applyTo") == "HTTP_ROUTE":
+            rname = dig(cp, "match", "routeConfiguration", "vhost", "route", "name")
+            report.check(rname in {rt.name for rt in routes},
+                         f"EnvoyFilter route patch targets route {rname!r}, an ingress route (root route-delegate route)",
+                         f"ingress routes: {sorted(str(rt.name) for rt in routes)}")
     for host in ("analytics", "gateway", "receiver", "ui"):
         dr = drs.get(f"{host}.airis.svc.cluster.local")
         report.check(dr is not None and dig(dr, "spec", "trafficPolicy", "tls", "mode") == "ISTIO_MUTUAL"

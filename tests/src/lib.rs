@@ -590,13 +590,16 @@ impl Drop for TempPath {
         }
         let _ = std::fs::remove_file(&self.0);
         let _ = std::fs::remove_file(self.0.with_extension("log"));
+        let _ = std::fs::remove_file(self.0.with_extension("admin"));
     }
 }
 
 impl Envoy {
-    /// Renders `mesh/<template>` with `vars` (`{{NAME}}` → value; an
-    /// `ADMIN_PORT` is added), starts Envoy on it and waits until it is
-    /// ready (admin `/ready`, at most 30 s).
+    /// Renders `mesh/<template>` with `vars` (`{{NAME}}` → value; the
+    /// admin listener gets port 0), starts Envoy on it and waits until it
+    /// is ready (admin `/ready`, at most 30 s). Listener ports may be 0
+    /// too: [`Envoy::listener_port`] tells which port the kernel gave, so
+    /// parallel tests never race for a port.
     pub async fn start(template: &str, vars: &[(&str, String)]) -> anyhow::Result<Self> {
         let binary = cache_dir().join("bin").join("envoy");
         if !binary.exists() {
@@ -605,10 +608,9 @@ impl Envoy {
                 binary.display()
             );
         }
-        let admin_port = free_port()?;
         let mut config = std::fs::read_to_string(repo_root().join("mesh").join(template))
             .with_context(|| format!("reading mesh/{template}"))?;
-        config = config.replace("{{ADMIN_PORT}}", &admin_port.to_string());
+        config = config.replace("{{ADMIN_PORT}}", "0");
         for (name, value) in vars {
             config = config.replace(&format!("{{{{{name}}}}}"), value);
         }
@@ -620,10 +622,13 @@ impl Envoy {
         }
         let path = std::env::temp_dir().join(format!("{}.yaml", unique("envoy")));
         std::fs::write(&path, config)?;
+        let admin_file = path.with_extension("admin");
         let log = std::fs::File::create(path.with_extension("log"))?;
         let child = tokio::process::Command::new(&binary)
             .arg("-c")
             .arg(&path)
+            .arg("--admin-address-path")
+            .arg(&admin_file)
             .args(["--use-dynamic-base-id", "--log-level"])
             .arg(std::env::var("AIRIS_ENVOY_LOG_LEVEL").unwrap_or_else(|_| "warn".into()))
             .stdout(std::process::Stdio::null())
@@ -632,7 +637,7 @@ impl Envoy {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         let mut envoy = Self {
-            admin_port,
+            admin_port: 0,
             child,
             _config: TempPath(path.clone()),
         };
@@ -642,14 +647,21 @@ impl Envoy {
                 let log = std::fs::read_to_string(path.with_extension("log")).unwrap_or_default();
                 bail!("envoy exited ({status}): {log}");
             }
-            if let Ok((status, _)) = http_request(
-                ([127, 0, 0, 1], admin_port).into(),
-                "GET",
-                "/ready",
-                &[],
-                &[],
-            )
-            .await
+            if envoy.admin_port == 0 {
+                envoy.admin_port = std::fs::read_to_string(&admin_file)
+                    .ok()
+                    .and_then(|a| a.trim().rsplit(':').next()?.parse().ok())
+                    .unwrap_or(0);
+            }
+            if envoy.admin_port != 0
+                && let Ok((status, _)) = http_request(
+                    ([127, 0, 0, 1], envoy.admin_port).into(),
+                    "GET",
+                    "/ready",
+                    &[],
+                    &[],
+                )
+                .await
                 && status == 200
             {
                 return Ok(envoy);
@@ -659,6 +671,28 @@ impl Envoy {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The port the listener `name` is bound to.
+    pub async fn listener_port(&self, name: &str) -> anyhow::Result<u16> {
+        let (status, body) = http_request(
+            ([127, 0, 0, 1], self.admin_port).into(),
+            "GET",
+            "/listeners?format=json",
+            &[],
+            &[],
+        )
+        .await?;
+        anyhow::ensure!(status == 200, "/listeners: {status}");
+        let listeners: serde_json::Value = serde_json::from_slice(&body)?;
+        listeners["listener_statuses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["name"] == name)
+            .and_then(|l| l["local_address"]["socket_address"]["port_value"].as_u64())
+            .and_then(|p| u16::try_from(p).ok())
+            .with_context(|| format!("no listener {name}"))
     }
 }
 

@@ -95,18 +95,18 @@ impl Sidecar {
         grpc_port: u16,
         http_port: u16,
     ) -> anyhow::Result<Self> {
-        let inbound = free_port()?;
         let envoy = Envoy::start(
             "sidecar.yaml",
             &[
                 ("SERVICE", identity.to_owned()),
-                ("INBOUND_PORT", inbound.to_string()),
+                ("INBOUND_PORT", "0".to_owned()),
                 ("APP_GRPC_PORT", grpc_port.to_string()),
                 ("APP_HTTP_PORT", http_port.to_string()),
                 ("CERT_DIR", ca.dir_str()),
             ],
         )
         .await?;
+        let inbound = envoy.listener_port("inbound").await?;
         Ok(Self {
             inbound: ([127, 0, 0, 1], inbound).into(),
             envoy,
@@ -139,7 +139,6 @@ impl Ingress {
         upstreams: &Upstreams,
         gateway: &airis_gateway::GatewayConfig,
     ) -> anyhow::Result<Self> {
-        let (api, otlp) = (free_port()?, free_port()?);
         // Envoy refuses an empty endpoint list in no way that helps a test:
         // a dead port stands in for "no instance".
         let or_dead = |ports: &[u16]| -> anyhow::Result<String> {
@@ -152,8 +151,8 @@ impl Ingress {
         let envoy = Envoy::start(
             "ingress.yaml",
             &[
-                ("INGRESS_PORT", api.to_string()),
-                ("OTLP_PORT", otlp.to_string()),
+                ("INGRESS_PORT", "0".to_owned()),
+                ("OTLP_PORT", "0".to_owned()),
                 ("CERT_DIR", ca.dir_str()),
                 ("ISSUER", gateway.issuer.clone()),
                 ("AUDIENCE", gateway.audience.clone()),
@@ -164,6 +163,8 @@ impl Ingress {
             ],
         )
         .await?;
+        let api = envoy.listener_port("ingress").await?;
+        let otlp = envoy.listener_port("otlp").await?;
         Ok(Self {
             api: ([127, 0, 0, 1], api).into(),
             otlp: ([127, 0, 0, 1], otlp).into(),

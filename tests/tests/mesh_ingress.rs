@@ -223,6 +223,14 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         Code::PermissionDenied,
         "{refused_export:?}"
     );
+    // Nor does a client-sent role lift a viewer to an editor.
+    let mut lifted = authed(traces_request("x", vec![span(7)]), &viewer);
+    lifted.metadata_mut().insert(ROLE_HEADER, "editor".parse()?);
+    let lifted = otlp
+        .export(lifted)
+        .await
+        .expect_err("viewer posing as editor");
+    assert_eq!(lifted.code(), Code::PermissionDenied, "{lifted:?}");
     let mut spoofed = authed(traces_request("spoofed", vec![span(4)]), &acme_ingest);
     spoofed
         .metadata_mut()
@@ -283,6 +291,16 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     // An ingest token sends telemetry; it does not read it.
     let (_, grpc_status, _) = services(&[("authorization", &bearer(&acme_ingest))]).await?;
     assert_eq!(grpc_status.as_deref(), Some("7"), "ingest token querying");
+    let (_, grpc_status, _) = services(&[
+        ("authorization", &bearer(&acme_ingest)),
+        (ROLE_HEADER, "viewer"),
+    ])
+    .await?;
+    assert_eq!(
+        grpc_status.as_deref(),
+        Some("7"),
+        "ingest token posing as viewer"
+    );
 
     // Refused at the edge: no token, a forged signature, a header alone, a
     // token of another gateway, an opaque dev token, an expired token with
@@ -339,6 +357,31 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
             grpc_web::<_, ListServicesResponse>(api, path, &list, &[]).await?;
         assert!(answer.is_none(), "{path}: {status} {grpc_status:?}");
         assert_ne!((status, grpc_status.as_deref()), (200, Some("0")), "{path}");
+    }
+
+    // Health, reflection, the token check: none of them is reachable
+    // through the ingress.
+    let channel = airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
+        .connect()
+        .await?;
+    let health = tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect_err("health through the ingress");
+    assert_eq!(health.code(), Code::Unimplemented, "{health:?}");
+    for (method, path) in [
+        ("GET", "/authz/airis.analytics.v1.QueryService/ListServices"),
+        ("POST", "/"),
+    ] {
+        let (status, _, _) = http_exchange(
+            api,
+            method,
+            path,
+            &[("authorization", &bearer(&admin))],
+            &[],
+        )
+        .await?;
+        assert_eq!(status, 404, "{method} {path}");
     }
 
     // Revocation is honoured at the edge at once, for access and ingest
@@ -398,6 +441,24 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         headers
             .iter()
             .any(|(k, v)| k == "access-control-allow-origin" && v == "http://localhost:5173"),
+        "{headers:?}"
+    );
+    // An origin that merely starts like a local one gets no CORS grant.
+    let (_, headers, _) = http_exchange(
+        api,
+        "OPTIONS",
+        path,
+        &[
+            ("origin", "http://localhost.evil.example"),
+            ("access-control-request-method", "POST"),
+        ],
+        &[],
+    )
+    .await?;
+    assert!(
+        !headers
+            .iter()
+            .any(|(k, _)| k == "access-control-allow-origin"),
         "{headers:?}"
     );
     // The JWKS is public, through the gateway's sidecar.

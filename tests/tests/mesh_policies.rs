@@ -116,6 +116,11 @@ async fn sidecars_admit_only_the_ingress_over_mutual_tls() -> anyhow::Result<()>
     let out = tls_exchange(sidecar.inbound, &ca_file, Some((&crt, &key)), &request).await?;
     assert!(!answered(&out), "wrong CA: {out:?}");
     assert_eq!(probe.calls(), 0, "nothing reached the service");
+    // Refused by the sidecar's certificate checks, not by accident.
+    let ssl = "listener.inbound.ssl";
+    let envoy = &sidecar.envoy;
+    assert!(envoy.stat(&format!("{ssl}.fail_verify_no_cert")).await? >= 1);
+    assert!(envoy.stat(&format!("{ssl}.fail_verify_error")).await? >= 1);
 
     // The mesh's CA, but not the ingress: RBAC says no.
     let (crt, key) = (ca.path("receiver.crt"), ca.path("receiver.key"));
@@ -377,6 +382,10 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
     v1b.set(Behaviour::Healthy);
     let tally = caller.calls(20, 4).await?;
     assert_eq!(tally.instance("v1-b"), 20, "{tally:?}");
+
+    // Every call above passed the edge's token check: what failed, failed
+    // where the test meant it to.
+    assert_eq!(envoy.stat("http.ingress.ext_authz.error").await?, 0);
 
     drop(ingress);
     drop(sidecars);

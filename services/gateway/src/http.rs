@@ -91,13 +91,14 @@ async fn authorize(State(auth): State<Auth>, headers: HeaderMap) -> Response {
             )
                 .into_response()
         }
-        Err(Error::Store(error)) => {
-            tracing::warn!(%error, "token store unavailable: refusing");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        Err(Error::Unauthenticated(why)) => {
+            tracing::debug!(%why, "token refused at the edge");
+            unauthorized()
         }
         Err(error) => {
-            tracing::debug!(%error, "token refused at the edge");
-            unauthorized()
+            // The token may be fine: unknown is not "no" (503, retryable).
+            tracing::warn!(%error, "token check failed: refusing");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
 }

@@ -34,15 +34,25 @@ pub struct Auth {
 /// Redis read per token per interval instead. Revocations made through
 /// this process apply at once; through another replica, within this time.
 const REVOCATION_RECHECK: Duration = Duration::from_secs(1);
-/// Bound on remembered tokens; the memory is dropped whole when reached.
+/// Bound on remembered tokens; the memory is dropped whole when reached
+/// (Redis stays the truth).
 const MAX_REMEMBERED: usize = 50_000;
+
+#[derive(Clone, Copy)]
+enum Seen {
+    /// Redis said "not revoked" to a read that started at this instant.
+    NotRevoked(Instant),
+    /// Revoked through this process: never again overwritten by a read
+    /// that raced with the revocation.
+    Revoked,
+}
 
 struct Inner {
     keys: Keys,
     users: Users,
     store: Store,
-    /// Token id → when Redis last said it was not revoked.
-    not_revoked: Mutex<HashMap<String, Instant>>,
+    /// What this process last learnt about token ids.
+    seen: Mutex<HashMap<String, Seen>>,
     access_ttl_secs: i64,
     ingest_ttl_days: u32,
     max_ingest_ttl_days: u32,
@@ -68,7 +78,7 @@ impl Auth {
                 keys,
                 users,
                 store,
-                not_revoked: Mutex::new(HashMap::new()),
+                seen: Mutex::new(HashMap::new()),
                 access_ttl_secs: config.access_ttl_secs as i64,
                 ingest_ttl_days: config.ingest_ttl_days,
                 max_ingest_ttl_days: config.max_ingest_ttl_days,
@@ -91,28 +101,30 @@ impl Auth {
             .keys
             .verify(token, now())
             .map_err(|e| Error::Unauthenticated(e.to_string()))?;
-        let recent = self
-            .not_revoked()
-            .get(&claims.jti)
-            .is_some_and(|at| at.elapsed() < REVOCATION_RECHECK);
-        if recent {
-            return Ok(claims);
+        let revoked = || Error::Unauthenticated("revoked".into());
+        match self.seen().get(&claims.jti) {
+            Some(Seen::Revoked) => return Err(revoked()),
+            Some(Seen::NotRevoked(at)) if at.elapsed() < REVOCATION_RECHECK => return Ok(claims),
+            _ => {}
         }
+        let started = Instant::now();
         if self.inner.store.is_revoked(&claims.jti).await? {
-            return Err(Error::Unauthenticated("revoked".into()));
+            return Err(revoked());
         }
-        let mut remembered = self.not_revoked();
-        if remembered.len() >= MAX_REMEMBERED {
-            remembered.clear();
+        let mut seen = self.seen();
+        if !matches!(seen.get(&claims.jti), Some(Seen::Revoked)) {
+            if seen.len() >= MAX_REMEMBERED {
+                seen.clear();
+            }
+            seen.insert(claims.jti.clone(), Seen::NotRevoked(started));
         }
-        remembered.insert(claims.jti.clone(), Instant::now());
         Ok(claims)
     }
 
-    fn not_revoked(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+    fn seen(&self) -> std::sync::MutexGuard<'_, HashMap<String, Seen>> {
         // The map holds no invariant a panic could break.
         self.inner
-            .not_revoked
+            .seen
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -324,7 +336,7 @@ impl AuthService for Auth {
             .revoke(&record)
             .await
             .map_err(Error::from)?;
-        self.not_revoked().remove(&record.jti);
+        self.seen().insert(record.jti.clone(), Seen::Revoked);
         tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "revoked token");
         Ok(Response::new(RevokeTokenResponse {
             token: Some(TokenInfo {

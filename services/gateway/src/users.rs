@@ -55,9 +55,14 @@ struct User {
     role: Role,
 }
 
+/// Password checks running at once: each holds about 19 MiB of Argon2
+/// memory, so a flood of logins waits here rather than exhausting memory.
+const CONCURRENT_CHECKS: usize = 8;
+
 /// The configured users, by (tenant, username).
 pub struct Users {
     users: HashMap<(String, String), User>,
+    checks: tokio::sync::Semaphore,
     /// Checked when the user is unknown, so that unknown users take as
     /// long to refuse as wrong passwords.
     dummy: String,
@@ -99,6 +104,7 @@ impl Users {
         }
         Ok(Self {
             users,
+            checks: tokio::sync::Semaphore::new(CONCURRENT_CHECKS),
             dummy: hash_password("not a password").expect("hashing a constant works"),
         })
     }
@@ -111,6 +117,8 @@ impl Users {
             None => (self.dummy.clone(), None),
         };
         let password = password.to_owned();
+        // The semaphore lives as long as `self`; it is never closed.
+        let _permit = self.checks.acquire().await.ok()?;
         let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
             .await
             .unwrap_or(false);

@@ -126,6 +126,11 @@ pub enum AuthConfigError {
     Tenant(String, &'static str),
     #[error("auth.tokens has an empty token")]
     EmptyToken,
+    #[error(
+        "auth.role_header needs auth.tenant_header, and the other way round: \
+         behind the mesh set both, without it neither"
+    )]
+    HalfMesh,
 }
 
 /// Tokens are secrets: only their tenants are shown.
@@ -203,6 +208,11 @@ impl std::fmt::Debug for Authenticator {
 
 impl Authenticator {
     pub fn new(config: &AuthConfig) -> Result<Self, AuthConfigError> {
+        // One without the other would either deny every query or skip
+        // every role check.
+        if config.tenant_header.is_some() != config.role_header.is_some() {
+            return Err(AuthConfigError::HalfMesh);
+        }
         let mut tokens = HashMap::with_capacity(config.tokens.len());
         for (token, tenant) in &config.tokens {
             if token.is_empty() {
@@ -333,7 +343,7 @@ mod tests {
         Authenticator::new(&AuthConfig {
             tokens: [("tok-a".to_owned(), "acme".to_owned())].into(),
             tenant_header: header.map(str::to_owned),
-            role_header: None,
+            role_header: header.map(|_| "x-airis-role".to_owned()),
         })
         .unwrap()
     }
@@ -387,7 +397,7 @@ mod tests {
 
     #[test]
     fn tenant_header_only_when_configured() {
-        let spoofed = md(&[("x-airis-tenant", "evil")]);
+        let spoofed = md(&[("x-airis-tenant", "evil"), ("x-airis-role", "viewer")]);
         assert!(auth(None).tenant(&spoofed, Access::Read).is_err());
         assert_eq!(
             auth(Some("x-airis-tenant"))
@@ -402,6 +412,19 @@ mod tests {
                 .tenant(&bad, Access::Read)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn tenant_and_role_headers_come_together() {
+        for (tenant, role) in [(Some("x-airis-tenant"), None), (None, Some("x-airis-role"))] {
+            let err = Authenticator::new(&AuthConfig {
+                tokens: BTreeMap::new(),
+                tenant_header: tenant.map(str::to_owned),
+                role_header: role.map(str::to_owned),
+            })
+            .unwrap_err();
+            assert!(matches!(err, AuthConfigError::HalfMesh), "{err}");
+        }
     }
 
     #[test]
