@@ -7,6 +7,7 @@
 #   scripts/bench.sh --help               # every option
 #   scripts/bench.sh analytics --spans 1000000 --logs 1000000
 #                                         # query service bench (its own --help)
+#   scripts/bench.sh mesh                 # what the local mesh adds per call
 #
 # Starts Kafka and ClickHouse with scripts/infra.sh unless they already run (it
 # honours AIRIS_STATE, AIRIS_KAFKA_PORT, AIRIS_KAFKA_CONTROLLER_PORT,
@@ -16,6 +17,25 @@
 # target/bench/pipeline-<time>.md. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# `mesh` as the first argument: what the local mesh adds per call
+# (tests/benches/mesh): Envoy and Redis (the gateway's revocation checks).
+if [ "${1:-}" = mesh ]; then
+  shift
+  for arg in "$@"; do
+    case "$arg" in
+      -h|--help) exec cargo bench -q -p airis-tests --bench mesh -- --help ;;
+    esac
+  done
+  scripts/infra.sh start redis tools
+  eval "$(scripts/infra.sh env)"
+  cargo bench -p airis-tests --bench mesh --no-run
+  mkdir -p target/bench
+  out="target/bench/mesh-$(date +%Y%m%d-%H%M%S).md"
+  cargo bench -q -p airis-tests --bench mesh -- "$@" | tee "$out"
+  echo "bench.sh: results in $out" >&2
+  exit 0
+fi
 
 # `analytics` as the first argument: the query service benchmark
 # (tests/benches/analytics), which also needs Redis for the cached repeats.

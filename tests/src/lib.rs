@@ -601,6 +601,18 @@ impl Envoy {
     /// too: [`Envoy::listener_port`] tells which port the kernel gave, so
     /// parallel tests never race for a port.
     pub async fn start(template: &str, vars: &[(&str, String)]) -> anyhow::Result<Self> {
+        let config = std::fs::read_to_string(repo_root().join("mesh").join(template))
+            .with_context(|| format!("reading mesh/{template}"))?;
+        Self::start_from(template, config, vars).await
+    }
+
+    /// [`Envoy::start`] on a template's text, e.g. a variant of a `mesh/`
+    /// file that a benchmark changed; `template` names it in errors.
+    pub async fn start_from(
+        template: &str,
+        mut config: String,
+        vars: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let binary = cache_dir().join("bin").join("envoy");
         if !binary.exists() {
             bail!(
@@ -608,8 +620,6 @@ impl Envoy {
                 binary.display()
             );
         }
-        let mut config = std::fs::read_to_string(repo_root().join("mesh").join(template))
-            .with_context(|| format!("reading mesh/{template}"))?;
         config = config.replace("{{ADMIN_PORT}}", "0");
         for (name, value) in vars {
             config = config.replace(&format!("{{{{{name}}}}}"), value);
@@ -671,6 +681,11 @@ impl Envoy {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// The Envoy process id (CPU accounting in benchmarks).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// The port the listener `name` is bound to.

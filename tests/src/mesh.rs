@@ -139,6 +139,17 @@ impl Ingress {
         upstreams: &Upstreams,
         gateway: &airis_gateway::GatewayConfig,
     ) -> anyhow::Result<Self> {
+        let config = std::fs::read_to_string(repo_root().join("mesh/ingress.yaml"))?;
+        Self::start_from(config, ca, upstreams, gateway).await
+    }
+
+    /// The ingress from a variant of `mesh/ingress.yaml`'s text.
+    pub async fn start_from(
+        config: String,
+        ca: &DevCa,
+        upstreams: &Upstreams,
+        gateway: &airis_gateway::GatewayConfig,
+    ) -> anyhow::Result<Self> {
         // Envoy refuses an empty endpoint list in no way that helps a test:
         // a dead port stands in for "no instance".
         let or_dead = |ports: &[u16]| -> anyhow::Result<String> {
@@ -148,8 +159,9 @@ impl Ingress {
                 endpoints(ports)
             })
         };
-        let envoy = Envoy::start(
+        let envoy = Envoy::start_from(
             "ingress.yaml",
+            config,
             &[
                 ("INGRESS_PORT", "0".to_owned()),
                 ("OTLP_PORT", "0".to_owned()),
