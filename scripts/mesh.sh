@@ -13,12 +13,13 @@
 # AIRIS_MESH_ADMIN_PORT move the ingress; the ports behind it are fixed):
 #   ingress     127.0.0.1:8080 API (gRPC, gRPC-Web, UI)  127.0.0.1:4317 OTLP
 #               admin 127.0.0.1:9901
-#   gateway     app 14330 (gRPC) / 14331 (HTTP), sidecar 15330
-#   receiver    app 14317, sidecar 15317;  loader (no port)
-#   analytics   v1 app 14320, sidecar 15320;  v2 app 14321, sidecar 15321
-# Services listen on loopback only (config/mesh.toml: no static tokens) and
-# trust the tenant and role headers the ingress sets; sidecars accept only
-# the ingress's certificate.
+#   gateway     sidecar 15330 (admin 15001)
+#   receiver    sidecar 15317 (admin 15002);  loader (no port)
+#   analytics   v1 sidecar 15320 (admin 15003), v2 sidecar 15321 (admin 15004)
+# The services themselves listen on Unix sockets in a private temporary
+# directory (config/mesh.toml: no static tokens) and trust the tenant and
+# role headers the ingress sets; sidecars accept only the ingress's
+# certificate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,9 +87,11 @@ mesh/dev-ca.sh "$certs" ingress gateway receiver analytics
 [ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
 
 pids=()
+sockets=""
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "$sockets" ] && rm -rf "$sockets"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -132,34 +135,39 @@ envoy_up() {
 "$airis" --config "$config" migrate >"$logs/migrate.log" 2>&1 \
   || die "migrate failed; see $logs/migrate.log"
 
-# The services, each trusting the claim headers from its sidecar.
-run gateway env AIRIS_GATEWAY__LISTEN=127.0.0.1:14330 AIRIS_GATEWAY__HTTP_LISTEN=127.0.0.1:14331 \
+# The services listen on Unix sockets in a directory only this user may
+# enter (mktemp -d: mode 0700), so nothing but their sidecars reaches them
+# and the claim headers they trust come from the ingress.
+sockets="$(mktemp -d "${TMPDIR:-/tmp}/airis-mesh.XXXXXX")"
+sock() { echo "unix:$sockets/$1.sock"; }
+pipe() { echo "{ pipe: { path: \"$sockets/$1.sock\" } }"; }
+run gateway env AIRIS_GATEWAY__LISTEN="$(sock gateway)" AIRIS_GATEWAY__HTTP_LISTEN="$(sock gateway-http)" \
   AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" \
   AIRIS_GATEWAY__ISSUER="$ISSUER" AIRIS_GATEWAY__AUDIENCE="$AUDIENCE" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-gateway \
   "$airis" --config "$config" serve gateway
-run receiver env AIRIS_INGESTION__RECEIVER__LISTEN=127.0.0.1:14317 \
+run receiver env AIRIS_INGESTION__RECEIVER__LISTEN="$(sock receiver)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-receiver \
   "$airis" --config "$config" serve receiver
 run loader env AIRIS_TELEMETRY__SERVICE_NAME=airis-loader \
   "$airis" --config "$config" serve loader
 for v in 1 2; do
-  run "analytics-v$v" env AIRIS_ANALYTICS__LISTEN="127.0.0.1:1432$((v - 1))" \
+  run "analytics-v$v" env AIRIS_ANALYTICS__LISTEN="$(sock "analytics-v$v")" \
     AIRIS_TELEMETRY__SERVICE_NAME="airis-analytics-v$v" \
     "$airis" --config "$config" serve analytics
 done
 
 # One sidecar per service instance, then the ingress.
 sidecar() {
-  # sidecar <name> <identity> <inbound> <admin> <grpc port> <http port>
+  # sidecar <name> <identity> <inbound> <admin> <grpc socket> <http socket>
   render sidecar.yaml "$state/$1.yaml" SERVICE="$2" INBOUND_PORT="$3" ADMIN_PORT="$4" \
-    APP_GRPC_PORT="$5" APP_HTTP_PORT="$6" CERT_DIR="$certs"
+    APP_GRPC_ADDRESS="$(pipe "$5")" APP_HTTP_ADDRESS="$(pipe "$6")" CERT_DIR="$certs"
   envoy_up "$1" "$state/$1.yaml"
 }
-sidecar gateway gateway 15330 15001 14330 14331
-sidecar receiver receiver 15317 15002 14317 14317
-sidecar analytics-v1 analytics 15320 15003 14320 14320
-sidecar analytics-v2 analytics 15321 15004 14321 14321
+sidecar gateway gateway 15330 15001 gateway gateway-http
+sidecar receiver receiver 15317 15002 receiver receiver
+sidecar analytics-v1 analytics 15320 15003 analytics-v1 analytics-v1
+sidecar analytics-v2 analytics 15321 15004 analytics-v2 analytics-v2
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="$(endpoints 15320)" ANALYTICS_V2_ENDPOINTS="$(endpoints 15321)" \

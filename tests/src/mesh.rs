@@ -80,6 +80,11 @@ pub fn endpoints(ports: &[u16]) -> String {
     format!("[{}]", list.join(", "))
 }
 
+/// 127.0.0.1:`port` as an Envoy Address object.
+pub fn tcp_address(port: u16) -> String {
+    format!("{{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }}")
+}
+
 /// A sidecar (`mesh/sidecar.yaml`) in front of a local service.
 pub struct Sidecar {
     pub inbound: std::net::SocketAddr,
@@ -100,8 +105,8 @@ impl Sidecar {
             &[
                 ("SERVICE", identity.to_owned()),
                 ("INBOUND_PORT", "0".to_owned()),
-                ("APP_GRPC_PORT", grpc_port.to_string()),
-                ("APP_HTTP_PORT", http_port.to_string()),
+                ("APP_GRPC_ADDRESS", tcp_address(grpc_port)),
+                ("APP_HTTP_ADDRESS", tcp_address(http_port)),
                 ("CERT_DIR", ca.dir_str()),
             ],
         )

@@ -6,12 +6,12 @@ use std::time::Duration;
 use airis_analytics::AnalyticsConfig;
 use airis_gateway::{GatewayConfig, UiConfig};
 use airis_ingestion::IngestionConfig;
+use airis_runtime::listen::Listener;
 use airis_runtime::{
     Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
     telemetry::TelemetryConfig, tenant::AuthConfig,
 };
 use anyhow::Context as _;
-use tokio::net::TcpListener;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -68,7 +68,7 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
 
     if wants(Service::Receiver) {
         let listen = &config.ingestion.receiver.listen;
-        let listener = TcpListener::bind(listen)
+        let listener = Listener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (ingestion.receiver.listen)"))?;
         let (config, shutdown) = (config.clone(), shutdown.clone());
@@ -109,7 +109,7 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
 
     if services.contains(&Service::Analytics) {
         let listen = &config.analytics.listen;
-        let listener = TcpListener::bind(listen)
+        let listener = Listener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen} (analytics.listen)"))?;
         let (config, shutdown) = (config.clone(), shutdown.clone());
@@ -129,10 +129,10 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
 
     if services.contains(&Service::Gateway) {
         let gateway = &config.gateway;
-        let grpc = TcpListener::bind(&gateway.listen)
+        let grpc = Listener::bind(&gateway.listen)
             .await
             .with_context(|| format!("cannot listen on {} (gateway.listen)", gateway.listen))?;
-        let http = TcpListener::bind(&gateway.http_listen)
+        let http = Listener::bind(&gateway.http_listen)
             .await
             .with_context(|| {
                 format!(
@@ -149,7 +149,7 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
     }
 
     if services.contains(&Service::Ui) {
-        let listener = TcpListener::bind(&config.ui.listen)
+        let listener = Listener::bind(&config.ui.listen)
             .await
             .with_context(|| format!("cannot listen on {} (ui.listen)", config.ui.listen))?;
         let (config, shutdown) = (config.clone(), shutdown.clone());

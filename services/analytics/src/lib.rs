@@ -23,9 +23,9 @@ use airis_runtime::{
     Shutdown,
     clickhouse::ClickHouseConfig,
     grpc::{self, ServerConfig, Services},
+    listen::Listener,
     tenant::{AuthConfig, AuthConfigError, Authenticator},
 };
-use tokio::net::TcpListener;
 
 pub use error::Error;
 pub use query::Limits;
@@ -67,7 +67,7 @@ pub enum StartError {
 
 /// Serves the query service on `listener` until `shutdown`.
 pub async fn run(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     config: &AnalyticsConfig,
     clickhouse: &ClickHouseConfig,
     auth: &AuthConfig,

@@ -21,8 +21,8 @@ use std::time::Duration;
 use airis_runtime::{
     Shutdown,
     grpc::{self, ServerConfig, Services},
+    listen::Listener,
 };
-use tokio::net::TcpListener;
 
 pub use airis_runtime::tenant::Role;
 pub use error::Error;
@@ -99,13 +99,29 @@ impl Default for UiConfig {
 
 /// Serves the UI's files on `listener` until `shutdown`.
 pub async fn serve_ui(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     config: &UiConfig,
     shutdown: Shutdown,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::ui_router(config.dir.clone()))
-        .with_graceful_shutdown(async move { shutdown.signalled().await })
-        .await
+    serve_http(
+        listener.into(),
+        http::ui_router(config.dir.clone()),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `router` over HTTP/1.1 on either kind of listener until `shutdown`.
+async fn serve_http(
+    listener: Listener,
+    router: axum::Router,
+    shutdown: Shutdown,
+) -> std::io::Result<()> {
+    let stop = async move { shutdown.signalled().await };
+    match listener {
+        Listener::Tcp(l) => axum::serve(l, router).with_graceful_shutdown(stop).await,
+        Listener::Unix(l, _file) => axum::serve(l, router).with_graceful_shutdown(stop).await,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,8 +175,8 @@ pub fn keys(config: &GatewayConfig) -> Result<jwt::Keys, StartError> {
 /// Serves AuthService on `grpc` and the JWKS and UI on `http` until
 /// `shutdown`.
 pub async fn run(
-    grpc_listener: TcpListener,
-    http_listener: TcpListener,
+    grpc_listener: impl Into<Listener>,
+    http_listener: impl Into<Listener>,
     config: &GatewayConfig,
     server: &ServerConfig,
     shutdown: Shutdown,
@@ -181,12 +197,7 @@ pub async fn run(
         "gateway keys ready"
     );
     let router = http::router(auth.clone(), config.ui_dir.clone());
-    let http_shutdown = shutdown.clone();
-    let http = async move {
-        axum::serve(http_listener, router)
-            .with_graceful_shutdown(async move { http_shutdown.signalled().await })
-            .await
-    };
+    let http = serve_http(http_listener.into(), router, shutdown.clone());
     let mut services = Services::new();
     services.add(auth.into_server());
     let (grpc, http) = tokio::join!(grpc::serve(grpc_listener, services, server, shutdown), http);

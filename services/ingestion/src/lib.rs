@@ -22,8 +22,8 @@ use airis_runtime::{
     Shutdown,
     grpc::{self, ServerConfig, Services},
     kafka::KafkaConfig,
+    listen::Listener,
 };
-use tokio::net::TcpListener;
 
 pub use error::Error;
 use receiver::{Logs, Metrics, OtlpServer, Receiver, ReceiverConfig, Traces};
@@ -51,7 +51,7 @@ pub enum StartError {
 /// Runs the receiver on `listener` until `shutdown`, then drains: health
 /// goes NOT_SERVING, in-flight exports finish, and the producer is flushed.
 pub async fn run_receiver(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     config: &IngestionConfig,
     auth: &airis_runtime::tenant::AuthConfig,
     kafka: &KafkaConfig,

@@ -13,10 +13,10 @@ use airis_proto::tonic::{
     service::{Routes, RoutesBuilder},
     transport::Server,
 };
-use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
 
 use crate::Shutdown;
+use crate::listen::Listener;
 
 /// The application services one server exposes, with their gRPC names.
 #[derive(Default)]
@@ -88,11 +88,22 @@ pub enum ServeError {
     DrainTimeout(Duration),
 }
 
-/// Serves `services` on `listener` until `shutdown` fires, then reports
+/// The server future of either listener kind.
+type ServeFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), tonic::transport::Error>> + Send>,
+>;
+
+fn futures_boxed(
+    f: impl std::future::Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
+) -> ServeFuture {
+    Box::pin(f)
+}
+
+/// Serves `services` on `listener` (TCP, or a Unix socket) until `shutdown` fires, then reports
 /// NOT_SERVING, waits the drain delay, stops accepting and lets in-flight
 /// requests finish.
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     services: Services,
     config: &ServerConfig,
     shutdown: Shutdown,
@@ -123,13 +134,16 @@ pub async fn serve(
         .add_service(reflection_v1alpha);
     let routes: Routes = routes.routes().prepare();
 
-    let addr = listener.local_addr().ok();
-    tracing::info!(?addr, services = ?services.names, "grpc server listening");
+    let listener = listener.into();
+    let addr = listener.describe();
+    tracing::info!(%addr, services = ?services.names, "grpc server listening");
 
     let drain_delay = Duration::from_millis(config.drain_delay_ms);
     let names = services.names.clone();
     let draining = shutdown.clone();
+    let stop_addr = addr.clone();
     let stop = async move {
+        let addr = stop_addr;
         draining.signalled().await;
         reporter
             .set_service_status("", ServingStatus::NotServing)
@@ -139,21 +153,33 @@ pub async fn serve(
                 .set_service_status(*name, ServingStatus::NotServing)
                 .await;
         }
-        tracing::info!(?addr, ?drain_delay, "draining: health is not_serving");
+        tracing::info!(%addr, ?drain_delay, "draining: health is not_serving");
         tokio::time::sleep(drain_delay).await;
     };
 
-    let server = Server::builder()
+    let router = Server::builder()
         .timeout(Duration::from_millis(config.request_timeout_ms))
         .max_concurrent_streams(config.max_concurrent_streams)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
-        .add_routes(routes)
+        .add_routes(routes);
+    let (server, _socket_file) = match listener {
         // Nagle on a multiplexed HTTP/2 connection delays every response by
         // ~40 ms; tonic's own tcp_nodelay only covers listeners it binds.
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            stop,
-        );
+        Listener::Tcp(listener) => (
+            futures_boxed(router.serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stop,
+            )),
+            None,
+        ),
+        Listener::Unix(listener, file) => (
+            futures_boxed(router.serve_with_incoming_shutdown(
+                tokio_stream::wrappers::UnixListenerStream::new(listener),
+                stop,
+            )),
+            Some(file),
+        ),
+    };
 
     // The server future returns after in-flight requests finished; bound that
     // wait so a stuck handler cannot keep a terminating pod alive forever.
@@ -165,6 +191,6 @@ pub async fn serve(
             return Err(ServeError::DrainTimeout(drain_timeout));
         }
     }
-    tracing::info!(?addr, "grpc server stopped");
+    tracing::info!(%addr, "grpc server stopped");
     Ok(())
 }

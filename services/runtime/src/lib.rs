@@ -15,6 +15,7 @@ pub mod clickhouse;
 pub mod config;
 pub mod grpc;
 pub mod kafka;
+pub mod listen;
 pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
