@@ -9,15 +9,22 @@
    MeshConfig message.
 3. Checks the deployment against itself: the objects that must exist, the
    references between them (services, subsets, service accounts, config),
-   workload hygiene, and who may talk to whom under the NetworkPolicies and
-   under the AuthorizationPolicies, flow by flow.
+   images (ClickHouse 26.1 or later, the migration on the newest release),
+   workload hygiene, the data tier (volume ownership, readiness and
+   minReadySeconds, Keeper's startup budget, Redis's maxmemory, PDBs, an
+   asynchronous, polled, never-overlapping backup), and who may talk to
+   whom under the NetworkPolicies and under the AuthorizationPolicies,
+   flow by flow.
 4. Compares the policy numbers with mesh/ingress.yaml and mesh/chaos.env:
    route timeouts, retries and per-try timeouts (none on the API routes),
    canary weights, pool limits, outlier detection (gateway errors only, as
    istiod translates it), fault injection, the edge's token rules (where
-   the token is read), revocation check, Login's rate limit, the listeners'
-   path handling and header timeout, CORS origins, and what the edge does
-   with each kind of request (method, path, gRPC or gRPC-Web or neither).
+   the token is read), revocation check, Login's rate limit, the ingress
+   filter order (istiod's chain, ext_authz before jwt_authn, with the
+   EnvoyFilter's patches applied), the listeners' path handling and header
+   timeout, CORS origins, and what the edge does with each kind of request
+   (method, path, gRPC or gRPC-Web or neither; what it answers without a
+   token).
 
 Every comparison is printed; any failure makes the exit status 1.
 """
@@ -420,22 +427,29 @@ EXPECTED_WORKLOADS = {
     "redis": ("StatefulSet", "airis-data", None, "redis"),
     "clickhouse-backup": ("CronJob", "airis-data", None, "clickhouse-backup"),
 }
-# HPA name -> (target, min replicas per overlay, max)
+# HPA name -> (target, min replicas per overlay, max). Gateway 2-10,
+# ingestion (receiver) 1-5, UI 2-8; dev has floors of 1, and prod keeps two
+# receivers at least (one pod's loss must not stop ingest).
 EXPECTED_HPAS = {
     "gateway": ("gateway", {"dev": 1, "prod": 2, "chaos": 2}, 10),
-    "receiver": ("receiver", {"dev": 1, "prod": 1, "chaos": 1}, 5),
+    "receiver": ("receiver", {"dev": 1, "prod": 2, "chaos": 2}, 5),
     "ui": ("ui", {"dev": 1, "prod": 2, "chaos": 2}, 8),
 }
 EXPECTED_REPLICAS = {
     "loader": {"dev": 1, "prod": 3, "chaos": 3},
     "analytics-v1": {"dev": 1, "prod": 2, "chaos": 2},
-    "analytics-v2": {"dev": 1, "prod": 1, "chaos": 1},
+    "analytics-v2": {"dev": 1, "prod": 2, "chaos": 2},
     "clickhouse": {"dev": 3, "prod": 3, "chaos": 3},
     "clickhouse-keeper": {"dev": 3, "prod": 3, "chaos": 3},
     "kafka": {"dev": 3, "prod": 3, "chaos": 3},
     "redis": {"dev": 1, "prod": 1, "chaos": 1},
 }
-EXPECTED_PDB_MIN = {"clickhouse": 2, "clickhouse-keeper": 2, "kafka": 2}
+# The data tier's PDBs: two of three members up in prod; in dev (node-local
+# volumes) one member at a time, and unready members always evictable.
+_PDB_DATA = {"dev": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysAllow"},
+             "prod": {"minAvailable": 2}, "chaos": {"minAvailable": 2}}
+EXPECTED_PDBS = {"clickhouse": _PDB_DATA, "clickhouse-keeper": _PDB_DATA, "kafka": _PDB_DATA}
+PDB_FIELDS = ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy")
 EXPECTED_STORAGE = {"clickhouse": "fast-ssd", "kafka": "fast-ssd", "redis": "standard-ssd", "clickhouse-keeper": "standard-ssd"}
 
 # Who may talk to whom (source workload -> destination workload: ports).
@@ -481,8 +495,9 @@ def check_objects(r: Rendered, report: Report) -> None:
         if args is not None:
             c = w.pod["spec"]["containers"][0]
             image = c.get("image", "")
-            if not re.fullmatch(r"airis-mon/airis:[A-Za-z0-9._-]+", image):
-                report.fail(f"{kind} {name}: image {image!r} is not airis-mon/airis:<tag>")
+            if not AIRIS_IMAGE.fullmatch(image):
+                report.fail(f"{kind} {name}: image {image!r} is not [<registry>/]airis-mon/airis:<tag> "
+                            "(airis-stable, airis-canary and airis-migrate are mapped in the overlay's images:)")
             if c.get("command") != ["airis"] or c.get("args") != args:
                 report.fail(f"{kind} {name}: runs {c.get('command')} {c.get('args')}, expected airis {' '.join(args)}")
             env = {e["name"]: e.get("value") for e in c.get("env", [])}
@@ -498,6 +513,18 @@ def check_objects(r: Rendered, report: Report) -> None:
                 report.fail(f"{kind} {name}: pod template has no {label!r} label")
     report.check(not missing, f"all {len(EXPECTED_WORKLOADS)} workloads present with their service accounts, image and command",
                  "missing: " + ", ".join(missing))
+
+    # The migration runs the newest release the overlay deploys: during a
+    # canary the candidate's, whose migrations the candidate needs.
+    job = ws.get("airis-migrate")
+    releases = {w.name: w.pod["spec"]["containers"][0].get("image", "") for w in ws.values()
+                if w.kind == "Deployment" and w.namespace == "airis"}
+    if job is not None and releases:
+        mimage = job.pod["spec"]["containers"][0].get("image", "")
+        newest = max(releases.values(), key=release_key)
+        report.check(release_key(mimage) >= release_key(newest),
+                     f"Job airis-migrate runs {mimage}, the newest release deployed ({newest})",
+                     "airis-migrate must be mapped to the newest of airis-stable and airis-canary")
 
     for name, want in EXPECTED_REPLICAS.items():
         obj = r.get("Deployment", name) or r.get("StatefulSet", name)
@@ -515,12 +542,13 @@ def check_objects(r: Rendered, report: Report) -> None:
         d = r.get("Deployment", target, "airis")
         if d is not None and "replicas" in d["spec"]:
             report.fail(f"Deployment {target}: sets spec.replicas although HPA {name} owns it")
-    for name, n in EXPECTED_PDB_MIN.items():
+    for name, per_overlay in EXPECTED_PDBS.items():
         p = r.get("PodDisruptionBudget", name, "airis-data")
-        got = dig(p, "spec", "minAvailable")
-        ok = p is not None and got == n and any(selects(p["spec"]["selector"], w.labels)
-                                                for w in ws.values() if w.name == name)
-        report.check(ok, f"PodDisruptionBudget {name}: minAvailable {got}, selects its pods", f"expected minAvailable {n}")
+        want = per_overlay[r.name]
+        got = {k: dig(p, "spec", k) for k in PDB_FIELDS if dig(p, "spec", k) is not None}
+        ok = p is not None and got == want and any(selects(p["spec"]["selector"], w.labels)
+                                                   for w in ws.values() if w.name == name)
+        report.check(ok, f"PodDisruptionBudget {name}: {got}, selects its pods", f"expected {want}")
     for pdb in r.all("PodDisruptionBudget"):
         if not any(selects(pdb["spec"]["selector"], w.labels) for w in ws.values()
                    if w.namespace == pdb["metadata"]["namespace"]):
@@ -614,6 +642,115 @@ def check_pods(r: Rendered, report: Report) -> None:
     if not bad:
         report.ok(f"{len(workloads(r))} pod templates: non-root, read-only root, no capabilities, seccomp RuntimeDefault, "
                   "requests and limits, probes (grpc on gRPC ports; ui httpGet /healthz; loader none: no listener)")
+
+
+AIRIS_IMAGE = re.compile(r"([a-z0-9.-]+(:[0-9]+)?/)?airis-mon/airis:[A-Za-z0-9._-]+")
+# ClickHouse 26.1 or later: migration 4 (services/ingestion/src/schema.rs,
+# docs/schema.md) adds a projection WITH SETTINGS, which older servers refuse.
+CLICKHOUSE_MIN = (26, 1)
+
+
+def release_key(image: str) -> tuple:
+    """An image's tag as a comparable version: 0.10.0 > 0.9.1; a tag that is
+    not a version sorts below every version."""
+    tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
+    m = re.fullmatch(r"v?(\d+(?:\.\d+)*)", tag)
+    return (1, tuple(int(x) for x in m.group(1).split("."))) if m else (0, (), tag)
+
+
+def image_tag(image: str) -> str | None:
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1].split("@", 1)[0] if ":" in last else None
+
+
+def redis_bytes(v: str) -> int:
+    """A Redis memory size (1k = 1000, 1kb = 1024, ... as redis.conf has it)."""
+    m = re.fullmatch(r"(\d+)(b|k|kb|m|mb|g|gb)?", str(v).strip().lower())
+    if not m:
+        raise ValueError(f"not a Redis memory size: {v!r}")
+    mult = {None: 1, "b": 1, "k": 1000, "kb": 1024, "m": 10**6, "mb": 1024**2, "g": 10**9, "gb": 1024**3}[m.group(2)]
+    return int(m.group(1)) * mult
+
+
+def k8s_bytes(v: Any) -> int:
+    """A Kubernetes memory quantity (512Mi, 1Gi, 1G, 1000)."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?", str(v).strip())
+    if not m:
+        raise ValueError(f"not a memory quantity: {v!r}")
+    mult = {None: 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4,
+            "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}[m.group(2)]
+    return int(float(m.group(1)) * mult)
+
+
+def probe_budget(probe: dict | None) -> float:
+    """Seconds a probe gives a container before it counts as failed."""
+    if not probe:
+        return 0
+    return probe.get("initialDelaySeconds", 0) + probe.get("periodSeconds", 10) * probe.get("failureThreshold", 3)
+
+
+def check_data_tier(r: Rendered, report: Report) -> None:
+    """Versions, volumes, readiness and the backup of the stores."""
+    ws = {w.name: w for w in workloads(r)}
+    # ClickHouse release: the schema needs 26.1 or later
+    images = sorted({c.get("image", "") for w in ws.values() for c in w.pod["spec"]["containers"]
+                     if c.get("image", "").startswith(("clickhouse/clickhouse-server", "clickhouse/clickhouse-keeper"))})
+    report.check(bool(images), "ClickHouse images present")
+    for image in images:
+        tag = image_tag(image) or ""
+        m = re.match(r"(\d+)\.(\d+)", tag)
+        report.check(m is not None and (int(m.group(1)), int(m.group(2))) >= CLICKHOUSE_MIN,
+                     f"{image}: ClickHouse {'.'.join(map(str, CLICKHOUSE_MIN))} or later "
+                     "(migration 4: ADD PROJECTION ... WITH SETTINGS)",
+                     f"tag {tag or '<none>'} is not a release of {'.'.join(map(str, CLICKHOUSE_MIN))} or later")
+    stss = {s["metadata"]["name"]: s for s in r.all("StatefulSet", "airis-data")}
+    # volumes: ownership fixed once, not re-walked over every file at each start
+    for name, sts in sorted(stss.items()):
+        psc = dig(sts, "spec", "template", "spec", "securityContext", default={}) or {}
+        if psc.get("fsGroup") is not None and dig(sts, "spec", "volumeClaimTemplates"):
+            report.check(psc.get("fsGroupChangePolicy") == "OnRootMismatch",
+                         f"StatefulSet {name}: fsGroupChangePolicy {psc.get('fsGroupChangePolicy')} with fsGroup {psc['fsGroup']}",
+                         "expected OnRootMismatch")
+    # rolling updates wait for a restarted member to stay ready a while
+    for name in ("clickhouse", "kafka"):
+        got = dig(stss.get(name), "spec", "minReadySeconds", default=0)
+        report.check(got >= 60, f"StatefulSet {name}: minReadySeconds {got}", "expected 60 or more")
+    ch = dig(stss.get("clickhouse"), "spec", "template", "spec", "containers", 0, default={}) or {}
+    rp = dig(ch, "readinessProbe", "httpGet", default={}) or {}
+    port = rp.get("port")
+    report.check(rp.get("path") == "/replicas_status" and (port == 8123 or ws["clickhouse"].ports.get(port) == 8123),
+                 f"ClickHouse readiness: httpGet {rp.get('path')} on {port} (ready when caught up with the other replicas)",
+                 "expected /replicas_status on the HTTP port 8123")
+    keeper = dig(stss.get("clickhouse-keeper"), "spec", "template", "spec", "containers", 0, default={}) or {}
+    budget = probe_budget(keeper.get("startupProbe"))
+    report.check(budget >= 300, f"Keeper startupProbe: {budget:g} s before liveness applies (snapshot and log replay)",
+                 "expected a startupProbe of 300 s or more")
+    # Redis: maxmemory about 60 % of the limit, room for the AOF rewrite's fork
+    redis = dig(stss.get("redis"), "spec", "template", "spec", "containers", 0, default={}) or {}
+    args = redis.get("args", [])
+    maxmem = args[args.index("--maxmemory") + 1] if "--maxmemory" in args[:-1] else None
+    limit = dig(redis, "resources", "limits", "memory")
+    share = redis_bytes(maxmem) / k8s_bytes(limit) if maxmem and limit else None
+    report.check(share is not None and 0.4 <= share <= 0.65,
+                 f"Redis maxmemory {maxmem} of a {limit} limit ({share or 0:.0%}; the AOF rewrite forks)",
+                 "expected about 60 % (40-65 %)")
+    # the backup: asynchronous, polled, never two at once
+    cj = r.get("CronJob", "clickhouse-backup", "airis-data")
+    if report.check(cj is not None, "CronJob clickhouse-backup exists"):
+        report.check(cj["spec"].get("concurrencyPolicy") == "Forbid", f"backup: concurrencyPolicy {cj['spec'].get('concurrencyPolicy')}",
+                     "expected Forbid")
+        bl = dig(cj, "spec", "jobTemplate", "spec", "backoffLimit", default=6)
+        report.check(bl == 0, f"backup: backoffLimit {bl} (a retry would start a second backup)", "expected 0")
+        script = " ".join(dig(cj, "spec", "jobTemplate", "spec", "template", "spec", "containers", 0, "command", default=[]) or [])
+        report.check(re.search(r"BACKUP\b[^\n]*\bTO S3\([^\n]*\)\s*ASYNC\b", script) is not None
+                     and "system.backups" in script and "BACKUP_CREATED" in script and "BACKUP_FAILED" in script,
+                     "backup: BACKUP ... TO S3(...) ASYNC, then system.backups polled until BACKUP_CREATED or BACKUP_FAILED",
+                     "a synchronous BACKUP outlasts clickhouse-client's receive_timeout (300 s)")
+    server_xml = r.configmap_file("clickhouse-config", "airis-data", "server.xml")
+    if server_xml:
+        v = ET.fromstring(server_xml).findtext("backups/allow_concurrent_backups")
+        report.check(v == "false", f"ClickHouse backups.allow_concurrent_backups {v} (one backup at a time on the cluster)",
+                     "expected false")
 
 
 def check_config(r: Rendered, report: Report) -> None:
@@ -1072,13 +1209,114 @@ def ingress_envoyfilter_patches(r: Rendered) -> list[dict]:
 
 
 RATELIMIT = "envoy.filters.http.local_ratelimit"
+HCM = "envoy.filters.network.http_connection_manager"
+RBAC = "envoy.filters.http.rbac"
+EXT_AUTHZ = "envoy.filters.http.ext_authz"
+JWT_AUTHN = "envoy.filters.http.jwt_authn"
+GRPC_WEB_FILTER = "envoy.filters.http.grpc_web"
+HEADER_MUTATION = "envoy.filters.http.header_mutation"
+ROUTER = "envoy.filters.http.router"
+# the filters that refuse a request for its token (or the lack of one)
+TOKEN_CHECKS = (RBAC, EXT_AUTHZ, JWT_AUTHN)
+
+
+def applies_to_ingress(obj: dict) -> bool:
+    """A security policy istiod applies to the ingress gateway: in the root
+    namespace (istio-system), without a selector or selecting the gateway."""
+    if obj["metadata"].get("namespace") != "istio-system":
+        return False
+    sel = dig(obj, "spec", "selector")
+    return sel is None or selects(sel, INGRESS.labels)
+
+
+def istiod_gateway_filters(r: Rendered) -> list[tuple[str, str]]:
+    """The HTTP filters istiod builds for the ingress gateway's servers, in
+    its order (pilot/pkg/networking/core/listener_builder.go,
+    buildHTTPConnectionManager), as (name, what for): metadata exchange;
+    the CUSTOM AuthorizationPolicies' filters (an rbac filter that marks
+    the requests to check, then ext_authz: the authz custom builder runs
+    before the authn builder); jwt_authn (when a RequestAuthentication has
+    JWT rules; a request without a token passes it) and istio_authn; the
+    DENY/ALLOW/AUDIT policies' rbac filter; gRPC stats, ALPN, fault, CORS,
+    telemetry; the router. No grpc_web: istiod adds it only on servers of
+    protocol GRPC-WEB, and the Gateway's are HTTPS."""
+    aps = [ap for ap in r.all("AuthorizationPolicy") if applies_to_ingress(ap)]
+    out = [("istio.metadata_exchange", "")]
+    if any(dig(ap, "spec", "action") == "CUSTOM" for ap in aps):
+        out += [(RBAC, "custom"), (EXT_AUTHZ, "custom")]
+    if any(dig(ra, "spec", "jwtRules") for ra in r.all("RequestAuthentication") if applies_to_ingress(ra)):
+        out.append((JWT_AUTHN, "authn"))
+    out.append(("istio_authn", "authn"))
+    if any((dig(ap, "spec", "action") or "ALLOW") in ("ALLOW", "DENY", "AUDIT") for ap in aps):
+        out.append((RBAC, "authz"))
+    out += [("envoy.filters.http.grpc_stats", ""), ("istio.alpn", ""), ("envoy.filters.http.fault", ""),
+            ("envoy.filters.http.cors", ""), ("istio.stats", ""), (ROUTER, "")]
+    return out
+
+
+def istio_ingress_filters(r: Rendered) -> tuple[list[tuple[str, str]], list[str]]:
+    """istiod's chain with the EnvoyFilters' HTTP_FILTER patches applied as
+    istiod applies them (envoyfilter/listener_patch.go, patchHTTPFilters):
+    in order; INSERT_FIRST in front; INSERT_BEFORE / INSERT_AFTER next to the
+    first filter named by subFilter (without one: in front / at the end);
+    ADD at the end. A patch whose subFilter names no filter in the chain is
+    dropped by istiod without a word: those are returned as problems."""
+    chain = istiod_gateway_filters(r)
+    dropped = []
+    for cp in ingress_envoyfilter_patches(r):
+        if cp.get("applyTo") != "HTTP_FILTER":
+            continue
+        if dig(cp, "match", "listener", "filterChain", "filter", "name") not in (None, HCM):
+            continue
+        op, name = dig(cp, "patch", "operation"), dig(cp, "patch", "value", "name")
+        sub = dig(cp, "match", "listener", "filterChain", "filter", "subFilter", "name")
+        at = next((i for i, (n, _) in enumerate(chain) if n == sub), None) if sub else None
+        new = (name, "patch")
+        if sub and at is None and op in ("INSERT_BEFORE", "INSERT_AFTER", "REPLACE"):
+            dropped.append(f"{op} {name}: no filter {sub} in istiod's chain, so istiod drops the patch")
+        elif op == "ADD" or (op == "INSERT_AFTER" and not sub):
+            chain.append(new)
+        elif op == "INSERT_FIRST" or (op == "INSERT_BEFORE" and not sub):
+            chain.insert(0, new)
+        elif op == "INSERT_BEFORE":
+            chain.insert(at, new)
+        elif op == "INSERT_AFTER":
+            chain.insert(at + 1, new)
+        elif op == "REPLACE" and sub:
+            chain[at] = new
+        elif op == "REMOVE" and sub:
+            chain = [f for f in chain if f[0] != sub]
+    return chain, dropped
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How the edge refuses a request for want of a token."""
+    status: int
+    encoding: str  # "gRPC", "gRPC-Web" or "HTTP"
+
+    def __str__(self) -> str:
+        if self.encoding == "HTTP":
+            return f"HTTP {self.status}"
+        return f"HTTP {self.status} as {self.encoding} {({401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED'}[self.status])}"
+
+
+def refusal(status: int, at: int, chain: list[str], req: "Request") -> Refusal:
+    """A refusal by the filter at position `at`. Envoy answers a gRPC request
+    in gRPC by itself; a gRPC-Web request only when grpc_web came first (it
+    turned the request into gRPC, and turns the answer back into gRPC-Web)."""
+    if req.content_type == GRPC:
+        return Refusal(status, "gRPC")
+    if req.content_type == GRPC_WEB:
+        translated = GRPC_WEB_FILTER in chain[:at]
+        return Refusal(status, "gRPC-Web" if translated else "HTTP")
+    return Refusal(status, "HTTP")
 
 
 def istio_ratelimit(r: Rendered, route_name: str | None, port: int) -> dict | None:
     """The local rate limit config the ingress applies on a route, or None."""
     patches = ingress_envoyfilter_patches(r)
-    if not any(cp.get("applyTo") == "HTTP_FILTER" and dig(cp, "patch", "value", "name") == RATELIMIT
-               and dig(cp, "patch", "operation") in ("INSERT_BEFORE", "INSERT_AFTER", "INSERT_FIRST", "ADD") for cp in patches):
+    if RATELIMIT not in [n for n, _ in istio_ingress_filters(r)[0]]:
         return None
     cfg = None
     for cp in patches:
@@ -1117,7 +1355,7 @@ def istio_edge(r: Rendered, req: Request) -> dict:
     if dest is None:
         dest = [("direct response", 404)]  # no route: Envoy answers 404 itself
     needs_token = revocation = False
-    for ap in r.all("AuthorizationPolicy", "istio-system"):
+    for ap in [ap for ap in r.all("AuthorizationPolicy") if applies_to_ingress(ap)]:
         for rule in dig(ap, "spec", "rules", default=[]) or []:
             ops = [t.get("operation", {}) for t in rule.get("to", [])] or [{}]
             hit = any((not op.get("paths") or any(ap_value_matches(p, req.path) for p in op["paths"]))
@@ -1131,7 +1369,20 @@ def istio_edge(r: Rendered, req: Request) -> dict:
                 needs_token = True
             if ap["spec"].get("action") == "CUSTOM":
                 revocation = True
-    return {"route": dest, "token": needs_token, "revocation": revocation,
+    # Without a token: the filters in istiod's order. ext_authz asks the
+    # gateway, which answers 401 for a missing token; jwt_authn lets a
+    # request without one pass; the DENY rbac filter answers 403.
+    chain = istio_ingress_filters(r)[0]
+    names = [n for n, _ in chain]
+    tokenless = None
+    for at, (f, role) in enumerate(chain):
+        if f == EXT_AUTHZ and revocation:
+            tokenless = refusal(401, at, names, req)
+            break
+        if f == RBAC and role == "authz" and needs_token:
+            tokenless = refusal(403, at, names, req)
+            break
+    return {"route": dest, "token": needs_token, "revocation": revocation, "tokenless": tokenless,
             "ratelimit": istio_ratelimit(r, name, req.port), "route_name": name}
 
 
@@ -1237,10 +1488,21 @@ class Mesh:
         ratelimit = None
         if RATELIMIT in self.filter_names(listener):
             ratelimit = self.filter(listener, RATELIMIT)
+        chain = self.filter_names(listener)
+
+        def tokenless(revocation: bool) -> Refusal | None:
+            # the filters in order: jwt_authn refuses a missing token where
+            # its rules require one, ext_authz (the gateway) wherever it runs
+            for at, f in enumerate(chain):
+                if (f == JWT_AUTHN and needs) or (f == EXT_AUTHZ and revocation):
+                    return refusal(401, at, chain, req)
+            return None
+
         if found is None:
             # No route: Envoy answers 404 itself; ext_authz skips such a
             # request, and only a listener-wide bucket could limit it.
             return {"route": [("direct response", 404)], "token": needs, "revocation": False,
+                    "tokenless": tokenless(False),
                     "ratelimit": ratelimit if ratelimit and "token_bucket" in ratelimit else None}
         vh, rt = found
         disabled = dig(rt, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled",
@@ -1256,6 +1518,7 @@ class Mesh:
         else:
             dest = [(route.get("cluster"), None)]
         return {"route": dest, "token": needs, "revocation": has_authz and not disabled,
+                "tokenless": tokenless(has_authz and not disabled),
                 "ratelimit": ratelimit if ratelimit and "token_bucket" in ratelimit else None}
 
     def cors_policies(self, listener: str) -> list[dict]:
@@ -1496,33 +1759,38 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
     report.same("client-sent claim headers removed",
                 {m.get("remove") for m in dig(hm, "mutations", "request_mutations", default=[])},
                 {m.get("remove") for m in dig(efv, "mutations", "request_mutations", default=[])})
+    # The filter order: the mesh's as written, Istio's as istiod builds it
+    # (ext_authz before jwt_authn) with the EnvoyFilter's patches applied.
     names = mesh.filter_names("ingress")
+    ichain, dropped = istio_ingress_filters(r)
+    inames = [n for n, _ in ichain]
+    report.check(not dropped, f"ingress HTTP filters, istiod's chain with the EnvoyFilter's patches: {' > '.join(inames)}",
+                 "; ".join(dropped))
 
-    def before_jwt_mesh(name: str) -> bool:
-        return name in names and "envoy.filters.http.jwt_authn" in names and \
-            names.index(name) < names.index("envoy.filters.http.jwt_authn")
+    def before_token_checks(chain: list[str], name: str) -> bool:
+        checks = [i for i, n in enumerate(chain) if n in TOKEN_CHECKS]
+        return name in chain and bool(checks) and chain.index(name) < min(checks)
 
-    def before_jwt_istio(name: str) -> bool:
-        cp = patches.get(name)
-        return cp is not None and dig(cp, "patch", "operation") == "INSERT_BEFORE" \
-            and dig(cp, "match", "context") == "GATEWAY" \
-            and dig(cp, "match", "listener", "filterChain", "filter", "subFilter", "name") == "envoy.filters.http.jwt_authn"
-
-    report.same("client-sent claim headers removed before jwt_authn",
-                before_jwt_mesh("envoy.filters.http.header_mutation"), before_jwt_istio("envoy.filters.http.header_mutation"))
-    report.same("gRPC-Web translated at the edge, before jwt_authn",
-                before_jwt_mesh("envoy.filters.http.grpc_web"), before_jwt_istio("envoy.filters.http.grpc_web"))
+    report.same("client-sent claim headers removed before the token checks (ext_authz, jwt_authn, rbac set or act on them)",
+                before_token_checks(names, HEADER_MUTATION), before_token_checks(inames, HEADER_MUTATION))
+    report.same("gRPC-Web translated at the edge, before the token checks (ext_authz, jwt_authn, rbac)",
+                before_token_checks(names, GRPC_WEB_FILTER), before_token_checks(inames, GRPC_WEB_FILTER))
     order = [n for n in names if n in patches]
-    report.same("order of the added filters", order, [n for n in patches])
+    report.same("order of the added filters", order, [n for n in inames if n in patches])
 
     # the rate limit: after gRPC-Web and the token checks, so a refusal reaches
     # gRPC-Web clients as a gRPC status; in Istio, right before the router
-    later = ("envoy.filters.http.grpc_web", "envoy.filters.http.jwt_authn", "envoy.filters.http.ext_authz")
+    later = (GRPC_WEB_FILTER, JWT_AUTHN, EXT_AUTHZ)
+
+    def after_checks(chain: list[str]) -> bool:
+        if RATELIMIT not in chain:
+            return False
+        at = chain.index(RATELIMIT)
+        return all(n in chain and chain.index(n) < at for n in later) and \
+            all(i < at for i, n in enumerate(chain) if n in TOKEN_CHECKS)
+
     rl = patches.get(RATELIMIT)
-    report.same("local_ratelimit after grpc_web, jwt_authn and ext_authz",
-                RATELIMIT in names and all(n in names and names.index(n) < names.index(RATELIMIT) for n in later),
-                rl is not None and dig(rl, "patch", "operation") == "INSERT_BEFORE" and dig(rl, "match", "context") == "GATEWAY"
-                and dig(rl, "match", "listener", "filterChain", "filter", "subFilter", "name") == "envoy.filters.http.router")
+    report.same("local_ratelimit after grpc_web, jwt_authn and ext_authz", after_checks(names), after_checks(inames))
     report.same("local_ratelimit: no listener-wide bucket", dig(mesh.filter("ingress", RATELIMIT), "token_bucket"),
                 dig(rl, "patch", "value", "typed_config", "token_bucket"), absent="none")
     login = Request("https", "POST", LOGIN, GRPC)
@@ -1591,6 +1859,14 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
         i = istio_edge(r, req)
         report.same(f"edge {req}: token required", m["token"], i["token"])
         report.same(f"edge {req}: revocation checked", m["revocation"], i["revocation"])
+        # Without a token: where the revocation check runs, both refuse with
+        # 401 (the local ingress's jwt_authn, Istio's ext_authz, which istiod
+        # puts first); elsewhere Istio's DENY policy answers 403 where the
+        # local jwt_authn answers 401 (docs/kubernetes.md).
+        want, label = m["tokenless"], f"edge {req}: without a token"
+        if want is not None and want.status == 401 and i["token"] and not i["revocation"]:
+            want, label = Refusal(403, want.encoding), label + " (the mesh's 401 from jwt_authn, in Istio 403 from rbac)"
+        report.same(label, want, i["tokenless"], str, absent="not refused")
         report.same(f"edge {req}: routed to", k8s_dest(m["route"], req.path), i["route"], lambda d: sorted(map(str, d)))
         report.same(f"edge {req}: rate limit", bucket(m["ratelimit"]), bucket(i["ratelimit"]))
 
@@ -1753,7 +2029,7 @@ def main() -> int:
     for r in rendered:
         report.context = r.name
         report.section(f"istio/overlays/{r.name}: objects, references, workloads", quiet=True)
-        for check in (check_objects, check_pods, check_config, check_istio_internal):
+        for check in (check_objects, check_pods, check_data_tier, check_config, check_istio_internal):
             guarded(check, r, report)
         report.section(f"istio/overlays/{r.name}: who may talk to whom (NetworkPolicy and AuthorizationPolicy, flow by flow)")
         guarded(check_flows, r, report)

@@ -87,10 +87,29 @@ MISTAKES = [
      'unknown field "pathPrefx"'),
     ("EnvoyFilter typo", "istio/base/mesh/envoyfilter.yaml", "request_mutations:", "request_mutation:",
      "by `envoy --mode validate` -- "),
-    ("gRPC-Web after jwt_authn", "istio/base/mesh/envoyfilter.yaml",
-     "operation: INSERT_BEFORE\n      value:\n        name: envoy.filters.http.grpc_web",
-     "operation: INSERT_AFTER\n      value:\n        name: envoy.filters.http.grpc_web",
-     "gRPC-Web translated at the edge, before jwt_authn: mesh/ has True but istio/ has False"),
+    # the filter order: istiod puts ext_authz (the revocation check) before
+    # jwt_authn, so "before jwt_authn" is after ext_authz
+    ("claim headers removed after ext_authz", "istio/base/mesh/envoyfilter.yaml",
+     "            name: envoy.filters.network.http_connection_manager\n    patch:\n      operation: INSERT_FIRST\n"
+     "      value:\n        name: envoy.filters.http.header_mutation",
+     "            name: envoy.filters.network.http_connection_manager\n            subFilter:\n"
+     "              name: envoy.filters.http.jwt_authn\n    patch:\n      operation: INSERT_BEFORE\n"
+     "      value:\n        name: envoy.filters.http.header_mutation",
+     "client-sent claim headers removed before the token checks (ext_authz, jwt_authn, rbac set or act on them): "
+     "mesh/ has True but istio/ has False"),
+    ("gRPC-Web after ext_authz", "istio/base/mesh/envoyfilter.yaml",
+     "              name: envoy.filters.http.header_mutation\n    patch:\n      operation: INSERT_AFTER",
+     "              name: envoy.filters.http.jwt_authn\n    patch:\n      operation: INSERT_BEFORE",
+     "gRPC-Web translated at the edge, before the token checks (ext_authz, jwt_authn, rbac): mesh/ has True but istio/ has False"),
+    ("gRPC-Web refusals untranslated", "istio/base/mesh/envoyfilter.yaml",
+     "              name: envoy.filters.http.header_mutation\n    patch:\n      operation: INSERT_AFTER",
+     "              name: envoy.filters.http.jwt_authn\n    patch:\n      operation: INSERT_BEFORE",
+     "edge 443 gRPC-Web /airis.analytics.v1.QueryService/GetTrace: without a token: "
+     "mesh/ has HTTP 401 as gRPC-Web UNAUTHENTICATED but istio/ has HTTP 401"),
+    ("filter patch that finds nothing", "istio/base/mesh/envoyfilter.yaml",
+     "              name: envoy.filters.http.header_mutation\n    patch:\n      operation: INSERT_AFTER",
+     "              name: envoy.filters.http.header_mutations\n    patch:\n      operation: INSERT_AFTER",
+     "INSERT_AFTER envoy.filters.http.grpc_web: no filter envoy.filters.http.header_mutations in istiod's chain"),
     ("escaped slashes let through", "istio/base/mesh/envoyfilter.yaml",
      "path_with_escaped_slashes_action: REJECT_REQUEST", "path_with_escaped_slashes_action: KEEP_UNCHANGED",
      "listener ingress: path_with_escaped_slashes_action: mesh/ has REJECT_REQUEST but istio/ has KEEP_UNCHANGED"),
@@ -154,6 +173,43 @@ MISTAKES = [
      "    - destination: {host: ui.airis.svc.cluster.local, port: {number: 4340}}\n"
      "    corsPolicy:\n      allowOrigins: [{regex: \".*\"}]\n",
      "CORS: origin https://airis.example.com admitted: mesh/ has False but istio/ has True"),
+    # images: ClickHouse new enough for the schema, the migration on the newest release
+    ("ClickHouse below 26.1", "istio/base/kustomization.yaml",
+     'name: clickhouse/clickhouse-server\n  newTag: "26.9"', 'name: clickhouse/clickhouse-server\n  newTag: "25.8"',
+     "clickhouse/clickhouse-server:25.8: ClickHouse 26.1 or later"),
+    ("migration on the stable release during a canary", "istio/overlays/prod/kustomization.yaml",
+     "- name: airis-canary\n  newName: airis-mon/airis\n  newTag: 0.1.0", "- name: airis-canary\n  newName: airis-mon/airis\n  newTag: 0.2.0",
+     "Job airis-migrate runs airis-mon/airis:0.1.0, the newest release deployed (airis-mon/airis:0.2.0)"),
+    ("migration image not mapped", "istio/overlays/dev/kustomization.yaml",
+     "- name: airis-migrate\n  newName: airis-mon/airis\n  newTag: 0.1.0\n", "",
+     "Job airis-migrate: image 'airis-migrate' is not [<registry>/]airis-mon/airis:<tag>"),
+    # the backup
+    ("synchronous backup", "istio/base/data/clickhouse-backup.yaml", "'${S3_SECRET_ACCESS_KEY}') ASYNC", "'${S3_SECRET_ACCESS_KEY}')",
+     "backup: BACKUP ... TO S3(...) ASYNC, then system.backups polled"),
+    ("backup retried", "istio/base/data/clickhouse-backup.yaml", "backoffLimit: 0", "backoffLimit: 1", "backup: backoffLimit 1"),
+    ("concurrent backups", "istio/base/config/clickhouse/server.xml",
+     "<allow_concurrent_backups>false<", "<allow_concurrent_backups>true<", "ClickHouse backups.allow_concurrent_backups true"),
+    # the data tier
+    ("volume ownership re-walked", "istio/base/data/kafka.yaml", "        fsGroupChangePolicy: OnRootMismatch\n", "",
+     "StatefulSet kafka: fsGroupChangePolicy None with fsGroup 1000"),
+    ("ClickHouse ready when up", "istio/base/data/clickhouse.yaml", "path: /replicas_status", "path: /ping",
+     "ClickHouse readiness: httpGet /ping"),
+    ("Kafka rolled without a pause", "istio/base/data/kafka.yaml", "minReadySeconds: 120", "minReadySeconds: 10",
+     "StatefulSet kafka: minReadySeconds 10"),
+    ("Keeper killed while replaying", "istio/base/data/clickhouse-keeper.yaml", "failureThreshold: 36", "failureThreshold: 12",
+     "Keeper startupProbe: 120 s before liveness applies"),
+    ("Redis maxmemory near its limit", "istio/overlays/prod/data.yaml", "--maxmemory, 2400mb", "--maxmemory, 3gb",
+     "Redis maxmemory 3gb of a 4Gi limit"),
+    # sizes per overlay
+    ("one receiver in prod", "istio/overlays/prod/kustomization.yaml",
+     "      path: /spec/minReplicas\n      value: 2", "      path: /spec/minReplicas\n      value: 1",
+     "[prod] HPA receiver: 1-5 replicas -- expected 2-5"),
+    ("one canary pod in prod", "istio/overlays/prod/services.yaml", "  replicas: 2\n", "",
+     "[prod] analytics-v2: 1 replicas -- expected 2"),
+    ("prod ClickHouse PDB", "istio/base/data/clickhouse.yaml", "  minAvailable: 2\n", "  minAvailable: 1\n",
+     "[prod] PodDisruptionBudget clickhouse: {'minAvailable': 1}"),
+    ("dev PDBs hold drains", "istio/overlays/dev/kustomization.yaml", "value: AlwaysAllow", "value: IfHealthyBudget",
+     "[dev] PodDisruptionBudget clickhouse: {'maxUnavailable': 1, 'unhealthyPodEvictionPolicy': 'IfHealthyBudget'}"),
 ]
 
 
