@@ -18,43 +18,33 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# `mesh` as the first argument: what the local mesh adds per call
-# (tests/benches/mesh): Envoy and Redis (the gateway's revocation checks).
-if [ "${1:-}" = mesh ]; then
-  shift
-  for arg in "$@"; do
-    case "$arg" in
-      -h|--help) exec cargo bench -q -p airis-tests --bench mesh -- --help ;;
-    esac
-  done
-  scripts/infra.sh start redis tools
-  eval "$(scripts/infra.sh env)"
-  cargo bench -p airis-tests --bench mesh --no-run
-  mkdir -p target/bench
-  out="target/bench/mesh-$(date +%Y%m%d-%H%M%S).md"
-  cargo bench -q -p airis-tests --bench mesh -- "$@" | tee "$out"
-  echo "bench.sh: results in $out" >&2
-  exit 0
-fi
-
-# `analytics` as the first argument: the query service benchmark
-# (tests/benches/analytics), which also needs Redis for the cached repeats.
-if [ "${1:-}" = analytics ]; then
-  shift
-  for arg in "$@"; do
-    case "$arg" in
-      -h|--help) exec cargo bench -q -p airis-tests --bench analytics -- --help ;;
-    esac
-  done
-  scripts/infra.sh start kafka clickhouse redis
-  eval "$(scripts/infra.sh env)"
-  cargo bench -p airis-tests --bench analytics --no-run
-  mkdir -p target/bench
-  out="target/bench/analytics-$(date +%Y%m%d-%H%M%S).md"
-  cargo bench -q -p airis-tests --bench analytics -- "$@" | tee "$out"
-  echo "bench.sh: results in $out" >&2
-  exit 0
-fi
+# `analytics` or `mesh` as the first argument: a benchmark of its own
+# (tests/benches/<name>, its own --help) with the infrastructure it needs:
+# the query service on loaded data (Kafka, ClickHouse, Redis for the
+# cached repeats), or what the local mesh adds per call (Redis for the
+# gateway's revocation checks, Envoy from the tools).
+case "${1:-}" in
+  analytics|mesh)
+    bench="$1"
+    shift
+    for arg in "$@"; do
+      case "$arg" in
+        -h|--help) exec cargo bench -q -p airis-tests --bench "$bench" -- --help ;;
+      esac
+    done
+    if [ "$bench" = analytics ]; then
+      scripts/infra.sh start kafka clickhouse redis
+    else
+      scripts/infra.sh start redis tools
+    fi
+    eval "$(scripts/infra.sh env)"
+    cargo bench -p airis-tests --bench "$bench" --no-run
+    mkdir -p target/bench
+    out="target/bench/$bench-$(date +%Y%m%d-%H%M%S).md"
+    cargo bench -q -p airis-tests --bench "$bench" -- "$@" | tee "$out"
+    echo "bench.sh: results in $out" >&2
+    exit 0 ;;
+esac
 
 for arg in "$@"; do
   case "$arg" in

@@ -28,7 +28,7 @@ use anyhow::{Context as _, bail};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::{Envoy, free_port, http_exchange, repo_root, unique};
+use crate::{Envoy, GatewayServer, free_port, http_exchange, repo_root, unique};
 
 /// Certificates from `mesh/dev-ca.sh` in a temporary directory, removed
 /// when dropped.
@@ -121,6 +121,55 @@ impl Sidecar {
     pub fn port(&self) -> u16 {
         self.inbound.port()
     }
+}
+
+/// The gateway service in this process, behind its sidecar.
+pub struct MeshGateway {
+    pub config: airis_gateway::GatewayConfig,
+    pub server: GatewayServer,
+    pub sidecar: Sidecar,
+}
+
+impl MeshGateway {
+    pub async fn start(ca: &DevCa, config: airis_gateway::GatewayConfig) -> anyhow::Result<Self> {
+        let server = GatewayServer::start(config.clone()).await?;
+        let grpc_port = server
+            .grpc
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .context("gateway gRPC port")?;
+        let sidecar = Sidecar::start(ca, "gateway", grpc_port, server.http.port()).await?;
+        Ok(Self {
+            config,
+            server,
+            sidecar,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        drop(self.sidecar);
+        self.server.stop().await
+    }
+}
+
+/// An access token from `Login` through the ingress (gRPC).
+pub async fn login(
+    channel: airis_proto::tonic::transport::Channel,
+    tenant: &str,
+    username: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    use airis_proto::airis::gateway::v1::{LoginRequest, auth_service_client::AuthServiceClient};
+    Ok(AuthServiceClient::new(channel)
+        .login(LoginRequest {
+            tenant: tenant.into(),
+            username: username.into(),
+            password: password.into(),
+        })
+        .await?
+        .into_inner()
+        .access_token)
 }
 
 /// The ingress (`mesh/ingress.yaml`) and its listeners.

@@ -21,10 +21,9 @@ use airis_proto::airis::gateway::v1::{
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
 use airis_proto::tonic::Code;
-use airis_tests::mesh::{DevCa, Ingress, Sidecar, Upstreams};
+use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
-    GatewayServer, OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user,
-    http_exchange,
+    OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, http_exchange,
     otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -119,9 +118,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         ],
         ..GatewayConfig::default()
     };
-    let gateway = GatewayServer::start(gateway_config.clone()).await?;
-    let gateway_sidecar =
-        Sidecar::start(&ca, "gateway", port(&gateway.grpc), gateway.http.port()).await?;
+    let gateway = MeshGateway::start(&ca, gateway_config.clone()).await?;
 
     // Receiver, loader and query service trust the claim headers, as they
     // do behind their sidecars.
@@ -141,7 +138,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         &Upstreams {
             analytics_v1: vec![analytics_sidecar.port()],
             analytics_v2: vec![analytics_sidecar.port()],
-            gateway: gateway_sidecar.port(),
+            gateway: gateway.sidecar.port(),
             receiver: vec![receiver_sidecar.port()],
         },
         &gateway_config,
@@ -467,7 +464,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(String::from_utf8(body)?.contains("\"OKP\""));
 
     drop(ingress);
-    drop((analytics_sidecar, receiver_sidecar, gateway_sidecar));
+    drop((analytics_sidecar, receiver_sidecar));
     gateway.stop().await?;
     query.stop().await?;
     pipeline.stop().await

@@ -19,10 +19,9 @@ use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::analytics::v1::{
     ListServicesRequest, query_service_client::QueryServiceClient,
 };
-use airis_proto::airis::gateway::v1::{LoginRequest, auth_service_client::AuthServiceClient};
 use airis_proto::tonic::{Code, Request, transport::Channel};
-use airis_tests::mesh::{Behaviour, DevCa, Ingress, Probe, Sidecar, Upstreams};
-use airis_tests::{GatewayServer, TENANT, gateway_user};
+use airis_tests::mesh::{Behaviour, DevCa, Ingress, MeshGateway, Probe, Sidecar, Upstreams, login};
+use airis_tests::{TENANT, gateway_user};
 use anyhow::Context as _;
 
 /// The analytics route's limits, as in mesh/ingress.yaml (and istio/).
@@ -236,9 +235,7 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
         users: vec![gateway_user(TENANT, "kim", "pw", Role::Viewer)],
         ..GatewayConfig::default()
     };
-    let gateway = GatewayServer::start(gateway_config.clone()).await?;
-    let grpc_port = gateway.grpc.rsplit(':').next().context("port")?.parse()?;
-    let gateway_sidecar = Sidecar::start(&ca, "gateway", grpc_port, gateway.http.port()).await?;
+    let gateway = MeshGateway::start(&ca, gateway_config).await?;
     let (v1a, v1b, v2) = (
         Probe::start("v1-a").await?,
         Probe::start("v1-b").await?,
@@ -253,22 +250,14 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
         &Upstreams {
             analytics_v1: vec![sidecars[0].port(), sidecars[1].port()],
             analytics_v2: vec![sidecars[2].port()],
-            gateway: gateway_sidecar.port(),
+            gateway: gateway.sidecar.port(),
             receiver: vec![],
         },
-        &gateway_config,
+        &gateway.config,
     )
     .await?;
     let channel = Channel::from_shared(ingress.api_url())?.connect().await?;
-    let token = AuthServiceClient::new(channel.clone())
-        .login(LoginRequest {
-            tenant: TENANT.into(),
-            username: "kim".into(),
-            password: "pw".into(),
-        })
-        .await?
-        .into_inner()
-        .access_token;
+    let token = login(channel.clone(), TENANT, "kim", "pw").await?;
     let caller = Caller {
         client: QueryServiceClient::new(channel),
         bearer: Arc::from(format!("Bearer {token}")),
@@ -389,7 +378,6 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
 
     drop(ingress);
     drop(sidecars);
-    drop(gateway_sidecar);
     for probe in [v1a, v1b, v2] {
         probe.stop().await?;
     }

@@ -26,10 +26,9 @@ use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::analytics::v1::{
     ListServicesRequest, query_service_client::QueryServiceClient,
 };
-use airis_proto::airis::gateway::v1::{LoginRequest, auth_service_client::AuthServiceClient};
 use airis_proto::tonic::{Request, transport::Channel};
-use airis_tests::mesh::{DevCa, Ingress, Probe, Sidecar, Upstreams};
-use airis_tests::{GatewayServer, TENANT, gateway_user};
+use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Probe, Sidecar, Upstreams, login};
+use airis_tests::{TENANT, gateway_user};
 use anyhow::{Context as _, bail};
 
 use load::quantile;
@@ -204,49 +203,29 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         users: vec![gateway_user(TENANT, "bench", "pw", Role::Viewer)],
         ..GatewayConfig::default()
     };
-    let gateway = GatewayServer::start(gateway_config.clone()).await?;
-    let grpc_port = gateway.grpc.rsplit(':').next().context("port")?.parse()?;
-    let gateway_sidecar = Sidecar::start(&ca, "gateway", grpc_port, gateway.http.port()).await?;
+    let gateway = MeshGateway::start(&ca, gateway_config).await?;
     let probe = Probe::start("probe").await?;
     let sidecar = Sidecar::start(&ca, "analytics", probe.port, probe.port).await?;
-    let ingress = Ingress::start(
-        &ca,
-        &Upstreams {
-            analytics_v1: vec![sidecar.port()],
-            analytics_v2: vec![sidecar.port()],
-            gateway: gateway_sidecar.port(),
-            receiver: vec![],
-        },
-        &gateway_config,
-    )
-    .await?;
-
+    let upstreams = Upstreams {
+        analytics_v1: vec![sidecar.port()],
+        analytics_v2: vec![sidecar.port()],
+        gateway: gateway.sidecar.port(),
+        receiver: vec![],
+    };
+    let ingress = Ingress::start(&ca, &upstreams, &gateway.config).await?;
     // The same ingress without the revocation check, to see its share.
     let no_check = Ingress::start_from(
         without_revocation_check(&std::fs::read_to_string(
             airis_tests::repo_root().join("mesh/ingress.yaml"),
         )?)?,
         &ca,
-        &Upstreams {
-            analytics_v1: vec![sidecar.port()],
-            analytics_v2: vec![sidecar.port()],
-            gateway: gateway_sidecar.port(),
-            receiver: vec![],
-        },
-        &gateway_config,
+        &upstreams,
+        &gateway.config,
     )
     .await?;
 
     let channel = Channel::from_shared(ingress.api_url())?.connect().await?;
-    let token = AuthServiceClient::new(channel.clone())
-        .login(LoginRequest {
-            tenant: TENANT.into(),
-            username: "bench".into(),
-            password: "pw".into(),
-        })
-        .await?
-        .into_inner()
-        .access_token;
+    let token = login(channel.clone(), TENANT, "bench", "pw").await?;
     let direct = Path {
         client: QueryServiceClient::connect(format!("http://127.0.0.1:{}", probe.port)).await?,
         bearer: None,
@@ -263,7 +242,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         &ingress.envoy,
         &no_check.envoy,
         &sidecar.envoy,
-        &gateway_sidecar.envoy,
+        &gateway.sidecar.envoy,
     ]
     .iter()
     .filter_map(|e| e.pid())
@@ -316,8 +295,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         probe.calls()
     );
 
-    drop((ingress, no_check));
-    drop((sidecar, gateway_sidecar));
+    drop((ingress, no_check, sidecar));
     probe.stop().await?;
     gateway.stop().await
 }
