@@ -225,10 +225,13 @@ pip_install_reqs() {
 }
 
 link_bin() {
-  # link_bin <name> <target>
+  # link_bin <name> <target>: links the real file, so a target found through
+  # $BIN itself (its links on PATH) never becomes a link to itself
   mkdir -p "$BIN"
-  [ -e "$2" ] || die "missing binary $2"
-  ln -sfn "$2" "$BIN/$1"
+  local target
+  target="$(readlink -f "$2" 2>/dev/null || true)"
+  [ -n "$target" ] && [ -e "$target" ] || die "missing binary $2"
+  ln -sfn "$target" "$BIN/$1"
 }
 
 # ---------------------------------------------------------------------------
