@@ -70,14 +70,11 @@ async fn authorize(State(auth): State<Auth>, headers: HeaderMap) -> Response {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
+        .and_then(airis_runtime::tenant::bearer_token);
     let Some(token) = token else {
         return unauthorized();
     };
-    match auth.verify(token.trim()).await {
+    match auth.verify(token).await {
         Ok(claims) => {
             let (Ok(tenant), Ok(role)) = (
                 HeaderValue::from_str(&claims.tenant),

@@ -136,12 +136,9 @@ impl Auth {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(airis_runtime::tenant::bearer_token)
             .ok_or_else(|| Error::Unauthenticated("no bearer token".into()))?;
-        let claims = self.verify(token.trim()).await?;
+        let claims = self.verify(token).await?;
         let Some(has) = Role::from_claim(&claims.role) else {
             // Ingest tokens carry no user role.
             return Err(Error::PermissionDenied(

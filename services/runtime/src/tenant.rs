@@ -104,6 +104,15 @@ enum Principal {
     User(Role),
 }
 
+/// The token of an `authorization: Bearer <token>` value, trimmed; `None`
+/// for any other scheme. One reading for every service and the edge check.
+pub fn bearer_token(authorization: &str) -> Option<&str> {
+    authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// Header an exporter may use instead of `authorization`.
 pub const TOKEN_HEADER: &str = "x-airis-token";
 
@@ -301,15 +310,9 @@ impl Authenticator {
                 let value = value
                     .to_str()
                     .map_err(|_| unauthenticated("authorization: not valid ascii"))?;
-                let Some(token) = value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-                else {
-                    return Err(unauthenticated(
-                        "authorization: expected \"Bearer <ingest token>\"",
-                    ));
-                };
-                token.trim()
+                bearer_token(value).ok_or_else(|| {
+                    unauthenticated("authorization: expected \"Bearer <ingest token>\"")
+                })?
             }
             None => match metadata.get(TOKEN_HEADER) {
                 Some(value) => value
