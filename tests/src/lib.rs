@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use airis_ingestion::IngestionConfig;
 use airis_runtime::{
-    Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig, kafka::Topics,
-    tenant::AuthConfig,
+    Shutdown, auth::AuthConfig, clickhouse::ClickHouseConfig, grpc::ServerConfig,
+    kafka::KafkaConfig, kafka::Topics,
 };
 use anyhow::{Context as _, bail};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -78,13 +78,10 @@ pub fn airis_binary() -> anyhow::Result<PathBuf> {
 /// group names.
 pub fn unique(prefix: &str) -> String {
     static SEQ: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
     format!(
         "{prefix}_{}_{}_{}",
         std::process::id(),
-        nanos % 100_000,
+        airis_runtime::clock::now_unix_nano() % 100_000,
         SEQ.fetch_add(1, Ordering::Relaxed)
     )
 }

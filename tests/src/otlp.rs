@@ -26,12 +26,8 @@ pub fn kv_str(key: &str, value: &str) -> KeyValue {
     kv(key, any_value::Value::StringValue(value.to_owned()))
 }
 
-pub fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_nanos() as u64
-}
+/// "Now" as every service reads it, for the tests' time windows.
+pub use airis_runtime::clock::now_unix_nano;
 
 /// A trace id unique to `(run, n)`.
 pub fn trace_id(run: u64, n: u64) -> Vec<u8> {
@@ -47,7 +43,7 @@ pub fn span_id(n: u64) -> Vec<u8> {
 
 /// A valid server span with a `seq` attribute.
 pub fn span(trace: Vec<u8>, id: Vec<u8>, seq: u64) -> Span {
-    let start = now_nanos();
+    let start = now_unix_nano();
     Span {
         trace_id: trace,
         span_id: id,

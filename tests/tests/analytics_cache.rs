@@ -8,7 +8,7 @@ use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::tonic::Code;
 use airis_tests::{
     OTHER_TENANT, OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN, free_port,
-    otlp::{authed, now_nanos, span, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, now_unix_nano, span, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 
@@ -42,7 +42,7 @@ fn list(range: TimeRange, token: &str) -> airis_proto::tonic::Request<ListServic
 async fn settled_answers_are_cached_per_tenant_and_open_windows_never() -> anyhow::Result<()> {
     let pipeline = Pipeline::start(Settings::new("cache")).await?;
     let mut ingest = trace_client(&pipeline.endpoint).await?;
-    let run = now_nanos();
+    let run = now_unix_nano();
     // Ten minutes old: settled.
     let old = |n: u64, service: &str| {
         let mut s = span(trace_id(run, n), span_id(n), n);
@@ -69,7 +69,7 @@ async fn settled_answers_are_cached_per_tenant_and_open_windows_never() -> anyho
 
     let query = QueryServer::start(&pipeline.settings).await?;
     let mut client = query.client().await?;
-    let now = now_nanos();
+    let now = now_unix_nano();
     let settled = TimeRange {
         start_unix_nano: now - 60 * MINUTE,
         // A unique end, so earlier runs' cache entries cannot answer.
@@ -142,7 +142,7 @@ async fn queries_are_answered_when_redis_is_down() -> anyhow::Result<()> {
     settings.analytics.cache.redis_url = Some(format!("redis://127.0.0.1:{}", free_port()?));
     let pipeline = Pipeline::start(settings).await?;
     let mut ingest = trace_client(&pipeline.endpoint).await?;
-    let run = now_nanos();
+    let run = now_unix_nano();
     ingest
         .export(authed(
             traces_request("cart", vec![span(trace_id(run, 0), span_id(0), 0)]),
@@ -163,7 +163,7 @@ async fn queries_are_answered_when_redis_is_down() -> anyhow::Result<()> {
 
     let query = QueryServer::start(&pipeline.settings).await?;
     let mut client = query.client().await?;
-    let now = now_nanos();
+    let now = now_unix_nano();
     let range = TimeRange {
         start_unix_nano: now - 60 * MINUTE,
         end_unix_nano: now + MINUTE,

@@ -18,7 +18,7 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_nanos},
+    otlp::{authed, kv_str, now_unix_nano},
     wait_for_count,
 };
 
@@ -146,7 +146,7 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
     settings.analytics.cache.redis_url = None;
     let pipeline = Pipeline::start(settings.clone()).await?;
     // Minute-aligned, ten minutes ago.
-    let base = (now_nanos() / (60 * SEC) - 10) * 60 * SEC;
+    let base = (now_unix_nano() / (60 * SEC) - 10) * 60 * SEC;
     let trace = vec![0xAB; 16];
     let mut records = vec![
         sent(

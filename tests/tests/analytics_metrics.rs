@@ -24,7 +24,7 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_nanos},
+    otlp::{authed, kv_str, now_unix_nano},
     wait_for_count,
 };
 
@@ -185,7 +185,7 @@ async fn query_metrics_aggregates_gauges_counters_and_histograms() -> anyhow::Re
     // a cached answer of another test run could stand in for this one.
     settings.analytics.cache.redis_url = None;
     let pipeline = Pipeline::start(settings.clone()).await?;
-    let base = (now_nanos() / (60 * SEC) - 10) * 60 * SEC;
+    let base = (now_unix_nano() / (60 * SEC) - 10) * 60 * SEC;
     let t = |s: u64| base + s * SEC;
 
     // Gauge: host a 10@0s 20@30s 30@60s; host b 40@10s 50@70s.

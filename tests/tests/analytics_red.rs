@@ -19,7 +19,7 @@ use airis_proto::tonic::{Code, Request, transport::Channel};
 use airis_runtime::tenant::Tenant;
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN,
-    otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 
@@ -595,7 +595,7 @@ async fn ingest_spans(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     let pipeline = Pipeline::start(Settings::new("red")).await?;
-    let now = now_nanos();
+    let now = now_unix_nano();
     let topology = topology(now, now);
     ingest(&pipeline, &topology).await?;
 
@@ -1046,7 +1046,7 @@ async fn expect_error(
 async fn bad_requests_get_clear_errors(
     client: &mut QueryServiceClient<Channel>,
 ) -> anyhow::Result<()> {
-    let now = now_nanos();
+    let now = now_unix_nano();
     let range = |start, end| {
         Some(TimeRange {
             start_unix_nano: start,

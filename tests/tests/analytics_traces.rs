@@ -19,7 +19,7 @@ use airis_proto::otlp::tonic::trace::v1::{Span, Status, span, status};
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_nanos, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, kv_str, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 
@@ -139,7 +139,7 @@ const NOTE: &str = "it's a \"quote\" \\ back";
 const DB_STATEMENT: &str = "SELECT * FROM t WHERE x = '; DROP TABLE otel_traces; --";
 
 fn data_set() -> DataSet {
-    let run = now_nanos();
+    let run = now_unix_nano();
     let base = run - 600 * SEC;
     let mut acme = Vec::new();
     let mut acme_sent = Vec::new();
@@ -365,7 +365,7 @@ fn window(data: &DataSet) -> TimeRange {
     // ClickHouse.
     TimeRange {
         start_unix_nano: data.base - 60 * SEC,
-        end_unix_nano: now_nanos() + 600 * SEC,
+        end_unix_nano: now_unix_nano() + 600 * SEC,
     }
 }
 

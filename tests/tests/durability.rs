@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use airis_proto::tonic::Code;
 use airis_tests::{
     Child, Pipeline, PrivateInfra, Settings, TOKEN,
-    otlp::{authed, now_nanos, span, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, now_unix_nano, span, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 
@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(120);
 /// which must be acknowledged.
 async fn export_all(endpoint: &str, requests: u64, per_request: u64) -> anyhow::Result<u64> {
     let mut client = trace_client(endpoint).await?;
-    let run = now_nanos();
+    let run = now_unix_nano();
     for r in 0..requests {
         let spans = (0..per_request)
             .map(|i| {
@@ -104,7 +104,7 @@ async fn kafka_outage_acknowledges_only_what_is_stored() -> anyhow::Result<()> {
         );
         tokio::spawn(async move {
             let mut client = trace_client(&endpoint).await?;
-            let run = now_nanos();
+            let run = now_unix_nano();
             let mut n = 0u64;
             while !stop.is_signalled() {
                 let ids: Vec<u64> = (n..n + 20).collect();

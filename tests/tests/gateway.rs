@@ -226,12 +226,45 @@ async fn logins_tokens_roles_and_revocation() -> anyhow::Result<()> {
         .await?
         .into_inner();
     assert!(revoked.token.unwrap().revoked);
-    // Honoured at once: the revoked viewer token is refused.
+    // Honoured at once: the revoked viewer token is refused, and told why.
     let status = client
         .list_tokens(bearer(ListTokensRequest {}, &viewer.access_token))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), "token revoked");
+    // So does the edge's check, in the body Envoy hands on to the caller.
+    let authz = async |token: &str| {
+        http_exchange(
+            gateway.http,
+            "GET",
+            "/authz/airis.analytics.v1.QueryService/ListServices",
+            &[("authorization", &format!("Bearer {token}"))],
+            &[],
+        )
+        .await
+    };
+    let (status, _, body) = authz(&viewer.access_token).await?;
+    assert_eq!(
+        (status, body.as_slice()),
+        (401, b"token revoked".as_slice())
+    );
+    let (status, headers, _) = authz(&admin.access_token).await?;
+    assert_eq!(status, 200);
+    for (name, value) in [
+        (airis_gateway::http::TENANT_CLAIM_HEADER, "acme"),
+        (airis_gateway::http::ROLE_CLAIM_HEADER, "admin"),
+    ] {
+        assert!(
+            headers.iter().any(|(k, v)| k == name && v == value),
+            "{name}: {headers:?}"
+        );
+    }
+    let (status, _, body) = authz("a.b.c").await?;
+    assert_eq!(
+        (status, body.as_slice()),
+        (401, b"invalid or missing credentials".as_slice())
+    );
     // Listed as revoked.
     let listed = client
         .list_tokens(bearer(ListTokensRequest {}, &admin.access_token))

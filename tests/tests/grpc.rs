@@ -62,7 +62,7 @@ async fn grpcurl_lists_describes_checks_health_and_exports() -> anyhow::Result<(
 
     // An export with JSON input, as an operator would try it by hand.
     // Recent timestamps: rows older than the table TTL are dropped on insert.
-    let start = airis_tests::otlp::now_nanos();
+    let start = airis_tests::otlp::now_unix_nano();
     let body = format!(
         r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"grpcurl"}}}}]}},
         "scopeSpans":[{{"spans":[{{"traceId":"AAECAwQFBgcICQoLDA0ODw==","spanId":"AQIDBAUGBwg=","name":"by hand",

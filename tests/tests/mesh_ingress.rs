@@ -5,18 +5,20 @@
 //! - gRPC-Web with a gateway token reaches the query service as the
 //!   token's tenant only, whatever tenant header the client sends;
 //! - missing, forged, foreign, expired and revoked tokens stop at Envoy
-//!   (HTTP 401 / UNAUTHENTICATED);
+//!   (HTTP 401 / UNAUTHENTICATED), a revoked one saying so;
 //! - roles: a viewer cannot mint tokens or send telemetry, an ingest token
 //!   cannot query (PERMISSION_DENIED);
 //! - CORS preflights for the UI pass.
 
+use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::gateway::v1::{
-    LoginRequest, LoginResponse, MintIngestTokenRequest, MintIngestTokenResponse,
-    RevokeTokenRequest, RevokeTokenResponse,
+    ListTokensRequest, LoginRequest, LoginResponse, MintIngestTokenRequest,
+    MintIngestTokenResponse, RevokeTokenRequest, RevokeTokenResponse,
+    auth_service_client::AuthServiceClient,
 };
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
@@ -24,13 +26,10 @@ use airis_proto::tonic::Code;
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
     OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, http_exchange,
-    otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 use base64::Engine as _;
-
-const TENANT_HEADER: &str = "x-airis-tenant";
-const ROLE_HEADER: &str = "x-airis-role";
 
 /// A unary call over gRPC-Web through the ingress: the HTTP status, the
 /// grpc-status (from the trailer frame, or the headers of a trailers-only
@@ -123,8 +122,8 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     // Receiver, loader and query service trust the claim headers, as they
     // do behind their sidecars.
     let mut settings = Settings::new("mesh");
-    settings.auth.tenant_header = Some(TENANT_HEADER.to_owned());
-    settings.auth.role_header = Some(ROLE_HEADER.to_owned());
+    settings.auth.tenant_header = Some(TENANT_CLAIM_HEADER.to_owned());
+    settings.auth.role_header = Some(ROLE_CLAIM_HEADER.to_owned());
     let pipeline = Pipeline::start(settings.clone()).await?;
     let receiver_port = port(&pipeline.endpoint);
     let receiver_sidecar = Sidecar::start(&ca, "receiver", receiver_port, receiver_port).await?;
@@ -191,7 +190,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let globex_ingest = answer.expect("minted").token;
 
     // Spans of two tenants through the OTLP listener.
-    let now = now_nanos();
+    let now = now_unix_nano();
     let mut otlp = trace_client(&ingress.otlp_url()).await?;
     let span = |n: u64| Span {
         trace_id: trace_id(now, n),
@@ -222,7 +221,9 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     );
     // Nor does a client-sent role lift a viewer to an editor.
     let mut lifted = authed(traces_request("x", vec![span(7)]), &viewer);
-    lifted.metadata_mut().insert(ROLE_HEADER, "editor".parse()?);
+    lifted
+        .metadata_mut()
+        .insert(ROLE_CLAIM_HEADER, "editor".parse()?);
     let lifted = otlp
         .export(lifted)
         .await
@@ -231,7 +232,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let mut spoofed = authed(traces_request("spoofed", vec![span(4)]), &acme_ingest);
     spoofed
         .metadata_mut()
-        .insert(TENANT_HEADER, OTHER_TENANT.parse()?);
+        .insert(TENANT_CLAIM_HEADER, OTHER_TENANT.parse()?);
     otlp.export(spoofed).await?;
     let anonymous = otlp
         .export(airis_proto::tonic::Request::new(traces_request(
@@ -266,8 +267,8 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         let auth = bearer(&viewer);
         let mut headers = vec![("authorization", auth.as_str())];
         if let Some(tenant) = extra {
-            headers.push((TENANT_HEADER, tenant));
-            headers.push((ROLE_HEADER, "admin"));
+            headers.push((TENANT_CLAIM_HEADER, tenant));
+            headers.push((ROLE_CLAIM_HEADER, "admin"));
         }
         let (status, grpc_status, answer) = services(&headers).await?;
         assert_eq!(
@@ -290,7 +291,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert_eq!(grpc_status.as_deref(), Some("7"), "ingest token querying");
     let (_, grpc_status, _) = services(&[
         ("authorization", &bearer(&acme_ingest)),
-        (ROLE_HEADER, "viewer"),
+        (ROLE_CLAIM_HEADER, "viewer"),
     ])
     .await?;
     assert_eq!(
@@ -325,7 +326,10 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     for (what, headers) in [
         ("no token", vec![]),
         ("forged", vec![("authorization", bearer(&forged))]),
-        ("header only", vec![(TENANT_HEADER, TENANT.to_owned())]),
+        (
+            "header only",
+            vec![(TENANT_CLAIM_HEADER, TENANT.to_owned())],
+        ),
         ("foreign key", vec![("authorization", bearer(&foreign))]),
         (
             "opaque token",
@@ -412,6 +416,30 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         revoked_export.code(),
         Code::Unauthenticated,
         "{revoked_export:?}"
+    );
+    assert_eq!(
+        revoked_export.message(),
+        "token revoked",
+        "{revoked_export:?}"
+    );
+    // A gRPC client of the API sees why, too.
+    let mut auth = AuthServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
+            .connect()
+            .await?,
+    );
+    let mut listing = airis_proto::tonic::Request::new(ListTokensRequest {});
+    listing
+        .metadata_mut()
+        .insert("authorization", bearer(&viewer).parse()?);
+    let revoked_call = auth
+        .list_tokens(listing)
+        .await
+        .expect_err("revoked access token");
+    assert_eq!(
+        (revoked_call.code(), revoked_call.message()),
+        (Code::Unauthenticated, "token revoked"),
+        "{revoked_call:?}"
     );
     // The admin's own token still works.
     let (_, grpc_status, _) = services(&[("authorization", &bearer(&admin))]).await?;

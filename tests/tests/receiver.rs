@@ -23,7 +23,7 @@ async fn spans_land_once_with_tenant_resource_and_attributes() -> anyhow::Result
     let mut client = trace_client(&pipeline.endpoint)
         .await?
         .send_compressed(CompressionEncoding::Gzip);
-    let run = airis_tests::otlp::now_nanos();
+    let run = airis_tests::otlp::now_unix_nano();
 
     let mut sent = 0u64;
     for request in 0..20u64 {
@@ -86,7 +86,7 @@ async fn hostile_requests_get_clear_errors_and_the_process_stays_healthy() -> an
     settings.ingestion.receiver.max_request_bytes = 1 << 20;
     let pipeline = Pipeline::start(settings).await?;
     let endpoint = pipeline.endpoint.as_str();
-    let run = airis_tests::otlp::now_nanos();
+    let run = airis_tests::otlp::now_unix_nano();
     let valid = traces_request("svc", vec![span(trace_id(run, 0), span_id(0), 0)]).encode_to_vec();
 
     // Truncated protobuf.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use airis_tests::{
     Child, Settings, free_port,
-    otlp::{authed, now_nanos, span, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, now_unix_nano, span, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 
@@ -36,7 +36,7 @@ async fn self_telemetry_reaches_its_own_tables() -> anyhow::Result<()> {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     };
-    let run = now_nanos();
+    let run = now_unix_nano();
     for i in 0..5 {
         let spans = vec![span(trace_id(run, i), span_id(i), i)];
         client

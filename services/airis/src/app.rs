@@ -8,8 +8,8 @@ use airis_gateway::{GatewayConfig, UiConfig};
 use airis_ingestion::IngestionConfig;
 use airis_runtime::listen::Listener;
 use airis_runtime::{
-    Shutdown, clickhouse::ClickHouseConfig, grpc::ServerConfig, kafka::KafkaConfig,
-    telemetry::TelemetryConfig, tenant::AuthConfig,
+    Shutdown, auth::AuthConfig, clickhouse::ClickHouseConfig, grpc::ServerConfig,
+    kafka::KafkaConfig, telemetry::TelemetryConfig,
 };
 use anyhow::Context as _;
 

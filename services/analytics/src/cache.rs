@@ -10,9 +10,10 @@
 //! - Redis is an accelerator, not a dependency: when it is down or slow
 //!   (`timeout_ms`), queries go to ClickHouse as if the entry were absent.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use airis_proto::prost::Message;
+use airis_runtime::clock::now_unix_nano;
 use airis_runtime::redis::Pool;
 use airis_runtime::tenant::Tenant;
 use deadpool_redis::redis;
@@ -99,10 +100,7 @@ impl Cache {
 
     /// Whether an answer about data up to `data_end_unix_nano` may be stored.
     pub fn settled(&self, data_end_unix_nano: u64) -> bool {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        data_end_unix_nano.saturating_add(self.settle_nanos) <= now
+        data_end_unix_nano.saturating_add(self.settle_nanos) <= now_unix_nano()
     }
 
     pub async fn get<M: Message + Default>(&self, key: &str) -> Option<M> {
@@ -185,10 +183,7 @@ mod tests {
     #[test]
     fn open_windows_are_not_settled() {
         let cache = Cache::new(&CacheConfig::default(), "airis").unwrap();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
+        let now = now_unix_nano();
         assert!(!cache.settled(now));
         assert!(!cache.settled(now - 60_000_000_000));
         assert!(cache.settled(now - 600_000_000_000));

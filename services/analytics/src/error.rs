@@ -7,7 +7,7 @@ pub enum Error {
     /// Missing or unusable credentials, or credentials without the rights
     /// the RPC needs.
     #[error(transparent)]
-    Auth(#[from] airis_runtime::tenant::TenantError),
+    Auth(#[from] airis_runtime::auth::AuthError),
     /// A malformed request field; the message names the field.
     #[error("{0}")]
     InvalidArgument(String),

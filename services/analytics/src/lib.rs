@@ -21,10 +21,10 @@ pub mod traces;
 
 use airis_runtime::{
     Shutdown,
+    auth::{AuthConfig, AuthConfigError, Authenticator},
     clickhouse::ClickHouseConfig,
     grpc::{self, ServerConfig, Services},
     listen::Listener,
-    tenant::{AuthConfig, AuthConfigError, Authenticator},
 };
 
 pub use error::Error;

@@ -37,7 +37,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use airis_runtime::{Shutdown, tenant::Tenant};
+use airis_runtime::{Shutdown, clock::now_unix_nano, tenant::Tenant};
 
 use crate::query::{Bind, Sql, Store, Window};
 
@@ -440,7 +440,7 @@ pub async fn run(client: clickhouse::Client, config: RollupConfig, shutdown: Shu
     );
     let interval = Duration::from_millis(config.interval_ms.max(100));
     loop {
-        match build_due(&client, &config, now_nanos()).await {
+        match build_due(&client, &config, now_unix_nano()).await {
             Ok(0) => {}
             Ok(minutes) => tracing::debug!(minutes, "rolled up minutes"),
             Err(error) => tracing::warn!(%error, "rollup build failed, retrying later"),
@@ -450,12 +450,6 @@ pub async fn run(client: clickhouse::Client, config: RollupConfig, shutdown: Shu
             () = tokio::time::sleep(interval) => {}
         }
     }
-}
-
-fn now_nanos() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Builds every minute in the lookback whose rollup is missing or stale
@@ -550,7 +544,7 @@ pub async fn build(client: &clickhouse::Client, run: &Window) -> Result<(), Roll
     // Counts first: spans landing after this read make the record stale
     // (and the minute rebuilt), never a record that claims too much.
     let live = live_counts(client, run.start - MINUTE, run.end + MINUTE).await?;
-    let id = now_nanos();
+    let id = now_unix_nano();
     let ranges = [*run];
 
     let mut red = Sql::new(&format!(

@@ -13,7 +13,8 @@ use airis_proto::airis::analytics::v1::{
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::prost::Message;
 use airis_proto::tonic::{self, Request, Response, Status};
-use airis_runtime::tenant::{Access, Authenticator, Tenant};
+use airis_runtime::auth::{Access, Authenticator};
+use airis_runtime::tenant::Tenant;
 use tracing::Instrument as _;
 
 use crate::{Error, cache::Cache, logs, metrics, query::Store, red, traces};

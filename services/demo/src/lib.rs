@@ -15,10 +15,11 @@ pub mod shape;
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use airis_proto::tonic::transport::Endpoint;
 use airis_runtime::Shutdown;
+use airis_runtime::clock::now_unix_nano;
 use tokio::task::JoinSet;
 
 use crate::export::{Exporter, Stats};
@@ -127,28 +128,15 @@ impl DemoConfig {
     }
 }
 
-/// Parses `500ms`, `30s`, `10m`, `2h` or a bare number of seconds.
+/// Parses a duration as `humantime` does (`500ms`, `30s`, `1.5s`, `10m`,
+/// `1h 30m`, `2d`), or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("invalid duration {text:?}: expected e.g. 30s, 10m, 1h"))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        other => {
-            return Err(format!(
-                "invalid duration unit {other:?}: use ms, s, m or h"
-            ));
-        }
+    let parsed = match text.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string()),
+        Err(_) => humantime::parse_duration(text).map_err(|e| e.to_string()),
     };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("invalid duration {text:?}: {e}"))
+    parsed.map_err(|e| format!("invalid duration {text:?}: {e} (e.g. 30s, 10m, 1h)"))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,12 +168,6 @@ pub struct Summary {
     pub elapsed: Duration,
 }
 
-fn now_unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
-}
-
 /// Runs the demo until `config.duration` passes or `shutdown` triggers,
 /// waits for the requests in flight, and returns what was sent.
 pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, DemoError> {
@@ -203,10 +185,10 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
         .map_err(|_| DemoError::InvalidConfig("--token must be printable ASCII".to_owned()))?;
     let stats = Arc::new(Stats::default());
     let exporter = Exporter::new(channel, authorization, stats.clone());
-    let seed = config.seed.unwrap_or_else(now_unix_nanos);
+    let seed = config.seed.unwrap_or_else(now_unix_nano);
     let mut generator = Generator::new(seed);
     let start = Instant::now();
-    let mut metrics = MetricsState::new(now_unix_nanos());
+    let mut metrics = MetricsState::new(now_unix_nano());
     let deadline = config.duration.map(|d| start + d);
     tracing::info!(
         endpoint = %config.endpoint,
@@ -254,7 +236,7 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
         let due = due as u64;
 
         // Spread the traces' end times over the tick just passed.
-        let end = now_unix_nanos();
+        let end = now_unix_nano();
         let step = BATCH_INTERVAL.as_nanos() as u64 / due.max(1);
         let batch: Vec<GeneratedTrace> = (0..due)
             .map(|i| generator.trace(end - (due - 1 - i) * step, &conditions))
@@ -279,7 +261,7 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
         let done = signalled || deadline.is_some_and(|d| now >= d);
         if done || now.duration_since(last_metrics) >= config.metrics_interval {
             last_metrics = now;
-            let (request, points) = metrics.export(now_unix_nanos());
+            let (request, points) = metrics.export(now_unix_nano());
             if points > 0 {
                 let request = export::metrics_request(request, &config.environment);
                 in_flight.spawn(exporter.clone().send_metrics(request, points));

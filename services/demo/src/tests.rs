@@ -477,8 +477,13 @@ fn durations_parse() {
     assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
     assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
     assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+    assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+    assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(2 * 86_400)));
     assert!(parse_duration("ten").is_err());
-    assert!(parse_duration("5d").is_err());
+    assert!(parse_duration("5 fortnights").is_err());
+    assert!(parse_duration("-1").is_err());
+    let err = parse_duration("5x").unwrap_err();
+    assert!(err.contains("\"5x\""), "{err}");
 }
 
 #[tokio::test]

@@ -5,14 +5,14 @@
 //! - [`users`]: tenants' users from configuration, Argon2id password hashes;
 //! - [`jwt`]: EdDSA tokens, signed here, verified by Envoy against the JWKS
 //!   document the [`http`] side serves, together with the UI's files;
-//! - [`store`]: issued tokens and revocations in Redis;
+//! - [`token_store`]: issued tokens and revocations in Redis;
 //! - [`service`]: Login, MintIngestToken, ListTokens, RevokeToken.
 
 mod error;
 pub mod http;
 pub mod jwt;
 pub mod service;
-pub mod store;
+pub mod token_store;
 pub mod users;
 
 use std::path::PathBuf;
@@ -24,7 +24,7 @@ use airis_runtime::{
     listen::Listener,
 };
 
-pub use airis_runtime::tenant::Role;
+pub use airis_runtime::auth::Role;
 pub use error::Error;
 pub use service::Auth;
 
@@ -131,7 +131,7 @@ pub enum StartError {
     #[error("gateway.signing_key_file {path}: {reason}")]
     Key { path: PathBuf, reason: String },
     #[error("gateway.redis_url: {0}")]
-    Store(#[from] store::StoreError),
+    TokenStore(#[from] token_store::TokenStoreError),
     #[error(transparent)]
     Serve(#[from] grpc::ServeError),
     #[error("gateway http server: {0}")]
@@ -185,7 +185,7 @@ pub async fn run(
     let auth = Auth::new(
         keys.clone(),
         users::Users::new(&config.users)?,
-        store::Store::new(
+        token_store::TokenStore::new(
             &config.redis_url,
             Duration::from_millis(config.redis_timeout_ms),
         )?,

@@ -2,20 +2,20 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use airis_proto::airis::gateway::v1::{
     ListTokensRequest, ListTokensResponse, LoginRequest, LoginResponse, MintIngestTokenRequest,
     MintIngestTokenResponse, RevokeTokenRequest, RevokeTokenResponse, Role as ProtoRole, TokenInfo,
-    TokenKind,
     auth_service_server::{AuthService, AuthServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
 
 use crate::jwt::{Claims, Keys};
-use crate::store::{Store, TokenRecord};
+use crate::token_store::{TokenKind, TokenRecord, TokenStore};
 use crate::users::Users;
-use airis_runtime::tenant::INGEST_CLAIM;
+use airis_runtime::auth::INGEST_CLAIM;
+use airis_runtime::clock::now_unix_secs;
 
 use crate::{Error, GatewayConfig, Role};
 
@@ -50,18 +50,12 @@ enum Seen {
 struct Inner {
     keys: Keys,
     users: Users,
-    store: Store,
+    store: TokenStore,
     /// What this process last learnt about token ids.
     seen: Mutex<HashMap<String, Seen>>,
     access_ttl_secs: i64,
     ingest_ttl_days: u32,
     max_ingest_ttl_days: u32,
-}
-
-pub(crate) fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A random token id: 128 bits, hex.
@@ -72,7 +66,7 @@ fn token_id() -> Result<String, Error> {
 }
 
 impl Auth {
-    pub fn new(keys: Keys, users: Users, store: Store, config: &GatewayConfig) -> Self {
+    pub fn new(keys: Keys, users: Users, store: TokenStore, config: &GatewayConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 keys,
@@ -99,17 +93,16 @@ impl Auth {
         let claims = self
             .inner
             .keys
-            .verify(token, now())
+            .verify(token)
             .map_err(|e| Error::Unauthenticated(e.to_string()))?;
-        let revoked = || Error::Unauthenticated("revoked".into());
         match self.seen().get(&claims.jti) {
-            Some(Seen::Revoked) => return Err(revoked()),
+            Some(Seen::Revoked) => return Err(Error::Revoked),
             Some(Seen::NotRevoked(at)) if at.elapsed() < REVOCATION_RECHECK => return Ok(claims),
             _ => {}
         }
         let started = Instant::now();
         if self.inner.store.is_revoked(&claims.jti).await? {
-            return Err(revoked());
+            return Err(Error::Revoked);
         }
         let mut seen = self.seen();
         if !matches!(seen.get(&claims.jti), Some(Seen::Revoked)) {
@@ -136,7 +129,7 @@ impl Auth {
             .metadata()
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(airis_runtime::tenant::bearer_token)
+            .and_then(airis_runtime::auth::bearer_token)
             .ok_or_else(|| Error::Unauthenticated("no bearer token".into()))?;
         let claims = self.verify(token).await?;
         let Some(has) = Role::from_claim(&claims.role) else {
@@ -160,11 +153,11 @@ impl Auth {
         tenant: &str,
         subject: &str,
         role: &str,
-        kind: &str,
+        kind: TokenKind,
         description: &str,
         ttl_secs: i64,
     ) -> Result<(String, TokenRecord), Error> {
-        let iat = now();
+        let iat = now_unix_secs();
         let claims = Claims {
             iss: self.inner.keys.issuer().to_owned(),
             aud: self.inner.keys.audience().to_owned(),
@@ -178,7 +171,7 @@ impl Auth {
         let record = TokenRecord {
             jti: claims.jti.clone(),
             tenant: tenant.to_owned(),
-            kind: kind.to_owned(),
+            kind,
             subject: subject.to_owned(),
             description: description.to_owned(),
             iat,
@@ -195,11 +188,7 @@ impl Auth {
 fn info(record: &TokenRecord) -> TokenInfo {
     TokenInfo {
         token_id: record.jti.clone(),
-        kind: match record.kind.as_str() {
-            "access" => TokenKind::Access,
-            "ingest" => TokenKind::Ingest,
-            _ => TokenKind::Unspecified,
-        } as i32,
+        kind: airis_proto::airis::gateway::v1::TokenKind::from(record.kind) as i32,
         subject: record.subject.clone(),
         description: record.description.clone(),
         issued_at_unix: record.iat,
@@ -240,7 +229,7 @@ impl AuthService for Auth {
                 &r.tenant,
                 &r.username,
                 role.as_claim(),
-                "access",
+                TokenKind::Access,
                 "",
                 self.inner.access_ttl_secs,
             )
@@ -282,7 +271,7 @@ impl AuthService for Auth {
                 &caller.tenant,
                 "ingest",
                 INGEST_CLAIM,
-                "ingest",
+                TokenKind::Ingest,
                 &r.description,
                 i64::from(days) * SECS_PER_DAY,
             )
@@ -303,7 +292,7 @@ impl AuthService for Auth {
         let records = self
             .inner
             .store
-            .list(&caller.tenant, now())
+            .list(&caller.tenant, now_unix_secs())
             .await
             .map_err(Error::from)?;
         Ok(Response::new(ListTokensResponse {

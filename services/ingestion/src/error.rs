@@ -13,7 +13,7 @@ pub enum Error {
     /// Missing or unusable credentials, or credentials without the rights
     /// the RPC needs.
     #[error(transparent)]
-    Auth(#[from] airis_runtime::tenant::TenantError),
+    Auth(#[from] airis_runtime::auth::AuthError),
     #[error("{0}")]
     InvalidArgument(String),
     #[error("{0}")]

@@ -41,7 +41,7 @@ pub struct IngestionConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
-    Auth(#[from] airis_runtime::tenant::AuthConfigError),
+    Auth(#[from] airis_runtime::auth::AuthConfigError),
     #[error("cannot create kafka producer: {0}")]
     Producer(#[from] rdkafka::error::KafkaError),
     #[error(transparent)]
@@ -53,12 +53,12 @@ pub enum StartError {
 pub async fn run_receiver(
     listener: impl Into<Listener>,
     config: &IngestionConfig,
-    auth: &airis_runtime::tenant::AuthConfig,
+    auth: &airis_runtime::auth::AuthConfig,
     kafka: &KafkaConfig,
     server: &ServerConfig,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
-    let auth = airis_runtime::tenant::Authenticator::new(auth)?;
+    let auth = airis_runtime::auth::Authenticator::new(auth)?;
     let producer = producer::Producer::new(kafka, &config.producer)?;
     let receiver = Receiver::new(
         auth,

@@ -19,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use airis_runtime::{Shutdown, kafka::KafkaConfig, kafka::TENANT_HEADER};
+use airis_runtime::{Shutdown, kafka::KafkaConfig, kafka::TENANT_RECORD_HEADER};
 use rdkafka::{
     ClientContext, Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer},
@@ -438,7 +438,7 @@ fn tenant_of(message: &BorrowedMessage<'_>, config: &LoaderConfig) -> Option<Str
         .and_then(|headers| {
             headers
                 .iter()
-                .find(|h| h.key == TENANT_HEADER)
+                .find(|h| h.key == TENANT_RECORD_HEADER)
                 .and_then(|h| h.value)
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .map(str::to_owned)

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use airis_runtime::kafka::{KafkaConfig, TENANT_HEADER};
+use airis_runtime::kafka::{KafkaConfig, TENANT_RECORD_HEADER};
 use rdkafka::{
     error::{KafkaError, RDKafkaErrorCode},
     message::{Header, OwnedHeaders},
@@ -86,7 +86,7 @@ impl Producer {
     /// Produces one OTLP export request and waits for Kafka's acknowledgement.
     pub async fn send(&self, topic: &str, tenant: &Tenant, payload: &[u8]) -> Result<(), Error> {
         let headers = OwnedHeaders::new_with_capacity(1).insert(Header {
-            key: TENANT_HEADER,
+            key: TENANT_RECORD_HEADER,
             value: Some(tenant.as_str()),
         });
         let record = FutureRecord::<(), [u8]>::to(topic)

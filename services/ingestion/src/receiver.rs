@@ -17,7 +17,6 @@ use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use airis_proto::otlp::tonic::collector::{
     logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse},
@@ -35,8 +34,9 @@ use airis_proto::tonic::{
     server::{Grpc, NamedService, UnaryService},
 };
 use airis_runtime::{
+    auth::{Access, Authenticator},
+    clock::now_unix_nano,
     kafka::Topics,
-    tenant::{Access, Authenticator},
 };
 use bytes::{Buf, Bytes};
 
@@ -261,12 +261,6 @@ impl Receiver {
             );
         }
     }
-}
-
-fn now_unix_nano() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 // === impl OtlpServer ===

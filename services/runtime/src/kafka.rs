@@ -68,8 +68,9 @@ impl KafkaConfig {
     }
 }
 
-/// Name of the Kafka header that carries the tenant of a message.
-pub const TENANT_HEADER: &str = "airis.tenant";
+/// Name of the Kafka record header that carries the tenant of a message
+/// (not an HTTP header: those are the mesh's claim headers).
+pub const TENANT_RECORD_HEADER: &str = "airis.tenant";
 
 /// Creates the configured topics that do not exist yet; existing topics are
 /// left as they are. Returns the names of the topics created.

@@ -8,10 +8,14 @@
 //! - [`grpc`]: serving a tonic router with `grpc.health.v1` and reflection
 //!   (v1 and v1alpha) registered, draining on shutdown;
 //! - [`telemetry`]: `tracing` logs and optional self-telemetry over OTLP;
-//! - [`tenant`]: which tenant a request acts for;
+//! - [`auth`]: authentication and roles, i.e. which [`tenant`] a request
+//!   acts for and what it may do;
+//! - [`clock`]: "now" in the platform's units;
 //! - [`clickhouse`], [`kafka`] and [`redis`]: client construction from config.
 
+pub mod auth;
 pub mod clickhouse;
+pub mod clock;
 pub mod config;
 pub mod grpc;
 pub mod kafka;

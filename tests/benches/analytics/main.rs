@@ -28,7 +28,7 @@ use airis_proto::airis::analytics::v1::{
 };
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
 use airis_proto::tonic::transport::Channel;
-use airis_tests::{Pipeline, QueryServer, Settings, TOKEN, otlp::authed, otlp::now_nanos};
+use airis_tests::{Pipeline, QueryServer, Settings, TOKEN, otlp::authed, otlp::now_unix_nano};
 use anyhow::{Context as _, bail};
 
 use data::{HOUR_NS, WORD};
@@ -173,7 +173,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     } else {
         // Five minutes old, so that answers about the last hour are settled
         // (cache.settle_secs = 120) and may be cached.
-        let anchor = now_nanos() - 300 * 1_000_000_000;
+        let anchor = now_unix_nano() - 300 * 1_000_000_000;
         let (anchor, ids) = load(&opts, &settings, anchor, ch_cpu).await?;
         (anchor, ids)
     };
@@ -222,7 +222,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         lookback_secs: 25 * 3600,
         ..RollupConfig::default()
     };
-    let minutes = build_due(&ch, &rollup, now_nanos()).await?;
+    let minutes = build_due(&ch, &rollup, now_unix_nano()).await?;
     let rollup_rows: String = ch
         .query(
             "SELECT arrayStringConcat(groupArray(concat(table, ' ', toString(r), ' rows ', \

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use airis_tests::{Settings, otlp::now_nanos};
+use airis_tests::{Settings, otlp::now_unix_nano};
 use anyhow::Context as _;
 
 use crate::load::{self, TRACES_EXPORT, quantile};
@@ -94,7 +94,7 @@ async fn run_in(opts: &Opts, rate: u64, settings: &Settings) -> anyhow::Result<F
     let (mut receiver, endpoint) = crate::start_receiver(settings).await?;
     let mut loader = crate::sys::Airis::spawn(settings, "loader", &crate::child_env(None))?;
 
-    let base = now_nanos();
+    let base = now_unix_nano();
     let mut gens: Vec<data::TraceGen> = (0..4)
         .map(|k| data::TraceGen::new(opts.batch, k, base + k as u64))
         .collect();
@@ -141,7 +141,7 @@ async fn run_in(opts: &Opts, rate: u64, settings: &Settings) -> anyhow::Result<F
                     .fetch_all()
                     .await
                     .context("poll markers")?;
-                let now = now_nanos();
+                let now = now_unix_nano();
                 polls.push(started.elapsed().as_secs_f64() * 1000.0);
                 let mut book = book.lock().unwrap();
                 for marker in markers {
@@ -203,7 +203,7 @@ async fn run_in(opts: &Opts, rate: u64, settings: &Settings) -> anyhow::Result<F
             skipped += 1;
             continue;
         }
-        let send_ns = now_nanos().max(last_sent + 1);
+        let send_ns = now_unix_nano().max(last_sent + 1);
         last_sent = send_ns;
         let body = pool[i % pool.len()].with_send_time(send_ns);
         let channel = channels[i % channels.len()].clone();

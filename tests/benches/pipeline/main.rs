@@ -28,7 +28,7 @@ use airis_ingestion::{
     producer::{Producer, ProducerConfig},
 };
 use airis_runtime::{kafka::KafkaConfig, tenant::Tenant};
-use airis_tests::{Settings, otlp::now_nanos, unique};
+use airis_tests::{Settings, otlp::now_unix_nano, unique};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 
@@ -470,7 +470,7 @@ async fn drop_database(settings: &Settings) {
 
 /// A pool of distinct pre-encoded requests of one signal.
 fn request_pool(signal: &str, batch: usize, size: usize) -> Vec<Bytes> {
-    let base = now_nanos();
+    let base = now_unix_nano();
     let run = base;
     (0..size)
         .map(|k| match signal {
@@ -624,7 +624,7 @@ async fn prefill(settings: &Settings, spans: u64, batch: usize) -> anyhow::Resul
     let producer = Producer::new(&settings.kafka, &ProducerConfig::default())?;
     let tenant = Tenant::parse(TENANT).map_err(anyhow::Error::msg)?;
     let requests = spans.div_ceil(batch as u64);
-    let base = now_nanos();
+    let base = now_unix_nano();
     let mut gens: Vec<data::TraceGen> = (0..4)
         .map(|k| data::TraceGen::new(batch, k, base + k as u64))
         .collect();

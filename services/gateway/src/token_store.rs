@@ -14,13 +14,31 @@ use deadpool_redis::redis;
 
 const PREFIX: &str = "airis:gateway:v1";
 
+/// What a token is for; stored as `access` or `ingest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// From Login: a user's token for the API and the UI.
+    Access,
+    /// From MintIngestToken: an exporter's token for sending telemetry.
+    Ingest,
+}
+
+impl From<TokenKind> for airis_proto::airis::gateway::v1::TokenKind {
+    fn from(kind: TokenKind) -> Self {
+        match kind {
+            TokenKind::Access => Self::Access,
+            TokenKind::Ingest => Self::Ingest,
+        }
+    }
+}
+
 /// What is kept of an issued token (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TokenRecord {
     pub jti: String,
     pub tenant: String,
-    /// `access` or `ingest`.
-    pub kind: String,
+    pub kind: TokenKind,
     pub subject: String,
     pub description: String,
     pub iat: i64,
@@ -30,47 +48,48 @@ pub struct TokenRecord {
 
 #[derive(Debug, thiserror::Error)]
 #[error("token store: {0}")]
-pub struct StoreError(pub String);
+pub struct TokenStoreError(pub String);
 
-impl From<redis::RedisError> for StoreError {
+impl From<redis::RedisError> for TokenStoreError {
     fn from(e: redis::RedisError) -> Self {
         Self(e.to_string())
     }
 }
 
-/// The Redis pool, with a timeout on every operation.
+/// Issued tokens and revocations: the Redis pool, with a timeout on every
+/// operation.
 #[derive(Clone)]
-pub struct Store {
+pub struct TokenStore {
     pool: Pool,
     timeout: Duration,
 }
 
-impl Store {
+impl TokenStore {
     /// Builds the pool; no connection is made until the first call.
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let pool = airis_runtime::redis::pool(url, 16, timeout).map_err(StoreError)?;
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, TokenStoreError> {
+        let pool = airis_runtime::redis::pool(url, 16, timeout).map_err(TokenStoreError)?;
         Ok(Self { pool, timeout })
     }
 
-    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    async fn run<T, F>(&self, f: F) -> Result<T, TokenStoreError>
     where
-        F: AsyncFnOnce(&mut deadpool_redis::Connection) -> Result<T, StoreError>,
+        F: AsyncFnOnce(&mut deadpool_redis::Connection) -> Result<T, TokenStoreError>,
     {
         let call = async {
             let mut conn = self
                 .pool
                 .get()
                 .await
-                .map_err(|e| StoreError(e.to_string()))?;
+                .map_err(|e| TokenStoreError(e.to_string()))?;
             f(&mut conn).await
         };
         tokio::time::timeout(self.timeout, call)
             .await
-            .map_err(|_| StoreError(format!("no answer within {:?}", self.timeout)))?
+            .map_err(|_| TokenStoreError(format!("no answer within {:?}", self.timeout)))?
     }
 
     /// Records a newly issued token.
-    pub async fn issue(&self, record: &TokenRecord) -> Result<(), StoreError> {
+    pub async fn issue(&self, record: &TokenRecord) -> Result<(), TokenStoreError> {
         self.run(async |conn| {
             let mut pipe = redis::pipe();
             pipe.atomic();
@@ -98,7 +117,7 @@ impl Store {
     }
 
     /// The tenant's unexpired tokens at `now`, newest first.
-    pub async fn list(&self, tenant: &str, now: i64) -> Result<Vec<TokenRecord>, StoreError> {
+    pub async fn list(&self, tenant: &str, now: i64) -> Result<Vec<TokenRecord>, TokenStoreError> {
         self.run(async |conn| {
             let key = tenant_key(tenant);
             let (_, ids): ((), Vec<String>) = redis::pipe()
@@ -131,7 +150,7 @@ impl Store {
     }
 
     /// The record of `jti`, if it is still live.
-    pub async fn get(&self, jti: &str) -> Result<Option<TokenRecord>, StoreError> {
+    pub async fn get(&self, jti: &str) -> Result<Option<TokenRecord>, TokenStoreError> {
         self.run(async |conn| {
             let json: Option<String> = redis::cmd("GET")
                 .arg(token_key(jti))
@@ -143,7 +162,7 @@ impl Store {
     }
 
     /// Marks `record` revoked until it would have expired.
-    pub async fn revoke(&self, record: &TokenRecord) -> Result<(), StoreError> {
+    pub async fn revoke(&self, record: &TokenRecord) -> Result<(), TokenStoreError> {
         let revoked = TokenRecord {
             revoked: true,
             ..record.clone()
@@ -165,7 +184,7 @@ impl Store {
     }
 
     /// Whether `jti` was revoked.
-    pub async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
+    pub async fn is_revoked(&self, jti: &str) -> Result<bool, TokenStoreError> {
         self.run(async |conn| {
             let exists: bool = redis::cmd("EXISTS")
                 .arg(revoked_key(jti))
@@ -199,4 +218,21 @@ fn tenant_key(tenant: &str) -> String {
 
 fn revoked_key(jti: &str) -> String {
     format!("{PREFIX}:revoked:{jti}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_keep_their_stored_form() {
+        let json = r#"{"jti":"t1","tenant":"acme","kind":"ingest","subject":"ingest","description":"","iat":1,"exp":2,"revoked":false}"#;
+        let record: TokenRecord = serde_json::from_str(json).unwrap();
+        assert_eq!(record.kind, TokenKind::Ingest);
+        assert_eq!(serde_json::to_string(&record).unwrap(), json);
+        assert_eq!(
+            serde_json::to_string(&TokenKind::Access).unwrap(),
+            r#""access""#
+        );
+    }
 }
