@@ -197,4 +197,32 @@ mod tests {
         // Hashes are salted: the same password hashes differently.
         assert_ne!(hash_password("pw").unwrap(), hash_password("pw").unwrap());
     }
+
+    /// The users the local configurations ship sign in with the passwords
+    /// their comments and the docs give.
+    #[tokio::test]
+    async fn shipped_users_sign_in() {
+        #[derive(serde::Deserialize)]
+        struct Shipped {
+            gateway: crate::GatewayConfig,
+        }
+        for file in ["local.toml", "mesh.toml"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../config")
+                .join(file);
+            let shipped: Shipped =
+                airis_runtime::config::load(Some(&path), &Default::default()).unwrap();
+            let users = Users::new(&shipped.gateway.users).unwrap();
+            assert_eq!(
+                users.check("demo", "admin", "admin").await,
+                Some(Role::Admin),
+                "{file}"
+            );
+            assert_eq!(
+                users.check("demo", "viewer", "viewer").await,
+                Some(Role::Viewer),
+                "{file}"
+            );
+        }
+    }
 }
