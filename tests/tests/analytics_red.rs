@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use airis_analytics::Limits;
-use airis_analytics::query::{Store, Window};
-use airis_analytics::rollup::{Coverage, Need, RollupConfig, build_due};
+use airis_analytics::query::Store;
 use airis_proto::airis::analytics::v1::{
     LatencyPercentiles, RedSeries, ServiceMapRequest, ServiceOverviewRequest,
     query_service_client::QueryServiceClient,
@@ -17,6 +16,9 @@ use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::otlp::tonic::trace::v1::{Span, Status, span::SpanKind, status::StatusCode};
 use airis_proto::tonic::{Code, Request, transport::Channel};
 use airis_runtime::tenant::Tenant;
+use airis_store::rollup::build::{RollupConfig, build_due};
+use airis_store::rollup::plan::{Coverage, Need};
+use airis_store::sql::Window;
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN,
     otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
@@ -613,7 +615,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     let acme = Tenant::parse(TENANT).map_err(anyhow::Error::msg)?;
 
     // Nothing rolled up yet: every answer comes from the spans.
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     assert!(coverage.plan(&window, Need::Minute).rolled.is_empty());
     assert_answers(&mut client, &topology, now).await?;
 
@@ -626,7 +628,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     };
     let built = build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?;
     assert!(built >= 6, "minutes with spans of both tenants: {built}");
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     for need in [Need::Minute, Need::Neighbours] {
         let plan = coverage.plan(&window, need);
         assert!(!plan.rolled.is_empty(), "{need:?}");
@@ -649,7 +651,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     let mut late = topology.clone();
     late.add_late_span(late_start);
     ingest_spans(&pipeline, &late, &late.spans[topology.spans.len()..]).await?;
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     let stale = late_start - late_start % MIN;
     assert!(
         coverage
@@ -663,7 +665,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     // The changed minute, and the neighbours of it that hold spans.
     let rebuilt = build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?;
     assert!((1..=3).contains(&rebuilt), "{rebuilt}");
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     assert_eq!(coverage.plan(&window, Need::Neighbours).raw.len(), 2);
     assert_answers(&mut client, &late, now).await?;
 

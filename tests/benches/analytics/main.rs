@@ -21,13 +21,13 @@ mod sys;
 
 use std::time::{Duration, Instant};
 
-use airis_analytics::rollup::{RollupConfig, build_due};
 use airis_proto::airis::analytics::v1::{
     GetTraceRequest, SearchLogsRequest, ServiceMapRequest, ServiceOverviewRequest,
     query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
 use airis_proto::tonic::transport::Channel;
+use airis_store::rollup::build::{RollupConfig, build_due};
 use airis_tests::{Pipeline, QueryServer, Settings, TOKEN, otlp::authed, otlp::now_nanos};
 use anyhow::{Context as _, bail};
 

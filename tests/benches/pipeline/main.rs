@@ -706,7 +706,7 @@ async fn load_once(
     max_rows: usize,
     expected: u64,
 ) -> anyhow::Result<LoaderResult> {
-    airis_ingestion::schema::migrate(
+    airis_store::schema::migrate(
         &settings.clickhouse.server_client(),
         &settings.clickhouse.database,
         &settings.ingestion.schema,
