@@ -41,7 +41,8 @@ impl Default for Limits {
     }
 }
 
-/// The ClickHouse client with the limits applied to every query.
+/// The query service's ClickHouse access: the client with the limits
+/// applied to every query, which runs [`Sql`] of the storage crate.
 #[derive(Clone)]
 pub struct Store {
     client: clickhouse::Client,
