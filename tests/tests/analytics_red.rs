@@ -4,6 +4,7 @@
 //! the spans that were sent.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use airis_analytics::Limits;
@@ -19,6 +20,7 @@ use airis_runtime::tenant::Tenant;
 use airis_store::rollup::build::{RollupConfig, build_due};
 use airis_store::rollup::plan::{Coverage, Need};
 use airis_store::sql::Window;
+use airis_store::tables::{MINUTE_COUNTS, TRACES};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN,
     otlp::{authed, now_nanos, span_id, trace_client, trace_id, traces_request},
@@ -33,7 +35,8 @@ const STEP_SECS: u32 = 600;
 /// The queried window: [now - WINDOW_BACK, now + 1 min).
 const WINDOW_BACK: u64 = 40 * MIN;
 /// A service name that must travel as a literal.
-const HOSTILE: &str = "결제 'svc'; DROP TABLE otel_traces; -- ?";
+static HOSTILE: LazyLock<String> =
+    LazyLock::new(|| format!("결제 'svc'; DROP TABLE {TRACES}; -- ?"));
 
 /// One span as sent, and what the model computes from.
 #[derive(Clone)]
@@ -340,7 +343,7 @@ fn topology(run: u64, now: u64) -> Topology {
         TOKEN,
         tr,
         None,
-        HOSTILE,
+        &HOSTILE,
         "결제 처리",
         SpanKind::Server,
         bases[1] + 45 * SEC,
@@ -351,7 +354,7 @@ fn topology(run: u64, now: u64) -> Topology {
         TOKEN,
         tr,
         Some(hs),
-        HOSTILE,
+        &HOSTILE,
         "검증 'x'",
         SpanKind::Internal,
         bases[1] + 45 * SEC + 1,
@@ -580,12 +583,12 @@ async fn ingest_spans(
     }
     let ch = pipeline.settings.clickhouse();
     let sent = topology.spans.len() as u64;
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_traces", sent, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), sent, WAIT).await?;
     assert_eq!(seen, sent, "spans landed");
     // The loader counts a batch's spans per minute right after storing them.
     let counted = wait_for_count(
         &ch,
-        "SELECT sum(Spans) FROM otel_traces_minute_counts",
+        &format!("SELECT sum(Spans) FROM {MINUTE_COUNTS}"),
         sent,
         WAIT,
     )
@@ -903,7 +906,7 @@ async fn assert_answers(
             "inventory",
             "payment",
             "shipping",
-            HOSTILE
+            &HOSTILE
         ]
     );
     let checkout = &answer.series[1];
@@ -953,19 +956,19 @@ async fn assert_answers(
 
     // A hostile service name is matched literally.
     let answer = client
-        .service_overview(authed(overview(&range, HOSTILE, STEP_SECS, false), TOKEN))
+        .service_overview(authed(overview(&range, &HOSTILE, STEP_SECS, false), TOKEN))
         .await?
         .into_inner();
     assert_overview(
         &answer.series,
-        &model_overview(&acme_minutes, Some(HOSTILE), false, STEP_SECS),
+        &model_overview(&acme_minutes, Some(&HOSTILE), false, STEP_SECS),
         &minutes,
         STEP_SECS,
     );
     let ops: Vec<&str> = answer.series.iter().map(|s| s.operation.as_str()).collect();
     assert_eq!(ops, ["검증 'x'", "결제 처리"]);
     for name in [
-        "'; DROP TABLE otel_traces; --",
+        &format!("'; DROP TABLE {TRACES}; --"),
         "checkout'",
         "frontend\\",
         "\u{0}",
@@ -1144,7 +1147,11 @@ async fn bad_requests_get_clear_errors(
         .await?
         .into_inner();
     assert!(map.nodes.is_empty() && map.edges.is_empty());
-    for name in ["", "'; DROP TABLE otel_traces; --", "서비스 ✓ \"q\" ?"] {
+    for name in [
+        "",
+        &format!("'; DROP TABLE {TRACES}; --"),
+        "서비스 ✓ \"q\" ?",
+    ] {
         let answer = client
             .service_overview(authed(
                 overview(
