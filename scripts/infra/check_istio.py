@@ -645,7 +645,7 @@ def check_pods(r: Rendered, report: Report) -> None:
 
 
 AIRIS_IMAGE = re.compile(r"([a-z0-9.-]+(:[0-9]+)?/)?airis-mon/airis:[A-Za-z0-9._-]+")
-# ClickHouse 26.1 or later: migration 4 (services/ingestion/src/schema.rs,
+# ClickHouse 26.1 or later: migration 4 (services/store/src/schema.rs,
 # docs/schema.md) adds a projection WITH SETTINGS, which older servers refuse.
 CLICKHOUSE_MIN = (26, 1)
 

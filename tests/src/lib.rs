@@ -185,7 +185,7 @@ impl Settings {
 
     /// Creates the database schema and the topics.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        airis_ingestion::schema::migrate(
+        airis_store::schema::migrate(
             &self.clickhouse.server_client(),
             &self.clickhouse.database,
             &self.ingestion.schema,

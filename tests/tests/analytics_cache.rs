@@ -6,6 +6,7 @@ use std::time::Duration;
 use airis_proto::airis::analytics::v1::ListServicesRequest;
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::tonic::Code;
+use airis_store::tables::TRACES;
 use airis_tests::{
     OTHER_TENANT, OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN, free_port,
     otlp::{authed, now_unix_nano, span, span_id, trace_client, trace_id, traces_request},
@@ -59,7 +60,7 @@ async fn settled_answers_are_cached_per_tenant_and_open_windows_never() -> anyho
     assert_eq!(
         wait_for_count(
             &ch,
-            "SELECT count() FROM otel_traces",
+            &format!("SELECT count() FROM {TRACES}"),
             3,
             Duration::from_secs(60)
         )
@@ -153,7 +154,7 @@ async fn queries_are_answered_when_redis_is_down() -> anyhow::Result<()> {
     assert_eq!(
         wait_for_count(
             &ch,
-            "SELECT count() FROM otel_traces",
+            &format!("SELECT count() FROM {TRACES}"),
             1,
             Duration::from_secs(60)
         )

@@ -16,6 +16,7 @@ use airis_proto::otlp::tonic::{
     resource::v1::Resource,
 };
 use airis_proto::tonic::{Code, transport::Channel};
+use airis_store::tables::LOGS;
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
     otlp::{authed, kv_str, now_unix_nano},
@@ -175,7 +176,7 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
             ..sent(
                 base + 75 * SEC,
                 17,
-                "it's 100% done; DROP TABLE otel_logs; -- _x_",
+                &format!("it's 100% done; DROP TABLE {LOGS}; -- _x_"),
                 &[],
             )
         },
@@ -216,7 +217,7 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
     export.export(authed(request(&edges, &[]), TOKEN)).await?;
     let ch = pipeline.settings.clickhouse();
     let total = records.len() as u64 + 1 + edges.len() as u64;
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_logs", total, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {LOGS}"), total, WAIT).await?;
     assert_eq!(seen, total);
 
     let server = QueryServer::start(&settings).await?;
@@ -271,7 +272,7 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
     assert!(f.bodies(f.req("\"timeout 결제 결제\"")).await?.is_empty());
 
     // SQL and LIKE metacharacters and quotes are literal.
-    let hostile = vec!["it's 100% done; DROP TABLE otel_logs; -- _x_".to_owned()];
+    let hostile = vec![format!("it's 100% done; DROP TABLE {LOGS}; -- _x_")];
     assert_eq!(f.bodies(f.req("it's")).await?, hostile);
     assert_eq!(f.bodies(f.req("%")).await?, hostile);
     assert_eq!(
@@ -287,7 +288,7 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
     assert_eq!(response.records.len(), 1);
     assert_eq!(ranges(&response.records[0]), vec![(22, 26)]);
     // The table is still there.
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_logs", total, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {LOGS}"), total, WAIT).await?;
     assert_eq!(seen, total);
 
     // Severity range.
@@ -459,7 +460,7 @@ async fn search_logs_filters_pages_highlights_and_counts() -> anyhow::Result<()>
     let mut r = f.req("");
     r.page = Some(PageRequest {
         page_size: 0,
-        page_token: "'; DROP TABLE otel_logs".to_owned(),
+        page_token: format!("'; DROP TABLE {LOGS}"),
     });
     let (code, message) = f.error(r).await;
     assert_eq!(code, Code::InvalidArgument);

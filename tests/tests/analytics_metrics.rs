@@ -22,6 +22,7 @@ use airis_proto::otlp::tonic::{
     resource::v1::Resource,
 };
 use airis_proto::tonic::{Code, transport::Channel};
+use airis_store::tables::{METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
     otlp::{authed, kv_str, now_unix_nano},
@@ -315,8 +316,10 @@ async fn query_metrics_aggregates_gauges_counters_and_histograms() -> anyhow::Re
     let ch = pipeline.settings.clickhouse();
     let seen = wait_for_count(
         &ch,
-        "SELECT count() FROM (SELECT 1 FROM otel_metrics_gauge UNION ALL \
-         SELECT 1 FROM otel_metrics_sum UNION ALL SELECT 1 FROM otel_metrics_histogram)",
+        &format!(
+            "SELECT count() FROM (SELECT 1 FROM {METRICS_GAUGE} UNION ALL \
+         SELECT 1 FROM {METRICS_SUM} UNION ALL SELECT 1 FROM {METRICS_HISTOGRAM})"
+        ),
         5 + 12 + 6 + 1 + 3 + 2 + 2,
         WAIT,
     )

@@ -4,11 +4,11 @@
 //! the spans that were sent.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use airis_analytics::Limits;
-use airis_analytics::query::{Store, Window};
-use airis_analytics::rollup::{Coverage, Need, RollupConfig, build_due};
+use airis_analytics::query::Store;
 use airis_proto::airis::analytics::v1::{
     LatencyPercentiles, RedSeries, ServiceMapRequest, ServiceOverviewRequest,
     query_service_client::QueryServiceClient,
@@ -17,6 +17,10 @@ use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::otlp::tonic::trace::v1::{Span, Status, span::SpanKind, status::StatusCode};
 use airis_proto::tonic::{Code, Request, transport::Channel};
 use airis_runtime::tenant::Tenant;
+use airis_store::rollup::build::{RollupConfig, build_due};
+use airis_store::rollup::plan::{Coverage, Need};
+use airis_store::sql::Window;
+use airis_store::tables::{MINUTE_COUNTS, TRACES};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
@@ -31,7 +35,8 @@ const STEP_SECS: u32 = 600;
 /// The queried window: [now - WINDOW_BACK, now + 1 min).
 const WINDOW_BACK: u64 = 40 * MIN;
 /// A service name that must travel as a literal.
-const HOSTILE: &str = "결제 'svc'; DROP TABLE otel_traces; -- ?";
+static HOSTILE: LazyLock<String> =
+    LazyLock::new(|| format!("결제 'svc'; DROP TABLE {TRACES}; -- ?"));
 
 /// One span as sent, and what the model computes from.
 #[derive(Clone)]
@@ -338,7 +343,7 @@ fn topology(run: u64, now: u64) -> Topology {
         TOKEN,
         tr,
         None,
-        HOSTILE,
+        &HOSTILE,
         "결제 처리",
         SpanKind::Server,
         bases[1] + 45 * SEC,
@@ -349,7 +354,7 @@ fn topology(run: u64, now: u64) -> Topology {
         TOKEN,
         tr,
         Some(hs),
-        HOSTILE,
+        &HOSTILE,
         "검증 'x'",
         SpanKind::Internal,
         bases[1] + 45 * SEC + 1,
@@ -578,12 +583,12 @@ async fn ingest_spans(
     }
     let ch = pipeline.settings.clickhouse();
     let sent = topology.spans.len() as u64;
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_traces", sent, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), sent, WAIT).await?;
     assert_eq!(seen, sent, "spans landed");
     // The loader counts a batch's spans per minute right after storing them.
     let counted = wait_for_count(
         &ch,
-        "SELECT sum(Spans) FROM otel_traces_minute_counts",
+        &format!("SELECT sum(Spans) FROM {MINUTE_COUNTS}"),
         sent,
         WAIT,
     )
@@ -613,7 +618,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     let acme = Tenant::parse(TENANT).map_err(anyhow::Error::msg)?;
 
     // Nothing rolled up yet: every answer comes from the spans.
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     assert!(coverage.plan(&window, Need::Minute).rolled.is_empty());
     assert_answers(&mut client, &topology, now).await?;
 
@@ -626,7 +631,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     };
     let built = build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?;
     assert!(built >= 6, "minutes with spans of both tenants: {built}");
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     for need in [Need::Minute, Need::Neighbours] {
         let plan = coverage.plan(&window, need);
         assert!(!plan.rolled.is_empty(), "{need:?}");
@@ -649,7 +654,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     let mut late = topology.clone();
     late.add_late_span(late_start);
     ingest_spans(&pipeline, &late, &late.spans[topology.spans.len()..]).await?;
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     let stale = late_start - late_start % MIN;
     assert!(
         coverage
@@ -663,7 +668,7 @@ async fn service_map_and_red_match_the_sent_topology() -> anyhow::Result<()> {
     // The changed minute, and the neighbours of it that hold spans.
     let rebuilt = build_due(&pipeline.settings.clickhouse(), &rollup, now + 10 * MIN).await?;
     assert!((1..=3).contains(&rebuilt), "{rebuilt}");
-    let coverage = Coverage::read(&store, &acme, &window).await?;
+    let coverage = Coverage::read(store.client(), &acme, &window).await?;
     assert_eq!(coverage.plan(&window, Need::Neighbours).raw.len(), 2);
     assert_answers(&mut client, &late, now).await?;
 
@@ -901,7 +906,7 @@ async fn assert_answers(
             "inventory",
             "payment",
             "shipping",
-            HOSTILE
+            &HOSTILE
         ]
     );
     let checkout = &answer.series[1];
@@ -951,19 +956,19 @@ async fn assert_answers(
 
     // A hostile service name is matched literally.
     let answer = client
-        .service_overview(authed(overview(&range, HOSTILE, STEP_SECS, false), TOKEN))
+        .service_overview(authed(overview(&range, &HOSTILE, STEP_SECS, false), TOKEN))
         .await?
         .into_inner();
     assert_overview(
         &answer.series,
-        &model_overview(&acme_minutes, Some(HOSTILE), false, STEP_SECS),
+        &model_overview(&acme_minutes, Some(&HOSTILE), false, STEP_SECS),
         &minutes,
         STEP_SECS,
     );
     let ops: Vec<&str> = answer.series.iter().map(|s| s.operation.as_str()).collect();
     assert_eq!(ops, ["검증 'x'", "결제 처리"]);
     for name in [
-        "'; DROP TABLE otel_traces; --",
+        &format!("'; DROP TABLE {TRACES}; --"),
         "checkout'",
         "frontend\\",
         "\u{0}",
@@ -1142,7 +1147,11 @@ async fn bad_requests_get_clear_errors(
         .await?
         .into_inner();
     assert!(map.nodes.is_empty() && map.edges.is_empty());
-    for name in ["", "'; DROP TABLE otel_traces; --", "서비스 ✓ \"q\" ?"] {
+    for name in [
+        "",
+        &format!("'; DROP TABLE {TRACES}; --"),
+        "서비스 ✓ \"q\" ?",
+    ] {
         let answer = client
             .service_overview(authed(
                 overview(

@@ -6,6 +6,7 @@
 //! set the test sent.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use airis_proto::airis::analytics::v1::{
@@ -17,6 +18,7 @@ use airis_proto::airis::analytics::v1::{
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
 use airis_proto::otlp::tonic::trace::v1::{Span, Status, span, status};
 use airis_proto::tonic::{Code, transport::Channel};
+use airis_store::tables::{TRACE_ID_TS, TRACES};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
     otlp::{authed, kv_str, now_unix_nano, span_id, trace_client, trace_id, traces_request},
@@ -26,15 +28,17 @@ use airis_tests::{
 const WAIT: Duration = Duration::from_secs(90);
 const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000_000_000;
-const HOSTILE: [&str; 7] = [
-    "it's",
-    "back\\slash",
-    "'; DROP TABLE otel_traces; --",
-    "?",
-    "{x:String}",
-    "\" OR 1=1 --",
-    "결제 ü 🚀",
-];
+static HOSTILE: LazyLock<[String; 7]> = LazyLock::new(|| {
+    [
+        "it's".to_owned(),
+        "back\\slash".to_owned(),
+        format!("'; DROP TABLE {TRACES}; --"),
+        "?".to_owned(),
+        "{x:String}".to_owned(),
+        "\" OR 1=1 --".to_owned(),
+        "결제 ü 🚀".to_owned(),
+    ]
+});
 
 type Client = QueryServiceClient<Channel>;
 
@@ -136,7 +140,8 @@ const UNSET: (status::StatusCode, StatusCode) = (status::StatusCode::Unset, Stat
 const ERROR: (status::StatusCode, StatusCode) = (status::StatusCode::Error, StatusCode::Error);
 
 const NOTE: &str = "it's a \"quote\" \\ back";
-const DB_STATEMENT: &str = "SELECT * FROM t WHERE x = '; DROP TABLE otel_traces; --";
+static DB_STATEMENT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT * FROM t WHERE x = '; DROP TABLE {TRACES}; --"));
 
 fn data_set() -> DataSet {
     let run = now_unix_nano();
@@ -231,7 +236,10 @@ fn data_set() -> DataSet {
         5 * MS,
         UNSET,
         "",
-        &[("db.statement", DB_STATEMENT), ("q", "? {x:String}")],
+        &[
+            ("db.statement", DB_STATEMENT.as_str()),
+            ("q", "? {x:String}"),
+        ],
     ));
     // Trace 3: its root never arrives.
     push(make(
@@ -346,12 +354,12 @@ async fn ingest(pipeline: &Pipeline, data: &DataSet) -> anyhow::Result<()> {
     }
     let ch = pipeline.settings.clickhouse();
     let spans = (data.acme.len() + data.globex.len()) as u64;
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_traces", spans, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), spans, WAIT).await?;
     assert_eq!(seen, spans, "spans in clickhouse");
     let traces = 3 + 10 + 2;
     let seen = wait_for_count(
         &ch,
-        "SELECT uniqExact(TenantId, TraceId) FROM otel_traces_trace_id_ts",
+        &format!("SELECT uniqExact(TenantId, TraceId) FROM {TRACE_ID_TS}"),
         traces,
         WAIT,
     )
@@ -580,7 +588,7 @@ async fn get_trace(client: &mut Client, data: &DataSet) -> anyhow::Result<()> {
         "xyz",
         &"g".repeat(32),
         &format!("{t1}00"),
-        HOSTILE[2],
+        &HOSTILE[2],
         "{x:String}",
     ] {
         expect_code(
@@ -799,7 +807,7 @@ async fn spans_filters(client: &mut Client, data: &DataSet) -> anyhow::Result<()
     // exactly what it spells (often nothing) and never breaks the query.
     let contains_ci =
         |haystack: &str, needle: &str| haystack.to_lowercase().contains(&needle.to_lowercase());
-    for hostile in HOSTILE {
+    for hostile in HOSTILE.iter().map(String::as_str) {
         let fields: Vec<(SpanFilter, Vec<String>)> = vec![
             (
                 SpanFilter {
@@ -1577,7 +1585,12 @@ async fn bad_requests(client: &mut Client, data: &DataSet) -> anyhow::Result<()>
         Code::ResourceExhausted,
         "max_page_size",
     );
-    for token in ["zz", "'; DROP TABLE otel_traces; --", "0011", "{x:String}"] {
+    for token in [
+        "zz",
+        &format!("'; DROP TABLE {TRACES}; --"),
+        "0011",
+        "{x:String}",
+    ] {
         expect_code(
             search_spans(
                 client,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use airis_demo::DemoConfig;
 use airis_runtime::Shutdown;
+use airis_store::tables::{LOGS, METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM, TRACES};
 use airis_tests::{Pipeline, Settings, TOKEN, wait_for_count};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -46,37 +47,53 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
 
     let ch = pipeline.settings.clickhouse();
     // Exact counts: every accepted span, log and point lands once.
-    let spans = wait_for_count(&ch, "SELECT count() FROM otel_traces", summary.spans, WAIT).await?;
+    let spans = wait_for_count(
+        &ch,
+        &format!("SELECT count() FROM {TRACES}"),
+        summary.spans,
+        WAIT,
+    )
+    .await?;
     assert_eq!(spans, summary.spans);
-    let logs = wait_for_count(&ch, "SELECT count() FROM otel_logs", summary.logs, WAIT).await?;
+    let logs = wait_for_count(
+        &ch,
+        &format!("SELECT count() FROM {LOGS}"),
+        summary.logs,
+        WAIT,
+    )
+    .await?;
     assert_eq!(logs, summary.logs);
     let points = wait_for_count(
         &ch,
-        "SELECT sum(c) FROM (SELECT count() AS c FROM otel_metrics_histogram \
-         UNION ALL SELECT count() FROM otel_metrics_sum UNION ALL SELECT count() FROM otel_metrics_gauge)",
+        &format!(
+            "SELECT sum(c) FROM (SELECT count() AS c FROM {METRICS_HISTOGRAM} \
+         UNION ALL SELECT count() FROM {METRICS_SUM} UNION ALL SELECT count() FROM {METRICS_GAUGE})"
+        ),
         summary.points,
         WAIT,
     )
     .await?;
     assert_eq!(points, summary.points);
     let traces: u64 = ch
-        .query("SELECT uniqExact(TraceId) FROM otel_traces")
+        .query(&format!("SELECT uniqExact(TraceId) FROM {TRACES}"))
         .fetch_one()
         .await?;
     assert_eq!(traces, summary.traces);
 
     // Every parent exists in the same trace; one root per trace.
     let orphans: u64 = ch
-        .query(
-            "SELECT count() FROM (SELECT TraceId, ParentSpanId FROM otel_traces \
+        .query(&format!(
+            "SELECT count() FROM (SELECT TraceId, ParentSpanId FROM {TRACES} \
              WHERE ParentSpanId != '') AS c \
-             LEFT ANTI JOIN otel_traces AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId",
-        )
+             LEFT ANTI JOIN {TRACES} AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(orphans, 0);
     let roots: u64 = ch
-        .query("SELECT count() FROM otel_traces WHERE ParentSpanId = ''")
+        .query(&format!(
+            "SELECT count() FROM {TRACES} WHERE ParentSpanId = ''"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(roots, summary.traces);
@@ -84,9 +101,11 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
     // Cross-service edges are exactly the designed ones, client → server.
     let edges = pairs(
         &ch,
-        "SELECT DISTINCT p.ServiceName, c.ServiceName FROM otel_traces AS c \
-         INNER JOIN otel_traces AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId \
-         WHERE c.ServiceName != p.ServiceName ORDER BY 1, 2",
+        &format!(
+            "SELECT DISTINCT p.ServiceName, c.ServiceName FROM {TRACES} AS c \
+         INNER JOIN {TRACES} AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId \
+         WHERE c.ServiceName != p.ServiceName ORDER BY 1, 2"
+        ),
     )
     .await?;
     assert_eq!(
@@ -100,17 +119,21 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
     );
     let kinds = pairs(
         &ch,
-        "SELECT DISTINCT p.SpanKind, c.SpanKind FROM otel_traces AS c \
-         INNER JOIN otel_traces AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId \
-         WHERE c.ServiceName != p.ServiceName",
+        &format!(
+            "SELECT DISTINCT p.SpanKind, c.SpanKind FROM {TRACES} AS c \
+         INNER JOIN {TRACES} AS p ON c.TraceId = p.TraceId AND c.ParentSpanId = p.SpanId \
+         WHERE c.ServiceName != p.ServiceName"
+        ),
     )
     .await?;
     assert_eq!(kinds, owned(&[("Client", "Server")]));
     // Database and cache calls: client spans with db.system.
     let db = pairs(
         &ch,
-        "SELECT DISTINCT ServiceName, SpanAttributes['db.system'] FROM otel_traces \
-         WHERE SpanAttributes['db.system'] != '' AND SpanKind = 'Client' ORDER BY 1, 2",
+        &format!(
+            "SELECT DISTINCT ServiceName, SpanAttributes['db.system'] FROM {TRACES} \
+         WHERE SpanAttributes['db.system'] != '' AND SpanKind = 'Client' ORDER BY 1, 2"
+        ),
     )
     .await?;
     assert_eq!(
@@ -125,7 +148,7 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
     );
     let services = strings(
         &ch,
-        "SELECT DISTINCT ServiceName FROM otel_traces ORDER BY 1",
+        &format!("SELECT DISTINCT ServiceName FROM {TRACES} ORDER BY 1"),
     )
     .await?;
     assert_eq!(
@@ -134,16 +157,18 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
     );
     let versions = strings(
         &ch,
-        "SELECT DISTINCT ResourceAttributes['service.version'] FROM otel_traces \
-         WHERE ServiceName = 'checkout' ORDER BY 1",
+        &format!(
+            "SELECT DISTINCT ResourceAttributes['service.version'] FROM {TRACES} \
+         WHERE ServiceName = 'checkout' ORDER BY 1"
+        ),
     )
     .await?;
     assert_eq!(versions, ["v1", "v2"]);
     let (scope, environment, hosts): (String, String, u64) = ch
-        .query(
+        .query(&format!(
             "SELECT any(ScopeName), any(ResourceAttributes['deployment.environment']), \
-             uniqExact(ResourceAttributes['host.name']) FROM otel_traces",
-        )
+             uniqExact(ResourceAttributes['host.name']) FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(
@@ -153,9 +178,9 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
     assert_eq!(hosts, 6, "one host per service instance");
     let http: u64 = ch
         .query(
-            "SELECT count() FROM otel_traces WHERE SpanKind = 'Server' AND \
+            &format!("SELECT count() FROM {TRACES} WHERE SpanKind = 'Server' AND \
              (SpanAttributes['http.request.method'] = '' OR SpanAttributes['http.route'] = '' \
-             OR SpanAttributes['http.response.status_code'] = '' OR SpanAttributes['server.address'] = '')",
+             OR SpanAttributes['http.response.status_code'] = '' OR SpanAttributes['server.address'] = '')"),
         )
         .fetch_one()
         .await?;
@@ -163,30 +188,32 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
 
     // Logs point at stored traces and spans.
     let stray: u64 = ch
-        .query(
-            "SELECT count() FROM otel_logs AS l LEFT ANTI JOIN otel_traces AS t \
-             ON l.TraceId = t.TraceId AND l.SpanId = t.SpanId",
-        )
+        .query(&format!(
+            "SELECT count() FROM {LOGS} AS l LEFT ANTI JOIN {TRACES} AS t \
+             ON l.TraceId = t.TraceId AND l.SpanId = t.SpanId"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(stray, 0);
     let severities = strings(
         &ch,
-        "SELECT DISTINCT SeverityText FROM otel_logs ORDER BY 1",
+        &format!("SELECT DISTINCT SeverityText FROM {LOGS} ORDER BY 1"),
     )
     .await?;
     assert!(severities.iter().any(|s| s == "INFO") && severities.iter().any(|s| s == "ERROR"));
     let korean: u64 = ch
-        .query("SELECT count() FROM otel_logs WHERE match(Body, '[가-힣]')")
+        .query(&format!(
+            "SELECT count() FROM {LOGS} WHERE match(Body, '[가-힣]')"
+        ))
         .fetch_one()
         .await?;
     assert!(korean > 0);
 
     // Metrics tables hold the demo's metrics.
     for (table, name) in [
-        ("otel_metrics_histogram", "http.server.request.duration"),
-        ("otel_metrics_sum", "http.server.request.count"),
-        ("otel_metrics_gauge", "db.client.connection.count"),
+        (METRICS_HISTOGRAM, "http.server.request.duration"),
+        (METRICS_SUM, "http.server.request.count"),
+        (METRICS_GAUGE, "db.client.connection.count"),
     ] {
         let names = strings(&ch, &format!("SELECT DISTINCT MetricName FROM {table}")).await?;
         assert_eq!(names, [name], "{table}");
@@ -194,14 +221,16 @@ async fn demo_traffic_lands_with_the_designed_topology() -> anyhow::Result<()> {
     // The cumulative request counter of the last export equals the server
     // spans: one sample per handled request.
     let requests: u64 = ch
-        .query(
+        .query(&format!(
             "SELECT toUInt64(sum(v)) FROM (SELECT argMax(Value, TimeUnix) AS v \
-             FROM otel_metrics_sum GROUP BY ServiceName, ResourceAttributes, Attributes)",
-        )
+             FROM {METRICS_SUM} GROUP BY ServiceName, ResourceAttributes, Attributes)"
+        ))
         .fetch_one()
         .await?;
     let server_spans: u64 = ch
-        .query("SELECT count() FROM otel_traces WHERE SpanKind = 'Server'")
+        .query(&format!(
+            "SELECT count() FROM {TRACES} WHERE SpanKind = 'Server'"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(requests, server_spans);

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use airis_proto::tonic::Code;
+use airis_store::tables::TRACES;
 use airis_tests::{
     Child, Pipeline, PrivateInfra, Settings, TOKEN,
     otlp::{authed, now_unix_nano, span, span_id, trace_client, trace_id, traces_request},
@@ -34,12 +35,14 @@ async fn export_all(endpoint: &str, requests: u64, per_request: u64) -> anyhow::
 }
 
 async fn assert_exactly_once(ch: &clickhouse::Client, expected: u64) -> anyhow::Result<()> {
-    let seen = wait_for_count(ch, "SELECT count() FROM otel_traces", expected, WAIT).await?;
+    let seen = wait_for_count(ch, &format!("SELECT count() FROM {TRACES}"), expected, WAIT).await?;
     assert_eq!(seen, expected, "rows in clickhouse");
     // A late duplicate would show up as more rows than distinct spans.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (rows, distinct): (u64, u64) = ch
-        .query("SELECT count(), uniqExact(TraceId, SpanId) FROM otel_traces")
+        .query(&format!(
+            "SELECT count(), uniqExact(TraceId, SpanId) FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!((rows, distinct), (expected, expected));
@@ -61,7 +64,7 @@ async fn loader_killed_mid_stream_loses_nothing_and_duplicates_nothing() -> anyh
     let deadline = Instant::now() + WAIT;
     let at_kill = loop {
         let n: u64 = ch
-            .query("SELECT count() FROM otel_traces")
+            .query(&format!("SELECT count() FROM {TRACES}"))
             .fetch_one()
             .await?;
         if n > 0 || Instant::now() > deadline {
@@ -152,7 +155,9 @@ async fn kafka_outage_acknowledges_only_what_is_stored() -> anyhow::Result<()> {
     let deadline = Instant::now() + WAIT;
     loop {
         let stored: Vec<u64> = ch
-            .query("SELECT toUInt64(SpanAttributes['seq']) FROM otel_traces")
+            .query(&format!(
+                "SELECT toUInt64(SpanAttributes['seq']) FROM {TRACES}"
+            ))
             .fetch_all()
             .await?;
         let set: HashSet<u64> = stored.iter().copied().collect();
@@ -182,7 +187,7 @@ async fn clickhouse_outage_holds_batches_until_it_returns() -> anyhow::Result<()
 
     let first = export_all(&pipeline.endpoint, 5, 100).await?;
     assert_eq!(
-        wait_for_count(&ch, "SELECT count() FROM otel_traces", first, WAIT).await?,
+        wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), first, WAIT).await?,
         first
     );
 

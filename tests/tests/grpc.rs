@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use airis_store::tables::TRACES;
 use airis_tests::{Pipeline, Settings, TOKEN, tool};
 use anyhow::ensure;
 
@@ -84,7 +85,7 @@ async fn grpcurl_lists_describes_checks_health_and_exports() -> anyhow::Result<(
     let ch = pipeline.settings.clickhouse();
     let seen = airis_tests::wait_for_count(
         &ch,
-        "SELECT count() FROM otel_traces WHERE TraceId = '000102030405060708090a0b0c0d0e0f'",
+        &format!("SELECT count() FROM {TRACES} WHERE TraceId = '000102030405060708090a0b0c0d0e0f'"),
         1,
         Duration::from_secs(60),
     )

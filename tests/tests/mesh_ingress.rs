@@ -23,6 +23,7 @@ use airis_proto::airis::gateway::v1::{
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
 use airis_proto::tonic::Code;
+use airis_store::tables::TRACES;
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
     OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, http_exchange,
@@ -244,7 +245,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert_eq!(anonymous.code(), Code::Unauthenticated, "{anonymous:?}");
     wait_for_count(
         &pipeline.settings.clickhouse(),
-        "SELECT count() FROM otel_traces",
+        &format!("SELECT count() FROM {TRACES}"),
         3,
         std::time::Duration::from_secs(60),
     )

@@ -5,6 +5,7 @@ use std::time::Duration;
 use airis_proto::otlp::tonic::common::v1::any_value;
 use airis_proto::prost::Message;
 use airis_proto::tonic::{Code, codec::CompressionEncoding};
+use airis_store::tables::TRACES;
 use airis_tests::{
     OTHER_TOKEN, Pipeline, Settings, TENANT, TOKEN,
     otlp::{
@@ -42,12 +43,14 @@ async fn spans_land_once_with_tenant_resource_and_attributes() -> anyhow::Result
     }
 
     let ch = pipeline.settings.clickhouse();
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_traces", sent, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), sent, WAIT).await?;
     assert_eq!(seen, sent);
     // Give a late duplicate the chance to show up before asserting none did.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rows, distinct): (u64, u64) = ch
-        .query("SELECT count(), uniqExact(TraceId, SpanId) FROM otel_traces")
+        .query(&format!(
+            "SELECT count(), uniqExact(TraceId, SpanId) FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!((rows, distinct), (sent, sent));
@@ -61,11 +64,11 @@ async fn spans_land_once_with_tenant_resource_and_attributes() -> anyhow::Result
         String,
         u64,
     ) = ch
-        .query(
+        .query(&format!(
             "SELECT TenantId, ServiceName, ScopeName, SpanAttributes['http.method'], \
-             SpanAttributes['seq'], SpanKind, Duration FROM otel_traces \
-             WHERE SpanId = ?",
-        )
+             SpanAttributes['seq'], SpanKind, Duration FROM {TRACES} \
+             WHERE SpanId = ?"
+        ))
         .bind(hex_lower(&span_id(7)))
         .fetch_one()
         .await?;
@@ -194,10 +197,10 @@ async fn hostile_requests_get_clear_errors_and_the_process_stays_healthy() -> an
         .await?;
     assert_eq!(response.into_inner().partial_success, None);
     let ch = pipeline.settings.clickhouse();
-    let seen = wait_for_count(&ch, "SELECT count() FROM otel_traces", 2, WAIT).await?;
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), 2, WAIT).await?;
     assert_eq!(seen, 2);
     let tenants: Vec<String> = ch
-        .query("SELECT TenantId FROM otel_traces ORDER BY TenantId")
+        .query(&format!("SELECT TenantId FROM {TRACES} ORDER BY TenantId"))
         .fetch_all()
         .await?;
     assert_eq!(tenants, vec!["acme".to_owned(), "globex".to_owned()]);

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use airis_store::tables::{LOGS, METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM, TRACES};
 use airis_tests::{Pipeline, Settings, TENANT, TOKEN, python, repo_root, wait_for_count};
 use anyhow::{Context as _, ensure};
 
@@ -55,37 +56,25 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
     let count = |table: &str, attrs: &str| {
         format!("SELECT count() FROM {table} WHERE {attrs}['run.id'] = '{run_id}'")
     };
-    let spans = wait_for_count(
-        &ch,
-        &count("otel_traces", "SpanAttributes"),
-        exported.spans,
-        WAIT,
-    )
-    .await?;
-    let logs = wait_for_count(
-        &ch,
-        &count("otel_logs", "LogAttributes"),
-        exported.logs,
-        WAIT,
-    )
-    .await?;
+    let spans = wait_for_count(&ch, &count(TRACES, "SpanAttributes"), exported.spans, WAIT).await?;
+    let logs = wait_for_count(&ch, &count(LOGS, "LogAttributes"), exported.logs, WAIT).await?;
     let gauge = wait_for_count(
         &ch,
-        &count("otel_metrics_gauge", "Attributes"),
+        &count(METRICS_GAUGE, "Attributes"),
         exported.metric_points.gauge,
         WAIT,
     )
     .await?;
     let sum = wait_for_count(
         &ch,
-        &count("otel_metrics_sum", "Attributes"),
+        &count(METRICS_SUM, "Attributes"),
         exported.metric_points.sum,
         WAIT,
     )
     .await?;
     let histogram = wait_for_count(
         &ch,
-        &count("otel_metrics_histogram", "Attributes"),
+        &count(METRICS_HISTOGRAM, "Attributes"),
         exported.metric_points.histogram,
         WAIT,
     )
@@ -103,13 +92,17 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
 
     // Traces: every trace id, its three spans, kinds, parent links, errors.
     let traces: u64 = ch
-        .query("SELECT uniqExact(TraceId) FROM otel_traces WHERE TraceId IN ?")
+        .query(&format!(
+            "SELECT uniqExact(TraceId) FROM {TRACES} WHERE TraceId IN ?"
+        ))
         .bind(&exported.trace_ids)
         .fetch_one()
         .await?;
     assert_eq!(traces, exported.trace_ids.len() as u64);
     let errors: u64 = ch
-        .query("SELECT countIf(StatusCode = 'Error') FROM otel_traces")
+        .query(&format!(
+            "SELECT countIf(StatusCode = 'Error') FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(errors, exported.error_spans);
@@ -121,11 +114,11 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
         String,
         String,
     ) = ch
-        .query(
+        .query(&format!(
             "SELECT any(TenantId), any(ServiceName), any(ResourceAttributes['service.version']), \
              any(ResourceAttributes['deployment.environment']), any(ScopeName), any(ScopeVersion) \
-             FROM otel_traces",
-        )
+             FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(tenant, TENANT);
@@ -139,11 +132,11 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
 
     // Attribute types survive as the exporter schema stores them.
     let (index, ratio, hit, tags, role): (String, String, String, String, String) = ch
-        .query(
+        .query(&format!(
             "SELECT SpanAttributes['trace.index'], SpanAttributes['sample.ratio'], \
              SpanAttributes['cache.hit'], SpanAttributes['tags'], SpanAttributes['span.role'] \
-             FROM otel_traces WHERE SpanKind = 'Server' AND SpanAttributes['trace.index'] = '1'",
-        )
+             FROM {TRACES} WHERE SpanKind = 'Server' AND SpanAttributes['trace.index'] = '1'"
+        ))
         .fetch_one()
         .await?;
     assert_eq!((index.as_str(), role.as_str()), ("1", "root"));
@@ -153,30 +146,32 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
 
     // Events and links.
     let (events, event_bytes): (u64, String) = ch
-        .query(
+        .query(&format!(
             "SELECT length(`Events.Name`), `Events.Attributes`[1]['request.bytes'] \
-             FROM otel_traces WHERE SpanKind = 'Server' AND SpanAttributes['trace.index'] = '2'",
-        )
+             FROM {TRACES} WHERE SpanKind = 'Server' AND SpanAttributes['trace.index'] = '2'"
+        ))
         .fetch_one()
         .await?;
     assert_eq!((events, event_bytes.as_str()), (1, "514"));
     let links: u64 = ch
-        .query("SELECT sum(length(`Links.TraceId`)) FROM otel_traces")
+        .query(&format!(
+            "SELECT sum(length(`Links.TraceId`)) FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(links, exported.spans / 3);
     let parented: u64 = ch
-        .query("SELECT countIf(ParentSpanId != '') FROM otel_traces")
+        .query(&format!("SELECT countIf(ParentSpanId != '') FROM {TRACES}"))
         .fetch_one()
         .await?;
     assert_eq!(parented, exported.spans / 3 * 2);
 
     // Logs: severities, bodies, correlation.
     let by_severity: Vec<(String, u8, u64)> = ch
-        .query(
-            "SELECT SeverityText, SeverityNumber, count() FROM otel_logs \
-             GROUP BY SeverityText, SeverityNumber ORDER BY SeverityNumber",
-        )
+        .query(&format!(
+            "SELECT SeverityText, SeverityNumber, count() FROM {LOGS} \
+             GROUP BY SeverityText, SeverityNumber ORDER BY SeverityNumber"
+        ))
         .fetch_all()
         .await?;
     assert_eq!(
@@ -188,26 +183,30 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
         ]
     );
     let body: String = ch
-        .query("SELECT Body FROM otel_logs WHERE LogAttributes['log.index'] = '4'")
+        .query(&format!(
+            "SELECT Body FROM {LOGS} WHERE LogAttributes['log.index'] = '4'"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(body, "order 4 processed (warn)");
     let correlated: u64 = ch
-        .query("SELECT countIf(TraceId != '' AND SpanId != '') FROM otel_logs")
+        .query(&format!(
+            "SELECT countIf(TraceId != '' AND SpanId != '') FROM {LOGS}"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(correlated, exported.correlated_logs);
 
     // Metrics: values and histogram buckets.
     let gauge_sum: f64 = ch
-        .query(
-            "SELECT sum(Value) FROM otel_metrics_gauge WHERE MetricName = 'airis.test.queue_depth'",
-        )
+        .query(&format!(
+            "SELECT sum(Value) FROM {METRICS_GAUGE} WHERE MetricName = 'airis.test.queue_depth'"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(gauge_sum, 10.0);
     let (counter_sum, monotonic): (f64, u8) = ch
-        .query("SELECT sum(Value), min(toUInt8(IsMonotonic)) FROM otel_metrics_sum WHERE MetricName = 'airis.test.requests'")
+        .query(&format!("SELECT sum(Value), min(toUInt8(IsMonotonic)) FROM {METRICS_SUM} WHERE MetricName = 'airis.test.requests'"))
         .fetch_one()
         .await?;
     assert_eq!((counter_sum, monotonic), (6.0, 1));
@@ -219,10 +218,10 @@ async fn python_sdk_export_lands_intact_and_exact() -> anyhow::Result<()> {
         buckets: Vec<u64>,
     }
     let Buckets { count, buckets } = ch
-        .query(
-            "SELECT ?fields FROM otel_metrics_histogram \
-             WHERE MetricName = 'airis.test.latency' AND Attributes['http.route'] = '/checkout'",
-        )
+        .query(&format!(
+            "SELECT ?fields FROM {METRICS_HISTOGRAM} \
+             WHERE MetricName = 'airis.test.latency' AND Attributes['http.route'] = '/checkout'"
+        ))
         .fetch_one()
         .await?;
     assert_eq!(count, 5);

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use airis_store::tables::{METRICS_SUM, TRACES};
 use airis_tests::{
     Child, Settings, free_port,
     otlp::{authed, now_unix_nano, span, span_id, trace_client, trace_id, traces_request},
@@ -48,7 +49,7 @@ async fn self_telemetry_reaches_its_own_tables() -> anyhow::Result<()> {
     let wait = Duration::from_secs(60);
     let app = wait_for_count(
         &ch,
-        "SELECT count() FROM otel_traces WHERE TenantId = 'app'",
+        &format!("SELECT count() FROM {TRACES} WHERE TenantId = 'app'"),
         5,
         wait,
     )
@@ -56,8 +57,8 @@ async fn self_telemetry_reaches_its_own_tables() -> anyhow::Result<()> {
     assert_eq!(app, 5);
     let own_spans = wait_for_count(
         &ch,
-        "SELECT toUInt64(count() > 0) FROM otel_traces \
-         WHERE TenantId = 'airis-self' AND ServiceName = 'airis-ingestion' AND SpanName = 'otlp.export'",
+        &format!("SELECT toUInt64(count() > 0) FROM {TRACES} \
+         WHERE TenantId = 'airis-self' AND ServiceName = 'airis-ingestion' AND SpanName = 'otlp.export'"),
         1,
         wait,
     )
@@ -65,10 +66,12 @@ async fn self_telemetry_reaches_its_own_tables() -> anyhow::Result<()> {
     assert_eq!(own_spans, 1, "the receiver's own export spans are stored");
     let accepted = wait_for_count(
         &ch,
-        "SELECT toUInt64(max(Value) >= 5) FROM otel_metrics_sum \
+        &format!(
+            "SELECT toUInt64(max(Value) >= 5) FROM {METRICS_SUM} \
          WHERE TenantId = 'airis-self' AND MetricName = 'airis.receiver.items' \
          AND Attributes['outcome'] = 'accepted' AND Attributes['signal'] = 'spans' \
-         AND ResourceAttributes['service.name'] = 'airis-ingestion'",
+         AND ResourceAttributes['service.name'] = 'airis-ingestion'"
+        ),
         1,
         wait,
     )

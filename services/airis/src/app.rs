@@ -91,7 +91,7 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
         let (client, rollup) = (config.clickhouse.client(), config.analytics.rollup.clone());
         let rollup_shutdown = shutdown.clone();
         tasks.spawn(async move {
-            airis_analytics::rollup::run(client, rollup, rollup_shutdown).await;
+            airis_store::rollup::build::run(client, rollup, rollup_shutdown).await;
             Ok(())
         });
         let (config, shutdown) = (config.clone(), shutdown.clone());
@@ -200,7 +200,7 @@ pub(crate) async fn migrate(config: &Config, wait: bool) -> anyhow::Result<()> {
 }
 
 async fn migrate_once(config: &Config) -> anyhow::Result<()> {
-    let applied = airis_ingestion::schema::migrate(
+    let applied = airis_store::schema::migrate(
         &config.clickhouse.server_client(),
         &config.clickhouse.database,
         &config.ingestion.schema,

@@ -2,8 +2,9 @@
 //!
 //! Every RPC resolves the caller's tenant ([`airis_runtime::tenant`]),
 //! validates its request into bounded, tenant-scoped ClickHouse queries built
-//! only from bound parameters ([`query`]), and answers repeatable requests
-//! from a Redis result cache when it can ([`cache`]).
+//! only from bound parameters ([`query`]) over the tables of
+//! [`airis_store`], and answers repeatable requests from a Redis result
+//! cache when it can ([`cache`]).
 //!
 //! One module per family of RPCs: [`traces`] (GetTrace, SearchSpans,
 //! SearchTraces, ListServices, ListOperations, TopK), [`red`] (ServiceMap,
@@ -15,7 +16,6 @@ pub mod logs;
 pub mod metrics;
 pub mod query;
 pub mod red;
-pub mod rollup;
 mod service;
 pub mod traces;
 
@@ -26,6 +26,8 @@ use airis_runtime::{
     grpc::{self, ServerConfig, Services},
     listen::Listener,
 };
+
+use airis_store::rollup::build::RollupConfig;
 
 pub use error::Error;
 pub use query::Limits;
@@ -39,9 +41,10 @@ pub struct AnalyticsConfig {
     pub listen: String,
     pub limits: Limits,
     pub cache: cache::CacheConfig,
-    /// The per-minute RED and service-map rollups, built by the process
-    /// that runs the loader.
-    pub rollup: rollup::RollupConfig,
+    /// The per-minute RED and service-map rollups ServiceMap and
+    /// ServiceOverview read, built by the process that runs the loader
+    /// ([`airis_store::rollup::build`]).
+    pub rollup: RollupConfig,
 }
 
 impl Default for AnalyticsConfig {
@@ -50,7 +53,7 @@ impl Default for AnalyticsConfig {
             listen: "127.0.0.1:4320".to_owned(),
             limits: Limits::default(),
             cache: cache::CacheConfig::default(),
-            rollup: rollup::RollupConfig::default(),
+            rollup: RollupConfig::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! SearchLogs: filtered, full-text log search over `otel_logs`.
+//! SearchLogs: filtered, full-text log search over [`LOGS`].
 //!
 //! - Filters: the time range (required), service name, severity range,
 //!   attribute filters on `LogAttributes` (scope UNSPECIFIED) or
@@ -40,9 +40,11 @@ use airis_proto::airis::analytics::v1::{
 use airis_proto::airis::common::v1::PageInfo;
 use airis_runtime::tenant::Tenant;
 
+use airis_store::tables::LOGS;
+
 use crate::{
     Error,
-    query::{self, Bind, Sql, Store, Window},
+    query::{self, Bind, RequestWindow as _, Sql, Store, Window},
 };
 
 /// Histogram buckets when the request leaves the step 0.
@@ -130,7 +132,9 @@ pub async fn search_logs(
             seconds.push(" UNION ALL ");
         }
         seconds
-            .push("SELECT toUInt32(TimestampTime) AS sec FROM otel_logs WHERE ")
+            .push(&format!(
+                "SELECT toUInt32(TimestampTime) AS sec FROM {LOGS} WHERE "
+            ))
             .tenant(tenant)
             .push_binds(time, binds)
             .extend(&conditions);
@@ -195,7 +199,7 @@ pub async fn search_logs(
          SeverityNumber AS severity_number, toString(ServiceName) AS service_name, Body AS body, \
          CAST(LogAttributes, 'Map(String, String)') AS log_attributes, \
          CAST(ResourceAttributes, 'Map(String, String)') AS resource_attributes, \
-         ScopeName AS scope_name FROM otel_logs WHERE "
+         ScopeName AS scope_name FROM {LOGS} WHERE "
     ));
     sql.extend(&filter);
     if let Some(cutoff) = cutoff {

@@ -47,9 +47,13 @@ use airis_proto::airis::analytics::v1::{
 };
 use airis_runtime::tenant::Tenant;
 
+use airis_store::tables::{
+    METRICS_EXP_HISTOGRAM, METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM, METRICS_SUMMARY,
+};
+
 use crate::{
     Error,
-    query::{self, Bind, Sql, Store, Window},
+    query::{self, Bind, RequestWindow as _, Sql, Store, Window},
 };
 
 /// How far before the time range RATE and QUANTILE look for the point
@@ -61,14 +65,11 @@ const TARGET_POINTS: u32 = 60;
 
 /// Metric kinds in lookup order, with their tables.
 const KINDS: [(&str, &str); 5] = [
-    ("gauge", "otel_metrics_gauge"),
-    ("sum", "otel_metrics_sum"),
-    ("histogram", "otel_metrics_histogram"),
-    (
-        "exponential_histogram",
-        "otel_metrics_exponential_histogram",
-    ),
-    ("summary", "otel_metrics_summary"),
+    ("gauge", METRICS_GAUGE),
+    ("sum", METRICS_SUM),
+    ("histogram", METRICS_HISTOGRAM),
+    ("exponential_histogram", METRICS_EXP_HISTOGRAM),
+    ("summary", METRICS_SUMMARY),
 ];
 
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]
@@ -209,9 +210,9 @@ pub async fn query_metrics(
                 _ => "max",
             };
             let table = if kind == "gauge" {
-                "otel_metrics_gauge"
+                METRICS_GAUGE
             } else {
-                "otel_metrics_sum"
+                METRICS_SUM
             };
             let mut sql = Sql::new("SELECT ");
             series_binds(&mut sql);
@@ -229,7 +230,7 @@ pub async fn query_metrics(
             let mut sql = Sql::new("SELECT g, bucket, sum(inc) / ");
             sql.push_bind("? AS value FROM (SELECT ", f64::from(step));
             series_binds(&mut sql);
-            sql.push(
+            sql.push(&format!(
                 ", if(AggregationTemporality = 1, Value, \
                  if(rn = 1, nan, \
                  if(Value < prev_value OR (toUnixTimestamp64Nano(StartTimeUnix) > prev_start \
@@ -239,8 +240,8 @@ pub async fn query_metrics(
                  row_number() OVER w AS rn, \
                  lagInFrame(Value) OVER w AS prev_value, \
                  lagInFrame(toUnixTimestamp64Nano(StartTimeUnix)) OVER w AS prev_start \
-                 FROM otel_metrics_sum WHERE ",
-            );
+                 FROM {METRICS_SUM} WHERE ",
+            ));
             sql.extend(&with_lookback);
             sql.push(&format!(
                 " WINDOW w AS (PARTITION BY {series_key} ORDER BY TimeUnix \
@@ -254,7 +255,7 @@ pub async fn query_metrics(
             let mut sql =
                 Sql::new("SELECT g, bucket, bounds, sumForEach(delta) AS counts FROM (SELECT ");
             series_binds(&mut sql);
-            sql.push(
+            sql.push(&format!(
                 ", ExplicitBounds AS bounds, \
                  if(AggregationTemporality = 1 OR (rn > 1 AND (Count < prev_count \
                  OR arrayExists((c, p) -> c < p, BucketCounts, arrayResize(prev_counts, length(BucketCounts))) \
@@ -268,8 +269,8 @@ pub async fn query_metrics(
                  lagInFrame(BucketCounts) OVER w AS prev_counts, \
                  lagInFrame(Count) OVER w AS prev_count, \
                  lagInFrame(toUnixTimestamp64Nano(StartTimeUnix)) OVER w AS prev_start \
-                 FROM otel_metrics_histogram WHERE "
-            );
+                 FROM {METRICS_HISTOGRAM} WHERE "
+            ));
             sql.extend(&with_lookback);
             sql.push(&format!(
                 " WINDOW w AS (PARTITION BY {series_key}, cityHash64(ExplicitBounds) \

@@ -1,8 +1,9 @@
 //! Building blocks every query shares: limits, time windows, paging
-//! cursors, and SQL assembled only from bound parameters.
+//! cursors. SQL is assembled only from bound parameters, with the storage
+//! crate's [`Sql`].
 
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
-use airis_runtime::tenant::Tenant;
+pub use airis_store::sql::{Bind, Sql, Window};
 
 use crate::Error;
 
@@ -40,7 +41,8 @@ impl Default for Limits {
     }
 }
 
-/// The ClickHouse client with the limits applied to every query.
+/// The query service's ClickHouse access: the client with the limits
+/// applied to every query, which runs [`Sql`] of the storage crate.
 #[derive(Clone)]
 pub struct Store {
     client: clickhouse::Client,
@@ -72,136 +74,33 @@ impl Store {
 
     /// Starts `sql` with its bound values.
     pub fn query(&self, sql: &Sql) -> clickhouse::query::Query {
-        bind_all(self.client.query(&sql.text), sql)
-    }
-}
-
-/// Binds `sql`'s values to `query`, started from `sql.text`.
-pub(crate) fn bind_all(query: clickhouse::query::Query, sql: &Sql) -> clickhouse::query::Query {
-    sql.binds.iter().fold(query, |query, bind| match bind {
-        Bind::Str(v) => query.bind(v.as_str()),
-        Bind::Strs(v) => query.bind(v),
-        Bind::U64(v) => query.bind(*v),
-        Bind::I64(v) => query.bind(*v),
-        Bind::F64(v) => query.bind(*v),
-    })
-}
-
-// === Sql ===
-
-/// SQL text with `?` placeholders and the values bound to them, in order.
-/// User input only ever travels as a bound value.
-#[derive(Debug, Default, Clone)]
-pub struct Sql {
-    pub text: String,
-    pub binds: Vec<Bind>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Bind {
-    Str(String),
-    Strs(Vec<String>),
-    U64(u64),
-    I64(i64),
-    F64(f64),
-}
-
-impl From<&str> for Bind {
-    fn from(v: &str) -> Self {
-        Bind::Str(v.to_owned())
-    }
-}
-impl From<String> for Bind {
-    fn from(v: String) -> Self {
-        Bind::Str(v)
-    }
-}
-impl From<Vec<String>> for Bind {
-    fn from(v: Vec<String>) -> Self {
-        Bind::Strs(v)
-    }
-}
-impl From<u64> for Bind {
-    fn from(v: u64) -> Self {
-        Bind::U64(v)
-    }
-}
-impl From<i64> for Bind {
-    fn from(v: i64) -> Self {
-        Bind::I64(v)
-    }
-}
-impl From<f64> for Bind {
-    fn from(v: f64) -> Self {
-        Bind::F64(v)
-    }
-}
-
-impl Sql {
-    pub fn new(text: &str) -> Self {
-        Self {
-            text: text.to_owned(),
-            binds: Vec::new(),
-        }
-    }
-
-    /// Appends trusted SQL text (never user input).
-    pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    /// Appends trusted SQL text containing one `?` and the value for it.
-    pub fn push_bind(&mut self, text: &str, value: impl Into<Bind>) -> &mut Self {
-        debug_assert_eq!(text.matches('?').count(), 1, "{text}");
-        self.text.push_str(text);
-        self.binds.push(value.into());
-        self
-    }
-
-    /// Appends trusted SQL text with several `?` and their values.
-    pub fn push_binds(&mut self, text: &str, values: impl IntoIterator<Item = Bind>) -> &mut Self {
-        self.text.push_str(text);
-        self.binds.extend(values);
-        debug_assert_eq!(
-            self.text.matches('?').count(),
-            self.binds.len(),
-            "{}",
-            self.text
-        );
-        self
-    }
-
-    /// Appends another fragment's text and values.
-    pub fn extend(&mut self, other: &Sql) -> &mut Self {
-        self.text.push_str(&other.text);
-        self.binds.extend(other.binds.iter().cloned());
-        self
-    }
-
-    /// `TenantId = ?` for the caller's tenant: every query starts with it.
-    pub fn tenant(&mut self, tenant: &Tenant) -> &mut Self {
-        self.push_bind("TenantId = ?", tenant.as_str())
+        sql.query(&self.client)
     }
 }
 
 // === time windows ===
 
-/// A validated half-open time range in nanoseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub start: u64,
-    pub end: u64,
-}
-
-impl Window {
+/// A [`Window`] taken from a request: checked against the limits, and
+/// the step of a time series over it.
+pub trait RequestWindow: Sized {
     /// Checks a request's time range: present, start before end, within the
     /// configured maximum span. `field` names it in errors.
-    pub fn from_proto(
+    fn from_proto(field: &str, range: Option<&TimeRange>, limits: &Limits) -> Result<Self, Error>;
+
+    /// The bucket width for a series over this window: the requested one, or
+    /// one giving about `target_points` points; refused when it would give
+    /// more than `limits.max_points`.
+    fn step_secs(
+        &self,
         field: &str,
-        range: Option<&TimeRange>,
+        requested: u32,
+        target_points: u32,
         limits: &Limits,
-    ) -> Result<Self, Error> {
+    ) -> Result<u32, Error>;
+}
+
+impl RequestWindow for Window {
+    fn from_proto(field: &str, range: Option<&TimeRange>, limits: &Limits) -> Result<Self, Error> {
         let range = range.ok_or_else(|| Error::InvalidArgument(format!("{field}: required")))?;
         if range.start_unix_nano >= range.end_unix_nano {
             return Err(Error::InvalidArgument(format!(
@@ -227,14 +126,7 @@ impl Window {
         })
     }
 
-    pub fn seconds(&self) -> f64 {
-        (self.end - self.start) as f64 / 1e9
-    }
-
-    /// The bucket width for a series over this window: the requested one, or
-    /// one giving about `target_points` points; refused when it would give
-    /// more than `limits.max_points`.
-    pub fn step_secs(
+    fn step_secs(
         &self,
         field: &str,
         requested: u32,
@@ -255,17 +147,6 @@ impl Window {
             )));
         }
         Ok(step)
-    }
-
-    /// `<column> >= ? AND <column> < ?` over this window, for a DateTime64(9)
-    /// column.
-    pub fn sql(&self, sql: &mut Sql, column: &str) {
-        sql.push_binds(
-            &format!(
-                "{column} >= fromUnixTimestamp64Nano(?) AND {column} < fromUnixTimestamp64Nano(?)"
-            ),
-            [Bind::I64(self.start as i64), Bind::I64(self.end as i64)],
-        );
     }
 }
 

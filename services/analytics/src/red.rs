@@ -2,8 +2,8 @@
 //! duration) metrics.
 //!
 //! Both work in whole minutes: the window is widened to the minutes it
-//! touches. They read the per-minute rollups ([`crate::rollup`]) for every
-//! minute whose rollup is still valid, and `otel_traces` for the rest
+//! touches. They read the per-minute rollups ([`airis_store::rollup`]) for every
+//! minute whose rollup is still valid, and the spans for the rest
 //! (minutes still filling or changed since they were built), with the same
 //! rules, so the answer is the same either way. A partial minute would need
 //! the span scan and join the rollups exist to avoid, at a cost out of
@@ -45,13 +45,18 @@ use airis_proto::airis::analytics::v1::{
 };
 use airis_runtime::tenant::Tenant;
 
+use airis_store::rollup::{
+    plan::{Coverage, Need, Plan},
+    rules::{
+        IS_ERROR, LATENCY_MERGE, MINUTE, NANOS_PER_SEC, push_ranges, push_raw_edges, push_raw_red,
+        whole_minutes,
+    },
+};
+use airis_store::tables::{EDGES_1M, RED_1M, TRACES};
+
 use crate::{
     Error,
-    query::{Bind, Sql, Store, Window},
-    rollup::{
-        Coverage, EDGES_1M, IS_ERROR, LATENCY_MERGE, MINUTE, NANOS_PER_SEC, Need, Plan, RED_1M,
-        push_ranges, push_raw_edges, push_raw_red, whole_minutes,
-    },
+    query::{Bind, RequestWindow as _, Sql, Store, Window},
 };
 
 /// A span that is a request into its service.
@@ -88,7 +93,7 @@ pub async fn service_map(
         request.time_range.as_ref(),
         store.limits(),
     )?);
-    let coverage = Coverage::read(store, tenant, &window).await?;
+    let coverage = Coverage::read(store.client(), tenant, &window).await?;
     let (edges, nodes) = match (
         edges_sql(tenant, &coverage.plan(&window, Need::Neighbours)),
         nodes_sql(tenant, &coverage.plan(&window, Need::Minute)),
@@ -212,7 +217,7 @@ fn nodes_sql(tenant: &Tenant, plan: &Plan) -> Option<Sql> {
         |sql, ranges| {
             sql.push(&format!(
                 "SELECT ServiceName, count() AS Requests, countIf({IS_ERROR}) AS Errors \
-                 FROM otel_traces WHERE "
+                 FROM {TRACES} WHERE "
             ));
             sql.tenant(tenant).push(" AND ");
             push_ranges(sql, "Timestamp", ranges);
@@ -259,7 +264,7 @@ pub async fn service_overview(
     let service = (!request.service_name.is_empty()).then_some(request.service_name.as_str());
     // Minutes nest in buckets only when the step is whole minutes.
     let plan = if step_nanos.is_multiple_of(MINUTE) {
-        Coverage::read(store, tenant, &window)
+        Coverage::read(store.client(), tenant, &window)
             .await?
             .plan(&window, Need::Minute)
     } else {
@@ -439,7 +444,7 @@ mod tests {
 
     #[test]
     fn user_input_is_only_bound() {
-        let hostile = "x'; DROP TABLE otel_traces; -- ?";
+        let hostile = &format!("x'; DROP TABLE {TRACES}; -- ?");
         let sql = overview_sql(&tenant(), &plan(), MINUTE, Some(hostile), true).unwrap();
         assert!(!sql.text.contains("DROP"));
         assert_eq!(sql.text.matches('?').count(), sql.binds.len());

@@ -1,6 +1,6 @@
 //! GetTrace, SearchSpans, SearchTraces, ListServices, ListOperations, TopK.
 //!
-//! Every query reads `otel_traces` filtered by the caller's tenant first,
+//! Every query reads [`TRACES`] filtered by the caller's tenant first,
 //! then by the request's time window, so ClickHouse prunes partitions
 //! (`toDate(Timestamp)`) and primary-key ranges
 //! (`TenantId, ServiceName, SpanName, toDateTime(Timestamp)`) before reading.
@@ -28,9 +28,9 @@ use airis_proto::airis::common::v1::PageInfo;
 use airis_runtime::tenant::Tenant;
 
 use crate::Error;
-use crate::query::{self, Bind, Limits, Sql, Store, Window};
+use airis_store::tables::TRACES;
 
-const TRACES: &str = "otel_traces";
+use crate::query::{self, Bind, Limits, RequestWindow as _, Sql, Store, Window};
 
 /// Largest `k` a TopK request may ask for.
 const MAX_TOP_K: u32 = 100;
@@ -52,7 +52,7 @@ pub async fn get_trace(
     let trace_id = query::trace_id("trace_id", &request.trace_id)?;
     let not_found = || Error::NotFound(format!("trace {trace_id} not found"));
 
-    // The `by_trace` projection of otel_traces (docs/schema.md) is ordered
+    // The `by_trace` projection of the spans (docs/schema.md) is ordered
     // by tenant and trace id, so this reads one or two granules per part.
     let mut sql = Sql::new(&format!("SELECT {SPAN_COLUMNS} FROM {TRACES} WHERE "));
     sql.tenant(tenant)
@@ -550,7 +550,7 @@ impl TopKRow {
 
 // === span filters ===
 
-/// A validated [`SpanFilter`] as a WHERE condition on `otel_traces`.
+/// A validated [`SpanFilter`] as a WHERE condition on [`TRACES`].
 struct SpanConditions {
     window: Window,
     /// `TenantId = ? AND <window> AND ...`.
@@ -904,7 +904,7 @@ mod tests {
 
     #[test]
     fn filters_only_bind_user_input() {
-        let hostile = "x' OR 1=1; DROP TABLE otel_traces; -- ? {x:String} \\";
+        let hostile = &format!("x' OR 1=1; DROP TABLE {TRACES}; -- ? {{x:String}} \\");
         let mut f = filter();
         f.service_name = hostile.into();
         f.operation = hostile.into();

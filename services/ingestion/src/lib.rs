@@ -5,15 +5,15 @@
 //!   tenant (`airis_runtime::tenant`), validates ([`validate`]) and produces each request to
 //!   Kafka ([`producer`]), answering only after Kafka acknowledged it;
 //! - the **loader** ([`loader`]) consumes the topics, flattens OTLP into rows
-//!   ([`rows`]) of the ClickHouse schema ([`schema`]) and inserts them in
-//!   batches, committing offsets only after ClickHouse accepted a batch.
+//!   ([`rows`]) of the ClickHouse schema ([`airis_store::schema`]) and inserts
+//!   them in batches, committing offsets only after ClickHouse accepted a
+//!   batch.
 
 mod error;
 pub mod loader;
 pub mod producer;
 pub mod receiver;
 pub mod rows;
-pub mod schema;
 pub mod validate;
 
 use std::time::Duration;
@@ -35,7 +35,8 @@ pub struct IngestionConfig {
     pub receiver: ReceiverConfig,
     pub producer: producer::ProducerConfig,
     pub loader: loader::LoaderConfig,
-    pub schema: schema::SchemaConfig,
+    /// The tables' cluster and retention, applied by `airis migrate`.
+    pub schema: airis_store::schema::SchemaConfig,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -21,13 +21,14 @@ mod sys;
 
 use std::time::{Duration, Instant};
 
-use airis_analytics::rollup::{RollupConfig, build_due};
 use airis_proto::airis::analytics::v1::{
     GetTraceRequest, SearchLogsRequest, ServiceMapRequest, ServiceOverviewRequest,
     query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
 use airis_proto::tonic::transport::Channel;
+use airis_store::rollup::build::{RollupConfig, build_due};
+use airis_store::tables::{EDGES_1M, LOGS, RED_1M, TRACES};
 use airis_tests::{Pipeline, QueryServer, Settings, TOKEN, otlp::authed, otlp::now_unix_nano};
 use anyhow::{Context as _, bail};
 
@@ -145,7 +146,9 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         settings.clickhouse.database = db.clone();
         let ch = settings.clickhouse();
         let anchor: u64 = ch
-            .query("SELECT toUInt64(toUnixTimestamp64Nano(max(Timestamp))) + 1 FROM otel_traces")
+            .query(&format!(
+                "SELECT toUInt64(toUnixTimestamp64Nano(max(Timestamp))) + 1 FROM {TRACES}"
+            ))
             .fetch_one()
             .await
             .context("anchor of the reused database")?;
@@ -157,8 +160,8 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         ] {
             let mut part: Vec<String> = ch
                 .query(
-                    "SELECT DISTINCT TraceId FROM otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64(?)) \
-                     AND Timestamp < fromUnixTimestamp64Nano(toInt64(?)) AND cityHash64(TraceId) % 1000 = 7 LIMIT ?",
+                    &format!("SELECT DISTINCT TraceId FROM {TRACES} WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64(?)) \
+                     AND Timestamp < fromUnixTimestamp64Nano(toInt64(?)) AND cityHash64(TraceId) % 1000 = 7 LIMIT ?"),
                 )
                 .bind(lo)
                 .bind(hi)
@@ -179,32 +182,36 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     };
     let ch = settings.clickhouse();
     let (spans, logs): (u64, u64) = (
-        ch.query("SELECT count() FROM otel_traces")
+        ch.query(&format!("SELECT count() FROM {TRACES}"))
             .fetch_one()
             .await?,
-        ch.query("SELECT count() FROM otel_logs")
+        ch.query(&format!("SELECT count() FROM {LOGS}"))
             .fetch_one()
             .await?,
     );
     let services: u64 = ch
-        .query("SELECT uniqExact(ServiceName) FROM otel_traces")
+        .query(&format!("SELECT uniqExact(ServiceName) FROM {TRACES}"))
         .fetch_one()
         .await?;
     let operations: u64 = ch
-        .query("SELECT uniqExact(ServiceName, SpanName) FROM otel_traces")
+        .query(&format!(
+            "SELECT uniqExact(ServiceName, SpanName) FROM {TRACES}"
+        ))
         .fetch_one()
         .await?;
     let last_hour: u64 = ch
-        .query("SELECT count() FROM otel_traces WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64(?))")
+        .query(&format!(
+            "SELECT count() FROM {TRACES} WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64(?))"
+        ))
         .bind(anchor - HOUR_NS)
         .fetch_one()
         .await?;
     let parts: String = ch
-        .query(
+        .query(&format!(
             "SELECT arrayStringConcat(groupArray(concat(table, ' ', toString(c))), ', ') FROM \
              (SELECT table, count() AS c FROM system.parts WHERE active AND database = ? \
-              AND table IN ('otel_traces', 'otel_logs') GROUP BY table ORDER BY table)",
-        )
+              AND table IN ('{TRACES}', '{LOGS}') GROUP BY table ORDER BY table)"
+        ))
         .bind(&settings.clickhouse.database)
         .fetch_one()
         .await
@@ -224,12 +231,12 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     };
     let minutes = build_due(&ch, &rollup, now_unix_nano()).await?;
     let rollup_rows: String = ch
-        .query(
+        .query(&format!(
             "SELECT arrayStringConcat(groupArray(concat(table, ' ', toString(r), ' rows ', \
              formatReadableSize(b))), ', ') FROM (SELECT table, sum(rows) AS r, \
              sum(data_compressed_bytes) AS b FROM system.parts WHERE active AND database = ? \
-             AND table LIKE 'otel_traces_%_1m' GROUP BY table ORDER BY table)",
-        )
+             AND table IN ('{RED_1M}', '{EDGES_1M}') GROUP BY table ORDER BY table)"
+        ))
         .bind(&settings.clickhouse.database)
         .fetch_one()
         .await
@@ -310,11 +317,11 @@ async fn load(
     let deadline = Instant::now() + Duration::from_secs(120 + (sent.spans + sent.logs) / 20_000);
     loop {
         let spans: u64 = ch
-            .query("SELECT count() FROM otel_traces")
+            .query(&format!("SELECT count() FROM {TRACES}"))
             .fetch_one()
             .await?;
         let logs: u64 = ch
-            .query("SELECT count() FROM otel_logs")
+            .query(&format!("SELECT count() FROM {LOGS}"))
             .fetch_one()
             .await?;
         if spans >= sent.spans && logs >= sent.logs {

@@ -7,7 +7,7 @@
 //! poller asks only for markers at or after the oldest one not seen yet:
 //!
 //! ```sql
-//! SELECT toUnixTimestamp64Nano(Timestamp) FROM otel_traces
+//! SELECT toUnixTimestamp64Nano(Timestamp) FROM <tables::TRACES>
 //! WHERE TenantId = 'bench' AND ServiceName IN (<the 4 services>)
 //!   AND SpanName = 'bench.marker'
 //!   AND Timestamp >= fromUnixTimestamp64Nano(<oldest unseen>)
@@ -26,6 +26,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use airis_store::tables::TRACES;
 use airis_tests::{Settings, otlp::now_unix_nano};
 use anyhow::Context as _;
 
@@ -129,11 +130,11 @@ async fn run_in(opts: &Opts, rate: u64, settings: &Settings) -> anyhow::Result<F
                 };
                 let started = Instant::now();
                 let markers: Vec<i64> = ch
-                    .query(
-                        "SELECT toUnixTimestamp64Nano(Timestamp) FROM otel_traces \
+                    .query(&format!(
+                        "SELECT toUnixTimestamp64Nano(Timestamp) FROM {TRACES} \
                          WHERE TenantId = ? AND ServiceName IN ? AND SpanName = ? \
-                         AND Timestamp >= fromUnixTimestamp64Nano(toInt64(?))",
-                    )
+                         AND Timestamp >= fromUnixTimestamp64Nano(toInt64(?))"
+                    ))
                     .bind(TENANT)
                     .bind(data::SERVICES.as_slice())
                     .bind(data::MARKER_NAME)

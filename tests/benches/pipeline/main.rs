@@ -28,6 +28,7 @@ use airis_ingestion::{
     producer::{Producer, ProducerConfig},
 };
 use airis_runtime::{kafka::KafkaConfig, tenant::Tenant};
+use airis_store::tables::{TRACE_ID_TS, TRACES};
 use airis_tests::{Settings, otlp::now_unix_nano, unique};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
@@ -706,7 +707,7 @@ async fn load_once(
     max_rows: usize,
     expected: u64,
 ) -> anyhow::Result<LoaderResult> {
-    airis_ingestion::schema::migrate(
+    airis_store::schema::migrate(
         &settings.clickhouse.server_client(),
         &settings.clickhouse.database,
         &settings.ingestion.schema,
@@ -730,7 +731,7 @@ async fn load_once(
     let mut rss_peak_mib = 0.0;
     loop {
         let n: u64 = ch
-            .query("SELECT count() FROM otel_traces")
+            .query(&format!("SELECT count() FROM {TRACES}"))
             .fetch_one()
             .await
             .context("count rows")?;
@@ -753,7 +754,7 @@ async fn load_once(
     let (kafka1, ch1, machine1) = (cpu_of(kafka), cpu_of(clickhouse), MachineCpu::now());
     loader.stop().await?;
     let lookup_rows: u64 = ch
-        .query("SELECT count() FROM otel_traces_trace_id_ts")
+        .query(&format!("SELECT count() FROM {TRACE_ID_TS}"))
         .fetch_one()
         .await
         .unwrap_or(0);

@@ -1,21 +1,21 @@
-//! Log records → `otel_logs`.
+//! Log records → [`tables::LOGS`].
 
 use airis_proto::otlp::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use airis_proto::otlp::tonic::logs::v1::LogRecord;
 use airis_proto::prost::{self, Message as _};
 
 use super::ser::{AnyStr, Attrs, HexId, nanos};
-use super::{Batch, Tenanted, begin_insert, resource_attributes, scope_parts, service_name};
-use crate::schema::tables;
+use super::{Batch, Tenanted, resource_attributes, scope_parts, service_name};
+use airis_store::{insert, tables};
 
-/// Log records of many export requests, inserted into `otel_logs`.
+/// Log records of many export requests, inserted into [`tables::LOGS`].
 #[derive(Default)]
 pub struct LogBatch {
     requests: Vec<Tenanted<ExportLogsServiceRequest>>,
     records: usize,
 }
 
-/// One row of `otel_logs` (`TimestampTime` is filled by its DEFAULT).
+/// One row of [`tables::LOGS`] (`TimestampTime` is filled by its DEFAULT).
 #[derive(clickhouse::Row, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct LogRow<'a> {
@@ -41,7 +41,7 @@ pub(crate) struct LogRow<'a> {
 }
 
 impl LogBatch {
-    /// The `otel_logs` rows, in push order.
+    /// The [`tables::LOGS`] rows, in push order.
     pub(crate) fn log_rows(&self) -> impl Iterator<Item = LogRow<'_>> + Send + '_ {
         self.requests.iter().flat_map(|entry| {
             let tenant = &*entry.tenant;
@@ -122,7 +122,7 @@ impl Batch for LogBatch {
         if self.records == 0 {
             return Ok(());
         }
-        let mut insert = begin_insert::<LogRow<'static>>(client, tables::LOGS, token).await?;
+        let mut insert = insert::begin::<LogRow<'static>>(client, tables::LOGS, token).await?;
         for row in self.log_rows() {
             insert.write(&row).await?;
         }
@@ -198,7 +198,8 @@ pub(crate) mod tests {
         assert_eq!(LogRow::COLUMN_NAMES[0], "TenantId");
         assert!(LogRow::COLUMN_NAMES.contains(&"EventName"));
         assert!(!LogRow::COLUMN_NAMES.contains(&"TimestampTime"));
-        let ddl = &crate::schema::render_migrations("db", &Default::default())[1].statements[0];
+        let ddl =
+            &airis_store::schema::render_migrations("db", &Default::default())[1].statements[0];
         for name in LogRow::COLUMN_NAMES {
             assert!(ddl.contains(&format!("    {name} ")), "{name} not in DDL");
         }

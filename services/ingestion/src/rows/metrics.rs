@@ -1,5 +1,6 @@
-//! Metric data points → `otel_metrics_gauge`, `_sum`, `_histogram`,
-//! `_exponential_histogram` and `_summary`.
+//! Metric data points → one table per metric type: [`tables::METRICS_GAUGE`],
+//! [`tables::METRICS_SUM`], [`tables::METRICS_HISTOGRAM`],
+//! [`tables::METRICS_EXP_HISTOGRAM`] and [`tables::METRICS_SUMMARY`].
 
 use airis_proto::otlp::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use airis_proto::otlp::tonic::common::v1::KeyValue;
@@ -11,8 +12,8 @@ use airis_proto::otlp::tonic::metrics::v1::{
 use airis_proto::prost::{self, Message as _};
 
 use super::ser::{AnyStr, Attrs, Column, HexFixed, nanos};
-use super::{Batch, Tenanted, insert_rows, resource_attributes, scope_parts, service_name};
-use crate::schema::tables;
+use super::{Batch, Tenanted, resource_attributes, scope_parts, service_name};
+use airis_store::{insert, tables};
 
 /// Data points of many export requests, inserted into the five metric tables.
 #[derive(Default)]
@@ -162,7 +163,7 @@ fn buckets(buckets: Option<&Buckets>) -> (i32, &[u64]) {
 }
 
 metric_row! {
-    /// One row of `otel_metrics_gauge`.
+    /// One row of [`tables::METRICS_GAUGE`].
     GaugeRow {
         value: f64,
         flags: u32,
@@ -180,7 +181,7 @@ metric_row! {
 }
 
 metric_row! {
-    /// One row of `otel_metrics_sum`.
+    /// One row of [`tables::METRICS_SUM`].
     SumRow {
         value: f64,
         flags: u32,
@@ -200,7 +201,7 @@ metric_row! {
 }
 
 metric_row! {
-    /// One row of `otel_metrics_histogram`.
+    /// One row of [`tables::METRICS_HISTOGRAM`].
     HistogramRow {
         count: u64,
         sum: f64,
@@ -224,7 +225,7 @@ metric_row! {
 }
 
 metric_row! {
-    /// One row of `otel_metrics_exponential_histogram`.
+    /// One row of [`tables::METRICS_EXP_HISTOGRAM`].
     ExpHistogramRow {
         count: u64,
         sum: f64,
@@ -252,7 +253,7 @@ metric_row! {
 }
 
 metric_row! {
-    /// One row of `otel_metrics_summary`.
+    /// One row of [`tables::METRICS_SUMMARY`].
     SummaryRow {
         count: u64,
         sum: f64,
@@ -503,7 +504,7 @@ impl Batch for MetricBatch {
         token: &'a str,
     ) -> Result<(), clickhouse::error::Error> {
         if self.counts.gauge > 0 {
-            insert_rows::<GaugeRow<'static>, _>(
+            insert::write_all::<GaugeRow<'static>, _>(
                 client,
                 tables::METRICS_GAUGE,
                 token,
@@ -512,11 +513,16 @@ impl Batch for MetricBatch {
             .await?;
         }
         if self.counts.sum > 0 {
-            insert_rows::<SumRow<'static>, _>(client, tables::METRICS_SUM, token, self.sum_rows())
-                .await?;
+            insert::write_all::<SumRow<'static>, _>(
+                client,
+                tables::METRICS_SUM,
+                token,
+                self.sum_rows(),
+            )
+            .await?;
         }
         if self.counts.histogram > 0 {
-            insert_rows::<HistogramRow<'static>, _>(
+            insert::write_all::<HistogramRow<'static>, _>(
                 client,
                 tables::METRICS_HISTOGRAM,
                 token,
@@ -525,7 +531,7 @@ impl Batch for MetricBatch {
             .await?;
         }
         if self.counts.exponential_histogram > 0 {
-            insert_rows::<ExpHistogramRow<'static>, _>(
+            insert::write_all::<ExpHistogramRow<'static>, _>(
                 client,
                 tables::METRICS_EXP_HISTOGRAM,
                 token,
@@ -534,7 +540,7 @@ impl Batch for MetricBatch {
             .await?;
         }
         if self.counts.summary > 0 {
-            insert_rows::<SummaryRow<'static>, _>(
+            insert::write_all::<SummaryRow<'static>, _>(
                 client,
                 tables::METRICS_SUMMARY,
                 token,
@@ -847,7 +853,7 @@ pub(crate) mod tests {
 
     #[test]
     fn column_names_are_in_the_ddl() {
-        let ddl = &crate::schema::render_migrations("db", &Default::default())[2].statements;
+        let ddl = &airis_store::schema::render_migrations("db", &Default::default())[2].statements;
         let tables: [(&[&str], &String); 5] = [
             (GaugeRow::COLUMN_NAMES, &ddl[0]),
             (SumRow::COLUMN_NAMES, &ddl[1]),

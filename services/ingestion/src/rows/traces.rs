@@ -1,4 +1,4 @@
-//! Spans → `otel_traces`, and the per-trace time range → `otel_traces_trace_id_ts`.
+//! Spans → [`tables::TRACES`], and the per-trace time range → [`tables::TRACE_ID_TS`].
 
 use airis_proto::otlp::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use airis_proto::otlp::tonic::common::v1::KeyValue;
@@ -7,11 +7,12 @@ use airis_proto::prost::{self, Message as _};
 use std::collections::HashMap;
 
 use super::ser::{AnyStr, Attrs, Column, HexId, nanos};
-use super::{Batch, Tenanted, begin_insert, resource_attributes, scope_parts, service_name};
-use crate::schema::tables;
+use super::{Batch, Tenanted, resource_attributes, scope_parts, service_name};
+use airis_store::rollup::counts::{MinuteCountRow, minute_counts};
+use airis_store::{insert, tables};
 
-/// Spans of many export requests, inserted into `otel_traces` and
-/// `otel_traces_trace_id_ts`.
+/// Spans of many export requests, inserted into [`tables::TRACES`] and
+/// [`tables::TRACE_ID_TS`].
 #[derive(Default)]
 pub struct TraceBatch {
     requests: Vec<Tenanted<ExportTraceServiceRequest>>,
@@ -41,7 +42,7 @@ pub(crate) fn status_code(code: i32) -> &'static str {
     }
 }
 
-/// One row of `otel_traces`.
+/// One row of [`tables::TRACES`].
 #[derive(clickhouse::Row, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SpanRow<'a> {
@@ -125,7 +126,7 @@ impl<'a> SpanRow<'a> {
     }
 }
 
-/// One row of `otel_traces_trace_id_ts`: the earliest and latest span start
+/// One row of [`tables::TRACE_ID_TS`]: the earliest and latest span start
 /// of a trace within the batch.
 #[derive(clickhouse::Row, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -134,17 +135,6 @@ pub(crate) struct TraceIdTsRow<'a> {
     trace_id: HexId<'a>,
     start: i64,
     end: i64,
-}
-
-/// One row of `otel_traces_minute_counts`: spans of a tenant that start in
-/// one minute, within the batch.
-#[derive(clickhouse::Row, serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct MinuteCountRow<'a> {
-    tenant_id: &'a str,
-    /// Minute start, seconds since the epoch.
-    minute: u32,
-    spans: u64,
 }
 
 impl TraceBatch {
@@ -170,12 +160,12 @@ impl TraceBatch {
         })
     }
 
-    /// The `otel_traces` rows, in push order.
+    /// The [`tables::TRACES`] rows, in push order.
     pub(crate) fn span_rows(&self) -> impl Iterator<Item = SpanRow<'_>> + Send + '_ {
         self.spans().map(|(ctx, span)| SpanRow::new(ctx, span))
     }
 
-    /// The `otel_traces_trace_id_ts` rows: one per (tenant, trace) with a
+    /// The [`tables::TRACE_ID_TS`] rows: one per (tenant, trace) with a
     /// non-empty trace id, in order of first appearance.
     pub(crate) fn trace_id_ts_rows(&self) -> Vec<TraceIdTsRow<'_>> {
         let mut rows: Vec<TraceIdTsRow<'_>> = Vec::new();
@@ -207,24 +197,13 @@ impl TraceBatch {
 }
 
 impl TraceBatch {
-    /// The `otel_traces_minute_counts` rows: spans per (tenant, minute of
-    /// the stored `Timestamp`), sorted, so a retried batch repeats them.
+    /// The minute-count rows of the batch's spans (by their stored
+    /// `Timestamp`), for the rollups.
     pub(crate) fn minute_count_rows(&self) -> Vec<MinuteCountRow<'_>> {
-        let mut counts: std::collections::BTreeMap<(&str, u32), u64> = Default::default();
-        for (ctx, span) in self.spans() {
-            // As ClickHouse's toStartOfMinute of the stored DateTime64(9).
-            let secs = nanos(span.start_time_unix_nano).div_euclid(1_000_000_000);
-            let minute = u32::try_from(secs - secs.rem_euclid(60)).unwrap_or(u32::MAX);
-            *counts.entry((ctx.tenant, minute)).or_default() += 1;
-        }
-        counts
-            .into_iter()
-            .map(|((tenant_id, minute), spans)| MinuteCountRow {
-                tenant_id,
-                minute,
-                spans,
-            })
-            .collect()
+        minute_counts(
+            self.spans()
+                .map(|(ctx, span)| (ctx.tenant, nanos(span.start_time_unix_nano))),
+        )
     }
 }
 
@@ -264,7 +243,7 @@ impl Batch for TraceBatch {
         if self.spans == 0 {
             return Ok(());
         }
-        let mut insert = begin_insert::<SpanRow<'static>>(client, tables::TRACES, token).await?;
+        let mut insert = insert::begin::<SpanRow<'static>>(client, tables::TRACES, token).await?;
         for row in self.span_rows() {
             insert.write(&row).await?;
         }
@@ -273,7 +252,7 @@ impl Batch for TraceBatch {
         let lookup = self.trace_id_ts_rows();
         if !lookup.is_empty() {
             let mut insert =
-                begin_insert::<TraceIdTsRow<'static>>(client, tables::TRACE_ID_TS, token).await?;
+                insert::begin::<TraceIdTsRow<'static>>(client, tables::TRACE_ID_TS, token).await?;
             for row in &lookup {
                 insert.write(row).await?;
             }
@@ -283,7 +262,7 @@ impl Batch for TraceBatch {
         // After the spans: a count never covers spans that are not stored.
         let counts = self.minute_count_rows();
         let mut insert =
-            begin_insert::<MinuteCountRow<'static>>(client, tables::MINUTE_COUNTS, token).await?;
+            insert::begin::<MinuteCountRow<'static>>(client, tables::MINUTE_COUNTS, token).await?;
         for row in &counts {
             insert.write(row).await?;
         }
@@ -396,7 +375,7 @@ pub(crate) mod tests {
         assert!(names.contains(&"Events.Timestamp"));
         assert!(names.contains(&"Links.TraceState"));
         assert!(names.contains(&"SpanAttributes"));
-        let schema = crate::schema::render_migrations("db", &Default::default());
+        let schema = airis_store::schema::render_migrations("db", &Default::default());
         let ddl = &schema[0].statements[0];
         for name in names {
             let column = name.split('.').next_back().unwrap_or(name);

@@ -7,8 +7,8 @@
 //! read ours. What differs, and why, is written down in `docs/schema.md`:
 //!
 //! - every table has `TenantId LowCardinality(String)` first in its primary key;
-//! - `otel_traces_trace_id_ts` is written by the loader itself (see
-//!   [`crate::rows::TraceBatch`]), not by a materialized view, so every table
+//! - `otel_traces_trace_id_ts` is written by the loader itself (ingestion's
+//!   `TraceBatch`), not by a materialized view, so every table
 //!   is deduplicated by its own insert token;
 //! - every MergeTree keeps a deduplication window, so a retried insert with
 //!   the same `insert_deduplication_token` is dropped by ClickHouse;
@@ -16,6 +16,8 @@
 //!   tables (`<name>_local`) behind `Distributed` tables with the public names.
 
 use std::fmt::Write as _;
+
+use crate::tables;
 
 /// Where the schema lives and how long data is kept.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -77,25 +79,6 @@ pub enum MigrateError {
         #[source]
         source: clickhouse::error::Error,
     },
-}
-
-/// The table that records applied migrations.
-pub const MIGRATIONS_TABLE: &str = "airis_schema_migrations";
-
-/// Public table names, as queries and inserts use them.
-pub mod tables {
-    pub const TRACES: &str = "otel_traces";
-    pub const TRACE_ID_TS: &str = "otel_traces_trace_id_ts";
-    pub const LOGS: &str = "otel_logs";
-    pub const METRICS_GAUGE: &str = "otel_metrics_gauge";
-    pub const METRICS_SUM: &str = "otel_metrics_sum";
-    pub const METRICS_HISTOGRAM: &str = "otel_metrics_histogram";
-    pub const METRICS_EXP_HISTOGRAM: &str = "otel_metrics_exponential_histogram";
-    pub const METRICS_SUMMARY: &str = "otel_metrics_summary";
-    pub const MINUTE_COUNTS: &str = "otel_traces_minute_counts";
-    pub const RED_1M: &str = "otel_traces_red_1m";
-    pub const EDGES_1M: &str = "otel_traces_edges_1m";
-    pub const ROLLUP_BUILDS: &str = "otel_traces_rollup_builds";
 }
 
 /// The projection of `otel_traces` ordered by trace id, which `GetTrace`
@@ -204,7 +187,8 @@ const MINUTE_COUNTS_BODY: &str = "\
     Spans SimpleAggregateFunction(sum, UInt64) CODEC(ZSTD(1))";
 
 /// Per tenant, minute, service, operation and kind: the RED numbers of the
-/// spans that started in that minute, written by `airis_analytics::rollup`.
+/// spans that started in that minute, written by the rollup builder
+/// ([`crate::rollup::build`]).
 const RED_1M_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
     Minute DateTime CODEC(Delta(4), ZSTD(1)),
@@ -217,7 +201,8 @@ const RED_1M_BODY: &str = "\
     Latency AggregateFunction(quantilesExact(0.5, 0.95, 0.99), UInt64) CODEC(ZSTD(1))";
 
 /// Per tenant, minute and caller → callee: the calls whose callee span
-/// started in that minute, written by `airis_analytics::rollup`.
+/// started in that minute, written by the rollup builder
+/// ([`crate::rollup::build`]).
 const EDGES_1M_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
     Minute DateTime CODEC(Delta(4), ZSTD(1)),
@@ -735,7 +720,7 @@ impl<'a> Renderer<'a> {
              name String,\n    \
              applied_at DateTime64(3, 'UTC') DEFAULT now64(3)\n\
              ) ENGINE = {}\nORDER BY version",
-            self.qualified(MIGRATIONS_TABLE),
+            self.qualified(tables::MIGRATIONS),
             self.on_cluster,
             self.engine("ReplacingMergeTree"),
         )
@@ -852,7 +837,7 @@ pub async fn migrate(
     let applied: Vec<u32> = client
         .query_raw(&format!(
             "SELECT DISTINCT version FROM {} ORDER BY version",
-            renderer.qualified(MIGRATIONS_TABLE)
+            renderer.qualified(tables::MIGRATIONS)
         ))
         .fetch_all()
         .await
@@ -878,7 +863,7 @@ pub async fn migrate(
         client
             .query_raw(&format!(
                 "INSERT INTO {} (version, name) VALUES ({}, {})",
-                renderer.qualified(MIGRATIONS_TABLE),
+                renderer.qualified(tables::MIGRATIONS),
                 migration.version,
                 literal(migration.name),
             ))

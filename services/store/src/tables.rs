@@ -1,0 +1,30 @@
+//! The name of every ClickHouse table, once. Queries and inserts name
+//! tables only through these constants (the DDL is in [`crate::schema`]).
+//!
+//! In cluster mode these are the `Distributed` tables; the data lives in
+//! `<name>_local` ([`crate::schema`]).
+
+/// Spans, as the OpenTelemetry Collector's ClickHouse exporter stores them.
+pub const TRACES: &str = "otel_traces";
+/// Per tenant and trace: the earliest and latest span start (GetTrace's
+/// time bounds).
+pub const TRACE_ID_TS: &str = "otel_traces_trace_id_ts";
+/// Log records.
+pub const LOGS: &str = "otel_logs";
+/// Metric data points, one table per OTLP metric type.
+pub const METRICS_GAUGE: &str = "otel_metrics_gauge";
+pub const METRICS_SUM: &str = "otel_metrics_sum";
+pub const METRICS_HISTOGRAM: &str = "otel_metrics_histogram";
+pub const METRICS_EXP_HISTOGRAM: &str = "otel_metrics_exponential_histogram";
+pub const METRICS_SUMMARY: &str = "otel_metrics_summary";
+/// Spans per tenant and minute, written by the loader with every batch
+/// ([`crate::rollup::counts`]).
+pub const MINUTE_COUNTS: &str = "otel_traces_minute_counts";
+/// Per-minute RED rollup ([`crate::rollup`]).
+pub const RED_1M: &str = "otel_traces_red_1m";
+/// Per-minute service-map rollup ([`crate::rollup`]).
+pub const EDGES_1M: &str = "otel_traces_edges_1m";
+/// What each rollup build saw, its commit point ([`crate::rollup`]).
+pub const ROLLUP_BUILDS: &str = "otel_traces_rollup_builds";
+/// The migrations applied ([`crate::schema::migrate`]).
+pub const MIGRATIONS: &str = "airis_schema_migrations";
