@@ -10,6 +10,7 @@ use airis_proto::airis::analytics::v1::{
     query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::TimeRange;
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
     collector::metrics::v1::{
         ExportMetricsServiceRequest, metrics_service_client::MetricsServiceClient,
@@ -24,7 +25,7 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_nanos},
+    otlp::{authed, now_nanos},
     wait_for_count,
 };
 
@@ -33,7 +34,7 @@ const SEC: u64 = 1_000_000_000;
 
 fn number(attrs: &[(&str, &str)], start: u64, time: u64, value: f64) -> NumberDataPoint {
     NumberDataPoint {
-        attributes: attrs.iter().map(|(k, v)| kv_str(k, v)).collect(),
+        attributes: attrs.iter().map(|(k, v)| kv(k, *v)).collect(),
         start_time_unix_nano: start,
         time_unix_nano: time,
         value: Some(number_data_point::Value::AsDouble(value)),
@@ -48,7 +49,7 @@ fn histogram_point(
     counts: &[u64],
 ) -> HistogramDataPoint {
     HistogramDataPoint {
-        attributes: attrs.iter().map(|(k, v)| kv_str(k, v)).collect(),
+        attributes: attrs.iter().map(|(k, v)| kv(k, *v)).collect(),
         start_time_unix_nano: start,
         time_unix_nano: time,
         count: counts.iter().sum(),
@@ -72,7 +73,7 @@ fn request(metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             resource: Some(Resource {
-                attributes: vec![kv_str("service.name", "checkout")],
+                attributes: vec![kv("service.name", "checkout")],
                 ..Default::default()
             }),
             scope_metrics: vec![ScopeMetrics {

@@ -135,16 +135,10 @@ fn scope_parts(scope: Option<&InstrumentationScope>) -> (&str, &str, &[KeyValue]
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Hand-built OTLP values for the unit tests.
-    use airis_proto::otlp::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+    use airis_proto::otlp::tonic::common::v1::any_value::Value;
     use serde::Serialize;
 
-    pub(crate) fn kv(key: &str, value: Value) -> KeyValue {
-        KeyValue {
-            key: key.to_owned(),
-            value: Some(AnyValue { value: Some(value) }),
-            ..Default::default()
-        }
-    }
+    pub(crate) use airis_proto::kv::kv;
 
     pub(crate) fn s(value: &str) -> Value {
         Value::StringValue(value.to_owned())

@@ -134,9 +134,8 @@ impl Batch for LogBatch {
 pub(crate) mod tests {
     use super::*;
     use crate::rows::test_support::{json, kv, s};
-    use airis_proto::otlp::tonic::common::v1::{
-        AnyValue, InstrumentationScope, KeyValueList, any_value::Value,
-    };
+    use airis_proto::kv::{any_value, kvlist};
+    use airis_proto::otlp::tonic::common::v1::{InstrumentationScope, any_value::Value};
     use airis_proto::otlp::tonic::logs::v1::{ResourceLogs, ScopeLogs};
     use airis_proto::otlp::tonic::resource::v1::Resource;
     use clickhouse::Row as _;
@@ -152,14 +151,10 @@ pub(crate) mod tests {
             observed_time_unix_nano: 1_700_000_000_500_000_000,
             severity_number: 17,
             severity_text: "ERROR".into(),
-            body: Some(AnyValue {
-                value: Some(if i == 0 {
-                    s("disk full")
-                } else {
-                    Value::KvlistValue(KeyValueList {
-                        values: vec![kv("msg", s("hi")), kv("n", Value::IntValue(i as i64))],
-                    })
-                }),
+            body: Some(if i == 0 {
+                any_value("disk full")
+            } else {
+                kvlist([kv("msg", s("hi")), kv("n", i as i64)])
             }),
             attributes: vec![kv("retry", Value::BoolValue(true))],
             flags: 0x101,

@@ -296,9 +296,8 @@ impl Batch for TraceBatch {
 pub(crate) mod tests {
     use super::*;
     use crate::rows::test_support::{json, kv, s};
-    use airis_proto::otlp::tonic::common::v1::{
-        ArrayValue, InstrumentationScope, any_value::Value,
-    };
+    use airis_proto::kv::array;
+    use airis_proto::otlp::tonic::common::v1::{InstrumentationScope, any_value::Value};
     use airis_proto::otlp::tonic::resource::v1::Resource;
     use airis_proto::otlp::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
     use clickhouse::Row as _;
@@ -481,14 +480,7 @@ pub(crate) mod tests {
         span.end_time_unix_nano = span.start_time_unix_nano - 1;
         span.events.clear();
         span.links.clear();
-        span.attributes = vec![kv(
-            "list",
-            Value::ArrayValue(ArrayValue {
-                values: vec![airis_proto::otlp::tonic::common::v1::AnyValue {
-                    value: Some(s("a")),
-                }],
-            }),
-        )];
+        span.attributes = vec![kv("list", array([s("a")]))];
         let mut batch = TraceBatch::default();
         batch.push_encoded("t", &request.encode_to_vec()).unwrap();
         let row = json(&batch.span_rows().next().unwrap());
