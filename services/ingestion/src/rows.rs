@@ -34,8 +34,6 @@ pub trait Batch: Default + Send {
     fn push_encoded(&mut self, tenant: &str, payload: &[u8]) -> Result<usize, prost::DecodeError>;
     /// Rows in the batch (spans, log records or metric data points).
     fn rows(&self) -> usize;
-    /// Empties the batch, keeping its allocations for the next one.
-    fn clear(&mut self);
     /// Inserts every table's rows; each table's insert carries the setting
     /// insert_deduplication_token = format!("{token}:{table}") so a retried insert of the same batch is dropped by ClickHouse.
     ///

@@ -109,11 +109,6 @@ impl Batch for LogBatch {
         self.records
     }
 
-    fn clear(&mut self) {
-        self.requests.clear();
-        self.records = 0;
-    }
-
     async fn insert<'a>(
         &'a self,
         client: &'a clickhouse::Client,
@@ -259,8 +254,6 @@ pub(crate) mod tests {
         assert_eq!(row["SpanId"], "");
         assert_eq!(row["Body"], "");
         assert_eq!(row["SeverityNumber"], 0);
-        batch.clear();
-        assert_eq!(batch.rows(), 0);
         assert!(batch.push_encoded("t", b"\x0a\x05").is_err());
     }
 }

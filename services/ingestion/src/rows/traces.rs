@@ -251,11 +251,6 @@ impl Batch for TraceBatch {
         self.spans
     }
 
-    fn clear(&mut self) {
-        self.requests.clear();
-        self.spans = 0;
-    }
-
     async fn insert<'a>(
         &'a self,
         client: &'a clickhouse::Client,
@@ -521,7 +516,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn decode_errors_are_returned_and_clear_keeps_nothing() {
+    fn decode_errors_are_returned() {
         let mut batch = TraceBatch::default();
         assert!(batch.push_encoded("t", &[0xff, 0xff, 0xff]).is_err());
         assert_eq!(batch.rows(), 0);
@@ -530,8 +525,5 @@ pub(crate) mod tests {
             .push_encoded("t", &sample_request(3, 4).encode_to_vec())
             .unwrap();
         assert_eq!(batch.rows(), 4);
-        batch.clear();
-        assert_eq!(batch.rows(), 0);
-        assert_eq!(batch.span_rows().count(), 0);
     }
 }
