@@ -159,7 +159,7 @@ async fn hostile_requests_get_clear_errors_and_the_process_stays_healthy() -> an
 
     // Oversized message.
     let mut huge = span(trace_id(run, 5), span_id(5), 5);
-    huge.attributes = vec![kv("blob", &"x".repeat(2 << 20))];
+    huge.attributes = vec![kv("blob", "x".repeat(2 << 20))];
     let status = client
         .export(authed(traces_request("svc", vec![huge]), TOKEN))
         .await

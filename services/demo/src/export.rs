@@ -72,7 +72,7 @@ pub fn resource(origin: Origin, environment: &str) -> Resource {
             kv("deployment.environment.name", environment),
             kv(
                 "host.name",
-                &format!("{service}-{}-{:05x}", origin.version, hash & 0xfffff),
+                format!("{service}-{}-{:05x}", origin.version, hash & 0xfffff),
             ),
             kv("telemetry.sdk.name", SCOPE_NAME),
             kv("telemetry.sdk.language", "rust"),

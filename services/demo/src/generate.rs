@@ -712,7 +712,7 @@ impl TraceBuilder<'_> {
             attributes.push(kv("user_agent.original", "Mozilla/5.0 (airis-demo)"));
             attributes.push(kv(
                 "client.address",
-                &format!("203.0.113.{}", self.rng.between(1, 254)),
+                format!("203.0.113.{}", self.rng.between(1, 254)),
             ));
         }
         if let Some(error) = handled.error_type {
@@ -802,7 +802,7 @@ impl TraceBuilder<'_> {
             kv("http.request.method", method),
             kv("server.address", host),
             kv("server.port", 8080),
-            kv("url.full", &format!("http://{host}:8080{path}")),
+            kv("url.full", format!("http://{host}:8080{path}")),
             kv("url.template", route),
             kv("network.protocol.version", "1.1"),
             kv("http.response.status_code", i64::from(handled.status)),

@@ -6,7 +6,7 @@
 use airis_proto::kv::{any_value, kv};
 use airis_proto::otlp::tonic::{
     collector::{logs::v1::ExportLogsServiceRequest, trace::v1::ExportTraceServiceRequest},
-    common::v1::{InstrumentationScope, KeyValue},
+    common::v1::InstrumentationScope,
     logs::v1::{LogRecord, ResourceLogs, ScopeLogs},
     resource::v1::Resource,
     trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status},
