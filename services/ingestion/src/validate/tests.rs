@@ -547,14 +547,7 @@ fn attribute_values() {
         ".attributes[3].value: string of 65537 bytes exceeds limit of 65536 (key \"big\")",
     );
     span_rejected(
-        |s| {
-            s.attributes.push(kv(
-                "blob",
-                AnyValue {
-                    value: Some(Value::BytesValue(vec![0; 65_537])),
-                },
-            ))
-        },
+        |s| s.attributes.push(kv("blob", vec![0_u8; 65_537])),
         ".attributes[3].value: bytes of 65537 bytes exceeds limit of 65536 (key \"blob\")",
     );
     // Huge strings (10 MiB).
@@ -573,11 +566,7 @@ fn attribute_values() {
         ".attributes[2].value: string of 65537 bytes exceeds limit of 65536 (key \"tags\")",
     );
     span_rejected(
-        |s| {
-            s.attributes[0].value = Some(AnyValue {
-                value: Some(Value::StringValueStrindex(1)),
-            })
-        },
+        |s| s.attributes[0].value = Some(any_value(Value::StringValueStrindex(1))),
         ".attributes[0].value: string_value_strindex is only valid in profiles (key \"http.method\")",
     );
     // Keys quoted safely in messages.
@@ -1007,19 +996,7 @@ fn log_body() {
         ..limits()
     };
     // 8 + 8 + 1 = 17 bytes of scalars.
-    let scalars = || {
-        array(vec![
-            AnyValue {
-                value: Some(Value::IntValue(1)),
-            },
-            AnyValue {
-                value: Some(Value::DoubleValue(1.0)),
-            },
-            AnyValue {
-                value: Some(Value::BoolValue(true)),
-            },
-        ])
-    };
+    let scalars = || array([any_value(1_i64), any_value(1.0), any_value(true)]);
     let mut req = logs_req(vec![LogRecord {
         body: Some(scalars()),
         ..log(0)
@@ -1034,11 +1011,7 @@ fn log_body() {
         ".body: larger than limit of 16 bytes",
     );
     log_rejected(
-        |r| {
-            r.body = Some(AnyValue {
-                value: Some(Value::BytesValue(vec![0; (1 << 20) + 1])),
-            })
-        },
+        |r| r.body = Some(any_value(vec![0_u8; (1 << 20) + 1])),
         ".body: larger than limit of 1048576 bytes",
     );
 }
@@ -1055,11 +1028,7 @@ fn log_body_depth_and_strindex() {
         ".body: nested deeper than 8 levels",
     );
     log_rejected(
-        |r| {
-            r.body = Some(AnyValue {
-                value: Some(Value::StringValueStrindex(2)),
-            })
-        },
+        |r| r.body = Some(any_value(Value::StringValueStrindex(2))),
         ".body: string_value_strindex is only valid in profiles",
     );
     // Wide bodies are fine when within the size limit.
