@@ -2,8 +2,9 @@
 //!
 //! `build.rs` compiles every file under `proto/` once; this crate exposes the
 //! generated modules nested like the protobuf packages (`airis::common::v1`),
-//! the OTLP types from the `opentelemetry-proto` crate, and one encoded
-//! descriptor set that every server registers for gRPC reflection.
+//! the OTLP types from the `opentelemetry-proto` crate (and [`kv`] to build
+//! their attributes), and one encoded descriptor set that every server
+//! registers for gRPC reflection.
 //!
 //! Services depend on this crate for `tonic` and `prost` too, so the whole
 //! workspace builds exactly one version of each.
@@ -12,6 +13,8 @@ pub use opentelemetry_proto as otlp;
 pub use prost;
 pub use prost_types;
 pub use tonic;
+
+pub mod kv;
 
 include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 

@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use airis::app::{self, Config, Service};
 use airis_ingestion::IngestionConfig;
 use airis_runtime::{
     Shutdown, auth::AuthConfig, clickhouse::ClickHouseConfig, grpc::ServerConfig,
     kafka::KafkaConfig, kafka::Topics,
 };
 use anyhow::{Context as _, bail};
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::task::JoinSet;
 
 /// Ingest token every test pipeline accepts, for [`TENANT`].
 pub const TOKEN: &str = "test-token";
@@ -128,14 +129,20 @@ impl Settings {
             role_header: None,
         };
         let mut ingestion = IngestionConfig::default();
+        ingestion.receiver.listen = ANY_PORT.to_owned();
         ingestion.loader.group_id = format!("{id}_loader");
         ingestion.loader.max_wait_ms = 200;
         let server = ServerConfig {
             drain_delay_ms: 100,
             ..ServerConfig::default()
         };
-        let mut analytics = airis_analytics::AnalyticsConfig::default();
+        let mut analytics = airis_analytics::AnalyticsConfig {
+            listen: ANY_PORT.to_owned(),
+            ..Default::default()
+        };
         analytics.cache.redis_url = Some(redis_url());
+        // Tests that need rollups build them, for the minutes they choose.
+        analytics.rollup.enabled = false;
         Self {
             kafka,
             clickhouse,
@@ -201,6 +208,54 @@ impl Settings {
     pub fn clickhouse(&self) -> clickhouse::Client {
         self.clickhouse.client()
     }
+
+    /// The process configuration these settings make.
+    pub fn config(&self) -> Config {
+        Config {
+            kafka: self.kafka.clone(),
+            clickhouse: self.clickhouse.clone(),
+            ingestion: self.ingestion.clone(),
+            analytics: self.analytics.clone(),
+            auth: self.auth.clone(),
+            server: self.server.clone(),
+            ..Config::default()
+        }
+    }
+}
+
+/// A listen address on whichever port the kernel gives, so parallel tests
+/// never race for a port.
+const ANY_PORT: &str = "127.0.0.1:0";
+
+/// Services started in this process by [`app::start`], as the `airis`
+/// binary starts them, with their own shutdown.
+struct Running {
+    shutdown: Shutdown,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl Running {
+    fn new() -> Self {
+        Self {
+            shutdown: Shutdown::new(),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// Starts `services`; returns the configuration with the addresses
+    /// they listen on.
+    async fn start(&mut self, config: &Config, services: &[Service]) -> anyhow::Result<Config> {
+        app::start(config, services, &self.shutdown, &mut self.tasks).await
+    }
+
+    /// Triggers shutdown and waits for every service to drain.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        while let Some(joined) = self.tasks.join_next().await {
+            joined??;
+        }
+        Ok(())
+    }
 }
 
 /// A receiver and a loader running in this process.
@@ -208,116 +263,54 @@ pub struct Pipeline {
     pub settings: Settings,
     pub endpoint: String,
     pub shutdown: Shutdown,
-    receiver: Option<JoinHandle<anyhow::Result<()>>>,
-    loader: Option<JoinHandle<anyhow::Result<()>>>,
+    running: Running,
 }
 
 impl Pipeline {
     /// Migrates, then starts a receiver on 127.0.0.1:0 and a loader.
     pub async fn start(settings: Settings) -> anyhow::Result<Self> {
         settings.migrate().await?;
-        let mut pipeline = Self::receiver_only(settings).await?;
-        pipeline.start_loader();
-        Ok(pipeline)
+        Self::with(settings, &[Service::Receiver, Service::Loader]).await
     }
 
     /// Starts only the receiver (the schema and topics must exist).
     pub async fn receiver_only(settings: Settings) -> anyhow::Result<Self> {
-        let (endpoint, shutdown, receiver) =
-            spawn_server(&settings, |listener, settings, shutdown| async move {
-                airis_ingestion::run_receiver(
-                    listener,
-                    &settings.ingestion,
-                    &settings.auth,
-                    &settings.kafka,
-                    &settings.server,
-                    shutdown,
-                )
-                .await
-                .map_err(anyhow::Error::from)
-            })
-            .await?;
+        Self::with(settings, &[Service::Receiver]).await
+    }
+
+    async fn with(settings: Settings, services: &[Service]) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        let started = running.start(&settings.config(), services).await?;
         Ok(Self {
+            endpoint: format!("http://{}", started.ingestion.receiver.listen),
+            shutdown: running.shutdown.clone(),
             settings,
-            endpoint,
-            shutdown,
-            receiver: Some(receiver),
-            loader: None,
+            running,
         })
     }
 
-    pub fn start_loader(&mut self) {
-        let (settings, shutdown) = (self.settings.clone(), self.shutdown.clone());
-        self.loader = Some(tokio::spawn(async move {
-            airis_ingestion::loader::run(
-                &settings.kafka,
-                settings.clickhouse.client(),
-                settings.ingestion.loader.clone(),
-                shutdown,
-            )
-            .await
-            .map_err(anyhow::Error::from)
-        }));
-    }
-
     /// Triggers shutdown and waits for both roles to drain.
-    pub async fn stop(mut self) -> anyhow::Result<()> {
-        self.shutdown.trigger();
-        for handle in [self.receiver.take(), self.loader.take()]
-            .into_iter()
-            .flatten()
-        {
-            handle.await??;
-        }
-        Ok(())
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
     }
-}
-
-/// Runs `serve` on a listener bound to 127.0.0.1:0 with its own shutdown;
-/// returns the endpoint URL, the shutdown and the task.
-async fn spawn_server<F, Fut>(
-    settings: &Settings,
-    serve: F,
-) -> anyhow::Result<(String, Shutdown, JoinHandle<anyhow::Result<()>>)>
-where
-    F: FnOnce(TcpListener, Settings, Shutdown) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let endpoint = format!("http://{}", listener.local_addr()?);
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(serve(listener, settings.clone(), shutdown.clone()));
-    Ok((endpoint, shutdown, task))
 }
 
 /// The query service running in this process.
 pub struct QueryServer {
     pub endpoint: String,
-    shutdown: Shutdown,
-    task: JoinHandle<anyhow::Result<()>>,
+    running: Running,
 }
 
 impl QueryServer {
     /// Starts the analytics service on 127.0.0.1:0 for `settings`.
     pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
-        let (endpoint, shutdown, task) =
-            spawn_server(settings, |listener, settings, shutdown| async move {
-                airis_analytics::run(
-                    listener,
-                    &settings.analytics,
-                    &settings.clickhouse,
-                    &settings.auth,
-                    &settings.server,
-                    shutdown,
-                )
-                .await
-                .map_err(anyhow::Error::from)
-            })
+        let mut running = Running::new();
+        let started = running
+            .start(&settings.config(), &[Service::Analytics])
             .await?;
         Ok(Self {
-            endpoint,
-            shutdown,
-            task,
+            endpoint: format!("http://{}", started.analytics.listen),
+            running,
         })
     }
 
@@ -338,8 +331,7 @@ impl QueryServer {
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.trigger();
-        self.task.await?
+        self.running.stop().await
     }
 }
 
@@ -516,39 +508,34 @@ impl Child {
 pub struct GatewayServer {
     pub grpc: String,
     pub http: std::net::SocketAddr,
-    shutdown: Shutdown,
-    task: JoinHandle<anyhow::Result<()>>,
+    running: Running,
 }
 
 impl GatewayServer {
-    pub async fn start(config: airis_gateway::GatewayConfig) -> anyhow::Result<Self> {
-        let grpc = TcpListener::bind("127.0.0.1:0").await?;
-        let http = TcpListener::bind("127.0.0.1:0").await?;
-        let (grpc_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
-        let shutdown = Shutdown::new();
-        let server = ServerConfig {
-            drain_delay_ms: 50,
-            ..ServerConfig::default()
+    pub async fn start(gateway: airis_gateway::GatewayConfig) -> anyhow::Result<Self> {
+        let config = Config {
+            gateway: airis_gateway::GatewayConfig {
+                listen: ANY_PORT.to_owned(),
+                http_listen: ANY_PORT.to_owned(),
+                ..gateway
+            },
+            server: ServerConfig {
+                drain_delay_ms: 50,
+                ..ServerConfig::default()
+            },
+            ..Config::default()
         };
-        let task = tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move {
-                airis_gateway::run(grpc, http, &config, &server, shutdown)
-                    .await
-                    .map_err(anyhow::Error::from)
-            }
-        });
+        let mut running = Running::new();
+        let started = running.start(&config, &[Service::Gateway]).await?;
         Ok(Self {
-            grpc: format!("http://{grpc_addr}"),
-            http: http_addr,
-            shutdown,
-            task,
+            grpc: format!("http://{}", started.gateway.listen),
+            http: started.gateway.http_listen.parse()?,
+            running,
         })
     }
 
     pub async fn stop(self) -> anyhow::Result<()> {
-        self.shutdown.trigger();
-        self.task.await?
+        self.running.stop().await
     }
 }
 

@@ -1,9 +1,10 @@
 //! OTLP requests built by hand, and a client that sends raw bytes so tests
 //! can send what no well-behaved SDK would.
 
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
     collector::trace::v1::{ExportTraceServiceRequest, trace_service_client::TraceServiceClient},
-    common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value},
+    common::v1::InstrumentationScope,
     resource::v1::Resource,
     trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status},
 };
@@ -13,18 +14,6 @@ use airis_proto::tonic::{
     transport::Channel,
 };
 use bytes::{Buf, BufMut};
-
-pub fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue { value: Some(value) }),
-        ..Default::default()
-    }
-}
-
-pub fn kv_str(key: &str, value: &str) -> KeyValue {
-    kv(key, any_value::Value::StringValue(value.to_owned()))
-}
 
 /// "Now" as every service reads it, for the tests' time windows.
 pub use airis_runtime::clock::now_unix_nano;
@@ -51,10 +40,7 @@ pub fn span(trace: Vec<u8>, id: Vec<u8>, seq: u64) -> Span {
         kind: span::SpanKind::Server as i32,
         start_time_unix_nano: start,
         end_time_unix_nano: start + 1_500_000,
-        attributes: vec![
-            kv_str("http.method", "GET"),
-            kv("seq", any_value::Value::IntValue(seq as i64)),
-        ],
+        attributes: vec![kv("http.method", "GET"), kv("seq", seq as i64)],
         status: Some(Status {
             code: status::StatusCode::Ok as i32,
             message: String::new(),
@@ -67,7 +53,7 @@ pub fn traces_request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequ
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![kv_str("service.name", service)],
+                attributes: vec![kv("service.name", service)],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {

@@ -9,9 +9,10 @@ use airis_proto::airis::analytics::v1::{
     SearchLogsResponse, query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+use airis_proto::kv::{any_value, kv};
 use airis_proto::otlp::tonic::{
     collector::logs::v1::{ExportLogsServiceRequest, logs_service_client::LogsServiceClient},
-    common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value},
+    common::v1::{InstrumentationScope, KeyValue},
     logs::v1::{LogRecord, ResourceLogs, ScopeLogs},
     resource::v1::Resource,
 };
@@ -19,7 +20,7 @@ use airis_proto::tonic::{Code, transport::Channel};
 use airis_store::tables::LOGS;
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_unix_nano},
+    otlp::{authed, now_unix_nano},
     wait_for_count,
 };
 
@@ -55,10 +56,8 @@ fn request(records: &[Sent], resource: &[(&str, &str)]) -> ExportLogsServiceRequ
             time_unix_nano: r.time,
             severity_number: r.severity,
             severity_text: format!("S{}", r.severity),
-            body: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(r.body.clone())),
-            }),
-            attributes: r.attributes.iter().map(|(k, v)| kv_str(k, v)).collect(),
+            body: Some(any_value(r.body.clone())),
+            attributes: r.attributes.iter().map(|(k, v)| kv(k, *v)).collect(),
             span_id: if r.trace_id.is_empty() {
                 vec![]
             } else {
@@ -72,9 +71,9 @@ fn request(records: &[Sent], resource: &[(&str, &str)]) -> ExportLogsServiceRequ
         resource_logs: by_service
             .into_iter()
             .map(|(service, log_records)| {
-                let mut attributes: Vec<KeyValue> = vec![kv_str("service.name", service)];
+                let mut attributes: Vec<KeyValue> = vec![kv("service.name", service)];
                 if service == "billing" {
-                    attributes.extend(resource.iter().map(|(k, v)| kv_str(k, v)));
+                    attributes.extend(resource.iter().map(|(k, v)| kv(k, *v)));
                 }
                 ResourceLogs {
                     resource: Some(Resource {

@@ -10,6 +10,7 @@ use airis_proto::airis::analytics::v1::{
     query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::TimeRange;
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
     collector::metrics::v1::{
         ExportMetricsServiceRequest, metrics_service_client::MetricsServiceClient,
@@ -25,7 +26,7 @@ use airis_proto::tonic::{Code, transport::Channel};
 use airis_store::tables::{METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_unix_nano},
+    otlp::{authed, now_unix_nano},
     wait_for_count,
 };
 
@@ -34,7 +35,7 @@ const SEC: u64 = 1_000_000_000;
 
 fn number(attrs: &[(&str, &str)], start: u64, time: u64, value: f64) -> NumberDataPoint {
     NumberDataPoint {
-        attributes: attrs.iter().map(|(k, v)| kv_str(k, v)).collect(),
+        attributes: attrs.iter().map(|(k, v)| kv(k, *v)).collect(),
         start_time_unix_nano: start,
         time_unix_nano: time,
         value: Some(number_data_point::Value::AsDouble(value)),
@@ -49,7 +50,7 @@ fn histogram_point(
     counts: &[u64],
 ) -> HistogramDataPoint {
     HistogramDataPoint {
-        attributes: attrs.iter().map(|(k, v)| kv_str(k, v)).collect(),
+        attributes: attrs.iter().map(|(k, v)| kv(k, *v)).collect(),
         start_time_unix_nano: start,
         time_unix_nano: time,
         count: counts.iter().sum(),
@@ -73,7 +74,7 @@ fn request(metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             resource: Some(Resource {
-                attributes: vec![kv_str("service.name", "checkout")],
+                attributes: vec![kv("service.name", "checkout")],
                 ..Default::default()
             }),
             scope_metrics: vec![ScopeMetrics {

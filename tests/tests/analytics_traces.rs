@@ -16,12 +16,13 @@ use airis_proto::airis::analytics::v1::{
     TopKRequest, query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::trace::v1::{Span, Status, span, status};
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_store::tables::{TRACE_ID_TS, TRACES};
 use airis_tests::{
     OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
-    otlp::{authed, kv_str, now_unix_nano, span_id, trace_client, trace_id, traces_request},
+    otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
 
@@ -104,7 +105,7 @@ fn make(
         kind: kind.0 as i32,
         start_time_unix_nano: start,
         end_time_unix_nano: start + duration,
-        attributes: attributes.iter().map(|(k, v)| kv_str(k, v)).collect(),
+        attributes: attributes.iter().map(|(k, v)| kv(k, *v)).collect(),
         status: Some(Status {
             code: status.0 as i32,
             message: message.to_owned(),
@@ -198,14 +199,14 @@ fn data_set() -> DataSet {
     s.events.push(span::Event {
         time_unix_nano: base + 40 * MS,
         name: "exception".to_owned(),
-        attributes: vec![kv_str("exception.type", "CardError")],
+        attributes: vec![kv("exception.type", "CardError")],
         ..Default::default()
     });
     s.links.push(span::Link {
         trace_id: trace_id(run, 2),
         span_id: span_id(4),
         trace_state: "k=v".to_owned(),
-        attributes: vec![kv_str("link.kind", "follows")],
+        attributes: vec![kv("link.kind", "follows")],
         ..Default::default()
     });
     push((e, s));

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::common::v1::any_value;
 use airis_proto::prost::Message;
 use airis_proto::tonic::{Code, codec::CompressionEncoding};
@@ -9,8 +10,7 @@ use airis_store::tables::TRACES;
 use airis_tests::{
     OTHER_TOKEN, Pipeline, Settings, TENANT, TOKEN,
     otlp::{
-        TRACES_EXPORT, authed, kv, kv_str, raw_call, span, span_id, trace_client, trace_id,
-        traces_request,
+        TRACES_EXPORT, authed, raw_call, span, span_id, trace_client, trace_id, traces_request,
     },
     wait_for_count,
 };
@@ -152,7 +152,7 @@ async fn hostile_requests_get_clear_errors_and_the_process_stays_healthy() -> an
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
 
     let mut many = span(trace_id(run, 4), span_id(4), 4);
-    many.attributes = (0..5_000).map(|i| kv_str(&format!("k{i}"), "v")).collect();
+    many.attributes = (0..5_000).map(|i| kv(&format!("k{i}"), "v")).collect();
     let status = client
         .export(authed(traces_request("svc", vec![many]), TOKEN))
         .await
@@ -162,7 +162,7 @@ async fn hostile_requests_get_clear_errors_and_the_process_stays_healthy() -> an
 
     // Oversized message.
     let mut huge = span(trace_id(run, 5), span_id(5), 5);
-    huge.attributes = vec![kv_str("blob", &"x".repeat(2 << 20))];
+    huge.attributes = vec![kv("blob", "x".repeat(2 << 20))];
     let status = client
         .export(authed(traces_request("svc", vec![huge]), TOKEN))
         .await

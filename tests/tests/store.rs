@@ -23,10 +23,8 @@ use airis_proto::otlp::tonic::{
 use airis_proto::prost::Message as _;
 use airis_store::schema::{self, SchemaConfig};
 use airis_store::tables;
-use airis_tests::{
-    Settings,
-    otlp::{kv, kv_str},
-};
+use airis_proto::kv::kv;
+use airis_tests::Settings;
 use anyhow::Context as _;
 
 /// 2023-11-14T22:13:20Z, 20 s into its minute.
@@ -308,7 +306,7 @@ fn traces_request(trace_byte: u8, spans: usize) -> ExportTraceServiceRequest {
         start_time_unix_nano: T0 + i as u64 * 1000,
         end_time_unix_nano: T0 + i as u64 * 1000 + 1_500,
         attributes: vec![
-            kv_str("http.method", "GET"),
+            kv("http.method", "GET"),
             kv("http.status_code", Value::IntValue(200)),
         ],
         events: vec![span::Event {
@@ -321,7 +319,7 @@ fn traces_request(trace_byte: u8, spans: usize) -> ExportTraceServiceRequest {
             trace_id: vec![0xab; 16],
             span_id: vec![0xcd; 8],
             trace_state: "a=b".into(),
-            attributes: vec![kv_str("link.kind", "follows")],
+            attributes: vec![kv("link.kind", "follows")],
             dropped_attributes_count: 0,
             flags: 0,
         }],
@@ -334,7 +332,7 @@ fn traces_request(trace_byte: u8, spans: usize) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
             resource: Some(Resource {
-                attributes: vec![kv_str("service.name", "checkout")],
+                attributes: vec![kv("service.name", "checkout")],
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
@@ -364,7 +362,7 @@ fn logs_request(records: usize) -> ExportLogsServiceRequest {
                 Value::StringValue("disk full".into())
             } else {
                 Value::KvlistValue(KeyValueList {
-                    values: vec![kv_str("msg", "hi"), kv("n", Value::IntValue(i as i64))],
+                    values: vec![kv("msg", "hi"), kv("n", Value::IntValue(i as i64))],
                 })
             }),
         }),
@@ -377,7 +375,7 @@ fn logs_request(records: usize) -> ExportLogsServiceRequest {
     ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: Some(Resource {
-                attributes: vec![kv_str("service.name", "billing")],
+                attributes: vec![kv("service.name", "billing")],
                 ..Default::default()
             }),
             scope_logs: vec![ScopeLogs {
@@ -427,7 +425,7 @@ fn metrics_request() -> ExportMetricsServiceRequest {
             "latency",
             metric::Data::Histogram(Histogram {
                 data_points: vec![HistogramDataPoint {
-                    attributes: vec![kv_str("route", "/pay")],
+                    attributes: vec![kv("route", "/pay")],
                     start_time_unix_nano: start,
                     time_unix_nano: time,
                     count: 6,
@@ -488,7 +486,7 @@ fn metrics_request() -> ExportMetricsServiceRequest {
     ExportMetricsServiceRequest {
         resource_metrics: vec![ResourceMetrics {
             resource: Some(Resource {
-                attributes: vec![kv_str("service.name", "payments")],
+                attributes: vec![kv("service.name", "payments")],
                 ..Default::default()
             }),
             scope_metrics: vec![ScopeMetrics {

@@ -12,25 +12,26 @@ use airis_runtime::{
     kafka::KafkaConfig, telemetry::TelemetryConfig,
 };
 use anyhow::Context as _;
+use tokio::task::JoinSet;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub(crate) struct Config {
-    pub(crate) clickhouse: ClickHouseConfig,
-    pub(crate) kafka: KafkaConfig,
-    pub(crate) telemetry: TelemetryConfig,
-    pub(crate) server: ServerConfig,
+pub struct Config {
+    pub clickhouse: ClickHouseConfig,
+    pub kafka: KafkaConfig,
+    pub telemetry: TelemetryConfig,
+    pub server: ServerConfig,
     /// Who may call: ingest tokens and the mesh's tenant header.
-    pub(crate) auth: AuthConfig,
-    pub(crate) ingestion: IngestionConfig,
-    pub(crate) analytics: AnalyticsConfig,
-    pub(crate) gateway: GatewayConfig,
-    pub(crate) ui: UiConfig,
+    pub auth: AuthConfig,
+    pub ingestion: IngestionConfig,
+    pub analytics: AnalyticsConfig,
+    pub gateway: GatewayConfig,
+    pub ui: UiConfig,
 }
 
 impl Config {
-    pub(crate) fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         Ok(airis_runtime::config::load(
             file,
             &airis_runtime::config::process_env(),
@@ -39,7 +40,7 @@ impl Config {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum Service {
+pub enum Service {
     /// OTLP receiver and Kafka → ClickHouse loader.
     Ingestion,
     /// OTLP/gRPC receiver only.
@@ -56,21 +57,54 @@ pub(crate) enum Service {
 }
 
 impl Service {
-    pub(crate) const ALL: &'static [Service] =
-        &[Service::Ingestion, Service::Analytics, Service::Gateway];
+    pub const ALL: &'static [Service] = &[Service::Ingestion, Service::Analytics, Service::Gateway];
 }
 
 /// Runs the chosen services until a shutdown signal, then drains them all.
-pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
+pub async fn serve(config: &Config, services: &[Service]) -> anyhow::Result<()> {
     let shutdown = Shutdown::on_signals();
+    let mut tasks = JoinSet::new();
+    start(config, services, &shutdown, &mut tasks).await?;
+
+    // One service failing stops the others: a half-running process would
+    // look healthy to the mesh while doing half its job.
+    let mut result = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let outcome = joined.context("service task panicked").and_then(|r| r);
+        if let Err(error) = outcome {
+            tracing::error!(
+                error = format!("{error:#}"),
+                "service failed, stopping the process"
+            );
+            shutdown.trigger();
+            if result.is_ok() {
+                result = Err(error);
+            }
+        }
+    }
+    result
+}
+
+/// Binds the listeners of the chosen services and starts each on `tasks`,
+/// until `shutdown`. Returns `config` as started: every listen address of a
+/// started service as bound, so `127.0.0.1:0` shows the port the kernel
+/// gave. The binary and the end-to-end tests both start services here.
+pub async fn start(
+    config: &Config,
+    services: &[Service],
+    shutdown: &Shutdown,
+    tasks: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<Config> {
     let wants = |s: Service| services.contains(&s) || services.contains(&Service::Ingestion);
-    let mut tasks = tokio::task::JoinSet::new();
+    let mut started = config.clone();
 
     if wants(Service::Receiver) {
-        let listen = &config.ingestion.receiver.listen;
-        let listener = Listener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen} (ingestion.receiver.listen)"))?;
+        let listener = bind(
+            &config.ingestion.receiver.listen,
+            "ingestion.receiver.listen",
+        )
+        .await?;
+        started.ingestion.receiver.listen = listener.describe();
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
             airis_ingestion::run_receiver(
@@ -108,10 +142,8 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
     }
 
     if services.contains(&Service::Analytics) {
-        let listen = &config.analytics.listen;
-        let listener = Listener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen} (analytics.listen)"))?;
+        let listener = bind(&config.analytics.listen, "analytics.listen").await?;
+        started.analytics.listen = listener.describe();
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
             airis_analytics::run(
@@ -128,18 +160,10 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
     }
 
     if services.contains(&Service::Gateway) {
-        let gateway = &config.gateway;
-        let grpc = Listener::bind(&gateway.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (gateway.listen)", gateway.listen))?;
-        let http = Listener::bind(&gateway.http_listen)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {} (gateway.http_listen)",
-                    gateway.http_listen
-                )
-            })?;
+        let grpc = bind(&config.gateway.listen, "gateway.listen").await?;
+        let http = bind(&config.gateway.http_listen, "gateway.http_listen").await?;
+        started.gateway.listen = grpc.describe();
+        started.gateway.http_listen = http.describe();
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
             airis_gateway::run(grpc, http, &config.gateway, &config.server, shutdown)
@@ -149,9 +173,8 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
     }
 
     if services.contains(&Service::Ui) {
-        let listener = Listener::bind(&config.ui.listen)
-            .await
-            .with_context(|| format!("cannot listen on {} (ui.listen)", config.ui.listen))?;
+        let listener = bind(&config.ui.listen, "ui.listen").await?;
+        started.ui.listen = listener.describe();
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
             airis_gateway::serve_ui(listener, &config.ui, shutdown)
@@ -160,29 +183,20 @@ pub(crate) async fn serve(config: &Config, services: &[Service]) -> anyhow::Resu
         });
     }
 
-    // One service failing stops the others: a half-running process would
-    // look healthy to the mesh while doing half its job.
-    let mut result = Ok(());
-    while let Some(joined) = tasks.join_next().await {
-        let outcome = joined.context("service task panicked").and_then(|r| r);
-        if let Err(error) = outcome {
-            tracing::error!(
-                error = format!("{error:#}"),
-                "service failed, stopping the process"
-            );
-            shutdown.trigger();
-            if result.is_ok() {
-                result = Err(error);
-            }
-        }
-    }
-    result
+    Ok(started)
+}
+
+/// Binds `address`, the value of the setting `key` (named in the error).
+async fn bind(address: &str, key: &str) -> anyhow::Result<Listener> {
+    Listener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} ({key})"))
 }
 
 /// Applies ClickHouse migrations and creates Kafka topics. With `wait`,
 /// keeps trying while ClickHouse or Kafka are still starting (up to two
 /// minutes), for `all-in-one` started together with its dependencies.
-pub(crate) async fn migrate(config: &Config, wait: bool) -> anyhow::Result<()> {
+pub async fn migrate(config: &Config, wait: bool) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(if wait { 120 } else { 0 });
     loop {
         match migrate_once(config).await {

@@ -11,9 +11,8 @@
 
 use std::path::PathBuf;
 
+use airis::app;
 use clap::{Parser, Subcommand};
-
-mod app;
 
 /// The receiver and loader allocate and free many small objects per
 /// request (decoded protobuf); glibc malloc spent ~40% of their CPU there.

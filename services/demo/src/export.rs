@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, logs_service_client::LogsServiceClient,
 };
@@ -21,7 +22,7 @@ use airis_proto::otlp::tonic::resource::v1::Resource;
 use airis_proto::otlp::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 use airis_proto::tonic::{self, metadata::MetadataValue, transport::Channel};
 
-use crate::generate::{GeneratedTrace, Origin, kv};
+use crate::generate::{GeneratedTrace, Origin};
 
 pub const SCOPE_NAME: &str = "airis-demo";
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -71,7 +72,7 @@ pub fn resource(origin: Origin, environment: &str) -> Resource {
             kv("deployment.environment.name", environment),
             kv(
                 "host.name",
-                &format!("{service}-{}-{:05x}", origin.version, hash & 0xfffff),
+                format!("{service}-{}-{:05x}", origin.version, hash & 0xfffff),
             ),
             kv("telemetry.sdk.name", SCOPE_NAME),
             kv("telemetry.sdk.language", "rust"),

@@ -16,7 +16,8 @@
 //!                               └──DELETE /cart/{userId}──▶ cart ──▶ redis
 //! ```
 
-use airis_proto::otlp::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use airis_proto::kv::{any_value, kv};
+use airis_proto::otlp::tonic::common::v1::KeyValue;
 use airis_proto::otlp::tonic::logs::v1::{LogRecord, SeverityNumber};
 use airis_proto::otlp::tonic::trace::v1::{Span, Status, span::SpanKind, status::StatusCode};
 
@@ -703,15 +704,15 @@ impl TraceBuilder<'_> {
             kv("url.path", path),
             kv("url.scheme", "http"),
             kv("server.address", service),
-            kv_i64("server.port", 8080),
+            kv("server.port", 8080),
             kv("network.protocol.version", "1.1"),
-            kv_i64("http.response.status_code", handled.status.into()),
+            kv("http.response.status_code", i64::from(handled.status)),
         ];
         if parent.is_none() {
             attributes.push(kv("user_agent.original", "Mozilla/5.0 (airis-demo)"));
             attributes.push(kv(
                 "client.address",
-                &format!("203.0.113.{}", self.rng.between(1, 254)),
+                format!("203.0.113.{}", self.rng.between(1, 254)),
             ));
         }
         if let Some(error) = handled.error_type {
@@ -800,11 +801,11 @@ impl TraceBuilder<'_> {
         let mut attributes = vec![
             kv("http.request.method", method),
             kv("server.address", host),
-            kv_i64("server.port", 8080),
-            kv("url.full", &format!("http://{host}:8080{path}")),
+            kv("server.port", 8080),
+            kv("url.full", format!("http://{host}:8080{path}")),
             kv("url.template", route),
             kv("network.protocol.version", "1.1"),
-            kv_i64("http.response.status_code", handled.status.into()),
+            kv("http.response.status_code", i64::from(handled.status)),
         ];
         if let Some(error) = handled.error_type {
             attributes.push(kv("error.type", error));
@@ -846,7 +847,7 @@ impl TraceBuilder<'_> {
             kv("db.operation.name", call.operation),
             kv("db.query.text", &call.query),
             kv("server.address", address),
-            kv_i64("server.port", port),
+            kv("server.port", port),
             kv("peer.service", address),
         ];
         let name = if call.collection.is_empty() {
@@ -928,7 +929,7 @@ impl TraceBuilder<'_> {
             Severity::Warn => (SeverityNumber::Warn, "WARN"),
             Severity::Error => (SeverityNumber::Error, "ERROR"),
         };
-        let mut attributes: Vec<KeyValue> = attributes.iter().map(|(k, v)| kv(k, v)).collect();
+        let mut attributes: Vec<KeyValue> = attributes.iter().map(|(k, v)| kv(k, *v)).collect();
         attributes.push(kv("code.namespace", origin.service.name()));
         self.logs.push(Emitted {
             origin,
@@ -937,9 +938,7 @@ impl TraceBuilder<'_> {
                 observed_time_unix_nano: at,
                 severity_number: number as i32,
                 severity_text: text.to_owned(),
-                body: Some(AnyValue {
-                    value: Some(any_value::Value::StringValue(body)),
-                }),
+                body: Some(any_value(body)),
                 attributes,
                 flags: 0x01,
                 trace_id: self.trace_id.to_vec(),
@@ -985,25 +984,5 @@ fn upstream_result(
         end,
         status: 502,
         error_type: call.error_type,
-    }
-}
-
-pub fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(value.to_owned())),
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn kv_i64(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::IntValue(value)),
-        }),
-        ..Default::default()
     }
 }

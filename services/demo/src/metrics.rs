@@ -9,12 +9,13 @@
 
 use std::collections::BTreeMap;
 
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::metrics::v1::{
     AggregationTemporality, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint, Sum,
     metric::Data, number_data_point,
 };
 
-use crate::generate::{GeneratedTrace, Origin, kv, kv_i64};
+use crate::generate::{GeneratedTrace, Origin};
 
 pub const DURATION_METRIC: &str = "http.server.request.duration";
 pub const COUNT_METRIC: &str = "http.server.request.count";
@@ -98,7 +99,7 @@ impl MetricsState {
             let attributes = vec![
                 kv("http.request.method", method),
                 kv("http.route", route),
-                kv_i64("http.response.status_code", status.into()),
+                kv("http.response.status_code", i64::from(status)),
                 kv("url.scheme", "http"),
             ];
             let (histograms, counts) = out.entry(origin).or_default();

@@ -16,8 +16,6 @@ pub enum Error {
     Auth(#[from] airis_runtime::auth::AuthError),
     #[error("{0}")]
     InvalidArgument(String),
-    #[error("{0}")]
-    TooLarge(String),
     #[error("kafka did not acknowledge the request: {0}")]
     Kafka(#[from] KafkaError),
 }
@@ -27,7 +25,6 @@ impl From<Error> for Status {
         match error {
             Error::Auth(error) => error.into(),
             Error::InvalidArgument(message) => Status::invalid_argument(message),
-            Error::TooLarge(message) => Status::resource_exhausted(message),
             Error::Kafka(error) => kafka_status(&error),
         }
     }

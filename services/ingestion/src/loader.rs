@@ -77,8 +77,6 @@ pub enum LoaderError {
         topics: Vec<String>,
         source: KafkaError,
     },
-    #[error("kafka consumer failed: {0}")]
-    Consume(#[source] KafkaError),
 }
 
 /// Prefix of the commit metadata that records a batch's end offset.

@@ -194,10 +194,6 @@ impl Receiver {
         })
     }
 
-    pub fn producer(&self) -> &Producer {
-        &self.producer
-    }
-
     /// Authenticates, validates and produces one export request.
     #[tracing::instrument(
         name = "otlp.export",

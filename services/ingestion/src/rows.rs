@@ -31,8 +31,6 @@ pub trait Batch: Default + Send {
     fn push_encoded(&mut self, tenant: &str, payload: &[u8]) -> Result<usize, prost::DecodeError>;
     /// Rows in the batch (spans, log records or metric data points).
     fn rows(&self) -> usize;
-    /// Empties the batch, keeping its allocations for the next one.
-    fn clear(&mut self);
     /// Inserts every table's rows; each table's insert carries the batch's
     /// deduplication token ([`airis_store::insert`]) so a retried insert of
     /// the same batch is dropped by ClickHouse.
@@ -88,16 +86,10 @@ fn scope_parts(scope: Option<&InstrumentationScope>) -> (&str, &str, &[KeyValue]
 #[cfg(test)]
 pub(crate) mod test_support {
     //! Hand-built OTLP values for the unit tests.
-    use airis_proto::otlp::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+    use airis_proto::otlp::tonic::common::v1::any_value::Value;
     use serde::Serialize;
 
-    pub(crate) fn kv(key: &str, value: Value) -> KeyValue {
-        KeyValue {
-            key: key.to_owned(),
-            value: Some(AnyValue { value: Some(value) }),
-            ..Default::default()
-        }
-    }
+    pub(crate) use airis_proto::kv::kv;
 
     pub(crate) fn s(value: &str) -> Value {
         Value::StringValue(value.to_owned())

@@ -3,9 +3,10 @@
 //! traces of 10 spans, a few with an exception event; log records with a
 //! ~100-byte body and 10 attributes.
 
+use airis_proto::kv::{any_value, kv};
 use airis_proto::otlp::tonic::{
     collector::{logs::v1::ExportLogsServiceRequest, trace::v1::ExportTraceServiceRequest},
-    common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value},
+    common::v1::InstrumentationScope,
     logs::v1::{LogRecord, ResourceLogs, ScopeLogs},
     resource::v1::Resource,
     trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status},
@@ -25,48 +26,28 @@ pub(crate) const MARKER_NAME: &str = "bench.marker";
 const MARKER_START: u64 = 0x5eb7_1a2c_93d4_e601;
 const MARKER_END: u64 = 0x5eb7_1a2c_93d4_e6f3;
 
-fn s(key: &str, value: impl Into<String>) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(Value::StringValue(value.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn i(key: &str, value: i64) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(AnyValue {
-            value: Some(Value::IntValue(value)),
-        }),
-        ..Default::default()
-    }
-}
-
 fn resource(service: &str, instance: u64) -> Resource {
     Resource {
         attributes: vec![
-            s("service.name", service),
-            s("service.version", "2.14.3"),
-            s(
+            kv("service.name", service),
+            kv("service.version", "2.14.3"),
+            kv(
                 "service.instance.id",
                 format!("6f1c2a7e-0b3d-4c5e-9f80-{instance:012x}"),
             ),
-            s("service.namespace", "shop"),
-            s("deployment.environment", "production"),
-            s(
+            kv("service.namespace", "shop"),
+            kv("deployment.environment", "production"),
+            kv(
                 "host.name",
                 format!("ip-10-0-{}-{}.ec2.internal", instance % 7, instance % 250),
             ),
-            s("k8s.namespace.name", "shop"),
-            s(
+            kv("k8s.namespace.name", "shop"),
+            kv(
                 "k8s.pod.name",
                 format!("{service}-7d9f8b6c4-{instance:05x}"),
             ),
-            s("telemetry.sdk.language", "java"),
-            s("telemetry.sdk.version", "1.44.1"),
+            kv("telemetry.sdk.language", "java"),
+            kv("telemetry.sdk.version", "1.44.1"),
         ],
         ..Default::default()
     }
@@ -88,89 +69,89 @@ fn span_template(j: u64) -> Span {
             "GET /api/v1/orders/{id}",
             span::SpanKind::Server,
             vec![
-                s("http.request.method", "GET"),
-                s("http.route", "/api/v1/orders/{id}"),
-                s("url.path", format!("/api/v1/orders/{}", 100_000 + j * 7)),
-                s("url.scheme", "https"),
-                i("http.response.status_code", 200),
-                s("server.address", "orders.shop.svc.cluster.local"),
-                i("server.port", 8080),
-                s("client.address", format!("10.1.{}.{}", j % 200, j % 250)),
-                s(
+                kv("http.request.method", "GET"),
+                kv("http.route", "/api/v1/orders/{id}"),
+                kv("url.path", format!("/api/v1/orders/{}", 100_000 + j * 7)),
+                kv("url.scheme", "https"),
+                kv("http.response.status_code", 200),
+                kv("server.address", "orders.shop.svc.cluster.local"),
+                kv("server.port", 8080),
+                kv("client.address", format!("10.1.{}.{}", j % 200, j % 250)),
+                kv(
                     "user_agent.original",
                     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0",
                 ),
-                s("network.protocol.version", "1.1"),
+                kv("network.protocol.version", "1.1"),
             ],
         ),
         1 | 5 => (
             "SELECT shop.orders",
             span::SpanKind::Client,
             vec![
-                s("db.system", "postgresql"),
-                s("db.name", "shop"),
-                s("db.operation", "SELECT"),
-                s("db.sql.table", "orders"),
-                s(
+                kv("db.system", "postgresql"),
+                kv("db.name", "shop"),
+                kv("db.operation", "SELECT"),
+                kv("db.sql.table", "orders"),
+                kv(
                     "db.statement",
                     "SELECT id, status, total, created_at FROM orders WHERE customer_id = ? LIMIT ?",
                 ),
-                s("db.user", "orders_app"),
-                s("server.address", "pg-orders.shop.svc.cluster.local"),
-                i("server.port", 5432),
-                s("network.peer.address", "10.2.0.17"),
-                s("thread.name", "http-nio-8080-exec-12"),
+                kv("db.user", "orders_app"),
+                kv("server.address", "pg-orders.shop.svc.cluster.local"),
+                kv("server.port", 5432),
+                kv("network.peer.address", "10.2.0.17"),
+                kv("thread.name", "http-nio-8080-exec-12"),
             ],
         ),
         2 | 6 => (
             "GET",
             span::SpanKind::Client,
             vec![
-                s("http.request.method", "GET"),
-                s(
+                kv("http.request.method", "GET"),
+                kv(
                     "url.full",
                     format!("http://inventory:8080/api/v1/stock/{}", j * 13),
                 ),
-                s("server.address", "inventory"),
-                i("server.port", 8080),
-                i("http.response.status_code", 200),
-                s("network.protocol.version", "1.1"),
-                s("network.peer.address", "10.3.1.44"),
-                i("http.request.resend_count", 0),
-                s("thread.name", "http-nio-8080-exec-12"),
-                s("peer.service", "inventory"),
+                kv("server.address", "inventory"),
+                kv("server.port", 8080),
+                kv("http.response.status_code", 200),
+                kv("network.protocol.version", "1.1"),
+                kv("network.peer.address", "10.3.1.44"),
+                kv("http.request.resend_count", 0),
+                kv("thread.name", "http-nio-8080-exec-12"),
+                kv("peer.service", "inventory"),
             ],
         ),
         3 | 7 => (
             "redis GET",
             span::SpanKind::Client,
             vec![
-                s("db.system", "redis"),
-                s("db.operation", "GET"),
-                s("db.statement", format!("GET order:{}", j * 31)),
-                i("db.redis.database_index", 0),
-                s("server.address", "redis-master.shop.svc.cluster.local"),
-                i("server.port", 6379),
-                s("network.peer.address", "10.2.0.9"),
-                i("network.peer.port", 6379),
-                s("thread.name", "lettuce-nioEventLoop-4-1"),
-                s("network.transport", "tcp"),
+                kv("db.system", "redis"),
+                kv("db.operation", "GET"),
+                kv("db.statement", format!("GET order:{}", j * 31)),
+                kv("db.redis.database_index", 0),
+                kv("server.address", "redis-master.shop.svc.cluster.local"),
+                kv("server.port", 6379),
+                kv("network.peer.address", "10.2.0.9"),
+                kv("network.peer.port", 6379),
+                kv("thread.name", "lettuce-nioEventLoop-4-1"),
+                kv("network.transport", "tcp"),
             ],
         ),
         _ => (
             "OrderService.price",
             span::SpanKind::Internal,
             vec![
-                s("code.function", "price"),
-                s("code.namespace", "com.shop.orders.OrderService"),
-                s("code.filepath", "OrderService.java"),
-                i("code.lineno", 214),
-                s("thread.name", "http-nio-8080-exec-12"),
-                i("thread.id", 87),
-                s("order.currency", "EUR"),
-                i("order.items", (j % 9) as i64 + 1),
-                s("customer.tier", "gold"),
-                s("feature.flag.pricing", "v2"),
+                kv("code.function", "price"),
+                kv("code.namespace", "com.shop.orders.OrderService"),
+                kv("code.filepath", "OrderService.java"),
+                kv("code.lineno", 214),
+                kv("thread.name", "http-nio-8080-exec-12"),
+                kv("thread.id", 87),
+                kv("order.currency", "EUR"),
+                kv("order.items", (j % 9) as i64 + 1),
+                kv("customer.tier", "gold"),
+                kv("feature.flag.pricing", "v2"),
             ],
         ),
     };
@@ -184,9 +165,9 @@ fn span_template(j: u64) -> Span {
                 time_unix_nano: 0,
                 name: "exception".to_owned(),
                 attributes: vec![
-                    s("exception.type", "java.lang.IllegalStateException"),
-                    s("exception.message", "price list not loaded"),
-                    s(
+                    kv("exception.type", "java.lang.IllegalStateException"),
+                    kv("exception.message", "price list not loaded"),
+                    kv(
                         "exception.stacktrace",
                         "java.lang.IllegalStateException: price list not loaded\n\tat com.shop.orders.OrderService.price(OrderService.java:214)\n\tat com.shop.orders.OrderController.get(OrderController.java:57)",
                     ),
@@ -360,23 +341,21 @@ fn record_template(j: u64) -> LogRecord {
     LogRecord {
         severity_number: severity,
         severity_text: text.to_owned(),
-        body: Some(AnyValue {
-            value: Some(Value::StringValue(body)),
-        }),
+        body: Some(any_value(body)),
         attributes: vec![
-            s("log.logger", "com.shop.orders.OrderService"),
-            s("thread.name", format!("http-nio-8080-exec-{}", j % 32)),
-            i("thread.id", 60 + (j % 32) as i64),
-            s("code.function", "create"),
-            s("code.namespace", "com.shop.orders.OrderService"),
-            i("code.lineno", 142),
-            s("http.route", "/api/v1/orders"),
-            s(
+            kv("log.logger", "com.shop.orders.OrderService"),
+            kv("thread.name", format!("http-nio-8080-exec-{}", j % 32)),
+            kv("thread.id", 60 + (j % 32) as i64),
+            kv("code.function", "create"),
+            kv("code.namespace", "com.shop.orders.OrderService"),
+            kv("code.lineno", 142),
+            kv("http.route", "/api/v1/orders"),
+            kv(
                 "request.id",
                 format!("req-{:016x}", j.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
             ),
-            s("customer.id", format!("{}", 40_000 + j % 977)),
-            s("order.id", format!("{}", 100_000 + j)),
+            kv("customer.id", format!("{}", 40_000 + j % 977)),
+            kv("order.id", format!("{}", 100_000 + j)),
         ],
         flags: 1,
         ..Default::default()

@@ -109,11 +109,6 @@ impl Batch for LogBatch {
         self.records
     }
 
-    fn clear(&mut self) {
-        self.requests.clear();
-        self.records = 0;
-    }
-
     async fn insert<'a>(
         &'a self,
         client: &'a clickhouse::Client,
@@ -134,9 +129,8 @@ impl Batch for LogBatch {
 pub(crate) mod tests {
     use super::*;
     use crate::rows::test_support::{json, kv, s};
-    use airis_proto::otlp::tonic::common::v1::{
-        AnyValue, InstrumentationScope, KeyValueList, any_value::Value,
-    };
+    use airis_proto::kv::{any_value, kvlist};
+    use airis_proto::otlp::tonic::common::v1::{InstrumentationScope, any_value::Value};
     use airis_proto::otlp::tonic::logs::v1::{ResourceLogs, ScopeLogs};
     use airis_proto::otlp::tonic::resource::v1::Resource;
     use clickhouse::Row as _;
@@ -152,14 +146,10 @@ pub(crate) mod tests {
             observed_time_unix_nano: 1_700_000_000_500_000_000,
             severity_number: 17,
             severity_text: "ERROR".into(),
-            body: Some(AnyValue {
-                value: Some(if i == 0 {
-                    s("disk full")
-                } else {
-                    Value::KvlistValue(KeyValueList {
-                        values: vec![kv("msg", s("hi")), kv("n", Value::IntValue(i as i64))],
-                    })
-                }),
+            body: Some(if i == 0 {
+                any_value("disk full")
+            } else {
+                kvlist([kv("msg", s("hi")), kv("n", i as i64)])
             }),
             attributes: vec![kv("retry", Value::BoolValue(true))],
             flags: 0x101,
@@ -265,8 +255,6 @@ pub(crate) mod tests {
         assert_eq!(row["SpanId"], "");
         assert_eq!(row["Body"], "");
         assert_eq!(row["SeverityNumber"], 0);
-        batch.clear();
-        assert_eq!(batch.rows(), 0);
         assert!(batch.push_encoded("t", b"\x0a\x05").is_err());
     }
 }

@@ -493,11 +493,6 @@ impl Batch for MetricBatch {
         self.counts.total()
     }
 
-    fn clear(&mut self) {
-        self.requests.clear();
-        self.counts = Counts::default();
-    }
-
     async fn insert<'a>(
         &'a self,
         client: &'a clickhouse::Client,
@@ -556,7 +551,7 @@ impl Batch for MetricBatch {
 pub(crate) mod tests {
     use super::*;
     use crate::rows::test_support::{json, kv, s};
-    use airis_proto::otlp::tonic::common::v1::{InstrumentationScope, any_value::Value};
+    use airis_proto::otlp::tonic::common::v1::InstrumentationScope;
     use airis_proto::otlp::tonic::metrics::v1::{
         ExponentialHistogram, Gauge, Histogram, ResourceMetrics, ScopeMetrics, Sum, Summary, metric,
     };
@@ -759,10 +754,6 @@ pub(crate) mod tests {
             }
         );
         assert_eq!(batch.rows(), 6);
-        let mut batch = batch;
-        batch.clear();
-        assert_eq!(batch.rows(), 0);
-        assert_eq!(batch.gauge_rows().count(), 0);
     }
 
     #[test]
@@ -869,6 +860,5 @@ pub(crate) mod tests {
             }
         }
         assert!(ExpHistogramRow::COLUMN_NAMES.contains(&"Exemplars.TraceId"));
-        let _ = Value::BoolValue(true);
     }
 }

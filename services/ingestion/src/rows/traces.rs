@@ -230,11 +230,6 @@ impl Batch for TraceBatch {
         self.spans
     }
 
-    fn clear(&mut self) {
-        self.requests.clear();
-        self.spans = 0;
-    }
-
     async fn insert<'a>(
         &'a self,
         client: &'a clickhouse::Client,
@@ -275,9 +270,8 @@ impl Batch for TraceBatch {
 pub(crate) mod tests {
     use super::*;
     use crate::rows::test_support::{json, kv, s};
-    use airis_proto::otlp::tonic::common::v1::{
-        ArrayValue, InstrumentationScope, any_value::Value,
-    };
+    use airis_proto::kv::array;
+    use airis_proto::otlp::tonic::common::v1::{InstrumentationScope, any_value::Value};
     use airis_proto::otlp::tonic::resource::v1::Resource;
     use airis_proto::otlp::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
     use clickhouse::Row as _;
@@ -460,14 +454,7 @@ pub(crate) mod tests {
         span.end_time_unix_nano = span.start_time_unix_nano - 1;
         span.events.clear();
         span.links.clear();
-        span.attributes = vec![kv(
-            "list",
-            Value::ArrayValue(ArrayValue {
-                values: vec![airis_proto::otlp::tonic::common::v1::AnyValue {
-                    value: Some(s("a")),
-                }],
-            }),
-        )];
+        span.attributes = vec![kv("list", array([s("a")]))];
         let mut batch = TraceBatch::default();
         batch.push_encoded("t", &request.encode_to_vec()).unwrap();
         let row = json(&batch.span_rows().next().unwrap());
@@ -508,7 +495,7 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn decode_errors_are_returned_and_clear_keeps_nothing() {
+    fn decode_errors_are_returned() {
         let mut batch = TraceBatch::default();
         assert!(batch.push_encoded("t", &[0xff, 0xff, 0xff]).is_err());
         assert_eq!(batch.rows(), 0);
@@ -517,8 +504,5 @@ pub(crate) mod tests {
             .push_encoded("t", &sample_request(3, 4).encode_to_vec())
             .unwrap();
         assert_eq!(batch.rows(), 4);
-        batch.clear();
-        assert_eq!(batch.rows(), 0);
-        assert_eq!(batch.span_rows().count(), 0);
     }
 }

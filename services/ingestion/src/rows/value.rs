@@ -223,22 +223,11 @@ pub(crate) fn write_base64(out: &mut String, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use airis_proto::kv::{any_value, kv};
     use airis_proto::otlp::tonic::common::v1::{ArrayValue, KeyValueList};
 
-    fn v(value: Value) -> AnyValue {
-        AnyValue { value: Some(value) }
-    }
-
-    fn kv(key: &str, value: Value) -> KeyValue {
-        KeyValue {
-            key: key.to_owned(),
-            value: Some(v(value)),
-            ..Default::default()
-        }
-    }
-
     fn s(value: Value) -> String {
-        any_value_string(Some(&v(value))).into_owned()
+        any_value_string(Some(&any_value(value))).into_owned()
     }
 
     #[test]
@@ -295,12 +284,12 @@ mod tests {
     fn arrays_and_maps_are_go_json() {
         let array = Value::ArrayValue(ArrayValue {
             values: vec![
-                v(Value::StringValue("a\"b<&>\n\u{1}\u{2028}é".into())),
-                v(Value::IntValue(1)),
-                v(Value::DoubleValue(2.5)),
-                v(Value::BoolValue(true)),
+                any_value(Value::StringValue("a\"b<&>\n\u{1}\u{2028}é".into())),
+                any_value(Value::IntValue(1)),
+                any_value(Value::DoubleValue(2.5)),
+                any_value(Value::BoolValue(true)),
                 AnyValue { value: None },
-                v(Value::BytesValue(b"hi".to_vec())),
+                any_value(Value::BytesValue(b"hi".to_vec())),
             ],
         });
         assert_eq!(
@@ -327,7 +316,7 @@ mod tests {
         let empty = Value::KvlistValue(KeyValueList { values: vec![] });
         assert_eq!(s(empty), "{}");
         let bad = Value::ArrayValue(ArrayValue {
-            values: vec![v(Value::DoubleValue(f64::NAN))],
+            values: vec![any_value(Value::DoubleValue(f64::NAN))],
         });
         assert_eq!(s(bad), "");
     }
