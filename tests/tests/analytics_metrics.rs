@@ -26,7 +26,7 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_runtime::Shutdown;
 use airis_tests::{
-    OTHER_TOKEN, Pipeline, QueryServer, Settings, TOKEN,
+    OTHER_TOKEN, Pipeline, QueryServer, Settings, TENANT, TOKEN,
     otlp::{authed, kv_str, now_nanos},
     wait_for_count,
 };
@@ -947,6 +947,34 @@ async fn sums_count_what_was_added_per_service_whatever_the_temporality() -> any
         .await
         .expect_err("no token");
     assert_eq!(status.code(), Code::Unauthenticated);
+    server.stop().await?;
+
+    // A settled answer is cached like every other RPC's.
+    let mut cached = settings.clone();
+    cached.analytics.cache.redis_url = Some(airis_tests::redis_url());
+    let server = QueryServer::start(&cached).await?;
+    let mut client = server.client().await?;
+    let answer = client
+        .list_metrics(authed(list_request(start, end, "", 0, ""), TOKEN))
+        .await?
+        .into_inner();
+    assert_eq!(listed(&answer), listed(&all));
+    let pattern = format!(
+        "airis:analytics:v1:{}:{TENANT}:ListMetrics:*",
+        settings.clickhouse.database
+    );
+    let output = tokio::process::Command::new("redis-cli")
+        .args([
+            "-u",
+            &airis_tests::redis_url(),
+            "--scan",
+            "--pattern",
+            &pattern,
+        ])
+        .output()
+        .await?;
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8(output.stdout)?.lines().count(), 1);
 
     server.stop().await?;
     pipeline.stop().await

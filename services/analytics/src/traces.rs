@@ -8,9 +8,10 @@
 //! table's `by_trace` projection (ordered by `TenantId, TraceId`) answers.
 //! Request values only ever travel as bound values ([`Sql`]).
 //!
-//! Paging is keyset paging: a page token holds the sort key of the last item
-//! returned, and the next page asks for items strictly after it in the sort
-//! order, so spans arriving later never shift pages already returned.
+//! Paging is keyset paging ([`crate::page`]): a page token holds the sort
+//! key of the last item returned, and the next page asks for items strictly
+//! after it in the sort order, so spans arriving later never shift pages
+//! already returned.
 //!
 //! Latency percentiles (TopK) are exact (`quantilesExact`: the element at
 //! position `floor(level * n)` of the sorted durations).
