@@ -12,11 +12,12 @@ use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use airis_proto::airis::analytics::v1::{
-    GetTraceRequest, GetTraceResponse, ListOperationsRequest, ListOperationsResponse,
-    ListServicesRequest, ListServicesResponse, QueryMetricsRequest, QueryMetricsResponse,
-    SearchLogsRequest, SearchLogsResponse, SearchSpansRequest, SearchSpansResponse,
-    SearchTracesRequest, SearchTracesResponse, ServiceMapRequest, ServiceMapResponse,
-    ServiceOverviewRequest, ServiceOverviewResponse, TopKRequest, TopKResponse,
+    GetTraceRequest, GetTraceResponse, ListMetricsRequest, ListMetricsResponse,
+    ListOperationsRequest, ListOperationsResponse, ListServicesRequest, ListServicesResponse,
+    QueryMetricsRequest, QueryMetricsResponse, SearchLogsRequest, SearchLogsResponse,
+    SearchSpansRequest, SearchSpansResponse, SearchTracesRequest, SearchTracesResponse,
+    ServiceMapRequest, ServiceMapResponse, ServiceOverviewRequest, ServiceOverviewResponse,
+    TopKRequest, TopKResponse,
     query_service_server::{QueryService, QueryServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -468,6 +469,12 @@ impl QueryService for ProbeService {
         &self,
         _: Request<QueryMetricsRequest>,
     ) -> Result<Response<QueryMetricsResponse>, Status> {
+        unimplemented()
+    }
+    async fn list_metrics(
+        &self,
+        _: Request<ListMetricsRequest>,
+    ) -> Result<Response<ListMetricsResponse>, Status> {
         unimplemented()
     }
     async fn search_logs(

@@ -4,6 +4,7 @@
 //! exactly once per deduplication token.
 
 use airis_ingestion::rows::{Batch, LogBatch, MetricBatch, TraceBatch};
+use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
     collector::{
         logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
@@ -23,7 +24,6 @@ use airis_proto::otlp::tonic::{
 use airis_proto::prost::Message as _;
 use airis_store::schema::{self, SchemaConfig};
 use airis_store::tables;
-use airis_proto::kv::kv;
 use airis_tests::Settings;
 use anyhow::Context as _;
 

@@ -8,12 +8,14 @@
 //!
 //! One module per family of RPCs: [`traces`] (GetTrace, SearchSpans,
 //! SearchTraces, ListServices, ListOperations, TopK), [`red`] (ServiceMap,
-//! ServiceOverview), [`logs`] (SearchLogs) and [`metrics`] (QueryMetrics).
+//! ServiceOverview), [`logs`] (SearchLogs) and [`metrics`] (QueryMetrics,
+//! ListMetrics). Paged RPCs share one page-token format ([`page`]).
 
 pub mod cache;
 mod error;
 pub mod logs;
 pub mod metrics;
+pub mod page;
 pub mod query;
 pub mod red;
 mod service;

@@ -44,6 +44,7 @@ use airis_store::tables::LOGS;
 
 use crate::{
     Error,
+    page::{Fields, Page, PageKey},
     query::{self, Bind, RequestWindow as _, Sql, Store, Window},
 };
 
@@ -54,20 +55,267 @@ const TARGET_BUCKETS: u32 = 60;
 const TIE: &str = "cityHash64(TraceId, SpanId, SeverityText, SeverityNumber, ServiceName, Body, \
                    ScopeName, LogAttributes, ResourceAttributes)";
 
-#[derive(Debug, clickhouse::Row, serde::Deserialize)]
-struct Row {
-    ts: i64,
-    tie: u64,
-    trace_id: String,
-    span_id: String,
-    severity_text: String,
-    severity_number: u8,
-    service_name: String,
-    body: String,
-    log_attributes: HashMap<String, String>,
-    resource_attributes: HashMap<String, String>,
-    scope_name: String,
+pub async fn search_logs(
+    store: &Store,
+    tenant: &Tenant,
+    request: SearchLogsRequest,
+) -> Result<SearchLogsResponse, Error> {
+    let plan = Plan::new(tenant, &request, store.limits())?;
+    let buckets: Vec<BucketRow> = store.query(&plan.scan_sql()).fetch_all().await?;
+    let cutoff = page_cutoff(&buckets, plan.limit());
+    let rows: Vec<Row> = store.query(&plan.page_sql(cutoff)).fetch_all().await?;
+    let (rows, page) = plan.page(rows);
+    Ok(plan.response(&buckets, rows, page))
 }
+
+// === plan ===
+
+/// A validated request: what both statements read and how to page.
+struct Plan<'a> {
+    tenant: &'a Tenant,
+    window: Window,
+    /// Histogram bucket width in seconds.
+    step: u32,
+    page: Page<LogCursor>,
+    terms: Vec<String>,
+    /// Conditions other than tenant and time, shared by both statements.
+    conditions: Sql,
+}
+
+impl<'a> Plan<'a> {
+    fn new(
+        tenant: &'a Tenant,
+        request: &SearchLogsRequest,
+        limits: &query::Limits,
+    ) -> Result<Self, Error> {
+        let window = Window::from_proto("time_range", request.time_range.as_ref(), limits)?;
+        let step = window.step_secs(
+            "histogram_step_seconds",
+            request.histogram_step_seconds,
+            TARGET_BUCKETS,
+            1,
+            limits,
+        )?;
+        let page = Page::new(LogCursor::TAG, request.page.as_ref(), limits)?;
+        let terms = parse_query(&request.query)?;
+        let mut conditions = Sql::default();
+        push_filters(&mut conditions, request, &terms)?;
+        Ok(Self {
+            tenant,
+            window,
+            step,
+            page,
+            terms,
+            conditions,
+        })
+    }
+
+    /// Rows the page statement reads: the page, one more to know whether
+    /// another follows, and the identical rows the previous pages already
+    /// returned.
+    fn limit(&self) -> u64 {
+        let skip = self.page.after.as_ref().map_or(0, |c| c.skip);
+        self.page.fetch().saturating_add(skip)
+    }
+
+    fn step_nanos(&self) -> i64 {
+        i64::from(self.step) * 1_000_000_000
+    }
+
+    /// The seconds of the window's first and last nanosecond.
+    fn seconds(&self) -> (i64, i64) {
+        let second = |nanos: u64| (nanos / 1_000_000_000).min(u64::from(u32::MAX)) as i64;
+        (second(self.window.start), second(self.window.end - 1))
+    }
+
+    // === scan ===
+
+    /// One scan of the window: per histogram bucket the matches and the
+    /// newest match seconds the page can start from ([`BucketRow`]).
+    ///
+    /// It reads the second-precision `TimestampTime` (also the primary
+    /// key's) instead of `Timestamp`, except in the window's first and last
+    /// second, where nanoseconds decide.
+    fn scan_sql(&self) -> Sql {
+        let (first_sec, last_sec) = self.seconds();
+        let mut seconds = Sql::default();
+        let mut part = |time: &str, binds: Vec<Bind>| {
+            if !seconds.text.is_empty() {
+                seconds.push(" UNION ALL ");
+            }
+            seconds
+                .push(&format!(
+                    "SELECT toUInt32(TimestampTime) AS sec FROM {LOGS} WHERE "
+                ))
+                .tenant(self.tenant)
+                .push_binds(time, binds)
+                .extend(&self.conditions);
+        };
+        let edge = " AND TimestampTime = toDateTime(?) \
+                    AND Timestamp >= fromUnixTimestamp64Nano(?) AND Timestamp < fromUnixTimestamp64Nano(?)";
+        let in_window = |sec: i64| {
+            vec![
+                Bind::I64(sec),
+                Bind::I64(self.window.start as i64),
+                Bind::I64(self.window.end as i64),
+            ]
+        };
+        part(edge, in_window(first_sec));
+        if last_sec > first_sec {
+            part(edge, in_window(last_sec));
+        }
+        if last_sec > first_sec + 1 {
+            part(
+                " AND TimestampTime > toDateTime(?) AND TimestampTime < toDateTime(?)",
+                vec![Bind::I64(first_sec), Bind::I64(last_sec)],
+            );
+        }
+        let mut sql = Sql::default();
+        sql.push_binds(
+            "SELECT toInt64(intDiv(sec, ?) * ?) AS bucket, count() AS n, ",
+            [
+                Bind::I64(i64::from(self.step)),
+                Bind::I64(self.step_nanos()),
+            ],
+        );
+        // Negated, so that the smallest `limit` values are the newest seconds.
+        sql.push_bind(
+            "groupArraySortedIf(?)(-toInt64(sec), ",
+            self.limit().min(u64::from(u32::MAX)),
+        );
+        match &self.page.after {
+            // Strictly older than the cursor's second: the page statement
+            // reads all rows of the cursor's own second, whatever the cutoff.
+            Some(c) => sql.push_bind("sec < ?", Bind::I64(c.ts.div_euclid(1_000_000_000))),
+            None => sql.push("1"),
+        };
+        sql.push(") AS newest FROM (");
+        sql.extend(&seconds);
+        sql.push(") GROUP BY bucket ORDER BY bucket");
+        sql
+    }
+
+    // === page ===
+
+    /// Whole records, newest first, from the cursor on and, when the scan
+    /// found one, not older than `cutoff` (the `limit`-th newest match).
+    fn page_sql(&self, cutoff: Option<i64>) -> Sql {
+        let (first_sec, last_sec) = self.seconds();
+        let mut sql = Sql::new(&format!(
+            "SELECT toUnixTimestamp64Nano(Timestamp) AS ts, {TIE} AS tie, TraceId AS trace_id, \
+             SpanId AS span_id, toString(SeverityText) AS severity_text, \
+             SeverityNumber AS severity_number, toString(ServiceName) AS service_name, Body AS body, \
+             CAST(LogAttributes, 'Map(String, String)') AS log_attributes, \
+             CAST(ResourceAttributes, 'Map(String, String)') AS resource_attributes, \
+             ScopeName AS scope_name FROM {LOGS} WHERE "
+        ));
+        sql.tenant(self.tenant).push(" AND ");
+        self.window.sql(&mut sql, "Timestamp");
+        // The same bounds on the second-precision column the primary key and
+        // the partitions are on, so that they prune.
+        sql.push_binds(
+            " AND TimestampTime >= toDateTime(?) AND TimestampTime <= toDateTime(?)",
+            [Bind::I64(cutoff.unwrap_or(first_sec)), Bind::I64(last_sec)],
+        );
+        sql.extend(&self.conditions);
+        if let Some(cutoff) = cutoff {
+            sql.push_binds(
+                " AND Timestamp >= fromUnixTimestamp64Nano(?) AND TimestampTime >= toDateTime(?)",
+                [
+                    Bind::I64(cutoff),
+                    Bind::I64(cutoff.div_euclid(1_000_000_000)),
+                ],
+            );
+        }
+        if let Some(c) = &self.page.after {
+            sql.push_binds(
+                " AND Timestamp <= fromUnixTimestamp64Nano(?) AND (ts, tie) <= (?, ?)",
+                [Bind::I64(c.ts), Bind::I64(c.ts), Bind::U64(c.tie)],
+            );
+        }
+        sql.push_bind(" ORDER BY ts DESC, tie DESC LIMIT ?", self.limit());
+        sql
+    }
+
+    /// The page among `rows` (read by [`Plan::page_sql`]) and the token of
+    /// the next one.
+    fn page<R: Keyed>(&self, mut rows: Vec<R>) -> (Vec<R>, PageInfo) {
+        let cursor = self.page.after.as_ref();
+        if let Some(c) = cursor {
+            // Drop the identical rows the previous pages already returned.
+            let already = rows
+                .iter()
+                .take_while(|r| r.key() == (c.ts, c.tie))
+                .count()
+                .min(usize::try_from(c.skip).unwrap_or(usize::MAX));
+            rows.drain(..already);
+        }
+        let size = self.page.size as usize;
+        let more = rows.len() > size;
+        rows.truncate(size);
+        let next_page_token = match rows.last() {
+            Some(last) if more => {
+                let (ts, tie) = last.key();
+                // Rows of this page with the same (ts, tie) as its last one,
+                // plus those skipped before when the page started inside
+                // that run.
+                let mut skip = rows
+                    .iter()
+                    .rev()
+                    .take_while(|r| r.key() == (ts, tie))
+                    .count() as u64;
+                if let Some(c) = cursor
+                    && (c.ts, c.tie) == (ts, tie)
+                    && skip == rows.len() as u64
+                {
+                    skip = skip.saturating_add(c.skip);
+                }
+                self.page.token(&LogCursor { ts, tie, skip })
+            }
+            _ => String::new(),
+        };
+        (rows, PageInfo { next_page_token })
+    }
+
+    // === response ===
+
+    /// Every bucket from the one holding the window's start to the one
+    /// holding its last nanosecond, empty ones 0.
+    fn histogram(&self, buckets: &[BucketRow]) -> Vec<HistogramBucket> {
+        let step = self.step_nanos();
+        let by_bucket: HashMap<i64, u64> = buckets.iter().map(|b| (b.bucket, b.n)).collect();
+        let first = self.window.start as i64 / step * step;
+        let last = (self.window.end as i64 - 1) / step * step;
+        (0..)
+            .map(|i| first + i * step)
+            .take_while(|b| *b <= last)
+            .map(|b| HistogramBucket {
+                time_unix_nano: b as u64,
+                count: by_bucket.get(&b).copied().unwrap_or(0),
+            })
+            .collect()
+    }
+
+    fn response(
+        &self,
+        buckets: &[BucketRow],
+        rows: Vec<Row>,
+        page: PageInfo,
+    ) -> SearchLogsResponse {
+        SearchLogsResponse {
+            records: rows
+                .into_iter()
+                .map(|r| r.into_proto(&self.terms))
+                .collect(),
+            page: Some(page),
+            total_count: buckets.iter().map(|b| b.n).sum(),
+            histogram: self.histogram(buckets),
+            histogram_step_seconds: self.step,
+        }
+    }
+}
+
+// === rows ===
 
 #[derive(Debug, clickhouse::Row, serde::Deserialize)]
 struct BucketRow {
@@ -93,201 +341,83 @@ fn page_cutoff(buckets: &[BucketRow], limit: u64) -> Option<i64> {
     Some(-*kth)
 }
 
-pub async fn search_logs(
-    store: &Store,
-    tenant: &Tenant,
-    request: SearchLogsRequest,
-) -> Result<SearchLogsResponse, Error> {
-    let limits = store.limits();
-    let window = Window::from_proto("time_range", request.time_range.as_ref(), limits)?;
-    let step = window.step_secs(
-        "histogram_step_seconds",
-        request.histogram_step_seconds,
-        TARGET_BUCKETS,
-        limits,
-    )?;
-    let page_size = query::page_size("page", request.page.as_ref(), limits)?;
-    let token = request.page.as_ref().map_or("", |p| p.page_token.as_str());
-    let cursor = decode_cursor(token)?;
-    let terms = parse_query(&request.query)?;
-    // Conditions other than time, shared by both statements.
-    let mut conditions = Sql::default();
-    push_filters(&mut conditions, &request, &terms)?;
-    let second = |nanos: u64| (nanos / 1_000_000_000).min(u64::from(u32::MAX)) as i64;
-    let (first_sec, last_sec) = (second(window.start), second(window.end - 1));
-
-    // One scan of the window gives the histogram (and the total) and, per
-    // bucket, the newest match seconds the page can start from. The page
-    // then reads whole records only from the `limit`-th newest match's
-    // second on, instead of hashing every match of the window to sort them.
-    // The scan reads the second-precision `TimestampTime` (also the primary
-    // key's) instead of `Timestamp`, except in the window's first and last
-    // second, where nanoseconds decide.
-    let skip = cursor.as_ref().map_or(0, |c| c.skip);
-    let limit = u64::from(page_size).saturating_add(1).saturating_add(skip);
-    let step_nanos = i64::from(step) * 1_000_000_000;
-    let mut seconds = Sql::default();
-    let part = |seconds: &mut Sql, time: &str, binds: Vec<Bind>| {
-        if !seconds.text.is_empty() {
-            seconds.push(" UNION ALL ");
-        }
-        seconds
-            .push(&format!(
-                "SELECT toUInt32(TimestampTime) AS sec FROM {LOGS} WHERE "
-            ))
-            .tenant(tenant)
-            .push_binds(time, binds)
-            .extend(&conditions);
-    };
-    let edge = " AND TimestampTime = toDateTime(?) \
-                AND Timestamp >= fromUnixTimestamp64Nano(?) AND Timestamp < fromUnixTimestamp64Nano(?)";
-    let in_window = |sec: i64| {
-        vec![
-            Bind::I64(sec),
-            Bind::I64(window.start as i64),
-            Bind::I64(window.end as i64),
-        ]
-    };
-    part(&mut seconds, edge, in_window(first_sec));
-    if last_sec > first_sec {
-        part(&mut seconds, edge, in_window(last_sec));
-    }
-    if last_sec > first_sec + 1 {
-        part(
-            &mut seconds,
-            " AND TimestampTime > toDateTime(?) AND TimestampTime < toDateTime(?)",
-            vec![Bind::I64(first_sec), Bind::I64(last_sec)],
-        );
-    }
-    let mut counts = Sql::default();
-    counts.push_binds(
-        "SELECT toInt64(intDiv(sec, ?) * ?) AS bucket, count() AS n, ",
-        [Bind::I64(i64::from(step)), Bind::I64(step_nanos)],
-    );
-    // Negated, so that the smallest `limit` values are the newest seconds.
-    counts.push_bind(
-        "groupArraySortedIf(?)(-toInt64(sec), ",
-        limit.min(u64::from(u32::MAX)),
-    );
-    match &cursor {
-        // Strictly older than the cursor's second: the page query reads all
-        // rows of the cursor's own second, whatever the cutoff.
-        Some(c) => counts.push_bind("sec < ?", Bind::I64(c.ts.div_euclid(1_000_000_000))),
-        None => counts.push("1"),
-    };
-    counts.push(") AS newest FROM (");
-    counts.extend(&seconds);
-    counts.push(") GROUP BY bucket ORDER BY bucket");
-    let buckets: Vec<BucketRow> = store.query(&counts).fetch_all().await?;
-    let cutoff = page_cutoff(&buckets, limit);
-
-    let mut filter = Sql::default();
-    filter.tenant(tenant).push(" AND ");
-    window.sql(&mut filter, "Timestamp");
-    // The same bounds on the second-precision column the primary key and
-    // the partitions are on, so that they prune.
-    filter.push_binds(
-        " AND TimestampTime >= toDateTime(?) AND TimestampTime <= toDateTime(?)",
-        [Bind::I64(cutoff.unwrap_or(first_sec)), Bind::I64(last_sec)],
-    );
-    filter.extend(&conditions);
-
-    // The page.
-    let mut sql = Sql::new(&format!(
-        "SELECT toUnixTimestamp64Nano(Timestamp) AS ts, {TIE} AS tie, TraceId AS trace_id, \
-         SpanId AS span_id, toString(SeverityText) AS severity_text, \
-         SeverityNumber AS severity_number, toString(ServiceName) AS service_name, Body AS body, \
-         CAST(LogAttributes, 'Map(String, String)') AS log_attributes, \
-         CAST(ResourceAttributes, 'Map(String, String)') AS resource_attributes, \
-         ScopeName AS scope_name FROM {LOGS} WHERE "
-    ));
-    sql.extend(&filter);
-    if let Some(cutoff) = cutoff {
-        sql.push_binds(
-            " AND Timestamp >= fromUnixTimestamp64Nano(?) AND TimestampTime >= toDateTime(?)",
-            [
-                Bind::I64(cutoff),
-                Bind::I64(cutoff.div_euclid(1_000_000_000)),
-            ],
-        );
-    }
-    if let Some(c) = &cursor {
-        sql.push_binds(
-            " AND Timestamp <= fromUnixTimestamp64Nano(?) AND (ts, tie) <= (?, ?)",
-            [Bind::I64(c.ts), Bind::I64(c.ts), Bind::U64(c.tie)],
-        );
-    }
-    sql.push_bind(" ORDER BY ts DESC, tie DESC LIMIT ?", limit);
-    let mut rows: Vec<Row> = store.query(&sql).fetch_all().await?;
-    if let Some(c) = &cursor {
-        // Drop the identical rows the previous pages already returned.
-        let already = rows
-            .iter()
-            .take_while(|r| r.ts == c.ts && r.tie == c.tie)
-            .count()
-            .min(usize::try_from(c.skip).unwrap_or(usize::MAX));
-        rows.drain(..already);
-    }
-    let more = rows.len() > page_size as usize;
-    rows.truncate(page_size as usize);
-    let next_page_token = match rows.last() {
-        Some(last) if more => {
-            // Rows of this page with the same (ts, tie) as its last one, plus
-            // those skipped before when the page started inside that run.
-            let mut same = rows
-                .iter()
-                .rev()
-                .take_while(|r| r.ts == last.ts && r.tie == last.tie)
-                .count() as u64;
-            if let Some(c) = &cursor
-                && c.ts == last.ts
-                && c.tie == last.tie
-                && same == rows.len() as u64
-            {
-                same = same.saturating_add(c.skip);
-            }
-            encode_cursor(last.ts, last.tie, same)
-        }
-        _ => String::new(),
-    };
-
-    let by_bucket: HashMap<i64, u64> = buckets.iter().map(|b| (b.bucket, b.n)).collect();
-    let total_count = buckets.iter().map(|b| b.n).sum();
-    let first = window.start as i64 / step_nanos * step_nanos;
-    let last = (window.end as i64 - 1) / step_nanos * step_nanos;
-    let histogram = (0..)
-        .map(|i| first + i * step_nanos)
-        .take_while(|b| *b <= last)
-        .map(|b| HistogramBucket {
-            time_unix_nano: b as u64,
-            count: by_bucket.get(&b).copied().unwrap_or(0),
-        })
-        .collect();
-
-    let records = rows
-        .into_iter()
-        .map(|r| LogRecord {
-            time_unix_nano: r.ts as u64,
-            highlights: highlights(&r.body, &terms),
-            trace_id: r.trace_id,
-            span_id: r.span_id,
-            severity_text: r.severity_text,
-            severity_number: i32::from(r.severity_number),
-            service_name: r.service_name,
-            body: r.body,
-            attributes: r.log_attributes,
-            resource_attributes: r.resource_attributes,
-            scope_name: r.scope_name,
-        })
-        .collect();
-    Ok(SearchLogsResponse {
-        records,
-        page: Some(PageInfo { next_page_token }),
-        total_count,
-        histogram,
-        histogram_step_seconds: step,
-    })
+#[derive(Debug, clickhouse::Row, serde::Deserialize)]
+struct Row {
+    ts: i64,
+    tie: u64,
+    trace_id: String,
+    span_id: String,
+    severity_text: String,
+    severity_number: u8,
+    service_name: String,
+    body: String,
+    log_attributes: HashMap<String, String>,
+    resource_attributes: HashMap<String, String>,
+    scope_name: String,
 }
+
+/// A record's place in the page order.
+trait Keyed {
+    /// `(ts, tie)`.
+    fn key(&self) -> (i64, u64);
+}
+
+impl Keyed for Row {
+    fn key(&self) -> (i64, u64) {
+        (self.ts, self.tie)
+    }
+}
+
+impl Row {
+    fn into_proto(self, terms: &[String]) -> LogRecord {
+        LogRecord {
+            time_unix_nano: self.ts as u64,
+            highlights: highlights(&self.body, terms),
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            severity_text: self.severity_text,
+            severity_number: i32::from(self.severity_number),
+            service_name: self.service_name,
+            body: self.body,
+            attributes: self.log_attributes,
+            resource_attributes: self.resource_attributes,
+            scope_name: self.scope_name,
+        }
+    }
+}
+
+/// Where the previous page stopped: `(Timestamp, tie)` of its last record
+/// and how many records with exactly that key the pages so far returned.
+#[derive(Debug, Clone, PartialEq)]
+struct LogCursor {
+    ts: i64,
+    tie: u64,
+    skip: u64,
+}
+
+impl LogCursor {
+    const TAG: &str = "logs";
+}
+
+impl PageKey for LogCursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([
+            self.ts.to_string(),
+            self.tie.to_string(),
+            self.skip.to_string(),
+        ]);
+    }
+
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            ts: fields.number()?,
+            tie: fields.number()?,
+            skip: fields.number()?,
+        })
+    }
+}
+
+// === filters ===
 
 /// Appends ` AND ...` for every filter of the request.
 fn push_filters(sql: &mut Sql, request: &SearchLogsRequest, terms: &[String]) -> Result<(), Error> {
@@ -440,31 +570,6 @@ pub fn highlights(body: &str, terms: &[String]) -> Vec<Highlight> {
         .collect()
 }
 
-// === cursor ===
-
-struct Cursor {
-    ts: i64,
-    tie: u64,
-    skip: u64,
-}
-
-fn encode_cursor(ts: i64, tie: u64, skip: u64) -> String {
-    query::encode_cursor(&[ts.to_string(), tie.to_string(), skip.to_string()])
-}
-
-fn decode_cursor(token: &str) -> Result<Option<Cursor>, Error> {
-    let Some(fields) = query::decode_cursor("page", token, 3)? else {
-        return Ok(None);
-    };
-    let invalid =
-        || Error::InvalidArgument("page.page_token: not a token from this service".into());
-    Ok(Some(Cursor {
-        ts: fields[0].parse().map_err(|_| invalid())?,
-        tie: fields[1].parse().map_err(|_| invalid())?,
-        skip: fields[2].parse().map_err(|_| invalid())?,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +587,81 @@ mod tests {
         assert_eq!(page_cutoff(&buckets, 5), Some(1));
         assert_eq!(page_cutoff(&buckets, 6), None);
         assert_eq!(page_cutoff(&buckets, 0), None);
+    }
+
+    /// A record reduced to its page key and an identity.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Item {
+        ts: i64,
+        tie: u64,
+        id: usize,
+    }
+
+    impl Keyed for Item {
+        fn key(&self) -> (i64, u64) {
+            (self.ts, self.tie)
+        }
+    }
+
+    #[test]
+    fn pages_return_identical_records_exactly_once() {
+        use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+        let tenant = Tenant::parse("acme").unwrap();
+        // Newest first: one record, a run of five identical ones, two more.
+        let keys = [
+            (9, 1),
+            (5, 7),
+            (5, 7),
+            (5, 7),
+            (5, 7),
+            (5, 7),
+            (5, 3),
+            (2, 8),
+        ];
+        let all: Vec<Item> = keys
+            .iter()
+            .enumerate()
+            .map(|(id, &(ts, tie))| Item { ts, tie, id })
+            .collect();
+        for size in 1..=4 {
+            let mut seen = Vec::new();
+            let mut token = String::new();
+            for _ in 0..all.len() + 1 {
+                let request = SearchLogsRequest {
+                    time_range: Some(TimeRange {
+                        start_unix_nano: 1,
+                        end_unix_nano: 10,
+                    }),
+                    page: Some(PageRequest {
+                        page_size: size,
+                        page_token: token.clone(),
+                    }),
+                    ..Default::default()
+                };
+                let plan = Plan::new(&tenant, &request, &query::Limits::default()).unwrap();
+                // What the page statement reads: (ts, tie) at or below the
+                // cursor's, newest first, `limit` rows.
+                let read: Vec<Item> = all
+                    .iter()
+                    .filter(|r| {
+                        plan.page
+                            .after
+                            .as_ref()
+                            .is_none_or(|c| r.key() <= (c.ts, c.tie))
+                    })
+                    .take(plan.limit() as usize)
+                    .cloned()
+                    .collect();
+                let (rows, info) = plan.page(read);
+                assert!(rows.len() <= size as usize);
+                seen.extend(rows.into_iter().map(|r| r.id));
+                token = info.next_page_token;
+                if token.is_empty() {
+                    break;
+                }
+            }
+            assert_eq!(seen, (0..all.len()).collect::<Vec<_>>(), "page size {size}");
+        }
     }
 
     fn spans<'a>(body: &'a str, terms: &[&str]) -> Vec<&'a str> {

@@ -1,8 +1,7 @@
-//! Building blocks every query shares: limits, time windows, paging
-//! cursors. SQL is assembled only from bound parameters, with the storage
+//! Building blocks every query shares: limits and time windows. SQL is assembled only from bound parameters, with the storage
 //! crate's [`Sql`].
 
-use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+use airis_proto::airis::common::v1::TimeRange;
 pub use airis_store::sql::{Bind, Sql, Window};
 
 use crate::Error;
@@ -88,13 +87,15 @@ pub trait RequestWindow: Sized {
     fn from_proto(field: &str, range: Option<&TimeRange>, limits: &Limits) -> Result<Self, Error>;
 
     /// The bucket width for a series over this window: the requested one, or
-    /// one giving about `target_points` points; refused when it would give
-    /// more than `limits.max_points`.
+    /// the smallest multiple of `unit_secs` giving at most about
+    /// `target_points` points; refused when it would give more than
+    /// `limits.max_points`.
     fn step_secs(
         &self,
         field: &str,
         requested: u32,
         target_points: u32,
+        unit_secs: u32,
         limits: &Limits,
     ) -> Result<u32, Error>;
 }
@@ -131,11 +132,17 @@ impl RequestWindow for Window {
         field: &str,
         requested: u32,
         target_points: u32,
+        unit_secs: u32,
         limits: &Limits,
     ) -> Result<u32, Error> {
         let span = (self.end - self.start).div_ceil(1_000_000_000).max(1);
         let step = if requested == 0 {
-            span.div_ceil(u64::from(target_points.max(1))).max(1) as u32
+            let unit = u64::from(unit_secs.max(1));
+            let step = span
+                .div_ceil(u64::from(target_points.max(1)))
+                .div_ceil(unit)
+                * unit;
+            u32::try_from(step).unwrap_or(u32::MAX)
         } else {
             requested
         };
@@ -148,46 +155,6 @@ impl RequestWindow for Window {
         }
         Ok(step)
     }
-}
-
-// === paging ===
-
-/// The page size a request asks for, checked against the limits.
-pub fn page_size(field: &str, page: Option<&PageRequest>, limits: &Limits) -> Result<u32, Error> {
-    match page.map_or(0, |p| p.page_size) {
-        0 => Ok(limits.default_page_size),
-        n if n > limits.max_page_size => Err(Error::LimitExceeded(format!(
-            "{field}.page_size: {n} is more than analytics.limits.max_page_size ({})",
-            limits.max_page_size
-        ))),
-        n => Ok(n),
-    }
-}
-
-/// Encodes cursor fields into an opaque page token.
-pub fn encode_cursor(fields: &[String]) -> String {
-    hex::encode(fields.join("\u{1f}"))
-}
-
-/// Decodes a page token made by [`encode_cursor`] with `expected` fields;
-/// an empty token is `None` (the first page).
-pub fn decode_cursor(
-    field: &str,
-    token: &str,
-    expected: usize,
-) -> Result<Option<Vec<String>>, Error> {
-    if token.is_empty() {
-        return Ok(None);
-    }
-    let invalid =
-        || Error::InvalidArgument(format!("{field}.page_token: not a token from this service"));
-    let bytes = hex::decode(token).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let fields: Vec<String> = text.split('\u{1f}').map(str::to_owned).collect();
-    if fields.len() != expected {
-        return Err(invalid());
-    }
-    Ok(Some(fields))
 }
 
 // === attribute and label matches ===
@@ -288,33 +255,34 @@ mod tests {
         assert!(huge.to_string().contains("max_time_range_secs"));
         let ok =
             Window::from_proto("time_range", Some(&range(0, 3_600_000_000_000)), &limits).unwrap();
-        assert_eq!(ok.step_secs("step_seconds", 0, 60, &limits).unwrap(), 60);
-        assert_eq!(ok.step_secs("step_seconds", 10, 60, &limits).unwrap(), 10);
-        assert!(ok.step_secs("step_seconds", 2, 60, &limits).is_ok());
+        assert_eq!(ok.step_secs("step_seconds", 0, 60, 1, &limits).unwrap(), 60);
+        assert_eq!(
+            ok.step_secs("step_seconds", 10, 60, 1, &limits).unwrap(),
+            10
+        );
+        assert!(ok.step_secs("step_seconds", 2, 60, 1, &limits).is_ok());
         assert!(matches!(
-            ok.step_secs("step_seconds", 1, 60, &limits),
+            ok.step_secs("step_seconds", 1, 60, 1, &limits),
             Err(Error::LimitExceeded(_))
         ));
         let day =
             Window::from_proto("time_range", Some(&range(0, 86_400_000_000_000)), &limits).unwrap();
         assert!(matches!(
-            day.step_secs("step_seconds", 1, 60, &limits),
+            day.step_secs("step_seconds", 1, 60, 1, &limits),
             Err(Error::LimitExceeded(_))
         ));
-    }
-
-    #[test]
-    fn cursors_round_trip_and_reject_garbage() {
-        let token = encode_cursor(&["123".to_owned(), "abc".to_owned()]);
-        assert_eq!(
-            decode_cursor("page", &token, 2).unwrap().unwrap(),
-            vec!["123", "abc"]
-        );
-        assert_eq!(decode_cursor("page", "", 2).unwrap(), None);
-        for bad in ["zz", "'; DROP TABLE x", &encode_cursor(&["1".to_owned()])] {
-            let err = decode_cursor("page", bad, 2).unwrap_err();
-            assert!(err.to_string().contains("page.page_token"), "{err}");
-        }
+        // Whole minutes: an hour gives 60 points of a minute, an hour and a
+        // minute 31 of two, five minutes 5 of one.
+        let minutes = |n: u64| Window {
+            start: 0,
+            end: n * 60_000_000_000,
+        };
+        let default_in_minutes =
+            |w: Window| w.step_secs("step_seconds", 0, 60, 60, &limits).unwrap();
+        assert_eq!(default_in_minutes(minutes(60)), 60);
+        assert_eq!(default_in_minutes(minutes(61)), 120);
+        assert_eq!(default_in_minutes(minutes(5)), 60);
+        assert_eq!(default_in_minutes(minutes(24 * 60)), 1440);
     }
 
     #[test]

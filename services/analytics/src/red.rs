@@ -34,7 +34,9 @@
 //! zeros (zero counts and percentiles), so every series has the same points:
 //! from the bucket holding the window's start to the one holding its last
 //! nanosecond (one more than `step_secs` counted when the window is not
-//! aligned to the step). Steps that are not whole minutes read only spans.
+//! aligned to the step). A step of 0 picks whole minutes (the fewest giving
+//! at most about 60 points); steps that are not whole minutes read only
+//! spans.
 //! The request rate is per second of the widened window.
 
 use std::collections::BTreeMap;
@@ -259,7 +261,14 @@ pub async fn service_overview(
         request.time_range.as_ref(),
         limits,
     )?);
-    let step = window.step_secs("step_seconds", request.step_seconds, TARGET_POINTS, limits)?;
+    // A default step of whole minutes, so the per-minute rollups answer.
+    let step = window.step_secs(
+        "step_seconds",
+        request.step_seconds,
+        TARGET_POINTS,
+        (MINUTE / NANOS_PER_SEC) as u32,
+        limits,
+    )?;
     let step_nanos = u64::from(step) * NANOS_PER_SEC;
     let service = (!request.service_name.is_empty()).then_some(request.service_name.as_str());
     // Minutes nest in buckets only when the step is whole minutes.

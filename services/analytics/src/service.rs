@@ -3,11 +3,12 @@
 use std::future::Future;
 
 use airis_proto::airis::analytics::v1::{
-    GetTraceRequest, GetTraceResponse, ListOperationsRequest, ListOperationsResponse,
-    ListServicesRequest, ListServicesResponse, QueryMetricsRequest, QueryMetricsResponse,
-    SearchLogsRequest, SearchLogsResponse, SearchSpansRequest, SearchSpansResponse,
-    SearchTracesRequest, SearchTracesResponse, ServiceMapRequest, ServiceMapResponse,
-    ServiceOverviewRequest, ServiceOverviewResponse, SpanFilter, TopKRequest, TopKResponse,
+    GetTraceRequest, GetTraceResponse, ListMetricsRequest, ListMetricsResponse,
+    ListOperationsRequest, ListOperationsResponse, ListServicesRequest, ListServicesResponse,
+    QueryMetricsRequest, QueryMetricsResponse, SearchLogsRequest, SearchLogsResponse,
+    SearchSpansRequest, SearchSpansResponse, SearchTracesRequest, SearchTracesResponse,
+    ServiceMapRequest, ServiceMapResponse, ServiceOverviewRequest, ServiceOverviewResponse,
+    SpanFilter, TopKRequest, TopKResponse,
     query_service_server::{QueryService, QueryServiceServer},
 };
 use airis_proto::airis::common::v1::TimeRange;
@@ -202,6 +203,21 @@ impl QueryService for Analytics {
             |r, _| range_end(r.time_range.as_ref()),
             |store, tenant, request| async move {
                 metrics::query_metrics(&store, &tenant, request).await
+            },
+        )
+        .await
+    }
+
+    async fn list_metrics(
+        &self,
+        request: Request<ListMetricsRequest>,
+    ) -> Result<Response<ListMetricsResponse>, Status> {
+        self.run(
+            "ListMetrics",
+            request,
+            |r, _| range_end(r.time_range.as_ref()),
+            |store, tenant, request| async move {
+                metrics::list_metrics(&store, &tenant, request).await
             },
         )
         .await

@@ -8,9 +8,10 @@
 //! table's `by_trace` projection (ordered by `TenantId, TraceId`) answers.
 //! Request values only ever travel as bound values ([`Sql`]).
 //!
-//! Paging is keyset paging: a page token holds the sort key of the last item
-//! returned, and the next page asks for items strictly after it in the sort
-//! order, so spans arriving later never shift pages already returned.
+//! Paging is keyset paging ([`crate::page`]): a page token holds the sort
+//! key of the last item returned, and the next page asks for items strictly
+//! after it in the sort order, so spans arriving later never shift pages
+//! already returned.
 //!
 //! Latency percentiles (TopK) are exact (`quantilesExact`: the element at
 //! position `floor(level * n)` of the sorted durations).
@@ -24,12 +25,12 @@ use airis_proto::airis::analytics::v1::{
     SpanEvent, SpanFilter, SpanKind, SpanLink, SpanOrder, StatusCode, TopKDimension, TopKEntry,
     TopKMetric, TopKRequest, TopKResponse, TraceSummary,
 };
-use airis_proto::airis::common::v1::PageInfo;
 use airis_runtime::tenant::Tenant;
 
-use crate::Error;
 use airis_store::tables::TRACES;
 
+use crate::Error;
+use crate::page::{Fields, Page, PageKey};
 use crate::query::{self, Bind, Limits, RequestWindow as _, Sql, Store, Window};
 
 /// Largest `k` a TopK request may ask for.
@@ -77,13 +78,11 @@ pub async fn search_spans(
     let limits = store.limits();
     let filter = SpanConditions::new(tenant, request.filter.as_ref(), limits)?;
     let order = query::known_enum::<SpanOrder>("order", request.order)?;
-    let size = query::page_size("page", request.page.as_ref(), limits)? as usize;
-    let token = request.page.as_ref().map_or("", |p| p.page_token.as_str());
-    let cursor = SpanCursor::decode(token, order)?;
+    let page = Page::<SpanCursor>::new(SpanCursor::tag(order), request.page.as_ref(), limits)?;
 
     let mut sql = Sql::new(&format!("SELECT {SPAN_COLUMNS} FROM {TRACES} WHERE "));
     sql.extend(&filter.sql);
-    if let Some(cursor) = &cursor {
+    if let Some(cursor) = &page.after {
         cursor.condition(&mut sql, order);
     }
     sql.push(match order {
@@ -93,25 +92,17 @@ pub async fn search_spans(
             " ORDER BY Duration DESC, Timestamp DESC, TraceId DESC, SpanId DESC"
         }
     });
-    sql.push_bind(" LIMIT ?", size as u64 + 1);
+    sql.push_bind(" LIMIT ?", page.fetch());
     let mut rows = store.query(&sql).fetch_all::<SpanRow>().await?;
-
-    let mut next_page_token = String::new();
-    if rows.len() > size {
-        rows.truncate(size);
-        if let Some(last) = rows.last() {
-            next_page_token = SpanCursor {
-                duration: last.duration,
-                ts: last.ts,
-                trace_id: last.trace_id.clone(),
-                span_id: last.span_id.clone(),
-            }
-            .encode(order);
-        }
-    }
+    let info = page.finish(&mut rows, |last| SpanCursor {
+        duration: last.duration,
+        ts: last.ts,
+        trace_id: last.trace_id.clone(),
+        span_id: last.span_id.clone(),
+    });
     Ok(SearchSpansResponse {
         spans: rows.into_iter().map(SpanRow::into_proto).collect(),
-        page: Some(PageInfo { next_page_token }),
+        page: Some(info),
     })
 }
 
@@ -124,33 +115,30 @@ struct SpanCursor {
     span_id: String,
 }
 
-impl SpanCursor {
-    fn encode(&self, order: SpanOrder) -> String {
-        query::encode_cursor(&[
-            format!("spans:{}", order as i32),
+impl PageKey for SpanCursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([
             self.duration.to_string(),
             self.ts.to_string(),
             self.trace_id.clone(),
             self.span_id.clone(),
-        ])
+        ]);
     }
 
-    fn decode(token: &str, order: SpanOrder) -> Result<Option<Self>, Error> {
-        let Some(fields) = query::decode_cursor("page", token, 5)? else {
-            return Ok(None);
-        };
-        let cursor = (|| {
-            if fields[0] != format!("spans:{}", order as i32) {
-                return None;
-            }
-            Some(Self {
-                duration: fields[1].parse().ok()?,
-                ts: fields[2].parse().ok()?,
-                trace_id: hex_id(&fields[3])?,
-                span_id: hex_id(&fields[4])?,
-            })
-        })();
-        cursor.map(Some).ok_or_else(bad_token)
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            duration: fields.number()?,
+            ts: fields.number()?,
+            trace_id: fields.hex_id()?,
+            span_id: fields.hex_id()?,
+        })
+    }
+}
+
+impl SpanCursor {
+    /// Tokens of SearchSpans in `order`.
+    fn tag(order: SpanOrder) -> String {
+        format!("spans:{}", order as i32)
     }
 
     /// Rows strictly after this cursor in `order`.
@@ -186,16 +174,6 @@ impl SpanCursor {
     }
 }
 
-fn bad_token() -> Error {
-    Error::InvalidArgument("page.page_token: not a token from this service".to_owned())
-}
-
-/// A lowercase hexadecimal id from a page token (at most 32 characters).
-fn hex_id(text: &str) -> Option<String> {
-    (text.len() <= 32 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| text.to_ascii_lowercase())
-}
-
 // === SearchTraces ===
 
 pub async fn search_traces(
@@ -206,9 +184,7 @@ pub async fn search_traces(
     let limits = store.limits();
     let filter = SpanConditions::new(tenant, request.filter.as_ref(), limits)?;
     let order = query::known_enum::<SpanOrder>("order", request.order)?;
-    let size = query::page_size("page", request.page.as_ref(), limits)? as usize;
-    let token = request.page.as_ref().map_or("", |p| p.page_token.as_str());
-    let cursor = TraceCursor::decode(token, order)?;
+    let page = Page::<TraceCursor>::new(TraceCursor::tag(order), request.page.as_ref(), limits)?;
 
     // 1. The page of traces with a matching span, ordered by the start and
     //    duration of all their spans in the window.
@@ -228,7 +204,7 @@ pub async fn search_traces(
         sql.push(")");
     }
     sql.push(" GROUP BY TraceId");
-    if let Some(cursor) = &cursor {
+    if let Some(cursor) = &page.after {
         cursor.condition(&mut sql, order);
     }
     sql.push(match order {
@@ -236,32 +212,24 @@ pub async fn search_traces(
         SpanOrder::OldestFirst => " ORDER BY start_ns ASC, TraceId ASC",
         SpanOrder::LongestFirst => " ORDER BY duration_ns DESC, start_ns DESC, TraceId DESC",
     });
-    sql.push_bind(" LIMIT ?", size as u64 + 1);
-    let mut page = store.query(&sql).fetch_all::<TraceKeyRow>().await?;
-
-    let mut next_page_token = String::new();
-    if page.len() > size {
-        page.truncate(size);
-        if let Some(last) = page.last() {
-            next_page_token = TraceCursor {
-                duration: last.duration_ns,
-                start: last.start_ns,
-                trace_id: last.trace_id.clone(),
-            }
-            .encode(order);
-        }
-    }
-    if page.is_empty() {
+    sql.push_bind(" LIMIT ?", page.fetch());
+    let mut keys = store.query(&sql).fetch_all::<TraceKeyRow>().await?;
+    let info = page.finish(&mut keys, |last| TraceCursor {
+        duration: last.duration_ns,
+        start: last.start_ns,
+        trace_id: last.trace_id.clone(),
+    });
+    if keys.is_empty() {
         return Ok(SearchTracesResponse {
             traces: Vec::new(),
-            page: Some(PageInfo { next_page_token }),
+            page: Some(info),
         });
     }
 
     // 2. Summaries of those traces. Their spans in the window all start at
     //    or after the earliest trace start of the page.
-    let ids: Vec<String> = page.iter().map(|t| t.trace_id.clone()).collect();
-    let earliest = page.iter().map(|t| t.start_ns).min().unwrap_or(0);
+    let ids: Vec<String> = keys.iter().map(|t| t.trace_id.clone()).collect();
+    let earliest = keys.iter().map(|t| t.start_ns).min().unwrap_or(0);
     let window = Window {
         start: (earliest.max(0) as u64).max(filter.window.start),
         end: filter.window.end,
@@ -291,7 +259,7 @@ pub async fn search_traces(
         .map(|row| (row.trace_id.clone(), row))
         .collect();
 
-    let traces = page
+    let traces = keys
         .into_iter()
         .map(|key| {
             let summary = summaries.get(&key.trace_id);
@@ -311,7 +279,7 @@ pub async fn search_traces(
         .collect();
     Ok(SearchTracesResponse {
         traces,
-        page: Some(PageInfo { next_page_token }),
+        page: Some(info),
     })
 }
 
@@ -344,31 +312,28 @@ struct TraceCursor {
     trace_id: String,
 }
 
-impl TraceCursor {
-    fn encode(&self, order: SpanOrder) -> String {
-        query::encode_cursor(&[
-            format!("traces:{}", order as i32),
+impl PageKey for TraceCursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([
             self.duration.to_string(),
             self.start.to_string(),
             self.trace_id.clone(),
-        ])
+        ]);
     }
 
-    fn decode(token: &str, order: SpanOrder) -> Result<Option<Self>, Error> {
-        let Some(fields) = query::decode_cursor("page", token, 4)? else {
-            return Ok(None);
-        };
-        let cursor = (|| {
-            if fields[0] != format!("traces:{}", order as i32) {
-                return None;
-            }
-            Some(Self {
-                duration: fields[1].parse().ok()?,
-                start: fields[2].parse().ok()?,
-                trace_id: hex_id(&fields[3])?,
-            })
-        })();
-        cursor.map(Some).ok_or_else(bad_token)
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            duration: fields.number()?,
+            start: fields.number()?,
+            trace_id: fields.hex_id()?,
+        })
+    }
+}
+
+impl TraceCursor {
+    /// Tokens of SearchTraces in `order`.
+    fn tag(order: SpanOrder) -> String {
+        format!("traces:{}", order as i32)
     }
 
     /// `HAVING`: groups strictly after this cursor in `order`.
@@ -784,7 +749,7 @@ mod tests {
     use super::*;
     use airis_proto::airis::analytics::v1::AttributeFilter;
     use airis_proto::airis::analytics::v1::MatchOperator;
-    use airis_proto::airis::common::v1::TimeRange;
+    use airis_proto::airis::common::v1::{PageRequest, TimeRange};
 
     fn tenant() -> Tenant {
         Tenant::parse("acme").unwrap()
@@ -968,41 +933,43 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_per_order_only() {
+    fn cursors_round_trip_per_rpc_and_order_only() {
+        let limits = Limits::default();
+        let request = |token: &str| PageRequest {
+            page_size: 0,
+            page_token: token.to_owned(),
+        };
+        let spans = |order: SpanOrder, token: &str| {
+            Page::<SpanCursor>::new(SpanCursor::tag(order), Some(&request(token)), &limits)
+        };
+        let traces = |order: SpanOrder, token: &str| {
+            Page::<TraceCursor>::new(TraceCursor::tag(order), Some(&request(token)), &limits)
+        };
         let cursor = SpanCursor {
             duration: 3,
             ts: 1_700_000_000_000_000_000,
             trace_id: "ab".repeat(16),
             span_id: "cd".repeat(8),
         };
-        let token = cursor.encode(SpanOrder::LongestFirst);
+        let token = spans(SpanOrder::LongestFirst, "").unwrap().token(&cursor);
         assert_eq!(
-            SpanCursor::decode(&token, SpanOrder::LongestFirst).unwrap(),
+            spans(SpanOrder::LongestFirst, &token).unwrap().after,
             Some(cursor.clone())
         );
-        assert!(SpanCursor::decode(&token, SpanOrder::OldestFirst).is_err());
-        assert!(TraceCursor::decode(&token, SpanOrder::LongestFirst).is_err());
-        assert_eq!(
-            SpanCursor::decode("", SpanOrder::Unspecified).unwrap(),
-            None
-        );
-        let forged = query::encode_cursor(&[
-            "spans:0".into(),
-            "0".into(),
-            "1".into(),
-            "' OR 1=1".into(),
-            "ab".into(),
-        ]);
-        let err = SpanCursor::decode(&forged, SpanOrder::Unspecified).unwrap_err();
+        assert!(spans(SpanOrder::OldestFirst, &token).is_err());
+        assert!(traces(SpanOrder::LongestFirst, &token).is_err());
+        assert_eq!(spans(SpanOrder::Unspecified, "").unwrap().after, None);
+        let forged = hex::encode("spans:0\u{1f}0\u{1f}1\u{1f}' OR 1=1\u{1f}ab");
+        let err = spans(SpanOrder::Unspecified, &forged).unwrap_err();
         assert!(err.to_string().contains("page.page_token"));
         let trace = TraceCursor {
             duration: 1,
             start: 2,
             trace_id: "ef".repeat(16),
         };
-        let token = trace.encode(SpanOrder::Unspecified);
+        let token = traces(SpanOrder::Unspecified, "").unwrap().token(&trace);
         assert_eq!(
-            TraceCursor::decode(&token, SpanOrder::Unspecified).unwrap(),
+            traces(SpanOrder::Unspecified, &token).unwrap().after,
             Some(trace)
         );
         let mut sql = Sql::default();

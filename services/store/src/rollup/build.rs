@@ -96,7 +96,6 @@ pub async fn run(client: clickhouse::Client, config: RollupConfig, shutdown: Shu
     }
 }
 
-
 /// Builds every minute in the lookback whose rollup is missing or stale
 /// and settled at `now`; returns how many minutes were built.
 pub async fn build_due(
