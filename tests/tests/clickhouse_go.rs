@@ -42,13 +42,13 @@ fn generated(n: u64) -> Row {
             ("n".to_owned(), n.to_string()),
             (
                 "parity".to_owned(),
-                if n % 2 == 0 { "even" } else { "odd" }.to_owned(),
+                if n.is_multiple_of(2) { "even" } else { "odd" }.to_owned(),
             ),
         ]
         .into(),
         time_unix_nano: START_NANOS + n as i64,
         values: (0..n % 4).map(|i| i as f64 / 4.0).collect(),
-        note: (n % 5 != 0).then(|| format!("note {n}")),
+        note: (!n.is_multiple_of(5)).then(|| format!("note {n}")),
     }
 }
 
