@@ -1,7 +1,8 @@
 # The one image every AIRIS-MON workload runs (istio/: `airis serve <service>`,
 # `airis migrate`): the `airis` binary, run as UID 65532 with a read-only
 # root filesystem. Build: docker build -t airis-mon/airis:<tag> .
-FROM rust:1.95-bookworm AS build
+# The toolchain rust-toolchain.toml pins, and Cargo.toml's rust-version.
+FROM rust:1.95.0-bookworm AS build
 WORKDIR /src
 COPY . .
 # librdkafka is built from source by rdkafka-sys (make, a C compiler: in

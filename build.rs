@@ -1,5 +1,8 @@
-//! Compiles every `.proto` file under `proto/` once, into the root crate.
+//! Compiles every `.proto` file under `proto/` once, into the root crate,
+//! and lists the services they define.
 use std::path::{Path, PathBuf};
+
+use prost::Message as _;
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
@@ -28,9 +31,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    let descriptors = out_dir.join("airis_descriptor.bin");
     tonic_prost_build::configure()
-        .file_descriptor_set_path(out_dir.join("airis_descriptor.bin"))
+        .file_descriptor_set_path(&descriptors)
         .include_file("_includes.rs")
         .compile_with_config(prost_config, &protos, &[PathBuf::from("proto")])?;
+
+    // The set holds imported files too (well-known types): only the
+    // services of our own packages are the API.
+    let set = prost_types::FileDescriptorSet::decode(std::fs::read(&descriptors)?.as_slice())?;
+    let mut services: Vec<String> = set
+        .file
+        .iter()
+        .filter(|file| file.package().starts_with("airis."))
+        .flat_map(|file| {
+            file.service
+                .iter()
+                .map(move |service| format!("{}.{}", file.package(), service.name()))
+        })
+        .collect();
+    services.sort();
+    let list: String = services.iter().map(|s| format!("    {s:?},\n")).collect();
+    std::fs::write(
+        out_dir.join("services.rs"),
+        format!(
+            "/// Every service under `proto/airis/`, fully qualified and sorted: the\n\
+             /// public API, which the edge routes and whose reflection lists them.\n\
+             pub const SERVICES: &[&str] = &[\n{list}];\n"
+        ),
+    )?;
     Ok(())
 }

@@ -22,6 +22,13 @@ What it implements of the ClickHouse HTTP interface:
   Code 115 UNKNOWN_SETTING as in ClickHouse
 * `INSERT ... FORMAT F` with a streamed (chunked or sized) body goes to
   `Session.send_insert` chunk by chunk, no temp files
+* `client_protocol_version=N` (clickhouse-go sends it, with Native) -> a Native
+  result as ClickHouse writes it for a client of protocol revision N: the
+  block-info header before each block, from 54454 the custom-serialization
+  flag (0) after each column's type. chdb writes Native as for revision 0;
+  the adapter walks its blocks to add these, and refuses (NOT_IMPLEMENTED) a
+  column type it cannot walk (JSON, Dynamic, Variant, Object, AggregateFunction
+  states) and, below 54405, LowCardinality (which it would have to expand)
 * `decompress=1`: request body in ClickHouse's native compressed-block framing
   (CityHash128 checksum, method byte 0x82 LZ4 / 0x90 ZSTD / 0x02 none, sizes),
   checksums verified; `compress=1`: response in the same framing (LZ4)
@@ -381,6 +388,213 @@ def pick_response_encoding(accept: str) -> str | None:
         if enc == "zstd" and zstandard is not None:
             return enc
     return None
+
+
+# ---------------------------------------------------------------------------
+# Native results for a client's protocol revision (client_protocol_version)
+
+# Protocol revisions (ClickHouse's ProtocolDefines.h) that change a Native result.
+REVISION_WITH_LOW_CARDINALITY = 54405
+REVISION_WITH_CUSTOM_SERIALIZATION = 54454
+# A result block's BlockInfo: field 1 is_overflows = false, field 2
+# bucket_num = -1, field 0 ends it.
+NATIVE_BLOCK_INFO = b"\x01\x00\x02\xff\xff\xff\xff\x00"
+# Bytes per value of the fixed-size types.
+NATIVE_FIXED = {
+    "UInt8": 1, "Int8": 1, "Bool": 1, "Enum8": 1, "Nothing": 1,
+    "UInt16": 2, "Int16": 2, "Enum16": 2, "Date": 2, "BFloat16": 2,
+    "UInt32": 4, "Int32": 4, "Float32": 4, "Date32": 4, "DateTime": 4, "IPv4": 4, "Decimal32": 4, "Time": 4,
+    "UInt64": 8, "Int64": 8, "Float64": 8, "DateTime64": 8, "Decimal64": 8, "Time64": 8,
+    "UInt128": 16, "Int128": 16, "UUID": 16, "IPv6": 16, "Decimal128": 16,
+    "UInt256": 32, "Int256": 32, "Decimal256": 32,
+}
+# Types that are another type on the wire.
+NATIVE_ALIASES = {
+    "Point": "Tuple(Float64, Float64)", "Ring": "Array(Point)", "LineString": "Array(Point)",
+    "MultiLineString": "Array(Ring)", "Polygon": "Array(Ring)", "MultiPolygon": "Array(Polygon)",
+}
+
+
+def split_type_args(text: str) -> list[str]:
+    """`a, Map(b, c), 'x,y'` -> ['a', 'Map(b, c)', "'x,y'"]: top-level commas only."""
+    out, depth, start, quote, i = [], 0, 0, None, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = None
+        elif ch in "'`\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    out.append(text[start:].strip())
+    return [a for a in out if a]
+
+
+def parse_type(text: str) -> tuple[str, list[str]]:
+    """`Map(String, UInt64)` -> ('Map', ['String', 'UInt64'])."""
+    text = NATIVE_ALIASES.get(text.strip(), text.strip())
+    open_at = text.find("(")
+    if open_at < 0:
+        return text, []
+    return text[:open_at], split_type_args(text[open_at + 1:text.rindex(")")])
+
+
+def tuple_element_type(element: str) -> str:
+    """A Tuple element, `name Type` or `Type`, -> its type."""
+    depth, quote = 0, None
+    for i, ch in enumerate(element):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'`\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == " " and depth == 0:
+            return element[i + 1:].strip()
+    return element
+
+
+class NativeWalker:
+    """Walks chdb's Native result (as written for protocol revision 0) to find
+    where each column's data ends; nothing is decoded or copied."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> None:
+        if n < 0 or self.pos + n > len(self.data):
+            raise ClickHouseError.of("NOT_IMPLEMENTED", "Native result ends inside a column")
+        self.pos += n
+
+    def varuint(self) -> int:
+        value = shift = 0
+        while True:
+            if self.pos >= len(self.data):
+                raise ClickHouseError.of("NOT_IMPLEMENTED", "Native result ends inside a number")
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    def string(self) -> bytes:
+        n = self.varuint()
+        start = self.pos
+        self.take(n)
+        return self.data[start:self.pos]
+
+    def uint64(self) -> int:
+        start = self.pos
+        self.take(8)
+        return struct.unpack_from("<Q", self.data, start)[0]
+
+    def prefix(self, type_text: str) -> None:
+        """The serialization state prefix: LowCardinality's key version, nested."""
+        name, args = parse_type(type_text)
+        if name == "LowCardinality":
+            self.uint64()
+        elif name in ("Array", "Nullable"):
+            self.prefix(args[0])
+        elif name == "Map":
+            self.prefix(args[0])
+            self.prefix(args[1])
+        elif name in ("Tuple", "Nested"):
+            for element in args:
+                self.prefix(tuple_element_type(element))
+        elif name == "SimpleAggregateFunction":
+            self.prefix(args[-1])
+
+    def column(self, type_text: str, rows: int) -> None:
+        """Skips `rows` values of a column (after its prefix)."""
+        if rows == 0:
+            return  # nothing is written for no values, whatever the type
+        name, args = parse_type(type_text)
+        if name in NATIVE_FIXED or name.startswith("Interval"):
+            self.take(NATIVE_FIXED.get(name, 8) * rows)
+        elif name == "Decimal":
+            precision = int(args[0])
+            self.take(rows * (4 if precision <= 9 else 8 if precision <= 18 else 16 if precision <= 38 else 32))
+        elif name == "FixedString":
+            self.take(rows * int(args[0]))
+        elif name == "String":
+            for _ in range(rows):
+                self.take(self.varuint())
+        elif name == "Nullable":
+            self.take(rows)
+            self.column(args[0], rows)
+        elif name in ("Array", "Map", "Nested"):
+            self.take(8 * (rows - 1))
+            values = self.uint64()  # the last offset: how many values in all
+            if name == "Array":
+                self.column(args[0], values)
+            else:
+                for element in (args if name == "Nested" else args[:2]):
+                    self.column(tuple_element_type(element), values)
+        elif name == "Tuple":
+            for element in args:
+                self.column(tuple_element_type(element), rows)
+        elif name == "LowCardinality":
+            flags = self.uint64()
+            if flags & (1 << 8):
+                raise ClickHouseError.of("NOT_IMPLEMENTED", "LowCardinality with a global dictionary in Native")
+            keys = self.uint64()
+            inner, inner_args = parse_type(args[0])
+            self.column(inner_args[0] if inner == "Nullable" else args[0], keys)
+            self.take(self.uint64() << (flags & 0xFF))
+        elif name == "SimpleAggregateFunction":
+            self.column(args[-1], rows)
+        else:
+            raise ClickHouseError.of(
+                "NOT_IMPLEMENTED", f"columns of type {type_text} with client_protocol_version")
+
+
+def native_for_revision(data: bytes, revision: int) -> bytes:
+    """chdb's Native result rewritten as ClickHouse sends it to a client of
+    protocol `revision` (> 0): BlockInfo before each block and, from 54454, a
+    "no custom serialization" flag after each column's type."""
+    walker, out = NativeWalker(data), []
+    while walker.pos < len(data):
+        out.append(NATIVE_BLOCK_INFO)
+        start = walker.pos
+        columns, rows = walker.varuint(), walker.varuint()
+        out.append(data[start:walker.pos])
+        for _ in range(columns):
+            start = walker.pos
+            walker.string()
+            type_text = walker.string().decode()
+            if revision < REVISION_WITH_LOW_CARDINALITY and "LowCardinality" in type_text:
+                # ClickHouse would send such a client the values without the dictionary.
+                raise ClickHouseError.of(
+                    "NOT_IMPLEMENTED", f"LowCardinality columns for client_protocol_version {revision}")
+            out.append(data[start:walker.pos])
+            if revision >= REVISION_WITH_CUSTOM_SERIALIZATION:
+                out.append(b"\x00")
+            start = walker.pos
+            if rows:
+                walker.prefix(type_text)
+                walker.column(type_text, rows)
+            out.append(data[start:walker.pos])
+    return b"".join(out)
+
+
+def client_revision(params: dict) -> int:
+    value = params.get("client_protocol_version") or "0"
+    if not value.isdigit():
+        raise ClickHouseError.of("BAD_ARGUMENTS", f"client_protocol_version: not a number: {value}")
+    return int(value)
 
 
 # ---------------------------------------------------------------------------
@@ -780,6 +994,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         m = TRAILING_FORMAT_RE.search(sql[-200:])
         out_format = m.group(1) if m else default_format
         keyword = first_keyword(sql)
+        revision = client_revision(params) if out_format == "Native" else 0
         compress_native = params.get("compress") in ("1", "true")
         encoding = None
         if params.get("enable_http_compression") in ("1", "true"):
@@ -813,6 +1028,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             finally:
                 engine.revert(reverted)
         data = result.bytes()
+        if revision:
+            data = native_for_revision(data, revision)
         summary = {
             "read_rows": str(result.rows_read()), "read_bytes": str(result.bytes_read()),
             "written_rows": str(result.rows_written()), "written_bytes": str(result.bytes_written()),

@@ -1,20 +1,78 @@
 #!/usr/bin/env bash
-# Runs every test against real infrastructure: installs and starts Kafka,
-# the ClickHouse engine, Redis and the tools (idempotent), builds, tests.
+# Every check a change must pass, cheapest first so that a mistake fails
+# fast: formatting, the contracts (buf lint; buf breaking against the
+# previous commit's), clippy; then the infrastructure (installed and
+# started, idempotent), the build, istio/ against mesh/, and every test
+# against real infrastructure.
 # Extra arguments go to `cargo test`, e.g. scripts/test.sh -p airis-ingestion.
+# AIRIS_BREAKING_AGAINST=<git revision> compares the contracts with another
+# commit than HEAD~1 (a release tag, main).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/infra.sh start
-eval "$(scripts/infra.sh env)"
+step() { printf '== %s\n' "$*" >&2; }
 
+# buf breaking: proto/ as it is now against proto/ of an earlier commit. A
+# shallow clone is deepened to reach it; only a repository whose first
+# commit this is has nothing to compare against, and says so.
+breaking() {
+  local against="${AIRIS_BREAKING_AGAINST:-HEAD~1}" rev dir status
+  if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    echo "buf breaking: NOT RUN: $(pwd) is not a git work tree, so there are no earlier contracts" >&2
+    return 0
+  fi
+  if ! git rev-parse --verify -q "$against^{commit}" >/dev/null \
+     && [ "$(git rev-parse --is-shallow-repository)" = true ]; then
+    echo "buf breaking: shallow clone without $against: git fetch --deepen=1" >&2
+    git fetch --quiet --deepen=1 || true
+  fi
+  if ! rev="$(git rev-parse --verify -q "$against^{commit}")"; then
+    if [ "$(git rev-parse --is-shallow-repository)" = true ]; then
+      echo "buf breaking: $against is not in this shallow clone and could not be fetched; clone with --depth 2 or more, or set AIRIS_BREAKING_AGAINST" >&2
+    elif [ -z "${AIRIS_BREAKING_AGAINST:-}" ] && ! git rev-parse --verify -q HEAD^ >/dev/null; then
+      echo "buf breaking: NOT RUN: HEAD is the repository's first commit, there are no earlier contracts" >&2
+      return 0
+    else
+      echo "buf breaking: no commit $against" >&2
+    fi
+    return 1
+  fi
+  if ! git cat-file -e "$rev:proto" 2>/dev/null; then
+    echo "buf breaking: NOT RUN: $against ($rev) has no proto/, there are no earlier contracts" >&2
+    return 0
+  fi
+  step "buf breaking against $against ($(git rev-parse --short "$rev"))"
+  dir="$(mktemp -d)"
+  git archive "$rev" buf.yaml proto | tar -x -C "$dir"
+  status=0
+  buf breaking --against "$dir" || status=$?
+  rm -rf "$dir"
+  return "$status"
+}
+
+scripts/rust-toolchain.sh
+step "cargo fmt --all --check"
+cargo fmt --all --check
+
+scripts/infra.sh install tools
+eval "$(scripts/infra.sh env)"
+step "buf lint"
 buf lint
+breaking
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+scripts/infra.sh start
 # The end-to-end tests start the `airis` binary as a child process.
+step "cargo build --workspace --bins"
 cargo build --locked --workspace --bins
 # istio/ against the Kubernetes and Istio schemas, mesh/'s numbers, and
 # this binary's configuration keys.
+step "scripts/check-istio.sh"
 scripts/check-istio.sh --airis target/debug/airis
 
+step "cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e

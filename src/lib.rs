@@ -3,8 +3,9 @@
 //! `build.rs` compiles every file under `proto/` once; this crate exposes the
 //! generated modules nested like the protobuf packages (`airis::common::v1`),
 //! the OTLP types from the `opentelemetry-proto` crate (and [`kv`] to build
-//! their attributes), and one encoded descriptor set that every server
-//! registers for gRPC reflection.
+//! their attributes), one encoded descriptor set that every server
+//! registers for gRPC reflection, and the names of the services the
+//! contracts define ([`SERVICES`]).
 //!
 //! Services depend on this crate for `tonic` and `prost` too, so the whole
 //! workspace builds exactly one version of each.
@@ -21,3 +22,6 @@ include!(concat!(env!("OUT_DIR"), "/_includes.rs"));
 /// Encoded `FileDescriptorSet` of every AIRIS-MON proto file, for tonic-reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/airis_descriptor.bin"));
+
+// `SERVICES`, written by build.rs.
+include!(concat!(env!("OUT_DIR"), "/services.rs"));

@@ -24,7 +24,8 @@
    EnvoyFilter's patches applied), the listeners' path handling and header
    timeout, CORS origins, and what the edge does with each kind of request
    (method, path, gRPC or gRPC-Web or neither; what it answers without a
-   token).
+   token), every service of proto/airis/ among them: each is routed at
+   both edges, behind a token.
 
 Every comparison is printed; any failure makes the exit status 1.
 """
@@ -1001,6 +1002,8 @@ def check_flows(r: Rendered, report: Report) -> None:
 GRPC = "application/grpc"
 GRPC_WEB = "application/grpc-web+proto"
 LOGIN = "/airis.gateway.v1.AuthService/Login"
+REFLECTION_V1 = "/grpc.reflection.v1.ServerReflection/"
+REFLECTION_V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/"
 
 
 @dataclass(frozen=True)
@@ -1547,6 +1550,8 @@ ROUTES = [
     ("ingress", ("prefix", "/airis.analytics.v1.QueryService/"), "analytics", {"prefix": "/airis.analytics.v1.QueryService/"}),
     ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
     ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
+    ("ingress", ("prefix", REFLECTION_V1), "reflection", {"prefix": REFLECTION_V1}),
+    ("ingress", ("prefix", REFLECTION_V1ALPHA), "reflection", {"prefix": REFLECTION_V1ALPHA}),
     ("otlp", ("prefix", "/opentelemetry.proto.collector."), "receiver", {"prefix": "/opentelemetry.proto.collector."}),
     ("ingress", ("prefix", "/"), "ui", {"prefix": "/"}),
     ("ingress", ("prefix", "/"), "gateway-http", {"prefix": "/.well-known/"}),
@@ -1569,6 +1574,11 @@ EDGE_REQUESTS = [
     Request("https", "POST", "/airis.gateway.v1.AuthService/MintIngestToken", GRPC),
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC),
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC_WEB),
+    Request("https", "POST", REFLECTION_V1 + "ServerReflectionInfo", GRPC),
+    Request("https", "POST", REFLECTION_V1ALPHA + "ServerReflectionInfo", GRPC),
+    Request("https", "POST", REFLECTION_V1ALPHA + "ServerReflectionInfo", GRPC_WEB),
+    Request("https", "POST", "/grpc.reflection.v2.ServerReflection/ServerReflectionInfo", GRPC),
+    Request("https", "POST", "/grpc.health.v1.Health/Check", GRPC),
     Request("https", "POST", "/airis.nothing.v1.NoService/Call", GRPC),
     Request("https", "POST", "/airis.nothing.v1.NoService/Call", GRPC_WEB),
     Request("https", "GET", "/airis.nothing.v1.NoService/Call"),
@@ -1636,13 +1646,24 @@ def jwt_locations(headers: list, params: list, cookies: list) -> tuple[list, lis
     return headers, [f"?{p}" for p in params] + [f"cookie {c}" for c in cookies]
 
 
-def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) -> None:
+def proto_services(proto_dir: Path) -> list[str]:
+    """Every service of the contracts (proto/airis/), fully qualified: the
+    public API, which both edges must route."""
+    out = []
+    for f in sorted(proto_dir.glob("airis/**/*.proto")):
+        text = re.sub(r"//[^\n]*", "", f.read_text())
+        pkg = re.search(r"^\s*package\s+([\w.]+)\s*;", text, re.M)
+        out += [f"{pkg.group(1) if pkg else ''}.{name}" for name in re.findall(r"^\s*service\s+(\w+)", text, re.M)]
+    return out
+
+
+def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[str], report: Report) -> None:
     # routes: timeouts and retries
     for listener, (mkey, mvalue), vsname, iuri in ROUTES:
         mrt = mesh.route_by_match(listener, mkey, mvalue)
         vs = r.get("VirtualService", vsname, "airis")
         irt = next((h for h in dig(vs, "spec", "http", default=[]) or []
-                    if dig(h, "match", 0, "uri") == iuri), None)
+                    if any(m.get("uri") == iuri for m in h.get("match") or [])), None)
         label = f"route {next(iter(iuri.values()))} ({vsname})"
         if mrt is None:
             report.fail(f"{label}: mesh/ingress.yaml has no route with {mkey} {mvalue} on listener {listener}")
@@ -1853,8 +1874,18 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, report: Report) 
                  and prov.get("port") in [p["port"] for p in dig(gsvc, "spec", "ports", default=[]) if p["name"].startswith("http")],
                  f"revocation provider targets {prov.get('service')}:{prov.get('port')}, the gateway's HTTP port")
 
+    # every public service: routed at both edges (not the 404 for services
+    # that are none of ours), behind a token
+    report.check(bool(services), f"public services in proto/airis/: {', '.join(services)}")
+    public = [Request("https", "POST", f"/{svc}/Call", GRPC) for svc in services]
+    for req in public:
+        for side, e in (("mesh/ingress.yaml", mesh.edge(req)), ("istio/", istio_edge(r, req))):
+            report.check(e["token"] and not any(d[0] == "direct response" for d in e["route"] or []),
+                         f"edge {req}: {side} routes it to a service, behind a token",
+                         f"routed to {e['route']}, token required: {e['token']}")
+
     # the same request, the same treatment
-    for req in EDGE_REQUESTS:
+    for req in EDGE_REQUESTS + public:
         m = mesh.edge(req)
         i = istio_edge(r, req)
         report.same(f"edge {req}: token required", m["token"], i["token"])
@@ -1991,6 +2022,7 @@ def main() -> int:
     args = ap.parse_args()
     istio_dir = args.istio_dir or args.repo / "istio"
     mesh_dir = args.mesh_dir or args.repo / "mesh"
+    services = proto_services(args.repo / "proto")
     report = Report(args.verbose)
 
     report.section("render (kustomize)")
@@ -2036,7 +2068,7 @@ def main() -> int:
         if mesh is not None:
             # dev has prod's numbers; they are listed once, for prod and chaos
             report.section(f"istio/overlays/{r.name} == mesh/ingress.yaml + mesh/chaos.env", quiet=r.name == "dev")
-            guarded(compare_mesh, r, mesh, meshcfg, report)
+            guarded(compare_mesh, r, mesh, meshcfg, services, report)
     report.flush()
     report.context = ""
 

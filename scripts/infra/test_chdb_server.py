@@ -131,5 +131,24 @@ c = http.client.HTTPConnection(H, P, timeout=30); t0 = time.time()
 for _ in range(200): req("POST", "/", b"SELECT 1", conn=c)
 per = (time.time() - t0) / 200 * 1000
 check(per < 20, f"keep-alive small query latency {per:.2f} ms")
+# client_protocol_version: Native as ClickHouse writes it for a client of that revision
+q = b"SELECT number AS n, toLowCardinality(toString(number)) AS lc, [number] AS a FROM numbers(3) FORMAT Native"
+s, h, plain, _ = req("POST", "/", q)
+heads = [b"\x01n\x06UInt64", b"\x02lc\x16LowCardinality(String)", b"\x01a\x0dArray(UInt64)"]
+flagged = plain
+for head in heads:
+    flagged = flagged.replace(head, head + b"\x00")
+s, h, b, _ = req("POST", "/?client_protocol_version=54460", q)
+check(s == 200 and b == cs.NATIVE_BLOCK_INFO + flagged, f"revision 54460: block info, custom-serialization flags {b[:40]!r}")
+s, h, b, _ = req("POST", "/?client_protocol_version=54405&default_format=Native", q[:-len(b" FORMAT Native")])
+check(s == 200 and b == cs.NATIVE_BLOCK_INFO + plain, f"revision 54405: block info only {b[:40]!r}")
+s, h, b, _ = req("POST", "/?client_protocol_version=54000", q)
+check(s == 501 and b"LowCardinality" in b, f"revision 54000 and LowCardinality: NOT_IMPLEMENTED ({s} {b[:120]!r})")
+s, h, b, _ = req("POST", "/?client_protocol_version=54460", b"SELECT 1 FORMAT TSV")
+check(b == b"1\n", "client_protocol_version leaves other formats alone")
+s, h, b, _ = req("POST", "/?client_protocol_version=54460", b"SELECT quantileState(0.5)(number) FROM numbers(3) FORMAT Native")
+check(s == 501 and h.get("X-ClickHouse-Exception-Code") == "48", f"a type it cannot walk: NOT_IMPLEMENTED ({s} {b[:120]!r})")
+s, h, b, _ = req("POST", "/?client_protocol_version=x", q)
+check(s == 400 and h.get("X-ClickHouse-Exception-Code") == "36", f"client_protocol_version=x: BAD_ARGUMENTS ({s})")
 req("POST", "/", b"DROP TABLE IF EXISTS adapter_test")
 print(f"{ok} passed, 0 failed")

@@ -367,6 +367,19 @@ pub fn tool(name: &str) -> PathBuf {
     }
 }
 
+/// Runs grpcurl (as an operator would, by hand); whether it succeeded, and
+/// what it printed on stdout and stderr.
+pub async fn grpcurl(args: &[&str]) -> anyhow::Result<(bool, String)> {
+    let output = tokio::process::Command::new(tool("grpcurl"))
+        .args(args)
+        .output()
+        .await
+        .context("run grpcurl")?;
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    Ok((output.status.success(), text))
+}
+
 /// The Python interpreter of the venv with the OpenTelemetry SDK.
 pub fn python() -> PathBuf {
     cache_dir().join("venv").join("bin").join("python")

@@ -4,18 +4,8 @@
 use std::time::Duration;
 
 use airis_store::tables::TRACES;
-use airis_tests::{Pipeline, Settings, TOKEN, tool};
+use airis_tests::{Pipeline, Settings, TOKEN, grpcurl};
 use anyhow::ensure;
-
-async fn grpcurl(args: &[&str]) -> anyhow::Result<(bool, String)> {
-    let output = tokio::process::Command::new(tool("grpcurl"))
-        .args(args)
-        .output()
-        .await?;
-    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&output.stderr));
-    Ok((output.status.success(), text))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpcurl_lists_describes_checks_health_and_exports() -> anyhow::Result<()> {

@@ -8,7 +8,10 @@
 //!   (HTTP 401 / UNAUTHENTICATED), a revoked one saying so;
 //! - roles: a viewer cannot mint tokens or send telemetry, an ingest token
 //!   cannot query (PERMISSION_DENIED);
-//! - CORS preflights for the UI pass.
+//! - CORS preflights for the UI pass;
+//! - grpcurl with a token lists, describes and calls the public API through
+//!   the ingress by reflection (v1alpha; v1 with tonic's client), without
+//!   one or with a revoked one it is refused; health stays unreachable.
 
 use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
@@ -26,7 +29,7 @@ use airis_proto::tonic::Code;
 use airis_store::tables::TRACES;
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
-    OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, http_exchange,
+    OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, grpcurl, http_exchange,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -361,8 +364,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         assert_ne!((status, grpc_status.as_deref()), (200, Some("0")), "{path}");
     }
 
-    // Health, reflection, the token check: none of them is reachable
-    // through the ingress.
+    // Health and the token check are not reachable through the ingress.
     let channel = airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
         .connect()
         .await?;
@@ -497,4 +499,187 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     gateway.stop().await?;
     query.stop().await?;
     pipeline.stop().await
+}
+
+/// What `grpcurl list` printed: one service per line.
+fn listed(text: &str) -> Vec<&str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -> anyhow::Result<()>
+{
+    let ca = DevCa::new(&["ingress", "analytics", "gateway"])?;
+    let gateway_config = GatewayConfig {
+        redis_url: airis_tests::redis_url(),
+        users: vec![
+            gateway_user(TENANT, "kim", "pw acme", Role::Viewer),
+            gateway_user(TENANT, "lee", "pw acme admin", Role::Admin),
+        ],
+        ..GatewayConfig::default()
+    };
+    let gateway = MeshGateway::start(&ca, gateway_config.clone()).await?;
+    let mut settings = Settings::new("mesh_reflection");
+    settings.auth.tenant_header = Some(TENANT_CLAIM_HEADER.to_owned());
+    settings.auth.role_header = Some(ROLE_CLAIM_HEADER.to_owned());
+    settings.migrate().await?;
+    let query = QueryServer::start(&settings).await?;
+    let query_port = port(&query.endpoint);
+    let analytics_sidecar = Sidecar::start(&ca, "analytics", query_port, query_port).await?;
+    let ingress = Ingress::start(
+        &ca,
+        &Upstreams {
+            analytics_v1: vec![analytics_sidecar.port()],
+            analytics_v2: vec![analytics_sidecar.port()],
+            gateway: gateway.sidecar.port(),
+            receiver: vec![],
+        },
+        &gateway_config,
+    )
+    .await?;
+    let api = ingress.api.to_string();
+    let channel = airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
+        .connect()
+        .await?;
+    let viewer = airis_tests::mesh::login(channel.clone(), TENANT, "kim", "pw acme").await?;
+    let admin = airis_tests::mesh::login(channel.clone(), TENANT, "lee", "pw acme admin").await?;
+    let viewer_auth = format!("authorization: Bearer {viewer}");
+    let admin_auth = format!("authorization: Bearer {admin}");
+
+    // Every public service, and nothing else: no health, no reflection.
+    let (ok, text) = grpcurl(&["-plaintext", "-H", &viewer_auth, &api, "list"]).await?;
+    assert!(ok, "grpcurl list: {text}");
+    assert_eq!(
+        listed(&text),
+        [
+            "airis.analytics.v1.QueryService",
+            "airis.gateway.v1.AuthService"
+        ],
+        "{text}"
+    );
+    assert_eq!(listed(&text), airis_proto::SERVICES, "{text}");
+
+    // Services and messages of both upstreams are described.
+    let (ok, text) = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &viewer_auth,
+        &api,
+        "describe",
+        "airis.analytics.v1.QueryService",
+    ])
+    .await?;
+    assert!(ok, "grpcurl describe: {text}");
+    assert!(
+        text.contains("service QueryService") && text.contains("rpc ListServices"),
+        "{text}"
+    );
+    let (ok, text) = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &viewer_auth,
+        &api,
+        "describe",
+        "airis.gateway.v1.MintIngestTokenRequest",
+    ])
+    .await?;
+    assert!(ok && text.contains("ttl_days"), "{text}");
+
+    // Calls by name, JSON in and out, no -proto: the query service and the
+    // gateway.
+    let now = now_unix_nano();
+    let range = format!(
+        r#"{{"timeRange":{{"startUnixNano":"{}","endUnixNano":"{now}"}}}}"#,
+        now - 3_600_000_000_000
+    );
+    let (ok, text) = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &viewer_auth,
+        "-d",
+        &range,
+        &api,
+        "airis.analytics.v1.QueryService/ListServices",
+    ])
+    .await?;
+    assert!(ok, "ListServices by reflection: {text}");
+    let (ok, text) = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &admin_auth,
+        "-d",
+        "{}",
+        &api,
+        "airis.gateway.v1.AuthService/ListTokens",
+    ])
+    .await?;
+    assert!(ok, "ListTokens by reflection: {text}");
+    assert!(text.contains(&token_id(&viewer)), "{text}");
+
+    // v1, as newer clients speak it.
+    let v1_list = async |token: Option<&str>| {
+        use tonic_reflection::pb::v1::{
+            ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+            server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+        };
+        let ask = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let asks = airis_proto::tonic::codegen::tokio_stream::once(ask);
+        let request = match token {
+            Some(token) => authed(asks, token),
+            None => airis_proto::tonic::Request::new(asks),
+        };
+        let mut answers = ServerReflectionClient::new(channel.clone())
+            .server_reflection_info(request)
+            .await?
+            .into_inner();
+        let mut names = Vec::new();
+        while let Some(answer) = answers.message().await? {
+            if let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response {
+                names.extend(list.service.into_iter().map(|s| s.name));
+            }
+        }
+        Ok::<_, airis_proto::tonic::Status>(names)
+    };
+    assert_eq!(v1_list(Some(&viewer)).await?, airis_proto::SERVICES);
+    let refused_v1 = v1_list(None).await.expect_err("v1 without a token");
+    assert_eq!(refused_v1.code(), Code::Unauthenticated, "{refused_v1:?}");
+
+    // Without a token, or with a revoked one: refused.
+    let (ok, text) = grpcurl(&["-plaintext", &api, "list"]).await?;
+    assert!(!ok && text.contains("Unauthenticated"), "{text}");
+    let (ok, text) = grpcurl(&[
+        "-plaintext",
+        "-H",
+        &admin_auth,
+        "-d",
+        &format!(r#"{{"tokenId":"{}"}}"#, token_id(&viewer)),
+        &api,
+        "airis.gateway.v1.AuthService/RevokeToken",
+    ])
+    .await?;
+    assert!(ok, "RevokeToken by reflection: {text}");
+    let (ok, text) = grpcurl(&["-plaintext", "-H", &viewer_auth, &api, "list"]).await?;
+    assert!(!ok && text.contains("Unauthenticated"), "revoked: {text}");
+
+    // Health stays unreachable, token or not.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+    let unreachable = health
+        .check(authed(
+            tonic_health::pb::HealthCheckRequest::default(),
+            &admin,
+        ))
+        .await
+        .expect_err("health through the ingress");
+    assert_eq!(unreachable.code(), Code::Unimplemented, "{unreachable:?}");
+
+    drop(ingress);
+    drop(analytics_sidecar);
+    gateway.stop().await?;
+    query.stop().await
 }

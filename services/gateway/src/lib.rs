@@ -199,7 +199,9 @@ pub async fn run(
     let router = http::router(auth.clone(), config.ui_dir.clone());
     let http = serve_http(http_listener.into(), router, shutdown.clone());
     let mut services = Services::new();
-    services.add(auth.into_server());
+    // The edge sends gRPC reflection here: grpcurl through the ingress
+    // lists and describes the whole public API.
+    services.add(auth.into_server()).reflect_public_api();
     let (grpc, http) = tokio::join!(grpc::serve(grpc_listener, services, server, shutdown), http);
     grpc?;
     http?;

@@ -1,6 +1,10 @@
 //! Serving gRPC: every server gets `grpc.health.v1.Health` and reflection
 //! (v1 and v1alpha, so grpcurl of any age can list and describe services)
 //! from one place, and drains the same way on shutdown.
+//!
+//! Reflection describes every registered file (contracts, OTLP, health)
+//! and lists their services. The server the edge sends reflection to
+//! lists the public API instead ([`Services::reflect_public_api`]).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -23,6 +27,7 @@ use crate::listen::Listener;
 pub struct Services {
     names: Vec<&'static str>,
     routes: RoutesBuilder,
+    public_api: bool,
 }
 
 impl Services {
@@ -49,6 +54,16 @@ impl Services {
 
     pub fn names(&self) -> &[&'static str] {
         &self.names
+    }
+
+    /// Makes this server's reflection the edge's: it lists the public API
+    /// (`airis_proto::SERVICES`, wherever they run) and describes only the
+    /// contracts, so callers of the ingress see what they can call through
+    /// it, and no health or reflection service, which the edge does not
+    /// route.
+    pub fn reflect_public_api(&mut self) -> &mut Self {
+        self.public_api = true;
+        self
     }
 }
 
@@ -118,11 +133,21 @@ pub async fn serve(
             .await;
     }
 
+    let public_api = services.public_api;
     let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(airis_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(airis_proto::otlp::DESCRIPTORS)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        let builder = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(airis_proto::FILE_DESCRIPTOR_SET);
+        if public_api {
+            airis_proto::SERVICES
+                .iter()
+                .fold(builder.include_reflection_service(false), |b, name| {
+                    b.with_service_name(*name)
+                })
+        } else {
+            builder
+                .register_encoded_file_descriptor_set(airis_proto::otlp::DESCRIPTORS)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        }
     };
     let reflection_v1 = reflection().build_v1()?;
     let reflection_v1alpha = reflection().build_v1alpha()?;
