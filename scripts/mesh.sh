@@ -129,8 +129,10 @@ case "${1:-}" in
     echo "fault injection: ${keys//&/, }"
     exit 0 ;;
   status)
-    curl -fsS "$admin/ready" >/dev/null 2>&1 \
-      || die "the ingress admin ($admin) does not answer; is 'scripts/mesh.sh up' running?"
+    if ! curl -fsS "$admin/ready" >/dev/null 2>&1; then
+      [ -d "$run" ] && die "the ingress admin ($admin) does not answer; is the ingress restarting? (log: $logs/envoy-ingress.log)"
+      die "the ingress admin ($admin) does not answer; is 'scripts/mesh.sh up' running?"
+    fi
     eval "$(scripts/infra.sh env)"
     exec python3 scripts/mesh_status.py --admin "$admin" --run "$run" --certs "$certs" ;;
   up) ;;
@@ -181,14 +183,15 @@ why() {
 # kubelet restarts a container: after 1 s, doubling up to 30 s while it
 # keeps dying within a minute of its start. Each restart is noted in the
 # log and in $run/<name>.restarts; the current pid is in $run/<name>.pid.
-# SIGTERM stops the command and the restarting.
+# SIGTERM, or SIGINT (ctrl-c reaches the whole process group), stops the
+# command and the restarting.
 run() {
   local name="$1"
   shift
   : >"$logs/$name.log"
   (
     child=""
-    trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait; exit 0' TERM
+    trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait; exit 0' TERM INT
     delay=1
     restarts=0
     while :; do

@@ -14,6 +14,7 @@ ingress's admin endpoint and the launcher's run directory.
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -178,6 +179,8 @@ def processes(run: Path) -> list[str]:
 
 
 def main() -> int:
+    # `scripts/mesh.sh status | head` ends quietly.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin", required=True, help="the ingress's admin URL")
     parser.add_argument("--run", required=True, type=Path, help="the launcher's run directory")

@@ -370,8 +370,9 @@ async fn the_platform_rides_out_a_killed_service_and_stops_on_ctrl_c() -> anyhow
     assert!(pids.len() >= 11, "{pids:?}");
     let mut platform = platform;
     let pid = platform.child.id().context("mesh.sh pid")?;
+    // As a terminal sends it: to the whole process group.
     std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args(["-INT", "--", &format!("-{pid}")])
         .status()?;
     let exit = tokio::time::timeout(Duration::from_secs(30), platform.child.wait())
         .await
@@ -380,6 +381,13 @@ async fn the_platform_rides_out_a_killed_service_and_stops_on_ctrl_c() -> anyhow
     let left: Vec<u32> = pids.into_iter().filter(|&p| alive(p)).collect();
     assert!(left.is_empty(), "still running after ctrl-c: {left:?}");
     assert!(!platform.run_dir().exists());
+    // Nothing but the two kills was taken for a crash.
+    let output = std::fs::read_to_string(&platform.output)?;
+    let restarts: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("; restart "))
+        .collect();
+    assert_eq!(restarts.len(), 2, "{restarts:#?}");
     Ok(())
 }
 
