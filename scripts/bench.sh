@@ -55,6 +55,7 @@ done
 scripts/infra.sh start kafka clickhouse
 eval "$(scripts/infra.sh env)"
 
+scripts/rust-toolchain.sh
 cargo build --release -p airis
 cargo bench -p airis-tests --bench pipeline --no-run
 

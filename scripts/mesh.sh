@@ -3,19 +3,27 @@
 #
 #   scripts/mesh.sh up              infrastructure, every service as its own
 #                                   process behind its sidecar, the ingress,
-#                                   demo traffic; ctrl-c stops it all
-#   scripts/mesh.sh token           prints an access token (admin / admin)
+#                                   demo traffic; a process that dies is
+#                                   started again; ctrl-c stops it all
+#   scripts/mesh.sh token           prints an access token (admin / admin),
+#                                   the same one while it has 5 min left
 #   scripts/mesh.sh canary <pct>    sends <pct> % of query traffic to analytics v2
 #   scripts/mesh.sh chaos on|off    the fault drill of mesh/chaos.env
-#   scripts/mesh.sh status          the ingress's view of its upstreams
+#   scripts/mesh.sh status          canary weights and fault injection in
+#                                   force, upstreams' health, processes
 #
-# What runs where (AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and
-# AIRIS_MESH_ADMIN_PORT move the ingress; the ports behind it are fixed):
+# What runs where:
 #   ingress     127.0.0.1:8080 API (gRPC, gRPC-Web, UI)  127.0.0.1:4317 OTLP
 #               admin 127.0.0.1:9901
 #   gateway     sidecar 15330 (admin 15001)
 #   receiver    sidecar 15317 (admin 15002);  loader (no port)
 #   analytics   v1 sidecar 15320 (admin 15003), v2 sidecar 15321 (admin 15004)
+# AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
+# the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
+# 317, 320, 321; admin base + 1..4); AIRIS_MESH_STATE (.cache/state/mesh)
+# moves certificates, logs and the token; AIRIS_MESH_BINARY runs that airis
+# binary instead of building target/release/airis, AIRIS_MESH_CANARY_BINARY
+# that one as analytics v2.
 # The services themselves listen on Unix sockets in a private temporary
 # directory (config/mesh.toml: no static tokens) and trust the tenant and
 # role headers the ingress sets; sidecars accept only the ingress's
@@ -26,25 +34,80 @@ cd "$(dirname "$0")/.."
 INGRESS_PORT="${AIRIS_MESH_INGRESS_PORT:-8080}"
 OTLP_PORT="${AIRIS_MESH_OTLP_PORT:-4317}"
 ADMIN_PORT="${AIRIS_MESH_ADMIN_PORT:-9901}"
+PORT_BASE="${AIRIS_MESH_PORT_BASE:-15000}"
 admin="http://127.0.0.1:$ADMIN_PORT"
 # The gateway signs with these and the ingress checks them: one source.
 ISSUER=airis-gateway
 AUDIENCE=airis
 config=config/mesh.toml
-proto=(-import-path proto)
+# The account `token` signs in with (config/mesh.toml).
+LOGIN_TENANT=demo
+LOGIN_USER=admin
+LOGIN_PASSWORD=admin
+
+state="${AIRIS_MESH_STATE:-${AIRIS_STATE:-${AIRIS_CACHE:-$PWD/.cache}/state}/mesh}"
+logs="$state/logs"
+certs="$state/certs"
+# Pids, restarts and sidecars of the running platform, for `status`.
+run="$state/run"
+token_file="$state/token"
 
 die() { echo "mesh: $*" >&2; exit 1; }
+# oneline: standard input on one line (grpcurl's multi-line errors)
+oneline() { tr -s ' \n' ' ' | sed 's/ *$//'; }
 envoy_runtime() {
   curl -fsS -X POST "$admin/runtime_modify?$1" >/dev/null \
     || die "the ingress admin ($admin) did not take $1; is 'scripts/mesh.sh up' running?"
 }
 
+# call <method> <json> [grpcurl options...]: one AuthService call
+# through the ingress; the answer (JSON) on stdout, grpcurl's error on stderr.
+call() {
+  local method="$1" data="$2"
+  shift 2
+  grpcurl -plaintext -import-path proto -proto airis/gateway/v1/auth.proto "$@" \
+    -d "$data" "127.0.0.1:$INGRESS_PORT" "airis.gateway.v1.AuthService/$method"
+}
+
+# json_field <name>: the top-level field <name> of the JSON on stdin.
+json_field() {
+  python3 -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"
+}
+
+# fresh <jwt>: whether the token expires more than 5 minutes from now, so
+# whoever asked for it has time to use it.
+fresh() {
+  python3 - "$1" <<'PY'
+import base64, json, sys, time
+try:
+    payload = sys.argv[1].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    sys.exit(0 if claims.get("exp", 0) > time.time() + 300 else 1)
+except (IndexError, ValueError, AttributeError, TypeError):
+    sys.exit(1)
+PY
+}
+
+# token: an access token for $LOGIN_USER. Every Login is a token the gateway
+# tracks, so one still fresh and still accepted by the ingress (not
+# revoked) is reused from $token_file, readable by this user only.
 token() {
   eval "$(scripts/infra.sh env)"
-  grpcurl -plaintext "${proto[@]}" -proto airis/gateway/v1/auth.proto \
-    -d '{"tenant":"demo","username":"admin","password":"admin"}' \
-    "127.0.0.1:$INGRESS_PORT" airis.gateway.v1.AuthService/Login \
-    | sed -n 's/.*"accessToken": "\([^"]*\)".*/\1/p'
+  local cached answer access
+  if [ -s "$token_file" ]; then
+    cached="$(cat "$token_file")"
+    if fresh "$cached" && call ListTokens '{}' -H "authorization: Bearer $cached" >/dev/null 2>&1; then
+      echo "$cached"
+      return 0
+    fi
+  fi
+  answer="$(call Login "{\"tenant\":\"$LOGIN_TENANT\",\"username\":\"$LOGIN_USER\",\"password\":\"$LOGIN_PASSWORD\"}" 2>&1)" \
+    || die "login as $LOGIN_USER (tenant $LOGIN_TENANT) through 127.0.0.1:$INGRESS_PORT failed: $(oneline <<<"$answer")"
+  access="$(json_field accessToken <<<"$answer")"
+  [ -n "$access" ] || die "login answered without an access token: $answer"
+  mkdir -p "$state"
+  (umask 077 && printf '%s\n' "$access" >"$token_file.$$" && mv -f "$token_file.$$" "$token_file")
+  echo "$access"
 }
 
 case "${1:-}" in
@@ -66,22 +129,32 @@ case "${1:-}" in
     echo "fault injection: ${keys//&/, }"
     exit 0 ;;
   status)
-    curl -fsS "$admin/clusters" | grep -E '::(health_flags|cx_active|rq_success|rq_error)::' || true
-    curl -fsS "$admin/runtime" | grep -E '"(routing|fault)\.' || true
-    exit 0 ;;
+    if ! curl -fsS "$admin/ready" >/dev/null 2>&1; then
+      [ -d "$run" ] && die "the ingress admin ($admin) does not answer; is the ingress restarting? (log: $logs/envoy-ingress.log)"
+      die "the ingress admin ($admin) does not answer; is 'scripts/mesh.sh up' running?"
+    fi
+    eval "$(scripts/infra.sh env)"
+    exec python3 scripts/mesh_status.py --admin "$admin" --run "$run" --certs "$certs" ;;
   up) ;;
-  *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac
 
 scripts/infra.sh start
 eval "$(scripts/infra.sh env)"
-cargo build --locked --release --bin airis
-airis="$(pwd)/target/release/airis"
+if [ -n "${AIRIS_MESH_BINARY:-}" ]; then
+  airis="$AIRIS_MESH_BINARY"
+else
+  scripts/rust-toolchain.sh
+  cargo build --locked --release --bin airis
+  airis="$(pwd)/target/release/airis"
+  # `airis` on the PATH that `scripts/infra.sh env` sets, for the commands
+  # of README.md and docs/.
+  ln -sfn "$airis" "$AIRIS_CACHE/bin/airis"
+fi
 
-state="${AIRIS_STATE:-${AIRIS_CACHE:-$PWD/.cache}/state}/mesh"
-logs="$state/logs"
-certs="$state/certs"
 mkdir -p "$logs"
+rm -rf "$run"
+mkdir -p "$run"
 mesh/dev-ca.sh "$certs" ingress gateway receiver analytics
 # A signing key kept across restarts, so minted ingest tokens stay valid.
 [ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
@@ -92,44 +165,70 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -n "$sockets" ] && rm -rf "$sockets"
+  rm -rf "$run"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# run <name> <command...>: in the background, logging to $logs/<name>.log.
+# why <status>: how a process ended, from its wait status.
+why() {
+  if [ "$1" -gt 128 ]; then
+    echo "killed by SIG$(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))")"
+  else
+    echo "exited with status $1"
+  fi
+}
+
+# run <name> <command...>: runs the command in the background, its output
+# appended to $logs/<name>.log, and starts it again whenever it ends, as the
+# kubelet restarts a container: after 1 s, doubling up to 30 s while it
+# keeps dying within a minute of its start. Each restart is noted in the
+# log and in $run/<name>.restarts; the current pid is in $run/<name>.pid.
+# SIGTERM, or SIGINT (ctrl-c reaches the whole process group), stops the
+# command and the restarting.
 run() {
   local name="$1"
   shift
-  "$@" >"$logs/$name.log" 2>&1 &
+  : >"$logs/$name.log"
+  (
+    child=""
+    trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait; exit 0' TERM INT
+    delay=1
+    restarts=0
+    while :; do
+      started=$SECONDS
+      "$@" >>"$logs/$name.log" 2>&1 &
+      child=$!
+      echo "$child" >"$run/$name.pid"
+      status=0
+      wait "$child" || status=$?
+      [ $((SECONDS - started)) -lt 60 ] || delay=1
+      restarts=$((restarts + 1))
+      note="$(date '+%F %T') $name $(why "$status") after $((SECONDS - started)) s; restart $restarts in $delay s"
+      echo "$note" >>"$run/$name.restarts"
+      echo "== mesh: $note" >>"$logs/$name.log"
+      echo "mesh: $note (log: $logs/$name.log)" >&3
+      sleep "$delay" &
+      child=$!
+      wait "$child" || true
+      delay=$((delay * 2 > 30 ? 30 : delay * 2))
+    done
+    # Its notes to fd 3, our stderr; bash's own job reports ("Killed") go.
+  ) 3>&2 2>/dev/null &
   pids+=("$!")
-}
-
-# render <template> <out> NAME=value...: fills mesh/<template>'s placeholders.
-render() {
-  local template="$1" out="$2"
-  shift 2
-  local text
-  text="$(cat "mesh/$template")"
-  for pair in "$@"; do
-    text="${text//"{{${pair%%=*}}}"/"${pair#*=}"}"
-  done
-  if grep -q '{{' <<<"$text"; then
-    die "mesh/$template: placeholder left: $(grep -o '{{[A-Z0-9_]*}}' <<<"$text" | head -n1)"
-  fi
-  printf '%s\n' "$text" >"$out"
-}
-
-endpoints() {
-  local list="" port
-  for port in "$@"; do
-    list="${list:+$list, }{endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: $port}}}}"
-  done
-  echo "[$list]"
 }
 
 envoy_up() {
   # envoy_up <name> <config>
   run "envoy-$1" envoy -c "$2" --use-dynamic-base-id --log-level warn --concurrency 1
+}
+
+render() {
+  # render <template> <out> NAME=value...: the one renderer, in the binary
+  # this script runs anyway (airis_runtime::mesh)
+  local template="$1" out="$2"
+  shift 2
+  "$airis" mesh render "mesh/$template" "$out" "$@" || die "cannot render mesh/$template"
 }
 
 "$airis" --config "$config" migrate >"$logs/migrate.log" 2>&1 \
@@ -140,7 +239,6 @@ envoy_up() {
 # and the claim headers they trust come from the ingress.
 sockets="$(mktemp -d "${TMPDIR:-/tmp}/airis-mesh.XXXXXX")"
 sock() { echo "unix:$sockets/$1.sock"; }
-pipe() { echo "{ pipe: { path: \"$sockets/$1.sock\" } }"; }
 run gateway env AIRIS_GATEWAY__LISTEN="$(sock gateway)" AIRIS_GATEWAY__HTTP_LISTEN="$(sock gateway-http)" \
   AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" \
   AIRIS_GATEWAY__ISSUER="$ISSUER" AIRIS_GATEWAY__AUDIENCE="$AUDIENCE" \
@@ -151,50 +249,63 @@ run receiver env AIRIS_INGESTION__RECEIVER__LISTEN="$(sock receiver)" \
   "$airis" --config "$config" serve receiver
 run loader env AIRIS_TELEMETRY__SERVICE_NAME=airis-loader \
   "$airis" --config "$config" serve loader
-for v in 1 2; do
-  run "analytics-v$v" env AIRIS_ANALYTICS__LISTEN="$(sock "analytics-v$v")" \
-    AIRIS_TELEMETRY__SERVICE_NAME="airis-analytics-v$v" \
-    "$airis" --config "$config" serve analytics
-done
+run analytics-v1 env AIRIS_ANALYTICS__LISTEN="$(sock analytics-v1)" \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-analytics-v1 \
+  "$airis" --config "$config" serve analytics
+run analytics-v2 env AIRIS_ANALYTICS__LISTEN="$(sock analytics-v2)" \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-analytics-v2 \
+  "${AIRIS_MESH_CANARY_BINARY:-$airis}" --config "$config" serve analytics
 
 # One sidecar per service instance, then the ingress.
 sidecar() {
   # sidecar <name> <identity> <inbound> <admin> <grpc socket> <http socket>
   render sidecar.yaml "$state/$1.yaml" SERVICE="$2" INBOUND_PORT="$3" ADMIN_PORT="$4" \
-    APP_GRPC_ADDRESS="$(pipe "$5")" APP_HTTP_ADDRESS="$(pipe "$6")" CERT_DIR="$certs"
+    APP_GRPC_ADDRESS="$(sock "$5")" APP_HTTP_ADDRESS="$(sock "$6")" CERT_DIR="$certs"
   envoy_up "$1" "$state/$1.yaml"
+  echo "$1 $2 $3" >>"$run/sidecars"
 }
-sidecar gateway gateway 15330 15001 gateway gateway-http
-sidecar receiver receiver 15317 15002 receiver receiver
-sidecar analytics-v1 analytics 15320 15003 analytics-v1 analytics-v1
-sidecar analytics-v2 analytics 15321 15004 analytics-v2 analytics-v2
+sidecar gateway gateway $((PORT_BASE + 330)) $((PORT_BASE + 1)) gateway gateway-http
+sidecar receiver receiver $((PORT_BASE + 317)) $((PORT_BASE + 2)) receiver receiver
+sidecar analytics-v1 analytics $((PORT_BASE + 320)) $((PORT_BASE + 3)) analytics-v1 analytics-v1
+sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics-v2 analytics-v2
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
-  ANALYTICS_V1_ENDPOINTS="$(endpoints 15320)" ANALYTICS_V2_ENDPOINTS="$(endpoints 15321)" \
-  GATEWAY_ENDPOINTS="$(endpoints 15330)" RECEIVER_ENDPOINTS="$(endpoints 15317)"
+  ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
+  ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))" \
+  GATEWAY_ENDPOINTS="127.0.0.1:$((PORT_BASE + 330))" \
+  RECEIVER_ENDPOINTS="127.0.0.1:$((PORT_BASE + 317))"
 envoy_up ingress "$state/ingress.yaml"
+
+# A process that dies before the mesh answers is a broken setup, not a
+# crash to ride out: stop and show its log.
+startup_failed() {
+  local f
+  for f in "$run"/*.restarts; do
+    [ -e "$f" ] || continue
+    f="$(basename "$f" .restarts)"
+    echo "mesh: $f died while starting; last lines of $logs/$f.log:" >&2
+    tail -n 15 "$logs/$f.log" >&2
+    return 0
+  done
+  return 1
+}
 
 echo "waiting for the mesh (logs: $logs)"
 access=""
 for _ in $(seq 1 120); do
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null && continue
-    echo "a process exited; last lines of its log:" >&2
-    for f in "$logs"/*.log; do echo "== $f" >&2; tail -n 5 "$f" >&2; done
-    exit 1
-  done
-  access="$(token 2>/dev/null || true)"
+  startup_failed && exit 1
+  access="$(token 2>/dev/null)" || access=""
   [ -n "$access" ] && break
   sleep 1
 done
 [ -n "$access" ] || die "no login through the ingress after 120 s; see $logs"
 
 # Demo traffic with an ingest token minted through the ingress.
-ingest="$(grpcurl -plaintext "${proto[@]}" -proto airis/gateway/v1/auth.proto \
-  -H "authorization: Bearer $access" -d '{"description":"demo traffic","ttl_days":30}' \
-  "127.0.0.1:$INGRESS_PORT" airis.gateway.v1.AuthService/MintIngestToken \
-  | sed -n 's/.*"token": "\([^"]*\)".*/\1/p')"
-[ -n "$ingest" ] || die "MintIngestToken through the ingress failed"
+answer="$(call MintIngestToken '{"description":"demo traffic","ttl_days":30}' \
+  -H "authorization: Bearer $access" 2>&1)" \
+  || die "MintIngestToken through the ingress failed: $(oneline <<<"$answer")"
+ingest="$(json_field token <<<"$answer")"
+[ -n "$ingest" ] || die "MintIngestToken answered without a token: $answer"
 run demo "$airis" demo --endpoint "http://127.0.0.1:$OTLP_PORT" --token "$ingest" --rate 20
 
 cat <<TXT
@@ -207,6 +318,7 @@ AIRIS-MON is up behind the local mesh.
   logs                       $logs
 
 Try:
+  eval "\$(scripts/infra.sh env)"     # grpcurl and airis on PATH
   TOKEN=\$(scripts/mesh.sh token)     # admin / admin, tenant "demo"
   NOW=\$(date +%s)
   grpcurl -plaintext -import-path proto -proto airis/analytics/v1/query.proto \\
@@ -217,8 +329,8 @@ Try:
   scripts/mesh.sh chaos on           # 20 % aborts, 10 % 2 s delays on queries
   scripts/mesh.sh status
 
+A process that dies is started again (its log goes on in $logs).
 Ctrl-c stops the services, the mesh and the demo traffic.
 TXT
-wait -n "${pids[@]}" || true
-echo "a process exited; stopping (logs: $logs)" >&2
-exit 1
+# The processes are restarted, never gone: wait until a signal stops us.
+wait

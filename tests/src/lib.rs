@@ -592,10 +592,11 @@ impl Drop for TempPath {
 }
 
 impl Envoy {
-    /// Renders `mesh/<template>` with `vars` (`{{NAME}}` → value; the
-    /// admin listener gets port 0), starts Envoy on it and waits until it
-    /// is ready (admin `/ready`, at most 30 s). Listener ports may be 0
-    /// too: [`Envoy::listener_port`] tells which port the kernel gave, so
+    /// Renders `mesh/<template>` with `vars` (`{{NAME}}` → value, by
+    /// [`airis_runtime::mesh::render`] as `scripts/mesh.sh` does; the admin
+    /// listener gets port 0), starts Envoy on it and waits until it is
+    /// ready (admin `/ready`, at most 30 s). Listener ports may be 0 too:
+    /// [`Envoy::listener_port`] tells which port the kernel gave, so
     /// parallel tests never race for a port.
     pub async fn start(template: &str, vars: &[(&str, String)]) -> anyhow::Result<Self> {
         let config = std::fs::read_to_string(repo_root().join("mesh").join(template))
@@ -607,7 +608,7 @@ impl Envoy {
     /// file that a benchmark changed; `template` names it in errors.
     pub async fn start_from(
         template: &str,
-        mut config: String,
+        config: String,
         vars: &[(&str, String)],
     ) -> anyhow::Result<Self> {
         let binary = cache_dir().join("bin").join("envoy");
@@ -617,16 +618,11 @@ impl Envoy {
                 binary.display()
             );
         }
-        config = config.replace("{{ADMIN_PORT}}", "0");
-        for (name, value) in vars {
-            config = config.replace(&format!("{{{{{name}}}}}"), value);
-        }
-        if let Some(start) = config.find("{{") {
-            bail!(
-                "mesh/{template}: placeholder left unset near {:?}",
-                &config[start..(start + 30).min(config.len())]
-            );
-        }
+        let values: Vec<(&str, &str)> = std::iter::once(("ADMIN_PORT", "0"))
+            .chain(vars.iter().map(|(name, value)| (*name, value.as_str())))
+            .collect();
+        let config = airis_runtime::mesh::render(&config, &values)
+            .with_context(|| format!("rendering mesh/{template}"))?;
         let path = std::env::temp_dir().join(format!("{}.yaml", unique("envoy")));
         std::fs::write(&path, config)?;
         let admin_file = path.with_extension("admin");

@@ -69,21 +69,16 @@ impl Drop for DevCa {
     }
 }
 
-/// `ports` as the YAML flow sequence of Envoy LbEndpoints that
-/// `mesh/ingress.yaml`'s `*_ENDPOINTS` placeholders take.
+/// `ports` on 127.0.0.1 as `mesh/ingress.yaml`'s `*_ENDPOINTS`
+/// placeholders take them (comma-separated addresses).
 pub fn endpoints(ports: &[u16]) -> String {
-    let list: Vec<String> = ports
-        .iter()
-        .map(|p| {
-            format!("{{endpoint: {{address: {{socket_address: {{address: 127.0.0.1, port_value: {p}}}}}}}}}")
-        })
-        .collect();
-    format!("[{}]", list.join(", "))
+    let list: Vec<String> = ports.iter().map(|&p| tcp_address(p)).collect();
+    list.join(",")
 }
 
-/// 127.0.0.1:`port` as an Envoy Address object.
+/// 127.0.0.1:`port`, as `*_ADDRESS` placeholders take it.
 pub fn tcp_address(port: u16) -> String {
-    format!("{{ socket_address: {{ address: 127.0.0.1, port_value: {port} }} }}")
+    format!("127.0.0.1:{port}")
 }
 
 /// A sidecar (`mesh/sidecar.yaml`) in front of a local service.

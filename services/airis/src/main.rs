@@ -50,12 +50,35 @@ enum Command {
     /// Reads a password from standard input and prints its Argon2id hash,
     /// for `password_hash` of `[[gateway.users]]`.
     HashPassword,
+    /// The local mesh's tooling (scripts/mesh.sh).
+    #[command(hide = true, subcommand)]
+    Mesh(MeshCommand),
+}
+
+/// In this binary rather than a tool of its own because `scripts/mesh.sh`
+/// builds it anyway: rendering costs the launcher no second build.
+#[derive(Subcommand)]
+enum MeshCommand {
+    /// Fills a `mesh/` Envoy template's `{{NAME}}` placeholders
+    /// (airis_runtime::mesh); refuses blanks left and names it lacks.
+    Render {
+        template: PathBuf,
+        out: PathBuf,
+        /// NAME=value pairs.
+        values: Vec<String>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Command::HashPassword = cli.command {
-        return hash_password();
+    match &cli.command {
+        Command::HashPassword => return hash_password(),
+        Command::Mesh(MeshCommand::Render {
+            template,
+            out,
+            values,
+        }) => return render(template, out, values),
+        _ => {}
     }
     let config = app::Config::load(cli.config.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -74,7 +97,7 @@ fn main() -> anyhow::Result<()> {
                 airis_demo::run(demo, airis_runtime::Shutdown::on_signals()).await?;
                 Ok(())
             }
-            Command::HashPassword => Ok(()),
+            Command::HashPassword | Command::Mesh(_) => Ok(()),
             Command::Config => {
                 let mut out = std::io::stdout().lock();
                 use std::io::Write as _;
@@ -98,4 +121,21 @@ fn hash_password() -> anyhow::Result<()> {
     let hash = airis_gateway::users::hash_password(password).map_err(anyhow::Error::msg)?;
     writeln!(std::io::stdout().lock(), "{hash}")?;
     Ok(())
+}
+
+fn render(
+    template: &std::path::Path,
+    out: &std::path::Path,
+    values: &[String],
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(template)
+        .with_context(|| format!("reading {}", template.display()))?;
+    let rendered = values
+        .iter()
+        .map(|pair| airis_runtime::mesh::parse_pair(pair))
+        .collect::<Result<Vec<_>, _>>()
+        .and_then(|values| airis_runtime::mesh::render(&text, &values))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", template.display()))?;
+    std::fs::write(out, rendered).with_context(|| format!("writing {}", out.display()))
 }

@@ -7,6 +7,8 @@
 //! - [`shutdown`]: one signal for SIGTERM / ctrl-c that every task can await;
 //! - [`grpc`]: serving a tonic router with `grpc.health.v1` and reflection
 //!   (v1 and v1alpha) registered, draining on shutdown;
+//! - [`mesh`]: the local mesh's Envoy templates filled in, for the launcher
+//!   and the tests alike;
 //! - [`telemetry`]: `tracing` logs and optional self-telemetry over OTLP;
 //! - [`auth`]: authentication and roles, i.e. which [`tenant`] a request
 //!   acts for and what it may do;
@@ -20,6 +22,7 @@ pub mod config;
 pub mod grpc;
 pub mod kafka;
 pub mod listen;
+pub mod mesh;
 pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
