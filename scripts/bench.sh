@@ -6,7 +6,7 @@
 #   scripts/bench.sh freshness --rates 50000,20000
 #   scripts/bench.sh --help               # every option
 #   scripts/bench.sh analytics --spans 1000000 --logs 1000000
-#                                         # query service bench (its own --help)
+#                                         # analytics service bench (its own --help)
 #   scripts/bench.sh mesh                 # what the local mesh adds per call
 #
 # Starts Kafka and ClickHouse with scripts/infra.sh unless they already run (it
@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 # `analytics` or `mesh` as the first argument: a benchmark of its own
 # (tests/benches/<name>, its own --help) with the infrastructure it needs:
-# the query service on loaded data (Kafka, ClickHouse, Redis for the
+# the analytics service on loaded data (Kafka, ClickHouse, Redis for the
 # cached repeats), or what the local mesh adds per call (Redis for the
 # gateway's revocation checks, Envoy from the tools).
 case "${1:-}" in

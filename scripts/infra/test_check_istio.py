@@ -78,7 +78,7 @@ MISTAKES = [
     ("unknown field in a Kubernetes object", "istio/base/airis/loader.yaml",
      "terminationGracePeriodSeconds: 45", "terminationGracePeriodSecond: 45",
      "Additional properties are not allowed ('terminationGracePeriodSecond'"),
-    ("Kafka reachable from the query service", "istio/base/mesh/security.yaml",
+    ("Kafka reachable from the analytics service", "istio/base/mesh/security.yaml",
      "        - cluster.local/ns/airis/sa/migrate\n    to:\n    - operation: {ports: [\"9092\"]}",
      "        - cluster.local/ns/airis/sa/migrate\n        - cluster.local/ns/airis/sa/analytics\n    to:\n    - operation: {ports: [\"9092\"]}",
      "AuthorizationPolicy: the other"),

@@ -295,7 +295,7 @@ impl Pipeline {
     }
 }
 
-/// The query service running in this process.
+/// The analytics service running in this process.
 pub struct QueryServer {
     pub endpoint: String,
     running: Running,
@@ -314,7 +314,7 @@ impl QueryServer {
         })
     }
 
-    /// A client of the query service.
+    /// A client of the analytics service.
     pub async fn client(
         &self,
     ) -> anyhow::Result<

@@ -1,5 +1,5 @@
 //! SearchLogs end to end: OTLP logs through the real pipeline into
-//! ClickHouse, then searched through the query service.
+//! ClickHouse, then searched through the analytics service.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! QueryMetrics and ListMetrics end to end: OTLP metrics through the real
-//! pipeline into ClickHouse, then aggregated through the query service.
+//! pipeline into ClickHouse, then aggregated through the analytics service.
 //! Every expected number is computed by hand from the points sent, or, for
 //! the demo's traffic, counted from its spans.
 

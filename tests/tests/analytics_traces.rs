@@ -1,4 +1,4 @@
-//! The query service's trace RPCs end to end: spans ingested through the
+//! The analytics service's trace RPCs end to end: spans ingested through the
 //! real receiver, Kafka and loader, read back through gRPC.
 //!
 //! One pipeline, one data set (tenant acme, plus a few globex spans that

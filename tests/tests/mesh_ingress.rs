@@ -2,7 +2,7 @@
 //! behind its sidecar (`mesh/sidecar.yaml`, mTLS from `mesh/dev-ca.sh`):
 //! - telemetry sent to the OTLP listener with a minted ingest token lands
 //!   as the token's tenant;
-//! - gRPC-Web with a gateway token reaches the query service as the
+//! - gRPC-Web with a gateway token reaches the analytics service as the
 //!   token's tenant only, whatever tenant header the client sends;
 //! - missing, forged, foreign, expired and revoked tokens stop at Envoy
 //!   (HTTP 401 / UNAUTHENTICATED), a revoked one saying so;
@@ -123,7 +123,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     };
     let gateway = MeshGateway::start(&ca, gateway_config.clone()).await?;
 
-    // Receiver, loader and query service trust the claim headers, as they
+    // Receiver, loader and analytics service trust the claim headers, as they
     // do behind their sidecars.
     let mut settings = Settings::new("mesh");
     settings.auth.tenant_header = Some(TENANT_CLAIM_HEADER.to_owned());
@@ -135,7 +135,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let query_port = port(&query.endpoint);
     let analytics_sidecar = Sidecar::start(&ca, "analytics", query_port, query_port).await?;
 
-    // One version of the query service serves both subsets here.
+    // One version of the analytics service serves both subsets here.
     let ingress = Ingress::start(
         &ca,
         &Upstreams {
@@ -588,7 +588,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
     .await?;
     assert!(ok && text.contains("ttl_days"), "{text}");
 
-    // Calls by name, JSON in and out, no -proto: the query service and the
+    // Calls by name, JSON in and out, no -proto: the analytics service and the
     // gateway.
     let now = now_unix_nano();
     let range = format!(

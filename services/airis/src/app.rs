@@ -47,7 +47,7 @@ pub enum Service {
     Receiver,
     /// Kafka → ClickHouse loader only.
     Loader,
-    /// Query service over traces, metrics and logs.
+    /// The analytics service: queries over traces, metrics and logs (`QueryService`).
     Analytics,
     /// Logins and tokens (AuthService), the JWKS document, the edge's token
     /// check and the UI's files.

@@ -1,4 +1,4 @@
-//! The query service's errors and the gRPC status each one becomes.
+//! The analytics service's errors and the gRPC status each one becomes.
 
 use airis_proto::tonic::Status;
 

@@ -70,7 +70,7 @@ pub enum StartError {
     Serve(#[from] grpc::ServeError),
 }
 
-/// Serves the query service on `listener` until `shutdown`.
+/// Serves the analytics service on `listener` until `shutdown`.
 pub async fn run(
     listener: impl Into<Listener>,
     config: &AnalyticsConfig,

@@ -40,7 +40,7 @@ impl Default for Limits {
     }
 }
 
-/// The query service's ClickHouse access: the client with the limits
+/// The analytics service's ClickHouse access: the client with the limits
 /// applied to every query, which runs [`Sql`] of the storage crate.
 #[derive(Clone)]
 pub struct Store {

@@ -20,7 +20,7 @@ use tracing::Instrument as _;
 
 use crate::{Error, cache::Cache, logs, metrics, query::Store, red, traces};
 
-/// The query service.
+/// The analytics service.
 #[derive(Clone)]
 pub struct Analytics {
     auth: Authenticator,

@@ -10,7 +10,7 @@
 //! | [`sql`] | SQL from trusted text and bound values, time windows, running it |
 //! | [`rollup`] | the per-minute RED and service-map rollups: [`rollup::rules`] (what builder and queries both compute), [`rollup::counts`] (the loader's minute counts), [`rollup::plan`] (which minutes a query reads from the rollups), [`rollup::build`] (the builder) |
 //!
-//! Read planning lives here, not in the query service, because it is the
+//! Read planning lives here, not in the analytics service, because it is the
 //! other half of the builder's contract: it decides what a build record
 //! means.
 

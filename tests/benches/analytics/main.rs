@@ -1,4 +1,4 @@
-//! Query service benchmark: N spans and N log records of realistic
+//! Analytics service benchmark: N spans and N log records of realistic
 //! multi-service traffic (the `airis demo` generator) loaded through the
 //! pipeline (OTLP receiver → Kafka → loader → ClickHouse, in this process),
 //! then `airis.analytics.v1.QueryService` (in this process, release build)
@@ -7,7 +7,7 @@
 //! ClickHouse engine's CPU per query.
 //!
 //! Run with `scripts/bench.sh analytics [args]`; `--help` lists the options.
-//! See docs/benchmarks.md ("Query service").
+//! See docs/benchmarks.md ("Analytics service").
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -136,7 +136,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     let ch_pid = infra_pid("clickhouse", port_of(&settings.clickhouse.url));
     let ch_cpu = || ch_pid.and_then(cpu_seconds).unwrap_or(f64::NAN);
     println!(
-        "\n# Query service benchmark\n\n{} CPUs; ClickHouse at {} (engine pid {})",
+        "\n# Analytics service benchmark\n\n{} CPUs; ClickHouse at {} (engine pid {})",
         sys::nproc(),
         settings.clickhouse.url,
         ch_pid.map_or("unknown".to_owned(), |p| p.to_string())
