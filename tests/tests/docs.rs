@@ -40,7 +40,7 @@
 #![allow(clippy::print_stderr)]
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader};
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -443,23 +443,30 @@ fn group_alive(pgid: u32) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// `flock` on [`PLATFORM_LOCK`], held by a `flock` process until this is
-/// dropped (or this process dies and closes its stdin).
+/// `flock` on [`PLATFORM_LOCK`], held by a `flock` process that also
+/// watches this one: if this process dies with the platform up (ctrl-c,
+/// a kill), its stdin closes and it stops the platform's process group
+/// before the lock goes.
 struct PlatformLock {
     holder: Child,
 }
+
+/// Run by the lock holder: waits for the platform's process group id, then
+/// for "stopped" (the test stopped it) or end of input (the test died).
+const WATCHDOG: &str = r#"echo locked
+read -r pgid || exit 0
+read -r done || true
+[ "$done" != stopped ] || exit 0
+kill -TERM -- "-$pgid" 2>/dev/null || exit 0
+for _ in $(seq 60); do kill -0 -- "-$pgid" 2>/dev/null || exit 0; sleep 1; done
+kill -KILL -- "-$pgid" 2>/dev/null || true
+"#;
 
 impl PlatformLock {
     fn take() -> anyhow::Result<Self> {
         eprintln!("docs: taking {PLATFORM_LOCK} (waits while another local platform is up)");
         let mut holder = Command::new("flock")
-            .args([
-                "-o",
-                PLATFORM_LOCK,
-                "sh",
-                "-c",
-                "echo locked; exec cat >/dev/null",
-            ])
+            .args(["-o", PLATFORM_LOCK, "bash", "-c", WATCHDOG])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -468,6 +475,21 @@ impl PlatformLock {
         BufReader::new(holder.stdout.take().context("flock stdout")?).read_line(&mut line)?;
         ensure!(line.trim() == "locked", "flock {PLATFORM_LOCK} failed");
         Ok(Self { holder })
+    }
+
+    /// From now on a death of this process stops process group `pgid`.
+    fn watch(&mut self, pgid: u32) -> anyhow::Result<()> {
+        let stdin = self.holder.stdin.as_mut().context("flock stdin")?;
+        writeln!(stdin, "{pgid}")?;
+        stdin.flush()?;
+        Ok(())
+    }
+
+    /// The platform is stopped: the lock goes.
+    fn release(mut self) {
+        if let Some(mut stdin) = self.holder.stdin.take() {
+            let _ = writeln!(stdin, "stopped");
+        }
     }
 }
 
@@ -601,16 +623,17 @@ fn every_command_block_runs_against_the_local_platform() -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(unique("airis-docs"));
     std::fs::create_dir_all(&work)?;
 
-    let lock = PlatformLock::take()?;
+    let mut lock = PlatformLock::take()?;
     let since_ns = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
     let mut platform = Platform::start(&root)?;
+    lock.watch(platform.child.id())?;
     platform.wait_ready(since_ns)?;
     let mut report = Report::default();
     for blocks in &files {
         run_file(&root, blocks, &env, &work, &mut report)?;
     }
     platform.stop();
-    drop(lock);
+    lock.release();
 
     let mut summary = format!(
         "{} command blocks: {} passed, {} failed, {} not run\n",
