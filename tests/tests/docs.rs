@@ -636,28 +636,30 @@ fn every_command_block_runs_against_the_local_platform() -> anyhow::Result<()> {
     lock.release();
 
     let mut summary = format!(
-        "{} command blocks: {} passed, {} failed, {} not run\n",
+        "{} command blocks: {} passed, {} failed, {} not run",
         report.passed.len() + report.failed.len() + report.skipped.len(),
         report.passed.len(),
         report.failed.len(),
         report.skipped.len()
     );
+    let mut not_run = String::new();
     for skipped in &report.skipped {
-        writeln!(summary, "  not run: {skipped}")?;
+        writeln!(not_run, "  not run: {skipped}")?;
     }
-    eprintln!("{summary}");
     if report.failed.is_empty() {
+        eprintln!("{summary}\n{not_run}");
         let _ = std::fs::remove_dir_all(&work);
         let _ = std::fs::remove_file(&platform.log);
         return Ok(());
     }
-    bail!(
-        "{summary}\n{} failed (scripts and outputs in {}; platform log {}):\n\n{}",
-        report.failed.len(),
+    write!(
+        summary,
+        " (scripts and outputs in {}; platform log {})\n\n{}\n\n{not_run}",
         work.display(),
         platform.log.display(),
         report.failed.join("\n\n")
-    );
+    )?;
+    bail!(summary);
 }
 
 /// Every doc parses: fences closed, shell blocks spelled `sh`, `bash` or
