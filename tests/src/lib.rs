@@ -6,6 +6,7 @@
 //! Endpoints come from `AIRIS_KAFKA_BROKERS` and `AIRIS_CLICKHOUSE_URL`, as `scripts/infra.sh env` exports them
 //! (defaults: the local ports of `scripts/infra.sh`).
 
+pub mod bench;
 pub mod mesh;
 pub mod otlp;
 

@@ -23,7 +23,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use tokio::sync::{Mutex, mpsc};
 
-use crate::load::{self, LOGS_EXPORT, TRACES_EXPORT};
+use airis_tests::bench::load::{self, LOGS_EXPORT, TRACES_EXPORT};
 
 pub(crate) const HOUR_NS: u64 = 3_600_000_000_000;
 /// The full-text search word, in one log record of `WORD_EVERY`.

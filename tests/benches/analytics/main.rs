@@ -12,12 +12,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod data;
-#[allow(dead_code)]
-#[path = "../pipeline/load.rs"]
-mod load;
-#[allow(dead_code)]
-#[path = "../pipeline/sys.rs"]
-mod sys;
 
 use std::time::{Duration, Instant};
 
@@ -29,84 +23,60 @@ use airis_proto::airis::common::v1::{PageRequest, TimeRange};
 use airis_proto::tonic::transport::Channel;
 use airis_store::rollup::build::{RollupConfig, build_due};
 use airis_store::tables::{EDGES_1M, LOGS, RED_1M, TRACES};
+use airis_tests::bench::{
+    CargoBench, count, load, positive,
+    sys::{self, MachineCpu, cpu_seconds, infra_pid, port_of},
+};
 use airis_tests::{Pipeline, QueryServer, Settings, TOKEN, otlp::authed, otlp::now_unix_nano};
 use anyhow::{Context as _, bail};
+use clap::Parser;
 
 use data::{HOUR_NS, WORD};
 use load::quantile;
-use sys::{MachineCpu, cpu_seconds, infra_pid, port_of};
 
-const USAGE: &str = r#"usage: cargo bench -p airis-tests --bench analytics -- [OPTIONS]
-       (or scripts/bench.sh analytics [OPTIONS])
-
-options:
-  --spans N         spans to load (10000000)
-  --logs N          log records to load (10000000)
-  --cells N         copies of the demo's 5-service graph, each with its own
-                    service names (8 → 40 services)
-  --batch N         spans / log records per export request, at least (1000)
-  --concurrency N   concurrent export requests (8)
-  --traces N        trace ids for GetTrace (200)
-  --reps N          repetitions of each aggregate query, cold and cached (20)
-  --keep            keep the ClickHouse database (its name is printed)
-  --reuse DB        skip loading: query the database DB left by --keep
-"#;
-
-#[derive(Clone, Debug)]
+/// Query service latency on N spans and N log records loaded through the
+/// pipeline.
+#[derive(Parser, Clone, Debug)]
+#[command(
+    name = "analytics",
+    override_usage = "cargo bench -p airis-tests --bench analytics -- [OPTIONS]\n       \
+                      (or scripts/bench.sh analytics [OPTIONS])"
+)]
 struct Opts {
+    /// Spans to load
+    #[arg(long, value_name = "N", default_value = "10000000", value_parser = count)]
     spans: u64,
+    /// Log records to load
+    #[arg(long, value_name = "N", default_value = "10000000", value_parser = count)]
     logs: u64,
+    /// Copies of the demo's 5-service graph, each with its own service
+    /// names (8 → 40 services)
+    #[arg(long, value_name = "N", default_value = "8", value_parser = positive::<u64>)]
     cells: u64,
+    /// Spans / log records per export request, at least
+    #[arg(long, value_name = "N", default_value = "1000", value_parser = positive::<u64>)]
     batch: u64,
+    /// Concurrent export requests
+    #[arg(long, value_name = "N", default_value = "8", value_parser = positive::<usize>)]
     concurrency: usize,
+    /// Trace ids for GetTrace
+    #[arg(long, value_name = "N", default_value = "200", value_parser = positive::<usize>)]
     traces: usize,
+    /// Repetitions of each aggregate query, cold and cached
+    #[arg(long, value_name = "N", default_value = "20", value_parser = positive::<usize>)]
     reps: usize,
+    /// Keep the ClickHouse database (its name is printed)
+    #[arg(long)]
     keep: bool,
+    /// Skip loading: query the database DB left by --keep
+    #[arg(long, value_name = "DB")]
     reuse: Option<String>,
-}
-
-impl Opts {
-    fn parse() -> anyhow::Result<Self> {
-        let mut opts = Opts {
-            spans: 10_000_000,
-            logs: 10_000_000,
-            cells: 8,
-            batch: 1000,
-            concurrency: 8,
-            traces: 200,
-            reps: 20,
-            keep: false,
-            reuse: None,
-        };
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-            let mut number =
-                || -> anyhow::Result<u64> { Ok(value()?.replace('_', "").parse::<u64>()?) };
-            match arg.as_str() {
-                "--bench" => {}
-                "-h" | "--help" => {
-                    print!("{USAGE}");
-                    std::process::exit(0);
-                }
-                "--spans" => opts.spans = number()?,
-                "--logs" => opts.logs = number()?,
-                "--cells" => opts.cells = number()?.max(1),
-                "--batch" => opts.batch = number()?.max(1),
-                "--concurrency" => opts.concurrency = number()?.max(1) as usize,
-                "--traces" => opts.traces = number()?.max(1) as usize,
-                "--reps" => opts.reps = number()?.max(1) as usize,
-                "--keep" => opts.keep = true,
-                "--reuse" => opts.reuse = Some(value()?),
-                other => bail!("unknown argument {other:?}\n{USAGE}"),
-            }
-        }
-        Ok(opts)
-    }
+    #[command(flatten)]
+    _cargo: CargoBench,
 }
 
 fn main() -> anyhow::Result<()> {
-    let opts = Opts::parse()?;
+    let opts = Opts::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

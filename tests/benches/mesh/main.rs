@@ -12,13 +12,6 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-#[allow(dead_code)]
-#[path = "../pipeline/load.rs"]
-mod load;
-#[allow(dead_code)]
-#[path = "../pipeline/sys.rs"]
-mod sys;
-
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,63 +20,36 @@ use airis_proto::airis::analytics::v1::{
     ListServicesRequest, query_service_client::QueryServiceClient,
 };
 use airis_proto::tonic::{Request, transport::Channel};
+use airis_tests::bench::{CargoBench, load::quantile, positive, sys::cpu_seconds};
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Probe, Sidecar, Upstreams, login};
 use airis_tests::{TENANT, gateway_user};
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
+use clap::Parser;
 
-use load::quantile;
-use sys::cpu_seconds;
-
-const USAGE: &str = r#"usage: cargo bench -p airis-tests --bench mesh -- [OPTIONS]
-       (or scripts/bench.sh mesh [OPTIONS])
-
-options:
-  --calls N         calls one at a time, per path (5000)
-  --load-calls N    calls in the throughput run, per path (40000)
-  --concurrency N   concurrent callers in the throughput run (32)
-"#;
-
+/// What the local mesh adds per call: direct, through the ingress, and
+/// through an ingress without the revocation check.
+#[derive(Parser, Debug)]
+#[command(
+    name = "mesh",
+    override_usage = "cargo bench -p airis-tests --bench mesh -- [OPTIONS]\n       \
+                      (or scripts/bench.sh mesh [OPTIONS])"
+)]
 struct Opts {
+    /// Calls one at a time, per path
+    #[arg(long, value_name = "N", default_value = "5000", value_parser = positive::<usize>)]
     calls: usize,
+    /// Calls in the throughput run, per path
+    #[arg(long, value_name = "N", default_value = "40000", value_parser = positive::<usize>)]
     load_calls: usize,
+    /// Concurrent callers in the throughput run
+    #[arg(long, value_name = "N", default_value = "32", value_parser = positive::<usize>)]
     concurrency: usize,
-}
-
-impl Opts {
-    fn parse() -> anyhow::Result<Self> {
-        let mut opts = Opts {
-            calls: 5000,
-            load_calls: 40_000,
-            concurrency: 32,
-        };
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            let mut number = || -> anyhow::Result<usize> {
-                Ok(args
-                    .next()
-                    .with_context(|| format!("{arg} needs a value"))?
-                    .replace('_', "")
-                    .parse::<usize>()?
-                    .max(1))
-            };
-            match arg.as_str() {
-                "--bench" => {}
-                "-h" | "--help" => {
-                    print!("{USAGE}");
-                    std::process::exit(0);
-                }
-                "--calls" => opts.calls = number()?,
-                "--load-calls" => opts.load_calls = number()?,
-                "--concurrency" => opts.concurrency = number()?,
-                other => bail!("unknown argument {other:?}\n{USAGE}"),
-            }
-        }
-        Ok(opts)
-    }
+    #[command(flatten)]
+    _cargo: CargoBench,
 }
 
 fn main() -> anyhow::Result<()> {
-    let opts = Opts::parse()?;
+    let opts = Opts::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -16,8 +16,6 @@
 
 mod data;
 mod fresh;
-mod load;
-mod sys;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,12 +27,16 @@ use airis_ingestion::{
 };
 use airis_runtime::{kafka::KafkaConfig, tenant::Tenant};
 use airis_store::tables::{TRACE_ID_TS, TRACES};
+use airis_tests::bench::{
+    CargoBench, count, load, millis, positive, seconds,
+    sys::{self, Airis, MachineCpu, Perf, cpu_seconds, infra_pid, port_of, vm_mib},
+};
 use airis_tests::{Settings, otlp::now_unix_nano, unique};
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
+use clap::{Parser, ValueEnum};
 
 use load::{LOGS_EXPORT, Shape, TRACES_EXPORT, quantile};
-use sys::{Airis, MachineCpu, Perf, cpu_seconds, infra_pid, port_of, vm_mib};
 
 /// The ingest token of the bench tenant. The config env overlay lowercases
 /// keys, so a token set through `AIRIS_AUTH__TOKENS__<TOKEN>`
@@ -42,148 +44,115 @@ use sys::{Airis, MachineCpu, Perf, cpu_seconds, infra_pid, port_of, vm_mib};
 const TOKEN: &str = "benchtoken";
 const TENANT: &str = "bench";
 
-const USAGE: &str = r#"usage: cargo bench -p airis-tests --bench pipeline -- [SCENARIO...] [OPTIONS]
-       (or scripts/bench.sh [SCENARIO...] [OPTIONS])
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Scenario {
+    /// receiver throughput, spans and log records, closed loop
+    Receiver,
+    /// loader throughput from pre-filled topics, per --max-rows value
+    Loader,
+    /// send-to-queryable latency at a fixed rate (tries --rates in order)
+    Freshness,
+    /// the three above, in this order
+    All,
+}
 
-scenarios (default: all of them, in this order):
-  receiver    receiver throughput, spans and log records, closed loop
-  loader      loader throughput from pre-filled topics, per --max-rows value
-  freshness   send-to-queryable latency at a fixed rate (tries --rates in order)
-
-options:
-  --duration S        receiver measurement window per signal (10)
-  --warmup S          receiver warm-up before measuring (3)
-  --batch N           spans / log records per export request (200)
-  --connections N     HTTP/2 connections of the load generator (4)
-  --streams N         concurrent requests per connection, closed loop (16)
-  --signals LIST      receiver signals: traces,logs (both)
-  --loader-spans N    spans pre-filled for the loader bench (2000000)
-  --max-rows LIST     loader max_rows values to try (50000,200000)
-  --rates LIST        freshness rates in spans/s, tried in order until one
-                      is sustained (50000,35000,20000,10000)
-  --freshness-secs S  freshness send window (30)
-  --poll-ms MS        freshness poll interval (100)
-  --max-wait-ms MS    loader max_wait_ms in the freshness bench (loader default)
-  --perf DIR          record `perf record -g` profiles of the measured processes
-  --set NAME=VALUE    configuration override for the airis processes, e.g.
-                      --set AIRIS_INGESTION__PRODUCER__LINGER_MS=1 or
-                      --set 'AIRIS_KAFKA__PROPERTIES__SOCKET.NAGLE.DISABLE="true"'
-                      (values are read as TOML: quote strings that look
-                      like numbers or booleans);
-                      AIRIS_<SECTION>__<KEY> variables of the environment
-                      are passed on too
-
-environment:
-  AIRIS_BENCH_LD_PRELOAD  LD_PRELOAD for the airis processes, e.g. an allocator:
-                          /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-"#;
-
-#[derive(Clone, Debug)]
+/// Receiver, loader and end-to-end freshness benchmarks against the
+/// infrastructure of scripts/infra.sh.
+#[derive(Parser, Clone, Debug)]
+#[command(
+    name = "pipeline",
+    override_usage = "cargo bench -p airis-tests --bench pipeline -- [SCENARIO...] [OPTIONS]\n       \
+                      (or scripts/bench.sh [SCENARIO...] [OPTIONS])",
+    after_help = "Environment:\n  AIRIS_BENCH_LD_PRELOAD  LD_PRELOAD for the airis processes, e.g. an \
+                  allocator:\n                          /usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+)]
 struct Opts {
-    scenarios: Vec<String>,
+    /// Scenarios, run in the order given (default: all of them)
+    #[arg(value_enum, value_name = "SCENARIO")]
+    scenarios: Vec<Scenario>,
+    /// Receiver measurement window per signal, seconds
+    #[arg(long, value_name = "S", default_value = "10", value_parser = seconds)]
     duration: Duration,
+    /// Receiver warm-up before measuring, seconds
+    #[arg(long, value_name = "S", default_value = "3", value_parser = seconds)]
     warmup: Duration,
+    /// Spans / log records per export request
+    #[arg(long, value_name = "N", default_value = "200", value_parser = positive::<usize>)]
     batch: usize,
+    /// HTTP/2 connections of the load generator
+    #[arg(long, value_name = "N", default_value = "4", value_parser = positive::<usize>)]
     connections: usize,
+    /// Concurrent requests per connection, closed loop
+    #[arg(long, value_name = "N", default_value = "16", value_parser = positive::<usize>)]
     streams: usize,
+    /// Receiver signals
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "traces,logs",
+          value_parser = ["traces", "logs"])]
     signals: Vec<String>,
+    /// Spans pre-filled for the loader bench
+    #[arg(long, value_name = "N", default_value = "2000000", value_parser = count)]
     loader_spans: u64,
+    /// Loader max_rows values to try
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "50000,200000",
+          value_parser = positive::<usize>)]
     max_rows: Vec<usize>,
+    /// Freshness rates in spans/s, tried in order until one is sustained
+    #[arg(long, value_name = "LIST", value_delimiter = ',',
+          default_value = "50000,35000,20000,10000", value_parser = count)]
     rates: Vec<u64>,
+    /// Freshness send window, seconds
+    #[arg(long, value_name = "S", default_value = "30", value_parser = seconds)]
     freshness_secs: Duration,
+    /// Freshness poll interval, milliseconds
+    #[arg(long = "poll-ms", value_name = "MS", default_value = "100", value_parser = millis)]
     poll: Duration,
+    /// Loader max_wait_ms in the freshness bench (default: the loader's)
+    #[arg(long, value_name = "MS")]
     max_wait_ms: Option<u64>,
+    /// Record `perf record -g` profiles of the measured processes into DIR
+    #[arg(long, value_name = "DIR")]
     perf: Option<PathBuf>,
+    /// Configuration override for the airis processes, e.g.
+    /// --set AIRIS_INGESTION__PRODUCER__LINGER_MS=1 or
+    /// --set 'AIRIS_KAFKA__PROPERTIES__SOCKET.NAGLE.DISABLE="true"'
+    /// (values are read as TOML: quote strings that look like numbers or
+    /// booleans); AIRIS_<SECTION>__<KEY> variables of the environment are
+    /// passed on too
+    #[arg(long = "set", value_name = "NAME=VALUE", value_parser = name_value)]
     sets: Vec<(String, String)>,
+    #[command(flatten)]
+    _cargo: CargoBench,
+}
+
+fn name_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| "NAME=VALUE expected".to_owned())
 }
 
 impl Opts {
-    fn parse() -> anyhow::Result<Self> {
-        let mut opts = Opts {
-            scenarios: Vec::new(),
-            duration: Duration::from_secs(10),
-            warmup: Duration::from_secs(3),
-            batch: 200,
-            connections: 4,
-            streams: 16,
-            signals: vec!["traces".into(), "logs".into()],
-            loader_spans: 2_000_000,
-            max_rows: vec![50_000, 200_000],
-            rates: vec![50_000, 35_000, 20_000, 10_000],
-            freshness_secs: Duration::from_secs(30),
-            poll: Duration::from_millis(100),
-            max_wait_ms: None,
-            perf: None,
-            sets: Vec::new(),
-        };
-        let mut args = std::env::args().skip(1);
-        while let Some(arg) = args.next() {
-            let mut value = || args.next().with_context(|| format!("{arg} needs a value"));
-            let list = |v: String| -> anyhow::Result<Vec<u64>> {
-                v.split(',')
-                    .map(|x| {
-                        x.trim()
-                            .replace('_', "")
-                            .parse::<u64>()
-                            .context("not a number")
-                    })
-                    .collect()
-            };
-            match arg.as_str() {
-                // cargo bench passes --bench to harness = false binaries.
-                "--bench" => {}
-                "-h" | "--help" => {
-                    print!("{USAGE}");
-                    std::process::exit(0);
-                }
-                "--duration" => opts.duration = Duration::from_secs_f64(value()?.parse()?),
-                "--warmup" => opts.warmup = Duration::from_secs_f64(value()?.parse()?),
-                "--batch" => opts.batch = value()?.parse()?,
-                "--connections" => opts.connections = value()?.parse()?,
-                "--streams" => opts.streams = value()?.parse()?,
-                "--signals" => opts.signals = value()?.split(',').map(str::to_owned).collect(),
-                "--loader-spans" => opts.loader_spans = value()?.replace('_', "").parse()?,
-                "--max-rows" => {
-                    opts.max_rows = list(value()?)?.into_iter().map(|v| v as usize).collect()
-                }
-                "--rates" => opts.rates = list(value()?)?,
-                "--freshness-secs" => {
-                    opts.freshness_secs = Duration::from_secs_f64(value()?.parse()?)
-                }
-                "--poll-ms" => opts.poll = Duration::from_millis(value()?.parse()?),
-                "--max-wait-ms" => opts.max_wait_ms = Some(value()?.parse()?),
-                "--perf" => opts.perf = Some(PathBuf::from(value()?)),
-                "--set" => {
-                    let set = value()?;
-                    let (name, v) = set
-                        .split_once('=')
-                        .with_context(|| format!("--set {set}: NAME=VALUE expected"))?;
-                    opts.sets.push((name.to_owned(), v.to_owned()));
-                }
-                "receiver" | "loader" | "freshness" => opts.scenarios.push(arg),
-                "all" => opts
-                    .scenarios
-                    .extend(["receiver", "loader", "freshness"].map(String::from)),
-                other => bail!("unknown argument {other:?}\n{USAGE}"),
-            }
+    /// The scenarios to run: `all` and none given both mean every one.
+    fn scenarios(&self) -> Vec<Scenario> {
+        const ALL: [Scenario; 3] = [Scenario::Receiver, Scenario::Loader, Scenario::Freshness];
+        if self.scenarios.is_empty() {
+            return ALL.to_vec();
         }
-        if opts.scenarios.is_empty() {
-            opts.scenarios
-                .extend(["receiver", "loader", "freshness"].map(String::from));
-        }
-        for signal in &opts.signals {
-            if signal != "traces" && signal != "logs" {
-                bail!("unknown signal {signal:?}: traces or logs");
-            }
-        }
-        anyhow::ensure!(opts.batch > 0 && opts.connections > 0 && opts.streams > 0);
-        let _ = sys::SETS.set(opts.sets.clone());
-        Ok(opts)
+        self.scenarios
+            .iter()
+            .flat_map(|&s| {
+                if s == Scenario::All {
+                    ALL.to_vec()
+                } else {
+                    vec![s]
+                }
+            })
+            .collect()
     }
 }
 
 fn main() -> anyhow::Result<()> {
-    let opts = Opts::parse()?;
+    let opts = Opts::parse();
+    let _ = sys::SETS.set(opts.sets.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -194,9 +163,9 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     let started = Instant::now();
     print_machine();
     let mut summary = Summary::default();
-    for scenario in opts.scenarios.clone() {
-        match scenario.as_str() {
-            "receiver" => {
+    for scenario in opts.scenarios() {
+        match scenario {
+            Scenario::Receiver => {
                 let mut table = Table::new(&[
                     "signal",
                     "items/req",
@@ -249,7 +218,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                 );
                 table.print();
             }
-            "loader" => {
+            Scenario::Loader => {
                 eprintln!("bench: loader ...");
                 let (prefill, results) = loader_bench(&opts).await?;
                 println!(
@@ -292,7 +261,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                 table.print();
                 summary.loader = results;
             }
-            "freshness" => {
+            Scenario::Freshness => {
                 let mut table = Table::new(&[
                     "target spans/s",
                     "acked spans/s",
@@ -350,7 +319,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
                 );
                 table.print();
             }
-            _ => unreachable!("checked when parsing"),
+            Scenario::All => unreachable!("expanded by Opts::scenarios"),
         }
     }
     summary.print();

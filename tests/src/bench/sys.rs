@@ -6,7 +6,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use airis_tests::{Settings, unique};
+use crate::{Settings, unique};
 use anyhow::{Context as _, bail};
 
 /// Clock ticks per second of /proc/<pid>/stat times.
@@ -25,7 +25,7 @@ fn clk_tck() -> f64 {
 
 /// User + system CPU seconds of a process (all its threads), or `None`
 /// if it is gone.
-pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may contain spaces; fields restart after its ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -36,7 +36,7 @@ pub(crate) fn cpu_seconds(pid: u32) -> Option<f64> {
 }
 
 /// A `Vm*` line of /proc/<pid>/status in MiB (`VmHWM` = peak RSS).
-pub(crate) fn vm_mib(pid: u32, field: &str) -> Option<f64> {
+pub fn vm_mib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
@@ -45,13 +45,13 @@ pub(crate) fn vm_mib(pid: u32, field: &str) -> Option<f64> {
 
 /// Busy and total jiffies of the whole machine (/proc/stat).
 #[derive(Clone, Copy)]
-pub(crate) struct MachineCpu {
+pub struct MachineCpu {
     busy: u64,
     total: u64,
 }
 
 impl MachineCpu {
-    pub(crate) fn now() -> Self {
+    pub fn now() -> Self {
         let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
         let values: Vec<u64> = stat
             .lines()
@@ -70,7 +70,7 @@ impl MachineCpu {
     }
 
     /// Share of the machine's CPU time that was busy since `earlier`, 0..1.
-    pub(crate) fn busy_since(&self, earlier: &Self) -> f64 {
+    pub fn busy_since(&self, earlier: &Self) -> f64 {
         let total = self.total.saturating_sub(earlier.total);
         if total == 0 {
             return 0.0;
@@ -79,7 +79,7 @@ impl MachineCpu {
     }
 }
 
-pub(crate) fn nproc() -> usize {
+pub fn nproc() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
@@ -87,12 +87,12 @@ pub(crate) fn nproc() -> usize {
 fn state_dir() -> PathBuf {
     std::env::var_os("AIRIS_STATE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| airis_tests::cache_dir().join("state"))
+        .unwrap_or_else(|| crate::cache_dir().join("state"))
 }
 
 /// The pid of an infrastructure component (`kafka`, `clickhouse`) of the
 /// instance in `$AIRIS_STATE`, if it runs and is the one on our port.
-pub(crate) fn infra_pid(component: &str, port: Option<u16>) -> Option<u32> {
+pub fn infra_pid(component: &str, port: Option<u16>) -> Option<u32> {
     let text = std::fs::read_to_string(state_dir().join(format!("{component}.pid"))).ok()?;
     let pid: u32 = text.trim().parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
@@ -111,7 +111,7 @@ pub(crate) fn infra_pid(component: &str, port: Option<u16>) -> Option<u32> {
 }
 
 /// The port of a `host:port` or `http://host:port` address.
-pub(crate) fn port_of(address: &str) -> Option<u16> {
+pub fn port_of(address: &str) -> Option<u16> {
     address
         .rsplit(':')
         .next()
@@ -119,14 +119,14 @@ pub(crate) fn port_of(address: &str) -> Option<u16> {
 }
 
 /// The `airis` release binary next to this bench (target/release/airis).
-pub(crate) fn airis_binary() -> anyhow::Result<PathBuf> {
-    airis_tests::airis_binary()
+pub fn airis_binary() -> anyhow::Result<PathBuf> {
+    crate::airis_binary()
         .context("build it with `cargo build --release -p airis` (scripts/bench.sh does)")
 }
 
 /// Configuration overrides for every `airis` child: `AIRIS_<SECTION>__<KEY>`
 /// variables of the bench's own environment, then `--set` values.
-pub(crate) fn overrides() -> Vec<(String, String)> {
+pub fn overrides() -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("AIRIS_") && k.contains("__"))
         .collect();
@@ -135,18 +135,18 @@ pub(crate) fn overrides() -> Vec<(String, String)> {
 }
 
 /// `--set NAME=VALUE` options.
-pub(crate) static SETS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+pub static SETS: OnceLock<Vec<(String, String)>> = OnceLock::new();
 
 /// An `airis` child process, killed if dropped without [`Airis::stop`].
-pub(crate) struct Airis {
+pub struct Airis {
     child: tokio::process::Child,
-    pub(crate) pid: u32,
-    pub(crate) log: PathBuf,
+    pub pid: u32,
+    pub log: PathBuf,
 }
 
 impl Airis {
     /// `airis serve <role>` configured like `settings` plus `extra` env vars.
-    pub(crate) fn spawn(
+    pub fn spawn(
         settings: &Settings,
         role: &str,
         extra: &[(String, String)],
@@ -173,12 +173,12 @@ impl Airis {
         Ok(Self { child, pid, log })
     }
 
-    pub(crate) fn cpu(&self) -> f64 {
+    pub fn cpu(&self) -> f64 {
         cpu_seconds(self.pid).unwrap_or(f64::NAN)
     }
 
     /// Fails with the log's tail if the process has exited.
-    pub(crate) fn check_alive(&mut self) -> anyhow::Result<()> {
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait()? {
             let log = std::fs::read_to_string(&self.log).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(20).collect();
@@ -192,7 +192,7 @@ impl Airis {
     }
 
     /// SIGTERM, then SIGKILL if it has not exited within 20 s.
-    pub(crate) async fn stop(mut self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> anyhow::Result<()> {
         signal(self.pid, "TERM");
         match tokio::time::timeout(Duration::from_secs(20), self.child.wait()).await {
             Ok(status) => {
@@ -209,7 +209,7 @@ impl Airis {
 }
 
 /// `kill -<sig> <pid>` (no libc binding in this crate: unsafe is forbidden).
-pub(crate) fn signal(pid: u32, sig: &str) {
+pub fn signal(pid: u32, sig: &str) {
     let _ = std::process::Command::new("kill")
         .args([format!("-{sig}"), pid.to_string()])
         .status();
@@ -217,12 +217,12 @@ pub(crate) fn signal(pid: u32, sig: &str) {
 
 /// `perf record` of one process while a measurement runs, when the bench
 /// was given `--perf DIR`.
-pub(crate) struct Perf {
+pub struct Perf {
     child: Option<std::process::Child>,
 }
 
 impl Perf {
-    pub(crate) fn start(dir: Option<&PathBuf>, name: &str, pid: u32) -> Self {
+    pub fn start(dir: Option<&PathBuf>, name: &str, pid: u32) -> Self {
         let Some(dir) = dir else {
             return Self { child: None };
         };
@@ -252,7 +252,7 @@ impl Perf {
         }
     }
 
-    pub(crate) fn stop(mut self) {
+    pub fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
             signal(child.id(), "INT");
             let _ = child.wait();

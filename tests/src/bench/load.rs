@@ -15,8 +15,8 @@ use airis_proto::tonic::{
 use anyhow::Context as _;
 use bytes::{Buf, BufMut, Bytes};
 
-pub(crate) const TRACES_EXPORT: &str = airis_tests::otlp::TRACES_EXPORT;
-pub(crate) const LOGS_EXPORT: &str = airis_tests::otlp::LOGS_EXPORT;
+pub const TRACES_EXPORT: &str = crate::otlp::TRACES_EXPORT;
+pub const LOGS_EXPORT: &str = crate::otlp::LOGS_EXPORT;
 
 /// Sends bytes as they are and ignores the response message.
 #[derive(Clone, Copy)]
@@ -54,7 +54,7 @@ impl Decoder for Raw {
 }
 
 /// One HTTP/2 connection to the receiver.
-pub(crate) async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
+pub async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
     Endpoint::from_shared(endpoint.to_owned())?
         .tcp_nodelay(true)
         .connect()
@@ -63,7 +63,7 @@ pub(crate) async fn connect(endpoint: &str) -> anyhow::Result<Channel> {
 }
 
 /// Waits until the receiver accepts connections.
-pub(crate) async fn wait_ready(endpoint: &str, timeout: Duration) -> anyhow::Result<()> {
+pub async fn wait_ready(endpoint: &str, timeout: Duration) -> anyhow::Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         match connect(endpoint).await {
@@ -75,7 +75,7 @@ pub(crate) async fn wait_ready(endpoint: &str, timeout: Duration) -> anyhow::Res
 }
 
 /// One unary export of pre-encoded `body`.
-pub(crate) async fn export(
+pub async fn export(
     channel: &Channel,
     path: &'static str,
     token: &str,
@@ -104,29 +104,29 @@ struct Counters {
 }
 
 /// What a closed-loop run measured over its measurement window.
-pub(crate) struct ClosedLoop {
-    pub(crate) requests: u64,
-    pub(crate) items: u64,
-    pub(crate) errors: u64,
-    pub(crate) first_error: Option<String>,
-    pub(crate) elapsed: Duration,
+pub struct ClosedLoop {
+    pub requests: u64,
+    pub items: u64,
+    pub errors: u64,
+    pub first_error: Option<String>,
+    pub elapsed: Duration,
     /// Ack latencies of the requests completed in the window, in µs, sorted.
-    pub(crate) latencies_us: Vec<u32>,
+    pub latencies_us: Vec<u32>,
 }
 
 /// Load shape of a closed-loop run.
-pub(crate) struct Shape {
-    pub(crate) connections: usize,
-    pub(crate) per_connection: usize,
-    pub(crate) warmup: Duration,
-    pub(crate) duration: Duration,
+pub struct Shape {
+    pub connections: usize,
+    pub per_connection: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
 }
 
 /// `shape.connections × shape.per_connection` clients, each sending the
 /// next request of `pool` as soon as the previous one is acknowledged.
 /// `on_window(start)` is called when the measurement window opens and
 /// `on_window(end)` when it closes (to snapshot CPU counters).
-pub(crate) async fn closed_loop(
+pub async fn closed_loop(
     endpoint: &str,
     path: &'static str,
     token: &str,
@@ -217,7 +217,7 @@ pub(crate) async fn closed_loop(
 }
 
 /// The `q` quantile (0..=1) of sorted values.
-pub(crate) fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
+pub fn quantile<T: Copy + Default>(sorted: &[T], q: f64) -> T {
     if sorted.is_empty() {
         return T::default();
     }
