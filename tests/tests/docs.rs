@@ -46,6 +46,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use airis_store::tables::TRACES;
 use airis_tests::{clickhouse_url, repo_root, unique};
 use anyhow::{Context as _, bail, ensure};
 
@@ -549,7 +550,7 @@ impl Platform {
     fn wait_ready(&mut self, since_ns: u128) -> anyhow::Result<()> {
         let started = Instant::now();
         let query = format!(
-            "SELECT count() FROM airis.otel_traces WHERE TenantId = '{DEMO_TENANT}' \
+            "SELECT count() FROM airis.{TRACES} WHERE TenantId = '{DEMO_TENANT}' \
              AND toUnixTimestamp64Nano(Timestamp) >= {since_ns}"
         );
         loop {

@@ -57,10 +57,10 @@ impl Services {
     }
 
     /// Makes this server's reflection the edge's: it lists the public API
-    /// (`airis_proto::SERVICES`, wherever they run) and describes only the
-    /// contracts, so callers of the ingress see what they can call through
-    /// it, and no health or reflection service, which the edge does not
-    /// route.
+    /// (`airis_proto::SERVICES`, wherever they run) and describes the
+    /// contracts and health only, so callers of the ingress see what they
+    /// can call through it, and no health or reflection service, which the
+    /// edge does not route, in the list.
     pub fn reflect_public_api(&mut self) -> &mut Self {
         self.public_api = true;
         self
@@ -135,8 +135,12 @@ pub async fn serve(
 
     let public_api = services.public_api;
     let reflection = || {
+        // Health is described everywhere, so that grpcurl can call it on a
+        // service directly (through its sidecar); the edge's listing leaves
+        // it out, and the edge does not route it.
         let builder = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(airis_proto::FILE_DESCRIPTOR_SET);
+            .register_encoded_file_descriptor_set(airis_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET);
         if public_api {
             airis_proto::SERVICES
                 .iter()
@@ -144,9 +148,7 @@ pub async fn serve(
                     b.with_service_name(*name)
                 })
         } else {
-            builder
-                .register_encoded_file_descriptor_set(airis_proto::otlp::DESCRIPTORS)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            builder.register_encoded_file_descriptor_set(airis_proto::otlp::DESCRIPTORS)
         }
     };
     let reflection_v1 = reflection().build_v1()?;
