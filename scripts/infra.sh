@@ -147,8 +147,16 @@ launch() {
   # (setsid does not fork here: a background job of a non-interactive shell is no
   # process-group leader, so $! is the daemon's own pid)
   ( cd "$dir" && exec setsid nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- ) &
-  echo "$!" >"$(pidfile "$comp")"
+  local pid="$!"
+  echo "$pid" >"$(pidfile "$comp")"
   comp_port "$comp" >"$AIRIS_STATE/$comp.port"
+  # Until the subshell has moved into $dir (how running_pid knows it): on a
+  # busy machine that takes a while, and the process is no less alive.
+  for _ in $(seq 1 200); do
+    [ -n "$(running_pid "$comp")" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
 }
 
 # dies when the component runs from this state directory but on other ports than
