@@ -34,8 +34,8 @@
 //! The platform: `scripts/up.sh` (release build, infrastructure, every
 //! service behind the mesh, demo traffic) in its own process group, under
 //! `flock /tmp/airis-platform.lock` (its ports are fixed), ready once the
-//! demo's spans are queryable; stopped at the end, leaving the shared
-//! infrastructure running.
+//! demo's spans, logs and metrics are queryable; stopped at the end, leaving
+//! the shared infrastructure running.
 
 #![allow(clippy::print_stderr)]
 
@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use airis_store::tables::TRACES;
+use airis_store::tables::{LOGS, METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM, TRACES};
 use airis_tests::{clickhouse_url, repo_root, unique};
 use anyhow::{Context as _, bail, ensure};
 
@@ -546,13 +546,30 @@ impl Platform {
         )
     }
 
-    /// Until demo spans sent after `since_ns` are in ClickHouse.
+    /// Until demo spans, logs and metric points of every kind sent after
+    /// `since_ns` are in ClickHouse: the blocks query all of them, and each
+    /// signal reaches its table through its own topic and batch.
     fn wait_ready(&mut self, since_ns: u128) -> anyhow::Result<()> {
         let started = Instant::now();
-        let query = format!(
-            "SELECT count() FROM airis.{TRACES} WHERE TenantId = '{DEMO_TENANT}' \
-             AND toUnixTimestamp64Nano(Timestamp) >= {since_ns}"
-        );
+        let signals = [
+            (TRACES, "Timestamp"),
+            (LOGS, "Timestamp"),
+            (METRICS_SUM, "TimeUnix"),
+            (METRICS_GAUGE, "TimeUnix"),
+            (METRICS_HISTOGRAM, "TimeUnix"),
+        ];
+        // 1 once every table has a row of the demo tenant since `since_ns`.
+        let query = signals
+            .iter()
+            .map(|(table, time)| {
+                format!(
+                    "(SELECT count() > 0 FROM airis.{table} WHERE TenantId = '{DEMO_TENANT}' \
+                     AND toUnixTimestamp64Nano({time}) >= {since_ns})"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let query = format!("SELECT {query}");
         loop {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
@@ -563,7 +580,7 @@ impl Platform {
             }
             ensure!(
                 started.elapsed() < READY_TIMEOUT,
-                "no demo spans in ClickHouse {} s after scripts/up.sh started; log {}:\n{}",
+                "no demo spans, logs and metrics in ClickHouse {} s after scripts/up.sh started; log {}:\n{}",
                 READY_TIMEOUT.as_secs(),
                 self.log.display(),
                 self.log_tail()
@@ -573,13 +590,9 @@ impl Platform {
                 .arg(clickhouse_url())
                 .output()
                 .context("run curl")?;
-            let count: u64 = String::from_utf8_lossy(&output.stdout)
-                .trim()
-                .parse()
-                .unwrap_or(0);
-            if count > 0 {
+            if String::from_utf8_lossy(&output.stdout).trim() == "1" {
                 eprintln!(
-                    "docs: platform up, demo spans queryable after {:.0} s",
+                    "docs: platform up, demo spans, logs and metrics queryable after {:.0} s",
                     started.elapsed().as_secs_f64()
                 );
                 return Ok(());
