@@ -1,13 +1,14 @@
-//! The gateway service end to end, with real Redis: logins, roles, ingest
-//! tokens, listing and revocation over gRPC, and the JWKS document over
-//! HTTP verifying the tokens it signed.
+//! The gateway service end to end, with real Redis: logins, browser
+//! sessions (refresh and sign-out), roles, ingest tokens, listing and
+//! revocation over gRPC, and the JWKS document over HTTP verifying the
+//! tokens it signed.
 
 use std::time::Duration;
 
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::gateway::v1::{
-    ListTokensRequest, LoginRequest, MintIngestTokenRequest, RevokeTokenRequest, Role as ProtoRole,
-    TokenKind, auth_service_client::AuthServiceClient,
+    ListTokensRequest, LoginRequest, LogoutRequest, MintIngestTokenRequest, RefreshRequest,
+    RevokeTokenRequest, Role as ProtoRole, TokenKind, auth_service_client::AuthServiceClient,
 };
 use airis_proto::tonic::{Code, Request, transport::Channel};
 use airis_tests::{GatewayServer, gateway_user, http_exchange};
@@ -322,6 +323,237 @@ async fn redis_down_is_unavailable_not_a_crash() -> anyhow::Result<()> {
     // Still serving.
     tokio::time::sleep(Duration::from_millis(50)).await;
     let status = login(&mut client, "acme", "kim", "wrong")
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    gateway.stop().await
+}
+
+/// The session cookie's secret from a response's `set-cookie`, and the
+/// whole header.
+fn session_cookie<T>(response: &airis_proto::tonic::Response<T>) -> (String, String) {
+    let header = response
+        .metadata()
+        .get("set-cookie")
+        .expect("a set-cookie header")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    let secret = header
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("airis_session="))
+        .expect("the session cookie first")
+        .to_owned();
+    (secret, header)
+}
+
+/// `message` carrying the session cookie `secret` among others, as a
+/// browser sends it.
+fn with_session<T>(message: T, secret: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "cookie",
+        format!("theme=dark; airis_session={secret}; lang=ko")
+            .parse()
+            .expect("ascii cookie"),
+    );
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
+    let gateway = start(config()).await?;
+    let mut client = AuthServiceClient::connect(gateway.grpc.clone()).await?;
+    let signin = || LoginRequest {
+        tenant: "acme".into(),
+        username: "kim".into(),
+        password: "correct horse 말".into(),
+    };
+
+    // Login starts a session: an HttpOnly, SameSite=Strict cookie for the
+    // auth service's path only, Secure when the edge saw HTTPS.
+    let response = client.login(signin()).await?;
+    let (secret, header) = session_cookie(&response);
+    assert_eq!(secret.len(), 64, "{header}");
+    for attribute in [
+        "Path=/airis.gateway.v1.AuthService/",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=43200",
+    ] {
+        assert!(header.contains(attribute), "{attribute} in {header}");
+    }
+    assert!(!header.contains("Secure"), "{header}");
+    let mut over_https = Request::new(signin());
+    over_https
+        .metadata_mut()
+        .insert("x-forwarded-proto", "https".parse()?);
+    let (other_secret, header) = session_cookie(&client.login(over_https).await?);
+    assert!(header.ends_with("; Secure"), "{header}");
+    assert_ne!(other_secret, secret);
+
+    // Refresh: the cookie alone gives a working access token, the user's
+    // role, tenant and name.
+    let refreshed = client
+        .refresh(with_session(RefreshRequest {}, &secret))
+        .await?
+        .into_inner();
+    assert_eq!(refreshed.role, ProtoRole::Admin as i32);
+    assert_eq!(
+        (refreshed.tenant.as_str(), refreshed.username.as_str()),
+        ("acme", "kim")
+    );
+    assert_eq!(
+        refreshed.token.as_ref().unwrap().kind,
+        TokenKind::Access as i32
+    );
+    let listed = client
+        .list_tokens(bearer(ListTokensRequest {}, &refreshed.access_token))
+        .await?
+        .into_inner()
+        .tokens;
+    // The session is listed (and revocable) by an id that is not its secret.
+    let sessions: Vec<_> = listed
+        .iter()
+        .filter(|t| t.kind == TokenKind::Session as i32 && t.subject == "kim")
+        .collect();
+    assert_eq!(sessions.len(), 2, "{listed:?}");
+    assert!(
+        sessions.iter().all(|t| !t.token_id.is_empty()
+            && t.token_id != secret
+            && !secret.contains(&t.token_id))
+    );
+
+    // No cookie, or one the gateway never made: UNAUTHENTICATED.
+    let status = client.refresh(RefreshRequest {}).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client
+        .refresh(with_session(RefreshRequest {}, &"ab".repeat(32)))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    // A session is no bearer token.
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &secret))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // Logout ends the session, revokes the page's access token and clears
+    // the cookie.
+    let mut logout = with_session(LogoutRequest {}, &secret);
+    logout.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", refreshed.access_token).parse()?,
+    );
+    let response = client.logout(logout).await?;
+    let (cleared, header) = session_cookie(&response);
+    assert_eq!(cleared, "");
+    assert!(header.contains("Max-Age=0"), "{header}");
+    let status = client
+        .refresh(with_session(RefreshRequest {}, &secret))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &refreshed.access_token))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), "token revoked");
+    // Signing out twice, or with nothing, succeeds.
+    client
+        .logout(with_session(LogoutRequest {}, &secret))
+        .await?;
+    client.logout(LogoutRequest {}).await?;
+
+    // An admin revoking a session (from the list) signs that browser out.
+    let admin = login(&mut client, "acme", "kim", "correct horse 말").await?;
+    let session_id = airis_gateway::session::id(&other_secret);
+    let listed = client
+        .list_tokens(bearer(ListTokensRequest {}, &admin.access_token))
+        .await?
+        .into_inner()
+        .tokens;
+    assert!(
+        listed
+            .iter()
+            .any(|t| t.token_id == session_id && t.kind == TokenKind::Session as i32),
+        "{listed:?}"
+    );
+    client
+        .refresh(with_session(RefreshRequest {}, &other_secret))
+        .await?;
+    client
+        .revoke_token(bearer(
+            RevokeTokenRequest {
+                token_id: session_id,
+            },
+            &admin.access_token,
+        ))
+        .await?;
+    let status = client
+        .refresh(with_session(RefreshRequest {}, &other_secret))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+
+    // A user no longer configured is signed out at the next refresh; a
+    // changed role applies to the next token.
+    let (secret, _) = session_cookie(&client.login(signin()).await?);
+    let (viewer_secret, _) = session_cookie(
+        &client
+            .login(LoginRequest {
+                tenant: "acme".into(),
+                username: "lee".into(),
+                password: "viewer pw".into(),
+            })
+            .await?,
+    );
+    let mut changed = config();
+    changed.users = vec![gateway_user("acme", "lee", "viewer pw", Role::Editor)];
+    let elsewhere = start(changed).await?;
+    let mut other = AuthServiceClient::connect(elsewhere.grpc.clone()).await?;
+    let status = other
+        .refresh(with_session(RefreshRequest {}, &secret))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let promoted = other
+        .refresh(with_session(RefreshRequest {}, &viewer_secret))
+        .await?
+        .into_inner();
+    assert_eq!(promoted.role, ProtoRole::Editor as i32);
+
+    elsewhere.stop().await?;
+    gateway.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_refreshes_nothing() -> anyhow::Result<()> {
+    let gateway = start(GatewayConfig {
+        session_ttl_secs: 1,
+        ..config()
+    })
+    .await?;
+    let mut client = AuthServiceClient::connect(gateway.grpc.clone()).await?;
+    let (secret, header) = session_cookie(
+        &client
+            .login(LoginRequest {
+                tenant: "acme".into(),
+                username: "lee".into(),
+                password: "viewer pw".into(),
+            })
+            .await?,
+    );
+    assert!(header.contains("Max-Age=1;"), "{header}");
+    client
+        .refresh(with_session(RefreshRequest {}, &secret))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let status = client
+        .refresh(with_session(RefreshRequest {}, &secret))
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);

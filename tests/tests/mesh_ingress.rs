@@ -19,9 +19,9 @@ use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::gateway::v1::{
-    ListTokensRequest, LoginRequest, LoginResponse, MintIngestTokenRequest,
-    MintIngestTokenResponse, RevokeTokenRequest, RevokeTokenResponse,
-    auth_service_client::AuthServiceClient,
+    ListTokensRequest, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
+    MintIngestTokenRequest, MintIngestTokenResponse, RefreshRequest, RefreshResponse,
+    RevokeTokenRequest, RevokeTokenResponse, auth_service_client::AuthServiceClient,
 };
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
@@ -44,6 +44,18 @@ async fn grpc_web<Req: Message, Resp: Message + Default>(
     request: &Req,
     headers: &[(&str, &str)],
 ) -> anyhow::Result<(u16, Option<String>, Option<Resp>)> {
+    let (status, _, grpc_status, message) =
+        grpc_web_headers(ingress, path, request, headers).await?;
+    Ok((status, grpc_status, message))
+}
+
+/// [`grpc_web`] with the HTTP response headers.
+async fn grpc_web_headers<Req: Message, Resp: Message + Default>(
+    ingress: std::net::SocketAddr,
+    path: &str,
+    request: &Req,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<(u16, Vec<(String, String)>, Option<String>, Option<Resp>)> {
     let payload = request.encode_to_vec();
     let mut body = vec![0u8];
     body.extend_from_slice(&(payload.len() as u32).to_be_bytes());
@@ -76,7 +88,7 @@ async fn grpc_web<Req: Message, Resp: Message + Default>(
         }
         rest = &rest[5 + len..];
     }
-    Ok((status, grpc_status, message))
+    Ok((status, response_headers, grpc_status, message))
 }
 
 /// Refused before reaching a service: HTTP 401 or gRPC UNAUTHENTICATED.
@@ -170,6 +182,75 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let admin = login(TENANT, "lee", "pw acme admin").await?;
     let globex_admin = login(OTHER_TENANT, "park", "pw globex").await?;
     let bearer = |token: &str| format!("Bearer {token}");
+
+    // A browser's session through the edge: Login's gRPC-Web response sets
+    // the cookie; Refresh and Logout take it without a token (the page's
+    // may have expired), and after Logout the cookie renews nothing.
+    let login_request = LoginRequest {
+        tenant: TENANT.into(),
+        username: "kim".into(),
+        password: "pw acme".into(),
+    };
+    let (_, headers, grpc_status, _) = grpc_web_headers::<_, LoginResponse>(
+        api,
+        "/airis.gateway.v1.AuthService/Login",
+        &login_request,
+        &[],
+    )
+    .await?;
+    assert_eq!(grpc_status.as_deref(), Some("0"));
+    let set_cookie = headers
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .map(|(_, v)| v.clone())
+        .expect("Login sets the session cookie");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+    let refresh = async |headers: &[(&str, &str)]| {
+        grpc_web::<_, RefreshResponse>(
+            api,
+            "/airis.gateway.v1.AuthService/Refresh",
+            &RefreshRequest {},
+            headers,
+        )
+        .await
+    };
+    let (_, grpc_status, refreshed) = refresh(&[("cookie", &cookie)]).await?;
+    assert_eq!(grpc_status.as_deref(), Some("0"));
+    let refreshed = refreshed.expect("refresh answer");
+    assert_eq!(
+        (refreshed.tenant.as_str(), refreshed.username.as_str()),
+        (TENANT, "kim")
+    );
+    let (_, grpc_status, _) = refresh(&[]).await?;
+    assert_eq!(
+        grpc_status.as_deref(),
+        Some("16"),
+        "refresh without a cookie"
+    );
+    let (_, headers, grpc_status, _) = grpc_web_headers::<_, LogoutResponse>(
+        api,
+        "/airis.gateway.v1.AuthService/Logout",
+        &LogoutRequest {},
+        &[
+            ("cookie", &cookie),
+            ("authorization", "Bearer expired.or.bogus"),
+        ],
+    )
+    .await?;
+    assert_eq!(
+        grpc_status.as_deref(),
+        Some("0"),
+        "logout with a stale token"
+    );
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "set-cookie" && v.contains("Max-Age=0")),
+        "{headers:?}"
+    );
+    let (_, grpc_status, _) = refresh(&[("cookie", &cookie)]).await?;
+    assert_eq!(grpc_status.as_deref(), Some("16"), "refresh after logout");
 
     // Ingest tokens minted through the ingress; a viewer may not mint.
     let mint = async |token: &str| {

@@ -6,12 +6,15 @@
 //! - [`jwt`]: EdDSA tokens, signed here, verified by Envoy against the JWKS
 //!   document the [`http`] side serves, together with the UI's files;
 //! - [`token_store`]: issued tokens and revocations in Redis;
-//! - [`service`]: Login, MintIngestToken, ListTokens, RevokeToken.
+//! - [`service`]: Login, Refresh, Logout, MintIngestToken, ListTokens,
+//!   RevokeToken;
+//! - [`session`]: the browser session's cookie.
 
 mod error;
 pub mod http;
 pub mod jwt;
 pub mod service;
+pub mod session;
 pub mod token_store;
 pub mod users;
 
@@ -44,8 +47,11 @@ pub struct GatewayConfig {
     /// (the 32-byte seed; `openssl rand -hex 32`). Unset: a key made at
     /// start-up, so tokens do not survive a restart (local use only).
     pub signing_key_file: Option<PathBuf>,
-    /// Lifetime of access tokens from Login.
+    /// Lifetime of access tokens from Login and Refresh.
     pub access_ttl_secs: u64,
+    /// Lifetime of a browser's session (its cookie) from Login: how long a
+    /// user stays signed in without typing the password again.
+    pub session_ttl_secs: u64,
     /// Lifetime of ingest tokens when the request leaves it 0.
     pub ingest_ttl_days: u32,
     /// Longest lifetime an ingest token may ask for.
@@ -68,6 +74,7 @@ impl Default for GatewayConfig {
             audience: "airis".to_owned(),
             signing_key_file: None,
             access_ttl_secs: 900,
+            session_ttl_secs: 12 * 3600,
             ingest_ttl_days: 365,
             max_ingest_ttl_days: 730,
             redis_url: "redis://127.0.0.1:6379".to_owned(),

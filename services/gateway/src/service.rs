@@ -5,13 +5,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use airis_proto::airis::gateway::v1::{
-    ListTokensRequest, ListTokensResponse, LoginRequest, LoginResponse, MintIngestTokenRequest,
-    MintIngestTokenResponse, RevokeTokenRequest, RevokeTokenResponse, Role as ProtoRole, TokenInfo,
+    ListTokensRequest, ListTokensResponse, LoginRequest, LoginResponse, LogoutRequest,
+    LogoutResponse, MintIngestTokenRequest, MintIngestTokenResponse, RefreshRequest,
+    RefreshResponse, RevokeTokenRequest, RevokeTokenResponse, Role as ProtoRole, TokenInfo,
     auth_service_server::{AuthService, AuthServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
 
 use crate::jwt::{Claims, Keys};
+use crate::session;
 use crate::token_store::{TokenKind, TokenRecord, TokenStore};
 use crate::users::Users;
 use airis_runtime::auth::INGEST_CLAIM;
@@ -54,6 +56,7 @@ struct Inner {
     /// What this process last learnt about token ids.
     seen: Mutex<HashMap<String, Seen>>,
     access_ttl_secs: i64,
+    session_ttl_secs: i64,
     ingest_ttl_days: u32,
     max_ingest_ttl_days: u32,
 }
@@ -74,6 +77,7 @@ impl Auth {
                 store,
                 seen: Mutex::new(HashMap::new()),
                 access_ttl_secs: config.access_ttl_secs as i64,
+                session_ttl_secs: config.session_ttl_secs as i64,
                 ingest_ttl_days: config.ingest_ttl_days,
                 max_ingest_ttl_days: config.max_ingest_ttl_days,
             }),
@@ -183,6 +187,58 @@ impl Auth {
         self.inner.store.issue(&record).await?;
         Ok((self.inner.keys.sign(&claims), record))
     }
+
+    /// Starts a session for `tenant`/`username`: its secret, for the cookie.
+    async fn start_session(&self, tenant: &str, username: &str) -> Result<String, Error> {
+        let secret = session::new_secret()?;
+        let iat = now_unix_secs();
+        self.inner
+            .store
+            .issue(&TokenRecord {
+                jti: session::id(&secret),
+                tenant: tenant.to_owned(),
+                kind: TokenKind::Session,
+                subject: username.to_owned(),
+                description: String::new(),
+                iat,
+                exp: iat + self.inner.session_ttl_secs,
+                revoked: false,
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    /// The live session of the request's cookie, if any.
+    async fn session<T>(&self, request: &Request<T>) -> Result<Option<TokenRecord>, Error> {
+        let Some(secret) = session::secret(request.metadata()) else {
+            return Ok(None);
+        };
+        let record = self.inner.store.get(&session::id(&secret)).await?;
+        Ok(
+            record
+                .filter(|r| r.kind == TokenKind::Session && !r.revoked && r.exp > now_unix_secs()),
+        )
+    }
+
+    async fn revoke(&self, record: &TokenRecord) -> Result<(), Error> {
+        self.inner.store.revoke(record).await?;
+        self.seen().insert(record.jti.clone(), Seen::Revoked);
+        Ok(())
+    }
+}
+
+/// `response` with `set-cookie` storing (or, with `None`, clearing) the
+/// session secret.
+fn with_cookie<T>(
+    mut response: Response<T>,
+    secret: Option<(&str, i64)>,
+    secure: bool,
+) -> Response<T> {
+    let (secret, max_age) = secret.unwrap_or(("", 0));
+    response
+        .metadata_mut()
+        .insert("set-cookie", session::set_cookie(secret, max_age, secure));
+    response
 }
 
 fn info(record: &TokenRecord) -> TokenInfo {
@@ -211,6 +267,7 @@ impl AuthService for Auth {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
+        let secure = session::over_https(request.metadata());
         let r = request.into_inner();
         required("tenant", &r.tenant)?;
         required("username", &r.username)?;
@@ -234,11 +291,85 @@ impl AuthService for Auth {
                 self.inner.access_ttl_secs,
             )
             .await?;
-        Ok(Response::new(LoginResponse {
+        let secret = self.start_session(&r.tenant, &r.username).await?;
+        let response = Response::new(LoginResponse {
             access_token: token,
             token: Some(info(&record)),
             role: ProtoRole::from(role) as i32,
+        });
+        Ok(with_cookie(
+            response,
+            Some((&secret, self.inner.session_ttl_secs)),
+            secure,
+        ))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn refresh(
+        &self,
+        request: Request<RefreshRequest>,
+    ) -> Result<Response<RefreshResponse>, Status> {
+        let Some(session) = self.session(&request).await? else {
+            return Err(Error::Unauthenticated("no live session cookie".into()).into());
+        };
+        // The user's role now: a user removed from the configuration is
+        // signed out, a changed role applies from the next token on.
+        let Some(role) = self.inner.users.role(&session.tenant, &session.subject) else {
+            return Err(Error::Unauthenticated(format!(
+                "user {} of tenant {} is no longer configured",
+                session.subject, session.tenant
+            ))
+            .into());
+        };
+        let (token, record) = self
+            .issue(
+                &session.tenant,
+                &session.subject,
+                role.as_claim(),
+                TokenKind::Access,
+                "",
+                self.inner.access_ttl_secs,
+            )
+            .await?;
+        Ok(Response::new(RefreshResponse {
+            access_token: token,
+            token: Some(info(&record)),
+            role: ProtoRole::from(role) as i32,
+            tenant: session.tenant,
+            username: session.subject,
         }))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn logout(
+        &self,
+        request: Request<LogoutRequest>,
+    ) -> Result<Response<LogoutResponse>, Status> {
+        let secure = session::over_https(request.metadata());
+        if let Some(session) = self.session(&request).await? {
+            self.revoke(&session).await?;
+            tracing::info!(tenant = %session.tenant, user = %session.subject, "signed out");
+        }
+        // The page's current access token too, if it still is one; an
+        // expired or foreign token is no reason to refuse signing out.
+        let bearer = request
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(airis_runtime::auth::bearer_token);
+        if let Some(claims) = bearer.and_then(|token| self.inner.keys.verify(token).ok())
+            && let Some(record) = self
+                .inner
+                .store
+                .get(&claims.jti)
+                .await
+                .map_err(Error::from)?
+            && record.kind == TokenKind::Access
+            && !record.revoked
+        {
+            self.revoke(&record).await?;
+        }
+        Ok(with_cookie(Response::new(LogoutResponse {}), None, secure))
     }
 
     #[tracing::instrument(skip_all)]
@@ -317,12 +448,7 @@ impl AuthService for Auth {
             .map_err(Error::from)?
             .filter(|record| record.tenant == caller.tenant)
             .ok_or_else(not_found)?;
-        self.inner
-            .store
-            .revoke(&record)
-            .await
-            .map_err(Error::from)?;
-        self.seen().insert(record.jti.clone(), Seen::Revoked);
+        self.revoke(&record).await?;
         tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "revoked token");
         Ok(Response::new(RevokeTokenResponse {
             token: Some(TokenInfo {

@@ -14,7 +14,7 @@ use deadpool_redis::redis;
 
 const PREFIX: &str = "airis:gateway:v1";
 
-/// What a token is for; stored as `access` or `ingest`.
+/// What a token is for; stored as `access`, `ingest` or `session`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenKind {
@@ -22,6 +22,10 @@ pub enum TokenKind {
     Access,
     /// From MintIngestToken: an exporter's token for sending telemetry.
     Ingest,
+    /// From Login: a browser's sign-in, an opaque secret in an HttpOnly
+    /// cookie that Refresh exchanges for access tokens; its id is the
+    /// SHA-256 of the secret, so a listed id never reveals the secret.
+    Session,
 }
 
 impl From<TokenKind> for airis_proto::airis::gateway::v1::TokenKind {
@@ -29,6 +33,7 @@ impl From<TokenKind> for airis_proto::airis::gateway::v1::TokenKind {
         match kind {
             TokenKind::Access => Self::Access,
             TokenKind::Ingest => Self::Ingest,
+            TokenKind::Session => Self::Session,
         }
     }
 }

@@ -109,6 +109,14 @@ impl Users {
         })
     }
 
+    /// The role of `tenant`/`username` if they are configured: what a
+    /// session's user may do now, whatever they could when they signed in.
+    pub fn role(&self, tenant: &str, username: &str) -> Option<Role> {
+        self.users
+            .get(&(tenant.to_owned(), username.to_owned()))
+            .map(|user| user.role)
+    }
+
     /// The role of `tenant`/`username` if `password` is theirs. Runs the
     /// (deliberately slow) hash check on a blocking thread.
     pub async fn check(&self, tenant: &str, username: &str, password: &str) -> Option<Role> {
