@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Local infrastructure for AIRIS-MON: Kafka (KRaft), ClickHouse (real server if a
 # `clickhouse` binary is on PATH, else chdb behind scripts/chdb_server.py), Redis,
-# tools (grpcurl, buf, envoy, kcat, OpenTelemetry Python SDK), and k8s (kustomize,
-# Kubernetes and Istio schemas for scripts/check-istio.sh).
+# tools (grpcurl, buf, envoy, kcat, OpenTelemetry Python SDK), k8s (kustomize,
+# Kubernetes and Istio schemas for scripts/check-istio.sh) and browser (Debian's
+# Chromium and a CJK font, for the UI's browser tests).
 #
-#   scripts/infra.sh install|start|stop|status|wait [kafka|clickhouse|redis|tools|k8s ...]
+#   scripts/infra.sh install|start|stop|status|wait [kafka|clickhouse|redis|tools|k8s|browser ...]
 #   scripts/infra.sh kill kafka        # SIGKILL (crash tests)
 #   scripts/infra.sh reset [comp...]   # stop, then delete that component's state (data, logs)
 #   scripts/infra.sh env               # export lines: ports, URLs, PATH
@@ -42,11 +43,11 @@ CLICKHOUSE_MODE="${AIRIS_CLICKHOUSE_MODE:-auto}"
 VENV="$AIRIS_CACHE/venv"
 BIN="$AIRIS_CACHE/bin"
 KAFKA_HOME="$AIRIS_CACHE/kafka/$KAFKA_VERSION"
-# k8s is installed only when named (scripts/check-istio.sh does): the local
-# system does not need it
+# k8s and browser are installed only when named (scripts/check-istio.sh and
+# scripts/web.sh do): the local system does not need them
 ALL_COMPONENTS=(kafka clickhouse redis tools)
 # components that install programs but run no process
-is_tool() { [ "$1" = tools ] || [ "$1" = k8s ]; }
+is_tool() { [ "$1" = tools ] || [ "$1" = k8s ] || [ "$1" = browser ]; }
 HOST=127.0.0.1
 
 # ---------------------------------------------------------------------------
@@ -684,6 +685,24 @@ install_k8s_go_locked() {
   [ $((SECONDS - t0)) -gt 2 ] && log "k8s: kustomize $KUSTOMIZE_VERSION, istio.io/api $ISTIO_API_VERSION CRDs, meshconfig-check ready in $((SECONDS - t0))s"
   return 0
 }
+# ---------------------------------------------------------------------------
+# browser: Debian's Chromium, which Playwright drives (its own browser
+# download is not reachable here), and Noto CJK, without which Hangul
+# renders as empty boxes.
+
+install_browser() {
+  apt_install chromium fonts-noto-cjk
+  chromium_bin >/dev/null || die "browser: no chromium binary after installing it"
+}
+
+chromium_bin() {
+  local b
+  for b in "${AIRIS_CHROMIUM:-}" /usr/bin/chromium /usr/bin/chromium-browser; do
+    [ -n "$b" ] && [ -x "$b" ] && { echo "$b"; return 0; }
+  done
+  return 1
+}
+
 install_k8s() {
   with_lock "$AIRIS_CACHE/.lock-install-venv" pip_install_reqs k8s "$SCRIPT_DIR/infra/requirements-k8s.txt"
   with_lock "$AIRIS_CACHE/.lock-install-k8s" install_k8s_go_locked
@@ -723,6 +742,7 @@ start_comp() {
     redis) with_lock "$AIRIS_STATE/.lock-redis" start_redis ;;
     tools) install_tools ;;
     k8s) install_k8s ;;
+    browser) install_browser ;;
   esac
 }
 
@@ -754,6 +774,7 @@ install_comp() {
     redis) install_redis ;;
     tools) install_tools ;;
     k8s) install_k8s ;;
+    browser) install_browser ;;
   esac
 }
 
@@ -805,6 +826,15 @@ status_comp() {
         "$("$BIN/kustomize" version 2>/dev/null)" "$(cat "$K8S_DIR/istio-api.version" 2>/dev/null)" "$BIN"
     else
       printf '%-11s not installed\n' k8s
+    fi
+    return 0
+  fi
+  if [ "$comp" = browser ]; then
+    local chromium
+    if chromium="$(chromium_bin)" && fc-list 2>/dev/null | grep -q 'Noto Sans CJK'; then
+      printf '%-11s installed  %s, Noto CJK fonts\n' browser "$("$chromium" --version 2>/dev/null | head -n1)"
+    else
+      printf '%-11s not installed\n' browser
     fi
     return 0
   fi
@@ -861,8 +891,8 @@ parse_components() {
   local c
   for c in "$@"; do
     case "$c" in
-      kafka|clickhouse|redis|tools|k8s) COMPS+=("$c") ;;
-      *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]} k8s)" ;;
+      kafka|clickhouse|redis|tools|k8s|browser) COMPS+=("$c") ;;
+      *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]} k8s browser)" ;;
     esac
   done
 }

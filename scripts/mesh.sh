@@ -23,7 +23,8 @@
 # 317, 320, 321; admin base + 1..4); AIRIS_MESH_STATE (.cache/state/mesh)
 # moves certificates, logs and the token; AIRIS_MESH_BINARY runs that airis
 # binary instead of building target/release/airis, AIRIS_MESH_CANARY_BINARY
-# that one as analytics v2.
+# that one as analytics v2; AIRIS_MESH_UI_DIR serves that built UI instead of
+# building web/dist (scripts/web.sh build).
 # The services themselves listen on Unix sockets in a private temporary
 # directory (config/mesh.toml: no static tokens) and trust the tenant and
 # role headers the ingress sets; sidecars accept only the ingress's
@@ -151,6 +152,14 @@ else
   # of README.md and docs/.
   ln -sfn "$airis" "$AIRIS_CACHE/bin/airis"
 fi
+# The UI the gateway serves at /.
+if [ -n "${AIRIS_MESH_UI_DIR:-}" ]; then
+  ui="$AIRIS_MESH_UI_DIR"
+else
+  scripts/web.sh build
+  ui="$(pwd)/web/dist"
+fi
+[ -f "$ui/index.html" ] || die "no UI in $ui (index.html missing)"
 
 mkdir -p "$logs"
 rm -rf "$run"
@@ -240,7 +249,7 @@ render() {
 sockets="$(mktemp -d "${TMPDIR:-/tmp}/airis-mesh.XXXXXX")"
 sock() { echo "unix:$sockets/$1.sock"; }
 run gateway env AIRIS_GATEWAY__LISTEN="$(sock gateway)" AIRIS_GATEWAY__HTTP_LISTEN="$(sock gateway-http)" \
-  AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" \
+  AIRIS_GATEWAY__SIGNING_KEY_FILE="$state/signing.key" AIRIS_GATEWAY__UI_DIR="$ui" \
   AIRIS_GATEWAY__ISSUER="$ISSUER" AIRIS_GATEWAY__AUDIENCE="$AUDIENCE" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-gateway \
   "$airis" --config "$config" serve gateway

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every check a change must pass, cheapest first so that a mistake fails
 # fast: formatting, the contracts (buf lint; buf breaking against the
-# previous commit's), clippy; then the infrastructure (installed and
-# started, idempotent), the build, istio/ against mesh/, and every test
-# against real infrastructure.
+# previous commit's), clippy, the UI's static checks and unit tests; then
+# the infrastructure (installed and started, idempotent), the build, istio/
+# against mesh/, and every test against real infrastructure, the UI's
+# browser tests included.
 # Extra arguments go to `cargo test`, e.g. scripts/test.sh -p airis-ingestion.
 # AIRIS_BREAKING_AGAINST=<git revision> compares the contracts with another
 # commit than HEAD~1 (a release tag, main).
@@ -62,6 +63,9 @@ breaking
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# The UI: generated client current, tsc, ESLint, Vitest (its browser tests
+# run with the other tests, tests/tests/ui.rs).
+scripts/web.sh check
 
 scripts/infra.sh start
 # The end-to-end tests start the `airis` binary as a child process.

@@ -9,6 +9,7 @@
 pub mod bench;
 pub mod mesh;
 pub mod otlp;
+pub mod platform;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

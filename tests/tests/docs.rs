@@ -31,38 +31,23 @@
 //!
 //! `AIRIS_DOCS=README.md,docs/gateway.md` limits the run to those files.
 //!
-//! The platform: `scripts/up.sh` (release build, infrastructure, every
-//! service behind the mesh, demo traffic) in its own process group, under
-//! `flock /tmp/airis-platform.lock` (its ports are fixed), ready once the
-//! demo's spans, logs and metrics are queryable; stopped at the end, leaving
-//! the shared infrastructure running.
+//! The platform: `scripts/up.sh`, started and stopped by
+//! [`airis_tests::platform::LocalPlatform`].
 
 #![allow(clippy::print_stderr)]
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use airis_store::tables::{LOGS, METRICS_GAUGE, METRICS_HISTOGRAM, METRICS_SUM, TRACES};
-use airis_tests::{clickhouse_url, repo_root, unique};
+use airis_tests::platform::{LocalPlatform, signal_group, tail};
+use airis_tests::{repo_root, unique};
 use anyhow::{Context as _, bail, ensure};
 
 /// Longest a block may run.
 const BLOCK_TIMEOUT: Duration = Duration::from_secs(600);
-/// Longest `scripts/up.sh` may take to serve data, release build included.
-const READY_TIMEOUT: Duration = Duration::from_secs(3600);
-/// Taken while the platform is up: one local platform at a time.
-const PLATFORM_LOCK: &str = "/tmp/airis-platform.lock";
-/// The fixed ports of `scripts/up.sh`: ingress API, OTLP and admin, the
-/// sidecars and their admins.
-const PLATFORM_PORTS: [u16; 11] = [
-    8080, 4317, 9901, 15317, 15320, 15321, 15330, 15001, 15002, 15003, 15004,
-];
-/// The tenant of `scripts/up.sh`'s demo traffic.
-const DEMO_TENANT: &str = "demo";
 /// At most this much of a failing block's output goes into the report.
 const OUTPUT_LIMIT: usize = 12_000;
 
@@ -414,221 +399,6 @@ fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// The last `limit` bytes of `text`, from a line start.
-fn tail(text: &str, limit: usize) -> String {
-    if text.len() <= limit {
-        return text.to_owned();
-    }
-    let mut start = text.len() - limit;
-    while !text.is_char_boundary(start) {
-        start += 1;
-    }
-    let start = text[start..].find('\n').map_or(start, |i| start + i + 1);
-    format!("[… {start} bytes cut]\n{}", &text[start..])
-}
-
-/// `kill -<sig> -- -<pgid>` (no libc binding in this crate: unsafe is
-/// forbidden); a group that is gone is fine.
-fn signal_group(pgid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .args([format!("-{sig}"), "--".to_owned(), format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status();
-}
-
-fn group_alive(pgid: u32) -> bool {
-    Command::new("kill")
-        .args(["-0", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// `flock` on [`PLATFORM_LOCK`], held by a `flock` process that also
-/// watches this one: if this process dies with the platform up (ctrl-c,
-/// a kill), its stdin closes and it stops the platform's process group
-/// before the lock goes.
-struct PlatformLock {
-    holder: Child,
-}
-
-/// Run by the lock holder: waits for the platform's process group id, then
-/// for "stopped" (the test stopped it) or end of input (the test died).
-const WATCHDOG: &str = r#"echo locked
-read -r pgid || exit 0
-read -r done || true
-[ "$done" != stopped ] || exit 0
-kill -TERM -- "-$pgid" 2>/dev/null || exit 0
-for _ in $(seq 60); do kill -0 -- "-$pgid" 2>/dev/null || exit 0; sleep 1; done
-kill -KILL -- "-$pgid" 2>/dev/null || true
-"#;
-
-impl PlatformLock {
-    fn take() -> anyhow::Result<Self> {
-        eprintln!("docs: taking {PLATFORM_LOCK} (waits while another local platform is up)");
-        let mut holder = Command::new("flock")
-            .args(["-o", PLATFORM_LOCK, "bash", "-c", WATCHDOG])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .context("run flock")?;
-        let mut line = String::new();
-        BufReader::new(holder.stdout.take().context("flock stdout")?).read_line(&mut line)?;
-        ensure!(line.trim() == "locked", "flock {PLATFORM_LOCK} failed");
-        Ok(Self { holder })
-    }
-
-    /// From now on a death of this process stops process group `pgid`.
-    fn watch(&mut self, pgid: u32) -> anyhow::Result<()> {
-        let stdin = self.holder.stdin.as_mut().context("flock stdin")?;
-        writeln!(stdin, "{pgid}")?;
-        stdin.flush()?;
-        Ok(())
-    }
-
-    /// The platform is stopped: the lock goes.
-    fn release(mut self) {
-        if let Some(mut stdin) = self.holder.stdin.take() {
-            let _ = writeln!(stdin, "stopped");
-        }
-    }
-}
-
-impl Drop for PlatformLock {
-    fn drop(&mut self) {
-        drop(self.holder.stdin.take());
-        let _ = self.holder.wait();
-    }
-}
-
-/// `scripts/up.sh` in its own process group.
-struct Platform {
-    child: Child,
-    log: PathBuf,
-    stopped: bool,
-}
-
-impl Platform {
-    fn start(root: &Path) -> anyhow::Result<Self> {
-        for port in PLATFORM_PORTS {
-            ensure!(
-                std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
-                "127.0.0.1:{port} is taken: a local platform (scripts/up.sh) or something else \
-                 runs there; stop it first"
-            );
-        }
-        let log = std::env::temp_dir().join(format!("{}.log", unique("airis-docs-up")));
-        let file = std::fs::File::create(&log)?;
-        let child = Command::new(root.join("scripts/up.sh"))
-            .current_dir(root)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone()?)
-            .stderr(file)
-            .process_group(0)
-            .spawn()
-            .context("start scripts/up.sh")?;
-        eprintln!(
-            "docs: scripts/up.sh started (pid {}, log {})",
-            child.id(),
-            log.display()
-        );
-        Ok(Self {
-            child,
-            log,
-            stopped: false,
-        })
-    }
-
-    fn log_tail(&self) -> String {
-        tail(
-            &std::fs::read_to_string(&self.log).unwrap_or_default(),
-            4000,
-        )
-    }
-
-    /// Until demo spans, logs and metric points of every kind sent after
-    /// `since_ns` are in ClickHouse: the blocks query all of them, and each
-    /// signal reaches its table through its own topic and batch.
-    fn wait_ready(&mut self, since_ns: u128) -> anyhow::Result<()> {
-        let started = Instant::now();
-        let signals = [
-            (TRACES, "Timestamp"),
-            (LOGS, "Timestamp"),
-            (METRICS_SUM, "TimeUnix"),
-            (METRICS_GAUGE, "TimeUnix"),
-            (METRICS_HISTOGRAM, "TimeUnix"),
-        ];
-        // 1 once every table has a row of the demo tenant since `since_ns`.
-        let query = signals
-            .iter()
-            .map(|(table, time)| {
-                format!(
-                    "(SELECT count() > 0 FROM airis.{table} WHERE TenantId = '{DEMO_TENANT}' \
-                     AND toUnixTimestamp64Nano({time}) >= {since_ns})"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        let query = format!("SELECT {query}");
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "scripts/up.sh exited ({status}) before the platform served data; log {}:\n{}",
-                    self.log.display(),
-                    self.log_tail()
-                );
-            }
-            ensure!(
-                started.elapsed() < READY_TIMEOUT,
-                "no demo spans, logs and metrics in ClickHouse {} s after scripts/up.sh started; log {}:\n{}",
-                READY_TIMEOUT.as_secs(),
-                self.log.display(),
-                self.log_tail()
-            );
-            let output = Command::new("curl")
-                .args(["-fsS", "--max-time", "10", "--data-binary", &query])
-                .arg(clickhouse_url())
-                .output()
-                .context("run curl")?;
-            if String::from_utf8_lossy(&output.stdout).trim() == "1" {
-                eprintln!(
-                    "docs: platform up, demo spans, logs and metrics queryable after {:.0} s",
-                    started.elapsed().as_secs_f64()
-                );
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_secs(2));
-        }
-    }
-
-    /// SIGTERM to the group (scripts/up.sh stops what it started), SIGKILL
-    /// to whatever is left after a grace period.
-    fn stop(&mut self) {
-        if self.stopped {
-            return;
-        }
-        self.stopped = true;
-        let pgid = self.child.id();
-        signal_group(pgid, "TERM");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if self.child.try_wait().ok().flatten().is_some() && !group_alive(pgid) {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        signal_group(pgid, "KILL");
-        let _ = self.child.wait();
-        eprintln!("docs: platform stopped");
-    }
-}
-
-impl Drop for Platform {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[test]
 fn every_command_block_runs_against_the_local_platform() -> anyhow::Result<()> {
     let root = repo_root();
@@ -637,17 +407,12 @@ fn every_command_block_runs_against_the_local_platform() -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(unique("airis-docs"));
     std::fs::create_dir_all(&work)?;
 
-    let mut lock = PlatformLock::take()?;
-    let since_ns = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
-    let mut platform = Platform::start(&root)?;
-    lock.watch(platform.child.id())?;
-    platform.wait_ready(since_ns)?;
+    let mut platform = LocalPlatform::up("docs", &[])?;
     let mut report = Report::default();
     for blocks in &files {
         run_file(&root, blocks, &env, &work, &mut report)?;
     }
     platform.stop();
-    lock.release();
 
     let mut summary = format!(
         "{} command blocks: {} passed, {} failed, {} not run",
@@ -663,14 +428,14 @@ fn every_command_block_runs_against_the_local_platform() -> anyhow::Result<()> {
     if report.failed.is_empty() {
         eprintln!("{summary}\n{not_run}");
         let _ = std::fs::remove_dir_all(&work);
-        let _ = std::fs::remove_file(&platform.log);
+        let _ = std::fs::remove_file(platform.log());
         return Ok(());
     }
     write!(
         summary,
         " (scripts and outputs in {}; platform log {})\n\n{}\n\n{not_run}",
         work.display(),
-        platform.log.display(),
+        platform.log().display(),
         report.failed.join("\n\n")
     )?;
     bail!(summary);

@@ -40,6 +40,9 @@ fn free_block() -> anyhow::Result<u16> {
     bail!("no free block of ports between 20000 and 32000")
 }
 
+/// The UI the launcher is given to serve.
+const UI_INDEX: &str = "<!doctype html><title>AIRIS-MON launcher test</title>";
+
 /// `scripts/mesh.sh up` in its own process group, stopped when dropped.
 struct Platform {
     child: tokio::process::Child,
@@ -54,6 +57,11 @@ impl Platform {
         let base = free_block()?;
         let state = std::env::temp_dir().join(unique("airis-mesh-launcher"));
         let output = state.with_extension("out");
+        // A stand-in for web/dist, so this test needs no UI build; the
+        // browser tests use the real one.
+        let ui = state.with_extension("ui");
+        std::fs::create_dir_all(&ui)?;
+        std::fs::write(ui.join("index.html"), UI_INDEX)?;
         let mut env = settings.env();
         env.extend([
             ("AIRIS_CACHE".into(), cache_dir().display().to_string()),
@@ -62,6 +70,7 @@ impl Platform {
                 "AIRIS_MESH_BINARY".into(),
                 airis_binary()?.display().to_string(),
             ),
+            ("AIRIS_MESH_UI_DIR".into(), ui.display().to_string()),
             ("AIRIS_MESH_PORT_BASE".into(), base.to_string()),
             ("AIRIS_MESH_INGRESS_PORT".into(), (base + 101).to_string()),
             ("AIRIS_MESH_OTLP_PORT".into(), (base + 102).to_string()),
@@ -167,6 +176,7 @@ impl Drop for Platform {
         }
         let _ = std::fs::remove_dir_all(&self.state);
         let _ = std::fs::remove_file(&self.output);
+        let _ = std::fs::remove_dir_all(self.state.with_extension("ui"));
     }
 }
 
@@ -239,6 +249,24 @@ async fn the_platform_rides_out_a_killed_service_and_stops_on_ctrl_c() -> anyhow
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "token file mode {mode:o}");
+
+    // The UI it was given, at / and at any client-side route, through the
+    // ingress.
+    for path in ["/", "/traces/abc"] {
+        let (status, _, body) = airis_tests::http_exchange(
+            ([127, 0, 0, 1], platform.ingress).into(),
+            "GET",
+            path,
+            &[],
+            &[],
+        )
+        .await?;
+        assert_eq!(
+            (status, String::from_utf8_lossy(&body).as_ref()),
+            (200, UI_INDEX),
+            "GET {path}"
+        );
+    }
 
     // status: the defaults of mesh/ingress.yaml, then overrides, plainly.
     let status = platform.mesh_ok(&["status"]).await?;
