@@ -1,0 +1,31 @@
+import { Code, ConnectError } from '@connectrpc/connect';
+import { describe, expect, it } from 'vitest';
+import type { TFunction } from 'i18next';
+import { describeError, errorKind, neededRoleOf, shouldRetry } from './errors';
+
+const t = ((key: string, opts?: Record<string, string>) => (opts?.role ? `${key}:${opts.role}` : key)) as unknown as TFunction;
+
+describe('errors', () => {
+  it('maps codes to kinds', () => {
+    expect(errorKind(Code.Unauthenticated)).toBe('unauthenticated');
+    expect(errorKind(Code.DeadlineExceeded)).toBe('unavailable');
+    expect(errorKind(Code.ResourceExhausted)).toBe('limit');
+  });
+  it('extracts the needed role', () => {
+    expect(neededRoleOf('needs the admin role, the token has viewer')).toBe('admin');
+    expect(neededRoleOf('nope')).toBeUndefined();
+  });
+  it('keeps the server message', () => {
+    const e = describeError(new ConnectError('time_range: start_unix_nano must be before end_unix_nano', Code.InvalidArgument), t);
+    expect(e.kind).toBe('invalid');
+    expect(e.detail).toContain('time_range');
+    expect(e.retryable).toBe(false);
+    const p = describeError(new ConnectError('needs the admin role, the token has viewer', Code.PermissionDenied), t);
+    expect(p.neededRole).toBe('admin');
+  });
+  it('retries only transient failures, once', () => {
+    expect(shouldRetry(0, new ConnectError('x', Code.Unavailable))).toBe(true);
+    expect(shouldRetry(1, new ConnectError('x', Code.Unavailable))).toBe(false);
+    expect(shouldRetry(0, new ConnectError('x', Code.InvalidArgument))).toBe(false);
+  });
+});

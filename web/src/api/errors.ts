@@ -1,0 +1,88 @@
+// The one place that turns RPC failures into what a person reads.
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { TFunction } from 'i18next';
+
+export type ErrorKind =
+  | 'unauthenticated'
+  | 'permission'
+  | 'unavailable'
+  | 'invalid'
+  | 'limit'
+  | 'notFound'
+  | 'internal';
+
+export interface UiError {
+  kind: ErrorKind;
+  /** Translated sentence. */
+  title: string;
+  /** The server's own message (names fields, limits, roles), if any. */
+  detail: string;
+  /** Whether retrying the same request may succeed. */
+  retryable: boolean;
+  /** For PERMISSION_DENIED: the role the server asked for, if it said. */
+  neededRole?: string;
+  code: Code;
+}
+
+export function errorKind(code: Code): ErrorKind {
+  switch (code) {
+    case Code.Unauthenticated:
+      return 'unauthenticated';
+    case Code.PermissionDenied:
+      return 'permission';
+    case Code.Unavailable:
+    case Code.DeadlineExceeded:
+    case Code.Aborted:
+    case Code.Canceled:
+      return 'unavailable';
+    case Code.InvalidArgument:
+    case Code.FailedPrecondition:
+    case Code.OutOfRange:
+      return 'invalid';
+    case Code.ResourceExhausted:
+      return 'limit';
+    case Code.NotFound:
+      return 'notFound';
+    default:
+      return 'internal';
+  }
+}
+
+/** "needs the admin role, the token has viewer" → "admin". */
+export function neededRoleOf(message: string): string | undefined {
+  return /needs (?:the |an? )?(\w+) role/i.exec(message)?.[1]?.toLowerCase();
+}
+
+export function describeError(err: unknown, t: TFunction): UiError {
+  const ce = ConnectError.from(err);
+  const kind = errorKind(ce.code);
+  const detail = ce.rawMessage;
+  const neededRole = kind === 'permission' ? neededRoleOf(detail) : undefined;
+  let title: string;
+  switch (kind) {
+    case 'permission':
+      title = neededRole
+        ? t('errors.permissionRole', { role: t(`roles.${neededRole}`, { defaultValue: neededRole }) })
+        : t('errors.permission');
+      break;
+    case 'unavailable':
+      title = ce.code === Code.DeadlineExceeded ? t('errors.timeout') : t('errors.unavailable');
+      break;
+    default:
+      title = t(`errors.${kind}`);
+  }
+  return {
+    kind,
+    title,
+    detail,
+    retryable: kind === 'unavailable' || kind === 'internal',
+    neededRole,
+    code: ce.code,
+  };
+}
+
+/** Query retry policy: transient failures once, never what will fail again. */
+export function shouldRetry(failureCount: number, err: unknown): boolean {
+  const kind = errorKind(ConnectError.from(err).code);
+  return kind === 'unavailable' && failureCount < 1;
+}

@@ -1,0 +1,137 @@
+// Filters as they live in the URL, and their conversion to the API's messages.
+import { create } from '@bufbuild/protobuf';
+import {
+  AttributeFilterSchema,
+  AttributeScope,
+  MatchOperator,
+  SpanFilterSchema,
+  SpanKind,
+  StatusCode,
+  type AttributeFilter,
+  type SpanFilter,
+} from '../gen/airis/analytics/v1/query_pb';
+import { TimeRangeSchema, type TimeRange } from '../gen/airis/common/v1/common_pb';
+import { msToNanos } from '../lib/time';
+
+export type Op = 'eq' | 'neq' | 'contains' | 'exists';
+export interface AttrFilter {
+  key: string;
+  op: Op;
+  value: string;
+  resource: boolean;
+}
+
+const OP_TEXT: Record<Op, string> = { eq: '=', neq: '!=', contains: '~', exists: '' };
+
+/** "key=value", "key!=value", "key~value", "key" (exists); "resource:" prefix for resource attributes. */
+export function parseAttr(text: string): AttrFilter | null {
+  let s = text.trim();
+  let resource = false;
+  if (s.startsWith('resource:')) {
+    resource = true;
+    s = s.slice('resource:'.length);
+  }
+  const m = /^([^=!~]+?)\s*(!=|=|~)\s*(.*)$/.exec(s);
+  if (m) {
+    const key = m[1]!.trim();
+    if (!key) return null;
+    const op: Op = m[2] === '!=' ? 'neq' : m[2] === '~' ? 'contains' : 'eq';
+    return { key, op, value: m[3]!, resource };
+  }
+  if (!s) return null;
+  return { key: s, op: 'exists', value: '', resource };
+}
+
+export function formatAttr(f: AttrFilter): string {
+  return `${f.resource ? 'resource:' : ''}${f.key}${OP_TEXT[f.op]}${f.op === 'exists' ? '' : f.value}`;
+}
+
+const OP_PROTO: Record<Op, MatchOperator> = {
+  eq: MatchOperator.EQUALS,
+  neq: MatchOperator.NOT_EQUALS,
+  contains: MatchOperator.CONTAINS,
+  exists: MatchOperator.EXISTS,
+};
+
+export function toAttributeFilter(f: AttrFilter): AttributeFilter {
+  return create(AttributeFilterSchema, {
+    key: f.key,
+    operator: OP_PROTO[f.op],
+    value: f.op === 'exists' ? '' : f.value,
+    scope: f.resource ? AttributeScope.RESOURCE : AttributeScope.UNSPECIFIED,
+  });
+}
+
+export function timeRange(startMs: number, endMs: number): TimeRange {
+  return create(TimeRangeSchema, { startUnixNano: msToNanos(startMs), endUnixNano: msToNanos(endMs) });
+}
+
+export type StatusFilter = '' | 'error' | 'ok' | 'unset';
+export const KIND_NAMES = ['server', 'client', 'internal', 'producer', 'consumer'] as const;
+export type KindFilter = '' | (typeof KIND_NAMES)[number];
+const KIND_PROTO: Record<KindFilter, SpanKind> = {
+  '': SpanKind.UNSPECIFIED,
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  internal: SpanKind.INTERNAL,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+};
+
+/** Span filter inputs: plain values, usable as query keys. */
+export interface SpanFilterInput {
+  startMs: number;
+  endMs: number;
+  service?: string;
+  operation?: string;
+  kind?: KindFilter;
+  status?: StatusFilter;
+  minDurationMs?: number;
+  maxDurationMs?: number;
+  attrs?: string[];
+  text?: string;
+}
+
+const STATUS_PROTO: Record<StatusFilter, StatusCode> = {
+  '': StatusCode.UNSPECIFIED,
+  error: StatusCode.ERROR,
+  ok: StatusCode.OK,
+  unset: StatusCode.UNSET,
+};
+
+export function toSpanFilter(f: SpanFilterInput): SpanFilter {
+  const ms = (v: number | undefined) => (v && v > 0 ? BigInt(Math.round(v * 1_000_000)) : 0n);
+  return create(SpanFilterSchema, {
+    timeRange: timeRange(f.startMs, f.endMs),
+    serviceName: f.service ?? '',
+    operation: f.operation ?? '',
+    kind: KIND_PROTO[f.kind ?? ''] ?? SpanKind.UNSPECIFIED,
+    statusCode: STATUS_PROTO[f.status ?? ''],
+    minDurationNano: ms(f.minDurationMs),
+    maxDurationNano: ms(f.maxDurationMs),
+    attributes: (f.attrs ?? []).map(parseAttr).filter((a): a is AttrFilter => !!a).map(toAttributeFilter),
+    text: f.text ?? '',
+  });
+}
+
+/** Severity ranges of OTLP severity numbers. */
+export const SEVERITIES = [
+  { id: 'trace', min: 1, max: 4 },
+  { id: 'debug', min: 5, max: 8 },
+  { id: 'info', min: 9, max: 12 },
+  { id: 'warn', min: 13, max: 16 },
+  { id: 'error', min: 17, max: 20 },
+  { id: 'fatal', min: 21, max: 24 },
+] as const;
+export type SeverityId = (typeof SEVERITIES)[number]['id'];
+
+export function severityOf(n: number, text = ''): SeverityId {
+  for (const s of SEVERITIES) if (n >= s.min && n <= s.max) return s.id;
+  const t = text.toLowerCase();
+  if (t.startsWith('err')) return 'error';
+  if (t.startsWith('warn')) return 'warn';
+  if (t.startsWith('fatal')) return 'fatal';
+  if (t.startsWith('debug')) return 'debug';
+  if (t.startsWith('trace')) return 'trace';
+  return 'info';
+}

@@ -1,0 +1,235 @@
+// Data fetching: every RPC goes through React Query with a key built here.
+// Keys hold plain values only (numbers, strings); requests are built from
+// them in the query function, so equal keys mean equal requests.
+import { create } from '@bufbuild/protobuf';
+import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  Aggregation,
+  LabelFilterSchema,
+  SpanOrder,
+  type GetTraceResponse,
+} from '../gen/airis/analytics/v1/query_pb';
+import { analytics, tokenClient } from './clients';
+import { parseAttr, timeRange, toAttributeFilter, toSpanFilter, type AttrFilter, type SpanFilterInput } from './filters';
+
+export interface Range {
+  startMs: number;
+  endMs: number;
+}
+
+export const keys = {
+  all: ['airis'] as const,
+  services: (r: Range) => ['airis', 'listServices', r.startMs, r.endMs] as const,
+  operations: (r: Range, service: string) => ['airis', 'listOperations', r.startMs, r.endMs, service] as const,
+  overview: (p: OverviewParams) => ['airis', 'serviceOverview', p] as const,
+  serviceMap: (r: Range) => ['airis', 'serviceMap', r.startMs, r.endMs] as const,
+  traces: (f: SpanFilterInput, order: OrderName, token: string) => ['airis', 'searchTraces', f, order, token] as const,
+  spans: (f: SpanFilterInput, order: OrderName, token: string, size: number) =>
+    ['airis', 'searchSpans', f, order, token, size] as const,
+  trace: (id: string) => ['airis', 'getTrace', id] as const,
+  logs: (p: LogParams) => ['airis', 'searchLogs', p] as const,
+  metrics: (p: MetricParams) => ['airis', 'queryMetrics', p] as const,
+  metricList: (r: Range, service: string) => ['airis', 'listMetrics', r.startMs, r.endMs, service] as const,
+  tokens: () => ['airis', 'listTokens'] as const,
+};
+
+export type OrderName = 'newest' | 'oldest' | 'longest';
+const ORDER: Record<OrderName, SpanOrder> = {
+  newest: SpanOrder.UNSPECIFIED,
+  oldest: SpanOrder.OLDEST_FIRST,
+  longest: SpanOrder.LONGEST_FIRST,
+};
+
+export function useServices(r: Range) {
+  return useQuery({
+    queryKey: keys.services(r),
+    queryFn: ({ signal }) => analytics.listServices({ timeRange: timeRange(r.startMs, r.endMs) }, { signal }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useOperations(r: Range, service: string) {
+  return useQuery({
+    queryKey: keys.operations(r, service),
+    queryFn: ({ signal }) =>
+      analytics.listOperations({ timeRange: timeRange(r.startMs, r.endMs), serviceName: service }, { signal }),
+    enabled: !!service,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export interface OverviewParams extends Range {
+  service?: string;
+  entrySpansOnly: boolean;
+  stepSeconds?: number;
+}
+
+export function useServiceOverview(p: OverviewParams) {
+  return useQuery({
+    queryKey: keys.overview(p),
+    queryFn: ({ signal }) =>
+      analytics.serviceOverview(
+        {
+          timeRange: timeRange(p.startMs, p.endMs),
+          serviceName: p.service ?? '',
+          entrySpansOnly: p.entrySpansOnly,
+          stepSeconds: p.stepSeconds ?? 0,
+        },
+        { signal },
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useServiceMap(r: Range) {
+  return useQuery({
+    queryKey: keys.serviceMap(r),
+    queryFn: ({ signal }) => analytics.serviceMap({ timeRange: timeRange(r.startMs, r.endMs) }, { signal }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useSearchTraces(f: SpanFilterInput, order: OrderName, pageToken: string, pageSize = 100) {
+  return useQuery({
+    queryKey: keys.traces(f, order, pageToken),
+    queryFn: ({ signal }) =>
+      analytics.searchTraces({ filter: toSpanFilter(f), order: ORDER[order], page: { pageSize, pageToken } }, { signal }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useSearchSpans(f: SpanFilterInput, order: OrderName, pageToken: string, pageSize: number) {
+  return useQuery({
+    queryKey: keys.spans(f, order, pageToken, pageSize),
+    queryFn: ({ signal }) =>
+      analytics.searchSpans({ filter: toSpanFilter(f), order: ORDER[order], page: { pageSize, pageToken } }, { signal }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+export function useTrace(traceId: string) {
+  return useQuery<GetTraceResponse>({
+    queryKey: keys.trace(traceId),
+    queryFn: ({ signal }) => analytics.getTrace({ traceId }, { signal }),
+    enabled: !!traceId,
+    // A finished trace does not change; a trace still arriving is refreshed
+    // by the user.
+    staleTime: 60_000,
+  });
+}
+
+export interface LogParams extends Range {
+  service?: string;
+  query?: string;
+  minSeverity?: number;
+  maxSeverity?: number;
+  attrs?: string[];
+  traceId?: string;
+  pageToken?: string;
+  pageSize?: number;
+}
+
+export function useSearchLogs(p: LogParams, enabled = true) {
+  return useQuery({
+    queryKey: keys.logs(p),
+    queryFn: ({ signal }) =>
+      analytics.searchLogs(
+        {
+          timeRange: timeRange(p.startMs, p.endMs),
+          serviceName: p.service ?? '',
+          query: p.query ?? '',
+          minSeverityNumber: p.minSeverity ?? 0,
+          maxSeverityNumber: p.maxSeverity ?? 0,
+          attributes: (p.attrs ?? []).map(parseAttr).filter((a): a is AttrFilter => !!a).map(toAttributeFilter),
+          traceId: p.traceId ?? '',
+          page: { pageSize: p.pageSize ?? 100, pageToken: p.pageToken ?? '' },
+          histogramStepSeconds: 0,
+        },
+        { signal },
+      ),
+    enabled,
+    placeholderData: keepPreviousData,
+  });
+}
+
+export type AggregationName = 'sum' | 'avg' | 'min' | 'max' | 'rate' | 'quantile';
+export const AGGREGATION: Record<AggregationName, Aggregation> = {
+  sum: Aggregation.SUM,
+  avg: Aggregation.AVG,
+  min: Aggregation.MIN,
+  max: Aggregation.MAX,
+  rate: Aggregation.RATE,
+  quantile: Aggregation.QUANTILE,
+};
+
+export interface MetricParams extends Range {
+  metric: string;
+  aggregation: AggregationName;
+  quantile?: number;
+  groupBy?: string[];
+  filters?: string[];
+  stepSeconds?: number;
+}
+
+export function useQueryMetrics(p: MetricParams, enabled = true) {
+  return useQuery({
+    queryKey: keys.metrics(p),
+    queryFn: ({ signal }) =>
+      analytics.queryMetrics(
+        {
+          metricName: p.metric,
+          timeRange: timeRange(p.startMs, p.endMs),
+          aggregation: AGGREGATION[p.aggregation],
+          quantile: p.aggregation === 'quantile' ? (p.quantile ?? 0.95) : 0,
+          groupBy: p.groupBy ?? [],
+          stepSeconds: p.stepSeconds ?? 0,
+          filters: (p.filters ?? [])
+            .map(parseAttr)
+            .filter((a): a is AttrFilter => !!a)
+            .map((a) => create(LabelFilterSchema, { key: a.key, operator: toAttributeFilter(a).operator, value: a.op === 'exists' ? '' : a.value })),
+        },
+        { signal },
+      ),
+    enabled: enabled && !!p.metric,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** Metric names, paged by the API; pages accumulate ("more"). */
+export function useListMetrics(r: Range, service: string) {
+  return useInfiniteQuery({
+    queryKey: keys.metricList(r, service),
+    initialPageParam: '',
+    queryFn: ({ signal, pageParam }) =>
+      analytics.listMetrics(
+        { timeRange: timeRange(r.startMs, r.endMs), serviceName: service, page: { pageSize: 200, pageToken: pageParam } },
+        { signal },
+      ),
+    getNextPageParam: (last) => last.page?.nextPageToken || undefined,
+  });
+}
+
+export function useTokens(enabled: boolean) {
+  return useQuery({
+    queryKey: keys.tokens(),
+    queryFn: ({ signal }) => tokenClient.listTokens({}, { signal }),
+    enabled,
+  });
+}
+
+export function useMintToken() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { description: string; ttlDays: number }) =>
+      tokenClient.mintIngestToken({ description: v.description, ttlDays: v.ttlDays }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens() }),
+  });
+}
+
+export function useRevokeToken() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (tokenId: string) => tokenClient.revokeToken({ tokenId }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens() }),
+  });
+}

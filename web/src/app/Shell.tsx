@@ -1,0 +1,168 @@
+// The app shell: sidebar navigation, top bar (time, refresh, language,
+// theme, user), and the page.
+import { useEffect, useRef, useState } from 'react';
+import { useLocation } from 'react-router';
+import { useTranslation } from 'react-i18next';
+import { NavLink, Outlet, useNavigate, useSearchParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
+import { logout } from '../api/session';
+import { Icon } from '../components/Icon';
+import { TimeRangePicker } from '../components/TimeRangePicker';
+import { LANGUAGES, setLanguage, type Lang } from '../i18n';
+import { NAV } from './routes';
+import { setTheme, useTheme } from './theme';
+import { TimeRangeProvider } from './timeRange';
+import { linkWith } from './urlState';
+import { useUser } from './useSession';
+import './Shell.css';
+
+/** Tab title: the page, then the product (several tabs stay tellable apart). */
+function useDocumentTitle() {
+  const { t, i18n } = useTranslation();
+  const { pathname } = useLocation();
+  useEffect(() => {
+    const nav = NAV.find((n) => pathname === n.path || pathname.startsWith(n.path + '/'));
+    const rest = nav ? decodeURIComponent(pathname.slice(nav.path.length + 1)) : '';
+    const parts = [rest, nav ? t(nav.label) : '', 'AIRIS-MON'].filter(Boolean);
+    document.title = parts.join(' · ');
+  }, [pathname, t, i18n.language]);
+}
+
+export function Shell() {
+  const { t } = useTranslation();
+  const [params] = useSearchParams();
+  useDocumentTitle();
+  return (
+    <TimeRangeProvider>
+      <a className="skip-link" href="#main">
+        {t('nav.skip')}
+      </a>
+      <div className="shell">
+        <nav className="sidebar" aria-label={t('nav.main')}>
+          <div className="brand">
+            <span className="brand-mark" aria-hidden="true" />
+            <span className="brand-name">AIRIS-MON</span>
+          </div>
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.path}>
+                <NavLink to={linkWith(params, n.path)} className={({ isActive }) => `nav-item ${isActive ? 'active' : ''}`}>
+                  <Icon name={n.icon} size={18} />
+                  <span>{t(n.label)}</span>
+                </NavLink>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="main-col">
+          <header className="topbar">
+            <div className="topbar-left" />
+            <div className="topbar-right">
+              <TimeRangePicker />
+              <LanguageSwitch />
+              <ThemeSwitch />
+              <UserMenu />
+            </div>
+          </header>
+          <main id="main" className="content" tabIndex={-1}>
+            <Outlet />
+          </main>
+        </div>
+      </div>
+    </TimeRangeProvider>
+  );
+}
+
+export function LanguageSwitch() {
+  const { t, i18n } = useTranslation();
+  return (
+    <>
+      <label htmlFor="lang-select" className="sr-only">
+        {t('shell.language')}
+      </label>
+      <select id="lang-select" value={i18n.language} onChange={(e) => setLanguage(e.target.value as Lang)}>
+        {LANGUAGES.map((l) => (
+          <option key={l.code} value={l.code} lang={l.code}>
+            {l.label}
+          </option>
+        ))}
+      </select>
+    </>
+  );
+}
+
+function ThemeSwitch() {
+  const { t } = useTranslation();
+  const theme = useTheme();
+  const next = theme === 'dark' ? 'light' : 'dark';
+  return (
+    <button
+      type="button"
+      className="btn"
+      onClick={() => setTheme(next)}
+      aria-label={t(next === 'light' ? 'shell.themeLight' : 'shell.themeDark')}
+      title={t(next === 'light' ? 'shell.themeLight' : 'shell.themeDark')}
+    >
+      <Icon name={theme === 'dark' ? 'sun' : 'moon'} />
+    </button>
+  );
+}
+
+function UserMenu() {
+  const { t } = useTranslation();
+  const user = useUser();
+  const [open, setOpen] = useState(false);
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const root = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onDoc = (e: MouseEvent) => root.current && !root.current.contains(e.target as Node) && setOpen(false);
+    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
+    document.addEventListener('mousedown', onDoc);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('mousedown', onDoc);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, [open]);
+  if (!user) return null;
+  return (
+    <div className="user-menu" ref={root}>
+      <button
+        type="button"
+        className="btn"
+        aria-haspopup="true"
+        aria-expanded={open}
+        aria-label={t('shell.userMenu', { user: user.username })}
+        onClick={() => setOpen((o) => !o)}
+      >
+        <Icon name="user" />
+        <span>{user.username}</span>
+      </button>
+      {open && (
+        <div className="user-pop">
+          <dl className="kv">
+            <dt>{t('shell.tenant')}</dt>
+            <dd>{user.tenant}</dd>
+            <dt>{t('shell.user')}</dt>
+            <dd>{user.username}</dd>
+            <dt>{t('shell.role')}</dt>
+            <dd>{t(`roles.${user.role}`)}</dd>
+          </dl>
+          <button
+            type="button"
+            className="btn"
+            onClick={async () => {
+              await logout();
+              qc.clear();
+              navigate('/login', { replace: true });
+            }}
+          >
+            {t('auth.signOut')}
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,79 @@
+// The one place for routes. Pages are loaded on demand so the first page
+// does not carry the graph library or other pages' code.
+import { lazy, Suspense, type ComponentType, type ReactNode } from 'react';
+import { createBrowserRouter, Navigate, useLocation } from 'react-router';
+import { Skeleton } from '../components/states';
+import { RouteError } from './RouteError';
+import { RequireAuth } from './RequireAuth';
+import { Shell } from './Shell';
+
+import LoginPage from '../pages/login/LoginPage';
+const ServicesPage = lazy(() => import('../pages/services/ServicesPage'));
+const ServicePage = lazy(() => import('../pages/service/ServicePage'));
+const MapPage = lazy(() => import('../pages/map/MapPage'));
+const TracesPage = lazy(() => import('../pages/traces/TracesPage'));
+const TracePage = lazy(() => import('../pages/trace/TracePage'));
+const LogsPage = lazy(() => import('../pages/logs/LogsPage'));
+const MetricsPage = lazy(() => import('../pages/metrics/MetricsPage'));
+const TokensPage = lazy(() => import('../pages/tokens/TokensPage'));
+const NotFoundPage = lazy(() => import('../pages/notfound/NotFoundPage'));
+
+function page(C: ComponentType): ReactNode {
+  return (
+    <Suspense
+      fallback={
+        <div className="page">
+          <Skeleton rows={8} />
+        </div>
+      }
+    >
+      <C />
+    </Suspense>
+  );
+}
+
+/** "/" → "/services", keeping the query string. */
+function HomeRedirect() {
+  const { search } = useLocation();
+  return <Navigate to={{ pathname: '/services', search }} replace />;
+}
+
+/** Navigation entries of the sidebar, in order. */
+export const NAV = [
+  { path: '/services', icon: 'services', label: 'nav.services' },
+  { path: '/map', icon: 'map', label: 'nav.map' },
+  { path: '/traces', icon: 'traces', label: 'nav.traces' },
+  { path: '/logs', icon: 'logs', label: 'nav.logs' },
+  { path: '/metrics', icon: 'metrics', label: 'nav.metrics' },
+  { path: '/settings/tokens', icon: 'tokens', label: 'nav.tokens' },
+] as const;
+
+export const router = createBrowserRouter([
+  { path: '/login', element: <LoginPage /> },
+  {
+    element: (
+      <RequireAuth>
+        <Shell />
+      </RequireAuth>
+    ),
+    children: [
+      {
+        // Inside the shell: a failing page (or a chunk that no longer loads
+        // after a deploy) keeps the navigation usable.
+        errorElement: <RouteError />,
+        children: [
+          { index: true, element: <HomeRedirect /> },
+          { path: 'services', element: page(ServicesPage) },
+          { path: 'services/:name', element: page(ServicePage) },
+          { path: 'map', element: page(MapPage) },
+          { path: 'traces', element: page(TracesPage) },
+          { path: 'traces/:traceId', element: page(TracePage) },
+          { path: 'logs', element: page(LogsPage) },
+          { path: 'metrics', element: page(MetricsPage) },
+          { path: 'settings/tokens', element: page(TokensPage) },
+          { path: '*', element: page(NotFoundPage) },
+        ],
+      },
+    ],
+  },
+]);

@@ -1,0 +1,263 @@
+// Metric explorer: pick a metric, filter and group by labels, aggregate as
+// its type allows, chart the series.
+import { ConnectError } from '@connectrpc/connect';
+import { useMemo, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { errorKind } from '../../api/errors';
+import { useListMetrics, useQueryMetrics, type AggregationName } from '../../api/hooks';
+import { useTimeRange } from '../../app/timeRange';
+import { useUrlState } from '../../app/urlState';
+import { AttrFilters } from '../../components/AttrFilters';
+import { Chart } from '../../components/Chart';
+import { ChartSkeleton, Empty, ErrorPanel, FormError, Panel, Skeleton } from '../../components/states';
+import { MetricType, type MetricDescriptor } from '../../gen/airis/analytics/v1/query_pb';
+import { PALETTE } from '../../lib/colors';
+import { formatCompact, formatWithUnit } from '../../lib/format';
+import { nanosToMs } from '../../lib/time';
+import { defaultAggregation, resultUnit, validAggregations } from './aggregations';
+import '../pages.css';
+import './metrics.css';
+
+const TYPE_NAME: Record<number, string> = {
+  [MetricType.GAUGE]: 'gauge',
+  [MetricType.SUM]: 'sum',
+  [MetricType.HISTOGRAM]: 'histogram',
+  [MetricType.EXPONENTIAL_HISTOGRAM]: 'expHistogram',
+  [MetricType.SUMMARY]: 'summary',
+};
+
+const COMMON_LABELS = ['service.name', 'service.version', 'host.name', 'http.route', 'http.request.method', 'http.response.status_code'];
+
+export default function MetricsPage() {
+  const { t } = useTranslation();
+  const range = useTimeRange();
+  const [params, update] = useUrlState();
+  const [search, setSearch] = useState('');
+  const list = useListMetrics(range, '');
+  const metrics = useMemo(() => list.data?.pages.flatMap((p) => p.metrics) ?? [], [list.data]);
+  const selectedName = params.get('metric') ?? '';
+  const selectedType = params.get('type');
+  const desc: MetricDescriptor | undefined = metrics.find(
+    (m) => m.name === selectedName && (selectedType === null || TYPE_NAME[m.type] === selectedType),
+  );
+  const valid = desc ? validAggregations(desc.type, desc.monotonic) : [];
+  const aggParam = params.get('agg') as AggregationName | null;
+  const agg: AggregationName | null =
+    aggParam && (valid.length === 0 || valid.includes(aggParam)) ? aggParam : desc ? defaultAggregation(desc.type, desc.monotonic) : aggParam;
+  const quantile = Number(params.get('quantile') ?? '0.95');
+  const groupBy = params.getAll('group');
+  const filters = params.getAll('filter');
+  const step = Number(params.get('step') ?? '0') || 0;
+
+  const result = useQueryMetrics(
+    {
+      startMs: range.startMs,
+      endMs: range.endMs,
+      metric: selectedName,
+      aggregation: agg ?? 'sum',
+      quantile,
+      groupBy,
+      filters: filters.filter(Boolean),
+      stepSeconds: step,
+    },
+    !!selectedName && !!agg,
+  );
+
+  const [draftFilters, setDraftFilters] = useState(filters);
+  const [draftGroup, setDraftGroup] = useState(groupBy.join(', '));
+  const [draftStep, setDraftStep] = useState(step ? String(step) : '');
+  const applyForm = (e: FormEvent) => {
+    e.preventDefault();
+    update({
+      filter: draftFilters.filter((f) => f.trim()),
+      group: draftGroup
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+      step: draftStep || null,
+    });
+  };
+
+  const shown = metrics.filter((m) => !search || m.name.toLowerCase().includes(search.toLowerCase()));
+  const unit = result.data ? resultUnit(result.data.unit, agg ?? 'sum') : '';
+
+  const chart = useMemo(() => {
+    const series = result.data?.series ?? [];
+    const xs = new Set<number>();
+    for (const s of series) for (const p of s.points) xs.add(nanosToMs(p.timeUnixNano) / 1000);
+    const x = [...xs].sort((a, b) => a - b);
+    const index = new Map(x.map((v, i) => [v, i]));
+    const ys = series.map((s) => {
+      const col: (number | null)[] = new Array(x.length).fill(null);
+      for (const p of s.points) col[index.get(nanosToMs(p.timeUnixNano) / 1000)!] = p.value;
+      return col;
+    });
+    const labels = series.map((s) => {
+      const entries = Object.entries(s.labels).sort((a, b) => a[0].localeCompare(b[0]));
+      return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(', ') : selectedName;
+    });
+    return { x, ys, labels };
+  }, [result.data, selectedName]);
+
+  const formError = result.isError && ['invalid', 'limit'].includes(errorKind(ConnectError.from(result.error).code));
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <h1>{t('metrics.title')}</h1>
+      </div>
+      <div className="metrics-layout">
+        <Panel title={t('metrics.picker')} className="metric-picker">
+          <label htmlFor="metric-search" className="sr-only">
+            {t('metrics.search')}
+          </label>
+          <input
+            id="metric-search"
+            type="search"
+            placeholder={t('metrics.search')}
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+            className="metric-search"
+          />
+          {list.isPending ? (
+            <Skeleton rows={8} />
+          ) : list.isError ? (
+            <ErrorPanel error={list.error} onRetry={() => void list.refetch()} compact />
+          ) : shown.length === 0 ? (
+            <Empty title={t('metrics.none')} hint={t('metrics.noneHint')} />
+          ) : (
+            <ul className="metric-list">
+              {shown.map((m) => {
+                const active = m.name === selectedName && (!selectedType || TYPE_NAME[m.type] === selectedType);
+                return (
+                  <li key={`${m.name}|${m.type}`}>
+                    <button
+                      type="button"
+                      className={`metric-item ${active ? 'active' : ''}`}
+                      aria-current={active ? 'true' : undefined}
+                      onClick={() =>
+                        update({
+                          metric: m.name,
+                          type: TYPE_NAME[m.type] ?? null,
+                          agg: defaultAggregation(m.type, m.monotonic),
+                        })
+                      }
+                    >
+                      <span className="metric-name">{m.name}</span>
+                      <span className="metric-meta">
+                        {t(`metrics.types.${TYPE_NAME[m.type] ?? 'unknown'}`)}
+                        {m.type === MetricType.SUM && (m.monotonic ? ` · ${t('metrics.counter')}` : ` · ${t('metrics.upDown')}`)}
+                        {m.unit ? ` · ${m.unit}` : ''}
+                      </span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+          {list.hasNextPage && (
+            <button type="button" className="btn btn-small" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
+              {t('paging.more')}
+            </button>
+          )}
+        </Panel>
+        <div className="metrics-main">
+          {!selectedName ? (
+            <Panel>
+              <Empty title={t('metrics.pick')} hint={t('metrics.pickHint')} />
+            </Panel>
+          ) : (
+            <>
+              <Panel title={selectedName} actions={desc?.description ? <span className="muted small">{desc.description}</span> : undefined}>
+                <form className="search-form" onSubmit={applyForm}>
+                  <div className="field">
+                    <label htmlFor="m-agg">{t('metrics.aggregation')}</label>
+                    <select id="m-agg" value={agg ?? ''} onChange={(e) => update({ agg: e.target.value })}>
+                      {(valid.length ? valid : agg ? [agg] : []).map((a) => (
+                        <option key={a} value={a}>
+                          {t(`metrics.agg.${a}`)}
+                        </option>
+                      ))}
+                    </select>
+                  </div>
+                  {agg === 'quantile' && (
+                    <div className="field narrow">
+                      <label htmlFor="m-q">{t('metrics.quantile')}</label>
+                      <select id="m-q" value={String(quantile)} onChange={(e) => update({ quantile: e.target.value })}>
+                        {['0.5', '0.9', '0.95', '0.99', '0.999'].map((q) => (
+                          <option key={q} value={q}>
+                            p{Number(q) * 100}
+                          </option>
+                        ))}
+                      </select>
+                    </div>
+                  )}
+                  <div className="field grow">
+                    <label htmlFor="m-group">{t('metrics.groupBy')}</label>
+                    <input
+                      id="m-group"
+                      list="m-labels"
+                      value={draftGroup}
+                      placeholder="service.name, service.version"
+                      onChange={(e) => setDraftGroup(e.target.value)}
+                    />
+                    <datalist id="m-labels">
+                      {COMMON_LABELS.map((l) => (
+                        <option key={l} value={l} />
+                      ))}
+                    </datalist>
+                  </div>
+                  <div className="field narrow">
+                    <label htmlFor="m-step">{t('metrics.step')}</label>
+                    <input id="m-step" type="number" min={0} value={draftStep} placeholder={t('metrics.auto')} onChange={(e) => setDraftStep(e.target.value)} />
+                  </div>
+                  <div className="form-wide">
+                    <AttrFilters idPrefix="m-filter" label={t('metrics.labelFilters')} value={draftFilters} onChange={setDraftFilters} />
+                  </div>
+                  <div className="form-actions">
+                    <button type="submit" className="btn btn-primary">
+                      {t('common.apply')}
+                    </button>
+                  </div>
+                </form>
+                {formError && <FormError error={result.error} />}
+                {desc && valid.length === 0 && <p className="form-error">{t('metrics.notQueryable')}</p>}
+              </Panel>
+              <Panel
+                title={t('metrics.chart')}
+                actions={
+                  result.data ? (
+                    <span className="muted small">
+                      {t('metrics.unit')}: {unit || '1'} · {t('metrics.step')}: {result.data.stepSeconds}s
+                    </span>
+                  ) : undefined
+                }
+              >
+                {result.isPending && result.fetchStatus !== 'idle' ? (
+                  <ChartSkeleton height={300} />
+                ) : result.isError && !formError ? (
+                  <ErrorPanel error={result.error} onRetry={() => void result.refetch()} />
+                ) : result.data && result.data.series.length > 0 ? (
+                  <Chart
+                    kind="line"
+                    height={300}
+                    ariaLabel={t('metrics.chartLabel', { metric: selectedName })}
+                    x={chart.x}
+                    ys={chart.ys}
+                    series={chart.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
+                    yFormat={(v) => formatWithUnit(v, unit)}
+                    yAxisFormat={(v) => (['ms', 's', 'us', 'ns', 'By'].includes(unit) ? formatWithUnit(v, unit) : formatCompact(v))}
+                    legend
+                    onBrush={range.zoom}
+                  />
+                ) : result.data ? (
+                  <Empty title={t('metrics.noData')} hint={t('metrics.noDataHint')} />
+                ) : null}
+              </Panel>
+            </>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

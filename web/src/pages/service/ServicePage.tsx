@@ -1,0 +1,292 @@
+// One service: RED over time per operation, slowest and failing operations,
+// recent errors, logs and neighbours on the service map.
+import { useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
+import { Link, useParams } from 'react-router';
+import { useSearchLogs, useSearchSpans, useServiceMap, useServiceOverview } from '../../api/hooks';
+import { useTimeRange } from '../../app/timeRange';
+import { useLinkTo, useUrlState } from '../../app/urlState';
+import { Chart } from '../../components/Chart';
+import { LogList } from '../../components/LogRow';
+import { ChartSkeleton, Empty, ErrorPanel, Panel, Skeleton } from '../../components/states';
+import type { RedSeries, ServiceOverviewResponse } from '../../gen/airis/analytics/v1/query_pb';
+import { healthTextClass, PALETTE } from '../../lib/colors';
+import { formatCompact, formatCount, formatDateTime, formatDurationMs, formatDurationNanos, formatPercent, formatRate } from '../../lib/format';
+import { nanosToMs } from '../../lib/time';
+import './service.css';
+
+export default function ServicePage() {
+  const { t } = useTranslation();
+  const { name = '' } = useParams();
+  const range = useTimeRange();
+  const [params, update] = useUrlState();
+  const linkTo = useLinkTo();
+  const entryOnly = params.get('spans') !== 'all';
+  const perOp = useServiceOverview({ startMs: range.startMs, endMs: range.endMs, service: name, entrySpansOnly: entryOnly });
+  const all = useServiceOverview({ startMs: range.startMs, endMs: range.endMs, entrySpansOnly: entryOnly });
+  const total = all.data?.series.find((s) => s.serviceName === name);
+  const errors = useSearchSpans({ startMs: range.startMs, endMs: range.endMs, service: name, status: 'error' }, 'newest', '', 20);
+  const logs = useSearchLogs({ startMs: range.startMs, endMs: range.endMs, service: name, pageSize: 50 });
+  const map = useServiceMap(range);
+
+  const charts = useMemo(() => buildCharts(perOp.data), [perOp.data]);
+  const ops = perOp.data?.series ?? [];
+  const slowest = [...ops].sort((a, b) => Number((b.latency?.p99Nano ?? 0n) - (a.latency?.p99Nano ?? 0n))).slice(0, 10);
+  const failing = ops.filter((s) => s.errorCount > 0n).sort((a, b) => b.errorRate - a.errorRate).slice(0, 10);
+  const neighbours = (map.data?.edges ?? []).filter((e) => e.caller === name || e.callee === name);
+
+  const stepLabel = perOp.data ? t('service.perStep', { step: perOp.data.stepSeconds }) : '';
+
+  return (
+    <div className="page">
+      <div className="page-header">
+        <div>
+          <div className="page-sub">
+            <Link to={linkTo('/services')}>{t('services.title')}</Link> /
+          </div>
+          <h1>{name}</h1>
+        </div>
+        <div className="row">
+          <label htmlFor="svc-spans">{t('services.countSpans')}</label>
+          <select id="svc-spans" value={entryOnly ? 'entry' : 'all'} onChange={(e) => update({ spans: e.target.value === 'all' ? 'all' : null })}>
+            <option value="entry">{t('services.entrySpans')}</option>
+            <option value="all">{t('services.allSpans')}</option>
+          </select>
+          <Link className="btn" to={linkTo('/traces', { service: name })}>
+            {t('service.traces')}
+          </Link>
+          <Link className="btn" to={linkTo('/logs', { service: name })}>
+            {t('service.logs')}
+          </Link>
+        </div>
+      </div>
+
+      <div className="stat-tiles" aria-live="polite">
+        <Stat label={t('red.rate')} value={total ? formatRate(total.requestRate) : '–'} />
+        <Stat
+          label={t('red.errorRate')}
+          value={total ? formatPercent(total.errorRate) : '–'}
+          className={total ? healthTextClass(total.errorRate) : undefined}
+        />
+        <Stat label="p50" value={total ? formatDurationNanos(total.latency?.p50Nano ?? 0n) : '–'} />
+        <Stat label="p95" value={total ? formatDurationNanos(total.latency?.p95Nano ?? 0n) : '–'} />
+        <Stat label="p99" value={total ? formatDurationNanos(total.latency?.p99Nano ?? 0n) : '–'} />
+        <Stat label={t('red.requests')} value={total ? formatCount(total.requestCount) : '–'} />
+      </div>
+
+      {perOp.isError ? (
+        <ErrorPanel error={perOp.error} onRetry={() => void perOp.refetch()} />
+      ) : (
+        <div className="grid-2">
+          {(['rate', 'errors', 'p95', 'p99'] as const).map((k) => (
+            <Panel key={k} title={`${t(`service.chart.${k}`)}${k === 'errors' ? ` (${stepLabel})` : ''}`}>
+              {perOp.isPending ? (
+                <ChartSkeleton />
+              ) : ops.length === 0 ? (
+                <Empty title={t('service.noRequests')} hint={t('services.emptyHint')} />
+              ) : (
+                <Chart
+                  kind="line"
+                  height={180}
+                  ariaLabel={t(`service.chart.${k}`)}
+                  x={charts.x}
+                  ys={charts[k]}
+                  series={charts.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
+                  yFormat={k === 'rate' ? (v) => formatRate(v) : k === 'errors' ? formatCompact : formatDurationMs}
+                  legend
+                  onBrush={range.zoom}
+                />
+              )}
+            </Panel>
+          ))}
+        </div>
+      )}
+
+      <div className="grid-2">
+        <Panel title={t('service.slowest')}>
+          {perOp.isPending ? <Skeleton rows={4} /> : <OpTable rows={slowest} service={name} />}
+        </Panel>
+        <Panel title={t('service.failing')}>
+          {perOp.isPending ? (
+            <Skeleton rows={4} />
+          ) : failing.length === 0 ? (
+            <Empty title={t('service.noFailing')} />
+          ) : (
+            <OpTable rows={failing} service={name} />
+          )}
+        </Panel>
+      </div>
+
+      <div className="grid-2">
+        <Panel title={t('service.recentErrors')}>
+          {errors.isPending ? (
+            <Skeleton rows={4} />
+          ) : errors.isError ? (
+            <ErrorPanel error={errors.error} onRetry={() => void errors.refetch()} compact />
+          ) : (errors.data?.spans.length ?? 0) === 0 ? (
+            <Empty title={t('service.noErrors')} />
+          ) : (
+            <table className="data">
+              <thead>
+                <tr>
+                  <th scope="col">{t('traces.start')}</th>
+                  <th scope="col">{t('trace.operation')}</th>
+                  <th scope="col">{t('service.message')}</th>
+                  <th scope="col" className="num">
+                    {t('traces.duration')}
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {errors.data!.spans.map((s) => (
+                  <tr key={s.spanId}>
+                    <td className="nowrap">{formatDateTime(nanosToMs(s.startTimeUnixNano))}</td>
+                    <td>
+                      <Link to={linkTo(`/traces/${s.traceId}`, { span: s.spanId })}>{s.name}</Link>
+                    </td>
+                    <td className="text-error small">{s.statusMessage}</td>
+                    <td className="num">{formatDurationNanos(s.durationNano)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </Panel>
+        <Panel title={t('service.neighbours')}>
+          {map.isPending ? (
+            <Skeleton rows={4} />
+          ) : map.isError ? (
+            <ErrorPanel error={map.error} onRetry={() => void map.refetch()} compact />
+          ) : neighbours.length === 0 ? (
+            <Empty title={t('service.noNeighbours')} />
+          ) : (
+            <table className="data">
+              <thead>
+                <tr>
+                  <th scope="col">{t('service.direction')}</th>
+                  <th scope="col">{t('services.service')}</th>
+                  <th scope="col" className="num">
+                    {t('red.requests')}
+                  </th>
+                  <th scope="col" className="num">
+                    {t('red.errorRate')}
+                  </th>
+                  <th scope="col" className="num">
+                    p95
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {neighbours.map((e) => {
+                  const other = e.caller === name ? e.callee : e.caller;
+                  return (
+                    <tr key={`${e.caller}→${e.callee}`}>
+                      <td>{e.caller === name ? t('service.calls') : t('service.calledBy')}</td>
+                      <td>
+                        <Link to={linkTo(`/services/${encodeURIComponent(other)}`)}>{other}</Link>
+                      </td>
+                      <td className="num">{formatCount(e.requestCount)}</td>
+                      <td className={`num ${healthTextClass(e.errorRate)}`}>
+                        {formatPercent(e.errorRate)}
+                      </td>
+                      <td className="num">{formatDurationNanos(e.latency?.p95Nano ?? 0n)}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          )}
+        </Panel>
+      </div>
+
+      <Panel title={t('service.logs')} actions={<Link to={linkTo('/logs', { service: name })}>{t('service.allLogs')}</Link>}>
+        {logs.isPending ? (
+          <Skeleton rows={5} />
+        ) : logs.isError ? (
+          <ErrorPanel error={logs.error} onRetry={() => void logs.refetch()} compact />
+        ) : (logs.data?.records.length ?? 0) === 0 ? (
+          <Empty title={t('logs.emptyTitle')} hint={t('logs.emptyHint')} />
+        ) : (
+          <LogList records={logs.data!.records} />
+        )}
+      </Panel>
+    </div>
+  );
+}
+
+function Stat({ label, value, className }: { label: string; value: string; className?: string }) {
+  return (
+    <div className="stat">
+      <div className="stat-label">{label}</div>
+      <div className={`stat-value ${className ?? ''}`}>
+        {value}
+      </div>
+    </div>
+  );
+}
+
+function OpTable({ rows, service }: { rows: RedSeries[]; service: string }) {
+  const { t } = useTranslation();
+  const linkTo = useLinkTo();
+  return (
+    <table className="data">
+      <thead>
+        <tr>
+          <th scope="col">{t('trace.operation')}</th>
+          <th scope="col" className="num">
+            {t('red.rate')}
+          </th>
+          <th scope="col" className="num">
+            {t('red.errorRate')}
+          </th>
+          <th scope="col" className="num">
+            p95
+          </th>
+          <th scope="col" className="num">
+            p99
+          </th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((s) => (
+          <tr key={s.operation}>
+            <td>
+              <Link to={linkTo('/traces', { service, operation: s.operation, order: 'longest' })}>{s.operation}</Link>
+            </td>
+            <td className="num">{formatRate(s.requestRate)}</td>
+            <td className={`num ${healthTextClass(s.errorRate)}`}>
+              {formatPercent(s.errorRate)}
+            </td>
+            <td className="num">{formatDurationNanos(s.latency?.p95Nano ?? 0n)}</td>
+            <td className="num">{formatDurationNanos(s.latency?.p99Nano ?? 0n)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** Aligns every operation's points on one time axis. Rates are requests per bucket / step. */
+function buildCharts(data: ServiceOverviewResponse | undefined) {
+  const series = data?.series ?? [];
+  const step = data?.stepSeconds || 60;
+  const xs = new Set<number>();
+  for (const s of series) for (const p of s.points) xs.add(nanosToMs(p.timeUnixNano) / 1000);
+  const x = [...xs].sort((a, b) => a - b);
+  const idx = new Map(x.map((v, i) => [v, i]));
+  const col = (f: (p: RedSeries['points'][number]) => number | null) =>
+    series.map((s) => {
+      const out: (number | null)[] = new Array(x.length).fill(null);
+      for (const p of s.points) out[idx.get(nanosToMs(p.timeUnixNano) / 1000)!] = f(p);
+      return out;
+    });
+  return {
+    x,
+    labels: series.map((s) => s.operation || s.serviceName),
+    rate: col((p) => Number(p.requestCount) / step),
+    errors: col((p) => Number(p.errorCount)),
+    // A bucket without requests has no latency: a gap, not zero.
+    p95: col((p) => (p.requestCount > 0n ? nanosToMs(p.latency?.p95Nano ?? 0n) : null)),
+    p99: col((p) => (p.requestCount > 0n ? nanosToMs(p.latency?.p99Nano ?? 0n) : null)),
+  };
+}
