@@ -2,9 +2,12 @@ import { defineConfig } from '@playwright/test';
 
 export default defineConfig({
   testDir: 'e2e',
-  timeout: 30_000,
+  timeout: 60_000,
   retries: 0,
-  reporter: [['list']],
+  // One platform, shared state (fault injection, tokens): one test at a time.
+  workers: 1,
+  fullyParallel: false,
+  reporter: [['list'], ['html', { open: 'never' }]],
   use: {
     baseURL: process.env.AIRIS_UI_URL ?? 'http://127.0.0.1:8080',
     launchOptions: { executablePath: '/usr/bin/chromium' },

@@ -1571,6 +1571,9 @@ POOLS = [
 EDGE_REQUESTS = [
     Request("https", "POST", LOGIN, GRPC),
     Request("https", "POST", LOGIN, GRPC_WEB),
+    Request("https", "POST", "/airis.gateway.v1.AuthService/Refresh", GRPC_WEB),
+    Request("https", "POST", "/airis.gateway.v1.AuthService/Logout", GRPC_WEB),
+    Request("https", "POST", "/airis.gateway.v1.AuthService/Logout", GRPC),
     Request("https", "POST", "/airis.gateway.v1.AuthService/MintIngestToken", GRPC),
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC),
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC_WEB),
@@ -1734,8 +1737,10 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
     elif r.name == "chaos":
         if not report.check(vfault is not None, "fault: the chaos overlay injects faults on the analytics route"):
             vfault = {}
+        report.same("fault abort HTTP status", dig(fault, "abort", "http_status"), dig(vfault, "abort", "httpStatus"))
         status = dig(vfault, "abort", "grpcStatus")
-        report.same("fault abort status (gRPC)", dig(fault, "abort", "grpc_status"), GRPC_CODES.get(status, status))
+        if status is not None or dig(fault, "abort", "grpc_status") is not None:
+            report.same("fault abort gRPC status", dig(fault, "abort", "grpc_status"), GRPC_CODES.get(status, status))
         report.same("fault fixed delay", dig(fault, "delay", "fixed_delay"), dig(vfault, "delay", "fixedDelay"), seconds)
         for kind, key in (("abort", "abort_percent_runtime"), ("delay", "delay_percent_runtime")):
             runtime = fault.get(key)

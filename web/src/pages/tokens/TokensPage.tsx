@@ -17,9 +17,17 @@ const KIND: Record<number, string> = {
   [TokenKind.SESSION]: 'session',
 };
 
-/** Environment for an OTLP exporter; header values are URL-encoded per the OTel spec. */
+/**
+ * Environment for an OTLP exporter; header values are URL-encoded per the
+ * OTel spec. The protocol is spelled out: several SDKs default to
+ * http/protobuf on 4318, and the ingress speaks OTLP/gRPC on 4317.
+ */
 export function exporterSnippet(host: string, token: string): string {
-  return `OTEL_EXPORTER_OTLP_ENDPOINT=http://${host}:4317\nOTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20${token}`;
+  return [
+    `OTEL_EXPORTER_OTLP_ENDPOINT=http://${host}:4317`,
+    'OTEL_EXPORTER_OTLP_PROTOCOL=grpc',
+    `OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20${token}`,
+  ].join('\n');
 }
 
 export default function TokensPage() {
@@ -198,7 +206,7 @@ function MintedDialog({ token, onClose }: { token: string; onClose: () => void }
         <CopyButton text={token} label={t('tokens.copyToken')} />
       </div>
       <label htmlFor="minted-snippet">{t('tokens.snippet')}</label>
-      <textarea id="minted-snippet" className="mono token-box" readOnly rows={3} value={snippet} />
+      <textarea id="minted-snippet" className="mono token-box" readOnly rows={4} value={snippet} />
       <div className="row">
         <CopyButton text={snippet} label={t('tokens.copySnippet')} />
         <button type="button" className="btn btn-primary" onClick={onClose} style={{ marginLeft: 'auto' }}>

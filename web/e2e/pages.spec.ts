@@ -1,0 +1,175 @@
+// Every page against the demo traffic: what it shows equals what the query
+// service answers; each page in both languages is screenshotted for
+// docs/ui/ and checked by axe-core.
+import { expect, test, type Page } from '@playwright/test';
+import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate } from '../src/lib/format';
+import { ADMIN, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
+
+/** A settled window: whole minutes, ending a little in the past. */
+function settledWindow(minutes = 10): { start: number; end: number } {
+  const end = Math.floor((Date.now() - 30_000) / 60_000) * 60_000;
+  return { start: end - minutes * 60_000, end };
+}
+
+/** The page in the other language, for its screenshot and axe check. */
+async function inKorean(page: Page, path: string, ready: (p: Page) => Promise<void>, name: string) {
+  await preferLanguage(page, 'ko');
+  await page.goto(path);
+  await ready(page);
+  await expectAccessible(page);
+  await screenshot(page, name, 'ko');
+}
+
+async function shoot(page: Page, name: string, lang: Lang = 'en') {
+  await expectAccessible(page);
+  await screenshot(page, name, lang);
+}
+
+test("the services list shows the demo's services with the query service's numbers", async ({ page }) => {
+  const client = await api();
+  const { start, end } = settledWindow();
+  const path = `/services?from=${start}&to=${end}`;
+  await signIn(page, ADMIN, 'en', path);
+  await expect(page.getByTestId('service-row').first()).toBeVisible();
+
+  const answer = await client.serviceOverview({
+    timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) },
+    entrySpansOnly: true,
+  });
+  const names = answer.series.map((s) => s.serviceName);
+  for (const demo of ['frontend', 'checkout', 'payment']) expect(names).toContain(demo);
+  await expect(page.getByTestId('service-row')).toHaveCount(answer.series.length);
+  setFormatLocale('en');
+  for (const s of answer.series) {
+    const row = page.getByTestId('service-row').filter({ has: page.getByRole('link', { name: s.serviceName, exact: true }) });
+    await expect(row.locator('td')).toHaveText([
+      s.serviceName,
+      formatRate(s.requestRate),
+      formatPercent(s.errorRate),
+      formatDurationNanos(s.latency?.p95Nano ?? 0n),
+      formatDurationNanos(s.latency?.p99Nano ?? 0n),
+      formatCount(s.requestCount),
+      /.*/,
+      /.*/,
+    ]);
+  }
+  // The canary: checkout's two versions side by side.
+  const checkout = page.getByTestId('service-row').filter({ has: page.getByRole('link', { name: 'checkout', exact: true }) });
+  await expect(checkout.getByRole('link', { name: /^v1 · / })).toBeVisible();
+  await expect(checkout.getByRole('link', { name: /^v2 · / })).toBeVisible();
+  await shoot(page, 'services');
+  await inKorean(page, path, (p) => expect(p.getByTestId('service-row').first()).toBeVisible(), 'services');
+});
+
+test("the service map shows the demo's edges; an edge leads to its traces", async ({ page }) => {
+  const client = await api();
+  const { start, end } = settledWindow();
+  const path = `/map?from=${start}&to=${end}`;
+  await signIn(page, ADMIN, 'en', path);
+  const answer = await client.serviceMap({ timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) } });
+  const edges = answer.edges.map((e) => `${e.caller}→${e.callee}`);
+  for (const demo of ['frontend→checkout', 'checkout→payment']) expect(edges).toContain(demo);
+  // Every edge of the answer is drawn, with its numbers in the table.
+  const table = page.getByRole('table');
+  for (const e of answer.edges) {
+    await expect(page.getByLabel(`Calls from ${e.caller} to ${e.callee}`, { exact: true })).toBeAttached();
+    await expect(
+      table.getByRole('row').filter({ hasText: e.caller }).filter({ hasText: e.callee }).first(),
+    ).toContainText(formatCount(e.requestCount));
+  }
+  await shoot(page, 'map');
+  await page.getByLabel('Calls from frontend to checkout', { exact: true }).click();
+  await expect(page).toHaveURL(/edge=/);
+  await page.getByRole('link', { name: 'View traces (callee)' }).click();
+  await expect(page).toHaveURL(/\/traces\?.*service=checkout/);
+  await expect(page.getByTestId('trace-row').first()).toBeVisible();
+  await inKorean(page, path, (p) => expect(p.getByLabel('Calls from frontend to checkout').or(p.locator('.react-flow__edge').first())).toBeAttached(), 'map');
+});
+
+test('a trace search opens a waterfall spanning at least three services', async ({ page }) => {
+  const { start, end } = settledWindow();
+  const path = `/traces?from=${start}&to=${end}&service=frontend`;
+  await signIn(page, ADMIN, 'en', path);
+  const rows = page.getByTestId('trace-row');
+  await expect(rows.first()).toBeVisible();
+  await shoot(page, 'traces');
+  // The first trace through checkout and payment: frontend, checkout, payment at least.
+  const deep = rows.filter({ hasText: 'payment' }).first();
+  await deep.getByRole('link').first().click();
+  await expect(page).toHaveURL(/\/traces\/[0-9a-f]{32}/);
+  const waterfall = page.getByTestId('waterfall-row');
+  await expect(waterfall.first()).toBeVisible();
+  const services = await page.getByLabel('Services', { exact: true }).locator('.badge').allTextContents();
+  expect(new Set(services.map((s) => s.trim())).size).toBeGreaterThanOrEqual(3);
+  // The critical path is highlighted, and a span opens its details.
+  await expect(page.locator('.wf-row.critical').first()).toBeVisible();
+  await waterfall.nth(1).getByRole('button').last().click();
+  await expect(page).toHaveURL(/span=/);
+  await expect(page.getByRole('heading', { name: 'Attributes', exact: true })).toBeVisible();
+  await shoot(page, 'trace');
+  const traceUrl = page.url().replace(/^https?:\/\/[^/]+/, '');
+  await inKorean(page, traceUrl, (p) => expect(p.getByTestId('waterfall-row').first()).toBeVisible(), 'trace');
+});
+
+test('a Korean log search highlights exactly the characters searched for', async ({ page }) => {
+  const path = '/logs?q=%EA%B2%B0%EC%A0%9C&from=now-15m&to=now';
+  await signIn(page, ADMIN, 'en', path);
+  const rows = page.getByTestId('log-row');
+  await expect(rows.first()).toBeVisible();
+  const marks = page.getByTestId('log-highlight');
+  await expect(marks.first()).toBeVisible();
+  const texts = await marks.allTextContents();
+  expect(texts.length).toBeGreaterThan(0);
+  for (const t of texts) expect(t).toBe('결제');
+  // Every row shown has its match highlighted.
+  expect(await rows.count()).toBeLessThanOrEqual(texts.length);
+  await shoot(page, 'logs');
+  await inKorean(page, path, (p) => expect(p.getByTestId('log-highlight').first()).toBeVisible(), 'logs');
+});
+
+test('a metric chart draws from the picker, with a legend', async ({ page }) => {
+  await signIn(page, ADMIN, 'en', '/metrics?from=now-15m&to=now');
+  await page.getByLabel('Search metrics').fill('request.count');
+  await page.getByRole('button', { name: /http\.server\.request\.count/ }).click();
+  await expect(page).toHaveURL(/metric=http\.server\.request\.count/);
+  const chart = page.getByRole('figure', { name: /http\.server\.request\.count/ });
+  await expect(chart.locator('canvas')).toBeVisible();
+  // Something was drawn: the plot's canvas is not blank.
+  await expect
+    .poll(async () =>
+      chart.locator('canvas').first().evaluate((c: HTMLCanvasElement) => {
+        const ctx = c.getContext('2d');
+        if (!ctx) return 0;
+        const data = ctx.getImageData(0, 0, c.width, c.height).data;
+        let painted = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) painted++;
+        return painted;
+      }),
+    )
+    .toBeGreaterThan(100);
+  await expect(chart.locator('.u-legend, .chart-legend').first()).toBeVisible();
+  await shoot(page, 'metrics');
+  await inKorean(page, page.url().replace(/^https?:\/\/[^/]+/, ''), (p) => expect(p.getByRole('figure').first()).toBeVisible(), 'metrics');
+});
+
+test('a deep link reproduces the view', async ({ page, browser }) => {
+  const { start, end } = settledWindow();
+  await signIn(page, ADMIN, 'en', `/traces?from=${start}&to=${end}&service=checkout&status=error`);
+  const rows = page.getByTestId('trace-row');
+  await expect(rows.first()).toBeVisible();
+  const ids = await rows.locator('.mono').allTextContents();
+  const link = page.url();
+  // Pasted into another browser: sign in, and the same list.
+  const other = await browser.newPage({ baseURL: test.info().project.use.baseURL });
+  await preferLanguage(other, 'en');
+  await other.goto(link);
+  await other.getByLabel('Tenant').fill('demo');
+  await other.getByLabel('User name').fill(ADMIN.username);
+  await other.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other).toHaveURL(link);
+  await expect(other.getByTestId('trace-row').first()).toBeVisible();
+  expect(await other.getByTestId('trace-row').locator('.mono').allTextContents()).toEqual(ids);
+  await expect(other.getByLabel('Service', { exact: true })).toHaveValue('checkout');
+  await other.close();
+});
