@@ -10,6 +10,8 @@
 #                            against the running platform at $AIRIS_UI_URL
 #                            (http://127.0.0.1:8080); arguments go to
 #                            `playwright test`
+#   scripts/web.sh bench     the UI benchmarks (web/bench) against the running
+#                            platform; results in web/bench-results.md
 #
 # Node 20 (the machine's) is enough; see web/README.md.
 set -euo pipefail
@@ -63,9 +65,17 @@ case "${1:-}" in
   e2e)
     shift
     install
-    scripts/infra.sh install browser
+    scripts/infra.sh install browser tools
     step "playwright test (web/e2e) against ${AIRIS_UI_URL:-http://127.0.0.1:8080}"
     cd web
     exec npx playwright test "$@" ;;
-  *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  bench)
+    shift
+    install
+    scripts/infra.sh install browser tools
+    step "UI benchmarks (web/bench) against ${AIRIS_UI_URL:-http://127.0.0.1:8080}"
+    cd web
+    AIRIS_BENCH_CHROMIUM="$(/usr/bin/chromium --version 2>/dev/null | head -n1)" \
+      exec npx playwright test --config playwright.bench.config.ts "$@" ;;
+  *) sed -n '2,16p' "$0" >&2; exit 2 ;;
 esac

@@ -10,7 +10,9 @@ export default defineConfig({
   reporter: [['list'], ['html', { open: 'never' }]],
   use: {
     baseURL: process.env.AIRIS_UI_URL ?? 'http://127.0.0.1:8080',
-    launchOptions: { executablePath: '/usr/bin/chromium' },
+    // Debian's Chromium (scripts/infra.sh install browser); Playwright's own
+    // browser download is not reachable here.
+    launchOptions: { executablePath: process.env.AIRIS_CHROMIUM ?? '/usr/bin/chromium' },
     trace: 'retain-on-failure',
   },
 });

@@ -162,6 +162,7 @@ pub async fn login(
             tenant: tenant.into(),
             username: username.into(),
             password: password.into(),
+            start_session: false,
         })
         .await?
         .into_inner()

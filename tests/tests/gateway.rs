@@ -53,6 +53,7 @@ async fn login(
             tenant: tenant.into(),
             username: username.into(),
             password: password.into(),
+            start_session: false,
         })
         .await
         .map(|r| r.into_inner())
@@ -369,11 +370,21 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
         tenant: "acme".into(),
         username: "kim".into(),
         password: "correct horse 말".into(),
+        start_session: true,
     };
+    // Without start_session (API clients): a token, no session.
+    let plain = client
+        .login(LoginRequest {
+            start_session: false,
+            ..signin()
+        })
+        .await?;
+    assert!(plain.metadata().get("set-cookie").is_none());
 
     // Login starts a session: an HttpOnly, SameSite=Strict cookie for the
     // auth service's path only, Secure when the edge saw HTTPS.
     let response = client.login(signin()).await?;
+    let login_token = response.get_ref().access_token.clone();
     let (secret, header) = session_cookie(&response);
     assert_eq!(secret.len(), 64, "{header}");
     for attribute in [
@@ -414,15 +425,19 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
         .into_inner()
         .tokens;
     // The session is listed (and revocable) by an id that is not its secret.
+    let ids = [
+        airis_gateway::session::id(&secret),
+        airis_gateway::session::id(&other_secret),
+    ];
     let sessions: Vec<_> = listed
         .iter()
-        .filter(|t| t.kind == TokenKind::Session as i32 && t.subject == "kim")
+        .filter(|t| t.kind == TokenKind::Session as i32 && ids.contains(&t.token_id))
         .collect();
     assert_eq!(sessions.len(), 2, "{listed:?}");
     assert!(
-        sessions.iter().all(|t| !t.token_id.is_empty()
-            && t.token_id != secret
-            && !secret.contains(&t.token_id))
+        sessions
+            .iter()
+            .all(|t| t.subject == "kim" && !secret.contains(&t.token_id))
     );
 
     // No cookie, or one the gateway never made: UNAUTHENTICATED.
@@ -440,14 +455,13 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
 
-    // Logout ends the session, revokes the page's access token and clears
-    // the cookie.
-    let mut logout = with_session(LogoutRequest {}, &secret);
-    logout.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", refreshed.access_token).parse()?,
-    );
-    let response = client.logout(logout).await?;
+    // Logout ends the session, revokes every access token it was given
+    // (Login's and Refresh's alike; no access token needed) and clears the
+    // cookie. Other sessions' tokens stay.
+    let (third_secret, _) = session_cookie(&client.login(signin()).await?);
+    let response = client
+        .logout(with_session(LogoutRequest {}, &secret))
+        .await?;
     let (cleared, header) = session_cookie(&response);
     assert_eq!(cleared, "");
     assert!(header.contains("Max-Age=0"), "{header}");
@@ -462,6 +476,22 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
         .unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(status.message(), "token revoked");
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &login_token))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.message(),
+        "token revoked",
+        "Login's token of the session"
+    );
+    let third = client
+        .refresh(with_session(RefreshRequest {}, &third_secret))
+        .await?
+        .into_inner();
+    client
+        .list_tokens(bearer(ListTokensRequest {}, &third.access_token))
+        .await?;
     // Signing out twice, or with nothing, succeeds.
     client
         .logout(with_session(LogoutRequest {}, &secret))
@@ -482,9 +512,10 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
             .any(|t| t.token_id == session_id && t.kind == TokenKind::Session as i32),
         "{listed:?}"
     );
-    client
+    let theirs = client
         .refresh(with_session(RefreshRequest {}, &other_secret))
-        .await?;
+        .await?
+        .into_inner();
     client
         .revoke_token(bearer(
             RevokeTokenRequest {
@@ -493,6 +524,15 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
             &admin.access_token,
         ))
         .await?;
+    let status = client
+        .list_tokens(bearer(ListTokensRequest {}, &theirs.access_token))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.message(),
+        "token revoked",
+        "a revoked session's token"
+    );
     let status = client
         .refresh(with_session(RefreshRequest {}, &other_secret))
         .await
@@ -508,6 +548,7 @@ async fn browser_sessions_refresh_and_sign_out() -> anyhow::Result<()> {
                 tenant: "acme".into(),
                 username: "lee".into(),
                 password: "viewer pw".into(),
+                start_session: true,
             })
             .await?,
     );
@@ -544,13 +585,18 @@ async fn an_expired_session_refreshes_nothing() -> anyhow::Result<()> {
                 tenant: "acme".into(),
                 username: "lee".into(),
                 password: "viewer pw".into(),
+                start_session: true,
             })
             .await?,
     );
     assert!(header.contains("Max-Age=1;"), "{header}");
-    client
+    let refreshed = client
         .refresh(with_session(RefreshRequest {}, &secret))
-        .await?;
+        .await?
+        .into_inner();
+    // No token of a session outlives it.
+    let info = refreshed.token.expect("token info");
+    assert!(info.expires_at_unix - info.issued_at_unix <= 1, "{info:?}");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let status = client
         .refresh(with_session(RefreshRequest {}, &secret))

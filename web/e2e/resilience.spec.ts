@@ -30,9 +30,12 @@ test('the keyboard reaches the navigation, the time picker and the page', async 
   const reached = new Set<string>();
   for (let i = 0; i < 40; i++) {
     await page.keyboard.press('Tab');
+    // The focused element's accessible name: aria-label, its <label>, or its text.
     const name = await page.evaluate(() => {
       const el = document.activeElement as HTMLElement | null;
-      return el ? (el.getAttribute('aria-label') ?? el.textContent ?? '').trim() : '';
+      if (!el) return '';
+      const label = el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null;
+      return (el.getAttribute('aria-label') ?? label ?? el.textContent ?? '').trim();
     });
     reached.add(name);
   }

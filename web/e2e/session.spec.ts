@@ -1,7 +1,10 @@
 // Signing in and staying signed in: both languages, wrong passwords, the
 // page kept across sign-in, a session outliving its access tokens, sign-out.
 import { expect, test } from '@playwright/test';
-import { ACCESS_TTL_SECS, ADMIN, TENANT, expectAccessible, screenshot, signIn, preferLanguage } from './support/platform';
+import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import { AuthService } from '../src/gen/airis/gateway/v1/auth_pb';
+import { ACCESS_TTL_SECS, ADMIN, BASE_URL, TENANT, expectAccessible, screenshot, signIn, preferLanguage } from './support/platform';
 
 test('signing in, in English and in Korean', async ({ page }) => {
   await preferLanguage(page, 'en');
@@ -57,7 +60,19 @@ test('the session outlives its access tokens, survives a reload and ends at sign
   const session = cookies.find((c) => c.name === 'airis_session');
   expect(session?.httpOnly).toBe(true);
   expect(session?.sameSite).toBe('Strict');
-  expect(await page.evaluate(() => document.cookie)).not.toContain('airis_session');
+  expect(session?.path).toBe('/airis.gateway.v1.AuthService/');
+
+  // A call refused as UNAUTHENTICATED (its token replaced by a bad one on
+  // the way) is renewed and retried by the page, which keeps working.
+  let spoiled = 0;
+  await page.route('**/airis.analytics.v1.QueryService/**', (route) => {
+    if (spoiled++ > 0) return route.continue();
+    return route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer not.a.token' } });
+  });
+  await page.getByRole('link', { name: 'Logs' }).click();
+  await expect(page.getByTestId('log-row').first()).toBeVisible({ timeout: 20_000 });
+  expect(spoiled).toBeGreaterThan(1);
+  await page.unroute('**/airis.analytics.v1.QueryService/**');
 
   // Two access-token lifetimes later the app still works, without a sign-in.
   await page.waitForTimeout(2 * ACCESS_TTL_SECS * 1000 + 2000);
@@ -69,10 +84,17 @@ test('the session outlives its access tokens, survives a reload and ends at sign
   await page.reload();
   await expect(page.getByTestId('trace-row').first()).toBeVisible({ timeout: 20_000 });
 
-  // Sign-out revokes: back to sign-in, and the cookie renews nothing.
+  // Sign-out ends the session on the gateway: back to sign-in, and the
+  // cookie the browser had renews nothing, whoever replays it.
+  const cookie = (await page.context().cookies()).find((c) => c.name === 'airis_session')!;
   await page.getByRole('button', { name: /Account menu/ }).click();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto('/services');
   await expect(page).toHaveURL(/\/login\?next=/);
+  const auth = createClient(AuthService, createGrpcWebTransport({ baseUrl: BASE_URL }));
+  const replay = await auth
+    .refresh({}, { headers: { cookie: `airis_session=${cookie.value}` } })
+    .then(() => 'renewed', (e: unknown) => ConnectError.from(e).code);
+  expect(replay).toBe(Code.Unauthenticated);
 });

@@ -36,9 +36,10 @@ test('an ingest token is minted, used by an OTLP exporter, listed and revoked', 
   await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
   await expect(row).toContainText('Revoked');
 
-  // Refused from then on.
+  // Refused from then on, as revoked.
   const refused = await withExporterEnv(snippet, 'otlp_export.py', [service]);
   expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/UNAUTHENTICATED|token revoked/);
 
   // The Korean page, switched as a person does.
   await page.getByLabel('Language').selectOption({ label: '한국어' });

@@ -71,7 +71,7 @@ pub fn ui_router(ui_dir: Option<PathBuf>) -> Router {
         .fallback(app_route.with_state(index));
     router.fallback_service(
         tower::ServiceBuilder::new()
-            .layer(middleware::from_fn(cache_control))
+            .layer(middleware::from_fn(ui_headers))
             .service(files),
     )
 }
@@ -161,21 +161,73 @@ async fn app_route(State(index): State<ServeFile>, request: Request) -> Response
     }
 }
 
+/// The file types a UI build serves: a missing path ending in one of them
+/// is a missing file (404), not a client-side route.
+const FILE_EXTENSIONS: [&str; 17] = [
+    "js",
+    "mjs",
+    "css",
+    "map",
+    "html",
+    "ico",
+    "png",
+    "svg",
+    "webp",
+    "jpg",
+    "jpeg",
+    "json",
+    "txt",
+    "webmanifest",
+    "woff",
+    "woff2",
+    "wasm",
+];
+
 /// Whether `path` (as requested, percent-encoded) names a client-side
-/// route: inside the UI directory, no file extension, not an asset.
+/// route: inside the UI directory, not an asset, not a file type the UI
+/// has (`/services/com.acme.checkout` is a route: service names have dots).
 fn is_app_route(path: &str) -> bool {
     let Ok(decoded) = percent_encoding::percent_decode_str(path).decode_utf8() else {
         return false;
     };
     !decoded.starts_with(ASSETS_PREFIX)
-        && safe_relative(&decoded).is_some_and(|relative| relative.extension().is_none())
+        && safe_relative(&decoded).is_some_and(|relative| {
+            relative.extension().is_none_or(|ext| {
+                !FILE_EXTENSIONS
+                    .iter()
+                    .any(|known| ext.eq_ignore_ascii_case(known))
+            })
+        })
 }
 
+/// What the UI's pages may load and do: its own scripts and API only (a
+/// script injected into a page cannot send data elsewhere or load more),
+/// inline styles (the charts and the map position their parts with them),
+/// no framing (clickjacking).
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+     connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
 /// Long caching for what is served from [`ASSETS_PREFIX`], revalidation for
-/// the rest (`index.html` names the current assets, so it must be fresh).
-async fn cache_control(request: Request, next: Next) -> Response {
+/// the rest (`index.html` names the current assets, so it must be fresh);
+/// the UI's security headers on everything.
+async fn ui_headers(request: Request, next: Next) -> Response {
     let asset = request.uri().path().starts_with(ASSETS_PREFIX);
     let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     let status = response.status();
     if status.is_success() || status == StatusCode::NOT_MODIFIED {
         let value = if asset { IMMUTABLE } else { REVALIDATE };
@@ -215,7 +267,9 @@ mod tests {
         assert_eq!(safe_relative("/../etc/passwd"), None);
         assert_eq!(safe_relative("/assets/../../x"), None);
         assert!(is_app_route("/traces/abc"));
+        assert!(is_app_route("/services/com.acme.checkout"));
         assert!(!is_app_route("/missing.js"));
+        assert!(!is_app_route("/favicon.ICO"));
         assert!(!is_app_route("/assets/chunk"));
         assert!(!is_app_route("/../etc/passwd"));
         assert!(!is_app_route("/%2e%2e/etc/passwd"));
@@ -282,11 +336,23 @@ mod tests {
 
         // The app shell, at its root and at its client-side routes, always
         // revalidated.
-        for path in ["/", "/index.html", "/traces/4bf92f35", "/services"] {
+        for path in [
+            "/",
+            "/index.html",
+            "/traces/4bf92f35",
+            "/services",
+            "/services/com.acme.checkout",
+        ] {
             let answer = get(&router, path, &[]).await;
             assert_eq!(answer.status, StatusCode::OK, "{path}");
             assert_eq!(answer.body, "<html>app</html>", "{path}");
             assert_eq!(cache(&answer), Some(REVALIDATE), "{path}");
+            assert_eq!(
+                answer.headers[header::CONTENT_SECURITY_POLICY],
+                CONTENT_SECURITY_POLICY,
+                "{path}"
+            );
+            assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
             assert!(
                 answer.headers[header::CONTENT_TYPE]
                     .to_str()

@@ -49,6 +49,18 @@ enum Seen {
     Revoked,
 }
 
+/// A token to issue: everything but its id and times.
+struct Grant<'a> {
+    tenant: &'a str,
+    subject: &'a str,
+    role: &'a str,
+    kind: TokenKind,
+    description: &'a str,
+    ttl_secs: i64,
+    /// The browser session it belongs to, if any.
+    session: Option<&'a TokenRecord>,
+}
+
 struct Inner {
     keys: Keys,
     users: Users,
@@ -152,35 +164,33 @@ impl Auth {
         Ok(claims)
     }
 
-    async fn issue(
-        &self,
-        tenant: &str,
-        subject: &str,
-        role: &str,
-        kind: TokenKind,
-        description: &str,
-        ttl_secs: i64,
-    ) -> Result<(String, TokenRecord), Error> {
+    async fn issue(&self, grant: Grant<'_>) -> Result<(String, TokenRecord), Error> {
         let iat = now_unix_secs();
+        // A session's tokens end with it at the latest.
+        let exp = match grant.session {
+            Some(session) => (iat + grant.ttl_secs).min(session.exp),
+            None => iat + grant.ttl_secs,
+        };
         let claims = Claims {
             iss: self.inner.keys.issuer().to_owned(),
             aud: self.inner.keys.audience().to_owned(),
-            sub: subject.to_owned(),
+            sub: grant.subject.to_owned(),
             iat,
-            exp: iat + ttl_secs,
+            exp,
             jti: token_id()?,
-            tenant: tenant.to_owned(),
-            role: role.to_owned(),
+            tenant: grant.tenant.to_owned(),
+            role: grant.role.to_owned(),
         };
         let record = TokenRecord {
             jti: claims.jti.clone(),
-            tenant: tenant.to_owned(),
-            kind,
-            subject: subject.to_owned(),
-            description: description.to_owned(),
+            tenant: grant.tenant.to_owned(),
+            kind: grant.kind,
+            subject: grant.subject.to_owned(),
+            description: grant.description.to_owned(),
             iat,
-            exp: claims.exp,
+            exp,
             revoked: false,
+            session: grant.session.map(|s| s.jti.clone()),
         };
         // Recorded before it is handed out: a token nobody can list or
         // revoke is never issued.
@@ -188,24 +198,60 @@ impl Auth {
         Ok((self.inner.keys.sign(&claims), record))
     }
 
-    /// Starts a session for `tenant`/`username`: its secret, for the cookie.
-    async fn start_session(&self, tenant: &str, username: &str) -> Result<String, Error> {
+    /// An access token for `session`'s user with `role`, bound to the
+    /// session: ending the session revokes it.
+    async fn issue_for_session(
+        &self,
+        session: &TokenRecord,
+        role: Role,
+    ) -> Result<(String, TokenRecord), Error> {
+        self.issue(Grant {
+            tenant: &session.tenant,
+            subject: &session.subject,
+            role: role.as_claim(),
+            kind: TokenKind::Access,
+            description: "",
+            ttl_secs: self.inner.access_ttl_secs,
+            session: Some(session),
+        })
+        .await
+    }
+
+    /// Starts a session for `tenant`/`username`: its secret, for the
+    /// cookie, and its record.
+    async fn start_session(
+        &self,
+        tenant: &str,
+        username: &str,
+    ) -> Result<(String, TokenRecord), Error> {
         let secret = session::new_secret()?;
         let iat = now_unix_secs();
-        self.inner
-            .store
-            .issue(&TokenRecord {
-                jti: session::id(&secret),
-                tenant: tenant.to_owned(),
-                kind: TokenKind::Session,
-                subject: username.to_owned(),
-                description: String::new(),
-                iat,
-                exp: iat + self.inner.session_ttl_secs,
-                revoked: false,
-            })
-            .await?;
-        Ok(secret)
+        let record = TokenRecord {
+            jti: session::id(&secret),
+            tenant: tenant.to_owned(),
+            kind: TokenKind::Session,
+            subject: username.to_owned(),
+            description: String::new(),
+            iat,
+            exp: iat + self.inner.session_ttl_secs,
+            revoked: false,
+            session: None,
+        };
+        self.inner.store.issue(&record).await?;
+        Ok((secret, record))
+    }
+
+    /// Ends `session`: revokes it, then every access token it was given.
+    async fn end_session(&self, session: &TokenRecord) -> Result<(), Error> {
+        self.revoke(session).await?;
+        for jti in self.inner.store.session_tokens(&session.jti).await? {
+            if let Some(token) = self.inner.store.get(&jti).await?
+                && !token.revoked
+            {
+                self.revoke(&token).await?;
+            }
+        }
+        Ok(())
     }
 
     /// The live session of the request's cookie, if any.
@@ -281,17 +327,26 @@ impl AuthService for Auth {
             tracing::info!(user = %r.username, "login refused");
             return Err(Error::Unauthenticated("unknown user or wrong password".into()).into());
         };
-        let (token, record) = self
-            .issue(
-                &r.tenant,
-                &r.username,
-                role.as_claim(),
-                TokenKind::Access,
-                "",
-                self.inner.access_ttl_secs,
-            )
-            .await?;
-        let secret = self.start_session(&r.tenant, &r.username).await?;
+        if !r.start_session {
+            let (token, record) = self
+                .issue(Grant {
+                    tenant: &r.tenant,
+                    subject: &r.username,
+                    role: role.as_claim(),
+                    kind: TokenKind::Access,
+                    description: "",
+                    ttl_secs: self.inner.access_ttl_secs,
+                    session: None,
+                })
+                .await?;
+            return Ok(Response::new(LoginResponse {
+                access_token: token,
+                token: Some(info(&record)),
+                role: ProtoRole::from(role) as i32,
+            }));
+        }
+        let (secret, session) = self.start_session(&r.tenant, &r.username).await?;
+        let (token, record) = self.issue_for_session(&session, role).await?;
         let response = Response::new(LoginResponse {
             access_token: token,
             token: Some(info(&record)),
@@ -321,16 +376,20 @@ impl AuthService for Auth {
             ))
             .into());
         };
-        let (token, record) = self
-            .issue(
-                &session.tenant,
-                &session.subject,
-                role.as_claim(),
-                TokenKind::Access,
-                "",
-                self.inner.access_ttl_secs,
-            )
-            .await?;
+        let (token, record) = self.issue_for_session(&session, role).await?;
+        // Ended meanwhile (Logout, RevokeToken): the token issued after the
+        // session's tokens were revoked must not outlive it.
+        if self
+            .inner
+            .store
+            .get(&session.jti)
+            .await
+            .map_err(Error::from)?
+            .is_none_or(|s| s.revoked)
+        {
+            self.revoke(&record).await?;
+            return Err(Error::Unauthenticated("session ended during refresh".into()).into());
+        }
         Ok(Response::new(RefreshResponse {
             access_token: token,
             token: Some(info(&record)),
@@ -347,27 +406,8 @@ impl AuthService for Auth {
     ) -> Result<Response<LogoutResponse>, Status> {
         let secure = session::over_https(request.metadata());
         if let Some(session) = self.session(&request).await? {
-            self.revoke(&session).await?;
+            self.end_session(&session).await?;
             tracing::info!(tenant = %session.tenant, user = %session.subject, "signed out");
-        }
-        // The page's current access token too, if it still is one; an
-        // expired or foreign token is no reason to refuse signing out.
-        let bearer = request
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(airis_runtime::auth::bearer_token);
-        if let Some(claims) = bearer.and_then(|token| self.inner.keys.verify(token).ok())
-            && let Some(record) = self
-                .inner
-                .store
-                .get(&claims.jti)
-                .await
-                .map_err(Error::from)?
-            && record.kind == TokenKind::Access
-            && !record.revoked
-        {
-            self.revoke(&record).await?;
         }
         Ok(with_cookie(Response::new(LogoutResponse {}), None, secure))
     }
@@ -398,14 +438,15 @@ impl AuthService for Auth {
             n => n,
         };
         let (token, record) = self
-            .issue(
-                &caller.tenant,
-                "ingest",
-                INGEST_CLAIM,
-                TokenKind::Ingest,
-                &r.description,
-                i64::from(days) * SECS_PER_DAY,
-            )
+            .issue(Grant {
+                tenant: &caller.tenant,
+                subject: "ingest",
+                role: INGEST_CLAIM,
+                kind: TokenKind::Ingest,
+                description: &r.description,
+                ttl_secs: i64::from(days) * SECS_PER_DAY,
+                session: None,
+            })
             .await?;
         tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "minted ingest token");
         Ok(Response::new(MintIngestTokenResponse {
@@ -448,7 +489,11 @@ impl AuthService for Auth {
             .map_err(Error::from)?
             .filter(|record| record.tenant == caller.tenant)
             .ok_or_else(not_found)?;
-        self.revoke(&record).await?;
+        if record.kind == TokenKind::Session {
+            self.end_session(&record).await?;
+        } else {
+            self.revoke(&record).await?;
+        }
         tracing::info!(tenant = %caller.tenant, by = %caller.sub, token_id = %record.jti, "revoked token");
         Ok(Response::new(RevokeTokenResponse {
             token: Some(TokenInfo {

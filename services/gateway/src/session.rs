@@ -34,17 +34,24 @@ pub fn id(secret: &str) -> String {
 
 /// The session secret of the request's `cookie` metadata. HTTP/2 may split
 /// cookies over several `cookie` entries; malformed pairs are skipped.
+/// Two different session cookies are no session: a cookie planted by a
+/// sibling domain or a longer path must not sign the browser in as someone
+/// else.
 pub fn secret(metadata: &MetadataMap) -> Option<String> {
-    metadata
+    let mut found = metadata
         .get_all("cookie")
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim_matches('"').to_owned())
-        // Only what new_secret makes: anything else is no session.
-        .filter(|value| value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.trim_matches('"'));
+    let first = found.next()?;
+    if found.any(|other| other != first) {
+        return None;
+    }
+    // Only what new_secret makes: anything else is no session.
+    (first.len() == 64 && first.bytes().all(|b| b.is_ascii_hexdigit())).then(|| first.to_owned())
 }
 
 /// Whether the browser reached the edge over HTTPS.
@@ -89,6 +96,15 @@ mod tests {
 
     fn secret_of(values: &[&str]) -> Option<String> {
         secret(&with_cookies(values))
+    }
+
+    #[test]
+    fn two_different_session_cookies_are_no_session() {
+        let (a, b) = ("ab".repeat(32), "cd".repeat(32));
+        let planted = format!("{COOKIE}={a}; {COOKIE}={b}");
+        assert_eq!(secret_of(&[&planted]), None);
+        let repeated = format!("{COOKIE}={a}; {COOKIE}={a}");
+        assert_eq!(secret_of(&[&repeated]).as_deref(), Some(a.as_str()));
     }
 
     #[test]

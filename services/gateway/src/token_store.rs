@@ -5,7 +5,9 @@
 //! - `airis:gateway:v1:tenant:<tenant>`: sorted set of the tenant's token
 //!   ids, scored by expiry, for listing (expired members are trimmed);
 //! - `airis:gateway:v1:revoked:<jti>`: present while a revoked token would
-//!   otherwise be valid; what every verifier checks.
+//!   otherwise be valid; what every verifier checks;
+//! - `airis:gateway:v1:session:<id>`: set of the access token ids a browser
+//!   session was given, revoked with it.
 
 use std::time::Duration;
 
@@ -49,6 +51,10 @@ pub struct TokenRecord {
     pub iat: i64,
     pub exp: i64,
     pub revoked: bool,
+    /// For access tokens of a browser session: the session's id, so that
+    /// ending the session revokes them too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,9 +119,24 @@ impl TokenStore {
                 .arg(tenant_key(&record.tenant))
                 .arg(record.exp)
                 .arg("NX")
-                .ignore()
-                .query_async::<()>(conn)
-                .await?;
+                .ignore();
+            if let Some(session) = &record.session {
+                pipe.cmd("SADD")
+                    .arg(session_key(session))
+                    .arg(&record.jti)
+                    .ignore()
+                    .cmd("EXPIREAT")
+                    .arg(session_key(session))
+                    .arg(record.exp)
+                    .arg("GT")
+                    .ignore()
+                    .cmd("EXPIREAT")
+                    .arg(session_key(session))
+                    .arg(record.exp)
+                    .arg("NX")
+                    .ignore();
+            }
+            pipe.query_async::<()>(conn).await?;
             Ok(())
         })
         .await
@@ -188,6 +209,18 @@ impl TokenStore {
         .await
     }
 
+    /// The ids of the access tokens issued to session `id`.
+    pub async fn session_tokens(&self, id: &str) -> Result<Vec<String>, TokenStoreError> {
+        self.run(async |conn| {
+            let ids: Vec<String> = redis::cmd("SMEMBERS")
+                .arg(session_key(id))
+                .query_async(conn)
+                .await?;
+            Ok(ids)
+        })
+        .await
+    }
+
     /// Whether `jti` was revoked.
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, TokenStoreError> {
         self.run(async |conn| {
@@ -219,6 +252,10 @@ fn token_key(jti: &str) -> String {
 
 fn tenant_key(tenant: &str) -> String {
     format!("{PREFIX}:tenant:{tenant}")
+}
+
+fn session_key(id: &str) -> String {
+    format!("{PREFIX}:session:{id}")
 }
 
 fn revoked_key(jti: &str) -> String {

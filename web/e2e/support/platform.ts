@@ -25,7 +25,11 @@ export type Lang = 'en' | 'ko';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(here, '../../..');
-const SCREENSHOTS = resolve(REPO, 'docs/ui');
+/**
+ * Where screenshots go: test-results/screenshots, or the directory
+ * AIRIS_UI_SCREENSHOTS names (docs/ui refreshes the committed set).
+ */
+const SCREENSHOTS = resolve(REPO, process.env.AIRIS_UI_SCREENSHOTS ?? 'web/test-results/screenshots');
 
 /** The query service as a gRPC client sees it, with an admin token. */
 export async function api() {
@@ -74,7 +78,7 @@ export async function expectAccessible(page: Page): Promise<void> {
   ).toEqual([]);
 }
 
-/** docs/ui/<name>.<lang>.png, the picture the README shows. */
+/** <screenshots>/<name>.<lang>.png; docs/ui/ holds the set the README shows. */
 export async function screenshot(page: Page, name: string, lang: Lang): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   // Settled: no spinner, fonts in.

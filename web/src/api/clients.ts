@@ -1,10 +1,10 @@
 import { createClient } from '@connectrpc/connect';
 import { QueryService } from '../gen/airis/analytics/v1/query_pb';
 import { AuthService } from '../gen/airis/gateway/v1/auth_pb';
-import { getAccessToken, markExpired, refreshOnce } from './session';
+import { getAccessToken, markExpired, refresh } from './session';
 import { installAuthHooks, transport } from './transport';
 
-installAuthHooks({ token: getAccessToken, refresh: refreshOnce, expired: markExpired });
+installAuthHooks({ token: getAccessToken, refresh, expired: markExpired });
 
 export const analytics = createClient(QueryService, transport);
 /** Token management (MintIngestToken, ListTokens, RevokeToken): bearer auth. */

@@ -63,15 +63,21 @@ export function getAccessToken(): string | null {
   return accessToken;
 }
 
-/** Seconds before expiry at which the token is renewed. */
-const REFRESH_LEAD_MS = 60_000;
+/**
+ * When to renew: after this share of the token's lifetime, timed from when
+ * it arrived (the lifetime is the server's exp - iat, so a wrong client
+ * clock does not matter), and at least a minute before it ends when the
+ * lifetime allows.
+ */
+const RENEW_AT = 0.8;
+const LEAD_MS = 60_000;
 
-function adoptToken(token: string, expiresAtUnix: bigint): void {
+function adoptToken(token: string, issuedAtUnix: bigint, expiresAtUnix: bigint): void {
   accessToken = token;
   clearTimeout(refreshTimer);
-  const expiresMs = Number(expiresAtUnix) * 1000;
-  if (expiresMs > 0) {
-    const delay = Math.max(5_000, expiresMs - Date.now() - REFRESH_LEAD_MS);
+  const lifetimeMs = Number(expiresAtUnix - issuedAtUnix) * 1000;
+  if (lifetimeMs > 0) {
+    const delay = Math.max(1_000, Math.min(lifetimeMs * RENEW_AT, lifetimeMs - LEAD_MS));
     refreshTimer = setTimeout(() => void proactiveRefresh(), delay);
   }
 }
@@ -92,13 +98,21 @@ function clearToken(): void {
 
 type RefreshResult = { ok: true } | { ok: false; error: unknown };
 
+/**
+ * Bumped by every sign-in and sign-out: an answer that arrives after one
+ * (a Refresh in flight while the user signs out) is stale and ignored.
+ */
+let generation = 0;
+
 /** One Refresh at a time: concurrent callers share the request. */
 function refreshShared(): Promise<RefreshResult> {
   if (inflight) return inflight;
+  const started = generation;
   inflight = (async (): Promise<RefreshResult> => {
     try {
       const res = await auth.refresh({});
-      adoptToken(res.accessToken, res.token?.expiresAtUnix ?? 0n);
+      if (started !== generation) return { ok: false, error: new ConnectError('signed out meanwhile', Code.Unauthenticated) };
+      adoptToken(res.accessToken, res.token?.issuedAtUnix ?? 0n, res.token?.expiresAtUnix ?? 0n);
       setState({
         status: 'signedIn',
         user: { tenant: res.tenant, username: res.username, role: roleName(res.role) },
@@ -123,44 +137,59 @@ function isUnauthenticated(err: unknown): boolean {
  * could not be reached.
  */
 export async function refreshOnce(): Promise<boolean> {
+  return (await refresh()) === 'ok';
+}
+
+/**
+ * Refresh, telling why it failed: 'expired' (the session is over; the state
+ * becomes signedOut) or 'failed' (the gateway could not answer; the
+ * session may well be alive).
+ */
+export async function refresh(): Promise<'ok' | 'expired' | 'failed'> {
+  const started = generation;
   const r = await refreshShared();
-  if (!r.ok && isUnauthenticated(r.error)) {
+  if (r.ok) return 'ok';
+  if (!isUnauthenticated(r.error)) return 'failed';
+  if (started === generation) {
     const wasSignedIn = state.status === 'signedIn';
     clearToken();
     setState({ status: 'signedOut', expired: wasSignedIn });
   }
-  return r.ok;
+  return 'expired';
 }
 
 /** On start: restore the session from the cookie, if there is one. */
 export async function restoreSession(): Promise<void> {
   if (state.status !== 'error' && state.status !== 'restoring') return;
   setState({ status: 'restoring' });
+  const started = generation;
   const r = await refreshShared();
-  if (r.ok) return;
+  if (r.ok || started !== generation) return;
   if (isUnauthenticated(r.error)) setState({ status: 'signedOut', expired: false });
   else setState({ status: 'error', error: r.error });
 }
 
 export async function login(tenant: string, username: string, password: string): Promise<User> {
-  const res = await auth.login({ tenant, username, password });
-  adoptToken(res.accessToken, res.token?.expiresAtUnix ?? 0n);
+  // The gateway sets the session cookie that keeps this browser signed in.
+  const res = await auth.login({ tenant, username, password, startSession: true });
+  generation++;
+  adoptToken(res.accessToken, res.token?.issuedAtUnix ?? 0n, res.token?.expiresAtUnix ?? 0n);
   const user: User = { tenant, username: res.token?.subject || username, role: roleName(res.role) };
   setState({ status: 'signedIn', user });
   return user;
 }
 
+/**
+ * Ends the session on the gateway (the cookie is the credential: no access
+ * token is sent, the page's may have expired) and then here. Rejects, and
+ * stays signed in, when the gateway could not end it: a browser that only
+ * forgot its token would sign in again from the cookie on the next load.
+ */
 export async function logout(): Promise<void> {
-  const token = accessToken;
-  try {
-    await auth.logout({}, token ? { headers: { authorization: `Bearer ${token}` } } : {});
-  } catch {
-    // Signing out locally is what matters; the session ends server-side
-    // with its expiry if the call failed.
-  } finally {
-    clearToken();
-    setState({ status: 'signedOut', expired: false });
-  }
+  await auth.logout({});
+  generation++;
+  clearToken();
+  setState({ status: 'signedOut', expired: false });
 }
 
 /** Called when an RPC is refused even after a refresh. */

@@ -13,10 +13,11 @@ export const rawTransport: Transport = createGrpcWebTransport({ baseUrl, fetch: 
 // Filled in by the session module at start (avoids an import cycle).
 interface AuthHooks {
   token(): string | null;
-  refresh(): Promise<boolean>;
+  /** 'expired': the session is over; 'failed': the gateway did not answer. */
+  refresh(): Promise<'ok' | 'expired' | 'failed'>;
   expired(): void;
 }
-let hooks: AuthHooks = { token: () => null, refresh: async () => false, expired: () => {} };
+let hooks: AuthHooks = { token: () => null, refresh: async () => 'expired', expired: () => {} };
 export function installAuthHooks(h: AuthHooks): void {
   hooks = h;
 }
@@ -35,9 +36,12 @@ export const authInterceptor: Interceptor = (next) => async (req) => {
     if (ConnectError.from(err).code !== Code.Unauthenticated) throw err;
     // Another call may already have renewed the token meanwhile.
     const current = hooks.token();
-    const renewed = current && current !== sent ? true : await hooks.refresh();
+    const renewed = current && current !== sent ? 'ok' : await hooks.refresh();
+    // The gateway did not answer: the session may be fine, so the call
+    // fails as unavailable (retryable) instead of signing the user out.
+    if (renewed === 'failed') throw new ConnectError('could not renew the session', Code.Unavailable);
     const token = hooks.token();
-    if (!renewed || !token) {
+    if (renewed !== 'ok' || !token) {
       hooks.expired();
       throw err;
     }

@@ -7,6 +7,7 @@ import { NavLink, Outlet, useNavigate, useSearchParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { logout } from '../api/session';
 import { Icon } from '../components/Icon';
+import { ErrorPanel } from '../components/states';
 import { TimeRangePicker } from '../components/TimeRangePicker';
 import { LANGUAGES, setLanguage, type Lang } from '../i18n';
 import { NAV } from './routes';
@@ -16,13 +17,22 @@ import { linkWith } from './urlState';
 import { useUser } from './useSession';
 import './Shell.css';
 
+/** A path segment decoded, or as it is when malformed (`%ZZ`). */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** Tab title: the page, then the product (several tabs stay tellable apart). */
 function useDocumentTitle() {
   const { t, i18n } = useTranslation();
   const { pathname } = useLocation();
   useEffect(() => {
     const nav = NAV.find((n) => pathname === n.path || pathname.startsWith(n.path + '/'));
-    const rest = nav ? decodeURIComponent(pathname.slice(nav.path.length + 1)) : '';
+    const rest = nav ? safeDecode(pathname.slice(nav.path.length + 1)) : '';
     const parts = [rest, nav ? t(nav.label) : '', 'AIRIS-MON'].filter(Boolean);
     document.title = parts.join(' · ');
   }, [pathname, t, i18n.language]);
@@ -112,6 +122,7 @@ function UserMenu() {
   const { t } = useTranslation();
   const user = useUser();
   const [open, setOpen] = useState(false);
+  const [signOutError, setSignOutError] = useState<unknown>(null);
   const navigate = useNavigate();
   const qc = useQueryClient();
   const root = useRef<HTMLDivElement>(null);
@@ -154,13 +165,21 @@ function UserMenu() {
             type="button"
             className="btn"
             onClick={async () => {
-              await logout();
+              try {
+                setSignOutError(null);
+                await logout();
+              } catch (err) {
+                // Still signed in on the gateway: say so, stay here.
+                setSignOutError(err);
+                return;
+              }
               qc.clear();
               navigate('/login', { replace: true });
             }}
           >
             {t('auth.signOut')}
           </button>
+          {signOutError !== null && <ErrorPanel error={signOutError} compact />}
         </div>
       )}
     </div>

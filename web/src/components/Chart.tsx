@@ -61,7 +61,11 @@ export function Chart(props: ChartProps) {
   const cb = useRef(props);
   cb.current = props;
 
-  const structure = `${kind}|${series.map((s) => s.label + s.color).join(',')}|${sparkline}|${yLog}|${theme}|${height}`;
+  // The x range can change without the structure (a new time window):
+  // read through a ref, applied below.
+  const xr = useRef(xRange);
+  xr.current = xRange;
+  const structure = `${kind}|${series.map((s) => s.label + s.color).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}`;
   const data = useMemo(() => [x, ...ys] as uPlot.AlignedData, [x, ys]);
 
   useEffect(() => {
@@ -85,7 +89,7 @@ export function Chart(props: ChartProps) {
           },
       select: { show: !!cb.current.onBrush, left: 0, top: 0, width: 0, height: 0 },
       scales: {
-        x: { time: true, ...(xRange ? { range: () => xRange } : {}) },
+        x: { time: true, ...(xRange ? { range: (_u, min, max) => xr.current ?? [min, max] } : {}) },
         y: yLog ? { distr: 3 } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
       },
       axes: sparkline
@@ -129,6 +133,9 @@ export function Chart(props: ChartProps) {
         })),
       ],
       hooks: {
+        // A drawn frame, for the UI benchmarks (web/bench): an event on the
+        // element, so nothing accumulates as performance marks would.
+        draw: [() => el.dispatchEvent(new CustomEvent('airis:chart-drawn', { bubbles: true }))],
         setSelect: [
           (u) => {
             const onBrush = cb.current.onBrush;
@@ -218,6 +225,11 @@ export function Chart(props: ChartProps) {
   useEffect(() => {
     plot.current?.setData(data);
   }, [data]);
+
+  const [xMin, xMax] = xRange ?? [null, null];
+  useEffect(() => {
+    if (xMin !== null && xMax !== null) plot.current?.setScale('x', { min: xMin, max: xMax });
+  }, [xMin, xMax]);
 
   const toggle = (i: number) => {
     setHidden((prev) => {

@@ -49,6 +49,9 @@ describe('buildTree / flattenRows', () => {
     const roots = buildTree([span('p', 'q', 0, 10), span('q', 'p', 1, 5)]);
     const rows = flattenRows(roots, new Set());
     expect(rows).toHaveLength(2);
+    const long = buildTree([span('a', 'c', 0, 10), span('b', 'a', 1, 5), span('c', 'b', 2, 3), span('d', 'c', 3, 1)]);
+    expect(long).toHaveLength(1);
+    expect(flattenRows(long, new Set())).toHaveLength(4);
   });
   it('handles 10k spans in a deep chain', () => {
     const chain = Array.from({ length: 10_000 }, (_, i) => span(`s${i}`, i ? `s${i - 1}` : '', i, 10_000 - i));
@@ -59,8 +62,24 @@ describe('buildTree / flattenRows', () => {
 });
 
 describe('criticalPath', () => {
-  it('follows the latest-finishing child from the root', () => {
+  it('follows the latest-finishing child; children overlapping it ran in parallel', () => {
+    // a (5-40) overlaps b (20-95), b1 (25-60) overlaps b2 (30-90).
     expect(criticalPath(buildTree(spans))).toEqual(['root', 'b', 'b2']);
+  });
+  it('takes sequential children one after the other, back from the end', () => {
+    // r 0-100: c1 10-40, then c2 50-90, which waits on its own d 60-85.
+    const roots = buildTree([
+      span('r', '', 0, 100),
+      span('c1', 'r', 10, 30),
+      span('c2', 'r', 50, 40),
+      span('d', 'c2', 60, 25),
+      span('p', 'r', 45, 10),
+    ]);
+    expect(new Set(criticalPath(roots))).toEqual(new Set(['r', 'c2', 'd', 'c1']));
+  });
+  it('counts a child running past its parent up to the parent end', () => {
+    const roots = buildTree([span('r', '', 0, 100), span('s', 'r', 10, 50), span('async', 'r', 70, 200)]);
+    expect(new Set(criticalPath(roots))).toEqual(new Set(['r', 'async', 's']));
   });
   it('breaks ties by later start', () => {
     const roots = buildTree([span('r', '', 0, 100), span('c1', 'r', 10, 50), span('c2', 'r', 20, 40)]);

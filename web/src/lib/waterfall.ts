@@ -30,10 +30,29 @@ export function buildTree<S extends SpanLike>(spans: readonly S[]): TreeNode<S>[
   for (const span of spans) {
     if (!nodes.has(span.spanId)) nodes.set(span.spanId, { span, children: [], depth: 0, size: 1 });
   }
-  const roots: TreeNode<S>[] = [];
+  const parentOf = new Map<TreeNode<S>, TreeNode<S> | undefined>();
   for (const node of nodes.values()) {
     const parent = node.span.parentSpanId ? nodes.get(node.span.parentSpanId) : undefined;
-    if (parent && parent !== node && !isAncestor(node, parent, nodes)) parent.children.push(node);
+    parentOf.set(node, parent === node ? undefined : parent);
+  }
+  // Cycles (a bad instrumentation) are broken in one pass over each
+  // parent chain: 1 = on the chain being walked, 2 = known to end at a root.
+  const state = new Map<TreeNode<S>, 1 | 2>();
+  for (const start of nodes.values()) {
+    const walked: TreeNode<S>[] = [];
+    let cur: TreeNode<S> | undefined = start;
+    while (cur && !state.has(cur)) {
+      state.set(cur, 1);
+      walked.push(cur);
+      cur = parentOf.get(cur);
+    }
+    if (cur && state.get(cur) === 1) parentOf.set(cur, undefined);
+    for (const w of walked) state.set(w, 2);
+  }
+  const roots: TreeNode<S>[] = [];
+  for (const node of nodes.values()) {
+    const parent = parentOf.get(node);
+    if (parent) parent.children.push(node);
     else roots.push(node);
   }
   const byStart = (a: TreeNode<S>, b: TreeNode<S>) =>
@@ -54,22 +73,6 @@ export function buildTree<S extends SpanLike>(spans: readonly S[]): TreeNode<S>[
     n.size = 1 + n.children.reduce((acc, c) => acc + c.size, 0);
   }
   return roots;
-}
-
-/** Whether `candidate` is `node` or one of its ancestors through parent ids. */
-function isAncestor<S extends SpanLike>(
-  node: TreeNode<S>,
-  candidateParent: TreeNode<S>,
-  nodes: Map<string, TreeNode<S>>,
-): boolean {
-  // Walk up from the candidate parent; reaching `node` means a cycle.
-  let cur: TreeNode<S> | undefined = candidateParent;
-  let steps = 0;
-  while (cur && steps++ <= nodes.size) {
-    if (cur === node) return true;
-    cur = cur.span.parentSpanId ? nodes.get(cur.span.parentSpanId) : undefined;
-  }
-  return false;
 }
 
 export interface Row<S extends SpanLike> {
@@ -123,33 +126,49 @@ function clamp01(v: number): number {
 }
 
 /**
- * The critical path: from the root, repeatedly the child that finishes
- * last (ties: the one that started last, then the longer). With several
- * roots, it starts at the root that finishes last.
+ * The critical path: the spans a trace's end waited for. From the root
+ * that finishes last, walking back from a span's end: its child that
+ * finishes last (a child running past its parent counts up to the
+ * parent's end), then, before that child started, the child that finished
+ * last before that moment, and so on; each chosen child the same way.
+ * Children overlapping a chosen one ran in parallel with it and are not on
+ * the path. Returns the span ids, parents before children.
  */
 export function criticalPath<S extends SpanLike>(roots: readonly TreeNode<S>[]): string[] {
+  const root = latestFinishing(roots);
+  if (!root) return [];
   const path: string[] = [];
-  let cur = latestFinishing(roots);
-  while (cur) {
-    path.push(cur.span.spanId);
-    cur = latestFinishing(cur.children);
+  // Iterative: 10k-deep chains must not overflow the stack.
+  const stack: { node: TreeNode<S>; until: bigint }[] = [{ node: root, until: endOf(root.span) }];
+  while (stack.length) {
+    const { node, until } = stack.pop()!;
+    path.push(node.span.spanId);
+    const byEnd = [...node.children].sort((a, b) => {
+      const d = endOf(b.span) - endOf(a.span);
+      return d > 0n ? 1 : d < 0n ? -1 : a.span.startTimeUnixNano < b.span.startTimeUnixNano ? 1 : -1;
+    });
+    let cursor = until;
+    let first = true;
+    for (const child of byEnd) {
+      const end = endOf(child.span);
+      if (child.span.startTimeUnixNano >= cursor) continue;
+      if (!first && end > cursor) continue;
+      stack.push({ node: child, until: end < cursor ? end : cursor });
+      cursor = child.span.startTimeUnixNano;
+      first = false;
+    }
   }
   return path;
 }
 
+/** The node that finishes last (ties: the one that started last). */
 function latestFinishing<S extends SpanLike>(nodes: readonly TreeNode<S>[]): TreeNode<S> | undefined {
   let best: TreeNode<S> | undefined;
   for (const n of nodes) {
-    if (!best) {
-      best = n;
-      continue;
-    }
-    const e = endOf(n.span);
-    const be = endOf(best.span);
     if (
-      e > be ||
-      (e === be && n.span.startTimeUnixNano > best.span.startTimeUnixNano) ||
-      (e === be && n.span.startTimeUnixNano === best.span.startTimeUnixNano && n.span.durationNano > best.span.durationNano)
+      !best ||
+      endOf(n.span) > endOf(best.span) ||
+      (endOf(n.span) === endOf(best.span) && n.span.startTimeUnixNano > best.span.startTimeUnixNano)
     ) {
       best = n;
     }

@@ -57,7 +57,8 @@ export default function TokensPage() {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     mint.mutate(
-      { description: description.trim(), ttlDays: Number(ttl) || 0 },
+      // Whole days only (a uint32); the server names its own upper limit.
+      { description: description.trim(), ttlDays: Math.max(0, Math.min(0xffff_ffff, Math.trunc(Number(ttl) || 0))) },
       {
         onSuccess: (res) => {
           setMinted(res.token);
@@ -90,7 +91,7 @@ export default function TokensPage() {
           </div>
           <div className="field narrow">
             <label htmlFor="tok-ttl">{t('tokens.ttlDays')}</label>
-            <input id="tok-ttl" type="number" min={0} value={ttl} placeholder={t('tokens.ttlDefault')} onChange={(e) => setTtl(e.target.value)} />
+            <input id="tok-ttl" type="number" min={0} step={1} value={ttl} placeholder={t('tokens.ttlDefault')} onChange={(e) => setTtl(e.target.value)} />
           </div>
           <div className="form-actions">
             <button type="submit" className="btn btn-primary" disabled={mint.isPending}>

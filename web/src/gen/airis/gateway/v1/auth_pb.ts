@@ -43,7 +43,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/gateway/v1/auth.proto.
  */
 export const file_airis_gateway_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChthaXJpcy9nYXRld2F5L3YxL2F1dGgucHJvdG8SEGFpcmlzLmdhdGV3YXkudjEiQgoMTG9naW5SZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCSJ3Cg1Mb2dpblJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIqCgV0b2tlbhgCIAEoCzIbLmFpcmlzLmdhdGV3YXkudjEuVG9rZW5JbmZvEiQKBHJvbGUYAyABKA4yFi5haXJpcy5nYXRld2F5LnYxLlJvbGUiEAoOUmVmcmVzaFJlcXVlc3QimwEKD1JlZnJlc2hSZXNwb25zZRIUCgxhY2Nlc3NfdG9rZW4YASABKAkSKgoFdG9rZW4YAiABKAsyGy5haXJpcy5nYXRld2F5LnYxLlRva2VuSW5mbxIkCgRyb2xlGAMgASgOMhYuYWlyaXMuZ2F0ZXdheS52MS5Sb2xlEg4KBnRlbmFudBgEIAEoCRIQCgh1c2VybmFtZRgFIAEoCSIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIj8KFk1pbnRJbmdlc3RUb2tlblJlcXVlc3QSEwoLZGVzY3JpcHRpb24YASABKAkSEAoIdHRsX2RheXMYAiABKA0iUwoXTWludEluZ2VzdFRva2VuUmVzcG9uc2USDQoFdG9rZW4YASABKAkSKQoEaW5mbxgCIAEoCzIbLmFpcmlzLmdhdGV3YXkudjEuVG9rZW5JbmZvIrABCglUb2tlbkluZm8SEAoIdG9rZW5faWQYASABKAkSKQoEa2luZBgCIAEoDjIbLmFpcmlzLmdhdGV3YXkudjEuVG9rZW5LaW5kEg8KB3N1YmplY3QYAyABKAkSEwoLZGVzY3JpcHRpb24YBCABKAkSFgoOaXNzdWVkX2F0X3VuaXgYBSABKAMSFwoPZXhwaXJlc19hdF91bml4GAYgASgDEg8KB3Jldm9rZWQYByABKAgiEwoRTGlzdFRva2Vuc1JlcXVlc3QiQQoSTGlzdFRva2Vuc1Jlc3BvbnNlEisKBnRva2VucxgBIAMoCzIbLmFpcmlzLmdhdGV3YXkudjEuVG9rZW5JbmZvIiYKElJldm9rZVRva2VuUmVxdWVzdBIQCgh0b2tlbl9pZBgBIAEoCSJBChNSZXZva2VUb2tlblJlc3BvbnNlEioKBXRva2VuGAEgASgLMhsuYWlyaXMuZ2F0ZXdheS52MS5Ub2tlbkluZm8qTgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9WSUVXRVIQARIPCgtST0xFX0VESVRPUhACEg4KClJPTEVfQURNSU4QAyptCglUb2tlbktpbmQSGgoWVE9LRU5fS0lORF9VTlNQRUNJRklFRBAAEhUKEVRPS0VOX0tJTkRfQUNDRVNTEAESFQoRVE9LRU5fS0lORF9JTkdFU1QQAhIWChJUT0tFTl9LSU5EX1NFU1NJT04QAzKRBAoLQXV0aFNlcnZpY2USSAoFTG9naW4SHi5haXJpcy5nYXRld2F5LnYxLkxvZ2luUmVxdWVzdBofLmFpcmlzLmdhdGV3YXkudjEuTG9naW5SZXNwb25zZRJOCgdSZWZyZXNoEiAuYWlyaXMuZ2F0ZXdheS52MS5SZWZyZXNoUmVxdWVzdBohLmFpcmlzLmdhdGV3YXkudjEuUmVmcmVzaFJlc3BvbnNlEksKBkxvZ291dBIfLmFpcmlzLmdhdGV3YXkudjEuTG9nb3V0UmVxdWVzdBogLmFpcmlzLmdhdGV3YXkudjEuTG9nb3V0UmVzcG9uc2USZgoPTWludEluZ2VzdFRva2VuEiguYWlyaXMuZ2F0ZXdheS52MS5NaW50SW5nZXN0VG9rZW5SZXF1ZXN0GikuYWlyaXMuZ2F0ZXdheS52MS5NaW50SW5nZXN0VG9rZW5SZXNwb25zZRJXCgpMaXN0VG9rZW5zEiMuYWlyaXMuZ2F0ZXdheS52MS5MaXN0VG9rZW5zUmVxdWVzdBokLmFpcmlzLmdhdGV3YXkudjEuTGlzdFRva2Vuc1Jlc3BvbnNlEloKC1Jldm9rZVRva2VuEiQuYWlyaXMuZ2F0ZXdheS52MS5SZXZva2VUb2tlblJlcXVlc3QaJS5haXJpcy5nYXRld2F5LnYxLlJldm9rZVRva2VuUmVzcG9uc2VCO1o5Z2l0aHViLmNvbS9haXJpcy1tb24vYWlyaXMvZ2VuL2FpcmlzL2dhdGV3YXkvdjE7Z2F0ZXdheXYxYgZwcm90bzM");
+  fileDesc("ChthaXJpcy9nYXRld2F5L3YxL2F1dGgucHJvdG8SEGFpcmlzLmdhdGV3YXkudjEiWQoMTG9naW5SZXF1ZXN0Eg4KBnRlbmFudBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIQCghwYXNzd29yZBgDIAEoCRIVCg1zdGFydF9zZXNzaW9uGAQgASgIIncKDUxvZ2luUmVzcG9uc2USFAoMYWNjZXNzX3Rva2VuGAEgASgJEioKBXRva2VuGAIgASgLMhsuYWlyaXMuZ2F0ZXdheS52MS5Ub2tlbkluZm8SJAoEcm9sZRgDIAEoDjIWLmFpcmlzLmdhdGV3YXkudjEuUm9sZSIQCg5SZWZyZXNoUmVxdWVzdCKbAQoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIqCgV0b2tlbhgCIAEoCzIbLmFpcmlzLmdhdGV3YXkudjEuVG9rZW5JbmZvEiQKBHJvbGUYAyABKA4yFi5haXJpcy5nYXRld2F5LnYxLlJvbGUSDgoGdGVuYW50GAQgASgJEhAKCHVzZXJuYW1lGAUgASgJIg8KDUxvZ291dFJlcXVlc3QiEAoOTG9nb3V0UmVzcG9uc2UiPwoWTWludEluZ2VzdFRva2VuUmVxdWVzdBITCgtkZXNjcmlwdGlvbhgBIAEoCRIQCgh0dGxfZGF5cxgCIAEoDSJTChdNaW50SW5nZXN0VG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIpCgRpbmZvGAIgASgLMhsuYWlyaXMuZ2F0ZXdheS52MS5Ub2tlbkluZm8isAEKCVRva2VuSW5mbxIQCgh0b2tlbl9pZBgBIAEoCRIpCgRraW5kGAIgASgOMhsuYWlyaXMuZ2F0ZXdheS52MS5Ub2tlbktpbmQSDwoHc3ViamVjdBgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIWCg5pc3N1ZWRfYXRfdW5peBgFIAEoAxIXCg9leHBpcmVzX2F0X3VuaXgYBiABKAMSDwoHcmV2b2tlZBgHIAEoCCITChFMaXN0VG9rZW5zUmVxdWVzdCJBChJMaXN0VG9rZW5zUmVzcG9uc2USKwoGdG9rZW5zGAEgAygLMhsuYWlyaXMuZ2F0ZXdheS52MS5Ub2tlbkluZm8iJgoSUmV2b2tlVG9rZW5SZXF1ZXN0EhAKCHRva2VuX2lkGAEgASgJIkEKE1Jldm9rZVRva2VuUmVzcG9uc2USKgoFdG9rZW4YASABKAsyGy5haXJpcy5nYXRld2F5LnYxLlRva2VuSW5mbypOCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1ZJRVdFUhABEg8KC1JPTEVfRURJVE9SEAISDgoKUk9MRV9BRE1JThADKm0KCVRva2VuS2luZBIaChZUT0tFTl9LSU5EX1VOU1BFQ0lGSUVEEAASFQoRVE9LRU5fS0lORF9BQ0NFU1MQARIVChFUT0tFTl9LSU5EX0lOR0VTVBACEhYKElRPS0VOX0tJTkRfU0VTU0lPThADMpEECgtBdXRoU2VydmljZRJICgVMb2dpbhIeLmFpcmlzLmdhdGV3YXkudjEuTG9naW5SZXF1ZXN0Gh8uYWlyaXMuZ2F0ZXdheS52MS5Mb2dpblJlc3BvbnNlEk4KB1JlZnJlc2gSIC5haXJpcy5nYXRld2F5LnYxLlJlZnJlc2hSZXF1ZXN0GiEuYWlyaXMuZ2F0ZXdheS52MS5SZWZyZXNoUmVzcG9uc2USSwoGTG9nb3V0Eh8uYWlyaXMuZ2F0ZXdheS52MS5Mb2dvdXRSZXF1ZXN0GiAuYWlyaXMuZ2F0ZXdheS52MS5Mb2dvdXRSZXNwb25zZRJmCg9NaW50SW5nZXN0VG9rZW4SKC5haXJpcy5nYXRld2F5LnYxLk1pbnRJbmdlc3RUb2tlblJlcXVlc3QaKS5haXJpcy5nYXRld2F5LnYxLk1pbnRJbmdlc3RUb2tlblJlc3BvbnNlElcKCkxpc3RUb2tlbnMSIy5haXJpcy5nYXRld2F5LnYxLkxpc3RUb2tlbnNSZXF1ZXN0GiQuYWlyaXMuZ2F0ZXdheS52MS5MaXN0VG9rZW5zUmVzcG9uc2USWgoLUmV2b2tlVG9rZW4SJC5haXJpcy5nYXRld2F5LnYxLlJldm9rZVRva2VuUmVxdWVzdBolLmFpcmlzLmdhdGV3YXkudjEuUmV2b2tlVG9rZW5SZXNwb25zZUI7WjlnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvZ2F0ZXdheS92MTtnYXRld2F5djFiBnByb3RvMw");
 
 /**
  * @generated from message airis.gateway.v1.LoginRequest
@@ -63,6 +63,13 @@ export type LoginRequest = Message<"airis.gateway.v1.LoginRequest"> & {
    * @generated from field: string password = 3;
    */
   password: string;
+
+  /**
+   * Also start a browser session (the UI does; API clients need not).
+   *
+   * @generated from field: bool start_session = 4;
+   */
+  startSession: boolean;
 };
 
 /**
@@ -414,8 +421,9 @@ export enum TokenKind {
   INGEST = 2,
 
   /**
-   * A browser's sign-in, from Login: held in an HttpOnly cookie, exchanged
-   * by Refresh for access tokens. Revoking it signs the browser out.
+   * A browser's sign-in, from Login with start_session: held in an HttpOnly
+   * cookie, exchanged by Refresh for access tokens. Revoking it revokes
+   * them too and signs the browser out.
    *
    * @generated from enum value: TOKEN_KIND_SESSION = 3;
    */
@@ -433,11 +441,12 @@ export const TokenKindSchema: GenEnum<TokenKind> = /*@__PURE__*/
  */
 export const AuthService: GenService<{
   /**
-   * Exchanges a user's password for an access token, and starts a session:
-   * the response's "set-cookie" metadata carries the session cookie (HttpOnly,
-   * SameSite=Strict, scoped to this service's path) that Refresh exchanges
-   * for new access tokens, so a browser stays signed in without keeping a
-   * token where scripts can read it.
+   * Exchanges a user's password for an access token. With start_session it
+   * also starts a browser session: the response's "set-cookie" metadata
+   * carries the session cookie (HttpOnly, SameSite=Strict, scoped to this
+   * service's path) that Refresh exchanges for new access tokens, so a
+   * browser stays signed in without keeping a token where scripts can read
+   * it; the access tokens of a session end with it.
    * INVALID_ARGUMENT when tenant, username or password is empty.
    *
    * @generated from rpc airis.gateway.v1.AuthService.Login
@@ -460,9 +469,9 @@ export const AuthService: GenService<{
     output: typeof RefreshResponseSchema;
   },
   /**
-   * Ends the session in the request's cookie and revokes the access token
-   * of the "authorization" metadata, if any; clears the cookie. Succeeds
-   * when there is nothing to end.
+   * Ends the session in the request's cookie and revokes every access
+   * token it was given; clears the cookie. Needs no access token (the
+   * page's may have expired). Succeeds when there is nothing to end.
    *
    * @generated from rpc airis.gateway.v1.AuthService.Logout
    */
