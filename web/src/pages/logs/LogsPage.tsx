@@ -125,7 +125,7 @@ export default function LogsPage() {
       <Panel
         title={
           logs.data
-            ? t('logs.volumeCount', { n: formatCount(logs.data.totalCount) })
+            ? t('logs.volumeCount', { count: Number(logs.data.totalCount), n: formatCount(logs.data.totalCount) })
             : t('logs.volume')
         }
         actions={<span className="muted small">{t('logs.brushHint')}</span>}

@@ -79,8 +79,8 @@ export default function MapPage() {
         position: pos.get(name) ?? { x: 0, y: 0 },
         data: {
           name,
-          spans: t('map.spans', { n: formatCount(n?.spanCount ?? 0n) }),
-          errors: t('map.errors', { n: formatCount(n?.errorCount ?? 0n) }),
+          spans: t('map.spans', { count: Number(n?.spanCount ?? 0n), n: formatCount(n?.spanCount ?? 0n) }),
+          errors: t('map.errors', { count: Number(n?.errorCount ?? 0n), n: formatCount(n?.errorCount ?? 0n) }),
           healthClass: healthTextClass(errRate),
         },
         ariaLabel: t('map.nodeLabel', { name }),

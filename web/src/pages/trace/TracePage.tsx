@@ -148,7 +148,7 @@ export default function TracePage() {
               <input id="trace-find" type="search" placeholder={t('trace.find')} value={find} onChange={(e) => setFind(e.target.value)} />
               {matches && (
                 <span className="muted small" aria-live="polite">
-                  {t('trace.matches', { n: formatCount(matches.size) })}
+                  {t('trace.matches', { count: matches.size, n: formatCount(matches.size) })}
                 </span>
               )}
             </div>
