@@ -7,11 +7,26 @@ import { ServiceOverviewResponseSchema } from '../src/gen/airis/analytics/v1/que
 import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate } from '../src/lib/format';
 import { ADMIN, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
 
-/** A settled window: whole minutes, ending a little in the past. */
-function settledWindow(minutes = 10): { start: number; end: number } {
-  const end = Math.floor((Date.now() - 30_000) / 60_000) * 60_000;
-  return { start: end - minutes * 60_000, end };
+/**
+ * A settled window with the demo's traffic in it: whole minutes (the API
+ * widens ranges to them), ending at least 20 s ago so late spans cannot
+ * change the answers between the page and the test's own call. On a
+ * platform just started, waits until such a window holds the demo's calls.
+ */
+async function settledWindow(minutes = 10): Promise<{ start: number; end: number }> {
+  const client = await api();
+  for (;;) {
+    const end = Math.floor((Date.now() - 20_000) / 60_000) * 60_000;
+    const start = end - minutes * 60_000;
+    const map = await client.serviceMap({ timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) } });
+    const edges = new Set(map.edges.map((e) => `${e.caller}→${e.callee}`));
+    if (edges.has('frontend→checkout') && edges.has('checkout→payment')) return { start, end };
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
 }
+
+// Waiting for a settled minute after the platform starts takes up to ~1.5 min.
+test.setTimeout(240_000);
 
 /** The page in the other language, for its screenshot and axe check. */
 async function inKorean(page: Page, path: string, ready: (p: Page) => Promise<void>, name: string) {
@@ -29,7 +44,7 @@ async function shoot(page: Page, name: string, lang: Lang = 'en') {
 
 test("the services list shows the demo's services with the query service's numbers", async ({ page }) => {
   const client = await api();
-  const { start, end } = settledWindow();
+  const { start, end } = await settledWindow();
   const path = `/services?from=${start}&to=${end}`;
   const overview = () =>
     client.serviceOverview({ timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) }, entrySpansOnly: true });
@@ -71,7 +86,7 @@ test("the services list shows the demo's services with the query service's numbe
 });
 
 test("a service's page: its operations' charts, neighbours and logs", async ({ page }) => {
-  const { start, end } = settledWindow();
+  const { start, end } = await settledWindow();
   const path = `/services/checkout?from=${start}&to=${end}`;
   await signIn(page, ADMIN, 'en', path);
   await expect(page.getByRole('heading', { level: 1, name: 'checkout' })).toBeVisible();
@@ -94,7 +109,7 @@ test('an unknown address says so, in the shell', async ({ page }) => {
 
 test("the service map shows the demo's edges; an edge leads to its traces", async ({ page }) => {
   const client = await api();
-  const { start, end } = settledWindow();
+  const { start, end } = await settledWindow();
   const path = `/map?from=${start}&to=${end}`;
   await signIn(page, ADMIN, 'en', path);
   const answer = await client.serviceMap({ timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) } });
@@ -118,7 +133,7 @@ test("the service map shows the demo's edges; an edge leads to its traces", asyn
 });
 
 test('a trace search opens a waterfall spanning at least three services', async ({ page }) => {
-  const { start, end } = settledWindow();
+  const { start, end } = await settledWindow();
   const path = `/traces?from=${start}&to=${end}&service=frontend`;
   await signIn(page, ADMIN, 'en', path);
   const rows = page.getByTestId('trace-row');
@@ -185,7 +200,7 @@ test('a metric chart draws from the picker, with a legend', async ({ page }) => 
 });
 
 test('a deep link reproduces the view', async ({ page, browser }) => {
-  const { start, end } = settledWindow();
+  const { start, end } = await settledWindow();
   await signIn(page, ADMIN, 'en', `/traces?from=${start}&to=${end}&service=checkout&status=error`);
   const rows = page.getByTestId('trace-row');
   await expect(rows.first()).toBeVisible();
