@@ -116,13 +116,19 @@ test("the service map shows the demo's edges; an edge leads to its traces", asyn
   const edges = answer.edges.map((e) => `${e.caller}→${e.callee}`);
   for (const demo of ['frontend→checkout', 'checkout→payment']) expect(edges).toContain(demo);
   // Every edge of the answer is drawn, with its numbers in the table.
-  const table = page.getByRole('table');
+  await expect(page.getByRole('table').getByRole('row').nth(1)).toBeVisible();
+  // The table's rows: caller, callee, requests, ...
+  const cells = await page
+    .getByRole('table')
+    .getByRole('row')
+    .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')));
+  setFormatLocale('en');
   for (const e of answer.edges) {
     await expect(page.getByLabel(`Calls from ${e.caller} to ${e.callee}`, { exact: true })).toBeAttached();
-    await expect(
-      table.getByRole('row').filter({ hasText: e.caller }).filter({ hasText: e.callee }).first(),
-    ).toContainText(formatCount(e.requestCount));
+    const row = cells.find((c) => c[0] === e.caller && c[1] === e.callee);
+    expect(row?.[2], `${e.caller} → ${e.callee}`).toBe(formatCount(e.requestCount));
   }
+  expect(cells.filter((c) => c.length > 0)).toHaveLength(answer.edges.length);
   await shoot(page, 'map');
   await page.getByLabel('Calls from frontend to checkout', { exact: true }).click();
   await expect(page).toHaveURL(/edge=/);
