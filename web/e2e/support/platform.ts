@@ -31,12 +31,22 @@ export const REPO = resolve(here, '../../..');
  */
 const SCREENSHOTS = resolve(REPO, process.env.AIRIS_UI_SCREENSHOTS ?? 'web/test-results/screenshots');
 
-/** The query service as a gRPC client sees it, with an admin token. */
+/**
+ * The query service as a gRPC client sees it, with an admin token, signed
+ * in again when the token is about to expire (the UI test's platform gives
+ * 20-second tokens).
+ */
 export async function api() {
   const auth = createClient(AuthService, createGrpcWebTransport({ baseUrl: BASE_URL }));
-  const { accessToken } = await auth.login({ tenant: TENANT, ...ADMIN });
-  const bearer: Interceptor = (next) => (req) => {
-    req.header.set('authorization', `Bearer ${accessToken}`);
+  let token = '';
+  let expiresMs = 0;
+  const bearer: Interceptor = (next) => async (req) => {
+    if (Date.now() > expiresMs - 5_000) {
+      const answer = await auth.login({ tenant: TENANT, ...ADMIN });
+      token = answer.accessToken;
+      expiresMs = Number(answer.token?.expiresAtUnix ?? 0n) * 1000;
+    }
+    req.header.set('authorization', `Bearer ${token}`);
     return next(req);
   };
   return createClient(QueryService, createGrpcWebTransport({ baseUrl: BASE_URL, interceptors: [bearer] }));

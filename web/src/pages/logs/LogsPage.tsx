@@ -10,6 +10,7 @@ import { useTimeRange } from '../../app/timeRange';
 import { useUrlState } from '../../app/urlState';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Chart } from '../../components/Chart';
+import { Pager } from '../../components/Pager';
 import { LogList } from '../../components/LogRow';
 import { ChartSkeleton, Empty, ErrorPanel, FormError, Panel, Skeleton } from '../../components/states';
 import { formatCount } from '../../lib/format';
@@ -148,18 +149,11 @@ export default function LogsPage() {
       <Panel
         title={t('logs.records')}
         actions={
-          <div className="row">
-            {applied.page && (
-              <button type="button" className="btn btn-small" onClick={() => update({ page: null })}>
-                {t('paging.first')}
-              </button>
-            )}
-            {logs.data?.page?.nextPageToken && (
-              <button type="button" className="btn btn-small" onClick={() => update({ page: logs.data.page!.nextPageToken })}>
-                {t('paging.next')}
-              </button>
-            )}
-          </div>
+          <Pager
+            current={applied.page || null}
+            next={logs.data?.page?.nextPageToken || undefined}
+            onPage={(token) => update({ page: token })}
+          />
         }
       >
         {logs.isPending ? (

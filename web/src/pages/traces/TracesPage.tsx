@@ -8,6 +8,7 @@ import { useTimeRange } from '../../app/timeRange';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Chart } from '../../components/Chart';
+import { Pager } from '../../components/Pager';
 import { Empty, ErrorPanel, FormError, Panel, Skeleton } from '../../components/states';
 import { colorFor, ERROR_COLOR, OK_COLOR } from '../../lib/colors';
 import { formatCount, formatDateTime, formatDurationMs, formatDurationNanos } from '../../lib/format';
@@ -217,18 +218,11 @@ export default function TracesPage() {
       <Panel
         title={t('traces.results')}
         actions={
-          <div className="row">
-            {applied.page && (
-              <button type="button" className="btn btn-small" onClick={() => update({ page: null })}>
-                {t('paging.first')}
-              </button>
-            )}
-            {traces.data?.page?.nextPageToken && (
-              <button type="button" className="btn btn-small" onClick={() => update({ page: traces.data.page!.nextPageToken })}>
-                {t('paging.next')}
-              </button>
-            )}
-          </div>
+          <Pager
+            current={applied.page || null}
+            next={traces.data?.page?.nextPageToken || undefined}
+            onPage={(token) => update({ page: token })}
+          />
         }
       >
         {traces.isPending ? (
