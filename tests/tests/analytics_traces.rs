@@ -619,8 +619,31 @@ async fn spans_filters(client: &mut Client, data: &DataSet) -> anyhow::Result<()
         sorted(&matching, SpanOrder::Unspecified)
     };
     let base = filter(data);
+    let parent_service = |s: &Expected| {
+        data.acme
+            .iter()
+            .find(|p| p.trace == s.trace && p.span == s.parent)
+            .map(|p| p.service)
+    };
     let cases: Vec<(&str, SpanFilter, Vec<String>)> = vec![
         ("everything", base.clone(), all(&|_| true)),
+        (
+            "called from a service",
+            SpanFilter {
+                parent_service_name: "frontend".into(),
+                ..base.clone()
+            },
+            all(&|s| parent_service(s) == Some("frontend")),
+        ),
+        (
+            "one edge of the map",
+            SpanFilter {
+                parent_service_name: "frontend".into(),
+                service_name: "checkout".into(),
+                ..base.clone()
+            },
+            all(&|s| s.service == "checkout" && parent_service(s) == Some("frontend")),
+        ),
         (
             "service",
             SpanFilter {
@@ -820,6 +843,13 @@ async fn spans_filters(client: &mut Client, data: &DataSet) -> anyhow::Result<()
             (
                 SpanFilter {
                     operation: hostile.into(),
+                    ..base.clone()
+                },
+                vec![],
+            ),
+            (
+                SpanFilter {
+                    parent_service_name: hostile.into(),
                     ..base.clone()
                 },
                 vec![],

@@ -29,9 +29,12 @@ fn config() -> GatewayConfig {
             gateway_user("acme", "lee", "viewer pw", Role::Viewer),
             gateway_user("globex", "park", "globex pw", Role::Admin),
         ],
+        otlp_endpoint: Some(OTLP_ENDPOINT.to_owned()),
         ..GatewayConfig::default()
     }
 }
+
+const OTLP_ENDPOINT: &str = "https://otlp.acme.example:4317";
 
 fn bearer<T>(message: T, token: &str) -> Request<T> {
     let mut request = Request::new(message);
@@ -164,6 +167,8 @@ async fn logins_tokens_roles_and_revocation() -> anyhow::Result<()> {
         30 * 86_400
     );
     assert!(verify_with_jwks(&jwks, &minted.token));
+    // Where to send with it, as configured: the UI's exporter snippet.
+    assert_eq!(minted.otlp_endpoint, OTLP_ENDPOINT);
     // An ingest token cannot manage tokens.
     let status = client
         .list_tokens(bearer(ListTokensRequest {}, &minted.token))

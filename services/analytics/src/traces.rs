@@ -27,6 +27,7 @@ use airis_proto::airis::analytics::v1::{
 };
 use airis_runtime::tenant::Tenant;
 
+use airis_store::rollup::rules::parent_window;
 use airis_store::tables::TRACES;
 
 use crate::Error;
@@ -536,6 +537,16 @@ impl SpanConditions {
 
         if !filter.service_name.is_empty() {
             sql.push_bind(" AND ServiceName = ?", filter.service_name.as_str());
+        }
+        if !filter.parent_service_name.is_empty() {
+            sql.push(&format!(
+                " AND (TraceId, ParentSpanId) IN (SELECT TraceId, SpanId FROM {TRACES} WHERE "
+            ))
+            .tenant(tenant)
+            .push_bind(" AND ServiceName = ?", filter.parent_service_name.as_str())
+            .push(" AND ");
+            parent_window(&window).sql(&mut sql, "Timestamp");
+            sql.push(")");
         }
         if !filter.operation.is_empty() {
             sql.push_bind(" AND SpanName = ?", filter.operation.as_str());

@@ -62,6 +62,11 @@ pub struct GatewayConfig {
     pub redis_timeout_ms: u64,
     /// The UI's built files (`web/dist`); unset serves no UI.
     pub ui_dir: Option<PathBuf>,
+    /// The OTLP/gRPC endpoint exporters reach from outside
+    /// (`https://otlp.example.com:4317`), told to whoever mints an ingest
+    /// token. Unset: the UI assumes the ingress's port 4317 on the host
+    /// it was loaded from.
+    pub otlp_endpoint: Option<String>,
     pub users: Vec<users::UserConfig>,
 }
 
@@ -80,6 +85,7 @@ impl Default for GatewayConfig {
             redis_url: "redis://127.0.0.1:6379".to_owned(),
             redis_timeout_ms: 500,
             ui_dir: None,
+            otlp_endpoint: None,
             users: Vec::new(),
         }
     }
@@ -135,6 +141,8 @@ async fn serve_http(
 pub enum StartError {
     #[error(transparent)]
     Users(#[from] users::UsersError),
+    #[error("gateway.otlp_endpoint {0:?}: expected http://host:port or https://host:port")]
+    OtlpEndpoint(String),
     #[error("gateway.signing_key_file {path}: {reason}")]
     Key { path: PathBuf, reason: String },
     #[error("gateway.redis_url: {0}")]
@@ -179,6 +187,63 @@ pub fn keys(config: &GatewayConfig) -> Result<jwt::Keys, StartError> {
     ))
 }
 
+/// An endpoint exporters can be given as it is: a URL of scheme http or
+/// https with a host, and nothing after the authority.
+fn check_otlp_endpoint(endpoint: Option<&str>) -> Result<(), StartError> {
+    let Some(endpoint) = endpoint else {
+        return Ok(());
+    };
+    let authority = endpoint
+        .strip_prefix("https://")
+        .or_else(|| endpoint.strip_prefix("http://"))
+        .unwrap_or_default()
+        .trim_end_matches('/');
+    // "[::1]:4317" and "[::1]" are bracketed IPv6 hosts, with a port or not.
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.ends_with(']') => (host, Some(port)),
+        _ => (authority, None),
+    };
+    let bad_port = port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0));
+    let bad_host = host.is_empty()
+        || host.contains(['/', '?', '#', '@'])
+        || host.contains(char::is_whitespace);
+    if bad_host || bad_port {
+        return Err(StartError::OtlpEndpoint(endpoint.to_owned()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_otlp_endpoint;
+
+    #[test]
+    fn otlp_endpoints_are_urls_exporters_can_take() {
+        for good in [
+            "http://127.0.0.1:4317",
+            "https://otlp.example.com:4317",
+            "https://otlp.example.com",
+            "https://[::1]:4317",
+            "https://[::1]",
+        ] {
+            assert!(check_otlp_endpoint(Some(good)).is_ok(), "{good}");
+        }
+        for bad in [
+            "otlp.example.com:4317",
+            "grpc://otlp.example.com:4317",
+            "https://",
+            "https://:4317",
+            "https://otlp.example.com:http",
+            "https://otlp.example.com:0",
+            "https://otlp.example.com/v1/traces",
+            "https://user@otlp.example.com",
+            "https://otlp example.com",
+        ] {
+            assert!(check_otlp_endpoint(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
+
 /// Serves AuthService on `grpc` and the JWKS and UI on `http` until
 /// `shutdown`.
 pub async fn run(
@@ -189,6 +254,7 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
     let keys = keys(config)?;
+    check_otlp_endpoint(config.otlp_endpoint.as_deref())?;
     let auth = Auth::new(
         keys.clone(),
         users::Users::new(&config.users)?,

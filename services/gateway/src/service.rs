@@ -71,6 +71,7 @@ struct Inner {
     session_ttl_secs: i64,
     ingest_ttl_days: u32,
     max_ingest_ttl_days: u32,
+    otlp_endpoint: String,
 }
 
 /// A random token id: 128 bits, hex.
@@ -92,6 +93,7 @@ impl Auth {
                 session_ttl_secs: config.session_ttl_secs as i64,
                 ingest_ttl_days: config.ingest_ttl_days,
                 max_ingest_ttl_days: config.max_ingest_ttl_days,
+                otlp_endpoint: config.otlp_endpoint.clone().unwrap_or_default(),
             }),
         }
     }
@@ -452,6 +454,7 @@ impl AuthService for Auth {
         Ok(Response::new(MintIngestTokenResponse {
             token,
             info: Some(info(&record)),
+            otlp_endpoint: self.inner.otlp_endpoint.clone(),
         }))
     }
 

@@ -64,13 +64,18 @@ pub fn push_ranges(sql: &mut Sql, column: &str, ranges: &[Window]) {
 /// The parents' time ranges for children starting in `ranges`: one minute
 /// before each child's minute to one minute after it.
 fn parent_ranges(ranges: &[Window]) -> Vec<Window> {
-    ranges
-        .iter()
-        .map(|r| Window {
-            start: minute_floor(r.start).saturating_sub(MINUTE),
-            end: minute_floor(r.end - 1) + 2 * MINUTE,
-        })
-        .collect()
+    ranges.iter().map(parent_window).collect()
+}
+
+/// Where the parent of a span starting in `children` is looked for: one
+/// minute before the children's first minute to one minute after their
+/// last (clocks of two services disagree). The service map's edges and
+/// the span filter by caller use it alike.
+pub fn parent_window(children: &Window) -> Window {
+    Window {
+        start: minute_floor(children.start).saturating_sub(MINUTE),
+        end: minute_floor(children.end - 1) + 2 * MINUTE,
+    }
 }
 
 /// Raw edges of children starting in `ranges`, as rows of
