@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use airis_aiops::AiopsConfig;
 use airis_analytics::AnalyticsConfig;
 use airis_gateway::{GatewayConfig, UiConfig};
 use airis_ingestion::IngestionConfig;
@@ -26,6 +27,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub ingestion: IngestionConfig,
     pub analytics: AnalyticsConfig,
+    pub aiops: AiopsConfig,
     pub gateway: GatewayConfig,
     pub ui: UiConfig,
 }
@@ -49,6 +51,8 @@ pub enum Service {
     Loader,
     /// The analytics service: queries over traces, metrics and logs (`QueryService`).
     Analytics,
+    /// Anomaly detection and forecasting (`AnomalyService`).
+    Aiops,
     /// Logins and tokens (AuthService), the JWKS document, the edge's token
     /// check and the UI's files.
     Gateway,
@@ -57,7 +61,12 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: &'static [Service] = &[Service::Ingestion, Service::Analytics, Service::Gateway];
+    pub const ALL: &'static [Service] = &[
+        Service::Ingestion,
+        Service::Analytics,
+        Service::Aiops,
+        Service::Gateway,
+    ];
 }
 
 /// Runs the chosen services until a shutdown signal, then drains them all.
@@ -156,6 +165,17 @@ pub async fn start(
             )
             .await
             .context("analytics")
+        });
+    }
+
+    if services.contains(&Service::Aiops) {
+        let listener = bind(&config.aiops.listen, "aiops.listen").await?;
+        started.aiops.listen = listener.describe();
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_aiops::run(listener, &config.auth, &config.server, shutdown)
+                .await
+                .context("aiops")
         });
     }
 

@@ -7,6 +7,7 @@
 //! airis all-in-one              # migrate, then every service
 //! airis demo --rate 20          # synthetic web-shop telemetry
 //! airis hash-password < pw      # Argon2id hash for [[gateway.users]]
+//! airis aiops nab --data D --out R  # score a NAB-style folder
 //! ```
 
 use std::path::PathBuf;
@@ -35,7 +36,7 @@ struct Cli {
 enum Command {
     /// Runs the chosen services until SIGTERM or ctrl-c.
     Serve {
-        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`, `gateway`, `ui`.
+        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`, `aiops`, `gateway`, `ui`.
         #[arg(required = true)]
         services: Vec<app::Service>,
     },
@@ -50,9 +51,27 @@ enum Command {
     /// Reads a password from standard input and prints its Argon2id hash,
     /// for `password_hash` of `[[gateway.users]]`.
     HashPassword,
+    /// The anomaly detector's offline tools.
+    #[command(subcommand)]
+    Aiops(AiopsCommand),
     /// The local mesh's tooling (scripts/mesh.sh).
     #[command(hide = true, subcommand)]
     Mesh(MeshCommand),
+}
+
+#[derive(Subcommand)]
+enum AiopsCommand {
+    /// Scores every CSV under --data (columns `timestamp,value`, times
+    /// `YYYY-MM-DD HH:MM:SS` UTC, oldest first) with the default detector,
+    /// in time order, and writes `timestamp,value,anomaly_score` to the same
+    /// relative path under --out: the layout of the Numenta Anomaly
+    /// Benchmark's data and results.
+    Nab {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// In this binary rather than a tool of its own because `scripts/mesh.sh`
@@ -78,6 +97,7 @@ fn main() -> anyhow::Result<()> {
             out,
             values,
         }) => return render(template, out, values),
+        Command::Aiops(AiopsCommand::Nab { data, out }) => return nab(data, out),
         _ => {}
     }
     let config = app::Config::load(cli.config.as_deref())?;
@@ -97,7 +117,7 @@ fn main() -> anyhow::Result<()> {
                 airis_demo::run(demo, airis_runtime::Shutdown::on_signals()).await?;
                 Ok(())
             }
-            Command::HashPassword | Command::Mesh(_) => Ok(()),
+            Command::HashPassword | Command::Mesh(_) | Command::Aiops(_) => Ok(()),
             Command::Config => {
                 let mut out = std::io::stdout().lock();
                 use std::io::Write as _;
@@ -120,6 +140,20 @@ fn hash_password() -> anyhow::Result<()> {
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
     let hash = airis_gateway::users::hash_password(password).map_err(anyhow::Error::msg)?;
     writeln!(std::io::stdout().lock(), "{hash}")?;
+    Ok(())
+}
+
+fn nab(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let started = std::time::Instant::now();
+    let files = airis_aiops::nab::score_nab_dir(data, out)?;
+    anyhow::ensure!(files > 0, "no .csv file under {}", data.display());
+    writeln!(
+        std::io::stderr().lock(),
+        "scored {files} files in {:.1} s into {}",
+        started.elapsed().as_secs_f64(),
+        out.display()
+    )?;
     Ok(())
 }
 

@@ -213,37 +213,6 @@ fn check_otlp_endpoint(endpoint: Option<&str>) -> Result<(), StartError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::check_otlp_endpoint;
-
-    #[test]
-    fn otlp_endpoints_are_urls_exporters_can_take() {
-        for good in [
-            "http://127.0.0.1:4317",
-            "https://otlp.example.com:4317",
-            "https://otlp.example.com",
-            "https://[::1]:4317",
-            "https://[::1]",
-        ] {
-            assert!(check_otlp_endpoint(Some(good)).is_ok(), "{good}");
-        }
-        for bad in [
-            "otlp.example.com:4317",
-            "grpc://otlp.example.com:4317",
-            "https://",
-            "https://:4317",
-            "https://otlp.example.com:http",
-            "https://otlp.example.com:0",
-            "https://otlp.example.com/v1/traces",
-            "https://user@otlp.example.com",
-            "https://otlp example.com",
-        ] {
-            assert!(check_otlp_endpoint(Some(bad)).is_err(), "{bad}");
-        }
-    }
-}
-
 /// Serves AuthService on `grpc` and the JWKS and UI on `http` until
 /// `shutdown`.
 pub async fn run(
@@ -279,4 +248,35 @@ pub async fn run(
     grpc?;
     http?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_otlp_endpoint;
+
+    #[test]
+    fn otlp_endpoints_are_urls_exporters_can_take() {
+        for good in [
+            "http://127.0.0.1:4317",
+            "https://otlp.example.com:4317",
+            "https://otlp.example.com",
+            "https://[::1]:4317",
+            "https://[::1]",
+        ] {
+            assert!(check_otlp_endpoint(Some(good)).is_ok(), "{good}");
+        }
+        for bad in [
+            "otlp.example.com:4317",
+            "grpc://otlp.example.com:4317",
+            "https://",
+            "https://:4317",
+            "https://otlp.example.com:http",
+            "https://otlp.example.com:0",
+            "https://otlp.example.com/v1/traces",
+            "https://user@otlp.example.com",
+            "https://otlp example.com",
+        ] {
+            assert!(check_otlp_endpoint(Some(bad)).is_err(), "{bad}");
+        }
+    }
 }

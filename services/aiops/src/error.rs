@@ -1,0 +1,33 @@
+//! The aiops service's errors and the gRPC status each one becomes.
+
+use airis_proto::tonic::Status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing or unusable credentials.
+    #[error(transparent)]
+    Auth(#[from] airis_runtime::auth::AuthError),
+    /// A malformed request field; the message names the field.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// A documented limit was exceeded; the message names it.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// A model failed where it should not have; details stay in the log.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<Error> for Status {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::Auth(error) => error.into(),
+            Error::InvalidArgument(message) => Status::invalid_argument(message),
+            Error::LimitExceeded(message) => Status::resource_exhausted(message),
+            Error::Internal(message) => {
+                tracing::error!(%message, "aiops model failed");
+                Status::internal("the model failed on this input; see the service's log")
+            }
+        }
+    }
+}

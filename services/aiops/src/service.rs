@@ -1,0 +1,293 @@
+//! The tonic service: tenant, request fields, then the model on a blocking
+//! thread.
+
+use airis_proto::airis::aiops::v1::{
+    AnomalyKind, ForecastPoint, ForecastRequest, ForecastResponse, Point, ScoreSeriesRequest,
+    ScoreSeriesResponse, ScoredPoint, Seasonality,
+    anomaly_service_server::{AnomalyService, AnomalyServiceServer},
+};
+use airis_proto::tonic::{self, Request, Response, Status};
+use airis_runtime::auth::{Access, Authenticator};
+use tracing::Instrument as _;
+
+use crate::Error;
+use crate::detect::{ANOMALY_THRESHOLD, Detector, DetectorConfig, Kind};
+use crate::forecast::{self, ForecastConfig, ForecastError};
+
+/// Points one request may carry.
+pub const MAX_POINTS: usize = 1_000_000;
+/// Largest request message read: 1,000,000 points take about 20 MiB.
+/// Anything larger is refused by gRPC before it is decoded.
+pub const MAX_REQUEST_BYTES: usize = 32 << 20;
+
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// The aiops service.
+#[derive(Clone)]
+pub struct Aiops {
+    auth: Authenticator,
+}
+
+impl Aiops {
+    pub fn new(auth: Authenticator) -> Self {
+        Self { auth }
+    }
+
+    pub fn into_server(self) -> AnomalyServiceServer<Self> {
+        AnomalyServiceServer::new(self).max_decoding_message_size(MAX_REQUEST_BYTES)
+    }
+
+    /// Runs one RPC: resolves the tenant, then `work` on a blocking thread,
+    /// since the models are CPU-bound.
+    async fn run<Req, Resp>(
+        &self,
+        rpc: &'static str,
+        request: Request<Req>,
+        work: impl FnOnce(Req) -> Result<Resp, Error> + Send + 'static,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Req: Send + 'static,
+        Resp: Send + 'static,
+    {
+        let span = tracing::info_span!("aiops", rpc, tenant = tracing::field::Empty);
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
+        async move {
+            let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+            tracing::Span::current().record("tenant", tenant.as_str());
+            let request = request.into_inner();
+            let answer = tokio::task::spawn_blocking(move || work(request))
+                .await
+                .map_err(|e| Error::Internal(format!("{rpc}: {e}")))??;
+            Ok(Response::new(answer))
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[tonic::async_trait]
+impl AnomalyService for Aiops {
+    async fn score_series(
+        &self,
+        request: Request<ScoreSeriesRequest>,
+    ) -> Result<Response<ScoreSeriesResponse>, Status> {
+        self.run("ScoreSeries", request, score_series).await
+    }
+
+    async fn forecast(
+        &self,
+        request: Request<ForecastRequest>,
+    ) -> Result<Response<ForecastResponse>, Status> {
+        self.run("Forecast", request, run_forecast).await
+    }
+}
+
+fn score_series(request: ScoreSeriesRequest) -> Result<ScoreSeriesResponse, Error> {
+    let points = series(&request.points)?;
+    let mut detector = Detector::new(&DetectorConfig::default());
+    let scored = points
+        .iter()
+        .zip(&request.points)
+        .map(|(&(secs, value), sent)| {
+            let p = detector.update(secs, value);
+            ScoredPoint {
+                time_unix_nano: sent.time_unix_nano,
+                value,
+                score: p.score,
+                expected: p.expected,
+                lower: p.lower,
+                upper: p.upper,
+                kind: anomaly_kind(p.kind) as i32,
+            }
+        })
+        .collect();
+    Ok(ScoreSeriesResponse {
+        points: scored,
+        anomaly_threshold: ANOMALY_THRESHOLD,
+    })
+}
+
+fn anomaly_kind(kind: Kind) -> AnomalyKind {
+    match kind {
+        Kind::None => AnomalyKind::Unspecified,
+        Kind::Spike => AnomalyKind::Spike,
+        Kind::Dip => AnomalyKind::Dip,
+        Kind::LevelShift => AnomalyKind::LevelShift,
+        Kind::TrendChange => AnomalyKind::TrendChange,
+        Kind::VarianceChange => AnomalyKind::VarianceChange,
+        Kind::MissingData => AnomalyKind::MissingData,
+    }
+}
+
+fn run_forecast(request: ForecastRequest) -> Result<ForecastResponse, Error> {
+    let horizon = request.horizon as usize;
+    let points = series(&request.points)?;
+    let answer =
+        forecast::forecast(&points, horizon, &ForecastConfig::default()).map_err(forecast_error)?;
+    Ok(ForecastResponse {
+        step_seconds: answer.step_secs,
+        seasonality: answer
+            .seasonality
+            .iter()
+            .map(|p| Seasonality {
+                period_seconds: p.secs,
+                strength: p.strength,
+            })
+            .collect(),
+        points: answer
+            .points
+            .iter()
+            .map(|p| ForecastPoint {
+                time_unix_nano: (p.ts_unix.max(0) as u64).saturating_mul(NANOS_PER_SEC),
+                value: p.value,
+                lower_80: p.lower80,
+                upper_80: p.upper80,
+                lower_95: p.lower95,
+                upper_95: p.upper95,
+            })
+            .collect(),
+        method: answer.method.to_owned(),
+    })
+}
+
+/// The request's points as (unix seconds, value), after checking what
+/// every model needs: a bounded count, times strictly increasing, finite
+/// values. Errors name the point.
+fn series(points: &[Point]) -> Result<Vec<(i64, f64)>, Error> {
+    if points.len() > MAX_POINTS {
+        return Err(Error::LimitExceeded(format!(
+            "points: {} points, more than the {MAX_POINTS} a request may carry",
+            points.len()
+        )));
+    }
+    if points.is_empty() {
+        return Err(Error::InvalidArgument("points: empty".to_owned()));
+    }
+    let mut previous = None;
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if !p.value.is_finite() {
+                return Err(Error::InvalidArgument(format!(
+                    "points[{i}].value: {} is not a finite number",
+                    p.value
+                )));
+            }
+            if previous.is_some_and(|t| p.time_unix_nano <= t) {
+                return Err(Error::InvalidArgument(format!(
+                    "points[{i}].time_unix_nano: not after the previous point's"
+                )));
+            }
+            previous = Some(p.time_unix_nano);
+            Ok(((p.time_unix_nano / NANOS_PER_SEC) as i64, p.value))
+        })
+        .collect()
+}
+
+/// A forecast's refusal in the request's terms.
+fn forecast_error(error: ForecastError) -> Error {
+    use ForecastError as E;
+    match error {
+        E::EmptySeries => Error::InvalidArgument("points: empty".to_owned()),
+        E::TooFewPoints { got, min } => Error::InvalidArgument(format!(
+            "points: {got} usable, at least {min} needed (points in the same second count once)"
+        )),
+        E::TooManyPoints { got, max } => Error::LimitExceeded(format!(
+            "points: {got} points, more than the {max} a forecast takes"
+        )),
+        E::ZeroHorizon => Error::InvalidArgument("horizon: must be at least 1".to_owned()),
+        E::HorizonTooLarge { got, max } => Error::InvalidArgument(format!(
+            "horizon: {got} steps, more than the {max} a forecast gives"
+        )),
+        E::NonFiniteValue { index } => {
+            Error::InvalidArgument(format!("points[{index}].value: not a finite number"))
+        }
+        E::NonIncreasingTimestamp { index } => Error::InvalidArgument(format!(
+            "points[{index}].time_unix_nano: less than a second after the previous point's \
+             (forecasts work in whole seconds)"
+        )),
+        E::TimestampOutOfRange { index } => Error::InvalidArgument(format!(
+            "points[{index}].time_unix_nano: after the year 9999"
+        )),
+        E::InvalidConfig(what) => Error::Internal(format!("forecast configuration: {what}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(t: u64, value: f64) -> Point {
+        Point {
+            time_unix_nano: t,
+            value,
+        }
+    }
+
+    fn message(result: Result<impl std::fmt::Debug, Error>) -> String {
+        result.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_points_are_named() {
+        assert_eq!(message(series(&[])), "points: empty");
+        let nan = [point(1, 1.0), point(2, f64::NAN)];
+        assert!(message(series(&nan)).starts_with("points[1].value"));
+        let inf = [point(1, f64::INFINITY)];
+        assert!(message(series(&inf)).starts_with("points[0].value"));
+        let unsorted = [point(5, 1.0), point(9, 1.0), point(9, 2.0)];
+        assert!(message(series(&unsorted)).starts_with("points[2].time_unix_nano"));
+        let too_many = vec![point(0, 0.0); MAX_POINTS + 1];
+        assert!(matches!(series(&too_many), Err(Error::LimitExceeded(_))));
+    }
+
+    #[test]
+    fn a_spike_scores_above_the_threshold_and_is_named() {
+        // Ten days of a per-minute series with some noise, then one spike.
+        let mut noise = 0x2545_f491_4f6c_dd1d_u64;
+        let mut points: Vec<Point> = (0..14_400u64)
+            .map(|i| {
+                noise ^= noise << 13;
+                noise ^= noise >> 7;
+                noise ^= noise << 17;
+                let jitter = (noise >> 11) as f64 / (1u64 << 53) as f64;
+                point(i * 60 * NANOS_PER_SEC, 100.0 + 5.0 * jitter)
+            })
+            .collect();
+        points[14_000].value = 400.0;
+        let answer = score_series(ScoreSeriesRequest { points }).unwrap();
+        assert_eq!(answer.points.len(), 14_400);
+        let spike = &answer.points[14_000];
+        assert!(spike.score >= answer.anomaly_threshold, "{spike:?}");
+        assert_eq!(spike.kind, AnomalyKind::Spike as i32);
+        assert!(spike.upper < 400.0 && spike.lower <= spike.expected);
+        let calm = answer.points[13_000..13_990]
+            .iter()
+            .filter(|p| p.score >= answer.anomaly_threshold)
+            .count();
+        assert_eq!(calm, 0, "alarms on plain noise");
+    }
+
+    #[test]
+    fn forecast_refusals_name_the_field() {
+        let minutes = |n: u64| -> Vec<Point> {
+            (0..n)
+                .map(|i| point(i * 60 * NANOS_PER_SEC, i as f64))
+                .collect()
+        };
+        let ask =
+            |points: Vec<Point>, horizon: u32| run_forecast(ForecastRequest { points, horizon });
+        assert!(message(ask(minutes(50), 0)).starts_with("horizon"));
+        assert!(message(ask(minutes(50), 10_001)).starts_with("horizon"));
+        assert!(message(ask(minutes(5), 10)).starts_with("points: 5 usable"));
+        // Two points within one second: distinct to ScoreSeries, one to Forecast.
+        let mut same_second = minutes(50);
+        same_second[10].time_unix_nano = same_second[9].time_unix_nano + 1;
+        assert!(message(ask(same_second, 10)).starts_with("points[10].time_unix_nano"));
+        let answer = ask(minutes(200), 30).unwrap();
+        assert_eq!(answer.step_seconds, 60);
+        assert_eq!(answer.points.len(), 30);
+        assert_eq!(answer.points[0].time_unix_nano, 200 * 60 * NANOS_PER_SEC);
+    }
+}
