@@ -132,8 +132,10 @@ test("the service map shows the demo's edges; an edge leads to its traces", asyn
   await shoot(page, 'map');
   await page.getByLabel('Calls from frontend to checkout', { exact: true }).click();
   await expect(page).toHaveURL(/edge=/);
-  await page.getByRole('link', { name: 'View traces (callee)' }).click();
+  await page.getByRole('link', { name: 'Traces of this call' }).click();
   await expect(page).toHaveURL(/\/traces\?.*service=checkout/);
+  await expect(page).toHaveURL(/caller=frontend/);
+  await expect(page.getByLabel('Called from')).toHaveValue('frontend');
   await expect(page.getByTestId('trace-row').first()).toBeVisible();
   await inKorean(page, path, (p) => expect(p.getByLabel('Calls from frontend to checkout').or(p.locator('.react-flow__edge').first())).toBeAttached(), 'map');
 });

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
-import { describeError, errorKind, neededRoleOf, shouldRetry } from './errors';
+import { describeError, errorKind, isFormError, neededRoleOf, shouldRetry } from './errors';
 
 const t = ((key: string, opts?: Record<string, string>) => (opts?.role ? `${key}:${opts.role}` : key)) as unknown as TFunction;
 
@@ -22,6 +22,11 @@ describe('errors', () => {
     expect(e.retryable).toBe(false);
     const p = describeError(new ConnectError('needs the admin role, the token has viewer', Code.PermissionDenied), t);
     expect(p.neededRole).toBe('admin');
+  });
+  it('sends request errors to the form', () => {
+    expect(isFormError(new ConnectError('x', Code.InvalidArgument))).toBe(true);
+    expect(isFormError(new ConnectError('x', Code.ResourceExhausted))).toBe(true);
+    expect(isFormError(new ConnectError('x', Code.Unavailable))).toBe(false);
   });
   it('retries only transient failures, once', () => {
     expect(shouldRetry(0, new ConnectError('x', Code.Unavailable))).toBe(true);

@@ -81,6 +81,16 @@ export function describeError(err: unknown, t: TFunction): UiError {
   };
 }
 
+/**
+ * INVALID_ARGUMENT and RESOURCE_EXHAUSTED say what to change in the request
+ * (the server's message names the field or limit): shown next to the form
+ * that sent it rather than in the panel.
+ */
+export function isFormError(err: unknown): boolean {
+  const kind = errorKind(ConnectError.from(err).code);
+  return kind === 'invalid' || kind === 'limit';
+}
+
 /** Query retry policy: transient failures once, never what will fail again. */
 export function shouldRetry(failureCount: number, err: unknown): boolean {
   const kind = errorKind(ConnectError.from(err).code);

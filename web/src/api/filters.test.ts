@@ -20,12 +20,15 @@ describe('attribute filters', () => {
       startMs: 1000,
       endMs: 2000,
       service: 'checkout',
+      caller: 'frontend',
       status: 'error',
       kind: 'client',
       minDurationMs: 1.5,
       attrs: ['resource:service.version=v2', 'http.route~check'],
     });
     expect(f.timeRange?.startUnixNano).toBe(1_000_000_000n);
+    expect(f.serviceName).toBe('checkout');
+    expect(f.parentServiceName).toBe('frontend');
     expect(f.statusCode).toBe(StatusCode.ERROR);
     expect(f.kind).toBe(SpanKind.CLIENT);
     expect(f.minDurationNano).toBe(1_500_000n);

@@ -83,6 +83,9 @@ export interface SpanFilterInput {
   startMs: number;
   endMs: number;
   service?: string;
+  /** Spans called from this service (their parent span's service): with
+   * `service`, one edge of the service map. */
+  caller?: string;
   operation?: string;
   kind?: KindFilter;
   status?: StatusFilter;
@@ -104,6 +107,7 @@ export function toSpanFilter(f: SpanFilterInput): SpanFilter {
   return create(SpanFilterSchema, {
     timeRange: timeRange(f.startMs, f.endMs),
     serviceName: f.service ?? '',
+    parentServiceName: f.caller ?? '',
     operation: f.operation ?? '',
     kind: KIND_PROTO[f.kind ?? ''] ?? SpanKind.UNSPECIFIED,
     statusCode: STATUS_PROTO[f.status ?? ''],

@@ -1,6 +1,6 @@
 // The app shell: sidebar navigation, top bar (time, refresh, language,
 // theme, user), and the page.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useLocation } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate, useSearchParams } from 'react-router';
@@ -9,10 +9,13 @@ import { logout } from '../api/session';
 import { Icon } from '../components/Icon';
 import { ErrorPanel } from '../components/states';
 import { TimeRangePicker } from '../components/TimeRangePicker';
+import { usePopover } from '../components/usePopover';
 import { LANGUAGES, setLanguage, type Lang } from '../i18n';
+import { formatSpan } from '../lib/format';
+import { DEFAULT_FROM, DEFAULT_TO, relativeSpan } from '../lib/time';
 import { NAV } from './routes';
 import { setTheme, useTheme } from './theme';
-import { TimeRangeProvider } from './timeRange';
+import { TimeRangeProvider, useTimeRange } from './timeRange';
 import { linkWith } from './urlState';
 import { useUser } from './useSession';
 import './Shell.css';
@@ -66,7 +69,9 @@ export function Shell() {
         </nav>
         <div className="main-col">
           <header className="topbar">
-            <div className="topbar-left" />
+            <div className="topbar-left">
+              <RangeNotice />
+            </div>
             <div className="topbar-right">
               <TimeRangePicker />
               <LanguageSwitch />
@@ -121,38 +126,31 @@ function ThemeSwitch() {
 function UserMenu() {
   const { t } = useTranslation();
   const user = useUser();
-  const [open, setOpen] = useState(false);
+  const pop = usePopover();
   const [signOutError, setSignOutError] = useState<unknown>(null);
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const root = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const onDoc = (e: MouseEvent) => root.current && !root.current.contains(e.target as Node) && setOpen(false);
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
-    document.addEventListener('mousedown', onDoc);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('mousedown', onDoc);
-      document.removeEventListener('keydown', onKey);
-    };
-  }, [open]);
   if (!user) return null;
+  const signOut = async () => {
+    try {
+      setSignOutError(null);
+      await logout();
+    } catch (err) {
+      // Still signed in on the gateway: say so, stay here.
+      setSignOutError(err);
+      return;
+    }
+    qc.clear();
+    navigate('/login', { replace: true });
+  };
   return (
-    <div className="user-menu" ref={root}>
-      <button
-        type="button"
-        className="btn"
-        aria-haspopup="true"
-        aria-expanded={open}
-        aria-label={t('shell.userMenu', { user: user.username })}
-        onClick={() => setOpen((o) => !o)}
-      >
+    <div className="user-menu" {...pop.rootProps}>
+      <button type="button" className="btn" aria-label={t('shell.userMenu', { user: user.username })} {...pop.triggerProps}>
         <Icon name="user" />
         <span>{user.username}</span>
       </button>
-      {open && (
-        <div className="user-pop">
+      {pop.open && (
+        <div className="user-pop" aria-label={t('shell.account')} {...pop.popupProps}>
           <dl className="kv">
             <dt>{t('shell.tenant')}</dt>
             <dd>{user.tenant}</dd>
@@ -161,27 +159,26 @@ function UserMenu() {
             <dt>{t('shell.role')}</dt>
             <dd>{t(`roles.${user.role}`)}</dd>
           </dl>
-          <button
-            type="button"
-            className="btn"
-            onClick={async () => {
-              try {
-                setSignOutError(null);
-                await logout();
-              } catch (err) {
-                // Still signed in on the gateway: say so, stay here.
-                setSignOutError(err);
-                return;
-              }
-              qc.clear();
-              navigate('/login', { replace: true });
-            }}
-          >
+          <button type="button" className="btn" onClick={() => void signOut()}>
             {t('auth.signOut')}
           </button>
           {signOutError !== null && <ErrorPanel error={signOutError} compact />}
         </div>
       )}
     </div>
+  );
+}
+
+/** Says so when the address's time range cannot be shown and the default is shown instead. */
+function RangeNotice() {
+  const { t } = useTranslation();
+  const tr = useTimeRange();
+  if (!tr.problem) return null;
+  const span = relativeSpan(DEFAULT_FROM, DEFAULT_TO)!;
+  const range = formatSpan(span.count, span.unit);
+  return (
+    <p className="range-notice" role="status">
+      {tr.problem === 'order' ? t('time.urlOrder', { range }) : t('time.urlInvalid', { range })}
+    </p>
   );
 }

@@ -3,17 +3,20 @@
 // auto-refresh ticks and on "refresh".
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { useLocation } from 'react-router';
-import { DEFAULT_FROM, DEFAULT_TO, isRelative, parseDuration, resolveRange, type ResolvedRange } from '../lib/time';
+import { DEFAULT_FROM, DEFAULT_TO, isRelative, parseDuration, rangeProblem, resolveRange, type ResolvedRange } from '../lib/time';
 import { useUrlState } from './urlState';
 
 export const REFRESH_OPTIONS = ['off', '10s', '30s', '1m', '5m'] as const;
 export type RefreshOption = (typeof REFRESH_OPTIONS)[number];
 
 export interface TimeRangeValue extends ResolvedRange {
+  /** The range shown, as in the URL: the default when the URL's cannot be shown. */
   from: string;
   to: string;
   refresh: RefreshOption;
   relative: boolean;
+  /** Why the URL's range is not the one shown (the default is, instead). */
+  problem: 'invalid' | 'order' | null;
   setRange(from: string, to: string): void;
   /** Zoom to an absolute window (brush on a chart). */
   zoom(startMs: number, endMs: number): void;
@@ -25,8 +28,13 @@ const Ctx = createContext<TimeRangeValue | null>(null);
 
 export function TimeRangeProvider({ children }: { children: ReactNode }) {
   const [params, update] = useUrlState();
-  const from = params.get('from') ?? DEFAULT_FROM;
-  const to = params.get('to') ?? DEFAULT_TO;
+  const urlFrom = params.get('from') ?? DEFAULT_FROM;
+  const urlTo = params.get('to') ?? DEFAULT_TO;
+  // A range the page cannot show (a side is not a time, or it starts at or
+  // after its end) is replaced by the default, and `problem` says why.
+  const problem = rangeProblem(urlFrom, urlTo, Date.now());
+  const from = problem ? DEFAULT_FROM : urlFrom;
+  const to = problem ? DEFAULT_TO : urlTo;
   const refreshParam = params.get('refresh');
   const refresh: RefreshOption = (REFRESH_OPTIONS as readonly string[]).includes(refreshParam ?? '')
     ? (refreshParam as RefreshOption)
@@ -62,8 +70,8 @@ export function TimeRangeProvider({ children }: { children: ReactNode }) {
   const reload = useCallback(() => setTick((t) => t + 1), []);
 
   const value = useMemo<TimeRangeValue>(
-    () => ({ ...resolved, from, to, refresh, relative, setRange, zoom, setRefresh, reload }),
-    [resolved, from, to, refresh, relative, setRange, zoom, setRefresh, reload],
+    () => ({ ...resolved, from, to, problem, refresh, relative, setRange, zoom, setRefresh, reload }),
+    [resolved, from, to, problem, refresh, relative, setRange, zoom, setRefresh, reload],
   );
   return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
 }

@@ -1,5 +1,5 @@
 // Page state lives in the URL query string so a pasted link reproduces the view.
-import { useCallback } from 'react';
+import { useCallback, useState } from 'react';
 import { useSearchParams } from 'react-router';
 
 export type Patch = Record<string, string | string[] | null | undefined>;
@@ -23,6 +23,23 @@ export function useUrlState(): [URLSearchParams, (patch: Patch, opts?: { replace
     [setParams],
   );
   return [params, update];
+}
+
+/**
+ * A search form's draft of the filters the URL applies: edited freely,
+ * written to the URL on submit, and reset to the URL's when that changes
+ * from outside (back button, a pasted link). Also returns the applied
+ * filters' key, the page token left out: paging keeps the draft.
+ */
+export function useDraft<T extends { page: string }>(applied: T): [T, (draft: T) => void, string] {
+  const key = JSON.stringify({ ...applied, page: '' });
+  const [draft, setDraft] = useState(applied);
+  const [lastKey, setLastKey] = useState(key);
+  if (key !== lastKey) {
+    setLastKey(key);
+    setDraft(applied);
+  }
+  return [draft, setDraft, key];
 }
 
 /** Keys carried over when moving between pages. */

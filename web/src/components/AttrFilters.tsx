@@ -1,4 +1,5 @@
-// Editable list of attribute filters ("key=value", "key!=value", "key~value", "key").
+// Editable list of attribute filters ("key=value", "key!=value", "key~value", "key"),
+// across the whole width of its search form.
 import { useTranslation } from 'react-i18next';
 
 export function AttrFilters({
@@ -15,7 +16,7 @@ export function AttrFilters({
   const { t } = useTranslation();
   const rows = value.length ? value : [''];
   return (
-    <fieldset className="attr-filters">
+    <fieldset className="attr-filters form-wide">
       <legend>{label ?? t('filters.attributes')}</legend>
       {rows.map((v, i) => (
         <div className="row" key={i}>

@@ -1,10 +1,12 @@
 // The one chart component: uPlot for time series lines, histogram bars
 // (brush to zoom) and scatter plots. x values are epoch seconds.
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useTranslation } from 'react-i18next';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useTheme } from '../app/theme';
 import { formatDateTime, formatShortDateTime, formatTime, formatTimeMs } from '../lib/format';
+import { ChartTable, SparklineValues } from './ChartTable';
 import './Chart.css';
 
 export interface ChartSeries {
@@ -57,6 +59,9 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const [hidden, setHidden] = useState<Set<number>>(() => new Set());
   const [tip, setTip] = useState<Tip | null>(null);
+  const [showTable, setShowTable] = useState(false);
+  const tableId = useId();
+  const { t } = useTranslation();
   // Callbacks read through a ref so the chart is not rebuilt when they change.
   const cb = useRef(props);
   cb.current = props;
@@ -241,6 +246,8 @@ export function Chart(props: ChartProps) {
     });
   };
 
+  const tableFormat = props.yFormat ?? String;
+
   return (
     <figure className={`chart ${sparkline ? 'chart-spark' : ''}`} aria-label={ariaLabel}>
       <div className="chart-canvas" ref={ref} style={{ height }} />
@@ -260,23 +267,46 @@ export function Chart(props: ChartProps) {
           ))}
         </div>
       )}
-      {legend && series.length > 0 && (
-        <figcaption className="chart-legend">
-          {series.map((s, i) => (
-            <button
-              key={s.label + i}
-              type="button"
-              className={`legend-item ${hidden.has(i) ? 'off' : ''}`}
-              aria-pressed={!hidden.has(i)}
-              onClick={() => toggle(i)}
-            >
-              <span className="swatch" style={{ background: s.color }} />
-              {s.label}
-            </button>
-          ))}
-        </figcaption>
+      {sparkline ? (
+        <SparklineValues x={x} ys={ys} series={series} format={tableFormat} />
+      ) : (
+        <div className="chart-foot">
+          {legend && series.length > 0 && <ChartLegend series={series} hidden={hidden} onToggle={toggle} />}
+          <button
+            type="button"
+            className="btn btn-small chart-table-toggle"
+            aria-expanded={showTable}
+            aria-controls={showTable ? tableId : undefined}
+            onClick={() => setShowTable((v) => !v)}
+          >
+            {showTable ? t('chart.hideTable') : t('chart.showTable')}
+          </button>
+        </div>
+      )}
+      {showTable && !sparkline && (
+        <ChartTable id={tableId} caption={ariaLabel} x={x} ys={ys} series={series} format={tableFormat} precise={kind === 'scatter'} />
       )}
     </figure>
+  );
+}
+
+/** Series to show or hide (toggle buttons, their state announced). */
+function ChartLegend({ series, hidden, onToggle }: { series: ChartSeries[]; hidden: Set<number>; onToggle: (i: number) => void }) {
+  return (
+    <div className="chart-legend">
+      {series.map((s, i) => (
+        <button
+          key={s.label + i}
+          type="button"
+          className={`legend-item ${hidden.has(i) ? 'off' : ''}`}
+          aria-pressed={!hidden.has(i)}
+          onClick={() => onToggle(i)}
+        >
+          <span className="swatch" style={{ background: s.color }} />
+          {s.label}
+        </button>
+      ))}
+    </div>
   );
 }
 

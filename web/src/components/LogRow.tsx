@@ -5,12 +5,13 @@ import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { severityOf } from '../api/filters';
 import { useLinkTo } from '../app/urlState';
-import type { LogRecord } from '../gen/airis/analytics/v1/query_pb';
+import type { LogRecord, SearchLogsResponse } from '../gen/airis/analytics/v1/query_pb';
 import { colorFor } from '../lib/colors';
 import { formatTimeMs } from '../lib/format';
 import { nanosToMs } from '../lib/time';
 import { highlightSegments } from '../lib/utf8';
 import { Icon } from './Icon';
+import { Empty, QueryState, Skeleton, type QueryLike } from './states';
 import './LogRow.css';
 
 export function LogBody({ record }: { record: LogRecord }) {
@@ -118,5 +119,33 @@ export function LogList({ records, showTraceLink }: { records: readonly LogRecor
         <LogRow key={`${r.timeUnixNano}-${i}`} record={r} showTraceLink={showTraceLink} />
       ))}
     </ul>
+  );
+}
+
+/** A log search's records, or why there are none (see QueryState). */
+export function LogResults({
+  query,
+  rows,
+  compact,
+  hideError,
+}: {
+  query: QueryLike<SearchLogsResponse>;
+  /** Skeleton lines while loading. */
+  rows: number;
+  compact?: boolean;
+  hideError?: boolean;
+}) {
+  const { t } = useTranslation();
+  return (
+    <QueryState
+      query={query}
+      skeleton={<Skeleton rows={rows} />}
+      compact={compact}
+      hideError={hideError}
+      isEmpty={(d) => d.records.length === 0}
+      empty={<Empty title={t('logs.emptyTitle')} hint={t('logs.emptyHint')} />}
+    >
+      {(d) => <LogList records={d.records} />}
+    </QueryState>
   );
 }

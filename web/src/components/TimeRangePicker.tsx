@@ -1,69 +1,46 @@
-// Relative presets and absolute from/to, with the browser's time zone shown.
-import { useEffect, useRef, useState } from 'react';
+// The time range: relative presets, an absolute from/to typed or pasted
+// (wall times in the browser's zone, ISO 8601 with offset, epoch seconds or
+// milliseconds, now-…), auto-refresh; the browser's time zone is shown.
+import { useRef, useState, type FormEvent } from 'react';
+import { flushSync } from 'react-dom';
 import { useTranslation } from 'react-i18next';
 import { REFRESH_OPTIONS, useTimeRange, type RefreshOption } from '../app/timeRange';
-import { formatDateTime } from '../lib/format';
-import { fromLocalInput, presetOf, RELATIVE_PRESETS, timeZoneLabel, toLocalInput } from '../lib/time';
+import { formatInterval, formatRangeEnds, formatSpan } from '../lib/format';
+import {
+  browserZone,
+  formatTimeInput,
+  parseDuration,
+  parseRangeInput,
+  parseSpan,
+  presetOf,
+  relativeSpan,
+  RELATIVE_PRESETS,
+  timeZoneLabel,
+  utcOffsetLabel,
+  type RangeInputError,
+} from '../lib/time';
+import { Field } from './Field';
 import { Icon } from './Icon';
+import { usePopover } from './usePopover';
 import './TimeRangePicker.css';
+
+/** "Last 15 minutes" for a range that ends now, else both ends with the zone's offset. */
+function useRangeLabel(): string {
+  const { t } = useTranslation();
+  const tr = useTimeRange();
+  const span = relativeSpan(tr.from, tr.to);
+  if (span) return t('time.last', { range: formatSpan(span.count, span.unit) });
+  const [from, to] = formatRangeEnds(tr.startMs, tr.endMs);
+  return `${t('time.between', { from, to })} (${utcOffsetLabel(new Date(tr.startMs), browserZone())})`;
+}
 
 export function TimeRangePicker() {
   const { t } = useTranslation();
   const tr = useTimeRange();
-  const [open, setOpen] = useState(false);
-  const [fromText, setFromText] = useState('');
-  const [toText, setToText] = useState('');
-  const [invalid, setInvalid] = useState(false);
-  const root = useRef<HTMLDivElement>(null);
-  const preset = presetOf(tr.from, tr.to);
-
-  useEffect(() => {
-    if (!open) return;
-    setFromText(toLocalInput(tr.startMs));
-    setToText(toLocalInput(tr.endMs));
-    setInvalid(false);
-    const onDoc = (e: MouseEvent) => {
-      if (root.current && !root.current.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => e.key === 'Escape' && setOpen(false);
-    document.addEventListener('mousedown', onDoc);
-    document.addEventListener('keydown', onKey);
-    return () => {
-      document.removeEventListener('mousedown', onDoc);
-      document.removeEventListener('keydown', onKey);
-    };
-    // Only when opening: the inputs start from the range then shown.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [open]);
-
-  const label = preset
-    ? t('time.last', { range: t(`time.preset.${preset}`) })
-    : `${formatDateTime(tr.startMs)} – ${formatDateTime(tr.endMs)}`;
-
-  const applyAbsolute = () => {
-    const s = fromLocalInput(fromText);
-    const e = fromLocalInput(toText);
-    if (s === null || e === null || s >= e) {
-      setInvalid(true);
-      return;
-    }
-    tr.setRange(String(s), String(e));
-    setOpen(false);
-  };
-
+  const label = useRangeLabel();
   return (
-    <div className="trp" ref={root}>
-      <button
-        type="button"
-        className="btn trp-button"
-        aria-haspopup="dialog"
-        aria-expanded={open}
-        aria-label={`${t('time.range')}: ${label}`}
-        onClick={() => setOpen((o) => !o)}
-      >
-        <Icon name="clock" />
-        <span>{label}</span>
-      </button>
+    <div className="trp">
+      <RangePopover label={label} />
       <button type="button" className="btn" onClick={tr.reload} aria-label={t('time.refreshNow')} title={t('time.refreshNow')}>
         <Icon name="refresh" />
       </button>
@@ -78,56 +55,118 @@ export function TimeRangePicker() {
       >
         {REFRESH_OPTIONS.map((o) => (
           <option key={o} value={o}>
-            {o === 'off' ? t('time.refreshOff') : t('time.every', { interval: o })}
+            {o === 'off' ? t('time.refreshOff') : t('time.every', { interval: formatInterval(parseDuration(o)!) })}
           </option>
         ))}
       </select>
-      {open && (
-        <div className="trp-pop" role="dialog" aria-label={t('time.range')}>
+    </div>
+  );
+}
+
+function RangePopover({ label }: { label: string }) {
+  const { t } = useTranslation();
+  const tr = useTimeRange();
+  const [fromText, setFromText] = useState('');
+  const [toText, setToText] = useState('');
+  const [errors, setErrors] = useState<RangeInputError[]>([]);
+  const fromRef = useRef<HTMLInputElement>(null);
+  const toRef = useRef<HTMLInputElement>(null);
+  const preset = presetOf(tr.from, tr.to);
+  const pop = usePopover(() => {
+    // The inputs start from the range shown when the picker opens.
+    setFromText(formatTimeInput(tr.startMs));
+    setToText(formatTimeInput(tr.endMs));
+    setErrors([]);
+  });
+
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    const r = parseRangeInput(fromText, toText, Date.now());
+    if ('errors' in r) {
+      // Rendered before the focus moves, so the field is read with its error.
+      flushSync(() => setErrors(r.errors));
+      (r.errors.includes('to') && !r.errors.includes('from') ? toRef : fromRef).current?.focus();
+      return;
+    }
+    tr.setRange(r.from, r.to);
+    pop.close(true);
+  };
+  const order = errors.includes('order');
+  const sides = [
+    { side: 'from', name: t('time.from'), text: fromText, setText: setFromText, ref: fromRef },
+    { side: 'to', name: t('time.to'), text: toText, setText: setToText, ref: toRef },
+  ] as const;
+
+  return (
+    <div className="trp-anchor" {...pop.rootProps}>
+      <button type="button" className="btn trp-button" aria-label={`${t('time.range')}: ${label}`} {...pop.triggerProps}>
+        <Icon name="clock" />
+        <span>{label}</span>
+      </button>
+      {pop.open && (
+        <div className="trp-pop" aria-label={t('time.range')} {...pop.popupProps}>
           <div className="trp-presets">
             <div className="trp-heading">{t('time.relative')}</div>
-            {RELATIVE_PRESETS.map((p) => (
-              <button
-                key={p}
-                type="button"
-                className={`trp-preset ${preset === p ? 'active' : ''}`}
-                aria-pressed={preset === p}
-                onClick={() => {
-                  tr.setRange(`now-${p}`, 'now');
-                  setOpen(false);
-                }}
-              >
-                {t('time.last', { range: t(`time.preset.${p}`) })}
-              </button>
-            ))}
+            {RELATIVE_PRESETS.map((p, i) => {
+              const span = parseSpan(p)!;
+              return (
+                <button
+                  key={p}
+                  type="button"
+                  className={`trp-preset ${preset === p ? 'active' : ''}`}
+                  aria-pressed={preset === p}
+                  data-autofocus={preset === p || (!preset && i === 0) ? true : undefined}
+                  onClick={() => {
+                    tr.setRange(`now-${p}`, 'now');
+                    pop.close(true);
+                  }}
+                >
+                  {t('time.last', { range: formatSpan(span.count, span.unit) })}
+                </button>
+              );
+            })}
           </div>
-          <form
-            className="trp-abs"
-            onSubmit={(e) => {
-              e.preventDefault();
-              applyAbsolute();
-            }}
-          >
+          <form className="trp-abs" onSubmit={apply} noValidate>
             <div className="trp-heading">{t('time.absolute')}</div>
-            <div className="field">
-              <label htmlFor="trp-from">{t('time.from')}</label>
-              <input id="trp-from" type="datetime-local" value={fromText} onChange={(e) => setFromText(e.target.value)} />
-            </div>
-            <div className="field">
-              <label htmlFor="trp-to">{t('time.to')}</label>
-              <input id="trp-to" type="datetime-local" value={toText} onChange={(e) => setToText(e.target.value)} />
-            </div>
-            {invalid && (
-              <p className="form-error" role="alert">
+            {sides.map(({ side, name, text, setText, ref }) => (
+              <Field
+                key={side}
+                id={`trp-${side}`}
+                label={name}
+                error={errors.includes(side) ? t('time.unreadable') : undefined}
+                invalid={order}
+                // Both are described by the forms accepted and the zone they are read in.
+                describedBy={order ? 'trp-order trp-hint' : 'trp-hint'}
+              >
+                {(control) => (
+                  <input
+                    {...control}
+                    ref={ref}
+                    className="mono"
+                    spellCheck={false}
+                    autoComplete="off"
+                    value={text}
+                    onChange={(e) => {
+                      setText(e.target.value);
+                      setErrors([]);
+                    }}
+                  />
+                )}
+              </Field>
+            ))}
+            {order && (
+              <p id="trp-order" className="form-error">
                 {t('time.invalid')}
               </p>
             )}
             <button type="submit" className="btn btn-primary">
               {t('time.apply')}
             </button>
-            <div className="trp-zone">
+            <p id="trp-hint" className="trp-zone">
+              {t('time.inputHint')}
+              <br />
               {t('time.zone')}: {timeZoneLabel()}
-            </div>
+            </p>
           </form>
         </div>
       )}

@@ -1,4 +1,5 @@
 // Loading, empty and error states shared by every panel.
+import type { FetchStatus } from '@tanstack/react-query';
 import { Component, type ErrorInfo, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { describeError } from '../api/errors';
@@ -49,6 +50,50 @@ export function ErrorPanel({ error, onRetry, compact }: { error: unknown; onRetr
       )}
     </div>
   );
+}
+
+/** What QueryState reads of a React Query result (plain or infinite). */
+export interface QueryLike<T> {
+  isPending: boolean;
+  isError: boolean;
+  error: unknown;
+  data: T | undefined;
+  fetchStatus: FetchStatus;
+  refetch: () => unknown;
+}
+
+/**
+ * The one way a panel shows a query: the skeleton while the first answer
+ * is on its way (nothing when the query is not enabled), the error with
+ * Retry, `empty` when `isEmpty` says the answer holds nothing, else the
+ * answer. `hideError` when the error is shown elsewhere: next to the form
+ * that caused it, or once for several panels.
+ */
+export function QueryState<T>({
+  query,
+  skeleton,
+  isEmpty,
+  empty,
+  compact,
+  hideError,
+  children,
+}: {
+  query: QueryLike<T>;
+  skeleton?: ReactNode;
+  isEmpty?: (data: T) => boolean;
+  empty?: ReactNode;
+  compact?: boolean;
+  hideError?: boolean;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return query.fetchStatus === 'idle' ? null : (skeleton ?? <Skeleton />);
+  if (query.isError) {
+    return hideError ? null : <ErrorPanel error={query.error} onRetry={() => void query.refetch()} compact={compact} />;
+  }
+  // Neither pending nor failed: the query has its answer.
+  const data = query.data as T;
+  if (isEmpty?.(data)) return <>{empty}</>;
+  return <>{children(data)}</>;
 }
 
 /** Inline form error (INVALID_ARGUMENT / RESOURCE_EXHAUSTED name the field). */

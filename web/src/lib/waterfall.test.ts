@@ -1,5 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { barGeometry, buildTree, criticalPath, flattenRows, traceBounds, type SpanLike } from './waterfall';
+import {
+  barGeometry,
+  buildTree,
+  criticalPath,
+  expandAncestors,
+  firstChildIndex,
+  flattenRows,
+  indexNodes,
+  navigate,
+  parentIndex,
+  traceBounds,
+  type SpanLike,
+} from './waterfall';
 
 function span(spanId: string, parentSpanId: string, start: number, dur: number): SpanLike {
   return { spanId, parentSpanId, startTimeUnixNano: BigInt(start), durationNano: BigInt(dur) };
@@ -95,5 +107,85 @@ describe('geometry', () => {
     const b = traceBounds(spans);
     expect(b).toEqual({ startNano: 0n, endNano: 100n });
     expect(barGeometry(spans[1]!, b)).toEqual({ left: 0.2, width: 0.75 });
+  });
+});
+
+describe('expandAncestors', () => {
+  const nodes = indexNodes(buildTree(spans));
+  it('expands every collapsed ancestor of a span, and nothing else', () => {
+    const collapsed = new Set(['root', 'b', 'a']);
+    expect(expandAncestors(collapsed, nodes.get('b2'))).toEqual(new Set(['a']));
+    expect(collapsed).toEqual(new Set(['root', 'b', 'a']));
+  });
+  it('keeps the span itself collapsed', () => {
+    expect(expandAncestors(new Set(['b']), nodes.get('b'))).toEqual(new Set(['b']));
+  });
+  it('returns the same set when nothing hides the span or it is unknown', () => {
+    const collapsed = new Set(['a']);
+    expect(expandAncestors(collapsed, nodes.get('b2'))).toBe(collapsed);
+    expect(expandAncestors(collapsed, nodes.get('nope'))).toBe(collapsed);
+  });
+  it('shows the span after expansion', () => {
+    const roots = buildTree(spans);
+    const collapsed = expandAncestors(new Set(['root', 'b']), indexNodes(roots).get('b1'));
+    expect(flattenRows(roots, collapsed).map((r) => r.node.span.spanId)).toContain('b1');
+  });
+});
+
+describe('keyboard navigation', () => {
+  // Visible with a collapsed: root, a (a1 hidden), b, b1, b2.
+  const rows = flattenRows(buildTree(spans), new Set(['a']));
+  const ids = rows.map((r) => r.node.span.spanId);
+  const at = (id: string) => ids.indexOf(id);
+  const go = (from: string, key: Parameters<typeof navigate>[2], page = 2) => {
+    const action = navigate(rows, at(from), key, page);
+    return action?.kind === 'focus' ? ids[action.index] : action;
+  };
+
+  it('numbers siblings for aria-posinset and aria-setsize', () => {
+    expect(rows.map((r) => [r.node.posInSet, r.node.setSize])).toEqual([
+      [1, 1],
+      [1, 2],
+      [2, 2],
+      [1, 2],
+      [2, 2],
+    ]);
+  });
+  it('finds parents and first children among the visible rows', () => {
+    expect(parentIndex(rows, at('b2'))).toBe(at('b'));
+    expect(parentIndex(rows, at('b'))).toBe(at('root'));
+    expect(parentIndex(rows, at('root'))).toBe(-1);
+    expect(firstChildIndex(rows, at('b'))).toBe(at('b1'));
+    expect(firstChildIndex(rows, at('a'))).toBe(-1);
+    expect(firstChildIndex(rows, at('b1'))).toBe(-1);
+  });
+  it('moves down and up over visible rows, skipping collapsed subtrees', () => {
+    expect(go('a', 'ArrowDown')).toBe('b');
+    expect(go('b', 'ArrowUp')).toBe('a');
+    expect(go('root', 'ArrowUp')).toBeNull();
+    expect(go('b2', 'ArrowDown')).toBeNull();
+  });
+  it('jumps to the ends and by pages, within the rows', () => {
+    expect(go('b1', 'Home')).toBe('root');
+    expect(go('a', 'End')).toBe('b2');
+    expect(go('root', 'PageDown')).toBe('b');
+    expect(go('b1', 'PageDown')).toBe('b2');
+    expect(go('a', 'PageUp')).toBe('root');
+  });
+  it('expands with Right, then moves to the first child', () => {
+    expect(go('a', 'ArrowRight')).toEqual({ kind: 'toggle', spanId: 'a' });
+    expect(go('b', 'ArrowRight')).toBe('b1');
+    expect(go('b1', 'ArrowRight')).toBeNull();
+  });
+  it('collapses with Left, then moves to the parent', () => {
+    expect(go('b', 'ArrowLeft')).toEqual({ kind: 'toggle', spanId: 'b' });
+    expect(go('b2', 'ArrowLeft')).toBe('b');
+    expect(go('a', 'ArrowLeft')).toBe('root');
+    expect(go('root', 'ArrowLeft')).toEqual({ kind: 'toggle', spanId: 'root' });
+    expect(navigate(flattenRows(buildTree(spans), new Set(['root'])), 0, 'ArrowLeft', 2)).toBeNull();
+  });
+  it('starts at the first row when the focused one is gone', () => {
+    expect(navigate(rows, 99, 'ArrowDown', 2)).toEqual({ kind: 'focus', index: 0 });
+    expect(navigate([], 0, 'ArrowDown', 2)).toBeNull();
   });
 });

@@ -11,9 +11,14 @@ export interface SpanLike {
 export interface TreeNode<S extends SpanLike> {
   span: S;
   children: TreeNode<S>[];
+  /** The node this one hangs under in the tree as built (cycles broken). */
+  parent: TreeNode<S> | undefined;
   depth: number;
   /** Spans in this subtree, itself included. */
   size: number;
+  /** 1-based position among its siblings and their number (aria-posinset, aria-setsize). */
+  posInSet: number;
+  setSize: number;
 }
 
 function endOf(s: SpanLike): bigint {
@@ -28,7 +33,9 @@ function endOf(s: SpanLike): bigint {
 export function buildTree<S extends SpanLike>(spans: readonly S[]): TreeNode<S>[] {
   const nodes = new Map<string, TreeNode<S>>();
   for (const span of spans) {
-    if (!nodes.has(span.spanId)) nodes.set(span.spanId, { span, children: [], depth: 0, size: 1 });
+    if (!nodes.has(span.spanId)) {
+      nodes.set(span.spanId, { span, children: [], parent: undefined, depth: 0, size: 1, posInSet: 1, setSize: 1 });
+    }
   }
   const parentOf = new Map<TreeNode<S>, TreeNode<S> | undefined>();
   for (const node of nodes.values()) {
@@ -52,12 +59,14 @@ export function buildTree<S extends SpanLike>(spans: readonly S[]): TreeNode<S>[
   const roots: TreeNode<S>[] = [];
   for (const node of nodes.values()) {
     const parent = parentOf.get(node);
+    node.parent = parent;
     if (parent) parent.children.push(node);
     else roots.push(node);
   }
   const byStart = (a: TreeNode<S>, b: TreeNode<S>) =>
     a.span.startTimeUnixNano < b.span.startTimeUnixNano ? -1 : a.span.startTimeUnixNano > b.span.startTimeUnixNano ? 1 : 0;
   roots.sort(byStart);
+  numberSiblings(roots);
   // Iterative depth assignment: 10k-deep chains must not overflow the stack.
   const order: TreeNode<S>[] = [];
   const stack = roots.map((r) => ({ node: r, depth: 0 }));
@@ -65,6 +74,7 @@ export function buildTree<S extends SpanLike>(spans: readonly S[]): TreeNode<S>[
     const { node, depth } = stack.pop()!;
     node.depth = depth;
     node.children.sort(byStart);
+    numberSiblings(node.children);
     order.push(node);
     for (const c of node.children) stack.push({ node: c, depth: depth + 1 });
   }
@@ -73,6 +83,40 @@ export function buildTree<S extends SpanLike>(spans: readonly S[]): TreeNode<S>[
     n.size = 1 + n.children.reduce((acc, c) => acc + c.size, 0);
   }
   return roots;
+}
+
+function numberSiblings<S extends SpanLike>(siblings: readonly TreeNode<S>[]): void {
+  siblings.forEach((n, i) => {
+    n.posInSet = i + 1;
+    n.setSize = siblings.length;
+  });
+}
+
+/** Every node by span id, for links that name a span. */
+export function indexNodes<S extends SpanLike>(roots: readonly TreeNode<S>[]): Map<string, TreeNode<S>> {
+  const byId = new Map<string, TreeNode<S>>();
+  const stack = [...roots];
+  while (stack.length) {
+    const node = stack.pop()!;
+    byId.set(node.span.spanId, node);
+    for (const c of node.children) stack.push(c);
+  }
+  return byId;
+}
+
+/**
+ * The collapsed set with every ancestor of `node` expanded, so that its row
+ * is shown (a link to a span inside a collapsed subtree). The same set when
+ * no ancestor was collapsed, so React state stays unchanged.
+ */
+export function expandAncestors<S extends SpanLike>(collapsed: ReadonlySet<string>, node: TreeNode<S> | undefined): ReadonlySet<string> {
+  let next: Set<string> | undefined;
+  for (let a = node?.parent; a; a = a.parent) {
+    if (!collapsed.has(a.span.spanId)) continue;
+    next ??= new Set(collapsed);
+    next.delete(a.span.spanId);
+  }
+  return next ?? collapsed;
 }
 
 export interface Row<S extends SpanLike> {
@@ -93,6 +137,74 @@ export function flattenRows<S extends SpanLike>(roots: readonly TreeNode<S>[], c
     if (!isCollapsed) for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i]!);
   }
   return rows;
+}
+
+/** The keys of the waterfall's treegrid (the WAI-ARIA treegrid pattern, focus on rows). */
+export type NavKey = 'ArrowUp' | 'ArrowDown' | 'ArrowLeft' | 'ArrowRight' | 'Home' | 'End' | 'PageUp' | 'PageDown';
+
+const NAV_KEYS: ReadonlySet<string> = new Set<NavKey>(['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End', 'PageUp', 'PageDown']);
+
+export function isNavKey(key: string): key is NavKey {
+  return NAV_KEYS.has(key);
+}
+
+export type NavAction = { kind: 'focus'; index: number } | { kind: 'toggle'; spanId: string };
+
+/** The visible row of row `index`'s parent, -1 for a root. Parents precede their children. */
+export function parentIndex<S extends SpanLike>(rows: readonly Row<S>[], index: number): number {
+  const depth = rows[index]?.depth ?? 0;
+  for (let i = index - 1; i >= 0; i--) if (rows[i]!.depth < depth) return i;
+  return -1;
+}
+
+/** The visible row of row `index`'s first child, -1 when it has none shown. */
+export function firstChildIndex<S extends SpanLike>(rows: readonly Row<S>[], index: number): number {
+  const row = rows[index];
+  return row && row.hasChildren && !row.collapsed ? index + 1 : -1;
+}
+
+/**
+ * What `key` does on visible row `index`: Up/Down move to the previous or
+ * next row, Home/End to the first or last, PageUp/PageDown by `page` rows;
+ * Right expands a collapsed row, else moves to its first child; Left
+ * collapses an expanded row, else moves to its parent. Null when the key
+ * leaves everything as it is (first row and Up, a leaf and Right, …).
+ */
+export function navigate<S extends SpanLike>(rows: readonly Row<S>[], index: number, key: NavKey, page: number): NavAction | null {
+  const row = rows[index];
+  if (!row) return rows.length ? { kind: 'focus', index: 0 } : null;
+  const last = rows.length - 1;
+  const clamp = (i: number) => Math.max(0, Math.min(last, i));
+  let target: number;
+  switch (key) {
+    case 'ArrowUp':
+      target = clamp(index - 1);
+      break;
+    case 'ArrowDown':
+      target = clamp(index + 1);
+      break;
+    case 'PageUp':
+      target = clamp(index - page);
+      break;
+    case 'PageDown':
+      target = clamp(index + page);
+      break;
+    case 'Home':
+      target = 0;
+      break;
+    case 'End':
+      target = last;
+      break;
+    case 'ArrowRight':
+      if (row.hasChildren && row.collapsed) return { kind: 'toggle', spanId: row.node.span.spanId };
+      target = firstChildIndex(rows, index);
+      break;
+    case 'ArrowLeft':
+      if (row.hasChildren && !row.collapsed) return { kind: 'toggle', spanId: row.node.span.spanId };
+      target = parentIndex(rows, index);
+      break;
+  }
+  return target < 0 || target === index ? null : { kind: 'focus', index: target };
 }
 
 export interface TraceBounds {

@@ -1,11 +1,13 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { useQueryClient } from '@tanstack/react-query';
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent, type InputHTMLAttributes } from 'react';
+import { flushSync } from 'react-dom';
 import { useTranslation } from 'react-i18next';
 import { Navigate, useNavigate, useSearchParams } from 'react-router';
 import { login } from '../../api/session';
 import { useSession } from '../../app/useSession';
 import { LanguageSwitch } from '../../app/Shell';
+import { Field } from '../../components/Field';
 import { ErrorPanel } from '../../components/states';
 import { safeNext } from './safeNext';
 import './login.css';
@@ -27,6 +29,20 @@ function rememberTenant(t: string): void {
   }
 }
 
+/** The gateway refused the three together: each field is marked and described by the one message. */
+function isRefusal(err: unknown): boolean {
+  const code = ConnectError.from(err).code;
+  return code === Code.Unauthenticated || code === Code.InvalidArgument;
+}
+
+type LoginField = 'tenant' | 'username' | 'password';
+const FIELDS: readonly LoginField[] = ['tenant', 'username', 'password'];
+const MISSING_KEY: Record<LoginField, string> = {
+  tenant: 'auth.enterTenant',
+  username: 'auth.enterUsername',
+  password: 'auth.enterPassword',
+};
+
 export default function LoginPage() {
   const { t } = useTranslation();
   const [params] = useSearchParams();
@@ -34,37 +50,69 @@ export default function LoginPage() {
   const session = useSession();
   const qc = useQueryClient();
   const next = safeNext(params.get('next'));
-  const [tenant, setTenant] = useState(lastTenant);
-  const [missing, setMissing] = useState(false);
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
+  const [values, setValues] = useState<Record<LoginField, string>>(() => ({ tenant: lastTenant(), username: '', password: '' }));
+  const [missing, setMissing] = useState<LoginField[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const inputs = useRef<Partial<Record<LoginField, HTMLInputElement | null>>>({});
 
   if (session.status === 'signedIn' && !busy) return <Navigate to={next} replace />;
+
+  const code = error ? ConnectError.from(error).code : null;
+  const refused = error !== null && isRefusal(error);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
     setError(null);
-    if (!tenant.trim() || !username.trim() || !password) {
-      setMissing(true);
+    const empty = FIELDS.filter((f) => (f === 'password' ? !values[f] : !values[f].trim()));
+    // Rendered before the focus moves, so the field is read with its error.
+    flushSync(() => setMissing(empty));
+    if (empty.length) {
+      inputs.current[empty[0]!]?.focus();
       return;
     }
-    setMissing(false);
     setBusy(true);
     try {
-      await login(tenant.trim(), username.trim(), password);
-      rememberTenant(tenant.trim());
+      await login(values.tenant.trim(), values.username.trim(), values.password);
+      rememberTenant(values.tenant.trim());
       // Nothing cached for a previous user may show.
       qc.clear();
       navigate(next, { replace: true });
     } catch (err) {
-      setError(err);
-      setBusy(false);
+      flushSync(() => {
+        setError(err);
+        setBusy(false);
+      });
+      if (isRefusal(err)) inputs.current.tenant?.focus();
     }
   };
 
-  const code = error ? ConnectError.from(error).code : null;
+  const field = (name: LoginField, label: string, props: InputHTMLAttributes<HTMLInputElement>) => (
+    <Field
+      id={`login-${name}`}
+      label={label}
+      error={missing.includes(name) ? t(MISSING_KEY[name]) : undefined}
+      invalid={refused}
+      describedBy={refused ? 'login-error' : undefined}
+    >
+      {(control) => (
+        <input
+          {...control}
+          {...props}
+          ref={(el) => {
+            inputs.current[name] = el;
+          }}
+          name={name}
+          required
+          value={values[name]}
+          onChange={(e) => {
+            setValues((v) => ({ ...v, [name]: e.target.value }));
+            setMissing((m) => m.filter((f) => f !== name));
+          }}
+        />
+      )}
+    </Field>
+  );
 
   return (
     <main className="login-page">
@@ -82,55 +130,15 @@ export default function LoginPage() {
             {t('auth.expired')}
           </p>
         )}
-        <div className="field">
-          <label htmlFor="login-tenant">{t('auth.tenant')}</label>
-          <input
-            id="login-tenant"
-            name="tenant"
-            autoComplete="organization"
-            required
-            value={tenant}
-            onChange={(e) => setTenant(e.target.value)}
-            autoFocus={!tenant}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="login-username">{t('auth.username')}</label>
-          <input
-            id="login-username"
-            name="username"
-            autoComplete="username"
-            required
-            value={username}
-            onChange={(e) => setUsername(e.target.value)}
-            autoFocus={!!tenant}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="login-password">{t('auth.password')}</label>
-          <input
-            id="login-password"
-            name="password"
-            type="password"
-            autoComplete="current-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-          />
-        </div>
-        {code === Code.Unauthenticated && (
-          <p className="form-error" role="alert">
-            {t('auth.badCredentials')}
+        {field('tenant', t('auth.tenant'), { autoComplete: 'organization', autoFocus: !values.tenant })}
+        {field('username', t('auth.username'), { autoComplete: 'username', autoFocus: !!values.tenant })}
+        {field('password', t('auth.password'), { type: 'password', autoComplete: 'current-password' })}
+        {refused && (
+          <p id="login-error" className="form-error" role="alert">
+            {code === Code.Unauthenticated ? t('auth.badCredentials') : t('auth.missingFields')}
           </p>
         )}
-        {(missing || code === Code.InvalidArgument) && (
-          <p className="form-error" role="alert">
-            {t('auth.missingFields')}
-          </p>
-        )}
-        {error !== null && code !== Code.Unauthenticated && code !== Code.InvalidArgument && (
-          <ErrorPanel error={error} compact />
-        )}
+        {error !== null && !refused && <ErrorPanel error={error} compact />}
         <button type="submit" className="btn btn-primary login-submit" disabled={busy}>
           {busy ? t('auth.signingIn') : t('auth.signIn')}
         </button>

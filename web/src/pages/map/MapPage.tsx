@@ -183,14 +183,10 @@ export default function MapPage() {
             </dl>
             <p className="muted small">{t('map.latencyNote')}</p>
             <div className="row">
-              <Link className="btn" to={linkTo('/traces', { service: edge.caller })}>
-                {t('map.viewCallerTraces')}
-              </Link>
-              <Link className="btn" to={linkTo('/traces', { service: edge.callee })}>
-                {t('map.viewCalleeTraces')}
+              <Link className="btn btn-primary" to={linkTo('/traces', { service: edge.callee, caller: edge.caller })}>
+                {t('map.viewEdgeTraces')}
               </Link>
             </div>
-            <p className="muted small">{t('map.tracesNote')}</p>
           </Panel>
         )}
       </div>

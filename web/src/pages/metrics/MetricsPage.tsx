@@ -1,18 +1,18 @@
 // Metric explorer: pick a metric, filter and group by labels, aggregate as
 // its type allows, chart the series.
-import { ConnectError } from '@connectrpc/connect';
 import { useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { errorKind } from '../../api/errors';
+import { isFormError } from '../../api/errors';
 import { useListMetrics, useQueryMetrics, type AggregationName } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
 import { useUrlState } from '../../app/urlState';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Chart } from '../../components/Chart';
-import { ChartSkeleton, Empty, ErrorPanel, FormError, Panel, Skeleton } from '../../components/states';
+import { Field, FormSubmit } from '../../components/Field';
+import { ChartSkeleton, Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
 import { MetricType, type MetricDescriptor } from '../../gen/airis/analytics/v1/query_pb';
 import { PALETTE } from '../../lib/colors';
-import { formatCompact, formatWithUnit } from '../../lib/format';
+import { formatCompact, formatInterval, formatWithUnit } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
 import { defaultAggregation, resultUnit, validAggregations } from './aggregations';
 import '../pages.css';
@@ -99,7 +99,7 @@ export default function MetricsPage() {
     return { x, ys, labels };
   }, [result.data, selectedName]);
 
-  const formError = result.isError && ['invalid', 'limit'].includes(errorKind(ConnectError.from(result.error).code));
+  const formError = result.isError && isFormError(result.error);
 
   return (
     <div className="page">
@@ -119,42 +119,21 @@ export default function MetricsPage() {
             onChange={(e) => setSearch(e.target.value)}
             className="metric-search"
           />
-          {list.isPending ? (
-            <Skeleton rows={8} />
-          ) : list.isError ? (
-            <ErrorPanel error={list.error} onRetry={() => void list.refetch()} compact />
-          ) : shown.length === 0 ? (
-            <Empty title={t('metrics.none')} hint={t('metrics.noneHint')} />
-          ) : (
-            <ul className="metric-list">
-              {shown.map((m) => {
-                const active = m.name === selectedName && (!selectedType || TYPE_NAME[m.type] === selectedType);
-                return (
-                  <li key={`${m.name}|${m.type}`}>
-                    <button
-                      type="button"
-                      className={`metric-item ${active ? 'active' : ''}`}
-                      aria-current={active ? 'true' : undefined}
-                      onClick={() =>
-                        update({
-                          metric: m.name,
-                          type: TYPE_NAME[m.type] ?? null,
-                          agg: defaultAggregation(m.type, m.monotonic),
-                        })
-                      }
-                    >
-                      <span className="metric-name">{m.name}</span>
-                      <span className="metric-meta">
-                        {t(`metrics.types.${TYPE_NAME[m.type] ?? 'unknown'}`)}
-                        {m.type === MetricType.SUM && (m.monotonic ? ` · ${t('metrics.counter')}` : ` · ${t('metrics.upDown')}`)}
-                        {m.unit ? ` · ${m.unit}` : ''}
-                      </span>
-                    </button>
-                  </li>
-                );
-              })}
-            </ul>
-          )}
+          <QueryState
+            query={list}
+            skeleton={<Skeleton rows={8} />}
+            compact
+            isEmpty={() => shown.length === 0}
+            empty={<Empty title={t('metrics.none')} hint={t('metrics.noneHint')} />}
+          >
+            {() => (
+              <MetricList
+                metrics={shown}
+                isActive={(m) => m.name === selectedName && (!selectedType || TYPE_NAME[m.type] === selectedType)}
+                onPick={(m) => update({ metric: m.name, type: TYPE_NAME[m.type] ?? null, agg: defaultAggregation(m.type, m.monotonic) })}
+              />
+            )}
+          </QueryState>
           {list.hasNextPage && (
             <button type="button" className="btn btn-small" onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
               {t('paging.more')}
@@ -170,55 +149,55 @@ export default function MetricsPage() {
             <>
               <Panel title={selectedName} actions={desc?.description ? <span className="muted small">{desc.description}</span> : undefined}>
                 <form className="search-form" onSubmit={applyForm}>
-                  <div className="field">
-                    <label htmlFor="m-agg">{t('metrics.aggregation')}</label>
-                    <select id="m-agg" value={agg ?? ''} onChange={(e) => update({ agg: e.target.value })}>
-                      {(valid.length ? valid : agg ? [agg] : []).map((a) => (
-                        <option key={a} value={a}>
-                          {t(`metrics.agg.${a}`)}
-                        </option>
-                      ))}
-                    </select>
-                  </div>
-                  {agg === 'quantile' && (
-                    <div className="field narrow">
-                      <label htmlFor="m-q">{t('metrics.quantile')}</label>
-                      <select id="m-q" value={String(quantile)} onChange={(e) => update({ quantile: e.target.value })}>
-                        {['0.5', '0.9', '0.95', '0.99', '0.999'].map((q) => (
-                          <option key={q} value={q}>
-                            p{Number(q) * 100}
+                  <Field id="m-agg" label={t('metrics.aggregation')}>
+                    {(control) => (
+                      <select {...control} value={agg ?? ''} onChange={(e) => update({ agg: e.target.value })}>
+                        {(valid.length ? valid : agg ? [agg] : []).map((a) => (
+                          <option key={a} value={a}>
+                            {t(`metrics.agg.${a}`)}
                           </option>
                         ))}
                       </select>
-                    </div>
+                    )}
+                  </Field>
+                  {agg === 'quantile' && (
+                    <Field id="m-q" label={t('metrics.quantile')} className="narrow">
+                      {(control) => (
+                        <select {...control} value={String(quantile)} onChange={(e) => update({ quantile: e.target.value })}>
+                          {['0.5', '0.9', '0.95', '0.99', '0.999'].map((q) => (
+                            <option key={q} value={q}>
+                              p{Number(q) * 100}
+                            </option>
+                          ))}
+                        </select>
+                      )}
+                    </Field>
                   )}
-                  <div className="field grow">
-                    <label htmlFor="m-group">{t('metrics.groupBy')}</label>
-                    <input
-                      id="m-group"
-                      list="m-labels"
-                      value={draftGroup}
-                      placeholder="service.name, service.version"
-                      onChange={(e) => setDraftGroup(e.target.value)}
-                    />
-                    <datalist id="m-labels">
-                      {COMMON_LABELS.map((l) => (
-                        <option key={l} value={l} />
-                      ))}
-                    </datalist>
-                  </div>
-                  <div className="field narrow">
-                    <label htmlFor="m-step">{t('metrics.step')}</label>
-                    <input id="m-step" type="number" min={0} value={draftStep} placeholder={t('metrics.auto')} onChange={(e) => setDraftStep(e.target.value)} />
-                  </div>
-                  <div className="form-wide">
-                    <AttrFilters idPrefix="m-filter" label={t('metrics.labelFilters')} value={draftFilters} onChange={setDraftFilters} />
-                  </div>
-                  <div className="form-actions">
-                    <button type="submit" className="btn btn-primary">
-                      {t('common.apply')}
-                    </button>
-                  </div>
+                  <Field id="m-group" label={t('metrics.groupBy')} className="grow">
+                    {(control) => (
+                      <>
+                        <input
+                          {...control}
+                          list="m-labels"
+                          value={draftGroup}
+                          placeholder="service.name, service.version"
+                          onChange={(e) => setDraftGroup(e.target.value)}
+                        />
+                        <datalist id="m-labels">
+                          {COMMON_LABELS.map((l) => (
+                            <option key={l} value={l} />
+                          ))}
+                        </datalist>
+                      </>
+                    )}
+                  </Field>
+                  <Field id="m-step" label={t('metrics.step')} className="narrow">
+                    {(control) => (
+                      <input {...control} type="number" min={0} value={draftStep} placeholder={t('metrics.auto')} onChange={(e) => setDraftStep(e.target.value)} />
+                    )}
+                  </Field>
+                  <AttrFilters idPrefix="m-filter" label={t('metrics.labelFilters')} value={draftFilters} onChange={setDraftFilters} />
+                  <FormSubmit label={t('common.apply')} />
                 </form>
                 {formError && <FormError error={result.error} />}
                 {desc && valid.length === 0 && <p className="form-error">{t('metrics.notQueryable')}</p>}
@@ -228,36 +207,69 @@ export default function MetricsPage() {
                 actions={
                   result.data ? (
                     <span className="muted small">
-                      {t('metrics.unit')}: {unit || '1'} · {t('metrics.step')}: {result.data.stepSeconds}s
+                      {t('metrics.unitAndStep', { unit: unit || '1', step: formatInterval(result.data.stepSeconds * 1000) })}
                     </span>
                   ) : undefined
                 }
               >
-                {result.isPending && result.fetchStatus !== 'idle' ? (
-                  <ChartSkeleton height={300} />
-                ) : result.isError && !formError ? (
-                  <ErrorPanel error={result.error} onRetry={() => void result.refetch()} />
-                ) : result.data && result.data.series.length > 0 ? (
-                  <Chart
-                    kind="line"
-                    height={300}
-                    ariaLabel={t('metrics.chartLabel', { metric: selectedName })}
-                    x={chart.x}
-                    ys={chart.ys}
-                    series={chart.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
-                    yFormat={(v) => formatWithUnit(v, unit)}
-                    yAxisFormat={(v) => (['ms', 's', 'us', 'ns', 'By'].includes(unit) ? formatWithUnit(v, unit) : formatCompact(v))}
-                    legend
-                    onBrush={range.zoom}
-                  />
-                ) : result.data ? (
-                  <Empty title={t('metrics.noData')} hint={t('metrics.noDataHint')} />
-                ) : null}
+                <QueryState
+                  query={result}
+                  skeleton={<ChartSkeleton height={300} />}
+                  hideError={formError}
+                  isEmpty={(d) => d.series.length === 0}
+                  empty={<Empty title={t('metrics.noData')} hint={t('metrics.noDataHint')} />}
+                >
+                  {() => (
+                    <Chart
+                      kind="line"
+                      height={300}
+                      ariaLabel={t('metrics.chartLabel', { metric: selectedName })}
+                      x={chart.x}
+                      ys={chart.ys}
+                      series={chart.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
+                      yFormat={(v) => formatWithUnit(v, unit)}
+                      yAxisFormat={(v) => (['ms', 's', 'us', 'ns', 'By'].includes(unit) ? formatWithUnit(v, unit) : formatCompact(v))}
+                      legend
+                      onBrush={range.zoom}
+                    />
+                  )}
+                </QueryState>
               </Panel>
             </>
           )}
         </div>
       </div>
     </div>
+  );
+}
+
+function MetricList({
+  metrics,
+  isActive,
+  onPick,
+}: {
+  metrics: readonly MetricDescriptor[];
+  isActive: (m: MetricDescriptor) => boolean;
+  onPick: (m: MetricDescriptor) => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <ul className="metric-list">
+      {metrics.map((m) => {
+        const active = isActive(m);
+        return (
+          <li key={`${m.name}|${m.type}`}>
+            <button type="button" className={`metric-item ${active ? 'active' : ''}`} aria-current={active ? 'true' : undefined} onClick={() => onPick(m)}>
+              <span className="metric-name">{m.name}</span>
+              <span className="metric-meta">
+                {t(`metrics.types.${TYPE_NAME[m.type] ?? 'unknown'}`)}
+                {m.type === MetricType.SUM && (m.monotonic ? ` · ${t('metrics.counter')}` : ` · ${t('metrics.upDown')}`)}
+                {m.unit ? ` · ${m.unit}` : ''}
+              </span>
+            </button>
+          </li>
+        );
+      })}
+    </ul>
   );
 }

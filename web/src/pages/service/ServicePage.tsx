@@ -7,11 +7,21 @@ import { useSearchLogs, useSearchSpans, useServiceMap, useServiceOverview } from
 import { useTimeRange } from '../../app/timeRange';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { Chart } from '../../components/Chart';
-import { LogList } from '../../components/LogRow';
-import { ChartSkeleton, Empty, ErrorPanel, Panel, Skeleton } from '../../components/states';
-import type { RedSeries, ServiceOverviewResponse } from '../../gen/airis/analytics/v1/query_pb';
+import { LogResults } from '../../components/LogRow';
+import { ChartSkeleton, Empty, ErrorPanel, Panel, QueryState, Skeleton, type QueryLike } from '../../components/states';
+import { TableHead } from '../../components/TableHead';
+import type { RedSeries, ServiceEdge, ServiceOverviewResponse, Span } from '../../gen/airis/analytics/v1/query_pb';
 import { healthTextClass, PALETTE } from '../../lib/colors';
-import { formatCompact, formatCount, formatDateTime, formatDurationMs, formatDurationNanos, formatPercent, formatRate } from '../../lib/format';
+import {
+  formatCompact,
+  formatCount,
+  formatDateTime,
+  formatDurationMs,
+  formatDurationNanos,
+  formatInterval,
+  formatPercent,
+  formatRate,
+} from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
 import './service.css';
 
@@ -35,7 +45,7 @@ export default function ServicePage() {
   const failing = ops.filter((s) => s.errorCount > 0n).sort((a, b) => b.errorRate - a.errorRate).slice(0, 10);
   const neighbours = (map.data?.edges ?? []).filter((e) => e.caller === name || e.callee === name);
 
-  const stepLabel = perOp.data ? t('service.perStep', { step: perOp.data.stepSeconds }) : '';
+  const stepLabel = perOp.data ? t('service.perStep', { step: formatInterval(perOp.data.stepSeconds * 1000) }) : '';
 
   return (
     <div className="page">
@@ -80,137 +90,134 @@ export default function ServicePage() {
         <div className="grid-2">
           {(['rate', 'errors', 'p95', 'p99'] as const).map((k) => (
             <Panel key={k} title={`${t(`service.chart.${k}`)}${k === 'errors' ? ` (${stepLabel})` : ''}`}>
-              {perOp.isPending ? (
-                <ChartSkeleton />
-              ) : ops.length === 0 ? (
-                <Empty title={t('service.noRequests')} hint={t('services.emptyHint')} />
-              ) : (
-                <Chart
-                  kind="line"
-                  height={180}
-                  ariaLabel={t(`service.chart.${k}`)}
-                  x={charts.x}
-                  ys={charts[k]}
-                  series={charts.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
-                  yFormat={k === 'rate' ? (v) => formatRate(v) : k === 'errors' ? formatCompact : formatDurationMs}
-                  legend
-                  onBrush={range.zoom}
-                />
-              )}
+              <QueryState
+                query={perOp}
+                skeleton={<ChartSkeleton />}
+                hideError
+                isEmpty={() => ops.length === 0}
+                empty={<Empty title={t('service.noRequests')} hint={t('services.emptyHint')} />}
+              >
+                {() => (
+                  <Chart
+                    kind="line"
+                    height={180}
+                    ariaLabel={t(`service.chart.${k}`)}
+                    x={charts.x}
+                    ys={charts[k]}
+                    series={charts.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
+                    yFormat={k === 'rate' ? (v) => formatRate(v) : k === 'errors' ? formatCompact : formatDurationMs}
+                    legend
+                    onBrush={range.zoom}
+                  />
+                )}
+              </QueryState>
             </Panel>
           ))}
         </div>
       )}
 
       <div className="grid-2">
-        <Panel title={t('service.slowest')}>
-          {perOp.isPending ? <Skeleton rows={4} /> : <OpTable rows={slowest} service={name} />}
-        </Panel>
-        <Panel title={t('service.failing')}>
-          {perOp.isPending ? (
-            <Skeleton rows={4} />
-          ) : failing.length === 0 ? (
-            <Empty title={t('service.noFailing')} />
-          ) : (
-            <OpTable rows={failing} service={name} />
-          )}
-        </Panel>
+        {/* Their failure shows once, above the charts. */}
+        <OpPanel title={t('service.slowest')} query={perOp} rows={slowest} service={name} empty={t('service.noRequests')} />
+        <OpPanel title={t('service.failing')} query={perOp} rows={failing} service={name} empty={t('service.noFailing')} />
       </div>
 
       <div className="grid-2">
         <Panel title={t('service.recentErrors')}>
-          {errors.isPending ? (
-            <Skeleton rows={4} />
-          ) : errors.isError ? (
-            <ErrorPanel error={errors.error} onRetry={() => void errors.refetch()} compact />
-          ) : (errors.data?.spans.length ?? 0) === 0 ? (
-            <Empty title={t('service.noErrors')} />
-          ) : (
-            <table className="data">
-              <thead>
-                <tr>
-                  <th scope="col">{t('traces.start')}</th>
-                  <th scope="col">{t('trace.operation')}</th>
-                  <th scope="col">{t('service.message')}</th>
-                  <th scope="col" className="num">
-                    {t('traces.duration')}
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {errors.data!.spans.map((s) => (
-                  <tr key={s.spanId}>
-                    <td className="nowrap">{formatDateTime(nanosToMs(s.startTimeUnixNano))}</td>
-                    <td>
-                      <Link to={linkTo(`/traces/${s.traceId}`, { span: s.spanId })}>{s.name}</Link>
-                    </td>
-                    <td className="text-error small">{s.statusMessage}</td>
-                    <td className="num">{formatDurationNanos(s.durationNano)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
+          <QueryState
+            query={errors}
+            skeleton={<Skeleton rows={4} />}
+            compact
+            isEmpty={(d) => d.spans.length === 0}
+            empty={<Empty title={t('service.noErrors')} />}
+          >
+            {(d) => <ErrorSpanTable spans={d.spans} />}
+          </QueryState>
         </Panel>
         <Panel title={t('service.neighbours')}>
-          {map.isPending ? (
-            <Skeleton rows={4} />
-          ) : map.isError ? (
-            <ErrorPanel error={map.error} onRetry={() => void map.refetch()} compact />
-          ) : neighbours.length === 0 ? (
-            <Empty title={t('service.noNeighbours')} />
-          ) : (
-            <table className="data">
-              <thead>
-                <tr>
-                  <th scope="col">{t('service.direction')}</th>
-                  <th scope="col">{t('services.service')}</th>
-                  <th scope="col" className="num">
-                    {t('red.requests')}
-                  </th>
-                  <th scope="col" className="num">
-                    {t('red.errorRate')}
-                  </th>
-                  <th scope="col" className="num">
-                    p95
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {neighbours.map((e) => {
-                  const other = e.caller === name ? e.callee : e.caller;
-                  return (
-                    <tr key={`${e.caller}→${e.callee}`}>
-                      <td>{e.caller === name ? t('service.calls') : t('service.calledBy')}</td>
-                      <td>
-                        <Link to={linkTo(`/services/${encodeURIComponent(other)}`)}>{other}</Link>
-                      </td>
-                      <td className="num">{formatCount(e.requestCount)}</td>
-                      <td className={`num ${healthTextClass(e.errorRate)}`}>
-                        {formatPercent(e.errorRate)}
-                      </td>
-                      <td className="num">{formatDurationNanos(e.latency?.p95Nano ?? 0n)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          )}
+          <QueryState
+            query={map}
+            skeleton={<Skeleton rows={4} />}
+            compact
+            isEmpty={() => neighbours.length === 0}
+            empty={<Empty title={t('service.noNeighbours')} />}
+          >
+            {() => <NeighbourTable edges={neighbours} service={name} />}
+          </QueryState>
         </Panel>
       </div>
 
       <Panel title={t('service.logs')} actions={<Link to={linkTo('/logs', { service: name })}>{t('service.allLogs')}</Link>}>
-        {logs.isPending ? (
-          <Skeleton rows={5} />
-        ) : logs.isError ? (
-          <ErrorPanel error={logs.error} onRetry={() => void logs.refetch()} compact />
-        ) : (logs.data?.records.length ?? 0) === 0 ? (
-          <Empty title={t('logs.emptyTitle')} hint={t('logs.emptyHint')} />
-        ) : (
-          <LogList records={logs.data!.records} />
-        )}
+        <LogResults query={logs} rows={5} compact />
       </Panel>
     </div>
+  );
+}
+
+/** The service's latest error spans, each linking to its place in its trace. */
+function ErrorSpanTable({ spans }: { spans: readonly Span[] }) {
+  const { t } = useTranslation();
+  const linkTo = useLinkTo();
+  return (
+    <table className="data">
+      <TableHead
+        columns={[
+          { label: t('traces.start') },
+          { label: t('trace.operation') },
+          { label: t('service.message') },
+          { label: t('traces.duration'), numeric: true },
+        ]}
+      />
+      <tbody>
+        {spans.map((s) => (
+          <tr key={s.spanId}>
+            <td className="nowrap">{formatDateTime(nanosToMs(s.startTimeUnixNano))}</td>
+            <td>
+              <Link to={linkTo(`/traces/${s.traceId}`, { span: s.spanId })}>{s.name}</Link>
+            </td>
+            <td className="text-error small">{s.statusMessage}</td>
+            <td className="num">{formatDurationNanos(s.durationNano)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The service's callers and callees on the service map. */
+function NeighbourTable({ edges, service }: { edges: readonly ServiceEdge[]; service: string }) {
+  const { t } = useTranslation();
+  const linkTo = useLinkTo();
+  return (
+    <table className="data">
+      <TableHead
+        columns={[
+          { label: t('service.direction') },
+          { label: t('services.service') },
+          { label: t('red.requests'), numeric: true },
+          { label: t('red.errorRate'), numeric: true },
+          { label: 'p95', numeric: true },
+        ]}
+      />
+      <tbody>
+        {edges.map((e) => {
+          const other = e.caller === service ? e.callee : e.caller;
+          return (
+            <tr key={`${e.caller}→${e.callee}`}>
+              <td>{e.caller === service ? t('service.calls') : t('service.calledBy')}</td>
+              <td>
+                <Link to={linkTo(`/services/${encodeURIComponent(other)}`)}>{other}</Link>
+              </td>
+              <td className="num">{formatCount(e.requestCount)}</td>
+              <td className={`num ${healthTextClass(e.errorRate)}`}>
+                {formatPercent(e.errorRate)}
+              </td>
+              <td className="num">{formatDurationNanos(e.latency?.p95Nano ?? 0n)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 
@@ -225,28 +232,43 @@ function Stat({ label, value, className }: { label: string; value: string; class
   );
 }
 
+/** Operations of the service (slowest, failing) from the per-operation overview. */
+function OpPanel({
+  title,
+  query,
+  rows,
+  service,
+  empty,
+}: {
+  title: string;
+  query: QueryLike<ServiceOverviewResponse>;
+  rows: RedSeries[];
+  service: string;
+  empty: string;
+}) {
+  return (
+    <Panel title={title}>
+      <QueryState query={query} skeleton={<Skeleton rows={4} />} hideError isEmpty={() => rows.length === 0} empty={<Empty title={empty} />}>
+        {() => <OpTable rows={rows} service={service} />}
+      </QueryState>
+    </Panel>
+  );
+}
+
 function OpTable({ rows, service }: { rows: RedSeries[]; service: string }) {
   const { t } = useTranslation();
   const linkTo = useLinkTo();
   return (
     <table className="data">
-      <thead>
-        <tr>
-          <th scope="col">{t('trace.operation')}</th>
-          <th scope="col" className="num">
-            {t('red.rate')}
-          </th>
-          <th scope="col" className="num">
-            {t('red.errorRate')}
-          </th>
-          <th scope="col" className="num">
-            p95
-          </th>
-          <th scope="col" className="num">
-            p99
-          </th>
-        </tr>
-      </thead>
+      <TableHead
+        columns={[
+          { label: t('trace.operation') },
+          { label: t('red.rate'), numeric: true },
+          { label: t('red.errorRate'), numeric: true },
+          { label: 'p95', numeric: true },
+          { label: 'p99', numeric: true },
+        ]}
+      />
       <tbody>
         {rows.map((s) => (
           <tr key={s.operation}>

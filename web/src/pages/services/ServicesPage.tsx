@@ -10,7 +10,7 @@ import { useTimeRange } from '../../app/timeRange';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { Chart } from '../../components/Chart';
 import { SortHeader, sortRows, useSortState } from '../../components/SortHeader';
-import { Empty, ErrorPanel, Panel, Skeleton } from '../../components/states';
+import { Empty, ErrorPanel, Panel, QueryState, Skeleton } from '../../components/states';
 import { colorFor, healthOf } from '../../lib/colors';
 import { formatCount, formatDurationNanos, formatPercent, formatRate } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
@@ -31,7 +31,6 @@ export default function ServicesPage() {
     groupBy: ['service.name', 'service.version'],
   });
   const [sortKey, dir, setSort] = useSortState('rate');
-  const linkTo = useLinkTo();
 
   // NOT_FOUND: no service sends the metric in this range; nothing to show.
   const versionsFailed = versions.isError && errorKind(ConnectError.from(versions.error).code) !== 'notFound';
@@ -78,99 +77,49 @@ export default function ServicesPage() {
         </div>
       </div>
       <Panel>
-        {overview.isPending ? (
-          <Skeleton rows={6} height={22} />
-        ) : overview.isError ? (
-          <ErrorPanel error={overview.error} onRetry={() => void overview.refetch()} />
-        ) : rows.length === 0 ? (
-          <Empty title={t('services.emptyTitle')} hint={t('services.emptyHint')} />
-        ) : (
-          <div className="table-wrap">
-            <table className="data">
-              <caption className="sr-only">{t('services.title')}</caption>
-              <thead>
-                <tr>
-                  <SortHeader k="name" current={sortKey} dir={dir} onSort={setSort}>
-                    {t('services.service')}
-                  </SortHeader>
-                  <SortHeader k="rate" current={sortKey} dir={dir} onSort={setSort} numeric>
-                    {t('red.rate')}
-                  </SortHeader>
-                  <SortHeader k="errors" current={sortKey} dir={dir} onSort={setSort} numeric>
-                    {t('red.errorRate')}
-                  </SortHeader>
-                  <SortHeader k="p95" current={sortKey} dir={dir} onSort={setSort} numeric>
-                    p95
-                  </SortHeader>
-                  <SortHeader k="p99" current={sortKey} dir={dir} onSort={setSort} numeric>
-                    p99
-                  </SortHeader>
-                  <SortHeader k="count" current={sortKey} dir={dir} onSort={setSort} numeric>
-                    {t('red.requests')}
-                  </SortHeader>
-                  <th scope="col">{t('services.trend')}</th>
-                  <th scope="col">{t('services.versions')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map((s) => {
-                  const health = healthOf(s.errorRate);
-                  const vers = versionsByService.get(s.serviceName) ?? [];
-                  return (
-                    <tr key={s.serviceName} data-testid="service-row">
-                      <td>
-                        <span className="svc-dot" style={{ background: colorFor(s.serviceName) }} aria-hidden="true" />
-                        <Link to={linkTo(`/services/${encodeURIComponent(s.serviceName)}`)}>{s.serviceName}</Link>
-                      </td>
-                      <td className="num">{formatRate(s.requestRate)}</td>
-                      <td className={`num text-${health === 'bad' ? 'error' : health === 'warn' ? 'warn' : 'ok'}`}>
-                        {formatPercent(s.errorRate)}
-                      </td>
-                      <td className="num">{formatDurationNanos(s.latency?.p95Nano ?? 0n)}</td>
-                      <td className="num">{formatDurationNanos(s.latency?.p99Nano ?? 0n)}</td>
-                      <td className="num">{formatCount(s.requestCount)}</td>
-                      <td>
-                        <Chart
-                          kind="line"
-                          sparkline
-                          height={28}
-                          ariaLabel={t('services.sparkLabel', { service: s.serviceName })}
-                          x={s.points.map((p) => nanosToMs(p.timeUnixNano) / 1000)}
-                          ys={[s.points.map((p) => Number(p.requestCount))]}
-                          series={[{ label: t('red.requests'), color: colorFor(s.serviceName) }]}
-                        />
-                      </td>
-                      <td>
-                        {versionsFailed ? (
-                          <span className="muted">–</span>
-                        ) : (
-                          <span className="row" style={{ gap: 4 }}>
-                            {vers.map((v) => (
-                              <Link
-                                key={v.version}
-                                className="badge badge-link"
-                                title={t('services.versionRate')}
-                                to={linkTo('/metrics', {
-                                  metric: 'http.server.request.count',
-                                  type: 'sum',
-                                  agg: 'rate',
-                                  group: ['service.version'],
-                                  filter: [`service.name=${s.serviceName}`],
-                                })}
-                              >
-                                {v.version || t('services.noVersion')} · {v.rate === null ? '–' : formatRate(v.rate)}
-                              </Link>
-                            ))}
-                          </span>
-                        )}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <QueryState
+          query={overview}
+          skeleton={<Skeleton rows={6} height={22} />}
+          isEmpty={() => rows.length === 0}
+          empty={<Empty title={t('services.emptyTitle')} hint={t('services.emptyHint')} />}
+        >
+          {() => (
+            <div className="table-wrap">
+              <table className="data">
+                <caption className="sr-only">{t('services.title')}</caption>
+                <thead>
+                  <tr>
+                    <SortHeader k="name" current={sortKey} dir={dir} onSort={setSort}>
+                      {t('services.service')}
+                    </SortHeader>
+                    <SortHeader k="rate" current={sortKey} dir={dir} onSort={setSort} numeric>
+                      {t('red.rate')}
+                    </SortHeader>
+                    <SortHeader k="errors" current={sortKey} dir={dir} onSort={setSort} numeric>
+                      {t('red.errorRate')}
+                    </SortHeader>
+                    <SortHeader k="p95" current={sortKey} dir={dir} onSort={setSort} numeric>
+                      p95
+                    </SortHeader>
+                    <SortHeader k="p99" current={sortKey} dir={dir} onSort={setSort} numeric>
+                      p99
+                    </SortHeader>
+                    <SortHeader k="count" current={sortKey} dir={dir} onSort={setSort} numeric>
+                      {t('red.requests')}
+                    </SortHeader>
+                    <th scope="col">{t('services.trend')}</th>
+                    <th scope="col">{t('services.versions')}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((s) => (
+                    <ServiceRow key={s.serviceName} s={s} versions={versionsFailed ? null : (versionsByService.get(s.serviceName) ?? [])} />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </QueryState>
       </Panel>
       {versionsFailed && (
         <Panel title={t('services.versions')}>
@@ -178,6 +127,63 @@ export default function ServicesPage() {
         </Panel>
       )}
     </div>
+  );
+}
+
+/** One service's RED numbers, its requests over time and its versions (null: they failed to load). */
+function ServiceRow({ s, versions }: { s: RedSeries; versions: VersionRate[] | null }) {
+  const { t } = useTranslation();
+  const linkTo = useLinkTo();
+  const health = healthOf(s.errorRate);
+  return (
+    <tr data-testid="service-row">
+      <td>
+        <span className="svc-dot" style={{ background: colorFor(s.serviceName) }} aria-hidden="true" />
+        <Link to={linkTo(`/services/${encodeURIComponent(s.serviceName)}`)}>{s.serviceName}</Link>
+      </td>
+      <td className="num">{formatRate(s.requestRate)}</td>
+      <td className={`num text-${health === 'bad' ? 'error' : health === 'warn' ? 'warn' : 'ok'}`}>
+        {formatPercent(s.errorRate)}
+      </td>
+      <td className="num">{formatDurationNanos(s.latency?.p95Nano ?? 0n)}</td>
+      <td className="num">{formatDurationNanos(s.latency?.p99Nano ?? 0n)}</td>
+      <td className="num">{formatCount(s.requestCount)}</td>
+      <td>
+        <Chart
+          kind="line"
+          sparkline
+          height={28}
+          ariaLabel={t('services.sparkLabel', { service: s.serviceName })}
+          x={s.points.map((p) => nanosToMs(p.timeUnixNano) / 1000)}
+          ys={[s.points.map((p) => Number(p.requestCount))]}
+          series={[{ label: t('red.requests'), color: colorFor(s.serviceName) }]}
+        />
+      </td>
+      <td>
+        {versions === null ? (
+          <span className="muted">–</span>
+        ) : (
+          <span className="row" style={{ gap: 4 }}>
+            {versions.map((v) => (
+              <Link
+                key={v.version}
+                className="badge badge-link"
+                title={t('services.versionRate')}
+                to={linkTo('/metrics', {
+                  metric: 'http.server.request.count',
+                  type: 'sum',
+                  agg: 'rate',
+                  group: ['service.version'],
+                  filter: [`service.name=${s.serviceName}`],
+                })}
+              >
+                {v.version || t('services.noVersion')} · {v.rate === null ? '–' : formatRate(v.rate)}
+              </Link>
+            ))}
+          </span>
+        )}
+      </td>
+    </tr>
   );
 }
 

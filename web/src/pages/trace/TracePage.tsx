@@ -7,11 +7,11 @@ import { useUrlState } from '../../app/urlState';
 import { CopyButton } from '../../components/CopyButton';
 import { LogList } from '../../components/LogRow';
 import { Empty, ErrorPanel, Panel, Skeleton } from '../../components/states';
-import { StatusCode, type Span } from '../../gen/airis/analytics/v1/query_pb';
+import { StatusCode } from '../../gen/airis/analytics/v1/query_pb';
 import { colorFor } from '../../lib/colors';
 import { formatCount, formatDateTime, formatDurationNanos } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
-import { buildTree, criticalPath, flattenRows, traceBounds } from '../../lib/waterfall';
+import { buildTree, criticalPath, expandAncestors, flattenRows, indexNodes, traceBounds } from '../../lib/waterfall';
 import { SpanDetail } from './SpanDetail';
 import { Waterfall } from './Waterfall';
 import './trace.css';
@@ -22,18 +22,28 @@ export default function TracePage() {
   const trace = useTrace(traceId);
   const [params, update] = useUrlState();
   const selectedId = params.get('span') ?? '';
-  const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
+  const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(() => new Set());
   const [showCritical, setShowCritical] = useState(true);
   const [find, setFind] = useState('');
 
   const spans = useMemo(() => trace.data?.spans ?? [], [trace.data]);
   const roots = useMemo(() => buildTree(spans), [spans]);
+  const nodes = useMemo(() => indexNodes(roots), [roots]);
+  // A selected span (from a link) inside collapsed subtrees gets its row
+  // shown: ancestors expanded when the selection or the trace changes, so
+  // the user can still collapse them afterwards. Adjusted while rendering,
+  // not in an effect, so no frame lacks the row.
+  const [revealed, setRevealed] = useState({ selectedId, nodes });
+  if (revealed.selectedId !== selectedId || revealed.nodes !== nodes) {
+    setRevealed({ selectedId, nodes });
+    setCollapsed((prev) => expandAncestors(prev, nodes.get(selectedId)));
+  }
   const rows = useMemo(() => flattenRows(roots, collapsed), [roots, collapsed]);
   const bounds = useMemo(() => traceBounds(spans), [spans]);
   const critical = useMemo(() => new Set(criticalPath(roots)), [roots]);
   const services = useMemo(() => [...new Set(spans.map((s) => s.serviceName))].sort(), [spans]);
   const errors = useMemo(() => spans.filter((s) => s.statusCode === StatusCode.ERROR).length, [spans]);
-  const selected = useMemo(() => spans.find((s) => s.spanId === selectedId), [spans, selectedId]);
+  const selected = nodes.get(selectedId)?.span;
   const root = roots[0]?.span;
   // Spans whose service, name, id or attribute values contain the text.
   const matches = useMemo(() => {
@@ -61,7 +71,7 @@ export default function TracePage() {
       return next;
     });
   }, []);
-  const select = useCallback((s: Span) => update({ span: s.spanId }, { replace: true }), [update]);
+  const select = useCallback((spanId: string) => update({ span: spanId }, { replace: true }), [update]);
 
   const startMs = nanosToMs(bounds.startNano);
   const endMs = nanosToMs(bounds.endNano);
@@ -129,7 +139,7 @@ export default function TracePage() {
           <CopyButton text={typeof window !== 'undefined' ? window.location.href : ''} label={t('trace.copyLink')} />
         </div>
       </div>
-      <div className="svc-legend" aria-label={t('traces.services')}>
+      <div className="svc-legend" role="group" aria-label={t('traces.services')}>
         {services.map((s) => (
           <span key={s} className="badge">
             <span className="svc-dot" style={{ background: colorFor(s) }} aria-hidden="true" />
@@ -154,6 +164,14 @@ export default function TracePage() {
             </div>
           }
         >
+          {selectedId && !selected && spans.length > 0 && (
+            <p className="wf-notice small" role="status">
+              <span>{t('trace.spanNotFound', { id: selectedId })}</span>
+              <button type="button" className="btn btn-small" onClick={() => update({ span: null }, { replace: true })}>
+                {t('common.close')}
+              </button>
+            </p>
+          )}
           {spans.length === 0 ? (
             <Empty title={t('trace.empty')} />
           ) : (

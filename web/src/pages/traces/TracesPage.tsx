@@ -1,20 +1,22 @@
 // Trace search: every SpanFilter field, a duration scatter and the results.
-import { useMemo, useState, type FormEvent } from 'react';
+import { useMemo, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate } from 'react-router';
+import { isFormError } from '../../api/errors';
 import { KIND_NAMES, type KindFilter, type SpanFilterInput, type StatusFilter } from '../../api/filters';
 import { useOperations, useSearchTraces, useServices, type OrderName } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
-import { useLinkTo, useUrlState } from '../../app/urlState';
+import { useDraft, useLinkTo, useUrlState } from '../../app/urlState';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Chart } from '../../components/Chart';
 import { Pager } from '../../components/Pager';
-import { Empty, ErrorPanel, FormError, Panel, Skeleton } from '../../components/states';
+import { Field, FormSubmit, NameField } from '../../components/Field';
+import { Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
+import { TableHead } from '../../components/TableHead';
 import { colorFor, ERROR_COLOR, OK_COLOR } from '../../lib/colors';
 import { formatCount, formatDateTime, formatDurationMs, formatDurationNanos } from '../../lib/format';
+import type { TraceSummary } from '../../gen/airis/analytics/v1/query_pb';
 import { nanosToMs } from '../../lib/time';
-import { errorKind } from '../../api/errors';
-import { ConnectError } from '@connectrpc/connect';
 import '../pages.css';
 
 const ORDERS: OrderName[] = ['newest', 'oldest', 'longest'];
@@ -28,6 +30,7 @@ export default function TracesPage() {
 
   const applied = {
     service: params.get('service') ?? '',
+    caller: params.get('caller') ?? '',
     operation: params.get('operation') ?? '',
     status: (params.get('status') ?? '') as StatusFilter,
     kind: (KIND_NAMES as readonly string[]).includes(params.get('kind') ?? '') ? (params.get('kind') as KindFilter) : ('' as KindFilter),
@@ -39,20 +42,14 @@ export default function TracesPage() {
     page: params.get('page') ?? '',
   };
   // The form edits a draft; Search writes it to the URL.
-  const [draft, setDraft] = useState(applied);
-  const draftKey = JSON.stringify({ ...applied, page: '' });
-  const [lastKey, setLastKey] = useState(draftKey);
-  if (draftKey !== lastKey) {
-    // The URL changed from outside (back button, pasted link): follow it.
-    setLastKey(draftKey);
-    setDraft(applied);
-  }
+  const [draft, setDraft, draftKey] = useDraft(applied);
 
   const filter: SpanFilterInput = useMemo(
     () => ({
       startMs: range.startMs,
       endMs: range.endMs,
       service: applied.service || undefined,
+      caller: applied.caller || undefined,
       operation: applied.operation || undefined,
       status: applied.status || undefined,
       kind: applied.kind || undefined,
@@ -72,6 +69,7 @@ export default function TracesPage() {
     e.preventDefault();
     update({
       service: draft.service || null,
+      caller: draft.caller || null,
       operation: draft.operation || null,
       status: draft.status || null,
       kind: draft.kind || null,
@@ -95,7 +93,7 @@ export default function TracesPage() {
     };
   }, [list]);
 
-  const formError = traces.isError && ['invalid', 'limit'].includes(errorKind(ConnectError.from(traces.error).code));
+  const formError = traces.isError && isFormError(traces.error);
 
   return (
     <div className="page">
@@ -104,190 +102,186 @@ export default function TracesPage() {
       </div>
       <Panel>
         <form className="search-form" onSubmit={submit} aria-label={t('traces.searchForm')}>
-          <div className="field">
-            <label htmlFor="tr-service">{t('filters.service')}</label>
-            <select
-              id="tr-service"
-              value={draft.service}
-              onChange={(e) => setDraft({ ...draft, service: e.target.value, operation: '' })}
+          <NameField
+            id="tr-service"
+            label={t('filters.service')}
+            anyLabel={t('filters.anyService')}
+            names={services.data?.serviceNames ?? []}
+            value={draft.service}
+            onChange={(service) => setDraft({ ...draft, service, operation: '' })}
+          />
+          <NameField
+            id="tr-caller"
+            label={t('filters.caller')}
+            anyLabel={t('filters.anyCaller')}
+            names={services.data?.serviceNames ?? []}
+            value={draft.caller}
+            onChange={(caller) => setDraft({ ...draft, caller })}
+          />
+          <NameField
+            id="tr-operation"
+            label={t('filters.operation')}
+            anyLabel={t('filters.anyOperation')}
+            names={(operations.data?.operations ?? []).map((o) => o.name)}
+            value={draft.operation}
+            disabled={!draft.service}
+            onChange={(operation) => setDraft({ ...draft, operation })}
+          />
+          <Field id="tr-status" label={t('filters.status')}>
+            {(control) => (
+              <select {...control} value={draft.status} onChange={(e) => setDraft({ ...draft, status: e.target.value as StatusFilter })}>
+                <option value="">{t('filters.anyStatus')}</option>
+                <option value="error">{t('status.error')}</option>
+                <option value="ok">{t('status.ok')}</option>
+                <option value="unset">{t('status.unset')}</option>
+              </select>
+            )}
+          </Field>
+          <Field id="tr-kind" label={t('filters.kind')}>
+            {(control) => (
+              <select {...control} value={draft.kind} onChange={(e) => setDraft({ ...draft, kind: e.target.value as KindFilter })}>
+                <option value="">{t('filters.anyKind')}</option>
+                {KIND_NAMES.map((k) => (
+                  <option key={k} value={k}>
+                    {t(`kind.${k}`)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          {(['minMs', 'maxMs'] as const).map((bound) => (
+            <Field
+              key={bound}
+              id={bound === 'minMs' ? 'tr-min' : 'tr-max'}
+              label={t(bound === 'minMs' ? 'filters.minDuration' : 'filters.maxDuration')}
+              className="narrow"
             >
-              <option value="">{t('filters.anyService')}</option>
-              {withCurrent(services.data?.serviceNames ?? [], draft.service).map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="tr-operation">{t('filters.operation')}</label>
-            <select
-              id="tr-operation"
-              value={draft.operation}
-              disabled={!draft.service}
-              onChange={(e) => setDraft({ ...draft, operation: e.target.value })}
-            >
-              <option value="">{t('filters.anyOperation')}</option>
-              {withCurrent((operations.data?.operations ?? []).map((o) => o.name), draft.operation).map((o) => (
-                <option key={o} value={o}>
-                  {o}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="tr-status">{t('filters.status')}</label>
-            <select id="tr-status" value={draft.status} onChange={(e) => setDraft({ ...draft, status: e.target.value as StatusFilter })}>
-              <option value="">{t('filters.anyStatus')}</option>
-              <option value="error">{t('status.error')}</option>
-              <option value="ok">{t('status.ok')}</option>
-              <option value="unset">{t('status.unset')}</option>
-            </select>
-          </div>
-          <div className="field">
-            <label htmlFor="tr-kind">{t('filters.kind')}</label>
-            <select id="tr-kind" value={draft.kind} onChange={(e) => setDraft({ ...draft, kind: e.target.value as KindFilter })}>
-              <option value="">{t('filters.anyKind')}</option>
-              {KIND_NAMES.map((k) => (
-                <option key={k} value={k}>
-                  {t(`kind.${k}`)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field narrow">
-            <label htmlFor="tr-min">{t('filters.minDuration')}</label>
-            <input id="tr-min" type="number" min={0} step="any" inputMode="decimal" value={draft.minMs} onChange={(e) => setDraft({ ...draft, minMs: e.target.value })} />
-          </div>
-          <div className="field narrow">
-            <label htmlFor="tr-max">{t('filters.maxDuration')}</label>
-            <input id="tr-max" type="number" min={0} step="any" inputMode="decimal" value={draft.maxMs} onChange={(e) => setDraft({ ...draft, maxMs: e.target.value })} />
-          </div>
-          <div className="field grow">
-            <label htmlFor="tr-text">{t('filters.text')}</label>
-            <input id="tr-text" value={draft.text} placeholder={t('filters.textPlaceholder')} onChange={(e) => setDraft({ ...draft, text: e.target.value })} />
-          </div>
-          <div className="field">
-            <label htmlFor="tr-order">{t('filters.order')}</label>
-            <select id="tr-order" value={draft.order} onChange={(e) => setDraft({ ...draft, order: e.target.value as OrderName })}>
-              {ORDERS.map((o) => (
-                <option key={o} value={o}>
-                  {t(`order.${o}`)}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="form-wide">
-            <AttrFilters idPrefix="tr-attr" value={draft.attrs} onChange={(attrs) => setDraft({ ...draft, attrs })} />
-          </div>
-          <div className="form-actions">
-            <button type="submit" className="btn btn-primary">
-              {t('common.search')}
-            </button>
-          </div>
+              {(control) => (
+                <input
+                  {...control}
+                  type="number"
+                  min={0}
+                  step="any"
+                  inputMode="decimal"
+                  value={draft[bound]}
+                  onChange={(e) => setDraft({ ...draft, [bound]: e.target.value })}
+                />
+              )}
+            </Field>
+          ))}
+          <Field id="tr-text" label={t('filters.text')} className="grow">
+            {(control) => (
+              <input {...control} value={draft.text} placeholder={t('filters.textPlaceholder')} onChange={(e) => setDraft({ ...draft, text: e.target.value })} />
+            )}
+          </Field>
+          <Field id="tr-order" label={t('filters.order')}>
+            {(control) => (
+              <select {...control} value={draft.order} onChange={(e) => setDraft({ ...draft, order: e.target.value as OrderName })}>
+                {ORDERS.map((o) => (
+                  <option key={o} value={o}>
+                    {t(`order.${o}`)}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <AttrFilters idPrefix="tr-attr" value={draft.attrs} onChange={(attrs) => setDraft({ ...draft, attrs })} />
+          <FormSubmit label={t('common.search')} />
         </form>
         {formError && <FormError error={traces.error} />}
       </Panel>
 
       <Panel title={t('traces.durationOverTime')}>
-        {traces.isPending ? (
-          <Skeleton rows={3} />
-        ) : list.length > 0 ? (
-          <Chart
-            kind="scatter"
-            height={200}
-            ariaLabel={t('traces.scatterLabel')}
-            x={scatter.x}
-            ys={[scatter.ok, scatter.err]}
-            series={[
-              { label: t('traces.okTraces'), color: OK_COLOR },
-              { label: t('traces.errorTraces'), color: ERROR_COLOR },
-            ]}
-            yFormat={formatDurationMs}
-            xRange={[range.startMs / 1000, range.endMs / 1000]}
-            legend
-            onBrush={range.zoom}
-            onPointClick={(_s, i) => {
-              const tr = scatter.sorted[i];
-              if (tr) navigate(linkTo(`/traces/${tr.traceId}`));
-            }}
-          />
-        ) : null}
+        {/* A failure shows once, with the results below. */}
+        <QueryState query={traces} skeleton={<Skeleton rows={3} />} hideError isEmpty={() => list.length === 0}>
+          {() => (
+            <Chart
+              kind="scatter"
+              height={200}
+              ariaLabel={t('traces.scatterLabel')}
+              x={scatter.x}
+              ys={[scatter.ok, scatter.err]}
+              series={[
+                { label: t('traces.okTraces'), color: OK_COLOR },
+                { label: t('traces.errorTraces'), color: ERROR_COLOR },
+              ]}
+              yFormat={formatDurationMs}
+              xRange={[range.startMs / 1000, range.endMs / 1000]}
+              legend
+              onBrush={range.zoom}
+              onPointClick={(_s, i) => {
+                const tr = scatter.sorted[i];
+                if (tr) navigate(linkTo(`/traces/${tr.traceId}`));
+              }}
+            />
+          )}
+        </QueryState>
       </Panel>
 
       <Panel
         title={t('traces.results')}
-        actions={
-          <Pager
-            current={applied.page || null}
-            next={traces.data?.page?.nextPageToken || undefined}
-            onPage={(token) => update({ page: token })}
-          />
-        }
+        actions={<Pager next={traces.data?.page?.nextPageToken || undefined} />}
       >
-        {traces.isPending ? (
-          <Skeleton rows={8} />
-        ) : traces.isError && !formError ? (
-          <ErrorPanel error={traces.error} onRetry={() => void traces.refetch()} />
-        ) : list.length === 0 ? (
-          <Empty title={t('traces.emptyTitle')} hint={t('traces.emptyHint')} />
-        ) : (
-          <div className="table-wrap">
-            <table className="data">
-              <thead>
-                <tr>
-                  <th scope="col">{t('traces.start')}</th>
-                  <th scope="col">{t('traces.root')}</th>
-                  <th scope="col" className="num">
-                    {t('traces.duration')}
-                  </th>
-                  <th scope="col" className="num">
-                    {t('traces.spans')}
-                  </th>
-                  <th scope="col" className="num">
-                    {t('traces.errors')}
-                  </th>
-                  <th scope="col">{t('traces.services')}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((tr) => (
-                  <tr key={tr.traceId} data-testid="trace-row">
-                    <td className="nowrap">{formatDateTime(nanosToMs(tr.startTimeUnixNano))}</td>
-                    <td>
-                      <Link to={linkTo(`/traces/${tr.traceId}`)}>
-                        <span className="svc-dot" style={{ background: colorFor(tr.rootServiceName) }} aria-hidden="true" />
-                        {tr.rootServiceName}: {tr.rootOperation}
-                      </Link>
-                      <div className="muted mono small">{tr.traceId}</div>
-                    </td>
-                    <td className="num">{formatDurationNanos(tr.durationNano)}</td>
-                    <td className="num">{formatCount(tr.spanCount)}</td>
-                    <td className="num">
-                      {tr.errorCount > 0 ? <span className="badge badge-error">{formatCount(tr.errorCount)}</span> : '0'}
-                    </td>
-                    <td>
-                      <span className="badges">
-                        {tr.serviceNames.map((s) => (
-                          <span key={s} className="badge">
-                            <span className="svc-dot" style={{ background: colorFor(s) }} aria-hidden="true" />
-                            {s}
-                          </span>
-                        ))}
-                      </span>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <QueryState
+          query={traces}
+          skeleton={<Skeleton rows={8} />}
+          hideError={formError}
+          isEmpty={() => list.length === 0}
+          empty={<Empty title={t('traces.emptyTitle')} hint={t('traces.emptyHint')} />}
+        >
+          {() => <TraceTable traces={list} />}
+        </QueryState>
       </Panel>
     </div>
   );
 }
 
-/** Keeps a value chosen by URL visible in a select even when not listed. */
-export function withCurrent(options: readonly string[], current: string): string[] {
-  return current && !options.includes(current) ? [current, ...options] : [...options];
+function TraceTable({ traces }: { traces: readonly TraceSummary[] }) {
+  const { t } = useTranslation();
+  const linkTo = useLinkTo();
+  return (
+    <div className="table-wrap">
+      <table className="data">
+        <TableHead
+          columns={[
+            { label: t('traces.start') },
+            { label: t('traces.root') },
+            { label: t('traces.duration'), numeric: true },
+            { label: t('traces.spans'), numeric: true },
+            { label: t('traces.errors'), numeric: true },
+            { label: t('traces.services') },
+          ]}
+        />
+        <tbody>
+          {traces.map((tr) => (
+            <tr key={tr.traceId} data-testid="trace-row">
+              <td className="nowrap">{formatDateTime(nanosToMs(tr.startTimeUnixNano))}</td>
+              <td>
+                <Link to={linkTo(`/traces/${tr.traceId}`)}>
+                  <span className="svc-dot" style={{ background: colorFor(tr.rootServiceName) }} aria-hidden="true" />
+                  {tr.rootServiceName}: {tr.rootOperation}
+                </Link>
+                <div className="muted mono small">{tr.traceId}</div>
+              </td>
+              <td className="num">{formatDurationNanos(tr.durationNano)}</td>
+              <td className="num">{formatCount(tr.spanCount)}</td>
+              <td className="num">
+                {tr.errorCount > 0 ? <span className="badge badge-error">{formatCount(tr.errorCount)}</span> : '0'}
+              </td>
+              <td>
+                <span className="badges">
+                  {tr.serviceNames.map((s) => (
+                    <span key={s} className="badge">
+                      <span className="svc-dot" style={{ background: colorFor(s) }} aria-hidden="true" />
+                      {s}
+                    </span>
+                  ))}
+                </span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
 }
