@@ -18,9 +18,10 @@
 #   gateway     sidecar 15330 (admin 15001)
 #   receiver    sidecar 15317 (admin 15002);  loader (no port)
 #   analytics   v1 sidecar 15320 (admin 15003), v2 sidecar 15321 (admin 15004)
+#   aiops       sidecar 15350 (admin 15005)
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
-# 317, 320, 321; admin base + 1..4); AIRIS_MESH_STATE (.cache/state/mesh)
+# 317, 320, 321, 350; admin base + 1..5); AIRIS_MESH_STATE (.cache/state/mesh)
 # moves certificates, logs and the token; AIRIS_MESH_BINARY runs that airis
 # binary instead of building target/release/airis, AIRIS_MESH_CANARY_BINARY
 # that one as analytics v2; AIRIS_MESH_UI_DIR serves that built UI instead of
@@ -164,7 +165,7 @@ fi
 mkdir -p "$logs"
 rm -rf "$run"
 mkdir -p "$run"
-mesh/dev-ca.sh "$certs" ingress gateway receiver analytics
+mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops
 # A signing key kept across restarts, so minted ingest tokens stay valid.
 [ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
 
@@ -264,6 +265,9 @@ run analytics-v1 env AIRIS_ANALYTICS__LISTEN="$(sock analytics-v1)" \
 run analytics-v2 env AIRIS_ANALYTICS__LISTEN="$(sock analytics-v2)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-analytics-v2 \
   "${AIRIS_MESH_CANARY_BINARY:-$airis}" --config "$config" serve analytics
+run aiops env AIRIS_AIOPS__LISTEN="$(sock aiops)" \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-aiops \
+  "$airis" --config "$config" serve aiops
 
 # One sidecar per service instance, then the ingress.
 sidecar() {
@@ -277,12 +281,14 @@ sidecar gateway gateway $((PORT_BASE + 330)) $((PORT_BASE + 1)) gateway gateway-
 sidecar receiver receiver $((PORT_BASE + 317)) $((PORT_BASE + 2)) receiver receiver
 sidecar analytics-v1 analytics $((PORT_BASE + 320)) $((PORT_BASE + 3)) analytics-v1 analytics-v1
 sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics-v2 analytics-v2
+sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
   ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))" \
   GATEWAY_ENDPOINTS="127.0.0.1:$((PORT_BASE + 330))" \
-  RECEIVER_ENDPOINTS="127.0.0.1:$((PORT_BASE + 317))"
+  RECEIVER_ENDPOINTS="127.0.0.1:$((PORT_BASE + 317))" \
+  AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))"
 envoy_up ingress "$state/ingress.yaml"
 
 # A process that dies before the mesh answers is a broken setup, not a

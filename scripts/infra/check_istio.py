@@ -18,14 +18,14 @@
 4. Compares the policy numbers with mesh/ingress.yaml and mesh/chaos.env:
    route timeouts, retries and per-try timeouts (none on the API routes),
    canary weights, pool limits, outlier detection (gateway errors only, as
-   istiod translates it), fault injection, the edge's token rules (where
-   the token is read), revocation check, Login's rate limit, the ingress
-   filter order (istiod's chain, ext_authz before jwt_authn, with the
-   EnvoyFilter's patches applied), the listeners' path handling and header
-   timeout, CORS origins, and what the edge does with each kind of request
-   (method, path, gRPC or gRPC-Web or neither; what it answers without a
-   token), every service of proto/airis/ among them: each is routed at
-   both edges, behind a token.
+   istiod translates it), mTLS peer identities, fault injection, the
+   edge's token rules (where the token is read), revocation check, Login's
+   rate limit, the ingress filter order (istiod's chain, ext_authz before
+   jwt_authn, with the EnvoyFilter's patches applied), the listeners' path
+   handling and header timeout, CORS origins, and what the edge does with
+   each kind of request (method, path, gRPC or gRPC-Web or neither; what it
+   answers without a token), every service of proto/airis/ among them: each
+   is routed at both edges, behind a token.
 
 Every comparison is printed; any failure makes the exit status 1.
 """
@@ -420,6 +420,7 @@ EXPECTED_WORKLOADS = {
     "loader": ("Deployment", "airis", ["serve", "loader"], "loader"),
     "analytics-v1": ("Deployment", "airis", ["serve", "analytics"], "analytics"),
     "analytics-v2": ("Deployment", "airis", ["serve", "analytics"], "analytics"),
+    "aiops": ("Deployment", "airis", ["serve", "aiops"], "aiops"),
     "ui": ("Deployment", "airis", ["serve", "ui"], "ui"),
     "airis-migrate": ("Job", "airis", ["migrate"], "migrate"),
     "clickhouse": ("StatefulSet", "airis-data", None, "clickhouse"),
@@ -440,6 +441,7 @@ EXPECTED_REPLICAS = {
     "loader": {"dev": 1, "prod": 3, "chaos": 3},
     "analytics-v1": {"dev": 1, "prod": 2, "chaos": 2},
     "analytics-v2": {"dev": 1, "prod": 2, "chaos": 2},
+    "aiops": {"dev": 1, "prod": 2, "chaos": 2},
     "clickhouse": {"dev": 3, "prod": 3, "chaos": 3},
     "clickhouse-keeper": {"dev": 3, "prod": 3, "chaos": 3},
     "kafka": {"dev": 3, "prod": 3, "chaos": 3},
@@ -461,6 +463,7 @@ ALLOWED_FLOWS = {
     ("istio-ingressgateway", "receiver"): {4317},
     ("istio-ingressgateway", "analytics-v1"): {4320},
     ("istio-ingressgateway", "analytics-v2"): {4320},
+    ("istio-ingressgateway", "aiops"): {4350},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -764,13 +767,14 @@ def check_config(r: Rendered, report: Report) -> None:
     except tomllib.TOMLDecodeError as e:
         report.fail(f"airis.toml: {e}")
         return
-    for key in ("ingestion.receiver.listen", "analytics.listen", "gateway.listen", "gateway.http_listen", "ui.listen"):
+    for key in ("ingestion.receiver.listen", "analytics.listen", "aiops.listen", "gateway.listen", "gateway.http_listen",
+                "ui.listen"):
         v = dig(cfg, *key.split("."))
         report.check(isinstance(v, str) and v.startswith("0.0.0.0:"), f"airis.toml {key} = {v!r} (all addresses: Istio forwards to the pod IP)")
     report.check(dig(cfg, "auth", "tenant_header") == "x-airis-tenant" and dig(cfg, "auth", "role_header") == "x-airis-role",
                  f"airis.toml auth.tenant_header / role_header = {dig(cfg, 'auth', 'tenant_header')!r} / {dig(cfg, 'auth', 'role_header')!r}")
     # the ports the services listen on are the ports their Deployments expose
-    ports = {"ingestion.receiver.listen": "receiver", "analytics.listen": "analytics-v1",
+    ports = {"ingestion.receiver.listen": "receiver", "analytics.listen": "analytics-v1", "aiops.listen": "aiops",
              "gateway.listen": "gateway", "gateway.http_listen": "gateway", "ui.listen": "ui"}
     ws = {w.name: w for w in workloads(r)}
     for key, wname in ports.items():
@@ -1540,6 +1544,7 @@ class Mesh:
 CLUSTER_TO_K8S = {
     "analytics_v1": ("analytics", 4320, "v1"),
     "analytics_v2": ("analytics", 4320, "v2"),
+    "aiops": ("aiops", 4350, "v1"),
     "gateway_grpc": ("gateway", 4330, None),
     "gateway_http": ("gateway", 4331, None),  # the JWKS; the UI files are "ui" in k8s
     "receiver": ("receiver", 4317, None),
@@ -1548,6 +1553,7 @@ CLUSTER_TO_K8S = {
 # (mesh listener, mesh route match, istio delegate VirtualService, its route's uri match)
 ROUTES = [
     ("ingress", ("prefix", "/airis.analytics.v1.QueryService/"), "analytics", {"prefix": "/airis.analytics.v1.QueryService/"}),
+    ("ingress", ("prefix", "/airis.aiops.v1.AnomalyService/"), "aiops", {"prefix": "/airis.aiops.v1.AnomalyService/"}),
     ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
     ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
     ("ingress", ("prefix", REFLECTION_V1), "reflection", {"prefix": REFLECTION_V1}),
@@ -1561,6 +1567,7 @@ ROUTES = [
 POOLS = [
     ("analytics_v1", "analytics"),
     ("analytics_v2", "analytics"),
+    ("aiops", "aiops"),
     ("gateway_grpc", "gateway"),
     ("gateway_http", "ui"),
     ("gateway_http", "gateway"),
@@ -1577,6 +1584,8 @@ EDGE_REQUESTS = [
     Request("https", "POST", "/airis.gateway.v1.AuthService/MintIngestToken", GRPC),
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC),
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC_WEB),
+    Request("https", "POST", "/airis.aiops.v1.AnomalyService/ScoreSeries", GRPC),
+    Request("https", "POST", "/airis.aiops.v1.AnomalyService/Forecast", GRPC_WEB),
     Request("https", "POST", REFLECTION_V1 + "ServerReflectionInfo", GRPC),
     Request("https", "POST", REFLECTION_V1ALPHA + "ServerReflectionInfo", GRPC),
     Request("https", "POST", REFLECTION_V1ALPHA + "ServerReflectionInfo", GRPC_WEB),
@@ -1587,6 +1596,7 @@ EDGE_REQUESTS = [
     Request("https", "GET", "/airis.nothing.v1.NoService/Call"),
     Request("https", "GET", "/airis.nothing.v1.NoService/Call", GRPC),
     Request("https", "POST", "/authz/airis.analytics.v1.QueryService/GetTrace", GRPC),
+    Request("https", "POST", "/authz/airis.aiops.v1.AnomalyService/ScoreSeries", GRPC),
     Request("https", "GET", "/authz/x"),
     Request("https", "POST", "/authz/airis.gateway.v1.AuthService/RevokeToken", "application/json"),
     Request("https", "GET", "/.well-known/jwks.json"),
@@ -1688,8 +1698,8 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
     mw = {c["name"]: c.get("weight") for c in dig(mrt, "route", "weighted_clusters", "clusters", default=[]) or []}
     iw = {d["destination"].get("subset"): d.get("weight")
           for d in dig(r.get("VirtualService", "analytics", "airis"), "spec", "http", 0, "route", default=[]) or []}
-    for cluster, (_, _, subset) in CLUSTER_TO_K8S.items():
-        if subset:
+    for cluster, (host, _, subset) in CLUSTER_TO_K8S.items():
+        if host == "analytics" and subset:
             report.same(f"canary weight {cluster} / subset {subset}", mw.get(cluster), iw.get(subset))
     report.same("canary runtime keys (docs/canary.md)",
                 dig(mrt, "route", "weighted_clusters", "runtime_key_prefix"), "routing.analytics")
@@ -1728,6 +1738,14 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
         report.same(f"{label} max ejection percent", od.get("max_ejection_percent"), iod.get("maxEjectionPercent"))
         report.check(dig(tp, "tls", "mode") == "ISTIO_MUTUAL" and "transport_socket" in c,
                      f"{label} mTLS: mesh transport_socket tls, istio {dig(tp, 'tls', 'mode')}")
+        # whom the ingress accepts at the other end: the identity in the
+        # mesh's SAN (trust domain aside), the service account of the pods
+        # behind the DestinationRule's host (the cluster's subset, if any).
+        # The UI's files come from the gateway in mesh/, from a service of
+        # their own in k8s: that pair has no identity to compare.
+        if not (cluster == "gateway_http" and drname == "ui"):
+            report.same(f"{label} mTLS peer identity (mesh SAN / istio service account)",
+                        mesh_identities(c), k8s_identities(r, dr, CLUSTER_TO_K8S.get(cluster, (None, None, None))[2]))
 
     # fault injection: the drill's values in the chaos overlay, off elsewhere
     fault = dig(mrt, "typed_per_filter_config", "envoy.filters.http.fault")
@@ -1907,6 +1925,32 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
         report.same(f"edge {req}: rate limit", bucket(m["ratelimit"]), bucket(i["ratelimit"]))
 
 
+def mesh_identities(cluster: dict) -> list[str] | None:
+    """The workload identities (ns/<ns>/sa/<sa>) a mesh cluster's TLS accepts."""
+    sans = dig(cluster, "transport_socket", "typed_config", "common_tls_context", "validation_context",
+               "match_typed_subject_alt_names", default=[]) or []
+    out = sorted({re.sub(r"^spiffe://[^/]+/", "", s) for s in (dig(m, "matcher", "exact") for m in sans) if s})
+    return out or None
+
+
+def k8s_identities(r: Rendered, dr: dict, subset: str | None) -> list[str] | None:
+    """The identities (ns/<ns>/sa/<sa>) of the pods behind a DestinationRule's
+    host, in one of its subsets if given."""
+    m = re.fullmatch(r"([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local", dig(dr, "spec", "host", default=""))
+    svc = m and r.get("Service", m.group(1), m.group(2))
+    if not svc:
+        return None
+    labels = dict(svc["spec"].get("selector") or {})
+    if subset:
+        sub = next((s for s in dig(dr, "spec", "subsets", default=[]) or [] if s.get("name") == subset), None)
+        if sub is None:
+            return None
+        labels.update(sub.get("labels") or {})
+    out = sorted({f"ns/{w.namespace}/sa/{w.sa}" for w in workloads(r)
+                  if w.namespace == m.group(2) and all(w.labels.get(k) == v for k, v in labels.items())})
+    return out or None
+
+
 def urlpath(u: str | None) -> str | None:
     if not u:
         return None
@@ -1985,7 +2029,7 @@ def check_istio_internal(r: Rendered, report: Report) -> None:
             report.check(rname in {rt.name for rt in routes},
                          f"EnvoyFilter route patch targets route {rname!r}, an ingress route (root route-delegate route)",
                          f"ingress routes: {sorted(str(rt.name) for rt in routes)}")
-    for host in ("analytics", "gateway", "receiver", "ui"):
+    for host in ("analytics", "aiops", "gateway", "receiver", "ui"):
         dr = drs.get(f"{host}.airis.svc.cluster.local")
         report.check(dr is not None and dig(dr, "spec", "trafficPolicy", "tls", "mode") == "ISTIO_MUTUAL"
                      and dig(dr, "spec", "trafficPolicy", "outlierDetection") and dig(dr, "spec", "trafficPolicy", "connectionPool"),

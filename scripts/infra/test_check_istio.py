@@ -207,6 +207,27 @@ MISTAKES = [
     ("one receiver in prod", "istio/overlays/prod/kustomization.yaml",
      "      path: /spec/minReplicas\n      value: 2", "      path: /spec/minReplicas\n      value: 1",
      "[prod] HPA receiver: 1-5 replicas -- expected 2-5"),
+    # aiops: the analytics service's numbers, one version, no store
+    ("aiops pool limit", "istio/base/mesh/destinationrules.yaml",
+     "  host: aiops.airis.svc.cluster.local\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    connectionPool:\n"
+     "      tcp: {maxConnections: 32}",
+     "  host: aiops.airis.svc.cluster.local\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    connectionPool:\n"
+     "      tcp: {maxConnections: 16}",
+     "aiops / DestinationRule aiops max connections: mesh/ has 32 but istio/ has 16"),
+    ("aiops route timeout", "istio/base/mesh/virtualservices.yaml",
+     "subset: v1, port: {number: 4350}}\n    timeout: 30s", "subset: v1, port: {number: 4350}}\n    timeout: 60s",
+     "route /airis.aiops.v1.AnomalyService/ (aiops) timeout: mesh/ has 30s but istio/ has 60s"),
+    ("aiops revocation unchecked", "istio/base/mesh/security.yaml", "        - /airis.aiops.v1.AnomalyService/*\n", "",
+     "edge 443 gRPC /airis.aiops.v1.AnomalyService/ScoreSeries: revocation checked: mesh/ has True but istio/ has False"),
+    ("aiops under another identity", "istio/base/airis/aiops.yaml",
+     "serviceAccountName: aiops", "serviceAccountName: analytics",
+     "aiops / DestinationRule aiops mTLS peer identity (mesh SAN / istio service account): "
+     "mesh/ has [ns/airis/sa/aiops] but istio/ has [ns/airis/sa/analytics]"),
+    ("Redis reachable from aiops", "istio/base/mesh/security.yaml",
+     "        - cluster.local/ns/airis/sa/gateway\n        - cluster.local/ns/airis/sa/analytics\n",
+     "        - cluster.local/ns/airis/sa/gateway\n        - cluster.local/ns/airis/sa/analytics\n"
+     "        - cluster.local/ns/airis/sa/aiops\n",
+     "aiops -> redis:6379"),
     ("one canary pod in prod", "istio/overlays/prod/services.yaml", "  replicas: 2\n", "",
      "[prod] analytics-v2: 1 replicas -- expected 2"),
     ("prod ClickHouse PDB", "istio/base/data/clickhouse.yaml", "  minAvailable: 2\n", "  minAvailable: 1\n",

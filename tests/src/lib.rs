@@ -218,6 +218,9 @@ impl Settings {
             clickhouse: self.clickhouse.clone(),
             ingestion: self.ingestion.clone(),
             analytics: self.analytics.clone(),
+            aiops: airis_aiops::AiopsConfig {
+                listen: ANY_PORT.to_owned(),
+            },
             auth: self.auth.clone(),
             server: self.server.clone(),
             ..Config::default()
@@ -298,6 +301,27 @@ impl Pipeline {
 }
 
 /// The analytics service running in this process.
+/// The aiops service on 127.0.0.1:0.
+pub struct AiopsServer {
+    pub endpoint: String,
+    running: Running,
+}
+
+impl AiopsServer {
+    pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        let started = running.start(&settings.config(), &[Service::Aiops]).await?;
+        Ok(Self {
+            endpoint: format!("http://{}", started.aiops.listen),
+            running,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
+    }
+}
+
 pub struct QueryServer {
     pub endpoint: String,
     running: Running,

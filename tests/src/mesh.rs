@@ -182,6 +182,7 @@ pub struct Upstreams {
     pub analytics_v2: Vec<u16>,
     pub gateway: u16,
     pub receiver: Vec<u16>,
+    pub aiops: Vec<u16>,
 }
 
 impl Ingress {
@@ -223,6 +224,7 @@ impl Ingress {
                 ("ANALYTICS_V2_ENDPOINTS", or_dead(&upstreams.analytics_v2)?),
                 ("GATEWAY_ENDPOINTS", endpoints(&[upstreams.gateway])),
                 ("RECEIVER_ENDPOINTS", or_dead(&upstreams.receiver)?),
+                ("AIOPS_ENDPOINTS", or_dead(&upstreams.aiops)?),
             ],
         )
         .await?;

@@ -16,6 +16,7 @@
 use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
+use airis_proto::airis::aiops::v1::{Point, ScoreSeriesRequest, ScoreSeriesResponse};
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::gateway::v1::{
@@ -29,7 +30,8 @@ use airis_proto::tonic::Code;
 use airis_store::tables::TRACES;
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
-    OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, grpcurl, http_exchange,
+    AiopsServer, OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, grpcurl,
+    http_exchange,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -116,7 +118,7 @@ fn port(endpoint: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::Result<()> {
-    let ca = DevCa::new(&["ingress", "analytics", "gateway", "receiver"])?;
+    let ca = DevCa::new(&["ingress", "analytics", "gateway", "receiver", "aiops"])?;
 
     // The gateway with a key this test also holds, to forge an expired
     // token with a valid signature.
@@ -146,6 +148,9 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let query = QueryServer::start(&settings).await?;
     let query_port = port(&query.endpoint);
     let analytics_sidecar = Sidecar::start(&ca, "analytics", query_port, query_port).await?;
+    let aiops = AiopsServer::start(&settings).await?;
+    let aiops_port = port(&aiops.endpoint);
+    let aiops_sidecar = Sidecar::start(&ca, "aiops", aiops_port, aiops_port).await?;
 
     // One version of the analytics service serves both subsets here.
     let ingress = Ingress::start(
@@ -155,6 +160,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
             analytics_v2: vec![analytics_sidecar.port()],
             gateway: gateway.sidecar.port(),
             receiver: vec![receiver_sidecar.port()],
+            aiops: vec![aiops_sidecar.port()],
         },
         &gateway_config,
     )
@@ -369,6 +375,31 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         std::time::Duration::from_secs(60),
     )
     .await?;
+
+    // The aiops service behind its sidecar, for gRPC-Web with a viewer's
+    // token; without one the edge refuses before it.
+    let series = ScoreSeriesRequest {
+        points: (0..300u64)
+            .map(|i| Point {
+                time_unix_nano: now - (300 - i) * 60_000_000_000,
+                value: (i % 10) as f64,
+            })
+            .collect(),
+    };
+    let score_path = "/airis.aiops.v1.AnomalyService/ScoreSeries";
+    let (status, grpc_status, answer) = grpc_web::<_, ScoreSeriesResponse>(
+        api,
+        score_path,
+        &series,
+        &[("authorization", &bearer(&viewer))],
+    )
+    .await?;
+    assert_eq!((status, grpc_status.as_deref()), (200, Some("0")));
+    assert_eq!(answer.unwrap_or_default().points.len(), 300);
+    let (status, grpc_status, answer) =
+        grpc_web::<_, ScoreSeriesResponse>(api, score_path, &series, &[]).await?;
+    assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
+    assert!(answer.is_none());
 
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
@@ -611,9 +642,10 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(String::from_utf8(body)?.contains("\"OKP\""));
 
     drop(ingress);
-    drop((analytics_sidecar, receiver_sidecar));
+    drop((analytics_sidecar, receiver_sidecar, aiops_sidecar));
     gateway.stop().await?;
     query.stop().await?;
+    aiops.stop().await?;
     pipeline.stop().await
 }
 
@@ -652,6 +684,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
             analytics_v2: vec![analytics_sidecar.port()],
             gateway: gateway.sidecar.port(),
             receiver: vec![],
+            aiops: vec![],
         },
         &gateway_config,
     )
@@ -671,6 +704,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
     assert_eq!(
         listed(&text),
         [
+            "airis.aiops.v1.AnomalyService",
             "airis.analytics.v1.QueryService",
             "airis.gateway.v1.AuthService"
         ],

@@ -252,6 +252,7 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
             analytics_v2: vec![sidecars[2].port()],
             gateway: gateway.sidecar.port(),
             receiver: vec![],
+            aiops: vec![],
         },
         &gateway.config,
     )

@@ -177,6 +177,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         analytics_v2: vec![sidecar.port()],
         gateway: gateway.sidecar.port(),
         receiver: vec![],
+        aiops: vec![],
     };
     let ingress = Ingress::start(&ca, &upstreams, &gateway.config).await?;
     // The same ingress without the revocation check, to see its share.
