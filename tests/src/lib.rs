@@ -300,8 +300,7 @@ impl Pipeline {
     }
 }
 
-/// The analytics service running in this process.
-/// The aiops service on 127.0.0.1:0.
+/// The aiops service running in this process, on 127.0.0.1:0.
 pub struct AiopsServer {
     pub endpoint: String,
     running: Running,
@@ -322,6 +321,7 @@ impl AiopsServer {
     }
 }
 
+/// The analytics service running in this process.
 pub struct QueryServer {
     pub endpoint: String,
     running: Running,

@@ -14,12 +14,10 @@ use airis_tests::{AiopsServer, Settings, TOKEN, otlp::authed};
 const SEC: u64 = 1_000_000_000;
 const MINUTE: u64 = 60 * SEC;
 
+/// A client with gRPC's default message limits, as grpcurl and most
+/// callers have them.
 async fn client(server: &AiopsServer) -> anyhow::Result<AnomalyServiceClient<Channel>> {
-    Ok(AnomalyServiceClient::connect(server.endpoint.clone())
-        .await?
-        // Large requests are the point of some checks here.
-        .max_encoding_message_size(256 << 20)
-        .max_decoding_message_size(256 << 20))
+    Ok(AnomalyServiceClient::connect(server.endpoint.clone()).await?)
 }
 
 /// NAB's machine-readable copy of an EC2 CPU series with two labelled
@@ -193,17 +191,29 @@ async fn bad_requests(client: &mut AnomalyServiceClient<Channel>) -> anyhow::Res
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(refused.message().starts_with("points"), "{refused:?}");
 
-    // Over the documented limits: 1,000,001 points fit in the message size
-    // and are refused by count; ten million are refused by size, unread.
-    let refused = score(client, minutes(1_000_001, |_| 1.0)).await;
+    // The most points a ScoreSeries takes: the answer fits a default client.
+    let answer = client
+        .score_series(authed(
+            ScoreSeriesRequest {
+                points: minutes(50_000, |i| (i % 60) as f64),
+            },
+            TOKEN,
+        ))
+        .await?;
+    assert_eq!(answer.into_inner().points.len(), 50_000);
+    // Over the documented limits: 50,001 points fit in the message size and
+    // are refused by count; ten million are refused by size, unread.
+    let refused = score(client, minutes(50_001, |_| 1.0)).await;
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
-    assert!(refused.message().contains("1000000"), "{refused:?}");
+    assert!(refused.message().contains("50000"), "{refused:?}");
     let refused = score(client, minutes(10_000_000, |_| 1.0)).await;
+    assert_eq!(refused.code(), Code::OutOfRange, "{refused:?}");
+    assert!(refused.message().contains("too large"), "{refused:?}");
+    // Values beyond ±1e150 would overflow the models' sums.
+    let refused = score(client, minutes(20, |i| if i == 3 { -1e200 } else { 1.0 })).await;
+    assert_eq!(refused.code(), Code::InvalidArgument);
     assert!(
-        matches!(
-            refused.code(),
-            Code::ResourceExhausted | Code::OutOfRange | Code::Internal
-        ),
+        refused.message().starts_with("points[3].value"),
         "{refused:?}"
     );
 

@@ -310,6 +310,22 @@ fn data_set() -> DataSet {
             "",
             &[("http.method", "GET")],
         ),
+        // The missing parent of acme's trace 3, sent by globex: a parent of
+        // another tenant never makes an acme span "called from" it.
+        make(
+            run,
+            3,
+            999,
+            None,
+            "globex-svc",
+            "publish order",
+            SERVER,
+            base + 2 * SEC - 10 * MS,
+            5 * MS,
+            OK,
+            "",
+            &[],
+        ),
         make(
             run,
             50,
@@ -357,7 +373,8 @@ async fn ingest(pipeline: &Pipeline, data: &DataSet) -> anyhow::Result<()> {
     let spans = (data.acme.len() + data.globex.len()) as u64;
     let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), spans, WAIT).await?;
     assert_eq!(seen, spans, "spans in clickhouse");
-    let traces = 3 + 10 + 2;
+    // acme: 3 + 10 batch; globex: its spans in acme's traces 1 and 3, and trace 50.
+    let traces = 3 + 10 + 3;
     let seen = wait_for_count(
         &ch,
         &format!("SELECT uniqExact(TenantId, TraceId) FROM {TRACE_ID_TS}"),
@@ -492,8 +509,28 @@ async fn trace_queries_answer_exactly_for_the_callers_tenant() -> anyhow::Result
     services_and_operations(&mut client, &data).await?;
     top_k(&mut client, &data).await?;
     bad_requests(&mut client, &data).await?;
-
     server.stop().await?;
+
+    // The parent spans a caller filter gathers are bounded: past the limit,
+    // RESOURCE_EXHAUSTED naming it, not a ClickHouse out of memory.
+    let mut tight = pipeline.settings.clone();
+    tight.analytics.limits.max_rows_in_set = 1;
+    let strict = QueryServer::start(&tight).await?;
+    let status = search_spans(
+        &mut strict.client().await?,
+        TOKEN,
+        SpanFilter {
+            parent_service_name: "batch".into(),
+            ..filter(&data)
+        },
+        SpanOrder::Unspecified,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().contains("max_rows_in_set"), "{status:?}");
+    strict.stop().await?;
     pipeline.stop().await
 }
 
@@ -633,7 +670,7 @@ async fn spans_filters(client: &mut Client, data: &DataSet) -> anyhow::Result<()
                 parent_service_name: "frontend".into(),
                 ..base.clone()
             },
-            all(&|s| parent_service(s) == Some("frontend")),
+            all(&|s| s.service != "frontend" && parent_service(s) == Some("frontend")),
         ),
         (
             "one edge of the map",
@@ -825,6 +862,21 @@ async fn spans_filters(client: &mut Client, data: &DataSet) -> anyhow::Result<()
         let got = search_spans(client, TOKEN, f, SpanOrder::Unspecified, page(1000, "")).await?;
         assert_eq!(ids(&got), expected, "{name}");
         assert_eq!(got.page.unwrap_or_default().next_page_token, "", "{name}");
+    }
+    // A service calling itself is no edge (batch's steps have batch parents),
+    // and another tenant's span is nobody's parent.
+    assert!(
+        data.acme
+            .iter()
+            .any(|s| s.service == "batch" && parent_service(s) == Some("batch"))
+    );
+    for parent in ["batch", "globex-svc"] {
+        let f = SpanFilter {
+            parent_service_name: parent.into(),
+            ..base.clone()
+        };
+        let got = search_spans(client, TOKEN, f, SpanOrder::Unspecified, None).await?;
+        assert_eq!(ids(&got), Vec::<String>::new(), "called from {parent}");
     }
 
     // Hostile input in every string field: bound as a value, so it matches
@@ -1421,7 +1473,7 @@ async fn top_k(client: &mut Client, data: &DataSet) -> anyhow::Result<()> {
             .into_iter()
             .map(|r| (r.0, r.1))
             .collect::<Vec<_>>(),
-        [("frontend".to_owned(), 1), ("globex-svc".to_owned(), 1)]
+        [("globex-svc".to_owned(), 2), ("frontend".to_owned(), 1)]
     );
 
     expect_code(

@@ -258,41 +258,6 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let (_, grpc_status, _) = refresh(&[("cookie", &cookie)]).await?;
     assert_eq!(grpc_status.as_deref(), Some("16"), "refresh after logout");
 
-    // A flood of renewals meets the edge's bucket (100, then 50 a second)
-    // before it reaches the gateway and Redis: UNAVAILABLE, which the UI
-    // retries later; whatever got through was answered by the gateway.
-    let mut flood = tokio::task::JoinSet::new();
-    for _ in 0..300 {
-        flood.spawn(async move {
-            grpc_web::<_, RefreshResponse>(
-                api,
-                "/airis.gateway.v1.AuthService/Refresh",
-                &RefreshRequest {},
-                &[],
-            )
-            .await
-            .map(|(_, grpc_status, _)| grpc_status)
-        });
-    }
-    let mut answers = std::collections::BTreeMap::<String, usize>::new();
-    while let Some(answer) = flood.join_next().await {
-        *answers.entry(format!("{:?}", answer??)).or_default() += 1;
-    }
-    let limited = answers.get("Some(\"14\")").copied().unwrap_or_default();
-    assert!(limited > 0, "no renewal was rate limited: {answers:?}");
-    assert_eq!(
-        limited + answers.get("Some(\"16\")").copied().unwrap_or_default(),
-        300,
-        "{answers:?}"
-    );
-    assert!(
-        ingress
-            .envoy
-            .stat("session.http_local_rate_limit.rate_limited")
-            .await?
-            >= limited as u64
-    );
-
     // Ingest tokens minted through the ingress; a viewer may not mint.
     let mint = async |token: &str| {
         grpc_web::<_, MintIngestTokenResponse>(

@@ -182,7 +182,7 @@ test('a Korean log search highlights exactly the characters searched for', async
   await inKorean(page, path, (p) => expect(p.getByTestId('log-highlight').first()).toBeVisible(), 'logs');
 });
 
-test('a metric chart draws from the picker, with a legend', async ({ page }) => {
+test('a metric chart draws from the picker, with a legend, anomalies and a forecast', async ({ page }) => {
   await signIn(page, ADMIN, 'en', '/metrics?from=now-15m&to=now');
   await page.getByLabel('Search metrics').fill('request.count');
   await page.getByRole('button', { name: /http\.server\.request\.count/ }).click();
@@ -203,6 +203,24 @@ test('a metric chart draws from the picker, with a legend', async ({ page }) => 
     )
     .toBeGreaterThan(100);
   await expect(chart.locator('.u-legend, .chart-legend').first()).toBeVisible();
+  // Anomalies and forecast: the chart draws again with what the aiops
+  // service found, and the summary says it per series, whether or not the
+  // demo's traffic holds an anomaly or is long enough to forecast yet.
+  await page.evaluate(() => {
+    const w = window as Window & { chartDraws?: number };
+    w.chartDraws = 0;
+    window.addEventListener('airis:chart-drawn', () => (w.chartDraws = (w.chartDraws ?? 0) + 1));
+  });
+  // The box follows the URL (`ai=1`), which the click updates: click, then
+  // wait for the state rather than expect it at once.
+  const toggle = page.getByRole('checkbox', { name: 'Anomalies and forecast' });
+  await toggle.click();
+  await expect(toggle).toBeChecked();
+  await expect(page).toHaveURL(/[?&]ai=1/);
+  const summary = page.getByRole('region', { name: 'Anomalies and forecast' });
+  await expect(summary.getByText(/anomalous point/).first()).toBeVisible();
+  await expect(summary.getByText(/^(Forecast for the next |Not enough points to forecast)/).first()).toBeVisible();
+  await expect.poll(() => page.evaluate(() => (window as Window & { chartDraws?: number }).chartDraws ?? 0)).toBeGreaterThan(0);
   await shoot(page, 'metrics');
   await inKorean(page, page.url().replace(/^https?:\/\/[^/]+/, ''), (p) => expect(p.getByRole('figure').first()).toBeVisible(), 'metrics');
 });

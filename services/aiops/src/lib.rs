@@ -23,7 +23,7 @@ use airis_runtime::{
 };
 
 pub use error::Error;
-pub use service::{Aiops, MAX_POINTS, MAX_REQUEST_BYTES};
+pub use service::{Aiops, FORECAST_MAX_POINTS, MAX_ABS_VALUE, MAX_REQUEST_BYTES, SCORE_MAX_POINTS};
 
 /// Configuration of the aiops service (`[aiops]`).
 #[derive(Debug, Clone, serde::Deserialize)]

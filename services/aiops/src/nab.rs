@@ -10,7 +10,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::detect::{Detector, DetectorConfig, Point};
+use crate::detect::{Detector, DetectorConfig};
 
 /// One parsed data row, keeping the original text for faithful output.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,18 +125,13 @@ pub fn parse_csv(text: &str, origin: &str) -> io::Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// Runs a fresh detector over `rows`.
-pub fn detect_rows(cfg: &DetectorConfig, rows: &[Row]) -> Vec<Point> {
-    let mut det = Detector::new(cfg);
-    rows.iter().map(|r| det.update(r.ts, r.value)).collect()
-}
-
 /// Output columns of [`score_file`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Columns {
     /// `timestamp,value,anomaly_score` as NAB expects.
     Nab,
-    /// Adds expected, band, kind and the component rarities.
+    /// Adds expected, band, kind, each component's surprise and the
+    /// seasonal profiles' strengths: why a point scored what it did.
     Explain,
 }
 
@@ -155,7 +150,7 @@ fn csv_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
 }
 
 /// Scores one data file into `out` (timestamp,value,anomaly_score).
-pub fn score_file(cfg: &DetectorConfig, data: &Path, out: &Path, cols: Columns) -> io::Result<()> {
+fn score_file(cfg: &DetectorConfig, data: &Path, out: &Path, cols: Columns) -> io::Result<()> {
     let origin = data.display().to_string();
     let text =
         fs::read_to_string(data).map_err(|e| io::Error::new(e.kind(), format!("{origin}: {e}")))?;
@@ -187,22 +182,13 @@ pub fn score_file(cfg: &DetectorConfig, data: &Path, out: &Path, cols: Columns) 
 
 /// Scores every CSV under `data` with [`DetectorConfig::default`], writing
 /// the same relative path under `out`. Returns the number of files.
-pub fn score_nab_dir(data: &Path, out: &Path) -> io::Result<usize> {
-    score_nab_dir_with(&DetectorConfig::default(), data, out, Columns::Nab)
-}
-
-/// [`score_nab_dir`] with an explicit configuration.
-pub fn score_nab_dir_with(
-    cfg: &DetectorConfig,
-    data: &Path,
-    out: &Path,
-    cols: Columns,
-) -> io::Result<usize> {
+pub fn score_nab_dir(data: &Path, out: &Path, cols: Columns) -> io::Result<usize> {
+    let cfg = DetectorConfig::default();
     let mut files = Vec::new();
     csv_files(data, &mut files)?;
     for f in &files {
         let rel = f.strip_prefix(data).map_err(|e| invalid(e.to_string()))?;
-        score_file(cfg, f, &out.join(rel), cols)?;
+        score_file(&cfg, f, &out.join(rel), cols)?;
     }
     Ok(files.len())
 }

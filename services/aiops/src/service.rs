@@ -8,17 +8,26 @@ use airis_proto::airis::aiops::v1::{
 };
 use airis_proto::tonic::{self, Request, Response, Status};
 use airis_runtime::auth::{Access, Authenticator};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
 use crate::Error;
 use crate::detect::{ANOMALY_THRESHOLD, Detector, DetectorConfig, Kind};
 use crate::forecast::{self, ForecastConfig, ForecastError};
 
-/// Points one request may carry.
-pub const MAX_POINTS: usize = 1_000_000;
-/// Largest request message read: 1,000,000 points take about 20 MiB.
-/// Anything larger is refused by gRPC before it is decoded.
-pub const MAX_REQUEST_BYTES: usize = 32 << 20;
+/// Points one ScoreSeries may carry: its answer (about 65 bytes a point)
+/// stays under the 4 MiB that gRPC clients accept by default.
+pub const SCORE_MAX_POINTS: usize = 50_000;
+/// Points one Forecast may carry: the forecaster uses the newest 100,000
+/// steps of a history at most.
+pub const FORECAST_MAX_POINTS: usize = 100_000;
+/// Largest request read (gRPC's usual default, stated): 100,000 points take
+/// about 2 MiB; a larger message is refused before it is decoded.
+pub const MAX_REQUEST_BYTES: usize = 4 << 20;
+/// Largest magnitude of a value: sums and squares of differences of such
+/// values stay finite in the models.
+pub const MAX_ABS_VALUE: f64 = 1e150;
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
@@ -26,11 +35,18 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 #[derive(Clone)]
 pub struct Aiops {
     auth: Authenticator,
+    /// One model run per core at a time; the others wait their turn
+    /// instead of multiplying memory and CPU.
+    runs: Arc<Semaphore>,
 }
 
 impl Aiops {
     pub fn new(auth: Authenticator) -> Self {
-        Self { auth }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            auth,
+            runs: Arc::new(Semaphore::new(cores)),
+        }
     }
 
     pub fn into_server(self) -> AnomalyServiceServer<Self> {
@@ -55,6 +71,11 @@ impl Aiops {
             let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
             tracing::Span::current().record("tenant", tenant.as_str());
             let request = request.into_inner();
+            let _turn = self
+                .runs
+                .acquire()
+                .await
+                .map_err(|e| Error::Internal(format!("{rpc}: {e}")))?;
             let answer = tokio::task::spawn_blocking(move || work(request))
                 .await
                 .map_err(|e| Error::Internal(format!("{rpc}: {e}")))??;
@@ -83,7 +104,7 @@ impl AnomalyService for Aiops {
 }
 
 fn score_series(request: ScoreSeriesRequest) -> Result<ScoreSeriesResponse, Error> {
-    let points = series(&request.points)?;
+    let points = series(&request.points, SCORE_MAX_POINTS)?;
     let mut detector = Detector::new(&DetectorConfig::default());
     let scored = points
         .iter()
@@ -121,9 +142,40 @@ fn anomaly_kind(kind: Kind) -> AnomalyKind {
 
 fn run_forecast(request: ForecastRequest) -> Result<ForecastResponse, Error> {
     let horizon = request.horizon as usize;
-    let points = series(&request.points)?;
+    let points = series(&request.points, FORECAST_MAX_POINTS)?;
     let answer =
         forecast::forecast(&points, horizon, &ForecastConfig::default()).map_err(forecast_error)?;
+    // Predictions are `step` apart from the last point, in its nanoseconds
+    // (the model works in whole seconds).
+    let last_sent = request.points.last().map_or(0, |p| p.time_unix_nano);
+    let last_secs = points.last().map_or(0, |&(t, _)| t);
+    let time_of = |ts_unix: i64| -> Result<u64, Error> {
+        u64::try_from(ts_unix - last_secs)
+            .ok()
+            .and_then(|ahead| ahead.checked_mul(NANOS_PER_SEC))
+            .and_then(|ahead| last_sent.checked_add(ahead))
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "horizon: {horizon} steps of {} s would end after the last time a \
+                     time_unix_nano can hold",
+                    answer.step_secs
+                ))
+            })
+    };
+    let predicted = answer
+        .points
+        .iter()
+        .map(|p| {
+            Ok(ForecastPoint {
+                time_unix_nano: time_of(p.ts_unix)?,
+                value: p.value,
+                lower_80: p.lower80,
+                upper_80: p.upper80,
+                lower_95: p.lower95,
+                upper_95: p.upper95,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     Ok(ForecastResponse {
         step_seconds: answer.step_secs,
         seasonality: answer
@@ -134,29 +186,18 @@ fn run_forecast(request: ForecastRequest) -> Result<ForecastResponse, Error> {
                 strength: p.strength,
             })
             .collect(),
-        points: answer
-            .points
-            .iter()
-            .map(|p| ForecastPoint {
-                time_unix_nano: (p.ts_unix.max(0) as u64).saturating_mul(NANOS_PER_SEC),
-                value: p.value,
-                lower_80: p.lower80,
-                upper_80: p.upper80,
-                lower_95: p.lower95,
-                upper_95: p.upper95,
-            })
-            .collect(),
+        points: predicted,
         method: answer.method.to_owned(),
     })
 }
 
 /// The request's points as (unix seconds, value), after checking what
-/// every model needs: a bounded count, times strictly increasing, finite
-/// values. Errors name the point.
-fn series(points: &[Point]) -> Result<Vec<(i64, f64)>, Error> {
-    if points.len() > MAX_POINTS {
+/// every model needs: at most `max` of them, times strictly increasing,
+/// finite values within ±[`MAX_ABS_VALUE`]. Errors name the point.
+fn series(points: &[Point], max: usize) -> Result<Vec<(i64, f64)>, Error> {
+    if points.len() > max {
         return Err(Error::LimitExceeded(format!(
-            "points: {} points, more than the {MAX_POINTS} a request may carry",
+            "points: {} points, more than the {max} this call takes",
             points.len()
         )));
     }
@@ -171,6 +212,12 @@ fn series(points: &[Point]) -> Result<Vec<(i64, f64)>, Error> {
             if !p.value.is_finite() {
                 return Err(Error::InvalidArgument(format!(
                     "points[{i}].value: {} is not a finite number",
+                    p.value
+                )));
+            }
+            if p.value.abs() > MAX_ABS_VALUE {
+                return Err(Error::InvalidArgument(format!(
+                    "points[{i}].value: {:e} is beyond ±{MAX_ABS_VALUE:e}",
                     p.value
                 )));
             }
@@ -204,11 +251,12 @@ fn forecast_error(error: ForecastError) -> Error {
             Error::InvalidArgument(format!("points[{index}].value: not a finite number"))
         }
         E::NonIncreasingTimestamp { index } => Error::InvalidArgument(format!(
-            "points[{index}].time_unix_nano: less than a second after the previous point's \
-             (forecasts work in whole seconds)"
+            "points[{index}].time_unix_nano: in the same whole second as the previous \
+             point's (forecasts work in whole seconds)"
         )),
+        // u64 nanoseconds end in 2554, long before the model's limit.
         E::TimestampOutOfRange { index } => Error::InvalidArgument(format!(
-            "points[{index}].time_unix_nano: after the year 9999"
+            "points[{index}].time_unix_nano: out of the forecaster's range"
         )),
         E::InvalidConfig(what) => Error::Internal(format!("forecast configuration: {what}")),
     }
@@ -231,14 +279,18 @@ mod tests {
 
     #[test]
     fn bad_points_are_named() {
+        let series = |points: &[Point]| series(points, 10);
         assert_eq!(message(series(&[])), "points: empty");
         let nan = [point(1, 1.0), point(2, f64::NAN)];
         assert!(message(series(&nan)).starts_with("points[1].value"));
         let inf = [point(1, f64::INFINITY)];
         assert!(message(series(&inf)).starts_with("points[0].value"));
+        let huge = [point(1, 1.0), point(2, -2e150)];
+        assert!(message(series(&huge)).starts_with("points[1].value"));
+        assert!(series(&[point(1, 1e150), point(2, -1e150)]).is_ok());
         let unsorted = [point(5, 1.0), point(9, 1.0), point(9, 2.0)];
         assert!(message(series(&unsorted)).starts_with("points[2].time_unix_nano"));
-        let too_many = vec![point(0, 0.0); MAX_POINTS + 1];
+        let too_many = vec![point(0, 0.0); 11];
         assert!(matches!(series(&too_many), Err(Error::LimitExceeded(_))));
     }
 
@@ -285,9 +337,22 @@ mod tests {
         let mut same_second = minutes(50);
         same_second[10].time_unix_nano = same_second[9].time_unix_nano + 1;
         assert!(message(ask(same_second, 10)).starts_with("points[10].time_unix_nano"));
-        let answer = ask(minutes(200), 30).unwrap();
+        // Steps counted from the last point's own nanoseconds.
+        let mut history = minutes(200);
+        for p in &mut history {
+            p.time_unix_nano += 250_000_000;
+        }
+        let answer = ask(history, 30).unwrap();
         assert_eq!(answer.step_seconds, 60);
         assert_eq!(answer.points.len(), 30);
-        assert_eq!(answer.points[0].time_unix_nano, 200 * 60 * NANOS_PER_SEC);
+        assert_eq!(
+            answer.points[0].time_unix_nano,
+            200 * 60 * NANOS_PER_SEC + 250_000_000
+        );
+        // A horizon past the end of u64 nanoseconds (year 2554) is refused.
+        let late = (0..20u64)
+            .map(|i| point(u64::MAX - (20 - i) * 86_400 * NANOS_PER_SEC, 1.0))
+            .collect();
+        assert!(message(ask(late, 10_000)).starts_with("horizon"));
     }
 }

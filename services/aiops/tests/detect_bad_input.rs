@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use airis_aiops::detect::{Detector, DetectorConfig, Kind};
 use airis_aiops::nab::parse_csv;
-use airis_aiops::nab::score_nab_dir;
+use airis_aiops::nab::{Columns, score_nab_dir};
 
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("nab-lab-test-{}-{name}", std::process::id()));
@@ -92,7 +92,7 @@ fn score_nab_dir_writes_same_rows_and_reports_bad_files() {
     }
     fs::write(data.join("cat/a.csv"), &text).unwrap();
     fs::write(data.join("cat/empty.csv"), "timestamp,value\n").unwrap();
-    assert_eq!(score_nab_dir(&data, &out).unwrap(), 2);
+    assert_eq!(score_nab_dir(&data, &out, Columns::Nab).unwrap(), 2);
     let written = fs::read_to_string(out.join("cat/a.csv")).unwrap();
     let lines: Vec<&str> = written.lines().collect();
     assert_eq!(lines[0], "timestamp,value,anomaly_score");
@@ -104,7 +104,9 @@ fn score_nab_dir_writes_same_rows_and_reports_bad_files() {
         "timestamp,value\n2014-01-01 00:00:00,x\n",
     )
     .unwrap();
-    let e = score_nab_dir(&data, &out).unwrap_err().to_string();
+    let e = score_nab_dir(&data, &out, Columns::Nab)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("broken.csv:2"), "{e}");
     let _ = fs::remove_dir_all(&data);
     let _ = fs::remove_dir_all(&out);

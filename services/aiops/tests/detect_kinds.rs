@@ -2,7 +2,7 @@
 
 mod detect_support;
 
-use airis_aiops::detect::{Detector, DetectorConfig, Kind, Point};
+use airis_aiops::detect::{ANOMALY_THRESHOLD, Detector, DetectorConfig, Kind, Point};
 use detect_support::seasonal_series;
 
 const AT: usize = 11_000;
@@ -22,7 +22,7 @@ fn spike_is_a_spike() {
     s[AT].1 += 40.0;
     let out = run(&s);
     assert_eq!(out[AT].kind, Kind::Spike, "{:?}", out[AT]);
-    assert!(out[AT].score > 0.5, "{:?}", out[AT]);
+    assert!(out[AT].score > ANOMALY_THRESHOLD, "{:?}", out[AT]);
     assert!(s[AT].1 > out[AT].upper);
 }
 
@@ -32,7 +32,7 @@ fn dip_is_a_dip() {
     s[AT].1 -= 40.0;
     let out = run(&s);
     assert_eq!(out[AT].kind, Kind::Dip, "{:?}", out[AT]);
-    assert!(out[AT].score > 0.5);
+    assert!(out[AT].score > ANOMALY_THRESHOLD);
     assert!(s[AT].1 < out[AT].lower);
 }
 
@@ -45,7 +45,7 @@ fn level_shift_is_a_level_shift() {
     let out = run(&s);
     let kinds = kinds_after(&out, AT, 20);
     assert!(kinds.contains(&Kind::LevelShift), "{kinds:?}");
-    assert!(out[AT..AT + 20].iter().any(|p| p.score > 0.5));
+    assert!(out[AT..AT + 20].iter().any(|p| p.score > ANOMALY_THRESHOLD));
 }
 
 #[test]
@@ -89,7 +89,11 @@ fn quiet_series_scores_stay_below_the_operating_point() {
     // The NAB operating point of the default configuration is a score of
     // about 0.5; a normal series should cross it rarely.
     let out = run(&seasonal_series(12_000, 6));
-    let over = out.iter().skip(1000).filter(|p| p.score >= 0.5).count();
+    let over = out
+        .iter()
+        .skip(1000)
+        .filter(|p| p.score >= ANOMALY_THRESHOLD)
+        .count();
     assert!(over < 20, "{over} points over 0.5 on a normal series");
 }
 
@@ -114,11 +118,17 @@ fn missing_daily_peak_inside_the_normal_range_is_detected() {
     }
     let out = run(&s);
     let max_in = hit.iter().map(|&i| out[i].score).fold(0.0, f64::max);
-    assert!(max_in > 0.5, "missing peak scored only {max_in}");
+    assert!(
+        max_in > ANOMALY_THRESHOLD,
+        "missing peak scored only {max_in}"
+    );
     // The same series without the anomaly stays quiet on that day.
     let clean = run(&seasonal_series(n, 8));
     let max_clean = hit.iter().map(|&i| clean[i].score).fold(0.0, f64::max);
-    assert!(max_clean < 0.5, "normal peak scored {max_clean}");
+    assert!(
+        max_clean < ANOMALY_THRESHOLD,
+        "normal peak scored {max_clean}"
+    );
 }
 
 #[test]

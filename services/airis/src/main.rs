@@ -63,7 +63,7 @@ enum Command {
 enum AiopsCommand {
     /// Scores every CSV under --data (columns `timestamp,value`, times
     /// `YYYY-MM-DD HH:MM:SS` UTC, oldest first) with the default detector,
-    /// in time order, and writes `timestamp,value,anomaly_score` to the same
+    /// row by row in file order, and writes `timestamp,value,anomaly_score` to the same
     /// relative path under --out: the layout of the Numenta Anomaly
     /// Benchmark's data and results.
     Nab {
@@ -71,6 +71,10 @@ enum AiopsCommand {
         data: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Also write each point's expected value, band, kind and the
+        /// surprise of each of the detector's components.
+        #[arg(long)]
+        explain: bool,
     },
 }
 
@@ -97,7 +101,9 @@ fn main() -> anyhow::Result<()> {
             out,
             values,
         }) => return render(template, out, values),
-        Command::Aiops(AiopsCommand::Nab { data, out }) => return nab(data, out),
+        Command::Aiops(AiopsCommand::Nab { data, out, explain }) => {
+            return nab(data, out, *explain);
+        }
         _ => {}
     }
     let config = app::Config::load(cli.config.as_deref())?;
@@ -143,10 +149,16 @@ fn hash_password() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn nab(data: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+fn nab(data: &std::path::Path, out: &std::path::Path, explain: bool) -> anyhow::Result<()> {
+    use airis_aiops::nab::{Columns, score_nab_dir};
     use std::io::Write as _;
     let started = std::time::Instant::now();
-    let files = airis_aiops::nab::score_nab_dir(data, out)?;
+    let columns = if explain {
+        Columns::Explain
+    } else {
+        Columns::Nab
+    };
+    let files = score_nab_dir(data, out, columns)?;
     anyhow::ensure!(files > 0, "no .csv file under {}", data.display());
     writeln!(
         std::io::stderr().lock(),

@@ -37,6 +37,7 @@ const TIMEOUT_EXCEEDED: u32 = 159;
 const TOO_MANY_ROWS: u32 = 158;
 const TOO_MANY_BYTES: u32 = 307;
 const TOO_MANY_ROWS_OR_BYTES: u32 = 396;
+const SET_SIZE_LIMIT_EXCEEDED: u32 = 191;
 
 /// What a failed query means for the caller. Query text and server
 /// details stay in the log: they are not the caller's business.
@@ -50,6 +51,10 @@ fn store_status(error: &clickhouse::error::Error) -> Status {
         E::BadResponse(text) => match exception_code(text) {
             Some(TIMEOUT_EXCEEDED) => Status::resource_exhausted(
                 "query took longer than analytics.limits.max_query_time_ms; narrow the time range or filters",
+            ),
+            Some(SET_SIZE_LIMIT_EXCEEDED) => Status::resource_exhausted(
+                "the filter.parent_service_name subquery would hold more spans than \
+                 analytics.limits.max_rows_in_set; narrow the time range",
             ),
             Some(TOO_MANY_ROWS | TOO_MANY_BYTES | TOO_MANY_ROWS_OR_BYTES) => {
                 Status::resource_exhausted(

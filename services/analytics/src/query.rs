@@ -20,6 +20,10 @@ pub struct Limits {
     pub max_query_time_ms: u64,
     /// Server-side limit on rows one query may read (`max_rows_to_read`).
     pub max_rows_to_read: u64,
+    /// Server-side limit on the rows of one `IN (subquery)` set
+    /// (`max_rows_in_set`): the spans a `parent_service_name` filter
+    /// gathers, which would otherwise grow with the time range unbounded.
+    pub max_rows_in_set: u64,
     /// Most series (groups) a time-series answer may hold.
     pub max_series: u32,
     /// Most points per series; a step that would give more is refused.
@@ -34,6 +38,7 @@ impl Default for Limits {
             max_page_size: 1_000,
             max_query_time_ms: 10_000,
             max_rows_to_read: 2_000_000_000,
+            max_rows_in_set: 5_000_000,
             max_series: 500,
             max_points: 2_000,
         }
@@ -59,7 +64,9 @@ impl Store {
             // readonly = 1 in its profile (docs/operations.md), so a bug can
             // never write; it is not set per query because readonly cannot be
             // lowered again within a session.
-            .with_setting("max_rows_to_read", limits.max_rows_to_read.to_string());
+            .with_setting("max_rows_to_read", limits.max_rows_to_read.to_string())
+            .with_setting("max_rows_in_set", limits.max_rows_in_set.to_string())
+            .with_setting("set_overflow_mode", "throw");
         Self { client, limits }
     }
 

@@ -539,12 +539,16 @@ impl SpanConditions {
             sql.push_bind(" AND ServiceName = ?", filter.service_name.as_str());
         }
         if !filter.parent_service_name.is_empty() {
-            sql.push(&format!(
-                " AND (TraceId, ParentSpanId) IN (SELECT TraceId, SpanId FROM {TRACES} WHERE "
-            ))
-            .tenant(tenant)
-            .push_bind(" AND ServiceName = ?", filter.parent_service_name.as_str())
-            .push(" AND ");
+            // As the service map counts an edge: the span's parent, in the
+            // same trace, belongs to another service, the one named.
+            let parent = filter.parent_service_name.as_str();
+            sql.push_bind(" AND ServiceName != ?", parent)
+                .push(&format!(
+                    " AND (TraceId, ParentSpanId) IN (SELECT TraceId, SpanId FROM {TRACES} WHERE "
+                ))
+                .tenant(tenant)
+                .push_bind(" AND ServiceName = ?", parent)
+                .push(" AND ");
             parent_window(&window).sql(&mut sql, "Timestamp");
             sql.push(")");
         }

@@ -187,30 +187,30 @@ pub fn keys(config: &GatewayConfig) -> Result<jwt::Keys, StartError> {
     ))
 }
 
-/// An endpoint exporters can be given as it is: a URL of scheme http or
-/// https with a host, and nothing after the authority.
+/// An endpoint exporters can be given as it is: an http or https URL with
+/// a host (and a port or not), no user info, no path beyond "/".
 fn check_otlp_endpoint(endpoint: Option<&str>) -> Result<(), StartError> {
     let Some(endpoint) = endpoint else {
         return Ok(());
     };
-    let authority = endpoint
-        .strip_prefix("https://")
-        .or_else(|| endpoint.strip_prefix("http://"))
-        .unwrap_or_default()
-        .trim_end_matches('/');
-    // "[::1]:4317" and "[::1]" are bracketed IPv6 hosts, with a port or not.
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.ends_with(']') => (host, Some(port)),
-        _ => (authority, None),
+    let bad = || StartError::OtlpEndpoint(endpoint.to_owned());
+    let uri: axum::http::Uri = endpoint.parse().map_err(|_| bad())?;
+    let scheme_ok = matches!(uri.scheme_str(), Some("http" | "https"));
+    let authority = uri.authority().ok_or_else(bad)?;
+    let host_ok = !authority.host().is_empty() && !authority.as_str().contains('@');
+    // The authority is the host alone or the host and a port from 1 on
+    // (`Uri` accepts "host:http" and leaves its port unset).
+    let port_ok = match authority.port_u16() {
+        Some(0) => false,
+        Some(port) => authority.as_str() == format!("{}:{port}", authority.host()),
+        None => authority.as_str() == authority.host(),
     };
-    let bad_port = port.is_some_and(|p| p.parse::<u16>().map_or(true, |p| p == 0));
-    let bad_host = host.is_empty()
-        || host.contains(['/', '?', '#', '@'])
-        || host.contains(char::is_whitespace);
-    if bad_host || bad_port {
-        return Err(StartError::OtlpEndpoint(endpoint.to_owned()));
+    let path_ok = matches!(uri.path(), "" | "/") && uri.query().is_none();
+    if scheme_ok && host_ok && port_ok && path_ok {
+        Ok(())
+    } else {
+        Err(bad())
     }
-    Ok(())
 }
 
 /// Serves AuthService on `grpc` and the JWKS and UI on `http` until
@@ -275,6 +275,9 @@ mod tests {
             "https://otlp.example.com/v1/traces",
             "https://user@otlp.example.com",
             "https://otlp example.com",
+            "https://[::1",
+            "https://::1",
+            "https://h:1:2",
         ] {
             assert!(check_otlp_endpoint(Some(bad)).is_err(), "{bad}");
         }

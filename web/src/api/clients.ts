@@ -1,4 +1,5 @@
 import { createClient } from '@connectrpc/connect';
+import { AnomalyService } from '../gen/airis/aiops/v1/anomaly_pb';
 import { QueryService } from '../gen/airis/analytics/v1/query_pb';
 import { AuthService } from '../gen/airis/gateway/v1/auth_pb';
 import { getAccessToken, markExpired, refresh } from './session';
@@ -7,5 +8,7 @@ import { installAuthHooks, transport } from './transport';
 installAuthHooks({ token: getAccessToken, refresh, expired: markExpired });
 
 export const analytics = createClient(QueryService, transport);
+/** Anomaly scores and forecasts of series the UI sends (ScoreSeries, Forecast): bearer auth, like the query service. */
+export const aiops = createClient(AnomalyService, transport);
 /** Token management (MintIngestToken, ListTokens, RevokeToken): bearer auth. */
 export const tokenClient = createClient(AuthService, transport);

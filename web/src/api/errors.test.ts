@@ -1,7 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
-import { describeError, errorKind, isFormError, neededRoleOf, shouldRetry } from './errors';
+import { describeError, errorKind, isFormError, isTooFewPoints, neededRoleOf, shouldRetry } from './errors';
 
 const t = ((key: string, opts?: Record<string, string>) => (opts?.role ? `${key}:${opts.role}` : key)) as unknown as TFunction;
 
@@ -27,6 +27,12 @@ describe('errors', () => {
     expect(isFormError(new ConnectError('x', Code.InvalidArgument))).toBe(true);
     expect(isFormError(new ConnectError('x', Code.ResourceExhausted))).toBe(true);
     expect(isFormError(new ConnectError('x', Code.Unavailable))).toBe(false);
+  });
+  it("recognises Forecast's too-short history", () => {
+    const msg = 'points: 5 usable, at least 10 needed (points in the same second count once)';
+    expect(isTooFewPoints(new ConnectError(msg, Code.InvalidArgument))).toBe(true);
+    expect(isTooFewPoints(new ConnectError(msg, Code.Unavailable))).toBe(false);
+    expect(isTooFewPoints(new ConnectError('points[3].value: not a finite number', Code.InvalidArgument))).toBe(false);
   });
   it('retries only transient failures, once', () => {
     expect(shouldRetry(0, new ConnectError('x', Code.Unavailable))).toBe(true);

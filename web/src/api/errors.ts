@@ -96,3 +96,13 @@ export function shouldRetry(failureCount: number, err: unknown): boolean {
   const kind = errorKind(ConnectError.from(err).code);
   return kind === 'unavailable' && failureCount < 1;
 }
+
+/**
+ * Forecast's INVALID_ARGUMENT for a history too short to forecast
+ * ("points: 5 usable, at least 10 needed"): the remedy, a wider time
+ * range, is what the person needs to read, not the field.
+ */
+export function isTooFewPoints(err: unknown): boolean {
+  const ce = ConnectError.from(err);
+  return ce.code === Code.InvalidArgument && /^points: \d+ usable, at least \d+ needed/.test(ce.rawMessage);
+}

@@ -2,14 +2,25 @@
 // Keys hold plain values only (numbers, strings); requests are built from
 // them in the query function, so equal keys mean equal requests.
 import { create } from '@bufbuild/protobuf';
-import { keepPreviousData, useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import {
+  keepPreviousData,
+  useInfiniteQuery,
+  useMutation,
+  useQueries,
+  useQuery,
+  useQueryClient,
+  type QueryKey,
+  type UseQueryResult,
+} from '@tanstack/react-query';
 import {
   Aggregation,
   LabelFilterSchema,
   SpanOrder,
   type GetTraceResponse,
 } from '../gen/airis/analytics/v1/query_pb';
-import { analytics, tokenClient } from './clients';
+import type { SeriesPoints } from '../lib/insights';
+import { msToNanos } from '../lib/time';
+import { aiops, analytics, tokenClient } from './clients';
 import { parseAttr, timeRange, toAttributeFilter, toSpanFilter, type AttrFilter, type SpanFilterInput } from './filters';
 
 export interface Range {
@@ -31,7 +42,24 @@ export const keys = {
   metrics: (p: MetricParams) => ['airis', 'queryMetrics', p] as const,
   metricList: (r: Range, service: string) => ['airis', 'listMetrics', r.startMs, r.endMs, service] as const,
   tokens: () => ['airis', 'listTokens'] as const,
+  scoreSeries: (s: SeriesPoints) => ['airis', 'scoreSeries', s.id, s.timesMs, s.values] as const,
+  forecast: (s: SeriesPoints, horizon: number) => ['airis', 'forecast', s.id, horizon, s.timesMs, s.values] as const,
 };
+
+/**
+ * keepPreviousData, but only from a query with the same `identity` (the
+ * same series or query over another window: an auto-refresh, a zoom). The
+ * previous answer for another metric or series must not be drawn, or
+ * scored, under this one's name.
+ */
+function keepPreviousOf<K extends QueryKey>(key: K, identity: (key: K) => unknown) {
+  const id = JSON.stringify(identity(key));
+  return <T>(previous: T | undefined, query: { queryKey: K } | undefined): T | undefined =>
+    query && JSON.stringify(identity(query.queryKey)) === id ? previous : undefined;
+}
+
+/** A window query's key without its window: what it asks, wherever in time. */
+const apartFromWindow = (key: readonly [string, string, Range]) => ({ ...key[2], startMs: 0, endMs: 0 });
 
 export type OrderName = 'newest' | 'oldest' | 'longest';
 const ORDER: Record<OrderName, SpanOrder> = {
@@ -64,21 +92,27 @@ export interface OverviewParams extends Range {
   stepSeconds?: number;
 }
 
+function fetchOverview(p: OverviewParams) {
+  return ({ signal }: { signal: AbortSignal }) =>
+    analytics.serviceOverview(
+      {
+        timeRange: timeRange(p.startMs, p.endMs),
+        serviceName: p.service ?? '',
+        entrySpansOnly: p.entrySpansOnly,
+        stepSeconds: p.stepSeconds ?? 0,
+      },
+      { signal },
+    );
+}
+
 export function useServiceOverview(p: OverviewParams) {
-  return useQuery({
-    queryKey: keys.overview(p),
-    queryFn: ({ signal }) =>
-      analytics.serviceOverview(
-        {
-          timeRange: timeRange(p.startMs, p.endMs),
-          serviceName: p.service ?? '',
-          entrySpansOnly: p.entrySpansOnly,
-          stepSeconds: p.stepSeconds ?? 0,
-        },
-        { signal },
-      ),
-    placeholderData: keepPreviousData,
-  });
+  return useQuery({ queryKey: keys.overview(p), queryFn: fetchOverview(p), placeholderData: keepPreviousData });
+}
+
+/** ServiceOverview over a look-back, for scoring and forecasting: see useMetricHistory. */
+export function useServiceOverviewHistory(p: OverviewParams, enabled: boolean) {
+  const queryKey = keys.overview(p);
+  return useQuery({ queryKey, queryFn: fetchOverview(p), enabled, placeholderData: keepPreviousOf(queryKey, apartFromWindow) });
 }
 
 export function useServiceMap(r: Range) {
@@ -171,27 +205,41 @@ export interface MetricParams extends Range {
   stepSeconds?: number;
 }
 
+function fetchMetrics(p: MetricParams) {
+  return ({ signal }: { signal: AbortSignal }) =>
+    analytics.queryMetrics(
+      {
+        metricName: p.metric,
+        timeRange: timeRange(p.startMs, p.endMs),
+        aggregation: AGGREGATION[p.aggregation],
+        quantile: p.aggregation === 'quantile' ? (p.quantile ?? 0.95) : 0,
+        groupBy: p.groupBy ?? [],
+        stepSeconds: p.stepSeconds ?? 0,
+        filters: (p.filters ?? [])
+          .map(parseAttr)
+          .filter((a): a is AttrFilter => !!a)
+          .map((a) => create(LabelFilterSchema, { key: a.key, operator: toAttributeFilter(a).operator, value: a.op === 'exists' ? '' : a.value })),
+      },
+      { signal },
+    );
+}
+
 export function useQueryMetrics(p: MetricParams, enabled = true) {
+  return useQuery({ queryKey: keys.metrics(p), queryFn: fetchMetrics(p), enabled: enabled && !!p.metric, placeholderData: keepPreviousData });
+}
+
+/**
+ * QueryMetrics over a look-back, for scoring and forecasting (lib/insights).
+ * While it reloads, the previous answer stays only if it was for the same
+ * query over another window: its points are scored under this query's name.
+ */
+export function useMetricHistory(p: MetricParams, enabled: boolean) {
+  const queryKey = keys.metrics(p);
   return useQuery({
-    queryKey: keys.metrics(p),
-    queryFn: ({ signal }) =>
-      analytics.queryMetrics(
-        {
-          metricName: p.metric,
-          timeRange: timeRange(p.startMs, p.endMs),
-          aggregation: AGGREGATION[p.aggregation],
-          quantile: p.aggregation === 'quantile' ? (p.quantile ?? 0.95) : 0,
-          groupBy: p.groupBy ?? [],
-          stepSeconds: p.stepSeconds ?? 0,
-          filters: (p.filters ?? [])
-            .map(parseAttr)
-            .filter((a): a is AttrFilter => !!a)
-            .map((a) => create(LabelFilterSchema, { key: a.key, operator: toAttributeFilter(a).operator, value: a.op === 'exists' ? '' : a.value })),
-        },
-        { signal },
-      ),
+    queryKey,
+    queryFn: fetchMetrics(p),
     enabled: enabled && !!p.metric,
-    placeholderData: keepPreviousData,
+    placeholderData: keepPreviousOf(queryKey, apartFromWindow),
   });
 }
 
@@ -231,5 +279,50 @@ export function useRevokeToken() {
   return useMutation({
     mutationFn: (tokenId: string) => tokenClient.revokeToken({ tokenId }),
     onSuccess: () => qc.invalidateQueries({ queryKey: keys.tokens() }),
+  });
+}
+
+function aiopsPoints(s: SeriesPoints) {
+  return s.timesMs.map((ms, i) => ({ timeUnixNano: msToNanos(ms), value: s.values[i]! }));
+}
+
+// One result per series, the same array until one of them changes, so that
+// what is drawn from them is computed again only then.
+const eachResult = <T>(results: UseQueryResult<T>[]) => results;
+
+/**
+ * Anomaly scores of each series, one ScoreSeries call each. The detector
+ * starts fresh on every call: send the look-back too (lib/insights).
+ */
+export function useScoreSeries(series: readonly SeriesPoints[]) {
+  return useQueries({
+    queries: series.map((s) => {
+      const queryKey = keys.scoreSeries(s);
+      return {
+        queryKey,
+        queryFn: ({ signal }: { signal: AbortSignal }) => aiops.scoreSeries({ points: aiopsPoints(s) }, { signal }),
+        placeholderData: keepPreviousOf(queryKey, (k) => k[2]),
+        // The same points always score the same.
+        staleTime: Infinity,
+      };
+    }),
+    combine: eachResult,
+  });
+}
+
+/** `horizon` steps of each series predicted, one Forecast call each; it needs at least 10 points. */
+export function useForecast(series: readonly SeriesPoints[], horizon: number) {
+  return useQueries({
+    queries: series.map((s) => {
+      const queryKey = keys.forecast(s, horizon);
+      return {
+        queryKey,
+        queryFn: ({ signal }: { signal: AbortSignal }) => aiops.forecast({ points: aiopsPoints(s), horizon }, { signal }),
+        placeholderData: keepPreviousOf(queryKey, (k) => k[2]),
+        // The same history always gives the same forecast.
+        staleTime: Infinity,
+      };
+    }),
+    combine: eachResult,
   });
 }

@@ -1,12 +1,16 @@
 // The one chart component: uPlot for time series lines, histogram bars
-// (brush to zoom) and scatter plots. x values are epoch seconds.
-import { useEffect, useId, useMemo, useRef, useState } from 'react';
+// (brush to zoom) and scatter plots, with anomaly detection and forecasts
+// drawn over lines. x values are epoch seconds.
+import type { TFunction } from 'i18next';
+import { Fragment, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { useTheme } from '../app/theme';
-import { formatDateTime, formatShortDateTime, formatTime, formatTimeMs } from '../lib/format';
-import { ChartTable, SparklineValues } from './ChartTable';
+import { ERROR_COLOR } from '../lib/colors';
+import { formatDateTime, formatScore, formatShortDateTime, formatTime, formatTimeMs } from '../lib/format';
+import type { ChartInsight } from '../lib/insights';
+import { ChartTable, SparklineValues, type TableColumn } from './ChartTable';
 import './Chart.css';
 
 export interface ChartSeries {
@@ -39,21 +43,33 @@ export interface ChartProps {
   yLog?: boolean;
   /** Fix the x scale (epoch seconds) so empty edges still show. */
   xRange?: [number, number];
+  /**
+   * Anomaly detection and forecasts over line series (lib/insights),
+   * aligned with x: the expected band, anomalous points marked, the
+   * forecast dashed with its 80 % and 95 % intervals.
+   */
+  insights?: ChartInsight[];
 }
+
+const NO_INSIGHTS: ChartInsight[] = [];
+
+// The uPlot series drawn for each insight, after the chart's own: the
+// edges of the bands (filled between, not stroked) and the forecast.
+const DRAWN = ['lower', 'upper', 'forecast', 'lower80', 'upper80', 'lower95', 'upper95'] as const;
 
 function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 }
 
+/** Where the cursor is; the rows are read from the props when drawn. */
 interface Tip {
   left: number;
   top: number;
-  time: number;
-  rows: { label: string; color: string; value: string; raw: number }[];
+  idx: number;
 }
 
 export function Chart(props: ChartProps) {
-  const { kind, x, ys, series, ariaLabel, height = 180, legend, sparkline, yLog, xRange } = props;
+  const { kind, x, ys, series, ariaLabel, height = 180, legend, sparkline, yLog, xRange, insights = NO_INSIGHTS } = props;
   const theme = useTheme();
   const ref = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -70,14 +86,15 @@ export function Chart(props: ChartProps) {
   // read through a ref, applied below.
   const xr = useRef(xRange);
   xr.current = xRange;
-  const structure = `${kind}|${series.map((s) => s.label + s.color).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}`;
-  const data = useMemo(() => [x, ...ys] as uPlot.AlignedData, [x, ys]);
+  const structure = `${kind}|${series.map((s) => s.label + s.color).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}|${insights.map((i) => i.series).join(',')}`;
+  const data = useMemo(() => [x, ...ys, ...insights.flatMap((ins) => DRAWN.map((k) => ins[k]))] as uPlot.AlignedData, [x, ys, insights]);
 
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
     const axis = cssVar('--chart-axis');
     const grid = cssVar('--chart-grid');
+    const surface = cssVar('--surface');
     const fmt = (v: number) => (cb.current.yFormat ? cb.current.yFormat(v) : String(v));
     const axisFmt = (v: number) => (cb.current.yAxisFormat ?? fmt)(v);
     const bars = uPlot.paths.bars?.({ size: [0.9, 60], align: 1 });
@@ -136,11 +153,17 @@ export function Chart(props: ChartProps) {
               ? { show: true, size: 7, stroke: s.color, fill: s.color + 'aa', width: 1 }
               : { show: false },
         })),
+        ...insights.flatMap((ins) => insightSeries(series[ins.series]?.color ?? '#888', !hidden.has(ins.series))),
       ],
+      bands: insights.flatMap((ins, j) => insightBands(1 + series.length + j * DRAWN.length, series[ins.series]?.color ?? '#888')),
       hooks: {
-        // A drawn frame, for the UI benchmarks (web/bench): an event on the
-        // element, so nothing accumulates as performance marks would.
-        draw: [() => el.dispatchEvent(new CustomEvent('airis:chart-drawn', { bubbles: true }))],
+        draw: [
+          (u) => drawAnomalies(u, cb.current.insights ?? NO_INSIGHTS, surface),
+          // A drawn frame, for the UI benchmarks (web/bench) and the browser
+          // tests: an event on the element, so nothing accumulates as
+          // performance marks would.
+          () => el.dispatchEvent(new CustomEvent('airis:chart-drawn', { bubbles: true })),
+        ],
         setSelect: [
           (u) => {
             const onBrush = cb.current.onBrush;
@@ -153,22 +176,8 @@ export function Chart(props: ChartProps) {
         ],
         setCursor: [
           (u) => {
-            const idx = u.cursor.idx;
-            if (sparkline || idx == null || u.cursor.left == null || u.cursor.left < 0) {
-              setTip(null);
-              return;
-            }
-            const t = u.data[0][idx];
-            if (t == null) return;
-            const rows: Tip['rows'] = [];
-            for (let s = 1; s < u.series.length; s++) {
-              if (!u.series[s]!.show) continue;
-              const v = u.data[s]?.[idx];
-              if (v == null) continue;
-              rows.push({ label: String(u.series[s]!.label), color: cb.current.series[s - 1]?.color ?? '#888', value: fmt(v), raw: v });
-            }
-            rows.sort((p, q) => q.raw - p.raw);
-            setTip(rows.length ? { left: u.cursor.left, top: u.cursor.top ?? 0, time: t, rows: rows.slice(0, 12) } : null);
+            const { idx, left, top } = u.cursor;
+            setTip(sparkline || idx == null || left == null || left < 0 ? null : { left, top: top ?? 0, idx });
           },
         ],
       },
@@ -241,29 +250,46 @@ export function Chart(props: ChartProps) {
       const next = new Set(prev);
       if (next.has(i)) next.delete(i);
       else next.add(i);
-      plot.current?.setSeries(i + 1, { show: !next.has(i) });
+      const show = !next.has(i);
+      plot.current?.setSeries(i + 1, { show });
+      // The series' band and forecast go with it.
+      insights.forEach((ins, j) => {
+        if (ins.series !== i) return;
+        const first = 1 + series.length + j * DRAWN.length;
+        DRAWN.forEach((_, k) => plot.current?.setSeries(first + k, { show }));
+      });
       return next;
     });
   };
 
   const tableFormat = props.yFormat ?? String;
+  const tipRowsShown = tip ? tipRows(props, hidden, tip.idx, t) : [];
+  const tipTime = tip ? x[tip.idx] : undefined;
 
   return (
     <figure className={`chart ${sparkline ? 'chart-spark' : ''}`} aria-label={ariaLabel}>
       <div className="chart-canvas" ref={ref} style={{ height }} />
-      {tip && (
+      {tip && tipTime !== undefined && tipRowsShown.length > 0 && (
         <div
           className="chart-tip"
           style={{ left: Math.min(tip.left + 14, (ref.current?.clientWidth ?? 400) - 220), top: Math.max(0, tip.top - 10) }}
           aria-hidden="true"
         >
-          <div className="chart-tip-time">{kind === 'scatter' ? formatTimeMs(tip.time * 1000) : formatDateTime(tip.time * 1000)}</div>
-          {tip.rows.map((r) => (
-            <div key={r.label} className="chart-tip-row">
-              <span className="swatch" style={{ background: r.color }} />
-              <span className="chart-tip-label">{r.label}</span>
-              <span className="chart-tip-value">{r.value}</span>
-            </div>
+          <div className="chart-tip-time">{kind === 'scatter' ? formatTimeMs(tipTime * 1000) : formatDateTime(tipTime * 1000)}</div>
+          {tipRowsShown.map((r) => (
+            <Fragment key={r.label}>
+              <div className="chart-tip-row">
+                <span className="swatch" style={{ background: r.color }} />
+                <span className="chart-tip-label">{r.label}</span>
+                <span className="chart-tip-value">{r.value}</span>
+              </div>
+              {r.details.map((d) => (
+                <div key={d.label} className="chart-tip-row chart-tip-detail">
+                  <span className="chart-tip-label">{d.label}</span>
+                  <span className="chart-tip-value">{d.value}</span>
+                </div>
+              ))}
+            </Fragment>
           ))}
         </div>
       )}
@@ -283,10 +309,171 @@ export function Chart(props: ChartProps) {
           </button>
         </div>
       )}
+      {insights.length > 0 && !sparkline && <InsightKey />}
       {showTable && !sparkline && (
-        <ChartTable id={tableId} caption={ariaLabel} x={x} ys={ys} series={series} format={tableFormat} precise={kind === 'scatter'} />
+        <ChartTable id={tableId} caption={ariaLabel} x={x} columns={tableColumns(props, t)} precise={kind === 'scatter'} />
       )}
     </figure>
+  );
+}
+
+/** An insight's uPlot series, in DRAWN's order: the band edges as fill only, the forecast as a dashed line. */
+function insightSeries(color: string, show: boolean): uPlot.Series[] {
+  return DRAWN.map((k) =>
+    k === 'forecast'
+      ? { label: k, stroke: color, width: 1.5, dash: [6, 4], show, spanGaps: false, points: { show: false } }
+      : // No hover dot on an edge (size 0): the tooltip gives the band.
+        { label: k, stroke: color, width: 0, show, spanGaps: false, points: { show: false, size: 0 } },
+  );
+}
+
+/** The translucent bands of an insight whose series start at uPlot index `first`. */
+function insightBands(first: number, color: string): uPlot.Band[] {
+  const at = (k: (typeof DRAWN)[number]) => first + DRAWN.indexOf(k);
+  return [
+    { series: [at('upper'), at('lower')], fill: color + '30' },
+    // The 80 % interval lies inside the 95 % one: filled over it, it shows darker.
+    { series: [at('upper95'), at('lower95')], fill: color + '1c' },
+    { series: [at('upper80'), at('lower80')], fill: color + '1c' },
+  ];
+}
+
+/**
+ * Anomalous points as diamonds in the anomaly colour, outlined: a shape,
+ * not only a colour, sets them apart from the lines.
+ */
+function drawAnomalies(u: uPlot, insights: readonly ChartInsight[], outline: string) {
+  if (!insights.length) return;
+  const ctx = u.ctx;
+  const r = 5 * uPlot.pxRatio;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+  ctx.clip();
+  ctx.fillStyle = ERROR_COLOR;
+  ctx.strokeStyle = outline;
+  ctx.lineWidth = 1.5 * uPlot.pxRatio;
+  for (const ins of insights) {
+    const ys = u.data[ins.series + 1];
+    if (!ys || !u.series[ins.series + 1]?.show) continue;
+    ins.anomaly.forEach((kind, i) => {
+      const v = ys[i];
+      const t = u.data[0][i];
+      if (kind == null || v == null || t == null) return;
+      const cx = u.valToPos(t, 'x', true);
+      const cy = u.valToPos(v, 'y', true);
+      ctx.beginPath();
+      ctx.moveTo(cx, cy - r);
+      ctx.lineTo(cx + r, cy);
+      ctx.lineTo(cx, cy + r);
+      ctx.lineTo(cx - r, cy);
+      ctx.closePath();
+      ctx.fill();
+      ctx.stroke();
+    });
+  }
+  ctx.restore();
+}
+
+interface TipRow {
+  label: string;
+  color: string;
+  value: string;
+  raw: number;
+  /** For an anomalous point: kind, score, expected value and band; for a forecast: its intervals. */
+  details: { label: string; value: string }[];
+}
+
+/** The tooltip's rows at data index `idx`: shown series, largest first, at most 12. */
+function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String }: ChartProps, hidden: Set<number>, idx: number, t: TFunction): TipRow[] {
+  const value = (v: number | null | undefined) => (v == null ? '–' : yFormat(v));
+  const between = (lo: number | null | undefined, hi: number | null | undefined) => `${value(lo)} – ${value(hi)}`;
+  const rows: TipRow[] = [];
+  series.forEach((s, i) => {
+    if (hidden.has(i)) return;
+    const ins = insights.find((n) => n.series === i);
+    const v = ys[i]?.[idx];
+    const kind = ins?.anomaly[idx];
+    if (v != null) {
+      rows.push({
+        label: s.label,
+        color: s.color,
+        value: yFormat(v),
+        raw: v,
+        details:
+          ins && kind != null
+            ? [
+                { label: t('chart.anomaly'), value: kind },
+                { label: t('chart.score'), value: formatScore(ins.score[idx] ?? 0) },
+                { label: t('chart.expected'), value: value(ins.expected[idx]) },
+                { label: t('chart.band'), value: between(ins.lower[idx], ins.upper[idx]) },
+              ]
+            : [],
+      });
+    }
+    const f = ins?.forecast[idx];
+    if (ins && f != null) {
+      rows.push({
+        label: t('chart.forecastOf', { series: s.label }),
+        color: s.color,
+        value: yFormat(f),
+        raw: f,
+        details: [
+          { label: t('chart.interval80'), value: between(ins.lower80[idx], ins.upper80[idx]) },
+          { label: t('chart.interval95'), value: between(ins.lower95[idx], ins.upper95[idx]) },
+        ],
+      });
+    }
+  });
+  return rows.sort((p, q) => q.raw - p.raw).slice(0, 12);
+}
+
+/** The table's columns: each series, then what its insight adds (columns with no value left out). */
+function tableColumns({ series, ys, insights = NO_INSIGHTS, yFormat = String }: ChartProps, t: TFunction): TableColumn[] {
+  const columns: TableColumn[] = series.map((s, i) => ({ label: s.label, values: ys[i] ?? [], format: yFormat }));
+  for (const ins of insights) {
+    const name = series[ins.series]?.label ?? '';
+    const added: [string, TableColumn['values'], (v: number) => string][] = [
+      [t('chart.expected'), ins.expected, yFormat],
+      [t('chart.lower'), ins.lower, yFormat],
+      [t('chart.upper'), ins.upper, yFormat],
+      [t('chart.score'), ins.score, formatScore],
+      [t('chart.anomaly'), ins.anomaly, yFormat],
+      [t('chart.forecast'), ins.forecast, yFormat],
+      [t('chart.lower80'), ins.lower80, yFormat],
+      [t('chart.upper80'), ins.upper80, yFormat],
+      [t('chart.lower95'), ins.lower95, yFormat],
+      [t('chart.upper95'), ins.upper95, yFormat],
+    ];
+    for (const [what, values, format] of added) {
+      if (values.some((v) => v != null)) columns.push({ label: t('chart.column', { series: name, what }), values, format });
+    }
+  }
+  return columns;
+}
+
+/** What the marks over the lines mean (the legend lists the series). */
+function InsightKey() {
+  const { t } = useTranslation();
+  return (
+    <ul className="chart-key" aria-label={t('chart.key')}>
+      <li>
+        <span className="key-anomaly" aria-hidden="true" />
+        {t('chart.anomalousPoint')}
+      </li>
+      <li>
+        <span className="key-band" aria-hidden="true" />
+        {t('chart.band')}
+      </li>
+      <li>
+        <span className="key-forecast" aria-hidden="true" />
+        {t('chart.forecast')}
+      </li>
+      <li>
+        <span className="key-intervals" aria-hidden="true" />
+        {t('chart.intervals')}
+      </li>
+    </ul>
   );
 }
 

@@ -1,5 +1,6 @@
 // A chart's numbers without the mouse: one row per time, one column per
-// series, for keyboard and screen-reader users (and for copying).
+// series (and per value an insight adds to it), for keyboard and
+// screen-reader users (and for copying).
 import { useTranslation } from 'react-i18next';
 import { formatDateTime, formatTime, formatTimeMs } from '../lib/format';
 import type { ChartSeries } from './Chart';
@@ -13,12 +14,33 @@ interface DataProps {
   format: (v: number) => string;
 }
 
-function cell(v: number | null | undefined, format: (v: number) => string): string {
-  return v == null ? '–' : format(v);
+/** A column of the table: numbers formatted with `format`, words (an anomaly's kind) as they are. */
+export interface TableColumn {
+  label: string;
+  values: readonly (number | string | null | undefined)[];
+  format: (v: number) => string;
 }
 
-export function ChartTable({ id, caption, x, ys, series, format, precise }: DataProps & { id: string; caption: string; precise: boolean }) {
+function cell(v: number | string | null | undefined, format: (v: number) => string): string {
+  return v == null ? '–' : typeof v === 'string' ? v : format(v);
+}
+
+export function ChartTable({
+  id,
+  caption,
+  x,
+  columns,
+  precise,
+}: {
+  id: string;
+  caption: string;
+  /** Epoch seconds. */
+  x: number[];
+  columns: TableColumn[];
+  precise: boolean;
+}) {
   const { t } = useTranslation();
+  const numeric = columns.map((c) => !c.values.some((v) => typeof v === 'string'));
   // Scatter points are single traces: their times need the milliseconds.
   const time = precise ? formatTimeMs : formatDateTime;
   return (
@@ -26,16 +48,18 @@ export function ChartTable({ id, caption, x, ys, series, format, precise }: Data
     <div className="table-wrap chart-table" id={id} role="region" aria-label={caption} tabIndex={0}>
       <table className="data">
         <caption className="sr-only">{caption}</caption>
-        <TableHead columns={[{ label: t('chart.time') }, ...series.map((s) => ({ label: s.label, numeric: true }))]} />
+        <TableHead
+          columns={[{ label: t('chart.time') }, ...columns.map((c, j) => ({ label: c.label, numeric: numeric[j] }))]}
+        />
         <tbody>
           {x.map((at, i) => (
             <tr key={i}>
               <th scope="row" className="nowrap">
                 {time(at * 1000)}
               </th>
-              {ys.map((col, j) => (
-                <td className="num" key={j}>
-                  {cell(col[i], format)}
+              {columns.map((c, j) => (
+                <td className={numeric[j] ? 'num' : undefined} key={j}>
+                  {cell(c.values[i], c.format)}
                 </td>
               ))}
             </tr>

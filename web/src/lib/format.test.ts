@@ -5,6 +5,7 @@ import {
   formatPercent,
   formatRangeEnds,
   formatRate,
+  formatScore,
   formatSpan,
   formatWithUnit,
   setFormatLocale,
@@ -26,6 +27,11 @@ describe('format', () => {
     expect(formatPercent(0)).toBe('0%');
     expect(formatPercent(0.0123)).toBe('1.23%');
     expect(formatPercent(0.5)).toBe('50%');
+  });
+  it('formats scores and strengths with two decimals', () => {
+    expect(formatScore(0.73)).toBe('0.73');
+    expect(formatScore(1)).toBe('1.00');
+    expect(formatScore(0.526)).toBe('0.53');
   });
   it('formats rates', () => {
     expect(formatRate(12.345)).toBe('12.35/s');

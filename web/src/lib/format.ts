@@ -111,6 +111,11 @@ export function formatCount(n: bigint | number): string {
   return numberFormat().format(n);
 }
 
+/** An anomaly score or a pattern's strength, in [0, 1]: "0.73". */
+export function formatScore(v: number): string {
+  return numberFormat({ minimumFractionDigits: 2, maximumFractionDigits: 2 }).format(v);
+}
+
 /** Compact number for axes: 1.2K, 3.4M (locale aware, e.g. 1.2천 in Korean). */
 export function formatCompact(n: number): string {
   const abs = Math.abs(n);

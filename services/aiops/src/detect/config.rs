@@ -32,6 +32,14 @@ pub struct DetectorConfig {
     /// Seasonal strength (1 - residual / spread) below which a seasonal
     /// surprise is ignored; 0 disables the gate.
     pub season_gate: f64,
+    /// Raw smoothed-value surprise that confirms a level shift and restarts
+    /// the regime value record (0 disables the regime record).
+    pub regime_reset: f64,
+    /// Points the regime record learns after a restart before it scores.
+    pub regime_learn: u32,
+    /// Share of the step-record surprise that reaches the score; the full
+    /// surprise still arms the suppression gate (1: ordinary component).
+    pub jump_score: f64,
     /// Fused surprise that counts as a detection and arms suppression.
     pub detect_rarity: f64,
     /// Half-life (points) of the suppression after a detection.
@@ -60,6 +68,9 @@ impl Default for DetectorConfig {
             season_learn: 2,
             season_mad_rate: 1e-3,
             season_gate: 0.4,
+            jump_score: 0.2,
+            regime_reset: 0.5,
+            regime_learn: 300,
             detect_rarity: 0.03,
             suppress_half_life: 150.0,
             suppress_factor: 0.1,
@@ -97,6 +108,11 @@ impl DetectorConfig {
             "rough_fast_len" => self.rough_fast_len = num()?,
             "rough_slow_len" => self.rough_slow_len = num()?,
             "detect_rarity" => self.detect_rarity = num()?,
+            "jump_score" => self.jump_score = num()?,
+            "regime_reset" => self.regime_reset = num()?,
+            "regime_learn" => {
+                self.regime_learn = u32::try_from(int()?).map_err(|e| format!("{key}: {e}"))?
+            }
             "suppress_half_life" => self.suppress_half_life = num()?,
             "suppress_factor" => self.suppress_factor = num()?,
             "score_half" => self.score_half = num()?,

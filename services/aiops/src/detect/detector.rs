@@ -14,6 +14,13 @@
 //! are fused by a maximum; a suppression gate then damps repeated alarms
 //! about the same event, because an operator (and NAB) only needs the first
 //! one.
+//!
+//! After a confirmed level shift (a large smoothed-value surprise) a second
+//! value record restarts on the new regime, so a spike that stays inside
+//! the range stretched by the old level and the shift is still seen. The
+//! step record arms the suppression gate at full strength but only
+//! `jump_score` of it reaches the score: a lone step is rarely the anomaly,
+//! while the value and smoothed records see the ones that matter.
 
 use super::DetectorConfig;
 use super::cadence::Cadence;
@@ -86,6 +93,11 @@ pub struct Detector {
     rough_fast: Record,
     rough_slow: Record,
     jump: Record,
+    /// Value record of the current regime: restarted after a confirmed
+    /// level shift, so the old level and the shift itself no longer
+    /// stretch it; `regime_age` is points since the restart (MAX: never).
+    regime: Record,
+    regime_age: u32,
     smooth_x: f64,
     rough_f: f64,
     rough_s: f64,
@@ -103,6 +115,7 @@ pub struct Detector {
     /// Rarity an alarm must beat while a previous alarm is fresh.
     gate: f64,
     gate_decay: f64,
+
     /// Signed count of consecutive points deviating from the prediction in
     /// the same direction (positive: above), for telling spikes from shifts.
     deviation_run: i32,
@@ -123,6 +136,8 @@ impl Detector {
             rough_fast: Record::new(),
             rough_slow: Record::new(),
             jump: Record::new(),
+            regime: Record::new(),
+            regime_age: u32::MAX,
             smooth_x: 0.0,
             rough_f: 0.0,
             rough_s: 0.0,
@@ -200,6 +215,26 @@ impl Detector {
         let (up, down) = self.smooth.update(self.smooth_x, decay);
         rarity[SMOOTH] = up.max(down) / sw;
 
+        if self.cfg.regime_reset > 0.0
+            && self.n as usize > self.cfg.warmup
+            && rarity[SMOOTH] >= self.cfg.regime_reset
+        {
+            self.regime = Record::new();
+            self.regime_age = 0;
+        }
+        if self.regime_age != u32::MAX {
+            self.regime_age = self.regime_age.saturating_add(1).min(u32::MAX - 1);
+            // The shift itself and its transition are not part of the
+            // new regime: learn once the smoothed value has settled.
+            if f64::from(self.regime_age) > self.cfg.smooth_len {
+                let rw = self.regime.width().max(floor);
+                let (up, down) = self.regime.update(value, decay);
+                if self.regime_age > self.cfg.regime_learn {
+                    rarity[EXCESS] = rarity[EXCESS].max(up.max(down) / rw);
+                }
+            }
+        }
+
         let step = (value - self.last_x).abs();
         self.last_x = value;
         let jw = self.jump.width().max(floor);
@@ -240,12 +275,22 @@ impl Detector {
         }
 
         for (r, w) in rarity.iter_mut().zip(self.cfg.weights) {
-            *r *= w;
+            // Values near f64's limits can overflow a feature to infinity
+            // (or NaN): the most surprising finite value, not a poisoned
+            // gate that would mute the series for good.
+            *r = if r.is_nan() { 0.0 } else { r.min(f64::MAX) } * w;
         }
         self.last_rarity = rarity;
         let fused = rarity.iter().copied().fold(0.0, f64::max);
+        let mut scored = rarity;
+        scored[JUMP] *= self.cfg.jump_score;
+        let fused_score = scored.iter().copied().fold(0.0, f64::max);
         let warm = (self.n as usize) > self.cfg.warmup;
-        let alarm = if warm { self.suppress(fused) } else { 0.0 };
+        let alarm = if warm {
+            self.suppress(fused_score, fused)
+        } else {
+            0.0
+        };
         let score = alarm / (alarm + self.cfg.score_half);
 
         let deviating = resid.abs() > self.cfg.band_width * self.level.residual_scale();
@@ -288,15 +333,16 @@ impl Detector {
     /// Damps alarms that do not beat the gate: the decaying maximum of
     /// earlier rarities at or above `detect_rarity`. A burst of anomalous
     /// points then yields one alarm (plus escalations), not one per point.
-    fn suppress(&mut self, l: f64) -> f64 {
+    fn suppress(&mut self, l: f64, arm: f64) -> f64 {
         self.gate *= self.gate_decay;
         let out = if l > self.gate {
             l
         } else {
             l * self.cfg.suppress_factor
         };
-        if l >= self.cfg.detect_rarity {
-            self.gate = self.gate.max(l);
+        let arm = arm.max(l);
+        if arm >= self.cfg.detect_rarity {
+            self.gate = self.gate.max(arm);
         }
         out
     }

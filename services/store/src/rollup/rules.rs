@@ -74,7 +74,10 @@ fn parent_ranges(ranges: &[Window]) -> Vec<Window> {
 pub fn parent_window(children: &Window) -> Window {
     Window {
         start: minute_floor(children.start).saturating_sub(MINUTE),
-        end: minute_floor(children.end - 1) + 2 * MINUTE,
+        // Bound as an i64 of nanoseconds: past it, the window would wrap.
+        end: minute_floor(children.end - 1)
+            .saturating_add(2 * MINUTE)
+            .min(i64::MAX as u64),
     }
 }
 

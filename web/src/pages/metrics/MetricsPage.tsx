@@ -1,18 +1,20 @@
 // Metric explorer: pick a metric, filter and group by labels, aggregate as
-// its type allows, chart the series.
+// its type allows, chart the series, with anomalies and forecasts on request.
 import { useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isFormError } from '../../api/errors';
-import { useListMetrics, useQueryMetrics, type AggregationName } from '../../api/hooks';
+import { useListMetrics, useMetricHistory, useQueryMetrics, type AggregationName, type MetricParams } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
 import { useUrlState } from '../../app/urlState';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Chart } from '../../components/Chart';
 import { Field, FormSubmit } from '../../components/Field';
+import { InsightSummary, InsightToggle, useChartInsights } from '../../components/Insights';
 import { ChartSkeleton, Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
-import { MetricType, type MetricDescriptor } from '../../gen/airis/analytics/v1/query_pb';
+import { MetricType, type MetricDescriptor, type MetricSeries, type QueryMetricsResponse } from '../../gen/airis/analytics/v1/query_pb';
 import { PALETTE } from '../../lib/colors';
 import { formatCompact, formatInterval, formatWithUnit } from '../../lib/format';
+import { historyWindow, toPoints } from '../../lib/insights';
 import { nanosToMs } from '../../lib/time';
 import { defaultAggregation, resultUnit, validAggregations } from './aggregations';
 import '../pages.css';
@@ -48,19 +50,27 @@ export default function MetricsPage() {
   const groupBy = params.getAll('group');
   const filters = params.getAll('filter');
   const step = Number(params.get('step') ?? '0') || 0;
+  const ai = params.get('ai') === '1';
 
-  const result = useQueryMetrics(
-    {
-      startMs: range.startMs,
-      endMs: range.endMs,
-      metric: selectedName,
-      aggregation: agg ?? 'sum',
-      quantile,
-      groupBy,
-      filters: filters.filter(Boolean),
-      stepSeconds: step,
-    },
-    !!selectedName && !!agg,
+  const query: MetricParams = {
+    startMs: range.startMs,
+    endMs: range.endMs,
+    metric: selectedName,
+    aggregation: agg ?? 'sum',
+    quantile,
+    groupBy,
+    filters: filters.filter(Boolean),
+    stepSeconds: step,
+  };
+  const result = useQueryMetrics(query, !!selectedName && !!agg);
+  // The look-back for anomaly detection and forecasts, at the chart's step
+  // (the one the query service chose when the step is automatic), asked
+  // once the chart shows this query's answer: scores drawn over another
+  // metric's lines would be wrong.
+  const historyStep = step || result.data?.stepSeconds || 0;
+  const history = useMetricHistory(
+    { ...query, ...historyWindow(range, historyStep), stepSeconds: historyStep },
+    ai && !!agg && historyStep > 0 && !result.isPlaceholderData,
   );
 
   const [draftFilters, setDraftFilters] = useState(filters);
@@ -92,12 +102,11 @@ export default function MetricsPage() {
       for (const p of s.points) col[index.get(nanosToMs(p.timeUnixNano) / 1000)!] = p.value;
       return col;
     });
-    const labels = series.map((s) => {
-      const entries = Object.entries(s.labels).sort((a, b) => a[0].localeCompare(b[0]));
-      return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(', ') : selectedName;
-    });
-    return { x, ys, labels };
+    return { x, ys, labels: series.map((s) => seriesLabel(s, selectedName)) };
   }, [result.data, selectedName]);
+  const colors = chart.labels.map((_, i) => PALETTE[i % PALETTE.length]!);
+  const historyPoints = useMemo(() => (ai ? byLabel(history.data, selectedName) : undefined), [ai, history.data, selectedName]);
+  const insights = useChartInsights(chart, historyPoints, JSON.stringify([selectedName, agg, quantile, groupBy, filters, historyStep]));
 
   const formError = result.isError && isFormError(result.error);
 
@@ -205,11 +214,14 @@ export default function MetricsPage() {
               <Panel
                 title={t('metrics.chart')}
                 actions={
-                  result.data ? (
-                    <span className="muted small">
-                      {t('metrics.unitAndStep', { unit: unit || '1', step: formatInterval(result.data.stepSeconds * 1000) })}
-                    </span>
-                  ) : undefined
+                  <>
+                    {result.data && (
+                      <span className="muted small">
+                        {t('metrics.unitAndStep', { unit: unit || '1', step: formatInterval(result.data.stepSeconds * 1000) })}
+                      </span>
+                    )}
+                    <InsightToggle checked={ai} onChange={(on) => update({ ai: on ? '1' : null })} />
+                  </>
                 }
               >
                 <QueryState
@@ -220,18 +232,22 @@ export default function MetricsPage() {
                   empty={<Empty title={t('metrics.noData')} hint={t('metrics.noDataHint')} />}
                 >
                   {() => (
-                    <Chart
-                      kind="line"
-                      height={300}
-                      ariaLabel={t('metrics.chartLabel', { metric: selectedName })}
-                      x={chart.x}
-                      ys={chart.ys}
-                      series={chart.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
-                      yFormat={(v) => formatWithUnit(v, unit)}
-                      yAxisFormat={(v) => (['ms', 's', 'us', 'ns', 'By'].includes(unit) ? formatWithUnit(v, unit) : formatCompact(v))}
-                      legend
-                      onBrush={range.zoom}
-                    />
+                    <>
+                      <Chart
+                        kind="line"
+                        height={300}
+                        ariaLabel={t('metrics.chartLabel', { metric: selectedName })}
+                        x={insights.x}
+                        ys={insights.ys}
+                        series={chart.labels.map((l, i) => ({ label: l, color: colors[i]! }))}
+                        yFormat={(v) => formatWithUnit(v, unit)}
+                        yAxisFormat={(v) => (['ms', 's', 'us', 'ns', 'By'].includes(unit) ? formatWithUnit(v, unit) : formatCompact(v))}
+                        legend
+                        onBrush={range.zoom}
+                        insights={insights.insights}
+                      />
+                      {ai && <InsightSummary history={history} chart={chart} insights={insights} colors={colors} />}
+                    </>
                   )}
                 </QueryState>
               </Panel>
@@ -241,6 +257,17 @@ export default function MetricsPage() {
       </div>
     </div>
   );
+}
+
+/** A series' name on the chart: its group-by labels, or the metric's name when it has none. */
+function seriesLabel(s: MetricSeries, metric: string): string {
+  const entries = Object.entries(s.labels).sort((a, b) => a[0].localeCompare(b[0]));
+  return entries.length ? entries.map(([k, v]) => `${k}=${v}`).join(', ') : metric;
+}
+
+/** The look-back's points of each series, by the label the chart shows it under. */
+function byLabel(data: QueryMetricsResponse | undefined, metric: string) {
+  return data && new Map(data.series.map((s) => [seriesLabel(s, metric), toPoints(s.points)]));
 }
 
 function MetricList({

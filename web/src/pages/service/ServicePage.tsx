@@ -1,12 +1,14 @@
-// One service: RED over time per operation, slowest and failing operations,
-// recent errors, logs and neighbours on the service map.
+// One service: RED over time per operation (anomalies and forecasts of the
+// rate and p95 on request), slowest and failing operations, recent errors,
+// logs and neighbours on the service map.
 import { useMemo } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router';
-import { useSearchLogs, useSearchSpans, useServiceMap, useServiceOverview } from '../../api/hooks';
+import { useSearchLogs, useSearchSpans, useServiceMap, useServiceOverview, useServiceOverviewHistory } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { Chart } from '../../components/Chart';
+import { InsightSummary, InsightToggle, useChartInsights, type ChartInsights, type LabelledColumns } from '../../components/Insights';
 import { LogResults } from '../../components/LogRow';
 import { ChartSkeleton, Empty, ErrorPanel, Panel, QueryState, Skeleton, type QueryLike } from '../../components/states';
 import { TableHead } from '../../components/TableHead';
@@ -22,6 +24,7 @@ import {
   formatPercent,
   formatRate,
 } from '../../lib/format';
+import { historyWindow, toPoints } from '../../lib/insights';
 import { nanosToMs } from '../../lib/time';
 import './service.css';
 
@@ -40,6 +43,22 @@ export default function ServicePage() {
   const map = useServiceMap(range);
 
   const charts = useMemo(() => buildCharts(perOp.data), [perOp.data]);
+  const colors = charts.rate.labels.map((_, i) => PALETTE[i % PALETTE.length]!);
+
+  // Anomalies and forecasts of the rate and p95: their look-back at the
+  // charts' step, asked once the charts show this service's answer.
+  const ai = params.get('ai') === '1';
+  const step = perOp.data?.stepSeconds ?? 0;
+  const history = useServiceOverviewHistory(
+    { ...historyWindow(range, step), service: name, entrySpansOnly: entryOnly, stepSeconds: step },
+    ai && step > 0 && !perOp.isPlaceholderData,
+  );
+  const context = JSON.stringify([name, entryOnly, step]);
+  const rateHistory = useMemo(() => (ai ? historyOf(history.data, 'rate') : undefined), [ai, history.data]);
+  const p95History = useMemo(() => (ai ? historyOf(history.data, 'p95') : undefined), [ai, history.data]);
+  const rateInsights = useChartInsights(charts.rate, rateHistory, `${context}|rate`);
+  const p95Insights = useChartInsights(charts.p95, p95History, `${context}|p95`);
+  const insights: Partial<Record<ChartKey, ChartInsights>> = { rate: rateInsights, p95: p95Insights };
   const ops = perOp.data?.series ?? [];
   const slowest = [...ops].sort((a, b) => Number((b.latency?.p99Nano ?? 0n) - (a.latency?.p99Nano ?? 0n))).slice(0, 10);
   const failing = ops.filter((s) => s.errorCount > 0n).sort((a, b) => b.errorRate - a.errorRate).slice(0, 10);
@@ -62,6 +81,7 @@ export default function ServicePage() {
             <option value="entry">{t('services.entrySpans')}</option>
             <option value="all">{t('services.allSpans')}</option>
           </select>
+          <InsightToggle checked={ai} onChange={(on) => update({ ai: on ? '1' : null })} />
           <Link className="btn" to={linkTo('/traces', { service: name })}>
             {t('service.traces')}
           </Link>
@@ -88,31 +108,39 @@ export default function ServicePage() {
         <ErrorPanel error={perOp.error} onRetry={() => void perOp.refetch()} />
       ) : (
         <div className="grid-2">
-          {(['rate', 'errors', 'p95', 'p99'] as const).map((k) => (
-            <Panel key={k} title={`${t(`service.chart.${k}`)}${k === 'errors' ? ` (${stepLabel})` : ''}`}>
-              <QueryState
-                query={perOp}
-                skeleton={<ChartSkeleton />}
-                hideError
-                isEmpty={() => ops.length === 0}
-                empty={<Empty title={t('service.noRequests')} hint={t('services.emptyHint')} />}
-              >
-                {() => (
-                  <Chart
-                    kind="line"
-                    height={180}
-                    ariaLabel={t(`service.chart.${k}`)}
-                    x={charts.x}
-                    ys={charts[k]}
-                    series={charts.labels.map((l, i) => ({ label: l, color: PALETTE[i % PALETTE.length]! }))}
-                    yFormat={k === 'rate' ? (v) => formatRate(v) : k === 'errors' ? formatCompact : formatDurationMs}
-                    legend
-                    onBrush={range.zoom}
-                  />
-                )}
-              </QueryState>
-            </Panel>
-          ))}
+          {CHARTS.map((k) => {
+            const insight = insights[k];
+            const drawn = insight ?? charts[k];
+            return (
+              <Panel key={k} title={`${t(`service.chart.${k}`)}${k === 'errors' ? ` (${stepLabel})` : ''}`}>
+                <QueryState
+                  query={perOp}
+                  skeleton={<ChartSkeleton />}
+                  hideError
+                  isEmpty={() => ops.length === 0}
+                  empty={<Empty title={t('service.noRequests')} hint={t('services.emptyHint')} />}
+                >
+                  {() => (
+                    <>
+                      <Chart
+                        kind="line"
+                        height={180}
+                        ariaLabel={t(`service.chart.${k}`)}
+                        x={drawn.x}
+                        ys={drawn.ys}
+                        series={charts[k].labels.map((l, i) => ({ label: l, color: colors[i]! }))}
+                        yFormat={k === 'rate' ? (v) => formatRate(v) : k === 'errors' ? formatCompact : formatDurationMs}
+                        legend
+                        onBrush={range.zoom}
+                        insights={insight?.insights}
+                      />
+                      {ai && insight && <InsightSummary history={history} chart={charts[k]} insights={insight} colors={colors} />}
+                    </>
+                  )}
+                </QueryState>
+              </Panel>
+            );
+          })}
         </div>
       )}
 
@@ -288,27 +316,46 @@ function OpTable({ rows, service }: { rows: RedSeries[]; service: string }) {
   );
 }
 
-/** Aligns every operation's points on one time axis. Rates are requests per bucket / step. */
-function buildCharts(data: ServiceOverviewResponse | undefined) {
+const CHARTS = ['rate', 'errors', 'p95', 'p99'] as const;
+type ChartKey = (typeof CHARTS)[number];
+type Bucket = RedSeries['points'][number];
+
+/** Each chart's value of a bucket. Rates are requests per bucket / step; a bucket without requests has no latency: a gap, not zero. */
+const VALUE: Record<ChartKey, (p: Bucket, step: number) => number | null> = {
+  rate: (p, step) => Number(p.requestCount) / step,
+  errors: (p) => Number(p.errorCount),
+  p95: (p) => (p.requestCount > 0n ? nanosToMs(p.latency?.p95Nano ?? 0n) : null),
+  p99: (p) => (p.requestCount > 0n ? nanosToMs(p.latency?.p99Nano ?? 0n) : null),
+};
+
+const seriesLabel = (s: RedSeries) => s.operation || s.serviceName;
+
+/** Every chart with every operation's points aligned on one time axis. */
+function buildCharts(data: ServiceOverviewResponse | undefined): Record<ChartKey, LabelledColumns> {
   const series = data?.series ?? [];
   const step = data?.stepSeconds || 60;
   const xs = new Set<number>();
   for (const s of series) for (const p of s.points) xs.add(nanosToMs(p.timeUnixNano) / 1000);
   const x = [...xs].sort((a, b) => a - b);
   const idx = new Map(x.map((v, i) => [v, i]));
-  const col = (f: (p: RedSeries['points'][number]) => number | null) =>
-    series.map((s) => {
-      const out: (number | null)[] = new Array(x.length).fill(null);
-      for (const p of s.points) out[idx.get(nanosToMs(p.timeUnixNano) / 1000)!] = f(p);
-      return out;
-    });
-  return {
+  const labels = series.map(seriesLabel);
+  const chart = (k: ChartKey): LabelledColumns => ({
     x,
-    labels: series.map((s) => s.operation || s.serviceName),
-    rate: col((p) => Number(p.requestCount) / step),
-    errors: col((p) => Number(p.errorCount)),
-    // A bucket without requests has no latency: a gap, not zero.
-    p95: col((p) => (p.requestCount > 0n ? nanosToMs(p.latency?.p95Nano ?? 0n) : null)),
-    p99: col((p) => (p.requestCount > 0n ? nanosToMs(p.latency?.p99Nano ?? 0n) : null)),
-  };
+    labels,
+    ys: series.map((s) => {
+      const out: (number | null)[] = new Array(x.length).fill(null);
+      for (const p of s.points) out[idx.get(nanosToMs(p.timeUnixNano) / 1000)!] = VALUE[k](p, step);
+      return out;
+    }),
+  });
+  return { rate: chart('rate'), errors: chart('errors'), p95: chart('p95'), p99: chart('p99') };
+}
+
+/** The look-back's points of one chart's series, by operation. */
+function historyOf(data: ServiceOverviewResponse | undefined, k: ChartKey) {
+  const step = data?.stepSeconds || 60;
+  return (
+    data &&
+    new Map(data.series.map((s) => [seriesLabel(s), toPoints(s.points.map((p) => ({ timeUnixNano: p.timeUnixNano, value: VALUE[k](p, step) })))]))
+  );
 }

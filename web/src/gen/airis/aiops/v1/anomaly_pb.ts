@@ -6,20 +6,23 @@
 //
 // The detector is online and causal: the score of a point depends only on
 // that point and the ones before it, so what ScoreSeries says of a past
-// point is what the platform would have said when it arrived. Forecasts
-// find daily and weekly seasonality in the data and give 80 % and 95 %
-// prediction intervals.
+// point is what the detector would have said when the point arrived.
+// Forecasts find daily and weekly seasonality in the data and give 80 %
+// and 95 % prediction intervals.
 //
 // Every RPC acts for the caller's tenant, which the platform puts in the
 // request metadata (`x-airis-tenant`, set by the gateway from a verified
 // token). Errors common to all RPCs:
 // - UNAUTHENTICATED: no tenant in the request metadata.
+// - PERMISSION_DENIED: an ingest token (it may only send telemetry).
 // - INVALID_ARGUMENT: a malformed field; the message names it (for example
-//   "points[3].time_unix_nano: not after the previous point's").
-// - RESOURCE_EXHAUSTED: a limit was exceeded; the message names it. A
-//   request may carry at most 1,000,000 points and 32 MiB; gRPC refuses a
-//   larger message before it is read (RESOURCE_EXHAUSTED or OUT_OF_RANGE,
-//   depending on the client).
+//   "points[3].time_unix_nano: not after the previous point's"). Values
+//   must be finite and within ±1e150.
+// - RESOURCE_EXHAUSTED: more points than the RPC takes; the message names
+//   the limit. The limits keep every answer within the 4 MiB that gRPC
+//   clients accept by default.
+// - OUT_OF_RANGE: a request above 4 MiB, refused by gRPC before it is
+//   read.
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -62,7 +65,7 @@ export const PointSchema: GenMessage<Point> = /*@__PURE__*/
  */
 export type ScoreSeriesRequest = Message<"airis.aiops.v1.ScoreSeriesRequest"> & {
   /**
-   * Oldest first, times strictly increasing; at most 1,000,000.
+   * Oldest first, times strictly increasing; at most 50,000.
    *
    * @generated from field: repeated airis.aiops.v1.Point points = 1;
    */
@@ -118,6 +121,10 @@ export type ScoredPoint = Message<"airis.aiops.v1.ScoredPoint"> & {
   upper: number;
 
   /**
+   * Set on points at or above the threshold, and on points of the same
+   * incident that the detector scored lower so that one incident raises
+   * one alarm; MISSING_DATA on any point after a gap.
+   *
    * @generated from field: airis.aiops.v1.AnomalyKind kind = 7;
    */
   kind: AnomalyKind;
@@ -142,7 +149,7 @@ export type ScoreSeriesResponse = Message<"airis.aiops.v1.ScoreSeriesResponse"> 
   points: ScoredPoint[];
 
   /**
-   * The score from which the platform reports a point as an anomaly.
+   * The score from which a point counts as an anomaly.
    *
    * @generated from field: double anomaly_threshold = 2;
    */
@@ -161,8 +168,8 @@ export const ScoreSeriesResponseSchema: GenMessage<ScoreSeriesResponse> = /*@__P
  */
 export type ForecastRequest = Message<"airis.aiops.v1.ForecastRequest"> & {
   /**
-   * The history, oldest first, times strictly increasing; at most
-   * 1,000,000 points, of which the newest 100,000 steps are used.
+   * The history, oldest first, times strictly increasing; at most 100,000
+   * points.
    *
    * @generated from field: repeated airis.aiops.v1.Point points = 1;
    */
@@ -335,7 +342,8 @@ export enum AnomalyKind {
   LEVEL_SHIFT = 3,
 
   /**
-   * The series' slope changed.
+   * The series departed from its pattern without a spike, dip, shift or
+   * variance change: a changed slope or shape, a missing daily peak.
    *
    * @generated from enum value: ANOMALY_KIND_TREND_CHANGE = 4;
    */
@@ -367,12 +375,13 @@ export const AnomalyKindSchema: GenEnum<AnomalyKind> = /*@__PURE__*/
  */
 export const AnomalyService: GenService<{
   /**
-   * Scores every point of a series with the platform's default detector,
-   * started fresh: for backtests, and to see how the detector judges a
-   * series before alerting on it.
+   * Scores every point of a series with the default detector, started
+   * fresh: for backtests, and to see how the detector judges a series. Its
+   * first 100 points are its warm-up and score 0.
    * INVALID_ARGUMENT: no points; a time not after the previous point's
-   * (`points[i].time_unix_nano`); a NaN or infinite value
-   * (`points[i].value`).
+   * (`points[i].time_unix_nano`); a value that is not finite or beyond
+   * ±1e150 (`points[i].value`). RESOURCE_EXHAUSTED: more than 50,000
+   * points.
    *
    * @generated from rpc airis.aiops.v1.AnomalyService.ScoreSeries
    */
@@ -382,12 +391,16 @@ export const AnomalyService: GenService<{
     output: typeof ScoreSeriesResponseSchema;
   },
   /**
-   * Predicts the next `horizon` steps of a series. The step is the median
-   * interval between the given points (at least one second); gaps of up to
-   * ten steps are interpolated.
-   * INVALID_ARGUMENT: fewer than 10 points; times not increasing by at
-   * least a second (`points[i].time_unix_nano`); a NaN or infinite value
-   * (`points[i].value`); horizon 0 or above 10,000 (`horizon`).
+   * Predicts the next `horizon` steps of a series. The model works in whole
+   * seconds: the step is the median interval between the given points (at
+   * least one second), points in the same second count once, gaps of up to
+   * ten steps are interpolated. A series that was never negative gets no
+   * negative predictions or bounds.
+   * INVALID_ARGUMENT: fewer than 10 points; two points in the same whole
+   * second (`points[i].time_unix_nano`); a value that is not finite or
+   * beyond ±1e150 (`points[i].value`); horizon 0, above 10,000, or ending
+   * after the last time a fixed64 of nanoseconds holds (`horizon`).
+   * RESOURCE_EXHAUSTED: more than 100,000 points.
    *
    * @generated from rpc airis.aiops.v1.AnomalyService.Forecast
    */

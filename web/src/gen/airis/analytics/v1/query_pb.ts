@@ -294,10 +294,14 @@ export type SpanFilter = Message<"airis.analytics.v1.SpanFilter"> & {
 
   /**
    * Spans called from this service: their parent span, in the same trace,
-   * belongs to it (with service_name, the callee side of a service map
-   * edge parent_service_name → service_name). Parents are looked for from a
-   * minute before the time range to a minute after it, as the map's edges
-   * are counted. Empty matches every span.
+   * belongs to it, and they belong to another service (with service_name,
+   * the callee side of the service map's edge parent_service_name →
+   * service_name). Parents are looked for from a minute before the time
+   * range to a minute after it; the map, which works in whole minutes,
+   * looks around each span's own minute, so near the range's ends the two
+   * can differ by a few spans. RESOURCE_EXHAUSTED when the parent service's
+   * spans in that window exceed the configured set limit. Empty matches
+   * every span.
    *
    * @generated from field: string parent_service_name = 10;
    */
