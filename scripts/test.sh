@@ -71,6 +71,10 @@ scripts/infra.sh start
 # The end-to-end tests start the `airis` binary as a child process.
 step "cargo build --workspace --bins"
 cargo build --locked --workspace --bins
+# The release binary that scripts/up.sh runs (the docs' and the browser's
+# tests start it): built here so that a failure shows as this step's.
+step "cargo build --release --bin airis"
+cargo build --locked --release --bin airis
 # istio/ against the Kubernetes and Istio schemas, mesh/'s numbers, and
 # this binary's configuration keys.
 step "scripts/check-istio.sh"

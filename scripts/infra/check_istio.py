@@ -12,11 +12,15 @@
    images (ClickHouse 26.1 or later, the migration on the newest release),
    workload hygiene, the data tier (volume ownership, readiness and
    minReadySeconds, Keeper's startup budget, Redis's maxmemory, PDBs, an
-   asynchronous, polled, never-overlapping backup), and who may talk to
+   asynchronous, polled, never-overlapping backup), the ClickHouse user of
+   each client and what that user may do, the workloads that must never
+   run twice (one replica, Recreate, no autoscaler, no Service) with
+   continuous anomaly detection on in exactly those, and who may talk to
    whom under the NetworkPolicies and under the AuthorizationPolicies,
    flow by flow.
 4. Compares the policy numbers with mesh/ingress.yaml and mesh/chaos.env:
-   route timeouts, retries and per-try timeouts (none on the API routes),
+   route timeouts (none on every streaming RPC of proto/airis/), retries
+   and per-try timeouts (none on the API routes),
    canary weights, pool limits, outlier detection (gateway errors only, as
    istiod translates it), mTLS peer identities, fault injection, the
    edge's token rules (where the token is read), revocation check, Login's
@@ -144,6 +148,25 @@ def seconds(v: Any) -> float:
         raise ValueError(f"not a duration: {v!r}")
     n, unit = float(m.group(1)), m.group(2)
     return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+# A route's timeout when it names none: Envoy's RouteAction default, 15 s;
+# istiod gives a VirtualService route without one no timeout at all (0),
+# and the CRD refuses an explicit 0s (at least 1ms), so "none" is said by
+# leaving it out in istio/ and by timeout: 0s in mesh/.
+ENVOY_ROUTE_TIMEOUT = "15s"
+ISTIO_ROUTE_TIMEOUT = "0s"
+
+
+def route_timeout(given: Any, default: str) -> str:
+    """A route's timeout in force, as shown: "30s", "0s (none)", "15s (unset)"."""
+    value = str(given) if given is not None else default
+    notes = ([] if given is not None else ["unset"]) + (["none"] if seconds(value) == 0 else [])
+    return value + (f" ({': '.join(notes)})" if notes else "")
+
+
+def timeout_seconds(v: Any) -> float:
+    return seconds(str(v).split()[0])
 
 
 def token_set(v: Any) -> frozenset:
@@ -326,6 +349,7 @@ def validate_airis_config(airis: str, r: Rendered, report: Report) -> None:
     """The ConfigMap's airis.toml plus each container's AIRIS_* variables,
     loaded by the airis binary itself (unknown keys and bad values fail)."""
     toml_text = r.configmap_file("airis-config", "airis", "airis.toml")
+    cfg_dict = tomllib.loads(toml_text or "")
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "airis.toml"
         cfg.write_text(toml_text or "")
@@ -339,9 +363,20 @@ def validate_airis_config(airis: str, r: Rendered, report: Report) -> None:
                         env[e["name"]] = e["value"] if "value" in e else SECRET_SAMPLES.get(e["name"], "p-secret-sample")
                     proc = subprocess.run([airis, "--config", str(cfg), "config"], env=env,
                                           capture_output=True, text=True)
-                    report.check(proc.returncode == 0,
-                                 f"{kind} {w['metadata']['name']}: `airis config` accepts airis.toml and its AIRIS_* environment",
-                                 (proc.stderr or proc.stdout).strip()[-600:])
+                    if not report.check(proc.returncode == 0,
+                                        f"{kind} {w['metadata']['name']}: `airis config` accepts airis.toml and its AIRIS_* environment",
+                                        (proc.stderr or proc.stdout).strip()[-600:]):
+                        continue
+                    if c.get("args") == ["serve", "aiops"]:
+                        # check_singletons resolves the key itself; the binary must agree
+                        want = setting(cfg_dict, container_env(c), AIOPS_WATCH_KEY, AIOPS_WATCH_DEFAULT)
+                        m = re.search(r"\bwatch: WatchConfig \{\s*enabled: (true|false)\b", proc.stdout)
+                        got = m and m.group(1) == "true"
+                        report.check(m is not None and got == want,
+                                     f"{kind} {w['metadata']['name']}: `airis config` resolves {AIOPS_WATCH_KEY} to "
+                                     f"{m.group(1) if m else '<not found>'}, as this check does ({str(want).lower()})",
+                                     "the check's default (AIOPS_WATCH_DEFAULT) or reading of the environment is wrong"
+                                     if m else "no `watch: WatchConfig { enabled: ... }` in the output of `airis config`")
 
 
 # ---------------------------------------------------------------------------
@@ -421,6 +456,7 @@ EXPECTED_WORKLOADS = {
     "analytics-v1": ("Deployment", "airis", ["serve", "analytics"], "analytics"),
     "analytics-v2": ("Deployment", "airis", ["serve", "analytics"], "analytics"),
     "aiops": ("Deployment", "airis", ["serve", "aiops"], "aiops"),
+    "aiops-watch": ("Deployment", "airis", ["serve", "aiops"], "aiops-watch"),
     "ui": ("Deployment", "airis", ["serve", "ui"], "ui"),
     "airis-migrate": ("Job", "airis", ["migrate"], "migrate"),
     "clickhouse": ("StatefulSet", "airis-data", None, "clickhouse"),
@@ -442,6 +478,7 @@ EXPECTED_REPLICAS = {
     "analytics-v1": {"dev": 1, "prod": 2, "chaos": 2},
     "analytics-v2": {"dev": 1, "prod": 2, "chaos": 2},
     "aiops": {"dev": 1, "prod": 2, "chaos": 2},
+    "aiops-watch": {"dev": 1, "prod": 1, "chaos": 1},
     "clickhouse": {"dev": 3, "prod": 3, "chaos": 3},
     "clickhouse-keeper": {"dev": 3, "prod": 3, "chaos": 3},
     "kafka": {"dev": 3, "prod": 3, "chaos": 3},
@@ -454,6 +491,31 @@ _PDB_DATA = {"dev": {"maxUnavailable": 1, "unhealthyPodEvictionPolicy": "AlwaysA
 EXPECTED_PDBS = {"clickhouse": _PDB_DATA, "clickhouse-keeper": _PDB_DATA, "kafka": _PDB_DATA}
 PDB_FIELDS = ("minAvailable", "maxUnavailable", "unhealthyPodEvictionPolicy")
 EXPECTED_STORAGE = {"clickhouse": "fast-ssd", "kafka": "fast-ssd", "redis": "standard-ssd", "clickhouse-keeper": "standard-ssd"}
+
+# Deployments that must never run twice, not even during a rollout (two
+# would do the same work and write the same rows): one replica, no
+# autoscaler, strategy Recreate, and no Service in front (nothing calls
+# them). Name -> what it does.
+SINGLETONS = {"aiops-watch": "continuous anomaly detection"}
+# Continuous anomaly detection (aiops.watch.enabled, on unless configured
+# off) runs in these Deployments of `airis serve aiops` only; the others
+# (the API replicas) serve what it stores.
+AIOPS_WATCHERS = {"aiops-watch"}
+AIOPS_WATCH_KEY, AIOPS_WATCH_DEFAULT = "aiops.watch.enabled", True
+
+# Who signs in to ClickHouse (HTTP) as which user, with the password from
+# which key of the Secret airis-clickhouse, and what that user may do:
+# "read" (profile readonly = 2: reads only, per-query limits allowed),
+# "write" (INSERT, not read-only) or "admin" (ALL, for the DDL).
+CLICKHOUSE_SECRET = "airis-clickhouse"
+CLICKHOUSE_CLIENTS = {
+    "loader": ("airis_writer", "writer-password", "write"),
+    "analytics-v1": ("airis_reader", "reader-password", "read"),
+    "analytics-v2": ("airis_reader", "reader-password", "read"),
+    "aiops": ("airis_reader", "reader-password", "read"),
+    "aiops-watch": ("airis_writer", "writer-password", "write"),
+    "airis-migrate": ("airis_admin", "admin-password", "admin"),
+}
 
 # Who may talk to whom (source workload -> destination workload: ports).
 # Everything else between these workloads must be refused, by the
@@ -470,6 +532,8 @@ ALLOWED_FLOWS = {
     ("loader", "clickhouse"): {8123},
     ("analytics-v1", "clickhouse"): {8123},
     ("analytics-v2", "clickhouse"): {8123},
+    ("aiops", "clickhouse"): {8123},
+    ("aiops-watch", "clickhouse"): {8123},
     ("analytics-v1", "redis"): {6379},
     ("analytics-v2", "redis"): {6379},
     ("gateway", "redis"): {6379},
@@ -805,20 +869,7 @@ def check_config(r: Rendered, report: Report) -> None:
         report.check(nodes == wantk, f"ClickHouse uses the {len(nodes)} Keeper pods")
     users_xml = r.configmap_file("clickhouse-config", "airis-data", "users.xml")
     if users_xml:
-        users = ET.fromstring(users_xml).find("users")
-        env_users = {}
-        for w in workloads(r):
-            for c in w.pod["spec"]["containers"]:
-                for e in c.get("env", []):
-                    if e["name"] == "AIRIS_CLICKHOUSE__USER":
-                        env_users[w.name] = e["value"]
-        for wname, user in sorted(env_users.items()):
-            report.check(users is not None and users.find(user) is not None, f"{wname} signs in to ClickHouse as {user}, a defined user")
-        reader = env_users.get("analytics-v1")
-        if reader and users is not None and users.find(reader) is not None:
-            profile = users.find(reader).findtext("profile")
-            ro = ET.fromstring(users_xml).findtext(f"profiles/{profile}/readonly")
-            report.check(ro == "2", f"ClickHouse user {reader}: profile {profile} readonly={ro} (reads only; per-query limits allowed)")
+        check_clickhouse_users(r, ET.fromstring(users_xml), report)
     keeper_xml = r.configmap_file("clickhouse-keeper-config", "airis-data", "keeper.xml")
     if keeper_xml and keeper:
         servers = [s.findtext("hostname") for s in ET.fromstring(keeper_xml).iterfind("keeper_server/raft_configuration/server")]
@@ -845,6 +896,99 @@ def check_config(r: Rendered, report: Report) -> None:
         svc = m and r.get("Service", m.group(1), m.group(2))
         report.check(bool(svc) and int(m.group(3)) in [p["port"] for p in svc["spec"]["ports"]],
                      f"{key} {url} is a Service port")
+
+
+def check_clickhouse_users(r: Rendered, users_root: ET.Element, report: Report) -> None:
+    """Each ClickHouse client signs in as its user, with that user's
+    password, and the user may do what the client needs and no more."""
+    clients = {src for (src, dst), ports in ALLOWED_FLOWS.items() if dst == "clickhouse" and 8123 in ports}
+    report.check(clients == set(CLICKHOUSE_CLIENTS),
+                 f"every ClickHouse HTTP client has its user: {', '.join(sorted(clients))}",
+                 f"flows to clickhouse:8123 from {sorted(clients)}, users for {sorted(CLICKHOUSE_CLIENTS)}")
+    users = users_root.find("users")
+    ws = {w.name: w for w in workloads(r)}
+    for wname, w in sorted(ws.items()):
+        for c in w.pod["spec"]["containers"]:
+            env = {e["name"]: e for e in c.get("env", [])}
+            if "AIRIS_CLICKHOUSE__USER" in env and wname not in CLICKHOUSE_CLIENTS:
+                report.fail(f"{wname} signs in to ClickHouse ({env['AIRIS_CLICKHOUSE__USER'].get('value')}) "
+                            "but may not reach it")
+    for wname, (user, key, access) in sorted(CLICKHOUSE_CLIENTS.items()):
+        w = ws.get(wname)
+        if w is None:
+            continue  # reported as a missing workload
+        env = {e["name"]: e for c in w.pod["spec"]["containers"] for e in c.get("env", [])}
+        got_user = dig(env, "AIRIS_CLICKHOUSE__USER", "value")
+        got_secret = dig(env, "AIRIS_CLICKHOUSE__PASSWORD", "valueFrom", "secretKeyRef", default={}) or {}
+        report.check(got_user == user and got_secret == {"name": CLICKHOUSE_SECRET, "key": key},
+                     f"{w.kind} {wname}: signs in to ClickHouse as {got_user}, password from Secret "
+                     f"{got_secret.get('name')} key {got_secret.get('key')}",
+                     f"expected {user}, Secret {CLICKHOUSE_SECRET} key {key}")
+        u = users.find(user) if users is not None else None
+        if not report.check(u is not None, f"{wname} signs in to ClickHouse as {user}, a defined user"):
+            continue
+        profile = u.findtext("profile")
+        ro = users_root.findtext(f"profiles/{profile}/readonly")
+        grants = " ".join(q.text or "" for q in u.iterfind("grants/query"))
+        writes = re.search(r"\b(INSERT|ALL|ALTER|CREATE|DROP|TRUNCATE|OPTIMIZE)\b", grants) is not None
+        if access == "read":
+            ok, want = ro == "2" and not writes, "readonly = 2 and no write grant (reads only; per-query limits allowed)"
+        elif access == "write":
+            ok, want = ro in (None, "0") and re.search(r"\bINSERT\b[^;]* ON airis\.\*", grants) is not None, \
+                "INSERT on airis.*, not read-only"
+        else:
+            ok, want = "GRANT ALL ON airis.*" in grants, "ALL on airis.*"
+        report.check(ok, f"{wname} ({access}): ClickHouse user {user} (profile {profile}, readonly={ro}; {grants.strip()})",
+                     f"expected {want}")
+
+
+def container_env(c: dict) -> dict[str, str | None]:
+    """A container's environment: name -> value (None when from a Secret or field)."""
+    return {e["name"]: e.get("value") for e in c.get("env", [])}
+
+
+def setting(cfg: dict, env: dict[str, str | None], key: str, default: Any) -> Any:
+    """A configuration key as the binary resolves it: AIRIS_<SECTION>__<KEY>
+    over airis.toml over the default."""
+    var = "AIRIS_" + key.upper().replace(".", "__")
+    if env.get(var) is not None:
+        try:
+            return tomllib.loads(f"v = {env[var]}")["v"]
+        except tomllib.TOMLDecodeError:
+            return env[var]
+    return dig(cfg, *key.split("."), default=default)
+
+
+def check_singletons(r: Rendered, report: Report) -> None:
+    """What must never run twice runs once; continuous detection runs there only."""
+    for name, what in SINGLETONS.items():
+        d = r.get("Deployment", name)
+        if not report.check(d is not None, f"Deployment {name} ({what}) exists"):
+            continue
+        replicas = d["spec"].get("replicas", 1)
+        strategy = dig(d, "spec", "strategy", "type", default="RollingUpdate")
+        hpas = [h["metadata"]["name"] for h in r.all("HorizontalPodAutoscaler")
+                if dig(h, "spec", "scaleTargetRef", "name") == name]
+        report.check(replicas == 1 and strategy == "Recreate" and not hpas,
+                     f"Deployment {name} ({what}): replicas {replicas}, strategy {strategy}, autoscalers {show(hpas) if hpas else 'none'}: "
+                     "never two at once",
+                     "expected 1 replica, Recreate (a rolling update runs the old and the new pod together) and no "
+                     "autoscaler: two would do the same work and write the same rows")
+        labels = dig(d, "spec", "template", "metadata", "labels", default={}) or {}
+        svcs = [s["metadata"]["name"] for s in r.all("Service", d["metadata"].get("namespace"))
+                if (s["spec"].get("selector") or {}) and all(labels.get(k) == v for k, v in s["spec"]["selector"].items())]
+        report.check(not svcs, f"Deployment {name}: no Service selects its pods (nothing calls it)", f"selected by {svcs}")
+    cfg = tomllib.loads(r.configmap_file("airis-config", "airis", "airis.toml") or "")
+    on, off = [], []
+    for d in r.all("Deployment"):
+        c = d["spec"]["template"]["spec"]["containers"][0]
+        if c.get("args") == ["serve", "aiops"]:
+            enabled = setting(cfg, container_env(c), AIOPS_WATCH_KEY, AIOPS_WATCH_DEFAULT)
+            (on if enabled is True else off).append(d["metadata"]["name"])
+    report.check(set(on) == AIOPS_WATCHERS and AIOPS_WATCHERS <= set(SINGLETONS) and bool(off),
+                 f"{AIOPS_WATCH_KEY} on in {show(sorted(on))} (one watcher), off in the API replicas {show(sorted(off))}",
+                 f"expected on in {show(sorted(AIOPS_WATCHERS))} only: a second watcher would do the same work and write "
+                 "the same rows (AIRIS_AIOPS__WATCH__ENABLED, airis.toml [aiops.watch], on by default)")
 
 
 # -- who may talk to whom ------------------------------------------------------
@@ -1006,6 +1150,7 @@ def check_flows(r: Rendered, report: Report) -> None:
 GRPC = "application/grpc"
 GRPC_WEB = "application/grpc-web+proto"
 LOGIN = "/airis.gateway.v1.AuthService/Login"
+WATCH_ANOMALIES = "/airis.aiops.v1.AnomalyService/WatchAnomalies"  # a server stream
 REFLECTION_V1 = "/grpc.reflection.v1.ServerReflection/"
 REFLECTION_V1ALPHA = "/grpc.reflection.v1alpha.ServerReflection/"
 
@@ -1347,7 +1492,7 @@ def istio_ratelimit(r: Rendered, route_name: str | None, port: int) -> dict | No
 def istio_edge(r: Rendered, req: Request) -> dict:
     """What the Istio ingress does with one request: destination, whether a
     token is required, whether the revocation check runs, the rate limit."""
-    dest, name = None, None
+    dest, name, timeout = None, None, None
     routes, _ = istio_routes(r)
     for rt in routes:
         if not any(istio_match_matches(m, req) for m in rt.matches or [{}]):
@@ -1358,6 +1503,7 @@ def istio_edge(r: Rendered, req: Request) -> dict:
         else:
             dest = [(x["destination"]["host"].split(".")[0], dig(x, "destination", "port", "number"),
                      x["destination"].get("subset")) for x in rt.spec.get("route", [])]
+            timeout = route_timeout(rt.spec.get("timeout"), ISTIO_ROUTE_TIMEOUT)
         break
     if dest is None:
         dest = [("direct response", 404)]  # no route: Envoy answers 404 itself
@@ -1390,7 +1536,7 @@ def istio_edge(r: Rendered, req: Request) -> dict:
             tokenless = refusal(403, at, names, req)
             break
     return {"route": dest, "token": needs_token, "revocation": revocation, "tokenless": tokenless,
-            "ratelimit": istio_ratelimit(r, name, req.port), "route_name": name}
+            "ratelimit": istio_ratelimit(r, name, req.port), "route_name": name, "timeout": timeout}
 
 
 def percent(fp: dict | None) -> float | None:
@@ -1509,7 +1655,7 @@ class Mesh:
             # No route: Envoy answers 404 itself; ext_authz skips such a
             # request, and only a listener-wide bucket could limit it.
             return {"route": [("direct response", 404)], "token": needs, "revocation": False,
-                    "tokenless": tokenless(False),
+                    "tokenless": tokenless(False), "timeout": None,
                     "ratelimit": ratelimit if ratelimit and "token_bucket" in ratelimit else None}
         vh, rt = found
         disabled = dig(rt, "typed_per_filter_config", "envoy.filters.http.ext_authz", "disabled",
@@ -1518,14 +1664,17 @@ class Mesh:
             ratelimit = dig(rt, "typed_per_filter_config", RATELIMIT,
                             default=dig(vh, "typed_per_filter_config", RATELIMIT, default=ratelimit))
         route = rt.get("route", {})
+        timeout = None
         if "direct_response" in rt:
             dest = [("direct response", rt["direct_response"].get("status"))]
         elif "weighted_clusters" in route:
             dest = [(c["name"], c.get("weight")) for c in route["weighted_clusters"]["clusters"]]
         else:
             dest = [(route.get("cluster"), None)]
+        if "route" in rt:
+            timeout = route_timeout(route.get("timeout"), ENVOY_ROUTE_TIMEOUT)
         return {"route": dest, "token": needs, "revocation": has_authz and not disabled,
-                "tokenless": tokenless(has_authz and not disabled),
+                "tokenless": tokenless(has_authz and not disabled), "timeout": timeout,
                 "ratelimit": ratelimit if ratelimit and "token_bucket" in ratelimit else None}
 
     def cors_policies(self, listener: str) -> list[dict]:
@@ -1553,6 +1702,7 @@ CLUSTER_TO_K8S = {
 # (mesh listener, mesh route match, istio delegate VirtualService, its route's uri match)
 ROUTES = [
     ("ingress", ("prefix", "/airis.analytics.v1.QueryService/"), "analytics", {"prefix": "/airis.analytics.v1.QueryService/"}),
+    ("ingress", ("path", WATCH_ANOMALIES), "aiops", {"exact": WATCH_ANOMALIES}),
     ("ingress", ("prefix", "/airis.aiops.v1.AnomalyService/"), "aiops", {"prefix": "/airis.aiops.v1.AnomalyService/"}),
     ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
     ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
@@ -1586,6 +1736,11 @@ EDGE_REQUESTS = [
     Request("https", "POST", "/airis.analytics.v1.QueryService/GetTrace", GRPC_WEB),
     Request("https", "POST", "/airis.aiops.v1.AnomalyService/ScoreSeries", GRPC),
     Request("https", "POST", "/airis.aiops.v1.AnomalyService/Forecast", GRPC_WEB),
+    Request("https", "POST", "/airis.aiops.v1.AnomalyService/ListAnomalies", GRPC),
+    Request("https", "POST", WATCH_ANOMALIES, GRPC_WEB),
+    Request("https", "POST", WATCH_ANOMALIES, GRPC),
+    # a method whose name merely starts like the stream's: the unary route
+    Request("https", "POST", WATCH_ANOMALIES + "Later", GRPC),
     Request("https", "POST", REFLECTION_V1 + "ServerReflectionInfo", GRPC),
     Request("https", "POST", REFLECTION_V1ALPHA + "ServerReflectionInfo", GRPC),
     Request("https", "POST", REFLECTION_V1ALPHA + "ServerReflectionInfo", GRPC_WEB),
@@ -1670,7 +1825,28 @@ def proto_services(proto_dir: Path) -> list[str]:
     return out
 
 
-def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[str], report: Report) -> None:
+def proto_streams(proto_dir: Path) -> list[str]:
+    """Every streaming RPC of the contracts (proto/airis/), as its path
+    /<package>.<Service>/<Method>: a call that may last as long as its
+    client wants."""
+    out = []
+    for f in sorted(proto_dir.glob("airis/**/*.proto")):
+        text = re.sub(r"//[^\n]*", "", f.read_text())
+        pkg = re.search(r"^\s*package\s+([\w.]+)\s*;", text, re.M)
+        for m in re.finditer(r"^\s*service\s+(\w+)\s*\{", text, re.M):
+            depth, end = 1, m.end()
+            while depth and end < len(text):
+                depth += {"{": 1, "}": -1}.get(text[end], 0)
+                end += 1
+            for rpc in re.finditer(r"\brpc\s+(\w+)\s*\(\s*(stream\s+)?[\w.]+\s*\)\s*returns\s*\(\s*(stream\s+)?",
+                                   text[m.end():end]):
+                if rpc.group(2) or rpc.group(3):
+                    out.append(f"/{pkg.group(1) if pkg else ''}.{m.group(1)}/{rpc.group(1)}")
+    return out
+
+
+def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[str], streams: list[str],
+                 report: Report) -> None:
     # routes: timeouts and retries
     for listener, (mkey, mvalue), vsname, iuri in ROUTES:
         mrt = mesh.route_by_match(listener, mkey, mvalue)
@@ -1685,7 +1861,8 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
             report.fail(f"{label}: istio/ has no VirtualService {vsname} route matching uri {iuri}")
             continue
         mr, rp, ir = mrt.get("route", {}), dig(mrt, "route", "retry_policy", default={}), irt.get("retries", {})
-        report.same(f"{label} timeout", mr.get("timeout"), irt.get("timeout"), seconds)
+        report.same(f"{label} timeout", route_timeout(mr.get("timeout"), ENVOY_ROUTE_TIMEOUT),
+                    route_timeout(irt.get("timeout"), ISTIO_ROUTE_TIMEOUT), timeout_seconds)
         report.same(f"{label} retries", rp.get("num_retries"), ir.get("attempts"))
         # Neither Envoy nor istiod sets a per-try timeout that is not given:
         # "none" on both sides is the policy for the API routes.
@@ -1907,8 +2084,18 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
                          f"edge {req}: {side} routes it to a service, behind a token",
                          f"routed to {e['route']}, token required: {e['token']}")
 
+    # every streaming RPC: routed at both edges with no route timeout, which
+    # would end the stream (over gRPC and gRPC-Web alike)
+    report.ok(f"streaming RPCs in proto/airis/: {', '.join(streams) or 'none'}")
+    streaming = [Request("https", "POST", path, ct) for path in streams for ct in (GRPC, GRPC_WEB)]
+    for req in streaming:
+        for side, e in (("mesh/ingress.yaml", mesh.edge(req)), ("istio/", istio_edge(r, req))):
+            report.check(e["timeout"] is not None and timeout_seconds(e["timeout"]) == 0,
+                         f"edge {req}: a stream, {side} routes it with no route timeout: {e['timeout']}",
+                         f"routed to {e['route']} with timeout {e['timeout']}: the stream would be cut")
+
     # the same request, the same treatment
-    for req in EDGE_REQUESTS + public:
+    for req in dict.fromkeys(EDGE_REQUESTS + public + streaming):
         m = mesh.edge(req)
         i = istio_edge(r, req)
         report.same(f"edge {req}: token required", m["token"], i["token"])
@@ -1922,6 +2109,8 @@ def compare_mesh(r: Rendered, mesh: Mesh, meshcfg: dict | None, services: list[s
             want, label = Refusal(403, want.encoding), label + " (the mesh's 401 from jwt_authn, in Istio 403 from rbac)"
         report.same(label, want, i["tokenless"], str, absent="not refused")
         report.same(f"edge {req}: routed to", k8s_dest(m["route"], req.path), i["route"], lambda d: sorted(map(str, d)))
+        report.same(f"edge {req}: route timeout", m["timeout"], i["timeout"], timeout_seconds,
+                    absent="none (answered at the edge)")
         report.same(f"edge {req}: rate limit", bucket(m["ratelimit"]), bucket(i["ratelimit"]))
 
 
@@ -2072,6 +2261,7 @@ def main() -> int:
     istio_dir = args.istio_dir or args.repo / "istio"
     mesh_dir = args.mesh_dir or args.repo / "mesh"
     services = proto_services(args.repo / "proto")
+    streams = proto_streams(args.repo / "proto")
     report = Report(args.verbose)
 
     report.section("render (kustomize)")
@@ -2110,14 +2300,14 @@ def main() -> int:
     for r in rendered:
         report.context = r.name
         report.section(f"istio/overlays/{r.name}: objects, references, workloads", quiet=True)
-        for check in (check_objects, check_pods, check_data_tier, check_config, check_istio_internal):
+        for check in (check_objects, check_pods, check_data_tier, check_config, check_singletons, check_istio_internal):
             guarded(check, r, report)
         report.section(f"istio/overlays/{r.name}: who may talk to whom (NetworkPolicy and AuthorizationPolicy, flow by flow)")
         guarded(check_flows, r, report)
         if mesh is not None:
             # dev has prod's numbers; they are listed once, for prod and chaos
             report.section(f"istio/overlays/{r.name} == mesh/ingress.yaml + mesh/chaos.env", quiet=r.name == "dev")
-            guarded(compare_mesh, r, mesh, meshcfg, services, report)
+            guarded(compare_mesh, r, mesh, meshcfg, services, streams, report)
     report.flush()
     report.context = ""
 

@@ -207,7 +207,7 @@ MISTAKES = [
     ("one receiver in prod", "istio/overlays/prod/kustomization.yaml",
      "      path: /spec/minReplicas\n      value: 2", "      path: /spec/minReplicas\n      value: 1",
      "[prod] HPA receiver: 1-5 replicas -- expected 2-5"),
-    # aiops: the analytics service's numbers, one version, no store
+    # aiops: the analytics service's numbers, one version, ClickHouse only
     ("aiops pool limit", "istio/base/mesh/destinationrules.yaml",
      "  host: aiops.airis.svc.cluster.local\n  trafficPolicy:\n    tls: {mode: ISTIO_MUTUAL}\n    connectionPool:\n"
      "      tcp: {maxConnections: 32}",
@@ -228,6 +228,41 @@ MISTAKES = [
      "        - cluster.local/ns/airis/sa/gateway\n        - cluster.local/ns/airis/sa/analytics\n"
      "        - cluster.local/ns/airis/sa/aiops\n",
      "aiops -> redis:6379"),
+    # aiops: the WatchAnomalies stream has no route timeout at either edge
+    ("WatchAnomalies cut at 30 s in istio/", "istio/base/mesh/virtualservices.yaml",
+     "    match: [{uri: {exact: /airis.aiops.v1.AnomalyService/WatchAnomalies}}]\n    route:\n"
+     "    - destination: {host: aiops.airis.svc.cluster.local, subset: v1, port: {number: 4350}}\n",
+     "    match: [{uri: {exact: /airis.aiops.v1.AnomalyService/WatchAnomalies}}]\n    route:\n"
+     "    - destination: {host: aiops.airis.svc.cluster.local, subset: v1, port: {number: 4350}}\n    timeout: 30s\n",
+     "route /airis.aiops.v1.AnomalyService/WatchAnomalies (aiops) timeout: mesh/ has 0s (none) but istio/ has 30s"),
+    ("WatchAnomalies on Envoy's default timeout", "mesh/ingress.yaml",
+     "                  cluster: aiops\n                  timeout: 0s\n", "                  cluster: aiops\n",
+     "edge 443 gRPC-Web /airis.aiops.v1.AnomalyService/WatchAnomalies: a stream, mesh/ingress.yaml routes it with "
+     "no route timeout: 15s (unset)"),
+    ("WatchAnomalies matched by prefix", "mesh/ingress.yaml",
+     '- match: { path: "/airis.aiops.v1.AnomalyService/WatchAnomalies" }',
+     '- match: { prefix: "/airis.aiops.v1.AnomalyService/WatchAnomalies" }',
+     "edge 443 gRPC /airis.aiops.v1.AnomalyService/WatchAnomaliesLater: route timeout: mesh/ has 0s (none) but istio/ has 30s"),
+    # aiops: one watcher, API replicas that read
+    ("a second anomaly watcher", "istio/base/airis/aiops.yaml", "  replicas: 1\n", "  replicas: 2\n",
+     "Deployment aiops-watch (continuous anomaly detection): replicas 2, strategy Recreate"),
+    ("anomaly watcher rolled with a surge", "istio/base/airis/aiops.yaml",
+     "    type: Recreate\n", "    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n",
+     "Deployment aiops-watch (continuous anomaly detection): replicas 1, strategy RollingUpdate"),
+    ("API replicas watching too", "istio/base/airis/aiops.yaml",
+     '        - {name: AIRIS_AIOPS__WATCH__ENABLED, value: "false"}\n', "",
+     "aiops.watch.enabled on in [aiops, aiops-watch] (one watcher)"),
+    ("aiops API replicas as the writer", "istio/base/airis/aiops.yaml",
+     "value: airis_reader}", "value: airis_writer}",
+     "Deployment aiops: signs in to ClickHouse as airis_writer"),
+    ("aiops cut off from ClickHouse", "istio/base/policy/networkpolicies-airis-data.yaml",
+     "values: [loader, analytics, aiops, aiops-watch, migrate]", "values: [loader, analytics, aiops-watch, migrate]",
+     "aiops -> clickhouse:8123"),
+    ("Kafka reachable from the anomaly watcher", "istio/base/mesh/security.yaml",
+     "        - cluster.local/ns/airis/sa/migrate\n    to:\n    - operation: {ports: [\"9092\"]}",
+     "        - cluster.local/ns/airis/sa/migrate\n        - cluster.local/ns/airis/sa/aiops-watch\n    to:\n"
+     "    - operation: {ports: [\"9092\"]}",
+     "aiops-watch -> kafka:9092"),
     ("one canary pod in prod", "istio/overlays/prod/services.yaml", "  replicas: 2\n", "",
      "[prod] analytics-v2: 1 replicas -- expected 2"),
     ("prod ClickHouse PDB", "istio/base/data/clickhouse.yaml", "  minAvailable: 2\n", "  minAvailable: 1\n",

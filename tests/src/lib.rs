@@ -96,6 +96,9 @@ pub struct Settings {
     pub clickhouse: ClickHouseConfig,
     pub ingestion: IngestionConfig,
     pub analytics: airis_analytics::AnalyticsConfig,
+    /// Continuous detection is off unless a test turns it on (most tests'
+    /// databases have no aiops tables and need none).
+    pub aiops: airis_aiops::AiopsConfig,
     pub auth: AuthConfig,
     pub server: ServerConfig,
 }
@@ -145,11 +148,14 @@ impl Settings {
         analytics.cache.redis_url = Some(redis_url());
         // Tests that need rollups build them, for the minutes they choose.
         analytics.rollup.enabled = false;
+        let mut aiops = airis_aiops::AiopsConfig::default();
+        aiops.watch.enabled = false;
         Self {
             kafka,
             clickhouse,
             ingestion,
             analytics,
+            aiops,
             auth,
             server,
         }
@@ -173,6 +179,10 @@ impl Settings {
                 self.kafka.topics.metrics.clone(),
             ),
             ("AIRIS_CLICKHOUSE__URL".into(), self.clickhouse.url.clone()),
+            (
+                "AIRIS_AIOPS__WATCH__ENABLED".into(),
+                self.aiops.watch.enabled.to_string(),
+            ),
             (
                 "AIRIS_CLICKHOUSE__DATABASE".into(),
                 self.clickhouse.database.clone(),
@@ -220,6 +230,7 @@ impl Settings {
             analytics: self.analytics.clone(),
             aiops: airis_aiops::AiopsConfig {
                 listen: ANY_PORT.to_owned(),
+                ..self.aiops.clone()
             },
             auth: self.auth.clone(),
             server: self.server.clone(),

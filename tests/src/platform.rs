@@ -90,6 +90,42 @@ pub fn tail(text: &str, limit: usize) -> String {
     format!("[… {start} bytes cut]\n{}", &text[start..])
 }
 
+/// What a failed start's log says: its lines that report an error (a
+/// compiler's or a build script's message may be far from the end, under
+/// pages of build output), then its tail.
+pub fn excerpt(log: &str) -> String {
+    const ERROR_LINES: usize = 30;
+    const LINE_LIMIT: usize = 300;
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|line| {
+            let lower = line.to_ascii_lowercase();
+            ["error:", "error[", "no space left", "(signal:", "killed"]
+                .iter()
+                .any(|needle| lower.contains(needle))
+        })
+        .collect();
+    let mut out = String::new();
+    if !errors.is_empty() {
+        out.push_str("lines with errors:\n");
+        let skipped = errors.len().saturating_sub(ERROR_LINES);
+        if skipped > 0 {
+            out.push_str(&format!("[… {skipped} earlier lines]\n"));
+        }
+        for line in &errors[skipped..] {
+            let mut end = line.len().min(LINE_LIMIT);
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.push_str(&line[..end]);
+            out.push('\n');
+        }
+        out.push_str("the log's end:\n");
+    }
+    out.push_str(&tail(log, 3000));
+    out
+}
+
 /// `kill -<sig> -- -<pgid>` (no libc binding in this crate: unsafe is
 /// forbidden); a group that is gone is fine.
 pub fn signal_group(pgid: u32, sig: &str) {
@@ -207,10 +243,7 @@ impl Platform {
     }
 
     fn log_tail(&self) -> String {
-        tail(
-            &std::fs::read_to_string(&self.log).unwrap_or_default(),
-            4000,
-        )
+        excerpt(&std::fs::read_to_string(&self.log).unwrap_or_default())
     }
 
     /// Until demo spans, logs and metric points of every kind sent after
@@ -294,5 +327,35 @@ impl Platform {
 impl Drop for Platform {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn excerpt_puts_errors_far_from_the_end_first() {
+        let mut log = String::from("   Compiling thiserror v2.0.0\n");
+        log.push_str("gcc: fatal error: writing to rdkafka.o: No space left on device\n");
+        for i in 0..500 {
+            log.push_str(&format!("gcc -c file{i}.c -o file{i}.o\n"));
+        }
+        log.push_str("error: failed to run custom build command for `rdkafka-sys`\n");
+        let out = excerpt(&log);
+        let (errors, end) = out.split_once("the log's end:\n").expect("two parts");
+        assert!(errors.contains("No space left on device"), "{errors}");
+        assert!(errors.contains("custom build command"), "{errors}");
+        assert!(
+            !errors.contains("thiserror"),
+            "a crate name is not an error: {errors}"
+        );
+        assert!(end.ends_with("`rdkafka-sys`\n"), "{end}");
+        assert!(end.len() < 3100);
+    }
+
+    #[test]
+    fn excerpt_of_a_log_without_errors_is_its_tail() {
+        assert_eq!(excerpt("a\nb\n"), "a\nb\n");
     }
 }

@@ -119,6 +119,7 @@ async fn scores_and_forecasts_for_callers_with_a_tenant() -> anyhow::Result<()> 
             ForecastRequest {
                 points: history,
                 horizon: 1_440,
+                ..Default::default()
             },
             TOKEN,
         ))
@@ -178,7 +179,14 @@ async fn bad_requests(client: &mut AnomalyServiceClient<Channel>) -> anyhow::Res
     // Forecast limits name the field.
     let forecast = async |client: &mut AnomalyServiceClient<Channel>, points, horizon| {
         client
-            .forecast(authed(ForecastRequest { points, horizon }, TOKEN))
+            .forecast(authed(
+                ForecastRequest {
+                    points,
+                    horizon,
+                    ..Default::default()
+                },
+                TOKEN,
+            ))
             .await
             .unwrap_err()
     };

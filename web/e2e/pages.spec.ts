@@ -4,8 +4,8 @@
 import { equals } from '@bufbuild/protobuf';
 import { expect, test, type Page } from '@playwright/test';
 import { ServiceOverviewResponseSchema } from '../src/gen/airis/analytics/v1/query_pb';
-import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate } from '../src/lib/format';
-import { ADMIN, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
+import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate, formatScore } from '../src/lib/format';
+import { ADMIN, aiopsApi, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
 
 /**
  * A settled window with the demo's traffic in it: whole minutes (the API
@@ -223,6 +223,79 @@ test('a metric chart draws from the picker, with a legend, anomalies and a forec
   await expect.poll(() => page.evaluate(() => (window as Window & { chartDraws?: number }).chartDraws ?? 0)).toBeGreaterThan(0);
   await shoot(page, 'metrics');
   await inKorean(page, page.url().replace(/^https?:\/\/[^/]+/, ''), (p) => expect(p.getByRole('figure').first()).toBeVisible(), 'metrics');
+});
+
+test('the anomalies page lists what continuous detection stored, or says why there is nothing', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  const client = await aiopsApi();
+  // A settled hour: the page and the test's own call see the same anomalies
+  // (an absolute range: no live updates).
+  const end = Math.floor((Date.now() - 90_000) / 60_000) * 60_000;
+  const start = end - 60 * 60_000;
+  const path = `/anomalies?from=${start}&to=${end}`;
+  await signIn(page, ADMIN, 'en', path);
+  await expect(page.getByRole('heading', { level: 1, name: 'Anomalies' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Anomalies' })).toBeVisible();
+  // The filters.
+  await expect(page.getByLabel('Service', { exact: true })).toBeVisible();
+  await expect(page.getByLabel('Operation', { exact: true })).toBeVisible();
+  const signals = page.getByRole('group', { name: 'Signals' });
+  for (const s of ['Rate', 'Error rate', 'p50 latency', 'p95 latency', 'p99 latency']) {
+    await expect(signals.getByRole('checkbox', { name: s, exact: true })).toBeVisible();
+  }
+  await expect(page.getByLabel('Minimum score')).toBeVisible();
+  // Live updates need a range that ends now.
+  await expect(page.getByRole('checkbox', { name: 'Live' })).toBeDisabled();
+  // The table, as ListAnomalies answers, or the empty state that explains.
+  const answer = await client.listAnomalies({
+    timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) },
+    page: { pageSize: 100 },
+  });
+  const rows = page.getByTestId('anomaly-row');
+  if (answer.anomalies.length === 0) {
+    await expect(page.getByText('Nothing unusual found in this time range')).toBeVisible();
+    await expect(page.getByText(/watches the per-minute request rate, error rate and p50\/p95\/p99 latency/)).toBeVisible();
+  } else {
+    await expect(rows).toHaveCount(answer.anomalies.length);
+    setFormatLocale('en');
+    const first = answer.anomalies[0]!;
+    const service = first.serviceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    await expect(rows.first().getByRole('link', { name: new RegExp(`^${service}, 15 minutes either side of`) })).toBeVisible();
+    await expect(rows.first().locator('td').nth(7)).toHaveText(formatScore(first.score));
+    await expect(page.getByRole('figure', { name: /^Anomalies over time, one lane per series/ })).toBeVisible();
+  }
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  await shoot(page, 'anomalies');
+  await inKorean(
+    page,
+    path,
+    async (p) => {
+      await expect(p.getByRole('heading', { level: 1, name: '이상 징후' })).toBeVisible();
+      await expect(p.getByRole('group', { name: '신호' })).toBeVisible();
+      await expect(p.getByTestId('anomaly-row').first().or(p.getByText('이 시간 범위에서 특이한 점을 찾지 못했습니다'))).toBeVisible();
+      await expect(p.getByRole('alert')).toHaveCount(0);
+    },
+    'anomalies',
+  );
+
+  // A range that ends now: live updates on, and off at a click (in the URL).
+  await preferLanguage(page, 'en');
+  await page.goto('/anomalies?from=now-15m&to=now');
+  const live = page.getByRole('checkbox', { name: 'Live' });
+  await expect(live).toBeChecked();
+  await expect(page.getByText(/^(Watching for new anomalies\.|\d+ new anomal)/)).toBeVisible();
+  await live.click();
+  await expect(page).toHaveURL(/[?&]live=off/);
+  await expect(live).not.toBeChecked();
+
+  // From a service's page, its anomalies.
+  await page.goto('/services/checkout?from=now-15m&to=now');
+  await page.getByRole('link', { name: 'Anomalies of this service' }).click();
+  await expect(page).toHaveURL(/\/anomalies\?.*service=checkout/);
+  await expect(page.getByLabel('Service', { exact: true })).toHaveValue('checkout');
+  await expect(page.getByRole('alert')).toHaveCount(0);
+  expect(failures).toEqual([]);
 });
 
 test('a deep link reproduces the view', async ({ page, browser }) => {

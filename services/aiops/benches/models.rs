@@ -8,6 +8,10 @@
 //!   series at once (as the service watches them: each point touches a
 //!   different series' state, so caches do not flatter the number), and
 //!   the state size per series;
+//! - watched series: what continuous detection keeps and does per RED
+//!   series (the detector plus the short-memory baseline and the
+//!   materiality check), round robin over 100,000 series, its state size,
+//!   and the bytes a checkpoint stores per series;
 //! - forecast: two weeks of per-minute points, one day ahead, with and
 //!   without a weekly pattern.
 #![allow(clippy::print_stdout)] // a report is what a bench binary is for
@@ -17,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use airis_aiops::detect::{Detector, DetectorConfig};
 use airis_aiops::forecast::{ForecastConfig, forecast};
+use airis_aiops::watch::series::{SeriesState, Signal};
 
 const MINUTE: i64 = 60;
 
@@ -59,6 +64,31 @@ fn detector(series: usize, points_per_series: usize) {
     );
 }
 
+fn watched(series: usize, minutes: usize) {
+    let config = DetectorConfig::default();
+    let mut states: Vec<SeriesState> = (0..series).map(|_| SeriesState::new(&config)).collect();
+    let mut noise = Noise(0x2545_f491_4f6c_dd1d);
+    let mut found = 0usize;
+    let started = Instant::now();
+    for i in 0..minutes {
+        let t = 1_700_000_000 + MINUTE * i as i64;
+        for state in &mut states {
+            let p95 = 120.0 * (1.0 + 0.1 * noise.next());
+            found += usize::from(state.judge(Signal::LatencyP95, t, p95).is_some());
+        }
+    }
+    let elapsed = started.elapsed();
+    let points = (series * minutes) as f64;
+    println!(
+        "watched series: {series} series x {minutes} minutes: {:.2} M points/s, state {} bytes \
+         per series in memory, {} bytes per series stored ({} anomalies)",
+        points / elapsed.as_secs_f64() / 1e6,
+        size_of::<SeriesState>(),
+        states[0].encode().len(),
+        black_box(found),
+    );
+}
+
 fn forecast_case(name: &str, weekly: f64) {
     let mut noise = Noise(7);
     let points: Vec<(i64, f64)> = (0..20_160)
@@ -89,6 +119,7 @@ fn forecast_case(name: &str, weekly: f64) {
 fn main() {
     detector(1, 5_000_000);
     detector(100_000, 300);
+    watched(100_000, 120);
     forecast_case("daily", 0.0);
     forecast_case("daily + weekly", 15.0);
 }

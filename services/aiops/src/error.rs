@@ -13,6 +13,10 @@ pub enum Error {
     /// A documented limit was exceeded; the message names it.
     #[error("{0}")]
     LimitExceeded(String),
+    /// A stored-data query (time range, paging, ClickHouse): the query
+    /// service's errors and statuses, which it shares.
+    #[error(transparent)]
+    Query(#[from] airis_analytics::Error),
     /// A model failed where it should not have; details stay in the log.
     #[error("{0}")]
     Internal(String),
@@ -24,6 +28,7 @@ impl From<Error> for Status {
             Error::Auth(error) => error.into(),
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::LimitExceeded(message) => Status::resource_exhausted(message),
+            Error::Query(error) => error.into(),
             Error::Internal(message) => {
                 tracing::error!(%message, "aiops model failed");
                 Status::internal("the model failed on this input; see the service's log")

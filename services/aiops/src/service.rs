@@ -1,19 +1,26 @@
 //! The tonic service: tenant, request fields, then the model on a blocking
 //! thread.
 
+use airis_analytics::query::Store;
 use airis_proto::airis::aiops::v1::{
-    AnomalyKind, ForecastPoint, ForecastRequest, ForecastResponse, Point, ScoreSeriesRequest,
-    ScoreSeriesResponse, ScoredPoint, Seasonality,
+    AnomalyKind, ForecastPoint, ForecastRequest, ForecastResponse, ListAnomaliesRequest,
+    ListAnomaliesResponse, Point, ScoreSeriesRequest, ScoreSeriesResponse, ScoredPoint,
+    Seasonality, WatchAnomaliesRequest, WatchAnomaliesResponse,
     anomaly_service_server::{AnomalyService, AnomalyServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
+use airis_runtime::Shutdown;
 use airis_runtime::auth::{Access, Authenticator};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::time::Duration;
+use tokio::sync::{Semaphore, broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
 use tracing::Instrument as _;
 
 use crate::Error;
+use crate::anomalies::{self, Filter};
 use crate::detect::{ANOMALY_THRESHOLD, Detector, DetectorConfig, Kind};
+use crate::feed::Stored;
 use crate::forecast::{self, ForecastConfig, ForecastError};
 
 /// Points one ScoreSeries may carry: its answer (about 65 bytes a point)
@@ -30,6 +37,9 @@ pub const MAX_REQUEST_BYTES: usize = 4 << 20;
 pub const MAX_ABS_VALUE: f64 = 1e150;
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
+/// Longest a WatchAnomalies stream stays silent: an empty message then
+/// keeps proxies from closing it as idle and tells the client it is alive.
+const WATCH_KEEPALIVE: Duration = Duration::from_secs(30);
 
 /// The aiops service.
 #[derive(Clone)]
@@ -38,14 +48,29 @@ pub struct Aiops {
     /// One model run per core at a time; the others wait their turn
     /// instead of multiplying memory and CPU.
     runs: Arc<Semaphore>,
+    /// Where continuous detection stored its anomalies.
+    store: Store,
+    /// Anomalies as they are stored, for WatchAnomalies.
+    stored: broadcast::Sender<Stored>,
+    /// Ends WatchAnomalies streams, which would otherwise hold a draining
+    /// server open.
+    shutdown: Shutdown,
 }
 
 impl Aiops {
-    pub fn new(auth: Authenticator) -> Self {
+    pub fn new(
+        auth: Authenticator,
+        store: Store,
+        stored: broadcast::Sender<Stored>,
+        shutdown: Shutdown,
+    ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             auth,
             runs: Arc::new(Semaphore::new(cores)),
+            store,
+            stored,
+            shutdown,
         }
     }
 
@@ -88,6 +113,86 @@ impl Aiops {
 
 #[tonic::async_trait]
 impl AnomalyService for Aiops {
+    type WatchAnomaliesStream = ReceiverStream<Result<WatchAnomaliesResponse, Status>>;
+
+    async fn list_anomalies(
+        &self,
+        request: Request<ListAnomaliesRequest>,
+    ) -> Result<Response<ListAnomaliesResponse>, Status> {
+        let span = tracing::info_span!(
+            "aiops",
+            rpc = "ListAnomalies",
+            tenant = tracing::field::Empty
+        );
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
+        async move {
+            let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+            tracing::Span::current().record("tenant", tenant.as_str());
+            Ok(Response::new(
+                anomalies::list(&self.store, &tenant, request.into_inner()).await?,
+            ))
+        }
+        .instrument(span)
+        .await
+        .map_err(|error: Error| error.into())
+    }
+
+    async fn watch_anomalies(
+        &self,
+        request: Request<WatchAnomaliesRequest>,
+    ) -> Result<Response<Self::WatchAnomaliesStream>, Status> {
+        let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+        let filter = Filter::from_proto(request.get_ref().filter.as_ref())?;
+        // Subscribed before answering: nothing stored after the call
+        // returns is missed, and nothing first found before it is sent.
+        let since = i64::try_from(airis_runtime::clock::now_unix_nano()).unwrap_or(i64::MAX);
+        let mut stored = self.stored.subscribe();
+        let (tx, rx) = mpsc::channel(16);
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            let mut keepalive = tokio::time::interval(WATCH_KEEPALIVE);
+            keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            keepalive.tick().await;
+            loop {
+                let message = tokio::select! {
+                    received = stored.recv() => match received {
+                        Ok(batch) if batch.tenant == tenant.as_str() => {
+                            let anomalies: Vec<_> = batch
+                                .anomalies
+                                .iter()
+                                .filter(|row| row.detected_at > since && filter.matches(row))
+                                .map(anomalies::row_to_proto)
+                                .collect();
+                            if anomalies.is_empty() {
+                                continue;
+                            }
+                            Ok(WatchAnomaliesResponse { anomalies })
+                        }
+                        Ok(_) => continue,
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "a WatchAnomalies client fell behind; it is told to list what it missed");
+                            Err(Status::data_loss(format!(
+                                "this stream fell behind and skipped {missed} batches of anomalies; \
+                                 call ListAnomalies for them and watch again"
+                            )))
+                        }
+                        Err(broadcast::error::RecvError::Closed) => break,
+                    },
+                    _ = keepalive.tick() => Ok(WatchAnomaliesResponse::default()),
+                    () = tx.closed() => break,
+                    // The stream ends cleanly; clients watch again elsewhere.
+                    () = shutdown.signalled() => break,
+                };
+                let failed = message.is_err();
+                if tx.send(message).await.is_err() || failed {
+                    break;
+                }
+                keepalive.reset();
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
     async fn score_series(
         &self,
         request: Request<ScoreSeriesRequest>,
@@ -97,8 +202,20 @@ impl AnomalyService for Aiops {
 
     async fn forecast(
         &self,
-        request: Request<ForecastRequest>,
+        mut request: Request<ForecastRequest>,
     ) -> Result<Response<ForecastResponse>, Status> {
+        if let Some(selector) = request.get_ref().red_series.clone() {
+            let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+            if !request.get_ref().points.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "points: give points or red_series, not both".to_owned(),
+                )
+                .into());
+            }
+            let now = u32::try_from(airis_runtime::clock::now_unix_secs()).unwrap_or(u32::MAX);
+            request.get_mut().points =
+                crate::watch::red_series_points(&self.store, &tenant, &selector, now).await?;
+        }
         self.run("Forecast", request, run_forecast).await
     }
 }
@@ -328,8 +445,13 @@ mod tests {
                 .map(|i| point(i * 60 * NANOS_PER_SEC, i as f64))
                 .collect()
         };
-        let ask =
-            |points: Vec<Point>, horizon: u32| run_forecast(ForecastRequest { points, horizon });
+        let ask = |points: Vec<Point>, horizon: u32| {
+            run_forecast(ForecastRequest {
+                points,
+                horizon,
+                ..Default::default()
+            })
+        };
         assert!(message(ask(minutes(50), 0)).starts_with("horizon"));
         assert!(message(ask(minutes(50), 10_001)).starts_with("horizon"));
         assert!(message(ask(minutes(5), 10)).starts_with("points: 5 usable"));

@@ -67,3 +67,53 @@ fn cloned_state_resumes_identically() {
         assert!(same_bits(&resumed.update(t, v), &full[i]), "row {i}");
     }
 }
+
+#[test]
+fn encoded_state_resumes_identically() {
+    // What a restarted watcher does: the state stored as bytes, read back,
+    // continues exactly as the detector that never stopped.
+    for f in nab_files(&[
+        "realKnownCause/nyc_taxi.csv",
+        "artificialWithAnomaly/art_daily_jumpsup.csv",
+    ]) {
+        let s = read_nab(&f);
+        let full = run(&s);
+        let cfg = DetectorConfig::default();
+        for cut in [0, 50, s.len() / 2] {
+            let mut det = Detector::new(&cfg);
+            for &(t, v) in &s[..cut] {
+                det.update(t, v);
+            }
+            let bytes = det.encode();
+            let mut resumed = Detector::decode(&bytes, &cfg).expect("decodes");
+            assert_eq!(resumed, det, "{}: cut at {cut}", f.display());
+            for (i, &(t, v)) in s.iter().enumerate().skip(cut) {
+                assert!(same_bits(&resumed.update(t, v), &full[i]), "row {i}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_state_of_another_layout_or_configuration_is_refused() {
+    let cfg = DetectorConfig::default();
+    let mut det = Detector::new(&cfg);
+    for &(t, v) in &seasonal_series(500, 3) {
+        det.update(t, v);
+    }
+    let bytes = det.encode();
+    assert!(Detector::decode(&bytes, &cfg).is_some());
+    assert!(Detector::decode(&bytes[..bytes.len() - 1], &cfg).is_none());
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(Detector::decode(&longer, &cfg).is_none());
+    let mut other_version = bytes.clone();
+    other_version[0] = other_version[0].wrapping_add(1);
+    assert!(Detector::decode(&other_version, &cfg).is_none());
+    let other = DetectorConfig {
+        warmup: cfg.warmup + 1,
+        ..cfg.clone()
+    };
+    assert!(Detector::decode(&bytes, &other).is_none());
+    assert!(Detector::decode(&[], &cfg).is_none());
+}

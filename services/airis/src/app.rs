@@ -173,9 +173,16 @@ pub async fn start(
         started.aiops.listen = listener.describe();
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
-            airis_aiops::run(listener, &config.auth, &config.server, shutdown)
-                .await
-                .context("aiops")
+            airis_aiops::run(
+                listener,
+                &config.aiops,
+                &config.clickhouse,
+                &config.auth,
+                &config.server,
+                shutdown,
+            )
+            .await
+            .context("aiops")
         });
     }
 

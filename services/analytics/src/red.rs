@@ -412,6 +412,90 @@ fn overview_sql(
     Some(sql)
 }
 
+// === Per-minute RED of every series ===
+
+/// One minute of a RED series of entry spans: a service as a whole
+/// (`operation` empty) or one of its operations. What aiops watches.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, serde::Deserialize)]
+pub struct MinuteRed {
+    pub service: String,
+    pub operation: String,
+    /// 1 on the service-as-a-whole row (its `operation` is empty).
+    pub whole: u8,
+    /// Minute start, Unix seconds.
+    pub minute: u32,
+    pub requests: u64,
+    pub errors: u64,
+    /// `[p50, p95, p99]` in nanoseconds.
+    pub latency: Vec<u64>,
+}
+
+/// The per-minute RED numbers of entry spans in `window` (widened to whole
+/// minutes), per service (or only `service`) and per operation of each
+/// service, ordered by minute, then service, the service's own row before
+/// its operations'.
+/// Minutes without entry spans have no rows. Rolled-up minutes come from
+/// the rollup, the rest from the spans, as for ServiceOverview.
+pub async fn minute_red(
+    store: &Store,
+    tenant: &Tenant,
+    window: Window,
+    service: Option<&str>,
+) -> Result<Vec<MinuteRed>, Error> {
+    let window = whole_minutes(window);
+    let plan = Coverage::read(store.client(), tenant, &window)
+        .await?
+        .plan(&window, Need::Minute);
+    let Some(sql) = minute_red_sql(tenant, &plan, service) else {
+        return Ok(Vec::new());
+    };
+    Ok(store.query(&sql).fetch_all::<MinuteRed>().await?)
+}
+
+fn minute_red_sql(tenant: &Tenant, plan: &Plan, service: Option<&str>) -> Option<Sql> {
+    let mut filters = Sql::default();
+    filters.push(&format!(" AND {IS_ENTRY}"));
+    if let Some(service) = service {
+        filters.push_bind(" AND ServiceName = ?", service);
+    }
+    let step = Bind::I64(MINUTE as i64);
+    let source = union(
+        tenant,
+        plan,
+        "ServiceName, SpanName, toUInt64(toUnixTimestamp(Minute)) * 1000000000 AS t, \
+         Requests, Errors, Latency",
+        RED_1M,
+        &filters,
+        |sql, ranges| {
+            let mut select = Sql::default();
+            select.push_binds(
+                "ServiceName, SpanName, \
+                 toUInt64(intDiv(toUnixTimestamp64Nano(Timestamp), ?) * ?) AS t, ",
+                [step.clone(), step.clone()],
+            );
+            push_raw_red(
+                sql,
+                Some(tenant),
+                &select,
+                "ServiceName, SpanName, t",
+                ranges,
+                &filters,
+            );
+        },
+    )?;
+    let mut sql = Sql::new(&format!(
+        "SELECT toString(ServiceName) AS service, \
+         if(grouping(SpanName) = 1, '', toString(SpanName)) AS operation, \
+         toUInt8(grouping(SpanName)) AS whole, toUInt32(intDiv(t, {NANOS_PER_SEC})) AS minute, \
+         sum(Requests) AS requests, sum(Errors) AS errors, {LATENCY_MERGE} AS latency FROM ("
+    ));
+    sql.extend(&source).push(
+        ") GROUP BY GROUPING SETS ((ServiceName, t), (ServiceName, SpanName, t)) \
+         ORDER BY minute, service, whole DESC, operation",
+    );
+    Some(sql)
+}
+
 // === helpers ===
 
 fn rate(errors: u64, requests: u64) -> f64 {
@@ -467,7 +551,11 @@ mod tests {
         );
         assert_eq!(sql.text.matches("TenantId = ?").count(), 2);
         assert_eq!(sql.text.matches(IS_ENTRY).count(), 2);
-        for sql in [edges_sql(&tenant(), &plan()), nodes_sql(&tenant(), &plan())] {
+        for sql in [
+            edges_sql(&tenant(), &plan()),
+            nodes_sql(&tenant(), &plan()),
+            minute_red_sql(&tenant(), &plan(), Some("payment")),
+        ] {
             let sql = sql.unwrap();
             assert_eq!(sql.text.matches('?').count(), sql.binds.len());
             assert!(sql.binds.contains(&Bind::Str("acme".to_owned())));

@@ -113,9 +113,13 @@ impl Family {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // ClickHouse's names.
 enum Engine {
     MergeTree,
     AggregatingMergeTree,
+    /// Rows with the same sorting key collapse to the one with the largest
+    /// version column (eventually: readers aggregate, never rely on it).
+    ReplacingMergeTree(&'static str),
 }
 
 /// One table of the schema, engine-independent.
@@ -223,6 +227,33 @@ const ROLLUP_BUILDS_BODY: &str = "\
     SpansBefore UInt64 CODEC(ZSTD(1)),
     Spans UInt64 CODEC(ZSTD(1)),
     SpansAfter UInt64 CODEC(ZSTD(1))";
+
+/// Per tenant, watched series and minute: a point the aiops detector
+/// scored at or above its threshold. Detection is deterministic, so a
+/// minute replayed after a restart writes the same values again; readers
+/// take the earliest `DetectedAt` of a key.
+const ANOMALIES_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    ServiceName LowCardinality(String) CODEC(ZSTD(1)),
+    Operation LowCardinality(String) CODEC(ZSTD(1)),
+    Signal LowCardinality(String) CODEC(ZSTD(1)),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    Value Float64 CODEC(ZSTD(1)),
+    Expected Float64 CODEC(ZSTD(1)),
+    Lower Float64 CODEC(ZSTD(1)),
+    Upper Float64 CODEC(ZSTD(1)),
+    Score Float64 CODEC(ZSTD(1)),
+    Kind LowCardinality(String) CODEC(ZSTD(1)),
+    DetectedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
+
+/// Per tenant and watched series: its detector's state after `Minute`, the
+/// last minute it learned. A checkpoint writes every series of a tenant
+/// with the same `Minute`; readers take the newest row of each series.
+const DETECTOR_STATES_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Series String CODEC(ZSTD(1)),
+    Minute DateTime CODEC(Delta(4), ZSTD(1)),
+    State String CODEC(ZSTD(3))";
 
 const LOGS_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
@@ -466,6 +497,29 @@ const ROLLUP_BUILDS: TableDef = rollup_table(
     "(TenantId, Minute, BuildId)",
 );
 
+const ANOMALIES: TableDef = TableDef {
+    name: tables::ANOMALIES,
+    body: ANOMALIES_BODY,
+    engine: Engine::ReplacingMergeTree("DetectedAt"),
+    partition_by: "toDate(Minute)",
+    primary_key: None,
+    order_by: "(TenantId, Minute, ServiceName, Operation, Signal)",
+    ttl_column: "Minute",
+    family: Family::Metrics,
+    sharding_key: "cityHash64(TenantId, Minute)",
+};
+const DETECTOR_STATES: TableDef = TableDef {
+    name: tables::DETECTOR_STATES,
+    body: DETECTOR_STATES_BODY,
+    engine: Engine::ReplacingMergeTree("Minute"),
+    partition_by: "toYYYYMM(Minute)",
+    primary_key: None,
+    order_by: "(TenantId, Series)",
+    ttl_column: "Minute",
+    family: Family::Metrics,
+    sharding_key: "cityHash64(TenantId)",
+};
+
 const GAUGE: TableDef = metric_table(tables::METRICS_GAUGE, GAUGE_BODY);
 const SUM: TableDef = metric_table(tables::METRICS_SUM, SUM_BODY);
 const HISTOGRAM: TableDef = metric_table(tables::METRICS_HISTOGRAM, HISTOGRAM_BODY);
@@ -473,7 +527,7 @@ const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_
 const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
 
 /// Every table whose TTL follows the configuration.
-const ALL_TABLES: [&TableDef; 12] = [
+const ALL_TABLES: [&TableDef; 14] = [
     &TRACES,
     &TRACE_ID_TS,
     &MINUTE_COUNTS,
@@ -486,6 +540,8 @@ const ALL_TABLES: [&TableDef; 12] = [
     &HISTOGRAM,
     &EXP_HISTOGRAM,
     &SUMMARY,
+    &ANOMALIES,
+    &DETECTOR_STATES,
 ];
 
 /// One schema change. Statements must be idempotent (`IF NOT EXISTS`
@@ -596,6 +652,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "otel_logs_body_lz4",
         tables: &[],
         then: logs_body_lz4,
+    },
+    Migration {
+        version: 7,
+        name: "aiops_anomalies",
+        tables: &[&ANOMALIES, &DETECTOR_STATES],
+        then: nothing,
     },
 ];
 
@@ -739,6 +801,15 @@ impl<'a> Renderer<'a> {
         let engine = match table.engine {
             Engine::MergeTree => self.engine("MergeTree"),
             Engine::AggregatingMergeTree => self.engine("AggregatingMergeTree"),
+            Engine::ReplacingMergeTree(version) => {
+                let engine = self.engine("ReplacingMergeTree");
+                // The replicated form already has its arguments in
+                // parentheses; the version column comes last.
+                match engine.strip_suffix(')') {
+                    Some(args) => format!("{args}, {version})"),
+                    None => format!("{engine}({version})"),
+                }
+            }
         };
         let mut sql = format!(
             "CREATE TABLE IF NOT EXISTS {}{} (\n    {}\n) ENGINE = {engine}\nPARTITION BY {}\n",
@@ -1026,7 +1097,10 @@ mod tests {
         let statements = creates(&SchemaConfig::default());
         assert_eq!(statements.len(), ALL_TABLES.len());
         for statement in &statements {
-            assert!(statement.starts_with("CREATE TABLE IF NOT EXISTS `airis`.`otel_"));
+            assert!(
+                statement.starts_with("CREATE TABLE IF NOT EXISTS `airis`.`otel_")
+                    || statement.starts_with("CREATE TABLE IF NOT EXISTS `airis`.`aiops_")
+            );
             assert!(!statement.contains("ON CLUSTER"));
             assert!(!statement.contains("Replicated"));
             assert!(statement.contains("non_replicated_deduplication_window = 10000"));
@@ -1047,18 +1121,37 @@ mod tests {
         }
         assert!(statements[8].contains("ENGINE = AggregatingMergeTree\n"));
         assert!(statements[8].contains("ORDER BY (TenantId, Minute)\n"));
-        for rollup in &statements[9..] {
+        for rollup in &statements[9..12] {
             assert!(
                 rollup.contains("ORDER BY (TenantId, Minute, BuildId"),
                 "{rollup}"
             );
         }
-        for rollup in &statements[8..] {
+        for rollup in &statements[8..12] {
             assert!(
                 rollup.contains("TTL Minute + toIntervalDay(15)"),
                 "{rollup}"
             );
         }
+    }
+
+    #[test]
+    fn aiops_tables_replace_by_their_version_column() {
+        let statements = creates(&SchemaConfig::default());
+        let anomalies = &statements[12];
+        assert!(anomalies.contains("`aiops_anomalies`"), "{anomalies}");
+        assert!(anomalies.contains("ENGINE = ReplacingMergeTree(DetectedAt)\n"));
+        assert!(anomalies.contains("TTL Minute + toIntervalDay(30)"));
+        let states = &statements[13];
+        assert!(states.contains("ENGINE = ReplacingMergeTree(Minute)\n"));
+        assert!(states.contains("ORDER BY (TenantId, Series)\n"));
+        let cluster = creates(&SchemaConfig {
+            cluster: Some("prod".to_owned()),
+            ..SchemaConfig::default()
+        });
+        assert!(cluster[24].contains(
+            "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', DetectedAt)"
+        ));
     }
 
     #[test]
@@ -1102,12 +1195,18 @@ mod tests {
             assert!(local.contains("_local` ON CLUSTER `prod` ("), "{local}");
             assert!(local.contains("ENGINE = Replicated"));
             assert!(
-                local.contains("('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')")
+                local.contains("('/clickhouse/tables/{shard}/{database}/{table}', '{replica}'")
             );
             assert!(local.contains("replicated_deduplication_window = 10000"));
             assert!(!local.contains("non_replicated"));
-            assert!(distributed.contains(" ON CLUSTER `prod` AS `airis`.`otel_"));
-            assert!(distributed.contains("ENGINE = Distributed('prod', 'airis', 'otel_"));
+            assert!(
+                distributed.contains(" ON CLUSTER `prod` AS `airis`.`otel_")
+                    || distributed.contains(" ON CLUSTER `prod` AS `airis`.`aiops_")
+            );
+            assert!(
+                distributed.contains("ENGINE = Distributed('prod', 'airis', 'otel_")
+                    || distributed.contains("ENGINE = Distributed('prod', 'airis', 'aiops_")
+            );
             assert!(!distributed.contains("rand()"));
         }
         assert!(

@@ -26,5 +26,11 @@ pub const RED_1M: &str = "otel_traces_red_1m";
 pub const EDGES_1M: &str = "otel_traces_edges_1m";
 /// What each rollup build saw, its commit point ([`crate::rollup`]).
 pub const ROLLUP_BUILDS: &str = "otel_traces_rollup_builds";
+/// Anomalies that continuous detection found, one row per series and
+/// minute (a replayed minute may write its row again).
+pub const ANOMALIES: &str = "aiops_anomalies";
+/// The state of every watched series' detector as of a minute, so a
+/// restarted watcher resumes where it was.
+pub const DETECTOR_STATES: &str = "aiops_detector_states";
 /// The migrations applied ([`crate::schema::migrate`]).
 pub const MIGRATIONS: &str = "airis_schema_migrations";

@@ -11,6 +11,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { createClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { expect, type Page } from '@playwright/test';
+import { AnomalyService } from '../../src/gen/airis/aiops/v1/anomaly_pb';
 import { QueryService } from '../../src/gen/airis/analytics/v1/query_pb';
 import { AuthService } from '../../src/gen/airis/gateway/v1/auth_pb';
 
@@ -32,11 +33,11 @@ export const REPO = resolve(here, '../../..');
 const SCREENSHOTS = resolve(REPO, process.env.AIRIS_UI_SCREENSHOTS ?? 'web/test-results/screenshots');
 
 /**
- * The query service as a gRPC client sees it, with an admin token, signed
+ * The platform's API as a gRPC client sees it, with an admin token, signed
  * in again when the token is about to expire (the UI test's platform gives
  * 20-second tokens).
  */
-export async function api() {
+function adminTransport() {
   const auth = createClient(AuthService, createGrpcWebTransport({ baseUrl: BASE_URL }));
   let token = '';
   let expiresMs = 0;
@@ -49,7 +50,17 @@ export async function api() {
     req.header.set('authorization', `Bearer ${token}`);
     return next(req);
   };
-  return createClient(QueryService, createGrpcWebTransport({ baseUrl: BASE_URL, interceptors: [bearer] }));
+  return createGrpcWebTransport({ baseUrl: BASE_URL, interceptors: [bearer] });
+}
+
+/** The query service, as an admin (see adminTransport). */
+export async function api() {
+  return createClient(QueryService, adminTransport());
+}
+
+/** The anomaly service, as an admin (see adminTransport). */
+export async function aiopsApi() {
+  return createClient(AnomalyService, adminTransport());
 }
 
 /** The page in `lang` from its first paint on (the stored choice wins over the browser's). */

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
-import { describeError, errorKind, isFormError, isTooFewPoints, neededRoleOf, shouldRetry } from './errors';
+import { describeError, errorKind, isFormError, isRetryable, isTooFewPoints, neededRoleOf, shouldRetry, streamRetryDelay } from './errors';
 
 const t = ((key: string, opts?: Record<string, string>) => (opts?.role ? `${key}:${opts.role}` : key)) as unknown as TFunction;
 
@@ -38,5 +38,24 @@ describe('errors', () => {
     expect(shouldRetry(0, new ConnectError('x', Code.Unavailable))).toBe(true);
     expect(shouldRetry(1, new ConnectError('x', Code.Unavailable))).toBe(false);
     expect(shouldRetry(0, new ConnectError('x', Code.InvalidArgument))).toBe(false);
+  });
+  it('says which failures a retry may cure', () => {
+    expect(isRetryable(new ConnectError('x', Code.Unavailable))).toBe(true);
+    expect(isRetryable(new ConnectError('x', Code.Internal))).toBe(true);
+    expect(isRetryable(new ConnectError('x', Code.InvalidArgument))).toBe(false);
+    expect(isRetryable(new ConnectError('x', Code.PermissionDenied))).toBe(false);
+    expect(isRetryable(new ConnectError('x', Code.Unauthenticated))).toBe(false);
+  });
+  it('reopens streams with backoff', () => {
+    const none = () => 0;
+    // A stream that was fine until a proxy closed it: reopened after a second.
+    expect(streamRetryDelay(0, none)).toBe(1000);
+    expect([1, 2, 3, 4, 5, 6, 7, 20].map((n) => streamRetryDelay(n, none))).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000,
+    ]);
+    // Jitter shortens a wait by at most a fifth.
+    expect(streamRetryDelay(3, () => 0.999)).toBeGreaterThan(3200);
+    expect(streamRetryDelay(3, () => 0.5)).toBe(3600);
+    expect(streamRetryDelay(0, () => 0.999)).toBe(1000);
   });
 });

@@ -53,6 +53,8 @@ export function neededRoleOf(message: string): string | undefined {
   return /needs (?:the |an? )?(\w+) role/i.exec(message)?.[1]?.toLowerCase();
 }
 
+const retryableKind = (kind: ErrorKind) => kind === 'unavailable' || kind === 'internal';
+
 export function describeError(err: unknown, t: TFunction): UiError {
   const ce = ConnectError.from(err);
   const kind = errorKind(ce.code);
@@ -75,10 +77,15 @@ export function describeError(err: unknown, t: TFunction): UiError {
     kind,
     title,
     detail,
-    retryable: kind === 'unavailable' || kind === 'internal',
+    retryable: retryableKind(kind),
     neededRole,
     code: ce.code,
   };
+}
+
+/** Whether retrying the same request may succeed (what `describeError` says as `retryable`). */
+export function isRetryable(err: unknown): boolean {
+  return retryableKind(errorKind(ConnectError.from(err).code));
 }
 
 /**
@@ -95,6 +102,19 @@ export function isFormError(err: unknown): boolean {
 export function shouldRetry(failureCount: number, err: unknown): boolean {
   const kind = errorKind(ConnectError.from(err).code);
   return kind === 'unavailable' && failureCount < 1;
+}
+
+/**
+ * How long to wait before reopening a stream after `failures` failed
+ * attempts in a row: 1 s after a stream that was fine until it ended (a
+ * proxy closed it); after failures 1, 2, 4 … s, at most 30 s, each shortened
+ * by up to a fifth at random (`random` in [0, 1)) so that many tabs do not
+ * retry in step.
+ */
+export function streamRetryDelay(failures: number, random: () => number = Math.random): number {
+  if (failures <= 0) return 1000;
+  const base = Math.min(30_000, 1000 * 2 ** (failures - 1));
+  return Math.round(base * (1 - 0.2 * random()));
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   type AttributeFilter,
   type SpanFilter,
 } from '../gen/airis/analytics/v1/query_pb';
+import { AnomalyFilterSchema, Signal, type AnomalyFilter } from '../gen/airis/aiops/v1/anomaly_pb';
 import { TimeRangeSchema, type TimeRange } from '../gen/airis/common/v1/common_pb';
 import { msToNanos } from '../lib/time';
 
@@ -138,4 +139,54 @@ export function severityOf(n: number, text = ''): SeverityId {
   if (t.startsWith('debug')) return 'debug';
   if (t.startsWith('trace')) return 'trace';
   return 'info';
+}
+
+/**
+ * The series continuous anomaly detection watches, by their names in the
+ * URL (`signal=p95`) and in translations (`red.<name>`).
+ */
+export const SIGNAL_NAMES = ['rate', 'errorRate', 'p50', 'p95', 'p99'] as const;
+export type SignalName = (typeof SIGNAL_NAMES)[number];
+const SIGNAL_PROTO: Record<SignalName, Signal> = {
+  rate: Signal.REQUEST_RATE,
+  errorRate: Signal.ERROR_RATE,
+  p50: Signal.LATENCY_P50,
+  p95: Signal.LATENCY_P95,
+  p99: Signal.LATENCY_P99,
+};
+
+export function isSignalName(text: string): text is SignalName {
+  return (SIGNAL_NAMES as readonly string[]).includes(text);
+}
+
+/** A signal's name; null for one newer than this UI. */
+export function signalName(signal: Signal): SignalName | null {
+  return SIGNAL_NAMES.find((n) => SIGNAL_PROTO[n] === signal) ?? null;
+}
+
+/** Anomaly filter inputs: plain values, usable as query keys; empty matches everything. */
+export interface AnomalyFilterInput {
+  service?: string;
+  /** With no service: that operation in every service. */
+  operation?: string;
+  signals?: SignalName[];
+  /** In [0, 1]. */
+  minScore?: number;
+}
+
+export function toAnomalyFilter(f: AnomalyFilterInput): AnomalyFilter {
+  return create(AnomalyFilterSchema, {
+    serviceName: f.service ?? '',
+    operation: f.operation ?? '',
+    signals: (f.signals ?? []).map((s) => SIGNAL_PROTO[s]),
+    minScore: f.minScore ?? 0,
+  });
+}
+
+/** A minimum score as typed ("0.8", "0,8"): a number in [0, 1], or null when it is none. */
+export function parseMinScore(text: string): number | null {
+  const v = text.trim().replace(',', '.');
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v)) return null;
+  const n = Number(v);
+  return n >= 0 && n <= 1 ? n : null;
 }

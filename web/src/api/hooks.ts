@@ -12,6 +12,8 @@ import {
   type QueryKey,
   type UseQueryResult,
 } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import type { Anomaly } from '../gen/airis/aiops/v1/anomaly_pb';
 import {
   Aggregation,
   LabelFilterSchema,
@@ -21,7 +23,17 @@ import {
 import type { SeriesPoints } from '../lib/insights';
 import { msToNanos } from '../lib/time';
 import { aiops, analytics, tokenClient } from './clients';
-import { parseAttr, timeRange, toAttributeFilter, toSpanFilter, type AttrFilter, type SpanFilterInput } from './filters';
+import {
+  parseAttr,
+  timeRange,
+  toAnomalyFilter,
+  toAttributeFilter,
+  toSpanFilter,
+  type AnomalyFilterInput,
+  type AttrFilter,
+  type SpanFilterInput,
+} from './filters';
+import { keepOpen } from './stream';
 
 export interface Range {
   startMs: number;
@@ -44,6 +56,7 @@ export const keys = {
   tokens: () => ['airis', 'listTokens'] as const,
   scoreSeries: (s: SeriesPoints) => ['airis', 'scoreSeries', s.id, s.timesMs, s.values] as const,
   forecast: (s: SeriesPoints, horizon: number) => ['airis', 'forecast', s.id, horizon, s.timesMs, s.values] as const,
+  anomalies: (p: AnomalyParams) => ['airis', 'listAnomalies', p] as const,
 };
 
 /**
@@ -325,4 +338,94 @@ export function useForecast(series: readonly SeriesPoints[], horizon: number) {
     }),
     combine: eachResult,
   });
+}
+
+export interface AnomalyParams extends Range, AnomalyFilterInput {
+  pageToken?: string;
+  /** 0: the API's 100; at most 1,000. */
+  pageSize?: number;
+}
+
+/** Anomalies that continuous detection stored in a time range, newest first, paged. */
+export function useListAnomalies(p: AnomalyParams) {
+  return useQuery({
+    queryKey: keys.anomalies(p),
+    queryFn: ({ signal }) =>
+      aiops.listAnomalies(
+        {
+          timeRange: timeRange(p.startMs, p.endMs),
+          filter: toAnomalyFilter(p),
+          page: { pageSize: p.pageSize ?? 0, pageToken: p.pageToken ?? '' },
+        },
+        { signal },
+      ),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** WatchAnomalies sends a message at least every 30 s: a stream silent for longer is dead. */
+const WATCH_SILENCE_MS = 75_000;
+/** A stream open this long before it ended was fine (a proxy's limit ended it): reopened at once. */
+const WATCH_HEALTHY_MS = 20_000;
+
+export interface WatchState {
+  /** The last failure, until a message arrives again; null while all is well. */
+  error: unknown;
+  /** Retrying cannot help (a refused filter, a missing role): the stream stays closed. */
+  stopped: boolean;
+}
+
+const WATCH_OK: WatchState = { error: null, stopped: false };
+
+/**
+ * WatchAnomalies while `enabled`: every batch of newly stored anomalies
+ * matching `f` goes to `on.anomalies`. A stream that fails or falls silent
+ * is reopened with backoff, one that a proxy ended after a healthy while
+ * at once (api/stream). Anomalies stored between two streams are sent by
+ * neither: `on.reconnected` runs when a reopened stream answers, for the
+ * caller to list them again. Closed on unmount, when disabled and when the
+ * filter changes.
+ */
+export function useWatchAnomalies(
+  f: AnomalyFilterInput,
+  enabled: boolean,
+  on: { anomalies: (batch: Anomaly[]) => void; reconnected: () => void },
+): WatchState {
+  const filterKey = JSON.stringify(f);
+  const [state, setState] = useState<WatchState & { key: string }>({ ...WATCH_OK, key: filterKey });
+  const cb = useRef(on);
+  useEffect(() => {
+    cb.current = on;
+  });
+
+  useEffect(() => {
+    if (!enabled) return;
+    const filter = toAnomalyFilter(JSON.parse(filterKey) as AnomalyFilterInput);
+    const stop = new AbortController();
+    const set = (s: WatchState) => {
+      if (!stop.signal.aborted) setState({ ...s, key: filterKey });
+    };
+    void keepOpen(
+      (signal) => aiops.watchAnomalies({ filter }, { signal }),
+      {
+        message: (res) => {
+          if (res.anomalies.length > 0) cb.current.anomalies(res.anomalies);
+        },
+        answered: (reopened) => {
+          set(WATCH_OK);
+          if (reopened) cb.current.reconnected();
+        },
+        failed: (error, stopped) => set({ error, stopped }),
+      },
+      stop.signal,
+      { silenceMs: WATCH_SILENCE_MS, healthyMs: WATCH_HEALTHY_MS },
+    );
+    return () => {
+      stop.abort();
+      // Opened again later, the stream starts without the old failure.
+      setState({ ...WATCH_OK, key: filterKey });
+    };
+  }, [enabled, filterKey]);
+
+  return enabled && state.key === filterKey ? state : WATCH_OK;
 }

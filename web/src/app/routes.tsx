@@ -15,6 +15,7 @@ const TracesPage = lazy(() => import('../pages/traces/TracesPage'));
 const TracePage = lazy(() => import('../pages/trace/TracePage'));
 const LogsPage = lazy(() => import('../pages/logs/LogsPage'));
 const MetricsPage = lazy(() => import('../pages/metrics/MetricsPage'));
+const AnomaliesPage = lazy(() => import('../pages/anomalies/AnomaliesPage'));
 const TokensPage = lazy(() => import('../pages/tokens/TokensPage'));
 const NotFoundPage = lazy(() => import('../pages/notfound/NotFoundPage'));
 
@@ -45,6 +46,7 @@ export const NAV = [
   { path: '/traces', icon: 'traces', label: 'nav.traces' },
   { path: '/logs', icon: 'logs', label: 'nav.logs' },
   { path: '/metrics', icon: 'metrics', label: 'nav.metrics' },
+  { path: '/anomalies', icon: 'anomalies', label: 'nav.anomalies' },
   { path: '/settings/tokens', icon: 'tokens', label: 'nav.tokens' },
 ] as const;
 
@@ -70,6 +72,7 @@ export const router = createBrowserRouter([
           { path: 'traces/:traceId', element: page(TracePage) },
           { path: 'logs', element: page(LogsPage) },
           { path: 'metrics', element: page(MetricsPage) },
+          { path: 'anomalies', element: page(AnomaliesPage) },
           { path: 'settings/tokens', element: page(TokensPage) },
           { path: '*', element: page(NotFoundPage) },
         ],

@@ -1,6 +1,7 @@
 // The one chart component: uPlot for time series lines, histogram bars
-// (brush to zoom) and scatter plots, with anomaly detection and forecasts
-// drawn over lines. x values are epoch seconds.
+// (brush to zoom), scatter plots and lanes of marks (one row per series),
+// with anomaly detection and forecasts drawn over lines. x values are epoch
+// seconds.
 import type { TFunction } from 'i18next';
 import { Fragment, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -18,8 +19,21 @@ export interface ChartSeries {
   color: string;
 }
 
+/**
+ * How a 'lanes' chart draws its marks: size and colour from the value (an
+ * anomaly's score), and words shown with each mark in the tooltip and the
+ * table (its kind), aligned with ys.
+ */
+export interface LaneMarks {
+  style: (v: number) => { radius: number; color: string };
+  /** What the notes are, e.g. "Anomaly". */
+  noteLabel: string;
+  notes: (string | null)[][];
+}
+
 export interface ChartProps {
-  kind: 'line' | 'bars' | 'scatter';
+  /** 'lanes': one row per series, its label on the y axis, a mark where its value is not null (see `marks`). */
+  kind: 'line' | 'bars' | 'scatter' | 'lanes';
   /** Epoch seconds, ascending. */
   x: number[];
   /** One array per series, aligned with x; null is a gap. */
@@ -49,6 +63,8 @@ export interface ChartProps {
    * forecast dashed with its 80 % and 95 % intervals.
    */
   insights?: ChartInsight[];
+  /** For 'lanes'. */
+  marks?: LaneMarks;
 }
 
 const NO_INSIGHTS: ChartInsight[] = [];
@@ -87,7 +103,10 @@ export function Chart(props: ChartProps) {
   const xr = useRef(xRange);
   xr.current = xRange;
   const structure = `${kind}|${series.map((s) => s.label + s.color).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}|${insights.map((i) => i.series).join(',')}`;
-  const data = useMemo(() => [x, ...ys, ...insights.flatMap((ins) => DRAWN.map((k) => ins[k]))] as uPlot.AlignedData, [x, ys, insights]);
+  const data = useMemo(
+    () => [x, ...(kind === 'lanes' ? lanePositions(ys) : ys), ...insights.flatMap((ins) => DRAWN.map((k) => ins[k]))] as uPlot.AlignedData,
+    [x, ys, insights, kind],
+  );
 
   useEffect(() => {
     const el = ref.current;
@@ -98,6 +117,8 @@ export function Chart(props: ChartProps) {
     const fmt = (v: number) => (cb.current.yFormat ? cb.current.yFormat(v) : String(v));
     const axisFmt = (v: number) => (cb.current.yAxisFormat ?? fmt)(v);
     const bars = uPlot.paths.bars?.({ size: [0.9, 60], align: 1 });
+    const lanes = kind === 'lanes';
+    const marked = kind === 'scatter' || lanes;
     const opts: uPlot.Options = {
       width: Math.max(50, el.clientWidth),
       height,
@@ -107,12 +128,17 @@ export function Chart(props: ChartProps) {
         ? { show: false }
         : {
             drag: { x: !!cb.current.onBrush, y: false, setScale: false },
-            points: { show: kind !== 'bars' },
+            // Lanes draw their own marks; the tooltip names the ones under the cursor.
+            points: { show: kind !== 'bars' && !lanes },
           },
       select: { show: !!cb.current.onBrush, left: 0, top: 0, width: 0, height: 0 },
       scales: {
         x: { time: true, ...(xRange ? { range: (_u, min, max) => xr.current ?? [min, max] } : {}) },
-        y: yLog ? { distr: 3 } : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
+        y: lanes
+          ? { range: () => [-0.5, series.length - 0.5] }
+          : yLog
+            ? { distr: 3 }
+            : { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.05 : 1] },
       },
       axes: sparkline
         ? [{ show: false }, { show: false }]
@@ -129,25 +155,35 @@ export function Chart(props: ChartProps) {
                 return splits.map((v) => f(v * 1000));
               },
             },
-            {
-              stroke: axis,
-              grid: { stroke: grid, width: 1 },
-              ticks: { stroke: grid },
-              // Wide enough for the longest label.
-              size: (_u, values) => Math.min(140, Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 18))),
-              values: (_u, splits) => splits.map((v) => (v == null ? '' : axisFmt(v))),
-            },
+            lanes
+              ? {
+                  stroke: axis,
+                  grid: { stroke: grid, width: 1 },
+                  ticks: { stroke: grid },
+                  // One split per lane, labelled with its series (shortened: the tooltip and table have it whole).
+                  splits: () => series.map((_, i) => i),
+                  size: (_u, values) => Math.min(260, Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 18))),
+                  values: (_u, splits) => splits.map((v) => shorten(series[series.length - 1 - v]?.label ?? '', 34)),
+                }
+              : {
+                  stroke: axis,
+                  grid: { stroke: grid, width: 1 },
+                  ticks: { stroke: grid },
+                  // Wide enough for the longest label.
+                  size: (_u, values) => Math.min(140, Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 18))),
+                  values: (_u, splits) => splits.map((v) => (v == null ? '' : axisFmt(v))),
+                },
           ],
       series: [
         {},
         ...series.map((s, i) => ({
           label: s.label,
           stroke: s.color,
-          width: kind === 'scatter' ? 0 : sparkline ? 1.25 : 1.5,
+          width: marked ? 0 : sparkline ? 1.25 : 1.5,
           fill: kind === 'bars' ? s.color + 'cc' : sparkline ? s.color + '22' : undefined,
           show: !hidden.has(i),
           spanGaps: false,
-          paths: kind === 'bars' ? bars : kind === 'scatter' ? () => null : undefined,
+          paths: kind === 'bars' ? bars : marked ? () => null : undefined,
           points:
             kind === 'scatter'
               ? { show: true, size: 7, stroke: s.color, fill: s.color + 'aa', width: 1 }
@@ -159,6 +195,7 @@ export function Chart(props: ChartProps) {
       hooks: {
         draw: [
           (u) => drawAnomalies(u, cb.current.insights ?? NO_INSIGHTS, surface),
+          (u) => drawLaneMarks(u, cb.current, surface),
           // A drawn frame, for the UI benchmarks (web/bench) and the browser
           // tests: an event on the element, so nothing accumulates as
           // performance marks would.
@@ -191,7 +228,7 @@ export function Chart(props: ChartProps) {
       const rect = u.over.getBoundingClientRect();
       const cx = ev.clientX - rect.left;
       const cy = ev.clientY - rect.top;
-      if (kind === 'scatter') {
+      if (marked) {
         // The nearest drawn point within 14 px, across all series.
         let best: [number, number] | null = null;
         let bestD = 14 * 14;
@@ -338,6 +375,45 @@ function insightBands(first: number, color: string): uPlot.Band[] {
   ];
 }
 
+/** Each lane's series index → its row on the y axis (the first series at the top), where it has a value. */
+function lanePositions(ys: (number | null)[][]): (number | null)[][] {
+  return ys.map((col, i) => col.map((v) => (v == null ? null : ys.length - 1 - i)));
+}
+
+/** A label cut to `max` characters, with an ellipsis when cut. */
+function shorten(label: string, max: number): string {
+  return label.length > max ? label.slice(0, max - 1) + '…' : label;
+}
+
+/** A 'lanes' chart's marks: circles sized and coloured from their values, outlined. */
+function drawLaneMarks(u: uPlot, { kind, ys, marks }: ChartProps, outline: string) {
+  if (kind !== 'lanes' || !marks) return;
+  const ctx = u.ctx;
+  const xs = u.data[0];
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height);
+  ctx.clip();
+  ctx.strokeStyle = outline;
+  ctx.lineWidth = uPlot.pxRatio;
+  ys.forEach((col, i) => {
+    const rows = u.data[i + 1];
+    if (!rows || !u.series[i + 1]?.show) return;
+    col.forEach((v, j) => {
+      const row = rows[j];
+      const t = xs[j];
+      if (v == null || row == null || t == null) return;
+      const { radius, color } = marks.style(v);
+      ctx.beginPath();
+      ctx.arc(u.valToPos(t, 'x', true), u.valToPos(row, 'y', true), radius * uPlot.pxRatio, 0, 2 * Math.PI);
+      ctx.fillStyle = color;
+      ctx.fill();
+      ctx.stroke();
+    });
+  });
+  ctx.restore();
+}
+
 /**
  * Anomalous points as diamonds in the anomaly colour, outlined: a shape,
  * not only a colour, sets them apart from the lines.
@@ -385,7 +461,7 @@ interface TipRow {
 }
 
 /** The tooltip's rows at data index `idx`: shown series, largest first, at most 12. */
-function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String }: ChartProps, hidden: Set<number>, idx: number, t: TFunction): TipRow[] {
+function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String, marks }: ChartProps, hidden: Set<number>, idx: number, t: TFunction): TipRow[] {
   const value = (v: number | null | undefined) => (v == null ? '–' : yFormat(v));
   const between = (lo: number | null | undefined, hi: number | null | undefined) => `${value(lo)} – ${value(hi)}`;
   const rows: TipRow[] = [];
@@ -394,21 +470,25 @@ function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String }: Chart
     const ins = insights.find((n) => n.series === i);
     const v = ys[i]?.[idx];
     const kind = ins?.anomaly[idx];
+    const note = marks?.notes[i]?.[idx];
     if (v != null) {
       rows.push({
         label: s.label,
-        color: s.color,
+        // A lane's mark has its own colour.
+        color: marks ? marks.style(v).color : s.color,
         value: yFormat(v),
         raw: v,
         details:
-          ins && kind != null
-            ? [
-                { label: t('chart.anomaly'), value: kind },
-                { label: t('chart.score'), value: formatScore(ins.score[idx] ?? 0) },
-                { label: t('chart.expected'), value: value(ins.expected[idx]) },
-                { label: t('chart.band'), value: between(ins.lower[idx], ins.upper[idx]) },
-              ]
-            : [],
+          marks && note
+            ? [{ label: marks.noteLabel, value: note }]
+            : ins && kind != null
+              ? [
+                  { label: t('chart.anomaly'), value: kind },
+                  { label: t('chart.score'), value: formatScore(ins.score[idx] ?? 0) },
+                  { label: t('chart.expected'), value: value(ins.expected[idx]) },
+                  { label: t('chart.band'), value: between(ins.lower[idx], ins.upper[idx]) },
+                ]
+              : [],
       });
     }
     const f = ins?.forecast[idx];
@@ -429,8 +509,18 @@ function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String }: Chart
 }
 
 /** The table's columns: each series, then what its insight adds (columns with no value left out). */
-function tableColumns({ series, ys, insights = NO_INSIGHTS, yFormat = String }: ChartProps, t: TFunction): TableColumn[] {
-  const columns: TableColumn[] = series.map((s, i) => ({ label: s.label, values: ys[i] ?? [], format: yFormat }));
+function tableColumns({ series, ys, insights = NO_INSIGHTS, yFormat = String, marks }: ChartProps, t: TFunction): TableColumn[] {
+  const columns: TableColumn[] = series.map((s, i) => ({
+    label: s.label,
+    // A lane's values with their notes: "0.93 (spike)".
+    values: marks
+      ? (ys[i] ?? []).map((v, j) => {
+          const note = marks.notes[i]?.[j];
+          return v == null ? null : note ? `${yFormat(v)} (${note})` : yFormat(v);
+        })
+      : (ys[i] ?? []),
+    format: yFormat,
+  }));
   for (const ins of insights) {
     const name = series[ins.series]?.label ?? '';
     const added: [string, TableColumn['values'], (v: number) => string][] = [

@@ -15,6 +15,8 @@ pub(super) struct Cadence {
     head: usize,
 }
 
+super::codec::codec_fields!([] Cadence { last_ts, intervals, count, head });
+
 impl Default for Cadence {
     fn default() -> Self {
         Cadence {

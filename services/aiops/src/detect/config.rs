@@ -52,6 +52,30 @@ pub struct DetectorConfig {
     pub kind_rarity: f64,
 }
 
+super::codec::codec_fields!([] DetectorConfig {
+    warmup,
+    gap_factor,
+    level_alpha,
+    band_width,
+    range_decay,
+    smooth_len,
+    rough_fast_len,
+    rough_slow_len,
+    weights,
+    season_smooth_len,
+    season_learn,
+    season_mad_rate,
+    season_gate,
+    regime_reset,
+    regime_learn,
+    jump_score,
+    detect_rarity,
+    suppress_half_life,
+    suppress_factor,
+    score_half,
+    kind_rarity,
+});
+
 impl Default for DetectorConfig {
     fn default() -> Self {
         DetectorConfig {

@@ -124,7 +124,61 @@ pub struct Detector {
     last_rarity: [f64; COMPONENTS],
 }
 
+super::codec::codec_fields!([] Detector {
+    cfg,
+    n,
+    cadence,
+    level,
+    value,
+    smooth,
+    rough_fast,
+    rough_slow,
+    jump,
+    regime,
+    regime_age,
+    smooth_x,
+    rough_f,
+    rough_s,
+    last_x,
+    daily,
+    weekly,
+    long_mean,
+    spread,
+    first_ts,
+    strength,
+    gate,
+    gate_decay,
+    deviation_run,
+    event_age,
+    last_rarity,
+});
+
+/// First byte of an encoded state; a new layout takes the next number.
+const STATE_VERSION: u8 = 1;
+
 impl Detector {
+    /// The state as bytes, to store and [`decode`](Self::decode) later.
+    pub fn encode(&self) -> Vec<u8> {
+        use super::codec::Codec as _;
+        let mut out = Vec::with_capacity(1 + self.state_bytes());
+        out.push(STATE_VERSION);
+        self.put(&mut out);
+        out
+    }
+
+    /// A state [`encode`](Self::encode) wrote, if it has this version's
+    /// layout, no byte more or less, and was made with `cfg`: a detector
+    /// configured differently starts afresh rather than misread its past.
+    pub fn decode(bytes: &[u8], cfg: &DetectorConfig) -> Option<Self> {
+        use super::codec::Codec as _;
+        let (&version, mut input) = bytes.split_first()?;
+        if version != STATE_VERSION {
+            return None;
+        }
+        let detector = Self::get(&mut input)?;
+        (input.is_empty() && detector.cfg == *cfg).then_some(detector)
+    }
+
     pub fn new(cfg: &DetectorConfig) -> Self {
         Detector {
             cfg: cfg.clone(),

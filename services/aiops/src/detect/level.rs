@@ -17,6 +17,8 @@ pub(super) struct LevelTracker {
     started: bool,
 }
 
+super::codec::codec_fields!([] LevelTracker { alpha, level, mar, started });
+
 impl LevelTracker {
     pub(super) fn new(alpha: f64) -> Self {
         LevelTracker {

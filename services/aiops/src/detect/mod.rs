@@ -11,15 +11,20 @@
 //! (expected value and band), `record` (surprise beyond a feature's
 //! running range), `seasonal` (time-of-day and hour-of-week profiles from
 //! the timestamps, counted only where they explain the series), `detector`
-//! (features, fusion, suppression after an alarm, kinds).
+//! (features, fusion, suppression after an alarm, kinds), `codec` (the
+//! state as bytes), `baseline` (the short-memory median baseline that
+//! continuous RED detection adds to the detector).
 
+mod baseline;
 mod cadence;
+pub(crate) mod codec;
 mod config;
 mod detector;
 mod level;
 mod record;
 mod seasonal;
 
+pub use baseline::{Baseline, Judgement};
 pub use config::DetectorConfig;
 
 /// The score from which a point is reported as an anomaly. The default

@@ -13,6 +13,8 @@ pub(super) struct Record {
     started: bool,
 }
 
+super::codec::codec_fields!([] Record { lo, hi, started });
+
 impl Record {
     pub(super) fn new() -> Self {
         Record {

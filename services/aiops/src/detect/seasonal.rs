@@ -26,6 +26,8 @@ pub(super) struct Profile<const N: usize> {
     last_cycle: i64,
 }
 
+super::codec::codec_fields!([const N: usize] Profile<N> { mean, visits, last_slot, last_cycle });
+
 impl<const N: usize> Profile<N> {
     pub(super) fn new() -> Self {
         Profile {
@@ -122,6 +124,8 @@ pub(super) struct SeasonalResidual<const N: usize> {
     mad: f64,
     period: i64,
 }
+
+super::codec::codec_fields!([const N: usize] SeasonalResidual<N> { profile, smooth, rec, mad, period });
 
 /// Tuning shared by the seasonal residual components.
 pub(super) struct SeasonalParams {

@@ -88,6 +88,9 @@ export default function ServicePage() {
           <Link className="btn" to={linkTo('/logs', { service: name })}>
             {t('service.logs')}
           </Link>
+          <Link className="btn" to={linkTo('/anomalies', { service: name })}>
+            {t('service.anomalies')}
+          </Link>
         </div>
       </div>
 

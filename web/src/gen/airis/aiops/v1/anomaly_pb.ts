@@ -10,6 +10,12 @@
 // Forecasts find daily and weekly seasonality in the data and give 80 %
 // and 95 % prediction intervals.
 //
+// Besides scoring what callers send, the service watches every tenant's
+// per-minute RED series continuously (request rate, error rate and
+// p50/p95/p99 latency of entry spans, per service and per operation of a
+// service), stores what it finds, and serves it with ListAnomalies and
+// WatchAnomalies.
+//
 // Every RPC acts for the caller's tenant, which the platform puts in the
 // request metadata (`x-airis-tenant`, set by the gateway from a verified
 // token). Errors common to all RPCs:
@@ -26,13 +32,235 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { PageInfo, PageRequest, TimeRange } from "../../common/v1/common_pb";
+import { file_airis_common_v1_common } from "../../common/v1/common_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file airis/aiops/v1/anomaly.proto.
  */
 export const file_airis_aiops_v1_anomaly: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaXJpcy9haW9wcy92MS9hbm9tYWx5LnByb3RvEg5haXJpcy5haW9wcy52MSIuCgVQb2ludBIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhINCgV2YWx1ZRgCIAEoASI7ChJTY29yZVNlcmllc1JlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQingEKC1Njb3JlZFBvaW50EhYKDnRpbWVfdW5peF9uYW5vGAEgASgGEg0KBXZhbHVlGAIgASgBEg0KBXNjb3JlGAMgASgBEhAKCGV4cGVjdGVkGAQgASgBEg0KBWxvd2VyGAUgASgBEg0KBXVwcGVyGAYgASgBEikKBGtpbmQYByABKA4yGy5haXJpcy5haW9wcy52MS5Bbm9tYWx5S2luZCJdChNTY29yZVNlcmllc1Jlc3BvbnNlEisKBnBvaW50cxgBIAMoCzIbLmFpcmlzLmFpb3BzLnYxLlNjb3JlZFBvaW50EhkKEWFub21hbHlfdGhyZXNob2xkGAIgASgBIkkKD0ZvcmVjYXN0UmVxdWVzdBIlCgZwb2ludHMYASADKAsyFS5haXJpcy5haW9wcy52MS5Qb2ludBIPCgdob3Jpem9uGAIgASgNIjcKC1NlYXNvbmFsaXR5EhYKDnBlcmlvZF9zZWNvbmRzGAEgASgDEhAKCHN0cmVuZ3RoGAIgASgBIn4KDUZvcmVjYXN0UG9pbnQSFgoOdGltZV91bml4X25hbm8YASABKAYSDQoFdmFsdWUYAiABKAESEAoIbG93ZXJfODAYAyABKAESEAoIdXBwZXJfODAYBCABKAESEAoIbG93ZXJfOTUYBSABKAESEAoIdXBwZXJfOTUYBiABKAEimQEKEEZvcmVjYXN0UmVzcG9uc2USFAoMc3RlcF9zZWNvbmRzGAEgASgDEjAKC3NlYXNvbmFsaXR5GAIgAygLMhsuYWlyaXMuYWlvcHMudjEuU2Vhc29uYWxpdHkSLQoGcG9pbnRzGAMgAygLMh0uYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RQb2ludBIOCgZtZXRob2QYBCABKAkq1wEKC0Fub21hbHlLaW5kEhwKGEFOT01BTFlfS0lORF9VTlNQRUNJRklFRBAAEhYKEkFOT01BTFlfS0lORF9TUElLRRABEhQKEEFOT01BTFlfS0lORF9ESVAQAhIcChhBTk9NQUxZX0tJTkRfTEVWRUxfU0hJRlQQAxIdChlBTk9NQUxZX0tJTkRfVFJFTkRfQ0hBTkdFEAQSIAocQU5PTUFMWV9LSU5EX1ZBUklBTkNFX0NIQU5HRRAFEh0KGUFOT01BTFlfS0lORF9NSVNTSU5HX0RBVEEQBjK3AQoOQW5vbWFseVNlcnZpY2USVgoLU2NvcmVTZXJpZXMSIi5haXJpcy5haW9wcy52MS5TY29yZVNlcmllc1JlcXVlc3QaIy5haXJpcy5haW9wcy52MS5TY29yZVNlcmllc1Jlc3BvbnNlEk0KCEZvcmVjYXN0Eh8uYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RSZXF1ZXN0GiAuYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z");
+  fileDesc("ChxhaXJpcy9haW9wcy92MS9hbm9tYWx5LnByb3RvEg5haXJpcy5haW9wcy52MSKHAgoHQW5vbWFseRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEiYKBnNpZ25hbBgDIAEoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIWCg50aW1lX3VuaXhfbmFubxgEIAEoBhINCgV2YWx1ZRgFIAEoARIQCghleHBlY3RlZBgGIAEoARINCgVsb3dlchgHIAEoARINCgV1cHBlchgIIAEoARINCgVzY29yZRgJIAEoARIpCgRraW5kGAogASgOMhsuYWlyaXMuYWlvcHMudjEuQW5vbWFseUtpbmQSGgoSZGV0ZWN0ZWRfdW5peF9uYW5vGAsgASgGInQKDUFub21hbHlGaWx0ZXISFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRInCgdzaWduYWxzGAMgAygOMhYuYWlyaXMuYWlvcHMudjEuU2lnbmFsEhEKCW1pbl9zY29yZRgEIAEoASKhAQoUTGlzdEFub21hbGllc1JlcXVlc3QSLgoKdGltZV9yYW5nZRgBIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USLQoGZmlsdGVyGAIgASgLMh0uYWlyaXMuYWlvcHMudjEuQW5vbWFseUZpbHRlchIqCgRwYWdlGAMgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IocBChVMaXN0QW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvEhkKEWFub21hbHlfdGhyZXNob2xkGAMgASgBIkYKFVdhdGNoQW5vbWFsaWVzUmVxdWVzdBItCgZmaWx0ZXIYASABKAsyHS5haXJpcy5haW9wcy52MS5Bbm9tYWx5RmlsdGVyIkQKFldhdGNoQW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseSIuCgVQb2ludBIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhINCgV2YWx1ZRgCIAEoASI7ChJTY29yZVNlcmllc1JlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQingEKC1Njb3JlZFBvaW50EhYKDnRpbWVfdW5peF9uYW5vGAEgASgGEg0KBXZhbHVlGAIgASgBEg0KBXNjb3JlGAMgASgBEhAKCGV4cGVjdGVkGAQgASgBEg0KBWxvd2VyGAUgASgBEg0KBXVwcGVyGAYgASgBEikKBGtpbmQYByABKA4yGy5haXJpcy5haW9wcy52MS5Bbm9tYWx5S2luZCJdChNTY29yZVNlcmllc1Jlc3BvbnNlEisKBnBvaW50cxgBIAMoCzIbLmFpcmlzLmFpb3BzLnYxLlNjb3JlZFBvaW50EhkKEWFub21hbHlfdGhyZXNob2xkGAIgASgBIkkKD0ZvcmVjYXN0UmVxdWVzdBIlCgZwb2ludHMYASADKAsyFS5haXJpcy5haW9wcy52MS5Qb2ludBIPCgdob3Jpem9uGAIgASgNIjcKC1NlYXNvbmFsaXR5EhYKDnBlcmlvZF9zZWNvbmRzGAEgASgDEhAKCHN0cmVuZ3RoGAIgASgBIn4KDUZvcmVjYXN0UG9pbnQSFgoOdGltZV91bml4X25hbm8YASABKAYSDQoFdmFsdWUYAiABKAESEAoIbG93ZXJfODAYAyABKAESEAoIdXBwZXJfODAYBCABKAESEAoIbG93ZXJfOTUYBSABKAESEAoIdXBwZXJfOTUYBiABKAEimQEKEEZvcmVjYXN0UmVzcG9uc2USFAoMc3RlcF9zZWNvbmRzGAEgASgDEjAKC3NlYXNvbmFsaXR5GAIgAygLMhsuYWlyaXMuYWlvcHMudjEuU2Vhc29uYWxpdHkSLQoGcG9pbnRzGAMgAygLMh0uYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RQb2ludBIOCgZtZXRob2QYBCABKAkqmAEKBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIXChNTSUdOQUxfUkVRVUVTVF9SQVRFEAESFQoRU0lHTkFMX0VSUk9SX1JBVEUQAhIWChJTSUdOQUxfTEFURU5DWV9QNTAQAxIWChJTSUdOQUxfTEFURU5DWV9QOTUQBBIWChJTSUdOQUxfTEFURU5DWV9QOTkQBSrXAQoLQW5vbWFseUtpbmQSHAoYQU5PTUFMWV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQU5PTUFMWV9LSU5EX1NQSUtFEAESFAoQQU5PTUFMWV9LSU5EX0RJUBACEhwKGEFOT01BTFlfS0lORF9MRVZFTF9TSElGVBADEh0KGUFOT01BTFlfS0lORF9UUkVORF9DSEFOR0UQBBIgChxBTk9NQUxZX0tJTkRfVkFSSUFOQ0VfQ0hBTkdFEAUSHQoZQU5PTUFMWV9LSU5EX01JU1NJTkdfREFUQRAGMvgCCg5Bbm9tYWx5U2VydmljZRJWCgtTY29yZVNlcmllcxIiLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVxdWVzdBojLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVzcG9uc2USTQoIRm9yZWNhc3QSHy5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlcXVlc3QaIC5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlc3BvbnNlElwKDUxpc3RBbm9tYWxpZXMSJC5haXJpcy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZRJhCg5XYXRjaEFub21hbGllcxIlLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVxdWVzdBomLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwAUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_common_v1_common]);
+
+/**
+ * One point of a watched series the detector scored at or above the
+ * threshold.
+ *
+ * @generated from message airis.aiops.v1.Anomaly
+ */
+export type Anomaly = Message<"airis.aiops.v1.Anomaly"> & {
+  /**
+   * @generated from field: string service_name = 1;
+   */
+  serviceName: string;
+
+  /**
+   * The operation (span name); empty for the service as a whole.
+   *
+   * @generated from field: string operation = 2;
+   */
+  operation: string;
+
+  /**
+   * @generated from field: airis.aiops.v1.Signal signal = 3;
+   */
+  signal: Signal;
+
+  /**
+   * Start of the minute, nanoseconds since the Unix epoch.
+   *
+   * @generated from field: fixed64 time_unix_nano = 4;
+   */
+  timeUnixNano: bigint;
+
+  /**
+   * The series' value in that minute, what the detector expected, and the
+   * band it expected the value in (units as the signal says).
+   *
+   * @generated from field: double value = 5;
+   */
+  value: number;
+
+  /**
+   * @generated from field: double expected = 6;
+   */
+  expected: number;
+
+  /**
+   * @generated from field: double lower = 7;
+   */
+  lower: number;
+
+  /**
+   * @generated from field: double upper = 8;
+   */
+  upper: number;
+
+  /**
+   * In [anomaly_threshold, 1]: see ScoredPoint.score.
+   *
+   * @generated from field: double score = 9;
+   */
+  score: number;
+
+  /**
+   * @generated from field: airis.aiops.v1.AnomalyKind kind = 10;
+   */
+  kind: AnomalyKind;
+
+  /**
+   * When the detector first stored it.
+   *
+   * @generated from field: fixed64 detected_unix_nano = 11;
+   */
+  detectedUnixNano: bigint;
+};
+
+/**
+ * Describes the message airis.aiops.v1.Anomaly.
+ * Use `create(AnomalySchema)` to create a new message.
+ */
+export const AnomalySchema: GenMessage<Anomaly> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 0);
+
+/**
+ * Which anomalies to return; empty fields match everything.
+ *
+ * @generated from message airis.aiops.v1.AnomalyFilter
+ */
+export type AnomalyFilter = Message<"airis.aiops.v1.AnomalyFilter"> & {
+  /**
+   * Exact service name.
+   *
+   * @generated from field: string service_name = 1;
+   */
+  serviceName: string;
+
+  /**
+   * Exact operation; with an empty service_name it matches that operation
+   * in every service.
+   *
+   * @generated from field: string operation = 2;
+   */
+  operation: string;
+
+  /**
+   * Any of these signals.
+   *
+   * @generated from field: repeated airis.aiops.v1.Signal signals = 3;
+   */
+  signals: Signal[];
+
+  /**
+   * Anomalies scored at least this, in [0, 1].
+   *
+   * @generated from field: double min_score = 4;
+   */
+  minScore: number;
+};
+
+/**
+ * Describes the message airis.aiops.v1.AnomalyFilter.
+ * Use `create(AnomalyFilterSchema)` to create a new message.
+ */
+export const AnomalyFilterSchema: GenMessage<AnomalyFilter> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 1);
+
+/**
+ * @generated from message airis.aiops.v1.ListAnomaliesRequest
+ */
+export type ListAnomaliesRequest = Message<"airis.aiops.v1.ListAnomaliesRequest"> & {
+  /**
+   * @generated from field: airis.common.v1.TimeRange time_range = 1;
+   */
+  timeRange?: TimeRange | undefined;
+
+  /**
+   * @generated from field: airis.aiops.v1.AnomalyFilter filter = 2;
+   */
+  filter?: AnomalyFilter | undefined;
+
+  /**
+   * 0: 100 per page; at most 1,000.
+   *
+   * @generated from field: airis.common.v1.PageRequest page = 3;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListAnomaliesRequest.
+ * Use `create(ListAnomaliesRequestSchema)` to create a new message.
+ */
+export const ListAnomaliesRequestSchema: GenMessage<ListAnomaliesRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 2);
+
+/**
+ * @generated from message airis.aiops.v1.ListAnomaliesResponse
+ */
+export type ListAnomaliesResponse = Message<"airis.aiops.v1.ListAnomaliesResponse"> & {
+  /**
+   * Newest first; for the same minute by service, operation, signal.
+   *
+   * @generated from field: repeated airis.aiops.v1.Anomaly anomalies = 1;
+   */
+  anomalies: Anomaly[];
+
+  /**
+   * @generated from field: airis.common.v1.PageInfo page = 2;
+   */
+  page?: PageInfo | undefined;
+
+  /**
+   * The score from which a point counts as an anomaly.
+   *
+   * @generated from field: double anomaly_threshold = 3;
+   */
+  anomalyThreshold: number;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListAnomaliesResponse.
+ * Use `create(ListAnomaliesResponseSchema)` to create a new message.
+ */
+export const ListAnomaliesResponseSchema: GenMessage<ListAnomaliesResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 3);
+
+/**
+ * @generated from message airis.aiops.v1.WatchAnomaliesRequest
+ */
+export type WatchAnomaliesRequest = Message<"airis.aiops.v1.WatchAnomaliesRequest"> & {
+  /**
+   * @generated from field: airis.aiops.v1.AnomalyFilter filter = 1;
+   */
+  filter?: AnomalyFilter | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.WatchAnomaliesRequest.
+ * Use `create(WatchAnomaliesRequestSchema)` to create a new message.
+ */
+export const WatchAnomaliesRequestSchema: GenMessage<WatchAnomaliesRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 4);
+
+/**
+ * @generated from message airis.aiops.v1.WatchAnomaliesResponse
+ */
+export type WatchAnomaliesResponse = Message<"airis.aiops.v1.WatchAnomaliesResponse"> & {
+  /**
+   * Oldest first; empty on a keep-alive message.
+   *
+   * @generated from field: repeated airis.aiops.v1.Anomaly anomalies = 1;
+   */
+  anomalies: Anomaly[];
+};
+
+/**
+ * Describes the message airis.aiops.v1.WatchAnomaliesResponse.
+ * Use `create(WatchAnomaliesResponseSchema)` to create a new message.
+ */
+export const WatchAnomaliesResponseSchema: GenMessage<WatchAnomaliesResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 5);
 
 /**
  * One observation of a series.
@@ -58,7 +286,7 @@ export type Point = Message<"airis.aiops.v1.Point"> & {
  * Use `create(PointSchema)` to create a new message.
  */
 export const PointSchema: GenMessage<Point> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 0);
+  messageDesc(file_airis_aiops_v1_anomaly, 6);
 
 /**
  * @generated from message airis.aiops.v1.ScoreSeriesRequest
@@ -77,7 +305,7 @@ export type ScoreSeriesRequest = Message<"airis.aiops.v1.ScoreSeriesRequest"> & 
  * Use `create(ScoreSeriesRequestSchema)` to create a new message.
  */
 export const ScoreSeriesRequestSchema: GenMessage<ScoreSeriesRequest> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 1);
+  messageDesc(file_airis_aiops_v1_anomaly, 7);
 
 /**
  * A point as the detector judged it.
@@ -135,7 +363,7 @@ export type ScoredPoint = Message<"airis.aiops.v1.ScoredPoint"> & {
  * Use `create(ScoredPointSchema)` to create a new message.
  */
 export const ScoredPointSchema: GenMessage<ScoredPoint> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 2);
+  messageDesc(file_airis_aiops_v1_anomaly, 8);
 
 /**
  * @generated from message airis.aiops.v1.ScoreSeriesResponse
@@ -161,7 +389,7 @@ export type ScoreSeriesResponse = Message<"airis.aiops.v1.ScoreSeriesResponse"> 
  * Use `create(ScoreSeriesResponseSchema)` to create a new message.
  */
 export const ScoreSeriesResponseSchema: GenMessage<ScoreSeriesResponse> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 3);
+  messageDesc(file_airis_aiops_v1_anomaly, 9);
 
 /**
  * @generated from message airis.aiops.v1.ForecastRequest
@@ -188,7 +416,7 @@ export type ForecastRequest = Message<"airis.aiops.v1.ForecastRequest"> & {
  * Use `create(ForecastRequestSchema)` to create a new message.
  */
 export const ForecastRequestSchema: GenMessage<ForecastRequest> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 4);
+  messageDesc(file_airis_aiops_v1_anomaly, 10);
 
 /**
  * A repeating pattern found in the history.
@@ -216,7 +444,7 @@ export type Seasonality = Message<"airis.aiops.v1.Seasonality"> & {
  * Use `create(SeasonalitySchema)` to create a new message.
  */
 export const SeasonalitySchema: GenMessage<Seasonality> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 5);
+  messageDesc(file_airis_aiops_v1_anomaly, 11);
 
 /**
  * A predicted point with its prediction intervals: the value should lie
@@ -262,7 +490,7 @@ export type ForecastPoint = Message<"airis.aiops.v1.ForecastPoint"> & {
  * Use `create(ForecastPointSchema)` to create a new message.
  */
 export const ForecastPointSchema: GenMessage<ForecastPoint> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 6);
+  messageDesc(file_airis_aiops_v1_anomaly, 12);
 
 /**
  * @generated from message airis.aiops.v1.ForecastResponse
@@ -305,7 +533,57 @@ export type ForecastResponse = Message<"airis.aiops.v1.ForecastResponse"> & {
  * Use `create(ForecastResponseSchema)` to create a new message.
  */
 export const ForecastResponseSchema: GenMessage<ForecastResponse> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 7);
+  messageDesc(file_airis_aiops_v1_anomaly, 13);
+
+/**
+ * A per-minute series of entry spans (server and consumer spans) that
+ * continuous detection watches.
+ *
+ * @generated from enum airis.aiops.v1.Signal
+ */
+export enum Signal {
+  /**
+   * @generated from enum value: SIGNAL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Requests per second over the minute.
+   *
+   * @generated from enum value: SIGNAL_REQUEST_RATE = 1;
+   */
+  REQUEST_RATE = 1,
+
+  /**
+   * Errors per request over the minute, in [0, 1].
+   *
+   * @generated from enum value: SIGNAL_ERROR_RATE = 2;
+   */
+  ERROR_RATE = 2,
+
+  /**
+   * Latency percentiles over the minute, in milliseconds.
+   *
+   * @generated from enum value: SIGNAL_LATENCY_P50 = 3;
+   */
+  LATENCY_P50 = 3,
+
+  /**
+   * @generated from enum value: SIGNAL_LATENCY_P95 = 4;
+   */
+  LATENCY_P95 = 4,
+
+  /**
+   * @generated from enum value: SIGNAL_LATENCY_P99 = 5;
+   */
+  LATENCY_P99 = 5,
+}
+
+/**
+ * Describes the enum airis.aiops.v1.Signal.
+ */
+export const SignalSchema: GenEnum<Signal> = /*@__PURE__*/
+  enumDesc(file_airis_aiops_v1_anomaly, 0);
 
 /**
  * What kind of departure from normal a point shows.
@@ -368,7 +646,7 @@ export enum AnomalyKind {
  * Describes the enum airis.aiops.v1.AnomalyKind.
  */
 export const AnomalyKindSchema: GenEnum<AnomalyKind> = /*@__PURE__*/
-  enumDesc(file_airis_aiops_v1_anomaly, 0);
+  enumDesc(file_airis_aiops_v1_anomaly, 1);
 
 /**
  * @generated from service airis.aiops.v1.AnomalyService
@@ -408,6 +686,42 @@ export const AnomalyService: GenService<{
     methodKind: "unary";
     input: typeof ForecastRequestSchema;
     output: typeof ForecastResponseSchema;
+  },
+  /**
+   * Anomalies found by continuous detection in a time range (by the time
+   * of the minute they were found in), newest first, paged.
+   * INVALID_ARGUMENT: no time range, or its start not before its end
+   * (`time_range`); a min_score outside [0, 1] (`filter.min_score`); a
+   * page token not from this RPC (`page.page_token`).
+   * RESOURCE_EXHAUSTED: a page size above 1,000 (`page.page_size`); a time
+   * range longer than the query service's maximum.
+   * UNAVAILABLE: the store is unreachable; safe to retry.
+   *
+   * @generated from rpc airis.aiops.v1.AnomalyService.ListAnomalies
+   */
+  listAnomalies: {
+    methodKind: "unary";
+    input: typeof ListAnomaliesRequestSchema;
+    output: typeof ListAnomaliesResponseSchema;
+  },
+  /**
+   * Anomalies as continuous detection stores them, from now on: one
+   * message per detection pass that found matching anomalies, and an
+   * empty one at least every 30 seconds so that proxies keep the stream
+   * open and clients know it is alive. Works over gRPC-Web. Anomalies are
+   * sent only once they are stored, so what a client saw is what
+   * ListAnomalies returns. Only anomalies first found after the call are
+   * sent (a minute judged again after a restart is not news).
+   * INVALID_ARGUMENT: as ListAnomalies' filter. DATA_LOSS: the client read
+   * too slowly and the stream skipped anomalies; list them and watch
+   * again.
+   *
+   * @generated from rpc airis.aiops.v1.AnomalyService.WatchAnomalies
+   */
+  watchAnomalies: {
+    methodKind: "server_streaming";
+    input: typeof WatchAnomaliesRequestSchema;
+    output: typeof WatchAnomaliesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_airis_aiops_v1_anomaly, 0);

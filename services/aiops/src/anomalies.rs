@@ -1,0 +1,356 @@
+//! ListAnomalies and WatchAnomalies: what continuous detection stored
+//! ([`crate::watch`]), filtered for a caller.
+
+use airis_analytics::page::{Fields, Page, PageKey};
+use airis_analytics::query::{Bind, RequestWindow as _, Sql, Store, Window};
+use airis_proto::airis::aiops::v1::{
+    Anomaly, AnomalyFilter, AnomalyKind, ListAnomaliesRequest, ListAnomaliesResponse,
+    Signal as ProtoSignal,
+};
+use airis_runtime::tenant::Tenant;
+use airis_store::tables::ANOMALIES;
+
+use crate::Error;
+use crate::detect::ANOMALY_THRESHOLD;
+use crate::watch::series::Signal;
+use crate::watch::store::AnomalyRow;
+
+/// Tag of ListAnomalies' page tokens.
+const PAGE_TAG: &str = "anomalies:minute-desc";
+
+/// A checked [`AnomalyFilter`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Filter {
+    service: String,
+    operation: String,
+    signals: Vec<Signal>,
+    min_score: f64,
+}
+
+impl Filter {
+    pub(crate) fn from_proto(filter: Option<&AnomalyFilter>) -> Result<Self, Error> {
+        let Some(filter) = filter else {
+            return Ok(Self::default());
+        };
+        if !(0.0..=1.0).contains(&filter.min_score) {
+            return Err(Error::InvalidArgument(format!(
+                "filter.min_score: {} is not within [0, 1]",
+                filter.min_score
+            )));
+        }
+        let signals = filter
+            .signals
+            .iter()
+            .enumerate()
+            .map(|(i, &raw)| {
+                ProtoSignal::try_from(raw)
+                    .ok()
+                    .and_then(Signal::from_proto)
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!(
+                            "filter.signals[{i}]: {raw} is not a watched signal"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            service: filter.service_name.clone(),
+            operation: filter.operation.clone(),
+            signals,
+            min_score: filter.min_score,
+        })
+    }
+
+    /// Whether a stored anomaly passes the filter (WatchAnomalies).
+    pub(crate) fn matches(&self, row: &AnomalyRow) -> bool {
+        (self.service.is_empty() || row.service == self.service)
+            && (self.operation.is_empty() || row.operation == self.operation)
+            && (self.signals.is_empty() || self.signals.iter().any(|s| s.name() == row.signal))
+            && row.score >= self.min_score
+    }
+
+    /// ` AND ...` conditions on the stored columns (ListAnomalies).
+    fn push(&self, sql: &mut Sql) {
+        if !self.service.is_empty() {
+            sql.push_bind(" AND ServiceName = ?", self.service.as_str());
+        }
+        if !self.operation.is_empty() {
+            sql.push_bind(" AND Operation = ?", self.operation.as_str());
+        }
+        if !self.signals.is_empty() {
+            sql.push_bind(
+                " AND Signal IN ?",
+                Bind::Strs(self.signals.iter().map(|s| s.name().to_owned()).collect()),
+            );
+        }
+        if self.min_score > 0.0 {
+            sql.push_bind(" AND Score >= ?", Bind::F64(self.min_score));
+        }
+    }
+}
+
+/// Where a page of ListAnomalies stops: its last anomaly's sort key.
+#[derive(Debug, Clone, PartialEq)]
+struct Cursor {
+    minute: u32,
+    service: String,
+    operation: String,
+    signal: String,
+}
+
+impl PageKey for Cursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([
+            self.minute.to_string(),
+            hex::encode(&self.service),
+            hex::encode(&self.operation),
+            hex::encode(&self.signal),
+        ]);
+    }
+
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            minute: fields.number()?,
+            service: fields.hex_text()?,
+            operation: fields.hex_text()?,
+            signal: fields.hex_text()?,
+        })
+    }
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct Listed {
+    service: String,
+    operation: String,
+    signal: String,
+    minute: u32,
+    value: f64,
+    expected: f64,
+    lower: f64,
+    upper: f64,
+    score: f64,
+    kind: String,
+    detected: i64,
+}
+
+pub(crate) async fn list(
+    store: &Store,
+    tenant: &Tenant,
+    request: ListAnomaliesRequest,
+) -> Result<ListAnomaliesResponse, Error> {
+    let window = Window::from_proto("time_range", request.time_range.as_ref(), store.limits())?;
+    let filter = Filter::from_proto(request.filter.as_ref())?;
+    let page: Page<Cursor> = Page::new(PAGE_TAG, request.page.as_ref(), store.limits())?;
+    let sql = list_sql(tenant, &window, &filter, page.after.as_ref(), page.fetch());
+    let mut rows: Vec<Listed> = store
+        .query(&sql)
+        .fetch_all()
+        .await
+        .map_err(airis_analytics::Error::from)?;
+    let info = page.finish(&mut rows, |last| Cursor {
+        minute: last.minute,
+        service: last.service.clone(),
+        operation: last.operation.clone(),
+        signal: last.signal.clone(),
+    });
+    Ok(ListAnomaliesResponse {
+        anomalies: rows
+            .into_iter()
+            .map(|row| {
+                to_proto(
+                    &row.service,
+                    &row.operation,
+                    &row.signal,
+                    row.minute,
+                    [row.value, row.expected, row.lower, row.upper, row.score],
+                    &row.kind,
+                    row.detected,
+                )
+            })
+            .collect(),
+        page: Some(info),
+        anomaly_threshold: ANOMALY_THRESHOLD,
+    })
+}
+
+/// One row per key (a replayed minute may have stored its anomaly twice:
+/// the earliest detection is kept), newest minute first.
+fn list_sql(
+    tenant: &Tenant,
+    window: &Window,
+    filter: &Filter,
+    after: Option<&Cursor>,
+    limit: u64,
+) -> Sql {
+    let mut sql = Sql::new(&format!(
+        "SELECT toString(ServiceName) AS service, toString(Operation) AS operation, \
+         toString(Signal) AS signal, toUInt32(Minute) AS minute, \
+         argMin(Value, DetectedAt) AS value, argMin(Expected, DetectedAt) AS expected, \
+         argMin(Lower, DetectedAt) AS lower, argMin(Upper, DetectedAt) AS upper, \
+         argMin(Score, DetectedAt) AS score, toString(argMin(Kind, DetectedAt)) AS kind, \
+         toInt64(toUnixTimestamp64Nano(min(DetectedAt))) AS detected FROM {ANOMALIES} WHERE "
+    ));
+    sql.tenant(tenant).push_binds(
+        " AND Minute >= toDateTime(?) AND Minute < toDateTime(?)",
+        [
+            Bind::U64(window.start.div_ceil(1_000_000_000)),
+            Bind::U64(window.end.div_ceil(1_000_000_000)),
+        ],
+    );
+    filter.push(&mut sql);
+    if let Some(after) = after {
+        sql.push_binds(
+            " AND (Minute < toDateTime(?) OR (Minute = toDateTime(?) AND \
+             (ServiceName, Operation, Signal) > (?, ?, ?)))",
+            [
+                Bind::U64(u64::from(after.minute)),
+                Bind::U64(u64::from(after.minute)),
+                Bind::Str(after.service.clone()),
+                Bind::Str(after.operation.clone()),
+                Bind::Str(after.signal.clone()),
+            ],
+        );
+    }
+    sql.push_bind(
+        " GROUP BY ServiceName, Operation, Signal, Minute \
+         ORDER BY minute DESC, service, operation, signal LIMIT ?",
+        Bind::U64(limit),
+    );
+    sql
+}
+
+/// A stored anomaly as the API gives it.
+fn to_proto(
+    service: &str,
+    operation: &str,
+    signal: &str,
+    minute: u32,
+    [value, expected, lower, upper, score]: [f64; 5],
+    kind: &str,
+    detected: i64,
+) -> Anomaly {
+    Anomaly {
+        service_name: service.to_owned(),
+        operation: operation.to_owned(),
+        signal: Signal::from_name(signal).map_or(ProtoSignal::Unspecified, Signal::to_proto) as i32,
+        time_unix_nano: u64::from(minute) * 1_000_000_000,
+        value,
+        expected,
+        lower,
+        upper,
+        score,
+        kind: kind_from_name(kind) as i32,
+        detected_unix_nano: u64::try_from(detected).unwrap_or(0),
+    }
+}
+
+pub(crate) fn row_to_proto(row: &AnomalyRow) -> Anomaly {
+    to_proto(
+        &row.service,
+        &row.operation,
+        &row.signal,
+        row.minute,
+        [row.value, row.expected, row.lower, row.upper, row.score],
+        &row.kind,
+        row.detected_at,
+    )
+}
+
+fn kind_from_name(name: &str) -> AnomalyKind {
+    match name {
+        "spike" => AnomalyKind::Spike,
+        "dip" => AnomalyKind::Dip,
+        "level_shift" => AnomalyKind::LevelShift,
+        "trend_change" => AnomalyKind::TrendChange,
+        "variance_change" => AnomalyKind::VarianceChange,
+        "missing_data" => AnomalyKind::MissingData,
+        _ => AnomalyKind::Unspecified,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::Kind;
+    use crate::watch::kind_name;
+
+    #[test]
+    fn kinds_round_trip_through_their_stored_names() {
+        for kind in [
+            Kind::Spike,
+            Kind::Dip,
+            Kind::LevelShift,
+            Kind::TrendChange,
+            Kind::VarianceChange,
+            Kind::MissingData,
+        ] {
+            assert_ne!(kind_from_name(kind_name(kind)), AnomalyKind::Unspecified);
+        }
+    }
+
+    #[test]
+    fn filters_are_checked_and_bound() {
+        let bad = Filter::from_proto(Some(&AnomalyFilter {
+            min_score: 1.5,
+            ..Default::default()
+        }))
+        .unwrap_err();
+        assert!(bad.to_string().contains("filter.min_score"), "{bad}");
+        let bad = Filter::from_proto(Some(&AnomalyFilter {
+            signals: vec![ProtoSignal::Unspecified as i32],
+            ..Default::default()
+        }))
+        .unwrap_err();
+        assert!(bad.to_string().contains("filter.signals[0]"), "{bad}");
+        let hostile = "x'; DROP TABLE t; --";
+        let filter = Filter::from_proto(Some(&AnomalyFilter {
+            service_name: hostile.to_owned(),
+            operation: "op".to_owned(),
+            signals: vec![ProtoSignal::LatencyP95 as i32],
+            min_score: 0.7,
+        }))
+        .unwrap();
+        let tenant = Tenant::parse("acme").unwrap();
+        let cursor = Cursor {
+            minute: 120,
+            service: hostile.to_owned(),
+            operation: String::new(),
+            signal: "latency_p95".to_owned(),
+        };
+        let sql = list_sql(
+            &tenant,
+            &Window {
+                start: 0,
+                end: 600_000_000_000,
+            },
+            &filter,
+            Some(&cursor),
+            101,
+        );
+        assert!(!sql.text.contains("DROP"));
+        assert_eq!(sql.text.matches('?').count(), sql.binds.len());
+        let row = AnomalyRow {
+            tenant: "acme".to_owned(),
+            service: hostile.to_owned(),
+            operation: "op".to_owned(),
+            signal: "latency_p95".to_owned(),
+            minute: 60,
+            value: 1.0,
+            expected: 0.5,
+            lower: 0.0,
+            upper: 0.7,
+            score: 0.8,
+            kind: "spike".to_owned(),
+            detected_at: 1,
+        };
+        assert!(filter.matches(&row));
+        assert!(!filter.matches(&AnomalyRow {
+            score: 0.6,
+            ..row.clone()
+        }));
+        assert!(!filter.matches(&AnomalyRow {
+            signal: "latency_p99".to_owned(),
+            ..row
+        }));
+    }
+}

@@ -1,0 +1,487 @@
+//! Continuous detection: every tenant's per-minute RED series, judged as
+//! each minute completes, anomalies stored in ClickHouse and announced to
+//! WatchAnomalies streams.
+//!
+//! Each pass (every `interval_secs`) takes the tenants that sent spans
+//! recently and, per tenant, the minutes that completed since its cursor
+//! (a minute counts as complete `settle_secs` after it ends, so its spans
+//! are stored): it reads their RED numbers through the query service's
+//! rollup-or-spans path ([`airis_analytics::red::minute_red`]), feeds each
+//! series' detectors minute by minute ([`series`]), and stores what they
+//! find; WatchAnomalies streams learn of it from the store
+//! ([`crate::feed`]), in whichever process serves them.
+//!
+//! Restarts: every `checkpoint_minutes` (and at shutdown) the state of
+//! every series is stored with the minute it covers. A restarted watcher
+//! loads it and replays the minutes since from the stored RED numbers, so
+//! its detectors end up exactly where they would have been; what the
+//! replay finds again is the same rows, which readers take once per key
+//! with their first detection time (and streams therefore never announce
+//! twice). A tenant seen for the first time is backfilled over
+//! `backfill_minutes`.
+//!
+//! One watcher per deployment: a second one would do the same work and
+//! write the same rows (harmless, wasted). The process runs it when
+//! `aiops.watch.enabled` is set.
+
+pub mod series;
+pub mod store;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use airis_analytics::query::{Store, Window};
+use airis_analytics::red::{MinuteRed, minute_red};
+use airis_runtime::clock::{now_unix_nano, now_unix_secs};
+use airis_runtime::{Shutdown, tenant::Tenant};
+
+use airis_proto::airis::aiops::v1 as pb;
+
+use crate::detect::{DetectorConfig, Kind};
+use series::{Finding, SeriesKey, SeriesState, Signal};
+use store::AnomalyRow;
+
+/// `[aiops.watch]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatchConfig {
+    /// Run continuous detection in this process.
+    pub enabled: bool,
+    /// Seconds between passes.
+    pub interval_secs: u64,
+    /// Seconds after a minute ends before it is judged, so that its spans
+    /// are stored.
+    pub settle_secs: u64,
+    /// Minutes of history a tenant seen for the first time is judged over
+    /// (its detectors learn from them), and the most a restart replays.
+    pub backfill_minutes: u32,
+    /// Minutes between stored states.
+    pub checkpoint_minutes: u32,
+    /// A tenant is watched while it sent spans within this many minutes.
+    pub active_minutes: u32,
+    /// Most series watched per tenant; new series beyond it are not
+    /// watched (and a warning says so).
+    pub max_series_per_tenant: usize,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            interval_secs: 10,
+            settle_secs: 15,
+            backfill_minutes: 60,
+            checkpoint_minutes: 10,
+            active_minutes: 120,
+            max_series_per_tenant: 100_000,
+        }
+    }
+}
+
+const MINUTE_SECS: u32 = 60;
+
+/// One tenant's detectors and where they are.
+struct TenantWatch {
+    tenant: Tenant,
+    series: HashMap<SeriesKey, SeriesState>,
+    /// Start (Unix s) of the first minute not judged yet.
+    cursor: u32,
+    /// Cursor at the last stored state.
+    checkpointed: u32,
+    warned_full: bool,
+}
+
+/// The watcher: owns every tenant's detectors.
+pub struct Watcher {
+    config: WatchConfig,
+    detector: DetectorConfig,
+    store: Store,
+    tenants: BTreeMap<String, TenantWatch>,
+}
+
+impl Watcher {
+    pub fn new(config: WatchConfig, store: Store) -> Self {
+        Self {
+            config,
+            detector: DetectorConfig::default(),
+            store,
+            tenants: BTreeMap::new(),
+        }
+    }
+
+    /// Runs passes until `shutdown`, then stores every state.
+    pub async fn run(mut self, shutdown: Shutdown) {
+        let mut ticks =
+            tokio::time::interval(Duration::from_secs(self.config.interval_secs.max(1)));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = shutdown.signalled() => break,
+            }
+            if let Err(error) = self.pass(now_secs()).await {
+                tracing::warn!(%error, "anomaly detection pass failed; retried next pass");
+            }
+        }
+        for watch in self.tenants.values_mut() {
+            if let Err(error) = checkpoint(&self.store, watch).await {
+                tracing::warn!(%error, tenant = watch.tenant.as_str(), "detector states not stored at shutdown");
+            }
+        }
+    }
+
+    /// One pass at `now` (Unix s): every active tenant's completed minutes.
+    pub async fn pass(&mut self, now: u32) -> Result<(), crate::Error> {
+        let end = now.saturating_sub(self.config.settle_secs as u32) / MINUTE_SECS * MINUTE_SECS;
+        let since = end.saturating_sub(self.config.active_minutes * MINUTE_SECS);
+        let tenants = store::active_tenants(self.store.client(), since)
+            .await
+            .map_err(airis_analytics::Error::from)?;
+        for id in tenants {
+            let Ok(tenant) = Tenant::parse(&id) else {
+                continue;
+            };
+            if let Err(error) = self.pass_tenant(tenant, end).await {
+                tracing::warn!(%error, tenant = %id, "anomaly detection of a tenant failed; retried next pass");
+            }
+        }
+        Ok(())
+    }
+
+    async fn pass_tenant(&mut self, tenant: Tenant, end: u32) -> Result<(), crate::Error> {
+        let id = tenant.as_str().to_owned();
+        if !self.tenants.contains_key(&id) {
+            let watch = self.load(tenant, end).await?;
+            self.tenants.insert(id.clone(), watch);
+        }
+        let Some(watch) = self.tenants.get_mut(&id) else {
+            return Ok(());
+        };
+        // After a long outage, judge only the last backfill_minutes.
+        let oldest = end.saturating_sub(self.config.backfill_minutes * MINUTE_SECS);
+        let start = watch.cursor.max(oldest);
+        if start >= end {
+            return Ok(());
+        }
+        let rows = minute_red(
+            &self.store,
+            &watch.tenant,
+            Window {
+                start: u64::from(start) * 1_000_000_000,
+                end: u64::from(end) * 1_000_000_000,
+            },
+            None,
+        )
+        .await?;
+        let detected_at = now_nanos();
+        let found = judge_minutes(
+            watch,
+            &self.detector,
+            self.config.max_series_per_tenant,
+            start,
+            end,
+            &rows,
+            detected_at,
+        );
+        let token = format!("{id}:{start}:{end}");
+        store::write_anomalies(self.store.client(), &token, &found)
+            .await
+            .map_err(airis_analytics::Error::from)?;
+        watch.cursor = end;
+        if end.saturating_sub(watch.checkpointed) >= self.config.checkpoint_minutes * MINUTE_SECS {
+            checkpoint(&self.store, watch)
+                .await
+                .map_err(airis_analytics::Error::from)?;
+        }
+        Ok(())
+    }
+
+    /// A tenant's stored states (or none), and where to resume.
+    async fn load(&self, tenant: Tenant, end: u32) -> Result<TenantWatch, crate::Error> {
+        let client = self.store.client();
+        let stored = store::load_states(client, &tenant)
+            .await
+            .map_err(airis_analytics::Error::from)?;
+        // Every series of a checkpoint has the same minute; the newest one
+        // is where the stored states are.
+        let checkpoint = stored.values().map(|(minute, _)| *minute).max();
+        let mut series = HashMap::with_capacity(stored.len());
+        for (key, (minute, bytes)) in stored {
+            if Some(minute) != checkpoint {
+                continue;
+            }
+            match SeriesState::decode(&bytes, &self.detector) {
+                Some(state) => {
+                    series.insert(key, state);
+                }
+                None => tracing::warn!(
+                    tenant = tenant.as_str(),
+                    "a detector state of another layout or configuration: the series starts afresh"
+                ),
+            }
+        }
+        let cursor = match checkpoint {
+            Some(minute) => minute + MINUTE_SECS,
+            None => end.saturating_sub(self.config.backfill_minutes * MINUTE_SECS),
+        };
+        tracing::info!(
+            tenant = tenant.as_str(),
+            series = series.len(),
+            resume_at = cursor,
+            "watching a tenant's RED series"
+        );
+        Ok(TenantWatch {
+            tenant,
+            series,
+            cursor,
+            checkpointed: cursor,
+            warned_full: false,
+        })
+    }
+}
+
+/// Longest history a Forecast of a stored series reads, in minutes.
+const MAX_HISTORY_MINUTES: u32 = 20_160;
+/// History a Forecast of a stored series reads by default: a week.
+const DEFAULT_HISTORY_MINUTES: u32 = 10_080;
+/// Fewest points a forecast needs.
+const MIN_FORECAST_POINTS: usize = 10;
+
+/// The points of the stored RED series `selector` names, up to the last
+/// whole minute before `now` (Unix s): what Forecast's `red_series` reads.
+pub(crate) async fn red_series_points(
+    store: &Store,
+    tenant: &Tenant,
+    selector: &pb::RedSeriesSelector,
+    now: u32,
+) -> Result<Vec<pb::Point>, crate::Error> {
+    let invalid = |message: String| crate::Error::InvalidArgument(message);
+    if selector.service_name.is_empty() {
+        return Err(invalid("red_series.service_name: required".to_owned()));
+    }
+    let signal = pb::Signal::try_from(selector.signal)
+        .ok()
+        .and_then(Signal::from_proto)
+        .ok_or_else(|| {
+            invalid(format!(
+                "red_series.signal: {} is not a watched signal",
+                selector.signal
+            ))
+        })?;
+    let minutes = match selector.history_minutes {
+        0 => DEFAULT_HISTORY_MINUTES,
+        n if n > MAX_HISTORY_MINUTES => {
+            return Err(invalid(format!(
+                "red_series.history_minutes: {n} is more than {MAX_HISTORY_MINUTES} (two weeks)"
+            )));
+        }
+        n => n,
+    };
+    let end = now / MINUTE_SECS * MINUTE_SECS;
+    let start = end.saturating_sub(minutes * MINUTE_SECS);
+    let rows = minute_red(
+        store,
+        tenant,
+        Window {
+            start: u64::from(start) * 1_000_000_000,
+            end: u64::from(end) * 1_000_000_000,
+        },
+        Some(&selector.service_name),
+    )
+    .await?;
+    let by_minute: BTreeMap<u32, &MinuteRed> = rows
+        .iter()
+        .filter(|row| {
+            row.operation == selector.operation && (row.whole == 1) == selector.operation.is_empty()
+        })
+        .map(|row| (row.minute, row))
+        .collect();
+    let Some(&first) = by_minute.keys().next() else {
+        return Err(airis_analytics::Error::NotFound(format!(
+            "red_series: {} {}has no entry spans in the last {minutes} minutes",
+            selector.service_name,
+            if selector.operation.is_empty() {
+                String::new()
+            } else {
+                format!("operation {:?} ", selector.operation)
+            }
+        ))
+        .into());
+    };
+    // From the series' first minute on: a minute without requests is a
+    // request rate of 0, and no value of the other signals.
+    let points: Vec<pb::Point> = (first..end)
+        .step_by(MINUTE_SECS as usize)
+        .filter_map(|minute| {
+            let value = match by_minute.get(&minute) {
+                Some(row) => signal.value(row),
+                None => (signal == Signal::RequestRate).then_some(0.0),
+            }?;
+            Some(pb::Point {
+                time_unix_nano: u64::from(minute) * 1_000_000_000,
+                value,
+            })
+        })
+        .collect();
+    if points.len() < MIN_FORECAST_POINTS {
+        return Err(invalid(format!(
+            "red_series: {} minutes with a value in the last {minutes}; a forecast needs at least \
+             {MIN_FORECAST_POINTS}",
+            points.len()
+        )));
+    }
+    Ok(points)
+}
+
+/// Stores every series' state as of the last judged minute.
+async fn checkpoint(
+    store: &Store,
+    watch: &mut TenantWatch,
+) -> Result<(), clickhouse::error::Error> {
+    if watch.series.is_empty() || watch.cursor == watch.checkpointed {
+        return Ok(());
+    }
+    let minute = watch.cursor - MINUTE_SECS;
+    store::write_states(
+        store.client(),
+        &watch.tenant,
+        minute,
+        watch
+            .series
+            .iter()
+            .map(|(key, state)| (key, state.encode())),
+    )
+    .await?;
+    watch.checkpointed = watch.cursor;
+    Ok(())
+}
+
+/// Feeds the minutes `[start, end)` (Unix s, whole minutes) of `rows` to
+/// the tenant's series in time order, and returns the anomalies found.
+/// A service or operation seen before with no requests in a minute gets a
+/// request rate of 0 for it (a stop is news); its other signals have no
+/// value then.
+fn judge_minutes(
+    watch: &mut TenantWatch,
+    cfg: &DetectorConfig,
+    max_series: usize,
+    start: u32,
+    end: u32,
+    rows: &[MinuteRed],
+    detected_at: i64,
+) -> Vec<AnomalyRow> {
+    let mut by_minute: BTreeMap<u32, Vec<&MinuteRed>> = BTreeMap::new();
+    for row in rows {
+        by_minute.entry(row.minute).or_default().push(row);
+    }
+    let mut found = Vec::new();
+    let mut minute = start;
+    while minute < end {
+        let rows = by_minute.get(&minute).map_or(&[][..], Vec::as_slice);
+        let mut seen: Vec<SeriesKey> = Vec::with_capacity(rows.len());
+        for row in rows {
+            for signal in Signal::ALL {
+                let Some(value) = signal.value(row) else {
+                    continue;
+                };
+                let key = SeriesKey {
+                    service: row.service.clone(),
+                    operation: row.operation.clone(),
+                    signal,
+                };
+                if signal == Signal::RequestRate {
+                    seen.push(key.clone());
+                }
+                if let Some(finding) = judge(watch, cfg, max_series, &key, minute, value) {
+                    found.push(anomaly_row(watch, &key, minute, finding, detected_at));
+                }
+            }
+        }
+        seen.sort_unstable();
+        let silent: Vec<SeriesKey> = watch
+            .series
+            .keys()
+            .filter(|key| key.signal == Signal::RequestRate && seen.binary_search(key).is_err())
+            .cloned()
+            .collect();
+        for key in silent {
+            if let Some(finding) = judge(watch, cfg, max_series, &key, minute, 0.0) {
+                found.push(anomaly_row(watch, &key, minute, finding, detected_at));
+            }
+        }
+        minute += MINUTE_SECS;
+    }
+    found
+}
+
+fn judge(
+    watch: &mut TenantWatch,
+    cfg: &DetectorConfig,
+    max_series: usize,
+    key: &SeriesKey,
+    minute: u32,
+    value: f64,
+) -> Option<Finding> {
+    if !watch.series.contains_key(key) {
+        if watch.series.len() >= max_series {
+            if !watch.warned_full {
+                watch.warned_full = true;
+                tracing::warn!(
+                    tenant = watch.tenant.as_str(),
+                    max_series,
+                    "aiops.watch.max_series_per_tenant reached: new series are not watched"
+                );
+            }
+            return None;
+        }
+        watch.series.insert(key.clone(), SeriesState::new(cfg));
+    }
+    watch
+        .series
+        .get_mut(key)?
+        .judge(key.signal, i64::from(minute), value)
+}
+
+fn anomaly_row(
+    watch: &TenantWatch,
+    key: &SeriesKey,
+    minute: u32,
+    finding: Finding,
+    detected_at: i64,
+) -> AnomalyRow {
+    AnomalyRow {
+        tenant: watch.tenant.as_str().to_owned(),
+        service: key.service.clone(),
+        operation: key.operation.clone(),
+        signal: key.signal.name().to_owned(),
+        minute,
+        value: finding.value,
+        expected: finding.expected,
+        lower: finding.lower,
+        upper: finding.upper,
+        score: finding.score,
+        kind: kind_name(finding.kind).to_owned(),
+        detected_at,
+    }
+}
+
+/// The name stored in ClickHouse.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::None => "",
+        Kind::Spike => "spike",
+        Kind::Dip => "dip",
+        Kind::LevelShift => "level_shift",
+        Kind::TrendChange => "trend_change",
+        Kind::VarianceChange => "variance_change",
+        Kind::MissingData => "missing_data",
+    }
+}
+
+fn now_secs() -> u32 {
+    u32::try_from(now_unix_secs()).unwrap_or(0)
+}
+
+fn now_nanos() -> i64 {
+    i64::try_from(now_unix_nano()).unwrap_or(i64::MAX)
+}

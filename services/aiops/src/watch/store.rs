@@ -1,0 +1,137 @@
+//! What continuous detection reads and writes in ClickHouse: the tenants
+//! with recent spans, the detector states, the anomalies.
+
+use std::collections::HashMap;
+
+use airis_analytics::query::Sql;
+use airis_runtime::tenant::Tenant;
+use airis_store::insert;
+use airis_store::tables::{ANOMALIES, DETECTOR_STATES, MINUTE_COUNTS};
+
+use super::series::SeriesKey;
+
+/// One stored anomaly.
+#[derive(Debug, Clone, PartialEq, clickhouse::Row, serde::Serialize, serde::Deserialize)]
+pub struct AnomalyRow {
+    #[serde(rename = "TenantId")]
+    pub tenant: String,
+    #[serde(rename = "ServiceName")]
+    pub service: String,
+    #[serde(rename = "Operation")]
+    pub operation: String,
+    #[serde(rename = "Signal")]
+    pub signal: String,
+    /// Unix seconds of the minute's start.
+    #[serde(rename = "Minute")]
+    pub minute: u32,
+    #[serde(rename = "Value")]
+    pub value: f64,
+    #[serde(rename = "Expected")]
+    pub expected: f64,
+    #[serde(rename = "Lower")]
+    pub lower: f64,
+    #[serde(rename = "Upper")]
+    pub upper: f64,
+    #[serde(rename = "Score")]
+    pub score: f64,
+    #[serde(rename = "Kind")]
+    pub kind: String,
+    /// Nanoseconds since the Unix epoch.
+    #[serde(rename = "DetectedAt")]
+    pub detected_at: i64,
+}
+
+#[derive(clickhouse::Row, serde::Serialize)]
+struct StateRow<'a> {
+    #[serde(rename = "TenantId")]
+    tenant: &'a str,
+    #[serde(rename = "Series")]
+    series: String,
+    #[serde(rename = "Minute")]
+    minute: u32,
+    /// Hex of the encoded state (a String column holds any bytes, but the
+    /// client's text paths do not).
+    #[serde(rename = "State")]
+    state: String,
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct LoadedState {
+    series: String,
+    minute: u32,
+    state: String,
+}
+
+/// Tenants with spans in the minutes since `since` (Unix seconds).
+pub async fn active_tenants(
+    client: &clickhouse::Client,
+    since: u32,
+) -> Result<Vec<String>, clickhouse::error::Error> {
+    client
+        .query(&format!(
+            "SELECT DISTINCT toString(TenantId) FROM {MINUTE_COUNTS} \
+             WHERE Minute >= toDateTime(?) ORDER BY 1"
+        ))
+        .bind(since)
+        .fetch_all()
+        .await
+}
+
+/// The newest stored state of every series of `tenant`, by series, with
+/// the minute it was stored after; undecodable keys and states are left
+/// to the caller.
+pub async fn load_states(
+    client: &clickhouse::Client,
+    tenant: &Tenant,
+) -> Result<HashMap<SeriesKey, (u32, Vec<u8>)>, clickhouse::error::Error> {
+    let mut sql = Sql::new(&format!(
+        "SELECT Series AS series, toUInt32(max(Minute)) AS minute, \
+         argMax(State, Minute) AS state FROM {DETECTOR_STATES} WHERE "
+    ));
+    sql.tenant(tenant).push(" GROUP BY Series");
+    let rows: Vec<LoadedState> = sql.query(client).fetch_all().await?;
+    let mut states = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let (Some(key), Ok(state)) = (SeriesKey::decode(&row.series), hex::decode(&row.state))
+        else {
+            tracing::warn!(tenant = tenant.as_str(), series = %row.series, "unreadable detector state skipped");
+            continue;
+        };
+        states.insert(key, (row.minute, state));
+    }
+    Ok(states)
+}
+
+/// Stores anomalies as one insert that ClickHouse deduplicates by `token`.
+pub async fn write_anomalies(
+    client: &clickhouse::Client,
+    token: &str,
+    rows: &[AnomalyRow],
+) -> Result<(), clickhouse::error::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    insert::write_all::<AnomalyRow, _>(client, ANOMALIES, token, rows.iter().cloned()).await
+}
+
+/// Stores every series' state of `tenant` as of `minute`.
+pub async fn write_states<'a>(
+    client: &clickhouse::Client,
+    tenant: &Tenant,
+    minute: u32,
+    states: impl Iterator<Item = (&'a SeriesKey, Vec<u8>)>,
+) -> Result<(), clickhouse::error::Error> {
+    let token = format!("{}:{minute}", tenant.as_str());
+    let mut insert = insert::begin::<StateRow<'_>>(client, DETECTOR_STATES, &token).await?;
+    for (key, state) in states {
+        insert
+            .write(&StateRow {
+                tenant: tenant.as_str(),
+                series: key.encode(),
+                minute,
+                state: hex::encode(state),
+            })
+            .await?;
+    }
+    insert.end().await
+}
