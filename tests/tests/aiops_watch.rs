@@ -2,7 +2,9 @@
 //! (OTLP → Kafka → loader → ClickHouse); the watcher finds the latency
 //! incidents on the right service and operation and nothing elsewhere,
 //! stores them, announces new ones on WatchAnomalies, forecasts a stored
-//! series by name, and after a restart
+//! RED series and a stored metric by name, keeps alert rules and tells
+//! what each kind of rule would have fired over the history, and after a
+//! restart
 //! (with its stored states, or without them as after a crash) announces
 //! nothing twice and stores no second copy that readers would see.
 
@@ -10,14 +12,32 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use airis_proto::airis::aiops::v1::{
-    Anomaly, AnomalyFilter, AnomalyKind, ForecastRequest, ListAnomaliesRequest, Point,
-    RedSeriesSelector, Signal, WatchAnomaliesRequest, WatchAnomaliesResponse,
-    anomaly_service_client::AnomalyServiceClient,
+    AbsenceCondition, AlertRule, AlertState, Annotation, AnomalyCondition, BurnRateCondition,
+    Comparison, CreateRuleRequest, DeleteRuleRequest, GetRuleRequest, KOfN, ListRulesRequest,
+    RuleSeries, TestRuleRequest, TestRuleResponse, ThresholdCondition, UpdateRuleRequest,
+    alert_rule::Condition, alert_service_client::AlertServiceClient, rule_series,
 };
+use airis_proto::airis::aiops::v1::{
+    Anomaly, AnomalyFilter, AnomalyKind, ForecastRequest, ListAnomaliesRequest,
+    MetricSeriesSelector, Point, RedSeriesSelector, Signal, WatchAnomaliesRequest,
+    WatchAnomaliesResponse, anomaly_service_client::AnomalyServiceClient,
+};
+use airis_proto::airis::analytics::v1::{Aggregation, LabelFilter, MatchOperator};
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
-use airis_proto::otlp::tonic::trace::v1::{Span, span::SpanKind};
+use airis_proto::kv::kv;
+use airis_proto::otlp::tonic::{
+    collector::metrics::v1::{
+        ExportMetricsServiceRequest, metrics_service_client::MetricsServiceClient,
+    },
+    metrics::v1::{
+        Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data,
+        number_data_point,
+    },
+    resource::v1::Resource,
+    trace::v1::{Span, span::SpanKind},
+};
 use airis_proto::tonic::{Code, Streaming, transport::Channel};
-use airis_store::tables::{ANOMALIES, DETECTOR_STATES, TRACES};
+use airis_store::tables::{ANOMALIES, DETECTOR_STATES, METRICS_GAUGE, TRACES};
 use airis_tests::{
     AiopsServer, Pipeline, Settings, TENANT, TOKEN,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
@@ -85,6 +105,43 @@ async fn send(endpoint: &str, spans: Vec<(&'static str, Span)>) -> anyhow::Resul
             .await?;
     }
     Ok(count)
+}
+
+/// A gauge `queue.depth` of `payment` with one point a minute for each
+/// minute of the history: queue `a` about 50 (±2), queue `b` 500.
+fn queue_depths(first: u64) -> ExportMetricsServiceRequest {
+    let points = (0..HISTORY)
+        .flat_map(|minute| {
+            let time = first + minute * MIN + 30 * SEC;
+            [("a", 48.0 + (minute * 7 % 5) as f64), ("b", 500.0)].map(|(queue, value)| {
+                NumberDataPoint {
+                    attributes: vec![kv("queue", queue)],
+                    time_unix_nano: time,
+                    value: Some(number_data_point::Value::AsDouble(value)),
+                    ..Default::default()
+                }
+            })
+        })
+        .collect();
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "payment")],
+                ..Default::default()
+            }),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: "queue.depth".to_owned(),
+                    data: Some(Data::Gauge(Gauge {
+                        data_points: points,
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            schema_url: String::new(),
+        }],
+    }
 }
 
 async fn list_all(
@@ -172,6 +229,15 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
     }
     let count = format!("SELECT count() FROM {TRACES} WHERE TenantId = '{TENANT}'");
     assert_eq!(wait_for_count(&clickhouse, &count, sent, WAIT).await?, sent);
+    MetricsServiceClient::connect(pipeline.endpoint.clone())
+        .await?
+        .export(authed(queue_depths(first), TOKEN))
+        .await?;
+    let gauges = format!("SELECT count() FROM {METRICS_GAUGE} WHERE TenantId = '{TENANT}'");
+    assert_eq!(
+        wait_for_count(&clickhouse, &gauges, 2 * HISTORY, WAIT).await?,
+        2 * HISTORY
+    );
 
     let server = AiopsServer::start(&settings).await?;
     let mut client = AnomalyServiceClient::connect(server.endpoint.clone()).await?;
@@ -292,6 +358,39 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         forecast.points[0].lower_95 <= 2.0 && 2.0 <= forecast.points[0].upper_95,
         "{forecast:?}"
     );
+    // A stored metric forecast by name: only queue `a`, about 50, where
+    // both queues together would average 275.
+    let queue = |queue: &str| MetricSeriesSelector {
+        metric_name: "queue.depth".to_owned(),
+        filters: vec![LabelFilter {
+            key: "queue".to_owned(),
+            operator: MatchOperator::Equals as i32,
+            value: queue.to_owned(),
+        }],
+        aggregation: Aggregation::Avg as i32,
+        history_minutes: 60,
+        ..Default::default()
+    };
+    let forecast = client
+        .forecast(authed(
+            ForecastRequest {
+                horizon: 3,
+                metric_series: Some(queue("a")),
+                ..Default::default()
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(forecast.step_seconds, 60);
+    assert_eq!(forecast.points.len(), 3);
+    assert_eq!(forecast.points[0].time_unix_nano, first + HISTORY * MIN);
+    for point in &forecast.points {
+        assert!(
+            point.lower_95 >= 40.0 && point.upper_95 <= 60.0 && point.lower_95 <= 50.0,
+            "{forecast:?}"
+        );
+    }
     for (request, code, field) in [
         (
             ForecastRequest {
@@ -316,15 +415,77 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
                 horizon: 5,
                 points: vec![Point::default()],
                 red_series: Some(selector("payment", Signal::RequestRate)),
+                ..Default::default()
             },
             Code::InvalidArgument,
             "points",
+        ),
+        (
+            ForecastRequest {
+                horizon: 5,
+                red_series: Some(selector("payment", Signal::RequestRate)),
+                metric_series: Some(queue("a")),
+                ..Default::default()
+            },
+            Code::InvalidArgument,
+            "points",
+        ),
+        (
+            ForecastRequest {
+                horizon: 5,
+                metric_series: Some(MetricSeriesSelector {
+                    metric_name: "no.such.metric".to_owned(),
+                    ..queue("a")
+                }),
+                ..Default::default()
+            },
+            Code::NotFound,
+            "metric_series",
+        ),
+        (
+            ForecastRequest {
+                horizon: 5,
+                metric_series: Some(MetricSeriesSelector {
+                    aggregation: Aggregation::Rate as i32,
+                    ..queue("a")
+                }),
+                ..Default::default()
+            },
+            Code::InvalidArgument,
+            "metric_series.aggregation",
+        ),
+        (
+            ForecastRequest {
+                horizon: 5,
+                metric_series: Some(MetricSeriesSelector {
+                    step_seconds: 1,
+                    history_minutes: 20_160,
+                    ..queue("a")
+                }),
+                ..Default::default()
+            },
+            Code::ResourceExhausted,
+            "metric_series.step_seconds",
+        ),
+        (
+            ForecastRequest {
+                horizon: 5,
+                metric_series: Some(MetricSeriesSelector {
+                    history_minutes: 20_161,
+                    ..queue("a")
+                }),
+                ..Default::default()
+            },
+            Code::InvalidArgument,
+            "metric_series.history_minutes",
         ),
     ] {
         let status = client.forecast(authed(request, TOKEN)).await.unwrap_err();
         assert_eq!(status.code(), code, "{status:?}");
         assert!(status.message().starts_with(field), "{status:?}");
     }
+
+    alert_rules(&server.endpoint, first).await?;
 
     // A live incident: announced on the stream once its minute is judged.
     let watch_filter = AnomalyFilter {
@@ -450,5 +611,346 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         server.stop().await?;
     }
     pipeline.stop().await?;
+    Ok(())
+}
+
+/// A rule on `payment`'s `POST /charge` p95, above 500 ms (the incidents'
+/// minutes are about 1,000 ms, the others about 100 ms).
+fn slow_charges(name: &str) -> AlertRule {
+    AlertRule {
+        name: name.to_owned(),
+        condition: Some(Condition::Threshold(ThresholdCondition {
+            series: Some(RuleSeries {
+                series: Some(rule_series::Series::Red(RedSeriesSelector {
+                    service_name: "payment".to_owned(),
+                    operation: "POST /charge".to_owned(),
+                    signal: Signal::LatencyP95 as i32,
+                    history_minutes: 0,
+                })),
+            }),
+            comparison: Comparison::Above as i32,
+            threshold: 500.0,
+            k_of_n: None,
+        })),
+        labels: [("severity".to_owned(), "page".to_owned())].into(),
+        annotations: vec![Annotation {
+            name: "summary".to_owned(),
+            en: "{{ $labels.service_name }} p95 is {{ $value }} ms".to_owned(),
+            ko: "{{ $labels.service_name }} p95가 {{ $value }} ms입니다".to_owned(),
+        }],
+        ..Default::default()
+    }
+}
+
+/// (active, fired, resolved) of each episode, in minutes of the history
+/// (fired and resolved `None` when 0).
+fn episodes(answer: &TestRuleResponse, first: u64) -> Vec<(u64, Option<u64>, Option<u64>)> {
+    let minute = |ns: u64| (ns != 0).then(|| (ns - first) / MIN);
+    answer
+        .alerts
+        .iter()
+        .map(|a| {
+            (
+                (a.active_unix_nano - first) / MIN,
+                minute(a.fired_unix_nano),
+                minute(a.resolved_unix_nano),
+            )
+        })
+        .collect()
+}
+
+/// Rules CRUD and TestRule over the twenty minutes of history.
+async fn alert_rules(endpoint: &str, first: u64) -> anyhow::Result<()> {
+    let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
+    let history = TimeRange {
+        start_unix_nano: first,
+        end_unix_nano: first + HISTORY * MIN,
+    };
+    let tester = alerts.clone();
+    let test = |rule: AlertRule, locale: &str| {
+        let mut alerts = tester.clone();
+        let request = TestRuleRequest {
+            rule: Some(rule),
+            time_range: Some(history),
+            locale: locale.to_owned(),
+        };
+        async move { anyhow::Ok(alerts.test_rule(authed(request, TOKEN)).await?.into_inner()) }
+    };
+
+    // Stored, read back, listed by name in pages, updated with the version
+    // read, deleted.
+    let created = alerts
+        .create_rule(authed(
+            CreateRuleRequest {
+                rule: Some(slow_charges("slow charges")),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .rule
+        .expect("the created rule");
+    assert!(!created.id.is_empty());
+    assert_eq!(created.version, 1);
+    assert!(created.update_time_unix_nano > first);
+    let read = alerts
+        .get_rule(authed(
+            GetRuleRequest {
+                id: created.id.clone(),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .rule;
+    assert_eq!(read.as_ref(), Some(&created));
+    for name in ["a rule", "b rule"] {
+        alerts
+            .create_rule(authed(
+                CreateRuleRequest {
+                    rule: Some(slow_charges(name)),
+                },
+                TOKEN,
+            ))
+            .await?;
+    }
+    let mut names = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = alerts
+            .list_rules(authed(
+                ListRulesRequest {
+                    page: Some(PageRequest {
+                        page_size: 2,
+                        page_token,
+                    }),
+                },
+                TOKEN,
+            ))
+            .await?
+            .into_inner();
+        names.extend(page.rules.into_iter().map(|r| r.name));
+        page_token = page.page.unwrap_or_default().next_page_token;
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(names, ["a rule", "b rule", "slow charges"]);
+    let mut edited = created.clone();
+    edited.for_minutes = 3;
+    let updated = alerts
+        .update_rule(authed(
+            UpdateRuleRequest {
+                rule: Some(edited.clone()),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .rule
+        .expect("the updated rule");
+    assert_eq!((updated.version, updated.for_minutes), (2, 3));
+    let stale = alerts
+        .update_rule(authed(UpdateRuleRequest { rule: Some(edited) }, TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+    assert!(stale.message().starts_with("rule.version"), "{stale:?}");
+    let delete = |version: u64| DeleteRuleRequest {
+        id: created.id.clone(),
+        version,
+    };
+    let stale = alerts
+        .delete_rule(authed(delete(1), TOKEN))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+    alerts.delete_rule(authed(delete(2), TOKEN)).await?;
+    for status in [
+        alerts
+            .get_rule(authed(
+                GetRuleRequest {
+                    id: created.id.clone(),
+                },
+                TOKEN,
+            ))
+            .await
+            .unwrap_err(),
+        alerts
+            .delete_rule(authed(delete(0), TOKEN))
+            .await
+            .unwrap_err(),
+    ] {
+        assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    }
+    // Refusals name the field.
+    let mut with_id = slow_charges("x");
+    with_id.id = "mine".to_owned();
+    let mut not_finite = slow_charges("x");
+    if let Some(Condition::Threshold(t)) = &mut not_finite.condition {
+        t.threshold = f64::INFINITY;
+    }
+    for (rule, field) in [
+        (with_id, "rule.id"),
+        (not_finite, "rule.threshold.threshold"),
+    ] {
+        let status = alerts
+            .create_rule(authed(CreateRuleRequest { rule: Some(rule) }, TOKEN))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with(field), "{status:?}");
+    }
+
+    // A threshold fires in each incident's minute and resolves in the next.
+    let answer = test(slow_charges("slow"), "ko").await?;
+    assert_eq!(answer.evaluations.len(), HISTORY as usize);
+    let firing: Vec<u64> = answer
+        .evaluations
+        .iter()
+        .filter(|e| e.state == AlertState::Firing as i32)
+        .map(|e| (e.time_unix_nano - first) / MIN)
+        .collect();
+    assert_eq!(firing, INCIDENTS);
+    assert!(
+        answer
+            .evaluations
+            .iter()
+            .all(|e| e.has_value && (e.breached == (e.value > 500.0))),
+        "{answer:#?}"
+    );
+    let incident_episodes: Vec<_> = INCIDENTS
+        .iter()
+        .map(|&m| (m, Some(m), Some(m + 1)))
+        .collect();
+    assert_eq!(episodes(&answer, first), incident_episodes);
+    let alert = &answer.alerts[0];
+    assert!(alert.value > 500.0, "{alert:?}");
+    assert_eq!(alert.labels["alertname"], "slow");
+    assert_eq!(alert.labels["severity"], "page");
+    assert_eq!(alert.labels["operation"], "POST /charge");
+    let summary = &alert.annotations["summary"];
+    assert!(
+        summary.starts_with("payment p95가 ") && summary.ends_with(" ms입니다"),
+        "{summary}"
+    );
+    // One minute is not enough for `for_minutes: 1`: both stay pending.
+    let mut patient = slow_charges("slow");
+    patient.for_minutes = 1;
+    let pending: Vec<_> = INCIDENTS.iter().map(|&m| (m, None, Some(m + 1))).collect();
+    assert_eq!(episodes(&test(patient, "en").await?, first), pending);
+    // Two of the last five minutes: only from the second incident on.
+    let mut two_of_five = slow_charges("slow");
+    if let Some(Condition::Threshold(t)) = &mut two_of_five.condition {
+        t.k_of_n = Some(KOfN { k: 2, n: 5 });
+    }
+    assert_eq!(
+        episodes(&test(two_of_five, "en").await?, first),
+        [(INCIDENTS[1], Some(INCIDENTS[1]), Some(INCIDENTS[1] + 1))]
+    );
+    // The anomalies continuous detection stored, as a rule.
+    let anomaly = AlertRule {
+        condition: Some(Condition::Anomaly(AnomalyCondition {
+            filter: Some(AnomalyFilter {
+                service_name: "payment".to_owned(),
+                operation: "POST /charge".to_owned(),
+                signals: vec![Signal::LatencyP95 as i32],
+                min_score: 0.5,
+            }),
+            k_of_n: None,
+        })),
+        ..slow_charges("anomalous charges")
+    };
+    assert_eq!(
+        episodes(&test(anomaly, "en").await?, first),
+        incident_episodes
+    );
+    // Absence: cart has traffic every minute; a service that never sent
+    // any is absent from the start and still at the end.
+    let absent = |service: &str| AlertRule {
+        condition: Some(Condition::Absence(AbsenceCondition {
+            series: Some(RuleSeries {
+                series: Some(rule_series::Series::Red(RedSeriesSelector {
+                    service_name: service.to_owned(),
+                    signal: Signal::RequestRate as i32,
+                    ..Default::default()
+                })),
+            }),
+            minutes: 3,
+        })),
+        ..slow_charges("gone")
+    };
+    assert_eq!(episodes(&test(absent("cart"), "en").await?, first), []);
+    assert_eq!(
+        episodes(&test(absent("nobody"), "en").await?, first),
+        [(0, Some(0), None)]
+    );
+    // A metric: queue b stays at 500 the whole time.
+    let deep_queue = AlertRule {
+        condition: Some(Condition::Threshold(ThresholdCondition {
+            series: Some(RuleSeries {
+                series: Some(rule_series::Series::Metric(MetricSeriesSelector {
+                    filters: vec![LabelFilter {
+                        key: "queue".to_owned(),
+                        operator: MatchOperator::Equals as i32,
+                        value: "b".to_owned(),
+                    }],
+                    metric_name: "queue.depth".to_owned(),
+                    aggregation: Aggregation::Avg as i32,
+                    ..Default::default()
+                })),
+            }),
+            comparison: Comparison::Above as i32,
+            threshold: 400.0,
+            k_of_n: None,
+        })),
+        annotations: vec![Annotation {
+            name: "summary".to_owned(),
+            en: "{{ $labels.metric_name }} at {{ $value }}".to_owned(),
+            ko: String::new(),
+        }],
+        ..slow_charges("deep queue")
+    };
+    let answer = test(deep_queue, "ko").await?;
+    assert_eq!(episodes(&answer, first), [(0, Some(0), None)]);
+    assert_eq!(
+        answer.alerts[0].annotations["summary"],
+        "queue.depth at 500"
+    );
+    // No errors at all: the error budget is not burning.
+    let burn = AlertRule {
+        condition: Some(Condition::BurnRate(BurnRateCondition {
+            service_name: "payment".to_owned(),
+            objective: 0.999,
+            ..Default::default()
+        })),
+        ..slow_charges("burning")
+    };
+    let answer = test(burn, "en").await?;
+    assert_eq!(episodes(&answer, first), []);
+    assert!(
+        answer
+            .evaluations
+            .iter()
+            .all(|e| e.has_value && e.value == 0.0),
+        "{answer:#?}"
+    );
+    // A window longer than a week is refused.
+    let status = alerts
+        .test_rule(authed(
+            TestRuleRequest {
+                rule: Some(slow_charges("slow")),
+                time_range: Some(TimeRange {
+                    start_unix_nano: first - 8 * 24 * 60 * MIN,
+                    end_unix_nano: first,
+                }),
+                locale: String::new(),
+            },
+            TOKEN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    assert!(status.message().starts_with("time_range"), "{status:?}");
     Ok(())
 }

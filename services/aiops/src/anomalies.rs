@@ -28,13 +28,14 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    pub(crate) fn from_proto(filter: Option<&AnomalyFilter>) -> Result<Self, Error> {
+    /// `field` names the filter in errors (`filter`, `rule.anomaly.filter`).
+    pub(crate) fn from_proto(field: &str, filter: Option<&AnomalyFilter>) -> Result<Self, Error> {
         let Some(filter) = filter else {
             return Ok(Self::default());
         };
         if !(0.0..=1.0).contains(&filter.min_score) {
             return Err(Error::InvalidArgument(format!(
-                "filter.min_score: {} is not within [0, 1]",
+                "{field}.min_score: {} is not within [0, 1]",
                 filter.min_score
             )));
         }
@@ -48,7 +49,7 @@ impl Filter {
                     .and_then(Signal::from_proto)
                     .ok_or_else(|| {
                         Error::InvalidArgument(format!(
-                            "filter.signals[{i}]: {raw} is not a watched signal"
+                            "{field}.signals[{i}]: {raw} is not a watched signal"
                         ))
                     })
             })
@@ -61,6 +62,14 @@ impl Filter {
         })
     }
 
+    pub(crate) fn service(&self) -> &str {
+        &self.service
+    }
+
+    pub(crate) fn operation(&self) -> &str {
+        &self.operation
+    }
+
     /// Whether a stored anomaly passes the filter (WatchAnomalies).
     pub(crate) fn matches(&self, row: &AnomalyRow) -> bool {
         (self.service.is_empty() || row.service == self.service)
@@ -69,8 +78,8 @@ impl Filter {
             && row.score >= self.min_score
     }
 
-    /// ` AND ...` conditions on the stored columns (ListAnomalies).
-    fn push(&self, sql: &mut Sql) {
+    /// ` AND ...` conditions on the stored columns.
+    pub(crate) fn push(&self, sql: &mut Sql) {
         if !self.service.is_empty() {
             sql.push_bind(" AND ServiceName = ?", self.service.as_str());
         }
@@ -139,7 +148,7 @@ pub(crate) async fn list(
     request: ListAnomaliesRequest,
 ) -> Result<ListAnomaliesResponse, Error> {
     let window = Window::from_proto("time_range", request.time_range.as_ref(), store.limits())?;
-    let filter = Filter::from_proto(request.filter.as_ref())?;
+    let filter = Filter::from_proto("filter", request.filter.as_ref())?;
     let page: Page<Cursor> = Page::new(PAGE_TAG, request.page.as_ref(), store.limits())?;
     let sql = list_sql(tenant, &window, &filter, page.after.as_ref(), page.fetch());
     let mut rows: Vec<Listed> = store
@@ -290,25 +299,34 @@ mod tests {
 
     #[test]
     fn filters_are_checked_and_bound() {
-        let bad = Filter::from_proto(Some(&AnomalyFilter {
-            min_score: 1.5,
-            ..Default::default()
-        }))
+        let bad = Filter::from_proto(
+            "filter",
+            Some(&AnomalyFilter {
+                min_score: 1.5,
+                ..Default::default()
+            }),
+        )
         .unwrap_err();
         assert!(bad.to_string().contains("filter.min_score"), "{bad}");
-        let bad = Filter::from_proto(Some(&AnomalyFilter {
-            signals: vec![ProtoSignal::Unspecified as i32],
-            ..Default::default()
-        }))
+        let bad = Filter::from_proto(
+            "filter",
+            Some(&AnomalyFilter {
+                signals: vec![ProtoSignal::Unspecified as i32],
+                ..Default::default()
+            }),
+        )
         .unwrap_err();
         assert!(bad.to_string().contains("filter.signals[0]"), "{bad}");
         let hostile = "x'; DROP TABLE t; --";
-        let filter = Filter::from_proto(Some(&AnomalyFilter {
-            service_name: hostile.to_owned(),
-            operation: "op".to_owned(),
-            signals: vec![ProtoSignal::LatencyP95 as i32],
-            min_score: 0.7,
-        }))
+        let filter = Filter::from_proto(
+            "filter",
+            Some(&AnomalyFilter {
+                service_name: hostile.to_owned(),
+                operation: "op".to_owned(),
+                signals: vec![ProtoSignal::LatencyP95 as i32],
+                min_score: 0.7,
+            }),
+        )
         .unwrap();
         let tenant = Tenant::parse("acme").unwrap();
         let cursor = Cursor {

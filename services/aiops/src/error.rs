@@ -13,6 +13,10 @@ pub enum Error {
     /// A documented limit was exceeded; the message names it.
     #[error("{0}")]
     LimitExceeded(String),
+    /// The caller's view is out of date (a rule changed since it was
+    /// read); the message says what to do.
+    #[error("{0}")]
+    Aborted(String),
     /// A stored-data query (time range, paging, ClickHouse): the query
     /// service's errors and statuses, which it shares.
     #[error(transparent)]
@@ -28,6 +32,7 @@ impl From<Error> for Status {
             Error::Auth(error) => error.into(),
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::LimitExceeded(message) => Status::resource_exhausted(message),
+            Error::Aborted(message) => Status::aborted(message),
             Error::Query(error) => error.into(),
             Error::Internal(message) => {
                 tracing::error!(%message, "aiops model failed");

@@ -12,6 +12,7 @@
 //! forecast of a long series is tens of milliseconds of CPU that must not
 //! stall the async workers serving other calls.
 
+pub mod alert;
 mod anomalies;
 pub mod detect;
 mod error;
@@ -19,6 +20,7 @@ mod feed;
 pub mod forecast;
 pub mod nab;
 mod service;
+mod stored;
 pub mod watch;
 
 use airis_analytics::{Limits, query::Store};
@@ -91,12 +93,14 @@ pub async fn run(
         stored.clone(),
         shutdown.clone(),
     );
+    let alerts = alert::Alerts::new(Authenticator::new(auth)?, store.clone());
     let watcher = config.watch.enabled.then(|| {
         let watcher = watch::Watcher::new(config.watch.clone(), store);
         tokio::spawn(watcher.run(shutdown.clone()))
     });
     let mut services = Services::new();
     services.add(aiops.into_server());
+    services.add(alerts.into_server());
     grpc::serve(listener, services, server, shutdown).await?;
     if let Some(watcher) = watcher {
         // Its last states are stored before the process exits.

@@ -22,6 +22,7 @@ use crate::anomalies::{self, Filter};
 use crate::detect::{ANOMALY_THRESHOLD, Detector, DetectorConfig, Kind};
 use crate::feed::Stored;
 use crate::forecast::{self, ForecastConfig, ForecastError};
+use crate::stored;
 
 /// Points one ScoreSeries may carry: its answer (about 65 bytes a point)
 /// stays under the 4 MiB that gRPC clients accept by default.
@@ -142,7 +143,7 @@ impl AnomalyService for Aiops {
         request: Request<WatchAnomaliesRequest>,
     ) -> Result<Response<Self::WatchAnomaliesStream>, Status> {
         let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
-        let filter = Filter::from_proto(request.get_ref().filter.as_ref())?;
+        let filter = Filter::from_proto("filter", request.get_ref().filter.as_ref())?;
         // Subscribed before answering: nothing stored after the call
         // returns is missed, and nothing first found before it is sent.
         let since = i64::try_from(airis_runtime::clock::now_unix_nano()).unwrap_or(i64::MAX);
@@ -204,17 +205,32 @@ impl AnomalyService for Aiops {
         &self,
         mut request: Request<ForecastRequest>,
     ) -> Result<Response<ForecastResponse>, Status> {
-        if let Some(selector) = request.get_ref().red_series.clone() {
+        let sources = usize::from(!request.get_ref().points.is_empty())
+            + usize::from(request.get_ref().red_series.is_some())
+            + usize::from(request.get_ref().metric_series.is_some());
+        if sources > 1 {
+            return Err(Error::InvalidArgument(
+                "points: give one of points, red_series and metric_series".to_owned(),
+            )
+            .into());
+        }
+        let (red, metric) = (
+            request.get_ref().red_series.clone(),
+            request.get_ref().metric_series.clone(),
+        );
+        if red.is_some() || metric.is_some() {
             let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
-            if !request.get_ref().points.is_empty() {
-                return Err(Error::InvalidArgument(
-                    "points: give points or red_series, not both".to_owned(),
-                )
-                .into());
-            }
-            let now = u32::try_from(airis_runtime::clock::now_unix_secs()).unwrap_or(u32::MAX);
-            request.get_mut().points =
-                crate::watch::red_series_points(&self.store, &tenant, &selector, now).await?;
+            let now = airis_runtime::clock::now_unix_nano() / NANOS_PER_SEC;
+            request.get_mut().points = match (red, metric) {
+                (Some(selector), _) => {
+                    let now = u32::try_from(now).unwrap_or(u32::MAX);
+                    stored::red_series_points(&self.store, &tenant, &selector, now).await?
+                }
+                (None, Some(selector)) => {
+                    stored::metric_series_points(&self.store, &tenant, &selector, now).await?
+                }
+                (None, None) => Vec::new(),
+            };
         }
         self.run("Forecast", request, run_forecast).await
     }

@@ -96,6 +96,9 @@ pub enum Access {
     Read,
     /// Sending telemetry: an ingest token, or an editor or admin.
     Ingest,
+    /// Changing what the tenant configured (alert rules): an editor or
+    /// admin.
+    Edit,
 }
 
 /// Who called, once the credentials are checked.
@@ -219,6 +222,8 @@ impl Authenticator {
             (Access::Read, Principal::Ingest) => false,
             (Access::Ingest, Principal::Ingest) => true,
             (Access::Ingest, Principal::User(role)) => role >= Role::Editor,
+            (Access::Edit, Principal::User(role)) => role >= Role::Editor,
+            (Access::Edit, Principal::Ingest) => false,
         };
         if allowed {
             return Ok(tenant);
@@ -229,6 +234,13 @@ impl Authenticator {
                 "sending telemetry needs an ingest token or the editor role, the token has {}",
                 role.as_claim()
             ),
+            (Access::Edit, Principal::User(role)) => format!(
+                "this needs the editor or admin role, the token has {}",
+                role.as_claim()
+            ),
+            (Access::Edit, _) => {
+                "an ingest token can only send telemetry; sign in as an editor".into()
+            }
             _ => "not allowed".into(),
         }))
     }
@@ -416,6 +428,11 @@ mod tests {
         assert!(a.tenant(&as_role("admin"), Access::Ingest).is_ok());
         let viewer = a.tenant(&as_role("viewer"), Access::Ingest).unwrap_err();
         assert!(viewer.to_string().contains("viewer"), "{viewer}");
+        assert!(a.tenant(&as_role("editor"), Access::Edit).is_ok());
+        assert!(a.tenant(&as_role("admin"), Access::Edit).is_ok());
+        let viewer = a.tenant(&as_role("viewer"), Access::Edit).unwrap_err();
+        assert!(viewer.to_string().contains("editor or admin"), "{viewer}");
+        assert!(denied(a.tenant(&as_role("ingest"), Access::Edit)));
         assert!(denied(a.tenant(&as_role("root"), Access::Read)));
         // A tenant header without a role is not enough.
         assert!(denied(

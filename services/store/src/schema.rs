@@ -100,6 +100,8 @@ enum Family {
     Traces,
     Logs,
     Metrics,
+    /// What people configured (alert rules): kept until deleted, no TTL.
+    Config,
 }
 
 impl Family {
@@ -108,6 +110,7 @@ impl Family {
             Family::Traces => config.traces_ttl_days,
             Family::Logs => config.logs_ttl_days,
             Family::Metrics => config.metrics_ttl_days,
+            Family::Config => 0,
         }
     }
 }
@@ -249,6 +252,18 @@ const ANOMALIES_BODY: &str = "\
 /// Per tenant and watched series: its detector's state after `Minute`, the
 /// last minute it learned. A checkpoint writes every series of a tenant
 /// with the same `Minute`; readers take the newest row of each series.
+/// Per tenant: every version of every alert rule, the newest one current
+/// unless it marks the rule deleted. `Rule` is the `AlertRule` message,
+/// encoded and hex-encoded; `Name` is its name, for ordering.
+const ALERT_RULES_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    RuleId String CODEC(ZSTD(1)),
+    Version UInt64,
+    Deleted UInt8,
+    Name String CODEC(ZSTD(1)),
+    Rule String CODEC(ZSTD(3)),
+    UpdatedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
+
 const DETECTOR_STATES_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
     Series String CODEC(ZSTD(1)),
@@ -520,14 +535,26 @@ const DETECTOR_STATES: TableDef = TableDef {
     sharding_key: "cityHash64(TenantId)",
 };
 
+const ALERT_RULES: TableDef = TableDef {
+    name: tables::ALERT_RULES,
+    body: ALERT_RULES_BODY,
+    engine: Engine::ReplacingMergeTree("Version"),
+    partition_by: "tuple()",
+    primary_key: None,
+    order_by: "(TenantId, RuleId)",
+    ttl_column: "UpdatedAt",
+    family: Family::Config,
+    sharding_key: "cityHash64(TenantId)",
+};
+
 const GAUGE: TableDef = metric_table(tables::METRICS_GAUGE, GAUGE_BODY);
 const SUM: TableDef = metric_table(tables::METRICS_SUM, SUM_BODY);
 const HISTOGRAM: TableDef = metric_table(tables::METRICS_HISTOGRAM, HISTOGRAM_BODY);
 const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_HISTOGRAM_BODY);
 const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
 
-/// Every table whose TTL follows the configuration.
-const ALL_TABLES: [&TableDef; 14] = [
+/// Every table; the TTL of each follows the configuration of its family.
+const ALL_TABLES: [&TableDef; 15] = [
     &TRACES,
     &TRACE_ID_TS,
     &MINUTE_COUNTS,
@@ -542,6 +569,7 @@ const ALL_TABLES: [&TableDef; 14] = [
     &SUMMARY,
     &ANOMALIES,
     &DETECTOR_STATES,
+    &ALERT_RULES,
 ];
 
 /// One schema change. Statements must be idempotent (`IF NOT EXISTS`
@@ -657,6 +685,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         name: "aiops_anomalies",
         tables: &[&ANOMALIES, &DETECTOR_STATES],
+        then: nothing,
+    },
+    Migration {
+        version: 8,
+        name: "aiops_alert_rules",
+        tables: &[&ALERT_RULES],
         then: nothing,
     },
 ];

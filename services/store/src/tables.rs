@@ -32,5 +32,7 @@ pub const ANOMALIES: &str = "aiops_anomalies";
 /// The state of every watched series' detector as of a minute, so a
 /// restarted watcher resumes where it was.
 pub const DETECTOR_STATES: &str = "aiops_detector_states";
+/// Alert rules, every version of each ([`crate::schema`]).
+pub const ALERT_RULES: &str = "aiops_alert_rules";
 /// The migrations applied ([`crate::schema::migrate`]).
 pub const MIGRATIONS: &str = "airis_schema_migrations";

@@ -35,8 +35,6 @@ use airis_analytics::red::{MinuteRed, minute_red};
 use airis_runtime::clock::{now_unix_nano, now_unix_secs};
 use airis_runtime::{Shutdown, tenant::Tenant};
 
-use airis_proto::airis::aiops::v1 as pb;
-
 use crate::detect::{DetectorConfig, Kind};
 use series::{Finding, SeriesKey, SeriesState, Signal};
 use store::AnomalyRow;
@@ -78,7 +76,7 @@ impl Default for WatchConfig {
     }
 }
 
-const MINUTE_SECS: u32 = 60;
+pub(crate) const MINUTE_SECS: u32 = 60;
 
 /// One tenant's detectors and where they are.
 struct TenantWatch {
@@ -238,99 +236,6 @@ impl Watcher {
             warned_full: false,
         })
     }
-}
-
-/// Longest history a Forecast of a stored series reads, in minutes.
-const MAX_HISTORY_MINUTES: u32 = 20_160;
-/// History a Forecast of a stored series reads by default: a week.
-const DEFAULT_HISTORY_MINUTES: u32 = 10_080;
-/// Fewest points a forecast needs.
-const MIN_FORECAST_POINTS: usize = 10;
-
-/// The points of the stored RED series `selector` names, up to the last
-/// whole minute before `now` (Unix s): what Forecast's `red_series` reads.
-pub(crate) async fn red_series_points(
-    store: &Store,
-    tenant: &Tenant,
-    selector: &pb::RedSeriesSelector,
-    now: u32,
-) -> Result<Vec<pb::Point>, crate::Error> {
-    let invalid = |message: String| crate::Error::InvalidArgument(message);
-    if selector.service_name.is_empty() {
-        return Err(invalid("red_series.service_name: required".to_owned()));
-    }
-    let signal = pb::Signal::try_from(selector.signal)
-        .ok()
-        .and_then(Signal::from_proto)
-        .ok_or_else(|| {
-            invalid(format!(
-                "red_series.signal: {} is not a watched signal",
-                selector.signal
-            ))
-        })?;
-    let minutes = match selector.history_minutes {
-        0 => DEFAULT_HISTORY_MINUTES,
-        n if n > MAX_HISTORY_MINUTES => {
-            return Err(invalid(format!(
-                "red_series.history_minutes: {n} is more than {MAX_HISTORY_MINUTES} (two weeks)"
-            )));
-        }
-        n => n,
-    };
-    let end = now / MINUTE_SECS * MINUTE_SECS;
-    let start = end.saturating_sub(minutes * MINUTE_SECS);
-    let rows = minute_red(
-        store,
-        tenant,
-        Window {
-            start: u64::from(start) * 1_000_000_000,
-            end: u64::from(end) * 1_000_000_000,
-        },
-        Some(&selector.service_name),
-    )
-    .await?;
-    let by_minute: BTreeMap<u32, &MinuteRed> = rows
-        .iter()
-        .filter(|row| {
-            row.operation == selector.operation && (row.whole == 1) == selector.operation.is_empty()
-        })
-        .map(|row| (row.minute, row))
-        .collect();
-    let Some(&first) = by_minute.keys().next() else {
-        return Err(airis_analytics::Error::NotFound(format!(
-            "red_series: {} {}has no entry spans in the last {minutes} minutes",
-            selector.service_name,
-            if selector.operation.is_empty() {
-                String::new()
-            } else {
-                format!("operation {:?} ", selector.operation)
-            }
-        ))
-        .into());
-    };
-    // From the series' first minute on: a minute without requests is a
-    // request rate of 0, and no value of the other signals.
-    let points: Vec<pb::Point> = (first..end)
-        .step_by(MINUTE_SECS as usize)
-        .filter_map(|minute| {
-            let value = match by_minute.get(&minute) {
-                Some(row) => signal.value(row),
-                None => (signal == Signal::RequestRate).then_some(0.0),
-            }?;
-            Some(pb::Point {
-                time_unix_nano: u64::from(minute) * 1_000_000_000,
-                value,
-            })
-        })
-        .collect();
-    if points.len() < MIN_FORECAST_POINTS {
-        return Err(invalid(format!(
-            "red_series: {} minutes with a value in the last {minutes}; a forecast needs at least \
-             {MIN_FORECAST_POINTS}",
-            points.len()
-        )));
-    }
-    Ok(points)
 }
 
 /// Stores every series' state as of the last judged minute.

@@ -77,7 +77,17 @@ impl Signal {
     /// The signal's value in a minute (requests per second, errors per
     /// request, milliseconds), `None` when the minute has too few requests.
     pub fn value(self, row: &MinuteRed) -> Option<f64> {
-        if row.requests < self.min_requests().max(1) && self != Signal::RequestRate {
+        if row.requests < self.min_requests() {
+            return None;
+        }
+        self.raw_value(row)
+    }
+
+    /// The signal's value in a minute with any request at all, as alert
+    /// rules read it (a rule's author chose the threshold knowing the
+    /// traffic).
+    pub fn raw_value(self, row: &MinuteRed) -> Option<f64> {
+        if row.requests == 0 && self != Signal::RequestRate {
             return None;
         }
         let ms = |i: usize| row.latency.get(i).map(|&ns| ns as f64 / 1e6);

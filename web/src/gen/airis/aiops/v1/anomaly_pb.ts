@@ -32,6 +32,8 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Aggregation, LabelFilter } from "../../analytics/v1/query_pb";
+import { file_airis_analytics_v1_query } from "../../analytics/v1/query_pb";
 import type { PageInfo, PageRequest, TimeRange } from "../../common/v1/common_pb";
 import { file_airis_common_v1_common } from "../../common/v1/common_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -40,7 +42,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/aiops/v1/anomaly.proto.
  */
 export const file_airis_aiops_v1_anomaly: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaXJpcy9haW9wcy92MS9hbm9tYWx5LnByb3RvEg5haXJpcy5haW9wcy52MSKHAgoHQW5vbWFseRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEiYKBnNpZ25hbBgDIAEoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIWCg50aW1lX3VuaXhfbmFubxgEIAEoBhINCgV2YWx1ZRgFIAEoARIQCghleHBlY3RlZBgGIAEoARINCgVsb3dlchgHIAEoARINCgV1cHBlchgIIAEoARINCgVzY29yZRgJIAEoARIpCgRraW5kGAogASgOMhsuYWlyaXMuYWlvcHMudjEuQW5vbWFseUtpbmQSGgoSZGV0ZWN0ZWRfdW5peF9uYW5vGAsgASgGInQKDUFub21hbHlGaWx0ZXISFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRInCgdzaWduYWxzGAMgAygOMhYuYWlyaXMuYWlvcHMudjEuU2lnbmFsEhEKCW1pbl9zY29yZRgEIAEoASKhAQoUTGlzdEFub21hbGllc1JlcXVlc3QSLgoKdGltZV9yYW5nZRgBIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USLQoGZmlsdGVyGAIgASgLMh0uYWlyaXMuYWlvcHMudjEuQW5vbWFseUZpbHRlchIqCgRwYWdlGAMgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IocBChVMaXN0QW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvEhkKEWFub21hbHlfdGhyZXNob2xkGAMgASgBIkYKFVdhdGNoQW5vbWFsaWVzUmVxdWVzdBItCgZmaWx0ZXIYASABKAsyHS5haXJpcy5haW9wcy52MS5Bbm9tYWx5RmlsdGVyIkQKFldhdGNoQW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseSIuCgVQb2ludBIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhINCgV2YWx1ZRgCIAEoASI7ChJTY29yZVNlcmllc1JlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQingEKC1Njb3JlZFBvaW50EhYKDnRpbWVfdW5peF9uYW5vGAEgASgGEg0KBXZhbHVlGAIgASgBEg0KBXNjb3JlGAMgASgBEhAKCGV4cGVjdGVkGAQgASgBEg0KBWxvd2VyGAUgASgBEg0KBXVwcGVyGAYgASgBEikKBGtpbmQYByABKA4yGy5haXJpcy5haW9wcy52MS5Bbm9tYWx5S2luZCJdChNTY29yZVNlcmllc1Jlc3BvbnNlEisKBnBvaW50cxgBIAMoCzIbLmFpcmlzLmFpb3BzLnYxLlNjb3JlZFBvaW50EhkKEWFub21hbHlfdGhyZXNob2xkGAIgASgBIoABCg9Gb3JlY2FzdFJlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQSDwoHaG9yaXpvbhgCIAEoDRI1CgpyZWRfc2VyaWVzGAMgASgLMiEuYWlyaXMuYWlvcHMudjEuUmVkU2VyaWVzU2VsZWN0b3IifQoRUmVkU2VyaWVzU2VsZWN0b3ISFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRImCgZzaWduYWwYAyABKA4yFi5haXJpcy5haW9wcy52MS5TaWduYWwSFwoPaGlzdG9yeV9taW51dGVzGAQgASgNIjcKC1NlYXNvbmFsaXR5EhYKDnBlcmlvZF9zZWNvbmRzGAEgASgDEhAKCHN0cmVuZ3RoGAIgASgBIn4KDUZvcmVjYXN0UG9pbnQSFgoOdGltZV91bml4X25hbm8YASABKAYSDQoFdmFsdWUYAiABKAESEAoIbG93ZXJfODAYAyABKAESEAoIdXBwZXJfODAYBCABKAESEAoIbG93ZXJfOTUYBSABKAESEAoIdXBwZXJfOTUYBiABKAEimQEKEEZvcmVjYXN0UmVzcG9uc2USFAoMc3RlcF9zZWNvbmRzGAEgASgDEjAKC3NlYXNvbmFsaXR5GAIgAygLMhsuYWlyaXMuYWlvcHMudjEuU2Vhc29uYWxpdHkSLQoGcG9pbnRzGAMgAygLMh0uYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RQb2ludBIOCgZtZXRob2QYBCABKAkqmAEKBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIXChNTSUdOQUxfUkVRVUVTVF9SQVRFEAESFQoRU0lHTkFMX0VSUk9SX1JBVEUQAhIWChJTSUdOQUxfTEFURU5DWV9QNTAQAxIWChJTSUdOQUxfTEFURU5DWV9QOTUQBBIWChJTSUdOQUxfTEFURU5DWV9QOTkQBSrXAQoLQW5vbWFseUtpbmQSHAoYQU5PTUFMWV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQU5PTUFMWV9LSU5EX1NQSUtFEAESFAoQQU5PTUFMWV9LSU5EX0RJUBACEhwKGEFOT01BTFlfS0lORF9MRVZFTF9TSElGVBADEh0KGUFOT01BTFlfS0lORF9UUkVORF9DSEFOR0UQBBIgChxBTk9NQUxZX0tJTkRfVkFSSUFOQ0VfQ0hBTkdFEAUSHQoZQU5PTUFMWV9LSU5EX01JU1NJTkdfREFUQRAGMvgCCg5Bbm9tYWx5U2VydmljZRJWCgtTY29yZVNlcmllcxIiLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVxdWVzdBojLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVzcG9uc2USTQoIRm9yZWNhc3QSHy5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlcXVlc3QaIC5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlc3BvbnNlElwKDUxpc3RBbm9tYWxpZXMSJC5haXJpcy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZRJhCg5XYXRjaEFub21hbGllcxIlLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVxdWVzdBomLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwAUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_common_v1_common]);
+  fileDesc("ChxhaXJpcy9haW9wcy92MS9hbm9tYWx5LnByb3RvEg5haXJpcy5haW9wcy52MSKHAgoHQW5vbWFseRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEiYKBnNpZ25hbBgDIAEoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIWCg50aW1lX3VuaXhfbmFubxgEIAEoBhINCgV2YWx1ZRgFIAEoARIQCghleHBlY3RlZBgGIAEoARINCgVsb3dlchgHIAEoARINCgV1cHBlchgIIAEoARINCgVzY29yZRgJIAEoARIpCgRraW5kGAogASgOMhsuYWlyaXMuYWlvcHMudjEuQW5vbWFseUtpbmQSGgoSZGV0ZWN0ZWRfdW5peF9uYW5vGAsgASgGInQKDUFub21hbHlGaWx0ZXISFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRInCgdzaWduYWxzGAMgAygOMhYuYWlyaXMuYWlvcHMudjEuU2lnbmFsEhEKCW1pbl9zY29yZRgEIAEoASKhAQoUTGlzdEFub21hbGllc1JlcXVlc3QSLgoKdGltZV9yYW5nZRgBIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USLQoGZmlsdGVyGAIgASgLMh0uYWlyaXMuYWlvcHMudjEuQW5vbWFseUZpbHRlchIqCgRwYWdlGAMgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IocBChVMaXN0QW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvEhkKEWFub21hbHlfdGhyZXNob2xkGAMgASgBIkYKFVdhdGNoQW5vbWFsaWVzUmVxdWVzdBItCgZmaWx0ZXIYASABKAsyHS5haXJpcy5haW9wcy52MS5Bbm9tYWx5RmlsdGVyIkQKFldhdGNoQW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseSIuCgVQb2ludBIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhINCgV2YWx1ZRgCIAEoASI7ChJTY29yZVNlcmllc1JlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQingEKC1Njb3JlZFBvaW50EhYKDnRpbWVfdW5peF9uYW5vGAEgASgGEg0KBXZhbHVlGAIgASgBEg0KBXNjb3JlGAMgASgBEhAKCGV4cGVjdGVkGAQgASgBEg0KBWxvd2VyGAUgASgBEg0KBXVwcGVyGAYgASgBEikKBGtpbmQYByABKA4yGy5haXJpcy5haW9wcy52MS5Bbm9tYWx5S2luZCJdChNTY29yZVNlcmllc1Jlc3BvbnNlEisKBnBvaW50cxgBIAMoCzIbLmFpcmlzLmFpb3BzLnYxLlNjb3JlZFBvaW50EhkKEWFub21hbHlfdGhyZXNob2xkGAIgASgBIr0BCg9Gb3JlY2FzdFJlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQSDwoHaG9yaXpvbhgCIAEoDRI1CgpyZWRfc2VyaWVzGAMgASgLMiEuYWlyaXMuYWlvcHMudjEuUmVkU2VyaWVzU2VsZWN0b3ISOwoNbWV0cmljX3NlcmllcxgEIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9yIn0KEVJlZFNlcmllc1NlbGVjdG9yEhQKDHNlcnZpY2VfbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSJgoGc2lnbmFsGAMgASgOMhYuYWlyaXMuYWlvcHMudjEuU2lnbmFsEhcKD2hpc3RvcnlfbWludXRlcxgEIAEoDSLUAQoUTWV0cmljU2VyaWVzU2VsZWN0b3ISEwoLbWV0cmljX25hbWUYASABKAkSMAoHZmlsdGVycxgCIAMoCzIfLmFpcmlzLmFuYWx5dGljcy52MS5MYWJlbEZpbHRlchI0CgthZ2dyZWdhdGlvbhgDIAEoDjIfLmFpcmlzLmFuYWx5dGljcy52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgEIAEoARIUCgxzdGVwX3NlY29uZHMYBSABKA0SFwoPaGlzdG9yeV9taW51dGVzGAYgASgNIjcKC1NlYXNvbmFsaXR5EhYKDnBlcmlvZF9zZWNvbmRzGAEgASgDEhAKCHN0cmVuZ3RoGAIgASgBIn4KDUZvcmVjYXN0UG9pbnQSFgoOdGltZV91bml4X25hbm8YASABKAYSDQoFdmFsdWUYAiABKAESEAoIbG93ZXJfODAYAyABKAESEAoIdXBwZXJfODAYBCABKAESEAoIbG93ZXJfOTUYBSABKAESEAoIdXBwZXJfOTUYBiABKAEimQEKEEZvcmVjYXN0UmVzcG9uc2USFAoMc3RlcF9zZWNvbmRzGAEgASgDEjAKC3NlYXNvbmFsaXR5GAIgAygLMhsuYWlyaXMuYWlvcHMudjEuU2Vhc29uYWxpdHkSLQoGcG9pbnRzGAMgAygLMh0uYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RQb2ludBIOCgZtZXRob2QYBCABKAkqmAEKBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIXChNTSUdOQUxfUkVRVUVTVF9SQVRFEAESFQoRU0lHTkFMX0VSUk9SX1JBVEUQAhIWChJTSUdOQUxfTEFURU5DWV9QNTAQAxIWChJTSUdOQUxfTEFURU5DWV9QOTUQBBIWChJTSUdOQUxfTEFURU5DWV9QOTkQBSrXAQoLQW5vbWFseUtpbmQSHAoYQU5PTUFMWV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQU5PTUFMWV9LSU5EX1NQSUtFEAESFAoQQU5PTUFMWV9LSU5EX0RJUBACEhwKGEFOT01BTFlfS0lORF9MRVZFTF9TSElGVBADEh0KGUFOT01BTFlfS0lORF9UUkVORF9DSEFOR0UQBBIgChxBTk9NQUxZX0tJTkRfVkFSSUFOQ0VfQ0hBTkdFEAUSHQoZQU5PTUFMWV9LSU5EX01JU1NJTkdfREFUQRAGMvgCCg5Bbm9tYWx5U2VydmljZRJWCgtTY29yZVNlcmllcxIiLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVxdWVzdBojLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVzcG9uc2USTQoIRm9yZWNhc3QSHy5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlcXVlc3QaIC5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlc3BvbnNlElwKDUxpc3RBbm9tYWxpZXMSJC5haXJpcy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZRJhCg5XYXRjaEFub21hbGllcxIlLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVxdWVzdBomLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwAUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
 
 /**
  * One point of a watched series the detector scored at or above the
@@ -397,7 +399,7 @@ export const ScoreSeriesResponseSchema: GenMessage<ScoreSeriesResponse> = /*@__P
 export type ForecastRequest = Message<"airis.aiops.v1.ForecastRequest"> & {
   /**
    * The history, oldest first, times strictly increasing; at most 100,000
-   * points. Empty when red_series is given.
+   * points. Empty when red_series or metric_series is given.
    *
    * @generated from field: repeated airis.aiops.v1.Point points = 1;
    */
@@ -417,6 +419,15 @@ export type ForecastRequest = Message<"airis.aiops.v1.ForecastRequest"> & {
    * @generated from field: airis.aiops.v1.RedSeriesSelector red_series = 3;
    */
   redSeries?: RedSeriesSelector | undefined;
+
+  /**
+   * Instead of points: a stored metric of the caller's tenant, aggregated
+   * into one series as QueryMetrics does, its history up to the last whole
+   * step.
+   *
+   * @generated from field: airis.aiops.v1.MetricSeriesSelector metric_series = 4;
+   */
+  metricSeries?: MetricSeriesSelector | undefined;
 };
 
 /**
@@ -472,6 +483,65 @@ export const RedSeriesSelectorSchema: GenMessage<RedSeriesSelector> = /*@__PURE_
   messageDesc(file_airis_aiops_v1_anomaly, 11);
 
 /**
+ * One series of a stored metric: what QueryMetrics answers for these
+ * fields without group_by (all matching series aggregated into one), one
+ * point per step that has data.
+ *
+ * @generated from message airis.aiops.v1.MetricSeriesSelector
+ */
+export type MetricSeriesSelector = Message<"airis.aiops.v1.MetricSeriesSelector"> & {
+  /**
+   * Required.
+   *
+   * @generated from field: string metric_name = 1;
+   */
+  metricName: string;
+
+  /**
+   * All must match.
+   *
+   * @generated from field: repeated airis.analytics.v1.LabelFilter filters = 2;
+   */
+  filters: LabelFilter[];
+
+  /**
+   * Required, and defined for the metric's type, as in QueryMetrics.
+   *
+   * @generated from field: airis.analytics.v1.Aggregation aggregation = 3;
+   */
+  aggregation: Aggregation;
+
+  /**
+   * In (0, 1]; required for AGGREGATION_QUANTILE, ignored otherwise.
+   *
+   * @generated from field: double quantile = 4;
+   */
+  quantile: number;
+
+  /**
+   * The series' step, and so the forecast's: 0 for 60 seconds.
+   *
+   * @generated from field: uint32 step_seconds = 5;
+   */
+  stepSeconds: number;
+
+  /**
+   * Minutes of history to forecast from: 0 for 10,080 (a week), at most
+   * 20,160 (two weeks). At most 100,000 steps.
+   *
+   * @generated from field: uint32 history_minutes = 6;
+   */
+  historyMinutes: number;
+};
+
+/**
+ * Describes the message airis.aiops.v1.MetricSeriesSelector.
+ * Use `create(MetricSeriesSelectorSchema)` to create a new message.
+ */
+export const MetricSeriesSelectorSchema: GenMessage<MetricSeriesSelector> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_anomaly, 12);
+
+/**
  * A repeating pattern found in the history.
  *
  * @generated from message airis.aiops.v1.Seasonality
@@ -497,7 +567,7 @@ export type Seasonality = Message<"airis.aiops.v1.Seasonality"> & {
  * Use `create(SeasonalitySchema)` to create a new message.
  */
 export const SeasonalitySchema: GenMessage<Seasonality> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 12);
+  messageDesc(file_airis_aiops_v1_anomaly, 13);
 
 /**
  * A predicted point with its prediction intervals: the value should lie
@@ -543,7 +613,7 @@ export type ForecastPoint = Message<"airis.aiops.v1.ForecastPoint"> & {
  * Use `create(ForecastPointSchema)` to create a new message.
  */
 export const ForecastPointSchema: GenMessage<ForecastPoint> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 13);
+  messageDesc(file_airis_aiops_v1_anomaly, 14);
 
 /**
  * @generated from message airis.aiops.v1.ForecastResponse
@@ -586,7 +656,7 @@ export type ForecastResponse = Message<"airis.aiops.v1.ForecastResponse"> & {
  * Use `create(ForecastResponseSchema)` to create a new message.
  */
 export const ForecastResponseSchema: GenMessage<ForecastResponse> = /*@__PURE__*/
-  messageDesc(file_airis_aiops_v1_anomaly, 14);
+  messageDesc(file_airis_aiops_v1_anomaly, 15);
 
 /**
  * A per-minute series of entry spans (server and consumer spans) that
@@ -727,16 +797,20 @@ export const AnomalyService: GenService<{
    * least one second), points in the same second count once, gaps of up to
    * ten steps are interpolated. A series that was never negative gets no
    * negative predictions or bounds.
-   * INVALID_ARGUMENT: points and red_series both given; red_series without
-   * service_name or signal, or history_minutes above 20,160
-   * (`red_series.<field>`); fewer than 10 points (for red_series: minutes
-   * with a value); two points in the same whole
+   * INVALID_ARGUMENT: more than one of points, red_series and
+   * metric_series given; red_series without service_name or signal, or
+   * history_minutes above 20,160 (`red_series.<field>`); metric_series
+   * with a field QueryMetrics refuses, or history_minutes above 20,160
+   * (`metric_series.<field>`); fewer than 10 points (for a stored series:
+   * minutes or steps with a value); two points in the same whole
    * second (`points[i].time_unix_nano`); a value that is not finite or
    * beyond ±1e150 (`points[i].value`); horizon 0, above 10,000, or ending
    * after the last time a fixed64 of nanoseconds holds (`horizon`).
-   * RESOURCE_EXHAUSTED: more than 100,000 points. NOT_FOUND: red_series
-   * names a series without data in its history. UNAVAILABLE: the store is
-   * unreachable (red_series only); safe to retry.
+   * RESOURCE_EXHAUSTED: more than 100,000 points (for metric_series:
+   * history_minutes over step_seconds). NOT_FOUND: red_series or
+   * metric_series names a series without data in its history.
+   * UNAVAILABLE: the store is unreachable (stored series only); safe to
+   * retry.
    *
    * @generated from rpc airis.aiops.v1.AnomalyService.Forecast
    */

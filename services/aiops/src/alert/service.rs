@@ -1,0 +1,386 @@
+//! The tonic AlertService: rules CRUD and TestRule.
+
+use airis_analytics::page::{Fields, Page, PageKey};
+use airis_analytics::query::{RequestWindow as _, Store, Window};
+use airis_proto::airis::aiops::v1::{
+    self as pb, AlertEpisode, AlertState, CreateRuleRequest, CreateRuleResponse, DeleteRuleRequest,
+    DeleteRuleResponse, GetRuleRequest, GetRuleResponse, ListRulesRequest, ListRulesResponse,
+    RuleEvaluation, TestRuleRequest, TestRuleResponse, UpdateRuleRequest, UpdateRuleResponse,
+    alert_service_server::{AlertService, AlertServiceServer},
+};
+use airis_proto::tonic::{self, Request, Response, Status};
+use airis_runtime::auth::{Access, Authenticator};
+use airis_runtime::clock::now_unix_nano;
+use airis_runtime::tenant::Tenant;
+use tracing::Instrument as _;
+
+use super::data;
+use super::evaluate::{Episode, Machine, State, judge};
+use super::rule::Rule;
+use super::store::{self, Current};
+use crate::Error;
+use crate::watch::MINUTE_SECS;
+
+/// Most rules one tenant may have.
+pub const MAX_RULES_PER_TENANT: u64 = 10_000;
+/// Longest window TestRule judges, in minutes (a week).
+pub const MAX_TEST_MINUTES: u64 = 10_080;
+/// Tag of ListRules' page tokens.
+const PAGE_TAG: &str = "rules:name";
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// The alert service.
+#[derive(Clone)]
+pub struct Alerts {
+    auth: Authenticator,
+    store: Store,
+}
+
+impl Alerts {
+    pub fn new(auth: Authenticator, store: Store) -> Self {
+        Self { auth, store }
+    }
+
+    pub fn into_server(self) -> AlertServiceServer<Self> {
+        AlertServiceServer::new(self)
+    }
+
+    /// Runs one RPC for the caller's tenant, with the access it needs.
+    async fn run<Req, Resp, F>(
+        &self,
+        rpc: &'static str,
+        access: Access,
+        request: Request<Req>,
+        work: impl FnOnce(Tenant, Req) -> F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        F: Future<Output = Result<Resp, Error>>,
+    {
+        let span = tracing::info_span!("aiops", rpc, tenant = tracing::field::Empty);
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
+        async move {
+            let tenant = self.auth.tenant(request.metadata(), access)?;
+            tracing::Span::current().record("tenant", tenant.as_str());
+            Ok(Response::new(work(tenant, request.into_inner()).await?))
+        }
+        .instrument(span)
+        .await
+        .map_err(|error: Error| error.into())
+    }
+
+    fn client(&self) -> &clickhouse::Client {
+        self.store.client()
+    }
+
+    async fn get(&self, tenant: &Tenant, id: &str) -> Result<pb::AlertRule, Error> {
+        if id.is_empty() {
+            return Err(Error::InvalidArgument("id: required".to_owned()));
+        }
+        store::list(self.client(), tenant, Some(id), None, 1)
+            .await
+            .map_err(store_error)?
+            .pop()
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// The current version of a rule that exists; NOT_FOUND otherwise, and
+    /// ABORTED when `expected` (unless 0) is not it.
+    async fn check_version(
+        &self,
+        tenant: &Tenant,
+        field: &str,
+        id: &str,
+        expected: u64,
+    ) -> Result<u64, Error> {
+        match store::current(self.client(), tenant, id)
+            .await
+            .map_err(store_error)?
+        {
+            None | Some(Current { deleted: true, .. }) => Err(not_found(id)),
+            Some(Current { version, .. }) if expected != 0 && expected != version => {
+                Err(Error::Aborted(format!(
+                    "{field}: {expected} is not the current version {version}; read the rule again"
+                )))
+            }
+            Some(Current { version, .. }) => Ok(version),
+        }
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::Query(airis_analytics::Error::NotFound(format!(
+        "id: no rule {id:?} in this tenant"
+    )))
+}
+
+fn store_error(error: clickhouse::error::Error) -> Error {
+    Error::Query(error.into())
+}
+
+fn required_rule(rule: Option<pb::AlertRule>) -> Result<pb::AlertRule, Error> {
+    rule.ok_or_else(|| Error::InvalidArgument("rule: required".to_owned()))
+}
+
+/// Where a page of ListRules stops: its last rule's name and id.
+#[derive(Debug, Clone, PartialEq)]
+struct Cursor {
+    name: String,
+    id: String,
+}
+
+impl PageKey for Cursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([hex::encode(&self.name), hex::encode(&self.id)]);
+    }
+
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            name: fields.hex_text()?,
+            id: fields.hex_text()?,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl AlertService for Alerts {
+    async fn create_rule(
+        &self,
+        request: Request<CreateRuleRequest>,
+    ) -> Result<Response<CreateRuleResponse>, Status> {
+        self.run(
+            "CreateRule",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                let mut rule = required_rule(request.rule)?;
+                if !rule.id.is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "rule.id: the service assigns it; leave it empty".to_owned(),
+                    ));
+                }
+                if rule.version != 0 {
+                    return Err(Error::InvalidArgument(
+                        "rule.version: the service assigns it; leave it 0".to_owned(),
+                    ));
+                }
+                Rule::check("rule", &rule)?;
+                let count = store::count(self.client(), &tenant)
+                    .await
+                    .map_err(store_error)?;
+                if count >= MAX_RULES_PER_TENANT {
+                    return Err(Error::LimitExceeded(format!(
+                        "rule: the tenant has {count} rules, at most {MAX_RULES_PER_TENANT}"
+                    )));
+                }
+                rule.id = store::new_id(self.client()).await.map_err(store_error)?;
+                rule.version = 1;
+                rule.update_time_unix_nano = now_unix_nano();
+                store::write(self.client(), &tenant, &rule, false)
+                    .await
+                    .map_err(store_error)?;
+                Ok(CreateRuleResponse { rule: Some(rule) })
+            },
+        )
+        .await
+    }
+
+    async fn get_rule(
+        &self,
+        request: Request<GetRuleRequest>,
+    ) -> Result<Response<GetRuleResponse>, Status> {
+        self.run(
+            "GetRule",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                Ok(GetRuleResponse {
+                    rule: Some(self.get(&tenant, &request.id).await?),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn list_rules(
+        &self,
+        request: Request<ListRulesRequest>,
+    ) -> Result<Response<ListRulesResponse>, Status> {
+        self.run(
+            "ListRules",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                let page: Page<Cursor> =
+                    Page::new(PAGE_TAG, request.page.as_ref(), self.store.limits())?;
+                let after = page
+                    .after
+                    .as_ref()
+                    .map(|c| (c.name.as_str(), c.id.as_str()));
+                let mut rules = store::list(self.client(), &tenant, None, after, page.fetch())
+                    .await
+                    .map_err(store_error)?;
+                let info = page.finish(&mut rules, |last| Cursor {
+                    name: last.name.clone(),
+                    id: last.id.clone(),
+                });
+                Ok(ListRulesResponse {
+                    rules,
+                    page: Some(info),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn update_rule(
+        &self,
+        request: Request<UpdateRuleRequest>,
+    ) -> Result<Response<UpdateRuleResponse>, Status> {
+        self.run(
+            "UpdateRule",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                let mut rule = required_rule(request.rule)?;
+                if rule.id.is_empty() {
+                    return Err(Error::InvalidArgument("rule.id: required".to_owned()));
+                }
+                if rule.version == 0 {
+                    return Err(Error::InvalidArgument(
+                        "rule.version: required, the version the rule was read at".to_owned(),
+                    ));
+                }
+                Rule::check("rule", &rule)?;
+                let current = self
+                    .check_version(&tenant, "rule.version", &rule.id, rule.version)
+                    .await?;
+                rule.version = current + 1;
+                rule.update_time_unix_nano = now_unix_nano();
+                store::write(self.client(), &tenant, &rule, false)
+                    .await
+                    .map_err(store_error)?;
+                Ok(UpdateRuleResponse { rule: Some(rule) })
+            },
+        )
+        .await
+    }
+
+    async fn delete_rule(
+        &self,
+        request: Request<DeleteRuleRequest>,
+    ) -> Result<Response<DeleteRuleResponse>, Status> {
+        self.run(
+            "DeleteRule",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                if request.id.is_empty() {
+                    return Err(Error::InvalidArgument("id: required".to_owned()));
+                }
+                let current = self
+                    .check_version(&tenant, "version", &request.id, request.version)
+                    .await?;
+                // The tombstone keeps the rule's last content, so its history
+                // stays readable in the table.
+                let mut rule = self.get(&tenant, &request.id).await?;
+                rule.version = current + 1;
+                rule.update_time_unix_nano = now_unix_nano();
+                store::write(self.client(), &tenant, &rule, true)
+                    .await
+                    .map_err(store_error)?;
+                Ok(DeleteRuleResponse {})
+            },
+        )
+        .await
+    }
+
+    async fn test_rule(
+        &self,
+        request: Request<TestRuleRequest>,
+    ) -> Result<Response<TestRuleResponse>, Status> {
+        self.run(
+            "TestRule",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                let rule = Rule::check("rule", &required_rule(request.rule)?)?;
+                let window = Window::from_proto(
+                    "time_range",
+                    request.time_range.as_ref(),
+                    self.store.limits(),
+                )?;
+                let minutes = (window.end - window.start) / NANOS_PER_SEC / u64::from(MINUTE_SECS);
+                if minutes > MAX_TEST_MINUTES {
+                    return Err(Error::LimitExceeded(format!(
+                        "time_range: {minutes} minutes, at most {MAX_TEST_MINUTES} (a week)"
+                    )));
+                }
+                test(&self.store, &tenant, &rule, window, &request.locale).await
+            },
+        )
+        .await
+    }
+}
+
+/// Judges `rule` over the whole minutes of `window` (and before, as far as
+/// its condition and `for_minutes` look back).
+async fn test(
+    store: &Store,
+    tenant: &Tenant,
+    rule: &Rule,
+    window: Window,
+    locale: &str,
+) -> Result<TestRuleResponse, Error> {
+    let minute = |nanos: u64| {
+        u32::try_from(nanos / NANOS_PER_SEC / u64::from(MINUTE_SECS) * u64::from(MINUTE_SECS))
+            .unwrap_or(u32::MAX)
+    };
+    let start = minute(window.start);
+    let end = minute(window.end.min(now_unix_nano()));
+    if end <= start {
+        return Ok(TestRuleResponse::default());
+    }
+    let warmup = (rule.lookback_minutes() + rule.for_minutes) * MINUTE_SECS;
+    let first = start.saturating_sub(warmup);
+    let minutes = data::minutes(store, tenant, "rule", rule, first, end).await?;
+    let judged = judge(&rule.condition, first, &minutes);
+    let labels = rule.labels();
+    let episode = |e: &Episode| AlertEpisode {
+        active_unix_nano: u64::from(e.active) * NANOS_PER_SEC,
+        fired_unix_nano: e.fired.map_or(0, |m| u64::from(m) * NANOS_PER_SEC),
+        resolved_unix_nano: e.resolved.map_or(0, |m| u64::from(m) * NANOS_PER_SEC),
+        value: e.value,
+        labels: labels.clone().into_iter().collect(),
+        annotations: rule
+            .annotations
+            .iter()
+            .map(|a| (a.name.clone(), a.render(locale, e.value, &labels)))
+            .collect(),
+    };
+    let mut machine = Machine::new(rule.for_minutes);
+    let mut response = TestRuleResponse::default();
+    for j in &judged {
+        if let Some(ended) = machine.step(j)
+            && ended.resolved.is_some_and(|r| r > start)
+        {
+            response.alerts.push(episode(&ended));
+        }
+        if j.minute >= start {
+            response.evaluations.push(RuleEvaluation {
+                time_unix_nano: u64::from(j.minute) * NANOS_PER_SEC,
+                has_value: j.value.is_some(),
+                value: j.value.unwrap_or(0.0),
+                breached: j.breached,
+                state: match machine.state() {
+                    State::Inactive => AlertState::Inactive,
+                    State::Pending => AlertState::Pending,
+                    State::Firing => AlertState::Firing,
+                } as i32,
+            });
+        }
+    }
+    if let Some(open) = machine.open() {
+        response.alerts.push(episode(open));
+    }
+    Ok(response)
+}
