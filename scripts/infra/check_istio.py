@@ -506,13 +506,15 @@ AIOPS_WATCH_KEY, AIOPS_WATCH_DEFAULT = "aiops.watch.enabled", True
 # Who signs in to ClickHouse (HTTP) as which user, with the password from
 # which key of the Secret airis-clickhouse, and what that user may do:
 # "read" (profile readonly = 2: reads only, per-query limits allowed),
-# "write" (INSERT, not read-only) or "admin" (ALL, for the DDL).
+# "write" (INSERT, not read-only), "write:TABLE" (reads, and INSERT on
+# TABLE and its cluster-mode local table, nothing else) or "admin" (ALL,
+# for the DDL).
 CLICKHOUSE_SECRET = "airis-clickhouse"
 CLICKHOUSE_CLIENTS = {
     "loader": ("airis_writer", "writer-password", "write"),
     "analytics-v1": ("airis_reader", "reader-password", "read"),
     "analytics-v2": ("airis_reader", "reader-password", "read"),
-    "aiops": ("airis_reader", "reader-password", "read"),
+    "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules"),
     "aiops-watch": ("airis_writer", "writer-password", "write"),
     "airis-migrate": ("airis_admin", "admin-password", "admin"),
 }
@@ -870,6 +872,13 @@ def check_config(r: Rendered, report: Report) -> None:
     users_xml = r.configmap_file("clickhouse-config", "airis-data", "users.xml")
     if users_xml:
         check_clickhouse_users(r, ET.fromstring(users_xml), report)
+    # ClickHouse does not start when a from_env variable is unset.
+    if ch:
+        have = {e["name"] for c in ch["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])}
+        for name, text in (("server.xml", server_xml), ("users.xml", users_xml)):
+            wanted = {el.get("from_env") for el in ET.fromstring(text).iter() if el.get("from_env")} if text else set()
+            report.check(wanted <= have, f"ClickHouse {name}: every from_env variable is set ({', '.join(sorted(wanted))})",
+                         f"unset: {sorted(wanted - have)}")
     keeper_xml = r.configmap_file("clickhouse-keeper-config", "airis-data", "keeper.xml")
     if keeper_xml and keeper:
         servers = [s.findtext("hostname") for s in ET.fromstring(keeper_xml).iterfind("keeper_server/raft_configuration/server")]
@@ -936,6 +945,13 @@ def check_clickhouse_users(r: Rendered, users_root: ET.Element, report: Report) 
         elif access == "write":
             ok, want = ro in (None, "0") and re.search(r"\bINSERT\b[^;]* ON airis\.\*", grants) is not None, \
                 "INSERT on airis.*, not read-only"
+        elif access.startswith("write:"):
+            table = access.removeprefix("write:")
+            queries = sorted((q.text or "").strip() for q in u.iterfind("grants/query"))
+            expected = sorted(["GRANT SELECT ON airis.*", f"GRANT INSERT ON airis.{table}",
+                               f"GRANT INSERT ON airis.{table}_local"])
+            ok, want = ro in (None, "0") and queries == expected, \
+                f"not read-only, grants exactly {'; '.join(expected)}"
         else:
             ok, want = "GRANT ALL ON airis.*" in grants, "ALL on airis.*"
         report.check(ok, f"{wname} ({access}): ClickHouse user {user} (profile {profile}, readonly={ro}; {grants.strip()})",
@@ -1704,6 +1720,7 @@ ROUTES = [
     ("ingress", ("prefix", "/airis.analytics.v1.QueryService/"), "analytics", {"prefix": "/airis.analytics.v1.QueryService/"}),
     ("ingress", ("path", WATCH_ANOMALIES), "aiops", {"exact": WATCH_ANOMALIES}),
     ("ingress", ("prefix", "/airis.aiops.v1.AnomalyService/"), "aiops", {"prefix": "/airis.aiops.v1.AnomalyService/"}),
+    ("ingress", ("prefix", "/airis.aiops.v1.AlertService/"), "aiops", {"prefix": "/airis.aiops.v1.AlertService/"}),
     ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
     ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
     ("ingress", ("prefix", REFLECTION_V1), "reflection", {"prefix": REFLECTION_V1}),
@@ -1737,6 +1754,10 @@ EDGE_REQUESTS = [
     Request("https", "POST", "/airis.aiops.v1.AnomalyService/ScoreSeries", GRPC),
     Request("https", "POST", "/airis.aiops.v1.AnomalyService/Forecast", GRPC_WEB),
     Request("https", "POST", "/airis.aiops.v1.AnomalyService/ListAnomalies", GRPC),
+    Request("https", "POST", "/airis.aiops.v1.AlertService/ListRules", GRPC),
+    Request("https", "POST", "/airis.aiops.v1.AlertService/ListRules", GRPC_WEB),
+    Request("https", "POST", "/airis.aiops.v1.AlertService/CreateRule", GRPC),
+    Request("https", "POST", "/airis.aiops.v1.AlertService/TestRule", GRPC_WEB),
     Request("https", "POST", WATCH_ANOMALIES, GRPC_WEB),
     Request("https", "POST", WATCH_ANOMALIES, GRPC),
     # a method whose name merely starts like the stream's: the unary route
@@ -1752,6 +1773,7 @@ EDGE_REQUESTS = [
     Request("https", "GET", "/airis.nothing.v1.NoService/Call", GRPC),
     Request("https", "POST", "/authz/airis.analytics.v1.QueryService/GetTrace", GRPC),
     Request("https", "POST", "/authz/airis.aiops.v1.AnomalyService/ScoreSeries", GRPC),
+    Request("https", "POST", "/authz/airis.aiops.v1.AlertService/ListRules", GRPC),
     Request("https", "GET", "/authz/x"),
     Request("https", "POST", "/authz/airis.gateway.v1.AuthService/RevokeToken", "application/json"),
     Request("https", "GET", "/.well-known/jwks.json"),

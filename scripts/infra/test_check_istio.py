@@ -219,6 +219,21 @@ MISTAKES = [
      "route /airis.aiops.v1.AnomalyService/ (aiops) timeout: mesh/ has 30s but istio/ has 60s"),
     ("aiops revocation unchecked", "istio/base/mesh/security.yaml", "        - /airis.aiops.v1.AnomalyService/*\n", "",
      "edge 443 gRPC /airis.aiops.v1.AnomalyService/ScoreSeries: revocation checked: mesh/ has True but istio/ has False"),
+    # alert rules: the aiops route's numbers and checks, at both edges
+    ("alert rules not routed in istio/", "istio/base/mesh/virtualservices.yaml",
+     "    - {port: 443, uri: {prefix: /airis.aiops.v1.AlertService/}}\n", "",
+     "edge 443 gRPC /airis.aiops.v1.AlertService/ListRules: routed to"),
+    ("alert rules route timeout", "istio/base/mesh/virtualservices.yaml",
+     "  - name: alerts\n    match: [{uri: {prefix: /airis.aiops.v1.AlertService/}}]\n    route:\n"
+     "    - destination: {host: aiops.airis.svc.cluster.local, subset: v1, port: {number: 4350}}\n    timeout: 30s",
+     "  - name: alerts\n    match: [{uri: {prefix: /airis.aiops.v1.AlertService/}}]\n    route:\n"
+     "    - destination: {host: aiops.airis.svc.cluster.local, subset: v1, port: {number: 4350}}\n    timeout: 60s",
+     "route /airis.aiops.v1.AlertService/ (aiops) timeout: mesh/ has 30s but istio/ has 60s"),
+    ("alert rules revocation unchecked", "istio/base/mesh/security.yaml", "        - /airis.aiops.v1.AlertService/*\n", "",
+     "edge 443 gRPC /airis.aiops.v1.AlertService/CreateRule: revocation checked: mesh/ has True but istio/ has False"),
+    ("alert rules not routed in mesh/", "mesh/ingress.yaml",
+     '- match: { prefix: "/airis.aiops.v1.AlertService/" }', '- match: { prefix: "/airis.aiops.v1.AlertsService/" }',
+     "route /airis.aiops.v1.AlertService/ (aiops): mesh/ingress.yaml has no route with prefix /airis.aiops.v1.AlertService/"),
     ("aiops under another identity", "istio/base/airis/aiops.yaml",
      "serviceAccountName: aiops", "serviceAccountName: analytics",
      "aiops / DestinationRule aiops mTLS peer identity (mesh SAN / istio service account): "
@@ -253,8 +268,20 @@ MISTAKES = [
      '        - {name: AIRIS_AIOPS__WATCH__ENABLED, value: "false"}\n', "",
      "aiops.watch.enabled on in [aiops, aiops-watch] (one watcher)"),
     ("aiops API replicas as the writer", "istio/base/airis/aiops.yaml",
-     "value: airis_reader}", "value: airis_writer}",
+     "value: airis_aiops}", "value: airis_writer}",
      "Deployment aiops: signs in to ClickHouse as airis_writer"),
+    ("a ClickHouse password variable unset", "istio/base/data/clickhouse.yaml",
+     "        - name: CLICKHOUSE_AIOPS_PASSWORD\n", "        - name: CLICKHOUSE_AIOPS_PASSWORD_TYPO\n",
+     "unset: ['CLICKHOUSE_AIOPS_PASSWORD']"),
+    ("aiops user may write every table", "istio/base/config/clickhouse/users.xml",
+     "<query>GRANT INSERT ON airis.aiops_alert_rules</query>", "<query>GRANT INSERT ON airis.*</query>",
+     "aiops (write:aiops_alert_rules): ClickHouse user airis_aiops"),
+    ("aiops user read-only (rule writes refused)", "istio/base/config/clickhouse/users.xml",
+     "<profile>airis_writer</profile>\n            <quota>default</quota>\n            <grants>\n"
+     "                <query>GRANT SELECT ON airis.*</query>\n                <query>GRANT INSERT ON airis.aiops",
+     "<profile>airis_reader</profile>\n            <quota>default</quota>\n            <grants>\n"
+     "                <query>GRANT SELECT ON airis.*</query>\n                <query>GRANT INSERT ON airis.aiops",
+     "aiops (write:aiops_alert_rules): ClickHouse user airis_aiops (profile airis_reader, readonly=2"),
     ("aiops cut off from ClickHouse", "istio/base/policy/networkpolicies-airis-data.yaml",
      "values: [loader, analytics, aiops, aiops-watch, migrate]", "values: [loader, analytics, aiops-watch, migrate]",
      "aiops -> clickhouse:8123"),

@@ -6,8 +6,9 @@
 //!   token's tenant only, whatever tenant header the client sends;
 //! - missing, forged, foreign, expired and revoked tokens stop at Envoy
 //!   (HTTP 401 / UNAUTHENTICATED), a revoked one saying so;
-//! - roles: a viewer cannot mint tokens or send telemetry, an ingest token
-//!   cannot query (PERMISSION_DENIED);
+//! - roles: a viewer cannot mint tokens, send telemetry or change alert
+//!   rules (it reads them), an ingest token cannot query
+//!   (PERMISSION_DENIED);
 //! - CORS preflights for the UI pass;
 //! - grpcurl with a token lists, describes and calls the public API through
 //!   the ingress by reflection (v1alpha; v1 with tonic's client), without
@@ -16,7 +17,11 @@
 use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
-use airis_proto::airis::aiops::v1::{Point, ScoreSeriesRequest, ScoreSeriesResponse};
+use airis_proto::airis::aiops::v1::{
+    AlertRule, Comparison, CreateRuleRequest, ListRulesRequest, ListRulesResponse, Point,
+    RedSeriesSelector, RuleSeries, ScoreSeriesRequest, ScoreSeriesResponse, Signal,
+    ThresholdCondition, alert_rule, alert_service_client::AlertServiceClient, rule_series,
+};
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::gateway::v1::{
@@ -366,6 +371,47 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
     assert!(answer.is_none());
 
+    // Alert rules, served by the same aiops process: a viewer reads them
+    // (gRPC and gRPC-Web) but may not change them.
+    let mut alerts = AlertServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
+            .connect()
+            .await?,
+    );
+    alerts
+        .list_rules(authed(ListRulesRequest::default(), &viewer))
+        .await?;
+    let (status, grpc_status, _) = grpc_web::<_, ListRulesResponse>(
+        api,
+        "/airis.aiops.v1.AlertService/ListRules",
+        &ListRulesRequest::default(),
+        &[("authorization", &bearer(&viewer))],
+    )
+    .await?;
+    assert_eq!((status, grpc_status.as_deref()), (200, Some("0")));
+    let slow = AlertRule {
+        name: "slow".into(),
+        condition: Some(alert_rule::Condition::Threshold(ThresholdCondition {
+            series: Some(RuleSeries {
+                series: Some(rule_series::Series::Red(RedSeriesSelector {
+                    service_name: "payment".into(),
+                    signal: Signal::LatencyP95.into(),
+                    ..Default::default()
+                })),
+            }),
+            comparison: Comparison::Above.into(),
+            threshold: 500.0,
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let denied = alerts
+        .create_rule(authed(CreateRuleRequest { rule: Some(slow) }, &viewer))
+        .await
+        .expect_err("viewer creating a rule");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    assert!(denied.message().contains("editor or admin"), "{denied:?}");
+
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
             start_unix_nano: now - 3_600_000_000_000,
@@ -669,6 +715,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
     assert_eq!(
         listed(&text),
         [
+            "airis.aiops.v1.AlertService",
             "airis.aiops.v1.AnomalyService",
             "airis.analytics.v1.QueryService",
             "airis.gateway.v1.AuthService"
