@@ -506,15 +506,15 @@ AIOPS_WATCH_KEY, AIOPS_WATCH_DEFAULT = "aiops.watch.enabled", True
 # Who signs in to ClickHouse (HTTP) as which user, with the password from
 # which key of the Secret airis-clickhouse, and what that user may do:
 # "read" (profile readonly = 2: reads only, per-query limits allowed),
-# "write" (INSERT, not read-only), "write:TABLE" (reads, and INSERT on
-# TABLE and its cluster-mode local table, nothing else) or "admin" (ALL,
-# for the DDL).
+# "write" (INSERT, not read-only), "write:TABLE,..." (reads, and INSERT
+# on those tables and their cluster-mode local tables, nothing else) or
+# "admin" (ALL, for the DDL).
 CLICKHOUSE_SECRET = "airis-clickhouse"
 CLICKHOUSE_CLIENTS = {
     "loader": ("airis_writer", "writer-password", "write"),
     "analytics-v1": ("airis_reader", "reader-password", "read"),
     "analytics-v2": ("airis_reader", "reader-password", "read"),
-    "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules"),
+    "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules,aiops_silences"),
     "aiops-watch": ("airis_writer", "writer-password", "write"),
     "airis-migrate": ("airis_admin", "admin-password", "admin"),
 }
@@ -946,10 +946,10 @@ def check_clickhouse_users(r: Rendered, users_root: ET.Element, report: Report) 
             ok, want = ro in (None, "0") and re.search(r"\bINSERT\b[^;]* ON airis\.\*", grants) is not None, \
                 "INSERT on airis.*, not read-only"
         elif access.startswith("write:"):
-            table = access.removeprefix("write:")
+            tables = access.removeprefix("write:").split(",")
             queries = sorted((q.text or "").strip() for q in u.iterfind("grants/query"))
-            expected = sorted(["GRANT SELECT ON airis.*", f"GRANT INSERT ON airis.{table}",
-                               f"GRANT INSERT ON airis.{table}_local"])
+            expected = sorted(["GRANT SELECT ON airis.*"]
+                              + [f"GRANT INSERT ON airis.{t}{local}" for t in tables for local in ("", "_local")])
             ok, want = ro in (None, "0") and queries == expected, \
                 f"not read-only, grants exactly {'; '.join(expected)}"
         else:

@@ -13,8 +13,10 @@ use std::time::{Duration, Instant};
 
 use airis_proto::airis::aiops::v1::{
     AbsenceCondition, AlertRule, AlertState, Annotation, AnomalyCondition, BurnRateCondition,
-    Comparison, CreateRuleRequest, DeleteRuleRequest, GetRuleRequest, KOfN, ListRulesRequest,
-    RuleSeries, TestRuleRequest, TestRuleResponse, ThresholdCondition, UpdateRuleRequest,
+    Comparison, CreateRuleRequest, CreateSilenceRequest, DeleteRuleRequest, ExpireSilenceRequest,
+    GetRuleRequest, GetSilenceRequest, KOfN, LabelMatcher, ListRulesRequest, ListSilencesRequest,
+    MatchOperator as SilenceOperator, RuleSeries, Silence, SilenceState, TestRuleRequest,
+    TestRuleResponse, ThresholdCondition, UpdateRuleRequest, UpdateSilenceRequest,
     alert_rule::Condition, alert_service_client::AlertServiceClient, rule_series,
 };
 use airis_proto::airis::aiops::v1::{
@@ -486,6 +488,7 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
     }
 
     alert_rules(&server.endpoint, first).await?;
+    let muting = silences(&server.endpoint).await?;
 
     // A live incident: announced on the stream once its minute is judged.
     let watch_filter = AnomalyFilter {
@@ -522,6 +525,37 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
     );
     assert!(batch.iter().any(|a| a.time_unix_nano == live), "{batch:#?}");
     drop(stream);
+    // The live incident's alert fired under the silence made for it, and
+    // under none of the others.
+    let answer = AlertServiceClient::connect(server.endpoint.clone())
+        .await?
+        .test_rule(authed(
+            TestRuleRequest {
+                rule: Some(slow_charges("slow")),
+                time_range: Some(TimeRange {
+                    start_unix_nano: live - 2 * MIN,
+                    end_unix_nano: live + MIN,
+                }),
+                locale: String::new(),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner();
+    let fired: Vec<_> = answer
+        .alerts
+        .iter()
+        .filter(|a| a.fired_unix_nano == live)
+        .collect();
+    assert_eq!(fired.len(), 1, "{answer:#?}");
+    // The silence the replacement ended mutes too when the live minute
+    // began before the replacement.
+    let silenced_by: BTreeSet<&String> = fired[0].silenced_by.iter().collect();
+    assert!(silenced_by.contains(&muting.active), "{answer:#?}");
+    assert!(
+        silenced_by.is_subset(&BTreeSet::from([&muting.active, &muting.replaced])),
+        "{answer:#?}"
+    );
     let everything = TimeRange {
         start_unix_nano: first,
         end_unix_nano: live + MIN,
@@ -953,4 +987,277 @@ async fn alert_rules(endpoint: &str, first: u64) -> anyhow::Result<()> {
     assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert!(status.message().starts_with("time_range"), "{status:?}");
     Ok(())
+}
+
+fn matcher(name: &str, operator: SilenceOperator, value: &str) -> LabelMatcher {
+    LabelMatcher {
+        name: name.to_owned(),
+        value: value.to_owned(),
+        operator: operator as i32,
+    }
+}
+
+/// The silences [`silences`] leaves of the `slow` alerts of payment.
+struct Muting {
+    /// Active, so it mutes the live incident's alert.
+    active: String,
+    /// Replaced by `active` just now.
+    replaced: String,
+}
+
+/// Silences CRUD with Alertmanager's semantics. Leaves one active silence
+/// of the `slow` alerts of payment, which must mute the live incident's
+/// alert, and others that must not.
+async fn silences(endpoint: &str) -> anyhow::Result<Muting> {
+    let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
+    let now = now_unix_nano();
+    let slow_payment = || {
+        vec![
+            matcher("alertname", SilenceOperator::Equal, "slow"),
+            matcher("service_name", SilenceOperator::Regex, "pay.*"),
+        ]
+    };
+    let silence = |matchers: Vec<LabelMatcher>, start: u64, end: u64| Silence {
+        matchers,
+        start_time_unix_nano: start,
+        end_time_unix_nano: end,
+        created_by: "미나 <mina@example.com>".to_owned(),
+        comment: "결제 점검 (payment maintenance)".to_owned(),
+        ..Default::default()
+    };
+    let create = |s: Silence| {
+        let mut alerts = alerts.clone();
+        async move {
+            anyhow::Ok(
+                alerts
+                    .create_silence(authed(CreateSilenceRequest { silence: Some(s) }, TOKEN))
+                    .await?
+                    .into_inner()
+                    .silence
+                    .expect("the created silence"),
+            )
+        }
+    };
+
+    // A start in the past becomes now; the state follows the times.
+    let active = create(silence(slow_payment(), now - 10 * MIN, now + 60 * MIN)).await?;
+    assert!(!active.id.is_empty());
+    assert_eq!(active.version, 1);
+    assert!(active.start_time_unix_nano >= now, "{active:?}");
+    assert_eq!(active.state, SilenceState::Active as i32);
+    assert_eq!(active.created_by, "미나 <mina@example.com>");
+    let pending = create(silence(slow_payment(), now + 30 * MIN, now + 90 * MIN)).await?;
+    assert_eq!(pending.state, SilenceState::Pending as i32);
+    // Another alert's silence: active, but not for the payment alerts.
+    let other = create(silence(
+        vec![matcher("alertname", SilenceOperator::Equal, "deep queue")],
+        0,
+        now + 120 * MIN,
+    ))
+    .await?;
+    let read = alerts
+        .get_silence(authed(
+            GetSilenceRequest {
+                id: active.id.clone(),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .silence;
+    assert_eq!(read.as_ref(), Some(&active));
+
+    // Listed by state, latest end first, in pages.
+    let list = |states: Vec<SilenceState>, page_size: u32, token: String| {
+        let mut alerts = alerts.clone();
+        async move {
+            anyhow::Ok(
+                alerts
+                    .list_silences(authed(
+                        ListSilencesRequest {
+                            states: states.into_iter().map(|s| s as i32).collect(),
+                            page: Some(PageRequest {
+                                page_size,
+                                page_token: token,
+                            }),
+                        },
+                        TOKEN,
+                    ))
+                    .await?
+                    .into_inner(),
+            )
+        }
+    };
+    let ids = |silences: &[Silence]| silences.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    let first_page = list(vec![], 2, String::new()).await?;
+    assert_eq!(
+        ids(&first_page.silences),
+        [other.id.clone(), pending.id.clone()]
+    );
+    let token = first_page.page.expect("page info").next_page_token;
+    assert!(!token.is_empty());
+    let second = list(vec![], 2, token).await?;
+    assert_eq!(ids(&second.silences), std::slice::from_ref(&active.id));
+    assert_eq!(second.page.expect("page info").next_page_token, "");
+    let active_ones = list(vec![SilenceState::Active], 0, String::new()).await?;
+    assert_eq!(
+        ids(&active_ones.silences),
+        [other.id.clone(), active.id.clone()]
+    );
+    let pending_ones = list(vec![SilenceState::Pending], 0, String::new()).await?;
+    assert_eq!(
+        ids(&pending_ones.silences),
+        std::slice::from_ref(&pending.id)
+    );
+
+    // An active silence's end and comment change in place; its matchers
+    // do not: changing them expires it and makes a new silence.
+    let update = |s: Silence| {
+        let mut alerts = alerts.clone();
+        async move {
+            let answer = alerts
+                .update_silence(authed(UpdateSilenceRequest { silence: Some(s) }, TOKEN))
+                .await;
+            answer.map(|r| r.into_inner().silence.expect("the updated silence"))
+        }
+    };
+    let longer = update(Silence {
+        end_time_unix_nano: now + 70 * MIN,
+        comment: "연장 (extended)".to_owned(),
+        ..active.clone()
+    })
+    .await?;
+    assert_eq!(
+        (longer.id.as_str(), longer.version),
+        (active.id.as_str(), 2)
+    );
+    assert_eq!(longer.start_time_unix_nano, active.start_time_unix_nano);
+    let stale = update(active.clone()).await.unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+    assert!(stale.message().starts_with("silence.version"), "{stale:?}");
+    let mut narrower = longer.clone();
+    narrower.matchers[1].value = "payment".to_owned();
+    let replaced = update(narrower).await?;
+    assert_ne!(replaced.id, active.id);
+    assert_eq!(replaced.version, 1);
+    assert_eq!(replaced.state, SilenceState::Active as i32);
+    assert_eq!(replaced.matchers[1].value, "payment");
+    let old = alerts
+        .clone()
+        .get_silence(authed(
+            GetSilenceRequest {
+                id: active.id.clone(),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .silence
+        .expect("the replaced silence");
+    assert_eq!(old.state, SilenceState::Expired as i32);
+    assert_eq!(old.version, 3);
+    let expired_change = update(old.clone()).await.unwrap_err();
+    assert_eq!(
+        expired_change.code(),
+        Code::FailedPrecondition,
+        "{expired_change:?}"
+    );
+
+    // A pending silence expired never starts; expiring twice is harmless.
+    let expire = |id: &str| {
+        let mut alerts = alerts.clone();
+        let id = id.to_owned();
+        async move {
+            anyhow::Ok(
+                alerts
+                    .expire_silence(authed(ExpireSilenceRequest { id }, TOKEN))
+                    .await?
+                    .into_inner()
+                    .silence
+                    .expect("the expired silence"),
+            )
+        }
+    };
+    let never = expire(&pending.id).await?;
+    assert_eq!(never.state, SilenceState::Expired as i32);
+    assert_eq!(never.start_time_unix_nano, never.end_time_unix_nano);
+    assert!(never.end_time_unix_nano < pending.start_time_unix_nano);
+    assert_eq!(expire(&pending.id).await?, never);
+    let expired_ones = list(vec![SilenceState::Expired], 0, String::new()).await?;
+    let mut expired_ids = ids(&expired_ones.silences);
+    expired_ids.sort();
+    let mut want = vec![active.id.clone(), pending.id.clone()];
+    want.sort();
+    assert_eq!(expired_ids, want);
+
+    // Refusals name the field.
+    let mut alerts2 = alerts.clone();
+    for (request, code, field) in [
+        (
+            silence(vec![], 0, now + MIN),
+            Code::InvalidArgument,
+            "silence.matchers",
+        ),
+        (
+            silence(
+                vec![matcher("service_name", SilenceOperator::Regex, "pay(")],
+                0,
+                now + MIN,
+            ),
+            Code::InvalidArgument,
+            "silence.matchers[0].value",
+        ),
+        (
+            silence(
+                vec![matcher("alertname", SilenceOperator::Regex, ".*")],
+                0,
+                now + MIN,
+            ),
+            Code::InvalidArgument,
+            "silence.matchers",
+        ),
+        (
+            silence(slow_payment(), 0, now - MIN),
+            Code::InvalidArgument,
+            "silence.end_time_unix_nano",
+        ),
+        (
+            Silence {
+                created_by: String::new(),
+                ..silence(slow_payment(), 0, now + MIN)
+            },
+            Code::InvalidArgument,
+            "silence.created_by",
+        ),
+    ] {
+        let status = alerts2
+            .create_silence(authed(
+                CreateSilenceRequest {
+                    silence: Some(request),
+                },
+                TOKEN,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), code, "{status:?}");
+        assert!(status.message().starts_with(field), "{status:?}");
+    }
+    let missing = alerts2
+        .get_silence(authed(
+            GetSilenceRequest {
+                id: "no-such-silence".to_owned(),
+            },
+            TOKEN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    let bad_state = list(vec![SilenceState::Unspecified], 0, String::new())
+        .await
+        .unwrap_err();
+    assert!(bad_state.to_string().contains("states[0]"), "{bad_state:?}");
+    Ok(Muting {
+        active: replaced.id,
+        replaced: active.id,
+    })
 }

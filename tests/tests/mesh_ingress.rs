@@ -18,9 +18,10 @@ use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::aiops::v1::{
-    AlertRule, Comparison, CreateRuleRequest, ListRulesRequest, ListRulesResponse, Point,
-    RedSeriesSelector, RuleSeries, ScoreSeriesRequest, ScoreSeriesResponse, Signal,
-    ThresholdCondition, alert_rule, alert_service_client::AlertServiceClient, rule_series,
+    AlertRule, Comparison, CreateRuleRequest, ExpireSilenceRequest, ListRulesRequest,
+    ListRulesResponse, Point, RedSeriesSelector, RuleSeries, ScoreSeriesRequest,
+    ScoreSeriesResponse, Signal, ThresholdCondition, alert_rule,
+    alert_service_client::AlertServiceClient, rule_series,
 };
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
@@ -411,6 +412,17 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         .expect_err("viewer creating a rule");
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
     assert!(denied.message().contains("editor or admin"), "{denied:?}");
+    // Silences too: the role is checked before the id is looked up.
+    let denied = alerts
+        .expire_silence(authed(
+            ExpireSilenceRequest {
+                id: "any".to_owned(),
+            },
+            &viewer,
+        ))
+        .await
+        .expect_err("viewer expiring a silence");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
 
     let list = ListServicesRequest {
         time_range: Some(TimeRange {

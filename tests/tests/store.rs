@@ -72,7 +72,7 @@ async fn migrate_is_versioned_idempotent_and_follows_ttl_config() -> anyhow::Res
         .iter()
         .map(|m| m.version)
         .collect();
-    assert_eq!(all, (1..=8).collect::<Vec<u32>>());
+    assert_eq!(all, (1..=9).collect::<Vec<u32>>());
     assert!(a == all || b == all, "{a:?} {b:?}");
     // And again: nothing left to do.
     assert_eq!(
@@ -115,6 +115,7 @@ async fn migrate_is_versioned_idempotent_and_follows_ttl_config() -> anyhow::Res
     assert!(!engine(tables::LOGS).await?.contains(" TTL "));
     // Alert rules are what people configured: kept whatever the retention.
     assert!(!engine(tables::ALERT_RULES).await?.contains(" TTL "));
+    assert!(!engine(tables::SILENCES).await?.contains(" TTL "));
     assert!(
         engine(tables::METRICS_GAUGE)
             .await?

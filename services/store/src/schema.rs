@@ -264,6 +264,18 @@ const ALERT_RULES_BODY: &str = "\
     Rule String CODEC(ZSTD(3)),
     UpdatedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
 
+/// Per tenant: every version of every silence, the newest one current.
+/// `Silence` is the `Silence` message, encoded and hex-encoded; the times
+/// are its own, for listing by state without decoding.
+const SILENCES_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    SilenceId String CODEC(ZSTD(1)),
+    Version UInt64,
+    StartsAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    EndsAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    Silence String CODEC(ZSTD(3)),
+    UpdatedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
+
 const DETECTOR_STATES_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
     Series String CODEC(ZSTD(1)),
@@ -547,6 +559,18 @@ const ALERT_RULES: TableDef = TableDef {
     sharding_key: "cityHash64(TenantId)",
 };
 
+const SILENCES: TableDef = TableDef {
+    name: tables::SILENCES,
+    body: SILENCES_BODY,
+    engine: Engine::ReplacingMergeTree("Version"),
+    partition_by: "tuple()",
+    primary_key: None,
+    order_by: "(TenantId, SilenceId)",
+    ttl_column: "UpdatedAt",
+    family: Family::Config,
+    sharding_key: "cityHash64(TenantId)",
+};
+
 const GAUGE: TableDef = metric_table(tables::METRICS_GAUGE, GAUGE_BODY);
 const SUM: TableDef = metric_table(tables::METRICS_SUM, SUM_BODY);
 const HISTOGRAM: TableDef = metric_table(tables::METRICS_HISTOGRAM, HISTOGRAM_BODY);
@@ -554,7 +578,7 @@ const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_
 const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
 
 /// Every table; the TTL of each follows the configuration of its family.
-const ALL_TABLES: [&TableDef; 15] = [
+const ALL_TABLES: [&TableDef; 16] = [
     &TRACES,
     &TRACE_ID_TS,
     &MINUTE_COUNTS,
@@ -570,6 +594,7 @@ const ALL_TABLES: [&TableDef; 15] = [
     &ANOMALIES,
     &DETECTOR_STATES,
     &ALERT_RULES,
+    &SILENCES,
 ];
 
 /// One schema change. Statements must be idempotent (`IF NOT EXISTS`
@@ -691,6 +716,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 8,
         name: "aiops_alert_rules",
         tables: &[&ALERT_RULES],
+        then: nothing,
+    },
+    Migration {
+        version: 9,
+        name: "aiops_silences",
+        tables: &[&SILENCES],
         then: nothing,
     },
 ];

@@ -34,5 +34,7 @@ pub const ANOMALIES: &str = "aiops_anomalies";
 pub const DETECTOR_STATES: &str = "aiops_detector_states";
 /// Alert rules, every version of each ([`crate::schema`]).
 pub const ALERT_RULES: &str = "aiops_alert_rules";
+/// Silences, every version of each ([`crate::schema`]).
+pub const SILENCES: &str = "aiops_silences";
 /// The migrations applied ([`crate::schema::migrate`]).
 pub const MIGRATIONS: &str = "airis_schema_migrations";

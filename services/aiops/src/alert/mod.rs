@@ -1,11 +1,14 @@
 //! Alert rules: checked ([`rule`]), stored per tenant ([`store`]), judged
 //! minute by minute on the stored data ([`data`], [`evaluate`]), served by
-//! the AlertService ([`service`]).
+//! the AlertService ([`service`]); and silences, checked and matched
+//! ([`silence`]) and stored ([`silence_store`]).
 
 mod data;
 mod evaluate;
 mod rule;
 mod service;
+mod silence;
+mod silence_store;
 mod store;
 
-pub use service::{Alerts, MAX_RULES_PER_TENANT, MAX_TEST_MINUTES};
+pub use service::{Alerts, MAX_RULES_PER_TENANT, MAX_SILENCES_PER_TENANT, MAX_TEST_MINUTES};

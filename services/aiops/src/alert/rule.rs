@@ -218,7 +218,7 @@ impl Rule {
 }
 
 /// A Prometheus-style label or annotation name.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
         .next()

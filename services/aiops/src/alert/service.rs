@@ -3,9 +3,13 @@
 use airis_analytics::page::{Fields, Page, PageKey};
 use airis_analytics::query::{RequestWindow as _, Store, Window};
 use airis_proto::airis::aiops::v1::{
-    self as pb, AlertEpisode, AlertState, CreateRuleRequest, CreateRuleResponse, DeleteRuleRequest,
-    DeleteRuleResponse, GetRuleRequest, GetRuleResponse, ListRulesRequest, ListRulesResponse,
-    RuleEvaluation, TestRuleRequest, TestRuleResponse, UpdateRuleRequest, UpdateRuleResponse,
+    self as pb, AlertEpisode, AlertState, CreateRuleRequest, CreateRuleResponse,
+    CreateSilenceRequest, CreateSilenceResponse, DeleteRuleRequest, DeleteRuleResponse,
+    ExpireSilenceRequest, ExpireSilenceResponse, GetRuleRequest, GetRuleResponse,
+    GetSilenceRequest, GetSilenceResponse, ListRulesRequest, ListRulesResponse,
+    ListSilencesRequest, ListSilencesResponse, RuleEvaluation, SilenceState, TestRuleRequest,
+    TestRuleResponse, UpdateRuleRequest, UpdateRuleResponse, UpdateSilenceRequest,
+    UpdateSilenceResponse,
     alert_service_server::{AlertService, AlertServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -17,6 +21,8 @@ use tracing::Instrument as _;
 use super::data;
 use super::evaluate::{Episode, Machine, State, judge};
 use super::rule::Rule;
+use super::silence::{self, Silence, Update};
+use super::silence_store;
 use super::store::{self, Current};
 use crate::Error;
 use crate::watch::MINUTE_SECS;
@@ -25,8 +31,12 @@ use crate::watch::MINUTE_SECS;
 pub const MAX_RULES_PER_TENANT: u64 = 10_000;
 /// Longest window TestRule judges, in minutes (a week).
 pub const MAX_TEST_MINUTES: u64 = 10_080;
+/// Most silences one tenant may have that have not expired.
+pub const MAX_SILENCES_PER_TENANT: u64 = 10_000;
 /// Tag of ListRules' page tokens.
 const PAGE_TAG: &str = "rules:name";
+/// Tag of ListSilences' page tokens.
+const SILENCE_PAGE_TAG: &str = "silences:end";
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// The alert service.
@@ -104,6 +114,92 @@ impl Alerts {
             }
             Some(Current { version, .. }) => Ok(version),
         }
+    }
+}
+
+impl Alerts {
+    async fn get_silence_by_id(&self, tenant: &Tenant, id: &str) -> Result<pb::Silence, Error> {
+        if id.is_empty() {
+            return Err(Error::InvalidArgument("id: required".to_owned()));
+        }
+        silence_store::list(self.client(), tenant, Some(id), &[], 0, None, 1)
+            .await
+            .map_err(store_error)?
+            .pop()
+            .ok_or_else(|| {
+                Error::Query(airis_analytics::Error::NotFound(format!(
+                    "id: no silence {id:?} in this tenant"
+                )))
+            })
+    }
+
+    /// Stores `silence` as a new silence starting no earlier than `now`.
+    async fn create_silence_at(
+        &self,
+        tenant: &Tenant,
+        mut silence: pb::Silence,
+        now: u64,
+    ) -> Result<pb::Silence, Error> {
+        let count = silence_store::count_unexpired(self.client(), tenant, now)
+            .await
+            .map_err(store_error)?;
+        if count >= MAX_SILENCES_PER_TENANT {
+            return Err(Error::LimitExceeded(format!(
+                "silence: the tenant has {count} silences that have not expired, at most \
+                 {MAX_SILENCES_PER_TENANT}"
+            )));
+        }
+        // As Alertmanager: a start in the past is now, so a silence never
+        // claims to have muted what was already sent.
+        silence.start_time_unix_nano = silence.start_time_unix_nano.max(now);
+        silence.id = store::new_id(self.client()).await.map_err(store_error)?;
+        silence.version = 1;
+        silence.update_time_unix_nano = now;
+        silence.created_by = silence.created_by.trim().to_owned();
+        silence_store::write(self.client(), tenant, &silence)
+            .await
+            .map_err(store_error)?;
+        Ok(with_state(silence, now))
+    }
+}
+
+/// `silence` with its state as of `now`.
+fn with_state(mut silence: pb::Silence, now: u64) -> pb::Silence {
+    silence.state = silence::state(&silence, now) as i32;
+    silence
+}
+
+fn required_silence(silence: Option<pb::Silence>) -> Result<pb::Silence, Error> {
+    silence.ok_or_else(|| Error::InvalidArgument("silence: required".to_owned()))
+}
+
+/// An end that has passed cannot be set: ExpireSilence ends a silence.
+fn check_end_ahead(silence: &pb::Silence, now: u64) -> Result<(), Error> {
+    if silence.end_time_unix_nano <= now {
+        return Err(Error::InvalidArgument(
+            "silence.end_time_unix_nano: already past; to end a silence now, expire it".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Where a page of ListSilences stops: its last silence's end and id.
+#[derive(Debug, Clone, PartialEq)]
+struct SilenceCursor {
+    end: i64,
+    id: String,
+}
+
+impl PageKey for SilenceCursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([self.end.to_string(), hex::encode(&self.id)]);
+    }
+
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            end: fields.number()?,
+            id: fields.hex_text()?,
+        })
     }
 }
 
@@ -294,6 +390,213 @@ impl AlertService for Alerts {
         .await
     }
 
+    async fn create_silence(
+        &self,
+        request: Request<CreateSilenceRequest>,
+    ) -> Result<Response<CreateSilenceResponse>, Status> {
+        self.run(
+            "CreateSilence",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                let silence = required_silence(request.silence)?;
+                if !silence.id.is_empty() {
+                    return Err(Error::InvalidArgument(
+                        "silence.id: the service assigns it; leave it empty".to_owned(),
+                    ));
+                }
+                if silence.version != 0 {
+                    return Err(Error::InvalidArgument(
+                        "silence.version: the service assigns it; leave it 0".to_owned(),
+                    ));
+                }
+                Silence::check("silence", &silence)?;
+                let now = now_unix_nano();
+                check_end_ahead(&silence, now)?;
+                let silence = self.create_silence_at(&tenant, silence, now).await?;
+                Ok(CreateSilenceResponse {
+                    silence: Some(silence),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn get_silence(
+        &self,
+        request: Request<GetSilenceRequest>,
+    ) -> Result<Response<GetSilenceResponse>, Status> {
+        self.run(
+            "GetSilence",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                let silence = self.get_silence_by_id(&tenant, &request.id).await?;
+                Ok(GetSilenceResponse {
+                    silence: Some(with_state(silence, now_unix_nano())),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn list_silences(
+        &self,
+        request: Request<ListSilencesRequest>,
+    ) -> Result<Response<ListSilencesResponse>, Status> {
+        self.run(
+            "ListSilences",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                let states = request
+                    .states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &state)| match SilenceState::try_from(state) {
+                        Ok(SilenceState::Unspecified) | Err(_) => Err(Error::InvalidArgument(
+                            format!("states[{i}]: {state} is not one of PENDING, ACTIVE, EXPIRED"),
+                        )),
+                        Ok(state) => Ok(state),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let page: Page<SilenceCursor> =
+                    Page::new(SILENCE_PAGE_TAG, request.page.as_ref(), self.store.limits())?;
+                let now = now_unix_nano();
+                let after = page.after.as_ref().map(|c| (c.end, c.id.as_str()));
+                let mut silences = silence_store::list(
+                    self.client(),
+                    &tenant,
+                    None,
+                    &states,
+                    now,
+                    after,
+                    page.fetch(),
+                )
+                .await
+                .map_err(store_error)?;
+                let info = page.finish(&mut silences, |last| SilenceCursor {
+                    end: i64::try_from(last.end_time_unix_nano).unwrap_or(i64::MAX),
+                    id: last.id.clone(),
+                });
+                Ok(ListSilencesResponse {
+                    silences: silences.into_iter().map(|s| with_state(s, now)).collect(),
+                    page: Some(info),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn update_silence(
+        &self,
+        request: Request<UpdateSilenceRequest>,
+    ) -> Result<Response<UpdateSilenceResponse>, Status> {
+        self.run(
+            "UpdateSilence",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                let mut wanted = required_silence(request.silence)?;
+                if wanted.id.is_empty() {
+                    return Err(Error::InvalidArgument("silence.id: required".to_owned()));
+                }
+                if wanted.version == 0 {
+                    return Err(Error::InvalidArgument(
+                        "silence.version: required, the version the silence was read at".to_owned(),
+                    ));
+                }
+                Silence::check("silence", &wanted)?;
+                let current = self.get_silence_by_id(&tenant, &wanted.id).await?;
+                if current.version != wanted.version {
+                    return Err(Error::Aborted(format!(
+                        "silence.version: {} is not the current version {}; read the silence again",
+                        wanted.version, current.version
+                    )));
+                }
+                let now = now_unix_nano();
+                let silence = match silence::update(&current, &wanted, now) {
+                    Update::Expired => {
+                        return Err(Error::FailedPrecondition(
+                            "silence: it has expired and cannot change; create a new silence"
+                                .to_owned(),
+                        ));
+                    }
+                    Update::InPlace => {
+                        check_end_ahead(&wanted, now)?;
+                        if silence::state(&current, now) == SilenceState::Pending {
+                            wanted.start_time_unix_nano = wanted.start_time_unix_nano.max(now);
+                        }
+                        wanted.version = current.version + 1;
+                        wanted.update_time_unix_nano = now;
+                        wanted.created_by = wanted.created_by.trim().to_owned();
+                        silence_store::write(self.client(), &tenant, &wanted)
+                            .await
+                            .map_err(store_error)?;
+                        with_state(wanted, now)
+                    }
+                    Update::Replace => {
+                        check_end_ahead(&wanted, now)?;
+                        // The new silence first: should the second write
+                        // fail, both mute for a while, rather than neither.
+                        wanted.id.clear();
+                        let new = self.create_silence_at(&tenant, wanted, now).await?;
+                        let ended = pb::Silence {
+                            end_time_unix_nano: now,
+                            version: current.version + 1,
+                            update_time_unix_nano: now,
+                            ..current
+                        };
+                        silence_store::write(self.client(), &tenant, &ended)
+                            .await
+                            .map_err(store_error)?;
+                        new
+                    }
+                };
+                Ok(UpdateSilenceResponse {
+                    silence: Some(silence),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn expire_silence(
+        &self,
+        request: Request<ExpireSilenceRequest>,
+    ) -> Result<Response<ExpireSilenceResponse>, Status> {
+        self.run(
+            "ExpireSilence",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                let current = self.get_silence_by_id(&tenant, &request.id).await?;
+                let now = now_unix_nano();
+                if silence::state(&current, now) == SilenceState::Expired {
+                    return Ok(ExpireSilenceResponse {
+                        silence: Some(with_state(current, now)),
+                    });
+                }
+                let ended = pb::Silence {
+                    // A pending silence never starts: it ends where it
+                    // would have started, now.
+                    start_time_unix_nano: current.start_time_unix_nano.min(now),
+                    end_time_unix_nano: now,
+                    version: current.version + 1,
+                    update_time_unix_nano: now,
+                    ..current
+                };
+                silence_store::write(self.client(), &tenant, &ended)
+                    .await
+                    .map_err(store_error)?;
+                Ok(ExpireSilenceResponse {
+                    silence: Some(with_state(ended, now)),
+                })
+            },
+        )
+        .await
+    }
+
     async fn test_rule(
         &self,
         request: Request<TestRuleRequest>,
@@ -345,6 +648,29 @@ async fn test(
     let minutes = data::minutes(store, tenant, "rule", rule, first, end).await?;
     let judged = judge(&rule.condition, first, &minutes);
     let labels = rule.labels();
+    // Silences are matched once, against the rule's labels (every alert
+    // of a rule has the same), then by time per alert.
+    let silences: Vec<(String, u64, u64)> = silence_store::during(
+        store.client(),
+        tenant,
+        u64::from(first) * NANOS_PER_SEC,
+        window.end,
+    )
+    .await
+    .map_err(store_error)?
+    .into_iter()
+    .filter(|s| Silence::check("silence", s).is_ok_and(|c| c.matches(&labels)))
+    .map(|s| (s.id, s.start_time_unix_nano, s.end_time_unix_nano))
+    .collect();
+    let silenced_by = |fired: u64| {
+        silences
+            .iter()
+            .filter(|(_, start, end)| {
+                *start < fired + u64::from(MINUTE_SECS) * NANOS_PER_SEC && *end > fired
+            })
+            .map(|(id, ..)| id.clone())
+            .collect()
+    };
     let episode = |e: &Episode| AlertEpisode {
         active_unix_nano: u64::from(e.active) * NANOS_PER_SEC,
         fired_unix_nano: e.fired.map_or(0, |m| u64::from(m) * NANOS_PER_SEC),
@@ -356,6 +682,9 @@ async fn test(
             .iter()
             .map(|a| (a.name.clone(), a.render(locale, e.value, &labels)))
             .collect(),
+        silenced_by: e
+            .fired
+            .map_or_else(Vec::new, |m| silenced_by(u64::from(m) * NANOS_PER_SEC)),
     };
     let mut machine = Machine::new(rule.for_minutes);
     let mut response = TestRuleResponse::default();

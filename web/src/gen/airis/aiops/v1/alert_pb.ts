@@ -16,7 +16,8 @@
 // gateway from a verified token). Errors common to all RPCs:
 // - UNAUTHENTICATED: no tenant in the request metadata.
 // - PERMISSION_DENIED: an ingest token; a viewer calling an RPC that
-//   changes rules (CreateRule, UpdateRule, DeleteRule need an editor or an
+//   changes rules or silences (CreateRule, UpdateRule, DeleteRule,
+//   CreateSilence, UpdateSilence, ExpireSilence need an editor or an
 //   admin).
 // - INVALID_ARGUMENT: a malformed field; the message names it (for example
 //   "rule.threshold.series: required").
@@ -34,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/aiops/v1/alert.proto.
  */
 export const file_airis_aiops_v1_alert: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9haW9wcy92MS9hbGVydC5wcm90bxIOYWlyaXMuYWlvcHMudjEi+QMKCUFsZXJ0UnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjcKCXRocmVzaG9sZBgDIAEoCzIiLmFpcmlzLmFpb3BzLnYxLlRocmVzaG9sZENvbmRpdGlvbkgAEjMKB2Fub21hbHkYBCABKAsyIC5haXJpcy5haW9wcy52MS5Bbm9tYWx5Q29uZGl0aW9uSAASMwoHYWJzZW5jZRgFIAEoCzIgLmFpcmlzLmFpb3BzLnYxLkFic2VuY2VDb25kaXRpb25IABI2CglidXJuX3JhdGUYBiABKAsyIS5haXJpcy5haW9wcy52MS5CdXJuUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9taW51dGVzGAcgASgNEjUKBmxhYmVscxgIIAMoCzIlLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZS5MYWJlbHNFbnRyeRIvCgthbm5vdGF0aW9ucxgJIAMoCzIaLmFpcmlzLmFpb3BzLnYxLkFubm90YXRpb24SDgoGcGF1c2VkGAogASgIEg8KB3ZlcnNpb24YCyABKAQSHQoVdXBkYXRlX3RpbWVfdW5peF9uYW5vGAwgASgGGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJY29uZGl0aW9uIjIKCkFubm90YXRpb24SDAoEbmFtZRgBIAEoCRIKCgJlbhgCIAEoCRIKCgJrbxgDIAEoCSKAAQoKUnVsZVNlcmllcxIwCgNyZWQYASABKAsyIS5haXJpcy5haW9wcy52MS5SZWRTZXJpZXNTZWxlY3RvckgAEjYKBm1ldHJpYxgCIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9ySABCCAoGc2VyaWVzIhwKBEtPZk4SCQoBaxgBIAEoDRIJCgFuGAIgASgNIqkBChJUaHJlc2hvbGRDb25kaXRpb24SKgoGc2VyaWVzGAEgASgLMhouYWlyaXMuYWlvcHMudjEuUnVsZVNlcmllcxIuCgpjb21wYXJpc29uGAIgASgOMhouYWlyaXMuYWlvcHMudjEuQ29tcGFyaXNvbhIRCgl0aHJlc2hvbGQYAyABKAESJAoGa19vZl9uGAQgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJnChBBbm9tYWx5Q29uZGl0aW9uEi0KBmZpbHRlchgBIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISJAoGa19vZl9uGAIgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJPChBBYnNlbmNlQ29uZGl0aW9uEioKBnNlcmllcxgBIAEoCzIaLmFpcmlzLmFpb3BzLnYxLlJ1bGVTZXJpZXMSDwoHbWludXRlcxgCIAEoDSKAAQoRQnVyblJhdGVDb25kaXRpb24SFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIRCglvYmplY3RpdmUYAyABKAESLwoHd2luZG93cxgEIAMoCzIeLmFpcmlzLmFpb3BzLnYxLkJ1cm5SYXRlV2luZG93Ik0KDkJ1cm5SYXRlV2luZG93EhQKDGxvbmdfbWludXRlcxgBIAEoDRIVCg1zaG9ydF9taW51dGVzGAIgASgNEg4KBmZhY3RvchgDIAEoASI8ChFDcmVhdGVSdWxlUmVxdWVzdBInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj0KEkNyZWF0ZVJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjoKD0dldFJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj4KEExpc3RSdWxlc1JlcXVlc3QSKgoEcGFnZRgBIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJmChFMaXN0UnVsZXNSZXNwb25zZRIoCgVydWxlcxgBIAMoCzIZLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIjwKEVVwZGF0ZVJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiPQoSVXBkYXRlUnVsZVJlc3BvbnNlEicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiMAoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCIUChJEZWxldGVSdWxlUmVzcG9uc2UiegoPVGVzdFJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUSLgoKdGltZV9yYW5nZRgCIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USDgoGbG9jYWxlGAMgASgJIocBCg5SdWxlRXZhbHVhdGlvbhIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhIRCgloYXNfdmFsdWUYAiABKAgSDQoFdmFsdWUYAyABKAESEAoIYnJlYWNoZWQYBCABKAgSKQoFc3RhdGUYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlIs0CCgxBbGVydEVwaXNvZGUSGAoQYWN0aXZlX3VuaXhfbmFubxgBIAEoBhIXCg9maXJlZF91bml4X25hbm8YAiABKAYSGgoScmVzb2x2ZWRfdW5peF9uYW5vGAMgASgGEg0KBXZhbHVlGAQgASgBEjgKBmxhYmVscxgFIAMoCzIoLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5MYWJlbHNFbnRyeRJCCgthbm5vdGF0aW9ucxgGIAMoCzItLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5Bbm5vdGF0aW9uc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInUKEFRlc3RSdWxlUmVzcG9uc2USMwoLZXZhbHVhdGlvbnMYASADKAsyHi5haXJpcy5haW9wcy52MS5SdWxlRXZhbHVhdGlvbhIsCgZhbGVydHMYAiADKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUqVAoKQ29tcGFyaXNvbhIaChZDT01QQVJJU09OX1VOU1BFQ0lGSUVEEAASFAoQQ09NUEFSSVNPTl9BQk9WRRABEhQKEENPTVBBUklTT05fQkVMT1cQAip0CgpBbGVydFN0YXRlEhsKF0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQUxFUlRfU1RBVEVfSU5BQ1RJVkUQARIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAISFgoSQUxFUlRfU1RBVEVfRklSSU5HEAMy+gMKDEFsZXJ0U2VydmljZRJTCgpDcmVhdGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuQ3JlYXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5DcmVhdGVSdWxlUmVzcG9uc2USSgoHR2V0UnVsZRIeLmFpcmlzLmFpb3BzLnYxLkdldFJ1bGVSZXF1ZXN0Gh8uYWlyaXMuYWlvcHMudjEuR2V0UnVsZVJlc3BvbnNlElAKCUxpc3RSdWxlcxIgLmFpcmlzLmFpb3BzLnYxLkxpc3RSdWxlc1JlcXVlc3QaIS5haXJpcy5haW9wcy52MS5MaXN0UnVsZXNSZXNwb25zZRJTCgpVcGRhdGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuVXBkYXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5VcGRhdGVSdWxlUmVzcG9uc2USUwoKRGVsZXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuRGVsZXRlUnVsZVJlc3BvbnNlEk0KCFRlc3RSdWxlEh8uYWlyaXMuYWlvcHMudjEuVGVzdFJ1bGVSZXF1ZXN0GiAuYWlyaXMuYWlvcHMudjEuVGVzdFJ1bGVSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_common_v1_common]);
+  fileDesc("ChphaXJpcy9haW9wcy92MS9hbGVydC5wcm90bxIOYWlyaXMuYWlvcHMudjEi+QMKCUFsZXJ0UnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjcKCXRocmVzaG9sZBgDIAEoCzIiLmFpcmlzLmFpb3BzLnYxLlRocmVzaG9sZENvbmRpdGlvbkgAEjMKB2Fub21hbHkYBCABKAsyIC5haXJpcy5haW9wcy52MS5Bbm9tYWx5Q29uZGl0aW9uSAASMwoHYWJzZW5jZRgFIAEoCzIgLmFpcmlzLmFpb3BzLnYxLkFic2VuY2VDb25kaXRpb25IABI2CglidXJuX3JhdGUYBiABKAsyIS5haXJpcy5haW9wcy52MS5CdXJuUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9taW51dGVzGAcgASgNEjUKBmxhYmVscxgIIAMoCzIlLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZS5MYWJlbHNFbnRyeRIvCgthbm5vdGF0aW9ucxgJIAMoCzIaLmFpcmlzLmFpb3BzLnYxLkFubm90YXRpb24SDgoGcGF1c2VkGAogASgIEg8KB3ZlcnNpb24YCyABKAQSHQoVdXBkYXRlX3RpbWVfdW5peF9uYW5vGAwgASgGGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJY29uZGl0aW9uIjIKCkFubm90YXRpb24SDAoEbmFtZRgBIAEoCRIKCgJlbhgCIAEoCRIKCgJrbxgDIAEoCSKAAQoKUnVsZVNlcmllcxIwCgNyZWQYASABKAsyIS5haXJpcy5haW9wcy52MS5SZWRTZXJpZXNTZWxlY3RvckgAEjYKBm1ldHJpYxgCIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9ySABCCAoGc2VyaWVzIhwKBEtPZk4SCQoBaxgBIAEoDRIJCgFuGAIgASgNIqkBChJUaHJlc2hvbGRDb25kaXRpb24SKgoGc2VyaWVzGAEgASgLMhouYWlyaXMuYWlvcHMudjEuUnVsZVNlcmllcxIuCgpjb21wYXJpc29uGAIgASgOMhouYWlyaXMuYWlvcHMudjEuQ29tcGFyaXNvbhIRCgl0aHJlc2hvbGQYAyABKAESJAoGa19vZl9uGAQgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJnChBBbm9tYWx5Q29uZGl0aW9uEi0KBmZpbHRlchgBIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISJAoGa19vZl9uGAIgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJPChBBYnNlbmNlQ29uZGl0aW9uEioKBnNlcmllcxgBIAEoCzIaLmFpcmlzLmFpb3BzLnYxLlJ1bGVTZXJpZXMSDwoHbWludXRlcxgCIAEoDSKAAQoRQnVyblJhdGVDb25kaXRpb24SFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIRCglvYmplY3RpdmUYAyABKAESLwoHd2luZG93cxgEIAMoCzIeLmFpcmlzLmFpb3BzLnYxLkJ1cm5SYXRlV2luZG93Ik0KDkJ1cm5SYXRlV2luZG93EhQKDGxvbmdfbWludXRlcxgBIAEoDRIVCg1zaG9ydF9taW51dGVzGAIgASgNEg4KBmZhY3RvchgDIAEoASI8ChFDcmVhdGVSdWxlUmVxdWVzdBInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj0KEkNyZWF0ZVJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjoKD0dldFJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj4KEExpc3RSdWxlc1JlcXVlc3QSKgoEcGFnZRgBIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJmChFMaXN0UnVsZXNSZXNwb25zZRIoCgVydWxlcxgBIAMoCzIZLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIjwKEVVwZGF0ZVJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiPQoSVXBkYXRlUnVsZVJlc3BvbnNlEicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiMAoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCIUChJEZWxldGVSdWxlUmVzcG9uc2UiegoPVGVzdFJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUSLgoKdGltZV9yYW5nZRgCIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USDgoGbG9jYWxlGAMgASgJIocBCg5SdWxlRXZhbHVhdGlvbhIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhIRCgloYXNfdmFsdWUYAiABKAgSDQoFdmFsdWUYAyABKAESEAoIYnJlYWNoZWQYBCABKAgSKQoFc3RhdGUYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlIuICCgxBbGVydEVwaXNvZGUSGAoQYWN0aXZlX3VuaXhfbmFubxgBIAEoBhIXCg9maXJlZF91bml4X25hbm8YAiABKAYSGgoScmVzb2x2ZWRfdW5peF9uYW5vGAMgASgGEg0KBXZhbHVlGAQgASgBEjgKBmxhYmVscxgFIAMoCzIoLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5MYWJlbHNFbnRyeRJCCgthbm5vdGF0aW9ucxgGIAMoCzItLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5Bbm5vdGF0aW9uc0VudHJ5EhMKC3NpbGVuY2VkX2J5GAcgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInUKEFRlc3RSdWxlUmVzcG9uc2USMwoLZXZhbHVhdGlvbnMYASADKAsyHi5haXJpcy5haW9wcy52MS5SdWxlRXZhbHVhdGlvbhIsCgZhbGVydHMYAiADKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUigQIKB1NpbGVuY2USCgoCaWQYASABKAkSLgoIbWF0Y2hlcnMYAiADKAsyHC5haXJpcy5haW9wcy52MS5MYWJlbE1hdGNoZXISHAoUc3RhcnRfdGltZV91bml4X25hbm8YAyABKAYSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAQgASgGEhIKCmNyZWF0ZWRfYnkYBSABKAkSDwoHY29tbWVudBgGIAEoCRIrCgVzdGF0ZRgHIAEoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIPCgd2ZXJzaW9uGAggASgEEh0KFXVwZGF0ZV90aW1lX3VuaXhfbmFubxgJIAEoBiJcCgxMYWJlbE1hdGNoZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIvCghvcGVyYXRvchgDIAEoDjIdLmFpcmlzLmFpb3BzLnYxLk1hdGNoT3BlcmF0b3IiQAoUQ3JlYXRlU2lsZW5jZVJlcXVlc3QSKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UiQQoVQ3JlYXRlU2lsZW5jZVJlc3BvbnNlEigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIh8KEUdldFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIj4KEkdldFNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSJvChNMaXN0U2lsZW5jZXNSZXF1ZXN0EiwKBnN0YXRlcxgBIAMoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIqCgRwYWdlGAIgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0ImoKFExpc3RTaWxlbmNlc1Jlc3BvbnNlEikKCHNpbGVuY2VzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIkAKFFVwZGF0ZVNpbGVuY2VSZXF1ZXN0EigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIkEKFVVwZGF0ZVNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSIiChRFeHBpcmVTaWxlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCSJBChVFeHBpcmVTaWxlbmNlUmVzcG9uc2USKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UqVAoKQ29tcGFyaXNvbhIaChZDT01QQVJJU09OX1VOU1BFQ0lGSUVEEAASFAoQQ09NUEFSSVNPTl9BQk9WRRABEhQKEENPTVBBUklTT05fQkVMT1cQAip0CgpBbGVydFN0YXRlEhsKF0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQUxFUlRfU1RBVEVfSU5BQ1RJVkUQARIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAISFgoSQUxFUlRfU1RBVEVfRklSSU5HEAMqnwEKDU1hdGNoT3BlcmF0b3ISHgoaTUFUQ0hfT1BFUkFUT1JfVU5TUEVDSUZJRUQQABIYChRNQVRDSF9PUEVSQVRPUl9FUVVBTBABEhwKGE1BVENIX09QRVJBVE9SX05PVF9FUVVBTBACEhgKFE1BVENIX09QRVJBVE9SX1JFR0VYEAMSHAoYTUFUQ0hfT1BFUkFUT1JfTk9UX1JFR0VYEAQqfQoMU2lsZW5jZVN0YXRlEh0KGVNJTEVOQ0VfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVTSUxFTkNFX1NUQVRFX1BFTkRJTkcQARIYChRTSUxFTkNFX1NUQVRFX0FDVElWRRACEhkKFVNJTEVOQ0VfU1RBVEVfRVhQSVJFRBADMsQHCgxBbGVydFNlcnZpY2USUwoKQ3JlYXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuQ3JlYXRlUnVsZVJlc3BvbnNlEkoKB0dldFJ1bGUSHi5haXJpcy5haW9wcy52MS5HZXRSdWxlUmVxdWVzdBofLmFpcmlzLmFpb3BzLnYxLkdldFJ1bGVSZXNwb25zZRJQCglMaXN0UnVsZXMSIC5haXJpcy5haW9wcy52MS5MaXN0UnVsZXNSZXF1ZXN0GiEuYWlyaXMuYWlvcHMudjEuTGlzdFJ1bGVzUmVzcG9uc2USUwoKVXBkYXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuVXBkYXRlUnVsZVJlc3BvbnNlElMKCkRlbGV0ZVJ1bGUSIS5haXJpcy5haW9wcy52MS5EZWxldGVSdWxlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZRJNCghUZXN0UnVsZRIfLmFpcmlzLmFpb3BzLnYxLlRlc3RSdWxlUmVxdWVzdBogLmFpcmlzLmFpb3BzLnYxLlRlc3RSdWxlUmVzcG9uc2USXAoNQ3JlYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuQ3JlYXRlU2lsZW5jZVJlc3BvbnNlElMKCkdldFNpbGVuY2USIS5haXJpcy5haW9wcy52MS5HZXRTaWxlbmNlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkdldFNpbGVuY2VSZXNwb25zZRJZCgxMaXN0U2lsZW5jZXMSIy5haXJpcy5haW9wcy52MS5MaXN0U2lsZW5jZXNSZXF1ZXN0GiQuYWlyaXMuYWlvcHMudjEuTGlzdFNpbGVuY2VzUmVzcG9uc2USXAoNVXBkYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuVXBkYXRlU2lsZW5jZVJlc3BvbnNlElwKDUV4cGlyZVNpbGVuY2USJC5haXJpcy5haW9wcy52MS5FeHBpcmVTaWxlbmNlUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkV4cGlyZVNpbGVuY2VSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_common_v1_common]);
 
 /**
  * A condition, how long it must hold before it fires, and what the alert
@@ -745,6 +746,15 @@ export type AlertEpisode = Message<"airis.aiops.v1.AlertEpisode"> & {
    * @generated from field: map<string, string> annotations = 6;
    */
   annotations: { [key: string]: string };
+
+  /**
+   * The silences that would have muted its notification: active at some
+   * time in the minute it fired, and matching its labels. Empty when it
+   * never fired.
+   *
+   * @generated from field: repeated string silenced_by = 7;
+   */
+  silencedBy: string[];
 };
 
 /**
@@ -779,6 +789,315 @@ export type TestRuleResponse = Message<"airis.aiops.v1.TestRuleResponse"> & {
  */
 export const TestRuleResponseSchema: GenMessage<TestRuleResponse> = /*@__PURE__*/
   messageDesc(file_airis_aiops_v1_alert, 22);
+
+/**
+ * Mutes the notifications of the alerts it matches while it is active,
+ * with Alertmanager's semantics.
+ *
+ * @generated from message airis.aiops.v1.Silence
+ */
+export type Silence = Message<"airis.aiops.v1.Silence"> & {
+  /**
+   * Assigned by CreateSilence.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * 1 to 64; an alert is silenced when its labels match all of them. At
+   * least one must not match the empty value (a label the alert lacks),
+   * so that no silence mutes everything.
+   *
+   * @generated from field: repeated airis.aiops.v1.LabelMatcher matchers = 2;
+   */
+  matchers: LabelMatcher[];
+
+  /**
+   * When it starts; 0 in CreateSilence: now.
+   *
+   * @generated from field: fixed64 start_time_unix_nano = 3;
+   */
+  startTimeUnixNano: bigint;
+
+  /**
+   * Required, after the start, and after now when created or changed.
+   *
+   * @generated from field: fixed64 end_time_unix_nano = 4;
+   */
+  endTimeUnixNano: bigint;
+
+  /**
+   * Required, at most 200 characters: who is silencing (a name or an
+   * address).
+   *
+   * @generated from field: string created_by = 5;
+   */
+  createdBy: string;
+
+  /**
+   * Required, at most 4,096 bytes: why (an incident, a maintenance).
+   *
+   * @generated from field: string comment = 6;
+   */
+  comment: string;
+
+  /**
+   * Set by the service from the times above, as of the response.
+   *
+   * @generated from field: airis.aiops.v1.SilenceState state = 7;
+   */
+  state: SilenceState;
+
+  /**
+   * Set by the service: 1 when created, one more at each change.
+   *
+   * @generated from field: uint64 version = 8;
+   */
+  version: bigint;
+
+  /**
+   * Set by the service: when the silence was created or last changed.
+   *
+   * @generated from field: fixed64 update_time_unix_nano = 9;
+   */
+  updateTimeUnixNano: bigint;
+};
+
+/**
+ * Describes the message airis.aiops.v1.Silence.
+ * Use `create(SilenceSchema)` to create a new message.
+ */
+export const SilenceSchema: GenMessage<Silence> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 23);
+
+/**
+ * One condition on an alert's label. A label the alert does not have has
+ * the empty value.
+ *
+ * @generated from message airis.aiops.v1.LabelMatcher
+ */
+export type LabelMatcher = Message<"airis.aiops.v1.LabelMatcher"> & {
+  /**
+   * A label name ([a-zA-Z_][a-zA-Z0-9_]*), `alertname` included.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * At most 1,024 bytes. For the regex operators, an RE2 expression
+   * matched against the whole value (anchored at both ends).
+   *
+   * @generated from field: string value = 2;
+   */
+  value: string;
+
+  /**
+   * Required.
+   *
+   * @generated from field: airis.aiops.v1.MatchOperator operator = 3;
+   */
+  operator: MatchOperator;
+};
+
+/**
+ * Describes the message airis.aiops.v1.LabelMatcher.
+ * Use `create(LabelMatcherSchema)` to create a new message.
+ */
+export const LabelMatcherSchema: GenMessage<LabelMatcher> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 24);
+
+/**
+ * @generated from message airis.aiops.v1.CreateSilenceRequest
+ */
+export type CreateSilenceRequest = Message<"airis.aiops.v1.CreateSilenceRequest"> & {
+  /**
+   * @generated from field: airis.aiops.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.CreateSilenceRequest.
+ * Use `create(CreateSilenceRequestSchema)` to create a new message.
+ */
+export const CreateSilenceRequestSchema: GenMessage<CreateSilenceRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 25);
+
+/**
+ * @generated from message airis.aiops.v1.CreateSilenceResponse
+ */
+export type CreateSilenceResponse = Message<"airis.aiops.v1.CreateSilenceResponse"> & {
+  /**
+   * @generated from field: airis.aiops.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.CreateSilenceResponse.
+ * Use `create(CreateSilenceResponseSchema)` to create a new message.
+ */
+export const CreateSilenceResponseSchema: GenMessage<CreateSilenceResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 26);
+
+/**
+ * @generated from message airis.aiops.v1.GetSilenceRequest
+ */
+export type GetSilenceRequest = Message<"airis.aiops.v1.GetSilenceRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message airis.aiops.v1.GetSilenceRequest.
+ * Use `create(GetSilenceRequestSchema)` to create a new message.
+ */
+export const GetSilenceRequestSchema: GenMessage<GetSilenceRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 27);
+
+/**
+ * @generated from message airis.aiops.v1.GetSilenceResponse
+ */
+export type GetSilenceResponse = Message<"airis.aiops.v1.GetSilenceResponse"> & {
+  /**
+   * @generated from field: airis.aiops.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.GetSilenceResponse.
+ * Use `create(GetSilenceResponseSchema)` to create a new message.
+ */
+export const GetSilenceResponseSchema: GenMessage<GetSilenceResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 28);
+
+/**
+ * @generated from message airis.aiops.v1.ListSilencesRequest
+ */
+export type ListSilencesRequest = Message<"airis.aiops.v1.ListSilencesRequest"> & {
+  /**
+   * Only silences in these states; empty: all.
+   *
+   * @generated from field: repeated airis.aiops.v1.SilenceState states = 1;
+   */
+  states: SilenceState[];
+
+  /**
+   * 0: 100 per page; at most 1,000.
+   *
+   * @generated from field: airis.common.v1.PageRequest page = 2;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListSilencesRequest.
+ * Use `create(ListSilencesRequestSchema)` to create a new message.
+ */
+export const ListSilencesRequestSchema: GenMessage<ListSilencesRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 29);
+
+/**
+ * @generated from message airis.aiops.v1.ListSilencesResponse
+ */
+export type ListSilencesResponse = Message<"airis.aiops.v1.ListSilencesResponse"> & {
+  /**
+   * @generated from field: repeated airis.aiops.v1.Silence silences = 1;
+   */
+  silences: Silence[];
+
+  /**
+   * @generated from field: airis.common.v1.PageInfo page = 2;
+   */
+  page?: PageInfo | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListSilencesResponse.
+ * Use `create(ListSilencesResponseSchema)` to create a new message.
+ */
+export const ListSilencesResponseSchema: GenMessage<ListSilencesResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 30);
+
+/**
+ * @generated from message airis.aiops.v1.UpdateSilenceRequest
+ */
+export type UpdateSilenceRequest = Message<"airis.aiops.v1.UpdateSilenceRequest"> & {
+  /**
+   * With the id and the version it changes.
+   *
+   * @generated from field: airis.aiops.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.UpdateSilenceRequest.
+ * Use `create(UpdateSilenceRequestSchema)` to create a new message.
+ */
+export const UpdateSilenceRequestSchema: GenMessage<UpdateSilenceRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 31);
+
+/**
+ * @generated from message airis.aiops.v1.UpdateSilenceResponse
+ */
+export type UpdateSilenceResponse = Message<"airis.aiops.v1.UpdateSilenceResponse"> & {
+  /**
+   * The silence changed in place (its new version), or the new silence
+   * that replaced it (a new id, version 1).
+   *
+   * @generated from field: airis.aiops.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.UpdateSilenceResponse.
+ * Use `create(UpdateSilenceResponseSchema)` to create a new message.
+ */
+export const UpdateSilenceResponseSchema: GenMessage<UpdateSilenceResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 32);
+
+/**
+ * @generated from message airis.aiops.v1.ExpireSilenceRequest
+ */
+export type ExpireSilenceRequest = Message<"airis.aiops.v1.ExpireSilenceRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ExpireSilenceRequest.
+ * Use `create(ExpireSilenceRequestSchema)` to create a new message.
+ */
+export const ExpireSilenceRequestSchema: GenMessage<ExpireSilenceRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 33);
+
+/**
+ * @generated from message airis.aiops.v1.ExpireSilenceResponse
+ */
+export type ExpireSilenceResponse = Message<"airis.aiops.v1.ExpireSilenceResponse"> & {
+  /**
+   * As expired.
+   *
+   * @generated from field: airis.aiops.v1.Silence silence = 1;
+   */
+  silence?: Silence | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ExpireSilenceResponse.
+ * Use `create(ExpireSilenceResponseSchema)` to create a new message.
+ */
+export const ExpireSilenceResponseSchema: GenMessage<ExpireSilenceResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 34);
 
 /**
  * @generated from enum airis.aiops.v1.Comparison
@@ -848,6 +1167,87 @@ export enum AlertState {
  */
 export const AlertStateSchema: GenEnum<AlertState> = /*@__PURE__*/
   enumDesc(file_airis_aiops_v1_alert, 1);
+
+/**
+ * @generated from enum airis.aiops.v1.MatchOperator
+ */
+export enum MatchOperator {
+  /**
+   * @generated from enum value: MATCH_OPERATOR_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * =: the label's value is the value.
+   *
+   * @generated from enum value: MATCH_OPERATOR_EQUAL = 1;
+   */
+  EQUAL = 1,
+
+  /**
+   * !=: it is not.
+   *
+   * @generated from enum value: MATCH_OPERATOR_NOT_EQUAL = 2;
+   */
+  NOT_EQUAL = 2,
+
+  /**
+   * =~: the regular expression matches the whole value.
+   *
+   * @generated from enum value: MATCH_OPERATOR_REGEX = 3;
+   */
+  REGEX = 3,
+
+  /**
+   * !~: it does not.
+   *
+   * @generated from enum value: MATCH_OPERATOR_NOT_REGEX = 4;
+   */
+  NOT_REGEX = 4,
+}
+
+/**
+ * Describes the enum airis.aiops.v1.MatchOperator.
+ */
+export const MatchOperatorSchema: GenEnum<MatchOperator> = /*@__PURE__*/
+  enumDesc(file_airis_aiops_v1_alert, 2);
+
+/**
+ * @generated from enum airis.aiops.v1.SilenceState
+ */
+export enum SilenceState {
+  /**
+   * @generated from enum value: SILENCE_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Its start is still ahead.
+   *
+   * @generated from enum value: SILENCE_STATE_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * It mutes what it matches now.
+   *
+   * @generated from enum value: SILENCE_STATE_ACTIVE = 2;
+   */
+  ACTIVE = 2,
+
+  /**
+   * Its end has passed (or it was expired).
+   *
+   * @generated from enum value: SILENCE_STATE_EXPIRED = 3;
+   */
+  EXPIRED = 3,
+}
+
+/**
+ * Describes the enum airis.aiops.v1.SilenceState.
+ */
+export const SilenceStateSchema: GenEnum<SilenceState> = /*@__PURE__*/
+  enumDesc(file_airis_aiops_v1_alert, 3);
 
 /**
  * @generated from service airis.aiops.v1.AlertService
@@ -928,6 +1328,75 @@ export const AlertService: GenService<{
     methodKind: "unary";
     input: typeof TestRuleRequestSchema;
     output: typeof TestRuleResponseSchema;
+  },
+  /**
+   * Stores a new silence and returns it with its id, version and state.
+   * A silence mutes the notifications of every alert whose labels match
+   * all its matchers, from its start to its end, as Alertmanager's do; the
+   * alerts themselves still fire and are listed.
+   * INVALID_ARGUMENT: a field of the silence (see Silence); an id or a
+   * version given; an end already past. RESOURCE_EXHAUSTED: the tenant
+   * has 10,000 silences that have not expired.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.CreateSilence
+   */
+  createSilence: {
+    methodKind: "unary";
+    input: typeof CreateSilenceRequestSchema;
+    output: typeof CreateSilenceResponseSchema;
+  },
+  /**
+   * One silence, expired ones included. NOT_FOUND: no silence with that
+   * id in the tenant.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.GetSilence
+   */
+  getSilence: {
+    methodKind: "unary";
+    input: typeof GetSilenceRequestSchema;
+    output: typeof GetSilenceResponseSchema;
+  },
+  /**
+   * The tenant's silences in the states asked for (all when none), the
+   * latest ending first, paged.
+   * INVALID_ARGUMENT: a page token not from this RPC (`page.page_token`);
+   * an unknown state (`states`).
+   * RESOURCE_EXHAUSTED: a page size above 1,000.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.ListSilences
+   */
+  listSilences: {
+    methodKind: "unary";
+    input: typeof ListSilencesRequestSchema;
+    output: typeof ListSilencesResponseSchema;
+  },
+  /**
+   * Changes a silence. `silence.version` must be the version the caller
+   * read. As in Alertmanager, a silence that has started keeps its
+   * matchers and its start: a change of either expires it now and creates
+   * a new silence with a new id, which is returned; other changes (end,
+   * comment, creator) are made in place.
+   * INVALID_ARGUMENT: a field of the silence; an end already past.
+   * NOT_FOUND: no silence with that id. ABORTED: it changed since that
+   * version. FAILED_PRECONDITION: it has expired (create a new one).
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.UpdateSilence
+   */
+  updateSilence: {
+    methodKind: "unary";
+    input: typeof UpdateSilenceRequestSchema;
+    output: typeof UpdateSilenceResponseSchema;
+  },
+  /**
+   * Ends a silence now (a pending one never starts). Expiring an expired
+   * silence changes nothing. NOT_FOUND: no silence with that id.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.ExpireSilence
+   */
+  expireSilence: {
+    methodKind: "unary";
+    input: typeof ExpireSilenceRequestSchema;
+    output: typeof ExpireSilenceResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_airis_aiops_v1_alert, 0);
