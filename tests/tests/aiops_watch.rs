@@ -14,10 +14,11 @@ use std::time::{Duration, Instant};
 use airis_proto::airis::aiops::v1::{
     AbsenceCondition, AlertRule, AlertState, Annotation, AnomalyCondition, BurnRateCondition,
     Comparison, CreateRuleRequest, CreateSilenceRequest, DeleteRuleRequest, ExpireSilenceRequest,
-    GetRuleRequest, GetSilenceRequest, KOfN, LabelMatcher, ListRulesRequest, ListSilencesRequest,
-    MatchOperator as SilenceOperator, RuleSeries, Silence, SilenceState, TestRuleRequest,
-    TestRuleResponse, ThresholdCondition, UpdateRuleRequest, UpdateSilenceRequest,
-    alert_rule::Condition, alert_service_client::AlertServiceClient, rule_series,
+    GetRuleRequest, GetSilenceRequest, KOfN, LabelMatcher, ListAlertsRequest, ListAlertsResponse,
+    ListRulesRequest, ListSilencesRequest, MatchOperator as SilenceOperator, RuleSeries, Silence,
+    SilenceState, TestRuleRequest, TestRuleResponse, ThresholdCondition, UpdateRuleRequest,
+    UpdateSilenceRequest, alert_rule::Condition, alert_service_client::AlertServiceClient,
+    rule_series,
 };
 use airis_proto::airis::aiops::v1::{
     Anomaly, AnomalyFilter, AnomalyKind, ForecastRequest, ListAnomaliesRequest,
@@ -489,6 +490,43 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
 
     alert_rules(&server.endpoint, first).await?;
     let muting = silences(&server.endpoint).await?;
+    // Silences made now muted nothing of the history.
+    let history_alerts = AlertServiceClient::connect(server.endpoint.clone())
+        .await?
+        .test_rule(authed(
+            TestRuleRequest {
+                rule: Some(slow_charges("slow")),
+                time_range: Some(TimeRange {
+                    start_unix_nano: first,
+                    end_unix_nano: first + HISTORY * MIN,
+                }),
+                locale: String::new(),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .alerts;
+    assert_eq!(history_alerts.len(), INCIDENTS.len(), "{history_alerts:#?}");
+    assert!(
+        history_alerts.iter().all(|a| a.silenced_by.is_empty()),
+        "{history_alerts:#?}"
+    );
+
+    // A stored rule, judged continuously from now on.
+    let live_rule = AlertServiceClient::connect(server.endpoint.clone())
+        .await?
+        .create_rule(authed(
+            CreateRuleRequest {
+                rule: Some(slow_charges("slow")),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .rule
+        .expect("the created rule")
+        .id;
 
     // A live incident: announced on the stream once its minute is judged.
     let watch_filter = AnomalyFilter {
@@ -556,6 +594,35 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         silenced_by.is_subset(&BTreeSet::from([&muting.active, &muting.replaced])),
         "{answer:#?}"
     );
+    // The stored rule fired in the live minute and resolved in the next
+    // (no traffic, no p95), muted by the silence made for it; nothing of
+    // the history (before the rule existed) raised an alert.
+    let live_alerts = wait_for_alerts(&server.endpoint, &live_rule, |answer| {
+        answer
+            .alerts
+            .iter()
+            .any(|a| a.state == AlertState::Resolved as i32)
+    })
+    .await?;
+    assert_eq!(live_alerts.alerts.len(), 1, "{live_alerts:#?}");
+    let alert = &live_alerts.alerts[0];
+    let episode = alert.episode.as_ref().expect("the alert's episode");
+    assert_eq!(
+        (
+            episode.active_unix_nano,
+            episode.fired_unix_nano,
+            episode.resolved_unix_nano
+        ),
+        (live, live, live + MIN),
+        "{alert:#?}"
+    );
+    assert!(episode.value > 500.0, "{alert:#?}");
+    assert_eq!(episode.labels["alertname"], "slow");
+    assert!(
+        episode.annotations["summary"].starts_with("payment p95 is "),
+        "{alert:#?}"
+    );
+    assert!(episode.silenced_by.contains(&muting.active), "{alert:#?}");
     let everything = TimeRange {
         start_unix_nano: first,
         end_unix_nano: live + MIN,
@@ -642,6 +709,10 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
             .map(|a| (key(a), a.detected_unix_nano))
             .collect();
         assert_eq!(after, before, "crashed: {crashed}");
+        // The rule's alert stays one alert, resolved, after the restart
+        // judged the minutes again.
+        let again = wait_for_alerts(&server.endpoint, &live_rule, |_| true).await?;
+        assert_eq!(again.alerts, live_alerts.alerts, "crashed: {crashed}");
         server.stop().await?;
     }
     pipeline.stop().await?;
@@ -1156,12 +1227,23 @@ async fn silences(endpoint: &str) -> anyhow::Result<Muting> {
         .expect("the replaced silence");
     assert_eq!(old.state, SilenceState::Expired as i32);
     assert_eq!(old.version, 3);
-    let expired_change = update(old.clone()).await.unwrap_err();
-    assert_eq!(
-        expired_change.code(),
-        Code::FailedPrecondition,
-        "{expired_change:?}"
-    );
+    // An expired silence changes into a new one, and stays as it was.
+    let recreated = update(Silence {
+        matchers: vec![matcher("alertname", SilenceOperator::Equal, "deep queue")],
+        end_time_unix_nano: now + 80 * MIN,
+        ..old.clone()
+    })
+    .await?;
+    assert_ne!(recreated.id, old.id);
+    assert_eq!(recreated.version, 1);
+    assert_eq!(recreated.state, SilenceState::Active as i32);
+    let still = alerts
+        .clone()
+        .get_silence(authed(GetSilenceRequest { id: old.id.clone() }, TOKEN))
+        .await?
+        .into_inner()
+        .silence;
+    assert_eq!(still.as_ref(), Some(&old));
 
     // A pending silence expired never starts; expiring twice is harmless.
     let expire = |id: &str| {
@@ -1260,4 +1342,34 @@ async fn silences(endpoint: &str) -> anyhow::Result<Muting> {
         active: replaced.id,
         replaced: active.id,
     })
+}
+
+/// The alerts of `rule_id` once `done` says so (or after [`WAIT`]).
+async fn wait_for_alerts(
+    endpoint: &str,
+    rule_id: &str,
+    done: impl Fn(&ListAlertsResponse) -> bool,
+) -> anyhow::Result<ListAlertsResponse> {
+    let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
+    let started = Instant::now();
+    loop {
+        let answer = alerts
+            .list_alerts(authed(
+                ListAlertsRequest {
+                    rule_id: rule_id.to_owned(),
+                    ..Default::default()
+                },
+                TOKEN,
+            ))
+            .await?
+            .into_inner();
+        if done(&answer) {
+            return Ok(answer);
+        }
+        anyhow::ensure!(
+            started.elapsed() < WAIT + Duration::from_secs(60),
+            "the rule's alerts: {answer:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

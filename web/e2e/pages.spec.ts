@@ -1,11 +1,24 @@
 // Every page against the demo traffic: what it shows equals what the query
 // service answers; each page in both languages is screenshotted for
 // docs/ui/ and checked by axe-core.
-import { equals } from '@bufbuild/protobuf';
+import { create, equals } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
 import { expect, test, type Page } from '@playwright/test';
+import {
+  AlertRuleSchema,
+  AlertState,
+  Comparison,
+  MatchOperator,
+  RuleSeriesSchema,
+  SilenceState,
+  ThresholdConditionSchema,
+} from '../src/gen/airis/aiops/v1/alert_pb';
+import { RedSeriesSelectorSchema, Signal } from '../src/gen/airis/aiops/v1/anomaly_pb';
 import { ServiceOverviewResponseSchema } from '../src/gen/airis/analytics/v1/query_pb';
 import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate, formatScore } from '../src/lib/format';
-import { ADMIN, aiopsApi, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
+import { nanosToMs } from '../src/lib/time';
+import { formatSilenceTime } from '../src/pages/alerts/silences';
+import { ADMIN, VIEWER, aiopsApi, alertApi, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
 
 /**
  * A settled window with the demo's traffic in it: whole minutes (the API
@@ -296,6 +309,415 @@ test('the anomalies page lists what continuous detection stored, or says why the
   await expect(page.getByLabel('Service', { exact: true })).toHaveValue('checkout');
   await expect(page.getByRole('alert')).toHaveCount(0);
   expect(failures).toEqual([]);
+});
+
+test('an alert rule is created with a preview of what it would have fired, listed, opened again and deleted', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  const client = await alertApi();
+  // A settled half hour with the demo's traffic: the preview and the test's
+  // own TestRule judge the same minutes on the same data.
+  await settledWindow();
+  const end = Math.floor((Date.now() - 90_000) / 60_000) * 60_000;
+  const start = end - 30 * 60_000;
+  const range = `from=${start}&to=${end}`;
+  const name = `ui e2e checkout traffic ${Date.now()}`;
+  const rows = page.getByTestId('rule-row');
+  const row = rows.filter({ has: page.getByRole('link', { name, exact: true }) });
+  // What the editor sends for the rule below (its labels and annotations do
+  // not change what it judges).
+  const expected = create(AlertRuleSchema, {
+    name,
+    forMinutes: 1,
+    condition: {
+      case: 'threshold',
+      value: create(ThresholdConditionSchema, {
+        series: create(RuleSeriesSchema, {
+          series: { case: 'red', value: create(RedSeriesSelectorSchema, { serviceName: 'checkout', signal: Signal.REQUEST_RATE }) },
+        }),
+        comparison: Comparison.ABOVE,
+        threshold: 0.1,
+      }),
+    },
+  });
+
+  try {
+    await signIn(page, ADMIN, 'en', `/alerts/rules?${range}`);
+    await expect(page.getByRole('heading', { level: 1, name: 'Alert rules' })).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Alert rules' })).toBeVisible();
+    await expect(rows.first().or(page.getByText('No alert rules yet'))).toBeVisible();
+
+    // A new threshold rule: checkout's request rate above 0.1/s for a minute.
+    await page.getByRole('link', { name: 'New rule', exact: true }).first().click();
+    await expect(page).toHaveURL(/\/alerts\/rules\/new\?/);
+    await expect(page).toHaveURL(new RegExp(`from=${start}&to=${end}`));
+    await expect(page.getByRole('heading', { level: 1, name: 'New alert rule' })).toBeVisible();
+    const preview = page.getByRole('region', { name: 'What would this have fired?' });
+    // Nothing to judge before the service is chosen: the preview says why.
+    await expect(preview.getByText('The rule is not complete yet')).toBeVisible();
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await expect(page.getByRole('radio', { name: 'Threshold', exact: true })).toBeChecked();
+    await expect(page.getByRole('radio', { name: 'Service (RED)' })).toBeChecked();
+    await page.getByLabel('Service', { exact: true }).selectOption('checkout');
+    await page.getByLabel('Signal', { exact: true }).selectOption('rate');
+    await page.getByLabel('When the value is', { exact: true }).selectOption('above');
+    await page.getByLabel('Threshold (/s)', { exact: true }).fill('0.1');
+    await page.getByLabel('Pending for (min)', { exact: true }).fill('1');
+    await page.getByLabel('Korean', { exact: true }).fill('{{ $labels.service_name }} 처리율 {{ $value }}');
+
+    // The preview, as TestRule answers for the same rule and window.
+    const answer = await client.testRule({
+      rule: expected,
+      timeRange: { startUnixNano: nanos(start), endUnixNano: nanos(end) },
+      locale: 'en',
+    });
+    const count = (state: AlertState) => answer.evaluations.filter((e) => e.state === state).length;
+    setFormatLocale('en');
+    const counts =
+      `${formatCount(answer.evaluations.length)} minutes judged: ${formatCount(answer.evaluations.filter((e) => e.breached).length)} broke the condition, ` +
+      `${formatCount(count(AlertState.PENDING))} pending, ${formatCount(count(AlertState.FIRING))} firing.`;
+    const fired = answer.alerts.filter((a) => a.firedUnixNano !== 0n).length;
+    // TestRule reads 30 minutes of stored data: more than expect's default 5 s may pass.
+    const judging = { timeout: 20_000 };
+    const expectPreview = async () => {
+      await expect(preview.getByTestId('preview-running')).toHaveText('', judging);
+      if (answer.evaluations.length === 0) {
+        await expect(preview.getByText('No whole minute to judge')).toBeVisible(judging);
+        return;
+      }
+      await expect(preview.getByTestId('preview-counts')).toHaveText(counts, judging);
+      await expect(preview.getByTestId('preview-verdict')).toContainText(
+        fired > 0 ? `Would have fired ${formatCount(fired)} alert` : 'Would not have fired in this time range.',
+      );
+      await expect(preview.getByTestId('episode-row')).toHaveCount(answer.alerts.length);
+      await expect(preview.getByRole('figure', { name: /^The value the rule judged each minute/ })).toBeVisible();
+    };
+    await expectPreview();
+    // Run again on demand: one more TestRule, the same answer.
+    const asked = page.waitForResponse((r) => r.url().includes('/airis.aiops.v1.AlertService/TestRule'));
+    await preview.getByRole('button', { name: 'Run preview' }).click();
+    expect((await asked).ok()).toBe(true);
+    await expectPreview();
+
+    // Saved: back on the list, which shows it.
+    await page.getByRole('button', { name: 'Create rule' }).click();
+    await expect(page).toHaveURL(/\/alerts\/rules\?/);
+    await expect(page.getByText(`Rule "${name}" saved.`)).toBeVisible();
+    await expect(row).toHaveCount(1);
+    setFormatLocale('en');
+    await expect(row.locator('td')).toHaveText([
+      name,
+      'Threshold',
+      'checkout · whole service · Rate',
+      `Rate > ${formatRate(0.1)} for 1 min`,
+      'severity=warning',
+      'Active',
+      /Edit.*Delete/,
+    ]);
+    // "Silence" opens a new silence of the rule's alerts.
+    const silenceLink = new URL((await row.getByRole('link', { name: `Silence the alerts of rule ${name}` }).getAttribute('href'))!, 'http://ui');
+    expect([silenceLink.pathname, silenceLink.searchParams.getAll('matcher')]).toEqual(['/alerts/silences/new', [`alertname="${name}"`]]);
+    const stored = (await client.listRules({ page: { pageSize: 1000 } })).rules.find((r) => r.name === name);
+    expect(stored?.version).toBe(1n);
+    expect(stored?.condition).toMatchObject({
+      case: 'threshold',
+      value: {
+        comparison: Comparison.ABOVE,
+        threshold: 0.1,
+        series: { series: { case: 'red', value: { serviceName: 'checkout', operation: '', signal: Signal.REQUEST_RATE } } },
+      },
+    });
+    expect(stored?.forMinutes).toBe(1);
+    expect(stored?.labels).toEqual({ severity: 'warning' });
+    expect(stored?.annotations.map((a) => [a.name, a.en, a.ko])).toEqual([
+      ['summary', '{{ $labels.alertname }}: {{ $value }}', '{{ $labels.service_name }} 처리율 {{ $value }}'],
+    ]);
+    await shoot(page, 'alert-rules');
+    const listPath = `/alerts/rules?${range}`;
+    await inKorean(
+      page,
+      listPath,
+      async (p) => {
+        await expect(p.getByRole('heading', { level: 1, name: '알림 규칙' })).toBeVisible();
+        await expect(row).toContainText('임계값');
+      },
+      'alert-rules',
+    );
+    const editorPath = `/alerts/rules/${encodeURIComponent(stored!.id)}?${range}`;
+    await inKorean(
+      page,
+      editorPath,
+      async (p) => {
+        await expect(p.getByRole('heading', { level: 1, name: `알림 규칙: ${name}` })).toBeVisible();
+        const judged = p.getByRole('region', { name: '발생했을 알림 미리 보기' });
+        await expect(judged.getByTestId('preview-running')).toHaveText('', { timeout: 20_000 });
+        await expect(judged.getByTestId('preview-verdict').or(judged.getByText('판정할 온전한 1분이 없습니다'))).toBeVisible();
+        await judged.scrollIntoViewIfNeeded();
+      },
+      'alert-rule',
+    );
+
+    // Opened again from the list: the form holds what was saved.
+    await preferLanguage(page, 'en');
+    await page.goto(listPath);
+    await row.getByRole('link', { name, exact: true }).click();
+    await expect(page.getByRole('heading', { level: 1, name: `Alert rule: ${name}` })).toBeVisible();
+    expect(new URL(page.url()).pathname).toBe(`/alerts/rules/${encodeURIComponent(stored!.id)}`);
+    await expect(page.getByLabel('Name', { exact: true })).toHaveValue(name);
+    await expect(page.getByLabel('Service', { exact: true })).toHaveValue('checkout');
+    await expect(page.getByLabel('Signal', { exact: true })).toHaveValue('rate');
+    await expect(page.getByLabel('Threshold (/s)', { exact: true })).toHaveValue('0.1');
+    await expect(page.getByLabel('Pending for (min)', { exact: true })).toHaveValue('1');
+    await expect(page.getByLabel('Korean', { exact: true })).toHaveValue('{{ $labels.service_name }} 처리율 {{ $value }}');
+    await expectPreview();
+    await preview.scrollIntoViewIfNeeded();
+    await shoot(page, 'alert-rule');
+
+    // Deleted, after the question.
+    await page.getByRole('link', { name: 'All alert rules' }).click();
+    await row.getByRole('button', { name: `Delete rule ${name}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this rule?' });
+    await expect(dialog).toContainText(`The rule "${name}" is deleted for everyone in the tenant.`);
+    await expectAccessible(page);
+    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(page.getByText(`Rule "${name}" deleted.`)).toBeVisible();
+    await expect(row).toHaveCount(0);
+    const gone = await client.getRule({ id: stored!.id }).then(
+      () => null,
+      (e: unknown) => ConnectError.from(e).code,
+    );
+    expect(gone).toBe(Code.NotFound);
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    expect(failures).toEqual([]);
+  } finally {
+    // A run that failed half-way leaves no rule behind.
+    const left = (await client.listRules({ page: { pageSize: 1000 } })).rules.filter((r) => r.name === name);
+    for (const r of left) await client.deleteRule({ id: r.id });
+  }
+});
+
+test('a viewer reads and previews alert rules, and is told which role changes them', async ({ page }) => {
+  await signIn(page, VIEWER, 'en', '/alerts/rules');
+  await expect(page.getByRole('heading', { level: 1, name: 'Alert rules' })).toBeVisible();
+  await expect(page.getByText('Creating, changing and deleting rules needs the editor role; you are signed in as viewer.')).toBeVisible();
+  await expect(page.getByRole('button', { name: /^Delete rule / })).toHaveCount(0);
+  await page.getByRole('link', { name: 'New rule', exact: true }).first().click();
+  await expect(page.getByRole('heading', { level: 1, name: 'New alert rule' })).toBeVisible();
+  await expect(page.getByRole('note')).toContainText('This needs the editor role.');
+  await expect(page.getByRole('button', { name: 'Create rule' })).toBeDisabled();
+  await expectAccessible(page);
+});
+
+/** The silences whose alertname matcher is `name`, in any state. */
+async function silencesNamed(client: Awaited<ReturnType<typeof alertApi>>, name: string) {
+  const all = await client.listSilences({ page: { pageSize: 1000 } });
+  return all.silences.filter((s) => s.matchers.some((m) => m.name === 'alertname' && m.value === name));
+}
+
+test('a silence is created from a link, listed as active, extended in place, replaced by a change of matcher and expired', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  const client = await alertApi();
+  const name = `e2e-silence-${Date.now()}`;
+  const comment = 'ui e2e: 결제 점검 / payment maintenance';
+  const rows = page.getByTestId('silence-row');
+  const rowOf = (id: string) => page.locator(`[data-testid="silence-row"][data-id="${id}"]`);
+  const idInUrl = () => decodeURIComponent(new URL(page.url()).pathname.split('/').pop() ?? '');
+  const HOUR_NS = 3_600_000_000_000n;
+
+  try {
+    // A new silence as a "silence this" link opens it: alertname prefilled.
+    await signIn(page, ADMIN, 'en', `/alerts/silences/new?matcher=${encodeURIComponent(`alertname="${name}"`)}`);
+    await expect(page.getByRole('heading', { level: 1, name: 'New silence' })).toBeVisible();
+    await expect(page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Silences' })).toBeVisible();
+    await expect(page.getByLabel('Matcher 1 label', { exact: true })).toHaveValue('alertname');
+    await expect(page.getByLabel('Matcher 1 operator', { exact: true })).toHaveValue('=');
+    await expect(page.getByLabel('Matcher 1 value', { exact: true })).toHaveValue(name);
+    await expect(page.getByLabel('Start', { exact: true })).toHaveValue('now');
+    await expect(page.getByLabel('Duration', { exact: true })).toHaveValue('2h');
+    await expect(page.getByLabel('Created by', { exact: true })).toHaveValue(ADMIN.username);
+    await page.getByRole('button', { name: /Add matcher/ }).click();
+    await page.getByLabel('Matcher 2 label', { exact: true }).fill('service_name');
+    await page.getByLabel('Matcher 2 operator', { exact: true }).selectOption('=~');
+    await page.getByLabel('Matcher 2 value', { exact: true }).fill('check.*');
+    // Required fields are named when missing.
+    await page.getByRole('button', { name: 'Create silence' }).click();
+    await expect(page.getByText('Comment: required (why).')).toBeVisible();
+    await expect(page.getByLabel('Comment', { exact: true })).toBeFocused();
+    await page.getByLabel('Comment', { exact: true }).fill(comment);
+    await page.getByRole('button', { name: 'Create silence' }).click();
+
+    // Created: its own page, which says so.
+    await expect(page).toHaveURL(/\/alerts\/silences\/(?!new\b)[^/?]+/);
+    await expect(page.getByText('Silence created.')).toBeVisible();
+    const firstId = idInUrl();
+    const created = (await client.getSilence({ id: firstId })).silence!;
+    expect(created.version).toBe(1n);
+    expect(created.state).toBe(SilenceState.ACTIVE);
+    expect(created.matchers.map((m) => [m.name, m.operator, m.value])).toEqual([
+      ['alertname', MatchOperator.EQUAL, name],
+      ['service_name', MatchOperator.REGEX, 'check.*'],
+    ]);
+    expect([created.createdBy, created.comment]).toEqual([ADMIN.username, comment]);
+    const twoHours = Number(created.endTimeUnixNano - created.startTimeUnixNano) / 3.6e12;
+    expect(twoHours).toBeGreaterThan(1.99);
+    expect(twoHours).toBeLessThanOrEqual(2);
+
+    // Listed as active, with its matchers, times, author and comment.
+    await page.getByRole('link', { name: 'All silences' }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Silences' })).toBeVisible();
+    await expect(page.getByRole('radio', { name: 'Active and pending', exact: true })).toBeChecked();
+    const first = rowOf(firstId);
+    await expect(first).toHaveCount(1);
+    setFormatLocale('en');
+    const cells = first.locator('td');
+    await expect(cells.nth(0)).toContainText(`alertname="${name}"`);
+    await expect(cells.nth(0)).toContainText('service_name=~"check.*"');
+    await expect(cells.nth(1)).toContainText('Active');
+    await expect(cells.nth(1)).toContainText(/ends in (1 h 5\d min|2 h)/);
+    await expect(cells.nth(2)).toContainText(formatSilenceTime(nanosToMs(created.startTimeUnixNano)));
+    await expect(cells.nth(3)).toHaveText(formatSilenceTime(nanosToMs(created.endTimeUnixNano)));
+    await expect(cells.nth(4)).toHaveText(ADMIN.username);
+    await expect(cells.nth(5)).toHaveText(comment);
+    await shoot(page, 'silences');
+    await inKorean(
+      page,
+      '/alerts/silences',
+      async (p) => {
+        await expect(p.getByRole('heading', { level: 1, name: '사일런스' })).toBeVisible();
+        await expect(rowOf(firstId)).toContainText('활성');
+      },
+      'silences',
+    );
+
+    // Opened and extended: 4 hours from its start, the same silence, version 2.
+    await preferLanguage(page, 'en');
+    await page.goto('/alerts/silences');
+    const matchersOf = (value: string) => `alertname="${name}", service_name=~"${value}"`;
+    await first.getByRole('link', { name: `Edit silence ${matchersOf('check.*')}` }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Silence' })).toBeVisible();
+    expect(idInUrl()).toBe(firstId);
+    await expect(page.getByLabel('Matcher 2 value', { exact: true })).toHaveValue('check.*');
+    await page.getByRole('group', { name: 'Duration:' }).getByRole('button', { name: '4h', exact: true }).click();
+    await expect(page.getByLabel('Duration', { exact: true })).toHaveValue('4h');
+    await expect(page.getByText(/saving expires it now/)).toHaveCount(0);
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await expect(page.getByText('Silence saved (version 2).')).toBeVisible();
+    expect(idInUrl()).toBe(firstId);
+    const extended = (await client.getSilence({ id: firstId })).silence!;
+    expect(extended.version).toBe(2n);
+    expect(extended.startTimeUnixNano).toBe(created.startTimeUnixNano);
+    // The start is sent back as read; the end is whole milliseconds after it.
+    expect(Number(extended.endTimeUnixNano - extended.startTimeUnixNano - 4n * HOUR_NS) / 1e6).toBeLessThan(1);
+    expect(Number(extended.endTimeUnixNano - extended.startTimeUnixNano - 4n * HOUR_NS) / 1e6).toBeGreaterThan(-1);
+    await expect(page.getByText(`ID ${firstId} · version 2`)).toBeVisible();
+    await shoot(page, 'silence');
+    const firstPath = `/alerts/silences/${encodeURIComponent(firstId)}`;
+    await inKorean(
+      page,
+      firstPath,
+      async (p) => {
+        await expect(p.getByRole('heading', { level: 1, name: '사일런스' })).toBeVisible();
+        await expect(p.getByLabel('매처 2 값', { exact: true })).toHaveValue('check.*');
+      },
+      'silence',
+    );
+
+    // A matcher changed on a silence that has started: it expires, and a new one takes its place.
+    await preferLanguage(page, 'en');
+    await page.goto(firstPath);
+    await expect(page.getByLabel('Matcher 2 value', { exact: true })).toHaveValue('check.*');
+    await page.getByLabel('Matcher 2 value', { exact: true }).fill('checkout.*');
+    await expect(page.getByRole('note')).toContainText('saving expires it now and creates a new silence with a new ID');
+    await page.getByRole('button', { name: 'Save as a new silence' }).click();
+    await expect(page.getByText(`Saved as a new silence; the previous one (${firstId}) has expired.`)).toBeVisible();
+    const secondId = idInUrl();
+    expect(secondId).not.toBe(firstId);
+    await expect(page.getByLabel('Matcher 2 value', { exact: true })).toHaveValue('checkout.*');
+
+    // The old one, under the Expired filter (in the URL).
+    await page.getByRole('link', { name: 'All silences' }).click();
+    await page.getByRole('radio', { name: 'Expired', exact: true }).check();
+    await expect(page).toHaveURL(/[?&]state=expired\b/);
+    await expect(rowOf(firstId)).toHaveCount(1);
+    await expect(rowOf(firstId).locator('td').nth(1)).toContainText('Expired');
+    await expect(rowOf(firstId).getByRole('link', { name: `Recreate silence ${matchersOf('check.*')}` })).toBeVisible();
+    await expect(rowOf(secondId)).toHaveCount(0);
+
+    // The new one is active; expired after the question.
+    await page.getByRole('radio', { name: 'Active and pending', exact: true }).check();
+    await expect(page).not.toHaveURL(/state=/);
+    await expect(rowOf(firstId)).toHaveCount(0);
+    const second = rowOf(secondId);
+    await expect(second.locator('td').nth(1)).toContainText('Active');
+    await second.getByRole('button', { name: `Expire silence ${matchersOf('checkout.*')}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Expire this silence?' });
+    await expect(dialog).toContainText(`The silence ${matchersOf('checkout.*')} ends now`);
+    await expectAccessible(page);
+    await dialog.getByRole('button', { name: 'Expire', exact: true }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(page.getByText(`Silence ${matchersOf('checkout.*')} expired.`)).toBeVisible();
+    await expect(second).toHaveCount(0);
+    await expect(rows.filter({ hasText: name })).toHaveCount(0);
+
+    // What the alert service holds: both expired, the old one ended by the replacement.
+    const [old, replacement] = await Promise.all([client.getSilence({ id: firstId }), client.getSilence({ id: secondId })]);
+    expect(old.silence?.state).toBe(SilenceState.EXPIRED);
+    expect(old.silence?.version).toBe(3n);
+    expect(old.silence?.matchers.map((m) => m.value)).toEqual([name, 'check.*']);
+    expect(replacement.silence?.state).toBe(SilenceState.EXPIRED);
+    expect(replacement.silence?.version).toBe(2n);
+    expect(replacement.silence?.matchers.map((m) => [m.name, m.operator, m.value])).toEqual([
+      ['alertname', MatchOperator.EQUAL, name],
+      ['service_name', MatchOperator.REGEX, 'checkout.*'],
+    ]);
+    expect([replacement.silence?.createdBy, replacement.silence?.comment]).toEqual([ADMIN.username, comment]);
+    const current = await client.listSilences({ states: [SilenceState.ACTIVE, SilenceState.PENDING], page: { pageSize: 1000 } });
+    expect(current.silences.filter((s) => s.id === firstId || s.id === secondId)).toEqual([]);
+    const expired = await client.listSilences({ states: [SilenceState.EXPIRED], page: { pageSize: 1000 } });
+    expect(expired.silences.filter((s) => s.id === firstId || s.id === secondId).map((s) => s.id).sort()).toEqual([firstId, secondId].sort());
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    expect(failures).toEqual([]);
+  } finally {
+    // A run that failed half-way leaves nothing muted.
+    for (const s of await silencesNamed(client, name)) if (s.state !== SilenceState.EXPIRED) await client.expireSilence({ id: s.id });
+  }
+});
+
+test('a viewer reads silences, and is told which role changes them', async ({ page }) => {
+  const client = await alertApi();
+  const name = `e2e-silence-viewer-${Date.now()}`;
+  const { silence } = await client.createSilence({
+    silence: {
+      matchers: [{ name: 'alertname', operator: MatchOperator.EQUAL, value: name }],
+      endTimeUnixNano: nanos(Date.now() + 3_600_000),
+      createdBy: 'ui e2e',
+      comment: 'viewer check',
+    },
+  });
+  try {
+    await signIn(page, VIEWER, 'en', '/alerts/silences');
+    await expect(page.getByRole('heading', { level: 1, name: 'Silences' })).toBeVisible();
+    await expect(page.getByText('Creating, changing and expiring silences needs the editor role; you are signed in as viewer.')).toBeVisible();
+    await expect(page.getByRole('button', { name: /^Expire silence / })).toHaveCount(0);
+    const row = page.locator(`[data-testid="silence-row"][data-id="${silence!.id}"]`);
+    await expect(row.locator('td').nth(1)).toContainText('Active');
+    await row.getByRole('link', { name: `Open silence alertname="${name}"` }).click();
+    await expect(page.getByRole('heading', { level: 1, name: 'Silence' })).toBeVisible();
+    await expect(page.getByRole('note')).toContainText('This needs the editor role.');
+    await expect(page.getByLabel('Matcher 1 value', { exact: true })).toHaveValue(name);
+    await expect(page.getByLabel('Matcher 1 value', { exact: true })).toBeDisabled();
+    await expect(page.getByRole('button', { name: 'Save changes' })).toBeDisabled();
+    await expect(page.getByRole('button', { name: 'Expire now' })).toHaveCount(0);
+    await expectAccessible(page);
+    await page.getByRole('link', { name: 'All silences' }).click();
+    await page.getByRole('link', { name: 'New silence', exact: true }).first().click();
+    await expect(page.getByRole('heading', { level: 1, name: 'New silence' })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'Create silence' })).toBeDisabled();
+  } finally {
+    await client.expireSilence({ id: silence!.id });
+  }
 });
 
 test('a deep link reproduces the view', async ({ page, browser }) => {

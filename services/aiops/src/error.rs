@@ -17,10 +17,6 @@ pub enum Error {
     /// read); the message says what to do.
     #[error("{0}")]
     Aborted(String),
-    /// The request cannot apply to the thing as it is now (an expired
-    /// silence); the message says what to do instead.
-    #[error("{0}")]
-    FailedPrecondition(String),
     /// A stored-data query (time range, paging, ClickHouse): the query
     /// service's errors and statuses, which it shares.
     #[error(transparent)]
@@ -37,7 +33,6 @@ impl From<Error> for Status {
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::LimitExceeded(message) => Status::resource_exhausted(message),
             Error::Aborted(message) => Status::aborted(message),
-            Error::FailedPrecondition(message) => Status::failed_precondition(message),
             Error::Query(error) => error.into(),
             Error::Internal(message) => {
                 tracing::error!(%message, "aiops model failed");

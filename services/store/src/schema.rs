@@ -276,6 +276,24 @@ const SILENCES_BODY: &str = "\
     Silence String CODEC(ZSTD(3)),
     UpdatedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
 
+/// Per tenant, rule and first active minute: the alert as last judged
+/// (`EvaluatedAt`, the last minute judged, orders the versions). Times are
+/// minutes, 0 when not yet; the annotations are rendered in both
+/// languages, as the rule said them then.
+const ALERTS_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    RuleId String CODEC(ZSTD(1)),
+    ActiveAt DateTime CODEC(Delta(4), ZSTD(1)),
+    RuleVersion UInt64,
+    State LowCardinality(String) CODEC(ZSTD(1)),
+    FiredAt DateTime CODEC(ZSTD(1)),
+    ResolvedAt DateTime CODEC(ZSTD(1)),
+    Value Float64 CODEC(ZSTD(1)),
+    Labels Map(String, String) CODEC(ZSTD(1)),
+    AnnotationsEn Map(String, String) CODEC(ZSTD(3)),
+    AnnotationsKo Map(String, String) CODEC(ZSTD(3)),
+    EvaluatedAt DateTime CODEC(Delta(4), ZSTD(1))";
+
 const DETECTOR_STATES_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
     Series String CODEC(ZSTD(1)),
@@ -547,27 +565,43 @@ const DETECTOR_STATES: TableDef = TableDef {
     sharding_key: "cityHash64(TenantId)",
 };
 
+// Plain MergeTree: every version stays (the history), and readers pick
+// the newest by (Version, UpdatedAt) whatever merges did.
 const ALERT_RULES: TableDef = TableDef {
     name: tables::ALERT_RULES,
     body: ALERT_RULES_BODY,
-    engine: Engine::ReplacingMergeTree("Version"),
+    engine: Engine::MergeTree,
     partition_by: "tuple()",
     primary_key: None,
-    order_by: "(TenantId, RuleId)",
+    order_by: "(TenantId, RuleId, Version)",
     ttl_column: "UpdatedAt",
     family: Family::Config,
     sharding_key: "cityHash64(TenantId)",
 };
 
+// Plain MergeTree: every version stays (the history), and readers pick
+// the newest by (Version, UpdatedAt) whatever merges did.
 const SILENCES: TableDef = TableDef {
     name: tables::SILENCES,
     body: SILENCES_BODY,
-    engine: Engine::ReplacingMergeTree("Version"),
+    engine: Engine::MergeTree,
     partition_by: "tuple()",
     primary_key: None,
-    order_by: "(TenantId, SilenceId)",
+    order_by: "(TenantId, SilenceId, Version)",
     ttl_column: "UpdatedAt",
     family: Family::Config,
+    sharding_key: "cityHash64(TenantId)",
+};
+
+const ALERTS: TableDef = TableDef {
+    name: tables::ALERTS,
+    body: ALERTS_BODY,
+    engine: Engine::ReplacingMergeTree("EvaluatedAt"),
+    partition_by: "toYYYYMM(ActiveAt)",
+    primary_key: None,
+    order_by: "(TenantId, RuleId, ActiveAt)",
+    ttl_column: "ActiveAt",
+    family: Family::Metrics,
     sharding_key: "cityHash64(TenantId)",
 };
 
@@ -578,7 +612,7 @@ const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_
 const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
 
 /// Every table; the TTL of each follows the configuration of its family.
-const ALL_TABLES: [&TableDef; 16] = [
+const ALL_TABLES: [&TableDef; 17] = [
     &TRACES,
     &TRACE_ID_TS,
     &MINUTE_COUNTS,
@@ -595,6 +629,7 @@ const ALL_TABLES: [&TableDef; 16] = [
     &DETECTOR_STATES,
     &ALERT_RULES,
     &SILENCES,
+    &ALERTS,
 ];
 
 /// One schema change. Statements must be idempotent (`IF NOT EXISTS`
@@ -722,6 +757,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 9,
         name: "aiops_silences",
         tables: &[&SILENCES],
+        then: nothing,
+    },
+    Migration {
+        version: 10,
+        name: "aiops_alerts",
+        tables: &[&ALERTS],
         then: nothing,
     },
 ];

@@ -36,5 +36,8 @@ pub const DETECTOR_STATES: &str = "aiops_detector_states";
 pub const ALERT_RULES: &str = "aiops_alert_rules";
 /// Silences, every version of each ([`crate::schema`]).
 pub const SILENCES: &str = "aiops_silences";
+/// Alerts of stored rules, one row per (rule, first active minute) as
+/// last judged: pending, firing and resolved ones (the history).
+pub const ALERTS: &str = "aiops_alerts";
 /// The migrations applied ([`crate::schema::migrate`]).
 pub const MIGRATIONS: &str = "airis_schema_migrations";

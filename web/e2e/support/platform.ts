@@ -11,6 +11,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { createClient, type Interceptor } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-web';
 import { expect, type Page } from '@playwright/test';
+import { AlertService } from '../../src/gen/airis/aiops/v1/alert_pb';
 import { AnomalyService } from '../../src/gen/airis/aiops/v1/anomaly_pb';
 import { QueryService } from '../../src/gen/airis/analytics/v1/query_pb';
 import { AuthService } from '../../src/gen/airis/gateway/v1/auth_pb';
@@ -61,6 +62,11 @@ export async function api() {
 /** The anomaly service, as an admin (see adminTransport). */
 export async function aiopsApi() {
   return createClient(AnomalyService, adminTransport());
+}
+
+/** The alert service, as an admin (see adminTransport). */
+export async function alertApi() {
+  return createClient(AlertService, adminTransport());
 }
 
 /** The page in `lang` from its first paint on (the stored choice wins over the browser's). */

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
-import { describeError, errorKind, isFormError, isRetryable, isTooFewPoints, neededRoleOf, shouldRetry, streamRetryDelay } from './errors';
+import { describeError, errorKind, isConflict, isFormError, isRetryable, isTooFewPoints, neededRoleOf, shouldRetry, streamRetryDelay } from './errors';
 
 const t = ((key: string, opts?: Record<string, string>) => (opts?.role ? `${key}:${opts.role}` : key)) as unknown as TFunction;
 
@@ -13,6 +13,8 @@ describe('errors', () => {
   });
   it('extracts the needed role', () => {
     expect(neededRoleOf('needs the admin role, the token has viewer')).toBe('admin');
+    expect(neededRoleOf('this needs the editor or admin role, the token has viewer')).toBe('editor');
+    expect(neededRoleOf('sending telemetry needs an ingest token or the editor role, the token has viewer')).toBeUndefined();
     expect(neededRoleOf('nope')).toBeUndefined();
   });
   it('keeps the server message', () => {
@@ -27,6 +29,10 @@ describe('errors', () => {
     expect(isFormError(new ConnectError('x', Code.InvalidArgument))).toBe(true);
     expect(isFormError(new ConnectError('x', Code.ResourceExhausted))).toBe(true);
     expect(isFormError(new ConnectError('x', Code.Unavailable))).toBe(false);
+  });
+  it('recognises a write that lost a race', () => {
+    expect(isConflict(new ConnectError('version: 3 is not the current version 4; read the rule again', Code.Aborted))).toBe(true);
+    expect(isConflict(new ConnectError('x', Code.Unavailable))).toBe(false);
   });
   it("recognises Forecast's too-short history", () => {
     const msg = 'points: 5 usable, at least 10 needed (points in the same second count once)';

@@ -48,9 +48,12 @@ export function errorKind(code: Code): ErrorKind {
   }
 }
 
-/** "needs the admin role, the token has viewer" → "admin". */
+/**
+ * "needs the admin role, the token has viewer" → "admin"; "this needs the
+ * editor or admin role, …" → "editor" (the first, least of the roles that do).
+ */
 export function neededRoleOf(message: string): string | undefined {
-  return /needs (?:the |an? )?(\w+) role/i.exec(message)?.[1]?.toLowerCase();
+  return /needs (?:the |an? )?(\w+)(?: or (?:the |an? )?\w+)* role/i.exec(message)?.[1]?.toLowerCase();
 }
 
 const retryableKind = (kind: ErrorKind) => kind === 'unavailable' || kind === 'internal';
@@ -118,6 +121,15 @@ export function streamRetryDelay(failures: number, random: () => number = Math.r
 }
 
 /**
+ * ABORTED from a call that wrote what the caller had read (UpdateRule,
+ * DeleteRule with a version): it changed meanwhile. Retrying the same
+ * request cannot help; reading it again does.
+ */
+export function isConflict(err: unknown): boolean {
+  return ConnectError.from(err).code === Code.Aborted;
+}
+
+/**
  * Forecast's INVALID_ARGUMENT for a history too short to forecast
  * ("points: 5 usable, at least 10 needed"): the remedy, a wider time
  * range, is what the person needs to read, not the field.
@@ -126,3 +138,4 @@ export function isTooFewPoints(err: unknown): boolean {
   const ce = ConnectError.from(err);
   return ce.code === Code.InvalidArgument && /^points: \d+ usable, at least \d+ needed/.test(ce.rawMessage);
 }
+

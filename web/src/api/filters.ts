@@ -159,6 +159,11 @@ export function isSignalName(text: string): text is SignalName {
   return (SIGNAL_NAMES as readonly string[]).includes(text);
 }
 
+/** The signal of a name. */
+export function signalOf(name: SignalName): Signal {
+  return SIGNAL_PROTO[name];
+}
+
 /** A signal's name; null for one newer than this UI. */
 export function signalName(signal: Signal): SignalName | null {
   return SIGNAL_NAMES.find((n) => SIGNAL_PROTO[n] === signal) ?? null;

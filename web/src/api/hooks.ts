@@ -1,7 +1,7 @@
 // Data fetching: every RPC goes through React Query with a key built here.
 // Keys hold plain values only (numbers, strings); requests are built from
 // them in the query function, so equal keys mean equal requests.
-import { create } from '@bufbuild/protobuf';
+import { create, fromJsonString } from '@bufbuild/protobuf';
 import {
   keepPreviousData,
   useInfiniteQuery,
@@ -13,6 +13,7 @@ import {
   type UseQueryResult,
 } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
+import { AlertRuleSchema, GetSilenceResponseSchema, SilenceState, type AlertRule, type Silence } from '../gen/airis/aiops/v1/alert_pb';
 import type { Anomaly } from '../gen/airis/aiops/v1/anomaly_pb';
 import {
   Aggregation,
@@ -22,7 +23,7 @@ import {
 } from '../gen/airis/analytics/v1/query_pb';
 import type { SeriesPoints } from '../lib/insights';
 import { msToNanos } from '../lib/time';
-import { aiops, analytics, tokenClient } from './clients';
+import { aiops, alertClient, analytics, tokenClient } from './clients';
 import {
   parseAttr,
   timeRange,
@@ -57,6 +58,16 @@ export const keys = {
   scoreSeries: (s: SeriesPoints) => ['airis', 'scoreSeries', s.id, s.timesMs, s.values] as const,
   forecast: (s: SeriesPoints, horizon: number) => ['airis', 'forecast', s.id, horizon, s.timesMs, s.values] as const,
   anomalies: (p: AnomalyParams) => ['airis', 'listAnomalies', p] as const,
+  /** Every page of ListRules: what a change to a rule makes stale. */
+  ruleLists: () => ['airis', 'listRules'] as const,
+  rules: (pageToken: string, pageSize: number) => ['airis', 'listRules', pageToken, pageSize] as const,
+  rule: (id: string) => ['airis', 'getRule', id] as const,
+  testRule: (p: TestRuleParams) => ['airis', 'testRule', p] as const,
+  /** Every page of ListSilences: what a change to a silence makes stale. */
+  silenceLists: () => ['airis', 'listSilences'] as const,
+  /** `states`: SilenceState numbers, ascending; none for all. */
+  silences: (states: readonly number[], pageSize: number) => ['airis', 'listSilences', [...states], pageSize] as const,
+  silence: (id: string) => ['airis', 'getSilence', id] as const,
 };
 
 /**
@@ -257,8 +268,9 @@ export function useMetricHistory(p: MetricParams, enabled: boolean) {
 }
 
 /** Metric names, paged by the API; pages accumulate ("more"). */
-export function useListMetrics(r: Range, service: string) {
+export function useListMetrics(r: Range, service: string, enabled = true) {
   return useInfiniteQuery({
+    enabled,
     queryKey: keys.metricList(r, service),
     initialPageParam: '',
     queryFn: ({ signal, pageParam }) =>
@@ -337,6 +349,158 @@ export function useForecast(series: readonly SeriesPoints[], horizon: number) {
       };
     }),
     combine: eachResult,
+  });
+}
+
+/** The tenant's alert rules, by name then id, paged (the token from the URL). */
+export function useListRules(pageToken: string, pageSize = 100) {
+  return useQuery({
+    queryKey: keys.rules(pageToken, pageSize),
+    queryFn: ({ signal }) => alertClient.listRules({ page: { pageSize, pageToken } }, { signal }),
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** One alert rule; NOT_FOUND when the tenant has no rule with that id. */
+export function useRule(id: string) {
+  return useQuery({
+    queryKey: keys.rule(id),
+    queryFn: ({ signal }) => alertClient.getRule({ id }, { signal }),
+    enabled: !!id,
+    // A newer version read restarts the editor's form: only on demand
+    // (after a conflict), never behind the back of someone typing.
+    refetchOnReconnect: false,
+  });
+}
+
+/** After a rule changed: the lists and that rule are read again. */
+function useRulesChanged() {
+  const qc = useQueryClient();
+  return (id: string) => {
+    void qc.invalidateQueries({ queryKey: keys.ruleLists() });
+    if (id) void qc.invalidateQueries({ queryKey: keys.rule(id) });
+  };
+}
+
+/** CreateRule (editor or admin): the rule without id and version. */
+export function useCreateRule() {
+  const changed = useRulesChanged();
+  return useMutation({
+    mutationFn: (rule: AlertRule) => alertClient.createRule({ rule }),
+    onSuccess: (res) => changed(res.rule?.id ?? ''),
+  });
+}
+
+/** UpdateRule (editor or admin): with the id and the version read; ABORTED when it changed since. */
+export function useUpdateRule() {
+  const changed = useRulesChanged();
+  return useMutation({
+    mutationFn: (rule: AlertRule) => alertClient.updateRule({ rule }),
+    onSuccess: (_res, rule) => changed(rule.id),
+  });
+}
+
+/** DeleteRule (editor or admin) of the version read; ABORTED when it changed since. */
+export function useDeleteRule() {
+  const changed = useRulesChanged();
+  return useMutation({
+    mutationFn: (v: { id: string; version: bigint }) => alertClient.deleteRule({ id: v.id, version: v.version }),
+    // A rule that changed or went meanwhile: the list shows what is there now.
+    onSettled: (_res, _err, v) => changed(v.id),
+  });
+}
+
+/**
+ * The tenant's silences in `states` (all when empty), the latest ending
+ * first; pages accumulate ("more"). Read again every minute: silences start
+ * and end as time passes.
+ */
+export function useListSilences(states: readonly SilenceState[], pageSize = 100) {
+  const sorted = [...states].sort((a, b) => a - b);
+  return useInfiniteQuery({
+    queryKey: keys.silences(sorted, pageSize),
+    initialPageParam: '',
+    queryFn: ({ signal, pageParam }) => alertClient.listSilences({ states: sorted, page: { pageSize, pageToken: pageParam } }, { signal }),
+    getNextPageParam: (last) => last.page?.nextPageToken || undefined,
+    placeholderData: keepPreviousData,
+    refetchInterval: 60_000,
+  });
+}
+
+/** One silence, expired ones included; NOT_FOUND when the tenant has none with that id. */
+export function useSilence(id: string) {
+  return useQuery({
+    queryKey: keys.silence(id),
+    queryFn: ({ signal }) => alertClient.getSilence({ id }, { signal }),
+    enabled: !!id,
+    // A newer version read restarts the editor's form: only on demand.
+    refetchOnReconnect: false,
+    refetchOnWindowFocus: false,
+  });
+}
+
+/** After a silence changed: the lists are read again, and `silence` is what GetSilence would answer now. */
+function useSilencesChanged() {
+  const qc = useQueryClient();
+  return (silence: Silence | undefined, ...stale: string[]) => {
+    void qc.invalidateQueries({ queryKey: keys.silenceLists() });
+    if (silence) qc.setQueryData(keys.silence(silence.id), create(GetSilenceResponseSchema, { silence }));
+    for (const id of stale) if (id && id !== silence?.id) void qc.invalidateQueries({ queryKey: keys.silence(id) });
+  };
+}
+
+/** CreateSilence (editor or admin): the silence without id and version. */
+export function useCreateSilence() {
+  const changed = useSilencesChanged();
+  return useMutation({
+    mutationFn: (silence: Silence) => alertClient.createSilence({ silence }),
+    onSuccess: (res) => changed(res.silence),
+  });
+}
+
+/**
+ * UpdateSilence (editor or admin) with the id and the version read:
+ * ABORTED when it changed since. The answer may be a new silence (a new
+ * id) that replaced it: other matchers, or a change of an expired one.
+ */
+export function useUpdateSilence() {
+  const changed = useSilencesChanged();
+  return useMutation({
+    mutationFn: (silence: Silence) => alertClient.updateSilence({ silence }),
+    onSuccess: (res, sent) => changed(res.silence, sent.id),
+  });
+}
+
+/** ExpireSilence (editor or admin): it ends now. */
+export function useExpireSilence() {
+  const changed = useSilencesChanged();
+  return useMutation({
+    mutationFn: (id: string) => alertClient.expireSilence({ id }),
+    onSuccess: (res, id) => changed(res.silence, id),
+    onError: (_err, id) => changed(undefined, id),
+  });
+}
+
+export interface TestRuleParams extends Range {
+  /** The rule as JSON (toJsonString of AlertRuleSchema): a plain value for the key. */
+  rule: string;
+  /** "en" or "ko": the language of the rendered annotations. */
+  locale: string;
+}
+
+/** What a rule would have done over the window (TestRule), judged minute by minute. */
+export function useTestRule(p: TestRuleParams, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.testRule(p),
+    queryFn: ({ signal }) =>
+      alertClient.testRule(
+        { rule: fromJsonString(AlertRuleSchema, p.rule), timeRange: timeRange(p.startMs, p.endMs), locale: p.locale },
+        { signal },
+      ),
+    enabled: enabled && !!p.rule,
+    placeholderData: keepPreviousData,
+    // The past does not change once judged; "run again" asks anew.
+    staleTime: 60_000,
   });
 }
 

@@ -16,6 +16,10 @@ const TracePage = lazy(() => import('../pages/trace/TracePage'));
 const LogsPage = lazy(() => import('../pages/logs/LogsPage'));
 const MetricsPage = lazy(() => import('../pages/metrics/MetricsPage'));
 const AnomaliesPage = lazy(() => import('../pages/anomalies/AnomaliesPage'));
+const AlertRulesPage = lazy(() => import('../pages/alerts/AlertRulesPage'));
+const RuleEditorPage = lazy(() => import('../pages/alerts/RuleEditorPage'));
+const SilencesPage = lazy(() => import('../pages/alerts/SilencesPage'));
+const SilenceEditorPage = lazy(() => import('../pages/alerts/SilenceEditorPage'));
 const TokensPage = lazy(() => import('../pages/tokens/TokensPage'));
 const NotFoundPage = lazy(() => import('../pages/notfound/NotFoundPage'));
 
@@ -47,6 +51,8 @@ export const NAV = [
   { path: '/logs', icon: 'logs', label: 'nav.logs' },
   { path: '/metrics', icon: 'metrics', label: 'nav.metrics' },
   { path: '/anomalies', icon: 'anomalies', label: 'nav.anomalies' },
+  { path: '/alerts/rules', icon: 'alerts', label: 'nav.alertRules' },
+  { path: '/alerts/silences', icon: 'silences', label: 'nav.silences' },
   { path: '/settings/tokens', icon: 'tokens', label: 'nav.tokens' },
 ] as const;
 
@@ -73,6 +79,13 @@ export const router = createBrowserRouter([
           { path: 'logs', element: page(LogsPage) },
           { path: 'metrics', element: page(MetricsPage) },
           { path: 'anomalies', element: page(AnomaliesPage) },
+          { path: 'alerts/rules', element: page(AlertRulesPage) },
+          // A static segment ranks above a parameter: "new" is never an id.
+          { path: 'alerts/rules/new', element: page(RuleEditorPage) },
+          { path: 'alerts/rules/:id', element: page(RuleEditorPage) },
+          { path: 'alerts/silences', element: page(SilencesPage) },
+          { path: 'alerts/silences/new', element: page(SilenceEditorPage) },
+          { path: 'alerts/silences/:id', element: page(SilenceEditorPage) },
           { path: 'settings/tokens', element: page(TokensPage) },
           { path: '*', element: page(NotFoundPage) },
         ],

@@ -1,6 +1,7 @@
 // The one chart component: uPlot for time series lines, histogram bars
 // (brush to zoom), scatter plots and lanes of marks (one row per series),
-// with anomaly detection and forecasts drawn over lines. x values are epoch
+// with anomaly detection and forecasts drawn over lines, and spans of time
+// shaded behind them (an alert pending or firing). x values are epoch
 // seconds.
 import type { TFunction } from 'i18next';
 import { Fragment, useEffect, useId, useMemo, useRef, useState } from 'react';
@@ -17,6 +18,25 @@ import './Chart.css';
 export interface ChartSeries {
   label: string;
   color: string;
+  /** A dashed line (dash and gap lengths in px), e.g. a threshold. */
+  dash?: number[];
+}
+
+/** A span of time shaded behind the lines. */
+export interface ChartRegion {
+  /** Epoch seconds, start inclusive, end exclusive. */
+  start: number;
+  end: number;
+  /** "#rrggbb": the span is filled translucent. */
+  color: string;
+  /** What the span is ("Firing"): in the key, the tooltip and the table. */
+  label: string;
+}
+
+/** Spans of time shaded behind a line chart, and what they are as a whole ("Alert state"): the table's column. */
+export interface ChartRegions {
+  label: string;
+  spans: ChartRegion[];
 }
 
 /**
@@ -65,9 +85,17 @@ export interface ChartProps {
   insights?: ChartInsight[];
   /** For 'lanes'. */
   marks?: LaneMarks;
+  /** For 'line': spans of time shaded behind the lines, ascending, not overlapping. */
+  regions?: ChartRegions;
 }
 
 const NO_INSIGHTS: ChartInsight[] = [];
+
+/** The span holding epoch second `at`, if any. */
+function regionAt(regions: ChartRegions | undefined, at: number | undefined): ChartRegion | undefined {
+  if (!regions || at === undefined) return undefined;
+  return regions.spans.find((r) => at >= r.start && at < r.end);
+}
 
 // The uPlot series drawn for each insight, after the chart's own: the
 // edges of the bands (filled between, not stroked) and the forecast.
@@ -85,7 +113,7 @@ interface Tip {
 }
 
 export function Chart(props: ChartProps) {
-  const { kind, x, ys, series, ariaLabel, height = 180, legend, sparkline, yLog, xRange, insights = NO_INSIGHTS } = props;
+  const { kind, x, ys, series, ariaLabel, height = 180, legend, sparkline, yLog, xRange, insights = NO_INSIGHTS, regions } = props;
   const theme = useTheme();
   const ref = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -102,7 +130,7 @@ export function Chart(props: ChartProps) {
   // read through a ref, applied below.
   const xr = useRef(xRange);
   xr.current = xRange;
-  const structure = `${kind}|${series.map((s) => s.label + s.color).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}|${insights.map((i) => i.series).join(',')}`;
+  const structure = `${kind}|${series.map((s) => s.label + s.color + (s.dash?.join('.') ?? '')).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}|${insights.map((i) => i.series).join(',')}`;
   const data = useMemo(
     () => [x, ...(kind === 'lanes' ? lanePositions(ys) : ys), ...insights.flatMap((ins) => DRAWN.map((k) => ins[k]))] as uPlot.AlignedData,
     [x, ys, insights, kind],
@@ -180,6 +208,7 @@ export function Chart(props: ChartProps) {
           label: s.label,
           stroke: s.color,
           width: marked ? 0 : sparkline ? 1.25 : 1.5,
+          dash: s.dash,
           fill: kind === 'bars' ? s.color + 'cc' : sparkline ? s.color + '22' : undefined,
           show: !hidden.has(i),
           spanGaps: false,
@@ -193,6 +222,8 @@ export function Chart(props: ChartProps) {
       ],
       bands: insights.flatMap((ins, j) => insightBands(1 + series.length + j * DRAWN.length, series[ins.series]?.color ?? '#888')),
       hooks: {
+        // Behind the series, over the grid.
+        drawAxes: [(u) => drawRegions(u, cb.current.regions)],
         draw: [
           (u) => drawAnomalies(u, cb.current.insights ?? NO_INSIGHTS, surface),
           (u) => drawLaneMarks(u, cb.current, surface),
@@ -277,6 +308,11 @@ export function Chart(props: ChartProps) {
     plot.current?.setData(data);
   }, [data]);
 
+  // Drawn from the props at each frame: a change alone needs a frame.
+  useEffect(() => {
+    plot.current?.redraw(false);
+  }, [regions]);
+
   const [xMin, xMax] = xRange ?? [null, null];
   useEffect(() => {
     if (xMin !== null && xMax !== null) plot.current?.setScale('x', { min: xMin, max: xMax });
@@ -302,17 +338,24 @@ export function Chart(props: ChartProps) {
   const tableFormat = props.yFormat ?? String;
   const tipRowsShown = tip ? tipRows(props, hidden, tip.idx, t) : [];
   const tipTime = tip ? x[tip.idx] : undefined;
+  const tipRegion = regionAt(regions, tipTime);
 
   return (
     <figure className={`chart ${sparkline ? 'chart-spark' : ''}`} aria-label={ariaLabel}>
       <div className="chart-canvas" ref={ref} style={{ height }} />
-      {tip && tipTime !== undefined && tipRowsShown.length > 0 && (
+      {tip && tipTime !== undefined && (tipRowsShown.length > 0 || tipRegion) && (
         <div
           className="chart-tip"
           style={{ left: Math.min(tip.left + 14, (ref.current?.clientWidth ?? 400) - 220), top: Math.max(0, tip.top - 10) }}
           aria-hidden="true"
         >
           <div className="chart-tip-time">{kind === 'scatter' ? formatTimeMs(tipTime * 1000) : formatDateTime(tipTime * 1000)}</div>
+          {tipRegion && (
+            <div className="chart-tip-row">
+              <span className="swatch" style={{ background: tipRegion.color }} />
+              <span className="chart-tip-label">{tipRegion.label}</span>
+            </div>
+          )}
           {tipRowsShown.map((r) => (
             <Fragment key={r.label}>
               <div className="chart-tip-row">
@@ -347,6 +390,7 @@ export function Chart(props: ChartProps) {
         </div>
       )}
       {insights.length > 0 && !sparkline && <InsightKey />}
+      {regions && regions.spans.length > 0 && !sparkline && <RegionKey regions={regions} />}
       {showTable && !sparkline && (
         <ChartTable id={tableId} caption={ariaLabel} x={x} columns={tableColumns(props, t)} precise={kind === 'scatter'} />
       )}
@@ -509,7 +553,7 @@ function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String, marks }
 }
 
 /** The table's columns: each series, then what its insight adds (columns with no value left out). */
-function tableColumns({ series, ys, insights = NO_INSIGHTS, yFormat = String, marks }: ChartProps, t: TFunction): TableColumn[] {
+function tableColumns({ x, series, ys, insights = NO_INSIGHTS, yFormat = String, marks, regions }: ChartProps, t: TFunction): TableColumn[] {
   const columns: TableColumn[] = series.map((s, i) => ({
     label: s.label,
     // A lane's values with their notes: "0.93 (spike)".
@@ -539,7 +583,43 @@ function tableColumns({ series, ys, insights = NO_INSIGHTS, yFormat = String, ma
       if (values.some((v) => v != null)) columns.push({ label: t('chart.column', { series: name, what }), values, format });
     }
   }
+  if (regions) columns.push({ label: regions.label, values: x.map((at) => regionAt(regions, at)?.label ?? null), format: String });
   return columns;
+}
+
+/** What the shaded spans are, each kind once. */
+function RegionKey({ regions }: { regions: ChartRegions }) {
+  const kinds = new Map<string, string>();
+  for (const r of regions.spans) if (!kinds.has(r.label)) kinds.set(r.label, r.color);
+  return (
+    <ul className="chart-key" aria-label={regions.label}>
+      {[...kinds].map(([label, color]) => (
+        <li key={label}>
+          <span className="key-region" style={{ background: color + '40', borderColor: color }} aria-hidden="true" />
+          {label}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** Shaded spans of time across the plot's height, translucent so the grid and lines show through. */
+function drawRegions(u: uPlot, regions: ChartRegions | undefined) {
+  if (!regions?.spans.length) return;
+  const ctx = u.ctx;
+  const { left, top, width, height } = u.bbox;
+  ctx.save();
+  ctx.beginPath();
+  ctx.rect(left, top, width, height);
+  ctx.clip();
+  for (const r of regions.spans) {
+    const x0 = Math.max(left, u.valToPos(r.start, 'x', true));
+    const x1 = Math.min(left + width, u.valToPos(r.end, 'x', true));
+    if (!(x1 > x0)) continue;
+    ctx.fillStyle = r.color + '33';
+    ctx.fillRect(x0, top, x1 - x0, height);
+  }
+  ctx.restore();
 }
 
 /** What the marks over the lines mean (the legend lists the series). */

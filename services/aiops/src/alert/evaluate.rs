@@ -228,6 +228,11 @@ impl Machine {
         None
     }
 
+    /// A machine that goes on from `open` (a stored alert still open).
+    pub(crate) fn resume(for_minutes: u32, open: Option<Episode>) -> Self {
+        Self { for_minutes, open }
+    }
+
     /// The episode still open, if any.
     pub(crate) fn open(&self) -> Option<&Episode> {
         self.open.as_ref()

@@ -1,14 +1,19 @@
 //! Alert rules: checked ([`rule`]), stored per tenant ([`store`]), judged
 //! minute by minute on the stored data ([`data`], [`evaluate`]), served by
-//! the AlertService ([`service`]); and silences, checked and matched
-//! ([`silence`]) and stored ([`silence_store`]).
+//! the AlertService ([`service`]) and continuously in the watcher's
+//! process ([`evaluator`]), their alerts stored ([`history`]); and
+//! silences, checked and matched ([`silence`]) and stored
+//! ([`silence_store`]).
 
 mod data;
 mod evaluate;
+mod evaluator;
+mod history;
 mod rule;
 mod service;
 mod silence;
 mod silence_store;
 mod store;
 
+pub(crate) use evaluator::Evaluator;
 pub use service::{Alerts, MAX_RULES_PER_TENANT, MAX_SILENCES_PER_TENANT, MAX_TEST_MINUTES};

@@ -6,9 +6,9 @@ use airis_proto::airis::aiops::v1::{
     self as pb, AlertEpisode, AlertState, CreateRuleRequest, CreateRuleResponse,
     CreateSilenceRequest, CreateSilenceResponse, DeleteRuleRequest, DeleteRuleResponse,
     ExpireSilenceRequest, ExpireSilenceResponse, GetRuleRequest, GetRuleResponse,
-    GetSilenceRequest, GetSilenceResponse, ListRulesRequest, ListRulesResponse,
-    ListSilencesRequest, ListSilencesResponse, RuleEvaluation, SilenceState, TestRuleRequest,
-    TestRuleResponse, UpdateRuleRequest, UpdateRuleResponse, UpdateSilenceRequest,
+    GetSilenceRequest, GetSilenceResponse, ListAlertsRequest, ListAlertsResponse, ListRulesRequest,
+    ListRulesResponse, ListSilencesRequest, ListSilencesResponse, RuleEvaluation, SilenceState,
+    TestRuleRequest, TestRuleResponse, UpdateRuleRequest, UpdateRuleResponse, UpdateSilenceRequest,
     UpdateSilenceResponse,
     alert_service_server::{AlertService, AlertServiceServer},
 };
@@ -20,6 +20,8 @@ use tracing::Instrument as _;
 
 use super::data;
 use super::evaluate::{Episode, Machine, State, judge};
+use super::evaluator;
+use super::history::{self, Stage};
 use super::rule::Rule;
 use super::silence::{self, Silence, Update};
 use super::silence_store;
@@ -35,6 +37,8 @@ pub const MAX_TEST_MINUTES: u64 = 10_080;
 pub const MAX_SILENCES_PER_TENANT: u64 = 10_000;
 /// Tag of ListRules' page tokens.
 const PAGE_TAG: &str = "rules:name";
+/// Tag of ListAlerts' page tokens.
+const ALERT_PAGE_TAG: &str = "alerts:active";
 /// Tag of ListSilences' page tokens.
 const SILENCE_PAGE_TAG: &str = "silences:end";
 const NANOS_PER_SEC: u64 = 1_000_000_000;
@@ -133,7 +137,8 @@ impl Alerts {
             })
     }
 
-    /// Stores `silence` as a new silence starting no earlier than `now`.
+    /// Stores `silence` as a new silence starting no earlier than `now`,
+    /// with a fresh id unless it has one.
     async fn create_silence_at(
         &self,
         tenant: &Tenant,
@@ -152,7 +157,9 @@ impl Alerts {
         // As Alertmanager: a start in the past is now, so a silence never
         // claims to have muted what was already sent.
         silence.start_time_unix_nano = silence.start_time_unix_nano.max(now);
-        silence.id = store::new_id(self.client()).await.map_err(store_error)?;
+        if silence.id.is_empty() {
+            silence.id = store::new_id(self.client()).await.map_err(store_error)?;
+        }
         silence.version = 1;
         silence.update_time_unix_nano = now;
         silence.created_by = silence.created_by.trim().to_owned();
@@ -181,6 +188,27 @@ fn check_end_ahead(silence: &pb::Silence, now: u64) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// Where a page of ListAlerts stops: its last alert's active minute and
+/// rule.
+#[derive(Debug, Clone, PartialEq)]
+struct AlertCursor {
+    active: u32,
+    rule_id: String,
+}
+
+impl PageKey for AlertCursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([self.active.to_string(), hex::encode(&self.rule_id)]);
+    }
+
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            active: fields.number()?,
+            rule_id: fields.hex_text()?,
+        })
+    }
 }
 
 /// Where a page of ListSilences stops: its last silence's end and id.
@@ -390,6 +418,99 @@ impl AlertService for Alerts {
         .await
     }
 
+    async fn list_alerts(
+        &self,
+        request: Request<ListAlertsRequest>,
+    ) -> Result<Response<ListAlertsResponse>, Status> {
+        self.run(
+            "ListAlerts",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                let stages = request
+                    .states
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &state)| match AlertState::try_from(state) {
+                        Ok(AlertState::Pending) => Ok(Stage::Pending),
+                        Ok(AlertState::Firing) => Ok(Stage::Firing),
+                        Ok(AlertState::Resolved) => Ok(Stage::Resolved),
+                        _ => Err(Error::InvalidArgument(format!(
+                            "states[{i}]: {state} is not one of PENDING, FIRING, RESOLVED"
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let window = match &request.time_range {
+                    Some(range) => {
+                        let w = Window::from_proto("time_range", Some(range), self.store.limits())?;
+                        Some((w.start, w.end))
+                    }
+                    None => None,
+                };
+                let page: Page<AlertCursor> =
+                    Page::new(ALERT_PAGE_TAG, request.page.as_ref(), self.store.limits())?;
+                let filter = history::Filter {
+                    stages: &stages,
+                    rule_id: &request.rule_id,
+                    window,
+                    after: page.after.as_ref().map(|c| (c.active, c.rule_id.as_str())),
+                    limit: page.fetch(),
+                };
+                let mut rows = history::list(self.client(), &tenant, &filter)
+                    .await
+                    .map_err(store_error)?;
+                let info = page.finish(&mut rows, |last| AlertCursor {
+                    active: last.active,
+                    rule_id: last.rule_id.clone(),
+                });
+                // The silences in force when each alert fired.
+                let fired = rows.iter().filter(|r| r.fired != 0).map(|r| r.fired);
+                let silences: Vec<(String, u64, u64, Silence)> =
+                    match (fired.clone().min(), fired.max()) {
+                        (Some(first), Some(last)) => silence_store::during(
+                            self.client(),
+                            &tenant,
+                            u64::from(first) * NANOS_PER_SEC,
+                            (u64::from(last) + u64::from(MINUTE_SECS)) * NANOS_PER_SEC,
+                        )
+                        .await
+                        .map_err(store_error)?
+                        .into_iter()
+                        .filter_map(|s| {
+                            let checked = Silence::check("silence", &s).ok()?;
+                            Some((s.id, s.start_time_unix_nano, s.end_time_unix_nano, checked))
+                        })
+                        .collect(),
+                        _ => Vec::new(),
+                    };
+                let alerts = rows
+                    .into_iter()
+                    .map(|row| {
+                        let silenced_by = if row.fired == 0 {
+                            Vec::new()
+                        } else {
+                            let matching: Vec<(String, u64, u64)> = silences
+                                .iter()
+                                .filter(|(.., s)| s.matches(&row.labels))
+                                .map(|(id, start, end, _)| (id.clone(), *start, *end))
+                                .collect();
+                            silence::active_in_minute(
+                                &matching,
+                                u64::from(row.fired) * NANOS_PER_SEC,
+                            )
+                        };
+                        evaluator::to_proto(row, &request.locale, silenced_by)
+                    })
+                    .collect();
+                Ok(ListAlertsResponse {
+                    alerts,
+                    page: Some(info),
+                })
+            },
+        )
+        .await
+    }
+
     async fn create_silence(
         &self,
         request: Request<CreateSilenceRequest>,
@@ -515,18 +636,9 @@ impl AlertService for Alerts {
                     )));
                 }
                 let now = now_unix_nano();
+                check_end_ahead(&wanted, now)?;
                 let silence = match silence::update(&current, &wanted, now) {
-                    Update::Expired => {
-                        return Err(Error::FailedPrecondition(
-                            "silence: it has expired and cannot change; create a new silence"
-                                .to_owned(),
-                        ));
-                    }
                     Update::InPlace => {
-                        check_end_ahead(&wanted, now)?;
-                        if silence::state(&current, now) == SilenceState::Pending {
-                            wanted.start_time_unix_nano = wanted.start_time_unix_nano.max(now);
-                        }
                         wanted.version = current.version + 1;
                         wanted.update_time_unix_nano = now;
                         wanted.created_by = wanted.created_by.trim().to_owned();
@@ -535,19 +647,22 @@ impl AlertService for Alerts {
                             .map_err(store_error)?;
                         with_state(wanted, now)
                     }
+                    Update::Replace if silence::state(&current, now) == SilenceState::Expired => {
+                        wanted.id = store::new_id(self.client()).await.map_err(store_error)?;
+                        self.create_silence_at(&tenant, wanted, now).await?
+                    }
                     Update::Replace => {
-                        check_end_ahead(&wanted, now)?;
                         // The new silence first: should the second write
-                        // fail, both mute for a while, rather than neither.
-                        wanted.id.clear();
+                        // fail, both mute for a while rather than neither,
+                        // and a retry (the same version again) finds the
+                        // same new id, so it makes no second silence.
+                        let seed =
+                            format!("{}:{}:{}", tenant.as_str(), current.id, current.version);
+                        wanted.id = store::derived_id(self.client(), &seed)
+                            .await
+                            .map_err(store_error)?;
                         let new = self.create_silence_at(&tenant, wanted, now).await?;
-                        let ended = pb::Silence {
-                            end_time_unix_nano: now,
-                            version: current.version + 1,
-                            update_time_unix_nano: now,
-                            ..current
-                        };
-                        silence_store::write(self.client(), &tenant, &ended)
+                        silence_store::write(self.client(), &tenant, &silence::ended(current, now))
                             .await
                             .map_err(store_error)?;
                         new
@@ -577,15 +692,7 @@ impl AlertService for Alerts {
                         silence: Some(with_state(current, now)),
                     });
                 }
-                let ended = pb::Silence {
-                    // A pending silence never starts: it ends where it
-                    // would have started, now.
-                    start_time_unix_nano: current.start_time_unix_nano.min(now),
-                    end_time_unix_nano: now,
-                    version: current.version + 1,
-                    update_time_unix_nano: now,
-                    ..current
-                };
+                let ended = silence::ended(current, now);
                 silence_store::write(self.client(), &tenant, &ended)
                     .await
                     .map_err(store_error)?;
@@ -662,15 +769,6 @@ async fn test(
     .filter(|s| Silence::check("silence", s).is_ok_and(|c| c.matches(&labels)))
     .map(|s| (s.id, s.start_time_unix_nano, s.end_time_unix_nano))
     .collect();
-    let silenced_by = |fired: u64| {
-        silences
-            .iter()
-            .filter(|(_, start, end)| {
-                *start < fired + u64::from(MINUTE_SECS) * NANOS_PER_SEC && *end > fired
-            })
-            .map(|(id, ..)| id.clone())
-            .collect()
-    };
     let episode = |e: &Episode| AlertEpisode {
         active_unix_nano: u64::from(e.active) * NANOS_PER_SEC,
         fired_unix_nano: e.fired.map_or(0, |m| u64::from(m) * NANOS_PER_SEC),
@@ -682,9 +780,9 @@ async fn test(
             .iter()
             .map(|a| (a.name.clone(), a.render(locale, e.value, &labels)))
             .collect(),
-        silenced_by: e
-            .fired
-            .map_or_else(Vec::new, |m| silenced_by(u64::from(m) * NANOS_PER_SEC)),
+        silenced_by: e.fired.map_or_else(Vec::new, |m| {
+            silence::active_in_minute(&silences, u64::from(m) * NANOS_PER_SEC)
+        }),
     };
     let mut machine = Machine::new(rule.for_minutes);
     let mut response = TestRuleResponse::default();

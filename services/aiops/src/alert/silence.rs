@@ -190,24 +190,54 @@ pub(crate) fn state(s: &pb::Silence, now: u64) -> SilenceState {
 pub(crate) enum Update {
     /// A new version of the same silence.
     InPlace,
-    /// `current` ends now, and `wanted` becomes a new silence: what was
-    /// muted under the old matchers stays on record as muted by it.
+    /// `wanted` becomes a new silence, and `current` ends now unless it
+    /// has already: what was muted stays on record as muted by what was
+    /// in force then.
     Replace,
-    /// `current` has expired: refused.
-    Expired,
 }
 
+/// Alertmanager's rule: matchers never change in place, nor does anything
+/// of an expired silence; an active one keeps its start and cannot end in
+/// the past; a pending one cannot start in the past.
 pub(crate) fn update(current: &pb::Silence, wanted: &pb::Silence, now: u64) -> Update {
-    match state(current, now) {
-        SilenceState::Expired => Update::Expired,
-        SilenceState::Pending => Update::InPlace,
-        _ if current.matchers == wanted.matchers
-            && current.start_time_unix_nano == wanted.start_time_unix_nano =>
-        {
-            Update::InPlace
-        }
-        _ => Update::Replace,
+    if current.matchers != wanted.matchers {
+        return Update::Replace;
     }
+    let in_place = match state(current, now) {
+        SilenceState::Active => {
+            wanted.start_time_unix_nano == current.start_time_unix_nano
+                && wanted.end_time_unix_nano > now
+        }
+        SilenceState::Pending => wanted.start_time_unix_nano >= now,
+        SilenceState::Expired | SilenceState::Unspecified => false,
+    };
+    if in_place {
+        Update::InPlace
+    } else {
+        Update::Replace
+    }
+}
+
+/// `current` as ended at `now`: a pending silence never starts.
+pub(crate) fn ended(current: pb::Silence, now: u64) -> pb::Silence {
+    pb::Silence {
+        start_time_unix_nano: current.start_time_unix_nano.min(now),
+        end_time_unix_nano: now,
+        version: current.version + 1,
+        update_time_unix_nano: now,
+        ..current
+    }
+}
+
+/// Of `silences` (id, start, end in Unix ns), the ids of those active at
+/// some time in the minute that starts at `minute`.
+pub(crate) fn active_in_minute(silences: &[(String, u64, u64)], minute: u64) -> Vec<String> {
+    const MINUTE_NANOS: u64 = 60_000_000_000;
+    silences
+        .iter()
+        .filter(|(_, start, end)| *start < minute + MINUTE_NANOS && *end > minute)
+        .map(|(id, ..)| id.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -291,21 +321,56 @@ mod tests {
     }
 
     #[test]
-    fn started_silences_keep_their_matchers_and_start() {
+    fn updates_follow_alertmanager() {
         let current = silence(vec![m("alertname", MatchOperator::Equal, "x")]);
+        // Pending (now 5): anything but the matchers, if it still starts
+        // ahead.
         let mut longer = current.clone();
         longer.end_time_unix_nano += 60 * MIN;
         longer.comment = "더 길게".to_owned();
         assert_eq!(update(&current, &longer, 5 * MIN), Update::InPlace);
-        assert_eq!(update(&current, &longer, 20 * MIN), Update::InPlace);
+        let mut earlier = current.clone();
+        earlier.start_time_unix_nano = 6 * MIN;
+        assert_eq!(update(&current, &earlier, 5 * MIN), Update::InPlace);
+        earlier.start_time_unix_nano = 4 * MIN;
+        assert_eq!(update(&current, &earlier, 5 * MIN), Update::Replace);
         let mut other = current.clone();
         other.matchers[0].value = "y".to_owned();
-        assert_eq!(update(&current, &other, 5 * MIN), Update::InPlace);
+        assert_eq!(update(&current, &other, 5 * MIN), Update::Replace);
+        // Active (now 20): the end and the words, not the start.
+        assert_eq!(update(&current, &longer, 20 * MIN), Update::InPlace);
         assert_eq!(update(&current, &other, 20 * MIN), Update::Replace);
         let mut later = current.clone();
         later.start_time_unix_nano = 30 * MIN;
         assert_eq!(update(&current, &later, 20 * MIN), Update::Replace);
-        assert_eq!(update(&current, &longer, 70 * MIN), Update::Expired);
+        // Expired (now 70): nothing.
+        assert_eq!(update(&current, &longer, 70 * MIN), Update::Replace);
+        // Ending a pending silence: it never starts.
+        let never = ended(current.clone(), 5 * MIN);
+        assert_eq!(
+            (never.start_time_unix_nano, never.end_time_unix_nano),
+            (5 * MIN, 5 * MIN)
+        );
+        assert_eq!(state(&never, 5 * MIN), SilenceState::Expired);
+        let stopped = ended(current, 20 * MIN);
+        assert_eq!(
+            (stopped.start_time_unix_nano, stopped.end_time_unix_nano),
+            (10 * MIN, 20 * MIN)
+        );
+    }
+
+    #[test]
+    fn a_silence_mutes_the_minutes_it_overlaps() {
+        let silences = vec![
+            ("early".to_owned(), 0, 10 * MIN),
+            ("late".to_owned(), 10 * MIN + 1, 20 * MIN),
+        ];
+        assert_eq!(active_in_minute(&silences, 9 * MIN), ["early"]);
+        // The minute 10..11 holds the end of neither "early" (ended at its
+        // start) and the start of "late".
+        assert_eq!(active_in_minute(&silences, 10 * MIN), ["late"]);
+        assert_eq!(active_in_minute(&silences, 19 * MIN), ["late"]);
+        assert!(active_in_minute(&silences, 20 * MIN).is_empty());
     }
 
     #[test]

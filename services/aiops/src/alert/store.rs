@@ -97,6 +97,41 @@ pub(crate) async fn list(
         .collect())
 }
 
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct TenantRuleRow {
+    tenant: String,
+    id: String,
+    rule: String,
+    #[allow(dead_code)] // selected for HAVING
+    deleted: u8,
+}
+
+/// Every tenant's current rules (tenant, rule); rows whose rule cannot be
+/// decoded are skipped.
+pub(crate) async fn all_current(
+    client: &clickhouse::Client,
+) -> Result<Vec<(String, pb::AlertRule)>, clickhouse::error::Error> {
+    let mut sql = Sql::new(
+        "SELECT TenantId AS tenant, RuleId AS id, argMax(Rule, (Version, UpdatedAt)) AS rule, \
+         argMax(Deleted, (Version, UpdatedAt)) AS deleted FROM ",
+    );
+    sql.push(ALERT_RULES)
+        .push(" GROUP BY TenantId, RuleId HAVING deleted = 0 ORDER BY TenantId, RuleId");
+    let rows: Vec<TenantRuleRow> = sql.query(client).fetch_all().await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let rule = hex::decode(&row.rule)
+                .ok()
+                .and_then(|bytes| pb::AlertRule::decode(bytes.as_slice()).ok());
+            if rule.is_none() {
+                tracing::warn!(tenant = %row.tenant, rule = %row.id, "unreadable alert rule skipped");
+            }
+            rule.map(|rule| (row.tenant, rule))
+        })
+        .collect())
+}
+
 /// The current version of rule `id`; `None` when there never was one.
 pub(crate) async fn current(
     client: &clickhouse::Client,
@@ -139,6 +174,19 @@ pub(crate) async fn new_id(
 ) -> Result<String, clickhouse::error::Error> {
     client
         .query("SELECT toString(generateUUIDv4())")
+        .fetch_one()
+        .await
+}
+
+/// An id in the same form as [`new_id`]'s, the same for the same `seed`,
+/// so that a retried write makes the same thing again.
+pub(crate) async fn derived_id(
+    client: &clickhouse::Client,
+    seed: &str,
+) -> Result<String, clickhouse::error::Error> {
+    client
+        .query("SELECT toString(reinterpretAsUUID(sipHash128(?)))")
+        .bind(seed)
         .fetch_one()
         .await
 }

@@ -95,6 +95,9 @@ pub struct Watcher {
     detector: DetectorConfig,
     store: Store,
     tenants: BTreeMap<String, TenantWatch>,
+    /// Stored alert rules, judged after the RED series of the same
+    /// minutes (anomaly rules read what those found).
+    alerts: crate::alert::Evaluator,
 }
 
 impl Watcher {
@@ -104,6 +107,7 @@ impl Watcher {
             detector: DetectorConfig::default(),
             store,
             tenants: BTreeMap::new(),
+            alerts: crate::alert::Evaluator::default(),
         }
     }
 
@@ -142,6 +146,11 @@ impl Watcher {
             if let Err(error) = self.pass_tenant(tenant, end).await {
                 tracing::warn!(%error, tenant = %id, "anomaly detection of a tenant failed; retried next pass");
             }
+        }
+        // Every tenant's rules, active or not: an absence rule fires
+        // precisely when a tenant went quiet.
+        if let Err(error) = self.alerts.pass(&self.store, end).await {
+            tracing::warn!(%error, "alert rule evaluation failed; retried next pass");
         }
         Ok(())
     }

@@ -1,9 +1,10 @@
 // Ingest tokens (admin): mint one (shown once), list, revoke.
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { hasRole } from '../../api/session';
 import { useMintToken, useRevokeToken } from '../../api/hooks';
 import { useUser } from '../../app/useSession';
+import { ConfirmDialog, useModal } from '../../components/ConfirmDialog';
 import { CopyButton } from '../../components/CopyButton';
 import { Field, FormSubmit } from '../../components/Field';
 import { ErrorPanel, FormError, Panel } from '../../components/states';
@@ -102,21 +103,6 @@ export default function TokensPage() {
   );
 }
 
-function useModal(onClose: () => void) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-    const onCancel = (e: Event) => {
-      e.preventDefault();
-      onClose();
-    };
-    d?.addEventListener('cancel', onCancel);
-    return () => d?.removeEventListener('cancel', onCancel);
-  }, [onClose]);
-  return ref;
-}
-
 function MintedDialog({ token, endpoint, onClose }: { token: string; endpoint: string; onClose: () => void }) {
   const { t } = useTranslation();
   const ref = useModal(onClose);
@@ -136,37 +122,6 @@ function MintedDialog({ token, endpoint, onClose }: { token: string; endpoint: s
         <CopyButton text={snippet} label={t('tokens.copySnippet')} />
         <button type="button" className="btn btn-primary" onClick={onClose} style={{ marginLeft: 'auto' }}>
           {t('common.done')}
-        </button>
-      </div>
-    </dialog>
-  );
-}
-
-function ConfirmDialog({
-  title,
-  body,
-  confirmLabel,
-  onConfirm,
-  onCancel,
-}: {
-  title: string;
-  body: string;
-  confirmLabel: string;
-  onConfirm: () => void;
-  onCancel: () => void;
-}) {
-  const { t } = useTranslation();
-  const ref = useModal(onCancel);
-  return (
-    <dialog ref={ref} className="modal" aria-labelledby="confirm-title">
-      <h2 id="confirm-title">{title}</h2>
-      <p>{body}</p>
-      <div className="row" style={{ justifyContent: 'flex-end' }}>
-        <button type="button" className="btn" onClick={onCancel} autoFocus>
-          {t('common.cancel')}
-        </button>
-        <button type="button" className="btn btn-danger" onClick={onConfirm}>
-          {confirmLabel}
         </button>
       </div>
     </dialog>

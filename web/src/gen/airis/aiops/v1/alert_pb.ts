@@ -35,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/aiops/v1/alert.proto.
  */
 export const file_airis_aiops_v1_alert: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9haW9wcy92MS9hbGVydC5wcm90bxIOYWlyaXMuYWlvcHMudjEi+QMKCUFsZXJ0UnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjcKCXRocmVzaG9sZBgDIAEoCzIiLmFpcmlzLmFpb3BzLnYxLlRocmVzaG9sZENvbmRpdGlvbkgAEjMKB2Fub21hbHkYBCABKAsyIC5haXJpcy5haW9wcy52MS5Bbm9tYWx5Q29uZGl0aW9uSAASMwoHYWJzZW5jZRgFIAEoCzIgLmFpcmlzLmFpb3BzLnYxLkFic2VuY2VDb25kaXRpb25IABI2CglidXJuX3JhdGUYBiABKAsyIS5haXJpcy5haW9wcy52MS5CdXJuUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9taW51dGVzGAcgASgNEjUKBmxhYmVscxgIIAMoCzIlLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZS5MYWJlbHNFbnRyeRIvCgthbm5vdGF0aW9ucxgJIAMoCzIaLmFpcmlzLmFpb3BzLnYxLkFubm90YXRpb24SDgoGcGF1c2VkGAogASgIEg8KB3ZlcnNpb24YCyABKAQSHQoVdXBkYXRlX3RpbWVfdW5peF9uYW5vGAwgASgGGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJY29uZGl0aW9uIjIKCkFubm90YXRpb24SDAoEbmFtZRgBIAEoCRIKCgJlbhgCIAEoCRIKCgJrbxgDIAEoCSKAAQoKUnVsZVNlcmllcxIwCgNyZWQYASABKAsyIS5haXJpcy5haW9wcy52MS5SZWRTZXJpZXNTZWxlY3RvckgAEjYKBm1ldHJpYxgCIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9ySABCCAoGc2VyaWVzIhwKBEtPZk4SCQoBaxgBIAEoDRIJCgFuGAIgASgNIqkBChJUaHJlc2hvbGRDb25kaXRpb24SKgoGc2VyaWVzGAEgASgLMhouYWlyaXMuYWlvcHMudjEuUnVsZVNlcmllcxIuCgpjb21wYXJpc29uGAIgASgOMhouYWlyaXMuYWlvcHMudjEuQ29tcGFyaXNvbhIRCgl0aHJlc2hvbGQYAyABKAESJAoGa19vZl9uGAQgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJnChBBbm9tYWx5Q29uZGl0aW9uEi0KBmZpbHRlchgBIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISJAoGa19vZl9uGAIgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJPChBBYnNlbmNlQ29uZGl0aW9uEioKBnNlcmllcxgBIAEoCzIaLmFpcmlzLmFpb3BzLnYxLlJ1bGVTZXJpZXMSDwoHbWludXRlcxgCIAEoDSKAAQoRQnVyblJhdGVDb25kaXRpb24SFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIRCglvYmplY3RpdmUYAyABKAESLwoHd2luZG93cxgEIAMoCzIeLmFpcmlzLmFpb3BzLnYxLkJ1cm5SYXRlV2luZG93Ik0KDkJ1cm5SYXRlV2luZG93EhQKDGxvbmdfbWludXRlcxgBIAEoDRIVCg1zaG9ydF9taW51dGVzGAIgASgNEg4KBmZhY3RvchgDIAEoASI8ChFDcmVhdGVSdWxlUmVxdWVzdBInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj0KEkNyZWF0ZVJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjoKD0dldFJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj4KEExpc3RSdWxlc1JlcXVlc3QSKgoEcGFnZRgBIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJmChFMaXN0UnVsZXNSZXNwb25zZRIoCgVydWxlcxgBIAMoCzIZLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIjwKEVVwZGF0ZVJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiPQoSVXBkYXRlUnVsZVJlc3BvbnNlEicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiMAoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCIUChJEZWxldGVSdWxlUmVzcG9uc2UiegoPVGVzdFJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUSLgoKdGltZV9yYW5nZRgCIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USDgoGbG9jYWxlGAMgASgJIocBCg5SdWxlRXZhbHVhdGlvbhIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhIRCgloYXNfdmFsdWUYAiABKAgSDQoFdmFsdWUYAyABKAESEAoIYnJlYWNoZWQYBCABKAgSKQoFc3RhdGUYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlIuICCgxBbGVydEVwaXNvZGUSGAoQYWN0aXZlX3VuaXhfbmFubxgBIAEoBhIXCg9maXJlZF91bml4X25hbm8YAiABKAYSGgoScmVzb2x2ZWRfdW5peF9uYW5vGAMgASgGEg0KBXZhbHVlGAQgASgBEjgKBmxhYmVscxgFIAMoCzIoLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5MYWJlbHNFbnRyeRJCCgthbm5vdGF0aW9ucxgGIAMoCzItLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5Bbm5vdGF0aW9uc0VudHJ5EhMKC3NpbGVuY2VkX2J5GAcgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInUKEFRlc3RSdWxlUmVzcG9uc2USMwoLZXZhbHVhdGlvbnMYASADKAsyHi5haXJpcy5haW9wcy52MS5SdWxlRXZhbHVhdGlvbhIsCgZhbGVydHMYAiADKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUigQIKB1NpbGVuY2USCgoCaWQYASABKAkSLgoIbWF0Y2hlcnMYAiADKAsyHC5haXJpcy5haW9wcy52MS5MYWJlbE1hdGNoZXISHAoUc3RhcnRfdGltZV91bml4X25hbm8YAyABKAYSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAQgASgGEhIKCmNyZWF0ZWRfYnkYBSABKAkSDwoHY29tbWVudBgGIAEoCRIrCgVzdGF0ZRgHIAEoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIPCgd2ZXJzaW9uGAggASgEEh0KFXVwZGF0ZV90aW1lX3VuaXhfbmFubxgJIAEoBiJcCgxMYWJlbE1hdGNoZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIvCghvcGVyYXRvchgDIAEoDjIdLmFpcmlzLmFpb3BzLnYxLk1hdGNoT3BlcmF0b3IiQAoUQ3JlYXRlU2lsZW5jZVJlcXVlc3QSKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UiQQoVQ3JlYXRlU2lsZW5jZVJlc3BvbnNlEigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIh8KEUdldFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIj4KEkdldFNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSJvChNMaXN0U2lsZW5jZXNSZXF1ZXN0EiwKBnN0YXRlcxgBIAMoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIqCgRwYWdlGAIgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0ImoKFExpc3RTaWxlbmNlc1Jlc3BvbnNlEikKCHNpbGVuY2VzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIkAKFFVwZGF0ZVNpbGVuY2VSZXF1ZXN0EigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIkEKFVVwZGF0ZVNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSIiChRFeHBpcmVTaWxlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCSJBChVFeHBpcmVTaWxlbmNlUmVzcG9uc2USKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UqVAoKQ29tcGFyaXNvbhIaChZDT01QQVJJU09OX1VOU1BFQ0lGSUVEEAASFAoQQ09NUEFSSVNPTl9BQk9WRRABEhQKEENPTVBBUklTT05fQkVMT1cQAip0CgpBbGVydFN0YXRlEhsKF0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQUxFUlRfU1RBVEVfSU5BQ1RJVkUQARIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAISFgoSQUxFUlRfU1RBVEVfRklSSU5HEAMqnwEKDU1hdGNoT3BlcmF0b3ISHgoaTUFUQ0hfT1BFUkFUT1JfVU5TUEVDSUZJRUQQABIYChRNQVRDSF9PUEVSQVRPUl9FUVVBTBABEhwKGE1BVENIX09QRVJBVE9SX05PVF9FUVVBTBACEhgKFE1BVENIX09QRVJBVE9SX1JFR0VYEAMSHAoYTUFUQ0hfT1BFUkFUT1JfTk9UX1JFR0VYEAQqfQoMU2lsZW5jZVN0YXRlEh0KGVNJTEVOQ0VfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVTSUxFTkNFX1NUQVRFX1BFTkRJTkcQARIYChRTSUxFTkNFX1NUQVRFX0FDVElWRRACEhkKFVNJTEVOQ0VfU1RBVEVfRVhQSVJFRBADMsQHCgxBbGVydFNlcnZpY2USUwoKQ3JlYXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuQ3JlYXRlUnVsZVJlc3BvbnNlEkoKB0dldFJ1bGUSHi5haXJpcy5haW9wcy52MS5HZXRSdWxlUmVxdWVzdBofLmFpcmlzLmFpb3BzLnYxLkdldFJ1bGVSZXNwb25zZRJQCglMaXN0UnVsZXMSIC5haXJpcy5haW9wcy52MS5MaXN0UnVsZXNSZXF1ZXN0GiEuYWlyaXMuYWlvcHMudjEuTGlzdFJ1bGVzUmVzcG9uc2USUwoKVXBkYXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuVXBkYXRlUnVsZVJlc3BvbnNlElMKCkRlbGV0ZVJ1bGUSIS5haXJpcy5haW9wcy52MS5EZWxldGVSdWxlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkRlbGV0ZVJ1bGVSZXNwb25zZRJNCghUZXN0UnVsZRIfLmFpcmlzLmFpb3BzLnYxLlRlc3RSdWxlUmVxdWVzdBogLmFpcmlzLmFpb3BzLnYxLlRlc3RSdWxlUmVzcG9uc2USXAoNQ3JlYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuQ3JlYXRlU2lsZW5jZVJlc3BvbnNlElMKCkdldFNpbGVuY2USIS5haXJpcy5haW9wcy52MS5HZXRTaWxlbmNlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkdldFNpbGVuY2VSZXNwb25zZRJZCgxMaXN0U2lsZW5jZXMSIy5haXJpcy5haW9wcy52MS5MaXN0U2lsZW5jZXNSZXF1ZXN0GiQuYWlyaXMuYWlvcHMudjEuTGlzdFNpbGVuY2VzUmVzcG9uc2USXAoNVXBkYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuVXBkYXRlU2lsZW5jZVJlc3BvbnNlElwKDUV4cGlyZVNpbGVuY2USJC5haXJpcy5haW9wcy52MS5FeHBpcmVTaWxlbmNlUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkV4cGlyZVNpbGVuY2VSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_common_v1_common]);
+  fileDesc("ChphaXJpcy9haW9wcy92MS9hbGVydC5wcm90bxIOYWlyaXMuYWlvcHMudjEi+QMKCUFsZXJ0UnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjcKCXRocmVzaG9sZBgDIAEoCzIiLmFpcmlzLmFpb3BzLnYxLlRocmVzaG9sZENvbmRpdGlvbkgAEjMKB2Fub21hbHkYBCABKAsyIC5haXJpcy5haW9wcy52MS5Bbm9tYWx5Q29uZGl0aW9uSAASMwoHYWJzZW5jZRgFIAEoCzIgLmFpcmlzLmFpb3BzLnYxLkFic2VuY2VDb25kaXRpb25IABI2CglidXJuX3JhdGUYBiABKAsyIS5haXJpcy5haW9wcy52MS5CdXJuUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9taW51dGVzGAcgASgNEjUKBmxhYmVscxgIIAMoCzIlLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZS5MYWJlbHNFbnRyeRIvCgthbm5vdGF0aW9ucxgJIAMoCzIaLmFpcmlzLmFpb3BzLnYxLkFubm90YXRpb24SDgoGcGF1c2VkGAogASgIEg8KB3ZlcnNpb24YCyABKAQSHQoVdXBkYXRlX3RpbWVfdW5peF9uYW5vGAwgASgGGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJY29uZGl0aW9uIjIKCkFubm90YXRpb24SDAoEbmFtZRgBIAEoCRIKCgJlbhgCIAEoCRIKCgJrbxgDIAEoCSKAAQoKUnVsZVNlcmllcxIwCgNyZWQYASABKAsyIS5haXJpcy5haW9wcy52MS5SZWRTZXJpZXNTZWxlY3RvckgAEjYKBm1ldHJpYxgCIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9ySABCCAoGc2VyaWVzIhwKBEtPZk4SCQoBaxgBIAEoDRIJCgFuGAIgASgNIqkBChJUaHJlc2hvbGRDb25kaXRpb24SKgoGc2VyaWVzGAEgASgLMhouYWlyaXMuYWlvcHMudjEuUnVsZVNlcmllcxIuCgpjb21wYXJpc29uGAIgASgOMhouYWlyaXMuYWlvcHMudjEuQ29tcGFyaXNvbhIRCgl0aHJlc2hvbGQYAyABKAESJAoGa19vZl9uGAQgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJnChBBbm9tYWx5Q29uZGl0aW9uEi0KBmZpbHRlchgBIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISJAoGa19vZl9uGAIgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJPChBBYnNlbmNlQ29uZGl0aW9uEioKBnNlcmllcxgBIAEoCzIaLmFpcmlzLmFpb3BzLnYxLlJ1bGVTZXJpZXMSDwoHbWludXRlcxgCIAEoDSKAAQoRQnVyblJhdGVDb25kaXRpb24SFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIRCglvYmplY3RpdmUYAyABKAESLwoHd2luZG93cxgEIAMoCzIeLmFpcmlzLmFpb3BzLnYxLkJ1cm5SYXRlV2luZG93Ik0KDkJ1cm5SYXRlV2luZG93EhQKDGxvbmdfbWludXRlcxgBIAEoDRIVCg1zaG9ydF9taW51dGVzGAIgASgNEg4KBmZhY3RvchgDIAEoASI8ChFDcmVhdGVSdWxlUmVxdWVzdBInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj0KEkNyZWF0ZVJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjoKD0dldFJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj4KEExpc3RSdWxlc1JlcXVlc3QSKgoEcGFnZRgBIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJmChFMaXN0UnVsZXNSZXNwb25zZRIoCgVydWxlcxgBIAMoCzIZLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIjwKEVVwZGF0ZVJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiPQoSVXBkYXRlUnVsZVJlc3BvbnNlEicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiMAoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCIUChJEZWxldGVSdWxlUmVzcG9uc2UiegoPVGVzdFJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUSLgoKdGltZV9yYW5nZRgCIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USDgoGbG9jYWxlGAMgASgJIocBCg5SdWxlRXZhbHVhdGlvbhIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhIRCgloYXNfdmFsdWUYAiABKAgSDQoFdmFsdWUYAyABKAESEAoIYnJlYWNoZWQYBCABKAgSKQoFc3RhdGUYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlIuICCgxBbGVydEVwaXNvZGUSGAoQYWN0aXZlX3VuaXhfbmFubxgBIAEoBhIXCg9maXJlZF91bml4X25hbm8YAiABKAYSGgoScmVzb2x2ZWRfdW5peF9uYW5vGAMgASgGEg0KBXZhbHVlGAQgASgBEjgKBmxhYmVscxgFIAMoCzIoLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5MYWJlbHNFbnRyeRJCCgthbm5vdGF0aW9ucxgGIAMoCzItLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5Bbm5vdGF0aW9uc0VudHJ5EhMKC3NpbGVuY2VkX2J5GAcgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInUKEFRlc3RSdWxlUmVzcG9uc2USMwoLZXZhbHVhdGlvbnMYASADKAsyHi5haXJpcy5haW9wcy52MS5SdWxlRXZhbHVhdGlvbhIsCgZhbGVydHMYAiADKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUigQIKB1NpbGVuY2USCgoCaWQYASABKAkSLgoIbWF0Y2hlcnMYAiADKAsyHC5haXJpcy5haW9wcy52MS5MYWJlbE1hdGNoZXISHAoUc3RhcnRfdGltZV91bml4X25hbm8YAyABKAYSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAQgASgGEhIKCmNyZWF0ZWRfYnkYBSABKAkSDwoHY29tbWVudBgGIAEoCRIrCgVzdGF0ZRgHIAEoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIPCgd2ZXJzaW9uGAggASgEEh0KFXVwZGF0ZV90aW1lX3VuaXhfbmFubxgJIAEoBiJcCgxMYWJlbE1hdGNoZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIvCghvcGVyYXRvchgDIAEoDjIdLmFpcmlzLmFpb3BzLnYxLk1hdGNoT3BlcmF0b3IiQAoUQ3JlYXRlU2lsZW5jZVJlcXVlc3QSKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UiQQoVQ3JlYXRlU2lsZW5jZVJlc3BvbnNlEigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIh8KEUdldFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIj4KEkdldFNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSJvChNMaXN0U2lsZW5jZXNSZXF1ZXN0EiwKBnN0YXRlcxgBIAMoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIqCgRwYWdlGAIgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0ImoKFExpc3RTaWxlbmNlc1Jlc3BvbnNlEikKCHNpbGVuY2VzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIkAKFFVwZGF0ZVNpbGVuY2VSZXF1ZXN0EigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIkEKFVVwZGF0ZVNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSIiChRFeHBpcmVTaWxlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCSJBChVFeHBpcmVTaWxlbmNlUmVzcG9uc2USKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UivAEKEUxpc3RBbGVydHNSZXF1ZXN0EioKBnN0YXRlcxgBIAMoDjIaLmFpcmlzLmFpb3BzLnYxLkFsZXJ0U3RhdGUSDwoHcnVsZV9pZBgCIAEoCRIuCgp0aW1lX3JhbmdlGAMgASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIOCgZsb2NhbGUYBCABKAkSKgoEcGFnZRgFIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKlAQoFQWxlcnQSDwoHcnVsZV9pZBgBIAEoCRIUCgxydWxlX3ZlcnNpb24YAiABKAQSKQoFc3RhdGUYAyABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlEi0KB2VwaXNvZGUYBCABKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUSGwoTZXZhbHVhdGVkX3VuaXhfbmFubxgFIAEoBiJkChJMaXN0QWxlcnRzUmVzcG9uc2USJQoGYWxlcnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuQWxlcnQSJwoEcGFnZRgCIAEoCzIZLmFpcmlzLmNvbW1vbi52MS5QYWdlSW5mbypUCgpDb21wYXJpc29uEhoKFkNPTVBBUklTT05fVU5TUEVDSUZJRUQQABIUChBDT01QQVJJU09OX0FCT1ZFEAESFAoQQ09NUEFSSVNPTl9CRUxPVxACKo4BCgpBbGVydFN0YXRlEhsKF0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQUxFUlRfU1RBVEVfSU5BQ1RJVkUQARIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAISFgoSQUxFUlRfU1RBVEVfRklSSU5HEAMSGAoUQUxFUlRfU1RBVEVfUkVTT0xWRUQQBCqfAQoNTWF0Y2hPcGVyYXRvchIeChpNQVRDSF9PUEVSQVRPUl9VTlNQRUNJRklFRBAAEhgKFE1BVENIX09QRVJBVE9SX0VRVUFMEAESHAoYTUFUQ0hfT1BFUkFUT1JfTk9UX0VRVUFMEAISGAoUTUFUQ0hfT1BFUkFUT1JfUkVHRVgQAxIcChhNQVRDSF9PUEVSQVRPUl9OT1RfUkVHRVgQBCp9CgxTaWxlbmNlU3RhdGUSHQoZU0lMRU5DRV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVNJTEVOQ0VfU1RBVEVfUEVORElORxABEhgKFFNJTEVOQ0VfU1RBVEVfQUNUSVZFEAISGQoVU0lMRU5DRV9TVEFURV9FWFBJUkVEEAMymQgKDEFsZXJ0U2VydmljZRJTCgpDcmVhdGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuQ3JlYXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5DcmVhdGVSdWxlUmVzcG9uc2USSgoHR2V0UnVsZRIeLmFpcmlzLmFpb3BzLnYxLkdldFJ1bGVSZXF1ZXN0Gh8uYWlyaXMuYWlvcHMudjEuR2V0UnVsZVJlc3BvbnNlElAKCUxpc3RSdWxlcxIgLmFpcmlzLmFpb3BzLnYxLkxpc3RSdWxlc1JlcXVlc3QaIS5haXJpcy5haW9wcy52MS5MaXN0UnVsZXNSZXNwb25zZRJTCgpVcGRhdGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuVXBkYXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5VcGRhdGVSdWxlUmVzcG9uc2USUwoKRGVsZXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuRGVsZXRlUnVsZVJlc3BvbnNlEk0KCFRlc3RSdWxlEh8uYWlyaXMuYWlvcHMudjEuVGVzdFJ1bGVSZXF1ZXN0GiAuYWlyaXMuYWlvcHMudjEuVGVzdFJ1bGVSZXNwb25zZRJTCgpMaXN0QWxlcnRzEiEuYWlyaXMuYWlvcHMudjEuTGlzdEFsZXJ0c1JlcXVlc3QaIi5haXJpcy5haW9wcy52MS5MaXN0QWxlcnRzUmVzcG9uc2USXAoNQ3JlYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuQ3JlYXRlU2lsZW5jZVJlc3BvbnNlElMKCkdldFNpbGVuY2USIS5haXJpcy5haW9wcy52MS5HZXRTaWxlbmNlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkdldFNpbGVuY2VSZXNwb25zZRJZCgxMaXN0U2lsZW5jZXMSIy5haXJpcy5haW9wcy52MS5MaXN0U2lsZW5jZXNSZXF1ZXN0GiQuYWlyaXMuYWlvcHMudjEuTGlzdFNpbGVuY2VzUmVzcG9uc2USXAoNVXBkYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuVXBkYXRlU2lsZW5jZVJlc3BvbnNlElwKDUV4cGlyZVNpbGVuY2USJC5haXJpcy5haW9wcy52MS5FeHBpcmVTaWxlbmNlUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkV4cGlyZVNpbGVuY2VSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_common_v1_common]);
 
 /**
  * A condition, how long it must hold before it fires, and what the alert
@@ -814,7 +814,8 @@ export type Silence = Message<"airis.aiops.v1.Silence"> & {
   matchers: LabelMatcher[];
 
   /**
-   * When it starts; 0 in CreateSilence: now.
+   * When it starts; a time in the past (0 included) when it is created:
+   * now.
    *
    * @generated from field: fixed64 start_time_unix_nano = 3;
    */
@@ -886,8 +887,9 @@ export type LabelMatcher = Message<"airis.aiops.v1.LabelMatcher"> & {
   name: string;
 
   /**
-   * At most 1,024 bytes. For the regex operators, an RE2 expression
-   * matched against the whole value (anchored at both ends).
+   * At most 1,024 bytes. For the regex operators, a regular expression
+   * in RE2's syntax matched against the whole value (anchored at both
+   * ends); unlike RE2, \w, \d and \s are Unicode-aware (\w matches Hangul).
    *
    * @generated from field: string value = 2;
    */
@@ -1100,6 +1102,123 @@ export const ExpireSilenceResponseSchema: GenMessage<ExpireSilenceResponse> = /*
   messageDesc(file_airis_aiops_v1_alert, 34);
 
 /**
+ * @generated from message airis.aiops.v1.ListAlertsRequest
+ */
+export type ListAlertsRequest = Message<"airis.aiops.v1.ListAlertsRequest"> & {
+  /**
+   * Only alerts in these states (PENDING, FIRING, RESOLVED); empty: all.
+   *
+   * @generated from field: repeated airis.aiops.v1.AlertState states = 1;
+   */
+  states: AlertState[];
+
+  /**
+   * Only the alerts of this rule; empty: every rule's.
+   *
+   * @generated from field: string rule_id = 2;
+   */
+  ruleId: string;
+
+  /**
+   * Only alerts active at some time in this range; unset: any time.
+   *
+   * @generated from field: airis.common.v1.TimeRange time_range = 3;
+   */
+  timeRange?: TimeRange | undefined;
+
+  /**
+   * The language of the annotations: "ko" or "en"; empty for English.
+   *
+   * @generated from field: string locale = 4;
+   */
+  locale: string;
+
+  /**
+   * 0: 100 per page; at most 1,000.
+   *
+   * @generated from field: airis.common.v1.PageRequest page = 5;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListAlertsRequest.
+ * Use `create(ListAlertsRequestSchema)` to create a new message.
+ */
+export const ListAlertsRequestSchema: GenMessage<ListAlertsRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 35);
+
+/**
+ * An alert of a stored rule.
+ *
+ * @generated from message airis.aiops.v1.Alert
+ */
+export type Alert = Message<"airis.aiops.v1.Alert"> & {
+  /**
+   * @generated from field: string rule_id = 1;
+   */
+  ruleId: string;
+
+  /**
+   * The rule's version when the alert was last judged.
+   *
+   * @generated from field: uint64 rule_version = 2;
+   */
+  ruleVersion: bigint;
+
+  /**
+   * PENDING, FIRING or RESOLVED.
+   *
+   * @generated from field: airis.aiops.v1.AlertState state = 3;
+   */
+  state: AlertState;
+
+  /**
+   * Its times, value, labels, annotations (as the rule said them then)
+   * and, once it fired, the silences that muted it.
+   *
+   * @generated from field: airis.aiops.v1.AlertEpisode episode = 4;
+   */
+  episode?: AlertEpisode | undefined;
+
+  /**
+   * The last minute judged for it, nanoseconds since the Unix epoch.
+   *
+   * @generated from field: fixed64 evaluated_unix_nano = 5;
+   */
+  evaluatedUnixNano: bigint;
+};
+
+/**
+ * Describes the message airis.aiops.v1.Alert.
+ * Use `create(AlertSchema)` to create a new message.
+ */
+export const AlertSchema: GenMessage<Alert> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 36);
+
+/**
+ * @generated from message airis.aiops.v1.ListAlertsResponse
+ */
+export type ListAlertsResponse = Message<"airis.aiops.v1.ListAlertsResponse"> & {
+  /**
+   * @generated from field: repeated airis.aiops.v1.Alert alerts = 1;
+   */
+  alerts: Alert[];
+
+  /**
+   * @generated from field: airis.common.v1.PageInfo page = 2;
+   */
+  page?: PageInfo | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListAlertsResponse.
+ * Use `create(ListAlertsResponseSchema)` to create a new message.
+ */
+export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 37);
+
+/**
  * @generated from enum airis.aiops.v1.Comparison
  */
 export enum Comparison {
@@ -1160,6 +1279,13 @@ export enum AlertState {
    * @generated from enum value: ALERT_STATE_FIRING = 3;
    */
   FIRING = 3,
+
+  /**
+   * The condition held and no longer does (an alert of the history).
+   *
+   * @generated from enum value: ALERT_STATE_RESOLVED = 4;
+   */
+  RESOLVED = 4,
 }
 
 /**
@@ -1330,6 +1456,23 @@ export const AlertService: GenService<{
     output: typeof TestRuleResponseSchema;
   },
   /**
+   * The alerts stored rules raised, as continuous evaluation judged them
+   * (once a minute, on the minute just completed, from the rule's last
+   * change on): pending, firing, and resolved ones (the history), the
+   * most recently active first, paged.
+   * INVALID_ARGUMENT: an unknown state (`states`), a time range whose
+   * start is not before its end (`time_range`), a page token not from
+   * this RPC (`page.page_token`). RESOURCE_EXHAUSTED: a page size above
+   * 1,000.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.ListAlerts
+   */
+  listAlerts: {
+    methodKind: "unary";
+    input: typeof ListAlertsRequestSchema;
+    output: typeof ListAlertsResponseSchema;
+  },
+  /**
    * Stores a new silence and returns it with its id, version and state.
    * A silence mutes the notifications of every alert whose labels match
    * all its matchers, from its start to its end, as Alertmanager's do; the
@@ -1346,8 +1489,8 @@ export const AlertService: GenService<{
     output: typeof CreateSilenceResponseSchema;
   },
   /**
-   * One silence, expired ones included. NOT_FOUND: no silence with that
-   * id in the tenant.
+   * One silence, expired ones included. INVALID_ARGUMENT: no id.
+   * NOT_FOUND: no silence with that id in the tenant.
    *
    * @generated from rpc airis.aiops.v1.AlertService.GetSilence
    */
@@ -1372,13 +1515,16 @@ export const AlertService: GenService<{
   },
   /**
    * Changes a silence. `silence.version` must be the version the caller
-   * read. As in Alertmanager, a silence that has started keeps its
-   * matchers and its start: a change of either expires it now and creates
-   * a new silence with a new id, which is returned; other changes (end,
-   * comment, creator) are made in place.
-   * INVALID_ARGUMENT: a field of the silence; an end already past.
-   * NOT_FOUND: no silence with that id. ABORTED: it changed since that
-   * version. FAILED_PRECONDITION: it has expired (create a new one).
+   * read. As in Alertmanager, some changes cannot be made in place: a
+   * change of the matchers, anything of an expired silence, the start of
+   * an active one, or a start in the past for a pending one. Those create
+   * a new silence (a new id, returned) and expire the old one now unless
+   * it already was; other changes make a new version of the same silence.
+   * INVALID_ARGUMENT: a field of the silence; an end already past; no id
+   * or version. NOT_FOUND: no silence with that id. ABORTED: it changed
+   * since that version (two updates of one version at the same moment may
+   * both succeed, the later one current). RESOURCE_EXHAUSTED: a new
+   * silence beyond the 10,000 that have not expired.
    *
    * @generated from rpc airis.aiops.v1.AlertService.UpdateSilence
    */
@@ -1389,7 +1535,8 @@ export const AlertService: GenService<{
   },
   /**
    * Ends a silence now (a pending one never starts). Expiring an expired
-   * silence changes nothing. NOT_FOUND: no silence with that id.
+   * silence changes nothing. INVALID_ARGUMENT: no id. NOT_FOUND: no
+   * silence with that id.
    *
    * @generated from rpc airis.aiops.v1.AlertService.ExpireSilence
    */

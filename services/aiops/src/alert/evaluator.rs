@@ -1,0 +1,271 @@
+//! Continuous evaluation of stored rules: in the watcher's process, each
+//! rule that is not paused is judged on every minute that completed since
+//! it was last judged (from its last change on), as TestRule judges it,
+//! and its alerts are stored ([`super::history`]) whenever one is open and
+//! when it resolves.
+//!
+//! Restarts: a rule's open alert is read back from the store and goes on
+//! from the minute after the one last judged; a rule without one is judged
+//! again over the last [`REPLAY_MINUTES`] (never before its last change),
+//! which writes the same rows for the alerts already stored and the
+//! missing ones for the minutes the process was down. The data of a
+//! completed minute does not change, so judging it again gives the same
+//! answer.
+
+use std::collections::{HashMap, HashSet};
+
+use airis_analytics::query::Store;
+use airis_proto::airis::aiops::v1 as pb;
+use airis_runtime::tenant::Tenant;
+
+use super::data;
+use super::evaluate::{Episode, Machine, judge};
+use super::history::{self, AlertRow, Stage};
+use super::rule::Rule;
+use super::store;
+use crate::Error;
+use crate::watch::MINUTE_SECS;
+
+/// Minutes judged again for a rule without an open alert when it is
+/// (re)loaded: what a restart within this long leaves unjudged is caught
+/// up.
+pub(crate) const REPLAY_MINUTES: u32 = 60;
+
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// One rule being judged.
+struct Watched {
+    tenant: Tenant,
+    rule: Rule,
+    machine: Machine,
+    /// Start (Unix s) of the first minute not judged yet.
+    cursor: u32,
+}
+
+/// Every tenant's rules and where each is.
+#[derive(Default)]
+pub(crate) struct Evaluator {
+    rules: HashMap<(String, String), Watched>,
+    /// The end of the last pass: rules are read again once per minute.
+    judged_to: u32,
+}
+
+impl Evaluator {
+    /// Judges every rule up to `end` (Unix s, a whole minute: the first
+    /// minute not complete).
+    pub(crate) async fn pass(&mut self, store: &Store, end: u32) -> Result<(), Error> {
+        if end <= self.judged_to {
+            return Ok(());
+        }
+        let client = store.client();
+        let current = store::all_current(client)
+            .await
+            .map_err(airis_analytics::Error::from)?;
+        let mut live = HashSet::with_capacity(current.len());
+        for (tenant_id, proto) in current {
+            if proto.paused {
+                continue;
+            }
+            let Ok(tenant) = Tenant::parse(&tenant_id) else {
+                continue;
+            };
+            let rule = match Rule::check("rule", &proto) {
+                Ok(rule) => rule,
+                Err(error) => {
+                    tracing::warn!(tenant = %tenant_id, rule = %proto.id, %error, "a stored rule no longer checks; not judged");
+                    continue;
+                }
+            };
+            let key = (tenant_id, proto.id.clone());
+            live.insert(key.clone());
+            let reload = self
+                .rules
+                .get(&key)
+                .is_none_or(|w| w.rule.proto.version != proto.version);
+            if reload {
+                let previous = self.rules.remove(&key).map(|w| (w.machine, w.cursor));
+                match load(store, tenant, rule, previous, end).await {
+                    Ok(watched) => {
+                        self.rules.insert(key.clone(), watched);
+                    }
+                    Err(error) => {
+                        tracing::warn!(rule = %key.1, %error, "a rule's alerts could not be read; retried next minute");
+                        continue;
+                    }
+                }
+            }
+            let Some(watched) = self.rules.get_mut(&key) else {
+                continue;
+            };
+            if let Err(error) = watched.judge(store, end).await {
+                tracing::warn!(rule = %key.1, %error, "a rule could not be judged; retried next minute");
+            }
+        }
+        // Deleted or paused: an open alert ends at the minute it stopped
+        // being judged.
+        let gone: Vec<_> = self
+            .rules
+            .keys()
+            .filter(|k| !live.contains(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            if let Some(mut watched) = self.rules.remove(&key)
+                && let Some(mut open) = watched.machine.open().copied()
+            {
+                open.resolved = Some(watched.cursor);
+                let row = watched.row(&open, watched.cursor);
+                let token = format!("{}:{}:gone:{}", key.0, key.1, watched.cursor);
+                if let Err(error) = history::write(client, &token, &[row]).await {
+                    tracing::warn!(rule = %key.1, %error, "the alert of a removed rule was not resolved");
+                    watched.cursor = end;
+                    self.rules.insert(key, watched);
+                }
+            }
+        }
+        self.judged_to = end;
+        Ok(())
+    }
+}
+
+/// A rule to judge from where it was: its open alert, from the machine
+/// that was judging it (an edited rule) or from the store (a restart).
+async fn load(
+    store: &Store,
+    tenant: Tenant,
+    rule: Rule,
+    previous: Option<(Machine, u32)>,
+    end: u32,
+) -> Result<Watched, Error> {
+    // From the minute of the change on, that minute included.
+    let changed = u32::try_from(rule.proto.update_time_unix_nano / NANOS_PER_SEC)
+        .unwrap_or(u32::MAX)
+        / MINUTE_SECS
+        * MINUTE_SECS;
+    let replay_from = end.saturating_sub(REPLAY_MINUTES * MINUTE_SECS);
+    let (open, cursor) = match previous {
+        // An edited rule: its alert goes on under the new condition from
+        // the change on.
+        Some((machine, cursor)) => (machine.open().copied(), cursor.max(changed)),
+        None => match history::open(store.client(), &tenant, &rule.proto.id)
+            .await
+            .map_err(airis_analytics::Error::from)?
+        {
+            // After the minute last judged.
+            Some(row) => (
+                Some(row.episode()),
+                (row.evaluated + MINUTE_SECS).max(replay_from),
+            ),
+            None => (None, changed.max(replay_from)),
+        },
+    };
+    tracing::info!(
+        tenant = tenant.as_str(),
+        rule = %rule.proto.id,
+        open = open.is_some(),
+        resume_at = cursor,
+        "judging an alert rule"
+    );
+    Ok(Watched {
+        machine: Machine::resume(rule.for_minutes, open),
+        tenant,
+        rule,
+        cursor,
+    })
+}
+
+impl Watched {
+    /// Judges the minutes from the cursor to `end` and stores what
+    /// changed: every alert that resolved in them, and the open one.
+    async fn judge(&mut self, store: &Store, end: u32) -> Result<(), Error> {
+        if self.cursor >= end {
+            return Ok(());
+        }
+        let first = self
+            .cursor
+            .saturating_sub(self.rule.lookback_minutes() * MINUTE_SECS);
+        let minutes = data::minutes(store, &self.tenant, "rule", &self.rule, first, end).await?;
+        let mut rows = Vec::new();
+        for judged in judge(&self.rule.condition, first, &minutes) {
+            if judged.minute < self.cursor {
+                continue;
+            }
+            if let Some(ended) = self.machine.step(&judged) {
+                rows.push(self.row(&ended, judged.minute));
+            }
+        }
+        let last = end - MINUTE_SECS;
+        if let Some(open) = self.machine.open().copied() {
+            rows.push(self.row(&open, last));
+        }
+        let token = format!(
+            "{}:{}:{}:{}",
+            self.tenant.as_str(),
+            self.rule.proto.id,
+            self.cursor,
+            end
+        );
+        history::write(store.client(), &token, &rows)
+            .await
+            .map_err(airis_analytics::Error::from)?;
+        self.cursor = end;
+        Ok(())
+    }
+
+    /// The stored row of `episode` as judged at `evaluated`.
+    fn row(&self, episode: &Episode, evaluated: u32) -> AlertRow {
+        let labels = self.rule.labels();
+        let render = |locale: &str| {
+            self.rule
+                .annotations
+                .iter()
+                .map(|a| (a.name.clone(), a.render(locale, episode.value, &labels)))
+                .collect()
+        };
+        AlertRow {
+            tenant: self.tenant.as_str().to_owned(),
+            rule_id: self.rule.proto.id.clone(),
+            active: episode.active,
+            rule_version: self.rule.proto.version,
+            state: Stage::of(episode).name().to_owned(),
+            fired: episode.fired.unwrap_or(0),
+            resolved: episode.resolved.unwrap_or(0),
+            value: episode.value,
+            annotations_en: render("en"),
+            annotations_ko: render("ko"),
+            labels,
+            evaluated,
+        }
+    }
+}
+
+/// The proto of a stored alert, its annotations in `locale`.
+pub(crate) fn to_proto(row: AlertRow, locale: &str, silenced_by: Vec<String>) -> pb::Alert {
+    let state = match row.stage() {
+        Some(Stage::Pending) => pb::AlertState::Pending,
+        Some(Stage::Firing) => pb::AlertState::Firing,
+        Some(Stage::Resolved) => pb::AlertState::Resolved,
+        None => pb::AlertState::Unspecified,
+    };
+    let nanos = |m: u32| u64::from(m) * NANOS_PER_SEC;
+    let annotations = if locale == "ko" {
+        row.annotations_ko
+    } else {
+        row.annotations_en
+    };
+    pb::Alert {
+        rule_id: row.rule_id,
+        rule_version: row.rule_version,
+        state: state as i32,
+        episode: Some(pb::AlertEpisode {
+            active_unix_nano: nanos(row.active),
+            fired_unix_nano: nanos(row.fired),
+            resolved_unix_nano: nanos(row.resolved),
+            value: row.value,
+            labels: row.labels.into_iter().collect(),
+            annotations: annotations.into_iter().collect(),
+            silenced_by,
+        }),
+        evaluated_unix_nano: nanos(row.evaluated),
+    }
+}
