@@ -528,6 +528,34 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         .expect("the created rule")
         .id;
 
+    // Two rules that fire at once (a service that never sent anything is
+    // absent): one deleted while judged, one while no watcher runs.
+    let mut rules = AlertServiceClient::connect(server.endpoint.clone()).await?;
+    let mut always = Vec::new();
+    for name in ["deleted while judged", "deleted while down"] {
+        let rule = AlertRule {
+            name: name.to_owned(),
+            condition: Some(Condition::Absence(AbsenceCondition {
+                series: Some(RuleSeries {
+                    series: Some(rule_series::Series::Red(RedSeriesSelector {
+                        service_name: "nobody".to_owned(),
+                        signal: Signal::RequestRate as i32,
+                        ..Default::default()
+                    })),
+                }),
+                minutes: 1,
+            })),
+            ..Default::default()
+        };
+        let created = rules
+            .create_rule(authed(CreateRuleRequest { rule: Some(rule) }, TOKEN))
+            .await?
+            .into_inner()
+            .rule
+            .expect("the created rule");
+        always.push(created.id);
+    }
+
     // A live incident: announced on the stream once its minute is judged.
     let watch_filter = AnomalyFilter {
         service_name: "payment".to_owned(),
@@ -623,6 +651,29 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         "{alert:#?}"
     );
     assert!(episode.silenced_by.contains(&muting.active), "{alert:#?}");
+    // Firing until deleted, then resolved.
+    let firing = |answer: &ListAlertsResponse| {
+        answer
+            .alerts
+            .iter()
+            .any(|a| a.state == AlertState::Firing as i32)
+    };
+    let resolved = |answer: &ListAlertsResponse| {
+        answer.alerts.len() == 1 && answer.alerts[0].state == AlertState::Resolved as i32
+    };
+    for id in &always {
+        wait_for_alerts(&server.endpoint, id, firing).await?;
+    }
+    rules
+        .delete_rule(authed(
+            DeleteRuleRequest {
+                id: always[0].clone(),
+                version: 0,
+            },
+            TOKEN,
+        ))
+        .await?;
+    wait_for_alerts(&server.endpoint, &always[0], resolved).await?;
     let everything = TimeRange {
         start_unix_nano: first,
         end_unix_nano: live + MIN,
@@ -646,6 +697,22 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         .fetch_one()
         .await?;
     assert!(states > 0, "a stopped watcher stores its detectors' states");
+
+    // Deleted through an API replica (no watcher) while the watcher is down.
+    let mut api_only = settings.clone();
+    api_only.aiops.watch.enabled = false;
+    let api = AiopsServer::start(&api_only).await?;
+    AlertServiceClient::connect(api.endpoint.clone())
+        .await?
+        .delete_rule(authed(
+            DeleteRuleRequest {
+                id: always[1].clone(),
+                version: 0,
+            },
+            TOKEN,
+        ))
+        .await?;
+    api.stop().await?;
 
     // Restarted with its states: it resumes where it stopped, so nothing is
     // judged (or stored) again and nothing old is announced.
@@ -713,6 +780,8 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         // judged the minutes again.
         let again = wait_for_alerts(&server.endpoint, &live_rule, |_| true).await?;
         assert_eq!(again.alerts, live_alerts.alerts, "crashed: {crashed}");
+        // The rule deleted while it was down: its alert resolved.
+        wait_for_alerts(&server.endpoint, &always[1], resolved).await?;
         server.stop().await?;
     }
     pipeline.stop().await?;

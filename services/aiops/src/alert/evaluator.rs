@@ -101,6 +101,28 @@ impl Evaluator {
                 tracing::warn!(rule = %key.1, %error, "a rule could not be judged; retried next minute");
             }
         }
+        // Rules deleted or paused while no process judged them: their
+        // alerts still open end now.
+        if self.judged_to == 0 {
+            let orphans = history::all_open(client)
+                .await
+                .map_err(airis_analytics::Error::from)?
+                .into_iter()
+                .filter(|row| !live.contains(&(row.tenant.clone(), row.rule_id.clone())))
+                .map(|mut row| {
+                    // At the first minute not judged, as for a rule
+                    // removed while judged.
+                    row.resolved = row.evaluated + MINUTE_SECS;
+                    row.evaluated = row.resolved;
+                    row.state = Stage::Resolved.name().to_owned();
+                    row
+                })
+                .collect::<Vec<_>>();
+            let token = format!("orphans:{end}");
+            history::write(client, &token, &orphans)
+                .await
+                .map_err(airis_analytics::Error::from)?;
+        }
         // Deleted or paused: an open alert ends at the minute it stopped
         // being judged.
         let gone: Vec<_> = self

@@ -115,7 +115,7 @@ pub(crate) async fn write(
 /// The aggregates are named apart from the columns and renamed outside:
 /// an alias equal to a column name would replace the column inside the
 /// other aggregates (`argMax(..., EvaluatedAt)`).
-fn latest(tenant: &Tenant, rule_id: &str, filter: &Sql, tail: &Sql) -> Sql {
+fn latest(tenant: Option<&Tenant>, rule_id: &str, filter: &Sql, tail: &Sql) -> Sql {
     let mut inner = Sql::new(
         "SELECT TenantId AS tenant_id, RuleId AS rule_id, ActiveAt AS active, \
          argMax(RuleVersion, EvaluatedAt) AS rule_version, argMax(State, EvaluatedAt) AS state, \
@@ -125,7 +125,11 @@ fn latest(tenant: &Tenant, rule_id: &str, filter: &Sql, tail: &Sql) -> Sql {
          argMax(AnnotationsKo, EvaluatedAt) AS annotations_ko, \
          max(EvaluatedAt) AS evaluated FROM ",
     );
-    inner.push(ALERTS).push(" WHERE ").tenant(tenant);
+    inner.push(ALERTS).push(" WHERE ");
+    match tenant {
+        Some(tenant) => inner.tenant(tenant),
+        None => inner.push("1"),
+    };
     if !rule_id.is_empty() {
         inner.push_bind(" AND RuleId = ?", rule_id);
     }
@@ -150,12 +154,27 @@ pub(crate) async fn open(
     rule_id: &str,
 ) -> Result<Option<AlertRow>, clickhouse::error::Error> {
     let sql = latest(
-        tenant,
+        Some(tenant),
         rule_id,
         &Sql::new(" AND state IN ('pending', 'firing')"),
         &Sql::new(" ORDER BY ActiveAt DESC LIMIT 1"),
     );
     sql.query(client).fetch_optional().await
+}
+
+/// Every tenant's alerts still open when last judged.
+pub(crate) async fn all_open(
+    client: &clickhouse::Client,
+) -> Result<Vec<AlertRow>, clickhouse::error::Error> {
+    latest(
+        None,
+        "",
+        &Sql::new(" AND state IN ('pending', 'firing')"),
+        &Sql::new(""),
+    )
+    .query(client)
+    .fetch_all()
+    .await
 }
 
 /// What [`list`] returns.
@@ -197,7 +216,7 @@ pub(crate) async fn list(
     }
     let mut tail = Sql::new(" ORDER BY ActiveAt DESC, RuleId DESC");
     tail.push_bind(" LIMIT ?", Bind::U64(filter.limit));
-    latest(tenant, filter.rule_id, &having, &tail)
+    latest(Some(tenant), filter.rule_id, &having, &tail)
         .query(client)
         .fetch_all()
         .await
