@@ -113,16 +113,18 @@ impl Signal {
 
 /// Whether moving from `expected` to `value` matters to an operator:
 /// request rate doubled or fell below 40 % (by at least 0.2 requests per
-/// second), error rate changed by 5 percentage points, latency up by half
-/// or down by half (by at least 5 ms).
+/// second), error rate up by 5 percentage points, latency up by half (by
+/// at least 5 ms). Errors or latency falling is good news nobody acts on,
+/// and a series recovering (after a slow start, after an incident its
+/// baseline learned) would otherwise be reported as a dip.
 pub fn material(signal: Signal, value: f64, expected: f64) -> bool {
     let change = value - expected;
     match signal {
         Signal::RequestRate => {
             change.abs() >= 0.2 && (value >= 2.0 * expected || value <= 0.4 * expected)
         }
-        Signal::ErrorRate => change.abs() >= 0.05,
-        _ => change.abs() >= 5.0 && (value >= 1.5 * expected || value <= 0.5 * expected),
+        Signal::ErrorRate => change >= 0.05,
+        _ => change >= 5.0 && value >= 1.5 * expected,
     }
 }
 
@@ -335,6 +337,10 @@ mod tests {
         );
         assert!(material(Signal::ErrorRate, 0.08, 0.02));
         assert!(!material(Signal::ErrorRate, 0.05, 0.02));
+        // Better is not news: errors or latency falling.
+        assert!(!material(Signal::ErrorRate, 0.02, 0.08));
+        assert!(!material(Signal::LatencyP99, 20.0, 2000.0));
+        assert!(material(Signal::LatencyP99, 3000.0, 2000.0));
         assert!(material(Signal::RequestRate, 0.0, 3.0));
         assert!(!material(Signal::RequestRate, 4.5, 3.0));
         assert!(
