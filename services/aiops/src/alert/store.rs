@@ -53,6 +53,18 @@ pub(crate) struct Current {
     pub(crate) deleted: bool,
 }
 
+/// A stored rule (hex of the encoded message); `None`, with a warning,
+/// when it cannot be read.
+fn decode(tenant: &str, id: &str, hex_rule: &str) -> Option<pb::AlertRule> {
+    let rule = hex::decode(hex_rule)
+        .ok()
+        .and_then(|bytes| pb::AlertRule::decode(bytes.as_slice()).ok());
+    if rule.is_none() {
+        tracing::warn!(tenant, rule = %id, "unreadable alert rule skipped");
+    }
+    rule
+}
+
 /// The current rules of `tenant` after `after` (name, id), by name then
 /// id, at most `limit`; rows whose rule cannot be decoded are skipped.
 pub(crate) async fn list(
@@ -85,15 +97,7 @@ pub(crate) async fn list(
     let rows: Vec<CurrentRow> = sql.query(client).fetch_all().await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
-            let rule = hex::decode(&row.rule)
-                .ok()
-                .and_then(|bytes| pb::AlertRule::decode(bytes.as_slice()).ok());
-            if rule.is_none() {
-                tracing::warn!(tenant = tenant.as_str(), rule = %row.id, "unreadable alert rule skipped");
-            }
-            rule
-        })
+        .filter_map(|row| decode(tenant.as_str(), &row.id, &row.rule))
         .collect())
 }
 
@@ -120,15 +124,7 @@ pub(crate) async fn all_current(
     let rows: Vec<TenantRuleRow> = sql.query(client).fetch_all().await?;
     Ok(rows
         .into_iter()
-        .filter_map(|row| {
-            let rule = hex::decode(&row.rule)
-                .ok()
-                .and_then(|bytes| pb::AlertRule::decode(bytes.as_slice()).ok());
-            if rule.is_none() {
-                tracing::warn!(tenant = %row.tenant, rule = %row.id, "unreadable alert rule skipped");
-            }
-            rule.map(|rule| (row.tenant, rule))
-        })
+        .filter_map(|row| decode(&row.tenant, &row.id, &row.rule).map(|rule| (row.tenant, rule)))
         .collect())
 }
 
