@@ -514,7 +514,7 @@ CLICKHOUSE_CLIENTS = {
     "loader": ("airis_writer", "writer-password", "write"),
     "analytics-v1": ("airis_reader", "reader-password", "read"),
     "analytics-v2": ("airis_reader", "reader-password", "read"),
-    "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules,aiops_silences"),
+    "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules,aiops_silences,aiops_notification_policies"),
     "aiops-watch": ("airis_writer", "writer-password", "write"),
     "airis-migrate": ("airis_admin", "admin-password", "admin"),
 }

@@ -275,13 +275,13 @@ MISTAKES = [
      "unset: ['CLICKHOUSE_AIOPS_PASSWORD']"),
     ("aiops user may write every table", "istio/base/config/clickhouse/users.xml",
      "<query>GRANT INSERT ON airis.aiops_alert_rules</query>", "<query>GRANT INSERT ON airis.*</query>",
-     "aiops (write:aiops_alert_rules,aiops_silences): ClickHouse user airis_aiops"),
+     "aiops (write:aiops_alert_rules,aiops_silences,aiops_notification_policies): ClickHouse user airis_aiops"),
     ("aiops user read-only (rule writes refused)", "istio/base/config/clickhouse/users.xml",
      "<profile>airis_writer</profile>\n            <quota>default</quota>\n            <grants>\n"
      "                <query>GRANT SELECT ON airis.*</query>\n                <query>GRANT INSERT ON airis.aiops",
      "<profile>airis_reader</profile>\n            <quota>default</quota>\n            <grants>\n"
      "                <query>GRANT SELECT ON airis.*</query>\n                <query>GRANT INSERT ON airis.aiops",
-     "aiops (write:aiops_alert_rules,aiops_silences): ClickHouse user airis_aiops (profile airis_reader, readonly=2"),
+     "aiops (write:aiops_alert_rules,aiops_silences,aiops_notification_policies): ClickHouse user airis_aiops (profile airis_reader, readonly=2"),
     ("aiops cut off from ClickHouse", "istio/base/policy/networkpolicies-airis-data.yaml",
      "values: [loader, analytics, aiops, aiops-watch, migrate]", "values: [loader, analytics, aiops-watch, migrate]",
      "aiops -> clickhouse:8123"),

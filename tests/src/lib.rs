@@ -10,6 +10,7 @@ pub mod bench;
 pub mod mesh;
 pub mod otlp;
 pub mod platform;
+pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -3,8 +3,10 @@
 //! incidents on the right service and operation and nothing elsewhere,
 //! stores them, announces new ones on WatchAnomalies, forecasts a stored
 //! RED series and a stored metric by name, keeps alert rules and tells
-//! what each kind of rule would have fired over the history, and after a
-//! restart
+//! what each kind of rule would have fired over the history, notifies a
+//! webhook receiver of the alerts stored rules fire (once per group and
+//! repeat interval, not while silenced, again after a failed delivery),
+//! and after a restart
 //! (with its stored states, or without them as after a crash) announces
 //! nothing twice and stores no second copy that readers would see.
 
@@ -14,11 +16,12 @@ use std::time::{Duration, Instant};
 use airis_proto::airis::aiops::v1::{
     AbsenceCondition, AlertRule, AlertState, Annotation, AnomalyCondition, BurnRateCondition,
     Comparison, CreateRuleRequest, CreateSilenceRequest, DeleteRuleRequest, ExpireSilenceRequest,
-    GetRuleRequest, GetSilenceRequest, KOfN, LabelMatcher, ListAlertsRequest, ListAlertsResponse,
-    ListRulesRequest, ListSilencesRequest, MatchOperator as SilenceOperator, RuleSeries, Silence,
-    SilenceState, TestRuleRequest, TestRuleResponse, ThresholdCondition, UpdateRuleRequest,
-    UpdateSilenceRequest, alert_rule::Condition, alert_service_client::AlertServiceClient,
-    rule_series,
+    GetNotificationPolicyRequest, GetRuleRequest, GetSilenceRequest, KOfN, LabelMatcher,
+    ListAlertsRequest, ListAlertsResponse, ListNotificationsRequest, ListRulesRequest,
+    ListSilencesRequest, MatchOperator as SilenceOperator, NotificationPolicy, Receiver, Route,
+    RuleSeries, Silence, SilenceState, TestRuleRequest, TestRuleResponse, ThresholdCondition,
+    UpdateNotificationPolicyRequest, UpdateRuleRequest, UpdateSilenceRequest, WebhookConfig,
+    alert_rule::Condition, alert_service_client::AlertServiceClient, rule_series,
 };
 use airis_proto::airis::aiops::v1::{
     Anomaly, AnomalyFilter, AnomalyKind, ForecastRequest, ListAnomaliesRequest,
@@ -45,6 +48,7 @@ use airis_tests::{
     AiopsServer, Pipeline, Settings, TENANT, TOKEN,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
+    webhook::{Received, WebhookReceiver},
 };
 
 const MS: u64 = 1_000_000;
@@ -528,11 +532,24 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         .expect("the created rule")
         .id;
 
-    // Two rules that fire at once (a service that never sent anything is
-    // absent): one deleted while judged, one while no watcher runs.
+    // Where notifications go, before anything fires.
+    let hooks = WebhookReceiver::start().await?;
+    notification_policy(&server.endpoint, &hooks).await?;
+    hooks.fail_next("/flaky", 1);
+
+    // Rules that fire at once (a service that never sent anything is
+    // absent): one deleted while judged, one while no watcher runs, one
+    // firing across the restarts, one for a webhook that fails once, one
+    // notified again every minute.
     let mut rules = AlertServiceClient::connect(server.endpoint.clone()).await?;
     let mut always = Vec::new();
-    for name in ["deleted while judged", "deleted while down"] {
+    for name in [
+        "deleted while judged",
+        "deleted while down",
+        "across restarts",
+        "flaky hook",
+        "repeats",
+    ] {
         let rule = AlertRule {
             name: name.to_owned(),
             condition: Some(Condition::Absence(AbsenceCondition {
@@ -545,6 +562,11 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
                 }),
                 minutes: 1,
             })),
+            annotations: vec![Annotation {
+                name: "summary".to_owned(),
+                en: "{{ $labels.service_name }} sends nothing".to_owned(),
+                ko: "{{ $labels.service_name }}에서 아무것도 오지 않습니다".to_owned(),
+            }],
             ..Default::default()
         };
         let created = rules
@@ -689,6 +711,19 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         (live + MIN) / SEC
     );
     let stored_rows: u64 = clickhouse.query(&rows).fetch_one().await?;
+    // Notified before the restarts: each group once, the deleted rule's
+    // resolved too, the failing webhook after its retry, the repeating
+    // group twice; the silenced alert never.
+    let told = |name: &str| {
+        let name = name.to_owned();
+        move |r: &[Received]| notified(r, &name)
+    };
+    wait_for_hooks(&hooks, |r| {
+        told("deleted while judged")(r).len() == 2
+            && told("flaky hook")(r).len() == 1
+            && told("repeats")(r).len() >= 2
+    })
+    .await?;
     server.stop().await?;
     let states: u64 = clickhouse
         .query(&format!(
@@ -780,11 +815,254 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         // judged the minutes again.
         let again = wait_for_alerts(&server.endpoint, &live_rule, |_| true).await?;
         assert_eq!(again.alerts, live_alerts.alerts, "crashed: {crashed}");
-        // The rule deleted while it was down: its alert resolved.
+        // The rule deleted while it was down: its alert resolved, and
+        // that is notified (once: not again after the second restart).
         wait_for_alerts(&server.endpoint, &always[1], resolved).await?;
+        wait_for_hooks(&hooks, |r| notified(r, "deleted while down").len() == 2).await?;
+        // A few flushes of the restarted notifier.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        if crashed {
+            check_notifications(&server.endpoint, &hooks, &always).await?;
+        }
         server.stop().await?;
     }
     pipeline.stop().await?;
+    Ok(())
+}
+
+/// The test's notification policy: everything to `oncall` in Korean,
+/// grouped by alert name and sent at once; `flaky hook` to a webhook that
+/// fails once; `repeats` to one that hears again every minute. Checks the
+/// RPCs' answers on the way.
+async fn notification_policy(endpoint: &str, hooks: &WebhookReceiver) -> anyhow::Result<()> {
+    let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
+    let none = alerts
+        .get_notification_policy(authed(GetNotificationPolicyRequest {}, TOKEN))
+        .await?
+        .into_inner()
+        .policy
+        .expect("a policy");
+    assert_eq!(none, NotificationPolicy::default());
+    let receiver = |name: &str, locale: &str, send_resolved: Option<bool>| Receiver {
+        name: name.to_owned(),
+        webhooks: vec![WebhookConfig {
+            url: format!("{}/{}", hooks.base_url, name),
+            locale: locale.to_owned(),
+            send_resolved,
+            max_alerts: 0,
+        }],
+    };
+    let only = |name: &str| vec![matcher("alertname", SilenceOperator::Equal, name)];
+    let policy = NotificationPolicy {
+        receivers: vec![
+            receiver("oncall", "ko", None),
+            receiver("flaky", "", None),
+            receiver("repeats", "", Some(false)),
+        ],
+        route: Some(Route {
+            receiver: "oncall".to_owned(),
+            group_by: vec!["alertname".to_owned()],
+            group_wait_seconds: Some(0),
+            group_interval_seconds: Some(1),
+            repeat_interval_seconds: Some(3_600),
+            routes: vec![
+                Route {
+                    receiver: "flaky".to_owned(),
+                    matchers: only("flaky hook"),
+                    ..Default::default()
+                },
+                Route {
+                    receiver: "repeats".to_owned(),
+                    matchers: only("repeats"),
+                    group_interval_seconds: Some(5),
+                    repeat_interval_seconds: Some(60),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    // A route to a receiver that does not exist, named by its path.
+    let mut bad = policy.clone();
+    bad.route.as_mut().expect("route").routes[1].receiver = "pager".to_owned();
+    let refused = alerts
+        .update_notification_policy(authed(
+            UpdateNotificationPolicyRequest { policy: Some(bad) },
+            TOKEN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .starts_with("policy.route.routes[1].receiver: no receiver named \"pager\""),
+        "{refused:?}"
+    );
+    let stored = alerts
+        .update_notification_policy(authed(
+            UpdateNotificationPolicyRequest {
+                policy: Some(policy.clone()),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .policy
+        .expect("the stored policy");
+    assert_eq!(stored.version, 1);
+    assert_eq!(stored.receivers, policy.receivers);
+    // Written over an old version: refused.
+    let stale = alerts
+        .update_notification_policy(authed(
+            UpdateNotificationPolicyRequest {
+                policy: Some(policy),
+            },
+            TOKEN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted, "{stale:?}");
+    let read = alerts
+        .get_notification_policy(authed(GetNotificationPolicyRequest {}, TOKEN))
+        .await?
+        .into_inner()
+        .policy;
+    assert_eq!(read, Some(stored));
+    Ok(())
+}
+
+/// The statuses of the notifications of alert `name`'s group, in order.
+fn notified(received: &[Received], name: &str) -> Vec<String> {
+    received
+        .iter()
+        .filter(|r| r.body["groupLabels"]["alertname"] == name)
+        .map(|r| r.body["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn wait_for_hooks(
+    hooks: &WebhookReceiver,
+    done: impl Fn(&[Received]) -> bool,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    loop {
+        let received = hooks.received();
+        if done(&received) {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < WAIT + Duration::from_secs(60),
+            "notifications so far: {:#?}",
+            received
+                .iter()
+                .map(|r| (&r.path, &r.body))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Everything the webhooks heard, after both restarts.
+async fn check_notifications(
+    endpoint: &str,
+    hooks: &WebhookReceiver,
+    rule_ids: &[String],
+) -> anyhow::Result<()> {
+    let received = hooks.received();
+    let firing_resolved = ["firing".to_owned(), "resolved".to_owned()];
+    assert_eq!(notified(&received, "deleted while judged"), firing_resolved);
+    assert_eq!(notified(&received, "deleted while down"), firing_resolved);
+    // Firing across two restarts: told once.
+    assert_eq!(notified(&received, "across restarts"), ["firing"]);
+    assert_eq!(notified(&received, "flaky hook"), ["firing"]);
+    // Silenced: never told.
+    assert_eq!(notified(&received, "slow"), Vec::<String>::new());
+    // Once a minute, never sooner, restarts included.
+    let repeats: Vec<&Received> = received.iter().filter(|r| r.path == "/repeats").collect();
+    assert!(repeats.len() >= 2, "{repeats:#?}");
+    for pair in repeats.windows(2) {
+        let apart = pair[1].at.duration_since(pair[0].at);
+        assert!(
+            apart >= Duration::from_secs(59),
+            "notified again after {apart:?}"
+        );
+    }
+    assert!(repeats.iter().all(|r| r.body["status"] == "firing"));
+    // Alertmanager's webhook JSON, the annotations in Korean.
+    let first = received
+        .iter()
+        .find(|r| r.body["groupLabels"]["alertname"] == "across restarts")
+        .expect("the first notification");
+    assert_eq!(first.path, "/oncall");
+    let body = &first.body;
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["receiver"], "oncall");
+    assert_eq!(body["groupKey"], "{}:{alertname=\"across restarts\"}");
+    assert_eq!(body["truncatedAlerts"], 0);
+    assert_eq!(body["commonLabels"]["service_name"], "nobody");
+    let alert = &body["alerts"][0];
+    assert_eq!(body["alerts"].as_array().map(Vec::len), Some(1));
+    assert_eq!(alert["status"], "firing");
+    assert_eq!(alert["labels"]["alertname"], "across restarts");
+    assert_eq!(
+        alert["annotations"]["summary"],
+        "nobody에서 아무것도 오지 않습니다"
+    );
+    assert_eq!(alert["endsAt"], "0001-01-01T00:00:00Z");
+    assert!(
+        alert["startsAt"]
+            .as_str()
+            .is_some_and(|t| t.len() == 20 && t.ends_with(":00Z")),
+        "{alert}"
+    );
+    assert!(
+        alert["generatorURL"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/alerts/rules/{}", rule_ids[2]))),
+        "{alert}"
+    );
+    assert!(
+        alert["fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.len() == 16 && f.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{alert}"
+    );
+    let resolved = received
+        .iter()
+        .rfind(|r| r.body["groupLabels"]["alertname"] == "deleted while judged")
+        .expect("the resolved notification");
+    assert_eq!(resolved.body["alerts"][0]["status"], "resolved");
+    assert_ne!(resolved.body["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");
+    // The log: the failed attempt, then the delivery, newest first.
+    let flaky = AlertServiceClient::connect(endpoint.to_owned())
+        .await?
+        .list_notifications(authed(
+            ListNotificationsRequest {
+                receiver: "flaky".to_owned(),
+                page: None,
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .notifications;
+    assert_eq!(flaky.len(), 2, "{flaky:#?}");
+    assert!(
+        flaky[0].delivered && flaky[0].error.is_empty(),
+        "{flaky:#?}"
+    );
+    assert!(
+        !flaky[1].delivered && flaky[1].error.starts_with("HTTP 500"),
+        "{flaky:#?}"
+    );
+    assert!(
+        flaky.iter().all(|n| n.status == AlertState::Firing as i32
+            && n.firing == 1
+            && n.group_key == "{}/{alertname=\"flaky hook\"}:{alertname=\"flaky hook\"}"),
+        "{flaky:#?}"
+    );
     Ok(())
 }
 

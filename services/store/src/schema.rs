@@ -249,9 +249,6 @@ const ANOMALIES_BODY: &str = "\
     Kind LowCardinality(String) CODEC(ZSTD(1)),
     DetectedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
 
-/// Per tenant and watched series: its detector's state after `Minute`, the
-/// last minute it learned. A checkpoint writes every series of a tenant
-/// with the same `Minute`; readers take the newest row of each series.
 /// Per tenant: every version of every alert rule, the newest one current
 /// unless it marks the rule deleted. `Rule` is the `AlertRule` message,
 /// encoded and hex-encoded; `Name` is its name, for ordering.
@@ -293,6 +290,35 @@ const ALERTS_BODY: &str = "\
     AnnotationsEn Map(String, String) CODEC(ZSTD(3)),
     AnnotationsKo Map(String, String) CODEC(ZSTD(3)),
     EvaluatedAt DateTime CODEC(Delta(4), ZSTD(1))";
+
+/// Per tenant and watched series: its detector's state after `Minute`, the
+/// last minute it learned. A checkpoint writes every series of a tenant
+/// with the same `Minute`; readers take the newest row of each series.
+/// Per tenant: every version of its notification policy, the newest one
+/// current. `Policy` is the `NotificationPolicy` message, encoded and
+/// hex-encoded.
+const NOTIFICATION_POLICIES_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Version UInt64,
+    Policy String CODEC(ZSTD(3)),
+    UpdatedAt DateTime64(9) CODEC(Delta(8), ZSTD(1))";
+
+/// The notification log: per tenant, receiver, webhook and group, each
+/// notification sent or attempted, with the fingerprints of the alerts it
+/// named firing and resolved. The last delivered one of a group is what
+/// the next flush compares with, so a restart sends nothing twice.
+const NOTIFICATIONS_BODY: &str = "\
+    TenantId LowCardinality(String) CODEC(ZSTD(1)),
+    Receiver String CODEC(ZSTD(1)),
+    Webhook UInt32,
+    GroupKey String CODEC(ZSTD(1)),
+    GroupLabels Map(String, String) CODEC(ZSTD(1)),
+    Firing Array(String) CODEC(ZSTD(1)),
+    Resolved Array(String) CODEC(ZSTD(1)),
+    Alerts UInt32,
+    SentAt DateTime64(9) CODEC(Delta(8), ZSTD(1)),
+    Delivered UInt8,
+    Error String CODEC(ZSTD(1))";
 
 const DETECTOR_STATES_BODY: &str = "\
     TenantId LowCardinality(String) CODEC(ZSTD(1)),
@@ -605,6 +631,32 @@ const ALERTS: TableDef = TableDef {
     sharding_key: "cityHash64(TenantId)",
 };
 
+// Plain MergeTree: every version stays, readers take the newest by
+// (Version, UpdatedAt).
+const NOTIFICATION_POLICIES: TableDef = TableDef {
+    name: tables::NOTIFICATION_POLICIES,
+    body: NOTIFICATION_POLICIES_BODY,
+    engine: Engine::MergeTree,
+    partition_by: "tuple()",
+    primary_key: None,
+    order_by: "(TenantId, Version)",
+    ttl_column: "UpdatedAt",
+    family: Family::Config,
+    sharding_key: "cityHash64(TenantId)",
+};
+
+const NOTIFICATIONS: TableDef = TableDef {
+    name: tables::NOTIFICATIONS,
+    body: NOTIFICATIONS_BODY,
+    engine: Engine::MergeTree,
+    partition_by: "toYYYYMM(SentAt)",
+    primary_key: None,
+    order_by: "(TenantId, Receiver, GroupKey, SentAt)",
+    ttl_column: "SentAt",
+    family: Family::Metrics,
+    sharding_key: "cityHash64(TenantId)",
+};
+
 const GAUGE: TableDef = metric_table(tables::METRICS_GAUGE, GAUGE_BODY);
 const SUM: TableDef = metric_table(tables::METRICS_SUM, SUM_BODY);
 const HISTOGRAM: TableDef = metric_table(tables::METRICS_HISTOGRAM, HISTOGRAM_BODY);
@@ -612,7 +664,7 @@ const EXP_HISTOGRAM: TableDef = metric_table(tables::METRICS_EXP_HISTOGRAM, EXP_
 const SUMMARY: TableDef = metric_table(tables::METRICS_SUMMARY, SUMMARY_BODY);
 
 /// Every table; the TTL of each follows the configuration of its family.
-const ALL_TABLES: [&TableDef; 17] = [
+const ALL_TABLES: [&TableDef; 19] = [
     &TRACES,
     &TRACE_ID_TS,
     &MINUTE_COUNTS,
@@ -630,6 +682,8 @@ const ALL_TABLES: [&TableDef; 17] = [
     &ALERT_RULES,
     &SILENCES,
     &ALERTS,
+    &NOTIFICATION_POLICIES,
+    &NOTIFICATIONS,
 ];
 
 /// One schema change. Statements must be idempotent (`IF NOT EXISTS`
@@ -763,6 +817,12 @@ const MIGRATIONS: &[Migration] = &[
         version: 10,
         name: "aiops_alerts",
         tables: &[&ALERTS],
+        then: nothing,
+    },
+    Migration {
+        version: 11,
+        name: "aiops_notifications",
+        tables: &[&NOTIFICATION_POLICIES, &NOTIFICATIONS],
         then: nothing,
     },
 ];

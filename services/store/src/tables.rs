@@ -39,5 +39,10 @@ pub const SILENCES: &str = "aiops_silences";
 /// Alerts of stored rules, one row per (rule, first active minute) as
 /// last judged: pending, firing and resolved ones (the history).
 pub const ALERTS: &str = "aiops_alerts";
+/// Notification policies (receivers, routes), every version of each
+/// tenant's ([`crate::schema`]).
+pub const NOTIFICATION_POLICIES: &str = "aiops_notification_policies";
+/// The notification log: every notification sent or attempted.
+pub const NOTIFICATIONS: &str = "aiops_notifications";
 /// The migrations applied ([`crate::schema::migrate`]).
 pub const MIGRATIONS: &str = "airis_schema_migrations";

@@ -21,6 +21,7 @@ use airis_runtime::tenant::Tenant;
 use super::data;
 use super::evaluate::{Episode, Machine, judge};
 use super::history::{self, AlertRow, Stage};
+use super::notify::{Notice, Snapshot};
 use super::rule::Rule;
 use super::store;
 use crate::Error;
@@ -52,11 +53,17 @@ pub(crate) struct Evaluator {
 
 impl Evaluator {
     /// Judges every rule up to `end` (Unix s, a whole minute: the first
-    /// minute not complete).
-    pub(crate) async fn pass(&mut self, store: &Store, end: u32) -> Result<(), Error> {
+    /// minute not complete); what notifications need to know of it, unless
+    /// those minutes were judged already.
+    pub(crate) async fn pass(
+        &mut self,
+        store: &Store,
+        end: u32,
+    ) -> Result<Option<Snapshot>, Error> {
         if end <= self.judged_to {
-            return Ok(());
+            return Ok(None);
         }
+        let mut resolved = Vec::new();
         let client = store.client();
         let current = store::all_current(client)
             .await
@@ -97,7 +104,7 @@ impl Evaluator {
             let Some(watched) = self.rules.get_mut(&key) else {
                 continue;
             };
-            if let Err(error) = watched.judge(store, end).await {
+            if let Err(error) = watched.judge(store, end, &mut resolved).await {
                 tracing::warn!(rule = %key.1, %error, "a rule could not be judged; retried next minute");
             }
         }
@@ -118,6 +125,7 @@ impl Evaluator {
                     row
                 })
                 .collect::<Vec<_>>();
+            resolved.extend(orphans.iter().filter_map(Notice::of));
             let token = format!("orphans:{end}");
             history::write(client, &token, &orphans)
                 .await
@@ -138,6 +146,7 @@ impl Evaluator {
                 open.resolved = Some(watched.cursor);
                 let row = watched.row(&open, watched.cursor);
                 let token = format!("{}:{}:gone:{}", key.0, key.1, watched.cursor);
+                resolved.extend(Notice::of(&row));
                 if let Err(error) = history::write(client, &token, &[row]).await {
                     tracing::warn!(rule = %key.1, %error, "the alert of a removed rule was not resolved");
                     watched.cursor = end;
@@ -146,7 +155,15 @@ impl Evaluator {
             }
         }
         self.judged_to = end;
-        Ok(())
+        let firing = self
+            .rules
+            .values()
+            .filter_map(|w| {
+                let open = w.machine.open()?;
+                Notice::of(&w.row(open, w.cursor.saturating_sub(MINUTE_SECS)))
+            })
+            .collect();
+        Ok(Some(Snapshot { firing, resolved }))
     }
 }
 
@@ -198,8 +215,14 @@ async fn load(
 
 impl Watched {
     /// Judges the minutes from the cursor to `end` and stores what
-    /// changed: every alert that resolved in them, and the open one.
-    async fn judge(&mut self, store: &Store, end: u32) -> Result<(), Error> {
+    /// changed: every alert that resolved in them (also added to
+    /// `resolved`), and the open one.
+    async fn judge(
+        &mut self,
+        store: &Store,
+        end: u32,
+        resolved: &mut Vec<Notice>,
+    ) -> Result<(), Error> {
         if self.cursor >= end {
             return Ok(());
         }
@@ -230,6 +253,11 @@ impl Watched {
         history::write(store.client(), &token, &rows)
             .await
             .map_err(airis_analytics::Error::from)?;
+        resolved.extend(
+            rows.iter()
+                .filter(|r| r.stage() == Some(Stage::Resolved))
+                .filter_map(Notice::of),
+        );
         self.cursor = end;
         Ok(())
     }

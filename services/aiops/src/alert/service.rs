@@ -1,15 +1,18 @@
-//! The tonic AlertService: rules CRUD and TestRule.
+//! The tonic AlertService: rules CRUD, TestRule, ListAlerts, silences,
+//! and the notification policy and log.
 
 use airis_analytics::page::{Fields, Page, PageKey};
 use airis_analytics::query::{RequestWindow as _, Store, Window};
 use airis_proto::airis::aiops::v1::{
     self as pb, AlertEpisode, AlertState, CreateRuleRequest, CreateRuleResponse,
     CreateSilenceRequest, CreateSilenceResponse, DeleteRuleRequest, DeleteRuleResponse,
-    ExpireSilenceRequest, ExpireSilenceResponse, GetRuleRequest, GetRuleResponse,
-    GetSilenceRequest, GetSilenceResponse, ListAlertsRequest, ListAlertsResponse, ListRulesRequest,
-    ListRulesResponse, ListSilencesRequest, ListSilencesResponse, RuleEvaluation, SilenceState,
-    TestRuleRequest, TestRuleResponse, UpdateRuleRequest, UpdateRuleResponse, UpdateSilenceRequest,
-    UpdateSilenceResponse,
+    ExpireSilenceRequest, ExpireSilenceResponse, GetNotificationPolicyRequest,
+    GetNotificationPolicyResponse, GetRuleRequest, GetRuleResponse, GetSilenceRequest,
+    GetSilenceResponse, ListAlertsRequest, ListAlertsResponse, ListNotificationsRequest,
+    ListNotificationsResponse, ListRulesRequest, ListRulesResponse, ListSilencesRequest,
+    ListSilencesResponse, RuleEvaluation, SilenceState, TestRuleRequest, TestRuleResponse,
+    UpdateNotificationPolicyRequest, UpdateNotificationPolicyResponse, UpdateRuleRequest,
+    UpdateRuleResponse, UpdateSilenceRequest, UpdateSilenceResponse,
     alert_service_server::{AlertService, AlertServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -22,6 +25,8 @@ use super::data;
 use super::evaluate::{Episode, Machine, State, judge};
 use super::evaluator;
 use super::history::{self, Stage};
+use super::notify_store;
+use super::policy::Policy;
 use super::rule::Rule;
 use super::silence::{self, Silence, Update};
 use super::silence_store;
@@ -41,6 +46,8 @@ const PAGE_TAG: &str = "rules:name";
 const ALERT_PAGE_TAG: &str = "alerts:active";
 /// Tag of ListSilences' page tokens.
 const SILENCE_PAGE_TAG: &str = "silences:end";
+/// Tag of ListNotifications' page tokens.
+const NOTIFICATION_PAGE_TAG: &str = "notifications:sent";
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// The alert service.
@@ -227,6 +234,33 @@ impl PageKey for SilenceCursor {
         Some(Self {
             end: fields.number()?,
             id: fields.hex_text()?,
+        })
+    }
+}
+
+/// Where a page of ListNotifications stops: its last notification's time,
+/// group and webhook.
+#[derive(Debug, Clone, PartialEq)]
+struct NotificationCursor {
+    sent: i64,
+    group_key: String,
+    webhook: u32,
+}
+
+impl PageKey for NotificationCursor {
+    fn write(&self, fields: &mut Vec<String>) {
+        fields.extend([
+            self.sent.to_string(),
+            hex::encode(&self.group_key),
+            self.webhook.to_string(),
+        ]);
+    }
+
+    fn read(fields: &mut Fields) -> Option<Self> {
+        Some(Self {
+            sent: fields.number()?,
+            group_key: fields.hex_text()?,
+            webhook: fields.number()?,
         })
     }
 }
@@ -698,6 +732,124 @@ impl AlertService for Alerts {
                     .map_err(store_error)?;
                 Ok(ExpireSilenceResponse {
                     silence: Some(with_state(ended, now)),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn get_notification_policy(
+        &self,
+        request: Request<GetNotificationPolicyRequest>,
+    ) -> Result<Response<GetNotificationPolicyResponse>, Status> {
+        self.run(
+            "GetNotificationPolicy",
+            Access::Read,
+            request,
+            |tenant, _| async move {
+                let policy = notify_store::get(self.client(), &tenant)
+                    .await
+                    .map_err(store_error)?;
+                Ok(GetNotificationPolicyResponse {
+                    policy: Some(policy),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn update_notification_policy(
+        &self,
+        request: Request<UpdateNotificationPolicyRequest>,
+    ) -> Result<Response<UpdateNotificationPolicyResponse>, Status> {
+        self.run(
+            "UpdateNotificationPolicy",
+            Access::Edit,
+            request,
+            |tenant, request| async move {
+                let Some(mut policy) = request.policy else {
+                    return Err(Error::InvalidArgument("policy: required".to_owned()));
+                };
+                Policy::check("policy", &policy)?;
+                let current = notify_store::get(self.client(), &tenant)
+                    .await
+                    .map_err(store_error)?;
+                if current.version != policy.version {
+                    return Err(Error::Aborted(format!(
+                        "policy.version: {} is not the current version {}; read the policy again",
+                        policy.version, current.version
+                    )));
+                }
+                policy.version = current.version + 1;
+                policy.update_time_unix_nano = now_unix_nano();
+                notify_store::write(self.client(), &tenant, &policy)
+                    .await
+                    .map_err(store_error)?;
+                Ok(UpdateNotificationPolicyResponse {
+                    policy: Some(policy),
+                })
+            },
+        )
+        .await
+    }
+
+    async fn list_notifications(
+        &self,
+        request: Request<ListNotificationsRequest>,
+    ) -> Result<Response<ListNotificationsResponse>, Status> {
+        self.run(
+            "ListNotifications",
+            Access::Read,
+            request,
+            |tenant, request| async move {
+                let page: Page<NotificationCursor> = Page::new(
+                    NOTIFICATION_PAGE_TAG,
+                    request.page.as_ref(),
+                    self.store.limits(),
+                )?;
+                let before = page
+                    .after
+                    .as_ref()
+                    .map(|c| (c.sent, c.group_key.as_str(), c.webhook));
+                let mut rows = notify_store::list(
+                    self.client(),
+                    &tenant,
+                    &request.receiver,
+                    before,
+                    page.fetch(),
+                )
+                .await
+                .map_err(store_error)?;
+                let info = page.finish(&mut rows, |last| NotificationCursor {
+                    sent: last.sent_at,
+                    group_key: last.group_key.clone(),
+                    webhook: last.webhook,
+                });
+                let notifications = rows
+                    .into_iter()
+                    .map(|row| {
+                        let firing = row.firing.len() as u32;
+                        pb::Notification {
+                            receiver: row.receiver,
+                            webhook: row.webhook,
+                            group_key: row.group_key,
+                            group_labels: row.group_labels.into_iter().collect(),
+                            status: if firing > 0 {
+                                AlertState::Firing
+                            } else {
+                                AlertState::Resolved
+                            } as i32,
+                            firing,
+                            resolved: row.resolved.len() as u32,
+                            time_unix_nano: u64::try_from(row.sent_at).unwrap_or(0),
+                            delivered: row.delivered != 0,
+                            error: row.error,
+                        }
+                    })
+                    .collect();
+                Ok(ListNotificationsResponse {
+                    notifications,
+                    page: Some(info),
                 })
             },
         )

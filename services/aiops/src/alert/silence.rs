@@ -111,18 +111,7 @@ impl Silence {
                 "{field}.matchers: at least one is required"
             )));
         }
-        if s.matchers.len() > MAX_MATCHERS {
-            return Err(invalid(format!(
-                "{field}.matchers: {}, at most {MAX_MATCHERS}",
-                s.matchers.len()
-            )));
-        }
-        let matchers = s
-            .matchers
-            .iter()
-            .enumerate()
-            .map(|(i, m)| Matcher::check(&format!("{field}.matchers[{i}]"), m))
-            .collect::<Result<Vec<_>, _>>()?;
+        let matchers = check_matchers(&format!("{field}.matchers"), &s.matchers)?;
         if matchers.iter().all(|m| m.accepts("")) {
             return Err(invalid(format!(
                 "{field}.matchers: every matcher also matches an empty or missing label, so the \
@@ -168,10 +157,34 @@ impl Silence {
     /// Whether an alert with `labels` is one this silence mutes (when
     /// active).
     pub(crate) fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.matchers
-            .iter()
-            .all(|m| m.accepts(labels.get(&m.name).map_or("", String::as_str)))
+        all_match(&self.matchers, labels)
     }
+}
+
+/// Checks and compiles at most [`MAX_MATCHERS`] matchers; `field` names
+/// the list in errors.
+pub(crate) fn check_matchers(
+    field: &str,
+    matchers: &[pb::LabelMatcher],
+) -> Result<Vec<Matcher>, Error> {
+    if matchers.len() > MAX_MATCHERS {
+        return Err(invalid(format!(
+            "{field}: {}, at most {MAX_MATCHERS}",
+            matchers.len()
+        )));
+    }
+    matchers
+        .iter()
+        .enumerate()
+        .map(|(i, m)| Matcher::check(&format!("{field}[{i}]"), m))
+        .collect()
+}
+
+/// Whether `labels` (a missing label as empty) pass every matcher.
+pub(crate) fn all_match(matchers: &[Matcher], labels: &BTreeMap<String, String>) -> bool {
+    matchers
+        .iter()
+        .all(|m| m.accepts(labels.get(&m.name).map_or("", String::as_str)))
 }
 
 /// A silence's state at `now` (Unix ns).

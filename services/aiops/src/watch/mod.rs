@@ -30,6 +30,8 @@ pub mod store;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use airis_analytics::query::{Store, Window};
 use airis_analytics::red::{MinuteRed, minute_red};
 use airis_runtime::clock::{now_unix_nano, now_unix_secs};
@@ -60,6 +62,11 @@ pub struct WatchConfig {
     /// Most series watched per tenant; new series beyond it are not
     /// watched (and a warning says so).
     pub max_series_per_tenant: usize,
+    /// The UI's address as people open it, for the links in
+    /// notifications (`generatorURL`, `externalURL`).
+    pub external_url: String,
+    /// Seconds a webhook has to answer a notification.
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for WatchConfig {
@@ -72,11 +79,16 @@ impl Default for WatchConfig {
             checkpoint_minutes: 10,
             active_minutes: 120,
             max_series_per_tenant: 100_000,
+            external_url: "http://127.0.0.1:8080".to_owned(),
+            webhook_timeout_secs: 10,
         }
     }
 }
 
 pub(crate) const MINUTE_SECS: u32 = 60;
+
+/// Minutes of alerts waiting for the notifier at most.
+const SNAPSHOTS_QUEUED: usize = 16;
 
 /// One tenant's detectors and where they are.
 struct TenantWatch {
@@ -98,6 +110,8 @@ pub struct Watcher {
     /// Stored alert rules, judged after the RED series of the same
     /// minutes (anomaly rules read what those found).
     alerts: crate::alert::Evaluator,
+    /// Where what the rules found goes to be notified, once running.
+    notices: Option<mpsc::Sender<crate::alert::Snapshot>>,
 }
 
 impl Watcher {
@@ -108,11 +122,23 @@ impl Watcher {
             store,
             tenants: BTreeMap::new(),
             alerts: crate::alert::Evaluator::default(),
+            notices: None,
         }
     }
 
-    /// Runs passes until `shutdown`, then stores every state.
+    /// Runs passes (and notifications, in a task of their own) until
+    /// `shutdown`, then stores every state.
     pub async fn run(mut self, shutdown: Shutdown) {
+        let (notices, snapshots) = mpsc::channel(SNAPSHOTS_QUEUED);
+        let notifier = crate::alert::Notifier::new(
+            self.store.client().clone(),
+            crate::alert::NotifyConfig {
+                external_url: self.config.external_url.clone(),
+                timeout: Duration::from_secs(self.config.webhook_timeout_secs.max(1)),
+            },
+        );
+        let notifying = tokio::spawn(notifier.run(snapshots, shutdown.clone()));
+        self.notices = Some(notices);
         let mut ticks =
             tokio::time::interval(Duration::from_secs(self.config.interval_secs.max(1)));
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -130,6 +156,8 @@ impl Watcher {
                 tracing::warn!(%error, tenant = watch.tenant.as_str(), "detector states not stored at shutdown");
             }
         }
+        self.notices = None;
+        let _ = notifying.await;
     }
 
     /// One pass at `now` (Unix s): every active tenant's completed minutes.
@@ -149,8 +177,21 @@ impl Watcher {
         }
         // Every tenant's rules, active or not: an absence rule fires
         // precisely when a tenant went quiet.
-        if let Err(error) = self.alerts.pass(&self.store, end).await {
-            tracing::warn!(%error, "alert rule evaluation failed; retried next pass");
+        match self.alerts.pass(&self.store, end).await {
+            Ok(Some(snapshot)) => {
+                if let Some(notices) = &self.notices
+                    && notices.try_send(snapshot).is_err()
+                {
+                    // Each snapshot is whole: the next one tells the same.
+                    tracing::warn!(
+                        "notifications lag behind by {SNAPSHOTS_QUEUED} minutes; one minute's alerts skipped"
+                    );
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(%error, "alert rule evaluation failed; retried next pass");
+            }
         }
         Ok(())
     }

@@ -35,7 +35,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/aiops/v1/alert.proto.
  */
 export const file_airis_aiops_v1_alert: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9haW9wcy92MS9hbGVydC5wcm90bxIOYWlyaXMuYWlvcHMudjEi+QMKCUFsZXJ0UnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjcKCXRocmVzaG9sZBgDIAEoCzIiLmFpcmlzLmFpb3BzLnYxLlRocmVzaG9sZENvbmRpdGlvbkgAEjMKB2Fub21hbHkYBCABKAsyIC5haXJpcy5haW9wcy52MS5Bbm9tYWx5Q29uZGl0aW9uSAASMwoHYWJzZW5jZRgFIAEoCzIgLmFpcmlzLmFpb3BzLnYxLkFic2VuY2VDb25kaXRpb25IABI2CglidXJuX3JhdGUYBiABKAsyIS5haXJpcy5haW9wcy52MS5CdXJuUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9taW51dGVzGAcgASgNEjUKBmxhYmVscxgIIAMoCzIlLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZS5MYWJlbHNFbnRyeRIvCgthbm5vdGF0aW9ucxgJIAMoCzIaLmFpcmlzLmFpb3BzLnYxLkFubm90YXRpb24SDgoGcGF1c2VkGAogASgIEg8KB3ZlcnNpb24YCyABKAQSHQoVdXBkYXRlX3RpbWVfdW5peF9uYW5vGAwgASgGGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJY29uZGl0aW9uIjIKCkFubm90YXRpb24SDAoEbmFtZRgBIAEoCRIKCgJlbhgCIAEoCRIKCgJrbxgDIAEoCSKAAQoKUnVsZVNlcmllcxIwCgNyZWQYASABKAsyIS5haXJpcy5haW9wcy52MS5SZWRTZXJpZXNTZWxlY3RvckgAEjYKBm1ldHJpYxgCIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9ySABCCAoGc2VyaWVzIhwKBEtPZk4SCQoBaxgBIAEoDRIJCgFuGAIgASgNIqkBChJUaHJlc2hvbGRDb25kaXRpb24SKgoGc2VyaWVzGAEgASgLMhouYWlyaXMuYWlvcHMudjEuUnVsZVNlcmllcxIuCgpjb21wYXJpc29uGAIgASgOMhouYWlyaXMuYWlvcHMudjEuQ29tcGFyaXNvbhIRCgl0aHJlc2hvbGQYAyABKAESJAoGa19vZl9uGAQgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJnChBBbm9tYWx5Q29uZGl0aW9uEi0KBmZpbHRlchgBIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISJAoGa19vZl9uGAIgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJPChBBYnNlbmNlQ29uZGl0aW9uEioKBnNlcmllcxgBIAEoCzIaLmFpcmlzLmFpb3BzLnYxLlJ1bGVTZXJpZXMSDwoHbWludXRlcxgCIAEoDSKAAQoRQnVyblJhdGVDb25kaXRpb24SFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIRCglvYmplY3RpdmUYAyABKAESLwoHd2luZG93cxgEIAMoCzIeLmFpcmlzLmFpb3BzLnYxLkJ1cm5SYXRlV2luZG93Ik0KDkJ1cm5SYXRlV2luZG93EhQKDGxvbmdfbWludXRlcxgBIAEoDRIVCg1zaG9ydF9taW51dGVzGAIgASgNEg4KBmZhY3RvchgDIAEoASI8ChFDcmVhdGVSdWxlUmVxdWVzdBInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj0KEkNyZWF0ZVJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjoKD0dldFJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj4KEExpc3RSdWxlc1JlcXVlc3QSKgoEcGFnZRgBIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJmChFMaXN0UnVsZXNSZXNwb25zZRIoCgVydWxlcxgBIAMoCzIZLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIjwKEVVwZGF0ZVJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiPQoSVXBkYXRlUnVsZVJlc3BvbnNlEicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiMAoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCIUChJEZWxldGVSdWxlUmVzcG9uc2UiegoPVGVzdFJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUSLgoKdGltZV9yYW5nZRgCIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USDgoGbG9jYWxlGAMgASgJIocBCg5SdWxlRXZhbHVhdGlvbhIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhIRCgloYXNfdmFsdWUYAiABKAgSDQoFdmFsdWUYAyABKAESEAoIYnJlYWNoZWQYBCABKAgSKQoFc3RhdGUYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlIuICCgxBbGVydEVwaXNvZGUSGAoQYWN0aXZlX3VuaXhfbmFubxgBIAEoBhIXCg9maXJlZF91bml4X25hbm8YAiABKAYSGgoScmVzb2x2ZWRfdW5peF9uYW5vGAMgASgGEg0KBXZhbHVlGAQgASgBEjgKBmxhYmVscxgFIAMoCzIoLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5MYWJlbHNFbnRyeRJCCgthbm5vdGF0aW9ucxgGIAMoCzItLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5Bbm5vdGF0aW9uc0VudHJ5EhMKC3NpbGVuY2VkX2J5GAcgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInUKEFRlc3RSdWxlUmVzcG9uc2USMwoLZXZhbHVhdGlvbnMYASADKAsyHi5haXJpcy5haW9wcy52MS5SdWxlRXZhbHVhdGlvbhIsCgZhbGVydHMYAiADKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUigQIKB1NpbGVuY2USCgoCaWQYASABKAkSLgoIbWF0Y2hlcnMYAiADKAsyHC5haXJpcy5haW9wcy52MS5MYWJlbE1hdGNoZXISHAoUc3RhcnRfdGltZV91bml4X25hbm8YAyABKAYSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAQgASgGEhIKCmNyZWF0ZWRfYnkYBSABKAkSDwoHY29tbWVudBgGIAEoCRIrCgVzdGF0ZRgHIAEoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIPCgd2ZXJzaW9uGAggASgEEh0KFXVwZGF0ZV90aW1lX3VuaXhfbmFubxgJIAEoBiJcCgxMYWJlbE1hdGNoZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIvCghvcGVyYXRvchgDIAEoDjIdLmFpcmlzLmFpb3BzLnYxLk1hdGNoT3BlcmF0b3IiQAoUQ3JlYXRlU2lsZW5jZVJlcXVlc3QSKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UiQQoVQ3JlYXRlU2lsZW5jZVJlc3BvbnNlEigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIh8KEUdldFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIj4KEkdldFNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSJvChNMaXN0U2lsZW5jZXNSZXF1ZXN0EiwKBnN0YXRlcxgBIAMoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIqCgRwYWdlGAIgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0ImoKFExpc3RTaWxlbmNlc1Jlc3BvbnNlEikKCHNpbGVuY2VzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIkAKFFVwZGF0ZVNpbGVuY2VSZXF1ZXN0EigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIkEKFVVwZGF0ZVNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSIiChRFeHBpcmVTaWxlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCSJBChVFeHBpcmVTaWxlbmNlUmVzcG9uc2USKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UivAEKEUxpc3RBbGVydHNSZXF1ZXN0EioKBnN0YXRlcxgBIAMoDjIaLmFpcmlzLmFpb3BzLnYxLkFsZXJ0U3RhdGUSDwoHcnVsZV9pZBgCIAEoCRIuCgp0aW1lX3JhbmdlGAMgASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIOCgZsb2NhbGUYBCABKAkSKgoEcGFnZRgFIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKlAQoFQWxlcnQSDwoHcnVsZV9pZBgBIAEoCRIUCgxydWxlX3ZlcnNpb24YAiABKAQSKQoFc3RhdGUYAyABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlEi0KB2VwaXNvZGUYBCABKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUSGwoTZXZhbHVhdGVkX3VuaXhfbmFubxgFIAEoBiJkChJMaXN0QWxlcnRzUmVzcG9uc2USJQoGYWxlcnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuQWxlcnQSJwoEcGFnZRgCIAEoCzIZLmFpcmlzLmNvbW1vbi52MS5QYWdlSW5mbypUCgpDb21wYXJpc29uEhoKFkNPTVBBUklTT05fVU5TUEVDSUZJRUQQABIUChBDT01QQVJJU09OX0FCT1ZFEAESFAoQQ09NUEFSSVNPTl9CRUxPVxACKo4BCgpBbGVydFN0YXRlEhsKF0FMRVJUX1NUQVRFX1VOU1BFQ0lGSUVEEAASGAoUQUxFUlRfU1RBVEVfSU5BQ1RJVkUQARIXChNBTEVSVF9TVEFURV9QRU5ESU5HEAISFgoSQUxFUlRfU1RBVEVfRklSSU5HEAMSGAoUQUxFUlRfU1RBVEVfUkVTT0xWRUQQBCqfAQoNTWF0Y2hPcGVyYXRvchIeChpNQVRDSF9PUEVSQVRPUl9VTlNQRUNJRklFRBAAEhgKFE1BVENIX09QRVJBVE9SX0VRVUFMEAESHAoYTUFUQ0hfT1BFUkFUT1JfTk9UX0VRVUFMEAISGAoUTUFUQ0hfT1BFUkFUT1JfUkVHRVgQAxIcChhNQVRDSF9PUEVSQVRPUl9OT1RfUkVHRVgQBCp9CgxTaWxlbmNlU3RhdGUSHQoZU0lMRU5DRV9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVNJTEVOQ0VfU1RBVEVfUEVORElORxABEhgKFFNJTEVOQ0VfU1RBVEVfQUNUSVZFEAISGQoVU0lMRU5DRV9TVEFURV9FWFBJUkVEEAMymQgKDEFsZXJ0U2VydmljZRJTCgpDcmVhdGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuQ3JlYXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5DcmVhdGVSdWxlUmVzcG9uc2USSgoHR2V0UnVsZRIeLmFpcmlzLmFpb3BzLnYxLkdldFJ1bGVSZXF1ZXN0Gh8uYWlyaXMuYWlvcHMudjEuR2V0UnVsZVJlc3BvbnNlElAKCUxpc3RSdWxlcxIgLmFpcmlzLmFpb3BzLnYxLkxpc3RSdWxlc1JlcXVlc3QaIS5haXJpcy5haW9wcy52MS5MaXN0UnVsZXNSZXNwb25zZRJTCgpVcGRhdGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuVXBkYXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5VcGRhdGVSdWxlUmVzcG9uc2USUwoKRGVsZXRlUnVsZRIhLmFpcmlzLmFpb3BzLnYxLkRlbGV0ZVJ1bGVSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuRGVsZXRlUnVsZVJlc3BvbnNlEk0KCFRlc3RSdWxlEh8uYWlyaXMuYWlvcHMudjEuVGVzdFJ1bGVSZXF1ZXN0GiAuYWlyaXMuYWlvcHMudjEuVGVzdFJ1bGVSZXNwb25zZRJTCgpMaXN0QWxlcnRzEiEuYWlyaXMuYWlvcHMudjEuTGlzdEFsZXJ0c1JlcXVlc3QaIi5haXJpcy5haW9wcy52MS5MaXN0QWxlcnRzUmVzcG9uc2USXAoNQ3JlYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuQ3JlYXRlU2lsZW5jZVJlc3BvbnNlElMKCkdldFNpbGVuY2USIS5haXJpcy5haW9wcy52MS5HZXRTaWxlbmNlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkdldFNpbGVuY2VSZXNwb25zZRJZCgxMaXN0U2lsZW5jZXMSIy5haXJpcy5haW9wcy52MS5MaXN0U2lsZW5jZXNSZXF1ZXN0GiQuYWlyaXMuYWlvcHMudjEuTGlzdFNpbGVuY2VzUmVzcG9uc2USXAoNVXBkYXRlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuVXBkYXRlU2lsZW5jZVJlc3BvbnNlElwKDUV4cGlyZVNpbGVuY2USJC5haXJpcy5haW9wcy52MS5FeHBpcmVTaWxlbmNlUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkV4cGlyZVNpbGVuY2VSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_common_v1_common]);
+  fileDesc("ChphaXJpcy9haW9wcy92MS9hbGVydC5wcm90bxIOYWlyaXMuYWlvcHMudjEi+QMKCUFsZXJ0UnVsZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEjcKCXRocmVzaG9sZBgDIAEoCzIiLmFpcmlzLmFpb3BzLnYxLlRocmVzaG9sZENvbmRpdGlvbkgAEjMKB2Fub21hbHkYBCABKAsyIC5haXJpcy5haW9wcy52MS5Bbm9tYWx5Q29uZGl0aW9uSAASMwoHYWJzZW5jZRgFIAEoCzIgLmFpcmlzLmFpb3BzLnYxLkFic2VuY2VDb25kaXRpb25IABI2CglidXJuX3JhdGUYBiABKAsyIS5haXJpcy5haW9wcy52MS5CdXJuUmF0ZUNvbmRpdGlvbkgAEhMKC2Zvcl9taW51dGVzGAcgASgNEjUKBmxhYmVscxgIIAMoCzIlLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZS5MYWJlbHNFbnRyeRIvCgthbm5vdGF0aW9ucxgJIAMoCzIaLmFpcmlzLmFpb3BzLnYxLkFubm90YXRpb24SDgoGcGF1c2VkGAogASgIEg8KB3ZlcnNpb24YCyABKAQSHQoVdXBkYXRlX3RpbWVfdW5peF9uYW5vGAwgASgGGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJY29uZGl0aW9uIjIKCkFubm90YXRpb24SDAoEbmFtZRgBIAEoCRIKCgJlbhgCIAEoCRIKCgJrbxgDIAEoCSKAAQoKUnVsZVNlcmllcxIwCgNyZWQYASABKAsyIS5haXJpcy5haW9wcy52MS5SZWRTZXJpZXNTZWxlY3RvckgAEjYKBm1ldHJpYxgCIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9ySABCCAoGc2VyaWVzIhwKBEtPZk4SCQoBaxgBIAEoDRIJCgFuGAIgASgNIqkBChJUaHJlc2hvbGRDb25kaXRpb24SKgoGc2VyaWVzGAEgASgLMhouYWlyaXMuYWlvcHMudjEuUnVsZVNlcmllcxIuCgpjb21wYXJpc29uGAIgASgOMhouYWlyaXMuYWlvcHMudjEuQ29tcGFyaXNvbhIRCgl0aHJlc2hvbGQYAyABKAESJAoGa19vZl9uGAQgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJnChBBbm9tYWx5Q29uZGl0aW9uEi0KBmZpbHRlchgBIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISJAoGa19vZl9uGAIgASgLMhQuYWlyaXMuYWlvcHMudjEuS09mTiJPChBBYnNlbmNlQ29uZGl0aW9uEioKBnNlcmllcxgBIAEoCzIaLmFpcmlzLmFpb3BzLnYxLlJ1bGVTZXJpZXMSDwoHbWludXRlcxgCIAEoDSKAAQoRQnVyblJhdGVDb25kaXRpb24SFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIRCglvYmplY3RpdmUYAyABKAESLwoHd2luZG93cxgEIAMoCzIeLmFpcmlzLmFpb3BzLnYxLkJ1cm5SYXRlV2luZG93Ik0KDkJ1cm5SYXRlV2luZG93EhQKDGxvbmdfbWludXRlcxgBIAEoDRIVCg1zaG9ydF9taW51dGVzGAIgASgNEg4KBmZhY3RvchgDIAEoASI8ChFDcmVhdGVSdWxlUmVxdWVzdBInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj0KEkNyZWF0ZVJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIhwKDkdldFJ1bGVSZXF1ZXN0EgoKAmlkGAEgASgJIjoKD0dldFJ1bGVSZXNwb25zZRInCgRydWxlGAEgASgLMhkuYWlyaXMuYWlvcHMudjEuQWxlcnRSdWxlIj4KEExpc3RSdWxlc1JlcXVlc3QSKgoEcGFnZRgBIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCJmChFMaXN0UnVsZXNSZXNwb25zZRIoCgVydWxlcxgBIAMoCzIZLmFpcmlzLmFpb3BzLnYxLkFsZXJ0UnVsZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIjwKEVVwZGF0ZVJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiPQoSVXBkYXRlUnVsZVJlc3BvbnNlEicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUiMAoRRGVsZXRlUnVsZVJlcXVlc3QSCgoCaWQYASABKAkSDwoHdmVyc2lvbhgCIAEoBCIUChJEZWxldGVSdWxlUmVzcG9uc2UiegoPVGVzdFJ1bGVSZXF1ZXN0EicKBHJ1bGUYASABKAsyGS5haXJpcy5haW9wcy52MS5BbGVydFJ1bGUSLgoKdGltZV9yYW5nZRgCIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USDgoGbG9jYWxlGAMgASgJIocBCg5SdWxlRXZhbHVhdGlvbhIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhIRCgloYXNfdmFsdWUYAiABKAgSDQoFdmFsdWUYAyABKAESEAoIYnJlYWNoZWQYBCABKAgSKQoFc3RhdGUYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlIuICCgxBbGVydEVwaXNvZGUSGAoQYWN0aXZlX3VuaXhfbmFubxgBIAEoBhIXCg9maXJlZF91bml4X25hbm8YAiABKAYSGgoScmVzb2x2ZWRfdW5peF9uYW5vGAMgASgGEg0KBXZhbHVlGAQgASgBEjgKBmxhYmVscxgFIAMoCzIoLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5MYWJlbHNFbnRyeRJCCgthbm5vdGF0aW9ucxgGIAMoCzItLmFpcmlzLmFpb3BzLnYxLkFsZXJ0RXBpc29kZS5Bbm5vdGF0aW9uc0VudHJ5EhMKC3NpbGVuY2VkX2J5GAcgAygJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaMgoQQW5ub3RhdGlvbnNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInUKEFRlc3RSdWxlUmVzcG9uc2USMwoLZXZhbHVhdGlvbnMYASADKAsyHi5haXJpcy5haW9wcy52MS5SdWxlRXZhbHVhdGlvbhIsCgZhbGVydHMYAiADKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUigQIKB1NpbGVuY2USCgoCaWQYASABKAkSLgoIbWF0Y2hlcnMYAiADKAsyHC5haXJpcy5haW9wcy52MS5MYWJlbE1hdGNoZXISHAoUc3RhcnRfdGltZV91bml4X25hbm8YAyABKAYSGgoSZW5kX3RpbWVfdW5peF9uYW5vGAQgASgGEhIKCmNyZWF0ZWRfYnkYBSABKAkSDwoHY29tbWVudBgGIAEoCRIrCgVzdGF0ZRgHIAEoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIPCgd2ZXJzaW9uGAggASgEEh0KFXVwZGF0ZV90aW1lX3VuaXhfbmFubxgJIAEoBiJcCgxMYWJlbE1hdGNoZXISDAoEbmFtZRgBIAEoCRINCgV2YWx1ZRgCIAEoCRIvCghvcGVyYXRvchgDIAEoDjIdLmFpcmlzLmFpb3BzLnYxLk1hdGNoT3BlcmF0b3IiQAoUQ3JlYXRlU2lsZW5jZVJlcXVlc3QSKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UiQQoVQ3JlYXRlU2lsZW5jZVJlc3BvbnNlEigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIh8KEUdldFNpbGVuY2VSZXF1ZXN0EgoKAmlkGAEgASgJIj4KEkdldFNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSJvChNMaXN0U2lsZW5jZXNSZXF1ZXN0EiwKBnN0YXRlcxgBIAMoDjIcLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2VTdGF0ZRIqCgRwYWdlGAIgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0ImoKFExpc3RTaWxlbmNlc1Jlc3BvbnNlEikKCHNpbGVuY2VzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvIkAKFFVwZGF0ZVNpbGVuY2VSZXF1ZXN0EigKB3NpbGVuY2UYASABKAsyFy5haXJpcy5haW9wcy52MS5TaWxlbmNlIkEKFVVwZGF0ZVNpbGVuY2VSZXNwb25zZRIoCgdzaWxlbmNlGAEgASgLMhcuYWlyaXMuYWlvcHMudjEuU2lsZW5jZSIiChRFeHBpcmVTaWxlbmNlUmVxdWVzdBIKCgJpZBgBIAEoCSJBChVFeHBpcmVTaWxlbmNlUmVzcG9uc2USKAoHc2lsZW5jZRgBIAEoCzIXLmFpcmlzLmFpb3BzLnYxLlNpbGVuY2UivAEKEUxpc3RBbGVydHNSZXF1ZXN0EioKBnN0YXRlcxgBIAMoDjIaLmFpcmlzLmFpb3BzLnYxLkFsZXJ0U3RhdGUSDwoHcnVsZV9pZBgCIAEoCRIuCgp0aW1lX3JhbmdlGAMgASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIOCgZsb2NhbGUYBCABKAkSKgoEcGFnZRgFIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKlAQoFQWxlcnQSDwoHcnVsZV9pZBgBIAEoCRIUCgxydWxlX3ZlcnNpb24YAiABKAQSKQoFc3RhdGUYAyABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlEi0KB2VwaXNvZGUYBCABKAsyHC5haXJpcy5haW9wcy52MS5BbGVydEVwaXNvZGUSGwoTZXZhbHVhdGVkX3VuaXhfbmFubxgFIAEoBiJkChJMaXN0QWxlcnRzUmVzcG9uc2USJQoGYWxlcnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuQWxlcnQSJwoEcGFnZRgCIAEoCzIZLmFpcmlzLmNvbW1vbi52MS5QYWdlSW5mbyKXAQoSTm90aWZpY2F0aW9uUG9saWN5EisKCXJlY2VpdmVycxgBIAMoCzIYLmFpcmlzLmFpb3BzLnYxLlJlY2VpdmVyEiQKBXJvdXRlGAIgASgLMhUuYWlyaXMuYWlvcHMudjEuUm91dGUSDwoHdmVyc2lvbhgDIAEoBBIdChV1cGRhdGVfdGltZV91bml4X25hbm8YBCABKAYiSQoIUmVjZWl2ZXISDAoEbmFtZRgBIAEoCRIvCgh3ZWJob29rcxgCIAMoCzIdLmFpcmlzLmFpb3BzLnYxLldlYmhvb2tDb25maWcibgoNV2ViaG9va0NvbmZpZxILCgN1cmwYASABKAkSGgoNc2VuZF9yZXNvbHZlZBgCIAEoCEgAiAEBEhIKCm1heF9hbGVydHMYAyABKA0SDgoGbG9jYWxlGAQgASgJQhAKDl9zZW5kX3Jlc29sdmVkIs4CCgVSb3V0ZRIQCghyZWNlaXZlchgBIAEoCRIQCghncm91cF9ieRgCIAMoCRIuCghtYXRjaGVycxgDIAMoCzIcLmFpcmlzLmFpb3BzLnYxLkxhYmVsTWF0Y2hlchIQCghjb250aW51ZRgEIAEoCBIfChJncm91cF93YWl0X3NlY29uZHMYBSABKA1IAIgBARIjChZncm91cF9pbnRlcnZhbF9zZWNvbmRzGAYgASgNSAGIAQESJAoXcmVwZWF0X2ludGVydmFsX3NlY29uZHMYByABKA1IAogBARIlCgZyb3V0ZXMYCCADKAsyFS5haXJpcy5haW9wcy52MS5Sb3V0ZUIVChNfZ3JvdXBfd2FpdF9zZWNvbmRzQhkKF19ncm91cF9pbnRlcnZhbF9zZWNvbmRzQhoKGF9yZXBlYXRfaW50ZXJ2YWxfc2Vjb25kcyIeChxHZXROb3RpZmljYXRpb25Qb2xpY3lSZXF1ZXN0IlMKHUdldE5vdGlmaWNhdGlvblBvbGljeVJlc3BvbnNlEjIKBnBvbGljeRgBIAEoCzIiLmFpcmlzLmFpb3BzLnYxLk5vdGlmaWNhdGlvblBvbGljeSJVCh9VcGRhdGVOb3RpZmljYXRpb25Qb2xpY3lSZXF1ZXN0EjIKBnBvbGljeRgBIAEoCzIiLmFpcmlzLmFpb3BzLnYxLk5vdGlmaWNhdGlvblBvbGljeSJWCiBVcGRhdGVOb3RpZmljYXRpb25Qb2xpY3lSZXNwb25zZRIyCgZwb2xpY3kYASABKAsyIi5haXJpcy5haW9wcy52MS5Ob3RpZmljYXRpb25Qb2xpY3kiWAoYTGlzdE5vdGlmaWNhdGlvbnNSZXF1ZXN0EhAKCHJlY2VpdmVyGAEgASgJEioKBHBhZ2UYAiABKAsyHC5haXJpcy5jb21tb24udjEuUGFnZVJlcXVlc3QixQIKDE5vdGlmaWNhdGlvbhIQCghyZWNlaXZlchgBIAEoCRIPCgd3ZWJob29rGAIgASgNEhEKCWdyb3VwX2tleRgDIAEoCRJDCgxncm91cF9sYWJlbHMYBCADKAsyLS5haXJpcy5haW9wcy52MS5Ob3RpZmljYXRpb24uR3JvdXBMYWJlbHNFbnRyeRIqCgZzdGF0dXMYBSABKA4yGi5haXJpcy5haW9wcy52MS5BbGVydFN0YXRlEg4KBmZpcmluZxgGIAEoDRIQCghyZXNvbHZlZBgHIAEoDRIWCg50aW1lX3VuaXhfbmFubxgIIAEoBhIRCglkZWxpdmVyZWQYCSABKAgSDQoFZXJyb3IYCiABKAkaMgoQR3JvdXBMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBInkKGUxpc3ROb3RpZmljYXRpb25zUmVzcG9uc2USMwoNbm90aWZpY2F0aW9ucxgBIAMoCzIcLmFpcmlzLmFpb3BzLnYxLk5vdGlmaWNhdGlvbhInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvKlQKCkNvbXBhcmlzb24SGgoWQ09NUEFSSVNPTl9VTlNQRUNJRklFRBAAEhQKEENPTVBBUklTT05fQUJPVkUQARIUChBDT01QQVJJU09OX0JFTE9XEAIqjgEKCkFsZXJ0U3RhdGUSGwoXQUxFUlRfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRBTEVSVF9TVEFURV9JTkFDVElWRRABEhcKE0FMRVJUX1NUQVRFX1BFTkRJTkcQAhIWChJBTEVSVF9TVEFURV9GSVJJTkcQAxIYChRBTEVSVF9TVEFURV9SRVNPTFZFRBAEKp8BCg1NYXRjaE9wZXJhdG9yEh4KGk1BVENIX09QRVJBVE9SX1VOU1BFQ0lGSUVEEAASGAoUTUFUQ0hfT1BFUkFUT1JfRVFVQUwQARIcChhNQVRDSF9PUEVSQVRPUl9OT1RfRVFVQUwQAhIYChRNQVRDSF9PUEVSQVRPUl9SRUdFWBADEhwKGE1BVENIX09QRVJBVE9SX05PVF9SRUdFWBAEKn0KDFNpbGVuY2VTdGF0ZRIdChlTSUxFTkNFX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVU0lMRU5DRV9TVEFURV9QRU5ESU5HEAESGAoUU0lMRU5DRV9TVEFURV9BQ1RJVkUQAhIZChVTSUxFTkNFX1NUQVRFX0VYUElSRUQQAzL4CgoMQWxlcnRTZXJ2aWNlElMKCkNyZWF0ZVJ1bGUSIS5haXJpcy5haW9wcy52MS5DcmVhdGVSdWxlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkNyZWF0ZVJ1bGVSZXNwb25zZRJKCgdHZXRSdWxlEh4uYWlyaXMuYWlvcHMudjEuR2V0UnVsZVJlcXVlc3QaHy5haXJpcy5haW9wcy52MS5HZXRSdWxlUmVzcG9uc2USUAoJTGlzdFJ1bGVzEiAuYWlyaXMuYWlvcHMudjEuTGlzdFJ1bGVzUmVxdWVzdBohLmFpcmlzLmFpb3BzLnYxLkxpc3RSdWxlc1Jlc3BvbnNlElMKClVwZGF0ZVJ1bGUSIS5haXJpcy5haW9wcy52MS5VcGRhdGVSdWxlUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLlVwZGF0ZVJ1bGVSZXNwb25zZRJTCgpEZWxldGVSdWxlEiEuYWlyaXMuYWlvcHMudjEuRGVsZXRlUnVsZVJlcXVlc3QaIi5haXJpcy5haW9wcy52MS5EZWxldGVSdWxlUmVzcG9uc2USTQoIVGVzdFJ1bGUSHy5haXJpcy5haW9wcy52MS5UZXN0UnVsZVJlcXVlc3QaIC5haXJpcy5haW9wcy52MS5UZXN0UnVsZVJlc3BvbnNlElMKCkxpc3RBbGVydHMSIS5haXJpcy5haW9wcy52MS5MaXN0QWxlcnRzUmVxdWVzdBoiLmFpcmlzLmFpb3BzLnYxLkxpc3RBbGVydHNSZXNwb25zZRJcCg1DcmVhdGVTaWxlbmNlEiQuYWlyaXMuYWlvcHMudjEuQ3JlYXRlU2lsZW5jZVJlcXVlc3QaJS5haXJpcy5haW9wcy52MS5DcmVhdGVTaWxlbmNlUmVzcG9uc2USUwoKR2V0U2lsZW5jZRIhLmFpcmlzLmFpb3BzLnYxLkdldFNpbGVuY2VSZXF1ZXN0GiIuYWlyaXMuYWlvcHMudjEuR2V0U2lsZW5jZVJlc3BvbnNlElkKDExpc3RTaWxlbmNlcxIjLmFpcmlzLmFpb3BzLnYxLkxpc3RTaWxlbmNlc1JlcXVlc3QaJC5haXJpcy5haW9wcy52MS5MaXN0U2lsZW5jZXNSZXNwb25zZRJcCg1VcGRhdGVTaWxlbmNlEiQuYWlyaXMuYWlvcHMudjEuVXBkYXRlU2lsZW5jZVJlcXVlc3QaJS5haXJpcy5haW9wcy52MS5VcGRhdGVTaWxlbmNlUmVzcG9uc2USXAoNRXhwaXJlU2lsZW5jZRIkLmFpcmlzLmFpb3BzLnYxLkV4cGlyZVNpbGVuY2VSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuRXhwaXJlU2lsZW5jZVJlc3BvbnNlEnQKFUdldE5vdGlmaWNhdGlvblBvbGljeRIsLmFpcmlzLmFpb3BzLnYxLkdldE5vdGlmaWNhdGlvblBvbGljeVJlcXVlc3QaLS5haXJpcy5haW9wcy52MS5HZXROb3RpZmljYXRpb25Qb2xpY3lSZXNwb25zZRJ9ChhVcGRhdGVOb3RpZmljYXRpb25Qb2xpY3kSLy5haXJpcy5haW9wcy52MS5VcGRhdGVOb3RpZmljYXRpb25Qb2xpY3lSZXF1ZXN0GjAuYWlyaXMuYWlvcHMudjEuVXBkYXRlTm90aWZpY2F0aW9uUG9saWN5UmVzcG9uc2USaAoRTGlzdE5vdGlmaWNhdGlvbnMSKC5haXJpcy5haW9wcy52MS5MaXN0Tm90aWZpY2F0aW9uc1JlcXVlc3QaKS5haXJpcy5haW9wcy52MS5MaXN0Tm90aWZpY2F0aW9uc1Jlc3BvbnNlQjdaNWdpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_airis_aiops_v1_anomaly, file_airis_common_v1_common]);
 
 /**
  * A condition, how long it must hold before it fires, and what the alert
@@ -1219,6 +1219,409 @@ export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PUR
   messageDesc(file_airis_aiops_v1_alert, 37);
 
 /**
+ * Where a tenant's alerts go: receivers, and the route tree that picks
+ * them, groups alerts and times their notifications, with Alertmanager's
+ * semantics (https://prometheus.io/docs/alerting/latest/configuration/).
+ *
+ * Only firing alerts are notified (not pending ones), and not while a
+ * silence mutes them. A group's first notification goes out group_wait
+ * after its first alert; after that the group is looked at every
+ * group_interval and notified when an alert joined it or resolved, or
+ * when repeat_interval passed since its last notification. What was sent
+ * is stored, so a restarted service sends nothing twice.
+ *
+ * @generated from message airis.aiops.v1.NotificationPolicy
+ */
+export type NotificationPolicy = Message<"airis.aiops.v1.NotificationPolicy"> & {
+  /**
+   * At most 64, with distinct names.
+   *
+   * @generated from field: repeated airis.aiops.v1.Receiver receivers = 1;
+   */
+  receivers: Receiver[];
+
+  /**
+   * Required: the root route (its receiver gets every alert no child
+   * route takes). The root has no matchers and no `continue`.
+   *
+   * @generated from field: airis.aiops.v1.Route route = 2;
+   */
+  route?: Route | undefined;
+
+  /**
+   * Set by the service: 1 when first stored, one more at each update;
+   * UpdateNotificationPolicy takes the version it replaces.
+   *
+   * @generated from field: uint64 version = 3;
+   */
+  version: bigint;
+
+  /**
+   * Set by the service.
+   *
+   * @generated from field: fixed64 update_time_unix_nano = 4;
+   */
+  updateTimeUnixNano: bigint;
+};
+
+/**
+ * Describes the message airis.aiops.v1.NotificationPolicy.
+ * Use `create(NotificationPolicySchema)` to create a new message.
+ */
+export const NotificationPolicySchema: GenMessage<NotificationPolicy> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 38);
+
+/**
+ * Somewhere notifications go.
+ *
+ * @generated from message airis.aiops.v1.Receiver
+ */
+export type Receiver = Message<"airis.aiops.v1.Receiver"> & {
+  /**
+   * Required, at most 200 characters; routes name it.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * At most 8. A receiver without any takes the alerts and sends nothing
+   * (a "blackhole", as in Alertmanager).
+   *
+   * @generated from field: repeated airis.aiops.v1.WebhookConfig webhooks = 2;
+   */
+  webhooks: WebhookConfig[];
+};
+
+/**
+ * Describes the message airis.aiops.v1.Receiver.
+ * Use `create(ReceiverSchema)` to create a new message.
+ */
+export const ReceiverSchema: GenMessage<Receiver> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 39);
+
+/**
+ * A webhook receiving Alertmanager's webhook JSON (version "4"), so that
+ * anything that takes Alertmanager's webhooks takes these.
+ *
+ * @generated from message airis.aiops.v1.WebhookConfig
+ */
+export type WebhookConfig = Message<"airis.aiops.v1.WebhookConfig"> & {
+  /**
+   * Required: an http:// URL, at most 2,048 bytes. For TLS, point it at
+   * the sidecar's egress, which originates TLS (docs/aiops.md).
+   *
+   * @generated from field: string url = 1;
+   */
+  url: string;
+
+  /**
+   * Whether resolved alerts are notified; unset: yes (Alertmanager's
+   * default).
+   *
+   * @generated from field: optional bool send_resolved = 2;
+   */
+  sendResolved?: boolean | undefined;
+
+  /**
+   * The most alerts in one notification (the rest are counted in
+   * `truncatedAlerts`); 0: no limit.
+   *
+   * @generated from field: uint32 max_alerts = 3;
+   */
+  maxAlerts: number;
+
+  /**
+   * The language of the annotations sent: "ko" or "en"; empty: English.
+   *
+   * @generated from field: string locale = 4;
+   */
+  locale: string;
+};
+
+/**
+ * Describes the message airis.aiops.v1.WebhookConfig.
+ * Use `create(WebhookConfigSchema)` to create a new message.
+ */
+export const WebhookConfigSchema: GenMessage<WebhookConfig> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 40);
+
+/**
+ * A node of the route tree. An alert enters at the root and goes down to
+ * the first child whose matchers all match its labels, recursively; the
+ * deepest route it reaches takes it. A child with `continue` lets the
+ * alert go on to its next siblings as well. Unset fields are inherited
+ * from the parent.
+ *
+ * @generated from message airis.aiops.v1.Route
+ */
+export type Route = Message<"airis.aiops.v1.Route"> & {
+  /**
+   * The receiver of the alerts this route takes; required at the root.
+   *
+   * @generated from field: string receiver = 1;
+   */
+  receiver: string;
+
+  /**
+   * The labels that split alerts into groups (one notification per group);
+   * `...` alone: every label (each alert its own group). Empty at the
+   * root: one group for all.
+   *
+   * @generated from field: repeated string group_by = 2;
+   */
+  groupBy: string[];
+
+  /**
+   * All must match (as a silence's matchers); at most 64.
+   *
+   * @generated from field: repeated airis.aiops.v1.LabelMatcher matchers = 3;
+   */
+  matchers: LabelMatcher[];
+
+  /**
+   * After matching this route, go on to its next siblings.
+   *
+   * @generated from field: bool continue = 4;
+   */
+  continue: boolean;
+
+  /**
+   * Seconds from a new group's first alert to its first notification, so
+   * that alerts firing together are sent together. Root default 30; at
+   * most 86,400.
+   *
+   * @generated from field: optional uint32 group_wait_seconds = 5;
+   */
+  groupWaitSeconds?: number | undefined;
+
+  /**
+   * Seconds between looks at a group that was notified. Root default 300;
+   * 1 to 86,400.
+   *
+   * @generated from field: optional uint32 group_interval_seconds = 6;
+   */
+  groupIntervalSeconds?: number | undefined;
+
+  /**
+   * Seconds after which a group still firing is notified again. Root
+   * default 14,400 (4 h); 1 to 604,800, at least group_interval.
+   *
+   * @generated from field: optional uint32 repeat_interval_seconds = 7;
+   */
+  repeatIntervalSeconds?: number | undefined;
+
+  /**
+   * At most 64 children; the tree at most 8 deep.
+   *
+   * @generated from field: repeated airis.aiops.v1.Route routes = 8;
+   */
+  routes: Route[];
+};
+
+/**
+ * Describes the message airis.aiops.v1.Route.
+ * Use `create(RouteSchema)` to create a new message.
+ */
+export const RouteSchema: GenMessage<Route> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 41);
+
+/**
+ * @generated from message airis.aiops.v1.GetNotificationPolicyRequest
+ */
+export type GetNotificationPolicyRequest = Message<"airis.aiops.v1.GetNotificationPolicyRequest"> & {
+};
+
+/**
+ * Describes the message airis.aiops.v1.GetNotificationPolicyRequest.
+ * Use `create(GetNotificationPolicyRequestSchema)` to create a new message.
+ */
+export const GetNotificationPolicyRequestSchema: GenMessage<GetNotificationPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 42);
+
+/**
+ * @generated from message airis.aiops.v1.GetNotificationPolicyResponse
+ */
+export type GetNotificationPolicyResponse = Message<"airis.aiops.v1.GetNotificationPolicyResponse"> & {
+  /**
+   * @generated from field: airis.aiops.v1.NotificationPolicy policy = 1;
+   */
+  policy?: NotificationPolicy | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.GetNotificationPolicyResponse.
+ * Use `create(GetNotificationPolicyResponseSchema)` to create a new message.
+ */
+export const GetNotificationPolicyResponseSchema: GenMessage<GetNotificationPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 43);
+
+/**
+ * @generated from message airis.aiops.v1.UpdateNotificationPolicyRequest
+ */
+export type UpdateNotificationPolicyRequest = Message<"airis.aiops.v1.UpdateNotificationPolicyRequest"> & {
+  /**
+   * With the version it replaces.
+   *
+   * @generated from field: airis.aiops.v1.NotificationPolicy policy = 1;
+   */
+  policy?: NotificationPolicy | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.UpdateNotificationPolicyRequest.
+ * Use `create(UpdateNotificationPolicyRequestSchema)` to create a new message.
+ */
+export const UpdateNotificationPolicyRequestSchema: GenMessage<UpdateNotificationPolicyRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 44);
+
+/**
+ * @generated from message airis.aiops.v1.UpdateNotificationPolicyResponse
+ */
+export type UpdateNotificationPolicyResponse = Message<"airis.aiops.v1.UpdateNotificationPolicyResponse"> & {
+  /**
+   * As stored, with its new version.
+   *
+   * @generated from field: airis.aiops.v1.NotificationPolicy policy = 1;
+   */
+  policy?: NotificationPolicy | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.UpdateNotificationPolicyResponse.
+ * Use `create(UpdateNotificationPolicyResponseSchema)` to create a new message.
+ */
+export const UpdateNotificationPolicyResponseSchema: GenMessage<UpdateNotificationPolicyResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 45);
+
+/**
+ * @generated from message airis.aiops.v1.ListNotificationsRequest
+ */
+export type ListNotificationsRequest = Message<"airis.aiops.v1.ListNotificationsRequest"> & {
+  /**
+   * Only the notifications of this receiver; empty: every receiver's.
+   *
+   * @generated from field: string receiver = 1;
+   */
+  receiver: string;
+
+  /**
+   * 0: 100 per page; at most 1,000.
+   *
+   * @generated from field: airis.common.v1.PageRequest page = 2;
+   */
+  page?: PageRequest | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListNotificationsRequest.
+ * Use `create(ListNotificationsRequestSchema)` to create a new message.
+ */
+export const ListNotificationsRequestSchema: GenMessage<ListNotificationsRequest> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 46);
+
+/**
+ * One notification of a group to a receiver's webhook.
+ *
+ * @generated from message airis.aiops.v1.Notification
+ */
+export type Notification = Message<"airis.aiops.v1.Notification"> & {
+  /**
+   * @generated from field: string receiver = 1;
+   */
+  receiver: string;
+
+  /**
+   * Which of the receiver's webhooks (0 for the first).
+   *
+   * @generated from field: uint32 webhook = 2;
+   */
+  webhook: number;
+
+  /**
+   * The group, as Alertmanager's groupKey: the route, then the values of
+   * its group_by labels.
+   *
+   * @generated from field: string group_key = 3;
+   */
+  groupKey: string;
+
+  /**
+   * @generated from field: map<string, string> group_labels = 4;
+   */
+  groupLabels: { [key: string]: string };
+
+  /**
+   * FIRING when any alert sent was firing, else RESOLVED.
+   *
+   * @generated from field: airis.aiops.v1.AlertState status = 5;
+   */
+  status: AlertState;
+
+  /**
+   * How many of the group's alerts were firing and resolved when it was
+   * sent (silenced ones left out; resolved ones are in the body only if
+   * the webhook takes them).
+   *
+   * @generated from field: uint32 firing = 6;
+   */
+  firing: number;
+
+  /**
+   * @generated from field: uint32 resolved = 7;
+   */
+  resolved: number;
+
+  /**
+   * When it was sent, nanoseconds since the Unix epoch.
+   *
+   * @generated from field: fixed64 time_unix_nano = 8;
+   */
+  timeUnixNano: bigint;
+
+  /**
+   * Whether the webhook answered 2xx; if not, why (it is tried again).
+   *
+   * @generated from field: bool delivered = 9;
+   */
+  delivered: boolean;
+
+  /**
+   * @generated from field: string error = 10;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message airis.aiops.v1.Notification.
+ * Use `create(NotificationSchema)` to create a new message.
+ */
+export const NotificationSchema: GenMessage<Notification> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 47);
+
+/**
+ * @generated from message airis.aiops.v1.ListNotificationsResponse
+ */
+export type ListNotificationsResponse = Message<"airis.aiops.v1.ListNotificationsResponse"> & {
+  /**
+   * @generated from field: repeated airis.aiops.v1.Notification notifications = 1;
+   */
+  notifications: Notification[];
+
+  /**
+   * @generated from field: airis.common.v1.PageInfo page = 2;
+   */
+  page?: PageInfo | undefined;
+};
+
+/**
+ * Describes the message airis.aiops.v1.ListNotificationsResponse.
+ * Use `create(ListNotificationsResponseSchema)` to create a new message.
+ */
+export const ListNotificationsResponseSchema: GenMessage<ListNotificationsResponse> = /*@__PURE__*/
+  messageDesc(file_airis_aiops_v1_alert, 48);
+
+/**
  * @generated from enum airis.aiops.v1.Comparison
  */
 export enum Comparison {
@@ -1544,6 +1947,47 @@ export const AlertService: GenService<{
     methodKind: "unary";
     input: typeof ExpireSilenceRequestSchema;
     output: typeof ExpireSilenceResponseSchema;
+  },
+  /**
+   * The tenant's notification policy: where alerts are sent (receivers)
+   * and how they are grouped and timed (a route tree), as in
+   * Alertmanager. A tenant that never stored one gets an empty policy
+   * (version 0): its alerts fire and are listed, and nobody is notified.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.GetNotificationPolicy
+   */
+  getNotificationPolicy: {
+    methodKind: "unary";
+    input: typeof GetNotificationPolicyRequestSchema;
+    output: typeof GetNotificationPolicyResponseSchema;
+  },
+  /**
+   * Replaces the policy whole. `policy.version` must be the version the
+   * caller read (0 for a tenant without one). INVALID_ARGUMENT: a field of
+   * the policy, named with its path (for example
+   * "policy.route.routes[0].receiver: no receiver named pager").
+   * ABORTED: the policy changed since that version; read it again.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.UpdateNotificationPolicy
+   */
+  updateNotificationPolicy: {
+    methodKind: "unary";
+    input: typeof UpdateNotificationPolicyRequestSchema;
+    output: typeof UpdateNotificationPolicyResponseSchema;
+  },
+  /**
+   * The notifications sent or attempted for the tenant's alerts, the
+   * newest first, paged: one per group and receiver each time its group
+   * was flushed with something to say (a new or resolved alert, or the
+   * repeat interval passed). INVALID_ARGUMENT: a page token not from this
+   * RPC (`page.page_token`). RESOURCE_EXHAUSTED: a page size above 1,000.
+   *
+   * @generated from rpc airis.aiops.v1.AlertService.ListNotifications
+   */
+  listNotifications: {
+    methodKind: "unary";
+    input: typeof ListNotificationsRequestSchema;
+    output: typeof ListNotificationsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_airis_aiops_v1_alert, 0);

@@ -1,0 +1,829 @@
+//! Notifications, as Alertmanager's dispatcher sends them: each firing
+//! (and resolved) alert goes down the tenant's route tree
+//! ([`super::policy`]) into groups; a group is flushed `group_wait` after
+//! it starts and every `group_interval` after that, and a flush notifies
+//! each of its receiver's webhooks when the group has something new for
+//! it (an alert that joined or resolved) or `repeat_interval` has passed
+//! (Alertmanager's `needsUpdate`). Alerts an active silence matches are
+//! left out of a flush.
+//!
+//! What each webhook was last told is the notification log
+//! (`aiops_notifications`), written after a webhook answers 2xx; a group
+//! (re)created after a restart reads it before its first flush, so an
+//! alert firing across a restart is not notified again until its repeat
+//! interval. A crash between a webhook's answer and the log write sends
+//! that notification once more (at least once, as Alertmanager).
+//!
+//! The evaluator hands over a [`Snapshot`] after each minute it judged;
+//! the notifier runs in its own task so a slow webhook delays no rule.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use airis_proto::airis::aiops::v1::SilenceState;
+use airis_runtime::Shutdown;
+use airis_runtime::clock::now_unix_nano;
+use airis_runtime::tenant::Tenant;
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper_util::client::legacy::Client as HttpClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::history::AlertRow;
+use super::notify_store::{self, LogRow};
+use super::policy::{self, Policy, Receiver, Timing, Webhook};
+use super::silence::Silence;
+use super::silence_store;
+
+type Http = HttpClient<HttpConnector, Full<Bytes>>;
+
+/// The most silences of one tenant applied to a flush.
+const MAX_SILENCES: u64 = 20_000;
+/// A failed flush is tried again after this, doubling up to the group
+/// interval.
+const FIRST_RETRY: Duration = Duration::from_secs(5);
+/// How much of a refusing webhook's answer its log row keeps.
+const MAX_ERROR_BODY: usize = 512;
+
+/// An alert as notifications see it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Notice {
+    pub(crate) tenant: String,
+    pub(crate) rule_id: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) annotations_en: BTreeMap<String, String>,
+    pub(crate) annotations_ko: BTreeMap<String, String>,
+    /// Unix s of the minute it fired.
+    pub(crate) starts: u32,
+    /// Unix s of the minute it resolved; 0 while firing.
+    pub(crate) ends: u32,
+}
+
+impl Notice {
+    /// The notice of a stored alert that fired; `None` for one that never
+    /// did (pending alerts are not notified).
+    pub(crate) fn of(row: &AlertRow) -> Option<Self> {
+        (row.fired != 0).then(|| Self {
+            tenant: row.tenant.clone(),
+            rule_id: row.rule_id.clone(),
+            labels: row.labels.clone(),
+            annotations_en: row.annotations_en.clone(),
+            annotations_ko: row.annotations_ko.clone(),
+            starts: row.fired,
+            ends: row.resolved,
+        })
+    }
+
+    fn firing(&self) -> bool {
+        self.ends == 0
+    }
+}
+
+/// What one evaluation pass saw: every alert firing after it, and those
+/// that resolved in it.
+#[derive(Debug, Default)]
+pub(crate) struct Snapshot {
+    pub(crate) firing: Vec<Notice>,
+    pub(crate) resolved: Vec<Notice>,
+}
+
+/// `[aiops.watch]` settings of notifications.
+#[derive(Debug, Clone)]
+pub(crate) struct NotifyConfig {
+    /// The UI's address, for links in notifications.
+    pub(crate) external_url: String,
+    /// How long a webhook has to answer.
+    pub(crate) timeout: Duration,
+}
+
+/// What a webhook was last told.
+#[derive(Debug, Clone, PartialEq)]
+struct Sent {
+    firing: BTreeSet<String>,
+    resolved: BTreeSet<String>,
+    /// Unix ns.
+    at: i64,
+}
+
+/// Alertmanager's `needsUpdate`: whether a flush with `firing` and
+/// `resolved` (fingerprints) has something to tell a webhook told `last`.
+fn needs_update(
+    last: Option<&Sent>,
+    firing: &BTreeSet<String>,
+    resolved: &BTreeSet<String>,
+    send_resolved: bool,
+    repeat_secs: u32,
+    now: i64,
+) -> bool {
+    let Some(last) = last else {
+        return !firing.is_empty();
+    };
+    if !firing.is_subset(&last.firing) {
+        return true;
+    }
+    // Nothing firing: tell that it resolved only if it was told firing.
+    if firing.is_empty() {
+        return !last.firing.is_empty();
+    }
+    if send_resolved && !resolved.is_subset(&last.resolved) {
+        return true;
+    }
+    last.at
+        .saturating_add(i64::from(repeat_secs) * 1_000_000_000)
+        <= now
+}
+
+/// One group: the alerts a route took that share its group_by labels.
+struct Group {
+    tenant: String,
+    receiver: String,
+    key: String,
+    labels: BTreeMap<String, String>,
+    timing: Timing,
+    /// By fingerprint.
+    alerts: BTreeMap<String, Notice>,
+    next: Instant,
+    /// Per webhook of the receiver; `None` until read from the log.
+    last: Option<Vec<Option<Sent>>>,
+    failures: u32,
+}
+
+/// The notifier: every tenant's groups.
+pub(crate) struct Notifier {
+    client: clickhouse::Client,
+    http: Http,
+    config: Arc<NotifyConfig>,
+    policies: HashMap<String, Arc<Policy>>,
+    /// By (tenant, group key).
+    groups: HashMap<(String, String), Group>,
+}
+
+impl Notifier {
+    pub(crate) fn new(client: clickhouse::Client, config: NotifyConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.timeout));
+        Self {
+            client,
+            http: HttpClient::builder(TokioExecutor::new()).build(connector),
+            config: Arc::new(config),
+            policies: HashMap::new(),
+            groups: HashMap::new(),
+        }
+    }
+
+    /// Takes snapshots and flushes due groups until `shutdown`.
+    pub(crate) async fn run(mut self, mut snapshots: mpsc::Receiver<Snapshot>, shutdown: Shutdown) {
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                snapshot = snapshots.recv() => match snapshot {
+                    Some(snapshot) => {
+                        self.reload_policies().await;
+                        self.update(snapshot, Instant::now(), now_unix_nano());
+                    }
+                    None => break,
+                },
+                _ = ticks.tick() => {}
+                () = shutdown.signalled() => break,
+            }
+            self.flush_due(Instant::now()).await;
+        }
+    }
+
+    /// Every tenant's current policy; a tenant whose policy changed
+    /// starts its groups again (as Alertmanager on a new configuration).
+    async fn reload_policies(&mut self) {
+        let stored = match notify_store::all(&self.client).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::warn!(%error, "notification policies not read; the previous ones stay");
+                return;
+            }
+        };
+        let mut policies = HashMap::with_capacity(stored.len());
+        for (tenant, proto) in stored {
+            let version = proto.version;
+            match self.policies.get(&tenant) {
+                Some(p) if p.version == version => {
+                    policies.insert(tenant, Arc::clone(p));
+                }
+                _ => match Policy::check("policy", &proto) {
+                    Ok(p) => {
+                        policies.insert(tenant, Arc::new(p));
+                    }
+                    Err(error) => {
+                        tracing::warn!(%tenant, %error, "a stored notification policy no longer checks; not used");
+                    }
+                },
+            }
+        }
+        self.groups.retain(|(tenant, _), _| {
+            match (self.policies.get(tenant), policies.get(tenant)) {
+                (Some(old), Some(new)) => old.version == new.version,
+                _ => false,
+            }
+        });
+        self.policies = policies;
+    }
+
+    /// Puts the alerts of `snapshot` into their groups. A firing alert a
+    /// group holds that the snapshot no longer has (its rule paused,
+    /// deleted or routed elsewhere) resolves now.
+    fn update(&mut self, snapshot: Snapshot, now: Instant, now_ns: u64) {
+        let now_s = u32::try_from(now_ns / 1_000_000_000).unwrap_or(u32::MAX);
+        let mut seen: BTreeSet<(String, String, String)> = BTreeSet::new();
+        // Resolved first: the same alert firing again wins.
+        for notice in snapshot.resolved.into_iter().chain(snapshot.firing) {
+            let Some(policy) = self.policies.get(&notice.tenant) else {
+                continue;
+            };
+            let fp = policy::fingerprint(&notice.labels);
+            for route in policy.routes_for(&notice.labels) {
+                let (labels, key) = route.group(&notice.labels);
+                let group = self
+                    .groups
+                    .entry((notice.tenant.clone(), key.clone()))
+                    .or_insert_with(|| {
+                        // An alert older than group_wait (a restart) is
+                        // flushed at once, as Alertmanager does.
+                        let wait = u64::from(route.timing.wait);
+                        let waited = u64::from(now_s.saturating_sub(notice.starts));
+                        let next = now + Duration::from_secs(wait.saturating_sub(waited));
+                        Group {
+                            tenant: notice.tenant.clone(),
+                            receiver: route.receiver.clone(),
+                            key: key.clone(),
+                            labels,
+                            timing: route.timing,
+                            alerts: BTreeMap::new(),
+                            next,
+                            last: None,
+                            failures: 0,
+                        }
+                    });
+                group.alerts.insert(fp.clone(), notice.clone());
+                seen.insert((notice.tenant.clone(), key, fp.clone()));
+            }
+        }
+        for group in self.groups.values_mut() {
+            for (fp, alert) in &mut group.alerts {
+                if alert.firing()
+                    && !seen.contains(&(group.tenant.clone(), group.key.clone(), fp.clone()))
+                {
+                    alert.ends = now_s / 60 * 60;
+                }
+            }
+        }
+    }
+
+    /// Flushes every group whose time came, concurrently.
+    async fn flush_due(&mut self, now: Instant) {
+        let due: Vec<(String, String)> = self
+            .groups
+            .iter()
+            .filter(|(_, g)| g.next <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let now_ns = now_unix_nano();
+        let mut silences: HashMap<String, Arc<Vec<Silence>>> = HashMap::new();
+        let mut flushes = JoinSet::new();
+        for key in due {
+            let Some(group) = self.groups.remove(&key) else {
+                continue;
+            };
+            let Some(receiver) = self
+                .policies
+                .get(&group.tenant)
+                .and_then(|p| p.receiver(&group.receiver))
+                .cloned()
+            else {
+                continue;
+            };
+            let muting = match silences.get(&group.tenant) {
+                Some(s) => Arc::clone(s),
+                None => match active_silences(&self.client, &group.tenant, now_ns).await {
+                    Ok(s) => {
+                        let s = Arc::new(s);
+                        silences.insert(group.tenant.clone(), Arc::clone(&s));
+                        s
+                    }
+                    Err(error) => {
+                        // Unknown silences: notifying could wake someone
+                        // who silenced it; wait for the store.
+                        tracing::warn!(tenant = %group.tenant, %error, "silences not read; the flush waits");
+                        let mut group = group;
+                        group.next = now + FIRST_RETRY;
+                        self.groups.insert(key, group);
+                        continue;
+                    }
+                },
+            };
+            let flush = Flush {
+                client: self.client.clone(),
+                http: self.http.clone(),
+                config: Arc::clone(&self.config),
+                receiver,
+                silences: muting,
+                now_ns,
+            };
+            flushes.spawn(async move {
+                let mut group = group;
+                let delivered = flush.run(&mut group).await;
+                (key, group, delivered)
+            });
+        }
+        while let Some(done) = flushes.join_next().await {
+            let Ok((key, mut group, delivered)) = done else {
+                continue;
+            };
+            if delivered {
+                // Told: resolved alerts leave the group.
+                group.alerts.retain(|_, a| a.firing());
+                group.failures = 0;
+                group.next = now + Duration::from_secs(u64::from(group.timing.interval));
+            } else {
+                let backoff = FIRST_RETRY * 2u32.saturating_pow(group.failures.min(16));
+                group.failures += 1;
+                group.next =
+                    now + backoff.min(Duration::from_secs(u64::from(group.timing.interval)));
+            }
+            if !group.alerts.is_empty() {
+                self.groups.insert(key, group);
+            }
+        }
+    }
+}
+
+/// The tenant's silences active at `now`, compiled.
+async fn active_silences(
+    client: &clickhouse::Client,
+    tenant: &str,
+    now: u64,
+) -> Result<Vec<Silence>, clickhouse::error::Error> {
+    let Ok(tenant) = Tenant::parse(tenant) else {
+        return Ok(Vec::new());
+    };
+    let stored = silence_store::list(
+        client,
+        &tenant,
+        None,
+        &[SilenceState::Active],
+        now,
+        None,
+        MAX_SILENCES,
+    )
+    .await?;
+    Ok(stored
+        .iter()
+        .filter_map(|s| Silence::check("silence", s).ok())
+        .collect())
+}
+
+/// One flush of one group.
+struct Flush {
+    client: clickhouse::Client,
+    http: Http,
+    config: Arc<NotifyConfig>,
+    receiver: Receiver,
+    silences: Arc<Vec<Silence>>,
+    now_ns: u64,
+}
+
+impl Flush {
+    /// Notifies each webhook that has something new; whether every one of
+    /// them was told (or had nothing to be told).
+    async fn run(&self, group: &mut Group) -> bool {
+        let now = i64::try_from(self.now_ns).unwrap_or(i64::MAX);
+        let hooks = self.receiver.webhooks.len();
+        if group.last.as_ref().is_none_or(|l| l.len() != hooks) {
+            let mut last = Vec::with_capacity(hooks);
+            for i in 0..hooks {
+                let row = notify_store::last_delivered(
+                    &self.client,
+                    &group.tenant,
+                    &group.receiver,
+                    i as u32,
+                    &group.key,
+                )
+                .await;
+                match row {
+                    Ok(row) => last.push(row.map(|r| Sent {
+                        firing: r.firing.into_iter().collect(),
+                        resolved: r.resolved.into_iter().collect(),
+                        at: r.sent_at,
+                    })),
+                    Err(error) => {
+                        tracing::warn!(%error, group = %group.key, "notification log not read; the flush waits");
+                        return false;
+                    }
+                }
+            }
+            group.last = Some(last);
+        }
+        let shown: Vec<(&String, &Notice)> = group
+            .alerts
+            .iter()
+            .filter(|(_, a)| !self.silences.iter().any(|s| s.matches(&a.labels)))
+            .collect();
+        let firing: BTreeSet<String> = shown
+            .iter()
+            .filter(|(_, a)| a.firing())
+            .map(|(fp, _)| (*fp).clone())
+            .collect();
+        let resolved: BTreeSet<String> = shown
+            .iter()
+            .filter(|(_, a)| !a.firing())
+            .map(|(fp, _)| (*fp).clone())
+            .collect();
+        let mut all_told = true;
+        for (i, hook) in self.receiver.webhooks.iter().enumerate() {
+            let last = group.last.as_ref().and_then(|l| l[i].as_ref());
+            if !needs_update(
+                last,
+                &firing,
+                &resolved,
+                hook.send_resolved,
+                group.timing.repeat,
+                now,
+            ) {
+                continue;
+            }
+            let sent: Vec<(&String, &Notice)> = shown
+                .iter()
+                .filter(|(_, a)| a.firing() || hook.send_resolved)
+                .copied()
+                .collect();
+            let outcome = if sent.is_empty() {
+                // Only resolved alerts, which this webhook does not take:
+                // nothing to send, but the log moves on.
+                Ok(())
+            } else {
+                let body = payload(group, &self.receiver.name, hook, &sent, &self.config);
+                post(&self.http, hook, body, self.config.timeout).await
+            };
+            let row = LogRow {
+                tenant: group.tenant.clone(),
+                receiver: group.receiver.clone(),
+                webhook: i as u32,
+                group_key: group.key.clone(),
+                group_labels: group.labels.clone(),
+                firing: firing.iter().cloned().collect(),
+                resolved: resolved.iter().cloned().collect(),
+                alerts: sent.len() as u32,
+                sent_at: now,
+                delivered: u8::from(outcome.is_ok()),
+                error: outcome.clone().err().unwrap_or_default(),
+            };
+            if let Err(error) = notify_store::log(&self.client, &row).await {
+                tracing::warn!(%error, group = %group.key, "notification sent but not logged; a restart may send it again");
+            }
+            match outcome {
+                Ok(()) => {
+                    if let Some(last) = group.last.as_mut() {
+                        last[i] = Some(Sent {
+                            firing: firing.clone(),
+                            resolved: resolved.clone(),
+                            at: now,
+                        });
+                    }
+                    tracing::info!(receiver = %group.receiver, group = %group.key, webhook = i, firing = firing.len(), resolved = resolved.len(), "notified");
+                }
+                Err(error) => {
+                    all_told = false;
+                    tracing::warn!(receiver = %group.receiver, group = %group.key, webhook = i, %error, "webhook not told; tried again");
+                }
+            }
+        }
+        all_told
+    }
+}
+
+/// Alertmanager's webhook JSON (version 4) for `alerts` of `group`.
+fn payload(
+    group: &Group,
+    receiver: &str,
+    hook: &Webhook,
+    alerts: &[(&String, &Notice)],
+    config: &NotifyConfig,
+) -> Vec<u8> {
+    use serde_json::{Value, json};
+    let annotations = |a: &Notice| {
+        if hook.korean {
+            // Korean where the rule has it, English otherwise.
+            let mut ko = a.annotations_en.clone();
+            ko.extend(a.annotations_ko.clone());
+            ko
+        } else {
+            a.annotations_en.clone()
+        }
+    };
+    let status = if alerts.iter().any(|(_, a)| a.firing()) {
+        "firing"
+    } else {
+        "resolved"
+    };
+    let common = |pick: &dyn Fn(&Notice) -> BTreeMap<String, String>| {
+        let mut iter = alerts.iter().map(|(_, a)| pick(a));
+        let mut common = iter.next().unwrap_or_default();
+        for other in iter {
+            common.retain(|k, v| other.get(k) == Some(v));
+        }
+        common
+    };
+    let limit = match hook.max_alerts {
+        0 => alerts.len(),
+        n => (n as usize).min(alerts.len()),
+    };
+    let base = config.external_url.trim_end_matches('/');
+    let listed: Vec<Value> = alerts[..limit]
+        .iter()
+        .map(|(fp, a)| {
+            json!({
+                "status": if a.firing() { "firing" } else { "resolved" },
+                "labels": a.labels,
+                "annotations": annotations(a),
+                "startsAt": rfc3339(a.starts),
+                "endsAt": if a.firing() { "0001-01-01T00:00:00Z".to_owned() } else { rfc3339(a.ends) },
+                "generatorURL": format!("{base}/alerts/rules/{}", a.rule_id),
+                "fingerprint": fp,
+            })
+        })
+        .collect();
+    let body = json!({
+        "version": "4",
+        "groupKey": group.key,
+        "truncatedAlerts": alerts.len() - limit,
+        "status": status,
+        "receiver": receiver,
+        "groupLabels": group.labels,
+        "commonLabels": common(&|a| a.labels.clone()),
+        "commonAnnotations": common(&annotations),
+        "externalURL": base,
+        "alerts": Value::Array(listed),
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// POSTs `body` to the webhook; a description of what went wrong unless
+/// it answered 2xx within `timeout`.
+async fn post(http: &Http, hook: &Webhook, body: Vec<u8>, timeout: Duration) -> Result<(), String> {
+    let request = http::Request::post(hook.url.clone())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .header(http::header::USER_AGENT, "airis-aiops")
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
+    let answer = async {
+        let response = http.request(request).await.map_err(|e| {
+            // The legacy client's own text says little; its source says why.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        })?;
+        let status = response.status();
+        let body = Limited::new(response.into_body(), 64 * 1024)
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        if status.is_success() {
+            Ok(())
+        } else {
+            let text =
+                String::from_utf8_lossy(&body[..body.len().min(MAX_ERROR_BODY)]).into_owned();
+            Err(format!("HTTP {status}: {}", text.trim()))
+        }
+    };
+    match tokio::time::timeout(timeout, answer).await {
+        Ok(result) => result,
+        Err(_) => Err(format!("no answer within {} s", timeout.as_secs_f64())),
+    }
+}
+
+/// `2026-12-04T17:05:00Z` for Unix seconds.
+fn rfc3339(secs: u32) -> String {
+    let days = i64::from(secs / 86_400);
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn a_webhook_is_told_what_is_new_and_reminded_after_the_repeat_interval() {
+        // Never told: only when something fires.
+        assert!(needs_update(None, &set(&["a"]), &set(&[]), true, 60, 0));
+        assert!(!needs_update(None, &set(&[]), &set(&["a"]), true, 60, 0));
+        let told = Sent {
+            firing: set(&["a", "b"]),
+            resolved: set(&[]),
+            at: 100 * S,
+        };
+        // Nothing new: not before the repeat interval, then again.
+        assert!(!needs_update(
+            Some(&told),
+            &set(&["a", "b"]),
+            &set(&[]),
+            true,
+            60,
+            159 * S
+        ));
+        assert!(needs_update(
+            Some(&told),
+            &set(&["a", "b"]),
+            &set(&[]),
+            true,
+            60,
+            160 * S
+        ));
+        // One fewer firing, not resolved (silenced): nothing to say.
+        assert!(!needs_update(
+            Some(&told),
+            &set(&["a"]),
+            &set(&[]),
+            true,
+            60,
+            101 * S
+        ));
+        // A new one.
+        assert!(needs_update(
+            Some(&told),
+            &set(&["a", "c"]),
+            &set(&[]),
+            true,
+            60,
+            101 * S
+        ));
+        // One resolved: said if the webhook takes resolved alerts.
+        assert!(needs_update(
+            Some(&told),
+            &set(&["a"]),
+            &set(&["b"]),
+            true,
+            60,
+            101 * S
+        ));
+        assert!(!needs_update(
+            Some(&told),
+            &set(&["a"]),
+            &set(&["b"]),
+            false,
+            60,
+            101 * S
+        ));
+        // All resolved: said (once), whatever send_resolved (the log moves on).
+        assert!(needs_update(
+            Some(&told),
+            &set(&[]),
+            &set(&["a", "b"]),
+            false,
+            60,
+            101 * S
+        ));
+        let resolved = Sent {
+            firing: set(&[]),
+            resolved: set(&["a", "b"]),
+            at: 101 * S,
+        };
+        assert!(!needs_update(
+            Some(&resolved),
+            &set(&[]),
+            &set(&["a", "b"]),
+            true,
+            60,
+            500 * S
+        ));
+        // Firing again after it resolved: new.
+        assert!(needs_update(
+            Some(&resolved),
+            &set(&["a"]),
+            &set(&[]),
+            true,
+            60,
+            102 * S
+        ));
+    }
+
+    #[test]
+    fn times_are_rfc3339_in_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_796_403_900), "2026-12-04T17:05:00Z");
+        assert_eq!(rfc3339(u32::MAX), "2106-02-07T06:28:15Z");
+    }
+
+    fn notice(name: &str, starts: u32, ends: u32) -> Notice {
+        Notice {
+            tenant: "demo".into(),
+            rule_id: format!("rule-{name}"),
+            labels: [
+                ("alertname".to_owned(), name.to_owned()),
+                ("team".to_owned(), "pay".to_owned()),
+            ]
+            .into_iter()
+            .collect(),
+            annotations_en: [("summary".to_owned(), format!("{name} is slow"))]
+                .into_iter()
+                .collect(),
+            annotations_ko: [("summary".to_owned(), format!("{name} 느림"))]
+                .into_iter()
+                .collect(),
+            starts,
+            ends,
+        }
+    }
+
+    #[test]
+    fn the_payload_is_alertmanagers_webhook_json() {
+        let a = notice("a", 1_796_403_900, 0);
+        let b = notice("b", 1_796_403_900, 1_796_404_020);
+        let group = Group {
+            tenant: "demo".into(),
+            receiver: "team".into(),
+            key: "{}:{team=\"pay\"}".into(),
+            labels: [("team".to_owned(), "pay".to_owned())]
+                .into_iter()
+                .collect(),
+            timing: Timing {
+                wait: 0,
+                interval: 60,
+                repeat: 3_600,
+            },
+            alerts: BTreeMap::new(),
+            next: Instant::now(),
+            last: None,
+            failures: 0,
+        };
+        let hook = Webhook {
+            url: "http://hooks.local/x".parse().unwrap(),
+            send_resolved: true,
+            max_alerts: 1,
+            korean: true,
+        };
+        let config = NotifyConfig {
+            external_url: "http://ui.local/".into(),
+            timeout: Duration::from_secs(1),
+        };
+        let (fa, fb) = ("f-a".to_owned(), "f-b".to_owned());
+        let body = payload(&group, "team", &hook, &[(&fa, &a), (&fb, &b)], &config);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["version"], "4");
+        assert_eq!(v["status"], "firing");
+        assert_eq!(v["receiver"], "team");
+        assert_eq!(v["groupKey"], "{}:{team=\"pay\"}");
+        assert_eq!(v["groupLabels"]["team"], "pay");
+        assert_eq!(v["commonLabels"], serde_json::json!({"team": "pay"}));
+        assert_eq!(v["commonAnnotations"], serde_json::json!({}));
+        assert_eq!(v["truncatedAlerts"], 1);
+        assert_eq!(v["externalURL"], "http://ui.local");
+        let first = &v["alerts"][0];
+        assert_eq!(v["alerts"].as_array().unwrap().len(), 1);
+        assert_eq!(first["status"], "firing");
+        assert_eq!(first["annotations"]["summary"], "a 느림");
+        assert_eq!(first["startsAt"], "2026-12-04T17:05:00Z");
+        assert_eq!(first["endsAt"], "0001-01-01T00:00:00Z");
+        assert_eq!(first["generatorURL"], "http://ui.local/alerts/rules/rule-a");
+        assert_eq!(first["fingerprint"], "f-a");
+        // Only resolved ones: resolved.
+        let body = payload(&group, "team", &hook, &[(&fb, &b)], &config);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], "resolved");
+        assert_eq!(v["alerts"][0]["endsAt"], "2026-12-04T17:07:00Z");
+        assert_eq!(v["commonAnnotations"]["summary"], "b 느림");
+    }
+}
