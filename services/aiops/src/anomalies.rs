@@ -72,10 +72,16 @@ impl Filter {
 
     /// Whether a stored anomaly passes the filter (WatchAnomalies).
     pub(crate) fn matches(&self, row: &AnomalyRow) -> bool {
-        (self.service.is_empty() || row.service == self.service)
-            && (self.operation.is_empty() || row.operation == self.operation)
-            && (self.signals.is_empty() || self.signals.iter().any(|s| s.name() == row.signal))
-            && row.score >= self.min_score
+        self.accepts(&row.service, &row.operation, &row.signal, row.score)
+    }
+
+    /// Whether an anomaly of that series (signal by its stored name) and
+    /// score passes the filter.
+    pub(crate) fn accepts(&self, service: &str, operation: &str, signal: &str, score: f64) -> bool {
+        (self.service.is_empty() || service == self.service)
+            && (self.operation.is_empty() || operation == self.operation)
+            && (self.signals.is_empty() || self.signals.iter().any(|s| s.name() == signal))
+            && score >= self.min_score
     }
 
     /// ` AND ...` conditions on the stored columns.

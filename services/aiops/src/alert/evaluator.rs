@@ -2,9 +2,13 @@
 //! rule that is not paused is judged on every minute that completed since
 //! it was last judged (from its last change on), as TestRule judges it,
 //! and its alerts are stored ([`super::history`]) whenever one is open and
-//! when it resolves.
+//! when it resolves. A tenant's rules are judged together: the data they
+//! read is fetched once ([`Data`]: one RED query, one anomaly query, one
+//! query per distinct metric selector) and their alerts stored in one
+//! insert, so the cost of a pass grows with tenants, not with rules.
 //!
-//! Restarts: a rule's open alert is read back from the store and goes on
+//! Restarts: a rule's open alert is read back from the store (every
+//! tenant's at once) and goes on
 //! from the minute after the one last judged; a rule without one is judged
 //! again over the last [`REPLAY_MINUTES`] (never before its last change),
 //! which writes the same rows for the alerts already stored and the
@@ -12,13 +16,14 @@
 //! completed minute does not change, so judging it again gives the same
 //! answer.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 
 use airis_analytics::query::Store;
 use airis_proto::airis::aiops::v1 as pb;
 use airis_runtime::tenant::Tenant;
 
-use super::data;
+use super::data::Data;
 use super::evaluate::{Episode, Machine, judge};
 use super::history::{self, AlertRow, Stage};
 use super::notify::{Notice, Snapshot};
@@ -63,12 +68,13 @@ impl Evaluator {
         if end <= self.judged_to {
             return Ok(None);
         }
-        let mut resolved = Vec::new();
         let client = store.client();
         let current = store::all_current(client)
             .await
             .map_err(airis_analytics::Error::from)?;
+        let mut resolved = Vec::new();
         let mut live = HashSet::with_capacity(current.len());
+        let mut changed = Vec::new();
         for (tenant_id, proto) in current {
             if proto.paused {
                 continue;
@@ -85,27 +91,49 @@ impl Evaluator {
             };
             let key = (tenant_id, proto.id.clone());
             live.insert(key.clone());
-            let reload = self
+            if self
                 .rules
                 .get(&key)
-                .is_none_or(|w| w.rule.proto.version != proto.version);
-            if reload {
-                let previous = self.rules.remove(&key).map(|w| (w.machine, w.cursor));
-                match load(store, tenant, rule, previous, end).await {
-                    Ok(watched) => {
-                        self.rules.insert(key.clone(), watched);
-                    }
-                    Err(error) => {
-                        tracing::warn!(rule = %key.1, %error, "a rule's alerts could not be read; retried next minute");
-                        continue;
-                    }
+                .is_none_or(|w| w.rule.proto.version != proto.version)
+            {
+                changed.push((key, tenant, rule));
+            }
+        }
+        // Rules new to this process go on from their open alerts, read
+        // once for all of them.
+        let open = if changed
+            .iter()
+            .any(|(key, ..)| !self.rules.contains_key(key))
+        {
+            let mut open: HashMap<(String, String), AlertRow> = HashMap::new();
+            for row in history::all_open(client)
+                .await
+                .map_err(airis_analytics::Error::from)?
+            {
+                let key = (row.tenant.clone(), row.rule_id.clone());
+                if open.get(&key).is_none_or(|o| o.active < row.active) {
+                    open.insert(key, row);
                 }
             }
-            let Some(watched) = self.rules.get_mut(&key) else {
-                continue;
-            };
-            if let Err(error) = watched.judge(store, end, &mut resolved).await {
-                tracing::warn!(rule = %key.1, %error, "a rule could not be judged; retried next minute");
+            open
+        } else {
+            HashMap::new()
+        };
+        for (key, tenant, rule) in changed {
+            let previous = self.rules.remove(&key).map(|w| (w.machine, w.cursor));
+            let watched = load(tenant, rule, previous, open.get(&key), end);
+            self.rules.insert(key, watched);
+        }
+        // Judged a tenant at a time, on data read once for its rules.
+        let mut due: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for (key, watched) in &self.rules {
+            if live.contains(key) && watched.cursor < end {
+                due.entry(key.0.clone()).or_default().push(key.clone());
+            }
+        }
+        for (tenant, keys) in due {
+            if let Err(error) = self.judge_tenant(store, &keys, end, &mut resolved).await {
+                tracing::warn!(%tenant, rules = keys.len(), %error, "a tenant's rules could not be judged; retried next minute");
             }
         }
         // Rules deleted or paused while no process judged them: their
@@ -165,71 +193,117 @@ impl Evaluator {
             .collect();
         Ok(Some(Snapshot { firing, resolved }))
     }
+
+    /// Judges the rules `keys` of one tenant up to `end` on data fetched
+    /// once for all of them, and stores their alerts in one insert; if
+    /// that fails, every rule stays where it was.
+    async fn judge_tenant(
+        &mut self,
+        store: &Store,
+        keys: &[(String, String)],
+        end: u32,
+        resolved: &mut Vec<Notice>,
+    ) -> Result<(), Error> {
+        let watched: Vec<&Watched> = keys.iter().filter_map(|k| self.rules.get(k)).collect();
+        let Some(tenant) = watched.first().map(|w| w.tenant.clone()) else {
+            return Ok(());
+        };
+        let first = watched.iter().map(|w| w.first()).min().unwrap_or(end);
+        let rules: Vec<&Rule> = watched.iter().map(|w| &w.rule).collect();
+        let data = Data::fetch(store, &tenant, "rule", &rules, first, end).await?;
+        let mut rows = Vec::new();
+        let mut ended = Vec::new();
+        let mut before = Vec::with_capacity(keys.len());
+        let mut token = DefaultHasher::new();
+        for key in keys {
+            let Some(w) = self.rules.get_mut(key) else {
+                continue;
+            };
+            (key, w.cursor).hash(&mut token);
+            before.push((key, w.machine.clone(), w.cursor));
+            match w.judge(&data, end) {
+                Ok(judged) => {
+                    ended.extend(
+                        judged
+                            .iter()
+                            .filter(|r| r.stage() == Some(Stage::Resolved))
+                            .filter_map(Notice::of),
+                    );
+                    rows.extend(judged);
+                }
+                Err(error) => {
+                    tracing::warn!(rule = %key.1, %error, "a rule could not be judged; retried next minute");
+                }
+            }
+        }
+        let token = format!("{}:rules:{end}:{:016x}", tenant.as_str(), token.finish());
+        if let Err(error) = history::write(store.client(), &token, &rows).await {
+            for (key, machine, cursor) in before {
+                if let Some(w) = self.rules.get_mut(key) {
+                    w.machine = machine;
+                    w.cursor = cursor;
+                }
+            }
+            return Err(airis_analytics::Error::from(error).into());
+        }
+        resolved.extend(ended);
+        Ok(())
+    }
 }
 
 /// A rule to judge from where it was: its open alert, from the machine
-/// that was judging it (an edited rule) or from the store (a restart).
-async fn load(
-    store: &Store,
+/// that was judging it (an edited rule) or as stored (`open`, a restart).
+fn load(
     tenant: Tenant,
     rule: Rule,
     previous: Option<(Machine, u32)>,
+    open: Option<&AlertRow>,
     end: u32,
-) -> Result<Watched, Error> {
+) -> Watched {
     // From the minute of the change on, that minute included.
     let changed = u32::try_from(rule.proto.update_time_unix_nano / NANOS_PER_SEC)
         .unwrap_or(u32::MAX)
         / MINUTE_SECS
         * MINUTE_SECS;
     let replay_from = end.saturating_sub(REPLAY_MINUTES * MINUTE_SECS);
-    let (open, cursor) = match previous {
+    let (open, cursor) = match (previous, open) {
         // An edited rule: its alert goes on under the new condition from
         // the change on.
-        Some((machine, cursor)) => (machine.open().copied(), cursor.max(changed)),
-        None => match history::open(store.client(), &tenant, &rule.proto.id)
-            .await
-            .map_err(airis_analytics::Error::from)?
-        {
-            // After the minute last judged.
-            Some(row) => (
-                Some(row.episode()),
-                (row.evaluated + MINUTE_SECS).max(replay_from),
-            ),
-            None => (None, changed.max(replay_from)),
-        },
+        (Some((machine, cursor)), _) => (machine.open().copied(), cursor.max(changed)),
+        // After the minute last judged.
+        (None, Some(row)) => (
+            Some(row.episode()),
+            (row.evaluated + MINUTE_SECS).max(replay_from),
+        ),
+        (None, None) => (None, changed.max(replay_from)),
     };
-    tracing::info!(
+    tracing::debug!(
         tenant = tenant.as_str(),
         rule = %rule.proto.id,
         open = open.is_some(),
         resume_at = cursor,
         "judging an alert rule"
     );
-    Ok(Watched {
+    Watched {
         machine: Machine::resume(rule.for_minutes, open),
         tenant,
         rule,
         cursor,
-    })
+    }
 }
 
 impl Watched {
-    /// Judges the minutes from the cursor to `end` and stores what
-    /// changed: every alert that resolved in them (also added to
-    /// `resolved`), and the open one.
-    async fn judge(
-        &mut self,
-        store: &Store,
-        end: u32,
-        resolved: &mut Vec<Notice>,
-    ) -> Result<(), Error> {
-        if self.cursor >= end {
-            return Ok(());
-        }
-        let first = self
-            .cursor
-            .saturating_sub(self.rule.lookback_minutes() * MINUTE_SECS);
-        let minutes = data::minutes(store, &self.tenant, "rule", &self.rule, first, end).await?;
+    /// The first minute its next judgement reads.
+    fn first(&self) -> u32 {
+        self.cursor
+            .saturating_sub(self.rule.lookback_minutes() * MINUTE_SECS)
+    }
+
+    /// Judges the minutes from the cursor to `end` on `data`: the rows to
+    /// store, every alert that resolved in them and the open one.
+    fn judge(&mut self, data: &Data, end: u32) -> Result<Vec<AlertRow>, Error> {
+        let first = self.first();
+        let minutes = data.minutes("rule", &self.rule, first)?;
         let mut rows = Vec::new();
         for judged in judge(&self.rule.condition, first, &minutes) {
             if judged.minute < self.cursor {
@@ -243,23 +317,8 @@ impl Watched {
         if let Some(open) = self.machine.open().copied() {
             rows.push(self.row(&open, last));
         }
-        let token = format!(
-            "{}:{}:{}:{}",
-            self.tenant.as_str(),
-            self.rule.proto.id,
-            self.cursor,
-            end
-        );
-        history::write(store.client(), &token, &rows)
-            .await
-            .map_err(airis_analytics::Error::from)?;
-        resolved.extend(
-            rows.iter()
-                .filter(|r| r.stage() == Some(Stage::Resolved))
-                .filter_map(Notice::of),
-        );
         self.cursor = end;
-        Ok(())
+        Ok(rows)
     }
 
     /// The stored row of `episode` as judged at `evaluated`.

@@ -146,22 +146,6 @@ fn latest(tenant: Option<&Tenant>, rule_id: &str, filter: &Sql, tail: &Sql) -> S
     sql
 }
 
-/// The alert of rule `rule_id` still open (pending or firing) when last
-/// judged, if any.
-pub(crate) async fn open(
-    client: &clickhouse::Client,
-    tenant: &Tenant,
-    rule_id: &str,
-) -> Result<Option<AlertRow>, clickhouse::error::Error> {
-    let sql = latest(
-        Some(tenant),
-        rule_id,
-        &Sql::new(" AND state IN ('pending', 'firing')"),
-        &Sql::new(" ORDER BY ActiveAt DESC LIMIT 1"),
-    );
-    sql.query(client).fetch_optional().await
-}
-
 /// Every tenant's alerts still open when last judged.
 pub(crate) async fn all_open(
     client: &clickhouse::Client,
