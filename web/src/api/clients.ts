@@ -11,7 +11,7 @@ installAuthHooks({ token: getAccessToken, refresh, expired: markExpired });
 export const analytics = createClient(QueryService, transport);
 /** Anomaly scores and forecasts of series the UI sends (ScoreSeries, Forecast): bearer auth, like the query service. */
 export const aiops = createClient(AnomalyService, transport);
-/** Alert rules (ListRules, GetRule, CreateRule, UpdateRule, DeleteRule, TestRule): bearer auth. */
+/** Alert rules, alerts, silences and notifications (AlertService): bearer auth. */
 export const alertClient = createClient(AlertService, transport);
 /** Token management (MintIngestToken, ListTokens, RevokeToken): bearer auth. */
 export const tokenClient = createClient(AuthService, transport);

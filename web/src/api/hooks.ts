@@ -13,7 +13,16 @@ import {
   type UseQueryResult,
 } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
-import { AlertRuleSchema, GetSilenceResponseSchema, SilenceState, type AlertRule, type Silence } from '../gen/airis/aiops/v1/alert_pb';
+import {
+  AlertRuleSchema,
+  AlertState,
+  GetNotificationPolicyResponseSchema,
+  GetSilenceResponseSchema,
+  SilenceState,
+  type AlertRule,
+  type NotificationPolicy,
+  type Silence,
+} from '../gen/airis/aiops/v1/alert_pb';
 import type { Anomaly } from '../gen/airis/aiops/v1/anomaly_pb';
 import {
   Aggregation,
@@ -68,6 +77,9 @@ export const keys = {
   /** `states`: SilenceState numbers, ascending; none for all. */
   silences: (states: readonly number[], pageSize: number) => ['airis', 'listSilences', [...states], pageSize] as const,
   silence: (id: string) => ['airis', 'getSilence', id] as const,
+  alerts: (p: AlertParams) => ['airis', 'listAlerts', p] as const,
+  policy: () => ['airis', 'getNotificationPolicy'] as const,
+  notifications: (receiver: string, pageToken: string, pageSize: number) => ['airis', 'listNotifications', receiver, pageToken, pageSize] as const,
 };
 
 /**
@@ -501,6 +513,72 @@ export function useTestRule(p: TestRuleParams, enabled: boolean) {
     placeholderData: keepPreviousData,
     // The past does not change once judged; "run again" asks anew.
     staleTime: 60_000,
+  });
+}
+
+export interface AlertParams extends Range {
+  /** AlertState numbers, ascending; none for every state. */
+  states: number[];
+  /** One rule's alerts; '' for every rule's. */
+  ruleId: string;
+  /** "en" or "ko": the language of the annotations. */
+  locale: string;
+  pageToken: string;
+  pageSize: number;
+}
+
+/**
+ * The alerts stored rules raised (ListAlerts) that were active in the
+ * window, the most recently active first, paged. Read again every minute:
+ * rules are judged once a minute.
+ */
+export function useListAlerts(p: AlertParams) {
+  return useQuery({
+    queryKey: keys.alerts(p),
+    queryFn: ({ signal }) =>
+      alertClient.listAlerts(
+        {
+          states: p.states as AlertState[],
+          ruleId: p.ruleId,
+          timeRange: timeRange(p.startMs, p.endMs),
+          locale: p.locale,
+          page: { pageSize: p.pageSize, pageToken: p.pageToken },
+        },
+        { signal },
+      ),
+    placeholderData: keepPreviousData,
+    refetchInterval: 60_000,
+  });
+}
+
+/** The tenant's notification policy; version 0 when it never stored one (nobody is notified). */
+export function useNotificationPolicy() {
+  return useQuery({
+    queryKey: keys.policy(),
+    queryFn: ({ signal }) => alertClient.getNotificationPolicy({}, { signal }),
+    // A newer version read restarts the editor's form: only on demand.
+    refetchOnReconnect: false,
+  });
+}
+
+/** UpdateNotificationPolicy (editor or admin): the whole policy with the version read; ABORTED when it changed since. */
+export function useUpdateNotificationPolicy() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (policy: NotificationPolicy) => alertClient.updateNotificationPolicy({ policy }),
+    onSuccess: (res) => {
+      if (res.policy) qc.setQueryData(keys.policy(), create(GetNotificationPolicyResponseSchema, { policy: res.policy }));
+    },
+  });
+}
+
+/** What was sent to the receivers' webhooks (ListNotifications), newest first, paged; read again every 30 s. */
+export function useListNotifications(receiver: string, pageToken: string, pageSize = 100) {
+  return useQuery({
+    queryKey: keys.notifications(receiver, pageToken, pageSize),
+    queryFn: ({ signal }) => alertClient.listNotifications({ receiver, page: { pageSize, pageToken } }, { signal }),
+    placeholderData: keepPreviousData,
+    refetchInterval: 30_000,
   });
 }
 

@@ -2,7 +2,7 @@
 import type { FetchStatus } from '@tanstack/react-query';
 import { Component, type ErrorInfo, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
-import { describeError } from '../api/errors';
+import { describeError, isConflict, isFormError } from '../api/errors';
 import './states.css';
 
 export function Skeleton({ rows = 5, height = 18 }: { rows?: number; height?: number }) {
@@ -106,6 +106,48 @@ export function FormError({ error }: { error: unknown }) {
       {e.title}
       {e.detail ? `: ${e.detail}` : ''}
     </p>
+  );
+}
+
+/** What an editor says when what it saved changed meanwhile (ABORTED), and how to read it again. */
+export interface ConflictText {
+  title: string;
+  hint: string;
+  reload: string;
+  onReload?: () => void;
+}
+
+/**
+ * A failed save: changed meanwhile (ABORTED, with `conflict`: say so and
+ * offer to reload), a refused field under the form (FormError), anything
+ * else as a panel's error.
+ */
+export function SaveError({ error, conflict }: { error: unknown; conflict?: ConflictText }) {
+  if (conflict && isConflict(error)) {
+    return (
+      <div className="error-panel compact" role="alert">
+        <div className="error-title">{conflict.title}</div>
+        <div className="error-detail">{conflict.hint}</div>
+        {conflict.onReload && (
+          <button type="button" className="btn" onClick={conflict.onReload}>
+            {conflict.reload}
+          </button>
+        )}
+      </div>
+    );
+  }
+  if (isFormError(error)) return <FormError error={error} />;
+  return <ErrorPanel error={error} compact />;
+}
+
+/** Says, before anything is refused, that changing what the page shows needs the editor role; `detail` says what the person can still do. */
+export function RoleNote({ detail }: { detail: string }) {
+  const { t } = useTranslation();
+  return (
+    <div className="error-panel compact" role="note">
+      <div className="error-title">{t('errors.permissionRole', { role: t('roles.editor') })}</div>
+      <div className="error-detail">{detail}</div>
+    </div>
   );
 }
 

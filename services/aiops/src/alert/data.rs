@@ -46,8 +46,11 @@ pub(crate) struct Data {
     red: HashMap<(String, String), BTreeMap<u32, MinuteRed>>,
     anomalies: Vec<ScoreRow>,
     /// By the encoded selector: the points, or why they could not be read.
-    metrics: HashMap<Vec<u8>, Result<Vec<(u32, f64)>, String>>,
+    metrics: HashMap<Vec<u8>, Result<MinutePoints, String>>,
 }
+
+/// (minute, value) of a metric series.
+type MinutePoints = Vec<(u32, f64)>;
 
 impl Data {
     /// Fetches what `rules` read; `field` names a lone rule in errors.

@@ -1,7 +1,7 @@
 // The tenant's alert rules (AlertService.ListRules), paged in the URL
 // (`page`): what each watches and when it fires, its labels, whether it is
-// paused; Edit opens the editor, Silence a new silence of its alerts,
-// Delete asks first and deletes the version listed.
+// paused; Edit opens the editor, Alerts what it raised, Silence a new
+// silence of its alerts, Delete asks first and deletes the version listed.
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'react-router';
@@ -16,7 +16,7 @@ import { Empty, ErrorPanel, Panel, QueryState, Skeleton } from '../../components
 import { TableHead } from '../../components/TableHead';
 import type { AlertRule } from '../../gen/airis/aiops/v1/alert_pb';
 import { conditionKind, conditionText, watchesText } from './rules';
-import { formatMatcher } from './silences';
+import { silenceAlertsParams } from './silences';
 import '../pages.css';
 import './alerts.css';
 
@@ -155,9 +155,12 @@ function RuleTable({ rules, canEdit, onDelete }: { rules: readonly AlertRule[]; 
                     <Link className="btn btn-small" to={to} aria-label={t(canEdit ? 'alerts.list.editLabel' : 'alerts.list.openLabel', { name: r.name })}>
                       {t(canEdit ? 'alerts.list.edit' : 'alerts.list.open')}
                     </Link>
+                    <Link className="btn btn-small" to={linkTo('/alerts', { rule: r.id })} aria-label={t('alerts.list.alertsLabel', { name: r.name })}>
+                      {t('alerts.list.alerts')}
+                    </Link>
                     <Link
                       className="btn btn-small"
-                      to={linkTo('/alerts/silences/new', { matcher: formatMatcher({ name: 'alertname', op: '=', value: r.name }) })}
+                      to={linkTo('/alerts/silences/new', silenceAlertsParams(r.name))}
                       aria-label={t('alerts.list.silenceLabel', { name: r.name })}
                     >
                       {t('alerts.list.silence')}

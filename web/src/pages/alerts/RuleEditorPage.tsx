@@ -6,7 +6,7 @@ import { ConnectError } from '@connectrpc/connect';
 import { useMemo, useRef, useState, type FocusEvent, type FormEvent, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useNavigate, useParams } from 'react-router';
-import { describeError, isConflict, isFormError } from '../../api/errors';
+import { isFormError } from '../../api/errors';
 import { isSignalName, SIGNAL_NAMES, type SignalName } from '../../api/filters';
 import { useCreateRule, useListMetrics, useOperations, useRule, useServices, useUpdateRule } from '../../api/hooks';
 import { hasRole } from '../../api/session';
@@ -16,7 +16,7 @@ import { useUser } from '../../app/useSession';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Field, withCurrent } from '../../components/Field';
 import { Segmented } from '../../components/Segmented';
-import { Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
+import { Empty, Panel, QueryState, RoleNote, SaveError, Skeleton } from '../../components/states';
 import type { MetricDescriptor } from '../../gen/airis/analytics/v1/query_pb';
 import { resultUnit, validAggregations } from '../metrics/aggregations';
 import type { ListState } from './AlertRulesPage';
@@ -156,7 +156,6 @@ function RuleEditor({ initial, onReload }: { initial: RuleForm; onReload?: () =>
 
   const fields: FieldsProps = { form, edit, problem };
   const metricUnit = useMetricUnit(form.series);
-  const conflict = save.isError && isConflict(save.error);
 
   return (
     <>
@@ -166,12 +165,7 @@ function RuleEditor({ initial, onReload }: { initial: RuleForm; onReload?: () =>
           <div className="page-sub">{t('alerts.editor.subtitle')}</div>
         </div>
       </div>
-      {!canEdit && user && (
-        <div className="error-panel compact" role="note">
-          <div className="error-title">{t('errors.permissionRole', { role: t('roles.editor') })}</div>
-          <div className="error-detail">{t('alerts.viewerNote', { role: t('roles.editor'), current: t(`roles.${user.role}`) })}</div>
-        </div>
-      )}
+      {!canEdit && user && <RoleNote detail={t('alerts.viewerNote', { role: t('roles.editor'), current: t(`roles.${user.role}`) })} />}
 
       <Panel title={t('alerts.editor.rule')}>
         <form ref={formRef} className="rule-form" onSubmit={submit} onBlur={onBlur} aria-label={t('alerts.editor.rule')} noValidate>
@@ -221,18 +215,11 @@ function RuleEditor({ initial, onReload }: { initial: RuleForm; onReload?: () =>
           <LabelsEditor {...fields} />
           <AnnotationsEditor {...fields} />
 
-          {conflict ? (
-            <div className="error-panel compact" role="alert">
-              <div className="error-title">{t('alerts.editor.conflict')}</div>
-              <div className="error-detail">{t('alerts.editor.conflictHint')}</div>
-              {onReload && (
-                <button type="button" className="btn" onClick={onReload}>
-                  {t('alerts.editor.reload')}
-                </button>
-              )}
-            </div>
-          ) : (
-            save.isError && <SaveError error={save.error} />
+          {save.isError && (
+            <SaveError
+              error={save.error}
+              conflict={{ title: t('alerts.editor.conflict'), hint: t('alerts.editor.conflictHint'), reload: t('alerts.editor.reload'), onReload }}
+            />
           )}
           <div className="form-actions">
             <Link className="btn" to={linkTo('/alerts/rules')}>
@@ -255,23 +242,6 @@ function RuleEditor({ initial, onReload }: { initial: RuleForm; onReload?: () =>
         }}
       />
     </>
-  );
-}
-
-/** A failed save: a refused field under the form (FormError), anything else as a panel's error. */
-function SaveError({ error }: { error: unknown }) {
-  const { t } = useTranslation();
-  if (isFormError(error)) return <FormError error={error} />;
-  const e = describeError(error, t);
-  return (
-    <div className="error-panel compact" role="alert">
-      <div className="error-title">{e.title}</div>
-      {e.detail && e.detail !== e.title && (
-        <div className="error-detail">
-          <span className="error-detail-label">{t('errors.serverSaid')}</span> <code>{e.detail}</code>
-        </div>
-      )}
-    </div>
   );
 }
 

@@ -4,20 +4,20 @@
 // UpdateSilence (the version read). An expired silence is history: it opens
 // read-only, with Recreate.
 import { ConnectError } from '@connectrpc/connect';
-import { useMemo, useRef, useState, type FocusEvent, type FormEvent, type ReactNode } from 'react';
+import { useMemo, useRef, useState, type FocusEvent, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
-import { describeError, isConflict, isFormError } from '../../api/errors';
+import { isFormError } from '../../api/errors';
 import { useCreateSilence, useExpireSilence, useSilence, useUpdateSilence } from '../../api/hooks';
 import { hasRole } from '../../api/session';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { useUser } from '../../app/useSession';
 import { ConfirmDialog } from '../../components/ConfirmDialog';
 import { Field } from '../../components/Field';
-import { Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
+import { Empty, Panel, QueryState, RoleNote, SaveError, Skeleton } from '../../components/states';
 import type { Silence } from '../../gen/airis/aiops/v1/alert_pb';
 import { nanosToMs, timeZoneLabel } from '../../lib/time';
-import { MatcherChips, StateBadge } from './SilenceParts';
+import { MatcherChips, MatcherRow, StateBadge } from './SilenceParts';
 import {
   durationText,
   endOf,
@@ -26,8 +26,6 @@ import {
   fieldIds,
   formatSilenceTime,
   formToSilence,
-  isMatchOp,
-  MATCH_OPS,
   MAX_MATCHERS,
   matchersText,
   newSilenceForm,
@@ -215,12 +213,7 @@ function SilenceEditor({
           </Link>
         )}
       </div>
-      {!canEdit && user && (
-        <div className="error-panel compact" role="note">
-          <div className="error-title">{t('errors.permissionRole', { role: t('roles.editor') })}</div>
-          <div className="error-detail">{t('silences.viewerNote', { role: t('roles.editor'), current: t(`roles.${user.role}`) })}</div>
-        </div>
-      )}
+      {!canEdit && user && <RoleNote detail={t('silences.viewerNote', { role: t('roles.editor'), current: t(`roles.${user.role}`) })} />}
       {/* Present from the start, so that what it says later is announced. */}
       <p className="rule-status" role="status">
         {done.done ? t(`silences.editor.done.${done.done}`, { version: String(silence?.version ?? ''), previous: done.previous ?? '' }) : ''}
@@ -238,16 +231,19 @@ function SilenceEditor({
               <legend>{t('silences.editor.matchers')}</legend>
               <p className="muted small">{t('silences.editor.matchersHint')}</p>
               {expired && silence ? (
-                <MatcherChips silence={silence} />
+                <MatcherChips matchers={silence.matchers} />
               ) : (
                 form.matchers.map((m, i) => (
                   <MatcherRow
                     key={i}
-                    index={i}
+                    n={i + 1}
+                    ids={{ name: domId(FIELD.matcher(i, 'name')), op: domId(FIELD.matcher(i, 'operator')), value: domId(FIELD.matcher(i, 'value')) }}
                     matcher={m}
-                    nameProblem={problem(FIELD.matcher(i, 'name'))}
-                    opProblem={problem(FIELD.matcher(i, 'operator'))}
-                    valueProblem={problem(FIELD.matcher(i, 'value'))}
+                    problems={{
+                      name: problem(FIELD.matcher(i, 'name')),
+                      op: problem(FIELD.matcher(i, 'operator')),
+                      value: problem(FIELD.matcher(i, 'value')),
+                    }}
                     onChange={(patch) => setMatcher(i, patch)}
                     onRemove={form.matchers.length > 1 ? () => setMatchers(form.matchers.filter((_, j) => j !== i)) : undefined}
                   />
@@ -341,7 +337,12 @@ function SilenceEditor({
             </div>
           )}
 
-          {save.isError && <SaveError error={save.error} onReload={onReload} />}
+          {save.isError && (
+            <SaveError
+              error={save.error}
+              conflict={{ title: t('silences.editor.conflict'), hint: t('silences.editor.conflictHint'), reload: t('silences.editor.reload'), onReload }}
+            />
+          )}
           {expire.isError && <SaveError error={expire.error} />}
 
           {!expired && (
@@ -381,134 +382,5 @@ function SilenceEditor({
         />
       )}
     </>
-  );
-}
-
-function MatcherRow({
-  index,
-  matcher,
-  nameProblem,
-  opProblem,
-  valueProblem,
-  onChange,
-  onRemove,
-}: {
-  index: number;
-  matcher: MatcherForm;
-  nameProblem?: string;
-  opProblem?: string;
-  valueProblem?: string;
-  onChange: (patch: Partial<MatcherForm>) => void;
-  onRemove?: () => void;
-}) {
-  const { t } = useTranslation();
-  const n = index + 1;
-  return (
-    <div className="row label-row matcher-row" data-testid="matcher-row">
-      <RowControl id={domId(FIELD.matcher(index, 'name'))} problem={nameProblem}>
-        {(p) => (
-          <input
-            {...p}
-            className="mono"
-            aria-label={t('silences.editor.matcherName', { n })}
-            placeholder="alertname"
-            value={matcher.name}
-            onChange={(e) => onChange({ name: e.target.value })}
-          />
-        )}
-      </RowControl>
-      <RowControl id={domId(FIELD.matcher(index, 'operator'))} problem={opProblem}>
-        {(p) => (
-          <select
-            {...p}
-            className="mono"
-            aria-label={t('silences.editor.matcherOp', { n })}
-            value={matcher.op}
-            onChange={(e) => isMatchOp(e.target.value) && onChange({ op: e.target.value })}
-          >
-            {MATCH_OPS.map((op) => (
-              <option key={op} value={op} title={t(`silences.op.${OP_KEY[op]}`)}>
-                {op}
-              </option>
-            ))}
-          </select>
-        )}
-      </RowControl>
-      <RowControl id={domId(FIELD.matcher(index, 'value'))} problem={valueProblem} grow>
-        {(p) => (
-          <input
-            {...p}
-            className="mono"
-            aria-label={t('silences.editor.matcherValue', { n })}
-            value={matcher.value}
-            onChange={(e) => onChange({ value: e.target.value })}
-          />
-        )}
-      </RowControl>
-      {onRemove && (
-        <button type="button" className="btn btn-small" aria-label={t('silences.editor.removeMatcher', { n })} onClick={onRemove}>
-          ×
-        </button>
-      )}
-    </div>
-  );
-}
-
-const OP_KEY = { '=': 'equal', '!=': 'notEqual', '=~': 'regex', '!~': 'notRegex' } as const;
-
-/** A control of a matcher's row, named by aria-label, its problem under it. */
-function RowControl({
-  id,
-  problem,
-  grow,
-  children,
-}: {
-  id: string;
-  problem?: string;
-  grow?: boolean;
-  children: (p: { id: string; 'aria-invalid'?: true; 'aria-describedby'?: string }) => ReactNode;
-}) {
-  return (
-    <span className={`row-input${grow ? ' grow' : ''}`}>
-      {children({ id, 'aria-invalid': problem ? true : undefined, 'aria-describedby': problem ? `${id}-error` : undefined })}
-      {problem && (
-        <span id={`${id}-error`} className="field-error">
-          {problem}
-        </span>
-      )}
-    </span>
-  );
-}
-
-/**
- * A failed save: a silence changed meanwhile (reload), a refused field
- * under the form, anything else as an error.
- */
-function SaveError({ error, onReload }: { error: unknown; onReload?: () => void }) {
-  const { t } = useTranslation();
-  if (isConflict(error)) {
-    return (
-      <div className="error-panel compact" role="alert">
-        <div className="error-title">{t('silences.editor.conflict')}</div>
-        <div className="error-detail">{t('silences.editor.conflictHint')}</div>
-        {onReload && (
-          <button type="button" className="btn" onClick={onReload}>
-            {t('silences.editor.reload')}
-          </button>
-        )}
-      </div>
-    );
-  }
-  if (isFormError(error)) return <FormError error={error} />;
-  const e = describeError(error, t);
-  return (
-    <div className="error-panel compact" role="alert">
-      <div className="error-title">{e.title}</div>
-      {e.detail && e.detail !== e.title && (
-        <div className="error-detail">
-          <span className="error-detail-label">{t('errors.serverSaid')}</span> <code>{e.detail}</code>
-        </div>
-      )}
-    </div>
   );
 }

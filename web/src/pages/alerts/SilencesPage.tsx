@@ -160,7 +160,7 @@ function SilenceTable({
             return (
               <tr key={s.id} data-testid="silence-row" data-id={s.id}>
                 <td>
-                  <MatcherChips silence={s} />
+                  <MatcherChips matchers={s.matchers} />
                 </td>
                 <td>
                   <StateBadge state={state} />

@@ -39,7 +39,8 @@ export interface MatcherForm {
   value: string;
 }
 
-const NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A label name, as Prometheus has them. */
+export const NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** A value quoted as PromQL and Alertmanager quote it: `"a \"b\""`. */
 export function quote(value: string): string {
@@ -204,8 +205,9 @@ export interface SilenceForm {
   stored?: { start: string; end: string; startNanos: bigint; endNanos: bigint; matchers: MatcherForm[] };
 }
 
-const blankMatcher = (): MatcherForm => ({ name: '', op: '=', value: '' });
-const isBlank = (m: MatcherForm) => !m.name.trim() && !m.value;
+export const blankMatcher = (): MatcherForm => ({ name: '', op: '=', value: '' });
+/** A row left empty: not sent. */
+export const isBlank = (m: MatcherForm) => !m.name.trim() && !m.value;
 
 /** A new silence from now, for DEFAULT_DURATION; `matchers` and `comment` to start from (a link, a silence recreated). */
 export function newSilenceForm(init: { matchers?: MatcherForm[]; comment?: string; createdBy?: string } = {}): SilenceForm {
@@ -222,9 +224,24 @@ export function newSilenceForm(init: { matchers?: MatcherForm[]; comment?: strin
   };
 }
 
+/** A stored matcher as the form holds it (an unknown operator as `=`). */
+export function matcherFormOf(m: LabelMatcher): MatcherForm {
+  return { name: m.name, op: opOf(m.operator) ?? '=', value: m.value };
+}
+
+/** A form's matcher as sent, its name trimmed. */
+export function toLabelMatcher(m: MatcherForm): LabelMatcher {
+  return create(LabelMatcherSchema, { name: m.name.trim(), operator: OP_PROTO[m.op], value: m.value });
+}
+
 /** A stored silence's matchers as the form holds them. */
 export function matcherFormsOf(s: Silence): MatcherForm[] {
-  return s.matchers.map((m) => ({ name: m.name, op: opOf(m.operator) ?? '=', value: m.value }));
+  return s.matchers.map(matcherFormOf);
+}
+
+/** The link parameters of a new silence of a rule's alerts (`alertname="<rule>"`), as the "Silence" links open it. */
+export function silenceAlertsParams(alertname: string): Record<string, string> {
+  return { matcher: formatMatcher({ name: 'alertname', op: '=', value: alertname }) };
 }
 
 /** A stored silence in the form, its end as a time. */
@@ -327,7 +344,7 @@ export function formToSilence(form: SilenceForm, now: number, { identity = false
   const end = endOf(form, now);
   const startNew = !form.stored && form.start.trim() === 'now';
   const silence = create(SilenceSchema, {
-    matchers: filled(form).map((m) => create(LabelMatcherSchema, { name: m.name, operator: OP_PROTO[m.op], value: m.value })),
+    matchers: filled(form).map(toLabelMatcher),
     startTimeUnixNano:
       form.stored && form.start === form.stored.start ? form.stored.startNanos : startNew || start === null ? 0n : msToNanos(start),
     endTimeUnixNano:
@@ -476,7 +493,7 @@ export function stateAt(s: Silence, now: number): SilenceStateName {
 }
 
 /** A length of time to the precision that matters when read: hours beyond a day, minutes beyond a minute. */
-function roughly(ms: number): string {
+export function roughly(ms: number): string {
   const abs = Math.abs(ms);
   const step = abs >= 86_400_000 ? 3_600_000 : abs >= 60_000 ? 60_000 : 1_000;
   return formatInterval(Math.max(step, Math.round(abs / step) * step));
