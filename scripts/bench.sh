@@ -8,6 +8,7 @@
 #   scripts/bench.sh analytics --spans 1000000 --logs 1000000
 #                                         # analytics service bench (its own --help)
 #   scripts/bench.sh mesh                 # what the local mesh adds per call
+#   scripts/bench.sh alerts               # 10,000 alert rules judged a minute
 #
 # Starts Kafka and ClickHouse with scripts/infra.sh unless they already run (it
 # honours AIRIS_STATE, AIRIS_KAFKA_PORT, AIRIS_KAFKA_CONTROLLER_PORT,
@@ -18,13 +19,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# `analytics` or `mesh` as the first argument: a benchmark of its own
-# (tests/benches/<name>, its own --help) with the infrastructure it needs:
-# the analytics service on loaded data (Kafka, ClickHouse, Redis for the
-# cached repeats), or what the local mesh adds per call (Redis for the
-# gateway's revocation checks, Envoy from the tools).
+# `analytics`, `mesh` or `alerts` as the first argument: a benchmark of its
+# own (tests/benches/<name>, its own --help) with the infrastructure it
+# needs: the analytics service on loaded data (Kafka, ClickHouse, Redis for
+# the cached repeats), what the local mesh adds per call (Redis for the
+# gateway's revocation checks, Envoy from the tools), or the watcher judging
+# alert rules on loaded data (Kafka, ClickHouse).
 case "${1:-}" in
-  analytics|mesh)
+  analytics|mesh|alerts)
     bench="$1"
     shift
     for arg in "$@"; do
@@ -34,6 +36,8 @@ case "${1:-}" in
     done
     if [ "$bench" = analytics ]; then
       scripts/infra.sh start kafka clickhouse redis
+    elif [ "$bench" = alerts ]; then
+      scripts/infra.sh start kafka clickhouse
     else
       scripts/infra.sh start redis tools
     fi

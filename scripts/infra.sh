@@ -2,10 +2,11 @@
 # Local infrastructure for AIRIS-MON: Kafka (KRaft), ClickHouse (real server if a
 # `clickhouse` binary is on PATH, else chdb behind scripts/chdb_server.py), Redis,
 # tools (grpcurl, buf, envoy, kcat, OpenTelemetry Python SDK), k8s (kustomize,
-# Kubernetes and Istio schemas for scripts/check-istio.sh) and browser (Debian's
-# Chromium and a CJK font, for the UI's browser tests).
+# Kubernetes and Istio schemas for scripts/check-istio.sh), browser (Debian's
+# Chromium and a CJK font, for the UI's browser tests) and alertmanager
+# (Prometheus' Alertmanager, that the notification tests forward alerts to).
 #
-#   scripts/infra.sh install|start|stop|status|wait [kafka|clickhouse|redis|tools|k8s|browser ...]
+#   scripts/infra.sh install|start|stop|status|wait [kafka|clickhouse|redis|tools|k8s|browser|alertmanager ...]
 #   scripts/infra.sh kill kafka        # SIGKILL (crash tests)
 #   scripts/infra.sh reset [comp...]   # stop, then delete that component's state (data, logs)
 #   scripts/infra.sh env               # export lines: ports, URLs, PATH
@@ -43,11 +44,12 @@ CLICKHOUSE_MODE="${AIRIS_CLICKHOUSE_MODE:-auto}"
 VENV="$AIRIS_CACHE/venv"
 BIN="$AIRIS_CACHE/bin"
 KAFKA_HOME="$AIRIS_CACHE/kafka/$KAFKA_VERSION"
-# k8s and browser are installed only when named (scripts/check-istio.sh and
-# scripts/web.sh do): the local system does not need them
+# k8s, browser and alertmanager are installed only when named
+# (scripts/check-istio.sh, scripts/web.sh and scripts/test.sh do): the local
+# system does not need them
 ALL_COMPONENTS=(kafka clickhouse redis tools)
 # components that install programs but run no process
-is_tool() { [ "$1" = tools ] || [ "$1" = k8s ] || [ "$1" = browser ]; }
+is_tool() { [ "$1" = tools ] || [ "$1" = k8s ] || [ "$1" = browser ] || [ "$1" = alertmanager ]; }
 HOST=127.0.0.1
 
 # ---------------------------------------------------------------------------
@@ -686,6 +688,33 @@ install_k8s_go_locked() {
   return 0
 }
 # ---------------------------------------------------------------------------
+# alertmanager: Prometheus' Alertmanager, built from the Go module proxy
+# (v0.28.1: later versions embed a UI build that their module lacks).
+
+ALERTMANAGER_VERSION="${AIRIS_ALERTMANAGER_VERSION:-v0.28.1}"
+
+install_alertmanager_locked() {
+  command -v go >/dev/null 2>&1 || die "alertmanager: needs the go command"
+  mkdir -p "$BIN"
+  local marker="$BIN/.alertmanager-$ALERTMANAGER_VERSION" t0=$SECONDS
+  [ -x "$BIN/alertmanager" ] && [ -f "$marker" ] && return 0
+  log "alertmanager: go install github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION"
+  if ! GOBIN="$BIN" go_cached install "github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION" \
+         >"$AIRIS_CACHE/alertmanager-go.log" 2>&1 \
+     && ! GOBIN="$BIN" GOPROXY="file://$AIRIS_CACHE/go/mod/cache/download" GOSUMDB=off \
+         go_cached install "github.com/prometheus/alertmanager/cmd/alertmanager@$ALERTMANAGER_VERSION" \
+         >>"$AIRIS_CACHE/alertmanager-go.log" 2>&1; then
+    tail -n 20 "$AIRIS_CACHE/alertmanager-go.log" | sed 's/^/  | /' >&2
+    die "alertmanager: could not build it (log: $AIRIS_CACHE/alertmanager-go.log)"
+  fi
+  rm -f "$BIN"/.alertmanager-*
+  touch "$marker"
+  log "alertmanager: $ALERTMANAGER_VERSION ready in $((SECONDS - t0))s"
+}
+
+install_alertmanager() { with_lock "$AIRIS_CACHE/.lock-install-alertmanager" install_alertmanager_locked; }
+
+# ---------------------------------------------------------------------------
 # browser: Debian's Chromium, which Playwright drives (its own browser
 # download is not reachable here), and Noto CJK, without which Hangul
 # renders as empty boxes.
@@ -743,6 +772,7 @@ start_comp() {
     tools) install_tools ;;
     k8s) install_k8s ;;
     browser) install_browser ;;
+    alertmanager) install_alertmanager ;;
   esac
 }
 
@@ -775,6 +805,7 @@ install_comp() {
     tools) install_tools ;;
     k8s) install_k8s ;;
     browser) install_browser ;;
+    alertmanager) install_alertmanager ;;
   esac
 }
 
@@ -826,6 +857,14 @@ status_comp() {
         "$("$BIN/kustomize" version 2>/dev/null)" "$(cat "$K8S_DIR/istio-api.version" 2>/dev/null)" "$BIN"
     else
       printf '%-11s not installed\n' k8s
+    fi
+    return 0
+  fi
+  if [ "$comp" = alertmanager ]; then
+    if [ -x "$BIN/alertmanager" ] && [ -f "$BIN/.alertmanager-$ALERTMANAGER_VERSION" ]; then
+      printf '%-11s installed  %s in %s\n' alertmanager "$ALERTMANAGER_VERSION" "$BIN"
+    else
+      printf '%-11s not installed\n' alertmanager
     fi
     return 0
   fi
@@ -891,8 +930,8 @@ parse_components() {
   local c
   for c in "$@"; do
     case "$c" in
-      kafka|clickhouse|redis|tools|k8s|browser) COMPS+=("$c") ;;
-      *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]} k8s browser)" ;;
+      kafka|clickhouse|redis|tools|k8s|browser|alertmanager) COMPS+=("$c") ;;
+      *) die "unknown component '$c' (expected: ${ALL_COMPONENTS[*]} k8s browser alertmanager)" ;;
     esac
   done
 }

@@ -68,6 +68,8 @@ cargo clippy --locked --workspace --all-targets -- -D warnings
 scripts/web.sh check
 
 scripts/infra.sh start
+# The notification tests forward alerts to a real Alertmanager.
+scripts/infra.sh install alertmanager
 # The end-to-end tests start the `airis` binary as a child process.
 step "cargo build --workspace --bins"
 cargo build --locked --workspace --bins

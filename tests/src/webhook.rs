@@ -141,3 +141,73 @@ async fn serve(stream: TcpStream, state: Arc<Mutex<State>>) -> anyhow::Result<()
             .await?;
     }
 }
+
+/// A real Alertmanager (`scripts/infra.sh install alertmanager`) whose
+/// one route sends every alert on to `webhook_url` at once, as a team's
+/// existing routing would; killed when dropped.
+pub struct Alertmanager {
+    /// Its base address, for a notification policy's `alertmanagers`.
+    pub url: String,
+    _child: tokio::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Alertmanager {
+    pub async fn start(webhook_url: &str) -> anyhow::Result<Self> {
+        let binary = crate::cache_dir().join("bin").join("alertmanager");
+        anyhow::ensure!(
+            binary.exists(),
+            "{} not found: run scripts/infra.sh install alertmanager",
+            binary.display()
+        );
+        let port = crate::free_port()?;
+        let dir = std::env::temp_dir().join(crate::unique("alertmanager"));
+        std::fs::create_dir_all(&dir)?;
+        let config = dir.join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route:\n  receiver: team\n  group_by: [tenant, alertname]\n  group_wait: 1s\n  \
+                 group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n- name: team\n  \
+                 webhook_configs:\n  - url: {webhook_url}\n    send_resolved: true\n"
+            ),
+        )?;
+        let log = std::fs::File::create(dir.join("alertmanager.log"))?;
+        let child = tokio::process::Command::new(&binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // One instance: no gossip port.
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let started = Instant::now();
+        loop {
+            let ready =
+                crate::http_exchange(([127, 0, 0, 1], port).into(), "GET", "/-/ready", &[], b"")
+                    .await;
+            if matches!(ready, Ok((200, ..))) {
+                break;
+            }
+            if started.elapsed() > std::time::Duration::from_secs(30) {
+                let log = std::fs::read_to_string(dir.join("alertmanager.log")).unwrap_or_default();
+                anyhow::bail!("alertmanager not ready after 30 s: {log}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(Self {
+            url: format!("http://127.0.0.1:{port}"),
+            _child: child,
+            dir,
+        })
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

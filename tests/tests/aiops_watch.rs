@@ -14,14 +14,14 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use airis_proto::airis::aiops::v1::{
-    AbsenceCondition, AlertRule, AlertState, Annotation, AnomalyCondition, BurnRateCondition,
-    Comparison, CreateRuleRequest, CreateSilenceRequest, DeleteRuleRequest, ExpireSilenceRequest,
-    GetNotificationPolicyRequest, GetRuleRequest, GetSilenceRequest, KOfN, LabelMatcher,
-    ListAlertsRequest, ListAlertsResponse, ListNotificationsRequest, ListRulesRequest,
-    ListSilencesRequest, MatchOperator as SilenceOperator, NotificationPolicy, Receiver, Route,
-    RuleSeries, Silence, SilenceState, TestRuleRequest, TestRuleResponse, ThresholdCondition,
-    UpdateNotificationPolicyRequest, UpdateRuleRequest, UpdateSilenceRequest, WebhookConfig,
-    alert_rule::Condition, alert_service_client::AlertServiceClient, rule_series,
+    AbsenceCondition, AlertRule, AlertState, AlertmanagerConfig, Annotation, AnomalyCondition,
+    BurnRateCondition, Comparison, CreateRuleRequest, CreateSilenceRequest, DeleteRuleRequest,
+    ExpireSilenceRequest, GetNotificationPolicyRequest, GetRuleRequest, GetSilenceRequest, KOfN,
+    LabelMatcher, ListAlertsRequest, ListAlertsResponse, ListNotificationsRequest,
+    ListRulesRequest, ListSilencesRequest, MatchOperator as SilenceOperator, NotificationPolicy,
+    Receiver, Route, RuleSeries, Silence, SilenceState, TestRuleRequest, TestRuleResponse,
+    ThresholdCondition, UpdateNotificationPolicyRequest, UpdateRuleRequest, UpdateSilenceRequest,
+    WebhookConfig, alert_rule::Condition, alert_service_client::AlertServiceClient, rule_series,
 };
 use airis_proto::airis::aiops::v1::{
     Anomaly, AnomalyFilter, AnomalyKind, ForecastRequest, ListAnomaliesRequest,
@@ -48,7 +48,7 @@ use airis_tests::{
     AiopsServer, Pipeline, Settings, TENANT, TOKEN,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
-    webhook::{Received, WebhookReceiver},
+    webhook::{Alertmanager, Received, WebhookReceiver},
 };
 
 const MS: u64 = 1_000_000;
@@ -534,7 +534,9 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
 
     // Where notifications go, before anything fires.
     let hooks = WebhookReceiver::start().await?;
-    notification_policy(&server.endpoint, &hooks).await?;
+    // A team's own Alertmanager, routing to its own webhook.
+    let alertmanager = Alertmanager::start(&format!("{}/am", hooks.base_url)).await?;
+    notification_policy(&server.endpoint, &hooks, &alertmanager).await?;
     hooks.fail_next("/flaky", 1);
 
     // Rules that fire at once (a service that never sent anything is
@@ -722,6 +724,7 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         told("deleted while judged")(r).len() == 2
             && told("flaky hook")(r).len() == 1
             && told("repeats")(r).len() >= 2
+            && relayed(r, "deleted while judged").len() == 2
     })
     .await?;
     server.stop().await?;
@@ -818,7 +821,11 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         // The rule deleted while it was down: its alert resolved, and
         // that is notified (once: not again after the second restart).
         wait_for_alerts(&server.endpoint, &always[1], resolved).await?;
-        wait_for_hooks(&hooks, |r| notified(r, "deleted while down").len() == 2).await?;
+        wait_for_hooks(&hooks, |r| {
+            notified(r, "deleted while down").len() == 2
+                && relayed(r, "deleted while down").len() == 2
+        })
+        .await?;
         // A few flushes of the restarted notifier.
         tokio::time::sleep(Duration::from_secs(3)).await;
         if crashed {
@@ -834,7 +841,11 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
 /// grouped by alert name and sent at once; `flaky hook` to a webhook that
 /// fails once; `repeats` to one that hears again every minute. Checks the
 /// RPCs' answers on the way.
-async fn notification_policy(endpoint: &str, hooks: &WebhookReceiver) -> anyhow::Result<()> {
+async fn notification_policy(
+    endpoint: &str,
+    hooks: &WebhookReceiver,
+    alertmanager: &Alertmanager,
+) -> anyhow::Result<()> {
     let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
     let none = alerts
         .get_notification_policy(authed(GetNotificationPolicyRequest {}, TOKEN))
@@ -881,6 +892,10 @@ async fn notification_policy(endpoint: &str, hooks: &WebhookReceiver) -> anyhow:
             ],
             ..Default::default()
         }),
+        alertmanagers: vec![AlertmanagerConfig {
+            url: alertmanager.url.clone(),
+            locale: "ko".to_owned(),
+        }],
         ..Default::default()
     };
     // A route to a receiver that does not exist, named by its path.
@@ -933,11 +948,12 @@ async fn notification_policy(endpoint: &str, hooks: &WebhookReceiver) -> anyhow:
     Ok(())
 }
 
-/// The statuses of the notifications of alert `name`'s group, in order.
+/// The statuses of the notifications of alert `name`'s group, in order
+/// (those the Alertmanager sent left out).
 fn notified(received: &[Received], name: &str) -> Vec<String> {
     received
         .iter()
-        .filter(|r| r.body["groupLabels"]["alertname"] == name)
+        .filter(|r| r.path != "/am" && r.body["groupLabels"]["alertname"] == name)
         .map(|r| r.body["status"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
@@ -964,6 +980,16 @@ async fn wait_for_hooks(
     }
 }
 
+/// The statuses of what the Alertmanager sent on of alert `name`, in
+/// order.
+fn relayed(received: &[Received], name: &str) -> Vec<String> {
+    received
+        .iter()
+        .filter(|r| r.path == "/am" && r.body["groupLabels"]["alertname"] == name)
+        .map(|r| r.body["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// Everything the webhooks heard, after both restarts.
 async fn check_notifications(
     endpoint: &str,
@@ -979,6 +1005,30 @@ async fn check_notifications(
     assert_eq!(notified(&received, "flaky hook"), ["firing"]);
     // Silenced: never told.
     assert_eq!(notified(&received, "slow"), Vec::<String>::new());
+    // The Alertmanager's own routing, unchanged: each alert once (sent
+    // again every minute and across restarts, which it takes as the same
+    // alert), resolved when it resolved; its silences are its own, so
+    // the alert silenced here reaches it.
+    assert_eq!(relayed(&received, "deleted while judged"), firing_resolved);
+    assert_eq!(relayed(&received, "deleted while down"), firing_resolved);
+    assert_eq!(relayed(&received, "across restarts"), ["firing"]);
+    let from_am = received
+        .iter()
+        .find(|r| r.path == "/am" && r.body["groupLabels"]["alertname"] == "across restarts")
+        .expect("the Alertmanager's notification");
+    let relayed_alert = &from_am.body["alerts"][0];
+    assert_eq!(relayed_alert["labels"]["tenant"], TENANT);
+    assert_eq!(relayed_alert["labels"]["service_name"], "nobody");
+    assert_eq!(
+        relayed_alert["annotations"]["summary"],
+        "nobody에서 아무것도 오지 않습니다"
+    );
+    assert!(
+        relayed_alert["generatorURL"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/alerts/rules/{}", rule_ids[2]))),
+        "{relayed_alert}"
+    );
     // Once a minute, never sooner, restarts included.
     let repeats: Vec<&Received> = received.iter().filter(|r| r.path == "/repeats").collect();
     assert!(repeats.len() >= 2, "{repeats:#?}");
@@ -993,7 +1043,7 @@ async fn check_notifications(
     // Alertmanager's webhook JSON, the annotations in Korean.
     let first = received
         .iter()
-        .find(|r| r.body["groupLabels"]["alertname"] == "across restarts")
+        .find(|r| r.path == "/oncall" && r.body["groupLabels"]["alertname"] == "across restarts")
         .expect("the first notification");
     assert_eq!(first.path, "/oncall");
     let body = &first.body;
@@ -1031,7 +1081,9 @@ async fn check_notifications(
     );
     let resolved = received
         .iter()
-        .rfind(|r| r.body["groupLabels"]["alertname"] == "deleted while judged")
+        .rfind(|r| {
+            r.path == "/oncall" && r.body["groupLabels"]["alertname"] == "deleted while judged"
+        })
         .expect("the resolved notification");
     assert_eq!(resolved.body["alerts"][0]["status"], "resolved");
     assert_ne!(resolved.body["alerts"][0]["endsAt"], "0001-01-01T00:00:00Z");

@@ -18,10 +18,11 @@ use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::aiops::v1::{
-    AlertRule, Comparison, CreateRuleRequest, ExpireSilenceRequest, ListRulesRequest,
-    ListRulesResponse, Point, RedSeriesSelector, RuleSeries, ScoreSeriesRequest,
-    ScoreSeriesResponse, Signal, ThresholdCondition, alert_rule,
-    alert_service_client::AlertServiceClient, rule_series,
+    AlertRule, Comparison, CreateRuleRequest, ExpireSilenceRequest, GetNotificationPolicyRequest,
+    ListRulesRequest, ListRulesResponse, NotificationPolicy, Point, RedSeriesSelector, RuleSeries,
+    ScoreSeriesRequest, ScoreSeriesResponse, Signal, ThresholdCondition,
+    UpdateNotificationPolicyRequest, alert_rule, alert_service_client::AlertServiceClient,
+    rule_series,
 };
 use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
 use airis_proto::airis::common::v1::TimeRange;
@@ -422,6 +423,20 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         ))
         .await
         .expect_err("viewer expiring a silence");
+    assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
+    // And the notification policy: read, not changed.
+    alerts
+        .get_notification_policy(authed(GetNotificationPolicyRequest {}, &viewer))
+        .await?;
+    let denied = alerts
+        .update_notification_policy(authed(
+            UpdateNotificationPolicyRequest {
+                policy: Some(NotificationPolicy::default()),
+            },
+            &viewer,
+        ))
+        .await
+        .expect_err("viewer changing the notification policy");
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
 
     let list = ListServicesRequest {

@@ -14,6 +14,11 @@
 //! interval. A crash between a webhook's answer and the log write sends
 //! that notification once more (at least once, as Alertmanager).
 //!
+//! A policy's Alertmanagers get every alert of the tenant through their v2
+//! API, as Prometheus sends them: the firing ones once a minute, ending
+//! four minutes ahead unless sent again, and resolved ones for 15 minutes
+//! with their end; grouping, timing and silences are then theirs.
+//!
 //! The evaluator hands over a [`Snapshot`] after each minute it judged;
 //! the notifier runs in its own task so a slow webhook delays no rule.
 
@@ -49,6 +54,14 @@ const MAX_SILENCES: u64 = 20_000;
 const FIRST_RETRY: Duration = Duration::from_secs(5);
 /// How much of a refusing webhook's answer its log row keeps.
 const MAX_ERROR_BODY: usize = 512;
+/// A firing alert sent to an Alertmanager ends this long after, unless
+/// sent again (Prometheus: four times its resend delay of a minute).
+const ALERTMANAGER_VALID_SECS: u32 = 4 * 60;
+/// A resolved alert is sent to Alertmanagers this long after it resolved
+/// (as Prometheus does), so one that missed a send still hears of it.
+const ALERTMANAGER_RESOLVED_SECS: u32 = 15 * 60;
+/// The receiver name Alertmanager forwarding is logged under.
+const ALERTMANAGER_RECEIVER: &str = "alertmanager";
 
 /// An alert as notifications see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,6 +174,10 @@ pub(crate) struct Notifier {
     policies: HashMap<String, Arc<Policy>>,
     /// By (tenant, group key).
     groups: HashMap<(String, String), Group>,
+    /// Per tenant, what Alertmanagers are sent: the alerts firing after
+    /// the last pass, and those resolved in the last
+    /// [`ALERTMANAGER_RESOLVED_SECS`], by fingerprint.
+    forwarded: HashMap<String, BTreeMap<String, Notice>>,
 }
 
 impl Notifier {
@@ -173,6 +190,7 @@ impl Notifier {
             config: Arc::new(config),
             policies: HashMap::new(),
             groups: HashMap::new(),
+            forwarded: HashMap::new(),
         }
     }
 
@@ -185,7 +203,10 @@ impl Notifier {
                 snapshot = snapshots.recv() => match snapshot {
                     Some(snapshot) => {
                         self.reload_policies().await;
-                        self.update(snapshot, Instant::now(), now_unix_nano());
+                        let now_ns = now_unix_nano();
+                        self.remember(&snapshot, now_ns);
+                        self.update(snapshot, Instant::now(), now_ns);
+                        self.forward(now_ns).await;
                     }
                     None => break,
                 },
@@ -280,6 +301,81 @@ impl Notifier {
                 }
             }
         }
+    }
+
+    /// What Alertmanagers are to be sent after `snapshot`: its firing
+    /// alerts, and the resolved ones of the last minutes.
+    fn remember(&mut self, snapshot: &Snapshot, now_ns: u64) {
+        let now_s = u32::try_from(now_ns / 1_000_000_000).unwrap_or(u32::MAX);
+        for alerts in self.forwarded.values_mut() {
+            alerts.retain(|_, a| {
+                !a.firing() && a.ends.saturating_add(ALERTMANAGER_RESOLVED_SECS) > now_s
+            });
+        }
+        for notice in snapshot.resolved.iter().chain(&snapshot.firing) {
+            self.forwarded
+                .entry(notice.tenant.clone())
+                .or_default()
+                .insert(policy::fingerprint(&notice.labels), notice.clone());
+        }
+        self.forwarded.retain(|_, alerts| !alerts.is_empty());
+    }
+
+    /// Sends every tenant's alerts to its Alertmanagers (v2 API), all at
+    /// once; a failure is logged and the next minute sends them again.
+    async fn forward(&self, now_ns: u64) {
+        let now_s = u32::try_from(now_ns / 1_000_000_000).unwrap_or(u32::MAX);
+        let mut sends = JoinSet::new();
+        for (tenant, alerts) in &self.forwarded {
+            let Some(policy) = self.policies.get(tenant) else {
+                continue;
+            };
+            for (i, am) in policy.alertmanagers.iter().enumerate() {
+                let body = alertmanager_alerts(tenant, alerts, am.korean, now_s, &self.config);
+                let row = LogRow {
+                    tenant: tenant.clone(),
+                    receiver: ALERTMANAGER_RECEIVER.to_owned(),
+                    webhook: i as u32,
+                    group_key: String::new(),
+                    group_labels: BTreeMap::new(),
+                    firing: alerts
+                        .iter()
+                        .filter(|(_, a)| a.firing())
+                        .map(|(fp, _)| fp.clone())
+                        .collect(),
+                    resolved: alerts
+                        .iter()
+                        .filter(|(_, a)| !a.firing())
+                        .map(|(fp, _)| fp.clone())
+                        .collect(),
+                    alerts: alerts.len() as u32,
+                    sent_at: i64::try_from(now_ns).unwrap_or(i64::MAX),
+                    delivered: 0,
+                    error: String::new(),
+                };
+                let (http, url, timeout, client) = (
+                    self.http.clone(),
+                    am.alerts_url.clone(),
+                    self.config.timeout,
+                    self.client.clone(),
+                );
+                sends.spawn(async move {
+                    let outcome = post(&http, &url, body, timeout).await;
+                    if let Err(error) = &outcome {
+                        tracing::warn!(tenant = %row.tenant, alertmanager = %url, %error, "alerts not taken by an Alertmanager; sent again next minute");
+                    }
+                    let row = LogRow {
+                        delivered: u8::from(outcome.is_ok()),
+                        error: outcome.err().unwrap_or_default(),
+                        ..row
+                    };
+                    if let Err(error) = notify_store::log(&client, &row).await {
+                        tracing::warn!(%error, "Alertmanager send not logged");
+                    }
+                });
+            }
+        }
+        while sends.join_next().await.is_some() {}
     }
 
     /// Flushes every group whose time came, concurrently.
@@ -468,7 +564,7 @@ impl Flush {
                 Ok(())
             } else {
                 let body = payload(group, &self.receiver.name, hook, &sent, &self.config);
-                post(&self.http, hook, body, self.config.timeout).await
+                post(&self.http, &hook.url, body, self.config.timeout).await
             };
             let row = LogRow {
                 tenant: group.tenant.clone(),
@@ -516,16 +612,7 @@ fn payload(
     config: &NotifyConfig,
 ) -> Vec<u8> {
     use serde_json::{Value, json};
-    let annotations = |a: &Notice| {
-        if hook.korean {
-            // Korean where the rule has it, English otherwise.
-            let mut ko = a.annotations_en.clone();
-            ko.extend(a.annotations_ko.clone());
-            ko
-        } else {
-            a.annotations_en.clone()
-        }
-    };
+    let annotations = |a: &Notice| localized(a, hook.korean);
     let status = if alerts.iter().any(|(_, a)| a.firing()) {
         "firing"
     } else {
@@ -573,10 +660,59 @@ fn payload(
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
-/// POSTs `body` to the webhook; a description of what went wrong unless
+/// What an Alertmanager's `POST /api/v2/alerts` takes: `alerts` with the
+/// label `tenant`, a firing one ending [`ALERTMANAGER_VALID_SECS`] from
+/// now unless sent again, a resolved one at its end.
+fn alertmanager_alerts(
+    tenant: &str,
+    alerts: &BTreeMap<String, Notice>,
+    korean: bool,
+    now_s: u32,
+    config: &NotifyConfig,
+) -> Vec<u8> {
+    use serde_json::{Value, json};
+    let base = config.external_url.trim_end_matches('/');
+    let list: Vec<Value> = alerts
+        .values()
+        .map(|a| {
+            let mut labels = a.labels.clone();
+            labels.insert("tenant".to_owned(), tenant.to_owned());
+            let ends = if a.firing() {
+                now_s.saturating_add(ALERTMANAGER_VALID_SECS)
+            } else {
+                a.ends
+            };
+            json!({
+                "labels": labels,
+                "annotations": localized(a, korean),
+                "startsAt": rfc3339(a.starts),
+                "endsAt": rfc3339(ends),
+                "generatorURL": format!("{base}/alerts/rules/{}", a.rule_id),
+            })
+        })
+        .collect();
+    serde_json::to_vec(&list).unwrap_or_default()
+}
+
+/// The annotations of `a` in Korean (where the rule has them, English
+/// otherwise) or English.
+fn localized(a: &Notice, korean: bool) -> BTreeMap<String, String> {
+    let mut annotations = a.annotations_en.clone();
+    if korean {
+        annotations.extend(a.annotations_ko.clone());
+    }
+    annotations
+}
+
+/// POSTs `body` to `url`; a description of what went wrong unless
 /// it answered 2xx within `timeout`.
-async fn post(http: &Http, hook: &Webhook, body: Vec<u8>, timeout: Duration) -> Result<(), String> {
-    let request = http::Request::post(hook.url.clone())
+async fn post(
+    http: &Http,
+    url: &http::Uri,
+    body: Vec<u8>,
+    timeout: Duration,
+) -> Result<(), String> {
+    let request = http::Request::post(url.clone())
         .header(http::header::CONTENT_TYPE, "application/json")
         .header(http::header::USER_AGENT, "airis-aiops")
         .body(Full::new(Bytes::from(body)))

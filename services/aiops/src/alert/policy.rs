@@ -13,6 +13,7 @@ use crate::Error;
 
 pub(crate) const MAX_RECEIVERS: usize = 64;
 pub(crate) const MAX_WEBHOOKS: usize = 8;
+const MAX_ALERTMANAGERS: usize = 8;
 const MAX_CHILDREN: usize = 64;
 const MAX_DEPTH: usize = 8;
 const MAX_URL_BYTES: usize = 2_048;
@@ -49,6 +50,14 @@ pub(crate) struct Webhook {
     pub(crate) korean: bool,
 }
 
+/// An Alertmanager alerts are forwarded to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Alertmanager {
+    /// `<url>/api/v2/alerts`.
+    pub(crate) alerts_url: http::Uri,
+    pub(crate) korean: bool,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Receiver {
     pub(crate) name: String,
@@ -82,6 +91,7 @@ pub(crate) struct Policy {
     pub(crate) version: u64,
     receivers: Vec<Receiver>,
     root: Route,
+    pub(crate) alertmanagers: Vec<Alertmanager>,
 }
 
 impl Policy {
@@ -135,10 +145,39 @@ impl Policy {
             receivers: &names,
         };
         let root = check_route(&at, route, &root_parent, "{}".to_owned())?;
+        if p.alertmanagers.len() > MAX_ALERTMANAGERS {
+            return Err(invalid(format!(
+                "{field}.alertmanagers: {}, at most {MAX_ALERTMANAGERS}",
+                p.alertmanagers.len()
+            )));
+        }
+        let alertmanagers = p
+            .alertmanagers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let at = format!("{field}.alertmanagers[{i}]");
+                let url = check_url(&format!("{at}.url"), &a.url)?;
+                if url.query().is_some() {
+                    return Err(invalid(format!(
+                        "{at}.url: {:?} has a query; give the Alertmanager's base address",
+                        a.url
+                    )));
+                }
+                let alerts_url = format!("{}/api/v2/alerts", a.url.trim_end_matches('/'))
+                    .parse()
+                    .map_err(|e| invalid(format!("{at}.url: {:?}: {e}", a.url)))?;
+                Ok(Alertmanager {
+                    alerts_url,
+                    korean: check_locale(&format!("{at}.locale"), &a.locale)?,
+                })
+            })
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             version: p.version,
             receivers,
             root,
+            alertmanagers,
         })
     }
 
@@ -225,51 +264,50 @@ fn check_receiver(at: &str, r: &pb::Receiver) -> Result<Receiver, Error> {
     })
 }
 
-fn check_webhook(at: &str, w: &pb::WebhookConfig) -> Result<Webhook, Error> {
-    if w.url.is_empty() {
-        return Err(invalid(format!("{at}.url: required")));
+/// An http:// URL with a host; `field` names it in errors.
+fn check_url(field: &str, text: &str) -> Result<http::Uri, Error> {
+    if text.is_empty() {
+        return Err(invalid(format!("{field}: required")));
     }
-    if w.url.len() > MAX_URL_BYTES {
-        return Err(invalid(format!(
-            "{at}.url: more than {MAX_URL_BYTES} bytes"
-        )));
+    if text.len() > MAX_URL_BYTES {
+        return Err(invalid(format!("{field}: more than {MAX_URL_BYTES} bytes")));
     }
-    let url: http::Uri = w
-        .url
+    let url: http::Uri = text
         .parse()
-        .map_err(|e| invalid(format!("{at}.url: {:?} is not a URL: {e}", w.url)))?;
+        .map_err(|e| invalid(format!("{field}: {text:?} is not a URL: {e}")))?;
     match url.scheme_str() {
         Some("http") => {}
         Some("https") => {
             return Err(invalid(format!(
-                "{at}.url: https is not sent directly; give the http:// address your sidecar's \
+                "{field}: https is not sent directly; give the http:// address your sidecar's \
                  egress originates TLS for (docs/aiops.md, Notifications)"
             )));
         }
-        _ => {
-            return Err(invalid(format!(
-                "{at}.url: {:?} is not an http:// URL",
-                w.url
-            )));
-        }
+        _ => return Err(invalid(format!("{field}: {text:?} is not an http:// URL"))),
     }
     if url.host().is_none_or(str::is_empty) {
-        return Err(invalid(format!("{at}.url: {:?} has no host", w.url)));
+        return Err(invalid(format!("{field}: {text:?} has no host")));
     }
-    let korean = match w.locale.as_str() {
-        "" | "en" => false,
-        "ko" => true,
-        other => {
-            return Err(invalid(format!(
-                "{at}.locale: {other:?}, expected \"ko\" or \"en\""
-            )));
-        }
-    };
+    Ok(url)
+}
+
+/// Korean (`ko`) or English (`en`, empty).
+fn check_locale(field: &str, locale: &str) -> Result<bool, Error> {
+    match locale {
+        "" | "en" => Ok(false),
+        "ko" => Ok(true),
+        other => Err(invalid(format!(
+            "{field}: {other:?}, expected \"ko\" or \"en\""
+        ))),
+    }
+}
+
+fn check_webhook(at: &str, w: &pb::WebhookConfig) -> Result<Webhook, Error> {
     Ok(Webhook {
-        url,
+        url: check_url(&format!("{at}.url"), &w.url)?,
         send_resolved: w.send_resolved.unwrap_or(true),
         max_alerts: w.max_alerts,
-        korean,
+        korean: check_locale(&format!("{at}.locale"), &w.locale)?,
     })
 }
 
@@ -593,6 +631,13 @@ mod tests {
                 .starts_with("policy.receivers[0].webhooks[0].locale")
         );
         assert!(
+            err(&|p| p.alertmanagers.push(pb::AlertmanagerConfig {
+                url: "alertmanager:9093".into(),
+                locale: String::new(),
+            }))
+            .starts_with("policy.alertmanagers[0].url:")
+        );
+        assert!(
             err(&|p| p.route.as_mut().unwrap().receiver.clear())
                 .starts_with("policy.route.receiver: required")
         );
@@ -615,6 +660,23 @@ mod tests {
         assert!(
             err(&|p| p.route.as_mut().unwrap().routes[1].routes[0].matchers[0].operator = 0)
                 .starts_with("policy.route.routes[1].routes[0].matchers[0].operator")
+        );
+    }
+
+    #[test]
+    fn alerts_go_to_an_alertmanagers_v2_api() {
+        let mut p = policy();
+        p.alertmanagers.push(pb::AlertmanagerConfig {
+            url: "http://alertmanager:9093/".into(),
+            locale: "ko".into(),
+        });
+        let p = Policy::check("policy", &p).unwrap();
+        assert_eq!(
+            p.alertmanagers,
+            [Alertmanager {
+                alerts_url: "http://alertmanager:9093/api/v2/alerts".parse().unwrap(),
+                korean: true
+            }]
         );
     }
 
