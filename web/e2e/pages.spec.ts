@@ -1,10 +1,13 @@
 // Every page against the demo traffic: what it shows equals what the query
 // service answers; each page in both languages is screenshotted for
 // docs/ui/ and checked by axe-core.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { create, equals } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { expect, test, type Page } from '@playwright/test';
 import {
+  AbsenceConditionSchema,
   AlertRuleSchema,
   AlertState,
   Comparison,
@@ -12,10 +15,11 @@ import {
   RuleSeriesSchema,
   SilenceState,
   ThresholdConditionSchema,
+  type AlertRule,
 } from '../src/gen/airis/aiops/v1/alert_pb';
 import { RedSeriesSelectorSchema, Signal } from '../src/gen/airis/aiops/v1/anomaly_pb';
 import { ServiceOverviewResponseSchema } from '../src/gen/airis/analytics/v1/query_pb';
-import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate, formatScore } from '../src/lib/format';
+import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate, formatScore, formatShortDateTime } from '../src/lib/format';
 import { nanosToMs } from '../src/lib/time';
 import { formatSilenceTime } from '../src/pages/alerts/silences';
 import { ADMIN, VIEWER, aiopsApi, alertApi, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
@@ -722,6 +726,307 @@ test('a viewer reads silences, and is told which role changes them', async ({ pa
   } finally {
     await client.expireSilence({ id: silence!.id });
   }
+});
+
+/**
+ * A rule that fires at its next evaluation: the request rate of a service
+ * that never sends has had no value for a minute. Annotated in both
+ * languages.
+ */
+function absenceRule(name: string, service: string): AlertRule {
+  return create(AlertRuleSchema, {
+    name,
+    condition: {
+      case: 'absence',
+      value: create(AbsenceConditionSchema, {
+        series: create(RuleSeriesSchema, {
+          series: { case: 'red', value: create(RedSeriesSelectorSchema, { serviceName: service, signal: Signal.REQUEST_RATE }) },
+        }),
+        minutes: 1,
+      }),
+    },
+    labels: { severity: 'e2e' },
+    annotations: [{ name: 'summary', en: '{{ $labels.service_name }} sent nothing for a minute', ko: '{{ $labels.service_name }}에서 1분 동안 데이터 없음' }],
+  });
+}
+
+/** Rules are judged once a minute, ~15 s after it ends: an alert shows up or resolves within about two. */
+const EVALUATION = { timeout: 150_000, intervals: [5_000] };
+
+test('the alerts page shows what a rule raised: firing with its annotations in the language of the page, then resolved', async ({ page }) => {
+  test.setTimeout(420_000);
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  const client = await alertApi();
+  const unique = Date.now();
+  const name = `e2e-alerts-${unique}`;
+  const service = `nobody-${unique}`;
+  let ruleId = '';
+  try {
+    ruleId = (await client.createRule({ rule: absenceRule(name, service) })).rule!.id;
+    await expect
+      .poll(async () => (await client.listAlerts({ ruleId, states: [AlertState.FIRING] })).alerts.length, EVALUATION)
+      .toBeGreaterThan(0);
+    const [stored] = (await client.listAlerts({ ruleId, states: [AlertState.FIRING] })).alerts;
+
+    // Firing and pending by default: the alert, its rule, labels, annotation, times and value.
+    await signIn(page, ADMIN, 'en', '/alerts');
+    await expect(page.getByRole('heading', { level: 1, name: 'Alerts' })).toBeVisible();
+    const nav = page.getByRole('navigation', { name: 'Main navigation' });
+    await expect(nav.getByRole('link', { name: 'Alerts', exact: true })).toHaveAttribute('aria-current', 'page');
+    await expect(nav.getByRole('link', { name: 'Alert rules', exact: true })).not.toHaveAttribute('aria-current', 'page');
+    await expect(page.getByRole('radio', { name: 'Firing and pending', exact: true })).toBeChecked();
+    const row = page.locator(`[data-testid="alert-row"][data-rule="${ruleId}"]`);
+    await expect(row).toHaveCount(1);
+    await expect(row).toHaveAttribute('data-state', 'firing');
+    const cells = row.locator('td');
+    await expect(cells.nth(0)).toContainText('Firing');
+    await expect(cells.nth(0)).toContainText(/firing for \d+ (s|min)/);
+    const ruleLink = cells.nth(1).getByRole('link', { name, exact: true });
+    expect(new URL((await ruleLink.getAttribute('href'))!, 'http://ui').pathname).toBe(`/alerts/rules/${encodeURIComponent(ruleId)}`);
+    await expect(cells.nth(1)).toContainText(`${service} sent nothing for a minute`);
+    await expect(cells.nth(2).locator('.badge')).toHaveText([`service_name=${service}`, 'severity=e2e', 'signal=request_rate']);
+    setFormatLocale('en');
+    await expect(cells.nth(3)).toContainText(formatShortDateTime(nanosToMs(stored!.episode!.activeUnixNano)));
+    await expect(cells.nth(5)).toHaveText('–');
+    // "Silence" opens a new silence of the rule's alerts, as the rules list does.
+    const silenceLink = new URL((await row.getByRole('link', { name: `Silence the alerts of rule ${name}` }).getAttribute('href'))!, 'http://ui');
+    expect([silenceLink.pathname, silenceLink.searchParams.getAll('matcher')]).toEqual(['/alerts/silences/new', [`alertname="${name}"`]]);
+    await shoot(page, 'alerts');
+    await inKorean(
+      page,
+      '/alerts',
+      async (p) => {
+        await expect(p.getByRole('heading', { level: 1, name: '알림' })).toBeVisible();
+        await expect(row.locator('td').nth(0)).toContainText('발생 중');
+        await expect(row.locator('td').nth(1)).toContainText(`${service}에서 1분 동안 데이터 없음`);
+      },
+      'alerts',
+    );
+
+    // One rule's alerts (the rules list links them), and back to every rule's.
+    await preferLanguage(page, 'en');
+    await page.goto('/alerts/rules');
+    await page.getByRole('link', { name: `Alerts of rule ${name}`, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`/alerts\\?.*rule=${ruleId}`));
+    await expect(page.getByTestId('rule-filter')).toContainText(`Only the alerts of rule ${name}`);
+    await expect(page.getByTestId('alert-row')).toHaveCount(1);
+    await page.getByRole('button', { name: "Show every rule's alerts" }).click();
+    await expect(page).not.toHaveURL(/rule=/);
+    await expect(row).toHaveCount(1);
+
+    // Deleted, the rule resolves its alert at the next evaluation: the history shows it.
+    await client.deleteRule({ id: ruleId });
+    ruleId = '';
+    // A click, not check(): the radio follows the URL, which a router transition updates a moment later.
+    await page.getByRole('radio', { name: 'Resolved', exact: true }).click();
+    await expect(page.getByRole('radio', { name: 'Resolved', exact: true })).toBeChecked();
+    await expect(page).toHaveURL(/[?&]state=resolved\b/);
+    const resolvedRow = page.locator(`[data-testid="alert-row"][data-rule="${stored!.ruleId}"]`);
+    await expect(async () => {
+      await page.reload();
+      await expect(resolvedRow).toHaveAttribute('data-state', 'resolved', { timeout: 10_000 });
+    }).toPass(EVALUATION);
+    await expect(resolvedRow.locator('td').nth(0)).toContainText('Resolved');
+    await expect(resolvedRow.locator('td').nth(0)).toContainText(/fired for \d+ (s|min)/);
+    await expect(resolvedRow.locator('td').nth(3)).not.toContainText(/Resolved\s*–/);
+    await page.getByRole('radio', { name: 'Firing and pending', exact: true }).click();
+    await expect(page.getByRole('radio', { name: 'Firing and pending', exact: true })).toBeChecked();
+    await expect(page).not.toHaveURL(/state=/);
+    await expect(resolvedRow).toHaveCount(0);
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    expect(failures).toEqual([]);
+  } finally {
+    if (ruleId) await client.deleteRule({ id: ruleId });
+  }
+});
+
+/** A policy that notifies nobody: one receiver without webhooks, taking every alert. */
+async function quietPolicy(client: Awaited<ReturnType<typeof alertApi>>) {
+  const { policy } = await client.getNotificationPolicy({});
+  await client.updateNotificationPolicy({
+    policy: { version: policy?.version ?? 0n, receivers: [{ name: 'nobody', webhooks: [] }], route: { receiver: 'nobody' } },
+  });
+}
+
+test('a notification policy is made in the form, its webhook gets the alert as Alertmanager sends it, and the log says it was delivered', async ({ page }) => {
+  test.setTimeout(480_000);
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  const client = await alertApi();
+  const unique = Date.now();
+  const receiver = `e2e-hook-${unique}`;
+  const name = `e2e-notify-${unique}`;
+  const service = `nobody-${unique}`;
+  // A webhook receiver of our own, as an incident tool would be.
+  const bodies: { version?: string; status?: string; receiver?: string; groupLabels?: Record<string, string>; alerts?: { status: string; labels: Record<string, string>; annotations: Record<string, string>; fingerprint: string }[] }[] = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (text += chunk));
+    req.on('end', () => {
+      if (req.method === 'POST') bodies.push(JSON.parse(text) as (typeof bodies)[number]);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  let ruleId = '';
+  try {
+    // Whatever is stored (other runs leave a quiet policy behind), the form starts from it.
+    const read = (await client.getNotificationPolicy({})).policy;
+    const before = read?.version ?? 0n;
+    await signIn(page, ADMIN, 'en', '/alerts/notifications');
+    await expect(page.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible();
+    await page.getByRole('button', { name: before === 0n ? 'Create a policy' : 'Edit policy' }).click();
+    await expect(page).toHaveURL(/[?&]edit=1\b/);
+    const form = page.getByRole('form', { name: 'Notification policy' });
+    const receivers = form.getByTestId('receiver-form');
+    let mine = receivers.first();
+    if (before !== 0n) {
+      await form.getByRole('button', { name: 'Add receiver' }).click();
+      mine = receivers.last();
+    }
+    await mine.getByLabel('Name', { exact: true }).fill(receiver);
+    await mine.getByLabel('URL', { exact: true }).fill(url);
+    await expect(mine.getByLabel('Send resolved')).toBeChecked();
+    const root = form.getByRole('group', { name: 'Root route' });
+    await root.getByLabel('Receiver', { exact: true }).selectOption(receiver);
+    await root.getByLabel('Group by', { exact: true }).fill('alertname');
+    await root.getByLabel('Group wait', { exact: true }).fill('0s');
+    await root.getByLabel('Group interval', { exact: true }).fill('1s');
+    await root.getByLabel('Repeat interval', { exact: true }).fill('');
+    await expect(root.getByText('Empty: 4 h (default)')).toBeVisible();
+    // A child route for paging alerts (ours carry severity=e2e: the root takes them).
+    await root.getByRole('button', { name: 'Add route' }).click();
+    const child = form.getByRole('group', { name: `Route ${(read?.route?.routes.length ?? 0) + 1}` });
+    await child.getByLabel('Matcher 1 label', { exact: true }).fill('severity');
+    await child.getByLabel('Matcher 1 value', { exact: true }).fill('page');
+    await child.getByLabel('Repeat interval', { exact: true }).fill('1h');
+    await expect(child.getByText('Empty: 0 s (inherited)')).toBeVisible();
+    await expect(child.getByText('Empty: 1 s (inherited)')).toBeVisible();
+    await expect(child.getByLabel('Receiver', { exact: true })).toHaveValue('');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+
+    // Saved: the tree, with the version after the one read.
+    await expect(page.getByText(`Notification policy saved (version ${before + 1n}). It applies from the next minute.`)).toBeVisible();
+    await expect(page).not.toHaveURL(/edit=1/);
+    const saved = (await client.getNotificationPolicy({})).policy!;
+    expect(saved.version).toBe(before + 1n);
+    const hook = saved.receivers.find((r) => r.name === receiver);
+    expect(hook?.webhooks.map((w) => [w.url, w.sendResolved, w.locale])).toEqual([[url, undefined, '']]);
+    expect([saved.route?.receiver, saved.route?.groupBy, saved.route?.groupWaitSeconds, saved.route?.groupIntervalSeconds]).toEqual([receiver, ['alertname'], 0, 1]);
+    expect(saved.route?.repeatIntervalSeconds).toBeUndefined();
+    const added = saved.route!.routes[saved.route!.routes.length - 1]!;
+    expect([added.receiver, added.matchers.map((m) => [m.name, m.operator, m.value]), added.repeatIntervalSeconds]).toEqual([
+      '',
+      [['severity', MatchOperator.EQUAL, 'page']],
+      3600,
+    ]);
+    const policy = page.getByRole('region', { name: 'Notification policy' });
+    await expect(policy.getByTestId('policy-version')).toContainText(`Version ${before + 1n}`);
+    await expect(policy.locator(`[data-testid="receiver-rows"][data-receiver="${receiver}"]`)).toContainText(url);
+    const tree = policy.getByRole('list', { name: 'Route tree' });
+    const rootNode = tree.getByTestId('route-node').first();
+    await expect(rootNode.locator('.route-card').first()).toContainText(`Receiver${receiver}`);
+    await expect(rootNode.locator('.route-card').first()).toContainText('Repeat interval4 h (default)');
+    await expect(tree.getByTestId('route-node').last()).toContainText('severity="page"');
+    await expect(tree.getByTestId('route-node').last()).toContainText(`Receiver${receiver} (inherited)`);
+
+    // Refusals: the service's message next to the field its path names.
+    await page.getByRole('button', { name: 'Edit policy' }).click();
+    await root.getByLabel('Group interval', { exact: true }).fill('0');
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await expect(root.getByLabel('Group interval', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    await expect(root.getByText('0, expected 1 to 86400')).toBeVisible();
+    await expect(root.getByLabel('Group interval', { exact: true })).toBeFocused();
+    await expectAccessible(page);
+    await root.getByLabel('Group interval', { exact: true }).fill('1s');
+    // A receiver removed while the routes still name it.
+    await form.getByRole('button', { name: `Remove receiver ${await receivers.count()}` }).click();
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await expect(root.getByText(`no receiver named "${receiver}"`)).toBeVisible();
+    await expect(root.getByLabel('Receiver', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    expect((await client.getNotificationPolicy({})).policy?.version).toBe(before + 1n);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await expect(page).not.toHaveURL(/edit=1/);
+
+    // An alert: the webhook gets Alertmanager's webhook JSON.
+    ruleId = (await client.createRule({ rule: absenceRule(name, service) })).rule!.id;
+    const ours = () => bodies.find((b) => b.alerts?.some((a) => a.labels['alertname'] === name));
+    await expect.poll(() => !!ours(), { timeout: 240_000, intervals: [2_000] }).toBe(true);
+    const body = ours()!;
+    expect([body.version, body.status, body.receiver, body.groupLabels]).toEqual(['4', 'firing', receiver, { alertname: name }]);
+    const sent = body.alerts!.find((a) => a.labels['alertname'] === name)!;
+    expect(sent.status).toBe('firing');
+    expect(sent.labels).toMatchObject({ alertname: name, service_name: service, severity: 'e2e', signal: 'request_rate' });
+    expect(sent.annotations['summary']).toBe(`${service} sent nothing for a minute`);
+    expect(sent.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+
+    // The log says so, for that receiver (in the URL).
+    const log = page.getByRole('region', { name: 'Notification log' });
+    await log.getByLabel('Receiver', { exact: true }).selectOption(receiver);
+    await expect(page).toHaveURL(new RegExp(`[?&]receiver=${receiver}\\b`));
+    const entry = log.locator(`[data-testid="notification-row"][data-receiver="${receiver}"]`).filter({ hasText: `alertname=${name}` });
+    await expect(async () => {
+      await page.reload();
+      await expect(entry.first()).toBeVisible({ timeout: 10_000 });
+    }).toPass({ timeout: 90_000, intervals: [3_000] });
+    const cells = entry.first().locator('td');
+    await expect(cells.nth(1)).toHaveText(receiver);
+    await expect(cells.nth(2)).toHaveText('#1');
+    await expect(cells.nth(3)).toHaveAttribute('title', new RegExp(`alertname="${name}"`));
+    await expect(cells.nth(4)).toHaveText('Firing');
+    await expect(cells.nth(5)).toHaveText('1');
+    await expect(cells.nth(7)).toHaveText('Delivered');
+    await expect(log.locator(`[data-testid="notification-row"]:not([data-receiver="${receiver}"])`)).toHaveCount(0);
+    // The route tree and the log in one picture.
+    await log.scrollIntoViewIfNeeded();
+    await shoot(page, 'notifications');
+    await inKorean(
+      page,
+      `/alerts/notifications?receiver=${encodeURIComponent(receiver)}`,
+      async (p) => {
+        await expect(p.getByRole('heading', { level: 1, name: '알림 전송' })).toBeVisible();
+        const logKo = p.getByRole('region', { name: '전송 기록' });
+        await expect(logKo.locator(`[data-testid="notification-row"][data-receiver="${receiver}"]`).filter({ hasText: `alertname=${name}` }).first().locator('td').nth(7)).toHaveText('전달됨');
+        await expect(p.getByRole('list', { name: '라우트 트리' })).toContainText('기본값');
+        await logKo.scrollIntoViewIfNeeded();
+      },
+      'notifications',
+    );
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    expect(failures).toEqual([]);
+  } finally {
+    // Nobody notified first, so that the alert resolving is sent nowhere.
+    await quietPolicy(client);
+    if (ruleId) await client.deleteRule({ id: ruleId });
+    server.close();
+  }
+});
+
+test('a viewer reads alerts and the notification policy, and is told which role changes them', async ({ page }) => {
+  await signIn(page, VIEWER, 'en', '/alerts');
+  await expect(page.getByRole('heading', { level: 1, name: 'Alerts' })).toBeVisible();
+  await expect(page.getByText('Silencing alerts needs the editor role; you are signed in as viewer.')).toBeVisible();
+  await expect(page.getByRole('link', { name: /^Silence the alerts of rule / })).toHaveCount(0);
+  await expect(page.getByTestId('alert-row').first().or(page.getByText('Nothing is firing or pending'))).toBeVisible();
+  await expectAccessible(page);
+
+  await page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Notifications' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible();
+  await expect(page.getByRole('note')).toContainText('This needs the editor role.');
+  await expect(page.getByRole('note')).toContainText('Changing the notification policy needs the editor role; you are signed in as viewer.');
+  const policy = page.getByRole('region', { name: 'Notification policy' });
+  await expect(policy.getByRole('list', { name: 'Route tree' }).or(policy.getByText('No notification policy yet'))).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Edit policy' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Create a policy' })).toHaveCount(0);
+  // Asking for the form in the URL shows the policy, not the form.
+  await page.goto('/alerts/notifications?edit=1');
+  await expect(page.getByRole('heading', { level: 1, name: 'Notifications' })).toBeVisible();
+  await expect(page.getByRole('form', { name: 'Notification policy' })).toHaveCount(0);
+  await expect(page.getByRole('region', { name: 'Notification log' })).toBeVisible();
+  await expectAccessible(page);
 });
 
 test('a deep link reproduces the view', async ({ page, browser }) => {

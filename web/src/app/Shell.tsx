@@ -34,7 +34,10 @@ function useDocumentTitle() {
   const { t, i18n } = useTranslation();
   const { pathname } = useLocation();
   useEffect(() => {
-    const nav = NAV.find((n) => pathname === n.path || pathname.startsWith(n.path + '/'));
+    // The entry with the longest path that holds this one: `/alerts/rules/x` is a rule, not an alert.
+    const nav = NAV.filter((n) => pathname === n.path || pathname.startsWith(n.path + '/')).sort(
+      (a, b) => b.path.length - a.path.length,
+    )[0];
     const rest = nav ? safeDecode(pathname.slice(nav.path.length + 1)) : '';
     const parts = [rest, nav ? t(nav.label) : '', 'AIRIS-MON'].filter(Boolean);
     document.title = parts.join(' · ');
@@ -59,7 +62,7 @@ export function Shell() {
           <ul>
             {NAV.map((n) => (
               <li key={n.path}>
-                <NavLink to={linkWith(params, n.path)} className={({ isActive }) => `nav-item ${isActive ? 'active' : ''}`}>
+                <NavLink to={linkWith(params, n.path)} end={n.end} className={({ isActive }) => `nav-item ${isActive ? 'active' : ''}`}>
                   <Icon name={n.icon} size={18} />
                   <span>{t(n.label)}</span>
                 </NavLink>

@@ -16,10 +16,12 @@ const TracePage = lazy(() => import('../pages/trace/TracePage'));
 const LogsPage = lazy(() => import('../pages/logs/LogsPage'));
 const MetricsPage = lazy(() => import('../pages/metrics/MetricsPage'));
 const AnomaliesPage = lazy(() => import('../pages/anomalies/AnomaliesPage'));
+const AlertsPage = lazy(() => import('../pages/alerts/AlertsPage'));
 const AlertRulesPage = lazy(() => import('../pages/alerts/AlertRulesPage'));
 const RuleEditorPage = lazy(() => import('../pages/alerts/RuleEditorPage'));
 const SilencesPage = lazy(() => import('../pages/alerts/SilencesPage'));
 const SilenceEditorPage = lazy(() => import('../pages/alerts/SilenceEditorPage'));
+const NotificationsPage = lazy(() => import('../pages/alerts/NotificationsPage'));
 const TokensPage = lazy(() => import('../pages/tokens/TokensPage'));
 const NotFoundPage = lazy(() => import('../pages/notfound/NotFoundPage'));
 
@@ -43,18 +45,23 @@ function HomeRedirect() {
   return <Navigate to={{ pathname: '/services', search }} replace />;
 }
 
-/** Navigation entries of the sidebar, in order. */
-export const NAV = [
+/**
+ * Navigation entries of the sidebar, in order. `end`: active on that path
+ * only, not below it (`/alerts` is not active on `/alerts/rules`).
+ */
+export const NAV: readonly { path: string; icon: string; label: string; end?: boolean }[] = [
   { path: '/services', icon: 'services', label: 'nav.services' },
   { path: '/map', icon: 'map', label: 'nav.map' },
   { path: '/traces', icon: 'traces', label: 'nav.traces' },
   { path: '/logs', icon: 'logs', label: 'nav.logs' },
   { path: '/metrics', icon: 'metrics', label: 'nav.metrics' },
   { path: '/anomalies', icon: 'anomalies', label: 'nav.anomalies' },
+  { path: '/alerts', icon: 'firing', label: 'nav.alerts', end: true },
   { path: '/alerts/rules', icon: 'alerts', label: 'nav.alertRules' },
   { path: '/alerts/silences', icon: 'silences', label: 'nav.silences' },
+  { path: '/alerts/notifications', icon: 'notifications', label: 'nav.notifications' },
   { path: '/settings/tokens', icon: 'tokens', label: 'nav.tokens' },
-] as const;
+];
 
 export const router = createBrowserRouter([
   { path: '/login', element: <LoginPage /> },
@@ -79,6 +86,7 @@ export const router = createBrowserRouter([
           { path: 'logs', element: page(LogsPage) },
           { path: 'metrics', element: page(MetricsPage) },
           { path: 'anomalies', element: page(AnomaliesPage) },
+          { path: 'alerts', element: page(AlertsPage) },
           { path: 'alerts/rules', element: page(AlertRulesPage) },
           // A static segment ranks above a parameter: "new" is never an id.
           { path: 'alerts/rules/new', element: page(RuleEditorPage) },
@@ -86,6 +94,7 @@ export const router = createBrowserRouter([
           { path: 'alerts/silences', element: page(SilencesPage) },
           { path: 'alerts/silences/new', element: page(SilenceEditorPage) },
           { path: 'alerts/silences/:id', element: page(SilenceEditorPage) },
+          { path: 'alerts/notifications', element: page(NotificationsPage) },
           { path: 'settings/tokens', element: page(TokensPage) },
           { path: '*', element: page(NotFoundPage) },
         ],

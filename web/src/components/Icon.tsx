@@ -7,6 +7,8 @@ const PATHS: Record<string, string> = {
   metrics: 'M4 19l5-7 4 4 7-10M4 4v15h16',
   anomalies: 'M3 12h4l3-7 4 14 3-7h4',
   alerts: 'M6 16v-5a6 6 0 0 1 12 0v5l2 2H4zM10 21h4',
+  firing: 'M12 3l9.5 17h-19zM12 10v4.5M12 17.5v.01',
+  notifications: 'M3 11l18-8-8 18-2-8zM11 13l10-10',
   silences: 'M6 16v-5a6 6 0 0 1 9.6-4.8M18 11v5l2 2H8M4 18h2M10 21h4M3 3l18 18',
   tokens: 'M14 7a4 4 0 1 1-3.5 6l-6.5 6-1.5-1.5 1.5-1.5-1.5-1.5 1.5-1.5 1.5 1.5 3-3A4 4 0 0 1 14 7z',
   sun: 'M12 7a5 5 0 1 0 0 10 5 5 0 0 0 0-10zM12 1v3M12 20v3M4.2 4.2l2.1 2.1M17.7 17.7l2.1 2.1M1 12h3M20 12h3M4.2 19.8l2.1-2.1M17.7 6.3l2.1-2.1',

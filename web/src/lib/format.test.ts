@@ -57,6 +57,7 @@ describe('intervals and spans in words', () => {
     expect(formatInterval(90_000)).toBe('1 min 30 s');
     expect(formatInterval(3_600_000)).toBe('1 h');
     expect(formatInterval(86_400_000 + 3_600_000)).toBe('1 d 1 h');
+    expect(formatInterval(0)).toBe('0 s');
     expect(formatSpan(15, 'minute')).toBe('15 minutes');
     expect(formatSpan(1, 'hour')).toBe('1 hour');
     expect(formatSpan(2, 'day')).toBe('2 days');

@@ -75,10 +75,11 @@ function unitParts(seconds: number, most: number): string {
 
 /**
  * An interval (auto-refresh, a chart step) in words of the language:
- * "10 s", "1 min 30 s", "1 h" in English, "10초", "1분 30초", "1시간" in Korean.
+ * "10 s", "1 min 30 s", "1 h" in English, "10초", "1분 30초", "1시간" in Korean;
+ * none at all is "0 s", "0초".
  */
 export function formatInterval(ms: number): string {
-  if (ms < 1000) return formatDurationMs(ms);
+  if (ms > 0 && ms < 1000) return formatDurationMs(ms);
   return unitParts(Math.round(ms / 1000), CLOCK_UNITS.length);
 }
 
