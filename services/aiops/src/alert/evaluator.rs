@@ -54,6 +54,8 @@ pub(crate) struct Evaluator {
     rules: HashMap<(String, String), Watched>,
     /// The end of the last pass: rules are read again once per minute.
     judged_to: u32,
+    /// The alerts of rules removed while no process ran were resolved.
+    orphans_resolved: bool,
 }
 
 impl Evaluator {
@@ -137,27 +139,17 @@ impl Evaluator {
             }
         }
         // Rules deleted or paused while no process judged them: their
-        // alerts still open end now.
-        if self.judged_to == 0 {
-            let orphans = history::all_open(client)
-                .await
-                .map_err(airis_analytics::Error::from)?
-                .into_iter()
-                .filter(|row| !live.contains(&(row.tenant.clone(), row.rule_id.clone())))
-                .map(|mut row| {
-                    // At the first minute not judged, as for a rule
-                    // removed while judged.
-                    row.resolved = row.evaluated + MINUTE_SECS;
-                    row.evaluated = row.resolved;
-                    row.state = Stage::Resolved.name().to_owned();
-                    row
-                })
-                .collect::<Vec<_>>();
-            resolved.extend(orphans.iter().filter_map(Notice::of));
-            let token = format!("orphans:{end}");
-            history::write(client, &token, &orphans)
-                .await
-                .map_err(airis_analytics::Error::from)?;
+        // alerts still open end now (tried again each pass until done).
+        if !self.orphans_resolved {
+            match resolve_orphans(client, &live, end).await {
+                Ok(notices) => {
+                    resolved.extend(notices);
+                    self.orphans_resolved = true;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "alerts of rules removed while no watcher ran not resolved yet; tried again next minute");
+                }
+            }
         }
         // Deleted or paused: an open alert ends at the minute it stopped
         // being judged.
@@ -249,6 +241,30 @@ impl Evaluator {
         resolved.extend(ended);
         Ok(())
     }
+}
+
+/// Resolves the alerts still open of rules no longer `live` (deleted or
+/// paused while no process judged them), at the first minute not judged;
+/// their notices.
+async fn resolve_orphans(
+    client: &clickhouse::Client,
+    live: &HashSet<(String, String)>,
+    end: u32,
+) -> Result<Vec<Notice>, clickhouse::error::Error> {
+    let orphans: Vec<AlertRow> = history::all_open(client)
+        .await?
+        .into_iter()
+        .filter(|row| !live.contains(&(row.tenant.clone(), row.rule_id.clone())))
+        .map(|mut row| {
+            // As for a rule removed while judged.
+            row.resolved = row.evaluated + MINUTE_SECS;
+            row.evaluated = row.resolved;
+            row.state = Stage::Resolved.name().to_owned();
+            row
+        })
+        .collect();
+    history::write(client, &format!("orphans:{end}"), &orphans).await?;
+    Ok(orphans.iter().filter_map(Notice::of).collect())
 }
 
 /// A rule to judge from where it was: its open alert, from the machine

@@ -61,7 +61,7 @@ const ALERTMANAGER_VALID_SECS: u32 = 4 * 60;
 /// (as Prometheus does), so one that missed a send still hears of it.
 const ALERTMANAGER_RESOLVED_SECS: u32 = 15 * 60;
 /// The receiver name Alertmanager forwarding is logged under.
-const ALERTMANAGER_RECEIVER: &str = "alertmanager";
+const ALERTMANAGER_RECEIVER: &str = policy::RESERVED_RECEIVER;
 
 /// An alert as notifications see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,7 +178,18 @@ pub(crate) struct Notifier {
     /// the last pass, and those resolved in the last
     /// [`ALERTMANAGER_RESOLVED_SECS`], by fingerprint.
     forwarded: HashMap<String, BTreeMap<String, Notice>>,
+    /// When Alertmanagers were last sent to: they are sent to every
+    /// minute even when no snapshot comes (the evaluator failing), so
+    /// that their alerts do not time out into false "resolved".
+    forwarded_at: Option<Instant>,
+    /// Unix s this notifier started: alerts that fired before are not
+    /// new to the receivers (a restart), and their groups flush at once.
+    started_s: u32,
 }
+
+/// Flushes of groups that run at once at most, so a restart (every group
+/// due together) does not flood ClickHouse and the webhooks.
+const MAX_CONCURRENT_FLUSHES: usize = 32;
 
 impl Notifier {
     pub(crate) fn new(client: clickhouse::Client, config: NotifyConfig) -> Self {
@@ -191,6 +202,8 @@ impl Notifier {
             policies: HashMap::new(),
             groups: HashMap::new(),
             forwarded: HashMap::new(),
+            forwarded_at: None,
+            started_s: u32::try_from(now_unix_nano() / 1_000_000_000).unwrap_or(u32::MAX),
         }
     }
 
@@ -201,8 +214,10 @@ impl Notifier {
         loop {
             tokio::select! {
                 snapshot = snapshots.recv() => match snapshot {
-                    Some(snapshot) => {
-                        self.reload_policies().await;
+                    Some(mut snapshot) => {
+                        // Resolved alerts of groups a new policy ended
+                        // are told under the new one.
+                        snapshot.resolved.extend(self.reload_policies().await);
                         let now_ns = now_unix_nano();
                         self.remember(&snapshot, now_ns);
                         self.update(snapshot, Instant::now(), now_ns);
@@ -213,18 +228,26 @@ impl Notifier {
                 _ = ticks.tick() => {}
                 () = shutdown.signalled() => break,
             }
+            if self
+                .forwarded_at
+                .is_some_and(|at| at.elapsed() >= Duration::from_secs(60))
+            {
+                self.forward(now_unix_nano()).await;
+            }
             self.flush_due(Instant::now()).await;
         }
     }
 
     /// Every tenant's current policy; a tenant whose policy changed
-    /// starts its groups again (as Alertmanager on a new configuration).
-    async fn reload_policies(&mut self) {
+    /// starts its groups again (as Alertmanager on a new configuration),
+    /// and the resolved alerts they held, not told yet, are returned to
+    /// be grouped again.
+    async fn reload_policies(&mut self) -> Vec<Notice> {
         let stored = match notify_store::all(&self.client).await {
             Ok(stored) => stored,
             Err(error) => {
                 tracing::warn!(%error, "notification policies not read; the previous ones stay");
-                return;
+                return Vec::new();
             }
         };
         let mut policies = HashMap::with_capacity(stored.len());
@@ -244,13 +267,19 @@ impl Notifier {
                 },
             }
         }
-        self.groups.retain(|(tenant, _), _| {
-            match (self.policies.get(tenant), policies.get(tenant)) {
+        let mut resolved = Vec::new();
+        self.groups.retain(|(tenant, _), group| {
+            let kept = match (self.policies.get(tenant), policies.get(tenant)) {
                 (Some(old), Some(new)) => old.version == new.version,
                 _ => false,
+            };
+            if !kept {
+                resolved.extend(group.alerts.values().filter(|a| !a.firing()).cloned());
             }
+            kept
         });
         self.policies = policies;
+        resolved
     }
 
     /// Puts the alerts of `snapshot` into their groups. A firing alert a
@@ -271,10 +300,16 @@ impl Notifier {
                     .groups
                     .entry((notice.tenant.clone(), key.clone()))
                     .or_insert_with(|| {
-                        // An alert older than group_wait (a restart) is
-                        // flushed at once, as Alertmanager does.
+                        // An alert that fired before this notifier started
+                        // (a restart) waited already: flushed once its
+                        // group_wait is over, as Alertmanager does. A new
+                        // one waits the whole group_wait from now.
                         let wait = u64::from(route.timing.wait);
-                        let waited = u64::from(now_s.saturating_sub(notice.starts));
+                        let waited = if notice.starts < self.started_s {
+                            u64::from(now_s.saturating_sub(notice.starts))
+                        } else {
+                            0
+                        };
                         let next = now + Duration::from_secs(wait.saturating_sub(waited));
                         Group {
                             tenant: notice.tenant.clone(),
@@ -308,9 +343,14 @@ impl Notifier {
     fn remember(&mut self, snapshot: &Snapshot, now_ns: u64) {
         let now_s = u32::try_from(now_ns / 1_000_000_000).unwrap_or(u32::MAX);
         for alerts in self.forwarded.values_mut() {
-            alerts.retain(|_, a| {
-                !a.firing() && a.ends.saturating_add(ALERTMANAGER_RESOLVED_SECS) > now_s
-            });
+            // Firing before and in no list now (a snapshot skipped):
+            // resolved now.
+            for alert in alerts.values_mut() {
+                if alert.firing() {
+                    alert.ends = now_s / 60 * 60;
+                }
+            }
+            alerts.retain(|_, a| a.ends.saturating_add(ALERTMANAGER_RESOLVED_SECS) > now_s);
         }
         for notice in snapshot.resolved.iter().chain(&snapshot.firing) {
             self.forwarded
@@ -323,7 +363,8 @@ impl Notifier {
 
     /// Sends every tenant's alerts to its Alertmanagers (v2 API), all at
     /// once; a failure is logged and the next minute sends them again.
-    async fn forward(&self, now_ns: u64) {
+    async fn forward(&mut self, now_ns: u64) {
+        self.forwarded_at = Some(Instant::now());
         let now_s = u32::try_from(now_ns / 1_000_000_000).unwrap_or(u32::MAX);
         let mut sends = JoinSet::new();
         for (tenant, alerts) in &self.forwarded {
@@ -338,15 +379,17 @@ impl Notifier {
                     webhook: i as u32,
                     group_key: String::new(),
                     group_labels: BTreeMap::new(),
+                    // As the Alertmanager fingerprints them: with the
+                    // tenant label.
                     firing: alerts
-                        .iter()
-                        .filter(|(_, a)| a.firing())
-                        .map(|(fp, _)| fp.clone())
+                        .values()
+                        .filter(|a| a.firing())
+                        .map(|a| policy::fingerprint(&with_tenant(a, tenant)))
                         .collect(),
                     resolved: alerts
-                        .iter()
-                        .filter(|(_, a)| !a.firing())
-                        .map(|(fp, _)| fp.clone())
+                        .values()
+                        .filter(|a| !a.firing())
+                        .map(|a| policy::fingerprint(&with_tenant(a, tenant)))
                         .collect(),
                     alerts: alerts.len() as u32,
                     sent_at: i64::try_from(now_ns).unwrap_or(i64::MAX),
@@ -392,6 +435,7 @@ impl Notifier {
         let now_ns = now_unix_nano();
         let mut silences: HashMap<String, Arc<Vec<Silence>>> = HashMap::new();
         let mut flushes = JoinSet::new();
+        let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_FLUSHES));
         for key in due {
             let Some(group) = self.groups.remove(&key) else {
                 continue;
@@ -431,7 +475,9 @@ impl Notifier {
                 silences: muting,
                 now_ns,
             };
+            let permits = Arc::clone(&permits);
             flushes.spawn(async move {
+                let _permit = permits.acquire_owned().await;
                 let mut group = group;
                 let delivered = flush.run(&mut group).await;
                 (key, group, delivered)
@@ -530,6 +576,13 @@ impl Flush {
             .iter()
             .filter(|(_, a)| !self.silences.iter().any(|s| s.matches(&a.labels)))
             .collect();
+        // Everything silenced: nothing to tell, and the log stays as it
+        // is (Alertmanager stops before its log too), so alerts still
+        // firing when the silence ends are not told again before their
+        // repeat interval.
+        if shown.is_empty() {
+            return true;
+        }
         let firing: BTreeSet<String> = shown
             .iter()
             .filter(|(_, a)| a.firing())
@@ -675,8 +728,7 @@ fn alertmanager_alerts(
     let list: Vec<Value> = alerts
         .values()
         .map(|a| {
-            let mut labels = a.labels.clone();
-            labels.insert("tenant".to_owned(), tenant.to_owned());
+            let labels = with_tenant(a, tenant);
             let ends = if a.firing() {
                 now_s.saturating_add(ALERTMANAGER_VALID_SECS)
             } else {
@@ -692,6 +744,13 @@ fn alertmanager_alerts(
         })
         .collect();
     serde_json::to_vec(&list).unwrap_or_default()
+}
+
+/// The labels of `a` with `tenant` (replacing a rule label of that name).
+fn with_tenant(a: &Notice, tenant: &str) -> BTreeMap<String, String> {
+    let mut labels = a.labels.clone();
+    labels.insert("tenant".to_owned(), tenant.to_owned());
+    labels
 }
 
 /// The annotations of `a` in Korean (where the rule has them, English

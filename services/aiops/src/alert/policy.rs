@@ -14,6 +14,9 @@ use crate::Error;
 pub(crate) const MAX_RECEIVERS: usize = 64;
 pub(crate) const MAX_WEBHOOKS: usize = 8;
 const MAX_ALERTMANAGERS: usize = 8;
+/// The receiver name the notification log lists Alertmanager forwarding
+/// under.
+pub(crate) const RESERVED_RECEIVER: &str = "alertmanager";
 const MAX_CHILDREN: usize = 64;
 const MAX_DEPTH: usize = 8;
 const MAX_URL_BYTES: usize = 2_048;
@@ -109,6 +112,12 @@ impl Policy {
         for (i, r) in p.receivers.iter().enumerate() {
             let at = format!("{field}.receivers[{i}]");
             let receiver = check_receiver(&at, r)?;
+            if receiver.name == RESERVED_RECEIVER {
+                return Err(invalid(format!(
+                    "{at}.name: \"{RESERVED_RECEIVER}\" is where the policy's Alertmanagers are \
+                     logged; choose another name"
+                )));
+            }
             if !names.insert(receiver.name.clone()) {
                 return Err(invalid(format!(
                     "{at}.name: {:?} is used by another receiver",

@@ -182,7 +182,9 @@ impl Watcher {
                 if let Some(notices) = &self.notices
                     && notices.try_send(snapshot).is_err()
                 {
-                    // Each snapshot is whole: the next one tells the same.
+                    // The next snapshot has every firing alert; one that
+                    // resolved in this one is resolved by the notifier
+                    // when it finds it gone (at that minute, not this).
                     tracing::warn!(
                         "notifications lag behind by {SNAPSHOTS_QUEUED} minutes; one minute's alerts skipped"
                     );

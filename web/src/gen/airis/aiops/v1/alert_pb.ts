@@ -1228,7 +1228,9 @@ export const ListAlertsResponseSchema: GenMessage<ListAlertsResponse> = /*@__PUR
  * after its first alert; after that the group is looked at every
  * group_interval and notified when an alert joined it or resolved, or
  * when repeat_interval passed since its last notification. What was sent
- * is stored, so a restarted service sends nothing twice.
+ * is stored once the webhook took it, so a restarted service does not send
+ * it again (a crash between the webhook's answer and that write sends that
+ * one notification again: at least once, as Alertmanager).
  *
  * @generated from message airis.aiops.v1.NotificationPolicy
  */
@@ -1286,7 +1288,8 @@ export const NotificationPolicySchema: GenMessage<NotificationPolicy> = /*@__PUR
  * does), and a resolved one with its end for 15 minutes after it
  * resolved. Grouping, timing, silences and inhibition are that
  * Alertmanager's: the route tree and the silences above do not apply.
- * Each alert carries the label `tenant`.
+ * Each alert carries the label `tenant` (replacing a rule label of that
+ * name).
  *
  * @generated from message airis.aiops.v1.AlertmanagerConfig
  */
@@ -1321,7 +1324,8 @@ export const AlertmanagerConfigSchema: GenMessage<AlertmanagerConfig> = /*@__PUR
  */
 export type Receiver = Message<"airis.aiops.v1.Receiver"> & {
   /**
-   * Required, at most 200 characters; routes name it.
+   * Required, at most 200 characters; routes name it. Not `alertmanager`
+   * (the notification log's name for the policy's Alertmanagers).
    *
    * @generated from field: string name = 1;
    */
