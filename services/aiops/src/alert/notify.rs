@@ -841,97 +841,39 @@ mod tests {
 
     #[test]
     fn a_webhook_is_told_what_is_new_and_reminded_after_the_repeat_interval() {
+        // Firing, resolved, whether the webhook takes resolved alerts, now
+        // (s); the repeat interval is 60 s.
+        let check = |last: Option<&Sent>, firing: &[&str], resolved: &[&str], sends: bool, now| {
+            needs_update(last, &set(firing), &set(resolved), sends, 60, now * S)
+        };
         // Never told: only when something fires.
-        assert!(needs_update(None, &set(&["a"]), &set(&[]), true, 60, 0));
-        assert!(!needs_update(None, &set(&[]), &set(&["a"]), true, 60, 0));
+        assert!(check(None, &["a"], &[], true, 0));
+        assert!(!check(None, &[], &["a"], true, 0));
         let told = Sent {
             firing: set(&["a", "b"]),
             resolved: set(&[]),
             at: 100 * S,
         };
         // Nothing new: not before the repeat interval, then again.
-        assert!(!needs_update(
-            Some(&told),
-            &set(&["a", "b"]),
-            &set(&[]),
-            true,
-            60,
-            159 * S
-        ));
-        assert!(needs_update(
-            Some(&told),
-            &set(&["a", "b"]),
-            &set(&[]),
-            true,
-            60,
-            160 * S
-        ));
+        assert!(!check(Some(&told), &["a", "b"], &[], true, 159));
+        assert!(check(Some(&told), &["a", "b"], &[], true, 160));
         // One fewer firing, not resolved (silenced): nothing to say.
-        assert!(!needs_update(
-            Some(&told),
-            &set(&["a"]),
-            &set(&[]),
-            true,
-            60,
-            101 * S
-        ));
+        assert!(!check(Some(&told), &["a"], &[], true, 101));
         // A new one.
-        assert!(needs_update(
-            Some(&told),
-            &set(&["a", "c"]),
-            &set(&[]),
-            true,
-            60,
-            101 * S
-        ));
+        assert!(check(Some(&told), &["a", "c"], &[], true, 101));
         // One resolved: said if the webhook takes resolved alerts.
-        assert!(needs_update(
-            Some(&told),
-            &set(&["a"]),
-            &set(&["b"]),
-            true,
-            60,
-            101 * S
-        ));
-        assert!(!needs_update(
-            Some(&told),
-            &set(&["a"]),
-            &set(&["b"]),
-            false,
-            60,
-            101 * S
-        ));
+        assert!(check(Some(&told), &["a"], &["b"], true, 101));
+        assert!(!check(Some(&told), &["a"], &["b"], false, 101));
         // All resolved: said (once), whatever send_resolved (the log moves on).
-        assert!(needs_update(
-            Some(&told),
-            &set(&[]),
-            &set(&["a", "b"]),
-            false,
-            60,
-            101 * S
-        ));
+        assert!(check(Some(&told), &[], &["a", "b"], false, 101));
         let resolved = Sent {
             firing: set(&[]),
             resolved: set(&["a", "b"]),
             at: 101 * S,
         };
-        assert!(!needs_update(
-            Some(&resolved),
-            &set(&[]),
-            &set(&["a", "b"]),
-            true,
-            60,
-            500 * S
-        ));
+        assert!(!check(Some(&resolved), &[], &["a", "b"], true, 500));
         // Firing again after it resolved: new.
-        assert!(needs_update(
-            Some(&resolved),
-            &set(&["a"]),
-            &set(&[]),
-            true,
-            60,
-            102 * S
-        ));
+        assert!(check(Some(&resolved), &["a"], &[], true, 102));
     }
 
     #[test]

@@ -18,11 +18,11 @@ import {
   formatSilenceDuration,
   isBlank,
   matcherFormOf,
-  NAME_RE,
   parseSilenceDuration,
   toLabelMatcher,
   type MatcherForm,
 } from './silences';
+import { NAME_RE, closestField, type Problems } from './fields';
 
 // === limits and defaults: the alert service's (services/aiops/src/alert/policy.rs) ===
 
@@ -401,22 +401,12 @@ export function serverFieldOf(message: string, form: PolicyForm): string | null 
     const rows = route ? sentMatcherRows(route.matchers) : [];
     return `matchers[${rows[Number(matcher)] ?? Number(matcher)}]`;
   });
-  let best: string | null = null;
-  for (const id of fieldIds(form)) {
-    const encloses = path === id || path.startsWith(id + '.') || path.startsWith(id + '[');
-    if (encloses && (!best || id.length > best.length)) best = id;
-  }
-  return best;
+  return closestField(path, fieldIds(form));
 }
 
 // === checks: what the form can tell before sending ===
 
-/** What is wrong with a field: a translation key under notifications.invalid and its values. */
-export interface Problem {
-  key: string;
-  values?: Record<string, string | number>;
-}
-export type Problems = Record<string, Problem>;
+export type { Problem, Problems } from './fields';
 
 function checkRoute(r: RouteForm, path: number[], p: Problems): void {
   if (path.length === 0 && !r.receiver.trim()) p[FIELD.route(path, 'receiver')] = { key: 'rootReceiver' };

@@ -24,6 +24,7 @@ import { Aggregation, LabelFilterSchema, MatchOperator, type LabelFilter } from 
 import { formatCompact, formatInterval, formatPercent, formatScore, formatWithUnit } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
 import { formatSignalValue } from '../anomalies/anomalies';
+import { NAME_RE, closestField, type Problems } from './fields';
 
 // === limits: the alert service's (services/aiops/src/alert/rule.rs) ===
 
@@ -274,24 +275,13 @@ export function serverFieldOf(message: string, known: readonly string[]): string
   const m = /^rule\.([^\s:]+):/.exec(message);
   if (!m) return null;
   const path = m[1]!;
-  let best: string | null = null;
-  for (const id of known) {
-    const encloses = path === id || path.startsWith(id + '.') || path.startsWith(id + '[');
-    if (encloses && (!best || id.length > best.length)) best = id;
-  }
-  return best;
+  return closestField(path, known);
 }
 
 // === checks, as the service makes them ===
 
-/** What is wrong with a field: a translation key under alerts.invalid and its values. */
-export interface Problem {
-  key: string;
-  values?: Record<string, string | number>;
-}
-export type Problems = Record<string, Problem>;
+export type { Problem, Problems } from './fields';
 
-const NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 const isBlankLabel = (l: LabelForm) => !l.name.trim() && !l.value;
 const isBlankAnnotation = (a: AnnotationForm) => !a.name.trim() && !a.en && !a.ko;

@@ -7,6 +7,7 @@ import type { TFunction } from 'i18next';
 import { LabelMatcherSchema, MatchOperator, SilenceSchema, SilenceState, type LabelMatcher, type Silence } from '../../gen/airis/aiops/v1/alert_pb';
 import { formatInterval, formatLocale } from '../../lib/format';
 import { msToNanos, nanosToMs, parseTimeInput } from '../../lib/time';
+import { NAME_RE, closestField, type Problems } from './fields';
 
 // === limits: the alert service's (services/aiops/src/alert/silence.rs) ===
 
@@ -40,7 +41,6 @@ export interface MatcherForm {
 }
 
 /** A label name, as Prometheus has them. */
-export const NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** A value quoted as PromQL and Alertmanager quote it: `"a \"b\""`. */
 export function quote(value: string): string {
@@ -361,12 +361,7 @@ export function formToSilence(form: SilenceForm, now: number, { identity = false
 
 // === checks, as the service makes them ===
 
-/** What is wrong with a field: a translation key under silences.invalid and its values. */
-export interface Problem {
-  key: string;
-  values?: Record<string, string | number>;
-}
-export type Problems = Record<string, Problem>;
+export type { Problem, Problems } from './fields';
 
 /** Field ids: the paths the service names in its INVALID_ARGUMENT messages, after "silence.". */
 export const FIELD = {
@@ -396,12 +391,7 @@ export function serverFieldOf(message: string, known: readonly string[], rows: r
   const m = /^silence\.([^\s:]+):/.exec(message);
   if (!m) return null;
   const path = m[1]!.replace(/^matchers\[(\d+)\]/, (_, i: string) => `matchers[${rows[Number(i)] ?? Number(i)}]`);
-  let best: string | null = null;
-  for (const id of known) {
-    const encloses = path === id || path.startsWith(id + '.') || path.startsWith(id + '[');
-    if (encloses && (!best || id.length > best.length)) best = id;
-  }
-  return best;
+  return closestField(path, known);
 }
 
 /** The form's rows of the matchers it sends, in order (blank rows are not sent). */
