@@ -641,9 +641,11 @@ ISTIO_API_VERSION="${AIRIS_ISTIO_API_VERSION:-v1.32.0}"
 K8S_DIR="$AIRIS_CACHE/k8s"
 
 # the go command with its module and build caches inside $AIRIS_CACHE, never
-# fetching another toolchain
+# fetching another toolchain; it has no overall deadline for downloads, so
+# one is set here: a stalled proxy fails the install instead of running
+# into a caller's time limit
 go_cached() {
-  env GOTOOLCHAIN=local GOFLAGS=-modcacherw GOMODCACHE="$AIRIS_CACHE/go/mod" \
+  timeout "${AIRIS_GO_TIMEOUT:-900}" env GOTOOLCHAIN=local GOFLAGS=-modcacherw GOMODCACHE="$AIRIS_CACHE/go/mod" \
     GOCACHE="$AIRIS_CACHE/go/build" GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}" go "$@"
 }
 

@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '== %s\n' "$*" >&2; }
+step() { printf '== %s  [%s]\n' "$*" "$(date +%T)" >&2; }
 
 # buf breaking: proto/ as it is now against proto/ of an earlier commit. A
 # shallow clone is deepened to reach it; only a repository whose first
@@ -86,10 +86,21 @@ step "cargo test"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
-cargo test --locked --workspace --lib --bins --tests "$@" 2>&1 | tee "$log"
+# Each test binary's start and result lines get the time of day, so a
+# slow one shows (read line by line as they come: awk would buffer them).
+stamp() {
+  local line now
+  while IFS= read -r line; do
+    case "$line" in
+      *"Running "* | "test result:"*) printf -v now '%(%H:%M:%S)T' -1; printf '[%s] %s\n' "$now" "$line" ;;
+      *) printf '%s\n' "$line" ;;
+    esac
+  done
+}
+cargo test --locked --workspace --lib --bins --tests "$@" 2>&1 | stamp | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line over every test binary.
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;/) p += $(i-1); if ($(i) ~ /^failed;/) f += $(i-1) } }
+awk '/test result:/ { for (i = 1; i <= NF; i++) { if ($(i) ~ /^passed;/) p += $(i-1); if ($(i) ~ /^failed;/) f += $(i-1) } }
      END { printf "%d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -3,6 +3,9 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: 'e2e',
   timeout: 60_000,
+  // A stalled platform fails the run with its report instead of holding
+  // the test command until the CI's own limit.
+  globalTimeout: 40 * 60_000,
   retries: 0,
   // One platform, shared state (fault injection, tokens): one test at a time.
   workers: 1,

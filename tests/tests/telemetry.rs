@@ -31,10 +31,17 @@ async fn self_telemetry_reaches_its_own_tables() -> anyhow::Result<()> {
     )?;
 
     // Application traffic, so the receiver has exports to trace and count.
+    let started = std::time::Instant::now();
     let mut client = loop {
         match trace_client(&endpoint).await {
             Ok(client) => break client,
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(error) => {
+                anyhow::ensure!(
+                    started.elapsed() < Duration::from_secs(60),
+                    "the receiver at {endpoint} did not accept connections within 60 s: {error}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
         }
     };
     let run = now_unix_nano();
