@@ -39,6 +39,7 @@ async fn an_hour_of_demo_traffic_without_incidents_raises_at_most_one_anomaly_al
     settings.aiops.watch.enabled = true;
     settings.aiops.watch.interval_secs = 1;
     settings.aiops.watch.settle_secs = 0;
+    settings.aiops.watch.late_secs = 0;
     settings.aiops.watch.backfill_minutes = HOUR_MINUTES as u32;
     let pipeline = Pipeline::start(settings.clone()).await?;
     let clickhouse = settings.clickhouse();

@@ -8,7 +8,9 @@
 //! repeat interval, not while silenced, again after a failed delivery),
 //! and after a restart
 //! (with its stored states, or without them as after a crash) announces
-//! nothing twice and stores no second copy that readers would see.
+//! nothing twice and stores no second copy that readers would see;
+//! killed (SIGKILL) mid-incident and started again, it notifies nothing
+//! twice. Anomaly rules on a metric series have the series watched.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -43,9 +45,9 @@ use airis_proto::otlp::tonic::{
     trace::v1::{Span, span::SpanKind},
 };
 use airis_proto::tonic::{Code, Streaming, transport::Channel};
-use airis_store::tables::{ANOMALIES, DETECTOR_STATES, METRICS_GAUGE, TRACES};
+use airis_store::tables::{ANOMALIES, DETECTOR_STATES, METRICS_GAUGE, NOTIFICATIONS, TRACES};
 use airis_tests::{
-    AiopsServer, Pipeline, Settings, TENANT, TOKEN,
+    AiopsServer, Child, Pipeline, Settings, TENANT, TOKEN, free_port,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
     webhook::{Alertmanager, Received, WebhookReceiver},
@@ -114,19 +116,23 @@ async fn send(endpoint: &str, spans: Vec<(&'static str, Span)>) -> anyhow::Resul
     Ok(count)
 }
 
+/// The minute of the history (0-based) in which queue `c` backs up.
+const QUEUE_SPIKE: u64 = 8;
+
 /// A gauge `queue.depth` of `payment` with one point a minute for each
-/// minute of the history: queue `a` about 50 (±2), queue `b` 500.
+/// minute of the history: queues `a` and `c` about 50 (±2), queue `b` 500;
+/// queue `c` 400 in minute [`QUEUE_SPIKE`].
 fn queue_depths(first: u64) -> ExportMetricsServiceRequest {
     let points = (0..HISTORY)
         .flat_map(|minute| {
             let time = first + minute * MIN + 30 * SEC;
-            [("a", 48.0 + (minute * 7 % 5) as f64), ("b", 500.0)].map(|(queue, value)| {
-                NumberDataPoint {
-                    attributes: vec![kv("queue", queue)],
-                    time_unix_nano: time,
-                    value: Some(number_data_point::Value::AsDouble(value)),
-                    ..Default::default()
-                }
+            let usual = 48.0 + (minute * 7 % 5) as f64;
+            let c = if minute == QUEUE_SPIKE { 400.0 } else { usual };
+            [("a", usual), ("b", 500.0), ("c", c)].map(|(queue, value)| NumberDataPoint {
+                attributes: vec![kv("queue", queue)],
+                time_unix_nano: time,
+                value: Some(number_data_point::Value::AsDouble(value)),
+                ..Default::default()
             })
         })
         .collect();
@@ -217,6 +223,7 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
     settings.aiops.watch.enabled = true;
     settings.aiops.watch.interval_secs = 1;
     settings.aiops.watch.settle_secs = 0;
+    settings.aiops.watch.late_secs = 0;
     settings.aiops.watch.backfill_minutes = 40;
     let pipeline = Pipeline::start(settings.clone()).await?;
     let clickhouse = settings.clickhouse();
@@ -242,8 +249,8 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         .await?;
     let gauges = format!("SELECT count() FROM {METRICS_GAUGE} WHERE TenantId = '{TENANT}'");
     assert_eq!(
-        wait_for_count(&clickhouse, &gauges, 2 * HISTORY, WAIT).await?,
-        2 * HISTORY
+        wait_for_count(&clickhouse, &gauges, 3 * HISTORY, WAIT).await?,
+        3 * HISTORY
     );
 
     let server = AiopsServer::start(&settings).await?;
@@ -493,6 +500,7 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
     }
 
     alert_rules(&server.endpoint, first).await?;
+    metric_anomalies(&server.endpoint, first).await?;
     let muting = silences(&server.endpoint).await?;
     // Silences made now muted nothing of the history.
     let history_alerts = AlertServiceClient::connect(server.endpoint.clone())
@@ -586,6 +594,7 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         operation: "POST /charge".to_owned(),
         signals: vec![Signal::LatencyP95 as i32],
         min_score: 0.0,
+        metric: None,
     };
     let mut stream = client
         .watch_anomalies(authed(
@@ -755,9 +764,9 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
     // Restarted with its states: it resumes where it stopped, so nothing is
     // judged (or stored) again and nothing old is announced.
     // Restarted without them, as after a crash before a checkpoint: it
-    // judges the history again and stores the same anomalies again, which
-    // readers see once, with their first detection time, and announces none
-    // of them.
+    // judges the history again and finds the same anomalies, which are
+    // stored already: readers see them as before, with their first
+    // detection time, and none is announced.
     for crashed in [false, true] {
         if crashed {
             clickhouse
@@ -788,26 +797,31 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
             "announced again (crashed: {crashed}): {old:#?}"
         );
         if crashed {
-            let again = format!(
-                "{rows} AND DetectedAt > toDateTime64({}, 9)",
-                now_unix_nano() / SEC - 30
-            );
-            // The replay stored its findings again.
+            // The replay is done once its states are stored again (at
+            // once: it judged more than checkpoint_minutes).
             let started = Instant::now();
-            while clickhouse.query(&again).fetch_one::<u64>().await? == 0 {
+            while clickhouse
+                .query(&format!(
+                    "SELECT count() FROM {DETECTOR_STATES} WHERE TenantId = '{TENANT}'"
+                ))
+                .fetch_one::<u64>()
+                .await?
+                == 0
+            {
                 anyhow::ensure!(
                     started.elapsed() < WAIT,
                     "the crashed watcher did not replay"
                 );
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
-        } else {
-            let now_rows: u64 = clickhouse.query(&rows).fetch_one().await?;
-            assert_eq!(
-                now_rows, stored_rows,
-                "a resumed watcher judged old minutes again"
-            );
         }
+        // Resumed, nothing judged again; replayed, what it found again
+        // was stored already and is not written twice.
+        let now_rows: u64 = clickhouse.query(&rows).fetch_one().await?;
+        assert_eq!(
+            now_rows, stored_rows,
+            "old minutes stored again (crashed: {crashed})"
+        );
         let after: BTreeSet<(Key, u64)> = list_all(&mut client, everything, None, 0)
             .await?
             .iter()
@@ -833,6 +847,45 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
         }
         server.stop().await?;
     }
+
+    // Killed mid-incident: `airis serve aiops` in a process of its own,
+    // SIGKILLed once it has told a repeat and logged it (no drain, no
+    // last checkpoint or flush); started again, it tells nothing twice
+    // and repeats a minute after, not sooner.
+    let repeats = |r: &[Received]| r.iter().filter(|r| r.path == "/repeats").count();
+    let logged = format!(
+        "SELECT count() FROM {NOTIFICATIONS} WHERE TenantId = '{TENANT}' AND Receiver = 'repeats'"
+    );
+    let (told, was_logged) = (
+        repeats(&hooks.received()),
+        clickhouse.query(&logged).fetch_one::<u64>().await?,
+    );
+    let listen = format!("127.0.0.1:{}", free_port()?);
+    let mut child = Child::spawn_with(
+        &settings,
+        &["serve", "aiops"],
+        &[
+            ("AIRIS_AIOPS__LISTEN", listen.as_str()),
+            ("AIRIS_AIOPS__WATCH__INTERVAL_SECS", "1"),
+            ("AIRIS_AIOPS__WATCH__SETTLE_SECS", "0"),
+            ("AIRIS_AIOPS__WATCH__BACKFILL_MINUTES", "40"),
+        ],
+    )?;
+    wait_for_hooks(&hooks, |r| repeats(r) > told).await?;
+    let started = Instant::now();
+    while clickhouse.query(&logged).fetch_one::<u64>().await? <= was_logged {
+        anyhow::ensure!(
+            started.elapsed() < WAIT,
+            "the killed process's notification was not logged"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    child.kill().await?;
+    let server = AiopsServer::start(&settings).await?;
+    let told = repeats(&hooks.received());
+    wait_for_hooks(&hooks, |r| repeats(r) > told).await?;
+    check_notifications(&server.endpoint, &hooks, &always).await?;
+    server.stop().await?;
     pipeline.stop().await?;
     Ok(())
 }
@@ -1163,6 +1216,187 @@ fn episodes(answer: &TestRuleResponse, first: u64) -> Vec<(u64, Option<u64>, Opt
         .collect()
 }
 
+/// A metric series an anomaly rule names is watched from the rule on,
+/// starting with its backfill: queue `c`'s backlog is found in its minute
+/// and nowhere else, listed with the series it is of, and the rule would
+/// have fired then. Deleted again, so that the restarts below see only
+/// what they saw before.
+async fn metric_anomalies(endpoint: &str, first: u64) -> anyhow::Result<()> {
+    let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
+    let mut anomalies = AnomalyServiceClient::connect(endpoint.to_owned()).await?;
+    let history = TimeRange {
+        start_unix_nano: first,
+        end_unix_nano: first + HISTORY * MIN,
+    };
+    let filter = |operator: MatchOperator, value: &str| LabelFilter {
+        key: "queue".to_owned(),
+        operator: operator as i32,
+        value: value.to_owned(),
+    };
+    let equals = |value: &str| filter(MatchOperator::Equals, value);
+    let contains = |value: &str| filter(MatchOperator::Contains, value);
+    let queue_c = MetricSeriesSelector {
+        metric_name: "queue.depth".to_owned(),
+        filters: vec![contains("c"), equals("c")],
+        aggregation: Aggregation::Avg as i32,
+        ..Default::default()
+    };
+    let rule = |filter: AnomalyFilter| AlertRule {
+        condition: Some(Condition::Anomaly(AnomalyCondition {
+            filter: Some(filter),
+            k_of_n: None,
+        })),
+        annotations: vec![Annotation {
+            name: "summary".to_owned(),
+            en: "{{ $labels.metric_name }} is unusual".to_owned(),
+            ko: "{{ $labels.metric_name }} 값이 평소와 다릅니다".to_owned(),
+        }],
+        ..slow_charges("queue c backs up")
+    };
+    let on_c = AnomalyFilter {
+        metric: Some(queue_c.clone()),
+        ..Default::default()
+    };
+    // A metric series has no service or operation, and is judged by the
+    // minute.
+    for (filter, field) in [
+        (
+            AnomalyFilter {
+                service_name: "payment".to_owned(),
+                ..on_c.clone()
+            },
+            "rule.anomaly.filter.service_name",
+        ),
+        (
+            AnomalyFilter {
+                metric: Some(MetricSeriesSelector {
+                    step_seconds: 10,
+                    ..queue_c.clone()
+                }),
+                ..Default::default()
+            },
+            "rule.anomaly.filter.metric",
+        ),
+        (AnomalyFilter::default(), "rule.anomaly.filter.service_name"),
+    ] {
+        let status = alerts
+            .create_rule(authed(
+                CreateRuleRequest {
+                    rule: Some(rule(filter)),
+                },
+                TOKEN,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(status.message().starts_with(field), "{status:?}");
+    }
+    let created = alerts
+        .create_rule(authed(
+            CreateRuleRequest {
+                rule: Some(rule(on_c.clone())),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner()
+        .rule
+        .expect("the created rule");
+
+    // Found once the watcher reads the rule (at its next minute), asked
+    // for with the filters in another order and one of them twice.
+    let asked = AnomalyFilter {
+        metric: Some(MetricSeriesSelector {
+            filters: vec![equals("c"), contains("c"), equals("c")],
+            ..queue_c.clone()
+        }),
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let found = loop {
+        let found = list_all(&mut anomalies, history, Some(asked.clone()), 0).await?;
+        if !found.is_empty() {
+            break found;
+        }
+        anyhow::ensure!(
+            started.elapsed() < WAIT,
+            "queue c's backlog not found within {WAIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let spike = &found[0];
+    assert_eq!(spike.time_unix_nano, first + QUEUE_SPIKE * MIN, "{spike:?}");
+    assert_eq!(spike.signal, Signal::Metric as i32, "{spike:?}");
+    assert!(spike.service_name.is_empty() && spike.operation.is_empty());
+    assert_eq!(spike.value, 400.0);
+    assert!(
+        (45.0..=55.0).contains(&spike.expected) && spike.upper < 400.0,
+        "{spike:?}"
+    );
+    let listed = spike.metric.as_ref().expect("the anomaly's metric series");
+    assert_eq!(listed.metric_name, "queue.depth");
+    assert_eq!(
+        listed.filters,
+        [equals("c"), contains("c")],
+        "filters sorted by key, operator and value"
+    );
+    // Nothing on queue a, which no rule names; the metric signal lists
+    // only this one.
+    let queue_a = AnomalyFilter {
+        metric: Some(MetricSeriesSelector {
+            filters: vec![equals("a")],
+            ..queue_c.clone()
+        }),
+        ..Default::default()
+    };
+    assert_eq!(
+        list_all(&mut anomalies, history, Some(queue_a), 0).await?,
+        []
+    );
+    let by_signal = AnomalyFilter {
+        signals: vec![Signal::Metric as i32],
+        ..Default::default()
+    };
+    assert_eq!(
+        list_all(&mut anomalies, history, Some(by_signal), 0).await?,
+        found
+    );
+
+    // The rule would have fired in that minute (and resolved the next),
+    // labelled with the metric.
+    let answer = alerts
+        .test_rule(authed(
+            TestRuleRequest {
+                rule: Some(created.clone()),
+                time_range: Some(history),
+                locale: "ko".to_owned(),
+            },
+            TOKEN,
+        ))
+        .await?
+        .into_inner();
+    assert_eq!(
+        episodes(&answer, first),
+        [(QUEUE_SPIKE, Some(QUEUE_SPIKE), Some(QUEUE_SPIKE + 1))]
+    );
+    assert_eq!(answer.alerts[0].labels["metric_name"], "queue.depth");
+    assert_eq!(
+        answer.alerts[0].annotations["summary"],
+        "queue.depth 값이 평소와 다릅니다"
+    );
+    alerts
+        .delete_rule(authed(
+            DeleteRuleRequest {
+                id: created.id,
+                version: created.version,
+            },
+            TOKEN,
+        ))
+        .await?;
+    Ok(())
+}
+
 /// Rules CRUD and TestRule over the twenty minutes of history.
 async fn alert_rules(endpoint: &str, first: u64) -> anyhow::Result<()> {
     let mut alerts = AlertServiceClient::connect(endpoint.to_owned()).await?;
@@ -1360,6 +1594,7 @@ async fn alert_rules(endpoint: &str, first: u64) -> anyhow::Result<()> {
                 operation: "POST /charge".to_owned(),
                 signals: vec![Signal::LatencyP95 as i32],
                 min_score: 0.5,
+                metric: None,
             }),
             k_of_n: None,
         })),

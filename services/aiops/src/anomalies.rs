@@ -12,11 +12,11 @@ use airis_store::tables::ANOMALIES;
 
 use crate::Error;
 use crate::detect::ANOMALY_THRESHOLD;
-use crate::watch::series::Signal;
+use crate::watch::series::{MetricKey, Signal};
 use crate::watch::store::AnomalyRow;
 
 /// Tag of ListAnomalies' page tokens.
-const PAGE_TAG: &str = "anomalies:minute-desc";
+const PAGE_TAG: &str = "anomalies:minute-desc:2";
 
 /// A checked [`AnomalyFilter`].
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -25,6 +25,8 @@ pub(crate) struct Filter {
     operation: String,
     signals: Vec<Signal>,
     min_score: f64,
+    /// One metric series' anomalies only; empty for any.
+    metric: MetricKey,
 }
 
 impl Filter {
@@ -54,11 +56,29 @@ impl Filter {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let metric = match &filter.metric {
+            None => MetricKey::default(),
+            Some(selector) => {
+                for (name, value) in [
+                    ("service_name", &filter.service_name),
+                    ("operation", &filter.operation),
+                ] {
+                    if !value.is_empty() {
+                        return Err(Error::InvalidArgument(format!(
+                            "{field}.{name}: a metric series has none; leave it empty with metric"
+                        )));
+                    }
+                }
+                crate::stored::check_metric_selector(&format!("{field}.metric"), selector)?;
+                MetricKey::of(selector)
+            }
+        };
         Ok(Self {
             service: filter.service_name.clone(),
             operation: filter.operation.clone(),
             signals,
             min_score: filter.min_score,
+            metric,
         })
     }
 
@@ -70,17 +90,36 @@ impl Filter {
         &self.operation
     }
 
-    /// Whether a stored anomaly passes the filter (WatchAnomalies).
-    pub(crate) fn matches(&self, row: &AnomalyRow) -> bool {
-        self.accepts(&row.service, &row.operation, &row.signal, row.score)
+    /// The metric series it names, if any.
+    pub(crate) fn metric(&self) -> &MetricKey {
+        &self.metric
     }
 
-    /// Whether an anomaly of that series (signal by its stored name) and
-    /// score passes the filter.
-    pub(crate) fn accepts(&self, service: &str, operation: &str, signal: &str, score: f64) -> bool {
+    /// Whether a stored anomaly passes the filter (WatchAnomalies).
+    pub(crate) fn matches(&self, row: &AnomalyRow) -> bool {
+        self.accepts(
+            &row.service,
+            &row.operation,
+            &row.signal,
+            &row.metric,
+            row.score,
+        )
+    }
+
+    /// Whether an anomaly of that series (signal by its stored name, a
+    /// metric series by its stored key) and score passes the filter.
+    pub(crate) fn accepts(
+        &self,
+        service: &str,
+        operation: &str,
+        signal: &str,
+        metric: &str,
+        score: f64,
+    ) -> bool {
         (self.service.is_empty() || service == self.service)
             && (self.operation.is_empty() || operation == self.operation)
             && (self.signals.is_empty() || self.signals.iter().any(|s| s.name() == signal))
+            && (self.metric.is_empty() || metric == self.metric.0)
             && score >= self.min_score
     }
 
@@ -101,6 +140,9 @@ impl Filter {
         if self.min_score > 0.0 {
             sql.push_bind(" AND Score >= ?", Bind::F64(self.min_score));
         }
+        if !self.metric.is_empty() {
+            sql.push_bind(" AND Metric = ?", self.metric.0.as_str());
+        }
     }
 }
 
@@ -111,6 +153,7 @@ struct Cursor {
     service: String,
     operation: String,
     signal: String,
+    metric: String,
 }
 
 impl PageKey for Cursor {
@@ -120,6 +163,7 @@ impl PageKey for Cursor {
             hex::encode(&self.service),
             hex::encode(&self.operation),
             hex::encode(&self.signal),
+            hex::encode(&self.metric),
         ]);
     }
 
@@ -129,6 +173,7 @@ impl PageKey for Cursor {
             service: fields.hex_text()?,
             operation: fields.hex_text()?,
             signal: fields.hex_text()?,
+            metric: fields.hex_text()?,
         })
     }
 }
@@ -138,6 +183,7 @@ struct Listed {
     service: String,
     operation: String,
     signal: String,
+    metric: String,
     minute: u32,
     value: f64,
     expected: f64,
@@ -167,20 +213,27 @@ pub(crate) async fn list(
         service: last.service.clone(),
         operation: last.operation.clone(),
         signal: last.signal.clone(),
+        metric: last.metric.clone(),
     });
     Ok(ListAnomaliesResponse {
         anomalies: rows
             .into_iter()
             .map(|row| {
-                to_proto(
-                    &row.service,
-                    &row.operation,
-                    &row.signal,
-                    row.minute,
-                    [row.value, row.expected, row.lower, row.upper, row.score],
-                    &row.kind,
-                    row.detected,
-                )
+                row_to_proto(&AnomalyRow {
+                    tenant: String::new(),
+                    service: row.service,
+                    operation: row.operation,
+                    signal: row.signal,
+                    metric: row.metric,
+                    minute: row.minute,
+                    value: row.value,
+                    expected: row.expected,
+                    lower: row.lower,
+                    upper: row.upper,
+                    score: row.score,
+                    kind: row.kind,
+                    detected_at: row.detected,
+                })
             })
             .collect(),
         page: Some(info),
@@ -199,7 +252,7 @@ fn list_sql(
 ) -> Sql {
     let mut sql = Sql::new(&format!(
         "SELECT toString(ServiceName) AS service, toString(Operation) AS operation, \
-         toString(Signal) AS signal, toUInt32(Minute) AS minute, \
+         toString(Signal) AS signal, Metric AS metric, toUInt32(Minute) AS minute, \
          argMin(Value, DetectedAt) AS value, argMin(Expected, DetectedAt) AS expected, \
          argMin(Lower, DetectedAt) AS lower, argMin(Upper, DetectedAt) AS upper, \
          argMin(Score, DetectedAt) AS score, toString(argMin(Kind, DetectedAt)) AS kind, \
@@ -216,59 +269,42 @@ fn list_sql(
     if let Some(after) = after {
         sql.push_binds(
             " AND (Minute < toDateTime(?) OR (Minute = toDateTime(?) AND \
-             (ServiceName, Operation, Signal) > (?, ?, ?)))",
+             (ServiceName, Operation, Signal, Metric) > (?, ?, ?, ?)))",
             [
                 Bind::U64(u64::from(after.minute)),
                 Bind::U64(u64::from(after.minute)),
                 Bind::Str(after.service.clone()),
                 Bind::Str(after.operation.clone()),
                 Bind::Str(after.signal.clone()),
+                Bind::Str(after.metric.clone()),
             ],
         );
     }
     sql.push_bind(
-        " GROUP BY ServiceName, Operation, Signal, Minute \
-         ORDER BY minute DESC, service, operation, signal LIMIT ?",
+        " GROUP BY ServiceName, Operation, Signal, Metric, Minute \
+         ORDER BY minute DESC, service, operation, signal, metric LIMIT ?",
         Bind::U64(limit),
     );
     sql
 }
 
 /// A stored anomaly as the API gives it.
-fn to_proto(
-    service: &str,
-    operation: &str,
-    signal: &str,
-    minute: u32,
-    [value, expected, lower, upper, score]: [f64; 5],
-    kind: &str,
-    detected: i64,
-) -> Anomaly {
-    Anomaly {
-        service_name: service.to_owned(),
-        operation: operation.to_owned(),
-        signal: Signal::from_name(signal).map_or(ProtoSignal::Unspecified, Signal::to_proto) as i32,
-        time_unix_nano: u64::from(minute) * 1_000_000_000,
-        value,
-        expected,
-        lower,
-        upper,
-        score,
-        kind: kind_from_name(kind) as i32,
-        detected_unix_nano: u64::try_from(detected).unwrap_or(0),
-    }
-}
-
 pub(crate) fn row_to_proto(row: &AnomalyRow) -> Anomaly {
-    to_proto(
-        &row.service,
-        &row.operation,
-        &row.signal,
-        row.minute,
-        [row.value, row.expected, row.lower, row.upper, row.score],
-        &row.kind,
-        row.detected_at,
-    )
+    Anomaly {
+        service_name: row.service.clone(),
+        operation: row.operation.clone(),
+        signal: Signal::from_name(&row.signal).map_or(ProtoSignal::Unspecified, Signal::to_proto)
+            as i32,
+        time_unix_nano: u64::from(row.minute) * 1_000_000_000,
+        value: row.value,
+        expected: row.expected,
+        lower: row.lower,
+        upper: row.upper,
+        score: row.score,
+        kind: kind_from_name(&row.kind) as i32,
+        detected_unix_nano: u64::try_from(row.detected_at).unwrap_or(0),
+        metric: MetricKey(row.metric.clone()).selector(),
+    }
 }
 
 fn kind_from_name(name: &str) -> AnomalyKind {
@@ -331,6 +367,7 @@ mod tests {
                 operation: "op".to_owned(),
                 signals: vec![ProtoSignal::LatencyP95 as i32],
                 min_score: 0.7,
+                metric: None,
             }),
         )
         .unwrap();
@@ -340,6 +377,7 @@ mod tests {
             service: hostile.to_owned(),
             operation: String::new(),
             signal: "latency_p95".to_owned(),
+            metric: String::new(),
         };
         let sql = list_sql(
             &tenant,
@@ -358,6 +396,7 @@ mod tests {
             service: hostile.to_owned(),
             operation: "op".to_owned(),
             signal: "latency_p95".to_owned(),
+            metric: String::new(),
             minute: 60,
             value: 1.0,
             expected: 0.5,

@@ -120,6 +120,7 @@ struct Fresh {
     service: String,
     operation: String,
     signal: String,
+    metric: String,
     minute: u32,
     value: f64,
     expected: f64,
@@ -137,6 +138,7 @@ impl From<Fresh> for AnomalyRow {
             service: row.service,
             operation: row.operation,
             signal: row.signal,
+            metric: row.metric,
             minute: row.minute,
             value: row.value,
             expected: row.expected,
@@ -159,7 +161,7 @@ async fn new_anomalies(
     let since = i64::try_from(cursor.saturating_sub(OVERLAP_NANOS)).unwrap_or(i64::MAX);
     let mut sql = Sql::new(&format!(
         "SELECT toString(TenantId) AS tenant, toString(ServiceName) AS service, \
-         toString(Operation) AS operation, toString(Signal) AS signal, \
+         toString(Operation) AS operation, toString(Signal) AS signal, Metric AS metric, \
          toUInt32(Minute) AS minute, argMin(Value, DetectedAt) AS value, \
          argMin(Expected, DetectedAt) AS expected, argMin(Lower, DetectedAt) AS lower, \
          argMin(Upper, DetectedAt) AS upper, argMin(Score, DetectedAt) AS score, \
@@ -171,7 +173,7 @@ async fn new_anomalies(
         Bind::U64((cursor / 1_000_000_000).saturating_sub(LOOKBACK_SECS)),
     );
     sql.push_binds(
-        " GROUP BY TenantId, ServiceName, Operation, Signal, Minute \
+        " GROUP BY TenantId, ServiceName, Operation, Signal, Metric, Minute \
          HAVING detected_at > ? ORDER BY detected_at LIMIT ?",
         [Bind::I64(since), Bind::U64(POLL_LIMIT)],
     );

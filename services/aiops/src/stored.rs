@@ -9,7 +9,7 @@ use airis_analytics::metrics::query_metrics;
 use airis_analytics::query::{Store, Window};
 use airis_analytics::red::{MinuteRed, minute_red};
 use airis_proto::airis::aiops::v1 as pb;
-use airis_proto::airis::analytics::v1::QueryMetricsRequest;
+use airis_proto::airis::analytics::v1::{Aggregation, MatchOperator, QueryMetricsRequest};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_runtime::tenant::Tenant;
 
@@ -26,6 +26,54 @@ const MIN_FORECAST_POINTS: usize = 10;
 /// A metric series' step when the selector leaves it 0.
 const DEFAULT_METRIC_STEP_SECS: u32 = 60;
 const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// Checks a metric series as alert rules and anomaly filters name it:
+/// a metric name, an aggregation (with its quantile), filters with a key
+/// and an operator, and whole minutes (`step_seconds` and
+/// `history_minutes` 0). `field` names it in errors.
+pub(crate) fn check_metric_selector(
+    field: &str,
+    metric: &pb::MetricSeriesSelector,
+) -> Result<(), crate::Error> {
+    let invalid = |message: String| Err(crate::Error::InvalidArgument(message));
+    if metric.metric_name.is_empty() {
+        return invalid(format!("{field}.metric_name: required"));
+    }
+    match Aggregation::try_from(metric.aggregation) {
+        Ok(Aggregation::Unspecified) | Err(_) => {
+            return invalid(format!(
+                "{field}.aggregation: {} is not an aggregation",
+                metric.aggregation
+            ));
+        }
+        Ok(Aggregation::Quantile) if !(metric.quantile > 0.0 && metric.quantile <= 1.0) => {
+            return invalid(format!(
+                "{field}.quantile: required for AGGREGATION_QUANTILE, a number in (0, 1]"
+            ));
+        }
+        Ok(_) => {}
+    }
+    for (i, filter) in metric.filters.iter().enumerate() {
+        if filter.key.is_empty() {
+            return invalid(format!("{field}.filters[{i}].key: required"));
+        }
+        if !matches!(
+            MatchOperator::try_from(filter.operator),
+            Ok(op) if op != MatchOperator::Unspecified
+        ) {
+            return invalid(format!(
+                "{field}.filters[{i}].operator: {} is not an operator",
+                filter.operator
+            ));
+        }
+    }
+    if metric.step_seconds != 0 || metric.history_minutes != 0 {
+        return invalid(format!(
+            "{field}: rules judge whole minutes; leave step_seconds and history_minutes 0"
+        ));
+    }
+    Ok(())
+}
 
 /// A selector's history in minutes: 0 for the default, refused above the
 /// maximum (`field.history_minutes`).
@@ -70,10 +118,10 @@ pub(crate) async fn red_series_points(
     }
     let signal = pb::Signal::try_from(selector.signal)
         .ok()
-        .and_then(Signal::from_proto)
+        .and_then(Signal::red_from_proto)
         .ok_or_else(|| {
             invalid(format!(
-                "red_series.signal: {} is not a watched signal",
+                "red_series.signal: {} is not a signal of entry spans",
                 selector.signal
             ))
         })?;

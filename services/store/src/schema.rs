@@ -757,6 +757,29 @@ fn trace_projection(r: &Renderer<'_>) -> Vec<String> {
     ]
 }
 
+/// `aiops_anomalies.Metric`: the metric series an anomaly was found in
+/// (empty for RED series), part of the sorting key so that anomalies of
+/// two metric series in the same minute stay two rows. A column may join
+/// the sorting key only in the ALTER that adds it; run again, the column
+/// and key are there and the statement changes nothing.
+fn anomalies_metric(r: &Renderer<'_>) -> Vec<String> {
+    let column = "Metric String CODEC(ZSTD(1)) AFTER Signal";
+    let mut statements = vec![format!(
+        "ALTER TABLE {}{} ADD COLUMN IF NOT EXISTS {column}, \
+         MODIFY ORDER BY (TenantId, Minute, ServiceName, Operation, Signal, Metric)",
+        r.qualified(&r.storage_name(tables::ANOMALIES)),
+        r.on_cluster
+    )];
+    if r.config.cluster.is_some() {
+        statements.push(format!(
+            "ALTER TABLE {}{} ADD COLUMN IF NOT EXISTS {column}",
+            r.qualified(tables::ANOMALIES),
+            r.on_cluster
+        ));
+    }
+    statements
+}
+
 /// The schema's history, in order. Append; never edit a released entry.
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -824,6 +847,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "aiops_notifications",
         tables: &[&NOTIFICATION_POLICIES, &NOTIFICATIONS],
         then: nothing,
+    },
+    Migration {
+        version: 12,
+        name: "aiops_anomalies_metric",
+        tables: &[],
+        then: anomalies_metric,
     },
 ];
 
@@ -1192,6 +1221,39 @@ mod tests {
             .into_iter()
             .filter(|s| s.starts_with("CREATE TABLE"))
             .collect()
+    }
+
+    #[test]
+    fn anomalies_get_their_metric_series_in_the_sorting_key() {
+        let single = render_migrations("airis", &SchemaConfig::default());
+        assert_eq!(
+            single[11].statements,
+            [
+                "ALTER TABLE `airis`.`aiops_anomalies` ADD COLUMN IF NOT EXISTS Metric String \
+              CODEC(ZSTD(1)) AFTER Signal, MODIFY ORDER BY \
+              (TenantId, Minute, ServiceName, Operation, Signal, Metric)"
+            ]
+        );
+        let cluster = render_migrations(
+            "airis",
+            &SchemaConfig {
+                cluster: Some("prod".to_owned()),
+                ..SchemaConfig::default()
+            },
+        );
+        let statements = &cluster[11].statements;
+        assert_eq!(statements.len(), 2, "{statements:#?}");
+        assert!(
+            statements[0].starts_with(
+                "ALTER TABLE `airis`.`aiops_anomalies_local` ON CLUSTER `prod` ADD COLUMN"
+            ) && statements[0].contains("MODIFY ORDER BY"),
+            "{statements:#?}"
+        );
+        assert!(
+            statements[1].starts_with("ALTER TABLE `airis`.`aiops_anomalies` ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS Metric")
+                && !statements[1].contains("ORDER BY"),
+            "{statements:#?}"
+        );
     }
 
     #[test]

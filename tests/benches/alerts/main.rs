@@ -242,6 +242,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     let config = WatchConfig {
         enabled: true,
         settle_secs: 0,
+        late_secs: 0,
         backfill_minutes: opts.minutes as u32,
         ..WatchConfig::default()
     };

@@ -109,14 +109,15 @@ impl Data {
         let anomalies = if anomalies {
             let mut sql = Sql::new(&format!(
                 "SELECT toUInt32(Minute) AS minute, ServiceName AS service, Operation AS operation, \
-                 toString(Signal) AS signal, max(Score) AS score FROM {ANOMALIES} WHERE "
+                 toString(Signal) AS signal, Metric AS metric, max(Score) AS score \
+                 FROM {ANOMALIES} WHERE "
             ));
             sql.tenant(tenant)
                 .push_binds(
                     " AND Minute >= toDateTime(?) AND Minute < toDateTime(?)",
                     [Bind::U64(u64::from(first)), Bind::U64(u64::from(end))],
                 )
-                .push(" GROUP BY Minute, ServiceName, Operation, Signal");
+                .push(" GROUP BY Minute, ServiceName, Operation, Signal, Metric");
             store
                 .query(&sql)
                 .fetch_all()
@@ -223,7 +224,13 @@ impl Data {
                 let mut scores: Vec<Option<f64>> = vec![None; count];
                 for row in &self.anomalies {
                     if let Some(i) = index(row.minute)
-                        && filter.accepts(&row.service, &row.operation, &row.signal, row.score)
+                        && filter.accepts(
+                            &row.service,
+                            &row.operation,
+                            &row.signal,
+                            &row.metric,
+                            row.score,
+                        )
                     {
                         scores[i] = Some(scores[i].map_or(row.score, |s| s.max(row.score)));
                     }
@@ -252,5 +259,6 @@ struct ScoreRow {
     service: String,
     operation: String,
     signal: String,
+    metric: String,
     score: f64,
 }

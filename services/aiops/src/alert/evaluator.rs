@@ -27,10 +27,11 @@ use super::data::Data;
 use super::evaluate::{Episode, Machine, judge};
 use super::history::{self, AlertRow, Stage};
 use super::notify::{Notice, Snapshot};
-use super::rule::Rule;
+use super::rule::{Condition, Rule, Series};
 use super::store;
 use crate::Error;
 use crate::watch::MINUTE_SECS;
+use crate::watch::series::MetricKey;
 
 /// Minutes judged again for a rule without an open alert when it is
 /// (re)loaded: what a restart within this long leaves unjudged is caught
@@ -52,6 +53,10 @@ struct Watched {
 #[derive(Default)]
 pub(crate) struct Evaluator {
     rules: HashMap<(String, String), Watched>,
+    /// The rules stored, unpaused and valid at the last [`load`](Self::load).
+    live: HashSet<(String, String)>,
+    /// Whether the rules were read at all since the process started.
+    loaded: bool,
     /// The end of the last pass: rules are read again once per minute.
     judged_to: u32,
     /// The alerts of rules removed while no process ran were resolved.
@@ -59,22 +64,17 @@ pub(crate) struct Evaluator {
 }
 
 impl Evaluator {
-    /// Judges every rule up to `end` (Unix s, a whole minute: the first
-    /// minute not complete); what notifications need to know of it, unless
-    /// those minutes were judged already.
-    pub(crate) async fn pass(
-        &mut self,
-        store: &Store,
-        end: u32,
-    ) -> Result<Option<Snapshot>, Error> {
+    /// Reads the stored rules again when `end` (Unix s, a whole minute:
+    /// the first minute not complete) has minutes not judged yet; whether
+    /// it has, and so [`judge`](Self::judge) is due.
+    pub(crate) async fn load(&mut self, store: &Store, end: u32) -> Result<bool, Error> {
         if end <= self.judged_to {
-            return Ok(None);
+            return Ok(false);
         }
         let client = store.client();
         let current = store::all_current(client)
             .await
             .map_err(airis_analytics::Error::from)?;
-        let mut resolved = Vec::new();
         let mut live = HashSet::with_capacity(current.len());
         let mut changed = Vec::new();
         for (tenant_id, proto) in current {
@@ -126,14 +126,70 @@ impl Evaluator {
             let watched = load(tenant, rule, previous, open.get(&key), end);
             self.rules.insert(key, watched);
         }
+        self.live = live;
+        self.loaded = true;
+        Ok(true)
+    }
+
+    /// The metric series the loaded rules name, by tenant and
+    /// [`MetricKey`]: what continuous detection watches besides RED series.
+    /// `None` until the rules were read once (a store down at start is
+    /// not every rule deleted).
+    pub(crate) fn metric_series(
+        &self,
+    ) -> Option<BTreeMap<String, BTreeMap<MetricKey, pb::MetricSeriesSelector>>> {
+        if !self.loaded {
+            return None;
+        }
+        let mut series: BTreeMap<String, BTreeMap<MetricKey, pb::MetricSeriesSelector>> =
+            BTreeMap::new();
+        for (key, watched) in &self.rules {
+            if !self.live.contains(key) {
+                continue;
+            }
+            let selector = match &watched.rule.condition {
+                Condition::Threshold {
+                    series: Series::Metric(selector),
+                    ..
+                }
+                | Condition::Absence {
+                    series: Series::Metric(selector),
+                    ..
+                } => Some(selector.clone()),
+                Condition::Anomaly { filter, .. } => filter.metric().selector(),
+                _ => None,
+            };
+            if let Some(selector) = selector {
+                series
+                    .entry(key.0.clone())
+                    .or_default()
+                    .insert(MetricKey::of(&selector), selector);
+            }
+        }
+        Some(series)
+    }
+
+    /// Judges every loaded rule up to `end`, which [`load`](Self::load)
+    /// said was due, or the earlier end of its tenant's complete minutes
+    /// (`tenant_end`); what notifications need to know of it.
+    pub(crate) async fn judge(
+        &mut self,
+        store: &Store,
+        end: u32,
+        tenant_end: impl Fn(&str) -> u32,
+    ) -> Snapshot {
+        let client = store.client();
+        let live = std::mem::take(&mut self.live);
+        let mut resolved = Vec::new();
         // Judged a tenant at a time, on data read once for its rules.
         let mut due: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for (key, watched) in &self.rules {
-            if live.contains(key) && watched.cursor < end {
+            if live.contains(key) && watched.cursor < tenant_end(&key.0).min(end) {
                 due.entry(key.0.clone()).or_default().push(key.clone());
             }
         }
         for (tenant, keys) in due {
+            let end = tenant_end(&tenant).min(end);
             if let Err(error) = self.judge_tenant(store, &keys, end, &mut resolved).await {
                 tracing::warn!(%tenant, rules = keys.len(), %error, "a tenant's rules could not be judged; retried next minute");
             }
@@ -183,7 +239,7 @@ impl Evaluator {
                 Notice::of(&w.row(open, w.cursor.saturating_sub(MINUTE_SECS)))
             })
             .collect();
-        Ok(Some(Snapshot { firing, resolved }))
+        Snapshot { firing, resolved }
     }
 
     /// Judges the rules `keys` of one tenant up to `end` on data fetched

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use airis_proto::airis::aiops::v1 as pb;
-use airis_proto::airis::analytics::v1::{Aggregation, MatchOperator};
 
 use crate::Error;
 use crate::anomalies::Filter;
@@ -131,8 +130,14 @@ impl Rule {
             }
             Some(pb::alert_rule::Condition::Anomaly(a)) => {
                 let at = format!("{field}.anomaly");
-                let Some(filter) = a.filter.as_ref().filter(|f| !f.service_name.is_empty()) else {
-                    return Err(invalid(format!("{at}.filter.service_name: required")));
+                let Some(filter) = a
+                    .filter
+                    .as_ref()
+                    .filter(|f| !f.service_name.is_empty() || f.metric.is_some())
+                else {
+                    return Err(invalid(format!(
+                        "{at}.filter.service_name: required, or a metric series in filter.metric"
+                    )));
                 };
                 let filter = Filter::from_proto(&format!("{at}.filter"), Some(filter))?;
                 let (k, n) = check_k_of_n(&format!("{at}.k_of_n"), a.k_of_n.as_ref())?;
@@ -201,6 +206,9 @@ impl Rule {
             Condition::Anomaly { filter, .. } => {
                 put("service_name", filter.service());
                 put("operation", filter.operation());
+                if let Some(selector) = filter.metric().selector() {
+                    put("metric_name", &selector.metric_name);
+                }
             }
             Condition::BurnRate {
                 service, operation, ..
@@ -321,10 +329,10 @@ fn check_series(field: &str, series: Option<&pb::RuleSeries>) -> Result<Series, 
             }
             let signal = pb::Signal::try_from(red.signal)
                 .ok()
-                .and_then(Signal::from_proto)
+                .and_then(Signal::red_from_proto)
                 .ok_or_else(|| {
                     invalid(format!(
-                        "{at}.signal: {} is not a watched signal",
+                        "{at}.signal: {} is not a signal of entry spans",
                         red.signal
                     ))
                 })?;
@@ -340,43 +348,7 @@ fn check_series(field: &str, series: Option<&pb::RuleSeries>) -> Result<Series, 
             })
         }
         Some(pb::rule_series::Series::Metric(metric)) => {
-            let at = format!("{field}.metric");
-            if metric.metric_name.is_empty() {
-                return Err(invalid(format!("{at}.metric_name: required")));
-            }
-            match Aggregation::try_from(metric.aggregation) {
-                Ok(Aggregation::Unspecified) | Err(_) => {
-                    return Err(invalid(format!(
-                        "{at}.aggregation: {} is not an aggregation",
-                        metric.aggregation
-                    )));
-                }
-                Ok(Aggregation::Quantile) if !(metric.quantile > 0.0 && metric.quantile <= 1.0) => {
-                    return Err(invalid(format!(
-                        "{at}.quantile: required for AGGREGATION_QUANTILE, a number in (0, 1]"
-                    )));
-                }
-                Ok(_) => {}
-            }
-            for (i, filter) in metric.filters.iter().enumerate() {
-                if filter.key.is_empty() {
-                    return Err(invalid(format!("{at}.filters[{i}].key: required")));
-                }
-                if !matches!(
-                    MatchOperator::try_from(filter.operator),
-                    Ok(op) if op != MatchOperator::Unspecified
-                ) {
-                    return Err(invalid(format!(
-                        "{at}.filters[{i}].operator: {} is not an operator",
-                        filter.operator
-                    )));
-                }
-            }
-            if metric.step_seconds != 0 || metric.history_minutes != 0 {
-                return Err(invalid(format!(
-                    "{at}: rules judge whole minutes; leave step_seconds and history_minutes 0"
-                )));
-            }
+            crate::stored::check_metric_selector(&format!("{field}.metric"), metric)?;
             Ok(Series::Metric(metric.clone()))
         }
     }
@@ -528,6 +500,7 @@ pub(crate) fn format_value(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use airis_proto::airis::analytics::v1::Aggregation;
 
     fn red(signal: pb::Signal) -> pb::RuleSeries {
         pb::RuleSeries {

@@ -1,23 +1,29 @@
-//! Continuous detection: every tenant's per-minute RED series, judged as
-//! each minute completes, anomalies stored in ClickHouse and announced to
-//! WatchAnomalies streams.
+//! Continuous detection: every tenant's per-minute RED series and the
+//! metric series its alert rules name, judged as each minute completes,
+//! anomalies stored in ClickHouse and announced to WatchAnomalies streams.
 //!
 //! Each pass (every `interval_secs`) takes the tenants that sent spans
-//! recently and, per tenant, the minutes that completed since its cursor
-//! (a minute counts as complete `settle_secs` after it ends, so its spans
-//! are stored): it reads their RED numbers through the query service's
-//! rollup-or-spans path ([`airis_analytics::red::minute_red`]), feeds each
-//! series' detectors minute by minute ([`series`]), and stores what they
-//! find; WatchAnomalies streams learn of it from the store
-//! ([`crate::feed`]), in whichever process serves them.
+//! recently or have rules naming metric series and, per tenant, the
+//! minutes that completed since its cursor (a minute counts as complete
+//! `settle_secs` after it ends, so its data is stored): it reads their RED
+//! numbers through the query service's rollup-or-spans path
+//! ([`airis_analytics::red::minute_red`]) and each metric series as
+//! QueryMetrics aggregates it per minute, feeds each series' detectors
+//! minute by minute ([`series`]), and stores what they find;
+//! WatchAnomalies streams learn of it from the store ([`crate::feed`]), in
+//! whichever process serves them. A metric series new to the watcher (a
+//! rule naming it was just created) first learns from its last
+//! `backfill_minutes`; one no rule names any more is dropped.
+//!
+//! The rules are read first and judged last in a pass, so an anomaly rule
+//! on a metric series reads the minutes just judged.
 //!
 //! Restarts: every `checkpoint_minutes` (and at shutdown) the state of
 //! every series is stored with the minute it covers. A restarted watcher
 //! loads it and replays the minutes since from the stored RED numbers, so
-//! its detectors end up exactly where they would have been; what the
-//! replay finds again is the same rows, which readers take once per key
-//! with their first detection time (and streams therefore never announce
-//! twice). A tenant seen for the first time is backfilled over
+//! its detectors end up exactly where they would have been; what a
+//! replay finds again is stored already and not written twice (it keeps
+//! its first detection time, and streams never announce it again). A tenant seen for the first time is backfilled over
 //! `backfill_minutes`.
 //!
 //! One watcher per deployment: a second one would do the same work and
@@ -27,7 +33,8 @@
 pub mod series;
 pub mod store;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{DefaultHasher, Hash as _, Hasher as _};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -37,8 +44,11 @@ use airis_analytics::red::{MinuteRed, minute_red};
 use airis_runtime::clock::{now_unix_nano, now_unix_secs};
 use airis_runtime::{Shutdown, tenant::Tenant};
 
+use airis_proto::airis::aiops::v1::MetricSeriesSelector;
+
 use crate::detect::{DetectorConfig, Kind};
-use series::{Finding, SeriesKey, SeriesState, Signal};
+use crate::stored::metric_points;
+use series::{Finding, MetricKey, SeriesKey, SeriesState, Signal};
 use store::AnomalyRow;
 
 /// `[aiops.watch]`.
@@ -52,6 +62,12 @@ pub struct WatchConfig {
     /// Seconds after a minute ends before it is judged, so that its spans
     /// are stored.
     pub settle_secs: u64,
+    /// Seconds after a minute ends by which it is judged even though no
+    /// later data of the tenant was stored (a tenant that went quiet).
+    /// Before that, a minute is judged only once data of a later minute
+    /// is stored, so a loader running behind delays judging instead of
+    /// cutting minutes short. At most `settle_secs` means no such wait.
+    pub late_secs: u64,
     /// Minutes of history a tenant seen for the first time is judged over
     /// (its detectors learn from them), and the most a restart replays.
     pub backfill_minutes: u32,
@@ -75,6 +91,7 @@ impl Default for WatchConfig {
             enabled: true,
             interval_secs: 10,
             settle_secs: 15,
+            late_secs: 120,
             backfill_minutes: 60,
             checkpoint_minutes: 10,
             active_minutes: 120,
@@ -99,6 +116,8 @@ struct TenantWatch {
     /// Cursor at the last stored state.
     checkpointed: u32,
     warned_full: bool,
+    /// Metric series whose points QueryMetrics refused, said so once.
+    refused: std::collections::HashSet<MetricKey>,
 }
 
 /// The watcher: owns every tenant's detectors.
@@ -163,42 +182,75 @@ impl Watcher {
     /// One pass at `now` (Unix s): every active tenant's completed minutes.
     pub async fn pass(&mut self, now: u32) -> Result<(), crate::Error> {
         let end = now.saturating_sub(self.config.settle_secs as u32) / MINUTE_SECS * MINUTE_SECS;
+        let late_end = now.saturating_sub(self.config.late_secs as u32) / MINUTE_SECS * MINUTE_SECS;
         let since = end.saturating_sub(self.config.active_minutes * MINUTE_SECS);
-        let tenants = store::active_tenants(self.store.client(), since)
+        // The rules first, for the metric series they name (the ones read
+        // before, if they cannot be read now).
+        let rules_due = self
+            .alerts
+            .load(&self.store, end)
             .await
-            .map_err(airis_analytics::Error::from)?;
+            .inspect_err(|error| {
+                tracing::warn!(%error, "alert rules not read; retried next pass");
+            })
+            .unwrap_or(false);
+        let mut metrics = self.alerts.metric_series();
+        let active: BTreeMap<String, u32> = store::active_tenants(self.store.client(), since)
+            .await
+            .map_err(airis_analytics::Error::from)?
+            .into_iter()
+            .collect();
+        let tenant_end = |id: &str| complete_end(end, late_end, active.get(id).copied());
+        let tenants: BTreeSet<String> = active
+            .keys()
+            .chain(metrics.iter().flat_map(BTreeMap::keys))
+            .cloned()
+            .collect();
         for id in tenants {
             let Ok(tenant) = Tenant::parse(&id) else {
                 continue;
             };
-            if let Err(error) = self.pass_tenant(tenant, end).await {
+            let selectors = metrics.as_mut().map(|m| m.remove(&id).unwrap_or_default());
+            if let Err(error) = self
+                .pass_tenant(
+                    tenant,
+                    tenant_end(&id),
+                    active.contains_key(&id),
+                    selectors.as_ref(),
+                )
+                .await
+            {
                 tracing::warn!(%error, tenant = %id, "anomaly detection of a tenant failed; retried next pass");
             }
         }
         // Every tenant's rules, active or not: an absence rule fires
         // precisely when a tenant went quiet.
-        match self.alerts.pass(&self.store, end).await {
-            Ok(Some(snapshot)) => {
-                if let Some(notices) = &self.notices
-                    && notices.try_send(snapshot).is_err()
-                {
-                    // The next snapshot has every firing alert; one that
-                    // resolved in this one is resolved by the notifier
-                    // when it finds it gone (at that minute, not this).
-                    tracing::warn!(
-                        "notifications lag behind by {SNAPSHOTS_QUEUED} minutes; one minute's alerts skipped"
-                    );
-                }
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(%error, "alert rule evaluation failed; retried next pass");
+        if rules_due {
+            let snapshot = self.alerts.judge(&self.store, end, tenant_end).await;
+            if let Some(notices) = &self.notices
+                && notices.try_send(snapshot).is_err()
+            {
+                // The next snapshot has every firing alert; one that
+                // resolved in this one is resolved by the notifier when it
+                // finds it gone (at that minute, not this).
+                tracing::warn!(
+                    "notifications lag behind by {SNAPSHOTS_QUEUED} minutes; one minute's alerts skipped"
+                );
             }
         }
         Ok(())
     }
 
-    async fn pass_tenant(&mut self, tenant: Tenant, end: u32) -> Result<(), crate::Error> {
+    /// Judges a tenant's minutes up to `end`: its RED series when it sent
+    /// spans recently (`red`), and the metric series its rules name (none
+    /// judged, none dropped, while the rules were never read).
+    async fn pass_tenant(
+        &mut self,
+        tenant: Tenant,
+        end: u32,
+        red: bool,
+        metrics: Option<&BTreeMap<MetricKey, MetricSeriesSelector>>,
+    ) -> Result<(), crate::Error> {
         let id = tenant.as_str().to_owned();
         if !self.tenants.contains_key(&id) {
             let watch = self.load(tenant, end).await?;
@@ -210,34 +262,133 @@ impl Watcher {
         // After a long outage, judge only the last backfill_minutes.
         let oldest = end.saturating_sub(self.config.backfill_minutes * MINUTE_SECS);
         let start = watch.cursor.max(oldest);
-        if start >= end {
-            return Ok(());
-        }
-        let rows = minute_red(
-            &self.store,
-            &watch.tenant,
-            Window {
-                start: u64::from(start) * 1_000_000_000,
-                end: u64::from(end) * 1_000_000_000,
-            },
-            None,
-        )
-        .await?;
         let detected_at = now_nanos();
-        let found = judge_minutes(
-            watch,
-            &self.detector,
-            self.config.max_series_per_tenant,
-            start,
-            end,
-            &rows,
-            detected_at,
-        );
-        let token = format!("{id}:{start}:{end}");
+        let mut found = Vec::new();
+        if red && start < end {
+            let rows = minute_red(
+                &self.store,
+                &watch.tenant,
+                Window {
+                    start: u64::from(start) * 1_000_000_000,
+                    end: u64::from(end) * 1_000_000_000,
+                },
+                None,
+            )
+            .await?;
+            found = judge_minutes(
+                watch,
+                &self.detector,
+                self.config.max_series_per_tenant,
+                start,
+                end,
+                &rows,
+                detected_at,
+            );
+        }
+        if let Some(metrics) = metrics {
+            watch
+                .series
+                .retain(|key, _| key.metric.is_empty() || metrics.contains_key(&key.metric));
+        }
+        for (metric, selector) in metrics.into_iter().flatten() {
+            let key = SeriesKey::metric(metric.clone());
+            // New to the watcher: it learns from the backfill first.
+            let from = if watch.series.contains_key(&key) {
+                start
+            } else {
+                oldest
+            };
+            if from >= end {
+                continue;
+            }
+            let points = match metric_points(
+                &self.store,
+                &watch.tenant,
+                "metric",
+                selector,
+                (u64::from(from), u64::from(end)),
+                MINUTE_SECS,
+            )
+            .await
+            {
+                Ok(points) => points,
+                Err(crate::Error::Query(airis_analytics::Error::NotFound(_))) => Vec::new(),
+                Err(error @ crate::Error::Query(airis_analytics::Error::Store(_))) => {
+                    return Err(error);
+                }
+                // What QueryMetrics refuses for this metric (an aggregation
+                // its type does not have) is refused every minute: said
+                // once.
+                Err(error) => {
+                    if watch.refused.insert(metric.clone()) {
+                        tracing::warn!(
+                            tenant = watch.tenant.as_str(),
+                            metric = %selector.metric_name,
+                            %error,
+                            "a metric series a rule names cannot be read; tried again each minute"
+                        );
+                    }
+                    Vec::new()
+                }
+            };
+            // Known from now on (read from the cursor, not the backfill),
+            // with or without points.
+            if !watch.series.contains_key(&key)
+                && watch.series.len() < self.config.max_series_per_tenant
+            {
+                watch
+                    .series
+                    .insert(key.clone(), SeriesState::new(&self.detector));
+            }
+            for point in points {
+                let minute =
+                    u32::try_from(point.time_unix_nano / 1_000_000_000).unwrap_or(u32::MAX);
+                if minute < from || minute >= end {
+                    continue;
+                }
+                if let Some(finding) = judge(
+                    watch,
+                    &self.detector,
+                    self.config.max_series_per_tenant,
+                    &key,
+                    minute,
+                    point.value,
+                ) {
+                    found.push(anomaly_row(watch, &key, minute, finding, detected_at));
+                }
+            }
+        }
+        // Minutes judged again (a replay after a crash) find what is
+        // stored already: it stays as first found, with its detection
+        // time, and is not written again (a newer copy would replace it
+        // when ClickHouse merges, and look new to streams).
+        if let (Some(first), Some(last)) = (
+            found.iter().map(|r| r.minute).min(),
+            found.iter().map(|r| r.minute).max(),
+        ) {
+            let stored = store::stored_keys(self.store.client(), &watch.tenant, first, last)
+                .await
+                .map_err(airis_analytics::Error::from)?;
+            found.retain(|row| !stored.contains(&row.key()));
+        }
+        // The token tells this insert from others of the same minutes (a
+        // metric series judged from its backfill).
+        let mut hasher = DefaultHasher::new();
+        for row in &found {
+            (
+                &row.service,
+                &row.operation,
+                &row.signal,
+                &row.metric,
+                row.minute,
+            )
+                .hash(&mut hasher);
+        }
+        let token = format!("{id}:{start}:{end}:{:016x}", hasher.finish());
         store::write_anomalies(self.store.client(), &token, &found)
             .await
             .map_err(airis_analytics::Error::from)?;
-        watch.cursor = end;
+        watch.cursor = watch.cursor.max(end);
         if end.saturating_sub(watch.checkpointed) >= self.config.checkpoint_minutes * MINUTE_SECS {
             checkpoint(&self.store, watch)
                 .await
@@ -278,7 +429,7 @@ impl Watcher {
             tenant = tenant.as_str(),
             series = series.len(),
             resume_at = cursor,
-            "watching a tenant's RED series"
+            "watching a tenant's series"
         );
         Ok(TenantWatch {
             tenant,
@@ -286,8 +437,18 @@ impl Watcher {
             cursor,
             checkpointed: cursor,
             warned_full: false,
+            refused: Default::default(),
         })
     }
+}
+
+/// Where a tenant's judged minutes end (Unix s, exclusive): at `end`
+/// (settled) once data of that minute or a later one is stored, so every
+/// minute before it is complete; else at the newest minute with data, but
+/// never before `late_end` (a tenant that went quiet is judged all the
+/// same).
+fn complete_end(end: u32, late_end: u32, newest: Option<u32>) -> u32 {
+    newest.unwrap_or(0).max(late_end).min(end)
 }
 
 /// Stores every series' state as of the last judged minute.
@@ -337,7 +498,7 @@ fn judge_minutes(
         let rows = by_minute.get(&minute).map_or(&[][..], Vec::as_slice);
         let mut seen: Vec<SeriesKey> = Vec::with_capacity(rows.len());
         for row in rows {
-            for signal in Signal::ALL {
+            for signal in Signal::RED {
                 let Some(value) = signal.value(row) else {
                     continue;
                 };
@@ -345,6 +506,7 @@ fn judge_minutes(
                     service: row.service.clone(),
                     operation: row.operation.clone(),
                     signal,
+                    metric: MetricKey::default(),
                 };
                 if signal == Signal::RequestRate {
                     seen.push(key.clone());
@@ -411,6 +573,7 @@ fn anomaly_row(
         service: key.service.clone(),
         operation: key.operation.clone(),
         signal: key.signal.name().to_owned(),
+        metric: key.metric.0.clone(),
         minute,
         value: finding.value,
         expected: finding.expected,
@@ -441,4 +604,25 @@ fn now_secs() -> u32 {
 
 fn now_nanos() -> i64 {
     i64::try_from(now_unix_nano()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::complete_end;
+
+    #[test]
+    fn minutes_wait_for_later_data_until_they_are_late() {
+        let (end, late_end) = (600, 540);
+        // Data of the current minute (or later): every settled minute.
+        assert_eq!(complete_end(end, late_end, Some(600)), 600);
+        assert_eq!(complete_end(end, late_end, Some(660)), 600);
+        // The loader behind: only the minutes before the newest one with
+        // data, and never before the late end.
+        assert_eq!(complete_end(end, 420, Some(480)), 480);
+        assert_eq!(complete_end(end, late_end, Some(480)), 540);
+        // A tenant without recent spans: the late end.
+        assert_eq!(complete_end(end, late_end, None), 540);
+        // Late no later than settled.
+        assert_eq!(complete_end(end, 660, None), 600);
+    }
 }

@@ -2,7 +2,8 @@
 //! judged: pure logic, no I/O.
 //!
 //! Every service and every operation of a service has five per-minute
-//! series of its entry spans ([`Signal`]). A point is an anomaly when its
+//! series of its entry spans ([`Signal::RED`]); every metric series an
+//! alert rule names is one more ([`Signal::Metric`]). A point is an anomaly when its
 //! score reaches [`ANOMALY_THRESHOLD`] *and* the change is material for an
 //! operator ([`material`]): a p95 that moves from 100 to 112 ms may be
 //! statistically rare on a quiet series, but nobody should be told.
@@ -10,10 +11,12 @@
 use airis_analytics::red::MinuteRed;
 use airis_proto::airis::aiops::v1 as pb;
 
+use airis_proto::prost::Message as _;
+
 use crate::detect::codec::Codec as _;
 use crate::detect::{ANOMALY_THRESHOLD, Baseline, Detector, DetectorConfig, Kind};
 
-/// A watched per-minute signal of entry spans.
+/// A watched per-minute signal: of entry spans, or a metric series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Signal {
     RequestRate,
@@ -21,15 +24,25 @@ pub enum Signal {
     LatencyP50,
     LatencyP95,
     LatencyP99,
+    Metric,
 }
 
 impl Signal {
-    pub const ALL: [Signal; 5] = [
+    /// The signals of entry spans, which every service and operation has.
+    pub const RED: [Signal; 5] = [
         Signal::RequestRate,
         Signal::ErrorRate,
         Signal::LatencyP50,
         Signal::LatencyP95,
         Signal::LatencyP99,
+    ];
+    const ALL: [Signal; 6] = [
+        Signal::RequestRate,
+        Signal::ErrorRate,
+        Signal::LatencyP50,
+        Signal::LatencyP95,
+        Signal::LatencyP99,
+        Signal::Metric,
     ];
 
     /// The name stored in ClickHouse.
@@ -40,6 +53,7 @@ impl Signal {
             Signal::LatencyP50 => "latency_p50",
             Signal::LatencyP95 => "latency_p95",
             Signal::LatencyP99 => "latency_p99",
+            Signal::Metric => "metric",
         }
     }
 
@@ -54,11 +68,17 @@ impl Signal {
             Signal::LatencyP50 => pb::Signal::LatencyP50,
             Signal::LatencyP95 => pb::Signal::LatencyP95,
             Signal::LatencyP99 => pb::Signal::LatencyP99,
+            Signal::Metric => pb::Signal::Metric,
         }
     }
 
     pub fn from_proto(signal: pb::Signal) -> Option<Self> {
         Self::ALL.into_iter().find(|s| s.to_proto() == signal)
+    }
+
+    /// One of [`Signal::RED`]: what a RED series selector may name.
+    pub fn red_from_proto(signal: pb::Signal) -> Option<Self> {
+        Self::RED.into_iter().find(|s| s.to_proto() == signal)
     }
 
     /// Requests a minute needs before the signal means something: a
@@ -71,6 +91,7 @@ impl Signal {
             Signal::LatencyP50 => 10,
             Signal::LatencyP95 => 40,
             Signal::LatencyP99 => 200,
+            Signal::Metric => 0,
         }
     }
 
@@ -97,15 +118,19 @@ impl Signal {
             Signal::LatencyP50 => ms(0),
             Signal::LatencyP95 => ms(1),
             Signal::LatencyP99 => ms(2),
+            Signal::Metric => None,
         }
     }
 
     /// The smallest spread the baseline assumes: a flat series (a constant
     /// latency, no errors at all) would make any change infinitely rare.
+    /// A metric's unit is unknown: 5 % of its level, and a flat zero may
+    /// move by a millionth unremarked.
     fn spread_floor(self, expected: f64) -> f64 {
         match self {
             Signal::RequestRate => (0.05 * expected.abs()).max(0.01),
             Signal::ErrorRate => 0.01,
+            Signal::Metric => (0.05 * expected.abs()).max(1e-6),
             _ => (0.05 * expected.abs()).max(1.0),
         }
     }
@@ -120,7 +145,8 @@ impl Signal {
 /// traffic has p95 minutes 1.7 times the usual. Errors or latency falling
 /// is good news nobody acts on, and a series recovering (after a slow
 /// start, after an incident its baseline learned) would otherwise be
-/// reported as a dip.
+/// reported as a dip. A metric's meaning is unknown, so either way counts
+/// once it moved by a quarter of its level (from a level of 0, any move).
 pub fn material(signal: Signal, value: f64, expected: f64) -> bool {
     let change = value - expected;
     match signal {
@@ -130,16 +156,58 @@ pub fn material(signal: Signal, value: f64, expected: f64) -> bool {
         Signal::ErrorRate => change >= 0.05,
         Signal::LatencyP50 => change >= 5.0 && value >= 1.5 * expected,
         Signal::LatencyP95 | Signal::LatencyP99 => change >= 5.0 && value >= 2.0 * expected,
+        Signal::Metric => change != 0.0 && change.abs() >= 0.25 * expected.abs(),
     }
 }
 
 /// Which series: a signal of a service as a whole (`operation` empty) or of
-/// one of its operations.
+/// one of its operations, or a metric series (`signal` [`Signal::Metric`],
+/// `service` and `operation` empty).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesKey {
     pub service: String,
     pub operation: String,
     pub signal: Signal,
+    /// A metric series' [`MetricKey`]; empty for the others.
+    pub metric: MetricKey,
+}
+
+/// A metric series as stored: its selector in one canonical form (filters
+/// sorted and deduplicated, step and history cleared, the quantile only
+/// for quantiles), protobuf-encoded and hex-encoded, so that two rules
+/// naming the same series in different words share it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MetricKey(pub String);
+
+impl MetricKey {
+    pub fn of(selector: &pb::MetricSeriesSelector) -> Self {
+        let mut canonical = selector.clone();
+        canonical
+            .filters
+            .sort_by(|a, b| (&a.key, a.operator, &a.value).cmp(&(&b.key, b.operator, &b.value)));
+        canonical.filters.dedup();
+        canonical.step_seconds = 0;
+        canonical.history_minutes = 0;
+        if canonical.aggregation != airis_proto::airis::analytics::v1::Aggregation::Quantile as i32
+        {
+            canonical.quantile = 0.0;
+        }
+        Self(hex::encode(canonical.encode_to_vec()))
+    }
+
+    /// The selector it stands for; `None` for an empty key or anything
+    /// else.
+    pub fn selector(&self) -> Option<pb::MetricSeriesSelector> {
+        if self.is_empty() {
+            return None;
+        }
+        let bytes = hex::decode(&self.0).ok()?;
+        pb::MetricSeriesSelector::decode(bytes.as_slice()).ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Separates the parts of a stored series key; span and service names
@@ -147,14 +215,30 @@ pub struct SeriesKey {
 const KEY_SEPARATOR: char = '\u{1f}';
 
 impl SeriesKey {
-    /// The key as stored with the series' state.
+    /// A metric series'.
+    pub fn metric(metric: MetricKey) -> Self {
+        Self {
+            service: String::new(),
+            operation: String::new(),
+            signal: Signal::Metric,
+            metric,
+        }
+    }
+
+    /// The key as stored with the series' state: signal, service and
+    /// operation, and a metric series' key after them.
     pub fn encode(&self) -> String {
-        format!(
+        let mut text = format!(
             "{}{KEY_SEPARATOR}{}{KEY_SEPARATOR}{}",
             self.signal.name(),
             self.service,
             self.operation
-        )
+        );
+        if !self.metric.is_empty() {
+            text.push(KEY_SEPARATOR);
+            text.push_str(&self.metric.0);
+        }
+        text
     }
 
     pub fn decode(text: &str) -> Option<Self> {
@@ -162,10 +246,15 @@ impl SeriesKey {
         let signal = Signal::from_name(parts.next()?)?;
         let service = parts.next()?.to_owned();
         let operation = parts.next()?.to_owned();
+        let metric = MetricKey(parts.next().unwrap_or_default().to_owned());
+        if (signal == Signal::Metric) == metric.is_empty() {
+            return None;
+        }
         parts.next().is_none().then_some(Self {
             service,
             operation,
             signal,
+            metric,
         })
     }
 }
@@ -376,14 +465,86 @@ mod tests {
     }
 
     #[test]
+    fn a_metric_series_has_one_key_however_it_is_written() {
+        use airis_proto::airis::analytics::v1::{Aggregation, LabelFilter, MatchOperator};
+        let filter = |key: &str, value: &str| LabelFilter {
+            key: key.to_owned(),
+            operator: MatchOperator::Equals as i32,
+            value: value.to_owned(),
+        };
+        let one = pb::MetricSeriesSelector {
+            metric_name: "queue_depth".to_owned(),
+            filters: vec![filter("queue", "orders"), filter("region", "kr")],
+            aggregation: Aggregation::Avg as i32,
+            quantile: 0.5,
+            ..Default::default()
+        };
+        let other = pb::MetricSeriesSelector {
+            filters: vec![
+                filter("region", "kr"),
+                filter("queue", "orders"),
+                filter("region", "kr"),
+            ],
+            quantile: 0.0,
+            step_seconds: 60,
+            ..one.clone()
+        };
+        assert_eq!(MetricKey::of(&one), MetricKey::of(&other));
+        let read = MetricKey::of(&one).selector().unwrap();
+        assert_eq!(read.filters[0].key, "queue");
+        assert_eq!(read.quantile, 0.0, "only a quantile keeps its quantile");
+        let quantile = pb::MetricSeriesSelector {
+            aggregation: Aggregation::Quantile as i32,
+            quantile: 0.9,
+            ..one.clone()
+        };
+        assert_ne!(
+            MetricKey::of(&quantile),
+            MetricKey::of(&pb::MetricSeriesSelector {
+                quantile: 0.99,
+                ..quantile.clone()
+            })
+        );
+        assert_ne!(
+            MetricKey::of(&one),
+            MetricKey::of(&pb::MetricSeriesSelector {
+                filters: vec![filter("queue", "orders")],
+                ..one.clone()
+            })
+        );
+    }
+
+    #[test]
+    fn metric_changes_count_both_ways_from_a_quarter() {
+        assert!(material(Signal::Metric, 125.0, 100.0));
+        assert!(material(Signal::Metric, 75.0, 100.0));
+        assert!(!material(Signal::Metric, 120.0, 100.0));
+        assert!(material(Signal::Metric, 1.0, 0.0));
+        assert!(!material(Signal::Metric, 0.0, 0.0));
+        assert!(material(Signal::Metric, -130.0, -100.0));
+    }
+
+    #[test]
     fn keys_and_states_round_trip() {
         let key = SeriesKey {
             service: "결제".to_owned(),
             operation: "POST /charge".to_owned(),
             signal: Signal::LatencyP99,
+            metric: MetricKey::default(),
         };
         assert_eq!(SeriesKey::decode(&key.encode()), Some(key));
         assert_eq!(SeriesKey::decode("latency_p99\u{1f}a"), None);
+        let metric = SeriesKey::metric(MetricKey::of(&pb::MetricSeriesSelector {
+            metric_name: "queue_depth".to_owned(),
+            ..Default::default()
+        }));
+        assert_eq!(SeriesKey::decode(&metric.encode()), Some(metric));
+        assert_eq!(
+            SeriesKey::decode("metric\u{1f}\u{1f}"),
+            None,
+            "a metric series without its key"
+        );
+        assert_eq!(SeriesKey::decode("latency_p99\u{1f}s\u{1f}\u{1f}0a"), None);
         let cfg = DetectorConfig::default();
         let mut state = SeriesState::new(&cfg);
         for i in 0..30 {

@@ -1,9 +1,9 @@
 //! What continuous detection reads and writes in ClickHouse: the tenants
 //! with recent spans, the detector states, the anomalies.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use airis_analytics::query::Sql;
+use airis_analytics::query::{Bind, Sql};
 use airis_runtime::tenant::Tenant;
 use airis_store::insert;
 use airis_store::tables::{ANOMALIES, DETECTOR_STATES, MINUTE_COUNTS};
@@ -21,6 +21,10 @@ pub struct AnomalyRow {
     pub operation: String,
     #[serde(rename = "Signal")]
     pub signal: String,
+    /// A metric series' [`MetricKey`](super::series::MetricKey); empty for
+    /// RED series.
+    #[serde(rename = "Metric")]
+    pub metric: String,
     /// Unix seconds of the minute's start.
     #[serde(rename = "Minute")]
     pub minute: u32,
@@ -62,15 +66,16 @@ struct LoadedState {
     state: String,
 }
 
-/// Tenants with spans in the minutes since `since` (Unix seconds).
+/// Tenants with spans in the minutes since `since` (Unix seconds), with
+/// the newest minute that has any.
 pub async fn active_tenants(
     client: &clickhouse::Client,
     since: u32,
-) -> Result<Vec<String>, clickhouse::error::Error> {
+) -> Result<Vec<(String, u32)>, clickhouse::error::Error> {
     client
         .query(&format!(
-            "SELECT DISTINCT toString(TenantId) FROM {MINUTE_COUNTS} \
-             WHERE Minute >= toDateTime(?) ORDER BY 1"
+            "SELECT toString(TenantId), toUInt32(max(Minute)) FROM {MINUTE_COUNTS} \
+             WHERE Minute >= toDateTime(?) GROUP BY TenantId ORDER BY 1"
         ))
         .bind(since)
         .fetch_all()
@@ -100,6 +105,55 @@ pub async fn load_states(
         states.insert(key, (row.minute, state));
     }
     Ok(states)
+}
+
+/// A stored anomaly's key: service, operation, signal, metric series,
+/// minute.
+pub type AnomalyKey = (String, String, String, String, u32);
+
+impl AnomalyRow {
+    pub fn key(&self) -> AnomalyKey {
+        (
+            self.service.clone(),
+            self.operation.clone(),
+            self.signal.clone(),
+            self.metric.clone(),
+            self.minute,
+        )
+    }
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct StoredKey {
+    service: String,
+    operation: String,
+    signal: String,
+    metric: String,
+    minute: u32,
+}
+
+/// The keys of `tenant`'s anomalies stored in the minutes `[first, last]`
+/// (Unix s).
+pub async fn stored_keys(
+    client: &clickhouse::Client,
+    tenant: &Tenant,
+    first: u32,
+    last: u32,
+) -> Result<HashSet<AnomalyKey>, clickhouse::error::Error> {
+    let mut sql = Sql::new(&format!(
+        "SELECT DISTINCT toString(ServiceName) AS service, toString(Operation) AS operation, \
+         toString(Signal) AS signal, Metric AS metric, toUInt32(Minute) AS minute \
+         FROM {ANOMALIES} WHERE "
+    ));
+    sql.tenant(tenant).push_binds(
+        " AND Minute >= toDateTime(?) AND Minute <= toDateTime(?)",
+        [Bind::U64(u64::from(first)), Bind::U64(u64::from(last))],
+    );
+    let rows: Vec<StoredKey> = sql.query(client).fetch_all().await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| (k.service, k.operation, k.signal, k.metric, k.minute))
+        .collect())
 }
 
 /// Stores anomalies as one insert that ClickHouse deduplicates by `token`.

@@ -299,8 +299,10 @@ export const ThresholdConditionSchema: GenMessage<ThresholdCondition> = /*@__PUR
  */
 export type AnomalyCondition = Message<"airis.aiops.v1.AnomalyCondition"> & {
   /**
-   * Required, with service_name; min_score in [0, 1], 0 for any stored
-   * anomaly.
+   * Required, with service_name or metric (a metric series, which
+   * continuous detection then watches, judged from the minute the rule
+   * names it with the backfill a new tenant gets); min_score in [0, 1], 0
+   * for any stored anomaly.
    *
    * @generated from field: airis.aiops.v1.AnomalyFilter filter = 1;
    */

@@ -13,8 +13,9 @@
 // Besides scoring what callers send, the service watches every tenant's
 // per-minute RED series continuously (request rate, error rate and
 // p50/p95/p99 latency of entry spans, per service and per operation of a
-// service), stores what it finds, and serves it with ListAnomalies and
-// WatchAnomalies.
+// service) and the metric series its alert rules name (a threshold's,
+// an absence's or an anomaly rule's metric series), stores what it finds,
+// and serves it with ListAnomalies and WatchAnomalies.
 //
 // Every RPC acts for the caller's tenant, which the platform puts in the
 // request metadata (`x-airis-tenant`, set by the gateway from a verified
@@ -42,7 +43,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/aiops/v1/anomaly.proto.
  */
 export const file_airis_aiops_v1_anomaly: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaXJpcy9haW9wcy92MS9hbm9tYWx5LnByb3RvEg5haXJpcy5haW9wcy52MSKHAgoHQW5vbWFseRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEiYKBnNpZ25hbBgDIAEoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIWCg50aW1lX3VuaXhfbmFubxgEIAEoBhINCgV2YWx1ZRgFIAEoARIQCghleHBlY3RlZBgGIAEoARINCgVsb3dlchgHIAEoARINCgV1cHBlchgIIAEoARINCgVzY29yZRgJIAEoARIpCgRraW5kGAogASgOMhsuYWlyaXMuYWlvcHMudjEuQW5vbWFseUtpbmQSGgoSZGV0ZWN0ZWRfdW5peF9uYW5vGAsgASgGInQKDUFub21hbHlGaWx0ZXISFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRInCgdzaWduYWxzGAMgAygOMhYuYWlyaXMuYWlvcHMudjEuU2lnbmFsEhEKCW1pbl9zY29yZRgEIAEoASKhAQoUTGlzdEFub21hbGllc1JlcXVlc3QSLgoKdGltZV9yYW5nZRgBIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USLQoGZmlsdGVyGAIgASgLMh0uYWlyaXMuYWlvcHMudjEuQW5vbWFseUZpbHRlchIqCgRwYWdlGAMgASgLMhwuYWlyaXMuY29tbW9uLnYxLlBhZ2VSZXF1ZXN0IocBChVMaXN0QW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseRInCgRwYWdlGAIgASgLMhkuYWlyaXMuY29tbW9uLnYxLlBhZ2VJbmZvEhkKEWFub21hbHlfdGhyZXNob2xkGAMgASgBIkYKFVdhdGNoQW5vbWFsaWVzUmVxdWVzdBItCgZmaWx0ZXIYASABKAsyHS5haXJpcy5haW9wcy52MS5Bbm9tYWx5RmlsdGVyIkQKFldhdGNoQW5vbWFsaWVzUmVzcG9uc2USKgoJYW5vbWFsaWVzGAEgAygLMhcuYWlyaXMuYWlvcHMudjEuQW5vbWFseSIuCgVQb2ludBIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhINCgV2YWx1ZRgCIAEoASI7ChJTY29yZVNlcmllc1JlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQingEKC1Njb3JlZFBvaW50EhYKDnRpbWVfdW5peF9uYW5vGAEgASgGEg0KBXZhbHVlGAIgASgBEg0KBXNjb3JlGAMgASgBEhAKCGV4cGVjdGVkGAQgASgBEg0KBWxvd2VyGAUgASgBEg0KBXVwcGVyGAYgASgBEikKBGtpbmQYByABKA4yGy5haXJpcy5haW9wcy52MS5Bbm9tYWx5S2luZCJdChNTY29yZVNlcmllc1Jlc3BvbnNlEisKBnBvaW50cxgBIAMoCzIbLmFpcmlzLmFpb3BzLnYxLlNjb3JlZFBvaW50EhkKEWFub21hbHlfdGhyZXNob2xkGAIgASgBIr0BCg9Gb3JlY2FzdFJlcXVlc3QSJQoGcG9pbnRzGAEgAygLMhUuYWlyaXMuYWlvcHMudjEuUG9pbnQSDwoHaG9yaXpvbhgCIAEoDRI1CgpyZWRfc2VyaWVzGAMgASgLMiEuYWlyaXMuYWlvcHMudjEuUmVkU2VyaWVzU2VsZWN0b3ISOwoNbWV0cmljX3NlcmllcxgEIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9yIn0KEVJlZFNlcmllc1NlbGVjdG9yEhQKDHNlcnZpY2VfbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSJgoGc2lnbmFsGAMgASgOMhYuYWlyaXMuYWlvcHMudjEuU2lnbmFsEhcKD2hpc3RvcnlfbWludXRlcxgEIAEoDSLUAQoUTWV0cmljU2VyaWVzU2VsZWN0b3ISEwoLbWV0cmljX25hbWUYASABKAkSMAoHZmlsdGVycxgCIAMoCzIfLmFpcmlzLmFuYWx5dGljcy52MS5MYWJlbEZpbHRlchI0CgthZ2dyZWdhdGlvbhgDIAEoDjIfLmFpcmlzLmFuYWx5dGljcy52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgEIAEoARIUCgxzdGVwX3NlY29uZHMYBSABKA0SFwoPaGlzdG9yeV9taW51dGVzGAYgASgNIjcKC1NlYXNvbmFsaXR5EhYKDnBlcmlvZF9zZWNvbmRzGAEgASgDEhAKCHN0cmVuZ3RoGAIgASgBIn4KDUZvcmVjYXN0UG9pbnQSFgoOdGltZV91bml4X25hbm8YASABKAYSDQoFdmFsdWUYAiABKAESEAoIbG93ZXJfODAYAyABKAESEAoIdXBwZXJfODAYBCABKAESEAoIbG93ZXJfOTUYBSABKAESEAoIdXBwZXJfOTUYBiABKAEimQEKEEZvcmVjYXN0UmVzcG9uc2USFAoMc3RlcF9zZWNvbmRzGAEgASgDEjAKC3NlYXNvbmFsaXR5GAIgAygLMhsuYWlyaXMuYWlvcHMudjEuU2Vhc29uYWxpdHkSLQoGcG9pbnRzGAMgAygLMh0uYWlyaXMuYWlvcHMudjEuRm9yZWNhc3RQb2ludBIOCgZtZXRob2QYBCABKAkqmAEKBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIXChNTSUdOQUxfUkVRVUVTVF9SQVRFEAESFQoRU0lHTkFMX0VSUk9SX1JBVEUQAhIWChJTSUdOQUxfTEFURU5DWV9QNTAQAxIWChJTSUdOQUxfTEFURU5DWV9QOTUQBBIWChJTSUdOQUxfTEFURU5DWV9QOTkQBSrXAQoLQW5vbWFseUtpbmQSHAoYQU5PTUFMWV9LSU5EX1VOU1BFQ0lGSUVEEAASFgoSQU5PTUFMWV9LSU5EX1NQSUtFEAESFAoQQU5PTUFMWV9LSU5EX0RJUBACEhwKGEFOT01BTFlfS0lORF9MRVZFTF9TSElGVBADEh0KGUFOT01BTFlfS0lORF9UUkVORF9DSEFOR0UQBBIgChxBTk9NQUxZX0tJTkRfVkFSSUFOQ0VfQ0hBTkdFEAUSHQoZQU5PTUFMWV9LSU5EX01JU1NJTkdfREFUQRAGMvgCCg5Bbm9tYWx5U2VydmljZRJWCgtTY29yZVNlcmllcxIiLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVxdWVzdBojLmFpcmlzLmFpb3BzLnYxLlNjb3JlU2VyaWVzUmVzcG9uc2USTQoIRm9yZWNhc3QSHy5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlcXVlc3QaIC5haXJpcy5haW9wcy52MS5Gb3JlY2FzdFJlc3BvbnNlElwKDUxpc3RBbm9tYWxpZXMSJC5haXJpcy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVxdWVzdBolLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXNwb25zZRJhCg5XYXRjaEFub21hbGllcxIlLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVxdWVzdBomLmFpcmlzLmFpb3BzLnYxLldhdGNoQW5vbWFsaWVzUmVzcG9uc2UwAUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvYWlvcHMvdjE7YWlvcHN2MWIGcHJvdG8z", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
+  fileDesc("ChxhaXJpcy9haW9wcy92MS9hbm9tYWx5LnByb3RvEg5haXJpcy5haW9wcy52MSK9AgoHQW5vbWFseRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEiYKBnNpZ25hbBgDIAEoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIWCg50aW1lX3VuaXhfbmFubxgEIAEoBhINCgV2YWx1ZRgFIAEoARIQCghleHBlY3RlZBgGIAEoARINCgVsb3dlchgHIAEoARINCgV1cHBlchgIIAEoARINCgVzY29yZRgJIAEoARIpCgRraW5kGAogASgOMhsuYWlyaXMuYWlvcHMudjEuQW5vbWFseUtpbmQSGgoSZGV0ZWN0ZWRfdW5peF9uYW5vGAsgASgGEjQKBm1ldHJpYxgMIAEoCzIkLmFpcmlzLmFpb3BzLnYxLk1ldHJpY1Nlcmllc1NlbGVjdG9yIqoBCg1Bbm9tYWx5RmlsdGVyEhQKDHNlcnZpY2VfbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSJwoHc2lnbmFscxgDIAMoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIRCgltaW5fc2NvcmUYBCABKAESNAoGbWV0cmljGAUgASgLMiQuYWlyaXMuYWlvcHMudjEuTWV0cmljU2VyaWVzU2VsZWN0b3IioQEKFExpc3RBbm9tYWxpZXNSZXF1ZXN0Ei4KCnRpbWVfcmFuZ2UYASABKAsyGi5haXJpcy5jb21tb24udjEuVGltZVJhbmdlEi0KBmZpbHRlchgCIAEoCzIdLmFpcmlzLmFpb3BzLnYxLkFub21hbHlGaWx0ZXISKgoEcGFnZRgDIAEoCzIcLmFpcmlzLmNvbW1vbi52MS5QYWdlUmVxdWVzdCKHAQoVTGlzdEFub21hbGllc1Jlc3BvbnNlEioKCWFub21hbGllcxgBIAMoCzIXLmFpcmlzLmFpb3BzLnYxLkFub21hbHkSJwoEcGFnZRgCIAEoCzIZLmFpcmlzLmNvbW1vbi52MS5QYWdlSW5mbxIZChFhbm9tYWx5X3RocmVzaG9sZBgDIAEoASJGChVXYXRjaEFub21hbGllc1JlcXVlc3QSLQoGZmlsdGVyGAEgASgLMh0uYWlyaXMuYWlvcHMudjEuQW5vbWFseUZpbHRlciJEChZXYXRjaEFub21hbGllc1Jlc3BvbnNlEioKCWFub21hbGllcxgBIAMoCzIXLmFpcmlzLmFpb3BzLnYxLkFub21hbHkiLgoFUG9pbnQSFgoOdGltZV91bml4X25hbm8YASABKAYSDQoFdmFsdWUYAiABKAEiOwoSU2NvcmVTZXJpZXNSZXF1ZXN0EiUKBnBvaW50cxgBIAMoCzIVLmFpcmlzLmFpb3BzLnYxLlBvaW50Ip4BCgtTY29yZWRQb2ludBIWCg50aW1lX3VuaXhfbmFubxgBIAEoBhINCgV2YWx1ZRgCIAEoARINCgVzY29yZRgDIAEoARIQCghleHBlY3RlZBgEIAEoARINCgVsb3dlchgFIAEoARINCgV1cHBlchgGIAEoARIpCgRraW5kGAcgASgOMhsuYWlyaXMuYWlvcHMudjEuQW5vbWFseUtpbmQiXQoTU2NvcmVTZXJpZXNSZXNwb25zZRIrCgZwb2ludHMYASADKAsyGy5haXJpcy5haW9wcy52MS5TY29yZWRQb2ludBIZChFhbm9tYWx5X3RocmVzaG9sZBgCIAEoASK9AQoPRm9yZWNhc3RSZXF1ZXN0EiUKBnBvaW50cxgBIAMoCzIVLmFpcmlzLmFpb3BzLnYxLlBvaW50Eg8KB2hvcml6b24YAiABKA0SNQoKcmVkX3NlcmllcxgDIAEoCzIhLmFpcmlzLmFpb3BzLnYxLlJlZFNlcmllc1NlbGVjdG9yEjsKDW1ldHJpY19zZXJpZXMYBCABKAsyJC5haXJpcy5haW9wcy52MS5NZXRyaWNTZXJpZXNTZWxlY3RvciJ9ChFSZWRTZXJpZXNTZWxlY3RvchIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEiYKBnNpZ25hbBgDIAEoDjIWLmFpcmlzLmFpb3BzLnYxLlNpZ25hbBIXCg9oaXN0b3J5X21pbnV0ZXMYBCABKA0i1AEKFE1ldHJpY1Nlcmllc1NlbGVjdG9yEhMKC21ldHJpY19uYW1lGAEgASgJEjAKB2ZpbHRlcnMYAiADKAsyHy5haXJpcy5hbmFseXRpY3MudjEuTGFiZWxGaWx0ZXISNAoLYWdncmVnYXRpb24YAyABKA4yHy5haXJpcy5hbmFseXRpY3MudjEuQWdncmVnYXRpb24SEAoIcXVhbnRpbGUYBCABKAESFAoMc3RlcF9zZWNvbmRzGAUgASgNEhcKD2hpc3RvcnlfbWludXRlcxgGIAEoDSI3CgtTZWFzb25hbGl0eRIWCg5wZXJpb2Rfc2Vjb25kcxgBIAEoAxIQCghzdHJlbmd0aBgCIAEoASJ+Cg1Gb3JlY2FzdFBvaW50EhYKDnRpbWVfdW5peF9uYW5vGAEgASgGEg0KBXZhbHVlGAIgASgBEhAKCGxvd2VyXzgwGAMgASgBEhAKCHVwcGVyXzgwGAQgASgBEhAKCGxvd2VyXzk1GAUgASgBEhAKCHVwcGVyXzk1GAYgASgBIpkBChBGb3JlY2FzdFJlc3BvbnNlEhQKDHN0ZXBfc2Vjb25kcxgBIAEoAxIwCgtzZWFzb25hbGl0eRgCIAMoCzIbLmFpcmlzLmFpb3BzLnYxLlNlYXNvbmFsaXR5Ei0KBnBvaW50cxgDIAMoCzIdLmFpcmlzLmFpb3BzLnYxLkZvcmVjYXN0UG9pbnQSDgoGbWV0aG9kGAQgASgJKqsBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASFwoTU0lHTkFMX1JFUVVFU1RfUkFURRABEhUKEVNJR05BTF9FUlJPUl9SQVRFEAISFgoSU0lHTkFMX0xBVEVOQ1lfUDUwEAMSFgoSU0lHTkFMX0xBVEVOQ1lfUDk1EAQSFgoSU0lHTkFMX0xBVEVOQ1lfUDk5EAUSEQoNU0lHTkFMX01FVFJJQxAGKtcBCgtBbm9tYWx5S2luZBIcChhBTk9NQUxZX0tJTkRfVU5TUEVDSUZJRUQQABIWChJBTk9NQUxZX0tJTkRfU1BJS0UQARIUChBBTk9NQUxZX0tJTkRfRElQEAISHAoYQU5PTUFMWV9LSU5EX0xFVkVMX1NISUZUEAMSHQoZQU5PTUFMWV9LSU5EX1RSRU5EX0NIQU5HRRAEEiAKHEFOT01BTFlfS0lORF9WQVJJQU5DRV9DSEFOR0UQBRIdChlBTk9NQUxZX0tJTkRfTUlTU0lOR19EQVRBEAYy+AIKDkFub21hbHlTZXJ2aWNlElYKC1Njb3JlU2VyaWVzEiIuYWlyaXMuYWlvcHMudjEuU2NvcmVTZXJpZXNSZXF1ZXN0GiMuYWlyaXMuYWlvcHMudjEuU2NvcmVTZXJpZXNSZXNwb25zZRJNCghGb3JlY2FzdBIfLmFpcmlzLmFpb3BzLnYxLkZvcmVjYXN0UmVxdWVzdBogLmFpcmlzLmFpb3BzLnYxLkZvcmVjYXN0UmVzcG9uc2USXAoNTGlzdEFub21hbGllcxIkLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXF1ZXN0GiUuYWlyaXMuYWlvcHMudjEuTGlzdEFub21hbGllc1Jlc3BvbnNlEmEKDldhdGNoQW5vbWFsaWVzEiUuYWlyaXMuYWlvcHMudjEuV2F0Y2hBbm9tYWxpZXNSZXF1ZXN0GiYuYWlyaXMuYWlvcHMudjEuV2F0Y2hBbm9tYWxpZXNSZXNwb25zZTABQjdaNWdpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9haW9wcy92MTthaW9wc3YxYgZwcm90bzM", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
 
 /**
  * One point of a watched series the detector scored at or above the
@@ -52,12 +53,15 @@ export const file_airis_aiops_v1_anomaly: GenFile = /*@__PURE__*/
  */
 export type Anomaly = Message<"airis.aiops.v1.Anomaly"> & {
   /**
+   * Empty for a metric series.
+   *
    * @generated from field: string service_name = 1;
    */
   serviceName: string;
 
   /**
-   * The operation (span name); empty for the service as a whole.
+   * The operation (span name); empty for the service as a whole and for a
+   * metric series.
    *
    * @generated from field: string operation = 2;
    */
@@ -116,6 +120,14 @@ export type Anomaly = Message<"airis.aiops.v1.Anomaly"> & {
    * @generated from field: fixed64 detected_unix_nano = 11;
    */
   detectedUnixNano: bigint;
+
+  /**
+   * The metric series, for SIGNAL_METRIC: as rules name it, its filters
+   * sorted by key, operator and value.
+   *
+   * @generated from field: airis.aiops.v1.MetricSeriesSelector metric = 12;
+   */
+  metric?: MetricSeriesSelector | undefined;
 };
 
 /**
@@ -159,6 +171,15 @@ export type AnomalyFilter = Message<"airis.aiops.v1.AnomalyFilter"> & {
    * @generated from field: double min_score = 4;
    */
   minScore: number;
+
+  /**
+   * The anomalies of this one metric series (its filters in any order;
+   * step_seconds and history_minutes 0). An alert rule naming it has the
+   * series watched. Leave service_name and operation empty with it.
+   *
+   * @generated from field: airis.aiops.v1.MetricSeriesSelector metric = 5;
+   */
+  metric?: MetricSeriesSelector | undefined;
 };
 
 /**
@@ -659,8 +680,8 @@ export const ForecastResponseSchema: GenMessage<ForecastResponse> = /*@__PURE__*
   messageDesc(file_airis_aiops_v1_anomaly, 15);
 
 /**
- * A per-minute series of entry spans (server and consumer spans) that
- * continuous detection watches.
+ * A per-minute series that continuous detection watches: one of entry
+ * spans (server and consumer spans), or a metric series.
  *
  * @generated from enum airis.aiops.v1.Signal
  */
@@ -700,6 +721,14 @@ export enum Signal {
    * @generated from enum value: SIGNAL_LATENCY_P99 = 5;
    */
   LATENCY_P99 = 5,
+
+  /**
+   * A metric series an alert rule names, in the metric's unit; the
+   * anomaly's `metric` says which.
+   *
+   * @generated from enum value: SIGNAL_METRIC = 6;
+   */
+  METRIC = 6,
 }
 
 /**
@@ -824,7 +853,9 @@ export const AnomalyService: GenService<{
    * of the minute they were found in), newest first, paged.
    * INVALID_ARGUMENT: no time range, or its start not before its end
    * (`time_range`); a min_score outside [0, 1] (`filter.min_score`); a
-   * page token not from this RPC (`page.page_token`).
+   * metric series QueryMetrics refuses, or with step_seconds or
+   * history_minutes set (`filter.metric.<field>`); a page token not from
+   * this RPC (`page.page_token`).
    * RESOURCE_EXHAUSTED: a page size above 1,000 (`page.page_size`); a time
    * range longer than the query service's maximum.
    * UNAVAILABLE: the store is unreachable; safe to retry.
