@@ -22,6 +22,7 @@ import { ServiceOverviewResponseSchema } from '../src/gen/airis/analytics/v1/que
 import { setFormatLocale, formatCount, formatDurationNanos, formatPercent, formatRate, formatScore, formatShortDateTime } from '../src/lib/format';
 import { nanosToMs } from '../src/lib/time';
 import { formatSilenceTime } from '../src/pages/alerts/silences';
+import { metricSeriesText } from '../src/pages/anomalies/anomalies';
 import { ADMIN, VIEWER, aiopsApi, alertApi, api, expectAccessible, nanos, screenshot, signIn, preferLanguage, type Lang } from './support/platform';
 
 /**
@@ -258,7 +259,7 @@ test('the anomalies page lists what continuous detection stored, or says why the
   await expect(page.getByLabel('Service', { exact: true })).toBeVisible();
   await expect(page.getByLabel('Operation', { exact: true })).toBeVisible();
   const signals = page.getByRole('group', { name: 'Signals' });
-  for (const s of ['Rate', 'Error rate', 'p50 latency', 'p95 latency', 'p99 latency']) {
+  for (const s of ['Rate', 'Error rate', 'p50 latency', 'p95 latency', 'p99 latency', 'Metric']) {
     await expect(signals.getByRole('checkbox', { name: s, exact: true })).toBeVisible();
   }
   await expect(page.getByLabel('Minimum score')).toBeVisible();
@@ -277,9 +278,11 @@ test('the anomalies page lists what continuous detection stored, or says why the
     await expect(rows).toHaveCount(answer.anomalies.length);
     setFormatLocale('en');
     const first = answer.anomalies[0]!;
-    const service = first.serviceName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    await expect(rows.first().getByRole('link', { name: new RegExp(`^${service}, 15 minutes either side of`) })).toBeVisible();
-    await expect(rows.first().locator('td').nth(7)).toHaveText(formatScore(first.score));
+    // A service's series links its page; a metric series (one cell for service and operation) the Metrics page.
+    const series = (first.metric ? metricSeriesText(first.metric) : first.serviceName).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const around = first.metric ? `^${series} on the Metrics page, 15 minutes either side of` : `^${series}, 15 minutes either side of`;
+    await expect(rows.first().getByRole('link', { name: new RegExp(around) })).toBeVisible();
+    await expect(rows.first().locator('td').nth(first.metric ? 6 : 7)).toHaveText(formatScore(first.score));
     await expect(page.getByRole('figure', { name: /^Anomalies over time, one lane per series/ })).toBeVisible();
   }
   await expect(page.getByRole('alert')).toHaveCount(0);
@@ -510,6 +513,18 @@ test('a viewer reads and previews alert rules, and is told which role changes th
   await expect(page.getByRole('heading', { level: 1, name: 'New alert rule' })).toBeVisible();
   await expect(page.getByRole('note')).toContainText('This needs the editor role.');
   await expect(page.getByRole('button', { name: 'Create rule' })).toBeDisabled();
+  // The preview of an anomaly rule on a metric series (the demo's): TestRule
+  // judges it; nothing watches the series, so nothing would have fired.
+  await page.getByRole('radio', { name: 'Anomaly', exact: true }).check();
+  await page.getByRole('radio', { name: 'Metric', exact: true }).check();
+  const preview = page.getByRole('region', { name: 'What would this have fired?' });
+  await expect(preview.getByText('The rule is not complete yet')).toBeVisible();
+  const asked = page.waitForResponse((r) => r.url().includes('/airis.aiops.v1.AlertService/TestRule'));
+  await page.getByRole('combobox', { name: 'Metric', exact: true }).fill('http.server.request.count');
+  expect((await asked).ok()).toBe(true);
+  await expect(preview.getByTestId('preview-running')).toHaveText('', { timeout: 20_000 });
+  await expect(preview.getByTestId('preview-verdict').or(preview.getByText('No whole minute to judge'))).toBeVisible();
+  await expect(page.getByRole('alert')).toHaveCount(0);
   await expectAccessible(page);
 });
 
@@ -1005,6 +1020,81 @@ test('a notification policy is made in the form, its webhook gets the alert as A
   }
 });
 
+test('an Alertmanager is added to the policy in the form, shown after a reload, and removed', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  const client = await alertApi();
+  // Nothing listens there: the service only checks the URL when saving; a send that fails is logged and tried again the next minute.
+  const url = `http://127.0.0.1:1/e2e-am-${Date.now()}`;
+  const withoutOurs = async () => {
+    const { policy } = await client.getNotificationPolicy({});
+    if (policy?.alertmanagers.some((a) => a.url === url)) {
+      await client.updateNotificationPolicy({ policy: { ...policy, alertmanagers: policy.alertmanagers.filter((a) => a.url !== url) } });
+    }
+  };
+  try {
+    if (((await client.getNotificationPolicy({})).policy?.version ?? 0n) === 0n) await quietPolicy(client);
+    const read = (await client.getNotificationPolicy({})).policy!;
+    const before = read.version;
+    // Alertmanagers already there (set up by someone else) stay, ours goes after them.
+    const n = read.alertmanagers.length + 1;
+    await signIn(page, ADMIN, 'en', '/alerts/notifications');
+    const policy = page.getByRole('region', { name: 'Notification policy' });
+    const shown = policy.getByRole('region', { name: 'Alertmanagers' });
+    await expect(shown).toContainText('a resolved one for 15 minutes after it resolved, with the label tenant added');
+    await page.getByRole('button', { name: 'Edit policy' }).click();
+    const form = page.getByRole('form', { name: 'Notification policy' });
+    const list = form.getByRole('group', { name: 'Alertmanagers', exact: true });
+    await list.getByRole('button', { name: 'Add Alertmanager' }).click();
+    const mine = list.getByRole('group', { name: `Alertmanager ${n}`, exact: true });
+    // Left empty: the form says so before sending.
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await expect(mine.getByLabel('URL', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    await expect(mine.getByText("URL: required, the Alertmanager's http:// address")).toBeVisible();
+    // The service's refusal, next to the field its path (policy.alertmanagers[i].url) names.
+    await mine.getByLabel('URL', { exact: true }).fill(url.replace('http://', 'https://'));
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await expect(mine.getByText('https is not sent directly')).toBeVisible();
+    await expect(mine.getByLabel('URL', { exact: true })).toHaveAttribute('aria-invalid', 'true');
+    await expect(mine.getByLabel('URL', { exact: true })).toBeFocused();
+    expect((await client.getNotificationPolicy({})).policy?.version).toBe(before);
+    await mine.getByLabel('URL', { exact: true }).fill(url);
+    await mine.getByLabel('Language', { exact: true }).selectOption('ko');
+    await expectAccessible(page);
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await expect(page.getByText(`Notification policy saved (version ${before + 1n}).`)).toBeVisible();
+    const saved = (await client.getNotificationPolicy({})).policy!;
+    expect(saved.alertmanagers.map((a) => [a.url, a.locale])).toEqual([...read.alertmanagers.map((a) => [a.url, a.locale]), [url, 'ko']]);
+    // The rest of the policy is as it was.
+    expect(saved.receivers.map((r) => r.name)).toEqual(read.receivers.map((r) => r.name));
+
+    // After a reload: listed with its language, and its sends are a receiver of the log.
+    await page.reload();
+    const row = shown.getByTestId('alertmanager-row').filter({ hasText: url });
+    await expect(row).toContainText(`#${n}`);
+    await expect(row).toContainText('Korean');
+    const log = page.getByRole('region', { name: 'Notification log' });
+    await expect(log.getByLabel('Receiver', { exact: true }).locator('option[value="alertmanager"]')).toHaveCount(1);
+    await expectAccessible(page);
+
+    // Removed.
+    await page.getByRole('button', { name: 'Edit policy' }).click();
+    await expect(mine.getByLabel('URL', { exact: true })).toHaveValue(url);
+    await list.getByRole('button', { name: `Remove Alertmanager ${n}`, exact: true }).click();
+    await expect(mine).toHaveCount(0);
+    await form.getByRole('button', { name: 'Save policy' }).click();
+    await expect(page.getByText(`Notification policy saved (version ${before + 2n}).`)).toBeVisible();
+    await page.reload();
+    await expect(policy.getByTestId('policy-version')).toContainText(`Version ${before + 2n}`);
+    await expect(shown.getByTestId('alertmanager-row').filter({ hasText: url })).toHaveCount(0);
+    expect((await client.getNotificationPolicy({})).policy?.alertmanagers.map((a) => a.url)).toEqual(read.alertmanagers.map((a) => a.url));
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    expect(failures).toEqual([]);
+  } finally {
+    await withoutOurs();
+  }
+});
+
 test('a viewer reads alerts and the notification policy, and is told which role changes them', async ({ page }) => {
   await signIn(page, VIEWER, 'en', '/alerts');
   await expect(page.getByRole('heading', { level: 1, name: 'Alerts' })).toBeVisible();
@@ -1019,6 +1109,8 @@ test('a viewer reads alerts and the notification policy, and is told which role 
   await expect(page.getByRole('note')).toContainText('Changing the notification policy needs the editor role; you are signed in as viewer.');
   const policy = page.getByRole('region', { name: 'Notification policy' });
   await expect(policy.getByRole('list', { name: 'Route tree' }).or(policy.getByText('No notification policy yet'))).toBeVisible();
+  // The Alertmanagers too, read-only.
+  await expect(policy.getByRole('region', { name: 'Alertmanagers' }).or(policy.getByText('No notification policy yet'))).toBeVisible();
   await expect(page.getByRole('button', { name: 'Edit policy' })).toHaveCount(0);
   await expect(page.getByRole('button', { name: 'Create a policy' })).toHaveCount(0);
   // Asking for the form in the URL shows the policy, not the form.

@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { AttributeScope, MatchOperator, SpanKind, StatusCode } from '../gen/airis/analytics/v1/query_pb';
+import { Aggregation, AttributeScope, MatchOperator, SpanKind, StatusCode } from '../gen/airis/analytics/v1/query_pb';
 import { Signal } from '../gen/airis/aiops/v1/anomaly_pb';
-import { formatAttr, isSignalName, parseAttr, parseMinScore, severityOf, signalName, SIGNAL_NAMES, toAnomalyFilter, toSpanFilter } from './filters';
+import {
+  ANOMALY_SIGNAL_NAMES,
+  anomalySignalName,
+  formatAttr,
+  isAnomalySignalName,
+  isSignalName,
+  labelFilterText,
+  parseAttr,
+  parseMinScore,
+  severityOf,
+  signalName,
+  SIGNAL_NAMES,
+  toAnomalyFilter,
+  toSpanFilter,
+} from './filters';
 
 describe('attribute filters', () => {
   it('parses operators', () => {
@@ -66,6 +80,39 @@ describe('anomaly filters', () => {
     expect(f.signals).toEqual([Signal.ERROR_RATE, Signal.LATENCY_P99]);
     expect(f.minScore).toBe(0.8);
     expect(toAnomalyFilter({})).toMatchObject({ serviceName: '', operation: '', signals: [], minScore: 0 });
+  });
+  it('names the signal of metric series apart from the RED ones', () => {
+    expect(ANOMALY_SIGNAL_NAMES.map((n) => toAnomalyFilter({ signals: [n] }).signals[0])).toEqual([
+      Signal.REQUEST_RATE,
+      Signal.ERROR_RATE,
+      Signal.LATENCY_P50,
+      Signal.LATENCY_P95,
+      Signal.LATENCY_P99,
+      Signal.METRIC,
+    ]);
+    expect(anomalySignalName(Signal.METRIC)).toBe('metric');
+    expect(anomalySignalName(Signal.LATENCY_P95)).toBe('p95');
+    expect(anomalySignalName(42 as Signal)).toBeNull();
+    // Not a RED signal: a rule's threshold cannot take it.
+    expect(signalName(Signal.METRIC)).toBeNull();
+    expect([isAnomalySignalName('metric'), isSignalName('metric'), isAnomalySignalName('p90')]).toEqual([true, false, false]);
+  });
+  it("names one metric series: its filters as typed, a quantile's only for quantiles", () => {
+    const f = toAnomalyFilter({ metric: { metric: 'queue.depth', aggregation: Aggregation.AVG, quantile: 0.9, filters: ['queue=c', '', 'region!=eu', 'host~web', 'zone'] } });
+    expect([f.serviceName, f.operation, f.signals]).toEqual(['', '', []]);
+    expect(f.metric?.metricName).toBe('queue.depth');
+    expect(f.metric?.aggregation).toBe(Aggregation.AVG);
+    expect(f.metric?.quantile).toBe(0);
+    expect(f.metric?.filters.map((x) => [x.key, x.operator, x.value])).toEqual([
+      ['queue', MatchOperator.EQUALS, 'c'],
+      ['region', MatchOperator.NOT_EQUALS, 'eu'],
+      ['host', MatchOperator.CONTAINS, 'web'],
+      ['zone', MatchOperator.EXISTS, ''],
+    ]);
+    expect(f.metric?.filters.map(labelFilterText)).toEqual(['queue=c', 'region!=eu', 'host~web', 'zone']);
+    const p99 = toAnomalyFilter({ metric: { metric: 'latency', aggregation: Aggregation.QUANTILE, quantile: 0.99, filters: [] } });
+    expect(p99.metric?.quantile).toBe(0.99);
+    expect(toAnomalyFilter({}).metric).toBeUndefined();
   });
   it('reads a minimum score in [0, 1]', () => {
     expect(parseMinScore('0.8')).toBe(0.8);

@@ -1,16 +1,25 @@
 // Filters as they live in the URL, and their conversion to the API's messages.
 import { create } from '@bufbuild/protobuf';
 import {
+  Aggregation,
   AttributeFilterSchema,
   AttributeScope,
+  LabelFilterSchema,
   MatchOperator,
   SpanFilterSchema,
   SpanKind,
   StatusCode,
   type AttributeFilter,
+  type LabelFilter,
   type SpanFilter,
 } from '../gen/airis/analytics/v1/query_pb';
-import { AnomalyFilterSchema, Signal, type AnomalyFilter } from '../gen/airis/aiops/v1/anomaly_pb';
+import {
+  AnomalyFilterSchema,
+  MetricSeriesSelectorSchema,
+  Signal,
+  type AnomalyFilter,
+  type MetricSeriesSelector,
+} from '../gen/airis/aiops/v1/anomaly_pb';
 import { TimeRangeSchema, type TimeRange } from '../gen/airis/common/v1/common_pb';
 import { msToNanos } from '../lib/time';
 
@@ -60,6 +69,37 @@ export function toAttributeFilter(f: AttrFilter): AttributeFilter {
     operator: OP_PROTO[f.op],
     value: f.op === 'exists' ? '' : f.value,
     scope: f.resource ? AttributeScope.RESOURCE : AttributeScope.UNSPECIFIED,
+  });
+}
+
+/** A metric label filter as typed ("key=value", …; a resource prefix is ignored: metric labels have no scope); null for an empty one. */
+export function toLabelFilter(text: string): LabelFilter | null {
+  const a = parseAttr(text);
+  return a ? create(LabelFilterSchema, { key: a.key, operator: OP_PROTO[a.op], value: a.op === 'exists' ? '' : a.value }) : null;
+}
+
+/** A metric label filter as the UI types it: "key=value", "key!=value", "key~part", "key". */
+export function labelFilterText(f: LabelFilter): string {
+  const op = (Object.keys(OP_PROTO) as Op[]).find((o) => OP_PROTO[o] === f.operator) ?? 'eq';
+  return formatAttr({ key: f.key, op, value: f.value, resource: false });
+}
+
+/** One metric series as plain values (usable as a query key): what a chart without group-by or a rule names. */
+export interface MetricSeriesInput {
+  metric: string;
+  aggregation: Aggregation;
+  /** For AGGREGATION_QUANTILE; sent as 0 otherwise. */
+  quantile: number;
+  /** As typed: "key=value", … (blank ones left out). */
+  filters: string[];
+}
+
+export function toMetricSelector(m: MetricSeriesInput): MetricSeriesSelector {
+  return create(MetricSeriesSelectorSchema, {
+    metricName: m.metric,
+    aggregation: m.aggregation,
+    quantile: m.aggregation === Aggregation.QUANTILE ? m.quantile : 0,
+    filters: m.filters.map(toLabelFilter).filter((f): f is LabelFilter => !!f),
   });
 }
 
@@ -169,22 +209,42 @@ export function signalName(signal: Signal): SignalName | null {
   return SIGNAL_NAMES.find((n) => SIGNAL_PROTO[n] === signal) ?? null;
 }
 
+/**
+ * The signals of stored anomalies, by their names in the URL: the RED
+ * ones, and `metric` for a metric series an alert rule names.
+ */
+export const ANOMALY_SIGNAL_NAMES = [...SIGNAL_NAMES, 'metric'] as const;
+export type AnomalySignalName = (typeof ANOMALY_SIGNAL_NAMES)[number];
+const ANOMALY_SIGNAL_PROTO: Record<AnomalySignalName, Signal> = { ...SIGNAL_PROTO, metric: Signal.METRIC };
+
+export function isAnomalySignalName(text: string): text is AnomalySignalName {
+  return (ANOMALY_SIGNAL_NAMES as readonly string[]).includes(text);
+}
+
+/** A stored anomaly's signal by name; null for one newer than this UI. */
+export function anomalySignalName(signal: Signal): AnomalySignalName | null {
+  return ANOMALY_SIGNAL_NAMES.find((n) => ANOMALY_SIGNAL_PROTO[n] === signal) ?? null;
+}
+
 /** Anomaly filter inputs: plain values, usable as query keys; empty matches everything. */
 export interface AnomalyFilterInput {
   service?: string;
   /** With no service: that operation in every service. */
   operation?: string;
-  signals?: SignalName[];
+  signals?: AnomalySignalName[];
   /** In [0, 1]. */
   minScore?: number;
+  /** That metric series' anomalies only (with no service or operation). */
+  metric?: MetricSeriesInput;
 }
 
 export function toAnomalyFilter(f: AnomalyFilterInput): AnomalyFilter {
   return create(AnomalyFilterSchema, {
     serviceName: f.service ?? '',
     operation: f.operation ?? '',
-    signals: (f.signals ?? []).map((s) => SIGNAL_PROTO[s]),
+    signals: (f.signals ?? []).map((s) => ANOMALY_SIGNAL_PROTO[s]),
     minScore: f.minScore ?? 0,
+    metric: f.metric ? toMetricSelector(f.metric) : undefined,
   });
 }
 

@@ -588,21 +588,31 @@ export interface AnomalyParams extends Range, AnomalyFilterInput {
   pageSize?: number;
 }
 
+function fetchAnomalies(p: AnomalyParams) {
+  return ({ signal }: { signal: AbortSignal }) =>
+    aiops.listAnomalies(
+      {
+        timeRange: timeRange(p.startMs, p.endMs),
+        filter: toAnomalyFilter(p),
+        page: { pageSize: p.pageSize ?? 0, pageToken: p.pageToken ?? '' },
+      },
+      { signal },
+    );
+}
+
 /** Anomalies that continuous detection stored in a time range, newest first, paged. */
 export function useListAnomalies(p: AnomalyParams) {
-  return useQuery({
-    queryKey: keys.anomalies(p),
-    queryFn: ({ signal }) =>
-      aiops.listAnomalies(
-        {
-          timeRange: timeRange(p.startMs, p.endMs),
-          filter: toAnomalyFilter(p),
-          page: { pageSize: p.pageSize ?? 0, pageToken: p.pageToken ?? '' },
-        },
-        { signal },
-      ),
-    placeholderData: keepPreviousData,
-  });
+  return useQuery({ queryKey: keys.anomalies(p), queryFn: fetchAnomalies(p), placeholderData: keepPreviousData });
+}
+
+/**
+ * The stored anomalies of one series over a chart's window, to mark on
+ * it. While it reloads, the previous answer stays only if it was for the
+ * same series over another window: another series' must not be drawn.
+ */
+export function useSeriesAnomalies(p: AnomalyParams, enabled: boolean) {
+  const queryKey = keys.anomalies(p);
+  return useQuery({ queryKey, queryFn: fetchAnomalies(p), enabled, placeholderData: keepPreviousOf(queryKey, apartFromWindow) });
 }
 
 /** WatchAnomalies sends a message at least every 30 s: a stream silent for longer is dead. */

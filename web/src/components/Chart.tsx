@@ -389,7 +389,7 @@ export function Chart(props: ChartProps) {
           </button>
         </div>
       )}
-      {insights.length > 0 && !sparkline && <InsightKey />}
+      {insights.length > 0 && !sparkline && <InsightKey insights={insights} />}
       {regions && regions.spans.length > 0 && !sparkline && <RegionKey regions={regions} />}
       {showTable && !sparkline && (
         <ChartTable id={tableId} caption={ariaLabel} x={x} columns={tableColumns(props, t)} precise={kind === 'scatter'} />
@@ -529,8 +529,13 @@ function tipRows({ series, ys, insights = NO_INSIGHTS, yFormat = String, marks }
               ? [
                   { label: t('chart.anomaly'), value: kind },
                   { label: t('chart.score'), value: formatScore(ins.score[idx] ?? 0) },
-                  { label: t('chart.expected'), value: value(ins.expected[idx]) },
-                  { label: t('chart.band'), value: between(ins.lower[idx], ins.upper[idx]) },
+                  // A stored minute's anomaly on a wider step has no expected value of the point.
+                  ...(ins.expected[idx] != null
+                    ? [
+                        { label: t('chart.expected'), value: value(ins.expected[idx]) },
+                        { label: t('chart.band'), value: between(ins.lower[idx], ins.upper[idx]) },
+                      ]
+                    : []),
                 ]
               : [],
       });
@@ -622,27 +627,36 @@ function drawRegions(u: uPlot, regions: ChartRegions | undefined) {
   ctx.restore();
 }
 
-/** What the marks over the lines mean (the legend lists the series). */
-function InsightKey() {
+/** What the marks over the lines mean (the legend lists the series): those the insights have. */
+function InsightKey({ insights }: { insights: readonly ChartInsight[] }) {
   const { t } = useTranslation();
+  const has = (k: 'upper' | 'forecast') => insights.some((ins) => ins[k].some((v) => v != null));
+  // Anomalies alone (continuous detection's) have no forecast.
+  const forecast = has('forecast');
   return (
     <ul className="chart-key" aria-label={t('chart.key')}>
       <li>
         <span className="key-anomaly" aria-hidden="true" />
         {t('chart.anomalousPoint')}
       </li>
-      <li>
-        <span className="key-band" aria-hidden="true" />
-        {t('chart.band')}
-      </li>
-      <li>
-        <span className="key-forecast" aria-hidden="true" />
-        {t('chart.forecast')}
-      </li>
-      <li>
-        <span className="key-intervals" aria-hidden="true" />
-        {t('chart.intervals')}
-      </li>
+      {(forecast || has('upper')) && (
+        <li>
+          <span className="key-band" aria-hidden="true" />
+          {t('chart.band')}
+        </li>
+      )}
+      {forecast && (
+        <>
+          <li>
+            <span className="key-forecast" aria-hidden="true" />
+            {t('chart.forecast')}
+          </li>
+          <li>
+            <span className="key-intervals" aria-hidden="true" />
+            {t('chart.intervals')}
+          </li>
+        </>
+      )}
     </ul>
   );
 }

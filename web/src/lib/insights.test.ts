@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { AnomalyKind, ForecastResponseSchema, ScoreSeriesResponseSchema } from '../gen/airis/aiops/v1/anomaly_pb';
+import { AnomalyKind, AnomalySchema, ForecastResponseSchema, ScoreSeriesResponseSchema, Signal } from '../gen/airis/aiops/v1/anomaly_pb';
 import en from '../i18n/en.json';
 import ko from '../i18n/ko.json';
 import {
@@ -12,6 +12,7 @@ import {
   seasonalityName,
   toPoints,
   withInsights,
+  withStoredAnomalies,
 } from './insights';
 
 const MIN = 60_000;
@@ -200,5 +201,46 @@ describe('answers drawn on a chart', () => {
     expect(ins?.lower80).toEqual([null, null, null, 6, 6]);
     expect(ins?.upper95).toEqual([null, null, null, 10, 10]);
     expect(ins?.score).toEqual([null, null, null, null, null]);
+  });
+});
+
+describe('anomalies continuous detection stored, marked on a chart', () => {
+  const label = (k: string) => `<${k}>`;
+  /** A stored anomaly of the minute starting at epoch second `t`. */
+  const stored = (t: number, score: number, kind = AnomalyKind.SPIKE) =>
+    create(AnomalySchema, { signal: Signal.METRIC, timeUnixNano: nanos(t), value: 30, expected: 10, lower: 8, upper: 12, score, kind });
+
+  it('mark their minutes on a chart of minutes, with the expected value and band', () => {
+    const drawn = { x: [120, 180, 240], insights: [] };
+    const [ins, ...rest] = withStoredAnomalies(drawn, 0, [stored(180, 0.9), stored(600, 0.99)], 60, label);
+    expect(rest).toEqual([]);
+    expect(ins?.series).toBe(0);
+    expect(ins?.anomaly).toEqual([null, '<spike>', null]);
+    expect(ins?.score).toEqual([null, 0.9, null]);
+    expect(ins?.expected).toEqual([null, 10, null]);
+    expect([ins?.lower[1], ins?.upper[1]]).toEqual([8, 12]);
+    expect(ins?.forecast).toEqual([null, null, null]);
+  });
+
+  it('mark the point whose step holds the minute on a wider step, the highest score, without the minute’s band', () => {
+    const drawn = { x: [0, 300, 600], insights: [] };
+    const [ins] = withStoredAnomalies(drawn, 0, [stored(360, 0.7), stored(480, 0.95, AnomalyKind.DIP), stored(660, 0.8)], 300, label);
+    expect(ins?.anomaly).toEqual([null, '<dip>', '<spike>']);
+    expect(ins?.score).toEqual([null, 0.95, 0.8]);
+    expect(ins?.expected).toEqual([null, null, null]);
+  });
+
+  it("join the series' own insight, and leave the chart's alone when none falls on it", () => {
+    const chart = { x: [120, 180, 240], ys: [[1, 2, 3]] };
+    const own = withInsights(chart, [{ series: 0, score: scored([[120, 0.1], [180, 0.2], [240, 0.9, AnomalyKind.DIP]]) }], label);
+    const out = withStoredAnomalies(own, 0, [stored(120, 0.8)], 60, label);
+    expect(out).toHaveLength(1);
+    expect(out[0]?.anomaly).toEqual(['<spike>', null, '<dip>']);
+    expect(out[0]?.score).toEqual([0.8, 0.2, 0.9]);
+    expect(out[0]?.expected).toEqual([10, 10, 10]);
+    // The answer drawn before is not changed.
+    expect(own.insights[0]?.anomaly).toEqual([null, null, '<dip>']);
+    expect(withStoredAnomalies(own, 0, [stored(3600, 0.8)], 60, label)).toBe(own.insights);
+    expect(withStoredAnomalies(own, 0, [], 60, label)).toBe(own.insights);
   });
 });

@@ -3,7 +3,7 @@
 // chart's x. ScoreSeries starts a fresh detector on every call and scores
 // its first 100 points 0 (warm-up), so it is sent a longer look-back than
 // the chart shows, and only the visible part of its answer is drawn.
-import { AnomalyKind, type ForecastResponse, type ScoredPoint, type ScoreSeriesResponse } from '../gen/airis/aiops/v1/anomaly_pb';
+import { AnomalyKind, type Anomaly, type ForecastResponse, type ScoredPoint, type ScoreSeriesResponse } from '../gen/airis/aiops/v1/anomaly_pb';
 import { nanosToMs } from './time';
 
 /** Series analysed per chart: each costs a ScoreSeries and a Forecast call. */
@@ -219,4 +219,72 @@ export function withInsights(
     return ins;
   });
   return { x, ys: x === chart.x ? chart.ys : chart.ys.map(realign), insights };
+}
+
+/** An insight of chart series `series` with nothing in it yet, `length` points long. */
+function emptyInsight(series: number, length: number): ChartInsight {
+  const empty = () => new Array<number | null>(length).fill(null);
+  return {
+    series,
+    expected: empty(),
+    lower: empty(),
+    upper: empty(),
+    score: empty(),
+    anomaly: new Array<string | null>(length).fill(null),
+    forecast: empty(),
+    lower80: empty(),
+    upper80: empty(),
+    lower95: empty(),
+    upper95: empty(),
+  };
+}
+
+/**
+ * The chart's insights with the anomalies continuous detection stored
+ * (ListAnomalies, one-minute points) marked on chart series `series`: each
+ * at the chart's point whose step holds its minute (the highest score when
+ * several share one), with its score and kind, and its expected value and
+ * band when the chart's points are minutes (`stepSeconds` 60: a wider
+ * step's value is not the minute's). Added to the series' own insight when
+ * it has one (the chart's scoring and forecast); the same array when none
+ * falls on a point of the chart.
+ */
+export function withStoredAnomalies(
+  drawn: { x: readonly number[]; insights: ChartInsight[] },
+  series: number,
+  anomalies: readonly Anomaly[],
+  stepSeconds: number,
+  kindLabel: (kind: KindName) => string,
+): ChartInsight[] {
+  const step = Math.max(1, Math.round(stepSeconds) || 60);
+  const at = new Map(drawn.x.map((v, i) => [v, i]));
+  const best = new Map<number, Anomaly>();
+  for (const a of anomalies) {
+    const minute = seconds(a.timeUnixNano);
+    const i = at.get(Math.floor(minute / step) * step);
+    if (i === undefined) continue;
+    const held = best.get(i);
+    if (!held || a.score > held.score) best.set(i, a);
+  }
+  if (best.size === 0) return drawn.insights;
+  const own = drawn.insights.findIndex((ins) => ins.series === series);
+  const base = own >= 0 ? drawn.insights[own]! : emptyInsight(series, drawn.x.length);
+  const ins: ChartInsight = {
+    ...base,
+    expected: [...base.expected],
+    lower: [...base.lower],
+    upper: [...base.upper],
+    score: [...base.score],
+    anomaly: [...base.anomaly],
+  };
+  for (const [i, a] of best) {
+    ins.score[i] = a.score;
+    ins.anomaly[i] = kindLabel(kindName(a.kind));
+    if (step === 60) {
+      ins.expected[i] = a.expected;
+      ins.lower[i] = a.lower;
+      ins.upper[i] = a.upper;
+    }
+  }
+  return own >= 0 ? drawn.insights.map((x, j) => (j === own ? ins : x)) : [...drawn.insights, ins];
 }

@@ -14,7 +14,7 @@ import type { NotificationPolicy } from '../../gen/airis/aiops/v1/alert_pb';
 import { formatCount } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
 import { NotificationLog } from './NotificationLog';
-import { newPolicyForm, policyToForm } from './notifications';
+import { ALERTMANAGER_RECEIVER, newPolicyForm, policyToForm } from './notifications';
 import { PolicyEditor } from './PolicyEditor';
 import { PolicyView } from './PolicyView';
 import { formatSilenceTime } from './silences';
@@ -31,7 +31,11 @@ export default function NotificationsPage() {
   const [saved, setSaved] = useState<bigint | null>(null);
   const stored = policy.data?.policy;
   const version = stored?.version ?? 0n;
-  const receivers = useMemo(() => stored?.receivers.map((r) => r.name) ?? [], [stored]);
+  // What went to the Alertmanagers is logged under a receiver of its own.
+  const receivers = useMemo(() => {
+    const names = stored?.receivers.map((r) => r.name) ?? [];
+    return stored?.alertmanagers.length ? [...names, ALERTMANAGER_RECEIVER] : names;
+  }, [stored]);
 
   const startEditing = () => {
     setSaved(null);

@@ -1,25 +1,30 @@
-// The notification policy as a form: receivers with their webhooks, and
-// the route tree (RouteEditor). Saved whole with the version read
-// (UpdateNotificationPolicy): a policy changed meanwhile (ABORTED) is
-// reloaded, not overwritten; the service's refusal is shown next to the
-// field its path names, or at the top when it names none the form shows.
+// The notification policy as a form: receivers with their webhooks, the
+// route tree (RouteEditor), and the Alertmanagers every alert is forwarded
+// to. Saved whole with the version read (UpdateNotificationPolicy): a
+// policy changed meanwhile (ABORTED) is reloaded, not overwritten; the
+// service's refusal is shown next to the field its path names, or at the
+// top when it names none the form shows.
 import { ConnectError } from '@connectrpc/connect';
+import type { TFunction } from 'i18next';
 import { useEffect, useMemo, useRef, useState, type FocusEvent, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isFormError } from '../../api/errors';
 import { useUpdateNotificationPolicy } from '../../api/hooks';
-import { Field } from '../../components/Field';
+import { Field, type ControlProps } from '../../components/Field';
 import { SaveError } from '../../components/states';
 import type { NotificationPolicy } from '../../gen/airis/aiops/v1/alert_pb';
 import {
   FIELD,
   formToPolicy,
+  MAX_ALERTMANAGERS,
   MAX_RECEIVERS,
   MAX_WEBHOOKS,
+  newAlertmanagerForm,
   newReceiverForm,
   newWebhookForm,
   serverFieldOf,
   validatePolicy,
+  type AlertmanagerForm,
   type PolicyForm,
   type Problem,
   type ReceiverForm,
@@ -66,6 +71,7 @@ export function PolicyEditor({
   };
   const setReceivers = (receivers: ReceiverForm[]) => edit({ ...form, receivers });
   const setReceiver = (i: number, patch: Partial<ReceiverForm>) => setReceivers(form.receivers.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const setAlertmanagers = (alertmanagers: AlertmanagerForm[]) => edit({ ...form, alertmanagers });
 
   /** The first field marked invalid, or the error at the top. */
   const focusProblem = () =>
@@ -147,6 +153,8 @@ export function PolicyEditor({
         <RouteEditor root={form.route} setRoot={(route) => edit({ ...form, route })} receivers={receiverNames} problem={problem} />
       </fieldset>
 
+      <AlertmanagerFields alertmanagers={form.alertmanagers} problem={problem} onChange={setAlertmanagers} />
+
       <div className="form-actions">
         <button type="button" className="btn" onClick={onCancel}>
           {t('common.cancel')}
@@ -213,12 +221,7 @@ function ReceiverFields({
                 )}
               </Field>
               <Field id={policyDomId(locale)} label={t('notifications.locale')} error={problem(locale)}>
-                {(control) => (
-                  <select {...control} value={w.locale === 'ko' ? 'ko' : w.locale || 'en'} onChange={(e) => setWebhook(j, { locale: e.target.value })}>
-                    <option value="en">{t('notifications.english')}</option>
-                    <option value="ko">{t('notifications.korean')}</option>
-                  </select>
-                )}
+                {(control) => localeSelect(control, w.locale, (v) => setWebhook(j, { locale: v }), t)}
               </Field>
               <Field id={policyDomId(max)} label={t('notifications.maxAlerts')} hint={t('notifications.editor.maxAlertsHint')} error={problem(max)} className="narrow">
                 {(control) => <input {...control} inputMode="numeric" value={w.maxAlerts} placeholder="0" onChange={(e) => setWebhook(j, { maxAlerts: e.target.value })} />}
@@ -244,6 +247,74 @@ function ReceiverFields({
         <div className="row">
           <button type="button" className="btn btn-small" onClick={() => setWebhooks([...receiver.webhooks, newWebhookForm()])}>
             + {t('notifications.editor.addWebhook')}
+          </button>
+        </div>
+      )}
+    </fieldset>
+  );
+}
+
+/** The annotations' language, as the contract has it: "en" (empty reads as English) or "ko". */
+function localeSelect(control: ControlProps, locale: string, onChange: (locale: string) => void, t: TFunction) {
+  return (
+    <select {...control} value={locale === 'ko' ? 'ko' : locale || 'en'} onChange={(e) => onChange(e.target.value)}>
+      <option value="en">{t('notifications.english')}</option>
+      <option value="ko">{t('notifications.korean')}</option>
+    </select>
+  );
+}
+
+/** The Alertmanagers every alert is forwarded to: each one's base URL and language. */
+function AlertmanagerFields({
+  alertmanagers,
+  problem,
+  onChange,
+}: {
+  alertmanagers: readonly AlertmanagerForm[];
+  problem: (field: string) => string | undefined;
+  onChange: (alertmanagers: AlertmanagerForm[]) => void;
+}) {
+  const { t } = useTranslation();
+  const set = (i: number, patch: Partial<AlertmanagerForm>) => onChange(alertmanagers.map((a, j) => (j === i ? { ...a, ...patch } : a)));
+  const listProblem = problem(FIELD.alertmanagers);
+  return (
+    <fieldset className="rule-section rule-list" data-testid="alertmanagers-form">
+      <legend>{t('notifications.alertmanagers')}</legend>
+      <p className="muted small">{t('notifications.alertmanagersHint')}</p>
+      {alertmanagers.length === 0 && <p className="muted small">{t('notifications.noAlertmanagers')}</p>}
+      {alertmanagers.map((a, i) => {
+        const url = FIELD.alertmanager(i, 'url');
+        const locale = FIELD.alertmanager(i, 'locale');
+        const n = i + 1;
+        return (
+          <fieldset key={i} className="webhook-fields">
+            <legend>{t('notifications.editor.alertmanagerN', { n })}</legend>
+            <div className="rule-row">
+              <Field id={policyDomId(url)} label={t('notifications.url')} hint={t('notifications.editor.alertmanagerUrlHint')} error={problem(url)} className="grow">
+                {(control) => (
+                  <input {...control} className="mono" inputMode="url" value={a.url} placeholder="http://alertmanager:9093" onChange={(e) => set(i, { url: e.target.value })} />
+                )}
+              </Field>
+              <Field id={policyDomId(locale)} label={t('notifications.locale')} error={problem(locale)}>
+                {(control) => localeSelect(control, a.locale, (v) => set(i, { locale: v }), t)}
+              </Field>
+              <button
+                type="button"
+                className="btn btn-small"
+                aria-label={t('notifications.editor.removeAlertmanager', { n })}
+                onClick={() => onChange(alertmanagers.filter((_, j) => j !== i))}
+              >
+                ×
+              </button>
+            </div>
+          </fieldset>
+        );
+      })}
+      {listProblem && <p className="field-error">{listProblem}</p>}
+      {alertmanagers.length < MAX_ALERTMANAGERS && (
+        <div className="row">
+          <button type="button" className="btn btn-small" onClick={() => onChange([...alertmanagers, newAlertmanagerForm()])}>
+            + {t('notifications.editor.addAlertmanager')}
           </button>
         </div>
       )}

@@ -1,8 +1,9 @@
 // A stored notification policy, read-only: its receivers with their
-// webhooks, and the route tree.
+// webhooks, the route tree, and the Alertmanagers every alert is forwarded
+// to.
 import { useTranslation } from 'react-i18next';
 import { TableHead } from '../../components/TableHead';
-import type { NotificationPolicy, Receiver } from '../../gen/airis/aiops/v1/alert_pb';
+import type { AlertmanagerConfig, NotificationPolicy, Receiver } from '../../gen/airis/aiops/v1/alert_pb';
 import { formatCount } from '../../lib/format';
 import { RouteTree } from './RouteTree';
 
@@ -23,6 +24,41 @@ export function PolicyView({ policy }: { policy: NotificationPolicy }) {
         <p className="muted small policy-hint">{t('notifications.routesHint')}</p>
         {policy.route && <RouteTree root={policy.route} />}
       </section>
+      <section aria-labelledby="policy-alertmanagers">
+        <h3 id="policy-alertmanagers" className="policy-heading">
+          {t('notifications.alertmanagers')}
+        </h3>
+        <p className="muted small policy-hint">{t('notifications.alertmanagersHint')}</p>
+        {policy.alertmanagers.length === 0 ? (
+          <p className="muted small policy-hint" data-testid="no-alertmanagers">
+            {t('notifications.noAlertmanagers')}
+          </p>
+        ) : (
+          <AlertmanagerTable alertmanagers={policy.alertmanagers} />
+        )}
+      </section>
+    </div>
+  );
+}
+
+const localeName = (locale: string) => (locale === 'ko' ? 'notifications.korean' : 'notifications.english');
+
+function AlertmanagerTable({ alertmanagers }: { alertmanagers: readonly AlertmanagerConfig[] }) {
+  const { t } = useTranslation();
+  return (
+    <div className="table-wrap">
+      <table className="data receivers" aria-labelledby="policy-alertmanagers">
+        <TableHead columns={[{ label: t('notifications.alertmanager'), numeric: true }, { label: t('notifications.url') }, { label: t('notifications.locale') }]} />
+        <tbody>
+          {alertmanagers.map((a, i) => (
+            <tr key={i} data-testid="alertmanager-row">
+              <td className="num">#{i + 1}</td>
+              <td className="mono url-cell">{a.url}</td>
+              <td>{t(localeName(a.locale))}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
@@ -63,7 +99,7 @@ function ReceiverTable({ receivers }: { receivers: readonly Receiver[] }) {
                   )}
                   <td className="num">#{j + 1}</td>
                   <td className="mono url-cell">{w.url}</td>
-                  <td>{t(w.locale === 'ko' ? 'notifications.korean' : 'notifications.english')}</td>
+                  <td>{t(localeName(w.locale))}</td>
                   <td>{t((w.sendResolved ?? true) ? 'notifications.yes' : 'notifications.no')}</td>
                   <td className="num">{w.maxAlerts ? formatCount(w.maxAlerts) : t('notifications.noLimit')}</td>
                 </tr>

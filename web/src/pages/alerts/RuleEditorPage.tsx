@@ -40,7 +40,9 @@ import {
   validateRule,
   withKind,
   withSignal,
+  type AnomalyForm,
   type KOfNForm,
+  type MetricForm,
   type Problem,
   type RuleForm,
   type SeriesForm,
@@ -86,6 +88,7 @@ const ALWAYS_SHOWN = new Set<string>([
   FIELD.windows,
   FIELD.series('threshold', 'metric', 'filters'),
   FIELD.series('absence', 'metric', 'filters'),
+  FIELD.anomalyMetric('filters'),
 ]);
 
 /** What the fields need from the editor: the form, how to change it, and each field's problem in words. */
@@ -333,9 +336,6 @@ function SeriesFields({ form, edit, problem, kind }: FieldsProps & { kind: 'thre
   const s = form.series;
   const set = (patch: Partial<SeriesForm>) => edit({ ...form, series: { ...s, ...patch } });
   const id = (part: string) => FIELD.series(kind, s.source, part);
-  const metrics = useMetricList(s.source === 'metric');
-  const metric = metricNamed(metrics, s.metric);
-  const aggregations = metric ? validAggregations(metric.type, metric.monotonic) : [...AGGREGATION_NAMES];
   return (
     <>
       <Segmented
@@ -369,51 +369,83 @@ function SeriesFields({ form, edit, problem, kind }: FieldsProps & { kind: 'thre
           </Field>
         </div>
       ) : (
-        <div className="rule-row">
-          <Field id={domId(id('metric_name'))} label={t('alerts.editor.metric')} error={problem(id('metric_name'))} className="grow">
-            {(control) => (
-              <>
-                <input
-                  {...control}
-                  list={`${domId(id('metric_name'))}-list`}
-                  value={s.metric}
-                  onChange={(e) => {
-                    const name = e.target.value;
-                    const info = metricNamed(metrics, name);
-                    const valid = info ? validAggregations(info.type, info.monotonic) : null;
-                    // A metric of another type: its first aggregation that applies.
-                    set({ metric: name, aggregation: valid && !valid.includes(s.aggregation) ? (valid[0] ?? s.aggregation) : s.aggregation });
-                  }}
-                />
-                <datalist id={`${domId(id('metric_name'))}-list`}>
-                  {metrics.map((m) => (
-                    <option key={m.name} value={m.name} />
-                  ))}
-                </datalist>
-              </>
-            )}
-          </Field>
-          <Field id={domId(id('aggregation'))} label={t('metrics.aggregation')} hint={metric?.unit ? t('alerts.editor.unit', { unit: resultUnit(metric.unit, s.aggregation) }) : undefined}>
-            {(control) => (
-              <select {...control} value={s.aggregation} onChange={(e) => set({ aggregation: e.target.value as SeriesForm['aggregation'] })}>
-                {withCurrent(aggregations, s.aggregation).map((a) => (
-                  <option key={a} value={a}>
-                    {t(`metrics.agg.${a}`)}
-                  </option>
-                ))}
-              </select>
-            )}
-          </Field>
-          {s.aggregation === 'quantile' && (
-            <Field id={domId(id('quantile'))} label={t('metrics.quantile')} error={problem(id('quantile'))} className="narrow">
-              {(control) => <input {...control} inputMode="decimal" value={s.quantile} onChange={(e) => set({ quantile: e.target.value })} />}
-            </Field>
-          )}
-          <AttrFilters idPrefix={domId(id('filters'))} label={t('metrics.labelFilters')} value={s.filters} onChange={(filters) => set({ filters })} />
-          {problem(id('filters')) && <p className="field-error form-wide">{problem(id('filters'))}</p>}
-        </div>
+        <MetricFields field={id} value={s} onChange={set} problem={problem} />
       )}
     </>
+  );
+}
+
+/**
+ * A metric series (a threshold's, an absence's or an anomaly condition's):
+ * the metric, picked from those seen in the time range or typed, an
+ * aggregation its type allows, the quantile, label filters. `field(part)`
+ * names each field as the service does.
+ */
+function MetricFields({
+  field,
+  value: m,
+  onChange,
+  problem,
+}: {
+  field: (part: string) => string;
+  value: MetricForm;
+  onChange: (patch: Partial<MetricForm>) => void;
+  problem: FieldsProps['problem'];
+}) {
+  const { t } = useTranslation();
+  const metrics = useMetricList();
+  const metric = metricNamed(metrics, m.metric);
+  const aggregations = metric ? validAggregations(metric.type, metric.monotonic) : [...AGGREGATION_NAMES];
+  const nameId = domId(field('metric_name'));
+  return (
+    <div className="rule-row">
+      <Field id={nameId} label={t('alerts.editor.metric')} error={problem(field('metric_name'))} className="grow">
+        {(control) => (
+          <>
+            <input
+              {...control}
+              list={`${nameId}-list`}
+              value={m.metric}
+              onChange={(e) => {
+                const name = e.target.value;
+                const info = metricNamed(metrics, name);
+                const valid = info ? validAggregations(info.type, info.monotonic) : null;
+                // A metric of another type: its first aggregation that applies.
+                onChange({ metric: name, aggregation: valid && !valid.includes(m.aggregation) ? (valid[0] ?? m.aggregation) : m.aggregation });
+              }}
+            />
+            <datalist id={`${nameId}-list`}>
+              {metrics.map((d) => (
+                <option key={d.name} value={d.name} />
+              ))}
+            </datalist>
+          </>
+        )}
+      </Field>
+      <Field
+        id={domId(field('aggregation'))}
+        label={t('metrics.aggregation')}
+        hint={metric?.unit ? t('alerts.editor.unit', { unit: resultUnit(metric.unit, m.aggregation) }) : undefined}
+        error={problem(field('aggregation'))}
+      >
+        {(control) => (
+          <select {...control} value={m.aggregation} onChange={(e) => onChange({ aggregation: e.target.value as MetricForm['aggregation'] })}>
+            {withCurrent(aggregations, m.aggregation).map((a) => (
+              <option key={a} value={a}>
+                {t(`metrics.agg.${a}`)}
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {m.aggregation === 'quantile' && (
+        <Field id={domId(field('quantile'))} label={t('metrics.quantile')} error={problem(field('quantile'))} className="narrow">
+          {(control) => <input {...control} inputMode="decimal" value={m.quantile} onChange={(e) => onChange({ quantile: e.target.value })} />}
+        </Field>
+      )}
+      <AttrFilters idPrefix={domId(field('filters'))} label={t('metrics.labelFilters')} value={m.filters} onChange={(filters) => onChange({ filters })} />
+      {problem(field('filters')) && <p className="field-error form-wide">{problem(field('filters'))}</p>}
+    </div>
   );
 }
 
@@ -479,34 +511,53 @@ function AnomalyFields(p: FieldsProps) {
   const { t } = useTranslation();
   const { form, edit, problem } = p;
   const a = form.anomaly;
-  const set = (patch: Partial<RuleForm['anomaly']>) => edit({ ...form, anomaly: { ...a, ...patch } });
+  const set = (patch: Partial<AnomalyForm>) => edit({ ...form, anomaly: { ...a, ...patch } });
   const toggle = (s: SignalName, on: boolean) =>
     set({ signals: on ? SIGNAL_NAMES.filter((n) => n === s || a.signals.includes(n)) : a.signals.filter((n) => n !== s) });
+  const minScore = (
+    <Field id={domId(FIELD.minScore)} label={t('anomalies.minScore')} hint={t('alerts.editor.minScoreHint')} error={problem(FIELD.minScore)} className="narrow">
+      {(control) => <input {...control} inputMode="decimal" value={a.minScore} onChange={(e) => set({ minScore: e.target.value })} />}
+    </Field>
+  );
   return (
     <>
-      <div className="rule-row">
-        <ServiceField field={FIELD.anomalyService} value={a.service} onChange={(service) => set({ service, operation: '' })} problem={problem(FIELD.anomalyService)} />
-        <OperationField field={FIELD.anomalyOperation} service={a.service} value={a.operation} onChange={(operation) => set({ operation })} />
-        <Field
-          id={domId(FIELD.minScore)}
-          label={t('anomalies.minScore')}
-          hint={t('alerts.editor.minScoreHint')}
-          error={problem(FIELD.minScore)}
-          className="narrow"
-        >
-          {(control) => <input {...control} inputMode="decimal" value={a.minScore} onChange={(e) => set({ minScore: e.target.value })} />}
-        </Field>
-      </div>
-      <fieldset className="signal-checks">
-        <legend>{t('anomalies.signals')}</legend>
-        {SIGNAL_NAMES.map((s) => (
-          <label key={s} className="check">
-            <input type="checkbox" checked={a.signals.includes(s)} onChange={(e) => toggle(s, e.target.checked)} />
-            {t(`red.${s}`)}
-          </label>
-        ))}
-        <span className="muted small">{t('alerts.editor.signalsHint')}</span>
-      </fieldset>
+      <Segmented
+        name="rule-anomaly-target"
+        legend={t('alerts.editor.source')}
+        value={a.target}
+        onChange={(target) => set({ target })}
+        options={[
+          { value: 'service', label: t('alerts.editor.sourceRed') },
+          { value: 'metric', label: t('alerts.editor.sourceMetric') },
+        ]}
+      />
+      {a.target === 'service' ? (
+        <>
+          <div className="rule-row">
+            <ServiceField field={FIELD.anomalyService} value={a.service} onChange={(service) => set({ service, operation: '' })} problem={problem(FIELD.anomalyService)} />
+            <OperationField field={FIELD.anomalyOperation} service={a.service} value={a.operation} onChange={(operation) => set({ operation })} />
+            {minScore}
+          </div>
+          <fieldset className="signal-checks">
+            <legend>{t('anomalies.signals')}</legend>
+            {SIGNAL_NAMES.map((s) => (
+              <label key={s} className="check">
+                <input type="checkbox" checked={a.signals.includes(s)} onChange={(e) => toggle(s, e.target.checked)} />
+                {t(`red.${s}`)}
+              </label>
+            ))}
+            <span className="muted small">{t('alerts.editor.signalsHint')}</span>
+          </fieldset>
+        </>
+      ) : (
+        <>
+          <MetricFields field={FIELD.anomalyMetric} value={a.metric} onChange={(patch) => set({ metric: { ...a.metric, ...patch } })} problem={problem} />
+          <div className="rule-row">
+            {minScore}
+            <span className="muted small">{t('alerts.editor.metricWatchHint')}</span>
+          </div>
+        </>
+      )}
       <KOfNFields {...p} kind="anomaly" />
     </>
   );

@@ -14,6 +14,7 @@ import en from '../../i18n/en.json';
 import ko from '../../i18n/ko.json';
 import {
   addChildRoute,
+  ALERTMANAGER_RECEIVER,
   effectiveOf,
   FIELD,
   fieldIds,
@@ -22,6 +23,7 @@ import {
   groupLabelsOf,
   inheritedAt,
   moveRoute,
+  newAlertmanagerForm,
   newPolicyForm,
   newRouteForm,
   notificationKey,
@@ -52,7 +54,7 @@ beforeAll(async () => {
 
 const eq = (name: string, value: string) => create(LabelMatcherSchema, { name, value, operator: MatchOperator.EQUAL });
 
-/** The policy of docs/aiops.md, with a nested route and a webhook that takes no resolved alerts. */
+/** The policy of docs/aiops.md, with a nested route, a webhook that takes no resolved alerts, and two Alertmanagers. */
 function stored(): NotificationPolicy {
   return create(NotificationPolicySchema, {
     version: 4n,
@@ -79,6 +81,7 @@ function stored(): NotificationPolicy {
         { receiver: 'blackhole', matchers: [eq('severity', 'info')], groupWaitSeconds: 0 },
       ],
     },
+    alertmanagers: [{ url: 'http://alertmanager:9093', locale: 'ko' }, { url: 'http://127.0.0.1:9093/' }],
   });
 }
 
@@ -152,6 +155,30 @@ describe('the policy form', () => {
     expect(back.route!.routes[1]!.groupWaitSeconds).toBe(0);
     expect(back.receivers[0]!.webhooks[0]!.sendResolved).toBeUndefined();
     expect(back.receivers[1]!.webhooks[0]!.sendResolved).toBe(false);
+  });
+  it('holds the Alertmanagers as typed, and sends them trimmed, in order, with their language', () => {
+    const form = policyToForm(stored());
+    expect(form.alertmanagers).toEqual([
+      { url: 'http://alertmanager:9093', locale: 'ko' },
+      { url: 'http://127.0.0.1:9093/', locale: '' },
+    ]);
+    // Changed, one removed, one added: what is sent is the list as the form has it.
+    form.alertmanagers[0]!.locale = 'en';
+    form.alertmanagers.splice(1, 1);
+    form.alertmanagers.push({ ...newAlertmanagerForm(), url: '  http://am.example.internal:9093 ', locale: 'ko' });
+    const p = formToPolicy(form);
+    expect(p.alertmanagers.map((a) => [a.url, a.locale])).toEqual([
+      ['http://alertmanager:9093', 'en'],
+      ['http://am.example.internal:9093', 'ko'],
+    ]);
+    // The rest of the policy is unchanged; removing every Alertmanager sends none.
+    expect(p.receivers.map((r) => r.name)).toEqual(['team', 'pager', 'blackhole']);
+    form.alertmanagers = [];
+    expect(formToPolicy(form).alertmanagers).toEqual([]);
+    // A new one starts empty, in English; a tenant without a policy starts with none.
+    expect(newAlertmanagerForm()).toEqual({ url: '', locale: '' });
+    expect(newPolicyForm().alertmanagers).toEqual([]);
+    expect(policyToForm(create(NotificationPolicySchema, {})).alertmanagers).toEqual([]);
   });
   it('sends back what it does not edit as it was read, fields of a newer service included', () => {
     // Field 100 of the policy, unknown to this client: 0xa2 0x06 is its tag (length-delimited), then 3 bytes.
@@ -274,6 +301,8 @@ describe('checks and refusals', () => {
     form.route.routes[0]!.interval = 'soon';
     form.route.routes[0]!.routes[0]!.groupBy = '..., alertname';
     form.route.routes[1]!.matchers.push({ name: 'bad-name', op: '=', value: 'x' });
+    form.alertmanagers[1]!.url = '  ';
+    form.alertmanagers.push(newAlertmanagerForm());
     expect(validatePolicy(form)).toEqual({
       'receivers[1].name': { key: 'receiverName' },
       'receivers[0].webhooks[0].url': { key: 'url' },
@@ -283,14 +312,29 @@ describe('checks and refusals', () => {
       'route.routes[0].group_interval_seconds': { key: 'duration' },
       'route.routes[0].routes[0].group_by': { key: 'groupByEvery' },
       'route.routes[1].matchers[1].name': { key: 'matcherName', values: { n: 2 } },
+      'alertmanagers[1].url': { key: 'alertmanagerUrl' },
+      'alertmanagers[2].url': { key: 'alertmanagerUrl' },
     });
     for (const [field, p] of Object.entries(validatePolicy(form))) {
       expect(t(`notifications.invalid.${p.key}`, p.values ?? {}), field).not.toMatch(/notifications\.invalid/);
       expect(tKo(`notifications.invalid.${p.key}`, p.values ?? {}), field).not.toMatch(/notifications\.invalid/);
     }
+    // Whether a URL is an http:// address is the service's to say, as for webhooks.
+    form.alertmanagers[1]!.url = 'https://alertmanager:9093';
+    form.receivers[0]!.webhooks[0]!.url = 'https://hooks.example.internal/x';
+    expect(validatePolicy(form)['alertmanagers[1].url']).toBeUndefined();
+    expect(validatePolicy(form)['receivers[0].webhooks[0].url']).toBeUndefined();
     // Empty matcher rows are not sent, so not checked.
     form.route.routes[1]!.matchers.push({ name: '', op: '=', value: '' });
     expect(validatePolicy(form)['route.routes[1].matchers[2].name']).toBeUndefined();
+  });
+  it('keeps the name the notification log gives the Alertmanagers from receivers', () => {
+    const form = policyToForm(stored());
+    form.receivers[2]!.name = ` ${ALERTMANAGER_RECEIVER} `;
+    const p = validatePolicy(form);
+    expect(p).toEqual({ 'receivers[2].name': { key: 'receiverReserved', values: { name: 'alertmanager' } } });
+    expect(t('notifications.invalid.receiverReserved', p['receivers[2].name']!.values)).toContain('"alertmanager"');
+    expect(tKo('notifications.invalid.receiverReserved', p['receivers[2].name']!.values)).toContain('"alertmanager"');
   });
   it("maps the service's paths to the form's fields", () => {
     const form = policyToForm(stored());
@@ -307,6 +351,19 @@ describe('checks and refusals', () => {
     // A route the form does not have: the list that holds it.
     expect(serverFieldOf('policy.route.routes[7].receiver: no receiver named "x"', form)).toBe('route.routes');
     expect(serverFieldOf('policy.route: required', form)).toBe('route');
+    // The Alertmanagers', by index, as policy.rs names them.
+    expect(ids).toEqual(expect.arrayContaining(['alertmanagers', 'alertmanagers[0].url', 'alertmanagers[0].locale', 'alertmanagers[1].url', 'alertmanagers[1].locale']));
+    expect(ids).not.toContain('alertmanagers[2].url');
+    expect(serverFieldOf('policy.alertmanagers[0].url: "alertmanager:9093" is not an http:// URL', form)).toBe('alertmanagers[0].url');
+    expect(serverFieldOf('policy.alertmanagers[1].url: https is not sent directly; give the http:// address', form)).toBe('alertmanagers[1].url');
+    expect(serverFieldOf('policy.alertmanagers[1].url: "http://am:9093/?x=1" has a query; give the Alertmanager\'s base address', form)).toBe(
+      'alertmanagers[1].url',
+    );
+    expect(serverFieldOf('policy.alertmanagers[1].locale: "jp", expected "ko" or "en"', form)).toBe('alertmanagers[1].locale');
+    expect(serverFieldOf('policy.alertmanagers: 9, at most 8', form)).toBe('alertmanagers');
+    // One the form no longer has: the list.
+    expect(serverFieldOf('policy.alertmanagers[4].url: required', form)).toBe('alertmanagers');
+    expect(FIELD.alertmanager(1, 'locale')).toBe('alertmanagers[1].locale');
     // None the form shows: the top of the form.
     expect(serverFieldOf('policy: something else', form)).toBeNull();
     expect(serverFieldOf('rule.name: required', form)).toBeNull();

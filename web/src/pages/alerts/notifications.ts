@@ -1,10 +1,12 @@
 // The notification policy as the editor holds it (timings and numbers as
-// typed), converted to and from NotificationPolicy; the route tree's
-// changes (add, remove, move); what each route inherits; the fields the
-// service's INVALID_ARGUMENT messages name; and what the editor checks
-// before sending (the rest is the service's to say).
+// typed; receivers, routes and the Alertmanagers every alert is forwarded
+// to), converted to and from NotificationPolicy; the route tree's changes
+// (add, remove, move); what each route inherits; the fields the service's
+// INVALID_ARGUMENT messages name; and what the editor checks before
+// sending (the rest is the service's to say).
 import { clone, create } from '@bufbuild/protobuf';
 import {
+  AlertmanagerConfigSchema,
   NotificationPolicySchema,
   ReceiverSchema,
   RouteSchema,
@@ -28,10 +30,13 @@ import { NAME_RE, closestField, type Problems } from './fields';
 
 export const MAX_RECEIVERS = 64;
 export const MAX_WEBHOOKS = 8;
+export const MAX_ALERTMANAGERS = 8;
 export const MAX_CHILDREN = 64;
 /** Levels of the tree, the root included. */
 export const MAX_DEPTH = 8;
 export const MAX_RECEIVER_NAME_CHARS = 200;
+/** The receiver the notification log lists what went to the Alertmanagers under; no receiver may take its name. */
+export const ALERTMANAGER_RECEIVER = 'alertmanager';
 /** Alertmanager's defaults at the root, in seconds. */
 export const ROOT_TIMING: Timing = { wait: 30, interval: 300, repeat: 14_400 };
 /** `group_by: ["..."]`: every label, each alert its own group. */
@@ -68,6 +73,14 @@ export interface WebhookForm {
   maxAlerts: string;
 }
 
+/** An Alertmanager every alert is forwarded to (its v2 API). */
+export interface AlertmanagerForm {
+  /** Its base address, as typed (alerts go to `<url>/api/v2/alerts`). */
+  url: string;
+  /** The annotations' language: "", "en" or "ko" ("" is English). */
+  locale: string;
+}
+
 export interface ReceiverForm {
   name: string;
   webhooks: WebhookForm[];
@@ -97,6 +110,7 @@ export interface PolicyForm {
   base: NotificationPolicy | null;
   receivers: ReceiverForm[];
   route: RouteForm;
+  alertmanagers: AlertmanagerForm[];
 }
 
 let lastUid = 0;
@@ -105,6 +119,8 @@ const nextUid = () => ++lastUid;
 export const newWebhookForm = (): WebhookForm => ({ url: '', locale: '', sendResolved: true, maxAlerts: '' });
 
 export const newReceiverForm = (): ReceiverForm => ({ name: '', webhooks: [newWebhookForm()] });
+
+export const newAlertmanagerForm = (): AlertmanagerForm => ({ url: '', locale: '' });
 
 /** A child route to fill in: one matcher to write, everything else inherited. */
 export function newRouteForm(): RouteForm {
@@ -121,6 +137,7 @@ export function newPolicyForm(): PolicyForm {
     base: null,
     receivers: [{ name: 'default', webhooks: [newWebhookForm()] }],
     route: { ...newRouteForm(), receiver: 'default', groupBy: 'alertname', matchers: [] },
+    alertmanagers: [],
   };
 }
 
@@ -155,6 +172,7 @@ export function policyToForm(p: NotificationPolicy): PolicyForm {
       })),
     })),
     route: p.route ? routeToForm(p.route) : { ...newRouteForm(), matchers: [] },
+    alertmanagers: p.alertmanagers.map((a) => ({ url: a.url, locale: a.locale })),
   };
 }
 
@@ -184,9 +202,9 @@ function formToRoute(r: RouteForm): Route {
 
 /**
  * The policy the form describes, for UpdateNotificationPolicy with the
- * version read: its receivers and routes, and the rest of the policy read
- * as it was (the service replaces the policy whole). Sending resolved
- * alerts, the default, is left unset.
+ * version read: its receivers, routes and Alertmanagers, and the rest of
+ * the policy read as it was (the service replaces the policy whole).
+ * Sending resolved alerts, the default, is left unset.
  */
 export function formToPolicy(form: PolicyForm): NotificationPolicy {
   const policy = form.base ? clone(NotificationPolicySchema, form.base) : create(NotificationPolicySchema);
@@ -206,6 +224,7 @@ export function formToPolicy(form: PolicyForm): NotificationPolicy {
       ),
     }),
   );
+  policy.alertmanagers = form.alertmanagers.map((a) => create(AlertmanagerConfigSchema, { url: a.url.trim(), locale: a.locale }));
   return policy;
 }
 
@@ -354,6 +373,8 @@ export const FIELD = {
   webhook: (i: number, j: number, part: 'url' | 'locale' | 'max_alerts') => `receivers[${i}].webhooks[${j}].${part}`,
   route: (path: RoutePath, part?: RoutePart) => (part ? `${routeField(path)}.${part}` : routeField(path)),
   matcher: (path: RoutePath, k: number, part: 'name' | 'operator' | 'value') => `${routeField(path)}.matchers[${k}].${part}`,
+  alertmanagers: 'alertmanagers',
+  alertmanager: (i: number, part: 'url' | 'locale') => `alertmanagers[${i}].${part}`,
 } as const;
 
 function routeFieldIds(r: RouteForm, path: number[], out: string[]): void {
@@ -373,6 +394,8 @@ export function fieldIds(form: PolicyForm): string[] {
     r.webhooks.forEach((_, j) => ids.push(FIELD.webhook(i, j, 'url'), FIELD.webhook(i, j, 'locale'), FIELD.webhook(i, j, 'max_alerts')));
   });
   routeFieldIds(form.route, [], ids);
+  ids.push(FIELD.alertmanagers);
+  form.alertmanagers.forEach((_, i) => ids.push(FIELD.alertmanager(i, 'url'), FIELD.alertmanager(i, 'locale')));
   return ids;
 }
 
@@ -408,6 +431,11 @@ export function serverFieldOf(message: string, form: PolicyForm): string | null 
 
 export type { Problem, Problems } from './fields';
 
+/** A URL, a webhook's or an Alertmanager's: required (whether it is an http:// address the service can send to is the service's to say). */
+function checkUrl(text: string, field: string, p: Problems, key: string): void {
+  if (!text.trim()) p[field] = { key };
+}
+
 function checkRoute(r: RouteForm, path: number[], p: Problems): void {
   if (path.length === 0 && !r.receiver.trim()) p[FIELD.route(path, 'receiver')] = { key: 'rootReceiver' };
   const groupBy = parseGroupBy(r.groupBy);
@@ -426,10 +454,12 @@ function checkRoute(r: RouteForm, path: number[], p: Problems): void {
 
 /**
  * What the form can tell is missing or unreadable, by field id: names and
- * URLs left empty, timings and numbers that do not read, label names that
- * are none. What needs the whole policy (a route to a receiver that does
- * not exist, a repeat interval shorter than the group interval, a URL that
- * is not http://) is the service's to say, next to the field it names.
+ * URLs (webhooks' and Alertmanagers') left empty, timings and numbers that
+ * do not read, label names that are none. What needs the whole policy (a
+ * route to a receiver that does not exist, a repeat interval shorter than
+ * the group interval) or the service's parsing (a URL that is not
+ * http://, an Alertmanager's with a query) is the service's to say, next
+ * to the field it names.
  */
 export function validatePolicy(form: PolicyForm): Problems {
   const p: Problems = {};
@@ -437,12 +467,14 @@ export function validatePolicy(form: PolicyForm): Problems {
     const name = r.name.trim();
     if (!name) p[FIELD.receiver(i, 'name')] = { key: 'receiverName' };
     else if ([...name].length > MAX_RECEIVER_NAME_CHARS) p[FIELD.receiver(i, 'name')] = { key: 'receiverNameLong', values: { max: MAX_RECEIVER_NAME_CHARS } };
+    else if (name === ALERTMANAGER_RECEIVER) p[FIELD.receiver(i, 'name')] = { key: 'receiverReserved', values: { name } };
     r.webhooks.forEach((w, j) => {
-      if (!w.url.trim()) p[FIELD.webhook(i, j, 'url')] = { key: 'url' };
+      checkUrl(w.url, FIELD.webhook(i, j, 'url'), p, 'url');
       if (w.maxAlerts.trim() && !/^\d{1,9}$/.test(w.maxAlerts.trim())) p[FIELD.webhook(i, j, 'max_alerts')] = { key: 'maxAlerts' };
     });
   });
   checkRoute(form.route, [], p);
+  form.alertmanagers.forEach((a, i) => checkUrl(a.url, FIELD.alertmanager(i, 'url'), p, 'alertmanagerUrl'));
   return p;
 }
 

@@ -40,6 +40,20 @@ function checkoutForm(patch: Partial<RuleForm> = {}): RuleForm {
   return { ...form, name: 'checkout slow', series: { ...form.series, service: 'checkout' }, ...patch };
 }
 
+/** A complete anomaly rule on a metric series: the p99 of queue.depth of the mail queue outside eu. */
+function queueAnomaly(patch: Partial<RuleForm> = {}): RuleForm {
+  const form = withKind(checkoutForm({ name: 'queue unusual' }), 'anomaly');
+  return {
+    ...form,
+    anomaly: {
+      ...form.anomaly,
+      target: 'metric',
+      metric: { metric: 'queue.depth', aggregation: 'quantile', quantile: '0.99', filters: ['queue=mail', 'region!=eu', ''] },
+    },
+    ...patch,
+  };
+}
+
 let t: TFunction;
 beforeAll(async () => {
   const i18n = i18next.createInstance();
@@ -121,6 +135,34 @@ describe('form → AlertRule', () => {
     expect(rule.annotations.map((a) => a.name)).toEqual(['runbook_url']);
   });
 
+  it('sends an anomaly condition on a metric series without service, operation or signals', () => {
+    const form = queueAnomaly();
+    // The service carried over from the threshold stays in the form, not in the rule.
+    expect(form.anomaly.service).toBe('checkout');
+    const rule = formToRule({ ...form, anomaly: { ...form.anomaly, signals: ['p95'], minScore: '0.7' } });
+    if (rule.condition.case !== 'anomaly') throw new Error(rule.condition.case);
+    const f = rule.condition.value.filter!;
+    expect([f.serviceName, f.operation, f.signals, f.minScore]).toEqual(['', '', [], 0.7]);
+    expect(f.metric?.metricName).toBe('queue.depth');
+    expect(f.metric?.aggregation).toBe(Aggregation.QUANTILE);
+    expect(f.metric?.quantile).toBe(0.99);
+    expect([f.metric?.stepSeconds, f.metric?.historyMinutes]).toEqual([0, 0]);
+    // Blank filter rows are left out.
+    expect(f.metric?.filters.map((x) => [x.key, x.operator, x.value])).toEqual([
+      ['queue', MatchOperator.EQUALS, 'mail'],
+      ['region', MatchOperator.NOT_EQUALS, 'eu'],
+    ]);
+    // No quantile for another aggregation.
+    const avg = formToRule({ ...form, anomaly: { ...form.anomaly, metric: { ...form.anomaly.metric, aggregation: 'avg' } } });
+    if (avg.condition.case !== 'anomaly') throw new Error(avg.condition.case);
+    expect(avg.condition.value.filter?.metric?.quantile).toBe(0);
+    // Back to a service: no metric.
+    const service = formToRule({ ...form, anomaly: { ...form.anomaly, target: 'service' } });
+    if (service.condition.case !== 'anomaly') throw new Error(service.condition.case);
+    expect(service.condition.value.filter?.metric).toBeUndefined();
+    expect(service.condition.value.filter?.serviceName).toBe('checkout');
+  });
+
   it('sends only the fields of the chosen kind', () => {
     const form = withKind(checkoutForm(), 'absence');
     const rule = formToRule({ ...form, absenceMinutes: '15' });
@@ -169,6 +211,19 @@ describe('AlertRule → form → AlertRule', () => {
     expect(rule.condition.value.filter?.signals).toEqual([Signal.ERROR_RATE, Signal.LATENCY_P99]);
     expect(rule.condition.value.filter?.minScore).toBe(0.8);
     expect(rule.condition.value.kOfN).toMatchObject({ k: 2, n: 3 });
+  });
+
+  it('keeps an anomaly condition on a metric series', () => {
+    const rule = roundTrip(queueAnomaly({ id: 'r-7', version: '2', kOfN: { k: '2', n: '5' } }));
+    const form = ruleToForm(rule);
+    expect(form.kind).toBe('anomaly');
+    expect(form.anomaly.target).toBe('metric');
+    expect(form.anomaly.service).toBe('');
+    expect(form.anomaly.metric).toEqual({ metric: 'queue.depth', aggregation: 'quantile', quantile: '0.99', filters: ['queue=mail', 'region!=eu'] });
+    // A service's anomaly condition reads back as one, its metric at the defaults.
+    const service = ruleToForm(formToRule(withKind(checkoutForm(), 'anomaly')));
+    expect(service.anomaly.target).toBe('service');
+    expect(service.anomaly.metric).toEqual(newRuleForm().anomaly.metric);
   });
 
   it('keeps a burn-rate condition with its objective in percent', () => {
@@ -222,6 +277,21 @@ describe('changing the kind or the signal', () => {
     // Back to threshold: its own service stays.
     expect(withKind(other, 'threshold').series.service).toBe('checkout');
     expect(withKind(other, 'threshold').kind).toBe('threshold');
+  });
+  it('carries a metric series over between threshold, absence and anomaly, not to a burn rate', () => {
+    const anomaly = queueAnomaly();
+    const threshold = withKind(anomaly, 'threshold');
+    // The threshold had checkout's RED series: its own, kept.
+    expect(threshold.series.source).toBe('red');
+    const fresh = withKind({ ...anomaly, series: newRuleForm().series }, 'absence');
+    expect(fresh.series).toMatchObject({ source: 'metric', metric: 'queue.depth', aggregation: 'quantile', quantile: '0.99', filters: ['queue=mail', 'region!=eu', ''] });
+    const back = withKind({ ...withKind(fresh, 'threshold'), anomaly: newRuleForm().anomaly }, 'anomaly');
+    expect(back.anomaly.target).toBe('metric');
+    expect(back.anomaly.metric.metric).toBe('queue.depth');
+    expect(withKind({ ...anomaly, burnRate: newRuleForm().burnRate }, 'burnRate').burnRate.service).toBe('');
+    // A service goes to an anomaly condition watching nothing yet, as its target.
+    const service = withKind(checkoutForm(), 'anomaly');
+    expect([service.anomaly.target, service.anomaly.service]).toEqual(['service', 'checkout']);
   });
   it('moves a threshold still at the default to the new signal', () => {
     expect(withSignal(checkoutForm(), 'rate').threshold).toBe('100');
@@ -283,6 +353,15 @@ describe('checks, by the field the service would name', () => {
     });
     const absence = withKind(checkoutForm(), 'absence');
     expect(Object.keys(problems({ ...absence, absenceMinutes: '0' }))).toEqual(['absence.minutes']);
+    const metric = queueAnomaly();
+    expect(problems(metric)).toEqual({});
+    // Its service is not asked for; its metric series is, as a threshold's.
+    expect(problems({ ...metric, anomaly: { ...metric.anomaly, service: '', metric: { metric: ' ', aggregation: 'quantile', quantile: '0', filters: ['resource:host=a'] } } })).toEqual({
+      'anomaly.filter.metric.metric_name': { key: 'required' },
+      'anomaly.filter.metric.quantile': { key: 'quantile' },
+      'anomaly.filter.metric.filters': { key: 'filter', values: { n: 1 } },
+    });
+    expect(problems({ ...metric, anomaly: { ...metric.anomaly, target: 'service', service: '' } })).toEqual({ 'anomaly.filter.service_name': { key: 'required' } });
     const burn = withKind(checkoutForm(), 'burnRate');
     expect(Object.keys(problems({ ...burn, burnRate: { ...burn.burnRate, objective: '100' } }))).toEqual(['burn_rate.objective']);
     expect(
@@ -342,7 +421,8 @@ describe('checks, by the field the service would name', () => {
   it('only names fields the form shows', () => {
     const broken: RuleForm[] = [
       checkoutForm({ name: '', threshold: 'x', forMinutes: 'x', kOfN: { k: '9', n: '1' }, labels: [{ name: '1', value: '' }], annotations: [{ name: '', en: '', ko: '{{' }] }),
-      { ...withKind(checkoutForm(), 'anomaly'), anomaly: { service: '', operation: '', signals: [], minScore: '7' } },
+      { ...withKind(checkoutForm(), 'anomaly'), anomaly: { ...newRuleForm().anomaly, minScore: '7' } },
+      { ...withKind(checkoutForm(), 'anomaly'), anomaly: { ...queueAnomaly().anomaly, metric: { metric: '', aggregation: 'quantile', quantile: '2', filters: ['=x'] } } },
       { ...withKind(checkoutForm(), 'burnRate'), burnRate: { service: '', operation: '', objective: '0', windows: [{ long: '', short: '', factor: '' }] } },
     ];
     for (const form of broken) {
@@ -375,6 +455,18 @@ describe("the service's refusals, next to their field", () => {
     const metric = fieldIds({ ...base, series: { ...base.series, source: 'metric', filters: ['queue=mail'] } });
     expect(serverFieldOf('rule.threshold.series.metric.filters[0].key: required', metric)).toBe('threshold.series.metric.filters');
   });
+  it('finds the fields of an anomaly condition on a service or a metric series', () => {
+    const metric = fieldIds(queueAnomaly());
+    expect(serverFieldOf('rule.anomaly.filter.metric.aggregation: 0 is not an aggregation', metric)).toBe('anomaly.filter.metric.aggregation');
+    expect(serverFieldOf('rule.anomaly.filter.metric.filters[1].operator: 9 is not an operator', metric)).toBe('anomaly.filter.metric.filters');
+    expect(serverFieldOf('rule.anomaly.filter.min_score: 2 is not in [0, 1]', metric)).toBe('anomaly.filter.min_score');
+    // A metric series has no service field.
+    expect(metric).not.toContain('anomaly.filter.service_name');
+    expect(serverFieldOf('rule.anomaly.filter.metric: rules judge whole minutes; leave step_seconds and history_minutes 0', metric)).toBeNull();
+    const service = fieldIds(withKind(checkoutForm(), 'anomaly'));
+    expect(serverFieldOf('rule.anomaly.filter.service_name: required, or a metric series in filter.metric', service)).toBe('anomaly.filter.service_name');
+    expect(service).not.toContain('anomaly.filter.metric.metric_name');
+  });
   it('names none for what the form has no field for', () => {
     expect(serverFieldOf('time_range: 20000 minutes, at most 10080 (a week)', known)).toBeNull();
     expect(serverFieldOf('rule.condition: one of threshold, anomaly, absence, burn_rate is required', known)).toBeNull();
@@ -401,6 +493,10 @@ describe('a rule in words', () => {
     const scored = formToRule({ ...anomaly, anomaly: { ...anomaly.anomaly, minScore: '0.9', signals: ['p99'] } });
     expect(watchesText(scored, t)).toBe('checkout · whole service · p99 latency');
     expect(thresholdLine(scored)).toBe(0.9);
+    const queue = formToRule(queueAnomaly({ forMinutes: '0' }));
+    expect(watchesText(queue, t)).toBe('queue.depth {queue=mail, region!=eu} · p99');
+    expect(conditionText(queue, t)).toBe('any anomaly');
+    expect(formatRuleValue(queue, 0.934)).toBe(formatRuleValue(scored, 0.934));
     const burn = formToRule(withKind(checkoutForm({ forMinutes: '0' }), 'burnRate'));
     expect(watchesText(burn, t)).toBe('checkout · whole service · error budget');
     expect(conditionText(burn, t)).toBe('burn rate above 14.4× over 1 h and 5 min or above 6× over 6 h and 30 min (objective 99.9%)');

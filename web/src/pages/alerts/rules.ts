@@ -5,7 +5,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { TFunction } from 'i18next';
 import type { AggregationName } from '../../api/hooks';
-import { formatAttr, parseAttr, signalName, signalOf, type Op, type SignalName } from '../../api/filters';
+import { labelFilterText, parseAttr, signalName, signalOf, toMetricSelector, type SignalName } from '../../api/filters';
 import {
   AbsenceConditionSchema,
   AlertRuleSchema,
@@ -20,7 +20,7 @@ import {
   type TestRuleResponse,
 } from '../../gen/airis/aiops/v1/alert_pb';
 import { AnomalyFilterSchema, type MetricSeriesSelector } from '../../gen/airis/aiops/v1/anomaly_pb';
-import { Aggregation, LabelFilterSchema, MatchOperator, type LabelFilter } from '../../gen/airis/analytics/v1/query_pb';
+import { Aggregation } from '../../gen/airis/analytics/v1/query_pb';
 import { formatCompact, formatInterval, formatPercent, formatScore, formatWithUnit } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
 import { formatSignalValue } from '../anomalies/anomalies';
@@ -49,6 +49,8 @@ export const DEFAULT_BURN_WINDOWS: readonly { long: number; short: number; facto
 export const CONDITION_KINDS = ['threshold', 'anomaly', 'absence', 'burnRate'] as const;
 export type ConditionKind = (typeof CONDITION_KINDS)[number];
 export type SeriesSource = 'red' | 'metric';
+/** What an anomaly condition watches: a service's RED series, or one metric series. */
+export type AnomalyTarget = 'service' | 'metric';
 export type ComparisonName = 'above' | 'below';
 
 export const AGGREGATION_NAMES = ['avg', 'sum', 'min', 'max', 'rate', 'quantile'] as const satisfies readonly AggregationName[];
@@ -73,6 +75,18 @@ export interface SeriesForm {
   quantile: string;
   /** "key=value", "key!=value", "key~part", "key" (api/filters). */
   filters: string[];
+}
+
+/** A metric series as the editor holds it: a threshold's or absence's (SeriesForm) or an anomaly condition's. */
+export type MetricForm = Pick<SeriesForm, 'metric' | 'aggregation' | 'quantile' | 'filters'>;
+
+export interface AnomalyForm {
+  target: AnomalyTarget;
+  service: string;
+  operation: string;
+  signals: SignalName[];
+  minScore: string;
+  metric: MetricForm;
 }
 
 export interface KOfNForm {
@@ -115,7 +129,7 @@ export interface RuleForm {
   threshold: string;
   /** Threshold and anomaly. */
   kOfN: KOfNForm;
-  anomaly: { service: string; operation: string; signals: SignalName[]; minScore: string };
+  anomaly: AnomalyForm;
   absenceMinutes: string;
   /** `objective` in %; no windows: the service's defaults. */
   burnRate: { service: string; operation: string; objective: string; windows: WindowForm[] };
@@ -149,7 +163,14 @@ export function newRuleForm(): RuleForm {
     comparison: 'above',
     threshold: DEFAULT_THRESHOLD.p95,
     kOfN: { k: '1', n: '1' },
-    anomaly: { service: '', operation: '', signals: [], minScore: '' },
+    anomaly: {
+      target: 'service',
+      service: '',
+      operation: '',
+      signals: [],
+      minScore: '',
+      metric: { metric: '', aggregation: 'avg', quantile: '0.95', filters: [] },
+    },
     absenceMinutes: '10',
     burnRate: { service: '', operation: '', objective: '99.9', windows: [] },
     forMinutes: '5',
@@ -159,33 +180,56 @@ export function newRuleForm(): RuleForm {
   };
 }
 
-/** The service and operation the form's current kind names. */
+/** The service and operation the form's current kind names ('' for none: a metric series). */
 function serviceOf(form: RuleForm): { service: string; operation: string } {
   switch (form.kind) {
     case 'threshold':
     case 'absence':
       return form.series.source === 'red' ? form.series : { service: '', operation: '' };
     case 'anomaly':
-      return form.anomaly;
+      return form.anomaly.target === 'service' ? form.anomaly : { service: '', operation: '' };
     case 'burnRate':
       return form.burnRate;
   }
 }
 
-/** Another kind; its service and operation, when it has none yet, carried over from the kind left. */
+/** The metric series the form's current kind names, null for none. */
+function metricOf(form: RuleForm): MetricForm | null {
+  const named = (m: MetricForm) => (m.metric.trim() ? m : null);
+  switch (form.kind) {
+    case 'threshold':
+    case 'absence':
+      return form.series.source === 'metric' ? named(form.series) : null;
+    case 'anomaly':
+      return form.anomaly.target === 'metric' ? named(form.anomaly.metric) : null;
+    case 'burnRate':
+      return null;
+  }
+}
+
+const metricPart = ({ metric, aggregation, quantile, filters }: MetricForm): MetricForm => ({ metric, aggregation, quantile, filters });
+
+/**
+ * Another kind; what the kind left watches (a service and operation, or a
+ * metric series where the new kind can watch one), carried over when the
+ * new kind watches nothing yet.
+ */
 export function withKind(form: RuleForm, kind: ConditionKind): RuleForm {
   if (kind === form.kind) return form;
   const { service, operation } = serviceOf(form);
+  const metric = metricOf(form);
   const next = { ...form, kind };
-  if (!service || serviceOf(next).service) return next;
+  if (serviceOf(next).service || metricOf(next)) return next;
   switch (kind) {
     case 'threshold':
     case 'absence':
-      return next.series.source === 'red' ? { ...next, series: { ...next.series, service, operation } } : next;
+      if (metric) return { ...next, series: { ...next.series, ...metricPart(metric), source: 'metric' } };
+      return service ? { ...next, series: { ...next.series, source: 'red', service, operation } } : next;
     case 'anomaly':
-      return { ...next, anomaly: { ...next.anomaly, service, operation } };
+      if (metric) return { ...next, anomaly: { ...next.anomaly, target: 'metric', metric: metricPart(metric) } };
+      return service ? { ...next, anomaly: { ...next.anomaly, target: 'service', service, operation } } : next;
     case 'burnRate':
-      return { ...next, burnRate: { ...next.burnRate, service, operation } };
+      return service ? { ...next, burnRate: { ...next.burnRate, service, operation } } : next;
   }
 }
 
@@ -233,6 +277,7 @@ export const FIELD = {
   threshold: 'threshold.threshold',
   kOfN: (kind: 'threshold' | 'anomaly') => `${CONDITION_FIELD[kind]}.k_of_n`,
   anomalyService: 'anomaly.filter.service_name',
+  anomalyMetric: (part: string) => `anomaly.filter.metric.${part}`,
   anomalyOperation: 'anomaly.filter.operation',
   anomalySignals: 'anomaly.filter.signals',
   minScore: 'anomaly.filter.min_score',
@@ -244,6 +289,9 @@ export const FIELD = {
   window: (i: number, part: 'long_minutes' | 'short_minutes' | 'factor') => `burn_rate.windows[${i}].${part}`,
 } as const;
 
+/** The fields of a metric series, after the path of its selector. */
+const METRIC_PARTS = ['metric_name', 'aggregation', 'quantile', 'filters'] as const;
+
 /** Every field the form shows for its kind, by id. */
 export function fieldIds(form: RuleForm): string[] {
   const ids: string[] = [FIELD.name, FIELD.forMinutes, FIELD.labels, FIELD.annotations];
@@ -252,11 +300,15 @@ export function fieldIds(form: RuleForm): string[] {
   const kind = form.kind;
   if (kind === 'threshold' || kind === 'absence') {
     const s = form.series.source;
-    const parts = s === 'red' ? ['service_name', 'operation', 'signal'] : ['metric_name', 'aggregation', 'quantile', 'filters'];
+    const parts = s === 'red' ? ['service_name', 'operation', 'signal'] : METRIC_PARTS;
     for (const p of parts) ids.push(FIELD.series(kind, s, p));
   }
   if (kind === 'threshold') ids.push(FIELD.comparison, FIELD.threshold, FIELD.kOfN('threshold'));
-  if (kind === 'anomaly') ids.push(FIELD.anomalyService, FIELD.anomalyOperation, FIELD.anomalySignals, FIELD.minScore, FIELD.kOfN('anomaly'));
+  if (kind === 'anomaly') {
+    if (form.anomaly.target === 'service') ids.push(FIELD.anomalyService, FIELD.anomalyOperation, FIELD.anomalySignals);
+    else ids.push(...METRIC_PARTS.map(FIELD.anomalyMetric));
+    ids.push(FIELD.minScore, FIELD.kOfN('anomaly'));
+  }
   if (kind === 'absence') ids.push(FIELD.absenceMinutes);
   if (kind === 'burnRate') {
     ids.push(FIELD.burnService, FIELD.burnOperation, FIELD.objective, FIELD.windows);
@@ -319,13 +371,18 @@ function checkSeries(p: Problems, kind: 'threshold' | 'absence', s: SeriesForm) 
     if (!s.service) p[id('service_name')] = { key: 'required' };
     return;
   }
-  if (!s.metric.trim()) p[id('metric_name')] = { key: 'required' };
-  if (s.aggregation === 'quantile') {
-    const q = parseNumber(s.quantile);
+  checkMetric(p, id, s);
+}
+
+/** A metric series' fields, named by `id(part)`. */
+function checkMetric(p: Problems, id: (part: string) => string, m: MetricForm) {
+  if (!m.metric.trim()) p[id('metric_name')] = { key: 'required' };
+  if (m.aggregation === 'quantile') {
+    const q = parseNumber(m.quantile);
     if (q === null || !(q > 0 && q <= 1)) p[id('quantile')] = { key: 'quantile' };
   }
   // Metric labels have no resource scope, and an operator left in a bare key ("=x") is a typo.
-  const bad = s.filters.findIndex((f) => {
+  const bad = m.filters.findIndex((f) => {
     if (f.trim() === '') return false;
     const a = parseAttr(f);
     return !a || a.resource || (a.op === 'exists' && /[=!~]/.test(a.key));
@@ -362,7 +419,8 @@ export function validateRule(form: RuleForm, { nameRequired = true } = {}): Prob
       checkKOfN(p, FIELD.kOfN('threshold'), form.kOfN);
       break;
     case 'anomaly': {
-      checkService(p, FIELD.anomalyService, form.anomaly.service);
+      if (form.anomaly.target === 'service') checkService(p, FIELD.anomalyService, form.anomaly.service);
+      else checkMetric(p, FIELD.anomalyMetric, form.anomaly.metric);
       const score = form.anomaly.minScore.trim();
       const v = parseNumber(score);
       if (score && (v === null || v < 0 || v > 1)) p[FIELD.minScore] = { key: 'score' };
@@ -426,21 +484,13 @@ export function validateRule(form: RuleForm, { nameRequired = true } = {}): Prob
 
 // === form ↔ AlertRule ===
 
-const OP_PROTO: Record<Op, MatchOperator> = {
-  eq: MatchOperator.EQUALS,
-  neq: MatchOperator.NOT_EQUALS,
-  contains: MatchOperator.CONTAINS,
-  exists: MatchOperator.EXISTS,
-};
-
-function toLabelFilter(text: string): LabelFilter | null {
-  const a = parseAttr(text);
-  return a ? create(LabelFilterSchema, { key: a.key, operator: OP_PROTO[a.op], value: a.op === 'exists' ? '' : a.value }) : null;
-}
-
-function fromLabelFilter(f: LabelFilter): string {
-  const op = (Object.keys(OP_PROTO) as Op[]).find((o) => OP_PROTO[o] === f.operator) ?? 'eq';
-  return formatAttr({ key: f.key, op, value: f.value, resource: false });
+function toSelector(m: MetricForm): MetricSeriesSelector {
+  return toMetricSelector({
+    metric: m.metric.trim(),
+    aggregation: AGGREGATION_PROTO[m.aggregation],
+    quantile: parseNumber(m.quantile) ?? 0,
+    filters: m.filters,
+  });
 }
 
 function toSeries(s: SeriesForm): RuleSeries {
@@ -449,17 +499,7 @@ function toSeries(s: SeriesForm): RuleSeries {
       series: { case: 'red', value: { serviceName: s.service, operation: s.operation.trim(), signal: signalOf(s.signal) } },
     });
   }
-  return create(RuleSeriesSchema, {
-    series: {
-      case: 'metric',
-      value: {
-        metricName: s.metric.trim(),
-        aggregation: AGGREGATION_PROTO[s.aggregation],
-        quantile: s.aggregation === 'quantile' ? (parseNumber(s.quantile) ?? 0) : 0,
-        filters: s.filters.map(toLabelFilter).filter((f): f is LabelFilter => !!f),
-      },
-    },
-  });
+  return create(RuleSeriesSchema, { series: { case: 'metric', value: toSelector(s) } });
 }
 
 function kOfN(kn: KOfNForm) {
@@ -505,20 +545,22 @@ export function formToRule(form: RuleForm, opts: { identity?: boolean; name?: st
       };
       break;
     }
-    case 'anomaly':
+    case 'anomaly': {
+      const a = form.anomaly;
+      const minScore = parseNumber(a.minScore) ?? 0;
       rule.condition = {
         case: 'anomaly',
         value: create(AnomalyConditionSchema, {
-          filter: create(AnomalyFilterSchema, {
-            serviceName: form.anomaly.service,
-            operation: form.anomaly.operation.trim(),
-            signals: form.anomaly.signals.map(signalOf),
-            minScore: parseNumber(form.anomaly.minScore) ?? 0,
-          }),
+          // A metric series has no service, operation or RED signals.
+          filter:
+            a.target === 'metric'
+              ? create(AnomalyFilterSchema, { metric: toSelector(a.metric), minScore })
+              : create(AnomalyFilterSchema, { serviceName: a.service, operation: a.operation.trim(), signals: a.signals.map(signalOf), minScore }),
           kOfN: kOfN(form.kOfN),
         }),
       };
       break;
+    }
     case 'absence':
       rule.condition = {
         case: 'absence',
@@ -553,24 +595,25 @@ function aggregationName(a: Aggregation): AggregationName {
   return (Object.keys(AGGREGATION_PROTO) as AggregationName[]).find((n) => AGGREGATION_PROTO[n] === a) ?? 'avg';
 }
 
+/** A stored metric series in the form; `base` gives the quantile to start from when it is no quantile. */
+function metricForm(base: MetricForm, m: MetricSeriesSelector): MetricForm {
+  const aggregation = aggregationName(m.aggregation);
+  return {
+    metric: m.metricName,
+    aggregation,
+    quantile: aggregation === 'quantile' ? String(m.quantile) : base.quantile,
+    filters: m.filters.map(labelFilterText),
+  };
+}
+
 function seriesForm(base: SeriesForm, s: RuleSeries | undefined): SeriesForm {
   switch (s?.series.case) {
     case 'red': {
       const r = s.series.value;
       return { ...base, source: 'red', service: r.serviceName, operation: r.operation, signal: signalName(r.signal) ?? base.signal };
     }
-    case 'metric': {
-      const m = s.series.value;
-      const aggregation = aggregationName(m.aggregation);
-      return {
-        ...base,
-        source: 'metric',
-        metric: m.metricName,
-        aggregation,
-        quantile: aggregation === 'quantile' ? String(m.quantile) : base.quantile,
-        filters: m.filters.map(fromLabelFilter),
-      };
-    }
+    case 'metric':
+      return { ...base, source: 'metric', ...metricForm(base, s.series.value) };
     default:
       return base;
   }
@@ -615,10 +658,12 @@ export function ruleToForm(rule: AlertRule): RuleForm {
         ...base,
         kind: 'anomaly',
         anomaly: {
+          target: f?.metric ? 'metric' : 'service',
           service: f?.serviceName ?? '',
           operation: f?.operation ?? '',
           signals: (f?.signals ?? []).map(signalName).filter((s): s is SignalName => !!s),
           minScore: f?.minScore ? String(f.minScore) : '',
+          metric: f?.metric ? metricForm(form.anomaly.metric, f.metric) : form.anomaly.metric,
         },
         kOfN: kOfNForm(c.value.kOfN),
       };
@@ -655,6 +700,12 @@ function aggregationLabel(m: MetricSeriesSelector, t: TFunction): string {
   return name === 'quantile' ? `p${formatCompact(round12(m.quantile * 100))}` : t(`metrics.agg.${name}`);
 }
 
+/** A metric series in words: "queue.depth {queue=mail} · Average". */
+function metricWords(m: MetricSeriesSelector, t: TFunction): string {
+  const filters = m.filters.length ? ` {${m.filters.map(labelFilterText).join(', ')}}` : '';
+  return `${m.metricName}${filters} · ${aggregationLabel(m, t)}`;
+}
+
 function seriesWords(s: RuleSeries | undefined, t: TFunction): { watches: string; subject: string } {
   const whole = t('anomalies.wholeService');
   switch (s?.series.case) {
@@ -664,18 +715,14 @@ function seriesWords(s: RuleSeries | undefined, t: TFunction): { watches: string
       const label = signal ? t(`red.${signal}`) : t('anomalies.unknownSignal');
       return { watches: [r.serviceName, r.operation || whole, label].join(' · '), subject: label };
     }
-    case 'metric': {
-      const m = s.series.value;
-      const filters = m.filters.length ? ` {${m.filters.map(fromLabelFilter).join(', ')}}` : '';
-      const agg = aggregationLabel(m, t);
-      return { watches: `${m.metricName}${filters} · ${agg}`, subject: agg };
-    }
+    case 'metric':
+      return { watches: metricWords(s.series.value, t), subject: aggregationLabel(s.series.value, t) };
     default:
       return { watches: '–', subject: '–' };
   }
 }
 
-/** What a rule watches: "payment · POST /charge · p95 latency", "queue.depth {queue=mail} · Average". */
+/** What a rule watches: "payment · POST /charge · p95 latency", "queue.depth {queue=mail} · Average" (a threshold, absence or anomalies of a metric series). */
 export function watchesText(rule: AlertRule, t: TFunction): string {
   const c = rule.condition;
   const whole = t('anomalies.wholeService');
@@ -685,6 +732,7 @@ export function watchesText(rule: AlertRule, t: TFunction): string {
       return seriesWords(c.value.series, t).watches;
     case 'anomaly': {
       const f = c.value.filter;
+      if (f?.metric) return metricWords(f.metric, t);
       const names = (f?.signals ?? []).map(signalName);
       const signals = names.length ? names.map((n) => (n ? t(`red.${n}`) : t('anomalies.unknownSignal'))).join(', ') : t('alerts.watch.allSignals');
       return [f?.serviceName ?? '', f?.operation || whole, signals].join(' · ');

@@ -6,7 +6,14 @@ import { useCallback, useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { describeError, isFormError } from '../../api/errors';
-import { isSignalName, parseMinScore, signalName, SIGNAL_NAMES, type AnomalyFilterInput, type SignalName } from '../../api/filters';
+import {
+  ANOMALY_SIGNAL_NAMES,
+  anomalySignalName,
+  isAnomalySignalName,
+  parseMinScore,
+  type AnomalyFilterInput,
+  type AnomalySignalName,
+} from '../../api/filters';
 import { useListAnomalies, useOperations, useServices, useWatchAnomalies } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
 import { useDraft, useLinkTo, useUrlState } from '../../app/urlState';
@@ -27,6 +34,8 @@ import {
   laneColumns,
   markStyle,
   mergeAnomalies,
+  metricSeriesText,
+  metricsPageParams,
   SCORE_COLORS,
   windowAround,
   type Lane,
@@ -57,7 +66,7 @@ export default function AnomaliesPage() {
   const applied = {
     service: params.get('service') ?? '',
     operation: params.get('operation') ?? '',
-    signals: params.getAll('signal').filter(isSignalName),
+    signals: params.getAll('signal').filter(isAnomalySignalName),
     minScore: params.get('minScore') ?? '',
     page: params.get('page') ?? '',
   };
@@ -189,7 +198,7 @@ export default function AnomaliesPage() {
           </Field>
           <fieldset className="signal-filters">
             <legend>{t('anomalies.signals')}</legend>
-            {SIGNAL_NAMES.map((s) => (
+            {ANOMALY_SIGNAL_NAMES.map((s) => (
               <label key={s} className="check">
                 <input
                   type="checkbox"
@@ -197,11 +206,13 @@ export default function AnomaliesPage() {
                   onChange={(e) =>
                     setDraft({
                       ...draft,
-                      signals: e.target.checked ? SIGNAL_NAMES.filter((n) => n === s || draft.signals.includes(n)) : draft.signals.filter((n) => n !== s),
+                      signals: e.target.checked
+                        ? ANOMALY_SIGNAL_NAMES.filter((n) => n === s || draft.signals.includes(n))
+                        : draft.signals.filter((n) => n !== s),
                     })
                   }
                 />
-                {t(`red.${s}`)}
+                {signalLabel(t, s)}
               </label>
             ))}
           </fieldset>
@@ -283,18 +294,21 @@ function LiveStatus({ error, stopped, arrived }: { error: unknown; stopped: bool
   return <>{t('anomalies.liveWatching')}</>;
 }
 
-/** "service · operation · signal", the operation '' being the service as a whole. */
+/** "service · operation · signal", the operation '' being the service as a whole; a metric series as `avg(name{…})`. */
 function useSeriesLabel() {
   const { t } = useTranslation();
   return useCallback(
-    (s: Pick<Lane, 'serviceName' | 'operation' | 'signal'>) =>
-      [s.serviceName, s.operation || t('anomalies.wholeService'), signalLabel(t, signalName(s.signal))].join(' · '),
+    (s: Pick<Lane, 'serviceName' | 'operation' | 'signal' | 'metric'>) =>
+      s.metric
+        ? metricSeriesText(s.metric)
+        : [s.serviceName, s.operation || t('anomalies.wholeService'), signalLabel(t, anomalySignalName(s.signal))].join(' · '),
     [t],
   );
 }
 
-function signalLabel(t: TFunction, name: SignalName | null): string {
-  return name ? t(`red.${name}`) : t('anomalies.unknownSignal');
+function signalLabel(t: TFunction, name: AnomalySignalName | null): string {
+  if (!name) return t('anomalies.unknownSignal');
+  return name === 'metric' ? t('anomalies.metricSignal') : t(`red.${name}`);
 }
 
 /** The anomalies on a time axis, one lane per series, marks sized and coloured by score. */
@@ -379,16 +393,31 @@ function AnomalyTable({ anomalies, fresh, threshold }: { anomalies: readonly Ano
                   {time}
                   {fresh.has(key) && <span className="badge badge-warn anomaly-new">{t('anomalies.new')}</span>}
                 </td>
-                <td>
-                  <Link
-                    to={linkTo(`/services/${encodeURIComponent(a.serviceName)}`, { ...windowAround(minuteMs), refresh: null })}
-                    aria-label={t('anomalies.serviceAround', { service: a.serviceName, time })}
-                  >
-                    {a.serviceName}
-                  </Link>
-                </td>
-                <td>{a.operation || <span className="muted">{t('anomalies.wholeService')}</span>}</td>
-                <td>{signalLabel(t, signalName(a.signal))}</td>
+                {a.metric ? (
+                  // A metric series: no service or operation; its chart on the Metrics page.
+                  <td colSpan={2}>
+                    <Link
+                      className="mono"
+                      to={linkTo('/metrics', { ...metricsPageParams(a.metric, minuteMs), refresh: null })}
+                      aria-label={t('anomalies.metricAround', { series: metricSeriesText(a.metric), time })}
+                    >
+                      {metricSeriesText(a.metric)}
+                    </Link>
+                  </td>
+                ) : (
+                  <>
+                    <td>
+                      <Link
+                        to={linkTo(`/services/${encodeURIComponent(a.serviceName)}`, { ...windowAround(minuteMs), refresh: null })}
+                        aria-label={t('anomalies.serviceAround', { service: a.serviceName, time })}
+                      >
+                        {a.serviceName}
+                      </Link>
+                    </td>
+                    <td>{a.operation || <span className="muted">{t('anomalies.wholeService')}</span>}</td>
+                  </>
+                )}
+                <td>{signalLabel(t, anomalySignalName(a.signal))}</td>
                 <td className="num">{value(a.value)}</td>
                 <td className="num">{value(a.expected)}</td>
                 <td className="num">

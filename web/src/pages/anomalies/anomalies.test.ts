@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { AnomalyKind, AnomalySchema, Signal, type Anomaly } from '../../gen/airis/aiops/v1/anomaly_pb';
+import { AnomalyKind, AnomalySchema, MetricSeriesSelectorSchema, Signal, type Anomaly, type MetricSeriesSelector } from '../../gen/airis/aiops/v1/anomaly_pb';
+import { Aggregation, MatchOperator } from '../../gen/airis/analytics/v1/query_pb';
 import { setFormatLocale } from '../../lib/format';
 import {
   addLive,
@@ -11,6 +12,8 @@ import {
   laneColumns,
   markStyle,
   mergeAnomalies,
+  metricSeriesText,
+  metricsPageParams,
   SCORE_COLORS,
   scoreShare,
   seriesKey,
@@ -33,6 +36,23 @@ function anomaly(p: { service?: string; operation?: string; signal?: Signal; min
 }
 
 const keys = (list: readonly Anomaly[]) => list.map(anomalyKey);
+
+type Filter = [string, MatchOperator, string];
+function selector(name: string, aggregation: Aggregation, filters: Filter[] = [], quantile = 0): MetricSeriesSelector {
+  return create(MetricSeriesSelectorSchema, {
+    metricName: name,
+    aggregation,
+    quantile,
+    filters: filters.map(([key, operator, value]) => ({ key, operator, value })),
+  });
+}
+
+/** An anomaly of a metric series: no service or operation. */
+function metricAnomaly(metric: MetricSeriesSelector, minute = 0, score = 0.9): Anomaly {
+  return create(AnomalySchema, { signal: Signal.METRIC, metric, timeUnixNano: BigInt(T0 + minute * MINUTE) * 1_000_000n, score, value: 1 });
+}
+
+const QUEUE_C = selector('queue.depth', Aggregation.AVG, [['queue', MatchOperator.EQUALS, 'c']]);
 
 describe('anomaly identity and order', () => {
   it('names a series by service, operation and signal', () => {
@@ -59,6 +79,69 @@ describe('anomaly identity and order', () => {
       ['a', 'x', Signal.LATENCY_P95],
       ['b', '', Signal.LATENCY_P95],
     ]);
+  });
+});
+
+describe('metric series', () => {
+  it('are named as a query would name them', () => {
+    expect(metricSeriesText(QUEUE_C)).toBe('avg(queue.depth{queue="c"})');
+    expect(metricSeriesText(selector('latency', Aggregation.QUANTILE, [], 0.9))).toBe('p90(latency)');
+    expect(metricSeriesText(selector('latency', Aggregation.QUANTILE, [], 0.999))).toBe('p99.9(latency)');
+    expect(
+      metricSeriesText(
+        selector('http.server.request.count', Aggregation.RATE, [
+          ['host', MatchOperator.CONTAINS, 'web'],
+          ['region', MatchOperator.NOT_EQUALS, 'eu'],
+          ['zone', MatchOperator.EXISTS, ''],
+          ['path', MatchOperator.EQUALS, 'say "hi"'],
+        ]),
+      ),
+    ).toBe('rate(http.server.request.count{host~"web", region!="eu", zone, path="say \\"hi\\""})');
+    expect([Aggregation.SUM, Aggregation.MIN, Aggregation.MAX].map((a) => metricSeriesText(selector('up', a)))).toEqual([
+      'sum(up)',
+      'min(up)',
+      'max(up)',
+    ]);
+    // An aggregation newer than this UI: the metric and its filters alone.
+    expect(metricSeriesText(selector('up', 42 as Aggregation, [['a', MatchOperator.EQUALS, 'b']]))).toBe('up{a="b"}');
+  });
+  it('are series of their own, apart from RED series and from each other', () => {
+    const other = selector('queue.depth', Aggregation.AVG, [['queue', MatchOperator.EQUALS, 'd']]);
+    expect(seriesKey(metricAnomaly(QUEUE_C))).toBe(seriesKey(metricAnomaly(QUEUE_C, 3)));
+    expect(seriesKey(metricAnomaly(QUEUE_C))).not.toBe(seriesKey(metricAnomaly(other)));
+    expect(seriesKey(metricAnomaly(QUEUE_C))).not.toBe(seriesKey(metricAnomaly(selector('queue.depth', Aggregation.MAX, [['queue', MatchOperator.EQUALS, 'c']]))));
+    const { lanes, total } = buildLanes([metricAnomaly(other, 1), metricAnomaly(QUEUE_C, 1), metricAnomaly(QUEUE_C, 2), anomaly({ minute: 1 })]);
+    expect(total).toBe(3);
+    // Without a service, metric series sort first; among them, by their description.
+    expect(lanes.map((l) => (l.metric ? metricSeriesText(l.metric) : l.serviceName))).toEqual([
+      'avg(queue.depth{queue="c"})',
+      'avg(queue.depth{queue="d"})',
+      'checkout',
+    ]);
+    expect(lanes[0]!.anomalies).toHaveLength(2);
+  });
+  it("open the Metrics page on the series, in one-minute steps, 15 minutes either side of the anomaly's minute", () => {
+    expect(metricsPageParams(QUEUE_C, T0)).toEqual({
+      metric: 'queue.depth',
+      type: null,
+      agg: 'avg',
+      quantile: null,
+      filter: ['queue=c'],
+      group: null,
+      step: '60',
+      from: String(T0 - 15 * MINUTE),
+      to: String(T0 + 16 * MINUTE),
+    });
+    const p90 = metricsPageParams(
+      selector('latency', Aggregation.QUANTILE, [
+        ['host', MatchOperator.CONTAINS, 'web'],
+        ['zone', MatchOperator.EXISTS, ''],
+        ['region', MatchOperator.NOT_EQUALS, 'eu'],
+      ], 0.9),
+      T0,
+      0,
+    );
+    expect(p90).toMatchObject({ agg: 'quantile', quantile: '0.9', filter: ['host~web', 'zone', 'region!=eu'], from: String(T0), to: String(T0 + MINUTE) });
   });
 });
 

@@ -1,17 +1,90 @@
 // What the Anomalies page computes from the API's anomalies: their order,
 // live ones merged with listed ones, the timeline's lanes and marks, values
-// in their signal's unit, and the service page's window around one.
-import { Signal, type Anomaly } from '../../gen/airis/aiops/v1/anomaly_pb';
+// in their signal's unit, a metric series in words, and the service or
+// metrics page's window around one.
+import { labelFilterText } from '../../api/filters';
+import type { AggregationName } from '../../api/hooks';
+import type { Patch } from '../../app/urlState';
+import { Signal, type Anomaly, type MetricSeriesSelector } from '../../gen/airis/aiops/v1/anomaly_pb';
+import { Aggregation, MatchOperator } from '../../gen/airis/analytics/v1/query_pb';
 import { ERROR_COLOR, HEALTH_COLOR, PALETTE } from '../../lib/colors';
 import { formatCompact, formatDurationMs, formatPercent, formatRate } from '../../lib/format';
 import { nanosToMs } from '../../lib/time';
 
-/** What names a series: service, operation ('' for the service as a whole) and signal. */
-type SeriesOf = Pick<Anomaly, 'serviceName' | 'operation' | 'signal'>;
+/**
+ * What names a series: service, operation ('' for the service as a whole)
+ * and signal; for SIGNAL_METRIC, the metric series (no service or operation).
+ */
+type SeriesOf = Pick<Anomaly, 'serviceName' | 'operation' | 'signal' | 'metric'>;
+
+/** A metric series' identity: its selector's fields (the service sorts the filters). */
+function metricKey(m: MetricSeriesSelector | undefined): unknown {
+  return m ? [m.metricName, m.filters.map((f) => [f.key, f.operator, f.value]), m.aggregation, m.quantile] : null;
+}
 
 /** The series an anomaly belongs to. */
 export function seriesKey(a: SeriesOf): string {
-  return JSON.stringify([a.serviceName, a.operation, a.signal]);
+  return JSON.stringify([a.serviceName, a.operation, a.signal, metricKey(a.metric)]);
+}
+
+const AGGREGATION_NAME: Partial<Record<Aggregation, AggregationName>> = {
+  [Aggregation.SUM]: 'sum',
+  [Aggregation.AVG]: 'avg',
+  [Aggregation.MIN]: 'min',
+  [Aggregation.MAX]: 'max',
+  [Aggregation.RATE]: 'rate',
+  [Aggregation.QUANTILE]: 'quantile',
+};
+
+/** Rid of binary noise from scaling: 0.999 × 100 is 99.89999999999999. */
+const round12 = (v: number) => Number(v.toPrecision(12));
+
+/** A label filter as in PromQL where it has one: `queue="c"`, `queue!="c"`; contains as `queue~"c"`, exists as the bare key. */
+function filterText(key: string, operator: MatchOperator, value: string): string {
+  const quoted = JSON.stringify(value);
+  switch (operator) {
+    case MatchOperator.EQUALS:
+      return `${key}=${quoted}`;
+    case MatchOperator.NOT_EQUALS:
+      return `${key}!=${quoted}`;
+    case MatchOperator.CONTAINS:
+      return `${key}~${quoted}`;
+    case MatchOperator.EXISTS:
+      return key;
+    default:
+      return `${key}?${quoted}`;
+  }
+}
+
+/**
+ * A metric series in words, as a query would name it: the aggregation
+ * around the metric and its label filters, `avg(queue.depth{queue="c"})`;
+ * a quantile as `p90(…)`.
+ */
+export function metricSeriesText(m: MetricSeriesSelector): string {
+  const filters = m.filters.length ? `{${m.filters.map((f) => filterText(f.key, f.operator, f.value)).join(', ')}}` : '';
+  const name = AGGREGATION_NAME[m.aggregation];
+  const agg = name === 'quantile' ? `p${round12(m.quantile * 100)}` : name;
+  return agg ? `${agg}(${m.metricName}${filters})` : `${m.metricName}${filters}`;
+}
+
+/**
+ * The Metrics page's parameters showing a metric series around an
+ * anomaly's minute: the metric, its aggregation and filters, one-minute
+ * steps (the series detection watches) and `margin` either side.
+ */
+export function metricsPageParams(m: MetricSeriesSelector, minuteMs: number, margin = SERVICE_WINDOW_MS): Patch {
+  const agg = AGGREGATION_NAME[m.aggregation] ?? null;
+  return {
+    metric: m.metricName,
+    type: null,
+    agg,
+    quantile: agg === 'quantile' ? String(m.quantile) : null,
+    filter: m.filters.map(labelFilterText),
+    group: null,
+    step: '60',
+    ...windowAround(minuteMs, margin),
+  };
 }
 
 /** An anomaly's identity: a series has at most one per minute. */
@@ -21,9 +94,16 @@ export function anomalyKey(a: SeriesOf & Pick<Anomaly, 'timeUnixNano'>): string 
 
 const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The series' order: by service, operation (the service as a whole first), signal. */
+const metricText = (m: MetricSeriesSelector | undefined) => (m ? metricSeriesText(m) : '');
+
+/** The series' order: by service, operation (the service as a whole first), signal, metric series. */
 export function compareSeries(a: SeriesOf, b: SeriesOf): number {
-  return compareText(a.serviceName, b.serviceName) || compareText(a.operation, b.operation) || a.signal - b.signal;
+  return (
+    compareText(a.serviceName, b.serviceName) ||
+    compareText(a.operation, b.operation) ||
+    a.signal - b.signal ||
+    compareText(metricText(a.metric), metricText(b.metric))
+  );
 }
 
 /** ListAnomalies' order: newest minute first; in a minute, by series. */
@@ -84,7 +164,7 @@ export function buildLanes(anomalies: readonly Anomaly[], max = MAX_LANES): { la
     const key = seriesKey(a);
     let lane = byKey.get(key);
     if (!lane) {
-      lane = { key, serviceName: a.serviceName, operation: a.operation, signal: a.signal, anomalies: [], maxScore: 0 };
+      lane = { key, serviceName: a.serviceName, operation: a.operation, signal: a.signal, metric: a.metric, anomalies: [], maxScore: 0 };
       byKey.set(key, lane);
     }
     lane.anomalies.push(a);

@@ -1,20 +1,31 @@
 // Metric explorer: pick a metric, filter and group by labels, aggregate as
-// its type allows, chart the series, with anomalies and forecasts on request.
-import { useMemo, useState, type FormEvent } from 'react';
+// its type allows, chart the series, with anomalies and forecasts on request
+// and the anomalies continuous detection stored for a watched series.
+import { useCallback, useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { isFormError } from '../../api/errors';
-import { useListMetrics, useMetricHistory, useQueryMetrics, type AggregationName, type MetricParams } from '../../api/hooks';
+import { Link } from 'react-router';
+import { describeError, isFormError } from '../../api/errors';
+import type { MetricSeriesInput } from '../../api/filters';
+import {
+  AGGREGATION,
+  useListMetrics,
+  useMetricHistory,
+  useQueryMetrics,
+  useSeriesAnomalies,
+  type AggregationName,
+  type MetricParams,
+} from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
-import { useUrlState } from '../../app/urlState';
+import { useLinkTo, useUrlState } from '../../app/urlState';
 import { AttrFilters } from '../../components/AttrFilters';
 import { Chart } from '../../components/Chart';
-import { Field, FormSubmit } from '../../components/Field';
+import { Field, FormSubmit, withCurrent } from '../../components/Field';
 import { InsightSummary, InsightToggle, useChartInsights } from '../../components/Insights';
 import { ChartSkeleton, Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
 import { MetricType, type MetricDescriptor, type MetricSeries, type QueryMetricsResponse } from '../../gen/airis/analytics/v1/query_pb';
 import { PALETTE } from '../../lib/colors';
-import { formatCompact, formatInterval, formatWithUnit } from '../../lib/format';
-import { historyWindow, toPoints } from '../../lib/insights';
+import { formatCompact, formatCount, formatInterval, formatWithUnit } from '../../lib/format';
+import { historyWindow, toPoints, withStoredAnomalies, type KindName } from '../../lib/insights';
 import { nanosToMs } from '../../lib/time';
 import { defaultAggregation, resultUnit, validAggregations } from './aggregations';
 import '../pages.css';
@@ -29,11 +40,15 @@ const TYPE_NAME: Record<number, string> = {
 };
 
 const COMMON_LABELS = ['service.name', 'service.version', 'host.name', 'http.route', 'http.request.method', 'http.response.status_code'];
+const QUANTILES = ['0.5', '0.9', '0.95', '0.99', '0.999'];
+/** Stored anomalies asked for: the most ListAnomalies gives in one page. */
+const STORED_ANOMALIES = 1000;
 
 export default function MetricsPage() {
   const { t } = useTranslation();
   const range = useTimeRange();
   const [params, update] = useUrlState();
+  const linkTo = useLinkTo();
   const [search, setSearch] = useState('');
   const list = useListMetrics(range, '');
   const metrics = useMemo(() => list.data?.pages.flatMap((p) => p.metrics) ?? [], [list.data]);
@@ -73,6 +88,23 @@ export default function MetricsPage() {
     ai && !!agg && historyStep > 0 && !result.isPlaceholderData,
   );
 
+  // The series the chart shows when it shows one (no group-by), and the
+  // anomalies continuous detection stored of it: none unless an alert rule
+  // has it watched.
+  const single = !!selectedName && !!agg && groupBy.length === 0;
+  const series: MetricSeriesInput = {
+    metric: selectedName,
+    aggregation: AGGREGATION[agg ?? 'sum'],
+    quantile: agg === 'quantile' ? quantile : 0,
+    filters: query.filters ?? [],
+  };
+  const stored = useSeriesAnomalies({ startMs: range.startMs, endMs: range.endMs, metric: series, pageSize: STORED_ANOMALIES }, single);
+  // Marked once the chart shows this series' answer, not the previous query's kept while it loads.
+  const chartKey = JSON.stringify([series, groupBy]);
+  const [drawnKey, setDrawnKey] = useState('');
+  if (result.data && !result.isPlaceholderData && drawnKey !== chartKey) setDrawnKey(chartKey);
+  const storedAnomalies = single && drawnKey === chartKey ? stored.data?.anomalies : undefined;
+
   const [draftFilters, setDraftFilters] = useState(filters);
   const [draftGroup, setDraftGroup] = useState(groupBy.join(', '));
   const [draftStep, setDraftStep] = useState(step ? String(step) : '');
@@ -107,6 +139,13 @@ export default function MetricsPage() {
   const colors = chart.labels.map((_, i) => PALETTE[i % PALETTE.length]!);
   const historyPoints = useMemo(() => (ai ? byLabel(history.data, selectedName) : undefined), [ai, history.data, selectedName]);
   const insights = useChartInsights(chart, historyPoints, JSON.stringify([selectedName, agg, quantile, groupBy, filters, historyStep]));
+  const kindLabel = useCallback((k: KindName) => t(`aiops.kind.${k}`), [t]);
+  const drawnStep = result.data?.stepSeconds ?? 0;
+  const { x: insightX, insights: drawnInsights } = insights;
+  const marked = useMemo(
+    () => (storedAnomalies ? withStoredAnomalies({ x: insightX, insights: drawnInsights }, 0, storedAnomalies, drawnStep, kindLabel) : drawnInsights),
+    [storedAnomalies, insightX, drawnInsights, drawnStep, kindLabel],
+  );
 
   const formError = result.isError && isFormError(result.error);
 
@@ -173,7 +212,7 @@ export default function MetricsPage() {
                     <Field id="m-q" label={t('metrics.quantile')} className="narrow">
                       {(control) => (
                         <select {...control} value={String(quantile)} onChange={(e) => update({ quantile: e.target.value })}>
-                          {['0.5', '0.9', '0.95', '0.99', '0.999'].map((q) => (
+                          {withCurrent(QUANTILES, String(quantile)).map((q) => (
                             <option key={q} value={q}>
                               p{Number(q) * 100}
                             </option>
@@ -244,8 +283,17 @@ export default function MetricsPage() {
                         yAxisFormat={(v) => (['ms', 's', 'us', 'ns', 'By'].includes(unit) ? formatWithUnit(v, unit) : formatCompact(v))}
                         legend
                         onBrush={range.zoom}
-                        insights={insights.insights}
+                        insights={marked}
                       />
+                      {single && stored.isError && (
+                        <p className="muted small">{t('metrics.storedFailed', { reason: describeError(stored.error, t).title })}</p>
+                      )}
+                      {!!storedAnomalies?.length && (
+                        <p className="muted small" data-testid="stored-anomalies">
+                          {t('metrics.stored', { count: storedAnomalies.length, n: formatCount(storedAnomalies.length) })}{' '}
+                          <Link to={linkTo('/anomalies', { signal: 'metric' })}>{t('metrics.storedLink')}</Link>
+                        </p>
+                      )}
                       {ai && <InsightSummary history={history} chart={chart} insights={insights} colors={colors} />}
                     </>
                   )}
