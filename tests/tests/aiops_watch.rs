@@ -868,6 +868,7 @@ async fn finds_incidents_on_the_right_series_and_never_announces_twice() -> anyh
             ("AIRIS_AIOPS__LISTEN", listen.as_str()),
             ("AIRIS_AIOPS__WATCH__INTERVAL_SECS", "1"),
             ("AIRIS_AIOPS__WATCH__SETTLE_SECS", "0"),
+            ("AIRIS_AIOPS__WATCH__LATE_SECS", "0"),
             ("AIRIS_AIOPS__WATCH__BACKFILL_MINUTES", "40"),
         ],
     )?;
@@ -1341,19 +1342,24 @@ async fn metric_anomalies(endpoint: &str, first: u64) -> anyhow::Result<()> {
         [equals("c"), contains("c")],
         "filters sorted by key, operator and value"
     );
-    // Nothing on queue a, which no rule names; the metric signal lists
-    // only this one.
-    let queue_a = AnomalyFilter {
-        metric: Some(MetricSeriesSelector {
-            filters: vec![equals("a")],
-            ..queue_c.clone()
-        }),
-        ..Default::default()
-    };
-    assert_eq!(
-        list_all(&mut anomalies, history, Some(queue_a), 0).await?,
-        []
-    );
+    // The metric signal lists only this one; a RED signal with a metric
+    // series could never match, and is refused.
+    let status = anomalies
+        .list_anomalies(authed(
+            ListAnomaliesRequest {
+                time_range: Some(history),
+                filter: Some(AnomalyFilter {
+                    signals: vec![Signal::LatencyP95 as i32],
+                    ..asked.clone()
+                }),
+                page: None,
+            },
+            TOKEN,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().starts_with("filter.signals"), "{status:?}");
     let by_signal = AnomalyFilter {
         signals: vec![Signal::Metric as i32],
         ..Default::default()

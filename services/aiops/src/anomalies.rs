@@ -69,6 +69,12 @@ impl Filter {
                         )));
                     }
                 }
+                if signals.iter().any(|&s| s != Signal::Metric) {
+                    return Err(Error::InvalidArgument(format!(
+                        "{field}.signals: a metric series' anomalies are SIGNAL_METRIC; leave \
+                         the others out with metric"
+                    )));
+                }
                 crate::stored::check_metric_selector(&format!("{field}.metric"), selector)?;
                 MetricKey::of(selector)
             }

@@ -67,10 +67,15 @@ pub(crate) fn check_metric_selector(
             ));
         }
     }
-    if metric.step_seconds != 0 || metric.history_minutes != 0 {
-        return invalid(format!(
-            "{field}: rules judge whole minutes; leave step_seconds and history_minutes 0"
-        ));
+    for (name, value) in [
+        ("step_seconds", metric.step_seconds),
+        ("history_minutes", metric.history_minutes),
+    ] {
+        if value != 0 {
+            return invalid(format!(
+                "{field}.{name}: series are judged a whole minute at a time; leave it 0"
+            ));
+        }
     }
     Ok(())
 }

@@ -179,7 +179,9 @@ impl Evaluator {
         tenant_end: impl Fn(&str) -> u32,
     ) -> Snapshot {
         let client = store.client();
-        let live = std::mem::take(&mut self.live);
+        // A copy: the metric series the rules name are asked for again by
+        // every pass until the next load.
+        let live = self.live.clone();
         let mut resolved = Vec::new();
         // Judged a tenant at a time, on data read once for its rules.
         let mut due: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();

@@ -195,7 +195,7 @@ impl Watcher {
             })
             .unwrap_or(false);
         let mut metrics = self.alerts.metric_series();
-        let active: BTreeMap<String, u32> = store::active_tenants(self.store.client(), since)
+        let active: BTreeMap<String, u32> = store::active_tenants(self.store.client(), since, now)
             .await
             .map_err(airis_analytics::Error::from)?
             .into_iter()
@@ -313,19 +313,18 @@ impl Watcher {
             {
                 Ok(points) => points,
                 Err(crate::Error::Query(airis_analytics::Error::NotFound(_))) => Vec::new(),
-                Err(error @ crate::Error::Query(airis_analytics::Error::Store(_))) => {
-                    return Err(error);
-                }
-                // What QueryMetrics refuses for this metric (an aggregation
-                // its type does not have) is refused every minute: said
-                // once.
+                // The RED series of these minutes are judged already, so
+                // the pass goes on: a series that cannot be read (the
+                // store failing on it, or QueryMetrics refusing it, as an
+                // aggregation its type does not have) misses these minutes
+                // and is tried again from the next; said once.
                 Err(error) => {
                     if watch.refused.insert(metric.clone()) {
                         tracing::warn!(
                             tenant = watch.tenant.as_str(),
                             metric = %selector.metric_name,
                             %error,
-                            "a metric series a rule names cannot be read; tried again each minute"
+                            "a metric series a rule names could not be read; its minutes are skipped"
                         );
                     }
                     Vec::new()
@@ -366,10 +365,16 @@ impl Watcher {
             found.iter().map(|r| r.minute).min(),
             found.iter().map(|r| r.minute).max(),
         ) {
-            let stored = store::stored_keys(self.store.client(), &watch.tenant, first, last)
-                .await
-                .map_err(airis_analytics::Error::from)?;
-            found.retain(|row| !stored.contains(&row.key()));
+            // Unreadable: written all the same (a copy at worst), as the
+            // detectors have judged these minutes.
+            match store::stored_keys(self.store.client(), &watch.tenant, first, last).await {
+                Ok(stored) => found.retain(|row| !stored.contains(&row.key())),
+                Err(error) => tracing::warn!(
+                    tenant = watch.tenant.as_str(),
+                    %error,
+                    "stored anomalies not read; what was found is written as it is"
+                ),
+            }
         }
         // The token tells this insert from others of the same minutes (a
         // metric series judged from its backfill).

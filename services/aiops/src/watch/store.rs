@@ -67,17 +67,20 @@ struct LoadedState {
 }
 
 /// Tenants with spans in the minutes since `since` (Unix seconds), with
-/// the newest minute that has any.
+/// the newest minute up to `now` that has any (a span stamped in the
+/// future says nothing of the minutes before it).
 pub async fn active_tenants(
     client: &clickhouse::Client,
     since: u32,
+    now: u32,
 ) -> Result<Vec<(String, u32)>, clickhouse::error::Error> {
     client
         .query(&format!(
             "SELECT toString(TenantId), toUInt32(max(Minute)) FROM {MINUTE_COUNTS} \
-             WHERE Minute >= toDateTime(?) GROUP BY TenantId ORDER BY 1"
+             WHERE Minute >= toDateTime(?) AND Minute <= toDateTime(?) GROUP BY TenantId ORDER BY 1"
         ))
         .bind(since)
+        .bind(now)
         .fetch_all()
         .await
 }

@@ -853,9 +853,11 @@ export const AnomalyService: GenService<{
    * of the minute they were found in), newest first, paged.
    * INVALID_ARGUMENT: no time range, or its start not before its end
    * (`time_range`); a min_score outside [0, 1] (`filter.min_score`); a
-   * metric series QueryMetrics refuses, or with step_seconds or
-   * history_minutes set (`filter.metric.<field>`); a page token not from
-   * this RPC (`page.page_token`).
+   * metric series without metric_name or aggregation, with a filter
+   * without key or operator, or with step_seconds or history_minutes set
+   * (`filter.metric.<field>`); service_name, operation or a signal other
+   * than SIGNAL_METRIC beside a metric series (`filter.<field>`); a page
+   * token not from this RPC (`page.page_token`).
    * RESOURCE_EXHAUSTED: a page size above 1,000 (`page.page_size`); a time
    * range longer than the query service's maximum.
    * UNAVAILABLE: the store is unreachable; safe to retry.
