@@ -48,3 +48,48 @@ test('the keyboard reaches the navigation, the time picker and the page', async 
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/services\/[^/?]+/);
 });
+
+test('the time picker and the account menu take the focus, close on Escape and give it back', async ({ page }) => {
+  await signIn(page, undefined, 'en', '/services?from=now-1h&to=now');
+  await expect(page.getByTestId('service-row').first()).toBeVisible();
+
+  const range = page.getByRole('button', { name: /^Time range:/ });
+  await range.focus();
+  await page.keyboard.press('Enter');
+  const picker = page.getByRole('dialog', { name: 'Time range' });
+  await expect(picker).toBeVisible();
+  await expect(range).toHaveAttribute('aria-expanded', 'true');
+  // The range shown has the focus.
+  await expect(picker.getByRole('button', { name: 'Last 1 hour' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(picker).toBeHidden();
+  await expect(range).toBeFocused();
+  await expect(range).toHaveAttribute('aria-expanded', 'false');
+
+  // A preset chosen by keyboard closes the picker and leaves the focus on its button.
+  await page.keyboard.press('Enter');
+  await picker.getByRole('button', { name: 'Last 15 minutes' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(picker).toBeHidden();
+  await expect(range).toBeFocused();
+  await expect(page).toHaveURL(/from=now-15m/);
+
+  const account = page.getByRole('button', { name: 'Account menu for admin' });
+  await account.focus();
+  await page.keyboard.press('Enter');
+  const menu = page.getByRole('dialog', { name: 'Account' });
+  await expect(menu).toBeVisible();
+  await expect(menu).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(menu.getByRole('button', { name: 'Sign out' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
+  await expect(account).toBeFocused();
+  // Not modal: Tab past its last control leaves it, and it closes.
+  await page.keyboard.press('Enter');
+  await expect(menu).toBeVisible();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await expect(menu).toBeHidden();
+  await expect(page).toHaveURL(/\/services/);
+});

@@ -15,11 +15,26 @@ test('signing in, in English and in Korean', async ({ page }) => {
   await expectAccessible(page);
   await screenshot(page, 'login', 'en');
 
-  await page.getByLabel('Tenant').fill(TENANT);
+  // Sent empty: each field says what it needs, linked to it (aria-invalid,
+  // aria-describedby), and the first one has the focus.
+  const tenant = page.getByLabel('Tenant');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(tenant).toBeFocused();
+  await expect(tenant).toHaveAttribute('aria-invalid', 'true');
+  await expect(tenant).toHaveAccessibleDescription('Enter the tenant.');
+  await expect(page.getByLabel('Password', { exact: true })).toHaveAccessibleDescription('Enter your password.');
+
+  await tenant.fill(TENANT);
   await page.getByLabel('User name').fill(ADMIN.username);
   await page.getByLabel('Password', { exact: true }).fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toHaveText('The tenant, user name or password is wrong.');
+  // The refusal describes every field, and the focus goes back to the first.
+  for (const field of [tenant, page.getByLabel('User name'), page.getByLabel('Password', { exact: true })]) {
+    await expect(field).toHaveAttribute('aria-invalid', 'true');
+    await expect(field).toHaveAccessibleDescription('The tenant, user name or password is wrong.');
+  }
+  await expect(tenant).toBeFocused();
 
   await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   await page.getByRole('button', { name: 'Sign in' }).click();

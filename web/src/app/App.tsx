@@ -1,10 +1,10 @@
 // Providers: data fetching, session restore, router.
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { useEffect } from 'react';
-import { RouterProvider } from 'react-router';
+import { BrowserRouter } from 'react-router';
 import { shouldRetry } from '../api/errors';
 import { restoreSession } from '../api/session';
-import { router } from './routes';
+import { AppRoutes } from './routes';
 
 const client = new QueryClient({
   defaultOptions: {
@@ -25,7 +25,9 @@ export function App() {
   }, []);
   return (
     <QueryClientProvider client={client}>
-      <RouterProvider router={router} />
+      <BrowserRouter>
+        <AppRoutes />
+      </BrowserRouter>
     </QueryClientProvider>
   );
 }

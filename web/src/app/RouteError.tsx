@@ -1,9 +1,7 @@
 import { useTranslation } from 'react-i18next';
-import { useRouteError } from 'react-router';
 
-export function RouteError() {
+export function RouteError({ error }: { error: unknown }) {
   const { t } = useTranslation();
-  const error = useRouteError();
   const message = error instanceof Error ? error.message : String(error);
   return (
     <div className="page">

@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import en from './en.json';
-import ko from './ko.json';
+import { en, ko, PARTS } from './all';
+import alertsKo from './alerts.ko.json';
+import coreKo from './ko.json';
 
 type Tree = { [k: string]: string | Tree };
 
@@ -37,6 +38,22 @@ describe('translations', () => {
   it('use the same interpolation variables', () => {
     const vars = (s: string) => [...s.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1]).sort();
     for (const [k, v] of enKeys) expect(vars(koKeys.get(k) ?? ''), k).toEqual(vars(v));
+  });
+  it('keep each section in one part, the same in both languages', () => {
+    expect(PARTS.core.filter((k) => PARTS.alerts.includes(k))).toEqual([]);
+    expect(Object.keys(coreKo).sort()).toEqual([...PARTS.core].sort());
+    expect(Object.keys(alertsKo).sort()).toEqual([...PARTS.alerts].sort());
+  });
+  it('use the alert pages\' strings on those pages only (they load with them)', () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const alertPages = new URL('../pages/alerts/', import.meta.url).pathname;
+    const outside: string[] = [];
+    const key = new RegExp(`['"\`](${PARTS.alerts.join('|')})\\.[a-zA-Z]`);
+    for (const file of sources(root)) {
+      if (file.startsWith(alertPages)) continue;
+      if (key.test(readFileSync(file, 'utf8'))) outside.push(file);
+    }
+    expect(outside).toEqual([]);
   });
   it('cover every literal key used in the code', () => {
     const root = new URL('..', import.meta.url).pathname;

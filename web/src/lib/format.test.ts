@@ -62,7 +62,7 @@ describe('intervals and spans in words', () => {
     expect(formatSpan(1, 'hour')).toBe('1 hour');
     expect(formatSpan(2, 'day')).toBe('2 days');
   });
-  it('writes 초, 분, 시간, 일 in Korean, latencies keeping SI symbols', () => {
+  it('writes 초, 분, 시간, 일 in Korean, latencies below a second keeping SI symbols', () => {
     setFormatLocale('ko');
     expect(formatInterval(10_000)).toBe('10초');
     expect(formatInterval(300_000)).toBe('5분');
@@ -71,8 +71,17 @@ describe('intervals and spans in words', () => {
     expect(formatInterval(2 * 86_400_000)).toBe('2일');
     expect(formatSpan(15, 'minute')).toBe('15분');
     expect(formatSpan(24, 'hour')).toBe('24시간');
-    expect(formatDurationNanos(1_200_000_000n)).toBe('1.2 s');
+    expect(formatInterval(250)).toBe('250 ms');
+    expect(formatDurationNanos(1_200_000_000n)).toBe('1.2초');
+    expect(formatDurationNanos(1_500_000_000n)).toBe('1.5초');
+    expect(formatDurationNanos(59_994_000_000n)).toBe('59.99초');
     expect(formatDurationNanos(125_000_000_000n)).toBe('2분 5초');
+    expect(formatDurationNanos(3_725_000_000_000n)).toBe('1시간 2분');
+    expect(formatDurationNanos(-1_500_000_000n)).toBe('-1.5초');
+    expect(formatDurationNanos(250_000_000n)).toBe('250 ms');
+    expect(formatDurationNanos(1_500n)).toBe('1.5 µs');
+    expect(formatWithUnit(1.5, 's')).toBe('1.5초');
+    expect(formatWithUnit(250, 'ms')).toBe('250 ms');
     setFormatLocale('en');
   });
 });

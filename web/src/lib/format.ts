@@ -24,9 +24,10 @@ function numberFormat(options?: Intl.NumberFormatOptions): Intl.NumberFormat {
 }
 
 /**
- * A latency in nanoseconds as "850 µs", "12.3 ms", "1.24 s" (SI symbols in
- * every language); from a minute on in minutes and hours, as
- * formatInterval writes them: "2 min 5 s", "2분 5초".
+ * A latency in nanoseconds as "850 µs", "12.3 ms", "1.24 s"; seconds and
+ * up in the words formatInterval uses, so one page never mixes "1.24 s"
+ * with "2분 5초": "1.24초", "2분 5초" in Korean. Below a second the SI
+ * symbols (ns, µs, ms) in every language.
  */
 export function formatDurationNanos(nanos: bigint | number): string {
   const ns = typeof nanos === 'bigint' ? Number(nanos) : nanos;
@@ -37,7 +38,7 @@ export function formatDurationNanos(nanos: bigint | number): string {
   if (abs < 1_000) return `${nf(ns, 0)} ns`;
   if (abs < 1_000_000) return `${nf(ns / 1_000, abs < 10_000 ? 1 : 0)} µs`;
   if (abs < 1_000_000_000) return `${nf(ns / 1_000_000, abs < 10_000_000 ? 2 : abs < 100_000_000 ? 1 : 0)} ms`;
-  if (abs < 60_000_000_000) return `${nf(ns / 1_000_000_000, 2)} s`;
+  if (abs < 60_000_000_000) return shortUnit(ns / 1_000_000_000, 'second', 2);
   return (ns < 0 ? '-' : '') + unitParts(Math.round(abs / 1_000_000_000), 2);
 }
 
@@ -54,9 +55,9 @@ const CLOCK_UNITS: [ClockUnit, number][] = [
 // (Korean: 10초, 5분, 1시간, 2일).
 const EN_SYMBOLS: Record<ClockUnit, string> = { day: 'd', hour: 'h', minute: 'min', second: 's' };
 
-function shortUnit(n: number, unit: ClockUnit): string {
-  if (locale.startsWith('en')) return `${numberFormat().format(n)} ${EN_SYMBOLS[unit]}`;
-  return numberFormat({ style: 'unit', unit, unitDisplay: 'short' }).format(n);
+function shortUnit(n: number, unit: ClockUnit, maximumFractionDigits = 0): string {
+  if (locale.startsWith('en')) return `${numberFormat({ maximumFractionDigits }).format(n)} ${EN_SYMBOLS[unit]}`;
+  return numberFormat({ style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits }).format(n);
 }
 
 /** Whole seconds in days, hours, minutes and seconds, the `most` largest from the first that is not zero. */

@@ -6,7 +6,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation } from 'react-router';
 import { isConflict } from '../../api/errors';
-import { useDeleteRule, useListRules } from '../../api/hooks';
+import { useDeleteRule, useListRules } from '../../api/alertHooks';
 import { hasRole } from '../../api/session';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { useUser } from '../../app/useSession';

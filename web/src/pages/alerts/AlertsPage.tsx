@@ -6,7 +6,7 @@
 // value and the silences that muted it; Silence opens a new silence of it.
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { useListAlerts, useRule } from '../../api/hooks';
+import { useListAlerts, useRule } from '../../api/alertHooks';
 import { hasRole } from '../../api/session';
 import { useTimeRange } from '../../app/timeRange';
 import { useLinkTo, useUrlState } from '../../app/urlState';

@@ -3,7 +3,7 @@
 // when, to which webhook, the group (its labels; the group key on hover),
 // firing or resolved with the counts, delivered or why not.
 import { useTranslation } from 'react-i18next';
-import { useListNotifications } from '../../api/hooks';
+import { useListNotifications } from '../../api/alertHooks';
 import { useUrlState } from '../../app/urlState';
 import { NameField } from '../../components/Field';
 import { Pager } from '../../components/Pager';

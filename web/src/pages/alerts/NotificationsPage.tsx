@@ -5,7 +5,7 @@
 // until one exists, with a policy to start from.
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useNotificationPolicy } from '../../api/hooks';
+import { useNotificationPolicy } from '../../api/alertHooks';
 import { hasRole } from '../../api/session';
 import { useUrlState } from '../../app/urlState';
 import { useUser } from '../../app/useSession';

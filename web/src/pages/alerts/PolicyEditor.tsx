@@ -9,7 +9,7 @@ import type { TFunction } from 'i18next';
 import { useEffect, useMemo, useRef, useState, type FocusEvent, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isFormError } from '../../api/errors';
-import { useUpdateNotificationPolicy } from '../../api/hooks';
+import { useUpdateNotificationPolicy } from '../../api/alertHooks';
 import { Field, type ControlProps } from '../../components/Field';
 import { SaveError } from '../../components/states';
 import type { NotificationPolicy } from '../../gen/airis/aiops/v1/alert_pb';

@@ -7,7 +7,7 @@ import { fromJsonString, toJsonString } from '@bufbuild/protobuf';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { isFormError } from '../../api/errors';
-import { useTestRule } from '../../api/hooks';
+import { useTestRule } from '../../api/alertHooks';
 import { useTimeRange } from '../../app/timeRange';
 import { Chart, type ChartSeries } from '../../components/Chart';
 import { ChartSkeleton, Empty, FormError, Panel, QueryState } from '../../components/states';

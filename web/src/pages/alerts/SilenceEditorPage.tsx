@@ -8,7 +8,7 @@ import { useMemo, useRef, useState, type FocusEvent, type FormEvent } from 'reac
 import { useTranslation } from 'react-i18next';
 import { Link, useLocation, useNavigate, useParams } from 'react-router';
 import { isFormError } from '../../api/errors';
-import { useCreateSilence, useExpireSilence, useSilence, useUpdateSilence } from '../../api/hooks';
+import { useCreateSilence, useExpireSilence, useSilence, useUpdateSilence } from '../../api/alertHooks';
 import { hasRole } from '../../api/session';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { useUser } from '../../app/useSession';

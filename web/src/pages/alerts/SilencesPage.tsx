@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { useExpireSilence, useListSilences } from '../../api/hooks';
+import { useExpireSilence, useListSilences } from '../../api/alertHooks';
 import { hasRole } from '../../api/session';
 import { useLinkTo, useUrlState } from '../../app/urlState';
 import { useUser } from '../../app/useSession';

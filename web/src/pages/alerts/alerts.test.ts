@@ -2,8 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import i18next, { type TFunction } from 'i18next';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AlertSchema, AlertState, type Alert } from '../../gen/airis/aiops/v1/alert_pb';
-import en from '../../i18n/en.json';
-import ko from '../../i18n/ko.json';
+import { en, ko } from '../../i18n/all';
 import { setFormatLocale } from '../../lib/format';
 import { msToNanos } from '../../lib/time';
 import {

@@ -10,8 +10,7 @@ import {
   RouteSchema,
   type NotificationPolicy,
 } from '../../gen/airis/aiops/v1/alert_pb';
-import en from '../../i18n/en.json';
-import ko from '../../i18n/ko.json';
+import { en, ko } from '../../i18n/all';
 import {
   addChildRoute,
   ALERTMANAGER_RECEIVER,

@@ -10,7 +10,7 @@ import {
 } from '../../gen/airis/aiops/v1/alert_pb';
 import { Signal } from '../../gen/airis/aiops/v1/anomaly_pb';
 import { Aggregation, MatchOperator } from '../../gen/airis/analytics/v1/query_pb';
-import en from '../../i18n/en.json';
+import { en } from '../../i18n/all';
 import { setFormatLocale } from '../../lib/format';
 import {
   conditionText,
