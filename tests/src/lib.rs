@@ -233,6 +233,10 @@ impl Settings {
                 listen: ANY_PORT.to_owned(),
                 ..self.aiops.clone()
             },
+            delta: airis_delta::DeltaConfig {
+                listen: ANY_PORT.to_owned(),
+                ..Default::default()
+            },
             auth: self.auth.clone(),
             server: self.server.clone(),
             ..Config::default()
@@ -324,6 +328,27 @@ impl AiopsServer {
         let started = running.start(&settings.config(), &[Service::Aiops]).await?;
         Ok(Self {
             endpoint: format!("http://{}", started.aiops.listen),
+            running,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
+    }
+}
+
+/// The delta service running in this process, on 127.0.0.1:0.
+pub struct DeltaServer {
+    pub endpoint: String,
+    running: Running,
+}
+
+impl DeltaServer {
+    pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        let started = running.start(&settings.config(), &[Service::Delta]).await?;
+        Ok(Self {
+            endpoint: format!("http://{}", started.delta.listen),
             running,
         })
     }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use airis_aiops::AiopsConfig;
 use airis_analytics::AnalyticsConfig;
+use airis_delta::DeltaConfig;
 use airis_gateway::{GatewayConfig, UiConfig};
 use airis_ingestion::IngestionConfig;
 use airis_runtime::listen::Listener;
@@ -28,6 +29,7 @@ pub struct Config {
     pub ingestion: IngestionConfig,
     pub analytics: AnalyticsConfig,
     pub aiops: AiopsConfig,
+    pub delta: DeltaConfig,
     pub gateway: GatewayConfig,
     pub ui: UiConfig,
 }
@@ -53,6 +55,9 @@ pub enum Service {
     Analytics,
     /// Anomaly detection and forecasting (`AnomalyService`).
     Aiops,
+    /// Change analysis: canary against baseline, before against after
+    /// (`DeltaService`).
+    Delta,
     /// Logins and tokens (AuthService), the JWKS document, the edge's token
     /// check and the UI's files.
     Gateway,
@@ -65,6 +70,7 @@ impl Service {
         Service::Ingestion,
         Service::Analytics,
         Service::Aiops,
+        Service::Delta,
         Service::Gateway,
     ];
 }
@@ -183,6 +189,24 @@ pub async fn start(
             )
             .await
             .context("aiops")
+        });
+    }
+
+    if services.contains(&Service::Delta) {
+        let listener = bind(&config.delta.listen, "delta.listen").await?;
+        started.delta.listen = listener.describe();
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_delta::run(
+                listener,
+                &config.delta,
+                &config.clickhouse,
+                &config.auth,
+                &config.server,
+                shutdown,
+            )
+            .await
+            .context("delta")
         });
     }
 

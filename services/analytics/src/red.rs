@@ -62,7 +62,7 @@ use crate::{
 };
 
 /// A span that is a request into its service.
-const IS_ENTRY: &str =
+pub const IS_ENTRY: &str =
     "SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER')";
 /// Points a series gets when the request leaves the step to us.
 const TARGET_POINTS: u32 = 60;

@@ -516,20 +516,37 @@ impl TopKRow {
 
 // === span filters ===
 
-/// A validated [`SpanFilter`] as a WHERE condition on [`TRACES`].
-struct SpanConditions {
-    window: Window,
+/// A validated [`SpanFilter`] as a WHERE condition on [`TRACES`]; the
+/// change analysis selects its cohorts with it too, so a cohort means what
+/// a span search means.
+pub struct SpanConditions {
+    pub window: Window,
     /// `TenantId = ? AND <window> AND ...`.
-    sql: Sql,
+    pub sql: Sql,
     /// Whether anything beyond the tenant and the window is filtered.
-    narrowed: bool,
+    pub narrowed: bool,
 }
 
 impl SpanConditions {
     fn new(tenant: &Tenant, filter: Option<&SpanFilter>, limits: &Limits) -> Result<Self, Error> {
+        Self::named("filter", tenant, filter, limits)
+    }
+
+    /// The conditions of `filter`, whose errors name it `field` (for
+    /// example `baseline.spans.kind`).
+    pub fn named(
+        field: &str,
+        tenant: &Tenant,
+        filter: Option<&SpanFilter>,
+        limits: &Limits,
+    ) -> Result<Self, Error> {
         let default = SpanFilter::default();
         let filter = filter.unwrap_or(&default);
-        let window = Window::from_proto("filter.time_range", filter.time_range.as_ref(), limits)?;
+        let window = Window::from_proto(
+            &format!("{field}.time_range"),
+            filter.time_range.as_ref(),
+            limits,
+        )?;
         let mut sql = Sql::default();
         sql.tenant(tenant).push(" AND ");
         window.sql(&mut sql, "Timestamp");
@@ -555,19 +572,20 @@ impl SpanConditions {
         if !filter.operation.is_empty() {
             sql.push_bind(" AND SpanName = ?", filter.operation.as_str());
         }
-        let kind = query::known_enum::<SpanKind>("filter.kind", filter.kind)?;
+        let kind = query::known_enum::<SpanKind>(&format!("{field}.kind"), filter.kind)?;
         if kind != SpanKind::Unspecified {
             sql.push_bind(" AND SpanKind IN ?", kind_names(kind));
         }
-        let status = query::known_enum::<StatusCode>("filter.status_code", filter.status_code)?;
+        let status =
+            query::known_enum::<StatusCode>(&format!("{field}.status_code"), filter.status_code)?;
         if status != StatusCode::Unspecified {
             sql.push_bind(" AND StatusCode IN ?", status_names(status));
         }
         let (min, max) = (filter.min_duration_nano, filter.max_duration_nano);
         if min != 0 && max != 0 && min > max {
-            return Err(Error::InvalidArgument(
-                "filter.min_duration_nano: must not be more than max_duration_nano".to_owned(),
-            ));
+            return Err(Error::InvalidArgument(format!(
+                "{field}.min_duration_nano: must not be more than max_duration_nano"
+            )));
         }
         if min != 0 {
             sql.push_bind(" AND Duration >= ?", min);
@@ -576,7 +594,7 @@ impl SpanConditions {
             sql.push_bind(" AND Duration <= ?", max);
         }
         for (i, attribute) in filter.attributes.iter().enumerate() {
-            let field = format!("filter.attributes[{i}]");
+            let field = format!("{field}.attributes[{i}]");
             let scope =
                 query::known_enum::<AttributeScope>(&format!("{field}.scope"), attribute.scope)?;
             let map = match scope {

@@ -1,0 +1,79 @@
+//! AIRIS-MON delta: `airis.delta.v1.DeltaService`, change analysis.
+//!
+//! A comparison reads each cohort as counts aggregated by ClickHouse
+//! ([`cohort`]): per service, operation and duration bin of a 1 % grid,
+//! errors alongside. [`judge`] runs the tests of every operation on those
+//! counts ([`stats`]: Mann-Whitney U, Hodges-Lehmann, Kolmogorov-Smirnov,
+//! Wilson, Fisher's exact, the two-proportion z-test, Benjamini-Hochberg),
+//! and turns them into a verdict with reasons in English and Korean. The
+//! statistics and the judging are plain Rust without I/O, so the
+//! calibration tests run them on generated cohorts.
+
+pub mod cohort;
+mod error;
+pub mod judge;
+pub mod options;
+mod service;
+pub mod stats;
+
+use airis_analytics::{Limits, query::Store};
+use airis_runtime::{
+    Shutdown,
+    auth::{AuthConfig, AuthConfigError, Authenticator},
+    clickhouse::ClickHouseConfig,
+    grpc::{self, ServerConfig, Services},
+    listen::Listener,
+};
+
+pub use error::Error;
+pub use service::Delta;
+
+/// Configuration of the delta service (`[delta]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeltaConfig {
+    /// gRPC listen address.
+    pub listen: String,
+    /// Most (service, operation, duration bin) groups one cohort may
+    /// hold: about 40 bytes each in memory, and the bound on the work of
+    /// the tests.
+    pub max_groups: u64,
+    /// Bounds on the cohorts' queries (time range, query time, rows read),
+    /// as the query service's.
+    pub limits: Limits,
+}
+
+impl Default for DeltaConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:4360".to_owned(),
+            max_groups: 500_000,
+            limits: Limits::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    #[error(transparent)]
+    Serve(#[from] grpc::ServeError),
+}
+
+/// Serves the delta service on `listener` until `shutdown`.
+pub async fn run(
+    listener: impl Into<Listener>,
+    config: &DeltaConfig,
+    clickhouse: &ClickHouseConfig,
+    auth: &AuthConfig,
+    server: &ServerConfig,
+    shutdown: Shutdown,
+) -> Result<(), StartError> {
+    let store = Store::new(clickhouse.client(), config.limits.clone());
+    let delta = Delta::new(Authenticator::new(auth)?, store, config.max_groups);
+    let mut services = Services::new();
+    services.add(delta.into_server());
+    grpc::serve(listener, services, server, shutdown).await?;
+    Ok(())
+}

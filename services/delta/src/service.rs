@@ -1,0 +1,86 @@
+//! The tonic service: the caller's tenant, both cohorts read at once, then
+//! the comparison on a blocking thread (it is CPU work: bins of every
+//! operation).
+
+use airis_analytics::query::Store;
+use airis_proto::airis::delta::v1::{
+    CompareRequest, CompareResponse,
+    delta_service_server::{DeltaService, DeltaServiceServer},
+};
+use airis_proto::tonic::{self, Request, Response, Status};
+use airis_runtime::auth::{Access, Authenticator};
+use tracing::Instrument as _;
+
+use crate::options::Options;
+use crate::{Error, cohort, judge};
+
+/// The delta service.
+#[derive(Clone)]
+pub struct Delta {
+    auth: Authenticator,
+    store: Store,
+    max_groups: u64,
+}
+
+impl Delta {
+    pub fn new(auth: Authenticator, store: Store, max_groups: u64) -> Self {
+        Self {
+            auth,
+            store,
+            max_groups,
+        }
+    }
+
+    pub fn into_server(self) -> DeltaServiceServer<Self> {
+        DeltaServiceServer::new(self)
+    }
+
+    async fn compare(
+        &self,
+        tenant: &airis_runtime::tenant::Tenant,
+        request: CompareRequest,
+    ) -> Result<CompareResponse, Error> {
+        let options = Options::from_proto("options", request.options.as_ref())?;
+        let (baseline, candidate) = tokio::try_join!(
+            cohort::read(
+                &self.store,
+                tenant,
+                "baseline",
+                request.baseline.as_ref(),
+                &options,
+                self.max_groups
+            ),
+            cohort::read(
+                &self.store,
+                tenant,
+                "candidate",
+                request.candidate.as_ref(),
+                &options,
+                self.max_groups
+            ),
+        )?;
+        tokio::task::spawn_blocking(move || judge::compare(&baseline, &candidate, &options))
+            .await
+            .map_err(|e| Error::Internal(format!("Compare: {e}")))
+    }
+}
+
+#[tonic::async_trait]
+impl DeltaService for Delta {
+    async fn compare(
+        &self,
+        request: Request<CompareRequest>,
+    ) -> Result<Response<CompareResponse>, Status> {
+        let span = tracing::info_span!("delta", rpc = "Compare", tenant = tracing::field::Empty);
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
+        async move {
+            let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+            tracing::Span::current().record("tenant", tenant.as_str());
+            let answer = Delta::compare(self, &tenant, request.into_inner()).await?;
+            Ok(Response::new(answer))
+        }
+        .instrument(span)
+        .await
+        .map_err(|error: Error| error.into())
+    }
+}

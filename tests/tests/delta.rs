@@ -1,0 +1,500 @@
+//! Compare end to end: two versions of two services go through the real
+//! pipeline (OTLP → Kafka → loader → ClickHouse), then the delta service
+//! judges them as `airis serve delta` runs it. The slower version fails
+//! with its operation named first, the unchanged one passes, an empty,
+//! tiny or one-sided cohort is inconclusive, another tenant sees none of
+//! the spans, and bad requests are refused naming the field. The counts
+//! and quantiles are checked against the spans that were sent.
+
+use std::time::Duration;
+
+use airis_analytics::query::Store;
+use airis_proto::airis::analytics::v1::{
+    AttributeFilter, AttributeScope, MatchOperator, SpanFilter, StatusCode as FilterStatus,
+};
+use airis_proto::airis::common::v1::TimeRange;
+use airis_proto::airis::delta::v1::{
+    Cohort, CompareOptions, CompareRequest, CompareResponse, Severity, Signal, Verdict,
+    delta_service_client::DeltaServiceClient,
+};
+use airis_proto::kv::kv;
+use airis_proto::otlp::tonic::{
+    collector::trace::v1::ExportTraceServiceRequest,
+    resource::v1::Resource,
+    trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::SpanKind, status::StatusCode},
+};
+use airis_proto::tonic::{Code, Request, transport::Channel};
+use airis_store::tables::TRACES;
+use airis_tests::{
+    DeltaServer, OTHER_TOKEN, Pipeline, Settings, TOKEN,
+    otlp::{authed, now_unix_nano, span_id, trace_client, trace_id},
+    wait_for_count,
+};
+
+const MS: u64 = 1_000_000;
+const MIN: u64 = 60_000_000_000;
+/// Spans of each (service, version, operation).
+const V1_SPANS: u64 = 600;
+const V2_SPANS: u64 = 300;
+
+/// A deterministic stream of uniform numbers in (0, 1).
+struct Uniform(u64);
+
+impl Uniform {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+    }
+
+    /// Log-normal around `median_ms` (spread 0.3), in nanoseconds.
+    fn duration(&mut self, median_ms: f64) -> u64 {
+        let (u, v) = (self.next(), self.next());
+        let normal = (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos();
+        (median_ms * (0.3 * normal).exp() * MS as f64) as u64
+    }
+}
+
+/// What one (service, version) sends: its operations, each with a median
+/// and an error rate.
+struct Version {
+    service: &'static str,
+    version: &'static str,
+    spans: u64,
+    /// (operation, median ms, every n-th span an error)
+    operations: [(&'static str, f64, u64); 2],
+}
+
+const SENT: [Version; 4] = [
+    Version {
+        service: "checkout",
+        version: "v1",
+        spans: V1_SPANS,
+        operations: [("POST /orders", 80.0, 50), ("GET /cart", 20.0, 50)],
+    },
+    // +30 % on POST /orders, nothing else changed.
+    Version {
+        service: "checkout",
+        version: "v2",
+        spans: V2_SPANS,
+        operations: [("POST /orders", 104.0, 50), ("GET /cart", 20.0, 50)],
+    },
+    Version {
+        service: "catalog",
+        version: "v1",
+        spans: V1_SPANS,
+        operations: [("GET /product", 30.0, 100), ("GET /search", 60.0, 100)],
+    },
+    Version {
+        service: "catalog",
+        version: "v2",
+        spans: V2_SPANS,
+        operations: [("GET /product", 30.0, 100), ("GET /search", 60.0, 100)],
+    },
+];
+
+/// What one (service, version, operation) sent: "checkout v2 GET /cart",
+/// its durations, its errors.
+type Sent = (String, Vec<u64>, u64);
+
+/// The spans of every version, and the durations of each (service,
+/// version, operation) for the checks.
+fn requests(
+    run: u64,
+    start: u64,
+) -> (Vec<ExportTraceServiceRequest>, Vec<Sent>) {
+    // One fixed seed: the same samples every run, so the verdicts below do
+    // not depend on chance.
+    let mut uniform = Uniform(0x9E37_79B9_7F4A_7C15);
+    let mut requests = Vec::new();
+    let mut sent = Vec::new();
+    let mut next = 0;
+    for version in &SENT {
+        let mut spans = Vec::new();
+        for &(operation, median, every) in &version.operations {
+            let mut durations = Vec::new();
+            let mut errors = 0;
+            for i in 0..version.spans {
+                next += 1;
+                let duration = uniform.duration(median);
+                let error = i % every == 0;
+                errors += u64::from(error);
+                durations.push(duration);
+                // Spread over the first 8 minutes of the window.
+                let at = start + (i * 8 * MIN) / version.spans;
+                spans.push(Span {
+                    trace_id: trace_id(run, next),
+                    span_id: span_id(next),
+                    name: operation.to_owned(),
+                    kind: SpanKind::Server as i32,
+                    start_time_unix_nano: at,
+                    end_time_unix_nano: at + duration,
+                    status: Some(Status {
+                        code: if error {
+                            StatusCode::Error
+                        } else {
+                            StatusCode::Ok
+                        } as i32,
+                        message: String::new(),
+                    }),
+                    ..Default::default()
+                });
+            }
+            sent.push((
+                format!("{} {} {operation}", version.service, version.version),
+                durations,
+                errors,
+            ));
+        }
+        for chunk in spans.chunks(200) {
+            requests.push(ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![
+                            kv("service.name", version.service),
+                            kv("service.version", version.version),
+                        ],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![ScopeSpans {
+                        spans: chunk.to_vec(),
+                        ..Default::default()
+                    }],
+                    schema_url: String::new(),
+                }],
+            });
+        }
+    }
+    (requests, sent)
+}
+
+fn cohort(range: TimeRange, service: &str, version: &str) -> Cohort {
+    Cohort {
+        spans: Some(SpanFilter {
+            time_range: Some(range),
+            service_name: service.to_owned(),
+            attributes: vec![AttributeFilter {
+                key: "service.version".into(),
+                operator: MatchOperator::Equals as i32,
+                value: version.to_owned(),
+                scope: AttributeScope::Resource as i32,
+            }],
+            ..Default::default()
+        }),
+        label: version.to_owned(),
+    }
+}
+
+async fn compare(
+    client: &mut DeltaServiceClient<Channel>,
+    token: &str,
+    baseline: Cohort,
+    candidate: Cohort,
+) -> Result<CompareResponse, airis_proto::tonic::Status> {
+    let request = CompareRequest {
+        baseline: Some(baseline),
+        candidate: Some(candidate),
+        options: None,
+    };
+    Ok(client.compare(authed(request, token)).await?.into_inner())
+}
+
+/// The exact `level` quantile as the service defines it: index
+/// floor(level · n) of the sorted durations.
+fn quantile(durations: &[u64], level: f64) -> u64 {
+    let mut sorted = durations.to_vec();
+    sorted.sort_unstable();
+    sorted[((level * sorted.len() as f64) as usize).min(sorted.len() - 1)]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_judges_versions_stored_through_the_pipeline() -> anyhow::Result<()> {
+    let settings = Settings::new("delta");
+    let pipeline = Pipeline::start(settings.clone()).await?;
+    let run = now_unix_nano();
+    let start = now_unix_nano() / MIN * MIN - 10 * MIN;
+    let range = TimeRange {
+        start_unix_nano: start,
+        end_unix_nano: start + 10 * MIN,
+    };
+    let (requests, sent) = requests(run, start);
+    let mut otlp = trace_client(&pipeline.endpoint).await?;
+    for request in requests {
+        otlp.export(authed(request, TOKEN)).await?;
+    }
+    let total: u64 = SENT.iter().map(|v| v.spans * 2).sum();
+    let store = Store::new(settings.clickhouse.client(), Default::default());
+    let seen = wait_for_count(
+        store.client(),
+        &format!("SELECT count() FROM {TRACES}"),
+        total,
+        Duration::from_secs(60),
+    )
+    .await?;
+    assert_eq!(seen, total, "spans stored");
+
+    let server = DeltaServer::start(&settings).await?;
+    let mut client = DeltaServiceClient::connect(server.endpoint.clone()).await?;
+
+    // checkout v2 is 30 % slower on POST /orders: FAIL, that operation
+    // first.
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "checkout", "v1"),
+        cohort(range, "checkout", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Fail as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    let first = &answer.reasons[0];
+    assert_eq!(
+        (first.severity, first.signal),
+        (Severity::Fail as i32, Signal::Latency as i32)
+    );
+    assert_eq!(
+        (first.service_name.as_str(), first.operation.as_str()),
+        ("checkout", "POST /orders"),
+        "{first:#?}"
+    );
+    assert!(
+        first
+            .en
+            .starts_with("checkout POST /orders: typical latency +"),
+        "{}",
+        first.en
+    );
+    assert!(
+        first
+            .ko
+            .starts_with("checkout POST /orders: 일반적인 지연 시간 +"),
+        "{}",
+        first.ko
+    );
+    let orders = answer
+        .operations
+        .iter()
+        .find(|o| o.operation == "POST /orders")
+        .unwrap();
+    let shift = orders.latency.as_ref().unwrap().shift.unwrap();
+    assert!(
+        shift.lower > 0.1 && shift.upper < 0.5 && (0.22..0.38).contains(&shift.estimate),
+        "{shift:?}"
+    );
+    // GET /cart did not change.
+    let cart = answer
+        .operations
+        .iter()
+        .find(|o| o.operation == "GET /cart")
+        .unwrap();
+    assert_eq!(cart.verdict, Verdict::Pass as i32);
+    assert!(
+        !answer
+            .reasons
+            .iter()
+            .any(|r| r.operation == "GET /cart" && r.severity == Severity::Fail as i32)
+    );
+
+    // Counts, errors and quantiles are those of the spans sent (quantiles
+    // to within the 1 % grid).
+    for (row, version, quantiles) in [
+        (
+            orders,
+            "v1",
+            orders.latency.as_ref().unwrap().baseline.unwrap(),
+        ),
+        (
+            orders,
+            "v2",
+            orders.latency.as_ref().unwrap().candidate.unwrap(),
+        ),
+        (
+            cart,
+            "v2",
+            cart.latency.as_ref().unwrap().candidate.unwrap(),
+        ),
+    ] {
+        let key = format!("checkout {version} {}", row.operation);
+        let (_, durations, errors) = sent.iter().find(|(k, ..)| *k == key).unwrap();
+        assert_eq!(quantiles.count, durations.len() as u64, "{key}");
+        for (got, level) in [
+            (quantiles.p50_nano, 0.5),
+            (quantiles.p95_nano, 0.95),
+            (quantiles.p99_nano, 0.99),
+        ] {
+            let exact = quantile(durations, level) as f64;
+            assert!(
+                (got as f64 / exact - 1.0).abs() < 0.011,
+                "{key} p{level}: {got} vs {exact}"
+            );
+        }
+        let rates = row.errors.as_ref().unwrap();
+        let rate = if version == "v1" {
+            rates.baseline.unwrap()
+        } else {
+            rates.candidate.unwrap()
+        };
+        assert_eq!(
+            (rate.count, rate.total),
+            (*errors, durations.len() as u64),
+            "{key}"
+        );
+    }
+    assert_eq!(answer.baseline.as_ref().unwrap().spans, 2 * V1_SPANS);
+    assert_eq!(answer.candidate.as_ref().unwrap().label, "v2");
+    assert!((answer.candidate.as_ref().unwrap().seconds - 600.0).abs() < 1e-9);
+
+    // catalog v2 is catalog v1 again: PASS.
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "catalog", "v1"),
+        cohort(range, "catalog", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Pass as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    assert!(answer.score == 100.0, "{}", answer.score);
+
+    // No v3 anywhere: INCONCLUSIVE, never PASS.
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "catalog", "v1"),
+        cohort(range, "catalog", "v3"),
+    )
+    .await?;
+    assert_eq!(answer.verdict, Verdict::Inconclusive as i32);
+    assert_eq!(answer.reasons[0].en, "the candidate (v3) has no spans");
+    // Tiny: the first 30 seconds hold about 19 spans of each operation.
+    let tiny = TimeRange {
+        start_unix_nano: start,
+        end_unix_nano: start + MIN / 2,
+    };
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "catalog", "v1"),
+        cohort(tiny, "catalog", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Inconclusive as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    assert!(
+        answer.reasons[0].en.starts_with("too little data"),
+        "{}",
+        answer.reasons[0].en
+    );
+    // One-sided: two different services share no operation.
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "checkout", "v1"),
+        cohort(range, "catalog", "v1"),
+    )
+    .await?;
+    assert_eq!(answer.verdict, Verdict::Inconclusive as i32);
+    assert_eq!(
+        answer.reasons[0].en,
+        "the cohorts share no operation: nothing to compare"
+    );
+
+    // Another tenant sees none of these spans.
+    let answer = compare(
+        &mut client,
+        OTHER_TOKEN,
+        cohort(range, "checkout", "v1"),
+        cohort(range, "checkout", "v2"),
+    )
+    .await?;
+    assert_eq!(answer.verdict, Verdict::Inconclusive as i32);
+    assert_eq!(
+        answer.baseline.unwrap().spans + answer.candidate.unwrap().spans,
+        0
+    );
+
+    // Refusals name the field; the service keeps serving.
+    let no_tenant = client
+        .compare(Request::new(CompareRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(no_tenant.code(), Code::Unauthenticated);
+    let refused = |status: airis_proto::tonic::Status, field: &str| {
+        assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+        assert!(
+            status.message().starts_with(field),
+            "{} should name {field}",
+            status.message()
+        );
+    };
+    let error = compare(
+        &mut client,
+        TOKEN,
+        Cohort::default(),
+        cohort(range, "checkout", "v2"),
+    )
+    .await
+    .unwrap_err();
+    refused(error, "baseline.spans: required");
+    let mut errors_only = cohort(range, "checkout", "v2");
+    errors_only.spans.as_mut().unwrap().status_code = FilterStatus::Error as i32;
+    let error = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "checkout", "v1"),
+        errors_only,
+    )
+    .await
+    .unwrap_err();
+    refused(error, "candidate.spans.status_code");
+    let mut no_range = cohort(range, "checkout", "v2");
+    no_range.spans.as_mut().unwrap().time_range = None;
+    let error = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "checkout", "v1"),
+        no_range,
+    )
+    .await
+    .unwrap_err();
+    refused(error, "candidate.spans.time_range: required");
+    let error = client
+        .compare(authed(
+            CompareRequest {
+                baseline: Some(cohort(range, "checkout", "v1")),
+                candidate: Some(cohort(range, "checkout", "v2")),
+                options: Some(CompareOptions {
+                    alpha: 0.9,
+                    ..Default::default()
+                }),
+            },
+            TOKEN,
+        ))
+        .await
+        .unwrap_err();
+    refused(error, "options.alpha");
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(range, "catalog", "v1"),
+        cohort(range, "catalog", "v2"),
+    )
+    .await?;
+    assert_eq!(answer.verdict, Verdict::Pass as i32);
+
+    server.stop().await?;
+    pipeline.stop().await
+}
