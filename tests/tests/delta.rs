@@ -100,10 +100,7 @@ type Sent = (String, Vec<u64>, u64);
 
 /// The spans of every version, and the durations of each (service,
 /// version, operation) for the checks.
-fn requests(
-    run: u64,
-    start: u64,
-) -> (Vec<ExportTraceServiceRequest>, Vec<Sent>) {
+fn requests(run: u64, start: u64) -> (Vec<ExportTraceServiceRequest>, Vec<Sent>) {
     // One fixed seed: the same samples every run, so the verdicts below do
     // not depend on chance.
     let mut uniform = Uniform(0x9E37_79B9_7F4A_7C15);
@@ -495,6 +492,124 @@ async fn compare_judges_versions_stored_through_the_pipeline() -> anyhow::Result
     .await?;
     assert_eq!(answer.verdict, Verdict::Pass as i32);
 
+    server.stop().await?;
+    pipeline.stop().await
+}
+
+/// Ten minutes of the demo's traffic (20 traces a second, 10 % of
+/// checkouts on v2) ending at `end`, generated with checkout v2 as
+/// `canary` says and sent through the pipeline; returns the spans sent.
+async fn demo_traffic(
+    pipeline: &Pipeline,
+    seed: u64,
+    end: u64,
+    canary: airis_demo::generate::Canary,
+) -> anyhow::Result<u64> {
+    use airis_demo::generate::{Conditions, Generator};
+    let conditions = Conditions {
+        canary,
+        ..Conditions::default()
+    };
+    let mut generator = Generator::new(seed);
+    let mut otlp = trace_client(&pipeline.endpoint).await?;
+    let traces = 12_000u64;
+    let step = 10 * MIN / traces;
+    let mut sent = 0;
+    let mut batch = Vec::with_capacity(200);
+    for i in 0..traces {
+        // Ends spread over the window, a second clear of its start for
+        // the longest trace.
+        batch.push(generator.trace(
+            end - 10 * MIN + 1_000_000_000 + i * step - step / 2,
+            &conditions,
+        ));
+        if batch.len() == 200 || i + 1 == traces {
+            let (request, spans) = airis_demo::export::traces_request(&batch, "demo");
+            otlp.export(authed(request, TOKEN)).await?;
+            sent += spans;
+            batch.clear();
+        }
+    }
+    Ok(sent)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
+    use airis_demo::generate::Canary;
+    let settings = Settings::new("delta_demo");
+    let pipeline = Pipeline::start(settings.clone()).await?;
+    // Two windows of ten minutes: v2 as v1, then v2 20 % slower.
+    let now = now_unix_nano() / MIN * MIN;
+    let same = TimeRange {
+        start_unix_nano: now - 30 * MIN,
+        end_unix_nano: now - 20 * MIN,
+    };
+    let slower = TimeRange {
+        start_unix_nano: now - 15 * MIN,
+        end_unix_nano: now - 5 * MIN,
+    };
+    let mut total = demo_traffic(&pipeline, 1, same.end_unix_nano, Canary::SAME).await?;
+    total += demo_traffic(
+        &pipeline,
+        2,
+        slower.end_unix_nano,
+        Canary {
+            slowdown: 1.2,
+            ..Canary::SAME
+        },
+    )
+    .await?;
+    let store = Store::new(settings.clickhouse.client(), Default::default());
+    let seen = wait_for_count(
+        store.client(),
+        &format!("SELECT count() FROM {TRACES}"),
+        total,
+        Duration::from_secs(120),
+    )
+    .await?;
+    assert_eq!(seen, total, "spans stored");
+
+    let server = DeltaServer::start(&settings).await?;
+    let mut client = DeltaServiceClient::connect(server.endpoint.clone()).await?;
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(same, "checkout", "v1"),
+        cohort(same, "checkout", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Pass as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    let v2 = answer.candidate.as_ref().unwrap();
+    assert!(v2.spans > 1_000, "the canary's spans: {v2:?}");
+
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(slower, "checkout", "v1"),
+        cohort(slower, "checkout", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Fail as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    let first = &answer.reasons[0];
+    assert_eq!(
+        (
+            first.service_name.as_str(),
+            first.operation.as_str(),
+            first.signal
+        ),
+        ("checkout", "POST /checkout", Signal::Latency as i32),
+        "{first:#?}"
+    );
     server.stop().await?;
     pipeline.stop().await
 }

@@ -41,6 +41,8 @@ pub struct CohortData {
     pub operations: BTreeMap<(String, String), Counts>,
     /// Entry spans (server and consumer) by service.
     pub entries: BTreeMap<String, Counts>,
+    /// The operations of each service's entry spans.
+    pub entry_operations: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl CohortData {
@@ -56,6 +58,10 @@ impl CohortData {
                 .entry(service.to_owned())
                 .or_default()
                 .merge(counts);
+            self.entry_operations
+                .entry(service.to_owned())
+                .or_default()
+                .insert(operation.to_owned());
         }
     }
 
@@ -127,10 +133,24 @@ pub fn compare(
     options: &Options,
 ) -> pb::CompareResponse {
     let mut keys: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut entry_operations: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for data in [baseline, candidate] {
-        keys.extend(data.entries.keys().map(|s| (s.clone(), String::new())));
+        for (service, operations) in &data.entry_operations {
+            entry_operations
+                .entry(service)
+                .or_default()
+                .extend(operations.iter().map(String::as_str));
+        }
         keys.extend(data.operations.keys().cloned());
     }
+    // A service as a whole, where it has more than one entry operation
+    // (with one, it would repeat that operation's row).
+    keys.extend(
+        entry_operations
+            .iter()
+            .filter(|(_, operations)| operations.len() > 1)
+            .map(|(service, _)| ((*service).to_owned(), String::new())),
+    );
     let empty = Counts::default();
     let mut rows = Vec::with_capacity(keys.len());
     let mut slots: Vec<(Slot, f64)> = Vec::new();

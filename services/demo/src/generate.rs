@@ -135,6 +135,8 @@ pub struct Conditions {
     pub canary_share: f64,
     /// Multiplier of payment latency (10 during an incident).
     pub payment_slowdown: f64,
+    /// How checkout v2 differs from v1.
+    pub canary: Canary,
 }
 
 impl Default for Conditions {
@@ -143,11 +145,47 @@ impl Default for Conditions {
             error_rate: 0.02,
             canary_share: 0.1,
             payment_slowdown: 1.0,
+            canary: Canary::default(),
         }
     }
 }
 
-/// How checkout v2 differs from v1.
+/// How checkout v2 differs from v1: by default a release with a new
+/// pricing step (slower, and failing three times as often); `same` makes it
+/// v1 again, and regressions on demand come on top.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Canary {
+    /// Whether v2 is the release with the pricing step (false: v2 behaves
+    /// as v1).
+    pub pricing_release: bool,
+    /// Every v2 checkout request (the checkout service's POST /checkout)
+    /// takes this many times as long; 1 leaves it.
+    pub slowdown: f64,
+    /// Probability added to a v2 trace's chance to fail (0.01: one
+    /// percentage point more).
+    pub extra_errors: f64,
+}
+
+impl Default for Canary {
+    fn default() -> Self {
+        Self {
+            pricing_release: true,
+            slowdown: 1.0,
+            extra_errors: 0.0,
+        }
+    }
+}
+
+impl Canary {
+    /// v2 exactly as v1.
+    pub const SAME: Self = Self {
+        pricing_release: false,
+        slowdown: 1.0,
+        extra_errors: 0.0,
+    };
+}
+
+/// How the pricing release of checkout v2 differs from v1.
 const V2_ERROR_FACTOR: f64 = 3.0;
 const V2_LATENCY_FACTOR: f64 = 1.35;
 const V2_PRICING_MS: f64 = 25.0;
@@ -184,8 +222,14 @@ impl Generator {
                 CHECKOUT_V1
             }
         });
+        let canary = conditions.canary;
         let error_rate = if checkout_version == Some(CHECKOUT_V2) {
-            (conditions.error_rate * V2_ERROR_FACTOR).min(1.0)
+            let factor = if canary.pricing_release {
+                V2_ERROR_FACTOR
+            } else {
+                1.0
+            };
+            (conditions.error_rate * factor + canary.extra_errors).min(1.0)
         } else {
             conditions.error_rate
         };
@@ -442,7 +486,20 @@ impl TraceBuilder<'_> {
                     "/checkout",
                     "/checkout",
                     |b, span, t| {
-                        b.checkout_handler(checkout, span, t, user, payment_fails, cart_fails)
+                        let handled =
+                            b.checkout_handler(checkout, span, t, user, payment_fails, cart_fails);
+                        // A regression on demand: the whole request of v2
+                        // takes longer, its calls where they were.
+                        let slowdown = b.conditions.canary.slowdown;
+                        if checkout.version == CHECKOUT_V2 && slowdown != 1.0 {
+                            let took = (handled.end - t) as f64 * slowdown;
+                            Handled {
+                                end: t + took as u64,
+                                ..handled
+                            }
+                        } else {
+                            handled
+                        }
                     },
                 );
                 let end = call.end + b.latency(3.0, 0.4);
@@ -460,16 +517,13 @@ impl TraceBuilder<'_> {
         payment_fails: bool,
         cart_fails: bool,
     ) -> Handled {
-        let slower = if checkout.version == CHECKOUT_V2 {
-            V2_LATENCY_FACTOR
-        } else {
-            1.0
-        };
+        let release = checkout.version == CHECKOUT_V2 && self.conditions.canary.pricing_release;
+        let slower = if release { V2_LATENCY_FACTOR } else { 1.0 };
         let cart = Origin::stable(Service::Cart);
         let payment = Origin::stable(Service::Payment);
         let cart_path = format!("/cart/{user}");
         let mut t = t + self.latency(1.0 * slower, 0.3);
-        if checkout.version == CHECKOUT_V2 {
+        if release {
             // v2 re-prices the basket with the new promotion engine.
             t += self.latency(V2_PRICING_MS, 0.4);
         }

@@ -6,6 +6,7 @@
 //! [`run`] paces it, batches it every 200 ms and exports it with the tonic
 //! clients generated from opentelemetry-proto.
 
+pub mod control;
 pub mod export;
 pub mod generate;
 pub mod metrics;
@@ -23,7 +24,7 @@ use airis_runtime::clock::now_unix_nano;
 use tokio::task::JoinSet;
 
 use crate::export::{Exporter, Stats};
-use crate::generate::{Conditions, GeneratedTrace, Generator};
+use crate::generate::{Canary, Conditions, GeneratedTrace, Generator};
 use crate::metrics::MetricsState;
 
 /// How often generated traces are sent.
@@ -67,6 +68,22 @@ pub struct DemoConfig {
     /// Share of checkout traffic served by the v2 canary.
     #[arg(long, default_value_t = 0.1)]
     pub canary_share: f64,
+    /// What checkout v2 is: `release` (a new pricing step: slower, and
+    /// failing three times as often) or `same` (v1 again).
+    #[arg(long, value_enum, default_value_t = control::V2::Release)]
+    pub v2: control::V2,
+    /// A regression on demand: every v2 checkout request takes this many
+    /// times as long (1.2: +20 %).
+    #[arg(long, default_value_t = 1.0, value_parser = control::parse_slowdown)]
+    pub v2_slowdown: f64,
+    /// A regression on demand: this probability is added to a v2 trace's
+    /// chance to fail (0.01: one percentage point more).
+    #[arg(long, default_value_t = 0.0, value_parser = control::parse_extra_errors)]
+    pub v2_extra_errors: f64,
+    /// A file of `v2=`, `v2-slowdown=` and `v2-extra-errors=` lines read
+    /// every second, to change v2 while the demo runs.
+    #[arg(long)]
+    pub control: Option<std::path::PathBuf>,
     /// `deployment.environment` of every resource.
     #[arg(long, default_value = "demo")]
     pub environment: String,
@@ -92,6 +109,10 @@ impl Default for DemoConfig {
             incident_every: Duration::from_secs(180),
             incident_length: Duration::from_secs(30),
             canary_share: 0.1,
+            v2: control::V2::Release,
+            v2_slowdown: 1.0,
+            v2_extra_errors: 0.0,
+            control: None,
             environment: "demo".to_owned(),
             metrics_interval: Duration::from_secs(5),
             quiet: false,
@@ -198,6 +219,14 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
     );
 
     let progress = (!config.quiet).then(|| tokio::spawn(progress(stats.clone())));
+    let flags = Canary {
+        pricing_release: config.v2 == control::V2::Release,
+        slowdown: config.v2_slowdown,
+        extra_errors: config.v2_extra_errors,
+    };
+    let mut canary = flags;
+    let mut last_control: Option<Instant> = None;
+    let mut reported: Vec<String> = Vec::new();
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let mut ticker = tokio::time::interval(BATCH_INTERVAL);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -224,10 +253,28 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
                 if incident { "started" } else { "ended" }
             );
         }
+        if let Some(path) = &config.control
+            && last_control.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
+        {
+            last_control = Some(now);
+            let (read, problems) = control::read(path, flags);
+            if read != canary {
+                tracing::info!(?read, "checkout v2 changed by {}", path.display());
+                canary = read;
+            }
+            // Each problem once, until the file changes.
+            if problems != reported {
+                for problem in &problems {
+                    tracing::warn!(%problem, "ignored a line of {}", path.display());
+                }
+                reported = problems;
+            }
+        }
         let conditions = Conditions {
             error_rate: config.error_rate,
             canary_share: config.canary_share,
             payment_slowdown: if incident { 10.0 } else { 1.0 },
+            canary,
         };
         carry += rate * until.saturating_duration_since(last).as_secs_f64();
         last = until;

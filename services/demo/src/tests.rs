@@ -9,7 +9,7 @@ use airis_proto::otlp::tonic::trace::v1::{Span, span::SpanKind, status::StatusCo
 
 use crate::export;
 use crate::generate::{
-    CHECKOUT_V1, CHECKOUT_V2, Conditions, Flow, GeneratedTrace, Generator, Service,
+    CHECKOUT_V1, CHECKOUT_V2, Canary, Conditions, Flow, GeneratedTrace, Generator, Service,
 };
 use crate::metrics::{self, MetricsState};
 use crate::parse_duration;
@@ -271,6 +271,49 @@ fn mean_server_ms(all: &[GeneratedTrace], service: Service, version: Option<&str
         .map(|s| (s.item.end_time_unix_nano - s.item.start_time_unix_nano) as f64 / 1e6)
         .collect();
     durations.iter().sum::<f64>() / durations.len() as f64
+}
+
+#[test]
+fn v2_on_demand_same_slower_or_failing_more() {
+    let with = |canary: Canary| {
+        traces(
+            12,
+            40_000,
+            Conditions {
+                canary_share: 0.5,
+                canary,
+                ..Conditions::default()
+            },
+        )
+    };
+    let failed = |all: &[GeneratedTrace], version| {
+        let of: Vec<_> = all
+            .iter()
+            .filter(|t| t.checkout_version == Some(version))
+            .collect();
+        of.iter().filter(|t| t.failed).count() as f64 / of.len() as f64
+    };
+    let ms =
+        |all: &[GeneratedTrace], version| mean_server_ms(all, Service::Checkout, Some(version));
+    // Same: v2 is v1, within the noise of 6,000 checkouts each.
+    let same = with(Canary::SAME);
+    let (v1, v2) = (ms(&same, CHECKOUT_V1), ms(&same, CHECKOUT_V2));
+    assert!((v2 / v1 - 1.0).abs() < 0.03, "v1 {v1} ms, v2 {v2} ms");
+    assert!((failed(&same, CHECKOUT_V2) - failed(&same, CHECKOUT_V1)).abs() < 0.008);
+    // Slower: every v2 checkout request takes 1.2 times as long.
+    let slower = with(Canary {
+        slowdown: 1.2,
+        ..Canary::SAME
+    });
+    let ratio = ms(&slower, CHECKOUT_V2) / ms(&slower, CHECKOUT_V1);
+    assert!((1.16..1.24).contains(&ratio), "{ratio}");
+    // Failing more: +5 percentage points.
+    let failing = with(Canary {
+        extra_errors: 0.05,
+        ..Canary::SAME
+    });
+    let more = failed(&failing, CHECKOUT_V2) - failed(&failing, CHECKOUT_V1);
+    assert!((0.04..0.06).contains(&more), "{more}");
 }
 
 #[test]

@@ -459,8 +459,9 @@ export type ThroughputDelta = Message<"airis.delta.v1.ThroughputDelta"> & {
   candidatePerSecond: number;
 
   /**
-   * The operation's share of its service's spans in each cohort
-   * (two-proportion z-test).
+   * The operation's share of its service's spans in each cohort (for a
+   * service as a whole: of every entry span of the cohort), compared by the
+   * two-proportion z-test. A change of share is reported, never failed.
    *
    * @generated from field: airis.delta.v1.Rate baseline_share = 3;
    */
@@ -496,8 +497,9 @@ export type OperationDelta = Message<"airis.delta.v1.OperationDelta"> & {
   serviceName: string;
 
   /**
-   * The span name; empty for the service as a whole (its entry spans:
-   * server and consumer spans).
+   * The span name; empty for the service as a whole: its entry spans
+   * (server and consumer spans), listed when it has more than one entry
+   * operation.
    *
    * @generated from field: string operation = 2;
    */
@@ -627,9 +629,9 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
   verdict: Verdict;
 
   /**
-   * 0 to 100: the share of the judged tests (latency, errors, throughput of
-   * every judged operation) that found nothing worse; 0 when nothing could
-   * be judged.
+   * 0 to 100: the share of the judged checks (latency and errors of every
+   * judged operation) that found no significant change; 0 when nothing
+   * could be judged.
    *
    * @generated from field: double score = 2;
    */
