@@ -19,13 +19,15 @@
 #   receiver    sidecar 15317 (admin 15002);  loader (no port)
 #   analytics   v1 sidecar 15320 (admin 15003), v2 sidecar 15321 (admin 15004)
 #   aiops       sidecar 15350 (admin 15005)
+#   delta       sidecar 15360 (admin 15006)
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
-# 317, 320, 321, 350; admin base + 1..5); AIRIS_MESH_STATE (.cache/state/mesh)
-# moves certificates, logs and the token; AIRIS_MESH_BINARY runs that airis
-# binary instead of building target/release/airis, AIRIS_MESH_CANARY_BINARY
-# that one as analytics v2; AIRIS_MESH_UI_DIR serves that built UI instead of
-# building web/dist (scripts/web.sh build).
+# 317, 320, 321, 350, 360; admin base + 1..6); AIRIS_MESH_STATE
+# (.cache/state/mesh) moves certificates, logs and the token;
+# AIRIS_MESH_BINARY runs that airis binary instead of building
+# target/release/airis, AIRIS_MESH_CANARY_BINARY that one as analytics v2;
+# AIRIS_MESH_UI_DIR serves that built UI instead of building web/dist
+# (scripts/web.sh build).
 # The services themselves listen on Unix sockets in a private temporary
 # directory (config/mesh.toml: no static tokens) and trust the tenant and
 # role headers the ingress sets; sidecars accept only the ingress's
@@ -165,7 +167,7 @@ fi
 mkdir -p "$logs"
 rm -rf "$run"
 mkdir -p "$run"
-mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops
+mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops delta
 # A signing key kept across restarts, so minted ingest tokens stay valid.
 [ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
 
@@ -268,6 +270,9 @@ run analytics-v2 env AIRIS_ANALYTICS__LISTEN="$(sock analytics-v2)" \
 run aiops env AIRIS_AIOPS__LISTEN="$(sock aiops)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-aiops \
   "$airis" --config "$config" serve aiops
+run delta env AIRIS_DELTA__LISTEN="$(sock delta)" \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-delta \
+  "$airis" --config "$config" serve delta
 
 # One sidecar per service instance, then the ingress.
 sidecar() {
@@ -282,13 +287,15 @@ sidecar receiver receiver $((PORT_BASE + 317)) $((PORT_BASE + 2)) receiver recei
 sidecar analytics-v1 analytics $((PORT_BASE + 320)) $((PORT_BASE + 3)) analytics-v1 analytics-v1
 sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics-v2 analytics-v2
 sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
+sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
   ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))" \
   GATEWAY_ENDPOINTS="127.0.0.1:$((PORT_BASE + 330))" \
   RECEIVER_ENDPOINTS="127.0.0.1:$((PORT_BASE + 317))" \
-  AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))"
+  AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))" \
+  DELTA_ENDPOINTS="127.0.0.1:$((PORT_BASE + 360))"
 envoy_up ingress "$state/ingress.yaml"
 
 # A process that dies before the mesh answers is a broken setup, not a

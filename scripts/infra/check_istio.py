@@ -457,6 +457,7 @@ EXPECTED_WORKLOADS = {
     "analytics-v2": ("Deployment", "airis", ["serve", "analytics"], "analytics"),
     "aiops": ("Deployment", "airis", ["serve", "aiops"], "aiops"),
     "aiops-watch": ("Deployment", "airis", ["serve", "aiops"], "aiops-watch"),
+    "delta": ("Deployment", "airis", ["serve", "delta"], "delta"),
     "ui": ("Deployment", "airis", ["serve", "ui"], "ui"),
     "airis-migrate": ("Job", "airis", ["migrate"], "migrate"),
     "clickhouse": ("StatefulSet", "airis-data", None, "clickhouse"),
@@ -479,6 +480,7 @@ EXPECTED_REPLICAS = {
     "analytics-v2": {"dev": 1, "prod": 2, "chaos": 2},
     "aiops": {"dev": 1, "prod": 2, "chaos": 2},
     "aiops-watch": {"dev": 1, "prod": 1, "chaos": 1},
+    "delta": {"dev": 1, "prod": 2, "chaos": 2},
     "clickhouse": {"dev": 3, "prod": 3, "chaos": 3},
     "clickhouse-keeper": {"dev": 3, "prod": 3, "chaos": 3},
     "kafka": {"dev": 3, "prod": 3, "chaos": 3},
@@ -516,6 +518,7 @@ CLICKHOUSE_CLIENTS = {
     "analytics-v2": ("airis_reader", "reader-password", "read"),
     "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules,aiops_silences,aiops_notification_policies"),
     "aiops-watch": ("airis_writer", "writer-password", "write"),
+    "delta": ("airis_reader", "reader-password", "read"),
     "airis-migrate": ("airis_admin", "admin-password", "admin"),
 }
 
@@ -528,6 +531,7 @@ ALLOWED_FLOWS = {
     ("istio-ingressgateway", "analytics-v1"): {4320},
     ("istio-ingressgateway", "analytics-v2"): {4320},
     ("istio-ingressgateway", "aiops"): {4350},
+    ("istio-ingressgateway", "delta"): {4360},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -536,6 +540,7 @@ ALLOWED_FLOWS = {
     ("analytics-v2", "clickhouse"): {8123},
     ("aiops", "clickhouse"): {8123},
     ("aiops-watch", "clickhouse"): {8123},
+    ("delta", "clickhouse"): {8123},
     ("analytics-v1", "redis"): {6379},
     ("analytics-v2", "redis"): {6379},
     ("gateway", "redis"): {6379},
@@ -833,15 +838,15 @@ def check_config(r: Rendered, report: Report) -> None:
     except tomllib.TOMLDecodeError as e:
         report.fail(f"airis.toml: {e}")
         return
-    for key in ("ingestion.receiver.listen", "analytics.listen", "aiops.listen", "gateway.listen", "gateway.http_listen",
-                "ui.listen"):
+    for key in ("ingestion.receiver.listen", "analytics.listen", "aiops.listen", "delta.listen", "gateway.listen",
+                "gateway.http_listen", "ui.listen"):
         v = dig(cfg, *key.split("."))
         report.check(isinstance(v, str) and v.startswith("0.0.0.0:"), f"airis.toml {key} = {v!r} (all addresses: Istio forwards to the pod IP)")
     report.check(dig(cfg, "auth", "tenant_header") == "x-airis-tenant" and dig(cfg, "auth", "role_header") == "x-airis-role",
                  f"airis.toml auth.tenant_header / role_header = {dig(cfg, 'auth', 'tenant_header')!r} / {dig(cfg, 'auth', 'role_header')!r}")
     # the ports the services listen on are the ports their Deployments expose
     ports = {"ingestion.receiver.listen": "receiver", "analytics.listen": "analytics-v1", "aiops.listen": "aiops",
-             "gateway.listen": "gateway", "gateway.http_listen": "gateway", "ui.listen": "ui"}
+             "delta.listen": "delta", "gateway.listen": "gateway", "gateway.http_listen": "gateway", "ui.listen": "ui"}
     ws = {w.name: w for w in workloads(r)}
     for key, wname in ports.items():
         v = dig(cfg, *key.split("."), default="")
@@ -1710,6 +1715,7 @@ CLUSTER_TO_K8S = {
     "analytics_v1": ("analytics", 4320, "v1"),
     "analytics_v2": ("analytics", 4320, "v2"),
     "aiops": ("aiops", 4350, "v1"),
+    "delta": ("delta", 4360, "v1"),
     "gateway_grpc": ("gateway", 4330, None),
     "gateway_http": ("gateway", 4331, None),  # the JWKS; the UI files are "ui" in k8s
     "receiver": ("receiver", 4317, None),
@@ -1721,6 +1727,7 @@ ROUTES = [
     ("ingress", ("path", WATCH_ANOMALIES), "aiops", {"exact": WATCH_ANOMALIES}),
     ("ingress", ("prefix", "/airis.aiops.v1.AnomalyService/"), "aiops", {"prefix": "/airis.aiops.v1.AnomalyService/"}),
     ("ingress", ("prefix", "/airis.aiops.v1.AlertService/"), "aiops", {"prefix": "/airis.aiops.v1.AlertService/"}),
+    ("ingress", ("prefix", "/airis.delta.v1.DeltaService/"), "delta", {"prefix": "/airis.delta.v1.DeltaService/"}),
     ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
     ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
     ("ingress", ("prefix", REFLECTION_V1), "reflection", {"prefix": REFLECTION_V1}),
@@ -1735,6 +1742,7 @@ POOLS = [
     ("analytics_v1", "analytics"),
     ("analytics_v2", "analytics"),
     ("aiops", "aiops"),
+    ("delta", "delta"),
     ("gateway_grpc", "gateway"),
     ("gateway_http", "ui"),
     ("gateway_http", "gateway"),
@@ -1758,6 +1766,8 @@ EDGE_REQUESTS = [
     Request("https", "POST", "/airis.aiops.v1.AlertService/ListRules", GRPC_WEB),
     Request("https", "POST", "/airis.aiops.v1.AlertService/CreateRule", GRPC),
     Request("https", "POST", "/airis.aiops.v1.AlertService/TestRule", GRPC_WEB),
+    Request("https", "POST", "/airis.delta.v1.DeltaService/Compare", GRPC),
+    Request("https", "POST", "/airis.delta.v1.DeltaService/Compare", GRPC_WEB),
     Request("https", "POST", WATCH_ANOMALIES, GRPC_WEB),
     Request("https", "POST", WATCH_ANOMALIES, GRPC),
     # a method whose name merely starts like the stream's: the unary route
@@ -1774,6 +1784,7 @@ EDGE_REQUESTS = [
     Request("https", "POST", "/authz/airis.analytics.v1.QueryService/GetTrace", GRPC),
     Request("https", "POST", "/authz/airis.aiops.v1.AnomalyService/ScoreSeries", GRPC),
     Request("https", "POST", "/authz/airis.aiops.v1.AlertService/ListRules", GRPC),
+    Request("https", "POST", "/authz/airis.delta.v1.DeltaService/Compare", GRPC),
     Request("https", "GET", "/authz/x"),
     Request("https", "POST", "/authz/airis.gateway.v1.AuthService/RevokeToken", "application/json"),
     Request("https", "GET", "/.well-known/jwks.json"),
@@ -2240,7 +2251,7 @@ def check_istio_internal(r: Rendered, report: Report) -> None:
             report.check(rname in {rt.name for rt in routes},
                          f"EnvoyFilter route patch targets route {rname!r}, an ingress route (root route-delegate route)",
                          f"ingress routes: {sorted(str(rt.name) for rt in routes)}")
-    for host in ("analytics", "aiops", "gateway", "receiver", "ui"):
+    for host in ("analytics", "aiops", "delta", "gateway", "receiver", "ui"):
         dr = drs.get(f"{host}.airis.svc.cluster.local")
         report.check(dr is not None and dig(dr, "spec", "trafficPolicy", "tls", "mode") == "ISTIO_MUTUAL"
                      and dig(dr, "spec", "trafficPolicy", "outlierDetection") and dig(dr, "spec", "trafficPolicy", "connectionPool"),

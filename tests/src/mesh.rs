@@ -183,6 +183,7 @@ pub struct Upstreams {
     pub gateway: u16,
     pub receiver: Vec<u16>,
     pub aiops: Vec<u16>,
+    pub delta: Vec<u16>,
 }
 
 impl Ingress {
@@ -225,6 +226,7 @@ impl Ingress {
                 ("GATEWAY_ENDPOINTS", endpoints(&[upstreams.gateway])),
                 ("RECEIVER_ENDPOINTS", or_dead(&upstreams.receiver)?),
                 ("AIOPS_ENDPOINTS", or_dead(&upstreams.aiops)?),
+                ("DELTA_ENDPOINTS", or_dead(&upstreams.delta)?),
             ],
         )
         .await?;

@@ -10,6 +10,9 @@
 //!   rules (it reads them), an ingest token cannot query
 //!   (PERMISSION_DENIED);
 //! - CORS preflights for the UI pass;
+//! - the aiops and delta services answer gRPC and gRPC-Web with a token,
+//!   their refusals (a Compare without a baseline) come back through the
+//!   mesh as they were sent, without a token the edge refuses;
 //! - grpcurl with a token lists, describes and calls the public API through
 //!   the ingress by reflection (v1alpha; v1 with tonic's client), without
 //!   one or with a revoked one it is refused; health stays unreachable.
@@ -24,8 +27,11 @@ use airis_proto::airis::aiops::v1::{
     UpdateNotificationPolicyRequest, alert_rule, alert_service_client::AlertServiceClient,
     rule_series,
 };
-use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse};
+use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse, SpanFilter};
 use airis_proto::airis::common::v1::TimeRange;
+use airis_proto::airis::delta::v1::{
+    Cohort, CompareRequest, CompareResponse, Verdict, delta_service_client::DeltaServiceClient,
+};
 use airis_proto::airis::gateway::v1::{
     ListTokensRequest, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
     MintIngestTokenRequest, MintIngestTokenResponse, RefreshRequest, RefreshResponse,
@@ -37,8 +43,8 @@ use airis_proto::tonic::Code;
 use airis_store::tables::TRACES;
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
-    AiopsServer, OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user, grpcurl,
-    http_exchange,
+    AiopsServer, DeltaServer, OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user,
+    grpcurl, http_exchange,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -125,7 +131,14 @@ fn port(endpoint: &str) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::Result<()> {
-    let ca = DevCa::new(&["ingress", "analytics", "gateway", "receiver", "aiops"])?;
+    let ca = DevCa::new(&[
+        "ingress",
+        "analytics",
+        "gateway",
+        "receiver",
+        "aiops",
+        "delta",
+    ])?;
 
     // The gateway with a key this test also holds, to forge an expired
     // token with a valid signature.
@@ -158,6 +171,9 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let aiops = AiopsServer::start(&settings).await?;
     let aiops_port = port(&aiops.endpoint);
     let aiops_sidecar = Sidecar::start(&ca, "aiops", aiops_port, aiops_port).await?;
+    let delta = DeltaServer::start(&settings).await?;
+    let delta_port = port(&delta.endpoint);
+    let delta_sidecar = Sidecar::start(&ca, "delta", delta_port, delta_port).await?;
 
     // One version of the analytics service serves both subsets here.
     let ingress = Ingress::start(
@@ -168,6 +184,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
             gateway: gateway.sidecar.port(),
             receiver: vec![receiver_sidecar.port()],
             aiops: vec![aiops_sidecar.port()],
+            delta: vec![delta_sidecar.port()],
         },
         &gateway_config,
     )
@@ -439,6 +456,77 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         .expect_err("viewer changing the notification policy");
     assert_eq!(denied.code(), Code::PermissionDenied, "{denied:?}");
 
+    // The delta service behind its sidecar: a Compare of two cohorts over
+    // the last 10 minutes of a service that sent nothing is INCONCLUSIVE
+    // and says why, over gRPC and gRPC-Web alike; a refusal comes back as
+    // the service sent it; without a token the edge refuses.
+    let last_10_minutes = || Cohort {
+        spans: Some(SpanFilter {
+            time_range: Some(TimeRange {
+                start_unix_nano: now - 600_000_000_000,
+                end_unix_nano: now,
+            }),
+            service_name: "checkout".into(),
+            ..Default::default()
+        }),
+        label: String::new(),
+    };
+    let comparison = CompareRequest {
+        baseline: Some(last_10_minutes()),
+        candidate: Some(last_10_minutes()),
+        options: None,
+    };
+    let inconclusive = |answer: &CompareResponse| {
+        assert_eq!(answer.verdict, Verdict::Inconclusive as i32, "{answer:?}");
+        assert_eq!(
+            answer.reasons.first().map(|r| r.en.as_str()),
+            Some("the baseline (baseline) has no spans"),
+            "{answer:?}"
+        );
+    };
+    let mut deltas = DeltaServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
+            .connect()
+            .await?,
+    );
+    inconclusive(
+        &deltas
+            .compare(authed(comparison.clone(), &viewer))
+            .await?
+            .into_inner(),
+    );
+    let no_baseline = deltas
+        .compare(authed(
+            CompareRequest {
+                baseline: None,
+                ..comparison.clone()
+            },
+            &viewer,
+        ))
+        .await
+        .expect_err("a Compare without a baseline");
+    assert_eq!(no_baseline.code(), Code::InvalidArgument, "{no_baseline:?}");
+    assert_eq!(no_baseline.message(), "baseline: required");
+    let anonymous = deltas
+        .compare(airis_proto::tonic::Request::new(comparison.clone()))
+        .await
+        .expect_err("a Compare without a token");
+    assert_eq!(anonymous.code(), Code::Unauthenticated, "{anonymous:?}");
+    let compare_path = "/airis.delta.v1.DeltaService/Compare";
+    let (status, grpc_status, answer) = grpc_web::<_, CompareResponse>(
+        api,
+        compare_path,
+        &comparison,
+        &[("authorization", &bearer(&viewer))],
+    )
+    .await?;
+    assert_eq!((status, grpc_status.as_deref()), (200, Some("0")));
+    inconclusive(&answer.unwrap_or_default());
+    let (status, grpc_status, answer) =
+        grpc_web::<_, CompareResponse>(api, compare_path, &comparison, &[]).await?;
+    assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
+    assert!(answer.is_none());
+
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
             start_unix_nano: now - 3_600_000_000_000,
@@ -680,10 +768,16 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(String::from_utf8(body)?.contains("\"OKP\""));
 
     drop(ingress);
-    drop((analytics_sidecar, receiver_sidecar, aiops_sidecar));
+    drop((
+        analytics_sidecar,
+        receiver_sidecar,
+        aiops_sidecar,
+        delta_sidecar,
+    ));
     gateway.stop().await?;
     query.stop().await?;
     aiops.stop().await?;
+    delta.stop().await?;
     pipeline.stop().await
 }
 
@@ -723,6 +817,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
             gateway: gateway.sidecar.port(),
             receiver: vec![],
             aiops: vec![],
+            delta: vec![],
         },
         &gateway_config,
     )
@@ -745,6 +840,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
             "airis.aiops.v1.AlertService",
             "airis.aiops.v1.AnomalyService",
             "airis.analytics.v1.QueryService",
+            "airis.delta.v1.DeltaService",
             "airis.gateway.v1.AuthService"
         ],
         "{text}"

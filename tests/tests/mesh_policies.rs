@@ -253,6 +253,7 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
             gateway: gateway.sidecar.port(),
             receiver: vec![],
             aiops: vec![],
+            delta: vec![],
         },
         &gateway.config,
     )

@@ -178,6 +178,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         gateway: gateway.sidecar.port(),
         receiver: vec![],
         aiops: vec![],
+        delta: vec![],
     };
     let ingress = Ingress::start(&ca, &upstreams, &gateway.config).await?;
     // The same ingress without the revocation check, to see its share.
