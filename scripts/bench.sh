@@ -9,6 +9,7 @@
 #                                         # analytics service bench (its own --help)
 #   scripts/bench.sh mesh                 # what the local mesh adds per call
 #   scripts/bench.sh alerts               # 10,000 alert rules judged a minute
+#   scripts/bench.sh delta                # Compare on 10 M spans of an hour
 #
 # Starts Kafka and ClickHouse with scripts/infra.sh unless they already run (it
 # honours AIRIS_STATE, AIRIS_KAFKA_PORT, AIRIS_KAFKA_CONTROLLER_PORT,
@@ -19,14 +20,15 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# `analytics`, `mesh` or `alerts` as the first argument: a benchmark of its
-# own (tests/benches/<name>, its own --help) with the infrastructure it
-# needs: the analytics service on loaded data (Kafka, ClickHouse, Redis for
-# the cached repeats), what the local mesh adds per call (Redis for the
-# gateway's revocation checks, Envoy from the tools), or the watcher judging
-# alert rules on loaded data (Kafka, ClickHouse).
+# `analytics`, `mesh`, `alerts` or `delta` as the first argument: a
+# benchmark of its own (tests/benches/<name>, its own --help) with the
+# infrastructure it needs: the analytics service on loaded data (Kafka,
+# ClickHouse, Redis for the cached repeats), what the local mesh adds per
+# call (Redis for the gateway's revocation checks, Envoy from the tools), or
+# the watcher judging alert rules, or Compare, on loaded data (Kafka,
+# ClickHouse).
 case "${1:-}" in
-  analytics|mesh|alerts)
+  analytics|mesh|alerts|delta)
     bench="$1"
     shift
     for arg in "$@"; do
@@ -36,7 +38,7 @@ case "${1:-}" in
     done
     if [ "$bench" = analytics ]; then
       scripts/infra.sh start kafka clickhouse redis
-    elif [ "$bench" = alerts ]; then
+    elif [ "$bench" = alerts ] || [ "$bench" = delta ]; then
       scripts/infra.sh start kafka clickhouse
     else
       scripts/infra.sh start redis tools

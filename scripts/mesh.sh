@@ -9,6 +9,10 @@
 #                                   the same one while it has 5 min left
 #   scripts/mesh.sh canary <pct>    sends <pct> % of query traffic to analytics v2
 #   scripts/mesh.sh chaos on|off    the fault drill of mesh/chaos.env
+#   scripts/mesh.sh regress KEY=VALUE ...|off
+#                                   changes the demo's checkout v2 while it
+#                                   runs: v2=same|release, v2-slowdown=1.2,
+#                                   v2-extra-errors=0.01 (docs/delta.md)
 #   scripts/mesh.sh status          canary weights and fault injection in
 #                                   force, upstreams' health, processes
 #
@@ -54,6 +58,8 @@ logs="$state/logs"
 certs="$state/certs"
 # Pids, restarts and sidecars of the running platform, for `status`.
 run="$state/run"
+# What `regress` sets; the demo reads it every second.
+demo_control="$state/demo-control"
 token_file="$state/token"
 
 die() { echo "mesh: $*" >&2; exit 1; }
@@ -132,6 +138,25 @@ case "${1:-}" in
     envoy_runtime "$keys"
     echo "fault injection: ${keys//&/, }"
     exit 0 ;;
+  regress)
+    shift
+    [ "$#" -gt 0 ] || die "usage: $0 regress v2=same|release v2-slowdown=F v2-extra-errors=P ... | off"
+    mkdir -p "$state"
+    if [ "$*" = off ]; then
+      rm -f "$demo_control"
+      echo "demo checkout v2: as started"
+      exit 0
+    fi
+    for setting in "$@"; do
+      case "$setting" in
+        v2=same|v2=release) ;;
+        v2-slowdown=*|v2-extra-errors=*) [[ "${setting#*=}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "not a number: $setting" ;;
+        *) die "unknown setting $setting (v2=same|release, v2-slowdown=F, v2-extra-errors=P)" ;;
+      esac
+    done
+    printf '%s\n' "$@" >"$demo_control.$$" && mv -f "$demo_control.$$" "$demo_control"
+    echo "demo checkout v2: $* (within a second; the demo's log says if a value is out of range)"
+    exit 0 ;;
   status)
     if ! curl -fsS "$admin/ready" >/dev/null 2>&1; then
       [ -d "$run" ] && die "the ingress admin ($admin) does not answer; is the ingress restarting? (log: $logs/envoy-ingress.log)"
@@ -140,7 +165,7 @@ case "${1:-}" in
     eval "$(scripts/infra.sh env)"
     exec python3 scripts/mesh_status.py --admin "$admin" --run "$run" --certs "$certs" ;;
   up) ;;
-  *) sed -n '2,30p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,/^set -euo pipefail/{/^#/p}' "$0" >&2; exit 2 ;;
 esac
 
 scripts/infra.sh start
@@ -328,7 +353,9 @@ answer="$(call MintIngestToken '{"description":"demo traffic","ttl_days":30}' \
   || die "MintIngestToken through the ingress failed: $(oneline <<<"$answer")"
 ingest="$(json_field token <<<"$answer")"
 [ -n "$ingest" ] || die "MintIngestToken answered without a token: $answer"
-run demo "$airis" demo --endpoint "http://127.0.0.1:$OTLP_PORT" --token "$ingest" --rate 20
+rm -f "$demo_control"
+run demo "$airis" demo --endpoint "http://127.0.0.1:$OTLP_PORT" --token "$ingest" --rate 20 \
+  --control "$demo_control"
 
 cat <<TXT
 
@@ -349,6 +376,7 @@ Try:
     127.0.0.1:$INGRESS_PORT airis.analytics.v1.QueryService/ListServices
   scripts/mesh.sh canary 50          # half the queries to analytics v2
   scripts/mesh.sh chaos on           # 20 % aborts, 10 % 2 s delays on queries
+  scripts/mesh.sh regress v2-slowdown=1.2   # the demo's checkout v2 20 % slower
   scripts/mesh.sh status
 
 A process that dies is started again (its log goes on in $logs).

@@ -89,16 +89,6 @@ impl Bins {
         self.bins.last().map(|&(b, _)| b)
     }
 
-    /// How many values lie in bins up to and including `bin`.
-    fn count_at_most(&self, bin: i32) -> u64 {
-        let end = self.bins.partition_point(|&(b, _)| b <= bin);
-        self.prefix(end)
-    }
-
-    fn prefix(&self, end: usize) -> u64 {
-        self.bins[..end].iter().map(|&(_, n)| n).sum()
-    }
-
     /// The bin holding the `rank`-th smallest value (1-based).
     pub fn bin_at_rank(&self, rank: u64) -> Option<i32> {
         let mut seen = 0;
@@ -261,6 +251,31 @@ fn kolmogorov_q(lambda: f64) -> f64 {
 
 // === tests on durations ===
 
+/// Visits every bin either cohort has, in order, with the count of each
+/// cohort in it.
+fn each_bin(baseline: &Bins, candidate: &Bins, mut visit: impl FnMut(u64, u64)) {
+    let (b, c) = (&baseline.bins, &candidate.bins);
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let bin = match (b.get(i), c.get(j)) {
+            (Some(&(x, _)), Some(&(y, _))) => x.min(y),
+            (Some(&(x, _)), None) => x,
+            (None, Some(&(y, _))) => y,
+            (None, None) => return,
+        };
+        let take = |bins: &[(i32, u64)], k: &mut usize| match bins.get(*k) {
+            Some(&(at, count)) if at == bin => {
+                *k += 1;
+                count
+            }
+            _ => 0,
+        };
+        let in_b = take(b, &mut i);
+        let in_c = take(c, &mut j);
+        visit(in_b, in_c);
+    }
+}
+
 /// A test's statistic and two-sided p-value.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tested {
@@ -278,33 +293,13 @@ pub fn mann_whitney(baseline: &Bins, candidate: &Bins) -> Option<Tested> {
         return None;
     }
     let (mut u, mut below, mut ties) = (0.0, 0.0, 0.0);
-    let (mut i, mut j) = (0, 0);
-    let (b, c) = (&baseline.bins, &candidate.bins);
-    // One pass over both sorted bin lists.
-    while i < b.len() || j < c.len() {
-        let bin = match (b.get(i), c.get(j)) {
-            (Some(&(x, _)), Some(&(y, _))) => x.min(y),
-            (Some(&(x, _)), None) => x,
-            (None, Some(&(y, _))) => y,
-            (None, None) => break,
-        };
-        let in_b = if b.get(i).is_some_and(|&(x, _)| x == bin) {
-            i += 1;
-            b[i - 1].1 as f64
-        } else {
-            0.0
-        };
-        let in_c = if c.get(j).is_some_and(|&(y, _)| y == bin) {
-            j += 1;
-            c[j - 1].1 as f64
-        } else {
-            0.0
-        };
+    each_bin(baseline, candidate, |in_b, in_c| {
+        let (in_b, in_c) = (in_b as f64, in_c as f64);
         u += in_c * (below + 0.5 * in_b);
         below += in_b;
         let t = in_b + in_c;
         ties += t * t * t - t;
-    }
+    });
     let total = n + m;
     let mean = n * m / 2.0;
     let variance = n * m / 12.0 * ((total + 1.0) - ties / (total * (total - 1.0)));
@@ -415,20 +410,13 @@ pub fn kolmogorov_smirnov(baseline: &Bins, candidate: &Bins) -> Option<Tested> {
         return None;
     }
     let (n, m) = (baseline.total as f64, candidate.total as f64);
-    let mut bins: Vec<i32> = baseline
-        .bins
-        .iter()
-        .chain(&candidate.bins)
-        .map(|&(b, _)| b)
-        .collect();
-    bins.sort_unstable();
-    bins.dedup();
-    let d = bins
-        .iter()
-        .map(|&bin| {
-            (baseline.count_at_most(bin) as f64 / n - candidate.count_at_most(bin) as f64 / m).abs()
-        })
-        .fold(0.0, f64::max);
+    // The distance between the distribution functions after each bin.
+    let (mut fb, mut fc, mut d) = (0u64, 0u64, 0.0_f64);
+    each_bin(baseline, candidate, |in_b, in_c| {
+        fb += in_b;
+        fc += in_c;
+        d = d.max((fb as f64 / n - fc as f64 / m).abs());
+    });
     let en = (n * m / (n + m)).sqrt();
     Some(Tested {
         statistic: d,

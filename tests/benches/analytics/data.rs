@@ -3,8 +3,9 @@
 //! `cells` copies of the service graph (`checkout-c3`, ...) so that there
 //! are many services and operations, and sent through the OTLP receiver.
 //!
-//! - spans: half of the traces end in the last hour before the anchor, the
-//!   other half uniformly over the 23 hours before that;
+//! - spans: a share of the traces (`Plan::recent_share`; half for the
+//!   analytics bench) ends in the last hour before the anchor, the rest
+//!   uniformly over the 23 hours before that;
 //! - log records: uniformly over the 24 hours before the anchor; one record
 //!   in [`WORD_EVERY`] gets [`WORD`] appended to its body.
 
@@ -39,6 +40,8 @@ pub(crate) struct Plan {
     pub(crate) concurrency: usize,
     /// Data ends here (unix ns).
     pub(crate) anchor_ns: u64,
+    /// Share of the traces that end in the last hour before the anchor.
+    pub(crate) recent_share: f64,
     /// Trace ids to remember for GetTrace.
     pub(crate) sample: usize,
 }
@@ -82,6 +85,7 @@ struct Job {
 pub(crate) async fn send(endpoint: &str, token: &str, plan: &Plan) -> anyhow::Result<Sent> {
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<Job>(plan.concurrency * 4);
+    let recent_share = plan.recent_share;
     let (spans_target, logs_target, cells, batch, anchor, sample) = (
         plan.spans,
         plan.logs,
@@ -116,7 +120,7 @@ pub(crate) async fn send(endpoint: &str, token: &str, plan: &Plan) -> anyhow::Re
             }
         };
         while spans < spans_target {
-            let recent = rng.chance(0.5);
+            let recent = rng.chance(recent_share);
             let end = if recent {
                 anchor - rng.below(HOUR_NS)
             } else {

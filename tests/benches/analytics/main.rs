@@ -276,6 +276,7 @@ async fn load(
         batch: opts.batch,
         concurrency: opts.concurrency,
         anchor_ns: anchor,
+        recent_share: 0.5,
         sample: opts.traces,
     };
     let sent = data::send(&pipeline.endpoint, TOKEN, &plan).await?;
