@@ -23,6 +23,7 @@ import {
 import type { SeriesPoints } from '../lib/insights';
 import { msToNanos } from '../lib/time';
 import type { AlertParams, TestRuleParams } from './alertHooks';
+import type { CompareParams } from './deltaHooks';
 import { aiops, analytics, tokenClient } from './clients';
 import {
   parseAttr,
@@ -71,6 +72,7 @@ export const keys = {
   alerts: (p: AlertParams) => ['airis', 'listAlerts', p] as const,
   policy: () => ['airis', 'getNotificationPolicy'] as const,
   notifications: (receiver: string, pageToken: string, pageSize: number) => ['airis', 'listNotifications', receiver, pageToken, pageSize] as const,
+  compare: (p: CompareParams | null) => ['airis', 'compare', p] as const,
 };
 
 /**

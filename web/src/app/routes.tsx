@@ -27,6 +27,8 @@ const RuleEditorPage = alertPage(() => import('../pages/alerts/RuleEditorPage'))
 const SilencesPage = alertPage(() => import('../pages/alerts/SilencesPage'));
 const SilenceEditorPage = alertPage(() => import('../pages/alerts/SilenceEditorPage'));
 const NotificationsPage = alertPage(() => import('../pages/alerts/NotificationsPage'));
+// The Canary analysis page comes with its strings (i18n/delta.*.json).
+const DeltaPage = lazy(() => withStrings('delta', () => import('../pages/delta/DeltaPage')));
 const TokensPage = lazy(() => import('../pages/tokens/TokensPage'));
 const NotFoundPage = lazy(() => import('../pages/notfound/NotFoundPage'));
 
@@ -61,6 +63,7 @@ export const NAV: readonly { path: string; icon: string; label: string; end?: bo
   { path: '/logs', icon: 'logs', label: 'nav.logs' },
   { path: '/metrics', icon: 'metrics', label: 'nav.metrics' },
   { path: '/anomalies', icon: 'anomalies', label: 'nav.anomalies' },
+  { path: '/delta', icon: 'delta', label: 'nav.delta' },
   { path: '/alerts', icon: 'firing', label: 'nav.alerts', end: true },
   { path: '/alerts/rules', icon: 'alerts', label: 'nav.alertRules' },
   { path: '/alerts/silences', icon: 'silences', label: 'nav.silences' },
@@ -102,6 +105,7 @@ const ROUTES: RouteObject[] = [
           { path: 'logs', element: page(LogsPage) },
           { path: 'metrics', element: page(MetricsPage) },
           { path: 'anomalies', element: page(AnomaliesPage) },
+          { path: 'delta', element: page(DeltaPage) },
           { path: 'alerts', element: page(AlertsPage) },
           { path: 'alerts/rules', element: page(AlertRulesPage) },
           // A static segment ranks above a parameter: "new" is never an id.

@@ -2,7 +2,8 @@
 // (brush to zoom), scatter plots and lanes of marks (one row per series),
 // with anomaly detection and forecasts drawn over lines, and spans of time
 // shaded behind them (an alert pending or firing). x values are epoch
-// seconds.
+// seconds, or any quantity an `xAxis` formats (durations on a log scale,
+// with 'steps': two distributions over one set of buckets).
 import type { TFunction } from 'i18next';
 import { Fragment, useEffect, useId, useMemo, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -51,10 +52,24 @@ export interface LaneMarks {
   notes: (string | null)[][];
 }
 
+/** An x axis that is not time: how its values read, and whether its scale is logarithmic. */
+export interface ChartXAxis {
+  /** What x is ("Duration"): the table's first column. */
+  label: string;
+  format: (v: number) => string;
+  /** Logarithmic (every x above zero). */
+  log?: boolean;
+}
+
 export interface ChartProps {
-  /** 'lanes': one row per series, its label on the y axis, a mark where its value is not null (see `marks`). */
-  kind: 'line' | 'bars' | 'scatter' | 'lanes';
-  /** Epoch seconds, ascending. */
+  /**
+   * 'lanes': one row per series, its label on the y axis, a mark where its
+   * value is not null (see `marks`). 'steps': each value holds from its x
+   * to the next, filled beneath (buckets of a histogram, one line per
+   * series, so that two distributions show through each other).
+   */
+  kind: 'line' | 'bars' | 'scatter' | 'lanes' | 'steps';
+  /** Epoch seconds, ascending (or values of `xAxis`). */
   x: number[];
   /** One array per series, aligned with x; null is a gap. */
   ys: (number | null)[][];
@@ -87,6 +102,8 @@ export interface ChartProps {
   marks?: LaneMarks;
   /** For 'line': spans of time shaded behind the lines, ascending, not overlapping. */
   regions?: ChartRegions;
+  /** x is not time: formatted by this instead. */
+  xAxis?: ChartXAxis;
 }
 
 const NO_INSIGHTS: ChartInsight[] = [];
@@ -113,7 +130,7 @@ interface Tip {
 }
 
 export function Chart(props: ChartProps) {
-  const { kind, x, ys, series, ariaLabel, height = 180, legend, sparkline, yLog, xRange, insights = NO_INSIGHTS, regions } = props;
+  const { kind, x, ys, series, ariaLabel, height = 180, legend, sparkline, yLog, xRange, insights = NO_INSIGHTS, regions, xAxis } = props;
   const theme = useTheme();
   const ref = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -130,7 +147,7 @@ export function Chart(props: ChartProps) {
   // read through a ref, applied below.
   const xr = useRef(xRange);
   xr.current = xRange;
-  const structure = `${kind}|${series.map((s) => s.label + s.color + (s.dash?.join('.') ?? '')).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}|${insights.map((i) => i.series).join(',')}`;
+  const structure = `${kind}|${series.map((s) => s.label + s.color + (s.dash?.join('.') ?? '')).join(',')}|${sparkline}|${yLog}|${theme}|${height}|${!!xRange}|${insights.map((i) => i.series).join(',')}|${xAxis ? `x:${xAxis.label}:${!!xAxis.log}` : ''}`;
   const data = useMemo(
     () => [x, ...(kind === 'lanes' ? lanePositions(ys) : ys), ...insights.flatMap((ins) => DRAWN.map((k) => ins[k]))] as uPlot.AlignedData,
     [x, ys, insights, kind],
@@ -145,6 +162,8 @@ export function Chart(props: ChartProps) {
     const fmt = (v: number) => (cb.current.yFormat ? cb.current.yFormat(v) : String(v));
     const axisFmt = (v: number) => (cb.current.yAxisFormat ?? fmt)(v);
     const bars = uPlot.paths.bars?.({ size: [0.9, 60], align: 1 });
+    const steps = uPlot.paths.stepped?.({ align: 1 });
+    const xFormat = (v: number) => (cb.current.xAxis ? cb.current.xAxis.format(v) : String(v));
     const lanes = kind === 'lanes';
     const marked = kind === 'scatter' || lanes;
     const opts: uPlot.Options = {
@@ -161,7 +180,9 @@ export function Chart(props: ChartProps) {
           },
       select: { show: !!cb.current.onBrush, left: 0, top: 0, width: 0, height: 0 },
       scales: {
-        x: { time: true, ...(xRange ? { range: (_u, min, max) => xr.current ?? [min, max] } : {}) },
+        x: xAxis
+          ? { time: false, ...(xAxis.log ? { distr: 3 } : {}), ...(xRange ? { range: (_u, min, max) => xr.current ?? [min, max] } : {}) }
+          : { time: true, ...(xRange ? { range: (_u, min, max) => xr.current ?? [min, max] } : {}) },
         y: lanes
           ? { range: () => [-0.5, series.length - 0.5] }
           : yLog
@@ -177,6 +198,7 @@ export function Chart(props: ChartProps) {
               ticks: { stroke: grid },
               // Locale-aware 24-hour labels; the date is added when the view spans days.
               values: (u, splits) => {
+                if (xAxis) return splits.map((v) => (v == null ? '' : xFormat(v)));
                 const min = u.scales.x?.min ?? 0;
                 const max = u.scales.x?.max ?? 0;
                 const f = max - min > 86_400 ? formatShortDateTime : formatTime;
@@ -209,10 +231,10 @@ export function Chart(props: ChartProps) {
           stroke: s.color,
           width: marked ? 0 : sparkline ? 1.25 : 1.5,
           dash: s.dash,
-          fill: kind === 'bars' ? s.color + 'cc' : sparkline ? s.color + '22' : undefined,
+          fill: kind === 'bars' ? s.color + 'cc' : kind === 'steps' ? s.color + '26' : sparkline ? s.color + '22' : undefined,
           show: !hidden.has(i),
           spanGaps: false,
-          paths: kind === 'bars' ? bars : marked ? () => null : undefined,
+          paths: kind === 'bars' ? bars : kind === 'steps' ? steps : marked ? () => null : undefined,
           points:
             kind === 'scatter'
               ? { show: true, size: 7, stroke: s.color, fill: s.color + 'aa', width: 1 }
@@ -349,7 +371,9 @@ export function Chart(props: ChartProps) {
           style={{ left: Math.min(tip.left + 14, (ref.current?.clientWidth ?? 400) - 220), top: Math.max(0, tip.top - 10) }}
           aria-hidden="true"
         >
-          <div className="chart-tip-time">{kind === 'scatter' ? formatTimeMs(tipTime * 1000) : formatDateTime(tipTime * 1000)}</div>
+          <div className="chart-tip-time">
+            {xAxis ? xAxis.format(tipTime) : kind === 'scatter' ? formatTimeMs(tipTime * 1000) : formatDateTime(tipTime * 1000)}
+          </div>
           {tipRegion && (
             <div className="chart-tip-row">
               <span className="swatch" style={{ background: tipRegion.color }} />
@@ -392,7 +416,7 @@ export function Chart(props: ChartProps) {
       {insights.length > 0 && !sparkline && <InsightKey insights={insights} />}
       {regions && regions.spans.length > 0 && !sparkline && <RegionKey regions={regions} />}
       {showTable && !sparkline && (
-        <ChartTable id={tableId} caption={ariaLabel} x={x} columns={tableColumns(props, t)} precise={kind === 'scatter'} />
+        <ChartTable id={tableId} caption={ariaLabel} x={x} columns={tableColumns(props, t)} precise={kind === 'scatter'} xAxis={xAxis} />
       )}
     </figure>
   );

@@ -3,7 +3,7 @@
 // screen-reader users (and for copying).
 import { useTranslation } from 'react-i18next';
 import { formatDateTime, formatTime, formatTimeMs } from '../lib/format';
-import type { ChartSeries } from './Chart';
+import type { ChartSeries, ChartXAxis } from './Chart';
 import { TableHead } from './TableHead';
 
 interface DataProps {
@@ -31,13 +31,16 @@ export function ChartTable({
   x,
   columns,
   precise,
+  xAxis,
 }: {
   id: string;
   caption: string;
-  /** Epoch seconds. */
+  /** Epoch seconds, or values of `xAxis`. */
   x: number[];
   columns: TableColumn[];
   precise: boolean;
+  /** x is not time: its column's label and format. */
+  xAxis?: ChartXAxis;
 }) {
   const { t } = useTranslation();
   const numeric = columns.map((c) => !c.values.some((v) => typeof v === 'string'));
@@ -49,13 +52,13 @@ export function ChartTable({
       <table className="data">
         <caption className="sr-only">{caption}</caption>
         <TableHead
-          columns={[{ label: t('chart.time') }, ...columns.map((c, j) => ({ label: c.label, numeric: numeric[j] }))]}
+          columns={[{ label: xAxis?.label ?? t('chart.time') }, ...columns.map((c, j) => ({ label: c.label, numeric: numeric[j] }))]}
         />
         <tbody>
           {x.map((at, i) => (
             <tr key={i}>
               <th scope="row" className="nowrap">
-                {time(at * 1000)}
+                {xAxis ? xAxis.format(at) : time(at * 1000)}
               </th>
               {columns.map((c, j) => (
                 <td className={numeric[j] ? 'num' : undefined} key={j}>

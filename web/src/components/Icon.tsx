@@ -6,6 +6,7 @@ const PATHS: Record<string, string> = {
   logs: 'M5 4h14v16H5zM8 8h8M8 12h8M8 16h5',
   metrics: 'M4 19l5-7 4 4 7-10M4 4v15h16',
   anomalies: 'M3 12h4l3-7 4 14 3-7h4',
+  delta: 'M4 20V10h4v10M10 20V4h4v16M16 20v-7h4v7M3 20h18',
   alerts: 'M6 16v-5a6 6 0 0 1 12 0v5l2 2H4zM10 21h4',
   firing: 'M12 3l9.5 17h-19zM12 10v4.5M12 17.5v.01',
   notifications: 'M3 11l18-8-8 18-2-8zM11 13l10-10',

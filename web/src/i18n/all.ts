@@ -4,8 +4,10 @@ import alertsEn from './alerts.en.json';
 import alertsKo from './alerts.ko.json';
 import coreEn from './en.json';
 import coreKo from './ko.json';
+import deltaEn from './delta.en.json';
+import deltaKo from './delta.ko.json';
 
-export const en = { ...coreEn, ...alertsEn };
-export const ko = { ...coreKo, ...alertsKo };
+export const en = { ...coreEn, ...alertsEn, ...deltaEn };
+export const ko = { ...coreKo, ...alertsKo, ...deltaKo };
 /** Each part's top-level sections: a section lives in one part only. */
-export const PARTS = { core: Object.keys(coreEn), alerts: Object.keys(alertsEn) };
+export const PARTS = { core: Object.keys(coreEn), alerts: Object.keys(alertsEn), delta: Object.keys(deltaEn) };

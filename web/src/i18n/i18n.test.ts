@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { en, ko, PARTS } from './all';
 import alertsKo from './alerts.ko.json';
+import deltaKo from './delta.ko.json';
 import coreKo from './ko.json';
 
 type Tree = { [k: string]: string | Tree };
@@ -40,21 +41,27 @@ describe('translations', () => {
     for (const [k, v] of enKeys) expect(vars(koKeys.get(k) ?? ''), k).toEqual(vars(v));
   });
   it('keep each section in one part, the same in both languages', () => {
-    expect(PARTS.core.filter((k) => PARTS.alerts.includes(k))).toEqual([]);
+    const all = [...PARTS.core, ...PARTS.alerts, ...PARTS.delta];
+    expect(new Set(all).size).toBe(all.length);
     expect(Object.keys(coreKo).sort()).toEqual([...PARTS.core].sort());
     expect(Object.keys(alertsKo).sort()).toEqual([...PARTS.alerts].sort());
+    expect(Object.keys(deltaKo).sort()).toEqual([...PARTS.delta].sort());
   });
-  it('use the alert pages\' strings on those pages only (they load with them)', () => {
-    const root = new URL('..', import.meta.url).pathname;
-    const alertPages = new URL('../pages/alerts/', import.meta.url).pathname;
-    const outside: string[] = [];
-    const key = new RegExp(`['"\`](${PARTS.alerts.join('|')})\\.[a-zA-Z]`);
-    for (const file of sources(root)) {
-      if (file.startsWith(alertPages)) continue;
-      if (key.test(readFileSync(file, 'utf8'))) outside.push(file);
-    }
-    expect(outside).toEqual([]);
-  });
+  // The alert pages' strings (alerts.*.json) and the Canary analysis page's
+  // (delta.*.json) load with those pages.
+  for (const [part, folder] of [['alerts', 'alerts'], ['delta', 'delta']] as const) {
+    it(`use the ${part} strings on the pages of pages/${folder} only (they load with them)`, () => {
+      const root = new URL('..', import.meta.url).pathname;
+      const pages = new URL(`../pages/${folder}/`, import.meta.url).pathname;
+      const outside: string[] = [];
+      const key = new RegExp(`['"\`](${PARTS[part].join('|')})\\.[a-zA-Z]`);
+      for (const file of sources(root)) {
+        if (file.startsWith(pages)) continue;
+        if (key.test(readFileSync(file, 'utf8'))) outside.push(file);
+      }
+      expect(outside).toEqual([]);
+    });
+  }
   it('cover every literal key used in the code', () => {
     const root = new URL('..', import.meta.url).pathname;
     const missing: string[] = [];

@@ -3,7 +3,9 @@
 // loaded when needed, so a first page carries one language's and not the
 // alert pages': en.json / ko.json for every page, alerts.en.json /
 // alerts.ko.json (the alertList, alerts, silences and notifications keys)
-// with the alert pages (routes.tsx, withStrings). All are one namespace.
+// with the alert pages (routes.tsx, withStrings), delta.en.json /
+// delta.ko.json (the delta key) with the Canary analysis page. All are one
+// namespace.
 import i18next from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { setFormatLocale } from '../lib/format';
@@ -33,10 +35,11 @@ function apply(lng: string): void {
 }
 
 type Strings = () => Promise<{ default: Record<string, unknown> }>;
-export type StringsPart = 'core' | 'alerts';
+export type StringsPart = 'core' | 'alerts' | 'delta';
 const STRINGS: Record<StringsPart, Record<Lang, Strings>> = {
   core: { en: () => import('./en.json'), ko: () => import('./ko.json') },
   alerts: { en: () => import('./alerts.en.json'), ko: () => import('./alerts.ko.json') },
+  delta: { en: () => import('./delta.en.json'), ko: () => import('./delta.ko.json') },
 };
 
 /** The parts some page has needed: a language switch loads them all. */

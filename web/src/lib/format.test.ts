@@ -6,6 +6,7 @@ import {
   formatRangeEnds,
   formatRate,
   formatScore,
+  formatSignedPercent,
   formatSpan,
   formatWithUnit,
   setFormatLocale,
@@ -93,5 +94,15 @@ describe('range ends', () => {
     expect(formatRangeEnds(at(10, 0, 5), at(10, 0, 35))).toEqual(['01/31/2026, 10:00:05', '10:00:35']);
     expect(formatRangeEnds(at(10, 0, 5, 120), at(10, 0, 5, 480))).toEqual(['01/31/2026, 10:00:05.120', '10:00:05.480']);
     expect(formatRangeEnds(at(23, 0, 0), at(23, 0, 0) + 7_200_000)[1]).toBe('02/01/2026, 01:00:00');
+  });
+});
+
+describe('signed changes', () => {
+  it('carry their sign, whole percents from 10 % on', () => {
+    setFormatLocale('en');
+    expect(formatSignedPercent(0.2)).toBe('+20%');
+    expect(formatSignedPercent(-0.035)).toBe('-3.5%');
+    expect(formatSignedPercent(0)).toBe('0%');
+    expect(formatSignedPercent(Number.NaN)).toBe('–');
   });
 });

@@ -103,6 +103,16 @@ export function formatPercent(ratio: number): string {
   }).format(ratio);
 }
 
+/**
+ * A relative change (0.2 is 20 % more) with its sign: "+20%", "−3.5%",
+ * "0%"; whole percents from 10 % on, one decimal below.
+ */
+export function formatSignedPercent(ratio: number): string {
+  if (!Number.isFinite(ratio)) return '–';
+  const digits = Math.abs(ratio) >= 0.1 ? 0 : 1;
+  return numberFormat({ style: 'percent', maximumFractionDigits: digits, signDisplay: 'exceptZero' }).format(ratio);
+}
+
 /** Requests per second: "12.4/s". */
 export function formatRate(perSecond: number): string {
   const digits = perSecond >= 100 ? 0 : perSecond >= 1 ? 2 : 3;

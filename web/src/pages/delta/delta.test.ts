@@ -1,0 +1,215 @@
+import { create } from '@bufbuild/protobuf';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyPatch } from '../../app/urlState';
+import { AttributeScope, MatchOperator, QueryMetricsResponseSchema } from '../../gen/airis/analytics/v1/query_pb';
+import { ChangeSchema, HistogramSchema, OperationDeltaSchema, RateSchema, Verdict } from '../../gen/airis/delta/v1/delta_pb';
+import { setFormatLocale } from '../../lib/format';
+import {
+  cohortWindows,
+  compareParams,
+  deltaPatch,
+  formatChange,
+  formatPoints,
+  formatRate,
+  formPartOf,
+  histogramColumns,
+  isComplete,
+  orderOperations,
+  parseOptions,
+  readDelta,
+  rowKey,
+  toCompareRequest,
+  versionsByService,
+} from './delta';
+
+afterEach(() => setFormatLocale('en'));
+
+const DEEP_LINK = 'from=now-10m&to=now&baseline=checkout&baselineVersion=v1&candidate=checkout&candidateVersion=v2';
+
+describe('the page state in the URL', () => {
+  it('reads both cohorts and the options', () => {
+    const d = readDelta(new URLSearchParams(`${DEEP_LINK}&candidateLabel=canary&window=previous&latency=20&errors=1&minSamples=100&alpha=0.01`));
+    expect(d).toEqual({
+      baseline: { service: 'checkout', version: 'v1', label: '' },
+      candidate: { service: 'checkout', version: 'v2', label: 'canary' },
+      previous: true,
+      latency: '20',
+      errors: '1',
+      minSamples: '100',
+      alpha: '0.01',
+    });
+    expect(isComplete(d)).toBe(true);
+  });
+
+  it('round-trips through the patch, keeping the time range and dropping blanks and the selected row', () => {
+    const start = new URLSearchParams(`${DEEP_LINK}&rowService=checkout&rowOperation=POST+%2Fcheckout&latency=`);
+    const d = readDelta(start);
+    const next = applyPatch(start, deltaPatch({ ...d, baseline: { ...d.baseline, label: '  ' }, alpha: ' 0.01 ' }));
+    expect(next.get('from')).toBe('now-10m');
+    expect(next.get('rowService')).toBeNull();
+    expect(next.get('rowOperation')).toBeNull();
+    expect(next.has('latency')).toBe(false);
+    expect(next.has('baselineLabel')).toBe(false);
+    expect(next.get('alpha')).toBe('0.01');
+    expect(readDelta(next)).toEqual({ ...d, alpha: '0.01' });
+  });
+
+  it('needs a service on both sides', () => {
+    expect(isComplete(readDelta(new URLSearchParams('baseline=checkout&candidateVersion=v2')))).toBe(false);
+    expect(compareParams(readDelta(new URLSearchParams('baseline=checkout')), { startMs: 0, endMs: 1 })).toBeNull();
+  });
+});
+
+describe('options', () => {
+  it('convert percent and percentage points to fractions; blank is the default (0)', () => {
+    expect(parseOptions({ latency: '7', errors: '0,5', minSamples: '', alpha: '0.01' })).toEqual({
+      latencyIncrease: 0.07,
+      errorRateIncrease: 0.005,
+      minSamples: 0,
+      alpha: 0.01,
+      invalid: [],
+    });
+  });
+  it('name those out of the service\'s ranges', () => {
+    expect(parseOptions({ latency: '0', errors: '101', minSamples: '9.5', alpha: '0.3' }).invalid).toEqual(['latency', 'errors', 'minSamples', 'alpha']);
+    expect(parseOptions({ latency: 'x', errors: '', minSamples: '10', alpha: '0.2' }).invalid).toEqual(['latency']);
+  });
+  it('keep the query from running while one is invalid', () => {
+    expect(compareParams(readDelta(new URLSearchParams(`${DEEP_LINK}&alpha=1`)), { startMs: 0, endMs: 1 })).toBeNull();
+  });
+});
+
+describe('cohorts', () => {
+  const range = { startMs: 1_000_000, endMs: 1_600_000 };
+  it('share the page\'s time range, or the baseline takes the window just before', () => {
+    expect(cohortWindows(range, false)).toEqual({ baseline: range, candidate: range });
+    expect(cohortWindows(range, true)).toEqual({ baseline: { startMs: 400_000, endMs: 1_000_000 }, candidate: range });
+  });
+  it('become a CompareRequest: service, time range, version as a resource attribute, label, options', () => {
+    const p = compareParams(readDelta(new URLSearchParams(`${DEEP_LINK}&baselineLabel=v1&latency=20&window=previous`)), range)!;
+    const req = toCompareRequest(p);
+    expect(req.baseline?.label).toBe('v1');
+    expect(req.baseline?.spans?.serviceName).toBe('checkout');
+    expect(req.baseline?.spans?.timeRange?.startUnixNano).toBe(400_000n * 1_000_000n);
+    expect(req.baseline?.spans?.timeRange?.endUnixNano).toBe(1_000_000n * 1_000_000n);
+    expect(req.candidate?.spans?.timeRange?.startUnixNano).toBe(1_000_000n * 1_000_000n);
+    const [version] = req.candidate?.spans?.attributes ?? [];
+    expect(version).toMatchObject({ key: 'service.version', value: 'v2', scope: AttributeScope.RESOURCE, operator: MatchOperator.EQUALS });
+    expect(req.options).toMatchObject({ latencyIncrease: 0.2, errorRateIncrease: 0, minSamples: 0, alpha: 0 });
+  });
+  it('without a version select the whole service', () => {
+    const p = compareParams(readDelta(new URLSearchParams('baseline=checkout&candidate=checkout&window=previous')), range)!;
+    expect(toCompareRequest(p).candidate?.spans?.attributes).toEqual([]);
+  });
+});
+
+describe('a refusal names its place in the form', () => {
+  it.each([
+    ['candidate.spans.time_range: required', 'candidate'],
+    ['baseline.spans.status_code: filters on status are refused', 'baseline'],
+    ['options.latency_increase: must be in (0, 10]', 'latency'],
+    ['options.error_rate_increase: must be in (0, 1]', 'errors'],
+    ['options.min_samples: at least 10', 'minSamples'],
+    ['options.alpha: must be in (0, 0.2]', 'alpha'],
+    ['candidate.label: 90 bytes, at most 64', 'candidate.label'],
+    ['baseline.labels: not a label', 'baseline'],
+    ['the candidate cohort spans more than 7 days', 'candidate'],
+    ['something else', null],
+  ])('%s', (message, part) => {
+    expect(formPartOf(message)).toBe(part);
+  });
+});
+
+const op = (service: string, operation: string, verdict: Verdict, shift?: number, errors?: number) =>
+  create(OperationDeltaSchema, {
+    serviceName: service,
+    operation,
+    verdict,
+    latency: shift === undefined ? undefined : { shift: { estimate: shift, lower: shift - 0.05, upper: shift + 0.05 } },
+    errors: errors === undefined ? undefined : { difference: errors },
+  });
+
+describe('the operations table', () => {
+  const ops = [
+    op('checkout', '', Verdict.PASS, 0.01, 0),
+    op('checkout', 'GET /cart', Verdict.INCONCLUSIVE),
+    op('checkout', 'POST /checkout', Verdict.FAIL, 0.2, 0.02),
+    op('payment', 'charge', Verdict.PASS, -0.1, 0.001),
+    op('payment', 'refund', Verdict.FAIL, 0.05, 0.03),
+  ];
+  const names = (rows: typeof ops) => rows.map((r) => `${r.serviceName} ${r.operation}`.trim());
+  it('lists failing rows first, then inconclusive ones, keeping the API\'s order within', () => {
+    expect(names(orderOperations(ops, 'verdict', 'desc'))).toEqual([
+      'checkout POST /checkout',
+      'payment refund',
+      'checkout GET /cart',
+      'checkout',
+      'payment charge',
+    ]);
+  });
+  it('sorts by a change, operations without one last either way', () => {
+    expect(names(orderOperations(ops, 'shift', 'desc'))).toEqual(['checkout POST /checkout', 'payment refund', 'checkout', 'payment charge', 'checkout GET /cart']);
+    expect(names(orderOperations(ops, 'shift', 'asc'))).toEqual(['payment charge', 'checkout', 'payment refund', 'checkout POST /checkout', 'checkout GET /cart']);
+    expect(names(orderOperations(ops, 'errors', 'desc'))[0]).toBe('payment refund');
+  });
+  it('sorts by name with the service as a whole first', () => {
+    expect(names(orderOperations(ops, 'name', 'asc'))).toEqual(['checkout', 'checkout GET /cart', 'checkout POST /checkout', 'payment charge', 'payment refund']);
+  });
+  it('tells rows apart by service and operation', () => {
+    expect(rowKey(op('a', '', Verdict.PASS))).not.toBe(rowKey(op('a', 'x', Verdict.PASS)));
+  });
+});
+
+describe('changes and rates in words', () => {
+  it('sign changes and give their interval', () => {
+    expect(formatChange(create(ChangeSchema, { estimate: 0.18, lower: 0.12, upper: 0.26 }))).toEqual({ estimate: '+18%', interval: '+12% … +26%' });
+    expect(formatChange(create(ChangeSchema, { estimate: -0.036, lower: -0.071, upper: 0 }))).toEqual({ estimate: '-3.6%', interval: '-7.1% … 0%' });
+    expect(formatChange(undefined)).toBeNull();
+  });
+  it('follow the language', () => {
+    setFormatLocale('ko');
+    expect(formatChange(create(ChangeSchema, { estimate: 0.18, lower: 0.12, upper: 0.26 }))?.estimate).toBe('+18%');
+    expect(formatPoints(0.0125)).toBe('+1.3');
+    expect(formatPoints(0.0025)).toBe('+0.25');
+  });
+  it('give error rates with their Wilson intervals, none without spans', () => {
+    expect(formatRate(create(RateSchema, { count: 12n, total: 1000n, rate: 0.012, lower: 0.0069, upper: 0.021 }))).toEqual({
+      rate: '1.2%',
+      interval: '0.69% – 2.1%',
+    });
+    expect(formatRate(create(RateSchema, { total: 0n }))).toBeNull();
+  });
+  it('give differences in percentage points', () => {
+    expect(formatPoints(0.005)).toBe('+0.5');
+    expect(formatPoints(-0.012)).toBe('-1.2');
+    expect(formatPoints(0)).toBe('0');
+    expect(formatPoints(0.25)).toBe('+25');
+  });
+});
+
+describe('histograms', () => {
+  it('become each cohort\'s share per bucket over the bounds in ms, the last step closed', () => {
+    const h = create(HistogramSchema, {
+      boundsNano: [1_000_000n, 2_000_000n, 4_000_000n],
+      baselineCounts: [3n, 1n],
+      candidateCounts: [0n, 10n],
+    });
+    expect(histogramColumns(h)).toEqual({ x: [1, 2, 4], baseline: [0.75, 0.25, 0.25], candidate: [0, 1, 1], log: true });
+  });
+  it('draw linearly when a bound is zero, and nothing without buckets', () => {
+    expect(histogramColumns(create(HistogramSchema, { boundsNano: [0n, 5n], baselineCounts: [0n], candidateCounts: [0n] }))?.log).toBe(false);
+    expect(histogramColumns(create(HistogramSchema, { boundsNano: [5n] }))).toBeNull();
+    expect(histogramColumns(undefined)).toBeNull();
+  });
+});
+
+it('lists each service\'s versions from the request-count metric', () => {
+  const data = create(QueryMetricsResponseSchema, {
+    series: [
+      { labels: { 'service.name': 'checkout', 'service.version': 'v2' } },
+      { labels: { 'service.name': 'checkout', 'service.version': 'v1' } },
+      { labels: { 'service.name': 'payment' } },
+    ],
+  });
+  expect(Object.fromEntries(versionsByService(data))).toEqual({ checkout: ['v1', 'v2'] });
+});

@@ -1,0 +1,352 @@
+// What the Canary analysis page computes: its state in the URL (two
+// cohorts, the options, the selected operation), the Compare request built
+// from it, the operations' order, changes and rates in words, a field named
+// by a refusal, and the histograms as chart columns.
+import { create } from '@bufbuild/protobuf';
+import { toSpanFilter } from '../../api/filters';
+import type { Patch } from '../../app/urlState';
+import type { QueryMetricsResponse } from '../../gen/airis/analytics/v1/query_pb';
+import {
+  CompareRequestSchema,
+  Severity,
+  Verdict,
+  type Change,
+  type CompareRequest,
+  type Histogram,
+  type OperationDelta,
+  type Rate,
+} from '../../gen/airis/delta/v1/delta_pb';
+import { formatLocale, formatPercent, formatSignedPercent } from '../../lib/format';
+
+/** One side of the comparison as the form and the URL hold it. */
+export interface CohortInput {
+  service: string;
+  /** `service.version`; empty: every version. */
+  version: string;
+  /** How the reasons name it; empty: "baseline" or "candidate". */
+  label: string;
+}
+
+/** The page's state (besides the time range and the selected row): options as typed, '' for the service's default. */
+export interface DeltaInput {
+  baseline: CohortInput;
+  candidate: CohortInput;
+  /** The baseline is the window of the same length just before the page's. */
+  previous: boolean;
+  /** Percent: "10" fails +10 %. */
+  latency: string;
+  /** Percentage points: "0.5". */
+  errors: string;
+  minSamples: string;
+  alpha: string;
+}
+
+export const SIDES = ['baseline', 'candidate'] as const;
+export type Side = (typeof SIDES)[number];
+
+/** The URL's keys of each cohort: `baseline=checkout&baselineVersion=v1&baselineLabel=v1`. */
+const COHORT_KEYS = { service: '', version: 'Version', label: 'Label' } as const;
+const cohortKey = (side: Side, field: keyof CohortInput) => side + COHORT_KEYS[field];
+
+/** `window=previous`: the baseline before the page's time range. */
+export const WINDOW_PREVIOUS = 'previous';
+/** The selected operation: its service, and its name ('' or absent: the service as a whole). */
+export const ROW_SERVICE = 'rowService';
+export const ROW_OPERATION = 'rowOperation';
+
+export function readDelta(params: URLSearchParams): DeltaInput {
+  const cohort = (side: Side): CohortInput => ({
+    service: params.get(cohortKey(side, 'service')) ?? '',
+    version: params.get(cohortKey(side, 'version')) ?? '',
+    label: params.get(cohortKey(side, 'label')) ?? '',
+  });
+  return {
+    baseline: cohort('baseline'),
+    candidate: cohort('candidate'),
+    previous: params.get('window') === WINDOW_PREVIOUS,
+    latency: params.get('latency') ?? '',
+    errors: params.get('errors') ?? '',
+    minSamples: params.get('minSamples') ?? '',
+    alpha: params.get('alpha') ?? '',
+  };
+}
+
+/** The URL patch that applies `d` (blank values removed, trimmed) and clears the selected row. */
+export function deltaPatch(d: DeltaInput): Patch {
+  const patch: Patch = {};
+  for (const side of SIDES) {
+    for (const field of Object.keys(COHORT_KEYS) as (keyof CohortInput)[]) {
+      patch[cohortKey(side, field)] = d[side][field].trim() || null;
+    }
+  }
+  return {
+    ...patch,
+    window: d.previous ? WINDOW_PREVIOUS : null,
+    latency: d.latency.trim() || null,
+    errors: d.errors.trim() || null,
+    minSamples: d.minSamples.trim() || null,
+    alpha: d.alpha.trim() || null,
+    [ROW_SERVICE]: null,
+    [ROW_OPERATION]: null,
+  };
+}
+
+/** Both cohorts name a service: what Compare needs from the URL before it runs. */
+export function isComplete(d: DeltaInput): boolean {
+  return d.baseline.service.trim() !== '' && d.candidate.service.trim() !== '';
+}
+
+export type OptionName = 'latency' | 'errors' | 'minSamples' | 'alpha';
+export const OPTION_NAMES: readonly OptionName[] = ['latency', 'errors', 'minSamples', 'alpha'];
+
+/** The options as CompareOptions' fields (0: the service's default), or which are out of range. */
+export interface ParsedOptions {
+  latencyIncrease: number;
+  errorRateIncrease: number;
+  minSamples: number;
+  alpha: number;
+  invalid: OptionName[];
+}
+
+/** A number as typed, '' being none; either decimal separator. */
+function num(text: string): number | null {
+  const s = text.trim().replace(',', '.');
+  if (s === '') return null;
+  const v = Number(s);
+  return Number.isFinite(v) ? v : NaN;
+}
+
+/** Their ranges, as the service checks them (CompareOptions). */
+export function parseOptions(d: Pick<DeltaInput, OptionName>): ParsedOptions {
+  const invalid: OptionName[] = [];
+  const check = (name: OptionName, ok: (v: number) => boolean, scale: number): number => {
+    const v = num(d[name]);
+    if (v === null) return 0;
+    if (Number.isNaN(v) || !ok(v)) {
+      invalid.push(name);
+      return 0;
+    }
+    return v * scale;
+  };
+  const latencyIncrease = round12(check('latency', (v) => v > 0 && v <= 1000, 0.01));
+  const errorRateIncrease = round12(check('errors', (v) => v > 0 && v <= 100, 0.01));
+  const minSamples = check('minSamples', (v) => Number.isInteger(v) && v >= 10 && v <= 4_294_967_295, 1);
+  const alpha = check('alpha', (v) => v > 0 && v <= 0.2, 1);
+  return { latencyIncrease, errorRateIncrease, minSamples, alpha, invalid };
+}
+
+/** Rid of binary noise from scaling: 0.07 × 100 is 7.000000000000001. */
+const round12 = (v: number) => Number(v.toPrecision(12));
+
+/** A cohort as plain values (a query key): its time range and selector. */
+export interface CohortParams extends CohortInput {
+  startMs: number;
+  endMs: number;
+}
+
+/** What Compare is asked, as plain values. */
+export interface CompareParams {
+  baseline: CohortParams;
+  candidate: CohortParams;
+  latencyIncrease: number;
+  errorRateIncrease: number;
+  minSamples: number;
+  alpha: number;
+}
+
+export interface Window {
+  startMs: number;
+  endMs: number;
+}
+
+/** Each cohort's time range: the page's, the baseline's the window just before it when `previous`. */
+export function cohortWindows(range: Window, previous: boolean): Record<Side, Window> {
+  const length = range.endMs - range.startMs;
+  return {
+    baseline: previous ? { startMs: range.startMs - length, endMs: range.startMs } : { ...range },
+    candidate: { ...range },
+  };
+}
+
+/** The request's plain values, or null while the URL lacks a cohort or has an option out of range. */
+export function compareParams(d: DeltaInput, range: Window): CompareParams | null {
+  if (!isComplete(d)) return null;
+  const options = parseOptions(d);
+  if (options.invalid.length) return null;
+  const windows = cohortWindows(range, d.previous);
+  const cohort = (side: Side): CohortParams => ({
+    service: d[side].service.trim(),
+    version: d[side].version.trim(),
+    label: d[side].label.trim(),
+    ...windows[side],
+  });
+  const { invalid: _, ...rest } = options;
+  return { baseline: cohort('baseline'), candidate: cohort('candidate'), ...rest };
+}
+
+/** The CompareRequest: each cohort's service and time range, its version as a resource attribute. */
+export function toCompareRequest(p: CompareParams): CompareRequest {
+  const cohort = (c: CohortParams) => ({
+    spans: toSpanFilter({
+      startMs: c.startMs,
+      endMs: c.endMs,
+      service: c.service,
+      attrs: c.version ? [`resource:service.version=${c.version}`] : [],
+    }),
+    label: c.label,
+  });
+  return create(CompareRequestSchema, {
+    baseline: cohort(p.baseline),
+    candidate: cohort(p.candidate),
+    options: {
+      latencyIncrease: p.latencyIncrease,
+      errorRateIncrease: p.errorRateIncrease,
+      minSamples: p.minSamples,
+      alpha: p.alpha,
+    },
+  });
+}
+
+/**
+ * The form's part an INVALID_ARGUMENT or RESOURCE_EXHAUSTED names
+ * ("candidate.spans.time_range: required"), if any: a cohort's label, a
+ * cohort (its selector or time range), or an option.
+ */
+export type FormPart = Side | `${Side}.label` | OptionName;
+const OPTION_FIELDS: Record<string, OptionName> = {
+  latency_increase: 'latency',
+  error_rate_increase: 'errors',
+  min_samples: 'minSamples',
+  alpha: 'alpha',
+};
+export function formPartOf(message: string): FormPart | null {
+  const m = /^\s*(?:(baseline|candidate)(\.label\b)?|options\.(latency_increase|error_rate_increase|min_samples|alpha)\b)/.exec(message);
+  if (m?.[1]) return m[2] ? (`${m[1] as Side}.label` as const) : (m[1] as Side);
+  if (m?.[3]) return OPTION_FIELDS[m[3]] ?? null;
+  // A limit may name the cohort in its words ("the candidate cohort ...").
+  return (/\b(baseline|candidate)\b/.exec(message)?.[1] as Side | undefined) ?? null;
+}
+
+export type VerdictName = 'pass' | 'fail' | 'inconclusive' | 'unknown';
+export function verdictName(v: Verdict): VerdictName {
+  switch (v) {
+    case Verdict.PASS:
+      return 'pass';
+    case Verdict.FAIL:
+      return 'fail';
+    case Verdict.INCONCLUSIVE:
+      return 'inconclusive';
+    default:
+      return 'unknown';
+  }
+}
+
+export type SeverityName = 'fail' | 'inconclusive' | 'info';
+export function severityName(s: Severity): SeverityName {
+  return s === Severity.FAIL ? 'fail' : s === Severity.INCONCLUSIVE ? 'inconclusive' : 'info';
+}
+
+/** Worse first: FAIL, INCONCLUSIVE, PASS. */
+const VERDICT_RANK: Record<VerdictName, number> = { fail: 3, inconclusive: 2, unknown: 1, pass: 0 };
+
+/** An operation's identity in the URL and as a React key. */
+export function rowKey(op: Pick<OperationDelta, 'serviceName' | 'operation'>): string {
+  return JSON.stringify([op.serviceName, op.operation]);
+}
+
+export const SORT_KEYS = ['verdict', 'name', 'shift', 'p99', 'errors'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+export function isSortKey(k: string): k is SortKey {
+  return (SORT_KEYS as readonly string[]).includes(k);
+}
+
+/** What a row sorts by; null (no value: an operation not judged) sorts last either way. */
+function sortValue(op: OperationDelta, key: SortKey): number | string | null {
+  switch (key) {
+    case 'verdict':
+      return VERDICT_RANK[verdictName(op.verdict)];
+    case 'name':
+      // The service as a whole ('' operation) first.
+      return `${op.serviceName}\u0000${op.operation}`;
+    case 'shift':
+      return op.latency?.shift ? op.latency.shift.estimate : null;
+    case 'p99':
+      return op.latency?.p99 ? op.latency.p99.estimate : null;
+    case 'errors':
+      return op.errors ? op.errors.difference : null;
+  }
+}
+
+/**
+ * The operations in the table's order: by `key` (`desc`: worse or larger
+ * first), ties and values missing kept in the API's order (services as a
+ * whole first, then their operations by name), missing values last.
+ */
+export function orderOperations(ops: readonly OperationDelta[], key: SortKey, dir: 'asc' | 'desc'): OperationDelta[] {
+  const sign = dir === 'asc' ? 1 : -1;
+  return ops
+    .map((op, i) => ({ op, i, v: sortValue(op, key) }))
+    .sort((a, b) => {
+      if (a.v === null || b.v === null) return a.v === b.v ? a.i - b.i : a.v === null ? 1 : -1;
+      const c = typeof a.v === 'number' && typeof b.v === 'number' ? a.v - b.v : a.v < b.v ? -1 : a.v > b.v ? 1 : 0;
+      return c * sign || a.i - b.i;
+    })
+    .map((r) => r.op);
+}
+
+/** A relative change in words: "+18%", its interval "+12% … +26%". */
+export function formatChange(c: Change | undefined): { estimate: string; interval: string } | null {
+  if (!c || !Number.isFinite(c.estimate)) return null;
+  return { estimate: formatSignedPercent(c.estimate), interval: `${formatSignedPercent(c.lower)} … ${formatSignedPercent(c.upper)}` };
+}
+
+/** An error rate with its Wilson interval: "1.23%", "0.9% – 1.6%". */
+export function formatRate(r: Rate | undefined): { rate: string; interval: string } | null {
+  if (!r || r.total === 0n) return null;
+  return { rate: formatPercent(r.rate), interval: `${formatPercent(r.lower)} – ${formatPercent(r.upper)}` };
+}
+
+/** A difference of rates in percentage points, signed: 0.012 → "+1.2". */
+export function formatPoints(difference: number): string {
+  if (!Number.isFinite(difference)) return '–';
+  const pp = round12(difference * 100);
+  const digits = Math.abs(pp) >= 10 ? 0 : Math.abs(pp) >= 1 ? 1 : 2;
+  return new Intl.NumberFormat(formatLocale(), { maximumFractionDigits: digits, signDisplay: 'exceptZero' }).format(pp);
+}
+
+/**
+ * Both cohorts' durations as a 'steps' chart's columns: x the buckets'
+ * bounds in milliseconds, each cohort's share of its spans per bucket
+ * (cohorts of different sizes compare), the last bucket's share repeated
+ * at its upper bound so that its step is drawn. `log` when every bound is
+ * above zero.
+ */
+export function histogramColumns(h: Histogram | undefined): { x: number[]; baseline: number[]; candidate: number[]; log: boolean } | null {
+  if (!h) return null;
+  const bounds = h.boundsNano;
+  const n = bounds.length - 1;
+  if (n < 1) return null;
+  const shares = (counts: readonly bigint[]) => {
+    const values = Array.from({ length: n }, (_, i) => Number(counts[i] ?? 0n));
+    const total = values.reduce((a, b) => a + b, 0);
+    const out = values.map((v) => (total > 0 ? v / total : 0));
+    return [...out, out[n - 1]!];
+  };
+  const x = bounds.map((b) => Number(b) / 1_000_000);
+  return { x, baseline: shares(h.baselineCounts), candidate: shares(h.candidateCounts), log: x.every((v) => v > 0) };
+}
+
+/** The versions each service runs, from QueryMetrics grouped by service.name and service.version (as the Services page asks). */
+export function versionsByService(data: QueryMetricsResponse | undefined): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const s of data?.series ?? []) {
+    const service = s.labels['service.name'] ?? '';
+    const version = s.labels['service.version'] ?? '';
+    if (!service || !version) continue;
+    const list = out.get(service) ?? [];
+    if (!list.includes(version)) list.push(version);
+    out.set(service, list);
+  }
+  for (const list of out.values()) list.sort((a, b) => a.localeCompare(b));
+  return out;
+}
