@@ -12,7 +12,8 @@
 #   scripts/mesh.sh regress KEY=VALUE ...|off
 #                                   changes the demo's checkout v2 while it
 #                                   runs: v2=same|release, v2-slowdown=1.2,
-#                                   v2-extra-errors=0.01 (docs/delta.md)
+#                                   v2-extra-errors=0.01, v2-error-log=on
+#                                   (docs/delta.md)
 #   scripts/mesh.sh status          canary weights and fault injection in
 #                                   force, upstreams' health, processes
 #
@@ -140,7 +141,7 @@ case "${1:-}" in
     exit 0 ;;
   regress)
     shift
-    [ "$#" -gt 0 ] || die "usage: $0 regress v2=same|release v2-slowdown=F v2-extra-errors=P ... | off"
+    [ "$#" -gt 0 ] || die "usage: $0 regress v2=same|release v2-slowdown=F v2-extra-errors=P v2-error-log=on|off ... | off"
     mkdir -p "$state"
     if [ "$*" = off ]; then
       rm -f "$demo_control"
@@ -149,9 +150,9 @@ case "${1:-}" in
     fi
     for setting in "$@"; do
       case "$setting" in
-        v2=same|v2=release) ;;
+        v2=same|v2=release|v2-error-log=on|v2-error-log=off) ;;
         v2-slowdown=*|v2-extra-errors=*) [[ "${setting#*=}" =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "not a number: $setting" ;;
-        *) die "unknown setting $setting (v2=same|release, v2-slowdown=F, v2-extra-errors=P)" ;;
+        *) die "unknown setting $setting (v2=same|release, v2-slowdown=F, v2-extra-errors=P, v2-error-log=on|off)" ;;
       esac
     done
     printf '%s\n' "$@" >"$demo_control.$$" && mv -f "$demo_control.$$" "$demo_control"

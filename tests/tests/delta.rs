@@ -24,7 +24,7 @@ use airis_proto::otlp::tonic::{
     trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::SpanKind, status::StatusCode},
 };
 use airis_proto::tonic::{Code, Request, transport::Channel};
-use airis_store::tables::TRACES;
+use airis_store::tables::{LOGS, TRACES};
 use airis_tests::{
     DeltaServer, OTHER_TOKEN, Pipeline, Settings, TOKEN,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id},
@@ -498,23 +498,26 @@ async fn compare_judges_versions_stored_through_the_pipeline() -> anyhow::Result
 
 /// Ten minutes of the demo's traffic (20 traces a second, 10 % of
 /// checkouts on v2) ending at `end`, generated with checkout v2 as
-/// `canary` says and sent through the pipeline; returns the spans sent.
+/// `canary` says and sent through the pipeline, spans and log records;
+/// returns how many of each were sent.
 async fn demo_traffic(
     pipeline: &Pipeline,
     seed: u64,
     end: u64,
     canary: airis_demo::generate::Canary,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, u64)> {
     use airis_demo::generate::{Conditions, Generator};
+    use airis_proto::otlp::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
     let conditions = Conditions {
         canary,
         ..Conditions::default()
     };
     let mut generator = Generator::new(seed);
     let mut otlp = trace_client(&pipeline.endpoint).await?;
+    let mut otlp_logs = LogsServiceClient::connect(pipeline.endpoint.clone()).await?;
     let traces = 12_000u64;
     let step = 10 * MIN / traces;
-    let mut sent = 0;
+    let (mut spans, mut records) = (0, 0);
     let mut batch = Vec::with_capacity(200);
     for i in 0..traces {
         // Ends spread over the window, a second clear of its start for
@@ -524,13 +527,18 @@ async fn demo_traffic(
             &conditions,
         ));
         if batch.len() == 200 || i + 1 == traces {
-            let (request, spans) = airis_demo::export::traces_request(&batch, "demo");
+            let (request, n) = airis_demo::export::traces_request(&batch, "demo");
             otlp.export(authed(request, TOKEN)).await?;
-            sent += spans;
+            spans += n;
+            let (request, n) = airis_demo::export::logs_request(&batch, "demo");
+            if n > 0 {
+                otlp_logs.export(authed(request, TOKEN)).await?;
+                records += n;
+            }
             batch.clear();
         }
     }
-    Ok(sent)
+    Ok((spans, records))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -538,36 +546,48 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
     use airis_demo::generate::Canary;
     let settings = Settings::new("delta_demo");
     let pipeline = Pipeline::start(settings.clone()).await?;
-    // Two windows of ten minutes: v2 as v1, then v2 20 % slower.
+    // Three windows of ten minutes: v2 as v1, v2 20 % slower, v2 logging
+    // a new error.
     let now = now_unix_nano() / MIN * MIN;
-    let same = TimeRange {
-        start_unix_nano: now - 30 * MIN,
-        end_unix_nano: now - 20 * MIN,
+    let window = |ago: u64| TimeRange {
+        start_unix_nano: now - ago * MIN,
+        end_unix_nano: now - (ago - 10) * MIN,
     };
-    let slower = TimeRange {
-        start_unix_nano: now - 15 * MIN,
-        end_unix_nano: now - 5 * MIN,
-    };
-    let mut total = demo_traffic(&pipeline, 1, same.end_unix_nano, Canary::SAME).await?;
-    total += demo_traffic(
-        &pipeline,
-        2,
-        slower.end_unix_nano,
-        Canary {
-            slowdown: 1.2,
-            ..Canary::SAME
-        },
-    )
-    .await?;
+    let (same, slower, logging) = (window(45), window(30), window(15));
+    let mut sent = (0, 0);
+    for (seed, range, canary) in [
+        (1, same, Canary::SAME),
+        (
+            2,
+            slower,
+            Canary {
+                slowdown: 1.2,
+                ..Canary::SAME
+            },
+        ),
+        (
+            3,
+            logging,
+            Canary {
+                error_log: true,
+                ..Canary::SAME
+            },
+        ),
+    ] {
+        let (spans, records) = demo_traffic(&pipeline, seed, range.end_unix_nano, canary).await?;
+        sent = (sent.0 + spans, sent.1 + records);
+    }
     let store = Store::new(settings.clickhouse.client(), Default::default());
-    let seen = wait_for_count(
-        store.client(),
-        &format!("SELECT count() FROM {TRACES}"),
-        total,
-        Duration::from_secs(120),
-    )
-    .await?;
-    assert_eq!(seen, total, "spans stored");
+    for (table, expected) in [(TRACES, sent.0), (LOGS, sent.1)] {
+        let seen = wait_for_count(
+            store.client(),
+            &format!("SELECT count() FROM {table}"),
+            expected,
+            Duration::from_secs(120),
+        )
+        .await?;
+        assert_eq!(seen, expected, "{table} stored");
+    }
 
     let server = DeltaServer::start(&settings).await?;
     let mut client = DeltaServiceClient::connect(server.endpoint.clone()).await?;
@@ -610,6 +630,46 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
         ("checkout", "POST /checkout", Signal::Latency as i32),
         "{first:#?}"
     );
+
+    // v2 logging an error it never logged: FAIL, that template first, in
+    // the language it was logged in.
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(logging, "checkout", "v1"),
+        cohort(logging, "checkout", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Fail as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    let first = &answer.reasons[0];
+    assert_eq!(
+        (first.signal, first.service_name.as_str()),
+        (Signal::Logs as i32, "checkout"),
+        "{first:#?}"
+    );
+    let new_error = [
+        "promotion engine rejected the basket: rule <*> not found",
+        "프로모션 엔진이 장바구니를 거부했습니다: 규칙 <*> 없음",
+    ];
+    assert!(new_error.contains(&first.template.as_str()), "{first:#?}");
+    let template = answer
+        .templates
+        .iter()
+        .find(|t| t.template == first.template)
+        .unwrap();
+    assert_eq!(template.baseline.unwrap().count, 0);
+    assert!(template.candidate.unwrap().count > 20, "{template:#?}");
+    assert!(
+        template.candidate_example.contains("rule ")
+            || template.candidate_example.contains("규칙 ")
+    );
+    assert!(answer.templates.len() > 3, "{:#?}", answer.templates);
+    assert!(answer.candidate.as_ref().unwrap().logs > 0);
     server.stop().await?;
     pipeline.stop().await
 }

@@ -4,13 +4,22 @@
 
 use std::collections::BTreeMap;
 
-use airis_analytics::{query::Store, red::IS_ENTRY, traces::SpanConditions};
-use airis_proto::airis::delta::v1::Cohort;
+use airis_analytics::{
+    query::{Store, push_map_match},
+    red::IS_ENTRY,
+    traces::SpanConditions,
+};
+use airis_proto::airis::analytics::v1::{AttributeScope, SpanFilter};
+use airis_proto::airis::delta::v1::{Cohort, Signal};
 use airis_runtime::tenant::Tenant;
-use airis_store::{rollup::rules::IS_ERROR, sql::Bind, tables::TRACES};
+use airis_store::{
+    rollup::rules::IS_ERROR,
+    sql::{Bind, Sql, Window},
+    tables::{LOGS, TRACES},
+};
 
 use crate::Error;
-use crate::judge::{CohortData, Counts};
+use crate::judge::{CohortData, Counts, LogShape};
 use crate::options::Options;
 use crate::stats::{BIN_WIDTH, Bins};
 
@@ -20,17 +29,31 @@ type Group = (String, String, bool);
 /// Longest label a cohort may carry.
 pub const MAX_LABEL_BYTES: usize = 64;
 
-/// Checks `cohort` (named `field` in errors) and reads its spans.
-/// `max_groups` bounds the rows of the aggregate: (service, operation,
-/// bin) groups.
+/// How much one cohort may read.
+#[derive(Clone, Copy, Debug)]
+pub struct Bounds {
+    /// Rows of the span aggregate: (service, operation, entry, bin) groups.
+    pub max_groups: u64,
+    /// Log shapes read, the most frequent first; the rest are counted.
+    pub max_log_shapes: u64,
+}
+
+/// The regular expression ClickHouse masks variable words with: a word
+/// holding a digit becomes `<*>`, as the template miner's
+/// [`crate::templates::is_variable`] says.
+const VARIABLE_WORD: &str = "[^[:space:]]*[0-9][^[:space:]]*";
+
+/// Checks `cohort` (named `field` in errors) and reads its spans, and its
+/// log records when the options judge logs.
 pub async fn read(
     store: &Store,
     tenant: &Tenant,
     field: &str,
     cohort: Option<&Cohort>,
     options: &Options,
-    max_groups: u64,
+    bounds: Bounds,
 ) -> Result<CohortData, Error> {
+    let max_groups = bounds.max_groups;
     let cohort = cohort.ok_or_else(|| Error::InvalidArgument(format!("{field}: required")))?;
     let label = label(field, cohort)?;
     let spans_field = format!("{field}.spans");
@@ -56,7 +79,7 @@ pub async fn read(
         )));
     }
     let conditions = SpanConditions::named(&spans_field, tenant, Some(filter), store.limits())?;
-    let mut sql = airis_store::sql::Sql::default();
+    let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT ServiceName AS service, SpanName AS operation, toUInt8({IS_ENTRY}) AS entry, \
          toInt32(floor(log(greatest(Duration, 1)) / {BIN_WIDTH:?})) AS bin, \
@@ -84,6 +107,18 @@ pub async fn read(
         seconds: window.seconds(),
         ..Default::default()
     };
+    if options.has(Signal::Logs) {
+        read_logs(
+            store,
+            tenant,
+            &spans_field,
+            filter,
+            window,
+            bounds,
+            &mut data,
+        )
+        .await?;
+    }
     // Rows of one (service, operation, entry) are gathered, then added
     // once, so each Bins is built in one sort.
     let mut groups: BTreeMap<Group, (Vec<(i32, u64)>, u64)> = BTreeMap::new();
@@ -102,6 +137,77 @@ pub async fn read(
         data.add(&service, &operation, entry, &counts);
     }
     Ok(data)
+}
+
+/// The cohort's log records: those of its time range, its service and its
+/// resource-scoped attribute filters (log records have no span attributes,
+/// operation or kind), grouped by shape (variable words masked) and service,
+/// the most frequent shapes first.
+async fn read_logs(
+    store: &Store,
+    tenant: &Tenant,
+    field: &str,
+    filter: &SpanFilter,
+    window: Window,
+    bounds: Bounds,
+    data: &mut CohortData,
+) -> Result<(), Error> {
+    let mut conditions = Sql::default();
+    conditions.tenant(tenant).push(" AND ");
+    window.sql(&mut conditions, "Timestamp");
+    if !filter.service_name.is_empty() {
+        conditions.push_bind(" AND ServiceName = ?", filter.service_name.as_str());
+    }
+    for (i, attribute) in filter.attributes.iter().enumerate() {
+        if attribute.scope == AttributeScope::Resource as i32 {
+            push_map_match(
+                &mut conditions,
+                &format!("{field}.attributes[{i}]"),
+                "ResourceAttributes",
+                &attribute.key,
+                attribute.operator,
+                &attribute.value,
+            )?;
+        }
+    }
+    let mut total = Sql::new(&format!("SELECT count() FROM {LOGS} WHERE "));
+    total.extend(&conditions);
+    data.log_total = store.query(&total).fetch_one().await.map_err(Error::from)?;
+    let mut shapes = Sql::new(&format!(
+        "SELECT replaceRegexpAll(Body, '{VARIABLE_WORD}', '<*>') AS shape, \
+         any(Body) AS example, max(SeverityNumber) AS severity, ServiceName AS service, \
+         count() AS records FROM {LOGS} WHERE "
+    ));
+    shapes.extend(&conditions);
+    shapes.push(&format!(
+        " GROUP BY shape, service ORDER BY records DESC, shape LIMIT {}",
+        bounds.max_log_shapes
+    ));
+    let rows: Vec<ShapeRow> = store
+        .query(&shapes)
+        .fetch_all()
+        .await
+        .map_err(Error::from)?;
+    data.logs = rows
+        .into_iter()
+        .map(|r| LogShape {
+            shape: r.shape,
+            example: r.example,
+            severity: r.severity,
+            service: r.service,
+            count: r.records,
+        })
+        .collect();
+    Ok(())
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct ShapeRow {
+    shape: String,
+    example: String,
+    severity: u8,
+    service: String,
+    records: u64,
 }
 
 fn label(field: &str, cohort: &Cohort) -> Result<String, Error> {

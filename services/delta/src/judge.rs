@@ -12,6 +12,7 @@ use pb::{Severity, Signal, Verdict};
 
 use crate::options::Options;
 use crate::stats::{self, Bins, Tested};
+use crate::templates::Miner;
 
 /// The spans of one operation (or one service's entry spans) in a cohort.
 #[derive(Clone, Debug, Default)]
@@ -43,6 +44,21 @@ pub struct CohortData {
     pub entries: BTreeMap<String, Counts>,
     /// The operations of each service's entry spans.
     pub entry_operations: BTreeMap<String, BTreeSet<String>>,
+    /// Log records by shape (their variable words already `<*>`).
+    pub logs: Vec<LogShape>,
+    /// Every log record of the cohort, including shapes beyond those read.
+    pub log_total: u64,
+}
+
+/// Log records of one shape and service.
+#[derive(Clone, Debug, Default)]
+pub struct LogShape {
+    pub shape: String,
+    /// One record as logged.
+    pub example: String,
+    pub severity: u8,
+    pub service: String,
+    pub count: u64,
 }
 
 impl CohortData {
@@ -117,6 +133,16 @@ const NAMED: usize = 5;
 /// it Fisher's exact test.
 const Z_TEST_MIN: u64 = 5;
 
+/// Templates an answer lists.
+const MAX_TEMPLATES: usize = 200;
+/// Severity numbers from here on are errors (OpenTelemetry's ERROR).
+const ERROR_SEVERITY: u32 = 17;
+/// A template logged this many times as often (or as seldom) has changed.
+const TEMPLATE_FACTOR: f64 = 2.0;
+/// How much a new error template weighs among the failures: ahead of a
+/// regression ten times its threshold.
+const NEW_ERROR_TEMPLATE_WEIGHT: f64 = 10.0;
+
 /// A test awaiting its adjusted p-value: which row and which test.
 #[derive(Clone, Copy)]
 enum Slot {
@@ -124,6 +150,7 @@ enum Slot {
     KolmogorovSmirnov(usize),
     Errors(usize),
     Throughput(usize),
+    Template(usize),
 }
 
 /// Compares `candidate` with `baseline`.
@@ -262,6 +289,18 @@ pub fn compare(
         rows.push(row);
     }
 
+    let mut templates = if options.has(Signal::Logs) {
+        template_rows(baseline, candidate, options.alpha)
+    } else {
+        Vec::new()
+    };
+    for (i, t) in templates.iter().enumerate() {
+        slots.push((
+            Slot::Template(i),
+            t.test.as_ref().map_or(1.0, |t| t.p_value),
+        ));
+    }
+
     // Every p-value of the answer adjusted together.
     let q = stats::benjamini_hochberg(&slots.iter().map(|&(_, p)| p).collect::<Vec<_>>());
     for (&(slot, _), q) in slots.iter().zip(q) {
@@ -277,6 +316,7 @@ pub fn compare(
                 .and_then(|l| l.kolmogorov_smirnov.as_mut()),
             Slot::Errors(i) => rows[i].errors.as_mut().and_then(|e| e.test.as_mut()),
             Slot::Throughput(i) => rows[i].throughput.as_mut().and_then(|t| t.test.as_mut()),
+            Slot::Template(i) => templates[i].test.as_mut(),
         };
         if let Some(t) = target {
             t.q_value = q;
@@ -361,6 +401,54 @@ pub fn compare(
             row.verdict = Verdict::Fail as i32;
         }
     }
+    for template in &mut templates {
+        let change = template_change(template);
+        template.change = change as i32;
+        let error = template.severity_number >= ERROR_SEVERITY;
+        let text = template_text(template, change);
+        let weight = match change {
+            pb::TemplateChange::New if error => Some(NEW_ERROR_TEMPLATE_WEIGHT),
+            pb::TemplateChange::More if error => Some(share_ratio(template) / TEMPLATE_FACTOR),
+            _ => None,
+        };
+        let reason = pb::Reason {
+            signal: Signal::Logs as i32,
+            service_name: template.service_names.join(", "),
+            template: template.template.clone(),
+            en: text.en,
+            ko: text.ko,
+            ..Default::default()
+        };
+        match weight {
+            Some(weight) => failures.push((
+                weight,
+                true,
+                pb::Reason {
+                    severity: Severity::Fail as i32,
+                    ..reason
+                },
+            )),
+            None if change != pb::TemplateChange::Same => infos.push(pb::Reason {
+                severity: Severity::Info as i32,
+                ..reason
+            }),
+            None => {}
+        }
+    }
+    // Changed templates first, then the most logged.
+    templates.sort_by_key(|t| {
+        let rank = match pb::TemplateChange::try_from(t.change) {
+            Ok(pb::TemplateChange::New) => 0,
+            Ok(pb::TemplateChange::More) => 1,
+            Ok(pb::TemplateChange::Vanished) => 2,
+            Ok(pb::TemplateChange::Less) => 3,
+            _ => 4,
+        };
+        let records = t.baseline.map_or(0, |r| r.count) + t.candidate.map_or(0, |r| r.count);
+        (rank, std::cmp::Reverse(records))
+    });
+    templates.truncate(MAX_TEMPLATES);
+
     // The largest regression relative to its threshold first; an
     // operation before its service as a whole when they weigh the same.
     failures.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)));
@@ -460,6 +548,7 @@ pub fn compare(
         operations: rows,
         tests: slots.len() as u32,
         options: Some(options.to_proto()),
+        templates,
     }
 }
 
@@ -606,7 +695,129 @@ fn summary(data: &CohortData) -> pb::CohortSummary {
         spans: data.spans(),
         errors: data.errors(),
         seconds: data.seconds,
+        logs: data.log_total,
     }
+}
+
+// === log templates ===
+
+/// Both cohorts' log records mined into one set of templates, each with
+/// its counts, shares and test (p-value only; adjusted with the others).
+fn template_rows(
+    baseline: &CohortData,
+    candidate: &CohortData,
+    alpha: f64,
+) -> Vec<pb::TemplateDelta> {
+    let mut miner = Miner::new();
+    for (cohort, data) in [baseline, candidate].into_iter().enumerate() {
+        for log in &data.logs {
+            miner.add(
+                &log.shape,
+                &log.example,
+                cohort,
+                log.severity,
+                &log.service,
+                log.count,
+            );
+        }
+    }
+    let (nb, nc) = (baseline.log_total, candidate.log_total);
+    miner
+        .into_templates()
+        .into_iter()
+        .map(|t| {
+            let [b, c] = t.counts;
+            let (nb, nc) = (nb.max(b), nc.max(c));
+            let small = [b, nb - b, c, nc - c].into_iter().any(|n| n < Z_TEST_MIN);
+            let tested = if small {
+                stats::fisher_exact((b, nb), (c, nc))
+            } else {
+                stats::two_proportion_z((b, nb), (c, nc))
+            };
+            let [be, ce] = t.examples.clone();
+            pb::TemplateDelta {
+                template: t.text(),
+                severity_number: u32::from(t.severity),
+                baseline: Some(rate(b, nb, alpha)),
+                candidate: Some(rate(c, nc, alpha)),
+                test: Some(test(tested)),
+                baseline_example: be.unwrap_or_default(),
+                candidate_example: ce.unwrap_or_default(),
+                service_names: t.services,
+                change: pb::TemplateChange::Same as i32,
+            }
+        })
+        .collect()
+}
+
+/// The candidate's share of records over the baseline's (infinite when
+/// the baseline has none).
+fn share_ratio(t: &pb::TemplateDelta) -> f64 {
+    let (b, c) = (
+        t.baseline.map_or(0.0, |r| r.rate),
+        t.candidate.map_or(0.0, |r| r.rate),
+    );
+    if b > 0.0 { c / b } else { f64::INFINITY }
+}
+
+fn template_change(t: &pb::TemplateDelta) -> pb::TemplateChange {
+    if !t.test.as_ref().is_some_and(|t| t.significant) {
+        return pb::TemplateChange::Same;
+    }
+    let (b, c) = (
+        t.baseline.map_or(0, |r| r.count),
+        t.candidate.map_or(0, |r| r.count),
+    );
+    let ratio = share_ratio(t);
+    if b == 0 {
+        pb::TemplateChange::New
+    } else if c == 0 {
+        pb::TemplateChange::Vanished
+    } else if ratio >= TEMPLATE_FACTOR {
+        pb::TemplateChange::More
+    } else if ratio <= 1.0 / TEMPLATE_FACTOR {
+        pb::TemplateChange::Less
+    } else {
+        pb::TemplateChange::Same
+    }
+}
+
+fn template_text(t: &pb::TemplateDelta, change: pb::TemplateChange) -> Text {
+    let (b, c) = (
+        t.baseline.unwrap_or_default(),
+        t.candidate.unwrap_or_default(),
+    );
+    let level = if t.severity_number >= ERROR_SEVERITY {
+        ("error", "오류")
+    } else {
+        ("log", "로그")
+    };
+    let (what_en, what_ko) = match change {
+        pb::TemplateChange::New => ("new", "새"),
+        pb::TemplateChange::Vanished => ("vanished", "사라진"),
+        pb::TemplateChange::More => ("more frequent", "더 잦은"),
+        pb::TemplateChange::Less => ("less frequent", "덜 잦은"),
+        _ => ("unchanged", "변화 없는"),
+    };
+    let template = &t.template;
+    Text::new(
+        format!(
+            "{what_en} {} template \"{template}\": {} records ({}) vs {} ({})",
+            level.0,
+            c.count,
+            rate_text(c.rate),
+            b.count,
+            rate_text(b.rate)
+        ),
+        format!(
+            "{what_ko} {} 템플릿 \"{template}\": {}건({}), 기준 {}건({})",
+            level.1,
+            c.count,
+            rate_text(c.rate),
+            b.count,
+            rate_text(b.rate)
+        ),
+    )
 }
 
 // === reasons ===
@@ -636,6 +847,7 @@ fn reason(severity: Severity, signal: Signal, row: &pb::OperationDelta, text: Te
         operation: row.operation.clone(),
         en: text.en,
         ko: text.ko,
+        template: String::new(),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod judge;
 pub mod options;
 mod service;
 pub mod stats;
+pub mod templates;
 
 use airis_analytics::{Limits, query::Store};
 use airis_runtime::{
@@ -38,6 +39,10 @@ pub struct DeltaConfig {
     /// hold: about 40 bytes each in memory, and the bound on the work of
     /// the tests.
     pub max_groups: u64,
+    /// Most log shapes (records grouped with their variable words masked)
+    /// read per cohort, the most frequent first; the rest are counted but
+    /// not mined.
+    pub max_log_shapes: u64,
     /// Bounds on the cohorts' queries (time range, query time, rows read),
     /// as the query service's.
     pub limits: Limits,
@@ -48,6 +53,7 @@ impl Default for DeltaConfig {
         Self {
             listen: "127.0.0.1:4360".to_owned(),
             max_groups: 500_000,
+            max_log_shapes: 20_000,
             limits: Limits::default(),
         }
     }
@@ -71,7 +77,11 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
     let store = Store::new(clickhouse.client(), config.limits.clone());
-    let delta = Delta::new(Authenticator::new(auth)?, store, config.max_groups);
+    let bounds = cohort::Bounds {
+        max_groups: config.max_groups,
+        max_log_shapes: config.max_log_shapes,
+    };
+    let delta = Delta::new(Authenticator::new(auth)?, store, bounds);
     let mut services = Services::new();
     services.add(delta.into_server());
     grpc::serve(listener, services, server, shutdown).await?;

@@ -11,6 +11,7 @@ use airis_proto::tonic::{self, Request, Response, Status};
 use airis_runtime::auth::{Access, Authenticator};
 use tracing::Instrument as _;
 
+use crate::cohort::Bounds;
 use crate::options::Options;
 use crate::{Error, cohort, judge};
 
@@ -19,15 +20,15 @@ use crate::{Error, cohort, judge};
 pub struct Delta {
     auth: Authenticator,
     store: Store,
-    max_groups: u64,
+    bounds: Bounds,
 }
 
 impl Delta {
-    pub fn new(auth: Authenticator, store: Store, max_groups: u64) -> Self {
+    pub fn new(auth: Authenticator, store: Store, bounds: Bounds) -> Self {
         Self {
             auth,
             store,
-            max_groups,
+            bounds,
         }
     }
 
@@ -48,7 +49,7 @@ impl Delta {
                 "baseline",
                 request.baseline.as_ref(),
                 &options,
-                self.max_groups
+                self.bounds
             ),
             cohort::read(
                 &self.store,
@@ -56,7 +57,7 @@ impl Delta {
                 "candidate",
                 request.candidate.as_ref(),
                 &options,
-                self.max_groups
+                self.bounds
             ),
         )?;
         tokio::task::spawn_blocking(move || judge::compare(&baseline, &candidate, &options))

@@ -1,5 +1,6 @@
 //! The demo's run-time switch for checkout v2: a small file of `key=value`
-//! lines (`v2=same`, `v2-slowdown=1.2`, `v2-extra-errors=0.01`) read again
+//! lines (`v2=same`, `v2-slowdown=1.2`, `v2-extra-errors=0.01`,
+//! `v2-error-log=on`) read again
 //! every second, so a regression can be turned on and off while the demo
 //! runs (`scripts/mesh.sh regress`). Keys the file leaves out keep the
 //! values of the command line; a bad line is reported and skipped.
@@ -28,8 +29,15 @@ pub fn apply(text: &str, mut canary: Canary) -> (Canary, Vec<String>) {
             }),
             "v2-slowdown" => parse_slowdown(value).map(|f| canary.slowdown = f),
             "v2-extra-errors" => parse_extra_errors(value).map(|p| canary.extra_errors = p),
+            "v2-error-log" => match value {
+                "on" | "off" => {
+                    canary.error_log = value == "on";
+                    Ok(())
+                }
+                _ => Err(format!("v2-error-log must be `on` or `off`, not {value:?}")),
+            },
             _ => Err(format!(
-                "unknown key {key:?} (v2, v2-slowdown, v2-extra-errors)"
+                "unknown key {key:?} (v2, v2-slowdown, v2-extra-errors, v2-error-log)"
             )),
         };
         if let Err(problem) = applied {
@@ -100,11 +108,13 @@ mod tests {
             Canary {
                 pricing_release: false,
                 slowdown: 1.2,
-                extra_errors: 0.0
+                extra_errors: 0.0,
+                error_log: false,
             }
         );
-        let (canary, _) = apply("v2-extra-errors=0.01", Canary::SAME);
+        let (canary, _) = apply("v2-extra-errors=0.01\nv2-error-log=on", Canary::SAME);
         assert_eq!(canary.extra_errors, 0.01);
+        assert!(canary.error_log);
         assert!(!canary.pricing_release);
     }
 

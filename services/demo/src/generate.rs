@@ -164,6 +164,9 @@ pub struct Canary {
     /// Probability added to a v2 trace's chance to fail (0.01: one
     /// percentage point more).
     pub extra_errors: f64,
+    /// v2 logs a new error (a promotion rule not found) on a fifth of its
+    /// requests.
+    pub error_log: bool,
 }
 
 impl Default for Canary {
@@ -172,6 +175,7 @@ impl Default for Canary {
             pricing_release: true,
             slowdown: 1.0,
             extra_errors: 0.0,
+            error_log: false,
         }
     }
 }
@@ -182,6 +186,7 @@ impl Canary {
         pricing_release: false,
         slowdown: 1.0,
         extra_errors: 0.0,
+        error_log: false,
     };
 }
 
@@ -523,6 +528,20 @@ impl TraceBuilder<'_> {
         let payment = Origin::stable(Service::Payment);
         let cart_path = format!("/cart/{user}");
         let mut t = t + self.latency(1.0 * slower, 0.3);
+        // A regression on demand: v2 logs an error it never logged before
+        // on a fifth of its requests, which still succeed.
+        if checkout.version == CHECKOUT_V2
+            && self.conditions.canary.error_log
+            && self.rng.chance(0.2)
+        {
+            let rule = self.rng.between(100, 999);
+            let body = if self.korean() {
+                format!("프로모션 엔진이 장바구니를 거부했습니다: 규칙 {rule} 없음")
+            } else {
+                format!("promotion engine rejected the basket: rule {rule} not found")
+            };
+            self.log(checkout, span, t, Severity::Error, body, &[]);
+        }
         if release {
             // v2 re-prices the basket with the new promotion engine.
             t += self.latency(V2_PRICING_MS, 0.4);

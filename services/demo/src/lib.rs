@@ -80,8 +80,13 @@ pub struct DemoConfig {
     /// chance to fail (0.01: one percentage point more).
     #[arg(long, default_value_t = 0.0, value_parser = control::parse_extra_errors)]
     pub v2_extra_errors: f64,
-    /// A file of `v2=`, `v2-slowdown=` and `v2-extra-errors=` lines read
-    /// every second, to change v2 while the demo runs.
+    /// A regression on demand: v2 logs a new error (a promotion rule not
+    /// found) on a fifth of its requests.
+    #[arg(long)]
+    pub v2_error_log: bool,
+    /// A file of `v2=`, `v2-slowdown=`, `v2-extra-errors=` and
+    /// `v2-error-log=` lines read every second, to change v2 while the demo
+    /// runs.
     #[arg(long)]
     pub control: Option<std::path::PathBuf>,
     /// `deployment.environment` of every resource.
@@ -112,6 +117,7 @@ impl Default for DemoConfig {
             v2: control::V2::Release,
             v2_slowdown: 1.0,
             v2_extra_errors: 0.0,
+            v2_error_log: false,
             control: None,
             environment: "demo".to_owned(),
             metrics_interval: Duration::from_secs(5),
@@ -223,6 +229,7 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
         pricing_release: config.v2 == control::V2::Release,
         slowdown: config.v2_slowdown,
         extra_errors: config.v2_extra_errors,
+        error_log: config.v2_error_log,
     };
     let mut canary = flags;
     let mut last_control: Option<Instant> = None;

@@ -371,3 +371,127 @@ fn options_limit_what_is_judged() {
         Verdict::Fail as i32
     );
 }
+
+/// Log shapes as ClickHouse hands them over: `records` of each.
+fn logs(data: &mut CohortData, shapes: &[(&str, u8, u64)]) {
+    for &(shape, severity, count) in shapes {
+        data.logs.push(LogShape {
+            shape: shape.to_owned(),
+            example: shape.replace("<*>", "42"),
+            severity,
+            service: "checkout".to_owned(),
+            count,
+        });
+        data.log_total += count;
+    }
+}
+
+#[test]
+fn a_new_error_template_fails_and_is_named_first() {
+    let mut rng = Rng::new(21);
+    let mut b = cohort(&mut rng, "v1", BASELINE, None);
+    let mut c = cohort(&mut rng, "v2", CANDIDATE, None);
+    let usual = [
+        ("POST /checkout <*> in <*> ms", 9, 0),
+        (
+            "slow request: POST /checkout took <*> ms (threshold <*> ms)",
+            13,
+            0,
+        ),
+        ("요청 실패: POST /checkout → <*> <*> ms)", 17, 0),
+    ];
+    let scaled = |n: u64| usual.map(|(s, sev, _)| (s, sev, n));
+    logs(&mut b, &scaled(900));
+    logs(&mut c, &scaled(100));
+    // Same logs, in proportion: nothing changes.
+    let answer = compare(&b, &c, &Options::default());
+    assert_eq!(
+        answer.verdict,
+        Verdict::Pass as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    assert_eq!(answer.templates.len(), 3);
+    assert!(
+        answer
+            .templates
+            .iter()
+            .all(|t| t.change == pb::TemplateChange::Same as i32)
+    );
+    assert_eq!(answer.candidate.as_ref().unwrap().logs, 300);
+
+    // The candidate logs a new error: FAIL, the template first.
+    let mut bad = c.clone();
+    logs(
+        &mut bad,
+        &[(
+            "프로모션 엔진이 장바구니 <*> 거부했습니다: 규칙 <*> 없음",
+            17,
+            40,
+        )],
+    );
+    let answer = compare(&b, &bad, &Options::default());
+    assert_eq!(
+        answer.verdict,
+        Verdict::Fail as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    let first = &answer.reasons[0];
+    assert_eq!(
+        (first.signal, first.severity),
+        (Signal::Logs as i32, Severity::Fail as i32)
+    );
+    assert_eq!(
+        first.template,
+        "프로모션 엔진이 장바구니 <*> 거부했습니다: 규칙 <*> 없음"
+    );
+    assert_eq!(first.service_name, "checkout");
+    assert!(
+        first.en.starts_with("new error template \"프로모션"),
+        "{}",
+        first.en
+    );
+    assert!(
+        first.ko.starts_with("새 오류 템플릿 \"프로모션"),
+        "{}",
+        first.ko
+    );
+    let listed = &answer.templates[0];
+    assert_eq!(listed.change, pb::TemplateChange::New as i32);
+    assert_eq!(
+        listed.candidate_example,
+        "프로모션 엔진이 장바구니 42 거부했습니다: 규칙 42 없음"
+    );
+    assert!(listed.baseline_example.is_empty());
+
+    // A new line at INFO is reported, not failed.
+    let mut info = c.clone();
+    logs(&mut info, &[("cache warmed: <*> entries", 9, 40)]);
+    let answer = compare(&b, &info, &Options::default());
+    assert_eq!(answer.verdict, Verdict::Pass as i32);
+    assert!(
+        answer
+            .reasons
+            .iter()
+            .any(|r| r.severity == Severity::Info as i32 && r.en.starts_with("new log template"))
+    );
+
+    // Errors three times as frequent fail; logs not judged when not asked.
+    let mut more = c.clone();
+    logs(
+        &mut more,
+        &[("요청 실패: POST /checkout → <*> <*> ms)", 17, 300)],
+    );
+    assert_eq!(
+        compare(&b, &more, &Options::default()).verdict,
+        Verdict::Fail as i32
+    );
+    let spans_only = Options {
+        signals: vec![Signal::Latency, Signal::Errors],
+        ..Options::default()
+    };
+    let answer = compare(&b, &more, &spans_only);
+    assert_eq!(answer.verdict, Verdict::Pass as i32);
+    assert!(answer.templates.is_empty());
+}

@@ -15,7 +15,10 @@
 //   change;
 // - errors: both rates with Wilson intervals; Fisher's exact test when a
 //   cohort has few errors, else the two-proportion z-test;
-// - throughput: each operation's share of its service's requests.
+// - throughput: each operation's share of its service's requests;
+// - logs: both cohorts' log records mined into one set of templates (words
+//   holding a digit vary), each template's share of the records compared:
+//   new, vanished, more or less frequent templates, with examples.
 // The p-values of every test in one answer are adjusted together
 // (Benjamini-Hochberg), so judging a hundred operations does not fail a
 // good candidate by chance.
@@ -46,7 +49,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/delta/v1/delta.proto.
  */
 export const file_airis_delta_v1_delta: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSKdAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkiTgoNQ29ob3J0U3VtbWFyeRINCgVsYWJlbBgBIAEoCRINCgVzcGFucxgCIAEoBBIOCgZlcnJvcnMYAyABKAQSDwoHc2Vjb25kcxgEIAEoASLKAgoPQ29tcGFyZVJlc3BvbnNlEigKB3ZlcmRpY3QYASABKA4yFy5haXJpcy5kZWx0YS52MS5WZXJkaWN0Eg0KBXNjb3JlGAIgASgBEicKB3JlYXNvbnMYAyADKAsyFi5haXJpcy5kZWx0YS52MS5SZWFzb24SLwoIYmFzZWxpbmUYBCABKAsyHS5haXJpcy5kZWx0YS52MS5Db2hvcnRTdW1tYXJ5EjAKCWNhbmRpZGF0ZRgFIAEoCzIdLmFpcmlzLmRlbHRhLnYxLkNvaG9ydFN1bW1hcnkSMgoKb3BlcmF0aW9ucxgGIAMoCzIeLmFpcmlzLmRlbHRhLnYxLk9wZXJhdGlvbkRlbHRhEg0KBXRlc3RzGAcgASgNEi8KB29wdGlvbnMYCCABKAsyHi5haXJpcy5kZWx0YS52MS5Db21wYXJlT3B0aW9ucypeCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAypgCgdWZXJkaWN0EhcKE1ZFUkRJQ1RfVU5TUEVDSUZJRUQQABIQCgxWRVJESUNUX1BBU1MQARIQCgxWRVJESUNUX0ZBSUwQAhIYChRWRVJESUNUX0lOQ09OQ0xVU0lWRRADKnkKDlByb3BvcnRpb25UZXN0Eh8KG1BST1BPUlRJT05fVEVTVF9VTlNQRUNJRklFRBAAEiAKHFBST1BPUlRJT05fVEVTVF9GSVNIRVJfRVhBQ1QQARIkCiBQUk9QT1JUSU9OX1RFU1RfVFdPX1BST1BPUlRJT05fWhACKmUKCFNldmVyaXR5EhgKFFNFVkVSSVRZX1VOU1BFQ0lGSUVEEAASEQoNU0VWRVJJVFlfRkFJTBABEhkKFVNFVkVSSVRZX0lOQ09OQ0xVU0lWRRACEhEKDVNFVkVSSVRZX0lORk8QAzJaCgxEZWx0YVNlcnZpY2USSgoHQ29tcGFyZRIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXF1ZXN0Gh8uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlc3BvbnNlQjdaNWdpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9kZWx0YS92MTtkZWx0YXYxYgZwcm90bzM", [file_airis_analytics_v1_query]);
+  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSKvAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkSEAoIdGVtcGxhdGUYByABKAkiXAoNQ29ob3J0U3VtbWFyeRINCgVsYWJlbBgBIAEoCRINCgVzcGFucxgCIAEoBBIOCgZlcnJvcnMYAyABKAQSDwoHc2Vjb25kcxgEIAEoARIMCgRsb2dzGAUgASgEIqsCCg1UZW1wbGF0ZURlbHRhEhAKCHRlbXBsYXRlGAEgASgJEhcKD3NldmVyaXR5X251bWJlchgCIAEoDRImCghiYXNlbGluZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIYChBiYXNlbGluZV9leGFtcGxlGAYgASgJEhkKEWNhbmRpZGF0ZV9leGFtcGxlGAcgASgJEhUKDXNlcnZpY2VfbmFtZXMYCCADKAkSLgoGY2hhbmdlGAkgASgOMh4uYWlyaXMuZGVsdGEudjEuVGVtcGxhdGVDaGFuZ2Ui/AIKD0NvbXBhcmVSZXNwb25zZRIoCgd2ZXJkaWN0GAEgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBINCgVzY29yZRgCIAEoARInCgdyZWFzb25zGAMgAygLMhYuYWlyaXMuZGVsdGEudjEuUmVhc29uEi8KCGJhc2VsaW5lGAQgASgLMh0uYWlyaXMuZGVsdGEudjEuQ29ob3J0U3VtbWFyeRIwCgljYW5kaWRhdGUYBSABKAsyHS5haXJpcy5kZWx0YS52MS5Db2hvcnRTdW1tYXJ5EjIKCm9wZXJhdGlvbnMYBiADKAsyHi5haXJpcy5kZWx0YS52MS5PcGVyYXRpb25EZWx0YRINCgV0ZXN0cxgHIAEoDRIvCgdvcHRpb25zGAggASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMSMAoJdGVtcGxhdGVzGAkgAygLMh0uYWlyaXMuZGVsdGEudjEuVGVtcGxhdGVEZWx0YSpvCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAxIPCgtTSUdOQUxfTE9HUxAEKmAKB1ZlcmRpY3QSFwoTVkVSRElDVF9VTlNQRUNJRklFRBAAEhAKDFZFUkRJQ1RfUEFTUxABEhAKDFZFUkRJQ1RfRkFJTBACEhgKFFZFUkRJQ1RfSU5DT05DTFVTSVZFEAMqeQoOUHJvcG9ydGlvblRlc3QSHwobUFJPUE9SVElPTl9URVNUX1VOU1BFQ0lGSUVEEAASIAocUFJPUE9SVElPTl9URVNUX0ZJU0hFUl9FWEFDVBABEiQKIFBST1BPUlRJT05fVEVTVF9UV09fUFJPUE9SVElPTl9aEAIqZQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIRCg1TRVZFUklUWV9GQUlMEAESGQoVU0VWRVJJVFlfSU5DT05DTFVTSVZFEAISEQoNU0VWRVJJVFlfSU5GTxADKrYBCg5UZW1wbGF0ZUNoYW5nZRIfChtURU1QTEFURV9DSEFOR0VfVU5TUEVDSUZJRUQQABIYChRURU1QTEFURV9DSEFOR0VfU0FNRRABEhcKE1RFTVBMQVRFX0NIQU5HRV9ORVcQAhIcChhURU1QTEFURV9DSEFOR0VfVkFOSVNIRUQQAxIYChRURU1QTEFURV9DSEFOR0VfTU9SRRAEEhgKFFRFTVBMQVRFX0NIQU5HRV9MRVNTEAUyWgoMRGVsdGFTZXJ2aWNlEkoKB0NvbXBhcmUSHi5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVxdWVzdBofLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvZGVsdGEvdjE7ZGVsdGF2MWIGcHJvdG8z", [file_airis_analytics_v1_query]);
 
 /**
  * The spans of one side of a comparison.
@@ -574,6 +577,13 @@ export type Reason = Message<"airis.delta.v1.Reason"> & {
    * @generated from field: string ko = 6;
    */
   ko: string;
+
+  /**
+   * The log template, for a reason about one.
+   *
+   * @generated from field: string template = 7;
+   */
+  template: string;
 };
 
 /**
@@ -610,6 +620,15 @@ export type CohortSummary = Message<"airis.delta.v1.CohortSummary"> & {
    * @generated from field: double seconds = 4;
    */
   seconds: number;
+
+  /**
+   * Log records of the cohort: those of its time range and service whose
+   * resource attributes match its resource-scoped filters (log records
+   * carry no span attributes, operation or kind).
+   *
+   * @generated from field: uint64 logs = 5;
+   */
+  logs: bigint;
 };
 
 /**
@@ -618,6 +637,79 @@ export type CohortSummary = Message<"airis.delta.v1.CohortSummary"> & {
  */
 export const CohortSummarySchema: GenMessage<CohortSummary> = /*@__PURE__*/
   messageDesc(file_airis_delta_v1_delta, 13);
+
+/**
+ * One log template and how often each cohort logged it.
+ *
+ * @generated from message airis.delta.v1.TemplateDelta
+ */
+export type TemplateDelta = Message<"airis.delta.v1.TemplateDelta"> & {
+  /**
+   * The template: the records' words, with `<*>` where they vary (any
+   * word holding a digit varies).
+   *
+   * @generated from field: string template = 1;
+   */
+  template: string;
+
+  /**
+   * Of the records it stands for, the highest severity (OpenTelemetry's
+   * SeverityNumber: 17 and above are errors).
+   *
+   * @generated from field: uint32 severity_number = 2;
+   */
+  severityNumber: number;
+
+  /**
+   * Records of each cohort, and their share of the cohort's records.
+   *
+   * @generated from field: airis.delta.v1.Rate baseline = 3;
+   */
+  baseline?: Rate | undefined;
+
+  /**
+   * @generated from field: airis.delta.v1.Rate candidate = 4;
+   */
+  candidate?: Rate | undefined;
+
+  /**
+   * Fisher's exact test or the two-proportion z-test on the two shares.
+   *
+   * @generated from field: airis.delta.v1.Test test = 5;
+   */
+  test?: Test | undefined;
+
+  /**
+   * One record of each cohort (empty when it has none), at most 512 bytes.
+   *
+   * @generated from field: string baseline_example = 6;
+   */
+  baselineExample: string;
+
+  /**
+   * @generated from field: string candidate_example = 7;
+   */
+  candidateExample: string;
+
+  /**
+   * The services that logged it.
+   *
+   * @generated from field: repeated string service_names = 8;
+   */
+  serviceNames: string[];
+
+  /**
+   * @generated from field: airis.delta.v1.TemplateChange change = 9;
+   */
+  change: TemplateChange;
+};
+
+/**
+ * Describes the message airis.delta.v1.TemplateDelta.
+ * Use `create(TemplateDeltaSchema)` to create a new message.
+ */
+export const TemplateDeltaSchema: GenMessage<TemplateDelta> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 14);
 
 /**
  * @generated from message airis.delta.v1.CompareResponse
@@ -676,6 +768,15 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
    * @generated from field: airis.delta.v1.CompareOptions options = 8;
    */
   options?: CompareOptions | undefined;
+
+  /**
+   * Log templates, changed ones first (new, more, vanished, less), then by
+   * records; at most 200. An error template new in the candidate, or logged
+   * at least twice as often, fails the comparison.
+   *
+   * @generated from field: repeated airis.delta.v1.TemplateDelta templates = 9;
+   */
+  templates: TemplateDelta[];
 };
 
 /**
@@ -683,7 +784,7 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
  * Use `create(CompareResponseSchema)` to create a new message.
  */
 export const CompareResponseSchema: GenMessage<CompareResponse> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 14);
+  messageDesc(file_airis_delta_v1_delta, 15);
 
 /**
  * @generated from enum airis.delta.v1.Signal
@@ -715,6 +816,15 @@ export enum Signal {
    * @generated from enum value: SIGNAL_THROUGHPUT = 3;
    */
   THROUGHPUT = 3,
+
+  /**
+   * Log templates: the cohorts' log records mined into templates (a
+   * Drain-style miner; Korean and English alike); new, vanished and more
+   * or less frequent templates.
+   *
+   * @generated from enum value: SIGNAL_LOGS = 4;
+   */
+  LOGS = 4,
 }
 
 /**
@@ -825,6 +935,57 @@ export enum Severity {
  */
 export const SeveritySchema: GenEnum<Severity> = /*@__PURE__*/
   enumDesc(file_airis_delta_v1_delta, 3);
+
+/**
+ * @generated from enum airis.delta.v1.TemplateChange
+ */
+export enum TemplateChange {
+  /**
+   * @generated from enum value: TEMPLATE_CHANGE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Logged as often, or too little data to tell.
+   *
+   * @generated from enum value: TEMPLATE_CHANGE_SAME = 1;
+   */
+  SAME = 1,
+
+  /**
+   * In the candidate only, significantly.
+   *
+   * @generated from enum value: TEMPLATE_CHANGE_NEW = 2;
+   */
+  NEW = 2,
+
+  /**
+   * In the baseline only, significantly.
+   *
+   * @generated from enum value: TEMPLATE_CHANGE_VANISHED = 3;
+   */
+  VANISHED = 3,
+
+  /**
+   * Significantly more often (at least twice the share).
+   *
+   * @generated from enum value: TEMPLATE_CHANGE_MORE = 4;
+   */
+  MORE = 4,
+
+  /**
+   * Significantly less often (at most half the share).
+   *
+   * @generated from enum value: TEMPLATE_CHANGE_LESS = 5;
+   */
+  LESS = 5,
+}
+
+/**
+ * Describes the enum airis.delta.v1.TemplateChange.
+ */
+export const TemplateChangeSchema: GenEnum<TemplateChange> = /*@__PURE__*/
+  enumDesc(file_airis_delta_v1_delta, 4);
 
 /**
  * @generated from service airis.delta.v1.DeltaService
