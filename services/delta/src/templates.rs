@@ -59,15 +59,17 @@ impl Template {
     }
 
     /// Share of positions where `words` equals the template, and how many
-    /// of the template's positions are wildcards.
+    /// of the template's wildcards stand against a word.
     fn similarity(&self, words: &[&str]) -> (f64, usize) {
         let mut same = 0;
         let mut wild = 0;
+        // A wildcard agrees with a wildcard (two records varying in the same
+        // place are alike there) and is neutral against a word.
         for (t, w) in self.words.iter().zip(words) {
-            if &**t == WILDCARD {
-                wild += 1;
-            } else if &**t == *w {
+            if &**t == *w {
                 same += 1;
+            } else if &**t == WILDCARD {
+                wild += 1;
             }
         }
         (same as f64 / self.words.len().max(1) as f64, wild)
@@ -283,6 +285,19 @@ mod tests {
         assert_eq!(
             failed.examples[1].as_deref(),
             Some("요청 실패: POST /checkout → 503 (88 ms)")
+        );
+    }
+
+    #[test]
+    fn records_mostly_variable_still_share_a_template() {
+        let mut miner = Miner::new();
+        for i in 0..100 {
+            let body = format!("{i} {} /cart/{i} reserved {i}ms timeout", i * 3);
+            miner.add(&body, &body, 0, 9, "s", 1);
+        }
+        assert_eq!(
+            texts(&miner),
+            vec![("<*> <*> <*> reserved <*> timeout".to_owned(), [100, 0])]
         );
     }
 
