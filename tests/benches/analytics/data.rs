@@ -6,8 +6,9 @@
 //! - spans: a share of the traces (`Plan::recent_share`; half for the
 //!   analytics bench) ends in the last hour before the anchor, the rest
 //!   uniformly over the 23 hours before that;
-//! - log records: uniformly over the 24 hours before the anchor; one record
-//!   in [`WORD_EVERY`] gets [`WORD`] appended to its body.
+//! - log records: uniformly over the 24 hours before the anchor (or, with
+//!   `Plan::logs_in_last_hour`, over its last hour); one record in
+//!   [`WORD_EVERY`] gets [`WORD`] appended to its body.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,6 +43,8 @@ pub(crate) struct Plan {
     pub(crate) anchor_ns: u64,
     /// Share of the traces that end in the last hour before the anchor.
     pub(crate) recent_share: f64,
+    /// Every log record in the last hour before the anchor.
+    pub(crate) logs_in_last_hour: bool,
     /// Trace ids to remember for GetTrace.
     pub(crate) sample: usize,
 }
@@ -86,6 +89,7 @@ pub(crate) async fn send(endpoint: &str, token: &str, plan: &Plan) -> anyhow::Re
     let started = Instant::now();
     let (tx, rx) = mpsc::channel::<Job>(plan.concurrency * 4);
     let recent_share = plan.recent_share;
+    let log_hours = if plan.logs_in_last_hour { 1 } else { 24 };
     let (spans_target, logs_target, cells, batch, anchor, sample) = (
         plan.spans,
         plan.logs,
@@ -188,7 +192,7 @@ pub(crate) async fn send(endpoint: &str, token: &str, plan: &Plan) -> anyhow::Re
             }
         };
         while logs < logs_target {
-            let end = anchor - rng.below(24 * HOUR_NS);
+            let end = anchor - rng.below(log_hours * HOUR_NS);
             let mut trace = generator.trace(end, &conditions);
             trace.spans.clear();
             for log in &mut trace.logs {

@@ -277,6 +277,7 @@ async fn load(
         concurrency: opts.concurrency,
         anchor_ns: anchor,
         recent_share: 0.5,
+        logs_in_last_hour: false,
         sample: opts.traces,
     };
     let sent = data::send(&pipeline.endpoint, TOKEN, &plan).await?;

@@ -26,7 +26,7 @@ use airis_proto::airis::delta::v1::{
     Cohort, CompareRequest, CompareResponse, Verdict, delta_service_client::DeltaServiceClient,
 };
 use airis_proto::tonic::transport::Channel;
-use airis_store::tables::TRACES;
+use airis_store::tables::{LOGS, TRACES};
 use airis_tests::bench::{
     CargoBench, count, load, positive,
     sys::{self, cpu_seconds, infra_pid, port_of},
@@ -49,6 +49,9 @@ struct Opts {
     /// Spans to load, all in the hour before the anchor
     #[arg(long, value_name = "N", default_value = "10000000", value_parser = count)]
     spans: u64,
+    /// Log records to load, all in the hour before the anchor
+    #[arg(long, value_name = "N", default_value = "10000000", value_parser = count)]
+    logs: u64,
     /// Copies of the demo's 5-service graph, each with its own service
     /// names (8 → 40 services)
     #[arg(long, value_name = "N", default_value = "8", value_parser = positive::<u64>)]
@@ -105,6 +108,13 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         anchor
     };
     let ch = settings.clickhouse();
+    let logs: u64 = ch
+        .query(&format!(
+            "SELECT count() FROM {LOGS} WHERE Timestamp >= fromUnixTimestamp64Nano(toInt64(?))"
+        ))
+        .bind(anchor - HOUR_NS)
+        .fetch_one()
+        .await?;
     let (spans, services, operations): (u64, u64, u64) = ch
         .query(&format!(
             "SELECT count(), uniqExact(ServiceName), uniqExact(ServiceName, SpanName) FROM {TRACES} \
@@ -114,8 +124,8 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         .fetch_one()
         .await?;
     println!(
-        "\nIn the last hour: {spans} spans of {services} services, {operations} service/operation pairs. \
-         Database `{}`.",
+        "\nIn the last hour: {spans} spans of {services} services, {operations} service/operation pairs, \
+         {logs} log records. Database `{}`.",
         settings.clickhouse.database
     );
 
@@ -159,7 +169,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
     };
     println!(
         "\n## Compare ({} timed runs after one untimed, release build, no cache)\n\n\
-         | comparison | spans compared | operations | p50 | p99 | max | ClickHouse CPU per call | target |\n|---|---|---|---|---|---|---|---|",
+         | comparison | spans, log records compared | operations, templates (verdict) | p50 | p99 | max | ClickHouse CPU per call | target |\n|---|---|---|---|---|---|---|---|",
         opts.reps
     );
     let cases = [
@@ -196,9 +206,12 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         latencies.sort_by(f64::total_cmp);
         let compared = warm.baseline.as_ref().map_or(0, |c| c.spans)
             + warm.candidate.as_ref().map_or(0, |c| c.spans);
+        let records = warm.baseline.as_ref().map_or(0, |c| c.logs)
+            + warm.candidate.as_ref().map_or(0, |c| c.logs);
         println!(
-            "| {name} | {compared} | {} ({}) | {:.0} ms | {:.0} ms | {:.0} ms | {cpu:.0} ms | < {target_ms:.0} ms p99 |",
+            "| {name} | {compared}, {records} | {}, {} ({}) | {:.0} ms | {:.0} ms | {:.0} ms | {cpu:.0} ms | < {target_ms:.0} ms p99 |",
             warm.operations.len(),
+            warm.templates.len(),
             Verdict::try_from(warm.verdict).map_or("?", |v| v.as_str_name()),
             quantile(&latencies, 0.5),
             quantile(&latencies, 0.99),
@@ -230,17 +243,18 @@ async fn load_spans(opts: &Opts, settings: &Settings, anchor: u64) -> anyhow::Re
     let started = Instant::now();
     let plan = data::Plan {
         spans: opts.spans,
-        logs: 0,
+        logs: opts.logs,
         cells: opts.cells,
         batch: opts.batch,
         concurrency: opts.concurrency,
         anchor_ns: anchor,
         recent_share: 1.0,
+        logs_in_last_hour: true,
         sample: 0,
     };
     let sent = data::send(&pipeline.endpoint, TOKEN, &plan).await?;
     let ch = settings.clickhouse();
-    let deadline = Instant::now() + Duration::from_secs(120 + sent.spans / 20_000);
+    let deadline = Instant::now() + Duration::from_secs(120 + (sent.spans + sent.logs) / 20_000);
     loop {
         let stored: u64 = ch
             .query(&format!("SELECT count() FROM {TRACES}"))
@@ -259,10 +273,11 @@ async fn load_spans(opts: &Opts, settings: &Settings, anchor: u64) -> anyhow::Re
     }
     pipeline.stop().await?;
     println!(
-        "\n## Load\n\n{} spans ({} traces, {} cells × 5 demo services) stored after {:.1} s.",
+        "\n## Load\n\n{} spans ({} traces, {} cells × 5 demo services) and {} log records stored after {:.1} s.",
         sent.spans,
         sent.traces,
         opts.cells,
+        sent.logs,
         started.elapsed().as_secs_f64()
     );
     Ok(())
