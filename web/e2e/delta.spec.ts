@@ -3,9 +3,14 @@
 // the verdict is FAIL, or INCONCLUSIVE while traffic is short); the page
 // shows the verdict with reasons in its language and the operations, a
 // row opens its distributions, all by keyboard too; a refused field is
-// named at the form, an unavailable service offers Retry. Screenshots for docs/ui/, axe in both languages.
+// named at the form, an unavailable service offers Retry. Both cohorts' log
+// records are mined into templates: the table lists them with the change in
+// words and a row opens an example from each cohort; a reason about a
+// template scrolls to its row. Screenshots for docs/ui/, axe in both languages.
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { expect, test, type Page } from '@playwright/test';
 import { toSpanFilter } from '../src/api/filters';
+import { CompareResponseSchema, ReasonSchema, Severity, Signal } from '../src/gen/airis/delta/v1/delta_pb';
 import { ADMIN, api, expectAccessible, preferLanguage, screenshot, signIn, type Lang } from './support/platform';
 
 const COMPARE = '/delta?from=now-10m&to=now&baseline=checkout&baselineVersion=v1&candidate=checkout&candidateVersion=v2';
@@ -15,6 +20,59 @@ const TEXT = {
   en: { title: 'Canary analysis', verdict: /(PASS|FAIL|INCONCLUSIVE)$/, baseline: 'Baseline', candidate: 'Candidate', service: 'Service', version: 'Version' },
   ko: { title: '변경 분석', verdict: /(통과|실패|판단 불가)$/, baseline: '기준', candidate: '후보', service: '서비스', version: '버전' },
 } as const;
+
+const TEMPLATES = {
+  en: {
+    title: 'Log templates',
+    examples: 'Examples',
+    change: /(New|Vanished|More|Less|Same)$/,
+    example: /^Example from (Baseline|Candidate)$/,
+    show: 'Show the template',
+  },
+  ko: {
+    title: '로그 템플릿',
+    examples: '예시',
+    change: /(새|사라짐|증가|감소|변화 없음)$/,
+    example: /^(기준|후보)의 예시$/,
+    show: '템플릿 보기',
+  },
+} as const;
+
+/**
+ * The log templates: at least one row (checkout logs in both versions), its
+ * change in words, its examples opened; each cohort's log records counted;
+ * a reason about a template, if any, opens and marks its row.
+ */
+async function expectTemplates(page: Page, lang: Lang) {
+  const text = TEMPLATES[lang];
+  const section = page.getByRole('region', { name: text.title });
+  await expect(section).toBeVisible();
+  const rows = section.getByTestId('template-row');
+  await expect(rows.first()).toBeVisible();
+  await expect(rows.first().getByTestId('template-change')).toHaveText(text.change);
+  await expect(rows.first().locator('code')).not.toBeEmpty();
+  for (const side of ['baseline', 'candidate']) await expect(page.getByTestId(`cohort-${side}-logs`)).toHaveText(/^\d[\d,]*$/);
+  const logs = await Promise.all(['baseline', 'candidate'].map(async (side) => Number((await page.getByTestId(`cohort-${side}-logs`).textContent())?.replace(/,/g, ''))));
+  expect(logs.some((n) => n > 0)).toBe(true);
+
+  const toggle = rows.first().getByRole('button', { name: text.examples });
+  await expect(toggle).toHaveAttribute('aria-expanded', 'false');
+  await toggle.click();
+  await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+  const examples = section.getByTestId('template-examples').first();
+  await expect(examples.getByRole('heading', { name: text.example })).toHaveCount(2);
+  // The template came from a record of at least one cohort.
+  await expect(examples.locator('pre').first()).not.toBeEmpty();
+
+  const show = page.getByRole('button', { name: text.show });
+  if ((await show.count()) > 0) {
+    await show.first().click();
+    const marked = section.locator('tr.selected[data-testid="template-row"]');
+    await expect(marked).toHaveCount(1);
+    await expect(marked.getByRole('button', { name: text.examples })).toHaveAttribute('aria-expanded', 'true');
+    await expect(marked.getByRole('button', { name: text.examples })).toBeFocused();
+  }
+}
 
 /** Both versions of checkout have sent spans in the last ten minutes (a platform just started may need a moment). */
 async function canaryTraffic(): Promise<void> {
@@ -35,10 +93,10 @@ async function canaryTraffic(): Promise<void> {
   }
 }
 
-/** The whole page in the screenshot: the viewport as tall as the page (at most 2400 px), from the top. */
+/** The whole page in the screenshot: the viewport as tall as the page (at most 3600 px), from the top. */
 async function shootWhole(page: Page, lang: Lang) {
   const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: 1280, height: Math.min(2400, Math.max(720, height)) });
+  await page.setViewportSize({ width: 1280, height: Math.min(3600, Math.max(720, height)) });
   await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'delta', lang);
   await page.setViewportSize({ width: 1280, height: 720 });
@@ -91,6 +149,7 @@ test('canary analysis compares checkout v1 with v2 from a deep link, in English 
   if (judged) await expect(page.getByRole('figure', { name: /^Latency of checkout · POST \/checkout/ })).toBeVisible();
   else await expect(page.getByText('No durations to draw: a cohort has too few spans of this operation.')).toBeVisible();
   await expect(page.getByText(/ of [\d,]+ spans$/).first()).toBeVisible();
+  await expectTemplates(page, 'en');
   await expectAccessible(page);
   await shootWhole(page, 'en');
 
@@ -101,6 +160,7 @@ test('canary analysis compares checkout v1 with v2 from a deep link, in English 
   await expectComparison(page, 'ko');
   await expect(page.getByRole('button', { name: /^checkout POST \/checkout: 분포 보기$/ })).toHaveAttribute('aria-pressed', 'true');
   if (judged) await expect(page.getByRole('figure', { name: /checkout · POST \/checkout의 지연 시간/ })).toBeVisible();
+  await expectTemplates(page, 'ko');
   await expectAccessible(page);
   await shootWhole(page, 'ko');
   expect(failures).toEqual([]);
@@ -144,4 +204,66 @@ test('canary analysis names a refused field at the form, offers Retry when the s
   await page.getByRole('button', { name: 'Compare', exact: true }).click();
   await expect(page.getByRole('group', { name: 'Baseline' }).getByText('Choose a service.')).toBeVisible();
   await expect(page).not.toHaveURL(/candidate=/);
+});
+
+/** gRPC-Web's frames: a flag byte (0x80: trailers), the length in four bytes, the bytes. */
+function readFrames(body: Buffer): { flag: number; data: Buffer }[] {
+  const out: { flag: number; data: Buffer }[] = [];
+  for (let at = 0; at + 5 <= body.length; ) {
+    const length = body.readUInt32BE(at + 1);
+    out.push({ flag: body[at]!, data: body.subarray(at + 5, at + 5 + length) });
+    at += 5 + length;
+  }
+  return out;
+}
+function writeFrame(flag: number, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flag;
+  head.writeUInt32BE(data.length, 1);
+  return Buffer.concat([head, Buffer.from(data)]);
+}
+
+test('a reason about a log template opens and marks its row, in English and Korean', async ({ page }) => {
+  test.setTimeout(120_000);
+  await canaryTraffic();
+  // The service's answer with a reason about its last template added (the demo's v2 logs no new error by default).
+  let named = '';
+  await page.route('**/airis.delta.v1.DeltaService/Compare', async (route) => {
+    const response = await route.fetch();
+    const frames = readFrames(await response.body());
+    const body = frames.map(({ flag, data }) => {
+      if (flag !== 0) return writeFrame(flag, data);
+      const answer = fromBinary(CompareResponseSchema, data);
+      const last = answer.templates[answer.templates.length - 1];
+      if (last) {
+        named = last.template;
+        answer.reasons.unshift(
+          create(ReasonSchema, { severity: Severity.INFO, signal: Signal.LOGS, template: last.template, en: 'A log template changed.', ko: '로그 템플릿이 바뀌었습니다.' }),
+        );
+      }
+      return writeFrame(0, toBinary(CompareResponseSchema, answer));
+    });
+    await route.fulfill({ response, body: Buffer.concat(body) });
+  });
+  for (const lang of ['en', 'ko'] as const) {
+    const text = TEMPLATES[lang];
+    if (lang === 'en') await signIn(page, ADMIN, 'en', COMPARE);
+    else {
+      await preferLanguage(page, 'ko');
+      await page.goto(COMPARE);
+    }
+    await expect(page.getByTestId('verdict')).toHaveText(TEXT[lang].verdict, { timeout: 30_000 });
+    expect(named).not.toBe('');
+    const reason = page.getByTestId('reason').first();
+    await expect(reason.getByRole('button', { name: text.show })).toBeVisible();
+    await reason.getByRole('button', { name: text.show }).click();
+    const marked = page.getByRole('region', { name: text.title }).locator('tr.selected[data-testid="template-row"]');
+    await expect(marked).toHaveCount(1);
+    await expect(marked.locator('code')).toHaveText(named);
+    const toggle = marked.getByRole('button', { name: text.examples });
+    await expect(toggle).toHaveAttribute('aria-expanded', 'true');
+    await expect(toggle).toBeFocused();
+    await expect(marked).toBeInViewport();
+    await expectAccessible(page);
+  }
 });

@@ -2,18 +2,21 @@
 // a version, a time range each) picked in a form whose state is the URL;
 // the verdict with its reasons in the page's language, both cohorts'
 // summaries, every operation compared, and the selected one's latency
-// distributions side by side and error rates with their intervals.
+// distributions side by side and error rates with their intervals; both
+// cohorts' log templates, a reason about one scrolling to its row.
 import type { TFunction } from 'i18next';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { isFormError } from '../../api/errors';
+import { severityOf } from '../../api/filters';
 import { useCompare } from '../../api/deltaHooks';
 import { useQueryMetrics, useServices } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
 import { useDraft, useLinkTo, useUrlState } from '../../app/urlState';
 import { Chart } from '../../components/Chart';
 import { Field, FormSubmit, withCurrent } from '../../components/Field';
+import { Icon } from '../../components/Icon';
 import { SortHeader, useSortState } from '../../components/SortHeader';
 import { Empty, FormError, Panel, QueryState, Skeleton } from '../../components/states';
 import {
@@ -24,6 +27,7 @@ import {
   type OperationDelta,
   type Rate,
   type Reason,
+  type TemplateDelta,
   type Test,
 } from '../../gen/airis/delta/v1/delta_pb';
 import { PALETTE } from '../../lib/colors';
@@ -35,11 +39,14 @@ import {
   formatChange,
   formatPoints,
   formatRate as formatErrorRate,
+  formatShare,
   formPartOf,
   histogramColumns,
   isComplete,
+  isErrorSeverity,
   isSortKey,
   orderOperations,
+  orderTemplates,
   parseOptions,
   readDelta,
   ROW_OPERATION,
@@ -47,6 +54,12 @@ import {
   rowKey,
   severityName,
   SIDES,
+  TEMPLATE_CHANGE_GLYPH,
+  templateChangeName,
+  templateChangeTone,
+  templateIndex,
+  templateParts,
+  templateRowId,
   verdictName,
   versionsByService,
   type CohortInput,
@@ -331,6 +344,8 @@ function signalLabel(t: TFunction, s: Signal): string | null {
       return t('delta.signal.errors');
     case Signal.THROUGHPUT:
       return t('delta.signal.throughput');
+    case Signal.LOGS:
+      return t('delta.signal.logs');
     case Signal.UNSPECIFIED:
       // About the cohorts as a whole.
       return null;
@@ -346,6 +361,10 @@ function Result({ answer, cohorts, windows }: { answer: CompareResponse; cohorts
   // The label given, else the side's name in the page's language (the service's default is English).
   const label = (side: Side) => cohorts[side].label.trim() || t(`delta.${side}`);
   const o = answer.options;
+  const templates = useMemo(() => orderTemplates(answer.templates), [answer.templates]);
+  // A reason's template asked for: its row scrolled to, opened and highlighted (seq: asked again).
+  const [focus, setFocus] = useState<TemplateFocus | null>(null);
+  const showTemplate = (template: string) => setFocus((f) => ({ template, seq: (f?.seq ?? 0) + 1 }));
   return (
     <>
       <Panel title={t('delta.result')} id="delta-result">
@@ -372,7 +391,7 @@ function Result({ answer, cohorts, windows }: { answer: CompareResponse; cohorts
         ) : (
           <ul className="delta-reasons">
             {answer.reasons.map((r, i) => (
-              <ReasonItem key={i} reason={r} ko={ko} />
+              <ReasonItem key={i} reason={r} ko={ko} onShowTemplate={templateIndex(templates, r.template) >= 0 ? () => showTemplate(r.template) : undefined} />
             ))}
           </ul>
         )}
@@ -385,11 +404,13 @@ function Result({ answer, cohorts, windows }: { answer: CompareResponse; cohorts
       </div>
 
       <Operations answer={answer} label={label} />
+
+      <Templates templates={templates} label={label} focus={focus} />
     </>
   );
 }
 
-function ReasonItem({ reason, ko }: { reason: Reason; ko: boolean }) {
+function ReasonItem({ reason, ko, onShowTemplate }: { reason: Reason; ko: boolean; onShowTemplate?: () => void }) {
   const { t } = useTranslation();
   const severity = severityName(reason.severity);
   const badge = severity === 'fail' ? 'badge-error' : severity === 'inconclusive' ? 'badge-warn' : '';
@@ -398,7 +419,17 @@ function ReasonItem({ reason, ko }: { reason: Reason; ko: boolean }) {
     <li data-testid="reason">
       <span className={`badge ${badge}`}>{t(`delta.severity.${severity}`)}</span>
       {signal && <span className="badge">{signal}</span>}
-      <span className="delta-reason-text">{(ko ? reason.ko : reason.en) || reason.en || reason.ko}</span>
+      <span className="delta-reason-text">
+        {(ko ? reason.ko : reason.en) || reason.en || reason.ko}
+        {onShowTemplate && (
+          <>
+            {' '}
+            <button type="button" className="btn-link delta-reason-link" onClick={onShowTemplate}>
+              {t('delta.showTemplate')}
+            </button>
+          </>
+        )}
+      </span>
     </li>
   );
 }
@@ -440,6 +471,8 @@ function CohortCard({ side, summary, cohort, window }: { side: Side; summary: Co
             {formatInterval(seconds * 1000)}
             {seconds > 0 && ` (${formatRate(Number(spans) / seconds)})`}
           </dd>
+          <dt>{t('delta.logRecords')}</dt>
+          <dd data-testid={`cohort-${side}-logs`}>{formatCount(summary?.logs ?? 0n)}</dd>
         </dl>
       </div>
     </section>
@@ -746,5 +779,193 @@ function RateBars({ rates }: { rates: { side: Side; name: string; rate: Rate | u
         );
       })}
     </ul>
+  );
+}
+
+/** The template a reason asked for; `seq` tells a second click from the first. */
+interface TemplateFocus {
+  template: string;
+  seq: number;
+}
+
+/** The template's text in monospace, each `<*>` (the words that vary) marked. */
+function TemplateText({ template }: { template: string }) {
+  return (
+    <code className="delta-template">
+      {templateParts(template).map((p, i) =>
+        p.wildcard ? (
+          <mark key={i} className="delta-wild">
+            {p.text}
+          </mark>
+        ) : (
+          <span key={i}>{p.text}</span>
+        ),
+      )}
+    </code>
+  );
+}
+
+/** A template's records in one cohort: "12 · 0.4%", the share's interval below. */
+function ShareCell({ rate }: { rate: Rate | undefined }) {
+  const { t } = useTranslation();
+  const f = formatShare(rate);
+  if (!f) return <span className="muted">–</span>;
+  return (
+    <>
+      <div>{t('delta.recordsShare', { count: f.count, share: f.share })}</div>
+      <div className="muted small">{f.interval}</div>
+    </>
+  );
+}
+
+/** Every template both cohorts' log records were mined into, changed ones first; a row opens both examples. */
+function Templates({
+  templates,
+  label,
+  focus,
+}: {
+  templates: readonly TemplateDelta[];
+  label: (s: Side) => string;
+  focus: TemplateFocus | null;
+}) {
+  const { t } = useTranslation();
+  // The rows opened, by their template (an answer compared again keeps them).
+  const [open, setOpen] = useState<ReadonlySet<string>>(() => new Set());
+  const tbody = useRef<HTMLTableSectionElement>(null);
+  const toggle = (template: string, on: boolean) =>
+    setOpen((s) => {
+      const next = new Set(s);
+      if (on) next.add(template);
+      else next.delete(template);
+      return next;
+    });
+  const focusIndex = focus ? templateIndex(templates, focus.template) : -1;
+  useEffect(() => {
+    if (!focus || focusIndex < 0) return;
+    toggle(focus.template, true);
+    const row = tbody.current?.querySelector<HTMLElement>(`#${templateRowId(focusIndex)}`);
+    row?.scrollIntoView({ block: 'center' });
+    row?.querySelector<HTMLElement>('button')?.focus({ preventScroll: true });
+    // Once per click: a new seq.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [focus]);
+  return (
+    <Panel title={t('delta.templates')} id="delta-templates">
+      {templates.length === 0 ? (
+        <Empty title={t('delta.noTemplatesTitle')} hint={t('delta.noTemplatesHint')} />
+      ) : (
+        <>
+          <p className="muted small">{t('delta.templatesHint')}</p>
+          <div className="table-wrap">
+            <table className="data delta-table delta-templates">
+              <caption className="sr-only">{t('delta.templates')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('delta.change')}</th>
+                  <th scope="col">{t('delta.logSeverity')}</th>
+                  <th scope="col">{t('delta.template')}</th>
+                  <th scope="col" className="num">
+                    {label('baseline')}
+                  </th>
+                  <th scope="col" className="num">
+                    {label('candidate')}
+                  </th>
+                  <th scope="col">{t('delta.examples')}</th>
+                </tr>
+              </thead>
+              <tbody ref={tbody}>
+                {templates.map((tpl, i) => (
+                  <TemplateRow
+                    key={i}
+                    index={i}
+                    tpl={tpl}
+                    label={label}
+                    open={open.has(tpl.template)}
+                    highlighted={focusIndex === i}
+                    onToggle={(on) => toggle(tpl.template, on)}
+                  />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </Panel>
+  );
+}
+
+function TemplateRow({
+  index,
+  tpl,
+  label,
+  open,
+  highlighted,
+  onToggle,
+}: {
+  index: number;
+  tpl: TemplateDelta;
+  label: (s: Side) => string;
+  open: boolean;
+  highlighted: boolean;
+  onToggle: (on: boolean) => void;
+}) {
+  const { t } = useTranslation();
+  const change = templateChangeName(tpl.change);
+  const error = isErrorSeverity(tpl.severityNumber);
+  const id = templateRowId(index);
+  const example = (text: string) => (text ? <pre className="delta-example mono">{text}</pre> : <p className="muted">{t('delta.noExample')}</p>);
+  return (
+    <>
+      <tr id={id} data-testid="template-row" className={highlighted ? 'selected' : undefined}>
+        <td>
+          <span className={`badge delta-change ${templateChangeTone(change, error)}`} data-testid="template-change">
+            <span aria-hidden="true">{TEMPLATE_CHANGE_GLYPH[change]}</span> {t(`delta.templateChange.${change}`)}
+          </span>
+        </td>
+        <td>
+          {error ? (
+            <span className="badge badge-error">{t('delta.errorSeverity')}</span>
+          ) : (
+            <span className="muted">{t(`severity.${severityOf(tpl.severityNumber)}`)}</span>
+          )}
+        </td>
+        <td className="delta-template-cell">
+          <TemplateText template={tpl.template} />
+          {tpl.serviceNames.length > 0 && <div className="muted small">{tpl.serviceNames.join(', ')}</div>}
+        </td>
+        <td className="num">
+          <ShareCell rate={tpl.baseline} />
+        </td>
+        <td className="num">
+          <ShareCell rate={tpl.candidate} />
+        </td>
+        <td>
+          <button type="button" className="btn-link delta-examples-toggle" aria-expanded={open} aria-controls={`${id}-examples`} onClick={() => onToggle(!open)}>
+            <Icon name={open ? 'chevronDown' : 'chevronRight'} size={14} />
+            {t('delta.examples')}
+          </button>
+        </td>
+      </tr>
+      {open && (
+        <tr id={`${id}-examples`} className={`delta-examples-row ${highlighted ? 'selected' : ''}`} data-testid="template-examples">
+          <td colSpan={6}>
+            <div className="grid-2">
+              <div>
+                <h3 className="delta-subhead">{t('delta.exampleOf', { cohort: label('baseline') })}</h3>
+                {example(tpl.baselineExample)}
+              </div>
+              <div>
+                <h3 className="delta-subhead">{t('delta.exampleOf', { cohort: label('candidate') })}</h3>
+                {example(tpl.candidateExample)}
+              </div>
+            </div>
+            <p className="muted small">
+              {t('delta.severityNumber', { n: tpl.severityNumber })} · {t('delta.test')}: q = {qValue(tpl.test)}
+              {tpl.test?.significant ? ` (${t('delta.isSignificant')})` : ''}
+            </p>
+          </td>
+        </tr>
+      )}
+    </>
   );
 }

@@ -2,7 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPatch } from '../../app/urlState';
 import { AttributeScope, MatchOperator, QueryMetricsResponseSchema } from '../../gen/airis/analytics/v1/query_pb';
-import { ChangeSchema, HistogramSchema, OperationDeltaSchema, RateSchema, Verdict } from '../../gen/airis/delta/v1/delta_pb';
+import { ChangeSchema, HistogramSchema, OperationDeltaSchema, RateSchema, TemplateChange, TemplateDeltaSchema, Verdict } from '../../gen/airis/delta/v1/delta_pb';
 import { setFormatLocale } from '../../lib/format';
 import {
   cohortWindows,
@@ -11,13 +11,21 @@ import {
   formatChange,
   formatPoints,
   formatRate,
+  formatShare,
   formPartOf,
   histogramColumns,
   isComplete,
+  isErrorSeverity,
   orderOperations,
+  orderTemplates,
   parseOptions,
   readDelta,
   rowKey,
+  templateChangeName,
+  templateChangeTone,
+  templateIndex,
+  templateParts,
+  templateRowId,
   toCompareRequest,
   versionsByService,
 } from './delta';
@@ -212,4 +220,78 @@ it('lists each service\'s versions from the request-count metric', () => {
     ],
   });
   expect(Object.fromEntries(versionsByService(data))).toEqual({ checkout: ['v1', 'v2'] });
+});
+
+describe('log templates', () => {
+  const tpl = (template: string, change: TemplateChange) => create(TemplateDeltaSchema, { template, change });
+
+  it('names every change in words, whatever the enum holds', () => {
+    expect(templateChangeName(TemplateChange.NEW)).toBe('new');
+    expect(templateChangeName(TemplateChange.VANISHED)).toBe('vanished');
+    expect(templateChangeName(TemplateChange.MORE)).toBe('more');
+    expect(templateChangeName(TemplateChange.LESS)).toBe('less');
+    expect(templateChangeName(TemplateChange.SAME)).toBe('same');
+    expect(templateChangeName(TemplateChange.UNSPECIFIED)).toBe('same');
+    expect(templateChangeName(99 as TemplateChange)).toBe('same');
+  });
+
+  it('colours a new or more frequent error template as a failure, other rises as a warning', () => {
+    expect(templateChangeTone('new', true)).toBe('badge-error');
+    expect(templateChangeTone('more', true)).toBe('badge-error');
+    expect(templateChangeTone('new', false)).toBe('badge-warn');
+    expect(templateChangeTone('vanished', true)).toBe('badge-ok');
+    expect(templateChangeTone('less', false)).toBe('badge-ok');
+    expect(templateChangeTone('same', true)).toBe('');
+  });
+
+  it('takes severity 17 (ERROR) and above as errors', () => {
+    expect(isErrorSeverity(16)).toBe(false);
+    expect(isErrorSeverity(17)).toBe(true);
+    expect(isErrorSeverity(21)).toBe(true);
+    expect(isErrorSeverity(0)).toBe(false);
+  });
+
+  it('cuts a template at its wildcards, Korean as English', () => {
+    expect(templateParts('프로모션 엔진이 장바구니를 거부했습니다: 규칙 <*> 없음')).toEqual([
+      { text: '프로모션 엔진이 장바구니를 거부했습니다: 규칙 ', wildcard: false },
+      { text: '<*>', wildcard: true },
+      { text: ' 없음', wildcard: false },
+    ]);
+    expect(templateParts('<*> <*>')).toEqual([
+      { text: '<*>', wildcard: true },
+      { text: ' ', wildcard: false },
+      { text: '<*>', wildcard: true },
+    ]);
+    expect(templateParts('payment ok')).toEqual([{ text: 'payment ok', wildcard: false }]);
+    expect(templateParts('')).toEqual([]);
+  });
+
+  it('keeps the service order, changed templates first, each group in its order', () => {
+    const api = [tpl('a', TemplateChange.NEW), tpl('b', TemplateChange.MORE), tpl('c', TemplateChange.SAME), tpl('d', TemplateChange.LESS)];
+    expect(orderTemplates(api).map((t) => t.template)).toEqual(['a', 'b', 'd', 'c']);
+    const ordered = [tpl('a', TemplateChange.NEW), tpl('b', TemplateChange.VANISHED), tpl('c', TemplateChange.SAME), tpl('d', TemplateChange.UNSPECIFIED)];
+    expect(orderTemplates(ordered)).toEqual(ordered);
+    expect(orderTemplates([])).toEqual([]);
+  });
+
+  it('finds the row a reason names, by its text', () => {
+    const rows = [tpl('x <*>', TemplateChange.NEW), tpl('y', TemplateChange.SAME)];
+    expect(templateIndex(rows, 'y')).toBe(1);
+    expect(templateIndex(rows, 'z')).toBe(-1);
+    expect(templateIndex(rows, '')).toBe(-1);
+    expect(templateRowId(1)).toBe('delta-template-1');
+  });
+
+  it('formats records and share with the Wilson interval, none without records', () => {
+    expect(formatShare(create(RateSchema, { count: 1234n, total: 100_000n, rate: 0.01234, lower: 0.0117, upper: 0.013 }))).toEqual({
+      count: '1,234',
+      share: '1.23%',
+      interval: '1.17% – 1.3%',
+    });
+    expect(formatShare(create(RateSchema, { count: 0n, total: 50n, rate: 0, lower: 0, upper: 0.07 }))).toEqual({ count: '0', share: '0%', interval: '0% – 7%' });
+    expect(formatShare(create(RateSchema, { count: 0n, total: 0n }))).toBeNull();
+    expect(formatShare(undefined)).toBeNull();
+    setFormatLocale('ko');
+    expect(formatShare(create(RateSchema, { count: 12345n, total: 1_000_000n, rate: 0.012345, lower: 0.012, upper: 0.0127 }))?.count).toBe('12,345');
+  });
 });

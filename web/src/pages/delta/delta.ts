@@ -9,14 +9,16 @@ import type { QueryMetricsResponse } from '../../gen/airis/analytics/v1/query_pb
 import {
   CompareRequestSchema,
   Severity,
+  TemplateChange,
   Verdict,
   type Change,
   type CompareRequest,
   type Histogram,
   type OperationDelta,
   type Rate,
+  type TemplateDelta,
 } from '../../gen/airis/delta/v1/delta_pb';
-import { formatLocale, formatPercent, formatSignedPercent } from '../../lib/format';
+import { formatCount, formatLocale, formatPercent, formatSignedPercent } from '../../lib/format';
 
 /** One side of the comparison as the form and the URL hold it. */
 export interface CohortInput {
@@ -349,4 +351,71 @@ export function versionsByService(data: QueryMetricsResponse | undefined): Map<s
   }
   for (const list of out.values()) list.sort((a, b) => a.localeCompare(b));
   return out;
+}
+
+/** A template's change as the badge names it: never a colour alone. */
+export type TemplateChangeName = 'new' | 'vanished' | 'more' | 'less' | 'same';
+export function templateChangeName(c: TemplateChange): TemplateChangeName {
+  switch (c) {
+    case TemplateChange.NEW:
+      return 'new';
+    case TemplateChange.VANISHED:
+      return 'vanished';
+    case TemplateChange.MORE:
+      return 'more';
+    case TemplateChange.LESS:
+      return 'less';
+    default:
+      return 'same';
+  }
+}
+
+/** The badge's mark beside its word: a new or more frequent template is the one to look at. */
+export const TEMPLATE_CHANGE_GLYPH: Record<TemplateChangeName, string> = { new: '+', vanished: '−', more: '↑', less: '↓', same: '=' };
+/** The badge's class: a new or more frequent error template is what fails. */
+export function templateChangeTone(change: TemplateChangeName, error: boolean): 'badge-error' | 'badge-warn' | 'badge-ok' | '' {
+  if (change === 'new' || change === 'more') return error ? 'badge-error' : 'badge-warn';
+  if (change === 'vanished' || change === 'less') return 'badge-ok';
+  return '';
+}
+
+/** OpenTelemetry's SeverityNumber: 17 (ERROR) and above are errors. */
+export const ERROR_SEVERITY = 17;
+export const isErrorSeverity = (severityNumber: number) => severityNumber >= ERROR_SEVERITY;
+
+/** The template's text cut at its wildcards, each `<*>` a part of its own to be marked. */
+export function templateParts(template: string): { text: string; wildcard: boolean }[] {
+  const out: { text: string; wildcard: boolean }[] = [];
+  const pieces = template.split('<*>');
+  pieces.forEach((text, i) => {
+    if (i > 0) out.push({ text: '<*>', wildcard: true });
+    if (text) out.push({ text, wildcard: false });
+  });
+  return out;
+}
+
+/**
+ * The templates in the table's order: changed ones first, then the rest,
+ * each group in the API's order (the service ranks new, more, vanished,
+ * less, then by records); an answer already in that order is unchanged.
+ */
+export function orderTemplates<T extends Pick<TemplateDelta, 'change'>>(templates: readonly T[]): T[] {
+  const changed = (t: T) => templateChangeName(t.change) !== 'same';
+  return [...templates.filter(changed), ...templates.filter((t) => !changed(t))];
+}
+
+/** A template row's element id, for a reason that names it. */
+export function templateRowId(index: number): string {
+  return `delta-template-${index}`;
+}
+
+/** Where a reason's template is among the table's rows; -1 when it is not listed (at most 200 are). */
+export function templateIndex(templates: readonly Pick<TemplateDelta, 'template'>[], template: string): number {
+  return template ? templates.findIndex((t) => t.template === template) : -1;
+}
+
+/** A template's records in a cohort and their share of the cohort's records, with the share's Wilson interval. */
+export function formatShare(r: Rate | undefined): { count: string; share: string; interval: string } | null {
+  if (!r || r.total === 0n) return null;
+  return { count: formatCount(r.count), share: formatPercent(r.rate), interval: `${formatPercent(r.lower)} – ${formatPercent(r.upper)}` };
 }
