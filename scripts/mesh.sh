@@ -24,7 +24,9 @@
 #   receiver    sidecar 15317 (admin 15002);  loader (no port)
 #   analytics   v1 sidecar 15320 (admin 15003), v2 sidecar 15321 (admin 15004)
 #   aiops       sidecar 15350 (admin 15005)
-#   delta       sidecar 15360 (admin 15006)
+#   delta       sidecar 15360 (admin 15006): gRPC from the ingress, and the
+#               rollout endpoints (/rollout/v1/) for the mesh identity
+#               "rollouts" ($AIRIS_MESH_STATE/certs/rollouts.crt; docs/canary.md)
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
 # 317, 320, 321, 350, 360; admin base + 1..6); AIRIS_MESH_STATE
@@ -36,7 +38,7 @@
 # The services themselves listen on Unix sockets in a private temporary
 # directory (config/mesh.toml: no static tokens) and trust the tenant and
 # role headers the ingress sets; sidecars accept only the ingress's
-# certificate.
+# certificate (and delta's the rollout controllers' on /rollout/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -193,7 +195,9 @@ fi
 mkdir -p "$logs"
 rm -rf "$run"
 mkdir -p "$run"
-mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops delta
+# "rollouts" is the rollout controllers' identity (Flagger, Argo Rollouts
+# in Kubernetes), for calling the delta service's rollout endpoints.
+mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops delta rollouts
 # A signing key kept across restarts, so minted ingest tokens stay valid.
 [ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
 
@@ -296,7 +300,7 @@ run analytics-v2 env AIRIS_ANALYTICS__LISTEN="$(sock analytics-v2)" \
 run aiops env AIRIS_AIOPS__LISTEN="$(sock aiops)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-aiops \
   "$airis" --config "$config" serve aiops
-run delta env AIRIS_DELTA__LISTEN="$(sock delta)" \
+run delta env AIRIS_DELTA__LISTEN="$(sock delta)" AIRIS_DELTA__HTTP_LISTEN="$(sock delta-http)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-delta \
   "$airis" --config "$config" serve delta
 
@@ -313,7 +317,7 @@ sidecar receiver receiver $((PORT_BASE + 317)) $((PORT_BASE + 2)) receiver recei
 sidecar analytics-v1 analytics $((PORT_BASE + 320)) $((PORT_BASE + 3)) analytics-v1 analytics-v1
 sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics-v2 analytics-v2
 sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
-sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta
+sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta-http
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \

@@ -235,6 +235,7 @@ impl Settings {
             },
             delta: airis_delta::DeltaConfig {
                 listen: ANY_PORT.to_owned(),
+                http_listen: ANY_PORT.to_owned(),
                 ..Default::default()
             },
             auth: self.auth.clone(),
@@ -340,6 +341,8 @@ impl AiopsServer {
 /// The delta service running in this process, on 127.0.0.1:0.
 pub struct DeltaServer {
     pub endpoint: String,
+    /// The rollout endpoints' HTTP address.
+    pub http: std::net::SocketAddr,
     running: Running,
 }
 
@@ -349,6 +352,7 @@ impl DeltaServer {
         let started = running.start(&settings.config(), &[Service::Delta]).await?;
         Ok(Self {
             endpoint: format!("http://{}", started.delta.listen),
+            http: started.delta.http_listen.parse()?,
             running,
         })
     }
@@ -800,6 +804,12 @@ pub async fn http_exchange(
             Err(e) => return Err(e.into()),
         }
     }
+    parse_http_response(&raw)
+}
+
+/// An HTTP/1.1 response as it came off the wire: status, headers (names
+/// in lower case) and body (chunks joined).
+pub fn parse_http_response(raw: &[u8]) -> anyhow::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

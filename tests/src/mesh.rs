@@ -81,6 +81,77 @@ pub fn tcp_address(port: u16) -> String {
     format!("127.0.0.1:{port}")
 }
 
+/// One HTTP/1.1 request over TLS with `openssl s_client`, presenting
+/// `cert` (certificate and key files) if given; what came back.
+pub async fn tls_exchange(
+    addr: std::net::SocketAddr,
+    ca: &Path,
+    cert: Option<(&Path, &Path)>,
+    request: &[u8],
+) -> anyhow::Result<Vec<u8>> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut command = tokio::process::Command::new("openssl");
+    command
+        .args([
+            "s_client",
+            "-quiet",
+            "-verify_return_error",
+            "-alpn",
+            "http/1.1",
+        ])
+        .args(["-servername", "analytics.airis.local", "-connect"])
+        .arg(addr.to_string())
+        .arg("-CAfile")
+        .arg(ca);
+    if let Some((crt, key)) = cert {
+        command.arg("-cert").arg(crt).arg("-key").arg(key);
+    }
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .context("openssl s_client")?;
+    let mut stdin = child.stdin.take().context("stdin")?;
+    // A refused handshake may close the pipe before the request is written.
+    let _ = stdin.write_all(request).await;
+    let mut out = Vec::new();
+    let mut stdout = child.stdout.take().context("stdout")?;
+    let read = tokio::time::timeout(Duration::from_secs(10), stdout.read_to_end(&mut out)).await;
+    drop(stdin);
+    let _ = child.kill().await;
+    read.context("openssl s_client did not finish")??;
+    Ok(out)
+}
+
+/// An HTTP/1.1 request to a sidecar over mutual TLS as the mesh identity
+/// whose certificate `ca` holds: the answer's status and body.
+pub async fn https_request(
+    addr: std::net::SocketAddr,
+    ca: &DevCa,
+    identity: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: mesh.airis.local\r\nConnection: close\r\n\
+         content-type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    let (crt, key) = (
+        ca.path(&format!("{identity}.crt")),
+        ca.path(&format!("{identity}.key")),
+    );
+    let raw = tls_exchange(addr, &ca.path("ca.crt"), Some((&crt, &key)), &request).await?;
+    let (status, _, body) = crate::parse_http_response(&raw)
+        .with_context(|| format!("{method} {path}: {}", String::from_utf8_lossy(&raw)))?;
+    Ok((status, body))
+}
+
 /// A sidecar (`mesh/sidecar.yaml`) in front of a local service.
 pub struct Sidecar {
     pub inbound: std::net::SocketAddr,

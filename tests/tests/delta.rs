@@ -26,7 +26,8 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, Request, transport::Channel};
 use airis_store::tables::{LOGS, TRACES};
 use airis_tests::{
-    DeltaServer, OTHER_TOKEN, Pipeline, Settings, TOKEN,
+    DeltaServer, OTHER_TOKEN, Pipeline, Settings, TENANT, TOKEN,
+    mesh::{DevCa, Sidecar, https_request},
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id},
     wait_for_count,
 };
@@ -546,14 +547,15 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
     use airis_demo::generate::Canary;
     let settings = Settings::new("delta_demo");
     let pipeline = Pipeline::start(settings.clone()).await?;
-    // Three windows of ten minutes: v2 as v1, v2 20 % slower, v2 logging
-    // a new error.
+    // Three windows of ten minutes: v2 logging a new error, v2 20 %
+    // slower, v2 as v1 (the latest, as the rollout endpoints compare up to
+    // now).
     let now = now_unix_nano() / MIN * MIN;
     let window = |ago: u64| TimeRange {
         start_unix_nano: now - ago * MIN,
         end_unix_nano: now - (ago - 10) * MIN,
     };
-    let (same, slower, logging) = (window(45), window(30), window(15));
+    let (same, slower, logging) = (window(15), window(30), window(45));
     let mut sent = (0, 0);
     for (seed, range, canary) in [
         (1, same, Canary::SAME),
@@ -670,6 +672,151 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
     );
     assert!(answer.templates.len() > 3, "{:#?}", answer.templates);
     assert!(answer.candidate.as_ref().unwrap().logs > 0);
+
+    rollout_controllers_get_the_verdict(&server, same, logging, &new_error).await?;
     server.stop().await?;
     pipeline.stop().await
+}
+
+/// Flagger's webhook and Argo Rollouts' web metric through delta's
+/// sidecar, called as the rollout controllers' mesh identity: the last
+/// minutes up to `same`'s start hold v2 as v1, up to `logging`'s start
+/// also v2's new error.
+async fn rollout_controllers_get_the_verdict(
+    server: &DeltaServer,
+    same: TimeRange,
+    logging: TimeRange,
+    new_error: &[&str],
+) -> anyhow::Result<()> {
+    let ca = DevCa::new(&["delta", "rollouts", "receiver"])?;
+    let grpc_port: u16 = server.endpoint.rsplit(':').next().unwrap().parse()?;
+    let sidecar = Sidecar::start(&ca, "delta", grpc_port, server.http.port()).await?;
+    let call = |identity: &'static str, method: &'static str, path: String, body: String| {
+        let ca = &ca;
+        let inbound = sidecar.inbound;
+        async move {
+            let (status, body) =
+                https_request(inbound, ca, identity, method, &path, body.as_bytes()).await?;
+            let json: serde_json::Value = serde_json::from_slice(&body)
+                .unwrap_or_else(|_| String::from_utf8_lossy(&body).into());
+            anyhow::Ok((status, json))
+        }
+    };
+    // A window reaching back to `range`'s start.
+    let since = |range: TimeRange| {
+        format!(
+            "{}s",
+            (now_unix_nano() - range.start_unix_nano) / 1_000_000_000 + 1
+        )
+    };
+    let verdict = |window: String, signals: &str| {
+        format!(
+            "/rollout/v1/verdict?tenant={TENANT}&service=checkout&baseline=v1&candidate=v2\
+             &window={window}&signals={signals}"
+        )
+    };
+    let flagger = |metadata: serde_json::Value| {
+        serde_json::json!({
+            "name": "checkout", "namespace": "shop", "phase": "Progressing",
+            "checksum": "6d8f7c", "metadata": metadata,
+        })
+        .to_string()
+    };
+    let metadata = |window: String, signals: &str| {
+        serde_json::json!({
+            "tenant": TENANT, "service": "checkout", "baseline": "v1", "candidate": "v2",
+            "window": window, "signals": signals,
+        })
+    };
+    let all = "latency,errors,throughput,logs";
+
+    // Argo: 200 whatever the verdict, the verdict to match on.
+    let (status, answer) =
+        call("rollouts", "GET", verdict(since(same), all), String::new()).await?;
+    assert_eq!(
+        (status, &answer["verdict"]),
+        (200, &"pass".into()),
+        "{answer:#}"
+    );
+    assert_eq!(answer["candidate"]["label"], "v2");
+    assert!(
+        answer["candidate"]["spans"].as_u64().unwrap() > 1_000,
+        "{answer:#}"
+    );
+    let (status, answer) = call(
+        "rollouts",
+        "GET",
+        verdict(since(logging), "logs"),
+        String::new(),
+    )
+    .await?;
+    assert_eq!(
+        (status, &answer["verdict"]),
+        (200, &"fail".into()),
+        "{answer:#}"
+    );
+    let first = &answer["reasons"][0];
+    assert_eq!(first["signal"], "logs", "{answer:#}");
+    assert!(
+        new_error.contains(&first["template"].as_str().unwrap()),
+        "{answer:#}"
+    );
+
+    // Flagger: 200 goes on, 412 halts, with the reasons.
+    let path = || "/rollout/v1/flagger".to_owned();
+    let (status, answer) = call(
+        "rollouts",
+        "POST",
+        path(),
+        flagger(metadata(since(same), all)),
+    )
+    .await?;
+    assert_eq!(
+        (status, &answer["verdict"]),
+        (200, &"pass".into()),
+        "{answer:#}"
+    );
+    let (status, answer) = call(
+        "rollouts",
+        "POST",
+        path(),
+        flagger(metadata(since(logging), "logs")),
+    )
+    .await?;
+    assert_eq!(
+        (status, &answer["verdict"]),
+        (412, &"fail".into()),
+        "{answer:#}"
+    );
+    let summary = answer["summary"].as_str().unwrap();
+    let first = answer["reasons"][0]["en"].as_str().unwrap();
+    assert!(summary.starts_with(&format!("fail: {first}")), "{summary}");
+
+    // A bad request names the field; an empty cohort is never a pass.
+    let mut missing = metadata(since(same), all);
+    missing.as_object_mut().unwrap().remove("service");
+    let (status, answer) = call("rollouts", "POST", path(), flagger(missing)).await?;
+    assert_eq!(status, 400, "{answer:#}");
+    assert_eq!(answer["error"], "metadata.service: required");
+    let mut nobody = metadata(since(same), all);
+    nobody["candidate"] = "v9".into();
+    let (status, answer) = call("rollouts", "POST", path(), flagger(nobody)).await?;
+    assert_eq!(
+        (status, &answer["verdict"]),
+        (412, &"inconclusive".into()),
+        "{answer:#}"
+    );
+
+    // Only the rollout controllers' identity, and only on these paths.
+    let (status, _) = call("receiver", "GET", verdict(since(same), all), String::new()).await?;
+    assert_eq!(status, 403, "another mesh identity");
+    let (status, _) = call(
+        "rollouts",
+        "POST",
+        "/airis.delta.v1.DeltaService/Compare".to_owned(),
+        String::new(),
+    )
+    .await?;
+    assert_eq!(status, 403, "the controllers' identity on the gRPC API");
+    Ok(())
 }

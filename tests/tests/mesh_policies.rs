@@ -11,65 +11,20 @@
 //!   never sees more than the limit and stays healthy.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::analytics::v1::{
     ListServicesRequest, query_service_client::QueryServiceClient,
 };
 use airis_proto::tonic::{Code, Request, transport::Channel};
-use airis_tests::mesh::{Behaviour, DevCa, Ingress, MeshGateway, Probe, Sidecar, Upstreams, login};
+use airis_tests::mesh::{
+    Behaviour, DevCa, Ingress, MeshGateway, Probe, Sidecar, Upstreams, login, tls_exchange,
+};
 use airis_tests::{TENANT, gateway_user};
-use anyhow::Context as _;
 
 /// The analytics route's limits, as in mesh/ingress.yaml (and istio/).
 const MAX_REQUESTS: u64 = 64;
-
-/// One HTTP/1.1 request over TLS with `openssl s_client`, presenting
-/// `cert` (certificate and key files) if given; what came back.
-async fn tls_exchange(
-    addr: std::net::SocketAddr,
-    ca: &Path,
-    cert: Option<(&Path, &Path)>,
-    request: &[u8],
-) -> anyhow::Result<Vec<u8>> {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut command = tokio::process::Command::new("openssl");
-    command
-        .args([
-            "s_client",
-            "-quiet",
-            "-verify_return_error",
-            "-alpn",
-            "http/1.1",
-        ])
-        .args(["-servername", "analytics.airis.local", "-connect"])
-        .arg(addr.to_string())
-        .arg("-CAfile")
-        .arg(ca);
-    if let Some((crt, key)) = cert {
-        command.arg("-cert").arg(crt).arg("-key").arg(key);
-    }
-    let mut child = command
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .context("openssl s_client")?;
-    let mut stdin = child.stdin.take().context("stdin")?;
-    // A refused handshake may close the pipe before the request is written.
-    let _ = stdin.write_all(request).await;
-    let mut out = Vec::new();
-    let mut stdout = child.stdout.take().context("stdout")?;
-    let read = tokio::time::timeout(Duration::from_secs(10), stdout.read_to_end(&mut out)).await;
-    drop(stdin);
-    let _ = child.kill().await;
-    read.context("openssl s_client did not finish")??;
-    Ok(out)
-}
 
 /// A gRPC ListServices call written as HTTP/1.1 (Envoy bridges it to the
 /// service's HTTP/2).

@@ -194,11 +194,14 @@ pub async fn start(
 
     if services.contains(&Service::Delta) {
         let listener = bind(&config.delta.listen, "delta.listen").await?;
+        let http = bind(&config.delta.http_listen, "delta.http_listen").await?;
         started.delta.listen = listener.describe();
+        started.delta.http_listen = http.describe();
         let (config, shutdown) = (config.clone(), shutdown.clone());
         tasks.spawn(async move {
             airis_delta::run(
                 listener,
+                http,
                 &config.delta,
                 &config.clickhouse,
                 &config.auth,

@@ -13,6 +13,7 @@ pub mod cohort;
 mod error;
 pub mod judge;
 pub mod options;
+pub mod rollout;
 mod service;
 pub mod stats;
 pub mod templates;
@@ -23,7 +24,7 @@ use airis_runtime::{
     auth::{AuthConfig, AuthConfigError, Authenticator},
     clickhouse::ClickHouseConfig,
     grpc::{self, ServerConfig, Services},
-    listen::Listener,
+    listen::{Listener, serve_http},
 };
 
 pub use error::Error;
@@ -35,6 +36,9 @@ pub use service::Delta;
 pub struct DeltaConfig {
     /// gRPC listen address.
     pub listen: String,
+    /// HTTP listen address of the rollout controllers' endpoints
+    /// (Flagger's webhook, Argo Rollouts' web metric: [`rollout`]).
+    pub http_listen: String,
     /// Most (service, operation, duration bin) groups one cohort may
     /// hold: about 40 bytes each in memory, and the bound on the work of
     /// the tests.
@@ -52,6 +56,7 @@ impl Default for DeltaConfig {
     fn default() -> Self {
         Self {
             listen: "127.0.0.1:4360".to_owned(),
+            http_listen: "127.0.0.1:4361".to_owned(),
             max_groups: 500_000,
             max_log_shapes: 20_000,
             limits: Limits::default(),
@@ -65,11 +70,15 @@ pub enum StartError {
     Auth(#[from] AuthConfigError),
     #[error(transparent)]
     Serve(#[from] grpc::ServeError),
+    #[error("delta http server: {0}")]
+    Http(#[from] std::io::Error),
 }
 
-/// Serves the delta service on `listener` until `shutdown`.
+/// Serves the delta service on `listener` (gRPC) and the rollout
+/// endpoints on `http_listener` until `shutdown`.
 pub async fn run(
     listener: impl Into<Listener>,
+    http_listener: impl Into<Listener>,
     config: &DeltaConfig,
     clickhouse: &ClickHouseConfig,
     auth: &AuthConfig,
@@ -82,8 +91,15 @@ pub async fn run(
         max_log_shapes: config.max_log_shapes,
     };
     let delta = Delta::new(Authenticator::new(auth)?, store, bounds);
+    let http = serve_http(
+        http_listener.into(),
+        rollout::router(delta.clone()),
+        shutdown.clone(),
+    );
     let mut services = Services::new();
     services.add(delta.into_server());
-    grpc::serve(listener, services, server, shutdown).await?;
+    let (grpc, http) = tokio::join!(grpc::serve(listener, services, server, shutdown), http);
+    grpc?;
+    http?;
     Ok(())
 }

@@ -36,7 +36,8 @@ impl Delta {
         DeltaServiceServer::new(self)
     }
 
-    async fn compare(
+    /// Compares for `tenant` (the gRPC side and the rollout endpoints).
+    pub(crate) async fn compare(
         &self,
         tenant: &airis_runtime::tenant::Tenant,
         request: CompareRequest,

@@ -24,7 +24,7 @@ use std::time::Duration;
 use airis_runtime::{
     Shutdown,
     grpc::{self, ServerConfig, Services},
-    listen::Listener,
+    listen::{Listener, serve_http},
 };
 
 pub use airis_runtime::auth::Role;
@@ -122,19 +122,6 @@ pub async fn serve_ui(
         shutdown,
     )
     .await
-}
-
-/// Serves `router` over HTTP/1.1 on either kind of listener until `shutdown`.
-async fn serve_http(
-    listener: Listener,
-    router: axum::Router,
-    shutdown: Shutdown,
-) -> std::io::Result<()> {
-    let stop = async move { shutdown.signalled().await };
-    match listener {
-        Listener::Tcp(l) => axum::serve(l, router).with_graceful_shutdown(stop).await,
-        Listener::Unix(l, _file) => axum::serve(l, router).with_graceful_shutdown(stop).await,
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

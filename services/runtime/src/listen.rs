@@ -56,6 +56,21 @@ impl Listener {
     }
 }
 
+/// Serves `router` over HTTP/1.1 on `listener` until `shutdown`: the HTTP
+/// side of the services that have one (the gateway's JWKS, token check and
+/// UI; the delta service's rollout endpoints).
+pub async fn serve_http(
+    listener: Listener,
+    router: axum::Router,
+    shutdown: crate::Shutdown,
+) -> std::io::Result<()> {
+    let stop = async move { shutdown.signalled().await };
+    match listener {
+        Listener::Tcp(l) => axum::serve(l, router).with_graceful_shutdown(stop).await,
+        Listener::Unix(l, _file) => axum::serve(l, router).with_graceful_shutdown(stop).await,
+    }
+}
+
 impl From<TcpListener> for Listener {
     fn from(listener: TcpListener) -> Self {
         Self::Tcp(listener)

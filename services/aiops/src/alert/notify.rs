@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use airis_proto::airis::aiops::v1::SilenceState;
 use airis_runtime::Shutdown;
-use airis_runtime::clock::now_unix_nano;
+use airis_runtime::clock::{now_unix_nano, rfc3339};
 use airis_runtime::tenant::Tenant;
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -691,8 +691,8 @@ fn payload(
                 "status": if a.firing() { "firing" } else { "resolved" },
                 "labels": a.labels,
                 "annotations": annotations(a),
-                "startsAt": rfc3339(a.starts),
-                "endsAt": if a.firing() { "0001-01-01T00:00:00Z".to_owned() } else { rfc3339(a.ends) },
+                "startsAt": rfc3339(a.starts.into()),
+                "endsAt": if a.firing() { "0001-01-01T00:00:00Z".to_owned() } else { rfc3339(a.ends.into()) },
                 "generatorURL": format!("{base}/alerts/rules/{}", a.rule_id),
                 "fingerprint": fp,
             })
@@ -737,8 +737,8 @@ fn alertmanager_alerts(
             json!({
                 "labels": labels,
                 "annotations": localized(a, korean),
-                "startsAt": rfc3339(a.starts),
-                "endsAt": rfc3339(ends),
+                "startsAt": rfc3339(a.starts.into()),
+                "endsAt": rfc3339(ends.into()),
                 "generatorURL": format!("{base}/alerts/rules/{}", a.rule_id),
             })
         })
@@ -807,28 +807,6 @@ async fn post(
     }
 }
 
-/// `2026-12-04T17:05:00Z` for Unix seconds.
-fn rfc3339(secs: u32) -> String {
-    let days = i64::from(secs / 86_400);
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -874,14 +852,6 @@ mod tests {
         assert!(!check(Some(&resolved), &[], &["a", "b"], true, 500));
         // Firing again after it resolved: new.
         assert!(check(Some(&resolved), &["a"], &[], true, 102));
-    }
-
-    #[test]
-    fn times_are_rfc3339_in_utc() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_796_403_900), "2026-12-04T17:05:00Z");
-        assert_eq!(rfc3339(u32::MAX), "2106-02-07T06:28:15Z");
     }
 
     fn notice(name: &str, starts: u32, ends: u32) -> Notice {
