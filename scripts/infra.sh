@@ -635,9 +635,15 @@ install_tools() { with_lock "$AIRIS_CACHE/.lock-install-venv" install_tools_lock
 # Go 1.27, v5.8.2 builds with this machine's 1.26); the Istio CRD schemas
 # are istio.io/api's own, from the same proxy; meshconfig-check
 # (scripts/infra/meshconfig) decodes mesh config with istio.io/api's types.
+# The rollout controllers' CRDs (istio/rollouts/) are those their own
+# modules ship: Flagger's artifacts/flagger/crd.yaml, Argo Rollouts'
+# manifests/crds/ (v1.10.2 and v1.9.3 ask for Go 1.26.10, which `go mod
+# download` with this machine's 1.26.8 refuses).
 
 KUSTOMIZE_VERSION="${AIRIS_KUSTOMIZE_VERSION:-v5.8.2}"
 ISTIO_API_VERSION="${AIRIS_ISTIO_API_VERSION:-v1.32.0}"
+FLAGGER_VERSION="${AIRIS_FLAGGER_VERSION:-v1.41.0}"
+ARGO_ROLLOUTS_VERSION="${AIRIS_ARGO_ROLLOUTS_VERSION:-v1.10.1}"
 K8S_DIR="$AIRIS_CACHE/k8s"
 
 # the go command with its module and build caches inside $AIRIS_CACHE, never
@@ -677,6 +683,27 @@ install_k8s_go_locked() {
   fi
   ln -sfn "$crds" "$K8S_DIR/istio-crds.yaml"
   echo "$ISTIO_API_VERSION" >"$K8S_DIR/istio-api.version"
+  # Flagger's Canary and Argo Rollouts' AnalysisTemplate and Rollout, in one file
+  local rcrds="$K8S_DIR/rollouts-crds-flagger-$FLAGGER_VERSION-argo-rollouts-$ARGO_ROLLOUTS_VERSION.yaml"
+  if [ ! -s "$rcrds" ]; then
+    local fdir adir
+    log "k8s: go mod download github.com/fluxcd/flagger@$FLAGGER_VERSION github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION (CRD schemas)"
+    fdir="$(go_cached mod download -json "github.com/fluxcd/flagger@$FLAGGER_VERSION" 2>>"$K8S_DIR/go.log" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" \
+      || die "k8s: could not download github.com/fluxcd/flagger@$FLAGGER_VERSION (log: $K8S_DIR/go.log)"
+    adir="$(go_cached mod download -json "github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION" 2>>"$K8S_DIR/go.log" \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" \
+      || die "k8s: could not download github.com/argoproj/argo-rollouts@$ARGO_ROLLOUTS_VERSION (log: $K8S_DIR/go.log)"
+    { cat "$fdir/artifacts/flagger/crd.yaml"
+      for f in analysis-template-crd.yaml cluster-analysis-template-crd.yaml rollout-crd.yaml; do
+        printf '\n---\n'
+        cat "$adir/manifests/crds/$f"
+      done
+    } >"$rcrds.tmp"
+    mv "$rcrds.tmp" "$rcrds"
+  fi
+  ln -sfn "$rcrds" "$K8S_DIR/rollouts-crds.yaml"
+  echo "Flagger $FLAGGER_VERSION, Argo Rollouts $ARGO_ROLLOUTS_VERSION" >"$K8S_DIR/rollouts-crds.version"
   local src="$SCRIPT_DIR/infra/meshconfig" sum
   sum="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)"
   if [ ! -x "$BIN/meshconfig-check" ] || [ ! -f "$K8S_DIR/.meshconfig-check-$sum" ]; then
@@ -686,7 +713,7 @@ install_k8s_go_locked() {
     rm -f "$K8S_DIR"/.meshconfig-check-*
     touch "$K8S_DIR/.meshconfig-check-$sum"
   fi
-  [ $((SECONDS - t0)) -gt 2 ] && log "k8s: kustomize $KUSTOMIZE_VERSION, istio.io/api $ISTIO_API_VERSION CRDs, meshconfig-check ready in $((SECONDS - t0))s"
+  [ $((SECONDS - t0)) -gt 2 ] && log "k8s: kustomize $KUSTOMIZE_VERSION, istio.io/api $ISTIO_API_VERSION CRDs, Flagger $FLAGGER_VERSION and Argo Rollouts $ARGO_ROLLOUTS_VERSION CRDs, meshconfig-check ready in $((SECONDS - t0))s"
   return 0
 }
 # ---------------------------------------------------------------------------
@@ -854,9 +881,11 @@ status_comp() {
     return 0
   fi
   if [ "$comp" = k8s ]; then
-    if [ -x "$BIN/kustomize" ] && [ -s "$K8S_DIR/istio-crds.yaml" ] && [ -x "$BIN/meshconfig-check" ]; then
-      printf '%-11s installed  kustomize %s, istio.io/api %s CRDs, meshconfig-check in %s\n' k8s \
-        "$("$BIN/kustomize" version 2>/dev/null)" "$(cat "$K8S_DIR/istio-api.version" 2>/dev/null)" "$BIN"
+    if [ -x "$BIN/kustomize" ] && [ -s "$K8S_DIR/istio-crds.yaml" ] && [ -s "$K8S_DIR/rollouts-crds.yaml" ] \
+       && [ -x "$BIN/meshconfig-check" ]; then
+      printf '%-11s installed  kustomize %s, istio.io/api %s CRDs, %s CRDs, meshconfig-check in %s\n' k8s \
+        "$("$BIN/kustomize" version 2>/dev/null)" "$(cat "$K8S_DIR/istio-api.version" 2>/dev/null)" \
+        "$(cat "$K8S_DIR/rollouts-crds.version" 2>/dev/null)" "$BIN"
     else
       printf '%-11s not installed\n' k8s
     fi

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Offline checks of istio/ (run by scripts/check-istio.sh).
 
-1. Renders every overlay with kustomize.
+1. Renders every overlay with kustomize, and the rollout controllers'
+   examples (istio/rollouts/flagger, istio/rollouts/argo).
 2. Validates every rendered object: Kubernetes kinds against the strict
    schemas of kubernetes-validate, Istio kinds against istio.io/api's CRD
    schemas (structure, unknown fields, CEL rules); the EnvoyFilter patch
    with Envoy itself; the mesh config of istio/install/ with istio.io/api's
-   MeshConfig message.
+   MeshConfig message; Flagger's Canary and Argo Rollouts' AnalysisTemplate
+   and Rollout against the CRDs those projects ship.
 3. Checks the deployment against itself: the objects that must exist, the
    references between them (services, subsets, service accounts, config),
    images (ClickHouse 26.1 or later, the migration on the newest release),
@@ -17,7 +19,11 @@
    run twice (one replica, Recreate, no autoscaler, no Service) with
    continuous anomaly detection on in exactly those, and who may talk to
    whom under the NetworkPolicies and under the AuthorizationPolicies,
-   flow by flow.
+   flow by flow, the rollout controllers (Flagger, Argo Rollouts) among
+   them; and that the controllers' calls in istio/rollouts/ reach the
+   delta service's rollout port, on a path and method its
+   AuthorizationPolicy admits for that controller, with what the
+   endpoint requires.
 4. Compares the policy numbers with mesh/ingress.yaml and mesh/chaos.env:
    route timeouts (none on every streaming RPC of proto/airis/), retries
    and per-try timeouts (none on the API routes),
@@ -43,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import urllib.parse
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +61,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import k8s_schemas  # noqa: E402
 
 OVERLAYS = ["dev", "prod", "chaos"]
+# The rollout controllers' examples, under istio/rollouts/: not part of any
+# overlay (they configure an application, and need the controllers' CRDs).
+ROLLOUTS = ["flagger", "argo"]
 ISTIO_GROUPS = {"networking.istio.io", "security.istio.io", "telemetry.istio.io", "extensions.istio.io"}
+ROLLOUT_GROUPS = {"flagger.app", "argoproj.io"}
 INGRESS_SA = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
 GRPC_CODES = {
     "OK": 0, "CANCELLED": 1, "UNKNOWN": 2, "INVALID_ARGUMENT": 3, "DEADLINE_EXCEEDED": 4,
@@ -210,14 +221,14 @@ class Rendered:
         return None
 
 
-def render(kustomize: str, istio_dir: Path, overlay: str, report: Report) -> Rendered | None:
-    path = istio_dir / "overlays" / overlay
+def render(kustomize: str, istio_dir: Path, overlay: str, report: Report, under: str = "overlays") -> Rendered | None:
+    path = istio_dir / under / overlay
     proc = subprocess.run([kustomize, "build", str(path)], capture_output=True, text=True)
     if proc.returncode != 0:
         report.fail(f"kustomize build {path}: {proc.stderr.strip()}")
         return None
     objects = [d for d in yaml.safe_load_all(proc.stdout) if d]
-    report.check(len(objects) > 0, f"kustomize build istio/overlays/{overlay}: {len(objects)} objects")
+    report.check(len(objects) > 0, f"kustomize build istio/{under}/{overlay}: {len(objects)} objects")
     return Rendered(overlay, objects)
 
 
@@ -262,6 +273,44 @@ def validate_schemas(r: Rendered, k8s: list[k8s_schemas.KubernetesSchemas],
         report.ok(f"{n_k8s} Kubernetes objects valid against Kubernetes {versions} (kubernetes-validate, strict: unknown fields rejected)")
         report.ok(f"{n_istio} Istio objects valid against istio.io/api {istio_version} CRD schemas "
                   f"(unknown fields rejected; {rules} CEL rules evaluated, {skipped} transition rules n/a)")
+
+
+def validate_rollout_schemas(r: Rendered, crds: dict | None, version: str, k8s: list[k8s_schemas.KubernetesSchemas],
+                             report: Report) -> None:
+    """The rollout controllers' objects against the CRDs their projects ship."""
+    if crds is None:
+        report.fail("no Flagger / Argo Rollouts CRDs (--rollout-crds): run scripts/infra.sh install k8s")
+        return
+    before, n, rules = len(report.failed), 0, 0
+    meta = k8s[-1].object_meta_validator()
+    for obj in r.objects:
+        api, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        ident = f"{kind}/{obj.get('metadata', {}).get('namespace', '-')}/{obj.get('metadata', {}).get('name')}"
+        group, _, ver = api.partition("/")
+        if group not in ROLLOUT_GROUPS:
+            report.fail(f"istio/rollouts/{r.name}: {ident} ({api}) is not a Flagger or Argo Rollouts object")
+            continue
+        cv = crds.get((group, ver, kind))
+        if cv is None:
+            report.fail(f"{ident}: no CRD schema for {api} {kind} in {version}")
+            continue
+        if not cv.served or cv.deprecated:
+            report.fail(f"{ident}: {api} is {'deprecated' if cv.deprecated else 'not served'} in {version}")
+        res = k8s_schemas.validate_crd_object(cv, obj, meta)
+        rules += res.rules_evaluated
+        for e in res.errors:
+            report.fail(f"{ident} ({api}, {version} CRD): {e}")
+        n += 1
+    if len(report.failed) == before:
+        kinds = ", ".join(sorted({o.get("kind", "?") for o in r.objects}))
+        report.ok(f"istio/rollouts/{r.name}: {n} objects ({kinds}) valid against the {version} CRD schemas "
+                  f"(unknown fields rejected; {rules} CEL rules evaluated)")
+
+
+def rollout_crds_version(path: Path) -> str:
+    """"Flagger v1.41.0, Argo Rollouts v1.10.1", from the file scripts/infra.sh names."""
+    m = re.search(r"flagger-(v[\w.-]+?)-argo-rollouts-(v[\w.-]+?)\.yaml$", path.resolve().name)
+    return f"Flagger {m.group(1)}, Argo Rollouts {m.group(2)}" if m else f"Flagger and Argo Rollouts ({path.name})"
 
 
 def deep_merge(base: dict, patch: dict) -> dict:
@@ -425,6 +474,35 @@ def workloads(r: Rendered) -> list[Workload]:
 INGRESS = Workload("Deployment", "istio-ingressgateway", "istio-system",
                    {"istio": "ingressgateway", "app": "istio-ingressgateway"},
                    "istio-ingressgateway-service-account", {}, {})
+# The rollout controllers, as their own installs deploy them: Flagger in
+# istio-system (its Helm chart labels the pods app.kubernetes.io/name, its
+# kustomization app), Argo Rollouts in argo-rollouts. They call the delta
+# service's rollout endpoints (istio/rollouts/, docs/canary.md).
+FLAGGER = Workload("Deployment", "flagger", "istio-system", {"app.kubernetes.io/name": "flagger"}, "flagger", {}, {})
+FLAGGER_KUSTOMIZE = Workload("Deployment", "flagger (kustomization)", "istio-system", {"app": "flagger"}, "flagger", {}, {})
+ARGO_ROLLOUTS = Workload("Deployment", "argo-rollouts", "argo-rollouts", {"app.kubernetes.io/name": "argo-rollouts"},
+                         "argo-rollouts", {}, {})
+ROLLOUT_CONTROLLERS = [FLAGGER, FLAGGER_KUSTOMIZE, ARGO_ROLLOUTS]
+# What each controller asks of the delta service, on its Service's port
+# DELTA_ROLLOUT_PORT_NAME (DELTA_ROLLOUT_PORT, delta.http_listen): by the
+# kind of the example that configures it, the controller, and the method
+# and path it calls. The parameters go in Flagger's webhook metadata and
+# in Argo's query string.
+DELTA_HOST = "delta.airis.svc.cluster.local"
+DELTA_ROLLOUT_PORT, DELTA_ROLLOUT_PORT_NAME = 4361, "http-rollout"
+ROLLOUT_CALLS = {
+    "Canary": (FLAGGER, "POST", "/rollout/v1/flagger"),
+    "AnalysisTemplate": (ARGO_ROLLOUTS, "GET", "/rollout/v1/verdict"),
+}
+ROLLOUT_REQUIRED = ("tenant", "service", "baseline", "candidate")
+# Every parameter the endpoints take (services/delta/src/rollout.rs); any
+# other is refused (400), as is a window that is not a Go duration.
+ROLLOUT_PARAMETERS = ROLLOUT_REQUIRED + ("attribute", "window", "alpha", "latency_increase", "error_rate_increase",
+                                         "min_samples", "signals", "operations")
+GO_DURATION = re.compile(r"([0-9]+(\.[0-9]+)?(ms|s|m|h))+")
+# Flagger's webhook types that gate the canary on the answer (the others
+# are told of events and answer nothing that counts).
+FLAGGER_GATING_HOOKS = {"pre-rollout", "rollout", "confirm-promotion"}
 
 
 def selects(selector: dict | None, labels: dict) -> bool:
@@ -532,6 +610,9 @@ ALLOWED_FLOWS = {
     ("istio-ingressgateway", "analytics-v2"): {4320},
     ("istio-ingressgateway", "aiops"): {4350},
     ("istio-ingressgateway", "delta"): {4360},
+    ("flagger", "delta"): {4361},
+    ("flagger (kustomization)", "delta"): {4361},
+    ("argo-rollouts", "delta"): {4361},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -838,15 +919,16 @@ def check_config(r: Rendered, report: Report) -> None:
     except tomllib.TOMLDecodeError as e:
         report.fail(f"airis.toml: {e}")
         return
-    for key in ("ingestion.receiver.listen", "analytics.listen", "aiops.listen", "delta.listen", "gateway.listen",
-                "gateway.http_listen", "ui.listen"):
+    for key in ("ingestion.receiver.listen", "analytics.listen", "aiops.listen", "delta.listen", "delta.http_listen",
+                "gateway.listen", "gateway.http_listen", "ui.listen"):
         v = dig(cfg, *key.split("."))
         report.check(isinstance(v, str) and v.startswith("0.0.0.0:"), f"airis.toml {key} = {v!r} (all addresses: Istio forwards to the pod IP)")
     report.check(dig(cfg, "auth", "tenant_header") == "x-airis-tenant" and dig(cfg, "auth", "role_header") == "x-airis-role",
                  f"airis.toml auth.tenant_header / role_header = {dig(cfg, 'auth', 'tenant_header')!r} / {dig(cfg, 'auth', 'role_header')!r}")
     # the ports the services listen on are the ports their Deployments expose
     ports = {"ingestion.receiver.listen": "receiver", "analytics.listen": "analytics-v1", "aiops.listen": "aiops",
-             "delta.listen": "delta", "gateway.listen": "gateway", "gateway.http_listen": "gateway", "ui.listen": "ui"}
+             "delta.listen": "delta", "delta.http_listen": "delta", "gateway.listen": "gateway",
+             "gateway.http_listen": "gateway", "ui.listen": "ui"}
     ws = {w.name: w for w in workloads(r)}
     for key, wname in ports.items():
         v = dig(cfg, *key.split("."), default="")
@@ -1016,8 +1098,9 @@ def check_singletons(r: Rendered, report: Report) -> None:
 
 
 def namespace_labels(r: Rendered) -> dict[str, dict]:
-    out = {"istio-system": {"kubernetes.io/metadata.name": "istio-system"},
-           "kube-system": {"kubernetes.io/metadata.name": "kube-system"}}
+    # the namespaces of what these manifests do not deploy: Istio, DNS, the
+    # rollout controllers
+    out = {ns: {"kubernetes.io/metadata.name": ns} for ns in ("istio-system", "kube-system", "argo-rollouts")}
     for n in r.all("Namespace"):
         out[n["metadata"]["name"]] = {**n["metadata"].get("labels", {}), "kubernetes.io/metadata.name": n["metadata"]["name"]}
     return out
@@ -1077,22 +1160,29 @@ def ap_value_matches(pattern: str, value: str) -> bool:
     return pattern == value
 
 
+def ap_source_matches(rule: dict, principal: str, namespace: str) -> bool:
+    """An AuthorizationPolicy rule's from: the caller's identity and namespace."""
+    froms = rule.get("from")
+    if not froms:
+        return True
+
+    def src_ok(s: dict) -> bool:
+        s = s.get("source", {})
+        if "principals" in s and not any(ap_value_matches(p, principal) for p in s["principals"]):
+            return False
+        if any(ap_value_matches(p, principal) for p in s.get("notPrincipals", [])):
+            return False
+        if "namespaces" in s and not any(ap_value_matches(n, namespace) for n in s["namespaces"]):
+            return False
+        return True
+    return any(src_ok(f) for f in froms)
+
+
 def ap_rule_matches(rule: dict, principal: str, namespace: str, port: int) -> bool:
     """L4 view of an AuthorizationPolicy rule: source identity and port.
     HTTP conditions (paths, methods) are taken as satisfiable."""
-    froms = rule.get("from")
-    if froms:
-        def src_ok(s: dict) -> bool:
-            s = s.get("source", {})
-            if "principals" in s and not any(ap_value_matches(p, principal) for p in s["principals"]):
-                return False
-            if any(ap_value_matches(p, principal) for p in s.get("notPrincipals", [])):
-                return False
-            if "namespaces" in s and not any(ap_value_matches(n, namespace) for n in s["namespaces"]):
-                return False
-            return True
-        if not any(src_ok(f) for f in froms):
-            return False
+    if not ap_source_matches(rule, principal, namespace):
+        return False
     tos = rule.get("to")
     if tos:
         def to_ok(t: dict) -> bool:
@@ -1120,10 +1210,53 @@ def ap_allows(r: Rendered, src: Workload, dst: Workload, port: int) -> bool:
     return any(ap_rule_matches(ru, src.principal, src.namespace, port) for p in allows for ru in spec(p).get("rules", []))
 
 
+def ap_operation_matches(op: dict, port: int, method: str, path: str) -> bool:
+    """An AuthorizationPolicy operation against one HTTP request. Paths are
+    matched without the query string, as Istio does; path templates and
+    hosts are not simulated."""
+    path = path.split("?", 1)[0]
+    for k in ("hosts", "notHosts"):
+        if k in op:
+            raise ValueError(f"AuthorizationPolicy operation {k} not simulated: {op}")
+    if any("{" in p for p in op.get("paths", []) + op.get("notPaths", [])):
+        raise ValueError(f"AuthorizationPolicy path templates not simulated: {op}")
+    if "ports" in op and str(port) not in op["ports"]:
+        return False
+    if str(port) in op.get("notPorts", []):
+        return False
+    if "methods" in op and method not in op["methods"]:
+        return False
+    if method in op.get("notMethods", []):
+        return False
+    if "paths" in op and not any(ap_value_matches(p, path) for p in op["paths"]):
+        return False
+    return not any(ap_value_matches(p, path) for p in op.get("notPaths", []))
+
+
+def ap_allows_request(r: Rendered, src: Workload, dst: Workload, port: int, method: str, path: str) -> bool:
+    """L7 view: whether the AuthorizationPolicies of dst admit one HTTP
+    request from src (DENY first, then any ALLOW rule; CUSTOM is not
+    used on the services)."""
+    pols = [p for p in r.all("AuthorizationPolicy", dst.namespace)
+            if "selector" not in (p.get("spec") or {}) or selects(p["spec"]["selector"], dst.labels)]
+
+    def hit(rule: dict) -> bool:
+        return ap_source_matches(rule, src.principal, src.namespace) and (
+            not rule.get("to") or any(ap_operation_matches(t.get("operation", {}), port, method, path) for t in rule["to"]))
+    for p in pols:
+        spec = p.get("spec") or {}
+        if spec.get("action") == "DENY" and any(hit(ru) for ru in spec.get("rules", [])):
+            return False
+    allows = [p.get("spec") or {} for p in pols if (p.get("spec") or {}).get("action", "ALLOW") == "ALLOW"]
+    if not allows:
+        return True
+    return any(hit(ru) for spec in allows for ru in spec.get("rules", []))
+
+
 def check_flows(r: Rendered, report: Report) -> None:
     ws = [w for w in workloads(r)]
     nslabels = namespace_labels(r)
-    sources = ws + [INGRESS]
+    sources = ws + [INGRESS] + ROLLOUT_CONTROLLERS
     for layer, allows in (("NetworkPolicy", lambda s, d, p: np_allows(r, s, d, p, nslabels)),
                           ("AuthorizationPolicy", lambda s, d, p: ap_allows(r, s, d, p))):
         bad_allowed, bad_denied, n_ok, n_denied = [], [], 0, 0
@@ -1154,16 +1287,148 @@ def check_flows(r: Rendered, report: Report) -> None:
         pa = [p for p in r.all("PeerAuthentication", ns) if dig(p, "spec", "mtls", "mode") == "STRICT" and "selector" not in p["spec"]]
         report.check(bool(pa), f"PeerAuthentication STRICT for all of {ns}")
     # Every principal named in a policy is a service account that exists.
-    sas = {f"cluster.local/ns/{s['metadata']['namespace']}/sa/{s['metadata']['name']}" for s in r.all("ServiceAccount")} | {INGRESS_SA}
+    # (the ingress gateway's and the rollout controllers' are their installs')
+    sas = {f"cluster.local/ns/{s['metadata']['namespace']}/sa/{s['metadata']['name']}" for s in r.all("ServiceAccount")} \
+        | {INGRESS_SA} | {c.principal for c in ROLLOUT_CONTROLLERS}
     named = {p for ap in r.all("AuthorizationPolicy") for ru in (ap.get("spec") or {}).get("rules", [])
              for f in ru.get("from", []) for p in f.get("source", {}).get("principals", [])}
-    report.check(named and named <= sas, f"AuthorizationPolicies name {len(named)} principals, all existing service accounts",
+    report.check(named and named <= sas, f"AuthorizationPolicies name {len(named)} principals, all existing service accounts "
+                 "(or the ingress gateway's and the rollout controllers')",
                  "unknown: " + ", ".join(sorted(named - sas)))
     for ap in r.all("AuthorizationPolicy"):
         sel = dig(ap, "spec", "selector")
         if sel and ap["metadata"]["namespace"] != "istio-system" and not any(
                 selects(sel, w.labels) for w in ws if w.namespace == ap["metadata"]["namespace"]):
             report.fail(f"AuthorizationPolicy {ap['metadata']['name']}: selector {sel} selects no pods")
+
+
+def rollout_calls(rollouts: list[Rendered]) -> list[tuple[str, dict, str, str, str, dict]]:
+    """Every call of the delta service in istio/rollouts/: (where, object,
+    kind, method, url, parameters). Flagger POSTs each webhook's metadata;
+    Argo Rollouts sends a web metric's method (GET unless named) to its URL."""
+    out = []
+    for rr in rollouts:
+        for obj in rr.objects:
+            kind, name = obj.get("kind"), obj["metadata"].get("name")
+            if kind == "Canary":
+                for hook in dig(obj, "spec", "analysis", "webhooks", default=[]) or []:
+                    where = f"istio/rollouts/{rr.name}: Canary {name} webhook {hook.get('name')} ({hook.get('type') or 'rollout'})"
+                    out.append((where, obj, kind, "POST", hook.get("url", ""), hook))
+            elif kind == "AnalysisTemplate":
+                for metric in dig(obj, "spec", "metrics", default=[]) or []:
+                    web = dig(metric, "provider", "web")
+                    if web is None:
+                        continue
+                    where = f"istio/rollouts/{rr.name}: AnalysisTemplate {name} metric {metric.get('name')}"
+                    out.append((where, obj, kind, web.get("method") or "GET", web.get("url", ""), metric))
+    return out
+
+
+def check_rollout_calls(r: Rendered, rollouts: list[Rendered], report: Report) -> None:
+    """The rollout controllers' calls (istio/rollouts/) reach the delta
+    service: its Service's rollout port, a container port of its pods, a
+    path and method its AuthorizationPolicy admits for that controller
+    (and only there: not its gRPC port, not other paths), and what the
+    endpoint requires in the request."""
+    calls = rollout_calls(rollouts)
+    kinds = {c[2] for c in calls}
+    report.check(kinds == set(ROLLOUT_CALLS), f"istio/rollouts/ calls the delta service from {show(sorted(kinds))}",
+                 f"expected a Flagger Canary webhook and an Argo Rollouts web metric ({show(sorted(ROLLOUT_CALLS))})")
+    svc = r.get("Service", DELTA_HOST.split(".")[0], DELTA_HOST.split(".")[1])
+    sport = next((sp for sp in dig(svc, "spec", "ports", default=[]) or [] if sp.get("name") == DELTA_ROLLOUT_PORT_NAME), None)
+    delta = next((w for w in workloads(r) if w.namespace == "airis" and svc
+                  and all(w.labels.get(k) == v for k, v in (svc["spec"].get("selector") or {}).items())), None)
+    if not report.check(sport is not None and delta is not None,
+                        f"Service delta has port {DELTA_ROLLOUT_PORT_NAME} ({dig(sport, 'port')}) and selects the delta pods",
+                        "the rollout controllers' calls have nowhere to go"):
+        return
+    target = sport.get("targetPort", sport["port"])
+    cport = delta.ports.get(target) if isinstance(target, str) else target
+    report.check(sport["port"] == DELTA_ROLLOUT_PORT and cport in delta.ports.values() and sport.get("appProtocol") == "http",
+                 f"Service delta port {DELTA_ROLLOUT_PORT_NAME}: {sport['port']} -> container port {target} ({cport}) "
+                 f"of {delta.name}, appProtocol {sport.get('appProtocol')}",
+                 f"expected {DELTA_ROLLOUT_PORT} (the controllers' contract), a container port of the delta pods and "
+                 "appProtocol http (the AuthorizationPolicy names paths and methods, which the sidecar sees only on an "
+                 "HTTP port)")
+    nslabels = namespace_labels(r)
+    for where, obj, kind, method, url, params in calls:
+        controller, want_method, want_path = ROLLOUT_CALLS[kind]
+        u = urllib.parse.urlsplit(url)
+        report.check(u.scheme == "http" and u.hostname == DELTA_HOST and u.port == sport["port"],
+                     f"{where}: {u.scheme}://{u.hostname}:{u.port} is the delta Service's {DELTA_ROLLOUT_PORT_NAME} port",
+                     f"expected http://{DELTA_HOST}:{sport['port']} (plain HTTP: the controller's sidecar adds mTLS)")
+        report.check((method, u.path) == (want_method, want_path), f"{where}: {method} {u.path}",
+                     f"{controller.name} asks for a verdict with {want_method} {want_path}")
+        report.check(ap_allows_request(r, controller, delta, cport, method, u.path)
+                     and np_allows(r, controller, delta, cport, nslabels),
+                     f"{where}: {controller.principal} may call {method} {u.path} on {delta.name}:{cport} "
+                     "(AuthorizationPolicy and NetworkPolicy)",
+                     "refused: the controller would count every check as failed")
+        if kind == "Canary":
+            meta = params.get("metadata") or {}
+            report.check((params.get("type") or "rollout") in FLAGGER_GATING_HOOKS,
+                         f"{where}: a webhook type that gates the canary on the answer",
+                         f"type {params.get('type')!r}: Flagger does not act on its answer; expected one of "
+                         f"{show(sorted(FLAGGER_GATING_HOOKS))}")
+        else:
+            meta = {k: v[0] for k, v in urllib.parse.parse_qs(u.query).items()}
+            declared = {a.get("name") for a in dig(obj, "spec", "args", default=[]) or []}
+            used = set(re.findall(r"\{\{\s*args\.([\w-]+)\s*\}\}", url))
+            report.check(used <= declared, f"{where}: the URL's arguments {show(sorted(used))} are declared",
+                         f"undeclared: {show(sorted(used - declared))}")
+            report.check(params.get("provider", {}).get("web", {}).get("jsonPath") == "{$.verdict}"
+                         and params.get("successCondition") == 'result == "pass"'
+                         and params.get("failureCondition") == 'result == "fail"',
+                         f"{where}: the verdict is the result; pass succeeds, fail fails, inconclusive is neither",
+                         'expected jsonPath "{$.verdict}", successCondition result == "pass", failureCondition '
+                         'result == "fail"')
+        missing = [k for k in ROLLOUT_REQUIRED if not str(meta.get(k) or "").strip()]
+        report.check(not missing, f"{where}: names {', '.join(ROLLOUT_REQUIRED)}",
+                     f"missing {show(missing)}: delta answers 400")
+        unknown = sorted(set(meta) - set(ROLLOUT_PARAMETERS))
+        window = str(meta.get("window", "10m"))
+        report.check(not unknown and ("{{" in window or GO_DURATION.fullmatch(window) is not None),
+                     f"{where}: parameters {show(sorted(meta))} are the endpoint's, window {window}",
+                     (f"unknown {show(unknown)}" if unknown else f"window {window!r} is not a Go duration")
+                     + ": delta answers 400")
+    # only there: the controllers reach nothing else of delta's
+    for controller in {c.name: c for c, _, _ in ROLLOUT_CALLS.values()}.values():
+        for port, method, path in ((cport, "POST", "/airis.delta.v1.DeltaService/Compare"), (cport, "DELETE", "/rollout/v1/verdict"),
+                                   (cport, "GET", "/metrics"), (delta.ports.get("grpc-delta"), "POST", "/rollout/v1/flagger")):
+            report.check(not ap_allows_request(r, controller, delta, port, method, path),
+                         f"{controller.principal} may not call {method} {path} on {delta.name}:{port}",
+                         "the AuthorizationPolicy admits the controller beyond the rollout endpoints")
+    report.check(not ap_allows_request(r, INGRESS, delta, cport, "GET", "/rollout/v1/verdict"),
+                 f"the ingress gateway may not call GET /rollout/v1/verdict on {delta.name}:{cport}",
+                 "verdicts are for the rollout controllers, not the outside")
+    # Argo Rollouts: each Rollout's analysis names a template of its namespace and passes
+    # every argument it has no value for, the cohorts by pod template hash
+    templates = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o
+                 for rr in rollouts for o in rr.all("AnalysisTemplate")}
+    for rr in rollouts:
+        for ro in rr.all("Rollout"):
+            canary = dig(ro, "spec", "strategy", "canary", default={}) or {}
+            analyses = [s["analysis"] for s in canary.get("steps", []) or [] if "analysis" in s] \
+                + ([canary["analysis"]] if canary.get("analysis") else [])
+            report.check(bool(analyses), f"istio/rollouts/{rr.name}: Rollout {ro['metadata']['name']} runs an analysis")
+            for a in analyses:
+                args = {x["name"]: x for x in a.get("args", []) or []}
+                for ref in a.get("templates", []) or []:
+                    tpl = templates.get((ro["metadata"].get("namespace"), ref.get("templateName")))
+                    label = f"istio/rollouts/{rr.name}: Rollout {ro['metadata']['name']} analysis {ref.get('templateName')}"
+                    if not report.check(tpl is not None, f"{label}: an AnalysisTemplate of its namespace"):
+                        continue
+                    need = {x["name"] for x in dig(tpl, "spec", "args", default=[]) or [] if "value" not in x and "valueFrom" not in x}
+                    report.check(need <= set(args), f"{label}: passes {show(sorted(need))}", f"missing {show(sorted(need - set(args)))}")
+                    url = next((dig(m, "provider", "web", "url") for m in dig(tpl, "spec", "metrics", default=[]) or []), "") or ""
+                    q = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+                    hashes = {}
+                    for side in ("baseline", "candidate"):
+                        m = re.fullmatch(r"\{\{\s*args\.([\w-]+)\s*\}\}", (q.get(side) or [""])[0])
+                        hashes[side] = dig(args.get(m.group(1) if m else ""), "valueFrom", "podTemplateHashValue")
+                    report.check(q.get("attribute") == ["rollouts-pod-template-hash"] and hashes == {"baseline": "Stable", "candidate": "Latest"},
+                                 f"{label}: baseline and candidate by rollouts-pod-template-hash, Stable against Latest",
+                                 f"attribute {q.get('attribute')}, hashes {hashes}")
 
 
 # -- requests at the edge ------------------------------------------------------
@@ -2284,6 +2549,8 @@ def main() -> int:
     ap.add_argument("--mesh-dir", type=Path, help="default: <repo>/mesh")
     ap.add_argument("--kustomize", required=True)
     ap.add_argument("--crds", type=Path, required=True, help="istio.io/api kubernetes/customresourcedefinitions.gen.yaml")
+    ap.add_argument("--rollout-crds", type=Path,
+                    help="Flagger's and Argo Rollouts' CRDs in one file (scripts/infra.sh install k8s)")
     ap.add_argument("--istio-version", default="?")
     ap.add_argument("--kubernetes", default="1.29.0,1.37.0", help="comma-separated Kubernetes versions to validate against")
     ap.add_argument("--envoy")
@@ -2299,6 +2566,7 @@ def main() -> int:
 
     report.section("render (kustomize)")
     rendered = [x for x in (render(args.kustomize, istio_dir, o, report) for o in OVERLAYS) if x]
+    rollouts = [x for x in (render(args.kustomize, istio_dir, o, report, "rollouts") for o in ROLLOUTS) if x]
 
     report.section("schemas")
     k8s = [k8s_schemas.KubernetesSchemas(v) for v in args.kubernetes.split(",")]
@@ -2310,6 +2578,11 @@ def main() -> int:
         validate_schemas(r, k8s, crds, args.istio_version, report)
         validate_envoyfilters(r, args.envoy, report, seen)
     report.context = ""
+    rcrds = k8s_schemas.load_crds(args.rollout_crds) if args.rollout_crds else None
+    rversion = rollout_crds_version(args.rollout_crds) if args.rollout_crds else "?"
+    for rr in rollouts:
+        print(f"  -- rollouts/{rr.name}")
+        validate_rollout_schemas(rr, rcrds, rversion, k8s, report)
     meshcfg = validate_meshconfig(args.meshconfig_check, istio_dir / "install" / "istio-operator.yaml", report)
     if args.airis:
         for r in rendered:
@@ -2337,6 +2610,10 @@ def main() -> int:
             guarded(check, r, report)
         report.section(f"istio/overlays/{r.name}: who may talk to whom (NetworkPolicy and AuthorizationPolicy, flow by flow)")
         guarded(check_flows, r, report)
+        # the same calls in every overlay; listed once, for prod
+        report.section(f"istio/overlays/{r.name}: the rollout controllers' calls of delta (istio/rollouts/)",
+                       quiet=r.name != "prod")
+        guarded(check_rollout_calls, r, rollouts, report)
         if mesh is not None:
             # dev has prod's numbers; they are listed once, for prod and chaos
             report.section(f"istio/overlays/{r.name} == mesh/ingress.yaml + mesh/chaos.env", quiet=r.name == "dev")
@@ -2347,6 +2624,8 @@ def main() -> int:
     print()
     if len(rendered) != len(OVERLAYS):
         report.fail("not every overlay rendered")
+    if len(rollouts) != len(ROLLOUTS):
+        report.fail("not every istio/rollouts/ example rendered")
     if report.failed:
         print(f"check-istio: {len(report.failed)} FAILED, {report.passed} ok:")
         for f in report.failed:
