@@ -4,7 +4,12 @@
 //! with its operation named first, the unchanged one passes, an empty,
 //! tiny or one-sided cohort is inconclusive, another tenant sees none of
 //! the spans, and bad requests are refused naming the field. The counts
-//! and quantiles are checked against the spans that were sent.
+//! and quantiles are checked against the spans that were sent, and so are
+//! the attribute values (status codes under their old and new names,
+//! exception events). Ten minutes of the demo's traffic, four times: v2
+//! as v1 passes with none of its attributes changed, v2 slower, logging a
+//! new error or failing more often fails, the last with its status codes
+//! reported changed.
 
 use std::time::Duration;
 
@@ -20,8 +25,13 @@ use airis_proto::airis::delta::v1::{
 use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
     collector::trace::v1::ExportTraceServiceRequest,
+    common::v1::KeyValue,
     resource::v1::Resource,
-    trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span::SpanKind, status::StatusCode},
+    trace::v1::{
+        ResourceSpans, ScopeSpans, Span, Status,
+        span::{Event, SpanKind},
+        status::StatusCode,
+    },
 };
 use airis_proto::tonic::{Code, Request, transport::Channel};
 use airis_store::tables::{LOGS, TRACES};
@@ -121,6 +131,7 @@ fn requests(run: u64, start: u64) -> (Vec<ExportTraceServiceRequest>, Vec<Sent>)
                 durations.push(duration);
                 // Spread over the first 8 minutes of the window.
                 let at = start + (i * 8 * MIN) / version.spans;
+                let (attributes, events) = catalog_attributes(version, i, error, at);
                 spans.push(Span {
                     trace_id: trace_id(run, next),
                     span_id: span_id(next),
@@ -136,6 +147,8 @@ fn requests(run: u64, start: u64) -> (Vec<ExportTraceServiceRequest>, Vec<Sent>)
                         } as i32,
                         message: String::new(),
                     }),
+                    attributes,
+                    events,
                     ..Default::default()
                 });
             }
@@ -165,6 +178,47 @@ fn requests(run: u64, start: u64) -> (Vec<ExportTraceServiceRequest>, Vec<Sent>)
         }
     }
     (requests, sent)
+}
+
+/// Catalog's spans carry their status code, v1 under the old
+/// semantic-convention name and v2 under the new one, and its errors two
+/// exception events: a retried `RetryError`, then the one that ended the
+/// span (`TimeoutError` every 200th span, else `IOError`).
+fn catalog_attributes(
+    version: &Version,
+    i: u64,
+    error: bool,
+    at: u64,
+) -> (Vec<KeyValue>, Vec<Event>) {
+    if version.service != "catalog" {
+        return Default::default();
+    }
+    let key = if version.version == "v1" {
+        "http.status_code"
+    } else {
+        "http.response.status_code"
+    };
+    let attributes = vec![kv(key, if error { 500 } else { 200 })];
+    let exception = |kind: &str| Event {
+        time_unix_nano: at,
+        name: "exception".into(),
+        attributes: vec![
+            kv("exception.type", kind),
+            kv("exception.message", "failed"),
+        ],
+        dropped_attributes_count: 0,
+    };
+    let events = if error {
+        let last = if i.is_multiple_of(200) {
+            "TimeoutError"
+        } else {
+            "IOError"
+        };
+        vec![exception("RetryError"), exception(last)]
+    } else {
+        Vec::new()
+    };
+    (attributes, events)
 }
 
 fn cohort(range: TimeRange, service: &str, version: &str) -> Cohort {
@@ -362,6 +416,44 @@ async fn compare_judges_versions_stored_through_the_pipeline() -> anyhow::Result
         answer.reasons
     );
     assert!(answer.score == 100.0, "{}", answer.score);
+    // Its status codes under one key whatever name each version wrote,
+    // and the exceptions that ended its failed spans, counted as sent
+    // (every 100th span failed, every 200th with a TimeoutError): too few
+    // to test, listed all the same.
+    let values = |operation: &str, key: &str| {
+        let delta = answer
+            .attributes
+            .iter()
+            .find(|a| a.operation == operation && a.key == key)
+            .unwrap_or_else(|| panic!("{operation} {key}: {:#?}", answer.attributes));
+        assert!(
+            !delta.test.as_ref().is_some_and(|t| t.significant),
+            "{delta:#?}"
+        );
+        delta
+            .values
+            .iter()
+            .map(|v| {
+                let (b, c) = (v.baseline.unwrap(), v.candidate.unwrap());
+                (v.value.as_str(), b.count, b.total, c.count, c.total)
+            })
+            .collect::<Vec<_>>()
+    };
+    for operation in ["GET /product", "GET /search"] {
+        assert_eq!(
+            values(operation, "http.response.status_code"),
+            [("200", 594, 600, 297, 300), ("500", 6, 600, 3, 300)]
+        );
+        assert_eq!(
+            values(operation, "exception.type"),
+            [("TimeoutError", 3, 6, 2, 3), ("IOError", 3, 6, 1, 3)]
+        );
+    }
+    assert!(
+        !answer.attributes.iter().any(
+            |a| a.key == "http.status_code" || a.values.iter().any(|v| v.value == "RetryError")
+        )
+    );
 
     // No v3 anywhere: INCONCLUSIVE, never PASS.
     let answer = compare(
@@ -547,15 +639,16 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
     use airis_demo::generate::Canary;
     let settings = Settings::new("delta_demo");
     let pipeline = Pipeline::start(settings.clone()).await?;
-    // Three windows of ten minutes: v2 logging a new error, v2 20 %
-    // slower, v2 as v1 (the latest, as the rollout endpoints compare up to
-    // now).
+    // Four windows of ten minutes: v2 failing 10 percentage points more
+    // often, v2 logging a new error, v2 20 % slower, v2 as v1 (the
+    // latest, as the rollout endpoints compare up to now).
     let now = now_unix_nano() / MIN * MIN;
     let window = |ago: u64| TimeRange {
         start_unix_nano: now - ago * MIN,
         end_unix_nano: now - (ago - 10) * MIN,
     };
     let (same, slower, logging) = (window(15), window(30), window(45));
+    let failing = window(60);
     let mut sent = (0, 0);
     for (seed, range, canary) in [
         (1, same, Canary::SAME),
@@ -572,6 +665,14 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
             logging,
             Canary {
                 error_log: true,
+                ..Canary::SAME
+            },
+        ),
+        (
+            4,
+            failing,
+            Canary {
+                extra_errors: 0.1,
                 ..Canary::SAME
             },
         ),
@@ -608,6 +709,42 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
     );
     let v2 = answer.candidate.as_ref().unwrap();
     assert!(v2.spans > 1_000, "the canary's spans: {v2:?}");
+    // Attribute values as v1's: the status codes of checkout's requests
+    // are tested, and nothing of checkout's changed.
+    let status = |answer: &CompareResponse| {
+        answer
+            .attributes
+            .iter()
+            .find(|a| {
+                (
+                    a.service_name.as_str(),
+                    a.operation.as_str(),
+                    a.key.as_str(),
+                ) == ("checkout", "POST /checkout", "http.response.status_code")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("{:#?}", answer.attributes))
+    };
+    let codes = status(&answer);
+    assert!(codes.test.is_some(), "{codes:#?}");
+    assert!(codes.values.iter().any(|v| v.value == "200"), "{codes:#?}");
+    assert!(
+        answer
+            .attributes
+            .iter()
+            .filter(|a| a.service_name == "checkout")
+            .all(|a| !a.test.as_ref().is_some_and(|t| t.significant)),
+        "{:#?}",
+        answer.attributes
+    );
+    assert!(
+        !answer
+            .reasons
+            .iter()
+            .any(|r| r.signal == Signal::Attributes as i32),
+        "{:#?}",
+        answer.reasons
+    );
 
     let answer = compare(
         &mut client,
@@ -672,6 +809,57 @@ async fn the_demo_canary_is_judged_by_what_it_does() -> anyhow::Result<()> {
     );
     assert!(answer.templates.len() > 3, "{:#?}", answer.templates);
     assert!(answer.candidate.as_ref().unwrap().logs > 0);
+
+    // v2 failing more often: its errors fail the comparison, and the
+    // status codes of its checkout requests changed (more 502), reported
+    // as information, never as the failure.
+    let answer = compare(
+        &mut client,
+        TOKEN,
+        cohort(failing, "checkout", "v1"),
+        cohort(failing, "checkout", "v2"),
+    )
+    .await?;
+    assert_eq!(
+        answer.verdict,
+        Verdict::Fail as i32,
+        "{:#?}",
+        answer.reasons
+    );
+    let codes = status(&answer);
+    let test = codes.test.as_ref().unwrap();
+    assert!(test.significant, "{codes:#?}");
+    assert!(codes.degrees_of_freedom >= 1 && codes.cramers_v > 0.0);
+    let bad = codes.values.iter().find(|v| v.value == "502").unwrap();
+    assert!(
+        bad.candidate.unwrap().rate > bad.baseline.unwrap().rate + 0.05,
+        "{codes:#?}"
+    );
+    let reason = answer
+        .reasons
+        .iter()
+        .find(|r| {
+            r.signal == Signal::Attributes as i32
+                && r.operation == "POST /checkout"
+                && r.attribute == "http.response.status_code"
+        })
+        .unwrap_or_else(|| panic!("{:#?}", answer.reasons));
+    assert_eq!(reason.severity, Severity::Info as i32);
+    assert!(
+        reason
+            .en
+            .starts_with("checkout POST /checkout: http.response.status_code distribution changed")
+            && reason.en.contains("): 502 "),
+        "{}",
+        reason.en
+    );
+    assert!(
+        answer
+            .reasons
+            .iter()
+            .filter(|r| r.severity == Severity::Fail as i32)
+            .all(|r| r.signal != Signal::Attributes as i32)
+    );
 
     rollout_controllers_get_the_verdict(&server, same, logging, &new_error).await?;
     server.stop().await?;

@@ -1,6 +1,8 @@
 //! Reading a cohort: its spans aggregated by ClickHouse into counts per
-//! (service, operation, entry or not, duration bin), errors alongside.
-//! One query per cohort; the spans themselves never leave ClickHouse.
+//! (service, operation, entry or not, duration bin), errors alongside, and
+//! when attributes are judged into counts per (service, operation,
+//! attribute, value); its log records grouped by shape when logs are. The
+//! spans themselves never leave ClickHouse.
 
 use std::collections::BTreeMap;
 
@@ -38,13 +40,46 @@ pub struct Bounds {
     pub max_log_shapes: u64,
 }
 
+/// The attributes whose values are compared (SIGNAL_ATTRIBUTES): the key
+/// the answer names, and the span attributes read as it, the first present
+/// (the current semantic-convention name, then the older ones, so that a
+/// release that upgraded its instrumentation shows no change of key).
+/// Few keys, each with few values per operation, where a release shows:
+/// - status codes, the outcome in more detail than error or not;
+/// - the route, for operations whose span name does not carry it;
+/// - the peer, by address or service name: where the calls go;
+/// - `error.type`, the class of error an operation ended with.
+///
+/// Left out: keys the span name already fixes per operation (the method,
+/// `db.system`, a messaging destination), and unbounded ones (paths, ids).
+pub const ATTRIBUTES: [(&str, &[&str]); 6] = [
+    (
+        "http.response.status_code",
+        &["http.response.status_code", "http.status_code"],
+    ),
+    ("rpc.grpc.status_code", &["rpc.grpc.status_code"]),
+    ("http.route", &["http.route"]),
+    (
+        "server.address",
+        &["server.address", "net.peer.name", "net.host.name"],
+    ),
+    ("service.peer.name", &["service.peer.name", "peer.service"]),
+    ("error.type", &["error.type"]),
+];
+
+/// Compared too: the type of the exception a span recorded, from its
+/// events named `exception` (OpenTelemetry's exception events), the last
+/// one when there are several, so that each span counts once.
+pub const EXCEPTION_TYPE: &str = "exception.type";
+
 /// The regular expression ClickHouse masks variable words with: a word
 /// holding a digit becomes `<*>`, as the template miner's
 /// [`crate::templates::is_variable`] says.
 const VARIABLE_WORD: &str = "[^[:space:]]*[0-9][^[:space:]]*";
 
-/// Checks `cohort` (named `field` in errors) and reads its spans, and its
-/// log records when the options judge logs.
+/// Checks `cohort` (named `field` in errors) and reads its spans, their
+/// attribute values when the options judge them, and its log records when
+/// they judge logs: the queries at once, each aggregating in ClickHouse.
 pub async fn read(
     store: &Store,
     tenant: &Tenant,
@@ -94,30 +129,47 @@ pub async fn read(
         " GROUP BY service, operation, entry, bin LIMIT {}",
         max_groups + 1
     ));
-    let rows: Vec<Row> = store.query(&sql).fetch_all().await.map_err(Error::from)?;
-    if rows.len() as u64 > max_groups {
-        return Err(Error::LimitExceeded(format!(
-            "{spans_field}: more than delta.max_groups ({max_groups}) groups of \
-             (service, operation, duration); narrow the cohort or name options.operations"
-        )));
-    }
+    let spans = async {
+        let rows: Vec<Row> = store.query(&sql).fetch_all().await.map_err(Error::from)?;
+        if rows.len() as u64 > max_groups {
+            return Err(Error::LimitExceeded(format!(
+                "{spans_field}: more than delta.max_groups ({max_groups}) groups of \
+                 (service, operation, duration); narrow the cohort or name options.operations"
+            )));
+        }
+        Ok(rows)
+    };
     let window = conditions.window;
+    let attributes = async {
+        if options.has(Signal::Attributes) {
+            read_attributes(store, &spans_field, &conditions.sql, options, max_groups).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let logs = async {
+        if options.has(Signal::Logs) {
+            read_logs(store, tenant, &spans_field, filter, window, bounds).await
+        } else {
+            Ok((0, Vec::new()))
+        }
+    };
+    let (rows, attributes, (log_total, logs)) = tokio::try_join!(spans, attributes, logs)?;
     let mut data = CohortData {
         label,
         seconds: window.seconds(),
+        log_total,
+        logs,
         ..Default::default()
     };
-    if options.has(Signal::Logs) {
-        read_logs(
-            store,
-            tenant,
-            &spans_field,
-            filter,
-            window,
-            bounds,
-            &mut data,
-        )
-        .await?;
+    for row in attributes {
+        data.add_attribute(
+            &row.service,
+            &row.operation,
+            &row.name,
+            &row.value,
+            row.spans,
+        );
     }
     // Rows of one (service, operation, entry) are gathered, then added
     // once, so each Bins is built in one sort.
@@ -139,6 +191,84 @@ pub async fn read(
     Ok(data)
 }
 
+/// The SQL of an array of (key, value, present) tuples, one for each
+/// attribute of [`ATTRIBUTES`] and for [`EXCEPTION_TYPE`], of one span of
+/// `otel_traces` (its `exceptions` the attribute maps of its exception
+/// events).
+fn attribute_tuples() -> String {
+    let literal = |s: &str| format!("'{s}'");
+    let mut tuples: Vec<String> = ATTRIBUTES
+        .iter()
+        .map(|(key, names)| {
+            let contains = |name: &str| format!("mapContains(SpanAttributes, {})", literal(name));
+            let value = names
+                .iter()
+                .map(|n| format!("{}, SpanAttributes[{}]", contains(n), literal(n)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let present = names
+                .iter()
+                .map(|n| contains(n))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            format!("({}, multiIf({value}, ''), {present})", literal(key))
+        })
+        .collect();
+    tuples.push(format!(
+        "({}, exceptions[-1][{}], notEmpty(exceptions))",
+        literal(EXCEPTION_TYPE),
+        literal(EXCEPTION_TYPE)
+    ));
+    format!("[{}]", tuples.join(", "))
+}
+
+/// The cohort's spans counted by (service, operation, attribute, value)
+/// for the attributes compared, in ClickHouse: each span's attributes
+/// present, as (key, value) pairs, array-joined and counted.
+async fn read_attributes(
+    store: &Store,
+    field: &str,
+    conditions: &Sql,
+    options: &Options,
+    max_groups: u64,
+) -> Result<Vec<AttributeRow>, Error> {
+    let mut sql = Sql::new(&format!(
+        "SELECT service, operation, attribute.1 AS name, attribute.2 AS value, \
+         count() AS spans FROM (SELECT ServiceName AS service, SpanName AS operation, \
+         arrayFilter(a -> mapContains(a, '{EXCEPTION_TYPE}'), \
+         arrayFilter((a, n) -> n = 'exception', `Events.Attributes`, `Events.Name`)) AS exceptions, \
+         arrayFilter(t -> t.3, {}) AS attributes FROM {TRACES} WHERE ",
+        attribute_tuples()
+    ));
+    sql.extend(conditions);
+    if !options.operations.is_empty() {
+        sql.push_bind(" AND SpanName IN ?", Bind::Strs(options.operations.clone()));
+    }
+    sql.push(&format!(
+        ") ARRAY JOIN attributes AS attribute \
+         GROUP BY service, operation, name, value LIMIT {}",
+        max_groups + 1
+    ));
+    let rows: Vec<AttributeRow> = store.query(&sql).fetch_all().await.map_err(Error::from)?;
+    if rows.len() as u64 > max_groups {
+        return Err(Error::LimitExceeded(format!(
+            "{field}: more than delta.max_groups ({max_groups}) groups of \
+             (service, operation, attribute, value); narrow the cohort, name \
+             options.operations or leave SIGNAL_ATTRIBUTES out of options.signals"
+        )));
+    }
+    Ok(rows)
+}
+
+#[derive(clickhouse::Row, serde::Deserialize)]
+struct AttributeRow {
+    service: String,
+    operation: String,
+    name: String,
+    value: String,
+    spans: u64,
+}
+
 /// The cohort's log records: those of its time range, its service and its
 /// resource-scoped attribute filters (log records have no span attributes,
 /// operation or kind), grouped by shape (variable words masked) and service,
@@ -150,8 +280,7 @@ async fn read_logs(
     filter: &SpanFilter,
     window: Window,
     bounds: Bounds,
-    data: &mut CohortData,
-) -> Result<(), Error> {
+) -> Result<(u64, Vec<LogShape>), Error> {
     let mut conditions = Sql::default();
     conditions.tenant(tenant).push(" AND ");
     window.sql(&mut conditions, "Timestamp");
@@ -172,7 +301,7 @@ async fn read_logs(
     }
     let mut total = Sql::new(&format!("SELECT count() FROM {LOGS} WHERE "));
     total.extend(&conditions);
-    data.log_total = store.query(&total).fetch_one().await.map_err(Error::from)?;
+    let log_total = store.query(&total).fetch_one().await.map_err(Error::from)?;
     let mut shapes = Sql::new(&format!(
         "SELECT replaceRegexpAll(Body, '{VARIABLE_WORD}', '<*>') AS shape, \
          any(Body) AS example, max(SeverityNumber) AS severity, ServiceName AS service, \
@@ -188,7 +317,7 @@ async fn read_logs(
         .fetch_all()
         .await
         .map_err(Error::from)?;
-    data.logs = rows
+    let shapes = rows
         .into_iter()
         .map(|r| LogShape {
             shape: r.shape,
@@ -198,7 +327,7 @@ async fn read_logs(
             count: r.records,
         })
         .collect();
-    Ok(())
+    Ok((log_total, shapes))
 }
 
 #[derive(clickhouse::Row, serde::Deserialize)]
@@ -237,4 +366,25 @@ struct Row {
     bin: i32,
     spans: u64,
     errors: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_tuples_read_every_name() {
+        let sql = attribute_tuples();
+        // Binds are `?`: none may hide in the text.
+        assert!(!sql.contains('?'), "{sql}");
+        for (key, names) in ATTRIBUTES {
+            assert!(sql.contains(&format!("('{key}', multiIf(")), "{sql}");
+            for name in names {
+                assert!(sql.contains(&format!("SpanAttributes['{name}']")), "{sql}");
+            }
+        }
+        assert!(sql.ends_with(
+            "('exception.type', exceptions[-1]['exception.type'], notEmpty(exceptions))]"
+        ));
+    }
 }

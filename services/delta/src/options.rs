@@ -5,11 +5,12 @@ use airis_proto::airis::delta::v1::{CompareOptions, Signal};
 use crate::Error;
 
 /// The signals judged when a request names none.
-const ALL: [Signal; 4] = [
+const ALL: [Signal; 5] = [
     Signal::Latency,
     Signal::Errors,
     Signal::Throughput,
     Signal::Logs,
+    Signal::Attributes,
 ];
 /// Operations one request may name.
 pub const MAX_OPERATIONS: usize = 100;

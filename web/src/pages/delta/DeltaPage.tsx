@@ -2,8 +2,10 @@
 // a version, a time range each) picked in a form whose state is the URL;
 // the verdict with its reasons in the page's language, both cohorts'
 // summaries, every operation compared, and the selected one's latency
-// distributions side by side and error rates with their intervals; both
-// cohorts' log templates, a reason about one scrolling to its row.
+// distributions side by side and error rates with their intervals; how the
+// operations' spans divide among attribute values (status codes, routes,
+// peers, error and exception types) in both cohorts; both cohorts' log
+// templates. A reason about a template or an attribute scrolls to its row.
 import type { TFunction } from 'i18next';
 import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -22,6 +24,7 @@ import { Empty, FormError, Panel, QueryState, Skeleton } from '../../components/
 import {
   ProportionTest,
   Signal,
+  type AttributeDelta,
   type CohortSummary,
   type CompareResponse,
   type OperationDelta,
@@ -33,10 +36,16 @@ import {
 import { PALETTE } from '../../lib/colors';
 import { formatCount, formatDurationMs, formatDurationNanos, formatInterval, formatPercent, formatRangeEnds, formatRate } from '../../lib/format';
 import {
+  ATTRIBUTE_STATUS_GLYPH,
+  attributeIndex,
+  attributeKey,
+  attributeRowId,
+  attributeStatus,
   cohortWindows,
   compareParams,
   deltaPatch,
   formatChange,
+  formatChiSquare,
   formatPoints,
   formatRate as formatErrorRate,
   formatShare,
@@ -45,6 +54,7 @@ import {
   isComplete,
   isErrorSeverity,
   isSortKey,
+  orderAttributes,
   orderOperations,
   orderTemplates,
   parseOptions,
@@ -53,6 +63,7 @@ import {
   ROW_SERVICE,
   rowKey,
   severityName,
+  shareWidth,
   SIDES,
   TEMPLATE_CHANGE_GLYPH,
   templateChangeName,
@@ -60,6 +71,8 @@ import {
   templateIndex,
   templateParts,
   templateRowId,
+  valueName,
+  VALUES_SHOWN,
   verdictName,
   versionsByService,
   type CohortInput,
@@ -346,6 +359,8 @@ function signalLabel(t: TFunction, s: Signal): string | null {
       return t('delta.signal.throughput');
     case Signal.LOGS:
       return t('delta.signal.logs');
+    case Signal.ATTRIBUTES:
+      return t('delta.signal.attributes');
     case Signal.UNSPECIFIED:
       // About the cohorts as a whole.
       return null;
@@ -365,6 +380,11 @@ function Result({ answer, cohorts, windows }: { answer: CompareResponse; cohorts
   // A reason's template asked for: its row scrolled to, opened and highlighted (seq: asked again).
   const [focus, setFocus] = useState<TemplateFocus | null>(null);
   const showTemplate = (template: string) => setFocus((f) => ({ template, seq: (f?.seq ?? 0) + 1 }));
+  const attributes = useMemo(() => orderAttributes(answer.attributes), [answer.attributes]);
+  // Likewise a reason's attribute row.
+  const [attributeFocus, setAttributeFocus] = useState<AttributeFocus | null>(null);
+  const showAttribute = (reason: Reason) =>
+    setAttributeFocus((f) => ({ index: attributeIndex(attributes, reason), seq: (f?.seq ?? 0) + 1 }));
   return (
     <>
       <Panel title={t('delta.result')} id="delta-result">
@@ -391,7 +411,13 @@ function Result({ answer, cohorts, windows }: { answer: CompareResponse; cohorts
         ) : (
           <ul className="delta-reasons">
             {answer.reasons.map((r, i) => (
-              <ReasonItem key={i} reason={r} ko={ko} onShowTemplate={templateIndex(templates, r.template) >= 0 ? () => showTemplate(r.template) : undefined} />
+              <ReasonItem
+                key={i}
+                reason={r}
+                ko={ko}
+                onShowTemplate={templateIndex(templates, r.template) >= 0 ? () => showTemplate(r.template) : undefined}
+                onShowAttribute={attributeIndex(attributes, r) >= 0 ? () => showAttribute(r) : undefined}
+              />
             ))}
           </ul>
         )}
@@ -405,12 +431,24 @@ function Result({ answer, cohorts, windows }: { answer: CompareResponse; cohorts
 
       <Operations answer={answer} label={label} />
 
+      <Attributes attributes={attributes} label={label} focus={attributeFocus} />
+
       <Templates templates={templates} label={label} focus={focus} />
     </>
   );
 }
 
-function ReasonItem({ reason, ko, onShowTemplate }: { reason: Reason; ko: boolean; onShowTemplate?: () => void }) {
+function ReasonItem({
+  reason,
+  ko,
+  onShowTemplate,
+  onShowAttribute,
+}: {
+  reason: Reason;
+  ko: boolean;
+  onShowTemplate?: () => void;
+  onShowAttribute?: () => void;
+}) {
   const { t } = useTranslation();
   const severity = severityName(reason.severity);
   const badge = severity === 'fail' ? 'badge-error' : severity === 'inconclusive' ? 'badge-warn' : '';
@@ -426,6 +464,14 @@ function ReasonItem({ reason, ko, onShowTemplate }: { reason: Reason; ko: boolea
             {' '}
             <button type="button" className="btn-link delta-reason-link" onClick={onShowTemplate}>
               {t('delta.showTemplate')}
+            </button>
+          </>
+        )}
+        {onShowAttribute && (
+          <>
+            {' '}
+            <button type="button" className="btn-link delta-reason-link" onClick={onShowAttribute}>
+              {t('delta.showAttribute')}
             </button>
           </>
         )}
@@ -967,5 +1013,169 @@ function TemplateRow({
         </tr>
       )}
     </>
+  );
+}
+
+/** The attribute row a reason asked for, by its index in the table; `seq` tells a second click from the first. */
+interface AttributeFocus {
+  index: number;
+  seq: number;
+}
+
+/** Every attribute compared, changed ones first: per operation and key, each value's share of both cohorts. */
+function Attributes({ attributes, label, focus }: { attributes: readonly AttributeDelta[]; label: (s: Side) => string; focus: AttributeFocus | null }) {
+  const { t } = useTranslation();
+  // Rows showing all their values, by service, operation and key (an answer compared again keeps them).
+  const [open, setOpen] = useState<ReadonlySet<string>>(() => new Set());
+  const tbody = useRef<HTMLTableSectionElement>(null);
+  const toggle = (key: string, on: boolean) =>
+    setOpen((s) => {
+      const next = new Set(s);
+      if (on) next.add(key);
+      else next.delete(key);
+      return next;
+    });
+  useEffect(() => {
+    if (!focus || focus.index < 0) return;
+    const row = tbody.current?.querySelector<HTMLElement>(`#${attributeRowId(focus.index)}`);
+    row?.scrollIntoView({ block: 'center' });
+    row?.focus({ preventScroll: true });
+  }, [focus]);
+  return (
+    <Panel title={t('delta.attributes')} id="delta-attributes">
+      {attributes.length === 0 ? (
+        <Empty title={t('delta.noAttributesTitle')} hint={t('delta.noAttributesHint')} />
+      ) : (
+        <>
+          <p className="muted small">{t('delta.attributesHint')}</p>
+          <div className="table-wrap">
+            <table className="data delta-table delta-attributes">
+              <caption className="sr-only">{t('delta.attributes')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('delta.change')}</th>
+                  <th scope="col">{t('delta.serviceOperation')}</th>
+                  <th scope="col">{t('delta.attribute')}</th>
+                  <th scope="col">{t('delta.values')}</th>
+                  <th scope="col">{t('delta.test')}</th>
+                </tr>
+              </thead>
+              <tbody ref={tbody}>
+                {attributes.map((a, i) => {
+                  const key = attributeKey(a);
+                  return (
+                    <AttributeRow
+                      key={key}
+                      index={i}
+                      row={a}
+                      label={label}
+                      open={open.has(key)}
+                      highlighted={focus?.index === i}
+                      onToggle={(on) => toggle(key, on)}
+                    />
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+    </Panel>
+  );
+}
+
+function AttributeRow({
+  index,
+  row,
+  label,
+  open,
+  highlighted,
+  onToggle,
+}: {
+  index: number;
+  row: AttributeDelta;
+  label: (s: Side) => string;
+  open: boolean;
+  highlighted: boolean;
+  onToggle: (on: boolean) => void;
+}) {
+  const { t } = useTranslation();
+  const status = attributeStatus(row);
+  const chi = formatChiSquare(row);
+  const id = attributeRowId(index);
+  const values = open ? row.values : row.values.slice(0, VALUES_SHOWN);
+  const more = row.values.length > VALUES_SHOWN;
+  return (
+    <tr id={id} tabIndex={-1} data-testid="attribute-row" className={highlighted ? 'selected' : undefined}>
+      <td>
+        <span className={`badge delta-change ${status === 'changed' ? 'badge-warn' : ''}`} data-testid="attribute-change">
+          <span aria-hidden="true">{ATTRIBUTE_STATUS_GLYPH[status]}</span> {t(`delta.attributeStatus.${status}`)}
+        </span>
+      </td>
+      <td>
+        <span className="delta-op-service">{row.serviceName}</span>
+        <span className="delta-op-name">{row.operation}</span>
+      </td>
+      <td>
+        <code className="delta-attribute-key">{row.key}</code>
+      </td>
+      <td className="delta-values-cell">
+        <ul className="delta-values" id={`${id}-values`}>
+          {values.map((v, i) => {
+            const name = valueName(v);
+            return (
+              <li key={i} data-testid="attribute-value">
+                <div className="delta-value-name">
+                  {name.kind === 'value' ? <code>{name.text}</code> : <em className="muted">{t(`delta.valueName.${name.kind}`)}</em>}
+                </div>
+                {SIDES.map((side) => (
+                  <ShareBar key={side} side={side} name={label(side)} rate={v[side]} />
+                ))}
+              </li>
+            );
+          })}
+        </ul>
+        {more && (
+          <button type="button" className="btn-link delta-examples-toggle" aria-expanded={open} aria-controls={`${id}-values`} onClick={() => onToggle(!open)}>
+            <Icon name={open ? 'chevronDown' : 'chevronRight'} size={14} />
+            {open ? t('delta.fewerValues') : t('delta.allValues', { n: row.values.length })}
+          </button>
+        )}
+      </td>
+      <td className="delta-attribute-test">
+        {chi ? (
+          <>
+            <div>{t('delta.chiSquare', chi)}</div>
+            {row.test?.significant && <div className="muted small">{t('delta.isSignificant')}</div>}
+          </>
+        ) : (
+          <span className="muted small">{t('delta.untested')}</span>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+/** One cohort's share of a value: the text carries it all (share, interval, spans); the bar draws it with its interval. */
+function ShareBar({ side, name, rate }: { side: Side; name: string; rate: Rate | undefined }) {
+  const { t } = useTranslation();
+  const f = formatShare(rate);
+  return (
+    <div className="delta-share">
+      <span className="delta-share-text small">
+        <span className="swatch" style={{ background: COLORS[side] }} aria-hidden="true" />
+        <span className="sr-only">{name}: </span>
+        {f && rate ? t('delta.valueShare', { share: f.share, interval: f.interval, count: f.count, total: formatCount(rate.total) }) : t('delta.noSpans')}
+      </span>
+      {f && rate && (
+        <span className="delta-rate-track delta-share-track" aria-hidden="true">
+          <span
+            className="delta-rate-interval"
+            style={{ left: shareWidth(rate.lower), width: `calc(${shareWidth(rate.upper)} - ${shareWidth(rate.lower)})`, background: COLORS[side] + '55', borderColor: COLORS[side] }}
+          />
+          <span className="delta-rate-point" style={{ left: shareWidth(rate.rate), background: COLORS[side] }} />
+        </span>
+      )}
+    </div>
   );
 }

@@ -2,13 +2,30 @@ import { create } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPatch } from '../../app/urlState';
 import { AttributeScope, MatchOperator, QueryMetricsResponseSchema } from '../../gen/airis/analytics/v1/query_pb';
-import { ChangeSchema, HistogramSchema, OperationDeltaSchema, RateSchema, TemplateChange, TemplateDeltaSchema, Verdict } from '../../gen/airis/delta/v1/delta_pb';
+import {
+  AttributeDeltaSchema,
+  AttributeValueSchema,
+  ChangeSchema,
+  HistogramSchema,
+  OperationDeltaSchema,
+  RateSchema,
+  TemplateChange,
+  TemplateDeltaSchema,
+  TestSchema,
+  Verdict,
+} from '../../gen/airis/delta/v1/delta_pb';
 import { setFormatLocale } from '../../lib/format';
 import {
+  ATTRIBUTE_STATUS_GLYPH,
+  attributeIndex,
+  attributeKey,
+  attributeRowId,
+  attributeStatus,
   cohortWindows,
   compareParams,
   deltaPatch,
   formatChange,
+  formatChiSquare,
   formatPoints,
   formatRate,
   formatShare,
@@ -16,17 +33,20 @@ import {
   histogramColumns,
   isComplete,
   isErrorSeverity,
+  orderAttributes,
   orderOperations,
   orderTemplates,
   parseOptions,
   readDelta,
   rowKey,
+  shareWidth,
   templateChangeName,
   templateChangeTone,
   templateIndex,
   templateParts,
   templateRowId,
   toCompareRequest,
+  valueName,
   versionsByService,
 } from './delta';
 
@@ -293,5 +313,71 @@ describe('log templates', () => {
     expect(formatShare(undefined)).toBeNull();
     setFormatLocale('ko');
     expect(formatShare(create(RateSchema, { count: 12345n, total: 1_000_000n, rate: 0.012345, lower: 0.012, upper: 0.0127 }))?.count).toBe('12,345');
+  });
+});
+
+describe('attribute values', () => {
+  const attr = (operation: string, key: string, test?: { q: number; significant: boolean }) =>
+    create(AttributeDeltaSchema, {
+      serviceName: 'checkout',
+      operation,
+      key,
+      test: test && create(TestSchema, { statistic: 90.24, pValue: test.q / 10, qValue: test.q, significant: test.significant }),
+      degreesOfFreedom: test ? 1 : 0,
+      cramersV: test ? 0.1234 : 0,
+    });
+
+  it('says changed, same or not tested, never by colour alone', () => {
+    expect(attributeStatus(attr('a', 'k', { q: 1e-5, significant: true }))).toBe('changed');
+    expect(attributeStatus(attr('a', 'k', { q: 0.3, significant: false }))).toBe('same');
+    expect(attributeStatus(attr('a', 'k'))).toBe('untested');
+    expect(new Set(Object.values(ATTRIBUTE_STATUS_GLYPH)).size).toBe(3);
+  });
+
+  it('puts significant changes first by q, the rest in the service order', () => {
+    const api = [
+      attr('GET /cart', 'http.route', { q: 0.5, significant: false }),
+      attr('POST /checkout', 'error.type', { q: 0.002, significant: true }),
+      attr('GET /product', 'exception.type'),
+      attr('POST /checkout', 'http.response.status_code', { q: 1e-9, significant: true }),
+    ];
+    expect(orderAttributes(api).map((a) => `${a.operation} ${a.key}`)).toEqual([
+      'POST /checkout http.response.status_code',
+      'POST /checkout error.type',
+      'GET /cart http.route',
+      'GET /product exception.type',
+    ]);
+    const ordered = orderAttributes(api);
+    expect(orderAttributes(ordered)).toEqual(ordered);
+    expect(orderAttributes([])).toEqual([]);
+  });
+
+  it('finds the row a reason names by service, operation and key', () => {
+    const rows = [attr('POST /checkout', 'http.response.status_code'), attr('GET /cart', 'http.response.status_code')];
+    const reason = { serviceName: 'checkout', operation: 'GET /cart', attribute: 'http.response.status_code' };
+    expect(attributeIndex(rows, reason)).toBe(1);
+    expect(attributeIndex(rows, { ...reason, serviceName: 'cart' })).toBe(-1);
+    expect(attributeIndex(rows, { ...reason, attribute: '' })).toBe(-1);
+    expect(attributeRowId(1)).toBe('delta-attribute-1');
+    expect(attributeKey(rows[0]!)).not.toBe(attributeKey(rows[1]!));
+  });
+
+  it('names a value, the rest folded together, and an empty one', () => {
+    expect(valueName(create(AttributeValueSchema, { value: '502' }))).toEqual({ text: '502', kind: 'value' });
+    expect(valueName(create(AttributeValueSchema, { value: '', other: true }))).toEqual({ text: '', kind: 'other' });
+    expect(valueName(create(AttributeValueSchema, { value: '' }))).toEqual({ text: '', kind: 'empty' });
+  });
+
+  it('reads the test in numbers, q below 0.001 bounded', () => {
+    expect(formatChiSquare(attr('a', 'k', { q: 2e-20, significant: true }))).toEqual({ chi2: '90.2', df: '1', q: '< 0.001', v: '0.12' });
+    expect(formatChiSquare(attr('a', 'k', { q: 0.0123, significant: false }))?.q).toBe('= 0.012');
+    expect(formatChiSquare(attr('a', 'k'))).toBeNull();
+  });
+
+  it('draws shares on a bar of 0 to 100%', () => {
+    expect(shareWidth(0.101)).toBe('10.1%');
+    expect(shareWidth(0)).toBe('0%');
+    expect(shareWidth(1.2)).toBe('100%');
+    expect(shareWidth(Number.NaN)).toBe('0%');
   });
 });

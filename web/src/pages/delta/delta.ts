@@ -11,6 +11,8 @@ import {
   Severity,
   TemplateChange,
   Verdict,
+  type AttributeDelta,
+  type AttributeValue,
   type Change,
   type CompareRequest,
   type Histogram,
@@ -418,4 +420,82 @@ export function templateIndex(templates: readonly Pick<TemplateDelta, 'template'
 export function formatShare(r: Rate | undefined): { count: string; share: string; interval: string } | null {
   if (!r || r.total === 0n) return null;
   return { count: formatCount(r.count), share: formatPercent(r.rate), interval: `${formatPercent(r.lower)} – ${formatPercent(r.upper)}` };
+}
+
+/** What an attribute row says: its values changed significantly, did not, or could not be tested (too few spans). */
+export type AttributeStatus = 'changed' | 'same' | 'untested';
+export function attributeStatus(a: Pick<AttributeDelta, 'test'>): AttributeStatus {
+  if (!a.test) return 'untested';
+  return a.test.significant ? 'changed' : 'same';
+}
+
+/** The badge's mark beside its word, never a colour alone. */
+export const ATTRIBUTE_STATUS_GLYPH: Record<AttributeStatus, string> = { changed: '≠', same: '=', untested: '?' };
+
+/**
+ * The attribute rows in the table's order: significant changes first, the
+ * smallest q first, then the rest in the API's order (by service, operation
+ * and key); an answer already in that order is unchanged.
+ */
+export function orderAttributes<T extends Pick<AttributeDelta, 'test'>>(attributes: readonly T[]): T[] {
+  const changed = attributes
+    .map((a, i) => ({ a, i }))
+    .filter(({ a }) => attributeStatus(a) === 'changed')
+    .sort((x, y) => (x.a.test?.qValue ?? 1) - (y.a.test?.qValue ?? 1) || x.i - y.i)
+    .map(({ a }) => a);
+  return [...changed, ...attributes.filter((a) => attributeStatus(a) !== 'changed')];
+}
+
+/** An attribute row's identity: its service, operation and key. */
+export function attributeKey(a: Pick<AttributeDelta, 'serviceName' | 'operation' | 'key'>): string {
+  return JSON.stringify([a.serviceName, a.operation, a.key]);
+}
+
+/** An attribute row's element id, for a reason that names it. */
+export function attributeRowId(index: number): string {
+  return `delta-attribute-${index}`;
+}
+
+/** Where a reason's attribute row is (same service, operation and key); -1 when it names none or it is not listed (at most 200 are). */
+export function attributeIndex(
+  attributes: readonly Pick<AttributeDelta, 'serviceName' | 'operation' | 'key'>[],
+  reason: { serviceName: string; operation: string; attribute: string },
+): number {
+  if (!reason.attribute) return -1;
+  return attributes.findIndex((a) => a.key === reason.attribute && a.serviceName === reason.serviceName && a.operation === reason.operation);
+}
+
+/** Values a row shows before it is opened. */
+export const VALUES_SHOWN = 5;
+
+/** A value as the table names it: the value, `other` for the rest folded together, `empty` for an empty string. */
+export function valueName(v: Pick<AttributeValue, 'value' | 'other'>): { text: string; kind: 'value' | 'other' | 'empty' } {
+  if (v.other) return { text: '', kind: 'other' };
+  if (v.value === '') return { text: '', kind: 'empty' };
+  return { text: v.value, kind: 'value' };
+}
+
+/**
+ * The test in numbers: "χ² 90.2", its degrees of freedom, "< 0.001" or
+ * the q-value to two significant digits, Cramér's V to two decimals; null
+ * when not tested.
+ */
+export function formatChiSquare(a: Pick<AttributeDelta, 'test' | 'degreesOfFreedom' | 'cramersV'>): { chi2: string; df: string; q: string; v: string } | null {
+  if (!a.test) return null;
+  const locale = formatLocale();
+  const fixed = (v: number, digits: number) => new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
+  const q = a.test.qValue;
+  return {
+    chi2: fixed(a.test.statistic, 1),
+    df: String(a.degreesOfFreedom),
+    // As the other tests' q-values read (toPrecision), the smallest bounded.
+    q: q < 0.001 ? '< 0.001' : `= ${q.toPrecision(2)}`,
+    v: fixed(a.cramersV, 2),
+  };
+}
+
+/** A share (0 to 1) as a position or width on a bar of 0 to 100 %. */
+export function shareWidth(share: number): string {
+  if (!Number.isFinite(share)) return '0%';
+  return `${round12(Math.min(100, Math.max(0, share * 100)))}%`;
 }

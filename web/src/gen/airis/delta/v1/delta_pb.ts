@@ -18,7 +18,10 @@
 // - throughput: each operation's share of its service's requests;
 // - logs: both cohorts' log records mined into one set of templates (words
 //   holding a digit vary), each template's share of the records compared:
-//   new, vanished, more or less frequent templates, with examples.
+//   new, vanished, more or less frequent templates, with examples;
+// - attributes: per operation, the distribution of a few well-known span
+//   attributes (status codes, route, peers, error and exception types)
+//   compared by a chi-square test of homogeneity, with Cramér's V.
 // The p-values of every test in one answer are adjusted together
 // (Benjamini-Hochberg), so judging a hundred operations does not fail a
 // good candidate by chance.
@@ -49,7 +52,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/delta/v1/delta.proto.
  */
 export const file_airis_delta_v1_delta: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSKvAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkSEAoIdGVtcGxhdGUYByABKAkiXAoNQ29ob3J0U3VtbWFyeRINCgVsYWJlbBgBIAEoCRINCgVzcGFucxgCIAEoBBIOCgZlcnJvcnMYAyABKAQSDwoHc2Vjb25kcxgEIAEoARIMCgRsb2dzGAUgASgEIqsCCg1UZW1wbGF0ZURlbHRhEhAKCHRlbXBsYXRlGAEgASgJEhcKD3NldmVyaXR5X251bWJlchgCIAEoDRImCghiYXNlbGluZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIYChBiYXNlbGluZV9leGFtcGxlGAYgASgJEhkKEWNhbmRpZGF0ZV9leGFtcGxlGAcgASgJEhUKDXNlcnZpY2VfbmFtZXMYCCADKAkSLgoGY2hhbmdlGAkgASgOMh4uYWlyaXMuZGVsdGEudjEuVGVtcGxhdGVDaGFuZ2Ui/AIKD0NvbXBhcmVSZXNwb25zZRIoCgd2ZXJkaWN0GAEgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBINCgVzY29yZRgCIAEoARInCgdyZWFzb25zGAMgAygLMhYuYWlyaXMuZGVsdGEudjEuUmVhc29uEi8KCGJhc2VsaW5lGAQgASgLMh0uYWlyaXMuZGVsdGEudjEuQ29ob3J0U3VtbWFyeRIwCgljYW5kaWRhdGUYBSABKAsyHS5haXJpcy5kZWx0YS52MS5Db2hvcnRTdW1tYXJ5EjIKCm9wZXJhdGlvbnMYBiADKAsyHi5haXJpcy5kZWx0YS52MS5PcGVyYXRpb25EZWx0YRINCgV0ZXN0cxgHIAEoDRIvCgdvcHRpb25zGAggASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMSMAoJdGVtcGxhdGVzGAkgAygLMh0uYWlyaXMuZGVsdGEudjEuVGVtcGxhdGVEZWx0YSpvCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAxIPCgtTSUdOQUxfTE9HUxAEKmAKB1ZlcmRpY3QSFwoTVkVSRElDVF9VTlNQRUNJRklFRBAAEhAKDFZFUkRJQ1RfUEFTUxABEhAKDFZFUkRJQ1RfRkFJTBACEhgKFFZFUkRJQ1RfSU5DT05DTFVTSVZFEAMqeQoOUHJvcG9ydGlvblRlc3QSHwobUFJPUE9SVElPTl9URVNUX1VOU1BFQ0lGSUVEEAASIAocUFJPUE9SVElPTl9URVNUX0ZJU0hFUl9FWEFDVBABEiQKIFBST1BPUlRJT05fVEVTVF9UV09fUFJPUE9SVElPTl9aEAIqZQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIRCg1TRVZFUklUWV9GQUlMEAESGQoVU0VWRVJJVFlfSU5DT05DTFVTSVZFEAISEQoNU0VWRVJJVFlfSU5GTxADKrYBCg5UZW1wbGF0ZUNoYW5nZRIfChtURU1QTEFURV9DSEFOR0VfVU5TUEVDSUZJRUQQABIYChRURU1QTEFURV9DSEFOR0VfU0FNRRABEhcKE1RFTVBMQVRFX0NIQU5HRV9ORVcQAhIcChhURU1QTEFURV9DSEFOR0VfVkFOSVNIRUQQAxIYChRURU1QTEFURV9DSEFOR0VfTU9SRRAEEhgKFFRFTVBMQVRFX0NIQU5HRV9MRVNTEAUyWgoMRGVsdGFTZXJ2aWNlEkoKB0NvbXBhcmUSHi5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVxdWVzdBofLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXNwb25zZUI3WjVnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvZGVsdGEvdjE7ZGVsdGF2MWIGcHJvdG8z", [file_airis_analytics_v1_query]);
+  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSLCAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkSEAoIdGVtcGxhdGUYByABKAkSEQoJYXR0cmlidXRlGAggASgJIlwKDUNvaG9ydFN1bW1hcnkSDQoFbGFiZWwYASABKAkSDQoFc3BhbnMYAiABKAQSDgoGZXJyb3JzGAMgASgEEg8KB3NlY29uZHMYBCABKAESDAoEbG9ncxgFIAEoBCKrAgoNVGVtcGxhdGVEZWx0YRIQCgh0ZW1wbGF0ZRgBIAEoCRIXCg9zZXZlcml0eV9udW1iZXIYAiABKA0SJgoIYmFzZWxpbmUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEicKCWNhbmRpZGF0ZRgEIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSIgoEdGVzdBgFIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSGAoQYmFzZWxpbmVfZXhhbXBsZRgGIAEoCRIZChFjYW5kaWRhdGVfZXhhbXBsZRgHIAEoCRIVCg1zZXJ2aWNlX25hbWVzGAggAygJEi4KBmNoYW5nZRgJIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlQ2hhbmdlIrADCg9Db21wYXJlUmVzcG9uc2USKAoHdmVyZGljdBgBIAEoDjIXLmFpcmlzLmRlbHRhLnYxLlZlcmRpY3QSDQoFc2NvcmUYAiABKAESJwoHcmVhc29ucxgDIAMoCzIWLmFpcmlzLmRlbHRhLnYxLlJlYXNvbhIvCghiYXNlbGluZRgEIAEoCzIdLmFpcmlzLmRlbHRhLnYxLkNvaG9ydFN1bW1hcnkSMAoJY2FuZGlkYXRlGAUgASgLMh0uYWlyaXMuZGVsdGEudjEuQ29ob3J0U3VtbWFyeRIyCgpvcGVyYXRpb25zGAYgAygLMh4uYWlyaXMuZGVsdGEudjEuT3BlcmF0aW9uRGVsdGESDQoFdGVzdHMYByABKA0SLwoHb3B0aW9ucxgIIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVPcHRpb25zEjAKCXRlbXBsYXRlcxgJIAMoCzIdLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlRGVsdGESMgoKYXR0cmlidXRlcxgKIAMoCzIeLmFpcmlzLmRlbHRhLnYxLkF0dHJpYnV0ZURlbHRhIskBCg5BdHRyaWJ1dGVEZWx0YRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEgsKA2tleRgDIAEoCRIuCgZ2YWx1ZXMYBCADKAsyHi5haXJpcy5kZWx0YS52MS5BdHRyaWJ1dGVWYWx1ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIaChJkZWdyZWVzX29mX2ZyZWVkb20YBiABKA0SEQoJY3JhbWVyc192GAcgASgBIn8KDkF0dHJpYnV0ZVZhbHVlEg0KBXZhbHVlGAEgASgJEiYKCGJhc2VsaW5lGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRInCgljYW5kaWRhdGUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEg0KBW90aGVyGAQgASgIKoYBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAxIPCgtTSUdOQUxfTE9HUxAEEhUKEVNJR05BTF9BVFRSSUJVVEVTEAUqYAoHVmVyZGljdBIXChNWRVJESUNUX1VOU1BFQ0lGSUVEEAASEAoMVkVSRElDVF9QQVNTEAESEAoMVkVSRElDVF9GQUlMEAISGAoUVkVSRElDVF9JTkNPTkNMVVNJVkUQAyp5Cg5Qcm9wb3J0aW9uVGVzdBIfChtQUk9QT1JUSU9OX1RFU1RfVU5TUEVDSUZJRUQQABIgChxQUk9QT1JUSU9OX1RFU1RfRklTSEVSX0VYQUNUEAESJAogUFJPUE9SVElPTl9URVNUX1RXT19QUk9QT1JUSU9OX1oQAiplCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhEKDVNFVkVSSVRZX0ZBSUwQARIZChVTRVZFUklUWV9JTkNPTkNMVVNJVkUQAhIRCg1TRVZFUklUWV9JTkZPEAMqtgEKDlRlbXBsYXRlQ2hhbmdlEh8KG1RFTVBMQVRFX0NIQU5HRV9VTlNQRUNJRklFRBAAEhgKFFRFTVBMQVRFX0NIQU5HRV9TQU1FEAESFwoTVEVNUExBVEVfQ0hBTkdFX05FVxACEhwKGFRFTVBMQVRFX0NIQU5HRV9WQU5JU0hFRBADEhgKFFRFTVBMQVRFX0NIQU5HRV9NT1JFEAQSGAoUVEVNUExBVEVfQ0hBTkdFX0xFU1MQBTJaCgxEZWx0YVNlcnZpY2USSgoHQ29tcGFyZRIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXF1ZXN0Gh8uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlc3BvbnNlQjdaNWdpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9kZWx0YS92MTtkZWx0YXYxYgZwcm90bzM", [file_airis_analytics_v1_query]);
 
 /**
  * The spans of one side of a comparison.
@@ -181,21 +184,25 @@ export const CompareRequestSchema: GenMessage<CompareRequest> = /*@__PURE__*/
 export type Test = Message<"airis.delta.v1.Test"> & {
   /**
    * The test statistic: U for Mann-Whitney, D for Kolmogorov-Smirnov, z
-   * for the two-proportion test, the odds ratio for Fisher's.
+   * for the two-proportion test, the odds ratio for Fisher's, χ² for the
+   * chi-square test.
    *
    * @generated from field: double statistic = 1;
    */
   statistic: number;
 
   /**
-   * Two-sided.
+   * Two-sided (the chi-square test's upper tail: a change either way).
    *
    * @generated from field: double p_value = 2;
    */
   pValue: number;
 
   /**
-   * Adjusted with every other test of the answer (Benjamini-Hochberg).
+   * Adjusted with every other test of the answer (Benjamini-Hochberg);
+   * the attribute tests never lower another test's q-value below the one
+   * it has without them (a status code test repeats the error test's
+   * evidence, and the two would let each other through).
    *
    * @generated from field: double q_value = 3;
    */
@@ -584,6 +591,13 @@ export type Reason = Message<"airis.delta.v1.Reason"> & {
    * @generated from field: string template = 7;
    */
   template: string;
+
+  /**
+   * The attribute (AttributeDelta.key), for a reason about its values.
+   *
+   * @generated from field: string attribute = 8;
+   */
+  attribute: string;
 };
 
 /**
@@ -777,6 +791,19 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
    * @generated from field: repeated airis.delta.v1.TemplateDelta templates = 9;
    */
   templates: TemplateDelta[];
+
+  /**
+   * Attribute value distributions: significant changes first (the
+   * smallest q first), then by service, operation and key; at most 200.
+   * Reported, never failed: a change of status codes that matters is a
+   * change of the error rate, which the error test judges against its
+   * threshold, and routes, peers and error types shift with traffic for
+   * good reasons; a significant change is an INFO reason naming the value
+   * whose share changed most.
+   *
+   * @generated from field: repeated airis.delta.v1.AttributeDelta attributes = 10;
+   */
+  attributes: AttributeDelta[];
 };
 
 /**
@@ -785,6 +812,128 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
  */
 export const CompareResponseSchema: GenMessage<CompareResponse> = /*@__PURE__*/
   messageDesc(file_airis_delta_v1_delta, 15);
+
+/**
+ * How an operation's spans divide among the values of one attribute, in
+ * both cohorts.
+ *
+ * @generated from message airis.delta.v1.AttributeDelta
+ */
+export type AttributeDelta = Message<"airis.delta.v1.AttributeDelta"> & {
+  /**
+   * @generated from field: string service_name = 1;
+   */
+  serviceName: string;
+
+  /**
+   * The span name (attributes are compared per operation only).
+   *
+   * @generated from field: string operation = 2;
+   */
+  operation: string;
+
+  /**
+   * The attribute, by its current semantic-convention name; older names
+   * are read as it:
+   * - `http.response.status_code` (also `http.status_code`);
+   * - `rpc.grpc.status_code`;
+   * - `http.route`;
+   * - `server.address` (also `net.peer.name`, `net.host.name`);
+   * - `service.peer.name` (also `peer.service`);
+   * - `error.type`;
+   * - `exception.type`: of the span's events named `exception`, the last
+   *   one (a span counts once).
+   * An operation whose spans all have one value in both cohorts is not
+   * listed.
+   *
+   * @generated from field: string key = 3;
+   */
+  key: string;
+
+  /**
+   * The values, the most frequent in both cohorts together first. At most
+   * 20: with more, the 19 most frequent and one `other` for the rest.
+   *
+   * @generated from field: repeated airis.delta.v1.AttributeValue values = 4;
+   */
+  values: AttributeValue[];
+
+  /**
+   * Pearson's chi-square test of homogeneity on the 2 × k table of the
+   * cohorts' counts; values expected fewer than 5 times in a cohort are
+   * pooled into one category first (with the next least frequent while
+   * that pool is still expected fewer than 5 times). Unset when a cohort
+   * has fewer than min_samples spans with the attribute, or one category
+   * is left after pooling.
+   *
+   * @generated from field: airis.delta.v1.Test test = 5;
+   */
+  test?: Test | undefined;
+
+  /**
+   * Of the test: categories after pooling, minus one; 0 when not tested.
+   *
+   * @generated from field: uint32 degrees_of_freedom = 6;
+   */
+  degreesOfFreedom: number;
+
+  /**
+   * Cramér's V, √(χ² / n) for two cohorts: the size of the change, from 0
+   * (the same shares) to 1 (no value in common), whatever the number of
+   * spans; 0 when not tested.
+   *
+   * @generated from field: double cramers_v = 7;
+   */
+  cramersV: number;
+};
+
+/**
+ * Describes the message airis.delta.v1.AttributeDelta.
+ * Use `create(AttributeDeltaSchema)` to create a new message.
+ */
+export const AttributeDeltaSchema: GenMessage<AttributeDelta> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 16);
+
+/**
+ * One value of an attribute and how many spans of each cohort had it.
+ *
+ * @generated from message airis.delta.v1.AttributeValue
+ */
+export type AttributeValue = Message<"airis.delta.v1.AttributeValue"> & {
+  /**
+   * As stored (numbers in decimal); empty for `other`.
+   *
+   * @generated from field: string value = 1;
+   */
+  value: string;
+
+  /**
+   * Spans with this value, of the operation's spans with the attribute in
+   * each cohort, with the Wilson interval of the share.
+   *
+   * @generated from field: airis.delta.v1.Rate baseline = 2;
+   */
+  baseline?: Rate | undefined;
+
+  /**
+   * @generated from field: airis.delta.v1.Rate candidate = 3;
+   */
+  candidate?: Rate | undefined;
+
+  /**
+   * The values beyond the 19 most frequent, together.
+   *
+   * @generated from field: bool other = 4;
+   */
+  other: boolean;
+};
+
+/**
+ * Describes the message airis.delta.v1.AttributeValue.
+ * Use `create(AttributeValueSchema)` to create a new message.
+ */
+export const AttributeValueSchema: GenMessage<AttributeValue> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 17);
 
 /**
  * @generated from enum airis.delta.v1.Signal
@@ -825,6 +974,17 @@ export enum Signal {
    * @generated from enum value: SIGNAL_LOGS = 4;
    */
   LOGS = 4,
+
+  /**
+   * Attribute values: per operation, how the spans divide among the
+   * values of a few well-known OpenTelemetry attributes (status codes,
+   * route, peers, error and exception types; see AttributeDelta.key),
+   * compared by a chi-square test of homogeneity. A change is reported,
+   * never failed.
+   *
+   * @generated from enum value: SIGNAL_ATTRIBUTES = 5;
+   */
+  ATTRIBUTES = 5,
 }
 
 /**
