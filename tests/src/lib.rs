@@ -779,7 +779,7 @@ pub async fn http_exchange(
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
-) -> anyhow::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+) -> anyhow::Result<HttpResponse> {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
     let mut request = format!(
@@ -807,9 +807,11 @@ pub async fn http_exchange(
     parse_http_response(&raw)
 }
 
-/// An HTTP/1.1 response as it came off the wire: status, headers (names
-/// in lower case) and body (chunks joined).
-pub fn parse_http_response(raw: &[u8]) -> anyhow::Result<(u16, Vec<(String, String)>, Vec<u8>)> {
+/// An HTTP/1.1 answer: status, headers (names in lower case), body.
+pub type HttpResponse = (u16, Vec<(String, String)>, Vec<u8>);
+
+/// An HTTP/1.1 response as it came off the wire (chunks joined).
+pub fn parse_http_response(raw: &[u8]) -> anyhow::Result<HttpResponse> {
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

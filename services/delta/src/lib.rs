@@ -4,11 +4,14 @@
 //! ([`cohort`]): per service, operation and duration bin of a 1 % grid,
 //! errors alongside. [`judge`] runs the tests of every operation on those
 //! counts ([`stats`]: Mann-Whitney U, Hodges-Lehmann, Kolmogorov-Smirnov,
-//! Wilson, Fisher's exact, the two-proportion z-test, Benjamini-Hochberg),
-//! and turns them into a verdict with reasons in English and Korean. The
+//! Wilson, Fisher's exact, the two-proportion z-test, the chi-square test
+//! of homogeneity, Benjamini-Hochberg), and turns them into a verdict with
+//! reasons in English and Korean. [`changes`] finds the changes the
+//! telemetry shows (ListChanges) and compares each. The
 //! statistics and the judging are plain Rust without I/O, so the
 //! calibration tests run them on generated cohorts.
 
+pub mod changes;
 pub mod cohort;
 mod error;
 pub mod judge;
@@ -47,6 +50,10 @@ pub struct DeltaConfig {
     /// read per cohort, the most frequent first; the rest are counted but
     /// not mined.
     pub max_log_shapes: u64,
+    /// ListChanges: the resource attributes whose new value is a change
+    /// (a version, a pod template, a config checksum), in the order a
+    /// change of several is compared by.
+    pub change_attributes: Vec<String>,
     /// Bounds on the cohorts' queries (time range, query time, rows read),
     /// as the query service's.
     pub limits: Limits,
@@ -59,6 +66,14 @@ impl Default for DeltaConfig {
             http_listen: "127.0.0.1:4361".to_owned(),
             max_groups: 500_000,
             max_log_shapes: 20_000,
+            change_attributes: [
+                "service.version",
+                "k8s.pod.label.pod-template-hash",
+                "k8s.pod.label.rollouts-pod-template-hash",
+                "k8s.pod.annotation.checksum/config",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
             limits: Limits::default(),
         }
     }
@@ -90,7 +105,12 @@ pub async fn run(
         max_groups: config.max_groups,
         max_log_shapes: config.max_log_shapes,
     };
-    let delta = Delta::new(Authenticator::new(auth)?, store, bounds);
+    let delta = Delta::new(
+        Authenticator::new(auth)?,
+        store,
+        bounds,
+        &config.change_attributes,
+    );
     let http = serve_http(
         http_listener.into(),
         rollout::router(delta.clone()),

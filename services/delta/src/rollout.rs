@@ -356,6 +356,7 @@ struct ReasonJson {
     en: String,
     ko: String,
     template: String,
+    attribute: String,
 }
 
 #[derive(Debug, Default, serde::Serialize)]
@@ -396,6 +397,7 @@ impl Answer {
                 en: r.en.clone(),
                 ko: r.ko.clone(),
                 template: r.template.clone(),
+                attribute: r.attribute.clone(),
             })
             .collect();
         let summary = match answer.reasons.first() {

@@ -3,8 +3,11 @@
 //! operation).
 
 use airis_analytics::query::Store;
+use std::sync::Arc;
+
+use airis_analytics::Limits;
 use airis_proto::airis::delta::v1::{
-    CompareRequest, CompareResponse,
+    CompareRequest, CompareResponse, ListChangesRequest, ListChangesResponse,
     delta_service_server::{DeltaService, DeltaServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -13,7 +16,7 @@ use tracing::Instrument as _;
 
 use crate::cohort::Bounds;
 use crate::options::Options;
-use crate::{Error, cohort, judge};
+use crate::{Error, changes, cohort, judge};
 
 /// The delta service.
 #[derive(Clone)]
@@ -21,15 +24,40 @@ pub struct Delta {
     auth: Authenticator,
     store: Store,
     bounds: Bounds,
+    /// ListChanges' resource attributes, in the order their changes are
+    /// compared by.
+    change_attributes: Arc<[String]>,
 }
 
 impl Delta {
-    pub fn new(auth: Authenticator, store: Store, bounds: Bounds) -> Self {
+    pub fn new(
+        auth: Authenticator,
+        store: Store,
+        bounds: Bounds,
+        change_attributes: &[String],
+    ) -> Self {
         Self {
             auth,
             store,
             bounds,
+            change_attributes: change_attributes.into(),
         }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn limits(&self) -> &Limits {
+        self.store.limits()
+    }
+
+    pub(crate) fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+
+    pub(crate) fn change_attributes(&self) -> &[String] {
+        &self.change_attributes
     }
 
     pub fn into_server(self) -> DeltaServiceServer<Self> {
@@ -79,6 +107,24 @@ impl DeltaService for Delta {
             let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
             tracing::Span::current().record("tenant", tenant.as_str());
             let answer = Delta::compare(self, &tenant, request.into_inner()).await?;
+            Ok(Response::new(answer))
+        }
+        .instrument(span)
+        .await
+        .map_err(|error: Error| error.into())
+    }
+
+    async fn list_changes(
+        &self,
+        request: Request<ListChangesRequest>,
+    ) -> Result<Response<ListChangesResponse>, Status> {
+        let span =
+            tracing::info_span!("delta", rpc = "ListChanges", tenant = tracing::field::Empty);
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
+        async move {
+            let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+            tracing::Span::current().record("tenant", tenant.as_str());
+            let answer = changes::list(self, &tenant, request.get_ref()).await?;
             Ok(Response::new(answer))
         }
         .instrument(span)

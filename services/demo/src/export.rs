@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use airis_proto::kv::kv;
+use airis_proto::kv::{any_value, kv};
 use airis_proto::otlp::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, logs_service_client::LogsServiceClient,
 };
@@ -16,7 +16,7 @@ use airis_proto::otlp::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, trace_service_client::TraceServiceClient,
 };
 use airis_proto::otlp::tonic::common::v1::InstrumentationScope;
-use airis_proto::otlp::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+use airis_proto::otlp::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
 use airis_proto::otlp::tonic::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use airis_proto::otlp::tonic::resource::v1::Resource;
 use airis_proto::otlp::tonic::trace::v1::{ResourceSpans, ScopeSpans};
@@ -152,6 +152,36 @@ pub fn logs_request(
     (ExportLogsServiceRequest { resource_logs }, count)
 }
 
+/// A log record announcing that `origin` was deployed anew at `at`, as
+/// a deployment tool would log it (`event.name` "deployment", which the
+/// delta service's ListChanges finds).
+pub fn deployment_request(
+    origin: Origin,
+    environment: &str,
+    at: u64,
+    body: &str,
+) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(resource(origin, environment)),
+            scope_logs: vec![ScopeLogs {
+                scope: Some(scope()),
+                log_records: vec![LogRecord {
+                    time_unix_nano: at,
+                    observed_time_unix_nano: at,
+                    severity_number: SeverityNumber::Info as i32,
+                    severity_text: "INFO".to_owned(),
+                    body: Some(any_value(body)),
+                    attributes: vec![kv("event.name", "deployment")],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
 pub fn metrics_request(
     metrics: BTreeMap<Origin, Vec<Metric>>,
     environment: &str,
@@ -265,5 +295,32 @@ impl Exporter {
             }
             Err(status) => self.failed("metrics", &status),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{CHECKOUT_V2, Service};
+
+    #[test]
+    fn a_deployment_is_announced_as_checkout_v2() {
+        let origin = Origin {
+            service: Service::Checkout,
+            version: CHECKOUT_V2,
+        };
+        let request = deployment_request(origin, "demo", 42, "checkout v2 deployed");
+        let logs = &request.resource_logs[0];
+        let resource = logs.resource.as_ref().unwrap();
+        assert!(
+            resource
+                .attributes
+                .contains(&kv("service.name", "checkout"))
+        );
+        assert!(resource.attributes.contains(&kv("service.version", "v2")));
+        let record = &logs.scope_logs[0].log_records[0];
+        assert_eq!(record.time_unix_nano, 42);
+        assert_eq!(record.attributes, vec![kv("event.name", "deployment")]);
+        assert_eq!(record.body, Some(any_value("checkout v2 deployed")));
     }
 }

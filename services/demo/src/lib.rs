@@ -268,6 +268,24 @@ pub async fn run(config: DemoConfig, shutdown: Shutdown) -> Result<Summary, Demo
             if read != canary {
                 tracing::info!(?read, "checkout v2 changed by {}", path.display());
                 canary = read;
+                // Announced as a deployment tool would, so the change shows
+                // in the delta service's ListChanges with its comparison.
+                let origin = generate::Origin {
+                    service: generate::Service::Checkout,
+                    version: generate::CHECKOUT_V2,
+                };
+                let body = format!(
+                    "checkout {} deployed: pricing release {}, slowdown {}, extra errors {}, \
+                     error log {}",
+                    generate::CHECKOUT_V2,
+                    on_off(canary.pricing_release),
+                    canary.slowdown,
+                    canary.extra_errors,
+                    on_off(canary.error_log),
+                );
+                let request =
+                    export::deployment_request(origin, &config.environment, now_unix_nano(), &body);
+                in_flight.spawn(exporter.clone().send_logs(request, 1));
             }
             // Each problem once, until the file changes.
             if problems != reported {
@@ -401,3 +419,7 @@ async fn progress(stats: Arc<Stats>) {
 
 #[cfg(test)]
 mod tests;
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}

@@ -46,13 +46,15 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { SpanFilter } from "../../analytics/v1/query_pb";
 import { file_airis_analytics_v1_query } from "../../analytics/v1/query_pb";
+import type { TimeRange } from "../../common/v1/common_pb";
+import { file_airis_common_v1_common } from "../../common/v1/common_pb";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file airis/delta/v1/delta.proto.
  */
 export const file_airis_delta_v1_delta: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSLCAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkSEAoIdGVtcGxhdGUYByABKAkSEQoJYXR0cmlidXRlGAggASgJIlwKDUNvaG9ydFN1bW1hcnkSDQoFbGFiZWwYASABKAkSDQoFc3BhbnMYAiABKAQSDgoGZXJyb3JzGAMgASgEEg8KB3NlY29uZHMYBCABKAESDAoEbG9ncxgFIAEoBCKrAgoNVGVtcGxhdGVEZWx0YRIQCgh0ZW1wbGF0ZRgBIAEoCRIXCg9zZXZlcml0eV9udW1iZXIYAiABKA0SJgoIYmFzZWxpbmUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEicKCWNhbmRpZGF0ZRgEIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSIgoEdGVzdBgFIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSGAoQYmFzZWxpbmVfZXhhbXBsZRgGIAEoCRIZChFjYW5kaWRhdGVfZXhhbXBsZRgHIAEoCRIVCg1zZXJ2aWNlX25hbWVzGAggAygJEi4KBmNoYW5nZRgJIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlQ2hhbmdlIrADCg9Db21wYXJlUmVzcG9uc2USKAoHdmVyZGljdBgBIAEoDjIXLmFpcmlzLmRlbHRhLnYxLlZlcmRpY3QSDQoFc2NvcmUYAiABKAESJwoHcmVhc29ucxgDIAMoCzIWLmFpcmlzLmRlbHRhLnYxLlJlYXNvbhIvCghiYXNlbGluZRgEIAEoCzIdLmFpcmlzLmRlbHRhLnYxLkNvaG9ydFN1bW1hcnkSMAoJY2FuZGlkYXRlGAUgASgLMh0uYWlyaXMuZGVsdGEudjEuQ29ob3J0U3VtbWFyeRIyCgpvcGVyYXRpb25zGAYgAygLMh4uYWlyaXMuZGVsdGEudjEuT3BlcmF0aW9uRGVsdGESDQoFdGVzdHMYByABKA0SLwoHb3B0aW9ucxgIIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVPcHRpb25zEjAKCXRlbXBsYXRlcxgJIAMoCzIdLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlRGVsdGESMgoKYXR0cmlidXRlcxgKIAMoCzIeLmFpcmlzLmRlbHRhLnYxLkF0dHJpYnV0ZURlbHRhIskBCg5BdHRyaWJ1dGVEZWx0YRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEgsKA2tleRgDIAEoCRIuCgZ2YWx1ZXMYBCADKAsyHi5haXJpcy5kZWx0YS52MS5BdHRyaWJ1dGVWYWx1ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIaChJkZWdyZWVzX29mX2ZyZWVkb20YBiABKA0SEQoJY3JhbWVyc192GAcgASgBIn8KDkF0dHJpYnV0ZVZhbHVlEg0KBXZhbHVlGAEgASgJEiYKCGJhc2VsaW5lGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRInCgljYW5kaWRhdGUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEg0KBW90aGVyGAQgASgIKoYBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAxIPCgtTSUdOQUxfTE9HUxAEEhUKEVNJR05BTF9BVFRSSUJVVEVTEAUqYAoHVmVyZGljdBIXChNWRVJESUNUX1VOU1BFQ0lGSUVEEAASEAoMVkVSRElDVF9QQVNTEAESEAoMVkVSRElDVF9GQUlMEAISGAoUVkVSRElDVF9JTkNPTkNMVVNJVkUQAyp5Cg5Qcm9wb3J0aW9uVGVzdBIfChtQUk9QT1JUSU9OX1RFU1RfVU5TUEVDSUZJRUQQABIgChxQUk9QT1JUSU9OX1RFU1RfRklTSEVSX0VYQUNUEAESJAogUFJPUE9SVElPTl9URVNUX1RXT19QUk9QT1JUSU9OX1oQAiplCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhEKDVNFVkVSSVRZX0ZBSUwQARIZChVTRVZFUklUWV9JTkNPTkNMVVNJVkUQAhIRCg1TRVZFUklUWV9JTkZPEAMqtgEKDlRlbXBsYXRlQ2hhbmdlEh8KG1RFTVBMQVRFX0NIQU5HRV9VTlNQRUNJRklFRBAAEhgKFFRFTVBMQVRFX0NIQU5HRV9TQU1FEAESFwoTVEVNUExBVEVfQ0hBTkdFX05FVxACEhwKGFRFTVBMQVRFX0NIQU5HRV9WQU5JU0hFRBADEhgKFFRFTVBMQVRFX0NIQU5HRV9NT1JFEAQSGAoUVEVNUExBVEVfQ0hBTkdFX0xFU1MQBTJaCgxEZWx0YVNlcnZpY2USSgoHQ29tcGFyZRIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXF1ZXN0Gh8uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlc3BvbnNlQjdaNWdpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9kZWx0YS92MTtkZWx0YXYxYgZwcm90bzM", [file_airis_analytics_v1_query]);
+  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSLCAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkSEAoIdGVtcGxhdGUYByABKAkSEQoJYXR0cmlidXRlGAggASgJIlwKDUNvaG9ydFN1bW1hcnkSDQoFbGFiZWwYASABKAkSDQoFc3BhbnMYAiABKAQSDgoGZXJyb3JzGAMgASgEEg8KB3NlY29uZHMYBCABKAESDAoEbG9ncxgFIAEoBCKrAgoNVGVtcGxhdGVEZWx0YRIQCgh0ZW1wbGF0ZRgBIAEoCRIXCg9zZXZlcml0eV9udW1iZXIYAiABKA0SJgoIYmFzZWxpbmUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEicKCWNhbmRpZGF0ZRgEIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSIgoEdGVzdBgFIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSGAoQYmFzZWxpbmVfZXhhbXBsZRgGIAEoCRIZChFjYW5kaWRhdGVfZXhhbXBsZRgHIAEoCRIVCg1zZXJ2aWNlX25hbWVzGAggAygJEi4KBmNoYW5nZRgJIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlQ2hhbmdlIrADCg9Db21wYXJlUmVzcG9uc2USKAoHdmVyZGljdBgBIAEoDjIXLmFpcmlzLmRlbHRhLnYxLlZlcmRpY3QSDQoFc2NvcmUYAiABKAESJwoHcmVhc29ucxgDIAMoCzIWLmFpcmlzLmRlbHRhLnYxLlJlYXNvbhIvCghiYXNlbGluZRgEIAEoCzIdLmFpcmlzLmRlbHRhLnYxLkNvaG9ydFN1bW1hcnkSMAoJY2FuZGlkYXRlGAUgASgLMh0uYWlyaXMuZGVsdGEudjEuQ29ob3J0U3VtbWFyeRIyCgpvcGVyYXRpb25zGAYgAygLMh4uYWlyaXMuZGVsdGEudjEuT3BlcmF0aW9uRGVsdGESDQoFdGVzdHMYByABKA0SLwoHb3B0aW9ucxgIIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVPcHRpb25zEjAKCXRlbXBsYXRlcxgJIAMoCzIdLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlRGVsdGESMgoKYXR0cmlidXRlcxgKIAMoCzIeLmFpcmlzLmRlbHRhLnYxLkF0dHJpYnV0ZURlbHRhIskBCg5BdHRyaWJ1dGVEZWx0YRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEgsKA2tleRgDIAEoCRIuCgZ2YWx1ZXMYBCADKAsyHi5haXJpcy5kZWx0YS52MS5BdHRyaWJ1dGVWYWx1ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIaChJkZWdyZWVzX29mX2ZyZWVkb20YBiABKA0SEQoJY3JhbWVyc192GAcgASgBIn8KDkF0dHJpYnV0ZVZhbHVlEg0KBXZhbHVlGAEgASgJEiYKCGJhc2VsaW5lGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRInCgljYW5kaWRhdGUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEg0KBW90aGVyGAQgASgIIsgBChJMaXN0Q2hhbmdlc1JlcXVlc3QSLgoKdGltZV9yYW5nZRgBIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USFAoMc2VydmljZV9uYW1lGAIgASgJEhMKC3dpbmRvd19uYW5vGAMgASgEEg0KBWxpbWl0GAQgASgNEhcKD3NraXBfY29tcGFyaXNvbhgFIAEoCBIvCgdvcHRpb25zGAYgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiPQoPQXR0cmlidXRlQ2hhbmdlEgsKA2tleRgBIAEoCRIOCgZiZWZvcmUYAiABKAkSDQoFYWZ0ZXIYAyABKAkioAIKDkRldGVjdGVkQ2hhbmdlEigKBGtpbmQYASABKA4yGi5haXJpcy5kZWx0YS52MS5DaGFuZ2VLaW5kEhQKDHNlcnZpY2VfbmFtZRgCIAEoCRIWCg50aW1lX3VuaXhfbmFubxgDIAEoBBIzCgphdHRyaWJ1dGVzGAQgAygLMh8uYWlyaXMuZGVsdGEudjEuQXR0cmlidXRlQ2hhbmdlEg0KBWV2ZW50GAUgASgJEjIKCmNvbXBhcmlzb24YBiABKAsyHi5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVxdWVzdBIvCgZyZXN1bHQYByABKAsyHy5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVzcG9uc2USDQoFZXJyb3IYCCABKAkiWQoTTGlzdENoYW5nZXNSZXNwb25zZRIvCgdjaGFuZ2VzGAEgAygLMh4uYWlyaXMuZGVsdGEudjEuRGV0ZWN0ZWRDaGFuZ2USEQoJdHJ1bmNhdGVkGAIgASgIKoYBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAxIPCgtTSUdOQUxfTE9HUxAEEhUKEVNJR05BTF9BVFRSSUJVVEVTEAUqYAoHVmVyZGljdBIXChNWRVJESUNUX1VOU1BFQ0lGSUVEEAASEAoMVkVSRElDVF9QQVNTEAESEAoMVkVSRElDVF9GQUlMEAISGAoUVkVSRElDVF9JTkNPTkNMVVNJVkUQAyp5Cg5Qcm9wb3J0aW9uVGVzdBIfChtQUk9QT1JUSU9OX1RFU1RfVU5TUEVDSUZJRUQQABIgChxQUk9QT1JUSU9OX1RFU1RfRklTSEVSX0VYQUNUEAESJAogUFJPUE9SVElPTl9URVNUX1RXT19QUk9QT1JUSU9OX1oQAiplCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhEKDVNFVkVSSVRZX0ZBSUwQARIZChVTRVZFUklUWV9JTkNPTkNMVVNJVkUQAhIRCg1TRVZFUklUWV9JTkZPEAMqtgEKDlRlbXBsYXRlQ2hhbmdlEh8KG1RFTVBMQVRFX0NIQU5HRV9VTlNQRUNJRklFRBAAEhgKFFRFTVBMQVRFX0NIQU5HRV9TQU1FEAESFwoTVEVNUExBVEVfQ0hBTkdFX05FVxACEhwKGFRFTVBMQVRFX0NIQU5HRV9WQU5JU0hFRBADEhgKFFRFTVBMQVRFX0NIQU5HRV9NT1JFEAQSGAoUVEVNUExBVEVfQ0hBTkdFX0xFU1MQBSpbCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVQ0hBTkdFX0tJTkRfQVRUUklCVVRFEAESFQoRQ0hBTkdFX0tJTkRfRVZFTlQQAjKyAQoMRGVsdGFTZXJ2aWNlEkoKB0NvbXBhcmUSHi5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVxdWVzdBofLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXNwb25zZRJWCgtMaXN0Q2hhbmdlcxIiLmFpcmlzLmRlbHRhLnYxLkxpc3RDaGFuZ2VzUmVxdWVzdBojLmFpcmlzLmRlbHRhLnYxLkxpc3RDaGFuZ2VzUmVzcG9uc2VCN1o1Z2l0aHViLmNvbS9haXJpcy1tb24vYWlyaXMvZ2VuL2FpcmlzL2RlbHRhL3YxO2RlbHRhdjFiBnByb3RvMw", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
 
 /**
  * The spans of one side of a comparison.
@@ -936,6 +938,193 @@ export const AttributeValueSchema: GenMessage<AttributeValue> = /*@__PURE__*/
   messageDesc(file_airis_delta_v1_delta, 17);
 
 /**
+ * @generated from message airis.delta.v1.ListChangesRequest
+ */
+export type ListChangesRequest = Message<"airis.delta.v1.ListChangesRequest"> & {
+  /**
+   * Where changes are looked for (required). A value is new when the
+   * service's spans show it first in this range, having shown another
+   * value of that attribute in the `window` before it.
+   *
+   * @generated from field: airis.common.v1.TimeRange time_range = 1;
+   */
+  timeRange?: TimeRange | undefined;
+
+  /**
+   * Exact service name; empty: every service.
+   *
+   * @generated from field: string service_name = 2;
+   */
+  serviceName: string;
+
+  /**
+   * How long each side of a change's comparison is, in nanoseconds; 0:
+   * 10 minutes; at least 1 minute, at most 6 hours.
+   *
+   * @generated from field: uint64 window_nano = 3;
+   */
+  windowNano: bigint;
+
+  /**
+   * Most changes returned (the newest); 0: 20, at most 50.
+   *
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+
+  /**
+   * Only list the changes, without comparing them (fast).
+   *
+   * @generated from field: bool skip_comparison = 5;
+   */
+  skipComparison: boolean;
+
+  /**
+   * The options of every comparison (as Compare's).
+   *
+   * @generated from field: airis.delta.v1.CompareOptions options = 6;
+   */
+  options?: CompareOptions | undefined;
+};
+
+/**
+ * Describes the message airis.delta.v1.ListChangesRequest.
+ * Use `create(ListChangesRequestSchema)` to create a new message.
+ */
+export const ListChangesRequestSchema: GenMessage<ListChangesRequest> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 18);
+
+/**
+ * One resource attribute that took a new value.
+ *
+ * @generated from message airis.delta.v1.AttributeChange
+ */
+export type AttributeChange = Message<"airis.delta.v1.AttributeChange"> & {
+  /**
+   * @generated from field: string key = 1;
+   */
+  key: string;
+
+  /**
+   * The value most of the service's spans had in the window before; empty
+   * when none had one.
+   *
+   * @generated from field: string before = 2;
+   */
+  before: string;
+
+  /**
+   * @generated from field: string after = 3;
+   */
+  after: string;
+};
+
+/**
+ * Describes the message airis.delta.v1.AttributeChange.
+ * Use `create(AttributeChangeSchema)` to create a new message.
+ */
+export const AttributeChangeSchema: GenMessage<AttributeChange> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 19);
+
+/**
+ * A change found in the telemetry, and how the service did after it.
+ *
+ * @generated from message airis.delta.v1.DetectedChange
+ */
+export type DetectedChange = Message<"airis.delta.v1.DetectedChange"> & {
+  /**
+   * @generated from field: airis.delta.v1.ChangeKind kind = 1;
+   */
+  kind: ChangeKind;
+
+  /**
+   * @generated from field: string service_name = 2;
+   */
+  serviceName: string;
+
+  /**
+   * When it was first seen: the first span with the new value, or the
+   * event's record.
+   *
+   * @generated from field: uint64 time_unix_nano = 3;
+   */
+  timeUnixNano: bigint;
+
+  /**
+   * For CHANGE_KIND_ATTRIBUTE: every change attribute of the service that
+   * took a new value within a minute of the first, the first compared
+   * one first (in delta.change_attributes order).
+   *
+   * @generated from field: repeated airis.delta.v1.AttributeChange attributes = 4;
+   */
+  attributes: AttributeChange[];
+
+  /**
+   * For CHANGE_KIND_EVENT: the record's body (at most 512 bytes).
+   *
+   * @generated from field: string event = 5;
+   */
+  event: string;
+
+  /**
+   * The comparison made (or to make, with skip_comparison): for a new
+   * value still running beside the old one (a canary), both over the
+   * window after the change; for a replacement, the old value over the
+   * window before and the new one over the window after; for an event,
+   * the service's spans before and after. Compare takes it as it is.
+   *
+   * @generated from field: airis.delta.v1.CompareRequest comparison = 6;
+   */
+  comparison?: CompareRequest | undefined;
+
+  /**
+   * Compare's answer to it; unset with skip_comparison, or when it could
+   * not be made (then `error` says why).
+   *
+   * @generated from field: airis.delta.v1.CompareResponse result = 7;
+   */
+  result?: CompareResponse | undefined;
+
+  /**
+   * @generated from field: string error = 8;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message airis.delta.v1.DetectedChange.
+ * Use `create(DetectedChangeSchema)` to create a new message.
+ */
+export const DetectedChangeSchema: GenMessage<DetectedChange> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 20);
+
+/**
+ * @generated from message airis.delta.v1.ListChangesResponse
+ */
+export type ListChangesResponse = Message<"airis.delta.v1.ListChangesResponse"> & {
+  /**
+   * The newest first.
+   *
+   * @generated from field: repeated airis.delta.v1.DetectedChange changes = 1;
+   */
+  changes: DetectedChange[];
+
+  /**
+   * More changes were found than `limit`.
+   *
+   * @generated from field: bool truncated = 2;
+   */
+  truncated: boolean;
+};
+
+/**
+ * Describes the message airis.delta.v1.ListChangesResponse.
+ * Use `create(ListChangesResponseSchema)` to create a new message.
+ */
+export const ListChangesResponseSchema: GenMessage<ListChangesResponse> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 21);
+
+/**
  * @generated from enum airis.delta.v1.Signal
  */
 export enum Signal {
@@ -1148,6 +1337,38 @@ export const TemplateChangeSchema: GenEnum<TemplateChange> = /*@__PURE__*/
   enumDesc(file_airis_delta_v1_delta, 4);
 
 /**
+ * @generated from enum airis.delta.v1.ChangeKind
+ */
+export enum ChangeKind {
+  /**
+   * @generated from enum value: CHANGE_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * A new value of a change attribute: a version, a pod template, a config
+   * checksum.
+   *
+   * @generated from enum value: CHANGE_KIND_ATTRIBUTE = 1;
+   */
+  ATTRIBUTE = 1,
+
+  /**
+   * A log record announcing a deployment (its attribute `event.name` is
+   * "deployment").
+   *
+   * @generated from enum value: CHANGE_KIND_EVENT = 2;
+   */
+  EVENT = 2,
+}
+
+/**
+ * Describes the enum airis.delta.v1.ChangeKind.
+ */
+export const ChangeKindSchema: GenEnum<ChangeKind> = /*@__PURE__*/
+  enumDesc(file_airis_delta_v1_delta, 5);
+
+/**
  * @generated from service airis.delta.v1.DeltaService
  */
 export const DeltaService: GenService<{
@@ -1165,6 +1386,22 @@ export const DeltaService: GenService<{
     methodKind: "unary";
     input: typeof CompareRequestSchema;
     output: typeof CompareResponseSchema;
+  },
+  /**
+   * The changes found in the tenant's telemetry over a time range, the
+   * newest first, each compared before and after, so that "what changed
+   * at 14:02, and did it hurt" needs no question: a service's spans
+   * showing a new value of a change attribute (`service.version`, a pod
+   * template hash, a config checksum: delta.change_attributes), or a log
+   * record announcing a deployment (`event.name` "deployment"). Besides
+   * the common errors, INVALID_ARGUMENT for a malformed field (named).
+   *
+   * @generated from rpc airis.delta.v1.DeltaService.ListChanges
+   */
+  listChanges: {
+    methodKind: "unary";
+    input: typeof ListChangesRequestSchema;
+    output: typeof ListChangesResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_airis_delta_v1_delta, 0);
