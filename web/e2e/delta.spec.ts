@@ -6,12 +6,17 @@
 // named at the form, an unavailable service offers Retry. Both cohorts' log
 // records are mined into templates: the table lists them with the change in
 // words and a row opens an example from each cohort; a reason about a
-// template scrolls to its row. Screenshots for docs/ui/, axe in both languages.
+// template scrolls to its row. The changes found in the telemetry
+// (ListChanges): the demo's checkout v2 changed at run time (scripts/mesh.sh
+// regress) logs a deployment record, which the Changes panel lists with its
+// verdict; choosing it opens its comparison, before against after, as the
+// page's cohorts in the URL. Screenshots for docs/ui/, axe in both languages.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { expect, test, type Page } from '@playwright/test';
-import { toSpanFilter } from '../src/api/filters';
-import { CompareResponseSchema, ReasonSchema, Severity, Signal } from '../src/gen/airis/delta/v1/delta_pb';
-import { ADMIN, api, expectAccessible, preferLanguage, screenshot, signIn, type Lang } from './support/platform';
+import { timeRange, toSpanFilter } from '../src/api/filters';
+import { ChangeKind, CompareResponseSchema, ReasonSchema, Severity, Signal } from '../src/gen/airis/delta/v1/delta_pb';
+import { nanosToMs } from '../src/lib/time';
+import { ADMIN, api, deltaApi, expectAccessible, preferLanguage, regress, screenshot, signIn, type Lang } from './support/platform';
 
 const COMPARE = '/delta?from=now-10m&to=now&baseline=checkout&baselineVersion=v1&candidate=checkout&candidateVersion=v2';
 const HANGUL = /[\uac00-\ud7a3]/;
@@ -265,5 +270,104 @@ test('a reason about a log template opens and marks its row, in English and Kore
     await expect(toggle).toBeFocused();
     await expect(marked).toBeInViewport();
     await expectAccessible(page);
+  }
+});
+
+const CHANGES = {
+  en: {
+    title: 'Changes',
+    deployment: 'Deployment',
+    open: /^Compare the change of checkout at /,
+    outcome: /(PASS|FAIL|INCONCLUSIVE)Score \d+ \/ 100$|^Not compared/,
+    pageRange: "Use the page's time range",
+  },
+  ko: {
+    title: '변경 사항',
+    deployment: '배포',
+    open: / checkout 변경 비교$/,
+    outcome: /(통과|실패|판단 불가)점수 \d+ \/ 100$|^비교 못 함/,
+    pageRange: '페이지의 시간 범위 사용',
+  },
+} as const;
+
+/** ListChanges has found a deployment of checkout logged at or after `sinceMs` (the loader may take a few seconds). */
+async function deploymentFound(sinceMs: number): Promise<void> {
+  const client = await deltaApi();
+  await expect
+    .poll(
+      async () => {
+        const now = Date.now();
+        const answer = await client.listChanges({ timeRange: timeRange(sinceMs - 60_000, now + 1_000), serviceName: 'checkout', skipComparison: true });
+        return answer.changes.some((c) => c.kind === ChangeKind.EVENT && nanosToMs(c.timeUnixNano) >= sinceMs - 1_000);
+      },
+      { timeout: 90_000, intervals: [2_000] },
+    )
+    .toBe(true);
+}
+
+/** The newest checkout deployment in the Changes panel: its text and its comparison's verdict (or why it was not compared). */
+async function deploymentRow(page: Page, lang: Lang) {
+  const text = CHANGES[lang];
+  const panel = page.getByRole('region', { name: text.title });
+  const row = panel.getByTestId('change-row').filter({ hasText: text.deployment }).filter({ hasText: 'checkout v2 deployed' }).first();
+  // Listed once each change is compared.
+  await expect(row).toBeVisible({ timeout: 60_000 });
+  await expect(row.getByTestId('change-outcome')).toHaveText(text.outcome);
+  return row;
+}
+
+/** The comparison shown is the change's: before against after, each with its own time range in the URL and the form. */
+async function expectBeforeAfter(page: Page, lang: Lang) {
+  const t = TEXT[lang];
+  await expect(page).toHaveURL(/[?&]baseline=checkout&/);
+  await expect(page).toHaveURL(/[?&]baselineLabel=before(&|$)/);
+  await expect(page).toHaveURL(/[?&]candidateLabel=after(&|$)/);
+  await expect(page).toHaveURL(/[?&]baselineFrom=\d+&baselineTo=\d+/);
+  await expect(page).toHaveURL(/[?&]candidateFrom=\d+&candidateTo=\d+/);
+  const baseline = page.getByRole('group', { name: t.baseline });
+  const candidate = page.getByRole('group', { name: t.candidate });
+  await expect(baseline.getByLabel(t.service, { exact: true })).toHaveValue('checkout');
+  await expect(candidate.getByLabel(t.service, { exact: true })).toHaveValue('checkout');
+  await expect(baseline.getByRole('button', { name: CHANGES[lang].pageRange })).toBeVisible();
+  await expect(page.getByTestId('verdict')).toHaveText(t.verdict, { timeout: 30_000 });
+  await expect(page.getByTestId('cohort-baseline').getByRole('heading')).toHaveText(`${t.baseline}: before`);
+  await expect(page.getByTestId('cohort-candidate').getByRole('heading')).toHaveText(`${t.candidate}: after`);
+}
+
+test('a deployment found in the telemetry opens its comparison, before against after, in English and Korean', async ({ page }) => {
+  test.setTimeout(300_000);
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  await canaryTraffic();
+  // The harness runs no regression: change checkout v2 now (slower), so that the demo logs its deployment.
+  const since = Date.now();
+  await regress('v2-slowdown=1.2');
+  try {
+    await deploymentFound(since);
+    await signIn(page, ADMIN, 'en', '/delta?from=now-15m&to=now');
+    const row = await deploymentRow(page, 'en');
+    // By keyboard: the row's button, Enter.
+    const open = row.getByRole('button', { name: CHANGES.en.open });
+    await open.focus();
+    await page.keyboard.press('Enter');
+    await expectBeforeAfter(page, 'en');
+    await expect(open).toHaveAttribute('aria-pressed', 'true');
+    await expect(row).toHaveClass(/selected/);
+    await expect(page.getByTestId('reason').first()).toBeVisible();
+    await expectAccessible(page);
+
+    // The link reproduces the comparison, in Korean; the row chosen again by pointer.
+    const link = page.url().replace(/^https?:\/\/[^/]+/, '');
+    await preferLanguage(page, 'ko');
+    await page.goto(link);
+    await expectBeforeAfter(page, 'ko');
+    const rowKo = await deploymentRow(page, 'ko');
+    await rowKo.getByRole('button', { name: CHANGES.ko.open }).click();
+    await expect(rowKo.getByRole('button', { name: CHANGES.ko.open })).toHaveAttribute('aria-pressed', 'true');
+    await expectBeforeAfter(page, 'ko');
+    await expectAccessible(page);
+    expect(failures).toEqual([]);
+  } finally {
+    await regress('off');
   }
 });

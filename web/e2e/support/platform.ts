@@ -1,7 +1,8 @@
 // What the browser tests need besides the browser: the platform's own API
 // (to check the UI shows what the query service answers), sign-in, axe,
-// screenshots for docs/ui/, the ingress admin (fault injection) and the
-// OpenTelemetry Python SDK as a real exporter.
+// screenshots for docs/ui/, the ingress admin (fault injection), the
+// demo's run-time switch (scripts/mesh.sh regress) and the OpenTelemetry
+// Python SDK as a real exporter.
 import { execFile } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { expect, type Page } from '@playwright/test';
 import { AlertService } from '../../src/gen/airis/aiops/v1/alert_pb';
 import { AnomalyService } from '../../src/gen/airis/aiops/v1/anomaly_pb';
 import { QueryService } from '../../src/gen/airis/analytics/v1/query_pb';
+import { DeltaService } from '../../src/gen/airis/delta/v1/delta_pb';
 import { AuthService } from '../../src/gen/airis/gateway/v1/auth_pb';
 
 export const BASE_URL = process.env.AIRIS_UI_URL ?? 'http://127.0.0.1:8080';
@@ -69,6 +71,11 @@ export async function alertApi() {
   return createClient(AlertService, adminTransport());
 }
 
+/** The delta service, as an admin (see adminTransport). */
+export async function deltaApi() {
+  return createClient(DeltaService, adminTransport());
+}
+
 /** The page in `lang` from its first paint on (the stored choice wins over the browser's). */
 export async function preferLanguage(page: Page, lang: Lang): Promise<void> {
   await page.addInitScript((l) => localStorage.setItem('airis.lang', l), lang);
@@ -121,6 +128,15 @@ export async function ingressRuntime(keys: Record<string, string | number>): Pro
 }
 
 const run = promisify(execFile);
+
+/**
+ * `scripts/mesh.sh regress <settings>` (`off` restores it): changes the
+ * demo's checkout v2 while it runs, within a second; the demo then logs a
+ * deployment record of checkout v2, as a deployment tool would.
+ */
+export async function regress(...settings: string[]): Promise<void> {
+  await run(resolve(REPO, 'scripts/mesh.sh'), ['regress', ...settings], { cwd: REPO, timeout: 30_000 });
+}
 
 /** The Python OpenTelemetry SDK of scripts/infra.sh's venv. */
 function python(): string {

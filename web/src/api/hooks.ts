@@ -23,7 +23,7 @@ import {
 import type { SeriesPoints } from '../lib/insights';
 import { msToNanos } from '../lib/time';
 import type { AlertParams, TestRuleParams } from './alertHooks';
-import type { CompareParams } from './deltaHooks';
+import type { ChangesParams, CompareParams } from './deltaHooks';
 import { aiops, analytics, tokenClient } from './clients';
 import {
   parseAttr,
@@ -73,6 +73,7 @@ export const keys = {
   policy: () => ['airis', 'getNotificationPolicy'] as const,
   notifications: (receiver: string, pageToken: string, pageSize: number) => ['airis', 'listNotifications', receiver, pageToken, pageSize] as const,
   compare: (p: CompareParams | null) => ['airis', 'compare', p] as const,
+  changes: (p: ChangesParams | null) => ['airis', 'listChanges', p] as const,
 };
 
 /**

@@ -1,5 +1,7 @@
 // Canary analysis (DeltaService.Compare): two cohorts of spans (a service,
-// a version, a time range each) picked in a form whose state is the URL;
+// a version, a time range each) picked in a form whose state is the URL, or
+// from a change found in the telemetry (ListChanges: its comparison's
+// cohorts, each with its own time range);
 // the verdict with its reasons in the page's language, both cohorts'
 // summaries, every operation compared, and the selected one's latency
 // distributions side by side and error rates with their intervals; how the
@@ -15,7 +17,7 @@ import { severityOf } from '../../api/filters';
 import { useCompare } from '../../api/deltaHooks';
 import { useQueryMetrics, useServices } from '../../api/hooks';
 import { useTimeRange } from '../../app/timeRange';
-import { useDraft, useLinkTo, useUrlState } from '../../app/urlState';
+import { applyPatch, useDraft, useLinkTo, useUrlState } from '../../app/urlState';
 import { Chart } from '../../components/Chart';
 import { Field, FormSubmit, withCurrent } from '../../components/Field';
 import { Icon } from '../../components/Icon';
@@ -41,7 +43,7 @@ import {
   attributeKey,
   attributeRowId,
   attributeStatus,
-  cohortWindows,
+  cohortRanges,
   compareParams,
   deltaPatch,
   formatChange,
@@ -57,6 +59,8 @@ import {
   orderAttributes,
   orderOperations,
   orderTemplates,
+  otherAttribute,
+  ownWindow,
   parseOptions,
   readDelta,
   ROW_OPERATION,
@@ -80,15 +84,16 @@ import {
   type FormPart,
   type OptionName,
   type Side,
-  type VerdictName,
   type Window,
 } from './delta';
+import type { ChangesParams, CohortPair } from './changes';
+import { ChangesPanel } from './ChangesPanel';
+import { VerdictBadge } from './VerdictBadge';
 import '../pages.css';
 import './delta.css';
 
 const COLORS: Record<Side, string> = { baseline: PALETTE[0]!, candidate: PALETTE[2]! };
 const FORM_ERROR_ID = 'delta-form-error';
-const VERDICT_GLYPH: Record<VerdictName, string> = { pass: '✓', fail: '✕', inconclusive: '?', unknown: '?' };
 
 export default function DeltaPage() {
   const { t } = useTranslation();
@@ -117,7 +122,32 @@ export default function DeltaPage() {
     groupBy: ['service.name', 'service.version'],
   });
   const versions = useMemo(() => versionsByService(versionMetrics.data), [versionMetrics.data]);
-  const windows = cohortWindows(range, draft.previous);
+  const windows = cohortRanges(range, draft);
+
+  // The changes over the page's time range, compared with the options applied (the service's defaults while one is out of range).
+  const appliedOptions = parseOptions(applied);
+  const changesParams: ChangesParams = {
+    startMs: range.startMs,
+    endMs: range.endMs,
+    latencyIncrease: appliedOptions.latencyIncrease,
+    errorRateIncrease: appliedOptions.errorRateIncrease,
+    minSamples: appliedOptions.minSamples,
+    alpha: appliedOptions.alpha,
+  };
+  // A change chosen: its comparison's cohorts become the page's (the options kept); once compared, the verdict is scrolled to.
+  const [chosen, setChosen] = useState<string | null>(null);
+  const choose = (cohorts: CohortPair) => {
+    const patch = deltaPatch({ ...applied, ...cohorts, previous: false });
+    setSubmitted(false);
+    setChosen(JSON.stringify(readDelta(applyPatch(params, patch))));
+    update(patch);
+  };
+  const answered = chosen !== null && chosen === appliedKey && !compare.isFetching;
+  useEffect(() => {
+    if (!answered) return;
+    if (compare.isSuccess) document.getElementById('delta-result')?.scrollIntoView({ block: 'start' });
+    setChosen(null);
+  }, [answered, compare.isSuccess]);
 
   const formError = compare.isError && isFormError(compare.error);
   const refused: FormPart | null = formError ? formPartOf(errorMessage(compare.error)) : null;
@@ -146,6 +176,8 @@ export default function DeltaPage() {
         </div>
       </div>
 
+      <ChangesPanel params={changesParams} shown={applied} onChoose={choose} />
+
       <Panel>
         <form className="delta-form" onSubmit={submit} aria-label={t('delta.form')} noValidate>
           <div className="delta-cohorts">
@@ -156,7 +188,7 @@ export default function DeltaPage() {
                 value={draft[side]}
                 onChange={(c) => setCohort(side, c)}
                 services={services.data?.serviceNames ?? []}
-                versions={versions.get(draft[side].service) ?? []}
+                versions={otherAttribute(draft[side]) ? [] : (versions.get(draft[side].service) ?? [])}
                 window={windows[side]}
                 missing={submitted && !draft[side].service.trim()}
                 refused={refused === side ? 'service' : refused === `${side}.label` ? 'label' : null}
@@ -203,7 +235,7 @@ export default function DeltaPage() {
         </Panel>
       ) : (
         <QueryState query={compare} skeleton={<Panel><Skeleton rows={8} /></Panel>} hideError={formError}>
-          {(answer) => <Result answer={answer} cohorts={applied} windows={cohortWindows(range, applied.previous)} />}
+          {(answer) => <Result answer={answer} cohorts={applied} windows={cohortRanges(range, applied)} />}
         </QueryState>
       )}
     </div>
@@ -239,6 +271,8 @@ function CohortFields({
   const { t } = useTranslation();
   const id = `delta-${side}`;
   const [from, to] = formatRangeEnds(window.startMs, window.endMs);
+  // A change's comparison may select by another resource attribute than service.version.
+  const attribute = otherAttribute(value);
   return (
     <fieldset className={`delta-cohort delta-cohort-${side}`}>
       <legend>
@@ -263,7 +297,11 @@ function CohortFields({
           </select>
         )}
       </Field>
-      <Field id={`${id}-version`} label={t('delta.version')} hint={t('delta.versionHint')}>
+      <Field
+        id={`${id}-version`}
+        label={attribute ? t('delta.attributeValue', { key: attribute }) : t('delta.version')}
+        hint={attribute ? t('delta.attributeValueHint') : t('delta.versionHint')}
+      >
         {(control) => (
           <>
             <input
@@ -292,7 +330,16 @@ function CohortFields({
           <input {...control} value={value.label} maxLength={64} placeholder={t(`delta.${side}`)} onChange={(e) => onChange({ ...value, label: e.target.value })} />
         )}
       </Field>
-      <p className="delta-window muted small">{t('delta.covers', { from, to })}</p>
+      {ownWindow(value) ? (
+        <p className="delta-window muted small">
+          {t('delta.coversOwn', { from, to })}{' '}
+          <button type="button" className="btn-link" onClick={() => onChange({ ...value, from: '', to: '' })}>
+            {t('delta.usePageRange')}
+          </button>
+        </p>
+      ) : (
+        <p className="delta-window muted small">{t('delta.covers', { from, to })}</p>
+      )}
     </fieldset>
   );
 }
@@ -333,19 +380,6 @@ function OptionField({
         />
       )}
     </Field>
-  );
-}
-
-/** The verdict as a mark and a word, never a colour alone. */
-function VerdictBadge({ verdict, large }: { verdict: VerdictName; large?: boolean }) {
-  const { t } = useTranslation();
-  return (
-    <span className={`verdict verdict-${verdict} ${large ? 'verdict-large' : ''}`} data-testid={large ? 'verdict' : undefined}>
-      <span aria-hidden="true" className="verdict-glyph">
-        {VERDICT_GLYPH[verdict]}
-      </span>
-      {t(`delta.verdict.${verdict}`)}
-    </span>
   );
 }
 
@@ -499,7 +533,7 @@ function CohortCard({ side, summary, cohort, window }: { side: Side; summary: Co
         <dl className="kv delta-kv">
           <dt>{t('filters.service')}</dt>
           <dd>{cohort.service}</dd>
-          <dt>{t('delta.version')}</dt>
+          <dt>{(cohort.version.trim() && otherAttribute(cohort)) || t('delta.version')}</dt>
           <dd>{cohort.version.trim() || t('delta.anyVersion')}</dd>
           <dt>{t('delta.timeRange')}</dt>
           <dd>
@@ -1048,7 +1082,8 @@ function Attributes({ attributes, label, focus }: { attributes: readonly Attribu
       ) : (
         <>
           <p className="muted small">{t('delta.attributesHint')}</p>
-          <div className="table-wrap">
+          {/* Reachable by keyboard to scroll sideways: its rows may hold no control (every value shown). */}
+          <div className="table-wrap" tabIndex={0} role="region" aria-labelledby="delta-attributes-title">
             <table className="data delta-table delta-attributes">
               <caption className="sr-only">{t('delta.attributes')}</caption>
               <thead>

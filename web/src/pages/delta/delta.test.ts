@@ -21,6 +21,7 @@ import {
   attributeKey,
   attributeRowId,
   attributeStatus,
+  cohortRanges,
   cohortWindows,
   compareParams,
   deltaPatch,
@@ -36,6 +37,7 @@ import {
   orderAttributes,
   orderOperations,
   orderTemplates,
+  ownWindow,
   parseOptions,
   readDelta,
   rowKey,
@@ -58,8 +60,8 @@ describe('the page state in the URL', () => {
   it('reads both cohorts and the options', () => {
     const d = readDelta(new URLSearchParams(`${DEEP_LINK}&candidateLabel=canary&window=previous&latency=20&errors=1&minSamples=100&alpha=0.01`));
     expect(d).toEqual({
-      baseline: { service: 'checkout', version: 'v1', label: '' },
-      candidate: { service: 'checkout', version: 'v2', label: 'canary' },
+      baseline: { service: 'checkout', version: 'v1', attribute: '', label: '', from: '', to: '' },
+      candidate: { service: 'checkout', version: 'v2', attribute: '', label: 'canary', from: '', to: '' },
       previous: true,
       latency: '20',
       errors: '1',
@@ -80,6 +82,21 @@ describe('the page state in the URL', () => {
     expect(next.has('baselineLabel')).toBe(false);
     expect(next.get('alpha')).toBe('0.01');
     expect(readDelta(next)).toEqual({ ...d, alpha: '0.01' });
+  });
+
+  it('holds a cohort\'s own resource attribute and time range (a change\'s comparison), the attribute only with a value and not service.version', () => {
+    const start = new URLSearchParams(
+      `from=now-10m&to=now&baseline=checkout&baselineVersion=v1&candidate=checkout&candidateAttribute=k8s.pod.label.pod-template-hash&candidateVersion=bbb&candidateFrom=1000&candidateTo=2000&baselineAttribute=service.version`,
+    );
+    const d = readDelta(start);
+    expect(d.candidate).toEqual({ service: 'checkout', version: 'bbb', attribute: 'k8s.pod.label.pod-template-hash', label: '', from: '1000', to: '2000' });
+    const next = applyPatch(start, deltaPatch(d));
+    expect(next.get('candidateAttribute')).toBe('k8s.pod.label.pod-template-hash');
+    expect(next.get('candidateFrom')).toBe('1000');
+    expect(next.has('baselineAttribute')).toBe(false);
+    const noValue = applyPatch(start, deltaPatch({ ...d, candidate: { ...d.candidate, version: ' ' } }));
+    expect(noValue.has('candidateAttribute')).toBe(false);
+    expect(noValue.has('candidateVersion')).toBe(false);
   });
 
   it('needs a service on both sides', () => {
@@ -124,6 +141,25 @@ describe('cohorts', () => {
     const [version] = req.candidate?.spans?.attributes ?? [];
     expect(version).toMatchObject({ key: 'service.version', value: 'v2', scope: AttributeScope.RESOURCE, operator: MatchOperator.EQUALS });
     expect(req.options).toMatchObject({ latencyIncrease: 0.2, errorRateIncrease: 0, minSamples: 0, alpha: 0 });
+  });
+  it('take their own time range when they have a valid one, over the page\'s and the window before it', () => {
+    const own = { from: '100', to: '200' };
+    expect(ownWindow(own)).toEqual({ startMs: 100, endMs: 200 });
+    for (const bad of [{ from: '200', to: '100' }, { from: '', to: '200' }, { from: 'now-1h', to: 'now' }, { from: '1.5', to: '2' }]) expect(ownWindow(bad)).toBeNull();
+    const d = readDelta(new URLSearchParams(`${DEEP_LINK}&window=previous&candidateFrom=100&candidateTo=200`));
+    expect(cohortRanges(range, d)).toEqual({ baseline: { startMs: 400_000, endMs: 1_000_000 }, candidate: { startMs: 100, endMs: 200 } });
+    const req = toCompareRequest(compareParams(d, range)!);
+    expect(req.candidate?.spans?.timeRange).toMatchObject({ startUnixNano: 100_000_000n, endUnixNano: 200_000_000n });
+  });
+  it('select by another resource attribute when one is named, service.version otherwise', () => {
+    const d = readDelta(
+      new URLSearchParams('baseline=checkout&baselineVersion=v1&baselineAttribute=service.version&candidate=checkout&candidateAttribute=k8s.pod.annotation.checksum/config&candidateVersion=abc'),
+    );
+    const req = toCompareRequest(compareParams(d, range)!);
+    expect(req.candidate?.spans?.attributes).toEqual([
+      expect.objectContaining({ key: 'k8s.pod.annotation.checksum/config', value: 'abc', scope: AttributeScope.RESOURCE, operator: MatchOperator.EQUALS }),
+    ]);
+    expect(req.baseline?.spans?.attributes).toEqual([expect.objectContaining({ key: 'service.version', value: 'v1' })]);
   });
   it('without a version select the whole service', () => {
     const p = compareParams(readDelta(new URLSearchParams('baseline=checkout&candidate=checkout&window=previous')), range)!;

@@ -1,5 +1,6 @@
 // What the Canary analysis page computes: its state in the URL (two
-// cohorts, the options, the selected operation), the Compare request built
+// cohorts, each with its own time range when a change's comparison set
+// one, the options, the selected operation), the Compare request built
 // from it, the operations' order, changes and rates in words, a field named
 // by a refusal, and the histograms as chart columns.
 import { create } from '@bufbuild/protobuf';
@@ -25,10 +26,24 @@ import { formatCount, formatLocale, formatPercent, formatSignedPercent } from '.
 /** One side of the comparison as the form and the URL hold it. */
 export interface CohortInput {
   service: string;
-  /** `service.version`; empty: every version. */
+  /** The value of `attribute` (`service.version` unless it names another); empty: every span of the service. */
   version: string;
+  /** A resource attribute other than `service.version` that `version` is a value of (a change's pod template hash, config checksum); empty: `service.version`. */
+  attribute: string;
   /** How the reasons name it; empty: "baseline" or "candidate". */
   label: string;
+  /** The cohort's own time range, epoch ms (a change's comparison); both empty: the page's (or the window before it). */
+  from: string;
+  to: string;
+}
+
+/** The resource attribute a cohort's version is, unless it names another. */
+export const VERSION_KEY = 'service.version';
+
+/** The resource attribute other than service.version that a cohort's version is a value of; '' for service.version. */
+export function otherAttribute(c: Pick<CohortInput, 'attribute'>): string {
+  const key = c.attribute.trim();
+  return key === VERSION_KEY ? '' : key;
 }
 
 /** The page's state (besides the time range and the selected row): options as typed, '' for the service's default. */
@@ -48,8 +63,12 @@ export interface DeltaInput {
 export const SIDES = ['baseline', 'candidate'] as const;
 export type Side = (typeof SIDES)[number];
 
-/** The URL's keys of each cohort: `baseline=checkout&baselineVersion=v1&baselineLabel=v1`. */
-const COHORT_KEYS = { service: '', version: 'Version', label: 'Label' } as const;
+/**
+ * The URL's keys of each cohort: `baseline=checkout&baselineVersion=v1&baselineLabel=v1`;
+ * a change's comparison adds `baselineAttribute=k8s.pod.label.pod-template-hash`
+ * (what `baselineVersion` is a value of) and `baselineFrom`/`baselineTo` (epoch ms).
+ */
+const COHORT_KEYS = { service: '', version: 'Version', attribute: 'Attribute', label: 'Label', from: 'From', to: 'To' } as const;
 const cohortKey = (side: Side, field: keyof CohortInput) => side + COHORT_KEYS[field];
 
 /** `window=previous`: the baseline before the page's time range. */
@@ -62,7 +81,10 @@ export function readDelta(params: URLSearchParams): DeltaInput {
   const cohort = (side: Side): CohortInput => ({
     service: params.get(cohortKey(side, 'service')) ?? '',
     version: params.get(cohortKey(side, 'version')) ?? '',
+    attribute: params.get(cohortKey(side, 'attribute')) ?? '',
     label: params.get(cohortKey(side, 'label')) ?? '',
+    from: params.get(cohortKey(side, 'from')) ?? '',
+    to: params.get(cohortKey(side, 'to')) ?? '',
   });
   return {
     baseline: cohort('baseline'),
@@ -75,13 +97,18 @@ export function readDelta(params: URLSearchParams): DeltaInput {
   };
 }
 
-/** The URL patch that applies `d` (blank values removed, trimmed) and clears the selected row. */
+/**
+ * The URL patch that applies `d` (blank values removed, trimmed; the
+ * attribute only with a value, and not when it is `service.version`) and
+ * clears the selected row.
+ */
 export function deltaPatch(d: DeltaInput): Patch {
   const patch: Patch = {};
   for (const side of SIDES) {
     for (const field of Object.keys(COHORT_KEYS) as (keyof CohortInput)[]) {
       patch[cohortKey(side, field)] = d[side][field].trim() || null;
     }
+    if (!d[side].version.trim() || !otherAttribute(d[side])) patch[cohortKey(side, 'attribute')] = null;
   }
   return {
     ...patch,
@@ -172,30 +199,52 @@ export function cohortWindows(range: Window, previous: boolean): Record<Side, Wi
   };
 }
 
+/** A cohort's own time range (whole epoch ms, start before end), or null: it has none, or not a valid one. */
+export function ownWindow(c: Pick<CohortInput, 'from' | 'to'>): Window | null {
+  const ms = (text: string) => (/^\d{1,16}$/.test(text.trim()) ? Number(text.trim()) : NaN);
+  const startMs = ms(c.from);
+  const endMs = ms(c.to);
+  return startMs < endMs ? { startMs, endMs } : null;
+}
+
+/** Each cohort's time range: its own when it has one (a change's comparison), else as cohortWindows says. */
+export function cohortRanges(range: Window, d: Pick<DeltaInput, 'previous' | Side>): Record<Side, Window> {
+  const windows = cohortWindows(range, d.previous);
+  for (const side of SIDES) windows[side] = ownWindow(d[side]) ?? windows[side];
+  return windows;
+}
+
 /** The request's plain values, or null while the URL lacks a cohort or has an option out of range. */
 export function compareParams(d: DeltaInput, range: Window): CompareParams | null {
   if (!isComplete(d)) return null;
   const options = parseOptions(d);
   if (options.invalid.length) return null;
-  const windows = cohortWindows(range, d.previous);
-  const cohort = (side: Side): CohortParams => ({
-    service: d[side].service.trim(),
-    version: d[side].version.trim(),
-    label: d[side].label.trim(),
-    ...windows[side],
-  });
+  const windows = cohortRanges(range, d);
+  const cohort = (side: Side): CohortParams => {
+    const version = d[side].version.trim();
+    return {
+      service: d[side].service.trim(),
+      version,
+      attribute: version ? otherAttribute(d[side]) : '',
+      label: d[side].label.trim(),
+      // The range asked is in startMs/endMs.
+      from: '',
+      to: '',
+      ...windows[side],
+    };
+  };
   const { invalid: _, ...rest } = options;
   return { baseline: cohort('baseline'), candidate: cohort('candidate'), ...rest };
 }
 
-/** The CompareRequest: each cohort's service and time range, its version as a resource attribute. */
+/** The CompareRequest: each cohort's service and time range, its version (or other attribute's value) as a resource attribute. */
 export function toCompareRequest(p: CompareParams): CompareRequest {
   const cohort = (c: CohortParams) => ({
     spans: toSpanFilter({
       startMs: c.startMs,
       endMs: c.endMs,
       service: c.service,
-      attrs: c.version ? [`resource:service.version=${c.version}`] : [],
+      attrs: c.version ? [`resource:${c.attribute || VERSION_KEY}=${c.version}`] : [],
     }),
     label: c.label,
   });
