@@ -72,7 +72,7 @@ async fn migrate_is_versioned_idempotent_and_follows_ttl_config() -> anyhow::Res
         .iter()
         .map(|m| m.version)
         .collect();
-    assert_eq!(all, (1..=12).collect::<Vec<u32>>());
+    assert_eq!(all, (1..=13).collect::<Vec<u32>>());
     assert!(a == all || b == all, "{a:?} {b:?}");
     // And again: nothing left to do.
     assert_eq!(

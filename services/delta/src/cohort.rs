@@ -15,6 +15,7 @@ use airis_proto::airis::analytics::v1::{AttributeScope, SpanFilter};
 use airis_proto::airis::delta::v1::{Cohort, Signal};
 use airis_runtime::tenant::Tenant;
 use airis_store::{
+    derived::{LOG_BODY_SHAPE, SPAN_COMPARED_ATTRIBUTES},
     rollup::rules::IS_ERROR,
     sql::{Bind, Sql, Window},
     tables::{LOGS, TRACES},
@@ -39,43 +40,6 @@ pub struct Bounds {
     /// Log shapes read, the most frequent first; the rest are counted.
     pub max_log_shapes: u64,
 }
-
-/// The attributes whose values are compared (SIGNAL_ATTRIBUTES): the key
-/// the answer names, and the span attributes read as it, the first present
-/// (the current semantic-convention name, then the older ones, so that a
-/// release that upgraded its instrumentation shows no change of key).
-/// Few keys, each with few values per operation, where a release shows:
-/// - status codes, the outcome in more detail than error or not;
-/// - the route, for operations whose span name does not carry it;
-/// - the peer, by address or service name: where the calls go;
-/// - `error.type`, the class of error an operation ended with.
-///
-/// Left out: keys the span name already fixes per operation (the method,
-/// `db.system`, a messaging destination), and unbounded ones (paths, ids).
-pub const ATTRIBUTES: [(&str, &[&str]); 6] = [
-    (
-        "http.response.status_code",
-        &["http.response.status_code", "http.status_code"],
-    ),
-    ("rpc.grpc.status_code", &["rpc.grpc.status_code"]),
-    ("http.route", &["http.route"]),
-    (
-        "server.address",
-        &["server.address", "net.peer.name", "net.host.name"],
-    ),
-    ("service.peer.name", &["service.peer.name", "peer.service"]),
-    ("error.type", &["error.type"]),
-];
-
-/// Compared too: the type of the exception a span recorded, from its
-/// events named `exception` (OpenTelemetry's exception events), the last
-/// one when there are several, so that each span counts once.
-pub const EXCEPTION_TYPE: &str = "exception.type";
-
-/// The regular expression ClickHouse masks variable words with: a word
-/// holding a digit becomes `<*>`, as the template miner's
-/// [`crate::templates::is_variable`] says.
-const VARIABLE_WORD: &str = "[^[:space:]]*[0-9][^[:space:]]*";
 
 /// Checks `cohort` (named `field` in errors) and reads its spans, their
 /// attribute values when the options judge them, and its log records when
@@ -191,40 +155,10 @@ pub async fn read(
     Ok(data)
 }
 
-/// The SQL of an array of (key, value, present) tuples, one for each
-/// attribute of [`ATTRIBUTES`] and for [`EXCEPTION_TYPE`], of one span of
-/// `otel_traces` (its `exceptions` the attribute maps of its exception
-/// events).
-fn attribute_tuples() -> String {
-    let literal = |s: &str| format!("'{s}'");
-    let mut tuples: Vec<String> = ATTRIBUTES
-        .iter()
-        .map(|(key, names)| {
-            let contains = |name: &str| format!("mapContains(SpanAttributes, {})", literal(name));
-            let value = names
-                .iter()
-                .map(|n| format!("{}, SpanAttributes[{}]", contains(n), literal(n)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let present = names
-                .iter()
-                .map(|n| contains(n))
-                .collect::<Vec<_>>()
-                .join(" OR ");
-            format!("({}, multiIf({value}, ''), {present})", literal(key))
-        })
-        .collect();
-    tuples.push(format!(
-        "({}, exceptions[-1][{}], notEmpty(exceptions))",
-        literal(EXCEPTION_TYPE),
-        literal(EXCEPTION_TYPE)
-    ));
-    format!("[{}]", tuples.join(", "))
-}
-
 /// The cohort's spans counted by (service, operation, attribute, value)
-/// for the attributes compared, in ClickHouse: each span's attributes
-/// present, as (key, value) pairs, array-joined and counted.
+/// for the attributes compared, in ClickHouse: each span's
+/// [`SPAN_COMPARED_ATTRIBUTES`], computed when it was stored, array-joined
+/// and counted.
 async fn read_attributes(
     store: &Store,
     field: &str,
@@ -233,20 +167,16 @@ async fn read_attributes(
     max_groups: u64,
 ) -> Result<Vec<AttributeRow>, Error> {
     let mut sql = Sql::new(&format!(
-        "SELECT service, operation, attribute.1 AS name, attribute.2 AS value, \
-         count() AS spans FROM (SELECT ServiceName AS service, SpanName AS operation, \
-         arrayFilter(a -> mapContains(a, '{EXCEPTION_TYPE}'), \
-         arrayFilter((a, n) -> n = 'exception', `Events.Attributes`, `Events.Name`)) AS exceptions, \
-         arrayFilter(t -> t.3, {}) AS attributes FROM {TRACES} WHERE ",
-        attribute_tuples()
+        "SELECT ServiceName AS service, SpanName AS operation, attribute.1 AS name, \
+         attribute.2 AS value, count() AS spans FROM {TRACES} \
+         ARRAY JOIN {SPAN_COMPARED_ATTRIBUTES} AS attribute WHERE "
     ));
     sql.extend(conditions);
     if !options.operations.is_empty() {
         sql.push_bind(" AND SpanName IN ?", Bind::Strs(options.operations.clone()));
     }
     sql.push(&format!(
-        ") ARRAY JOIN attributes AS attribute \
-         GROUP BY service, operation, name, value LIMIT {}",
+        " GROUP BY service, operation, name, value LIMIT {}",
         max_groups + 1
     ));
     let rows: Vec<AttributeRow> = store.query(&sql).fetch_all().await.map_err(Error::from)?;
@@ -271,8 +201,9 @@ struct AttributeRow {
 
 /// The cohort's log records: those of its time range, its service and its
 /// resource-scoped attribute filters (log records have no span attributes,
-/// operation or kind), grouped by shape (variable words masked) and service,
-/// the most frequent shapes first.
+/// operation or kind), grouped by shape ([`LOG_BODY_SHAPE`], variable words
+/// masked when the record was stored) and service, the most frequent shapes
+/// first.
 async fn read_logs(
     store: &Store,
     tenant: &Tenant,
@@ -303,7 +234,7 @@ async fn read_logs(
     total.extend(&conditions);
     let log_total = store.query(&total).fetch_one().await.map_err(Error::from)?;
     let mut shapes = Sql::new(&format!(
-        "SELECT replaceRegexpAll(Body, '{VARIABLE_WORD}', '<*>') AS shape, \
+        "SELECT {LOG_BODY_SHAPE} AS shape, \
          any(Body) AS example, max(SeverityNumber) AS severity, ServiceName AS service, \
          count() AS records FROM {LOGS} WHERE "
     ));
@@ -366,25 +297,4 @@ struct Row {
     bin: i32,
     spans: u64,
     errors: u64,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attribute_tuples_read_every_name() {
-        let sql = attribute_tuples();
-        // Binds are `?`: none may hide in the text.
-        assert!(!sql.contains('?'), "{sql}");
-        for (key, names) in ATTRIBUTES {
-            assert!(sql.contains(&format!("('{key}', multiIf(")), "{sql}");
-            for name in names {
-                assert!(sql.contains(&format!("SpanAttributes['{name}']")), "{sql}");
-            }
-        }
-        assert!(sql.ends_with(
-            "('exception.type', exceptions[-1]['exception.type'], notEmpty(exceptions))]"
-        ));
-    }
 }

@@ -49,7 +49,7 @@ pub struct CohortData {
     /// Every log record of the cohort, including shapes beyond those read.
     pub log_total: u64,
     /// Spans by (service, operation, attribute key) and value of that
-    /// attribute ([`crate::cohort::ATTRIBUTES`]).
+    /// attribute ([`airis_store::derived::COMPARED`]).
     pub attributes: BTreeMap<(String, String, String), BTreeMap<String, u64>>,
 }
 

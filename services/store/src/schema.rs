@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 
-use crate::tables;
+use crate::{derived, tables};
 
 /// Where the schema lives and how long data is kept.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -780,6 +780,35 @@ fn anomalies_metric(r: &Renderer<'_>) -> Vec<String> {
     statements
 }
 
+/// The delta service's derived columns ([`crate::derived`]): computed by
+/// ClickHouse as rows are inserted. Parts written before compute them when
+/// read, with the same values, until merged or until an operator runs
+/// `ALTER TABLE ... MATERIALIZE COLUMN` (docs/schema.md): a rewrite of every
+/// part is not something a migration should start on its own.
+fn derived_columns(r: &Renderer<'_>) -> Vec<String> {
+    let columns = [
+        (tables::TRACES, derived::span_compared_attributes()),
+        (tables::LOGS, derived::log_body_shape()),
+    ];
+    let mut statements = Vec::new();
+    for (table, column) in &columns {
+        statements.push(format!(
+            "ALTER TABLE {}{} ADD COLUMN IF NOT EXISTS {column}",
+            r.qualified(&r.storage_name(table)),
+            r.on_cluster
+        ));
+        // The Distributed table names the column too, so that it can be read.
+        if r.config.cluster.is_some() {
+            statements.push(format!(
+                "ALTER TABLE {}{} ADD COLUMN IF NOT EXISTS {column}",
+                r.qualified(table),
+                r.on_cluster
+            ));
+        }
+    }
+    statements
+}
+
 /// The schema's history, in order. Append; never edit a released entry.
 const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -853,6 +882,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "aiops_anomalies_metric",
         tables: &[],
         then: anomalies_metric,
+    },
+    Migration {
+        version: 13,
+        name: "delta_derived_columns",
+        tables: &[],
+        then: derived_columns,
     },
 ];
 
@@ -1253,6 +1288,45 @@ mod tests {
             statements[1].starts_with("ALTER TABLE `airis`.`aiops_anomalies` ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS Metric")
                 && !statements[1].contains("ORDER BY"),
             "{statements:#?}"
+        );
+    }
+
+    #[test]
+    fn derived_columns_are_added_where_the_data_is_and_named_where_it_is_read() {
+        let single = render_migrations("airis", &SchemaConfig::default());
+        let statements = &single[12].statements;
+        assert_eq!(single[12].name, "delta_derived_columns");
+        assert_eq!(statements.len(), 2, "{statements:#?}");
+        assert!(statements[0].starts_with(
+            "ALTER TABLE `airis`.`otel_traces` ADD COLUMN IF NOT EXISTS ComparedAttributes \
+             Array(Tuple(String, String)) MATERIALIZED "
+        ));
+        assert_eq!(
+            statements[1],
+            "ALTER TABLE `airis`.`otel_logs` ADD COLUMN IF NOT EXISTS BodyShape String \
+             MATERIALIZED replaceRegexpAll(Body, '[^[:space:]]*[0-9][^[:space:]]*', '<*>') \
+             CODEC(ZSTD(1))"
+        );
+        let cluster = render_migrations(
+            "airis",
+            &SchemaConfig {
+                cluster: Some("prod".to_owned()),
+                ..SchemaConfig::default()
+            },
+        );
+        let tables: Vec<&str> = cluster[12]
+            .statements
+            .iter()
+            .map(|s| s.split(" ADD COLUMN").next().unwrap())
+            .collect();
+        assert_eq!(
+            tables,
+            [
+                "ALTER TABLE `airis`.`otel_traces_local` ON CLUSTER `prod`",
+                "ALTER TABLE `airis`.`otel_traces` ON CLUSTER `prod`",
+                "ALTER TABLE `airis`.`otel_logs_local` ON CLUSTER `prod`",
+                "ALTER TABLE `airis`.`otel_logs` ON CLUSTER `prod`",
+            ]
         );
     }
 
