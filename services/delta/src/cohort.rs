@@ -15,7 +15,7 @@ use airis_proto::airis::analytics::v1::{AttributeScope, SpanFilter};
 use airis_proto::airis::delta::v1::{Cohort, Signal};
 use airis_runtime::tenant::Tenant;
 use airis_store::{
-    derived::{LOG_BODY_SHAPE, SPAN_COMPARED_ATTRIBUTES},
+    derived::{LOG_BODY_SHAPE, SPAN_COMPARED_ATTRIBUTES, compared_pairs},
     rollup::rules::IS_ERROR,
     sql::{Bind, Sql, Window},
     tables::{LOGS, TRACES},
@@ -127,13 +127,9 @@ pub async fn read(
         ..Default::default()
     };
     for row in attributes {
-        data.add_attribute(
-            &row.service,
-            &row.operation,
-            &row.name,
-            &row.value,
-            row.spans,
-        );
+        for (name, value) in compared_pairs(&row.combination) {
+            data.add_attribute(&row.service, &row.operation, name, value, row.spans);
+        }
     }
     // Rows of one (service, operation, entry) are gathered, then added
     // once, so each Bins is built in one sort.
@@ -155,10 +151,10 @@ pub async fn read(
     Ok(data)
 }
 
-/// The cohort's spans counted by (service, operation, attribute, value)
-/// for the attributes compared, in ClickHouse: each span's
-/// [`SPAN_COMPARED_ATTRIBUTES`], computed when it was stored, array-joined
-/// and counted.
+/// The cohort's spans counted by (service, operation, combination of the
+/// compared attributes' values), in ClickHouse: each span's
+/// [`SPAN_COMPARED_ATTRIBUTES`], computed when it was stored; the
+/// combinations are split into (attribute, value) counts here.
 async fn read_attributes(
     store: &Store,
     field: &str,
@@ -167,23 +163,22 @@ async fn read_attributes(
     max_groups: u64,
 ) -> Result<Vec<AttributeRow>, Error> {
     let mut sql = Sql::new(&format!(
-        "SELECT ServiceName AS service, SpanName AS operation, attribute.1 AS name, \
-         attribute.2 AS value, count() AS spans FROM {TRACES} \
-         ARRAY JOIN {SPAN_COMPARED_ATTRIBUTES} AS attribute WHERE "
+        "SELECT ServiceName AS service, SpanName AS operation, \
+         {SPAN_COMPARED_ATTRIBUTES} AS combination, count() AS spans FROM {TRACES} WHERE "
     ));
     sql.extend(conditions);
     if !options.operations.is_empty() {
         sql.push_bind(" AND SpanName IN ?", Bind::Strs(options.operations.clone()));
     }
     sql.push(&format!(
-        " GROUP BY service, operation, name, value LIMIT {}",
+        " GROUP BY service, operation, combination LIMIT {}",
         max_groups + 1
     ));
     let rows: Vec<AttributeRow> = store.query(&sql).fetch_all().await.map_err(Error::from)?;
     if rows.len() as u64 > max_groups {
         return Err(Error::LimitExceeded(format!(
-            "{field}: more than delta.max_groups ({max_groups}) groups of \
-             (service, operation, attribute, value); narrow the cohort, name \
+            "{field}: more than delta.max_groups ({max_groups}) combinations of \
+             (service, operation, attribute values); narrow the cohort, name \
              options.operations or leave SIGNAL_ATTRIBUTES out of options.signals"
         )));
     }
@@ -194,8 +189,8 @@ async fn read_attributes(
 struct AttributeRow {
     service: String,
     operation: String,
-    name: String,
-    value: String,
+    /// The span's compared attributes, `key=value` lines.
+    combination: String,
     spans: u64,
 }
 

@@ -9,9 +9,12 @@
 //! expression (parts written before keep the values of the old one until
 //! `MATERIALIZE COLUMN` rewrites them).
 
-/// `otel_traces`: the values of the compared attributes a span has, as
-/// (key, value) pairs, at most one per key of [`COMPARED`] and one for
-/// [`EXCEPTION_TYPE`].
+/// `otel_traces`: the values of the compared attributes a span has, one
+/// `key=value` line per key of [`COMPARED`] and for [`EXCEPTION_TYPE`]
+/// that it has (a newline in a value becomes a space), as one
+/// `LowCardinality` string: an operation's spans show few combinations, and
+/// grouping by one dictionary-encoded column is four times cheaper than
+/// array-joining the pairs (docs/benchmarks.md, "Change analysis").
 pub const SPAN_COMPARED_ATTRIBUTES: &str = "ComparedAttributes";
 
 /// `otel_logs`: the body with every variable word masked as `<*>`, the
@@ -86,10 +89,18 @@ pub fn span_compared_attributes() -> String {
         literal(EXCEPTION_TYPE)
     ));
     format!(
-        "{SPAN_COMPARED_ATTRIBUTES} Array(Tuple(String, String)) MATERIALIZED \
-         arrayMap(t -> (t.1, t.2), arrayFilter(t -> t.3, [{}])) CODEC(ZSTD(1))",
+        "{SPAN_COMPARED_ATTRIBUTES} LowCardinality(String) MATERIALIZED \
+         arrayStringConcat(arrayMap(t -> concat(t.1, '=', replaceAll(t.2, '\\n', ' ')), \
+         arrayFilter(t -> t.3, [{}])), '\\n') CODEC(ZSTD(1))",
         tuples.join(", ")
     )
+}
+
+/// The (key, value) pairs of one [`SPAN_COMPARED_ATTRIBUTES`] value.
+pub fn compared_pairs(combination: &str) -> impl Iterator<Item = (&str, &str)> {
+    combination
+        .split('\n')
+        .filter_map(|line| line.split_once('='))
 }
 
 /// The type and expression of [`LOG_BODY_SHAPE`].
@@ -119,6 +130,14 @@ mod tests {
             sql.contains("['exception.type'], notEmpty(arrayFilter("),
             "{sql}"
         );
-        assert!(sql.starts_with("ComparedAttributes Array(Tuple(String, String)) MATERIALIZED "));
+        assert!(sql.starts_with("ComparedAttributes LowCardinality(String) MATERIALIZED "));
+        assert!(sql.contains("replaceAll(t.2, '\\n', ' ')"), "{sql}");
+    }
+
+    #[test]
+    fn pairs_split_at_the_first_equals_sign() {
+        let pairs: Vec<_> = compared_pairs("http.route=/a=b\nerror.type=timeout\n").collect();
+        assert_eq!(pairs, [("http.route", "/a=b"), ("error.type", "timeout")]);
+        assert_eq!(compared_pairs("").count(), 0);
     }
 }

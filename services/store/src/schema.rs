@@ -1299,7 +1299,7 @@ mod tests {
         assert_eq!(statements.len(), 2, "{statements:#?}");
         assert!(statements[0].starts_with(
             "ALTER TABLE `airis`.`otel_traces` ADD COLUMN IF NOT EXISTS ComparedAttributes \
-             Array(Tuple(String, String)) MATERIALIZED "
+             LowCardinality(String) MATERIALIZED "
         ));
         assert_eq!(
             statements[1],
