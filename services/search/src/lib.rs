@@ -1,0 +1,120 @@
+//! Natural-language search: questions in Korean or English turned into
+//! structured queries (`airis.search.v1.Interpretation`) over a tenant's
+//! vocabulary, deterministically (docs/search.md).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`lexer`] | the words of a question, with their UTF-16 places |
+//! | [`words`] | the words the grammar knows, in both languages |
+//! | [`vocabulary`] | the tenant's names, and how a word finds one |
+//! | [`clock`] | days and clock times in the asker's time zone |
+//! | [`parse`] | the grammar |
+//! | [`render`] | an interpretation in words |
+//! | [`canonical`] | an interpretation on one line, for tests and docs |
+
+use airis_proto::airis::search::v1::{InterpretRequest, InterpretResponse};
+
+pub mod canonical;
+pub mod clock;
+pub mod lexer;
+pub mod parse;
+pub mod render;
+pub mod vocabulary;
+pub mod words;
+
+pub use clock::Clock;
+pub use parse::{Parsed, parse};
+pub use vocabulary::{Names, Vocabulary};
+
+/// Longest question, in bytes.
+pub const MAX_QUESTION_BYTES: usize = 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum Error {
+    /// A malformed field; the message names it.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+/// Checks `request` and reads its question; `server_now` stands for an
+/// unset `now_unix_nano`.
+pub fn interpret(
+    request: &InterpretRequest,
+    vocabulary: &Names,
+    server_now: u64,
+) -> Result<(InterpretResponse, Clock), Error> {
+    let question = request.question.trim();
+    if question.is_empty() {
+        return Err(Error::InvalidArgument("question: required".into()));
+    }
+    if request.question.len() > MAX_QUESTION_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "question: {} bytes, at most {MAX_QUESTION_BYTES}",
+            request.question.len()
+        )));
+    }
+    let korean_locale = match request.locale.split(['-', '_']).next().unwrap_or("") {
+        "" => None,
+        "ko" => Some(true),
+        "en" => Some(false),
+        _ => {
+            return Err(Error::InvalidArgument(format!(
+                "locale: {:?}, expected \"ko\" or \"en\"",
+                request.locale
+            )));
+        }
+    };
+    let now = if request.now_unix_nano == 0 {
+        server_now
+    } else {
+        request.now_unix_nano
+    };
+    let clock = Clock::new(&request.time_zone, now)?;
+    let parsed = parse(question, vocabulary, &clock);
+    let korean = korean_locale.unwrap_or(parsed.korean);
+    let rendering = render::render(&parsed.interpretation, &clock, korean);
+    let response = InterpretResponse {
+        interpretation: Some(parsed.interpretation),
+        rendering,
+        locale: if korean { "ko" } else { "en" }.to_owned(),
+        sources: parsed.sources,
+        unplaced: parsed.unplaced,
+        confidence: parsed.confidence,
+    };
+    Ok((response, clock))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_796_261_400_000_000_000;
+
+    fn request(question: &str) -> InterpretRequest {
+        InterpretRequest {
+            question: question.to_owned(),
+            locale: String::new(),
+            time_zone: "Asia/Seoul".into(),
+            now_unix_nano: NOW,
+        }
+    }
+
+    #[test]
+    fn bad_requests_are_named() {
+        let v = Vocabulary::default().index();
+        let err = |r: InterpretRequest| interpret(&r, &v, NOW).unwrap_err();
+        assert_eq!(
+            err(request("  ")),
+            Error::InvalidArgument("question: required".into())
+        );
+        assert!(
+            matches!(err(request(&"가".repeat(400))), Error::InvalidArgument(m) if m.starts_with("question: 1200 bytes"))
+        );
+        let mut r = request("errors");
+        r.locale = "fr".into();
+        assert!(matches!(err(r), Error::InvalidArgument(m) if m.starts_with("locale:")));
+        let mut r = request("errors");
+        r.time_zone = "Seoul".into();
+        assert!(matches!(err(r), Error::InvalidArgument(m) if m.starts_with("time_zone:")));
+    }
+}
