@@ -234,7 +234,12 @@ run() {
   : >"$logs/$name.log"
   (
     child=""
-    trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null; wait; exit 0' TERM INT
+    # The child is waited for until it is gone: a second signal (ctrl-c
+    # reaches the group, then cleanup's TERM) interrupts a plain wait, and
+    # the supervisor must not end before what it supervises.
+    trap '[ -z "$child" ] || kill -TERM "$child" 2>/dev/null
+          while [ -n "$child" ] && kill -0 "$child" 2>/dev/null; do wait "$child" 2>/dev/null || true; done
+          wait; exit 0' TERM INT
     delay=1
     restarts=0
     while :; do
