@@ -368,7 +368,8 @@ pub fn compare(
     };
     let mut failures: Vec<(f64, bool, pb::Reason)> = Vec::new();
     let mut infos = Vec::new();
-    let (mut checks, mut passed) = (0u32, 0u32);
+    // The judged checks' weights, and those that passed.
+    let (mut checks, mut passed) = (0.0f64, 0.0f64);
     for row in &mut rows {
         if row.verdict != Verdict::Pass as i32 {
             continue;
@@ -376,7 +377,8 @@ pub fn compare(
         let name = row_name(&row.service_name, &row.operation);
         let mut failed = false;
         if let Some(latency) = &row.latency {
-            checks += 1;
+            let counts = options.weight(Signal::Latency, &row.service_name, &row.operation);
+            checks += counts;
             match judge_latency(latency, options) {
                 Judged::Fail(weight) => {
                     failed = true;
@@ -397,11 +399,12 @@ pub fn compare(
                     row,
                     latency_text(&name, latency),
                 )),
-                Judged::Same => passed += 1,
+                Judged::Same => passed += counts,
             }
         }
         if let Some(errors) = &row.errors {
-            checks += 1;
+            let counts = options.weight(Signal::Errors, &row.service_name, &row.operation);
+            checks += counts;
             match judge_errors(errors, options) {
                 Judged::Fail(weight) => {
                     failed = true;
@@ -422,7 +425,7 @@ pub fn compare(
                     row,
                     error_text(&name, errors),
                 )),
-                Judged::Same => passed += 1,
+                Judged::Same => passed += counts,
             }
         }
         if let Some(throughput) = &row.throughput
@@ -603,10 +606,10 @@ pub fn compare(
     }
     pb::CompareResponse {
         verdict: verdict as i32,
-        score: if checks == 0 {
-            0.0
+        score: if checks > 0.0 {
+            100.0 * passed / checks
         } else {
-            100.0 * f64::from(passed) / f64::from(checks)
+            0.0
         },
         reasons,
         baseline: Some(summary(baseline)),

@@ -1,6 +1,6 @@
 //! A comparison's options, checked and with their defaults filled in.
 
-use airis_proto::airis::delta::v1::{CompareOptions, Signal};
+use airis_proto::airis::delta::v1::{CompareOptions, Signal, Weight};
 
 use crate::Error;
 
@@ -23,7 +23,13 @@ pub struct Options {
     pub latency_increase: f64,
     pub error_rate_increase: f64,
     pub min_samples: u64,
+    pub weights: Vec<Weight>,
 }
+
+/// Most weights one comparison may give.
+pub const MAX_WEIGHTS: usize = 100;
+/// Heaviest weight.
+pub const MAX_WEIGHT: f64 = 100.0;
 
 impl Default for Options {
     fn default() -> Self {
@@ -34,6 +40,7 @@ impl Default for Options {
             latency_increase: 0.1,
             error_rate_increase: 0.005,
             min_samples: 50,
+            weights: Vec::new(),
         }
     }
 }
@@ -102,6 +109,33 @@ impl Options {
             }
             n => u64::from(n),
         };
+        if o.weights.len() > MAX_WEIGHTS {
+            return invalid(
+                "weights",
+                &format!("{} given, at most {MAX_WEIGHTS}", o.weights.len()),
+            );
+        }
+        for (i, w) in o.weights.iter().enumerate() {
+            let signal = Signal::try_from(w.signal).unwrap_or(Signal::Unspecified);
+            if !matches!(signal, Signal::Latency | Signal::Errors) {
+                return invalid(
+                    &format!("weights[{i}].signal"),
+                    "SIGNAL_LATENCY or SIGNAL_ERRORS: the score counts no other",
+                );
+            }
+            if !w.operation.is_empty() && w.service_name.is_empty() {
+                return invalid(
+                    &format!("weights[{i}].service_name"),
+                    "required with an operation",
+                );
+            }
+            if !(w.weight.is_finite() && (0.0..=MAX_WEIGHT).contains(&w.weight)) {
+                return invalid(
+                    &format!("weights[{i}].weight"),
+                    &format!("{} is not in [0, {MAX_WEIGHT}]", w.weight),
+                );
+            }
+        }
         Ok(Self {
             signals,
             operations,
@@ -119,7 +153,31 @@ impl Options {
                 defaults.error_rate_increase,
             )?,
             min_samples,
+            weights: o.weights.clone(),
         })
+    }
+
+    /// The weight of `signal`'s check of `operation` of `service` (empty:
+    /// the service as a whole): the most specific weight naming it, else 1.
+    pub fn weight(&self, signal: Signal, service: &str, operation: &str) -> f64 {
+        self.weights
+            .iter()
+            .filter(|w| w.signal == signal as i32)
+            .filter_map(|w| {
+                let rank = match (w.service_name.as_str(), w.operation.as_str()) {
+                    ("", _) => 0,
+                    (s, "") if s == service => 1,
+                    (s, o) if s == service && o == operation && !operation.is_empty() => 2,
+                    _ => return None,
+                };
+                Some((rank, w.weight))
+            })
+            // The last of the most specific, as a later line overrides.
+            .fold(None, |best: Option<(u8, f64)>, (rank, weight)| match best {
+                Some((r, _)) if r > rank => best,
+                _ => Some((rank, weight)),
+            })
+            .map_or(1.0, |(_, w)| w)
     }
 
     pub fn has(&self, signal: Signal) -> bool {
@@ -135,6 +193,7 @@ impl Options {
             latency_increase: self.latency_increase,
             error_rate_increase: self.error_rate_increase,
             min_samples: u32::try_from(self.min_samples).unwrap_or(u32::MAX),
+            weights: self.weights.clone(),
         }
     }
 }
@@ -180,6 +239,42 @@ mod tests {
 
     #[test]
     fn bad_options_name_the_field() {
+        let weight = |signal: Signal, service: &str, operation: &str, weight: f64| Weight {
+            signal: signal as i32,
+            service_name: service.into(),
+            operation: operation.into(),
+            weight,
+        };
+        let weights = |w: Weight| CompareOptions {
+            weights: vec![weight(Signal::Errors, "", "", 1.0), w],
+            ..Default::default()
+        };
+        let many = CompareOptions {
+            weights: vec![weight(Signal::Errors, "", "", 1.0); MAX_WEIGHTS + 1],
+            ..Default::default()
+        };
+        for (o, expected) in [
+            (
+                weights(weight(Signal::Logs, "", "", 1.0)),
+                "options.weights[1].signal: SIGNAL_LATENCY or SIGNAL_ERRORS",
+            ),
+            (
+                weights(weight(Signal::Latency, "", "GET /", 1.0)),
+                "options.weights[1].service_name: required with an operation",
+            ),
+            (
+                weights(weight(Signal::Latency, "a", "", 101.0)),
+                "options.weights[1].weight: 101 is not in [0, 100]",
+            ),
+            (
+                weights(weight(Signal::Latency, "a", "", f64::NAN)),
+                "options.weights[1].weight: NaN",
+            ),
+            (many, "options.weights: 101 given, at most 100"),
+        ] {
+            let message = refused(o);
+            assert!(message.starts_with(expected), "{message}");
+        }
         let cases: [(CompareOptions, &str); 8] = [
             (
                 CompareOptions {

@@ -253,6 +253,9 @@ impl Ask {
             latency_increase: number("latency_increase")?,
             error_rate_increase: number("error_rate_increase")?,
             min_samples,
+            // A query string has no room for them; the score of a rollout
+            // counts every check once.
+            weights: Vec::new(),
         };
         let cohort = |value: &str, side: &str| Cohort {
             spans: Some(airis_proto::airis::analytics::v1::SpanFilter {
@@ -557,6 +560,7 @@ mod tests {
                 latency_increase: 0.2,
                 error_rate_increase: 0.01,
                 min_samples: 100,
+                weights: Vec::new(),
             }
         );
         let spans = ask.request.baseline.unwrap().spans.unwrap();

@@ -826,3 +826,78 @@ fn attribute_tests_never_lower_another_q_value() {
         stats::benjamini_hochberg(&[0.001, 0.5, 0.6, 0.7])
     );
 }
+
+#[test]
+fn weights_change_the_score_never_the_verdict() {
+    let mut rng = Rng::new(77);
+    let b = cohort(&mut rng, "v1", BASELINE, None);
+    let regression = Regression {
+        operation: 1,
+        latency_factor: 1.5,
+        ..Default::default()
+    };
+    let c = cohort(&mut rng, "v2", CANDIDATE, Some(regression));
+    let plain = compare(&b, &c, &Options::default());
+    assert_eq!(plain.verdict, Verdict::Fail as i32);
+    // Twelve checks (latency and errors of the service and its five
+    // operations); GET /cart's latency failed, and maybe the service's.
+    let passed = plain.score * 12.0 / 100.0;
+    assert!(
+        (passed - passed.round()).abs() < 1e-9 && passed < 12.0,
+        "{}",
+        plain.score
+    );
+    let passed = passed.round();
+    let weight = |signal: Signal, service: &str, operation: &str, weight: f64| pb::Weight {
+        signal: signal as i32,
+        service_name: service.into(),
+        operation: operation.into(),
+        weight,
+    };
+    let options = |weights: Vec<pb::Weight>| {
+        Options::from_proto(
+            "options",
+            Some(&pb::CompareOptions {
+                weights,
+                ..Default::default()
+            }),
+        )
+        .unwrap()
+    };
+    // The failed check of GET /cart weighs 5 instead of 1.
+    let heavy = compare(
+        &b,
+        &c,
+        &options(vec![weight(Signal::Latency, "checkout", "GET /cart", 5.0)]),
+    );
+    assert_eq!(heavy.verdict, Verdict::Fail as i32);
+    assert!(
+        (heavy.score - 100.0 * passed / 16.0).abs() < 1e-9,
+        "{}",
+        heavy.score
+    );
+    // Latency left out of the score: the verdict still fails on it.
+    let errors_only = compare(&b, &c, &options(vec![weight(Signal::Latency, "", "", 0.0)]));
+    assert_eq!(errors_only.verdict, Verdict::Fail as i32);
+    assert!(
+        (errors_only.score - 100.0).abs() < 1e-9,
+        "{}",
+        errors_only.score
+    );
+    // The most specific weight applies, and the options come back as given.
+    let nested = options(vec![
+        weight(Signal::Latency, "checkout", "GET /cart", 2.0),
+        weight(Signal::Latency, "checkout", "", 3.0),
+        weight(Signal::Latency, "", "", 0.5),
+    ]);
+    assert_eq!(nested.weight(Signal::Latency, "checkout", "GET /cart"), 2.0);
+    assert_eq!(
+        nested.weight(Signal::Latency, "checkout", "POST /cart"),
+        3.0
+    );
+    assert_eq!(nested.weight(Signal::Latency, "checkout", ""), 3.0);
+    assert_eq!(nested.weight(Signal::Latency, "cart", "GET /cart"), 0.5);
+    assert_eq!(nested.weight(Signal::Errors, "checkout", "GET /cart"), 1.0);
+    let answer = compare(&b, &c, &nested);
+    assert_eq!(answer.options.unwrap().weights.len(), 3);
+}

@@ -54,7 +54,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/delta/v1/delta.proto.
  */
 export const file_airis_delta_v1_delta: GenFile = /*@__PURE__*/
-  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAkiqAEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0ilgEKDkNvbXBhcmVSZXF1ZXN0EigKCGJhc2VsaW5lGAEgASgLMhYuYWlyaXMuZGVsdGEudjEuQ29ob3J0EikKCWNhbmRpZGF0ZRgCIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIvCgdvcHRpb25zGAMgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiUAoEVGVzdBIRCglzdGF0aXN0aWMYASABKAESDwoHcF92YWx1ZRgCIAEoARIPCgdxX3ZhbHVlGAMgASgBEhMKC3NpZ25pZmljYW50GAQgASgIIlAKCVF1YW50aWxlcxINCgVjb3VudBgBIAEoBBIQCghwNTBfbmFubxgCIAEoBBIQCghwOTVfbmFubxgDIAEoBBIQCghwOTlfbmFubxgEIAEoBCI4CgZDaGFuZ2USEAoIZXN0aW1hdGUYASABKAESDQoFbG93ZXIYAiABKAESDQoFdXBwZXIYAyABKAEiUwoJSGlzdG9ncmFtEhMKC2JvdW5kc19uYW5vGAEgAygEEhcKD2Jhc2VsaW5lX2NvdW50cxgCIAMoBBIYChBjYW5kaWRhdGVfY291bnRzGAMgAygEIsECCgxMYXRlbmN5RGVsdGESKwoIYmFzZWxpbmUYASABKAsyGS5haXJpcy5kZWx0YS52MS5RdWFudGlsZXMSLAoJY2FuZGlkYXRlGAIgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiUKBXNoaWZ0GAMgASgLMhYuYWlyaXMuZGVsdGEudjEuQ2hhbmdlEiMKA3A5ORgEIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIqCgxtYW5uX3doaXRuZXkYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EjAKEmtvbG1vZ29yb3Zfc21pcm5vdhgGIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSLAoJaGlzdG9ncmFtGAcgASgLMhkuYWlyaXMuZGVsdGEudjEuSGlzdG9ncmFtIlAKBFJhdGUSDQoFY291bnQYASABKAQSDQoFdG90YWwYAiABKAQSDAoEcmF0ZRgDIAEoARINCgVsb3dlchgEIAEoARINCgV1cHBlchgFIAEoASLFAQoKRXJyb3JEZWx0YRImCghiYXNlbGluZRgBIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRISCgpkaWZmZXJlbmNlGAMgASgBEiIKBHRlc3QYBCABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0Ei4KBm1ldGhvZBgFIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlByb3BvcnRpb25UZXN0Is0BCg9UaHJvdWdocHV0RGVsdGESGwoTYmFzZWxpbmVfcGVyX3NlY29uZBgBIAEoARIcChRjYW5kaWRhdGVfcGVyX3NlY29uZBgCIAEoARIsCg5iYXNlbGluZV9zaGFyZRgDIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSLQoPY2FuZGlkYXRlX3NoYXJlGAQgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdCLzAQoOT3BlcmF0aW9uRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRIoCgd2ZXJkaWN0GAMgASgOMhcuYWlyaXMuZGVsdGEudjEuVmVyZGljdBItCgdsYXRlbmN5GAQgASgLMhwuYWlyaXMuZGVsdGEudjEuTGF0ZW5jeURlbHRhEioKBmVycm9ycxgFIAEoCzIaLmFpcmlzLmRlbHRhLnYxLkVycm9yRGVsdGESMwoKdGhyb3VnaHB1dBgGIAEoCzIfLmFpcmlzLmRlbHRhLnYxLlRocm91Z2hwdXREZWx0YSLCAQoGUmVhc29uEioKCHNldmVyaXR5GAEgASgOMhguYWlyaXMuZGVsdGEudjEuU2V2ZXJpdHkSJgoGc2lnbmFsGAIgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglvcGVyYXRpb24YBCABKAkSCgoCZW4YBSABKAkSCgoCa28YBiABKAkSEAoIdGVtcGxhdGUYByABKAkSEQoJYXR0cmlidXRlGAggASgJIlwKDUNvaG9ydFN1bW1hcnkSDQoFbGFiZWwYASABKAkSDQoFc3BhbnMYAiABKAQSDgoGZXJyb3JzGAMgASgEEg8KB3NlY29uZHMYBCABKAESDAoEbG9ncxgFIAEoBCKrAgoNVGVtcGxhdGVEZWx0YRIQCgh0ZW1wbGF0ZRgBIAEoCRIXCg9zZXZlcml0eV9udW1iZXIYAiABKA0SJgoIYmFzZWxpbmUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEicKCWNhbmRpZGF0ZRgEIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSIgoEdGVzdBgFIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSGAoQYmFzZWxpbmVfZXhhbXBsZRgGIAEoCRIZChFjYW5kaWRhdGVfZXhhbXBsZRgHIAEoCRIVCg1zZXJ2aWNlX25hbWVzGAggAygJEi4KBmNoYW5nZRgJIAEoDjIeLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlQ2hhbmdlIrADCg9Db21wYXJlUmVzcG9uc2USKAoHdmVyZGljdBgBIAEoDjIXLmFpcmlzLmRlbHRhLnYxLlZlcmRpY3QSDQoFc2NvcmUYAiABKAESJwoHcmVhc29ucxgDIAMoCzIWLmFpcmlzLmRlbHRhLnYxLlJlYXNvbhIvCghiYXNlbGluZRgEIAEoCzIdLmFpcmlzLmRlbHRhLnYxLkNvaG9ydFN1bW1hcnkSMAoJY2FuZGlkYXRlGAUgASgLMh0uYWlyaXMuZGVsdGEudjEuQ29ob3J0U3VtbWFyeRIyCgpvcGVyYXRpb25zGAYgAygLMh4uYWlyaXMuZGVsdGEudjEuT3BlcmF0aW9uRGVsdGESDQoFdGVzdHMYByABKA0SLwoHb3B0aW9ucxgIIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVPcHRpb25zEjAKCXRlbXBsYXRlcxgJIAMoCzIdLmFpcmlzLmRlbHRhLnYxLlRlbXBsYXRlRGVsdGESMgoKYXR0cmlidXRlcxgKIAMoCzIeLmFpcmlzLmRlbHRhLnYxLkF0dHJpYnV0ZURlbHRhIskBCg5BdHRyaWJ1dGVEZWx0YRIUCgxzZXJ2aWNlX25hbWUYASABKAkSEQoJb3BlcmF0aW9uGAIgASgJEgsKA2tleRgDIAEoCRIuCgZ2YWx1ZXMYBCADKAsyHi5haXJpcy5kZWx0YS52MS5BdHRyaWJ1dGVWYWx1ZRIiCgR0ZXN0GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIaChJkZWdyZWVzX29mX2ZyZWVkb20YBiABKA0SEQoJY3JhbWVyc192GAcgASgBIn8KDkF0dHJpYnV0ZVZhbHVlEg0KBXZhbHVlGAEgASgJEiYKCGJhc2VsaW5lGAIgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRInCgljYW5kaWRhdGUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEg0KBW90aGVyGAQgASgIIsgBChJMaXN0Q2hhbmdlc1JlcXVlc3QSLgoKdGltZV9yYW5nZRgBIAEoCzIaLmFpcmlzLmNvbW1vbi52MS5UaW1lUmFuZ2USFAoMc2VydmljZV9uYW1lGAIgASgJEhMKC3dpbmRvd19uYW5vGAMgASgEEg0KBWxpbWl0GAQgASgNEhcKD3NraXBfY29tcGFyaXNvbhgFIAEoCBIvCgdvcHRpb25zGAYgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZU9wdGlvbnMiPQoPQXR0cmlidXRlQ2hhbmdlEgsKA2tleRgBIAEoCRIOCgZiZWZvcmUYAiABKAkSDQoFYWZ0ZXIYAyABKAkioAIKDkRldGVjdGVkQ2hhbmdlEigKBGtpbmQYASABKA4yGi5haXJpcy5kZWx0YS52MS5DaGFuZ2VLaW5kEhQKDHNlcnZpY2VfbmFtZRgCIAEoCRIWCg50aW1lX3VuaXhfbmFubxgDIAEoBBIzCgphdHRyaWJ1dGVzGAQgAygLMh8uYWlyaXMuZGVsdGEudjEuQXR0cmlidXRlQ2hhbmdlEg0KBWV2ZW50GAUgASgJEjIKCmNvbXBhcmlzb24YBiABKAsyHi5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVxdWVzdBIvCgZyZXN1bHQYByABKAsyHy5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVzcG9uc2USDQoFZXJyb3IYCCABKAkiWQoTTGlzdENoYW5nZXNSZXNwb25zZRIvCgdjaGFuZ2VzGAEgAygLMh4uYWlyaXMuZGVsdGEudjEuRGV0ZWN0ZWRDaGFuZ2USEQoJdHJ1bmNhdGVkGAIgASgIKoYBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEgoOU0lHTkFMX0xBVEVOQ1kQARIRCg1TSUdOQUxfRVJST1JTEAISFQoRU0lHTkFMX1RIUk9VR0hQVVQQAxIPCgtTSUdOQUxfTE9HUxAEEhUKEVNJR05BTF9BVFRSSUJVVEVTEAUqYAoHVmVyZGljdBIXChNWRVJESUNUX1VOU1BFQ0lGSUVEEAASEAoMVkVSRElDVF9QQVNTEAESEAoMVkVSRElDVF9GQUlMEAISGAoUVkVSRElDVF9JTkNPTkNMVVNJVkUQAyp5Cg5Qcm9wb3J0aW9uVGVzdBIfChtQUk9QT1JUSU9OX1RFU1RfVU5TUEVDSUZJRUQQABIgChxQUk9QT1JUSU9OX1RFU1RfRklTSEVSX0VYQUNUEAESJAogUFJPUE9SVElPTl9URVNUX1RXT19QUk9QT1JUSU9OX1oQAiplCghTZXZlcml0eRIYChRTRVZFUklUWV9VTlNQRUNJRklFRBAAEhEKDVNFVkVSSVRZX0ZBSUwQARIZChVTRVZFUklUWV9JTkNPTkNMVVNJVkUQAhIRCg1TRVZFUklUWV9JTkZPEAMqtgEKDlRlbXBsYXRlQ2hhbmdlEh8KG1RFTVBMQVRFX0NIQU5HRV9VTlNQRUNJRklFRBAAEhgKFFRFTVBMQVRFX0NIQU5HRV9TQU1FEAESFwoTVEVNUExBVEVfQ0hBTkdFX05FVxACEhwKGFRFTVBMQVRFX0NIQU5HRV9WQU5JU0hFRBADEhgKFFRFTVBMQVRFX0NIQU5HRV9NT1JFEAQSGAoUVEVNUExBVEVfQ0hBTkdFX0xFU1MQBSpbCgpDaGFuZ2VLaW5kEhsKF0NIQU5HRV9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVQ0hBTkdFX0tJTkRfQVRUUklCVVRFEAESFQoRQ0hBTkdFX0tJTkRfRVZFTlQQAjKyAQoMRGVsdGFTZXJ2aWNlEkoKB0NvbXBhcmUSHi5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVxdWVzdBofLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXNwb25zZRJWCgtMaXN0Q2hhbmdlcxIiLmFpcmlzLmRlbHRhLnYxLkxpc3RDaGFuZ2VzUmVxdWVzdBojLmFpcmlzLmRlbHRhLnYxLkxpc3RDaGFuZ2VzUmVzcG9uc2VCN1o1Z2l0aHViLmNvbS9haXJpcy1tb24vYWlyaXMvZ2VuL2FpcmlzL2RlbHRhL3YxO2RlbHRhdjFiBnByb3RvMw", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
+  fileDesc("ChphaXJpcy9kZWx0YS92MS9kZWx0YS5wcm90bxIOYWlyaXMuZGVsdGEudjEiRgoGQ29ob3J0Ei0KBXNwYW5zGAEgASgLMh4uYWlyaXMuYW5hbHl0aWNzLnYxLlNwYW5GaWx0ZXISDQoFbGFiZWwYAiABKAki0QEKDkNvbXBhcmVPcHRpb25zEicKB3NpZ25hbHMYASADKA4yFi5haXJpcy5kZWx0YS52MS5TaWduYWwSEgoKb3BlcmF0aW9ucxgCIAMoCRINCgVhbHBoYRgDIAEoARIYChBsYXRlbmN5X2luY3JlYXNlGAQgASgBEhsKE2Vycm9yX3JhdGVfaW5jcmVhc2UYBSABKAESEwoLbWluX3NhbXBsZXMYBiABKA0SJwoHd2VpZ2h0cxgHIAMoCzIWLmFpcmlzLmRlbHRhLnYxLldlaWdodCJpCgZXZWlnaHQSJgoGc2lnbmFsGAEgASgOMhYuYWlyaXMuZGVsdGEudjEuU2lnbmFsEhQKDHNlcnZpY2VfbmFtZRgCIAEoCRIRCglvcGVyYXRpb24YAyABKAkSDgoGd2VpZ2h0GAQgASgBIpYBCg5Db21wYXJlUmVxdWVzdBIoCghiYXNlbGluZRgBIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNvaG9ydBIpCgljYW5kaWRhdGUYAiABKAsyFi5haXJpcy5kZWx0YS52MS5Db2hvcnQSLwoHb3B0aW9ucxgDIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVPcHRpb25zIlAKBFRlc3QSEQoJc3RhdGlzdGljGAEgASgBEg8KB3BfdmFsdWUYAiABKAESDwoHcV92YWx1ZRgDIAEoARITCgtzaWduaWZpY2FudBgEIAEoCCJQCglRdWFudGlsZXMSDQoFY291bnQYASABKAQSEAoIcDUwX25hbm8YAiABKAQSEAoIcDk1X25hbm8YAyABKAQSEAoIcDk5X25hbm8YBCABKAQiOAoGQ2hhbmdlEhAKCGVzdGltYXRlGAEgASgBEg0KBWxvd2VyGAIgASgBEg0KBXVwcGVyGAMgASgBIlMKCUhpc3RvZ3JhbRITCgtib3VuZHNfbmFubxgBIAMoBBIXCg9iYXNlbGluZV9jb3VudHMYAiADKAQSGAoQY2FuZGlkYXRlX2NvdW50cxgDIAMoBCLBAgoMTGF0ZW5jeURlbHRhEisKCGJhc2VsaW5lGAEgASgLMhkuYWlyaXMuZGVsdGEudjEuUXVhbnRpbGVzEiwKCWNhbmRpZGF0ZRgCIAEoCzIZLmFpcmlzLmRlbHRhLnYxLlF1YW50aWxlcxIlCgVzaGlmdBgDIAEoCzIWLmFpcmlzLmRlbHRhLnYxLkNoYW5nZRIjCgNwOTkYBCABKAsyFi5haXJpcy5kZWx0YS52MS5DaGFuZ2USKgoMbWFubl93aGl0bmV5GAUgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIwChJrb2xtb2dvcm92X3NtaXJub3YYBiABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EiwKCWhpc3RvZ3JhbRgHIAEoCzIZLmFpcmlzLmRlbHRhLnYxLkhpc3RvZ3JhbSJQCgRSYXRlEg0KBWNvdW50GAEgASgEEg0KBXRvdGFsGAIgASgEEgwKBHJhdGUYAyABKAESDQoFbG93ZXIYBCABKAESDQoFdXBwZXIYBSABKAEixQEKCkVycm9yRGVsdGESJgoIYmFzZWxpbmUYASABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEicKCWNhbmRpZGF0ZRgCIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSEgoKZGlmZmVyZW5jZRgDIAEoARIiCgR0ZXN0GAQgASgLMhQuYWlyaXMuZGVsdGEudjEuVGVzdBIuCgZtZXRob2QYBSABKA4yHi5haXJpcy5kZWx0YS52MS5Qcm9wb3J0aW9uVGVzdCLNAQoPVGhyb3VnaHB1dERlbHRhEhsKE2Jhc2VsaW5lX3Blcl9zZWNvbmQYASABKAESHAoUY2FuZGlkYXRlX3Blcl9zZWNvbmQYAiABKAESLAoOYmFzZWxpbmVfc2hhcmUYAyABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEi0KD2NhbmRpZGF0ZV9zaGFyZRgEIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSIgoEdGVzdBgFIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3Qi8wEKDk9wZXJhdGlvbkRlbHRhEhQKDHNlcnZpY2VfbmFtZRgBIAEoCRIRCglvcGVyYXRpb24YAiABKAkSKAoHdmVyZGljdBgDIAEoDjIXLmFpcmlzLmRlbHRhLnYxLlZlcmRpY3QSLQoHbGF0ZW5jeRgEIAEoCzIcLmFpcmlzLmRlbHRhLnYxLkxhdGVuY3lEZWx0YRIqCgZlcnJvcnMYBSABKAsyGi5haXJpcy5kZWx0YS52MS5FcnJvckRlbHRhEjMKCnRocm91Z2hwdXQYBiABKAsyHy5haXJpcy5kZWx0YS52MS5UaHJvdWdocHV0RGVsdGEiwgEKBlJlYXNvbhIqCghzZXZlcml0eRgBIAEoDjIYLmFpcmlzLmRlbHRhLnYxLlNldmVyaXR5EiYKBnNpZ25hbBgCIAEoDjIWLmFpcmlzLmRlbHRhLnYxLlNpZ25hbBIUCgxzZXJ2aWNlX25hbWUYAyABKAkSEQoJb3BlcmF0aW9uGAQgASgJEgoKAmVuGAUgASgJEgoKAmtvGAYgASgJEhAKCHRlbXBsYXRlGAcgASgJEhEKCWF0dHJpYnV0ZRgIIAEoCSJcCg1Db2hvcnRTdW1tYXJ5Eg0KBWxhYmVsGAEgASgJEg0KBXNwYW5zGAIgASgEEg4KBmVycm9ycxgDIAEoBBIPCgdzZWNvbmRzGAQgASgBEgwKBGxvZ3MYBSABKAQiqwIKDVRlbXBsYXRlRGVsdGESEAoIdGVtcGxhdGUYASABKAkSFwoPc2V2ZXJpdHlfbnVtYmVyGAIgASgNEiYKCGJhc2VsaW5lGAMgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRInCgljYW5kaWRhdGUYBCABKAsyFC5haXJpcy5kZWx0YS52MS5SYXRlEiIKBHRlc3QYBSABKAsyFC5haXJpcy5kZWx0YS52MS5UZXN0EhgKEGJhc2VsaW5lX2V4YW1wbGUYBiABKAkSGQoRY2FuZGlkYXRlX2V4YW1wbGUYByABKAkSFQoNc2VydmljZV9uYW1lcxgIIAMoCRIuCgZjaGFuZ2UYCSABKA4yHi5haXJpcy5kZWx0YS52MS5UZW1wbGF0ZUNoYW5nZSKwAwoPQ29tcGFyZVJlc3BvbnNlEigKB3ZlcmRpY3QYASABKA4yFy5haXJpcy5kZWx0YS52MS5WZXJkaWN0Eg0KBXNjb3JlGAIgASgBEicKB3JlYXNvbnMYAyADKAsyFi5haXJpcy5kZWx0YS52MS5SZWFzb24SLwoIYmFzZWxpbmUYBCABKAsyHS5haXJpcy5kZWx0YS52MS5Db2hvcnRTdW1tYXJ5EjAKCWNhbmRpZGF0ZRgFIAEoCzIdLmFpcmlzLmRlbHRhLnYxLkNvaG9ydFN1bW1hcnkSMgoKb3BlcmF0aW9ucxgGIAMoCzIeLmFpcmlzLmRlbHRhLnYxLk9wZXJhdGlvbkRlbHRhEg0KBXRlc3RzGAcgASgNEi8KB29wdGlvbnMYCCABKAsyHi5haXJpcy5kZWx0YS52MS5Db21wYXJlT3B0aW9ucxIwCgl0ZW1wbGF0ZXMYCSADKAsyHS5haXJpcy5kZWx0YS52MS5UZW1wbGF0ZURlbHRhEjIKCmF0dHJpYnV0ZXMYCiADKAsyHi5haXJpcy5kZWx0YS52MS5BdHRyaWJ1dGVEZWx0YSLJAQoOQXR0cmlidXRlRGVsdGESFAoMc2VydmljZV9uYW1lGAEgASgJEhEKCW9wZXJhdGlvbhgCIAEoCRILCgNrZXkYAyABKAkSLgoGdmFsdWVzGAQgAygLMh4uYWlyaXMuZGVsdGEudjEuQXR0cmlidXRlVmFsdWUSIgoEdGVzdBgFIAEoCzIULmFpcmlzLmRlbHRhLnYxLlRlc3QSGgoSZGVncmVlc19vZl9mcmVlZG9tGAYgASgNEhEKCWNyYW1lcnNfdhgHIAEoASJ/Cg5BdHRyaWJ1dGVWYWx1ZRINCgV2YWx1ZRgBIAEoCRImCghiYXNlbGluZRgCIAEoCzIULmFpcmlzLmRlbHRhLnYxLlJhdGUSJwoJY2FuZGlkYXRlGAMgASgLMhQuYWlyaXMuZGVsdGEudjEuUmF0ZRINCgVvdGhlchgEIAEoCCLIAQoSTGlzdENoYW5nZXNSZXF1ZXN0Ei4KCnRpbWVfcmFuZ2UYASABKAsyGi5haXJpcy5jb21tb24udjEuVGltZVJhbmdlEhQKDHNlcnZpY2VfbmFtZRgCIAEoCRITCgt3aW5kb3dfbmFubxgDIAEoBBINCgVsaW1pdBgEIAEoDRIXCg9za2lwX2NvbXBhcmlzb24YBSABKAgSLwoHb3B0aW9ucxgGIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVPcHRpb25zIj0KD0F0dHJpYnV0ZUNoYW5nZRILCgNrZXkYASABKAkSDgoGYmVmb3JlGAIgASgJEg0KBWFmdGVyGAMgASgJIqACCg5EZXRlY3RlZENoYW5nZRIoCgRraW5kGAEgASgOMhouYWlyaXMuZGVsdGEudjEuQ2hhbmdlS2luZBIUCgxzZXJ2aWNlX25hbWUYAiABKAkSFgoOdGltZV91bml4X25hbm8YAyABKAQSMwoKYXR0cmlidXRlcxgEIAMoCzIfLmFpcmlzLmRlbHRhLnYxLkF0dHJpYnV0ZUNoYW5nZRINCgVldmVudBgFIAEoCRIyCgpjb21wYXJpc29uGAYgASgLMh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlcXVlc3QSLwoGcmVzdWx0GAcgASgLMh8uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlc3BvbnNlEg0KBWVycm9yGAggASgJIlkKE0xpc3RDaGFuZ2VzUmVzcG9uc2USLwoHY2hhbmdlcxgBIAMoCzIeLmFpcmlzLmRlbHRhLnYxLkRldGVjdGVkQ2hhbmdlEhEKCXRydW5jYXRlZBgCIAEoCCqGAQoGU2lnbmFsEhYKElNJR05BTF9VTlNQRUNJRklFRBAAEhIKDlNJR05BTF9MQVRFTkNZEAESEQoNU0lHTkFMX0VSUk9SUxACEhUKEVNJR05BTF9USFJPVUdIUFVUEAMSDwoLU0lHTkFMX0xPR1MQBBIVChFTSUdOQUxfQVRUUklCVVRFUxAFKmAKB1ZlcmRpY3QSFwoTVkVSRElDVF9VTlNQRUNJRklFRBAAEhAKDFZFUkRJQ1RfUEFTUxABEhAKDFZFUkRJQ1RfRkFJTBACEhgKFFZFUkRJQ1RfSU5DT05DTFVTSVZFEAMqeQoOUHJvcG9ydGlvblRlc3QSHwobUFJPUE9SVElPTl9URVNUX1VOU1BFQ0lGSUVEEAASIAocUFJPUE9SVElPTl9URVNUX0ZJU0hFUl9FWEFDVBABEiQKIFBST1BPUlRJT05fVEVTVF9UV09fUFJPUE9SVElPTl9aEAIqZQoIU2V2ZXJpdHkSGAoUU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIRCg1TRVZFUklUWV9GQUlMEAESGQoVU0VWRVJJVFlfSU5DT05DTFVTSVZFEAISEQoNU0VWRVJJVFlfSU5GTxADKrYBCg5UZW1wbGF0ZUNoYW5nZRIfChtURU1QTEFURV9DSEFOR0VfVU5TUEVDSUZJRUQQABIYChRURU1QTEFURV9DSEFOR0VfU0FNRRABEhcKE1RFTVBMQVRFX0NIQU5HRV9ORVcQAhIcChhURU1QTEFURV9DSEFOR0VfVkFOSVNIRUQQAxIYChRURU1QTEFURV9DSEFOR0VfTU9SRRAEEhgKFFRFTVBMQVRFX0NIQU5HRV9MRVNTEAUqWwoKQ2hhbmdlS2luZBIbChdDSEFOR0VfS0lORF9VTlNQRUNJRklFRBAAEhkKFUNIQU5HRV9LSU5EX0FUVFJJQlVURRABEhUKEUNIQU5HRV9LSU5EX0VWRU5UEAIysgEKDERlbHRhU2VydmljZRJKCgdDb21wYXJlEh4uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlcXVlc3QaHy5haXJpcy5kZWx0YS52MS5Db21wYXJlUmVzcG9uc2USVgoLTGlzdENoYW5nZXMSIi5haXJpcy5kZWx0YS52MS5MaXN0Q2hhbmdlc1JlcXVlc3QaIy5haXJpcy5kZWx0YS52MS5MaXN0Q2hhbmdlc1Jlc3BvbnNlQjdaNWdpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9kZWx0YS92MTtkZWx0YXYxYgZwcm90bzM", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
 
 /**
  * The spans of one side of a comparison.
@@ -142,6 +142,16 @@ export type CompareOptions = Message<"airis.delta.v1.CompareOptions"> & {
    * @generated from field: uint32 min_samples = 6;
    */
   minSamples: number;
+
+  /**
+   * How much each check counts in the score (never in the verdict: a
+   * failed check fails whatever its weight). A check no weight names counts
+   * 1; of those naming it, the most specific applies (an operation's over
+   * its service's over every service's). At most 100.
+   *
+   * @generated from field: repeated airis.delta.v1.Weight weights = 7;
+   */
+  weights: Weight[];
 };
 
 /**
@@ -150,6 +160,51 @@ export type CompareOptions = Message<"airis.delta.v1.CompareOptions"> & {
  */
 export const CompareOptionsSchema: GenMessage<CompareOptions> = /*@__PURE__*/
   messageDesc(file_airis_delta_v1_delta, 1);
+
+/**
+ * The weight of the checks of one signal, in one service or operation or
+ * everywhere, in the score: checkout's POST /checkout latency may count
+ * five times as much as its health checks, or not at all.
+ *
+ * @generated from message airis.delta.v1.Weight
+ */
+export type Weight = Message<"airis.delta.v1.Weight"> & {
+  /**
+   * SIGNAL_LATENCY or SIGNAL_ERRORS: the signals the score counts.
+   *
+   * @generated from field: airis.delta.v1.Signal signal = 1;
+   */
+  signal: Signal;
+
+  /**
+   * Empty: every service.
+   *
+   * @generated from field: string service_name = 2;
+   */
+  serviceName: string;
+
+  /**
+   * Empty: every operation of the service, and the service as a whole; an
+   * operation needs its service_name.
+   *
+   * @generated from field: string operation = 3;
+   */
+  operation: string;
+
+  /**
+   * In [0, 100]; 0 leaves the checks out of the score.
+   *
+   * @generated from field: double weight = 4;
+   */
+  weight: number;
+};
+
+/**
+ * Describes the message airis.delta.v1.Weight.
+ * Use `create(WeightSchema)` to create a new message.
+ */
+export const WeightSchema: GenMessage<Weight> = /*@__PURE__*/
+  messageDesc(file_airis_delta_v1_delta, 2);
 
 /**
  * @generated from message airis.delta.v1.CompareRequest
@@ -176,7 +231,7 @@ export type CompareRequest = Message<"airis.delta.v1.CompareRequest"> & {
  * Use `create(CompareRequestSchema)` to create a new message.
  */
 export const CompareRequestSchema: GenMessage<CompareRequest> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 2);
+  messageDesc(file_airis_delta_v1_delta, 3);
 
 /**
  * A test's outcome.
@@ -223,7 +278,7 @@ export type Test = Message<"airis.delta.v1.Test"> & {
  * Use `create(TestSchema)` to create a new message.
  */
 export const TestSchema: GenMessage<Test> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 3);
+  messageDesc(file_airis_delta_v1_delta, 4);
 
 /**
  * Latency percentiles, from the 1 % grid.
@@ -257,7 +312,7 @@ export type Quantiles = Message<"airis.delta.v1.Quantiles"> & {
  * Use `create(QuantilesSchema)` to create a new message.
  */
 export const QuantilesSchema: GenMessage<Quantiles> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 4);
+  messageDesc(file_airis_delta_v1_delta, 5);
 
 /**
  * A relative change with its confidence interval (at 1 - alpha): 0.2 is
@@ -287,7 +342,7 @@ export type Change = Message<"airis.delta.v1.Change"> & {
  * Use `create(ChangeSchema)` to create a new message.
  */
 export const ChangeSchema: GenMessage<Change> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 5);
+  messageDesc(file_airis_delta_v1_delta, 6);
 
 /**
  * Durations of both cohorts on one grid, for drawing: counts per bucket
@@ -317,7 +372,7 @@ export type Histogram = Message<"airis.delta.v1.Histogram"> & {
  * Use `create(HistogramSchema)` to create a new message.
  */
 export const HistogramSchema: GenMessage<Histogram> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 6);
+  messageDesc(file_airis_delta_v1_delta, 7);
 
 /**
  * @generated from message airis.delta.v1.LatencyDelta
@@ -374,7 +429,7 @@ export type LatencyDelta = Message<"airis.delta.v1.LatencyDelta"> & {
  * Use `create(LatencyDeltaSchema)` to create a new message.
  */
 export const LatencyDeltaSchema: GenMessage<LatencyDelta> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 7);
+  messageDesc(file_airis_delta_v1_delta, 8);
 
 /**
  * A rate with its Wilson interval (at 1 - alpha).
@@ -413,7 +468,7 @@ export type Rate = Message<"airis.delta.v1.Rate"> & {
  * Use `create(RateSchema)` to create a new message.
  */
 export const RateSchema: GenMessage<Rate> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 8);
+  messageDesc(file_airis_delta_v1_delta, 9);
 
 /**
  * @generated from message airis.delta.v1.ErrorDelta
@@ -452,7 +507,7 @@ export type ErrorDelta = Message<"airis.delta.v1.ErrorDelta"> & {
  * Use `create(ErrorDeltaSchema)` to create a new message.
  */
 export const ErrorDeltaSchema: GenMessage<ErrorDelta> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 9);
+  messageDesc(file_airis_delta_v1_delta, 10);
 
 /**
  * @generated from message airis.delta.v1.ThroughputDelta
@@ -495,7 +550,7 @@ export type ThroughputDelta = Message<"airis.delta.v1.ThroughputDelta"> & {
  * Use `create(ThroughputDeltaSchema)` to create a new message.
  */
 export const ThroughputDeltaSchema: GenMessage<ThroughputDelta> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 10);
+  messageDesc(file_airis_delta_v1_delta, 11);
 
 /**
  * The comparison of one operation, or of a service as a whole.
@@ -546,7 +601,7 @@ export type OperationDelta = Message<"airis.delta.v1.OperationDelta"> & {
  * Use `create(OperationDeltaSchema)` to create a new message.
  */
 export const OperationDeltaSchema: GenMessage<OperationDelta> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 11);
+  messageDesc(file_airis_delta_v1_delta, 12);
 
 /**
  * One finding, in English and Korean, for example "checkout POST /orders:
@@ -607,7 +662,7 @@ export type Reason = Message<"airis.delta.v1.Reason"> & {
  * Use `create(ReasonSchema)` to create a new message.
  */
 export const ReasonSchema: GenMessage<Reason> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 12);
+  messageDesc(file_airis_delta_v1_delta, 13);
 
 /**
  * What one cohort held.
@@ -652,7 +707,7 @@ export type CohortSummary = Message<"airis.delta.v1.CohortSummary"> & {
  * Use `create(CohortSummarySchema)` to create a new message.
  */
 export const CohortSummarySchema: GenMessage<CohortSummary> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 13);
+  messageDesc(file_airis_delta_v1_delta, 14);
 
 /**
  * One log template and how often each cohort logged it.
@@ -725,7 +780,7 @@ export type TemplateDelta = Message<"airis.delta.v1.TemplateDelta"> & {
  * Use `create(TemplateDeltaSchema)` to create a new message.
  */
 export const TemplateDeltaSchema: GenMessage<TemplateDelta> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 14);
+  messageDesc(file_airis_delta_v1_delta, 15);
 
 /**
  * @generated from message airis.delta.v1.CompareResponse
@@ -738,8 +793,9 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
 
   /**
    * 0 to 100: the share of the judged checks (latency and errors of every
-   * judged operation) that found no significant change; 0 when nothing
-   * could be judged.
+   * judged operation), each counted by its weight (options.weights), that
+   * found no significant change; 0 when nothing could be judged or every
+   * judged check weighs 0.
    *
    * @generated from field: double score = 2;
    */
@@ -813,7 +869,7 @@ export type CompareResponse = Message<"airis.delta.v1.CompareResponse"> & {
  * Use `create(CompareResponseSchema)` to create a new message.
  */
 export const CompareResponseSchema: GenMessage<CompareResponse> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 15);
+  messageDesc(file_airis_delta_v1_delta, 16);
 
 /**
  * How an operation's spans divide among the values of one attribute, in
@@ -894,7 +950,7 @@ export type AttributeDelta = Message<"airis.delta.v1.AttributeDelta"> & {
  * Use `create(AttributeDeltaSchema)` to create a new message.
  */
 export const AttributeDeltaSchema: GenMessage<AttributeDelta> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 16);
+  messageDesc(file_airis_delta_v1_delta, 17);
 
 /**
  * One value of an attribute and how many spans of each cohort had it.
@@ -935,7 +991,7 @@ export type AttributeValue = Message<"airis.delta.v1.AttributeValue"> & {
  * Use `create(AttributeValueSchema)` to create a new message.
  */
 export const AttributeValueSchema: GenMessage<AttributeValue> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 17);
+  messageDesc(file_airis_delta_v1_delta, 18);
 
 /**
  * @generated from message airis.delta.v1.ListChangesRequest
@@ -992,7 +1048,7 @@ export type ListChangesRequest = Message<"airis.delta.v1.ListChangesRequest"> & 
  * Use `create(ListChangesRequestSchema)` to create a new message.
  */
 export const ListChangesRequestSchema: GenMessage<ListChangesRequest> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 18);
+  messageDesc(file_airis_delta_v1_delta, 19);
 
 /**
  * One resource attribute that took a new value.
@@ -1024,7 +1080,7 @@ export type AttributeChange = Message<"airis.delta.v1.AttributeChange"> & {
  * Use `create(AttributeChangeSchema)` to create a new message.
  */
 export const AttributeChangeSchema: GenMessage<AttributeChange> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 19);
+  messageDesc(file_airis_delta_v1_delta, 20);
 
 /**
  * A change found in the telemetry, and how the service did after it.
@@ -1096,7 +1152,7 @@ export type DetectedChange = Message<"airis.delta.v1.DetectedChange"> & {
  * Use `create(DetectedChangeSchema)` to create a new message.
  */
 export const DetectedChangeSchema: GenMessage<DetectedChange> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 20);
+  messageDesc(file_airis_delta_v1_delta, 21);
 
 /**
  * @generated from message airis.delta.v1.ListChangesResponse
@@ -1122,7 +1178,7 @@ export type ListChangesResponse = Message<"airis.delta.v1.ListChangesResponse"> 
  * Use `create(ListChangesResponseSchema)` to create a new message.
  */
 export const ListChangesResponseSchema: GenMessage<ListChangesResponse> = /*@__PURE__*/
-  messageDesc(file_airis_delta_v1_delta, 21);
+  messageDesc(file_airis_delta_v1_delta, 22);
 
 /**
  * @generated from enum airis.delta.v1.Signal
