@@ -79,13 +79,22 @@ fn main() {
         .filter_map(|l| l.split_once('\t').map(|(q, _)| q.to_owned()))
         .collect();
     let mut times: Vec<Duration> = Vec::with_capacity(questions.len() * ROUNDS);
+    let mut per_question = vec![Duration::ZERO; questions.len()];
     for _ in 0..ROUNDS {
-        for q in &questions {
+        for (i, q) in questions.iter().enumerate() {
             let t = Instant::now();
             black_box(parse(black_box(q), &vocabulary, &clock));
-            times.push(t.elapsed());
+            let took = t.elapsed();
+            per_question[i] += took;
+            times.push(took);
         }
     }
+    let mut slowest: Vec<(Duration, &String)> = per_question
+        .iter()
+        .map(|d| *d / ROUNDS as u32)
+        .zip(&questions)
+        .collect();
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
     times.sort();
     let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
     println!(
@@ -98,4 +107,8 @@ fn main() {
         at(0.99),
         times[times.len() - 1]
     );
+    println!("slowest questions, mean of {ROUNDS} readings:");
+    for (took, q) in slowest.iter().take(5) {
+        println!("  {took:?}  {q}");
+    }
 }

@@ -144,6 +144,22 @@ impl Vocabulary {
                     .push((key.clone(), value.clone()));
             }
         }
+        let keys = names
+            .services
+            .iter()
+            .chain(names.metrics.iter())
+            .chain(names.operation_list.iter().map(|(l, n)| (l, n)));
+        let mut by_key: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+        for (lower, name) in keys {
+            for key in std::iter::once(lower.as_str()).chain(parts(lower)) {
+                let names = by_key.entry((key.len(), key.to_owned())).or_default();
+                // A part many names share ("get") suggests a few of them.
+                if names.len() < 3 && !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+        names.suggest = by_key.into_iter().map(|((l, k), n)| (l, k, n)).collect();
         names.vocabulary = self;
         names
     }
@@ -177,6 +193,10 @@ pub struct Names {
     metric_parts: HashMap<String, Vec<String>>,
     /// A frequent attribute value (lowercase) → (key, value) pairs.
     values: HashMap<String, Vec<(String, String)>>,
+    /// (length in bytes, lowercase name or part, a few names holding it)
+    /// for every service, metric and operation, by length: what an
+    /// unplaced word is compared with for suggestions.
+    suggest: Vec<(usize, String, Vec<String>)>,
 }
 
 impl Names {
@@ -200,6 +220,11 @@ impl Names {
         }
         if let Some(name) = self.services.get(word) {
             return Some((vec![name.clone()], How::Exact));
+        }
+        // A metric's or operation's own name is not a service's, however
+        // close it is spelled.
+        if self.metrics.contains_key(word) || self.operations.contains_key(word) {
+            return None;
         }
         if let Some(name) = self.vocabulary.synonyms.get(word)
             && self.services.values().any(|s| s == name)
@@ -343,7 +368,10 @@ impl Names {
             let key = sound_of_hangul(&word);
             if key.len() >= 2 {
                 for (sound, services) in &self.sounds {
-                    let d = distance(&key, sound);
+                    if sound.len().abs_diff(key.len()) > 1 {
+                        continue;
+                    }
+                    let d = distance(&key, sound, 1);
                     if d <= 1 {
                         for s in services {
                             push(s, d + 1);
@@ -353,21 +381,27 @@ impl Names {
             }
         } else {
             let allowed = (word.chars().count() / 3).max(1);
-            let names = self
-                .services
-                .iter()
-                .chain(self.metrics.iter())
-                .chain(self.operation_list.iter().map(|(l, n)| (l, n)));
-            for (lower, name) in names {
-                let d = std::iter::once(lower.as_str())
-                    .chain(parts(lower))
-                    .map(|p| distance(&word, p))
-                    .min()
-                    .unwrap_or(usize::MAX);
+            // Only keys of about the word's length can be that close.
+            let len = word.len();
+            let from = self.suggest.partition_point(|(l, _, _)| *l + allowed < len);
+            for (l, key, names) in &self.suggest[from..] {
+                if *l > len + allowed {
+                    break;
+                }
+                let d = distance(&word, key, allowed);
                 if d <= allowed {
-                    push(name, d);
-                } else if word.len() >= 3 && lower.contains(&word) {
-                    push(name, allowed + 1);
+                    for name in names {
+                        push(name, d);
+                    }
+                }
+            }
+            // Names holding the word: services and metrics, not the many
+            // operations.
+            if word.len() >= 3 {
+                for (lower, name) in self.services.iter().chain(self.metrics.iter()) {
+                    if lower.contains(&word) {
+                        push(name, allowed + 1);
+                    }
                 }
             }
         }
@@ -388,7 +422,7 @@ pub fn closest_spelling<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     let mut tied = false;
     for name in names {
-        let d = distance(word, &name.to_lowercase());
+        let d = distance(word, name, allowed);
         if d == 0 || d > allowed {
             continue;
         }
@@ -404,33 +438,42 @@ pub fn closest_spelling<'a>(word: &str, names: &[&'a str]) -> Option<&'a str> {
     if tied { None } else { best.map(|(_, n)| n) }
 }
 
-/// Edits (insert, delete, substitute, swap two neighbours) from `a` to `b`.
-pub fn distance(a: &str, b: &str) -> usize {
+/// Edits (insert, delete, substitute, swap two neighbours) from `a` to
+/// `b`, or `usize::MAX` when more than `max`: the rows stop as soon as
+/// every cell is over it, so most names cost a few cells.
+pub fn distance(a: &str, b: &str, max: usize) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    // Long names cost time for nothing: they are far anyway.
-    if a.len().abs_diff(b.len()) > 3 || a.len() > 64 || b.len() > 64 {
+    if a.len().abs_diff(b.len()) > max || a.len() > 64 || b.len() > 64 {
         return usize::MAX;
     }
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
+    // Three rows: two back for a swap, one back, and the one filled.
+    let width = b.len() + 1;
+    let mut before: Vec<usize> = vec![usize::MAX / 2; width];
+    let mut last: Vec<usize> = (0..width).collect();
+    let mut row: Vec<usize> = vec![0; width];
     for i in 1..=a.len() {
-        for j in 1..=b.len() {
+        row[0] = i;
+        let mut least = row[0];
+        for j in 1..width {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut d = (last[j] + 1).min(row[j - 1] + 1).min(last[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+                d = d.min(before[j - 2] + 1);
             }
+            row[j] = d;
+            least = least.min(d);
         }
+        if least > max {
+            return usize::MAX;
+        }
+        std::mem::swap(&mut before, &mut last);
+        std::mem::swap(&mut last, &mut row);
     }
-    d[a.len()][b.len()]
+    match last[b.len()] {
+        d if d <= max => d,
+        _ => usize::MAX,
+    }
 }
 
 fn is_hangul_syllable(c: char) -> bool {
@@ -651,9 +694,12 @@ mod tests {
 
     #[test]
     fn distance_counts_swaps_once() {
-        assert_eq!(distance("paymnet", "payment"), 1);
-        assert_eq!(distance("chekout", "checkout"), 1);
-        assert_eq!(distance("abc", "abc"), 0);
+        assert_eq!(distance("paymnet", "payment", 2), 1);
+        assert_eq!(distance("chekout", "checkout", 2), 1);
+        assert_eq!(distance("abc", "abc", 0), 0);
+        assert_eq!(distance("kitten", "sitting", 3), 3);
+        assert_eq!(distance("kitten", "sitting", 2), usize::MAX);
+        assert_eq!(distance("ca", "abc", 3), 3);
         assert_eq!(
             closest_spelling("paymnet", &["payment", "shipment"]),
             Some("payment")
