@@ -44,8 +44,8 @@ struct Parser<'a> {
     /// Where an error word was, to become a status or a severity once the
     /// signal is known.
     error_words: Option<(usize, usize)>,
-    /// Where an error-rate, error word or the like was already used for a
-    /// status code.
+    /// Whether a severity word (경고, warning, ...) set the severity: the
+    /// question is about logs unless it says otherwise.
     severity_words: bool,
 }
 
@@ -931,10 +931,6 @@ impl Parser<'_> {
                         end += 1;
                     }
                     self.set_limit(n, k, end);
-                } else if let Some((n, unit)) = self.tokens.get(k).and_then(Token::number)
-                    && unit.is_empty()
-                {
-                    let _ = (n, unit);
                 }
             }
         }
@@ -1136,7 +1132,7 @@ impl Parser<'_> {
             };
             match above {
                 Some(len) => self.set_severity(min, 0, i, i + 1 + len),
-                None if (17..=24).contains(&min) && min == 17 => {
+                None if min == 17 => {
                     // An error word: a severity only in a logs question,
                     // decided once the signal is known.
                     continue;
@@ -1151,7 +1147,7 @@ impl Parser<'_> {
             if !self.free(i) {
                 continue;
             }
-            if self.is(i, ERROR_WORDS) || self.is(i, &["5xx"]) {
+            if self.is(i, ERROR_WORDS) {
                 // Later error words repeat the first.
                 if self.error_words.is_none() {
                     self.error_words = Some((i, i + 1));
