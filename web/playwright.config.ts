@@ -10,7 +10,9 @@ export default defineConfig({
   // One platform, shared state (fault injection, tokens): one test at a time.
   workers: 1,
   fullyParallel: false,
-  reporter: [['list'], ['html', { open: 'never' }]],
+  // e2e-results.json: the failures' messages, which tests/ui.rs repeats last in
+  // its output (a CI log keeps only the end of it).
+  reporter: [['list'], ['html', { open: 'never' }], ['json', { outputFile: 'e2e-results.json' }]],
   use: {
     baseURL: process.env.AIRIS_UI_URL ?? 'http://127.0.0.1:8080',
     // Debian's Chromium (scripts/infra.sh install browser); Playwright's own

@@ -139,10 +139,10 @@ test('canary analysis compares checkout v1 with v2 from a deep link, in English 
   await expect(page.getByRole('navigation', { name: 'Main navigation' }).getByRole('link', { name: 'Canary analysis' })).toBeVisible();
   await expectComparison(page, 'en');
 
-  // By keyboard: from the Compare button, Tab reaches the operation's row; Enter opens it.
+  // By keyboard: from the Compare button, Tab reaches the operation's row (past every reason's button); Enter opens it.
   const row = page.getByRole('button', { name: /^checkout POST \/checkout: show its distributions$/ });
   await page.getByRole('button', { name: 'Compare', exact: true }).focus();
-  for (let i = 0; i < 60 && !(await row.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  for (let i = 0; i < 200 && !(await row.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
   await expect(row).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(row).toHaveAttribute('aria-pressed', 'true');
