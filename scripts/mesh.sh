@@ -27,9 +27,10 @@
 #   delta       sidecar 15360 (admin 15006): gRPC from the ingress, and the
 #               rollout endpoints (/rollout/v1/) for the mesh identity
 #               "rollouts" ($AIRIS_MESH_STATE/certs/rollouts.crt; docs/canary.md)
+#   search      sidecar 15370 (admin 15007)
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
-# 317, 320, 321, 350, 360; admin base + 1..6); AIRIS_MESH_STATE
+# 317, 320, 321, 350, 360, 370; admin base + 1..7); AIRIS_MESH_STATE
 # (.cache/state/mesh) moves certificates, logs and the token;
 # AIRIS_MESH_BINARY runs that airis binary instead of building
 # target/release/airis, AIRIS_MESH_CANARY_BINARY that one as analytics v2;
@@ -197,7 +198,7 @@ rm -rf "$run"
 mkdir -p "$run"
 # "rollouts" is the rollout controllers' identity (Flagger, Argo Rollouts
 # in Kubernetes), for calling the delta service's rollout endpoints.
-mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops delta rollouts
+mesh/dev-ca.sh "$certs" ingress gateway receiver analytics aiops delta search rollouts
 # A signing key kept across restarts, so minted ingest tokens stay valid.
 [ -s "$state/signing.key" ] || (umask 077 && openssl rand -hex 32 >"$state/signing.key")
 
@@ -308,6 +309,9 @@ run aiops env AIRIS_AIOPS__LISTEN="$(sock aiops)" \
 run delta env AIRIS_DELTA__LISTEN="$(sock delta)" AIRIS_DELTA__HTTP_LISTEN="$(sock delta-http)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-delta \
   "$airis" --config "$config" serve delta
+run search env AIRIS_SEARCH__LISTEN="$(sock search)" \
+  AIRIS_TELEMETRY__SERVICE_NAME=airis-search \
+  "$airis" --config "$config" serve search
 
 # One sidecar per service instance, then the ingress.
 sidecar() {
@@ -323,6 +327,7 @@ sidecar analytics-v1 analytics $((PORT_BASE + 320)) $((PORT_BASE + 3)) analytics
 sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics-v2 analytics-v2
 sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
 sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta-http
+sidecar search search $((PORT_BASE + 370)) $((PORT_BASE + 7)) search search
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
@@ -330,7 +335,8 @@ render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT=
   GATEWAY_ENDPOINTS="127.0.0.1:$((PORT_BASE + 330))" \
   RECEIVER_ENDPOINTS="127.0.0.1:$((PORT_BASE + 317))" \
   AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))" \
-  DELTA_ENDPOINTS="127.0.0.1:$((PORT_BASE + 360))"
+  DELTA_ENDPOINTS="127.0.0.1:$((PORT_BASE + 360))" \
+  SEARCH_ENDPOINTS="127.0.0.1:$((PORT_BASE + 370))"
 envoy_up ingress "$state/ingress.yaml"
 
 # A process that dies before the mesh answers is a broken setup, not a

@@ -536,6 +536,7 @@ EXPECTED_WORKLOADS = {
     "aiops": ("Deployment", "airis", ["serve", "aiops"], "aiops"),
     "aiops-watch": ("Deployment", "airis", ["serve", "aiops"], "aiops-watch"),
     "delta": ("Deployment", "airis", ["serve", "delta"], "delta"),
+    "search": ("Deployment", "airis", ["serve", "search"], "search"),
     "ui": ("Deployment", "airis", ["serve", "ui"], "ui"),
     "airis-migrate": ("Job", "airis", ["migrate"], "migrate"),
     "clickhouse": ("StatefulSet", "airis-data", None, "clickhouse"),
@@ -559,6 +560,7 @@ EXPECTED_REPLICAS = {
     "aiops": {"dev": 1, "prod": 2, "chaos": 2},
     "aiops-watch": {"dev": 1, "prod": 1, "chaos": 1},
     "delta": {"dev": 1, "prod": 2, "chaos": 2},
+    "search": {"dev": 1, "prod": 2, "chaos": 2},
     "clickhouse": {"dev": 3, "prod": 3, "chaos": 3},
     "clickhouse-keeper": {"dev": 3, "prod": 3, "chaos": 3},
     "kafka": {"dev": 3, "prod": 3, "chaos": 3},
@@ -597,6 +599,7 @@ CLICKHOUSE_CLIENTS = {
     "aiops": ("airis_aiops", "aiops-password", "write:aiops_alert_rules,aiops_silences,aiops_notification_policies"),
     "aiops-watch": ("airis_writer", "writer-password", "write"),
     "delta": ("airis_reader", "reader-password", "read"),
+    "search": ("airis_reader", "reader-password", "read"),
     "airis-migrate": ("airis_admin", "admin-password", "admin"),
 }
 
@@ -613,6 +616,7 @@ ALLOWED_FLOWS = {
     ("flagger", "delta"): {4361},
     ("flagger (kustomization)", "delta"): {4361},
     ("argo-rollouts", "delta"): {4361},
+    ("istio-ingressgateway", "search"): {4370},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -622,6 +626,7 @@ ALLOWED_FLOWS = {
     ("aiops", "clickhouse"): {8123},
     ("aiops-watch", "clickhouse"): {8123},
     ("delta", "clickhouse"): {8123},
+    ("search", "clickhouse"): {8123},
     ("analytics-v1", "redis"): {6379},
     ("analytics-v2", "redis"): {6379},
     ("gateway", "redis"): {6379},
@@ -920,14 +925,15 @@ def check_config(r: Rendered, report: Report) -> None:
         report.fail(f"airis.toml: {e}")
         return
     for key in ("ingestion.receiver.listen", "analytics.listen", "aiops.listen", "delta.listen", "delta.http_listen",
-                "gateway.listen", "gateway.http_listen", "ui.listen"):
+                "search.listen", "gateway.listen", "gateway.http_listen", "ui.listen"):
         v = dig(cfg, *key.split("."))
         report.check(isinstance(v, str) and v.startswith("0.0.0.0:"), f"airis.toml {key} = {v!r} (all addresses: Istio forwards to the pod IP)")
     report.check(dig(cfg, "auth", "tenant_header") == "x-airis-tenant" and dig(cfg, "auth", "role_header") == "x-airis-role",
                  f"airis.toml auth.tenant_header / role_header = {dig(cfg, 'auth', 'tenant_header')!r} / {dig(cfg, 'auth', 'role_header')!r}")
     # the ports the services listen on are the ports their Deployments expose
     ports = {"ingestion.receiver.listen": "receiver", "analytics.listen": "analytics-v1", "aiops.listen": "aiops",
-             "delta.listen": "delta", "delta.http_listen": "delta", "gateway.listen": "gateway",
+             "delta.listen": "delta", "delta.http_listen": "delta", "search.listen": "search",
+             "gateway.listen": "gateway",
              "gateway.http_listen": "gateway", "ui.listen": "ui"}
     ws = {w.name: w for w in workloads(r)}
     for key, wname in ports.items():
@@ -1981,6 +1987,7 @@ CLUSTER_TO_K8S = {
     "analytics_v2": ("analytics", 4320, "v2"),
     "aiops": ("aiops", 4350, "v1"),
     "delta": ("delta", 4360, "v1"),
+    "search": ("search", 4370, "v1"),
     "gateway_grpc": ("gateway", 4330, None),
     "gateway_http": ("gateway", 4331, None),  # the JWKS; the UI files are "ui" in k8s
     "receiver": ("receiver", 4317, None),
@@ -1993,6 +2000,7 @@ ROUTES = [
     ("ingress", ("prefix", "/airis.aiops.v1.AnomalyService/"), "aiops", {"prefix": "/airis.aiops.v1.AnomalyService/"}),
     ("ingress", ("prefix", "/airis.aiops.v1.AlertService/"), "aiops", {"prefix": "/airis.aiops.v1.AlertService/"}),
     ("ingress", ("prefix", "/airis.delta.v1.DeltaService/"), "delta", {"prefix": "/airis.delta.v1.DeltaService/"}),
+    ("ingress", ("prefix", "/airis.search.v1.SearchService/"), "search", {"prefix": "/airis.search.v1.SearchService/"}),
     ("ingress", ("path", LOGIN), "gateway", {"exact": LOGIN}),
     ("ingress", ("prefix", "/airis.gateway.v1.AuthService/"), "gateway", {"prefix": "/airis.gateway.v1.AuthService/"}),
     ("ingress", ("prefix", REFLECTION_V1), "reflection", {"prefix": REFLECTION_V1}),

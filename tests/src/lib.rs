@@ -100,6 +100,8 @@ pub struct Settings {
     /// Continuous detection is off unless a test turns it on (most tests'
     /// databases have no aiops tables and need none).
     pub aiops: airis_aiops::AiopsConfig,
+    /// The search service's vocabulary: its refresh and synonyms.
+    pub search: airis_search::SearchConfig,
     pub auth: AuthConfig,
     pub server: ServerConfig,
 }
@@ -157,6 +159,7 @@ impl Settings {
             ingestion,
             analytics,
             aiops,
+            search: airis_search::SearchConfig::default(),
             auth,
             server,
         }
@@ -237,6 +240,10 @@ impl Settings {
                 listen: ANY_PORT.to_owned(),
                 http_listen: ANY_PORT.to_owned(),
                 ..Default::default()
+            },
+            search: airis_search::SearchConfig {
+                listen: ANY_PORT.to_owned(),
+                ..self.search.clone()
             },
             auth: self.auth.clone(),
             server: self.server.clone(),
@@ -353,6 +360,29 @@ impl DeltaServer {
         Ok(Self {
             endpoint: format!("http://{}", started.delta.listen),
             http: started.delta.http_listen.parse()?,
+            running,
+        })
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
+    }
+}
+
+/// The search service running in this process, on 127.0.0.1:0.
+pub struct SearchServer {
+    pub endpoint: String,
+    running: Running,
+}
+
+impl SearchServer {
+    pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let mut running = Running::new();
+        let started = running
+            .start(&settings.config(), &[Service::Search])
+            .await?;
+        Ok(Self {
+            endpoint: format!("http://{}", started.search.listen),
             running,
         })
     }

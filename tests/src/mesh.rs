@@ -255,6 +255,7 @@ pub struct Upstreams {
     pub receiver: Vec<u16>,
     pub aiops: Vec<u16>,
     pub delta: Vec<u16>,
+    pub search: Vec<u16>,
 }
 
 impl Ingress {
@@ -298,6 +299,7 @@ impl Ingress {
                 ("RECEIVER_ENDPOINTS", or_dead(&upstreams.receiver)?),
                 ("AIOPS_ENDPOINTS", or_dead(&upstreams.aiops)?),
                 ("DELTA_ENDPOINTS", or_dead(&upstreams.delta)?),
+                ("SEARCH_ENDPOINTS", or_dead(&upstreams.search)?),
             ],
         )
         .await?;

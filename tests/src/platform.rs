@@ -27,9 +27,9 @@ const READY_TIMEOUT: Duration = Duration::from_secs(3600);
 const PLATFORM_LOCK: &str = "/tmp/airis-platform.lock";
 /// The fixed ports of `scripts/up.sh`: ingress API, OTLP and admin, the
 /// sidecars and their admins.
-const PLATFORM_PORTS: [u16; 15] = [
-    8080, 4317, 9901, 15317, 15320, 15321, 15330, 15350, 15360, 15001, 15002, 15003, 15004, 15005,
-    15006,
+const PLATFORM_PORTS: [u16; 17] = [
+    8080, 4317, 9901, 15317, 15320, 15321, 15330, 15350, 15360, 15370, 15001, 15002, 15003, 15004,
+    15005, 15006, 15007,
 ];
 /// The tenant of `scripts/up.sh`'s demo traffic.
 pub const DEMO_TENANT: &str = "demo";

@@ -37,14 +37,18 @@ use airis_proto::airis::gateway::v1::{
     MintIngestTokenRequest, MintIngestTokenResponse, RefreshRequest, RefreshResponse,
     RevokeTokenRequest, RevokeTokenResponse, auth_service_client::AuthServiceClient,
 };
+use airis_proto::airis::search::v1::{
+    InterpretRequest, InterpretResponse, SuggestRequest, SuggestResponse,
+    search_service_client::SearchServiceClient,
+};
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
 use airis_proto::tonic::Code;
 use airis_store::tables::TRACES;
 use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
 use airis_tests::{
-    AiopsServer, DeltaServer, OTHER_TENANT, Pipeline, QueryServer, Settings, TENANT, gateway_user,
-    grpcurl, http_exchange,
+    AiopsServer, DeltaServer, OTHER_TENANT, Pipeline, QueryServer, SearchServer, Settings, TENANT,
+    gateway_user, grpcurl, http_exchange,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -138,6 +142,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         "receiver",
         "aiops",
         "delta",
+        "search",
     ])?;
 
     // The gateway with a key this test also holds, to forge an expired
@@ -174,6 +179,9 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let delta = DeltaServer::start(&settings).await?;
     let delta_port = port(&delta.endpoint);
     let delta_sidecar = Sidecar::start(&ca, "delta", delta_port, delta_port).await?;
+    let search = SearchServer::start(&settings).await?;
+    let search_port = port(&search.endpoint);
+    let search_sidecar = Sidecar::start(&ca, "search", search_port, search_port).await?;
 
     // One version of the analytics service serves both subsets here.
     let ingress = Ingress::start(
@@ -185,6 +193,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
             receiver: vec![receiver_sidecar.port()],
             aiops: vec![aiops_sidecar.port()],
             delta: vec![delta_sidecar.port()],
+            search: vec![search_sidecar.port()],
         },
         &gateway_config,
     )
@@ -527,6 +536,109 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
     assert!(answer.is_none());
 
+    // The search service behind its sidecar reads a question over the
+    // caller's tenant's names only: acme's viewer finds acme-shop, and
+    // globex's service is a word it cannot place, with no suggestion from
+    // another tenant, a client-sent tenant header notwithstanding; globex's
+    // admin finds it. Completions likewise. An over-long question is
+    // INVALID_ARGUMENT naming the field, over gRPC and gRPC-Web; without a
+    // token the edge refuses.
+    let mut searches = SearchServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(ingress.api_url())?
+            .connect()
+            .await?,
+    );
+    let question = |q: &str| InterpretRequest {
+        question: q.into(),
+        locale: "en".into(),
+        time_zone: "Asia/Seoul".into(),
+        now_unix_nano: now,
+    };
+    let asked = searches
+        .interpret(authed(question("errors in acme-shop"), &viewer))
+        .await?
+        .into_inner();
+    let read = asked.interpretation.clone().unwrap_or_default();
+    assert_eq!(read.service_names, ["acme-shop"], "{asked:?}");
+    let mut spoofed = authed(question("errors in globex-ledger"), &viewer);
+    spoofed
+        .metadata_mut()
+        .insert(TENANT_CLAIM_HEADER, OTHER_TENANT.parse()?);
+    let asked = searches.interpret(spoofed).await?.into_inner();
+    assert!(
+        asked
+            .interpretation
+            .clone()
+            .unwrap_or_default()
+            .service_names
+            .is_empty(),
+        "{asked:?}"
+    );
+    assert!(
+        asked
+            .unplaced
+            .iter()
+            .any(|u| u.text.contains("globex")
+                && u.suggestions.iter().all(|s| !s.contains("globex"))),
+        "{asked:?}"
+    );
+    let asked = searches
+        .interpret(authed(question("errors in globex-ledger"), &globex_admin))
+        .await?
+        .into_inner();
+    assert_eq!(
+        asked.interpretation.unwrap_or_default().service_names,
+        ["globex-ledger"]
+    );
+    let complete = |prefix: &str| SuggestRequest {
+        prefix: prefix.into(),
+        limit: 0,
+    };
+    let texts = |answer: SuggestResponse| -> Vec<String> {
+        answer.suggestions.into_iter().map(|s| s.text).collect()
+    };
+    let mine = searches.suggest(authed(complete("glo"), &viewer)).await?;
+    assert!(texts(mine.into_inner()).is_empty());
+    let theirs = searches
+        .suggest(authed(complete("glo"), &globex_admin))
+        .await?;
+    assert_eq!(texts(theirs.into_inner()), ["globex-ledger"]);
+    let long = searches
+        .interpret(authed(question(&"결제 ".repeat(1000)), &viewer))
+        .await
+        .expect_err("a 7 kB question");
+    assert_eq!(long.code(), Code::InvalidArgument, "{long:?}");
+    assert!(
+        long.message().starts_with("question: 7000 bytes"),
+        "{long:?}"
+    );
+    let interpret_path = "/airis.search.v1.SearchService/Interpret";
+    let (status, grpc_status, answer) = grpc_web::<_, InterpretResponse>(
+        api,
+        interpret_path,
+        &question("acme-shop 느린 요청"),
+        &[("authorization", &bearer(&viewer))],
+    )
+    .await?;
+    assert_eq!((status, grpc_status.as_deref()), (200, Some("0")));
+    let answer = answer.unwrap_or_default();
+    assert_eq!(
+        answer.interpretation.unwrap_or_default().service_names,
+        ["acme-shop"]
+    );
+    let (status, grpc_status, _) = grpc_web::<_, InterpretResponse>(
+        api,
+        interpret_path,
+        &question(&"x".repeat(2000)),
+        &[("authorization", &bearer(&viewer))],
+    )
+    .await?;
+    assert_eq!((status, grpc_status.as_deref()), (200, Some("3")));
+    let (status, grpc_status, answer) =
+        grpc_web::<_, InterpretResponse>(api, interpret_path, &question("acme-shop"), &[]).await?;
+    assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
+    assert!(answer.is_none());
+
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
             start_unix_nano: now - 3_600_000_000_000,
@@ -773,11 +885,13 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         receiver_sidecar,
         aiops_sidecar,
         delta_sidecar,
+        search_sidecar,
     ));
     gateway.stop().await?;
     query.stop().await?;
     aiops.stop().await?;
     delta.stop().await?;
+    search.stop().await?;
     pipeline.stop().await
 }
 
@@ -818,6 +932,7 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
             receiver: vec![],
             aiops: vec![],
             delta: vec![],
+            search: vec![],
         },
         &gateway_config,
     )
@@ -841,7 +956,8 @@ async fn grpcurl_reflects_the_public_api_through_the_ingress_for_tokens_only() -
             "airis.aiops.v1.AnomalyService",
             "airis.analytics.v1.QueryService",
             "airis.delta.v1.DeltaService",
-            "airis.gateway.v1.AuthService"
+            "airis.gateway.v1.AuthService",
+            "airis.search.v1.SearchService"
         ],
         "{text}"
     );

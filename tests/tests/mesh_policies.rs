@@ -209,6 +209,7 @@ async fn canary_faults_retries_ejection_and_overflow_behave_as_configured() -> a
             receiver: vec![],
             aiops: vec![],
             delta: vec![],
+            search: vec![],
         },
         &gateway.config,
     )

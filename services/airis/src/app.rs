@@ -13,6 +13,7 @@ use airis_runtime::{
     Shutdown, auth::AuthConfig, clickhouse::ClickHouseConfig, grpc::ServerConfig,
     kafka::KafkaConfig, telemetry::TelemetryConfig,
 };
+use airis_search::SearchConfig;
 use anyhow::Context as _;
 use tokio::task::JoinSet;
 
@@ -30,6 +31,7 @@ pub struct Config {
     pub analytics: AnalyticsConfig,
     pub aiops: AiopsConfig,
     pub delta: DeltaConfig,
+    pub search: SearchConfig,
     pub gateway: GatewayConfig,
     pub ui: UiConfig,
 }
@@ -58,6 +60,9 @@ pub enum Service {
     /// Change analysis: canary against baseline, before against after
     /// (`DeltaService`).
     Delta,
+    /// Natural-language search: questions in Korean or English read over
+    /// the tenant's vocabulary (`SearchService`).
+    Search,
     /// Logins and tokens (AuthService), the JWKS document, the edge's token
     /// check and the UI's files.
     Gateway,
@@ -71,6 +76,7 @@ impl Service {
         Service::Analytics,
         Service::Aiops,
         Service::Delta,
+        Service::Search,
         Service::Gateway,
     ];
 }
@@ -210,6 +216,24 @@ pub async fn start(
             )
             .await
             .context("delta")
+        });
+    }
+
+    if services.contains(&Service::Search) {
+        let listener = bind(&config.search.listen, "search.listen").await?;
+        started.search.listen = listener.describe();
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            airis_search::run(
+                listener,
+                &config.search,
+                &config.clickhouse,
+                &config.auth,
+                &config.server,
+                shutdown,
+            )
+            .await
+            .context("search")
         });
     }
 

@@ -36,7 +36,7 @@ struct Cli {
 enum Command {
     /// Runs the chosen services until SIGTERM or ctrl-c.
     Serve {
-        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`, `aiops`, `delta`, `gateway`, `ui`.
+        /// Services: `ingestion` (= `receiver` + `loader`), `receiver`, `loader`, `analytics`, `aiops`, `delta`, `search`, `gateway`, `ui`.
         #[arg(required = true)]
         services: Vec<app::Service>,
     },

@@ -11,14 +11,25 @@
 //! | [`parse`] | the grammar |
 //! | [`render`] | an interpretation in words |
 //! | [`canonical`] | an interpretation on one line, for tests and docs |
+//! | [`suggest`] | completions of the word being typed |
+//! | [`catalog`] | the tenants' vocabularies, read from ClickHouse and refreshed |
+//! | [`service`] | the tonic service (`airis.search.v1.SearchService`) |
 
 use airis_proto::airis::search::v1::{InterpretRequest, InterpretResponse};
+use airis_runtime::Shutdown;
+use airis_runtime::auth::{AuthConfig, AuthConfigError, Authenticator};
+use airis_runtime::clickhouse::ClickHouseConfig;
+use airis_runtime::grpc::{self, ServerConfig, Services};
+use airis_runtime::listen::Listener;
 
 pub mod canonical;
+pub mod catalog;
 pub mod clock;
 pub mod lexer;
 pub mod parse;
 pub mod render;
+pub mod service;
+pub mod suggest;
 pub mod vocabulary;
 pub mod words;
 
@@ -34,6 +45,72 @@ pub enum Error {
     /// A malformed field; the message names it.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The vocabulary could not be read; retrying is safe.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// `[search]` in airis.toml.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SearchConfig {
+    /// gRPC listen address.
+    pub listen: String,
+    /// The vocabulary: what is read, how often, and the tenants' synonyms.
+    pub vocabulary: catalog::VocabularyConfig,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:4370".to_owned(),
+            vocabulary: catalog::VocabularyConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Auth(#[from] AuthConfigError),
+    #[error(transparent)]
+    Serve(#[from] grpc::ServeError),
+}
+
+/// Serves the search service on `listener` until `shutdown`, refreshing
+/// the asked tenants' vocabularies in the background.
+pub async fn run(
+    listener: impl Into<Listener>,
+    config: &SearchConfig,
+    clickhouse: &ClickHouseConfig,
+    auth: &AuthConfig,
+    server: &ServerConfig,
+    shutdown: Shutdown,
+) -> Result<(), StartError> {
+    let catalog = catalog::Catalog::new(clickhouse.client(), config.vocabulary.clone());
+    let refresh = tokio::spawn(catalog.clone().refresh(shutdown.clone()));
+    let search = service::Search::new(Authenticator::new(auth)?, catalog);
+    let mut services = Services::new();
+    services.add(search.into_server());
+    let served = grpc::serve(listener, services, server, shutdown).await;
+    refresh.abort();
+    served?;
+    Ok(())
+}
+
+/// The checks of a question that need no vocabulary: an over-long
+/// question is refused before anything is read.
+pub fn check(request: &InterpretRequest) -> Result<(), Error> {
+    if request.question.trim().is_empty() {
+        return Err(Error::InvalidArgument("question: required".into()));
+    }
+    if request.question.len() > MAX_QUESTION_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "question: {} bytes, at most {MAX_QUESTION_BYTES}",
+            request.question.len()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks `request` and reads its question; `server_now` stands for an
@@ -43,16 +120,8 @@ pub fn interpret(
     vocabulary: &Names,
     server_now: u64,
 ) -> Result<(InterpretResponse, Clock), Error> {
+    check(request)?;
     let question = request.question.trim();
-    if question.is_empty() {
-        return Err(Error::InvalidArgument("question: required".into()));
-    }
-    if request.question.len() > MAX_QUESTION_BYTES {
-        return Err(Error::InvalidArgument(format!(
-            "question: {} bytes, at most {MAX_QUESTION_BYTES}",
-            request.question.len()
-        )));
-    }
     let korean_locale = match request.locale.split(['-', '_']).next().unwrap_or("") {
         "" => None,
         "ko" => Some(true),

@@ -39,7 +39,7 @@ impl How {
 
 /// The built-in glossary: Korean words for what services do, and the
 /// English words their names hold for it.
-const GLOSSARY: &[(&str, &[&str])] = &[
+pub(crate) const GLOSSARY: &[(&str, &[&str])] = &[
     ("결제", &["payment", "payments", "billing", "pay"]),
     ("페이", &["pay", "payment"]),
     ("장바구니", &["cart", "basket"]),
@@ -74,7 +74,7 @@ pub const AMBIGUOUS: &[&str] = &[
 ];
 
 /// The parts of a name: `order-service` → order, service.
-fn parts(name: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn parts(name: &str) -> impl Iterator<Item = &str> {
     name.split(['-', '_', '.', ' ']).filter(|p| !p.is_empty())
 }
 

@@ -179,6 +179,7 @@ async fn run(opts: Opts) -> anyhow::Result<()> {
         receiver: vec![],
         aiops: vec![],
         delta: vec![],
+        search: vec![],
     };
     let ingress = Ingress::start(&ca, &upstreams, &gateway.config).await?;
     // The same ingress without the revocation check, to see its share.

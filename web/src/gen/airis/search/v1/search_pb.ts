@@ -15,9 +15,19 @@
 // Hangul-Latin transliteration and typo tolerance. It needs no model. A
 // name it cannot match is never dropped or guessed: it comes back in
 // `unplaced`, with suggestions.
+//
+// Every RPC acts for the caller's tenant, which the platform puts in the
+// request metadata (`x-airis-tenant`, set by the gateway from a verified
+// token); the vocabulary is that tenant's alone. Errors common to all RPCs:
+// - UNAUTHENTICATED: no tenant in the request metadata.
+// - PERMISSION_DENIED: an ingest token (it may only send telemetry).
+// - INVALID_ARGUMENT: a malformed field; the message names it (for example
+//   "question: 10240 bytes, at most 1024").
+// - UNAVAILABLE: the tenant's vocabulary could not be read from ClickHouse
+//   yet; retrying is safe.
 
-import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
-import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { AttributeFilter } from "../../analytics/v1/query_pb";
 import { file_airis_analytics_v1_query } from "../../analytics/v1/query_pb";
 import type { TimeRange } from "../../common/v1/common_pb";
@@ -28,7 +38,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/search/v1/search.proto.
  */
 export const file_airis_search_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaXJpcy9zZWFyY2gvdjEvc2VhcmNoLnByb3RvEg9haXJpcy5zZWFyY2gudjEiXgoQSW50ZXJwcmV0UmVxdWVzdBIQCghxdWVzdGlvbhgBIAEoCRIOCgZsb2NhbGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhUKDW5vd191bml4X25hbm8YBCABKAYiMAoNRHVyYXRpb25Cb3VuZBIMCgRuYW5vGAEgASgEEhEKCWluY2x1c2l2ZRgCIAEoCCIuCgpWYWx1ZUJvdW5kEg0KBXZhbHVlGAEgASgBEhEKCWluY2x1c2l2ZRgCIAEoCCLIBQoOSW50ZXJwcmV0YXRpb24SJwoGc2lnbmFsGAEgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlNpZ25hbBIVCg1zZXJ2aWNlX25hbWVzGAIgAygJEhIKCm9wZXJhdGlvbnMYAyADKAkSJwoGc3RhdHVzGAQgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlN0YXR1cxIbChNtaW5fc2V2ZXJpdHlfbnVtYmVyGAUgASgFEhsKE21heF9zZXZlcml0eV9udW1iZXIYBiABKAUSNAoMbWluX2R1cmF0aW9uGAcgASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSNAoMbWF4X2R1cmF0aW9uGAggASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSEwoLbWV0cmljX25hbWUYCSABKAkSLgoJbWluX3ZhbHVlGAogASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSLgoJbWF4X3ZhbHVlGAsgASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSNwoKYXR0cmlidXRlcxgMIAMoCzIjLmFpcmlzLmFuYWx5dGljcy52MS5BdHRyaWJ1dGVGaWx0ZXISDAoEdGV4dBgNIAEoCRIuCgp0aW1lX3JhbmdlGA4gASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgthZ2dyZWdhdGlvbhgPIAEoDjIcLmFpcmlzLnNlYXJjaC52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgQIAEoARIQCghncm91cF9ieRgRIAMoCRIlCgVvcmRlchgSIAEoDjIWLmFpcmlzLnNlYXJjaC52MS5PcmRlchINCgVsaW1pdBgTIAEoDRIaChJjb21wYXJlX3NoaWZ0X25hbm8YFCABKAQiQQoGU291cmNlEg0KBWZpZWxkGAEgASgJEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKA0SCwoDZW5kGAQgASgNIkkKCFVucGxhY2VkEgwKBHRleHQYASABKAkSDQoFc3RhcnQYAiABKA0SCwoDZW5kGAMgASgNEhMKC3N1Z2dlc3Rpb25zGAQgAygJItoBChFJbnRlcnByZXRSZXNwb25zZRI3Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIfLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRhdGlvbhIRCglyZW5kZXJpbmcYAiABKAkSDgoGbG9jYWxlGAMgASgJEigKB3NvdXJjZXMYBCADKAsyFy5haXJpcy5zZWFyY2gudjEuU291cmNlEisKCHVucGxhY2VkGAUgAygLMhkuYWlyaXMuc2VhcmNoLnYxLlVucGxhY2VkEhIKCmNvbmZpZGVuY2UYBiABKAEqfwoGU2lnbmFsEhYKElNJR05BTF9VTlNQRUNJRklFRBAAEhEKDVNJR05BTF9UUkFDRVMQARIQCgxTSUdOQUxfU1BBTlMQAhIPCgtTSUdOQUxfTE9HUxADEhIKDlNJR05BTF9NRVRSSUNTEAQSEwoPU0lHTkFMX1NFUlZJQ0VTEAUqQQoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhAKDFNUQVRVU19FUlJPUhABEg0KCVNUQVRVU19PSxACKuEBCgtBZ2dyZWdhdGlvbhIbChdBR0dSRUdBVElPTl9VTlNQRUNJRklFRBAAEhUKEUFHR1JFR0FUSU9OX0NPVU5UEAESFAoQQUdHUkVHQVRJT05fUkFURRACEhoKFkFHR1JFR0FUSU9OX0VSUk9SX1JBVEUQAxIYChRBR0dSRUdBVElPTl9RVUFOVElMRRAEEhMKD0FHR1JFR0FUSU9OX0FWRxAFEhMKD0FHR1JFR0FUSU9OX01JThAGEhMKD0FHR1JFR0FUSU9OX01BWBAHEhMKD0FHR1JFR0FUSU9OX1NVTRAIKoIBCgVPcmRlchIVChFPUkRFUl9VTlNQRUNJRklFRBAAEhYKEk9SREVSX09MREVTVF9GSVJTVBABEhcKE09SREVSX0xPTkdFU1RfRklSU1QQAhIXChNPUkRFUl9MQVJHRVNUX0ZJUlNUEAMSGAoUT1JERVJfU01BTExFU1RfRklSU1QQBEI5WjdnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvc2VhcmNoL3YxO3NlYXJjaHYxYgZwcm90bzM", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
+  fileDesc("ChxhaXJpcy9zZWFyY2gvdjEvc2VhcmNoLnByb3RvEg9haXJpcy5zZWFyY2gudjEiXgoQSW50ZXJwcmV0UmVxdWVzdBIQCghxdWVzdGlvbhgBIAEoCRIOCgZsb2NhbGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhUKDW5vd191bml4X25hbm8YBCABKAYiMAoNRHVyYXRpb25Cb3VuZBIMCgRuYW5vGAEgASgEEhEKCWluY2x1c2l2ZRgCIAEoCCIuCgpWYWx1ZUJvdW5kEg0KBXZhbHVlGAEgASgBEhEKCWluY2x1c2l2ZRgCIAEoCCLIBQoOSW50ZXJwcmV0YXRpb24SJwoGc2lnbmFsGAEgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlNpZ25hbBIVCg1zZXJ2aWNlX25hbWVzGAIgAygJEhIKCm9wZXJhdGlvbnMYAyADKAkSJwoGc3RhdHVzGAQgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlN0YXR1cxIbChNtaW5fc2V2ZXJpdHlfbnVtYmVyGAUgASgFEhsKE21heF9zZXZlcml0eV9udW1iZXIYBiABKAUSNAoMbWluX2R1cmF0aW9uGAcgASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSNAoMbWF4X2R1cmF0aW9uGAggASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSEwoLbWV0cmljX25hbWUYCSABKAkSLgoJbWluX3ZhbHVlGAogASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSLgoJbWF4X3ZhbHVlGAsgASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSNwoKYXR0cmlidXRlcxgMIAMoCzIjLmFpcmlzLmFuYWx5dGljcy52MS5BdHRyaWJ1dGVGaWx0ZXISDAoEdGV4dBgNIAEoCRIuCgp0aW1lX3JhbmdlGA4gASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgthZ2dyZWdhdGlvbhgPIAEoDjIcLmFpcmlzLnNlYXJjaC52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgQIAEoARIQCghncm91cF9ieRgRIAMoCRIlCgVvcmRlchgSIAEoDjIWLmFpcmlzLnNlYXJjaC52MS5PcmRlchINCgVsaW1pdBgTIAEoDRIaChJjb21wYXJlX3NoaWZ0X25hbm8YFCABKAQiQQoGU291cmNlEg0KBWZpZWxkGAEgASgJEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKA0SCwoDZW5kGAQgASgNIkkKCFVucGxhY2VkEgwKBHRleHQYASABKAkSDQoFc3RhcnQYAiABKA0SCwoDZW5kGAMgASgNEhMKC3N1Z2dlc3Rpb25zGAQgAygJItoBChFJbnRlcnByZXRSZXNwb25zZRI3Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIfLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRhdGlvbhIRCglyZW5kZXJpbmcYAiABKAkSDgoGbG9jYWxlGAMgASgJEigKB3NvdXJjZXMYBCADKAsyFy5haXJpcy5zZWFyY2gudjEuU291cmNlEisKCHVucGxhY2VkGAUgAygLMhkuYWlyaXMuc2VhcmNoLnYxLlVucGxhY2VkEhIKCmNvbmZpZGVuY2UYBiABKAEiLwoOU3VnZ2VzdFJlcXVlc3QSDgoGcHJlZml4GAEgASgJEg0KBWxpbWl0GAIgASgNIn8KClN1Z2dlc3Rpb24SDAoEdGV4dBgBIAEoCRItCgRraW5kGAIgASgOMh8uYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3Rpb25LaW5kEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglhdHRyaWJ1dGUYBCABKAkSCwoDdmlhGAUgASgJIkMKD1N1Z2dlc3RSZXNwb25zZRIwCgtzdWdnZXN0aW9ucxgBIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0aW9uKn8KBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIRCg1TSUdOQUxfVFJBQ0VTEAESEAoMU0lHTkFMX1NQQU5TEAISDwoLU0lHTkFMX0xPR1MQAxISCg5TSUdOQUxfTUVUUklDUxAEEhMKD1NJR05BTF9TRVJWSUNFUxAFKkEKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABIQCgxTVEFUVVNfRVJST1IQARINCglTVEFUVVNfT0sQAirhAQoLQWdncmVnYXRpb24SGwoXQUdHUkVHQVRJT05fVU5TUEVDSUZJRUQQABIVChFBR0dSRUdBVElPTl9DT1VOVBABEhQKEEFHR1JFR0FUSU9OX1JBVEUQAhIaChZBR0dSRUdBVElPTl9FUlJPUl9SQVRFEAMSGAoUQUdHUkVHQVRJT05fUVVBTlRJTEUQBBITCg9BR0dSRUdBVElPTl9BVkcQBRITCg9BR0dSRUdBVElPTl9NSU4QBhITCg9BR0dSRUdBVElPTl9NQVgQBxITCg9BR0dSRUdBVElPTl9TVU0QCCqCAQoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABIWChJPUkRFUl9PTERFU1RfRklSU1QQARIXChNPUkRFUl9MT05HRVNUX0ZJUlNUEAISFwoTT1JERVJfTEFSR0VTVF9GSVJTVBADEhgKFE9SREVSX1NNQUxMRVNUX0ZJUlNUEAQqzQEKDlN1Z2dlc3Rpb25LaW5kEh8KG1NVR0dFU1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhsKF1NVR0dFU1RJT05fS0lORF9TRVJWSUNFEAESHQoZU1VHR0VTVElPTl9LSU5EX09QRVJBVElPThACEhoKFlNVR0dFU1RJT05fS0lORF9NRVRSSUMQAxIdChlTVUdHRVNUSU9OX0tJTkRfQVRUUklCVVRFEAQSIwofU1VHR0VTVElPTl9LSU5EX0FUVFJJQlVURV9WQUxVRRAFMrEBCg1TZWFyY2hTZXJ2aWNlElIKCUludGVycHJldBIhLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRSZXF1ZXN0GiIuYWlyaXMuc2VhcmNoLnYxLkludGVycHJldFJlc3BvbnNlEkwKB1N1Z2dlc3QSHy5haXJpcy5zZWFyY2gudjEuU3VnZ2VzdFJlcXVlc3QaIC5haXJpcy5zZWFyY2gudjEuU3VnZ2VzdFJlc3BvbnNlQjlaN2dpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9zZWFyY2gvdjE7c2VhcmNodjFiBnByb3RvMw", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
 
 /**
  * @generated from message airis.search.v1.InterpretRequest
@@ -395,6 +405,100 @@ export const InterpretResponseSchema: GenMessage<InterpretResponse> = /*@__PURE_
   messageDesc(file_airis_search_v1_search, 6);
 
 /**
+ * @generated from message airis.search.v1.SuggestRequest
+ */
+export type SuggestRequest = Message<"airis.search.v1.SuggestRequest"> & {
+  /**
+   * The word being typed; at most 128 bytes. Empty gives nothing.
+   *
+   * @generated from field: string prefix = 1;
+   */
+  prefix: string;
+
+  /**
+   * Most completions; 0 means 10, at most 50.
+   *
+   * @generated from field: uint32 limit = 2;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message airis.search.v1.SuggestRequest.
+ * Use `create(SuggestRequestSchema)` to create a new message.
+ */
+export const SuggestRequestSchema: GenMessage<SuggestRequest> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 7);
+
+/**
+ * @generated from message airis.search.v1.Suggestion
+ */
+export type Suggestion = Message<"airis.search.v1.Suggestion"> & {
+  /**
+   * The name, as the tenant's telemetry spells it: what to put in the
+   * question.
+   *
+   * @generated from field: string text = 1;
+   */
+  text: string;
+
+  /**
+   * @generated from field: airis.search.v1.SuggestionKind kind = 2;
+   */
+  kind: SuggestionKind;
+
+  /**
+   * For an operation: a service it belongs to.
+   *
+   * @generated from field: string service_name = 3;
+   */
+  serviceName: string;
+
+  /**
+   * For an attribute value: its key.
+   *
+   * @generated from field: string attribute = 4;
+   */
+  attribute: string;
+
+  /**
+   * The word that led to the name when it is not the name itself: a
+   * synonym or glossary word ("결제" for payment).
+   *
+   * @generated from field: string via = 5;
+   */
+  via: string;
+};
+
+/**
+ * Describes the message airis.search.v1.Suggestion.
+ * Use `create(SuggestionSchema)` to create a new message.
+ */
+export const SuggestionSchema: GenMessage<Suggestion> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 8);
+
+/**
+ * @generated from message airis.search.v1.SuggestResponse
+ */
+export type SuggestResponse = Message<"airis.search.v1.SuggestResponse"> & {
+  /**
+   * Names starting with the prefix first, then those with a part starting
+   * with it, then those reached through a synonym or glossary word;
+   * services, then metrics, operations and attributes; shorter first.
+   *
+   * @generated from field: repeated airis.search.v1.Suggestion suggestions = 1;
+   */
+  suggestions: Suggestion[];
+};
+
+/**
+ * Describes the message airis.search.v1.SuggestResponse.
+ * Use `create(SuggestResponseSchema)` to create a new message.
+ */
+export const SuggestResponseSchema: GenMessage<SuggestResponse> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 9);
+
+/**
  * What a question asks for.
  *
  * @generated from enum airis.search.v1.Signal
@@ -592,4 +696,89 @@ export enum Order {
  */
 export const OrderSchema: GenEnum<Order> = /*@__PURE__*/
   enumDesc(file_airis_search_v1_search, 3);
+
+/**
+ * What a completion names.
+ *
+ * @generated from enum airis.search.v1.SuggestionKind
+ */
+export enum SuggestionKind {
+  /**
+   * @generated from enum value: SUGGESTION_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: SUGGESTION_KIND_SERVICE = 1;
+   */
+  SERVICE = 1,
+
+  /**
+   * @generated from enum value: SUGGESTION_KIND_OPERATION = 2;
+   */
+  OPERATION = 2,
+
+  /**
+   * @generated from enum value: SUGGESTION_KIND_METRIC = 3;
+   */
+  METRIC = 3,
+
+  /**
+   * An attribute key (`http.route`).
+   *
+   * @generated from enum value: SUGGESTION_KIND_ATTRIBUTE = 4;
+   */
+  ATTRIBUTE = 4,
+
+  /**
+   * A frequent value of an attribute (`attribute` holds its key).
+   *
+   * @generated from enum value: SUGGESTION_KIND_ATTRIBUTE_VALUE = 5;
+   */
+  ATTRIBUTE_VALUE = 5,
+}
+
+/**
+ * Describes the enum airis.search.v1.SuggestionKind.
+ */
+export const SuggestionKindSchema: GenEnum<SuggestionKind> = /*@__PURE__*/
+  enumDesc(file_airis_search_v1_search, 4);
+
+/**
+ * @generated from service airis.search.v1.SearchService
+ */
+export const SearchService: GenService<{
+  /**
+   * Reads a question over the tenant's vocabulary (its service, operation,
+   * metric and attribute names of the last day, refreshed in the
+   * background, and its synonyms from the service's configuration): the
+   * structured query, where each part came from in the question, the words
+   * it could not place with suggestions, a confidence, and the query in
+   * words. Deterministic: the same question, vocabulary and clock give the
+   * same answer. Besides the common errors, INVALID_ARGUMENT for an empty
+   * or over-long question, an unknown locale or time zone (named).
+   *
+   * @generated from rpc airis.search.v1.SearchService.Interpret
+   */
+  interpret: {
+    methodKind: "unary";
+    input: typeof InterpretRequestSchema;
+    output: typeof InterpretResponseSchema;
+  },
+  /**
+   * Completes the word being typed from the tenant's vocabulary: names
+   * starting with it or with a part of them ("pay" → payment-api), and
+   * names the word is a synonym or glossary word for, as typed so far
+   * ("결" → payment through 결제). Besides the common errors,
+   * INVALID_ARGUMENT for an over-long prefix or limit (named).
+   *
+   * @generated from rpc airis.search.v1.SearchService.Suggest
+   */
+  suggest: {
+    methodKind: "unary";
+    input: typeof SuggestRequestSchema;
+    output: typeof SuggestResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_airis_search_v1_search, 0);
 

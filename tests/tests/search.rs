@@ -1,0 +1,383 @@
+//! The search service against real ClickHouse: the vocabulary it reads
+//! from a tenant's telemetry (spans, logs and metrics through the real
+//! pipeline), the tenant's synonyms from its configuration, completions,
+//! a refresh that finds a new service while questions go on being
+//! answered, each tenant alone, and the errors: an over-long question, an
+//! unknown time zone, ClickHouse unreachable.
+
+use std::time::{Duration, Instant};
+
+use airis_proto::airis::search::v1::{
+    InterpretRequest, InterpretResponse, SuggestRequest, SuggestionKind,
+    search_service_client::SearchServiceClient,
+};
+use airis_proto::kv::kv;
+use airis_proto::otlp::tonic::{
+    collector::{
+        logs::v1::{ExportLogsServiceRequest, logs_service_client::LogsServiceClient},
+        metrics::v1::{ExportMetricsServiceRequest, metrics_service_client::MetricsServiceClient},
+    },
+    logs::v1::{LogRecord, ResourceLogs, ScopeLogs},
+    metrics::v1::{
+        Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric::Data,
+        number_data_point,
+    },
+    resource::v1::Resource,
+    trace::v1::Span,
+};
+use airis_proto::tonic::{Code, transport::Channel};
+use airis_store::tables::{LOGS, METRICS_GAUGE, TRACES};
+use airis_tests::{
+    OTHER_TOKEN, Pipeline, SearchServer, Settings, TENANT, TOKEN, free_port,
+    otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
+    wait_for_count,
+};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+fn span(n: u64, name: &str, attributes: &[(&str, &str)]) -> Span {
+    let start = now_unix_nano() - 60_000_000_000;
+    Span {
+        trace_id: trace_id(start, n),
+        span_id: span_id(n),
+        name: name.to_owned(),
+        kind: 2,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + 700_000_000,
+        attributes: attributes.iter().map(|(k, v)| kv(k, *v)).collect(),
+        ..Default::default()
+    }
+}
+
+fn resource(service: &str) -> Option<Resource> {
+    Some(Resource {
+        attributes: vec![kv("service.name", service)],
+        ..Default::default()
+    })
+}
+
+fn logs(service: &str, body: &str) -> ExportLogsServiceRequest {
+    let now = now_unix_nano();
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: resource(service),
+            scope_logs: vec![ScopeLogs {
+                log_records: vec![LogRecord {
+                    time_unix_nano: now,
+                    observed_time_unix_nano: now,
+                    severity_number: 17,
+                    body: Some(airis_proto::otlp::tonic::common::v1::AnyValue {
+                        value: Some(
+                            airis_proto::otlp::tonic::common::v1::any_value::Value::StringValue(
+                                body.to_owned(),
+                            ),
+                        ),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn gauge(service: &str, name: &str) -> ExportMetricsServiceRequest {
+    ExportMetricsServiceRequest {
+        resource_metrics: vec![ResourceMetrics {
+            resource: resource(service),
+            scope_metrics: vec![ScopeMetrics {
+                metrics: vec![Metric {
+                    name: name.to_owned(),
+                    data: Some(Data::Gauge(Gauge {
+                        data_points: vec![NumberDataPoint {
+                            time_unix_nano: now_unix_nano(),
+                            value: Some(number_data_point::Value::AsDouble(3.0)),
+                            ..Default::default()
+                        }],
+                    })),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn question(q: &str) -> InterpretRequest {
+    InterpretRequest {
+        question: q.to_owned(),
+        locale: String::new(),
+        time_zone: "Asia/Seoul".to_owned(),
+        now_unix_nano: 0,
+    }
+}
+
+async fn ask(
+    client: &mut SearchServiceClient<Channel>,
+    token: &str,
+    q: &str,
+) -> anyhow::Result<InterpretResponse> {
+    Ok(client
+        .interpret(authed(question(q), token))
+        .await?
+        .into_inner())
+}
+
+fn services(answer: &InterpretResponse) -> Vec<String> {
+    answer
+        .interpretation
+        .as_ref()
+        .map(|i| i.service_names.clone())
+        .unwrap_or_default()
+}
+
+async fn suggest(
+    client: &mut SearchServiceClient<Channel>,
+    token: &str,
+    prefix: &str,
+) -> anyhow::Result<Vec<(String, i32, String)>> {
+    let request = SuggestRequest {
+        prefix: prefix.to_owned(),
+        limit: 0,
+    };
+    Ok(client
+        .suggest(authed(request, token))
+        .await?
+        .into_inner()
+        .suggestions
+        .into_iter()
+        .map(|s| (s.text, s.kind, s.via))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_are_read_over_the_askers_own_vocabulary() -> anyhow::Result<()> {
+    let mut settings = Settings::new("search");
+    settings.search.vocabulary.refresh_secs = 1;
+    settings.search.vocabulary.synonyms.insert(
+        TENANT.to_owned(),
+        [("정산".to_owned(), "billing".to_owned())].into(),
+    );
+    let pipeline = Pipeline::start(settings.clone()).await?;
+
+    // acme: payment-api and billing send spans, mailer logs only, checkout
+    // a metric; globex has a ledger.
+    let mut traces = trace_client(&pipeline.endpoint).await?;
+    let sent = [
+        (
+            TOKEN,
+            "payment-api",
+            span(1, "POST /pay", &[("http.route", "/pay")]),
+        ),
+        (
+            TOKEN,
+            "payment-api",
+            span(2, "POST /pay", &[("http.route", "/pay")]),
+        ),
+        (
+            TOKEN,
+            "billing",
+            span(3, "GET /invoice", &[("http.route", "/invoice")]),
+        ),
+        (OTHER_TOKEN, "ledger", span(4, "POST /entries", &[])),
+    ];
+    for (token, service, span) in sent {
+        traces
+            .export(authed(traces_request(service, vec![span]), token))
+            .await?;
+    }
+    LogsServiceClient::connect(pipeline.endpoint.clone())
+        .await?
+        .export(authed(logs("mailer", "메일 발송 실패"), TOKEN))
+        .await?;
+    MetricsServiceClient::connect(pipeline.endpoint.clone())
+        .await?
+        .export(authed(gauge("checkout", "checkout.queue.depth"), TOKEN))
+        .await?;
+    let ch = pipeline.settings.clickhouse();
+    for (table, rows) in [(TRACES, 4), (LOGS, 1), (METRICS_GAUGE, 1)] {
+        let seen = wait_for_count(&ch, &format!("SELECT count() FROM {table}"), rows, WAIT).await?;
+        assert_eq!(seen, rows, "{table}");
+    }
+
+    let server = SearchServer::start(&settings).await?;
+    let mut client = SearchServiceClient::connect(server.endpoint.clone()).await?;
+
+    // The glossary finds payment-api for 결제 because acme has it.
+    let answer = ask(
+        &mut client,
+        TOKEN,
+        "지난 1시간 동안 결제 서비스에서 500ms 넘게 걸린 요청",
+    )
+    .await?;
+    assert_eq!(services(&answer), ["payment-api"], "{answer:?}");
+    let read = answer.interpretation.clone().unwrap_or_default();
+    assert_eq!(
+        read.min_duration.map(|d| d.nano),
+        Some(500_000_000),
+        "{answer:?}"
+    );
+    assert!(answer.unplaced.is_empty(), "{answer:?}");
+    assert_eq!(answer.locale, "ko");
+    // The tenant's synonym from the configuration; a service seen in logs
+    // only; a metric.
+    assert_eq!(
+        services(&ask(&mut client, TOKEN, "정산 에러").await?),
+        ["billing"]
+    );
+    assert_eq!(
+        services(&ask(&mut client, TOKEN, "errors in mailer").await?),
+        ["mailer"]
+    );
+    let answer = ask(&mut client, TOKEN, "average checkout.queue.depth").await?;
+    assert_eq!(
+        answer.interpretation.unwrap_or_default().metric_name,
+        "checkout.queue.depth"
+    );
+    // globex's names, and acme's synonym, are not globex's vocabulary and
+    // acme's: unplaced, never guessed.
+    let answer = ask(&mut client, TOKEN, "errors in ledger").await?;
+    assert!(services(&answer).is_empty(), "{answer:?}");
+    assert!(
+        answer.unplaced.iter().any(|u| u.text == "ledger"),
+        "{answer:?}"
+    );
+    assert_eq!(
+        services(&ask(&mut client, OTHER_TOKEN, "errors in ledger").await?),
+        ["ledger"]
+    );
+    let answer = ask(&mut client, OTHER_TOKEN, "정산 에러").await?;
+    assert!(services(&answer).is_empty(), "{answer:?}");
+    assert!(
+        answer.unplaced.iter().any(|u| u.text.starts_with("정산")),
+        "{answer:?}"
+    );
+
+    // Completions: a name's start, a part of it, a glossary word, a
+    // synonym, an attribute value; the other tenant's names never.
+    let service = SuggestionKind::Service as i32;
+    // The service first, then the operation with a part starting so.
+    assert_eq!(
+        suggest(&mut client, TOKEN, "pay").await?,
+        [
+            ("payment-api".into(), service, String::new()),
+            (
+                "POST /pay".into(),
+                SuggestionKind::Operation as i32,
+                String::new()
+            )
+        ]
+    );
+    assert_eq!(
+        suggest(&mut client, TOKEN, "api").await?,
+        [("payment-api".into(), service, String::new())]
+    );
+    // 결제 is payment and billing in the glossary.
+    assert_eq!(
+        suggest(&mut client, TOKEN, "결").await?,
+        [
+            ("billing".into(), service, "결제".into()),
+            ("payment-api".into(), service, "결제".into())
+        ]
+    );
+    assert_eq!(
+        suggest(&mut client, TOKEN, "정").await?,
+        [("billing".into(), service, "정산".into())]
+    );
+    let values = suggest(&mut client, TOKEN, "/inv").await?;
+    assert_eq!(
+        values,
+        [(
+            "/invoice".into(),
+            SuggestionKind::AttributeValue as i32,
+            String::new()
+        )]
+    );
+    assert!(suggest(&mut client, TOKEN, "led").await?.is_empty());
+    assert_eq!(suggest(&mut client, OTHER_TOKEN, "led").await?.len(), 1);
+
+    // A service that appears later is found after a background refresh
+    // (every second here), while questions keep being answered with the
+    // vocabulary they find.
+    traces
+        .export(authed(
+            traces_request("inventory", vec![span(5, "GET /stock", &[])]),
+            TOKEN,
+        ))
+        .await?;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let answer = ask(&mut client, TOKEN, "errors in inventory").await?;
+        if services(&answer) == ["inventory"] {
+            break;
+        }
+        assert!(
+            answer.unplaced.iter().any(|u| u.text == "inventory"),
+            "{answer:?}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "inventory never found: {answer:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Refusals name the field.
+    let long = client
+        .interpret(authed(question(&"결제 ".repeat(2000)), TOKEN))
+        .await
+        .expect_err("a 14 kB question");
+    assert_eq!(long.code(), Code::InvalidArgument);
+    assert_eq!(long.message(), "question: 14000 bytes, at most 1024");
+    let mut zone = question("errors");
+    zone.time_zone = "Mars/Olympus".into();
+    let zone = client
+        .interpret(authed(zone, TOKEN))
+        .await
+        .expect_err("zone");
+    assert_eq!(zone.code(), Code::InvalidArgument);
+    assert!(zone.message().starts_with("time_zone:"), "{zone:?}");
+    let limit = client
+        .suggest(authed(
+            SuggestRequest {
+                prefix: "p".into(),
+                limit: 500,
+            },
+            TOKEN,
+        ))
+        .await
+        .expect_err("limit");
+    assert_eq!(
+        (limit.code(), limit.message()),
+        (Code::InvalidArgument, "limit: 500, at most 50")
+    );
+    let anonymous = client
+        .interpret(airis_proto::tonic::Request::new(question("errors")))
+        .await
+        .expect_err("no token");
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+
+    // ClickHouse unreachable: UNAVAILABLE, safe to retry; what needs no
+    // vocabulary is still checked.
+    let mut dead = settings.clone();
+    dead.clickhouse.url = format!("http://127.0.0.1:{}", free_port()?);
+    let unreachable = SearchServer::start(&dead).await?;
+    let mut other = SearchServiceClient::connect(unreachable.endpoint.clone()).await?;
+    let down = other
+        .interpret(authed(question("errors in payment"), TOKEN))
+        .await
+        .expect_err("clickhouse down");
+    assert_eq!(down.code(), Code::Unavailable, "{down:?}");
+    assert!(down.message().contains("vocabulary"), "{down:?}");
+    let long = other
+        .interpret(authed(question(&"x".repeat(1025)), TOKEN))
+        .await
+        .expect_err("long");
+    assert_eq!(long.code(), Code::InvalidArgument);
+
+    unreachable.stop().await?;
+    server.stop().await?;
+    pipeline.stop().await
+}
