@@ -317,7 +317,12 @@ impl Names {
     /// The attribute whose frequent value `word` is, when only one is:
     /// (key, value as stored). A value written with capitals matches only
     /// as written (`GET` is a method, "get me" is not).
+    /// A service's own name is the service, whatever attributes also hold
+    /// it (a client span's `server.address` or `peer.service`).
     pub fn attribute_value(&self, word: &str) -> Option<(String, String)> {
+        if self.services.contains_key(&word.to_lowercase()) {
+            return None;
+        }
         match self.values.get(&word.to_lowercase()).map(Vec::as_slice) {
             Some([one]) if one.1 == word || !one.1.chars().any(char::is_uppercase) => {
                 Some(one.clone())
@@ -599,9 +604,24 @@ mod tests {
             .to_vec(),
             synonyms: [("pg".to_owned(), "payment".to_owned())].into(),
             metrics: vec!["process.cpu.utilization".into(), "jvm.memory.used".into()],
+            attributes: [
+                ("server.address".to_owned(), vec!["checkout".to_owned()]),
+                ("http.route".to_owned(), vec!["/cart".to_owned()]),
+            ]
+            .into(),
             ..Vocabulary::default()
         }
         .index()
+    }
+
+    #[test]
+    fn a_services_name_is_the_service_not_an_attribute_value_holding_it() {
+        let names = vocabulary();
+        assert_eq!(names.attribute_value("checkout"), None);
+        assert_eq!(
+            names.attribute_value("/cart"),
+            Some(("http.route".to_owned(), "/cart".to_owned()))
+        );
     }
 
     #[test]

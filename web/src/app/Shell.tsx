@@ -1,15 +1,16 @@
 // The app shell: sidebar navigation, top bar (time, refresh, language,
 // theme, user), and the page.
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useLocation } from 'react-router';
 import { useTranslation } from 'react-i18next';
 import { NavLink, Outlet, useNavigate, useSearchParams } from 'react-router';
 import { useQueryClient } from '@tanstack/react-query';
 import { logout } from '../api/session';
 import { Icon } from '../components/Icon';
-import { ErrorPanel } from '../components/states';
+import { ErrorBoundary, ErrorPanel } from '../components/states';
 import { TimeRangePicker } from '../components/TimeRangePicker';
 import { usePopover } from '../components/usePopover';
+import { SearchBar } from '../search/SearchBar';
 import { LANGUAGES, setLanguage, type Lang } from '../i18n';
 import { formatSpan } from '../lib/format';
 import { DEFAULT_FROM, DEFAULT_TO, relativeSpan } from '../lib/time';
@@ -19,6 +20,9 @@ import { TimeRangeProvider, useTimeRange } from './timeRange';
 import { linkWith } from './urlState';
 import { useUser } from './useSession';
 import './Shell.css';
+
+// With the search service's client: loaded once a question was asked.
+const InterpretationBar = lazy(() => import('../search/InterpretationBar'));
 
 /** A path segment decoded, or as it is when malformed (`%ZZ`). */
 function safeDecode(text: string): string {
@@ -73,6 +77,7 @@ export function Shell() {
         <div className="main-col">
           <header className="topbar">
             <div className="topbar-left">
+              <SearchBar />
               <RangeNotice />
             </div>
             <div className="topbar-right">
@@ -83,6 +88,13 @@ export function Shell() {
             </div>
           </header>
           <main id="main" className="content" tabIndex={-1}>
+            {params.has('interp') && (
+              <ErrorBoundary resetKey={params.get('interp')} fallback={(error) => <ErrorPanel error={error} compact />}>
+                <Suspense fallback={null}>
+                  <InterpretationBar />
+                </Suspense>
+              </ErrorBoundary>
+            )}
             <Outlet />
           </main>
         </div>

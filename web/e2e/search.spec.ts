@@ -1,0 +1,108 @@
+// The search bar of every page against the demo's telemetry: completions
+// of the word being typed from the tenant's names (by keyboard, and a
+// Korean word reaching a service through the glossary), a question opening
+// the page that owns its signal with the interpretation as that page's
+// filters and as chips above it, a chip removed, a word not understood
+// offered its likely name; in English and Korean. Screenshots for docs/ui/,
+// axe on the bar and the chips.
+import { expect, test, type Page } from '@playwright/test';
+import { ADMIN, expectAccessible, screenshot, signIn } from './support/platform';
+
+const HANGUL = /[\uac00-\ud7a3]/;
+
+function bar(page: Page, name: string) {
+  return page.getByRole('combobox', { name });
+}
+
+test('a question typed with completions opens its traces, its parts as chips; a chip removed widens the search', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  await signIn(page, ADMIN, 'en', '/services');
+  const input = bar(page, 'Ask or search');
+  // "/" focuses the bar from anywhere that is not a field.
+  await page.locator('main').click({ position: { x: 5, y: 5 } });
+  await page.keyboard.press('/');
+  await expect(input).toBeFocused();
+  await input.pressSequentially('requests in chec', { delay: 20 });
+  const options = page.getByRole('listbox', { name: 'Names of your services, operations, metrics and attributes' });
+  await expect(options.getByRole('option').first()).toContainText('checkout');
+  await expect(input).toHaveAttribute('aria-expanded', 'true');
+  await page.keyboard.press('ArrowDown');
+  await expect(options.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
+  await page.keyboard.press('Enter');
+  await expect(input).toHaveValue('requests in checkout ');
+  await input.pressSequentially('over 100ms in the last 30 minutes');
+  // Enter with no completion chosen asks.
+  await page.keyboard.press('Enter');
+
+  // The traces page, filtered as understood.
+  await expect(page).toHaveURL(/\/traces\?/);
+  const url = new URL(page.url());
+  expect(url.searchParams.get('service')).toBe('checkout');
+  expect(url.searchParams.get('minMs')).toBe('100');
+  expect(Number(url.searchParams.get('to')) - Number(url.searchParams.get('from'))).toBe(30 * 60_000);
+  const understood = page.getByRole('region', { name: 'Understood as' });
+  await expect(understood).toBeVisible();
+  await expect(understood.getByTestId('rendering')).not.toBeEmpty();
+  const chips = understood.getByRole('list', { name: 'Parts of the question' }).getByTestId('chip');
+  await expect(chips.filter({ hasText: 'Service' })).toContainText('checkout');
+  await expect(chips.filter({ hasText: 'Duration' })).toContainText('> 100 ms');
+  await expect(chips.filter({ hasText: 'Time' })).toBeVisible();
+  // The page's own form holds the filters, and its results are checkout's.
+  await expect(page.getByRole('heading', { level: 1, name: 'Traces' })).toBeVisible();
+  await expect(page.getByLabel('Service', { exact: true })).toHaveValue('checkout');
+  await expectAccessible(page);
+  await screenshot(page, 'search', 'en');
+
+  // Removing the duration widens the search: the page follows.
+  const count = await chips.count();
+  await understood.getByRole('button', { name: 'Remove Duration: > 100 ms' }).click();
+  await expect(chips).toHaveCount(count - 1);
+  await expect(page).not.toHaveURL(/minMs=/);
+  await expect(page).toHaveURL(/service=checkout/);
+  // Back returns to the question as asked.
+  await page.goBack();
+  await expect(page).toHaveURL(/minMs=100/);
+  await expect(chips).toHaveCount(count);
+  // Clear leaves the page's filters and drops the chips.
+  await understood.getByRole('button', { name: 'Clear' }).click();
+  await expect(understood).toHaveCount(0);
+  await expect(page).toHaveURL(/service=checkout/);
+  expect(failures).toEqual([]);
+});
+
+test('in Korean: a glossary word completes to the service, error logs open Logs, a word not understood offers the name it may mean', async ({ page }) => {
+  await signIn(page, ADMIN, 'ko', '/services');
+  const input = bar(page, '질문하거나 검색');
+  await input.click();
+  await input.pressSequentially('결', { delay: 20 });
+  const option = page.getByRole('option').filter({ hasText: 'payment' }).first();
+  await expect(option).toContainText('결제');
+  await input.fill('지난 1시간 동안 결제 서비스 에러 로그');
+  await page.keyboard.press('Enter');
+
+  await expect(page).toHaveURL(/\/logs\?/);
+  const url = new URL(page.url());
+  expect(url.searchParams.get('service')).toBe('payment');
+  expect(url.searchParams.get('severity')).toBe('error');
+  const understood = page.getByRole('region', { name: '이렇게 이해했습니다' });
+  await expect(understood.getByTestId('rendering')).toHaveText(HANGUL);
+  const chips = understood.getByTestId('chip');
+  await expect(chips.filter({ hasText: '서비스' })).toContainText('payment');
+  await expect(chips.filter({ hasText: '찾는 것' })).toContainText('로그');
+  await expectAccessible(page);
+  await screenshot(page, 'search', 'ko');
+
+  // A word that is none of the tenant's names: not understood, never
+  // guessed (no service filter); the name it may have meant asks again.
+  await input.fill('crat 에러 로그');
+  await page.keyboard.press('Enter');
+  const unplaced = understood.getByTestId('unplaced');
+  await expect(unplaced).toContainText('crat');
+  await expect(page).toHaveURL(/ask=crat/);
+  expect(new URL(page.url()).searchParams.get('service')).toBeNull();
+  await unplaced.getByRole('button', { name: 'cart' }).click();
+  await expect(page).toHaveURL(/service=cart/);
+  await expect(input).toHaveValue('cart 에러 로그');
+  await expect(understood.getByTestId('unplaced')).toHaveCount(0);
+});

@@ -1,0 +1,120 @@
+// Above the page that shows a question's results: the question, how it was
+// understood (one chip per part, each removable), the words that could
+// not be placed with the names they may have meant, and the parts this
+// page cannot filter by. The interpretation is the URL's (`interp`), so a
+// link reproduces it; removing a chip opens the results of what is left.
+import { useMemo } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useNavigate, useSearchParams } from 'react-router';
+import { Icon } from '../components/Icon';
+import { applyPatch } from '../app/urlState';
+import { formatPercent, formatShortDateTime } from '../lib/format';
+import type { Interpretation, Unplaced } from '../gen/airis/search/v1/search_pb';
+import { chips, decode, encode, target, without } from './interpretation';
+import { ask, lastAnswer } from './searchApi';
+import { completeWith } from './SearchBar';
+
+/** The URL keys the search bar adds to a page's own. */
+const KEYS = ['ask', 'asked', 'interp'];
+
+/** The question with its unplaced words marked (offsets are UTF-16, as JavaScript counts). */
+function Question({ text, unplaced }: { text: string; unplaced: Unplaced[] }) {
+  const parts: (string | { mark: string })[] = [];
+  let at = 0;
+  for (const u of [...unplaced].sort((a, b) => a.start - b.start)) {
+    if (u.start < at || u.end > text.length) continue;
+    parts.push(text.slice(at, u.start), { mark: text.slice(u.start, u.end) });
+    at = u.end;
+  }
+  parts.push(text.slice(at));
+  return (
+    <q className="interpretation-question">
+      {parts.map((p, n) => (typeof p === 'string' ? p : <mark key={n} className="unplaced">{p.mark}</mark>))}
+    </q>
+  );
+}
+
+export default function InterpretationBar() {
+  const { t, i18n } = useTranslation();
+  const navigate = useNavigate();
+  const [params] = useSearchParams();
+  const question = params.get('ask') ?? '';
+  const asked = params.get('asked') ?? '';
+  const encoded = params.get('interp') ?? '';
+  const interpretation = useMemo(() => decode(encoded), [encoded]);
+  if (!interpretation) return null;
+  // The service's answer while it is the one shown (not after an edit or a reload).
+  const answer = lastAnswer(question, asked);
+  const fresh = answer?.interpretation !== undefined && encode(answer.interpretation) === encoded;
+  const unapplied = new Set(target(interpretation).unapplied);
+  const severityText = ([min, max]: [string, string]) => {
+    const name = (id: string) => t(`severity.${id}`);
+    if (min && max) return min === max ? name(min) : `${name(min)}–${name(max)}`;
+    return min ? `≥ ${name(min)}` : `≤ ${name(max)}`;
+  };
+  const list = chips(interpretation, formatShortDateTime);
+
+  const open = (next: Interpretation) => {
+    const to = target(next);
+    const kept = Object.fromEntries(KEYS.map((k) => [k, params.get(k)]));
+    const search = applyPatch(new URLSearchParams(), { ...to.params, ...kept, interp: encode(next) }).toString();
+    navigate({ pathname: to.path, search: `?${search}` });
+  };
+  const retype = async (u: Unplaced, name: string) => {
+    const text = `${question.slice(0, u.start)}${completeWith(question.slice(u.start, u.end), name).trimEnd()}${question.slice(u.end)}`;
+    const result = await ask(text, i18n.language, Date.now());
+    navigate({ pathname: result.path, search: `?${applyPatch(new URLSearchParams(), result.params).toString()}` });
+  };
+  const clear = () => navigate({ search: `?${applyPatch(params, Object.fromEntries(KEYS.map((k) => [k, null]))).toString()}` }, { replace: true });
+
+  return (
+    <section className="interpretation" aria-labelledby="interpretation-title">
+      <div className="interpretation-head">
+        <h2 id="interpretation-title">{t('search.understood')}</h2>
+        <Question text={question} unplaced={fresh ? answer.unplaced : []} />
+        {fresh && answer.confidence < 1 && <span className="muted small">{t('search.confidence', { value: formatPercent(answer.confidence) })}</span>}
+        <button type="button" className="btn btn-link" onClick={clear}>
+          {t('search.clear')}
+        </button>
+      </div>
+      {fresh && answer.rendering && <p className="interpretation-rendering" data-testid="rendering">{answer.rendering}</p>}
+      {list.length > 0 ? (
+        <ul className="interpretation-chips" aria-label={t('search.parts')}>
+          {list.map((c) => {
+            const value = c.severity ? severityText(c.severity) : c.words ? t(c.words.key, c.words.values) : c.value;
+            const skipped = unapplied.has(c.key);
+            return (
+              <li key={c.key} className={`chip ${skipped ? 'unapplied' : ''}`} data-testid="chip" title={skipped ? t('search.unapplied') : undefined}>
+                <span className="chip-label">{t(c.label)}</span>
+                <span className="chip-value">{value}</span>
+                {skipped && <span className="sr-only">{t('search.unapplied')}</span>}
+                <button type="button" aria-label={t('search.remove', { part: t(c.label), value })} onClick={() => open(without(interpretation, c.key))}>
+                  <Icon name="close" size={12} />
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      ) : (
+        <p className="interpretation-note">{t('search.nothing')}</p>
+      )}
+      {fresh && answer.unplaced.length > 0 && (
+        <div className="interpretation-unplaced" data-testid="unplaced">
+          <span>{t('search.unplaced')}</span>
+          {answer.unplaced.map((u) => (
+            <span key={`${u.start}`} className="chip unapplied">
+              <mark className="unplaced">{u.text}</mark>
+              {u.suggestions.length > 0 && <span className="chip-label">{t('search.didYouMean')}</span>}
+              {u.suggestions.map((s) => (
+                <button key={s} type="button" className="btn btn-link" onClick={() => void retype(u, s)}>
+                  {s}
+                </button>
+              ))}
+            </span>
+          ))}
+        </div>
+      )}
+      {unapplied.size > 0 && <p className="interpretation-note">{t('search.unappliedNote')}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,134 @@
+import { create } from '@bufbuild/protobuf';
+import { describe, expect, it } from 'vitest';
+import { AttributeFilterSchema, AttributeScope, MatchOperator } from '../gen/airis/analytics/v1/query_pb';
+import { TimeRangeSchema } from '../gen/airis/common/v1/common_pb';
+import {
+  Aggregation,
+  DurationBoundSchema,
+  InterpretationSchema,
+  Order,
+  Signal,
+  Status,
+  type Interpretation,
+} from '../gen/airis/search/v1/search_pb';
+import { completeWith, currentWord } from './SearchBar';
+import { chips, decode, durationText, encode, target, without } from './interpretation';
+
+const HOUR = 3_600_000_000_000n;
+const END = 1_796_533_200_000_000_000n; // an instant at 05:00 UTC, in ns
+
+function slowCheckout(): Interpretation {
+  return create(InterpretationSchema, {
+    serviceNames: ['checkout'],
+    status: Status.ERROR,
+    minDuration: create(DurationBoundSchema, { nano: 500_000_000n }),
+    attributes: [
+      create(AttributeFilterSchema, { key: 'http.route', operator: MatchOperator.EQUALS, value: '/cart' }),
+      create(AttributeFilterSchema, { key: 'service.version', operator: MatchOperator.EQUALS, value: 'v2', scope: AttributeScope.RESOURCE }),
+    ],
+    timeRange: create(TimeRangeSchema, { startUnixNano: END - HOUR, endUnixNano: END }),
+    order: Order.LONGEST_FIRST,
+  });
+}
+
+describe('the page a question opens', () => {
+  it('puts requests on Traces with its own keys', () => {
+    const to = target(slowCheckout());
+    expect(to.path).toBe('/traces');
+    expect(to.params).toEqual({
+      from: String(Number((END - HOUR) / 1_000_000n)),
+      to: String(Number(END / 1_000_000n)),
+      service: 'checkout',
+      status: 'error',
+      minMs: '500',
+      attr: ['http.route=/cart', 'resource:service.version=v2'],
+      order: 'longest',
+    });
+    expect(to.unapplied).toEqual([]);
+  });
+
+  it('puts logs on Logs, their severity as the page names it', () => {
+    const i = create(InterpretationSchema, { signal: Signal.LOGS, serviceNames: ['payment'], minSeverityNumber: 17, text: '결제 실패' });
+    expect(target(i)).toEqual({ path: '/logs', params: { service: 'payment', q: '결제 실패', severity: 'error' }, unapplied: [] });
+  });
+
+  it('puts a metric on Metrics with its aggregation, groups and the service as a label', () => {
+    const i = create(InterpretationSchema, {
+      signal: Signal.METRICS,
+      metricName: 'jvm.memory.used',
+      aggregation: Aggregation.QUANTILE,
+      quantile: 0.99,
+      groupBy: ['k8s.pod.name'],
+      serviceNames: ['cart'],
+    });
+    expect(target(i)).toEqual({
+      path: '/metrics',
+      params: { metric: 'jvm.memory.used', agg: 'quantile', quantile: '0.99', group: ['k8s.pod.name'], filter: ['service.name=cart'] },
+      unapplied: [],
+    });
+  });
+
+  it('puts a summary of one service on its page, of several on Services, and names what it cannot show', () => {
+    const one = create(InterpretationSchema, { serviceNames: ['checkout'], aggregation: Aggregation.ERROR_RATE, groupBy: ['operation'] });
+    expect(target(one).path).toBe('/services/checkout');
+    const two = create(InterpretationSchema, { serviceNames: ['cart', 'checkout'], aggregation: Aggregation.COUNT, limit: 5 });
+    expect(target(two)).toEqual({ path: '/services', params: {}, unapplied: ['limit', 'service:0', 'service:1'] });
+    // Traces take one service: the second is shown as not applied.
+    const traces = create(InterpretationSchema, { serviceNames: ['cart', 'checkout'] });
+    expect(target(traces)).toEqual({ path: '/traces', params: { service: 'cart' }, unapplied: ['service:1'] });
+  });
+});
+
+describe('chips', () => {
+  it('show every part, in the canonical order, and remove one at a time', () => {
+    const i = slowCheckout();
+    const list = chips(i, (ms) => new Date(ms).toISOString().slice(11, 16));
+    expect(list.map((c) => [c.key, c.words?.key ?? c.value])).toEqual([
+      ['service:0', 'checkout'],
+      ['status', 'search.status.error'],
+      ['minDuration', '> 500 ms'],
+      ['attribute:0', 'http.route = /cart'],
+      ['attribute:1', 'resource.service.version = v2'],
+      ['time', '04:00 – 05:00'],
+      ['order', 'search.order.longest'],
+    ]);
+    const fewer = without(i, 'attribute:0');
+    expect(fewer.attributes.map((a) => a.key)).toEqual(['service.version']);
+    expect(i.attributes).toHaveLength(2);
+    expect(without(i, 'minDuration').minDuration).toBeUndefined();
+    expect(without(i, 'time').timeRange).toBeUndefined();
+    expect(target(without(i, 'service:0')).params.service).toBeUndefined();
+  });
+
+  it('name a severity range by its ends', () => {
+    const at = (min: number, max: number) => chips(create(InterpretationSchema, { minSeverityNumber: min, maxSeverityNumber: max }), String)[0]?.severity;
+    expect(at(17, 0)).toEqual(['error', '']);
+    expect(at(13, 16)).toEqual(['warn', 'warn']);
+    expect(at(0, 12)).toEqual(['', 'info']);
+  });
+
+  it('write durations in their largest whole unit', () => {
+    expect(durationText(500_000_000n)).toBe('500 ms');
+    expect(durationText(1_500_000_000n)).toBe('1.5 s');
+    expect(durationText(180_000_000_000n)).toBe('3 min');
+  });
+});
+
+describe('the URL form', () => {
+  it('round-trips and refuses what is not one', () => {
+    const i = slowCheckout();
+    const text = encode(i);
+    expect(text).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decode(text)).toEqual(i);
+    expect(decode('%%%')).toBeNull();
+  });
+});
+
+describe('the word being typed', () => {
+  it('is the last one, and a completion replaces it', () => {
+    expect(currentWord('errors in chec')).toBe('chec');
+    expect(currentWord('errors in ')).toBe('');
+    expect(completeWith('errors in chec', 'checkout')).toBe('errors in checkout ');
+    expect(completeWith('결', 'payment')).toBe('payment ');
+  });
+});

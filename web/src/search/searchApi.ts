@@ -1,0 +1,54 @@
+// The search service's client and what the search bar does with it:
+// completions of the word being typed, and a question read into the page
+// that shows its results. Loaded when the search bar is first used, so
+// that no page's first load carries the search service's descriptors.
+import { createClient } from '@connectrpc/connect';
+import { SearchService, type InterpretResponse, type Suggestion } from '../gen/airis/search/v1/search_pb';
+import { transport } from '../api/clients';
+import { encode, target } from './interpretation';
+
+const client = createClient(SearchService, transport);
+
+/** Completions of `prefix` from the tenant's names. */
+export async function suggest(prefix: string, signal?: AbortSignal): Promise<Suggestion[]> {
+  if (!prefix.trim()) return [];
+  const answer = await client.suggest({ prefix, limit: 8 }, { signal });
+  return answer.suggestions;
+}
+
+/** The last answer, for the interpretation bar (its unplaced words and sources). */
+let last: { key: string; answer: InterpretResponse } | null = null;
+
+export function lastAnswer(question: string, asked: string): InterpretResponse | null {
+  return last && last.key === `${asked}\n${question}` ? last.answer : null;
+}
+
+/** Where a question's results are: the owning page's path and URL keys, with the question and its interpretation. */
+export interface Asked {
+  path: string;
+  params: Record<string, string | string[]>;
+  answer: InterpretResponse;
+}
+
+/**
+ * Reads `question` in the asker's language and time zone, as of `nowMs`;
+ * the page that shows its results, with `ask` (the question), `asked`
+ * (when) and `interp` (the interpretation) in its URL.
+ */
+export async function ask(question: string, locale: string, nowMs: number): Promise<Asked> {
+  const answer = await client.interpret({
+    question,
+    locale,
+    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    nowUnixNano: BigInt(nowMs) * 1_000_000n,
+  });
+  const asked = String(nowMs);
+  last = { key: `${asked}\n${question}`, answer };
+  const interpretation = answer.interpretation;
+  const to = interpretation ? target(interpretation) : { path: '/traces', params: {}, unapplied: [] };
+  return {
+    path: to.path,
+    params: { ...to.params, ask: question, asked, ...(interpretation ? { interp: encode(interpretation) } : {}) },
+    answer,
+  };
+}
