@@ -371,6 +371,23 @@ async fn questions_are_read_over_the_askers_own_vocabulary() -> anyhow::Result<(
         .expect_err("clickhouse down");
     assert_eq!(down.code(), Code::Unavailable, "{down:?}");
     assert!(down.message().contains("vocabulary"), "{down:?}");
+    // Asked again at once: the failure is remembered for a few seconds,
+    // not read again by every waiting question.
+    let again = other
+        .interpret(authed(question("errors in payment"), TOKEN))
+        .await
+        .expect_err("clickhouse still down");
+    assert_eq!(
+        (again.code(), again.message()),
+        (Code::Unavailable, down.message())
+    );
+    let mut zone = question("errors");
+    zone.time_zone = "Asia/Nowhere".into();
+    let zone = other
+        .interpret(authed(zone, TOKEN))
+        .await
+        .expect_err("zone");
+    assert_eq!(zone.code(), Code::InvalidArgument, "{zone:?}");
     let long = other
         .interpret(authed(question(&"x".repeat(1025)), TOKEN))
         .await

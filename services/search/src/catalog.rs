@@ -3,12 +3,17 @@
 //! `search.vocabulary.window_secs` with their frequent values, and the
 //! tenant's synonyms from the configuration.
 //!
-//! A tenant's first question waits for its vocabulary; after that a
-//! background task reads it again every `search.vocabulary.refresh_secs` and swaps
-//! the new one in, so a question never waits for a refresh: it takes the
-//! vocabulary current when it starts (an `Arc` clone under a lock held for
-//! no more than that). A refresh that fails keeps the last vocabulary. A
-//! tenant not asked for `search.vocabulary.idle_secs` is forgotten.
+//! A tenant's first question waits for its vocabulary, read once by a task
+//! of its own that outlives a question given up on; a read that failed is
+//! not tried again for a few seconds, however many questions wait. After
+//! that a background task reads it again every
+//! `search.vocabulary.refresh_secs` and swaps the new one in, so a question
+//! never waits for a refresh: it takes the vocabulary current when it
+//! starts (an `Arc` clone under a lock held for no more than that). A
+//! refresh that fails keeps the last vocabulary. A tenant not asked for
+//! `search.vocabulary.idle_secs` is forgotten. Every read is bounded: the
+//! attributes come from the newest spans only, each query has
+//! `query_timeout_secs`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
@@ -39,6 +44,9 @@ pub struct VocabularyConfig {
     pub idle_secs: u64,
     /// Most (service, operation) names and most metric names read.
     pub max_names: u64,
+    /// Most operations read per service, the most used first (a service
+    /// with ids in its span names leaves room for the others).
+    pub max_operations_per_service: u64,
     /// Most attribute keys read, the most used first.
     pub max_attribute_keys: u64,
     /// Most frequent values kept per attribute key; a key with more
@@ -46,9 +54,14 @@ pub struct VocabularyConfig {
     /// categories).
     pub max_values_per_key: u64,
     pub max_value_cardinality: u64,
-    /// The newest spans whose attributes are read for keys and values:
-    /// bounds the work of a refresh on a busy tenant.
+    /// The newest spans whose attributes are read for keys and values, of
+    /// the last `attribute_window_secs` only: bounds the work of a refresh
+    /// on a busy tenant.
     pub attribute_sample_spans: u64,
+    pub attribute_window_secs: u64,
+    /// Longest a query of a read may run (ClickHouse's
+    /// max_execution_time, and the read as a whole).
+    pub query_timeout_secs: u64,
     /// Per tenant, a word of its own (lowercase) for one of its names:
     /// `[search.vocabulary.synonyms.acme] "정산" = "billing-api"`.
     pub synonyms: BTreeMap<String, BTreeMap<String, String>>,
@@ -61,10 +74,13 @@ impl Default for VocabularyConfig {
             refresh_secs: 60,
             idle_secs: 3600,
             max_names: 10_000,
+            max_operations_per_service: 500,
             max_attribute_keys: 300,
             max_values_per_key: 20,
             max_value_cardinality: 200,
             attribute_sample_spans: 200_000,
+            attribute_window_secs: 900,
+            query_timeout_secs: 20,
             synonyms: BTreeMap::new(),
         }
     }
@@ -90,6 +106,9 @@ impl Indexed {
     }
 }
 
+/// How long a failed first read is answered from memory.
+const FAILURE_MEMORY: Duration = Duration::from_secs(5);
+
 #[derive(Default)]
 struct Slot {
     current: RwLock<Option<Arc<Indexed>>>,
@@ -97,6 +116,8 @@ struct Slot {
     /// questions read it once.
     loading: tokio::sync::Mutex<()>,
     asked: Mutex<Option<Instant>>,
+    /// The last first read that failed: when, and why.
+    failed: Mutex<Option<(Instant, String)>>,
 }
 
 /// Every tenant's vocabulary.
@@ -116,26 +137,56 @@ impl Catalog {
         }
     }
 
+    /// The tenant's slot, marked as asked now (under the map's lock, so
+    /// that the refresh cannot forget it in between).
     fn slot(&self, tenant: &Tenant) -> Arc<Slot> {
         let mut tenants = self.tenants.lock().unwrap_or_else(|e| e.into_inner());
-        tenants.entry(tenant.clone()).or_default().clone()
+        let slot = tenants.entry(tenant.clone()).or_default().clone();
+        *slot.asked.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+        slot
     }
 
     /// `tenant`'s vocabulary: the current one, or read now for a tenant's
     /// first question.
     pub async fn get(&self, tenant: &Tenant) -> Result<Arc<Indexed>, Error> {
         let slot = self.slot(tenant);
-        *slot.asked.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         if let Some(current) = read(&slot) {
             return Ok(current);
         }
-        let _loading = slot.loading.lock().await;
-        if let Some(current) = read(&slot) {
-            return Ok(current);
-        }
-        let indexed = Arc::new(self.load(tenant).await?);
-        *slot.current.write().unwrap_or_else(|e| e.into_inner()) = Some(indexed.clone());
-        Ok(indexed)
+        // In a task: a question given up on (a client's cancel, the mesh's
+        // timeout) does not throw the read away.
+        let (catalog, tenant) = (self.clone(), tenant.clone());
+        tokio::spawn(async move {
+            let _loading = slot.loading.lock().await;
+            if let Some(current) = read(&slot) {
+                return Ok(current);
+            }
+            let failed = slot
+                .failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if let Some((at, why)) = failed
+                && at.elapsed() < FAILURE_MEMORY
+            {
+                return Err(Error::Unavailable(why));
+            }
+            match catalog.load(&tenant).await {
+                Ok(indexed) => {
+                    let indexed = Arc::new(indexed);
+                    *slot.current.write().unwrap_or_else(|e| e.into_inner()) =
+                        Some(indexed.clone());
+                    Ok(indexed)
+                }
+                Err(error) => {
+                    *slot.failed.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((Instant::now(), error.to_string()));
+                    Err(error)
+                }
+            }
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("reading the vocabulary: {e}")))?
     }
 
     /// Reads every asked tenant's vocabulary again every
@@ -183,9 +234,22 @@ impl Catalog {
     /// large vocabulary takes milliseconds).
     async fn load(&self, tenant: &Tenant) -> Result<Indexed, Error> {
         let started = Instant::now();
-        let mut vocabulary = self.read(tenant).await.map_err(|e| {
-            Error::Unavailable(format!("the tenant's vocabulary could not be read: {e}"))
-        })?;
+        let limit = Duration::from_secs(self.config.query_timeout_secs.max(1));
+        let mut vocabulary = match tokio::time::timeout(limit, self.read(tenant)).await {
+            Ok(Ok(vocabulary)) => vocabulary,
+            Ok(Err(e)) => {
+                return Err(Error::Unavailable(format!(
+                    "the tenant's vocabulary could not be read: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(Error::Unavailable(format!(
+                    "the tenant's vocabulary could not be read within {} s \
+                     (search.vocabulary.query_timeout_secs)",
+                    limit.as_secs()
+                )));
+            }
+        };
         vocabulary.synonyms = self
             .config
             .synonyms
@@ -199,7 +263,7 @@ impl Catalog {
             + vocabulary.attributes.len();
         let indexed = tokio::task::spawn_blocking(move || Indexed::new(vocabulary, now))
             .await
-            .map_err(|e| Error::Unavailable(format!("indexing the vocabulary: {e}")))?;
+            .map_err(|e| Error::Internal(format!("indexing the vocabulary: {e}")))?;
         tracing::debug!(
             tenant = tenant.as_str(),
             names,
@@ -211,19 +275,15 @@ impl Catalog {
 
     async fn read(&self, tenant: &Tenant) -> Result<Vocabulary, clickhouse::error::Error> {
         let c = &self.config;
+        let query = |sql: Sql| {
+            sql.query(&self.client)
+                .with_setting("max_execution_time", c.query_timeout_secs.to_string())
+        };
         let (operations, log_services, metrics, attributes) = tokio::try_join!(
-            operations_sql(tenant, c)
-                .query(&self.client)
-                .fetch_all::<OperationRow>(),
-            log_services_sql(tenant, c)
-                .query(&self.client)
-                .fetch_all::<NameRow>(),
-            metrics_sql(tenant, c)
-                .query(&self.client)
-                .fetch_all::<NameRow>(),
-            attributes_sql(tenant, c)
-                .query(&self.client)
-                .fetch_all::<AttributeRow>(),
+            query(operations_sql(tenant, c)).fetch_all::<OperationRow>(),
+            query(log_services_sql(tenant, c)).fetch_all::<NameRow>(),
+            query(metrics_sql(tenant, c)).fetch_all::<NameRow>(),
+            query(attributes_sql(tenant, c)).fetch_all::<AttributeRow>(),
         )?;
         Ok(vocabulary_of(
             operations,
@@ -263,25 +323,27 @@ fn read(slot: &Slot) -> Option<Arc<Indexed>> {
         .clone()
 }
 
-/// `TenantId = ? AND <column> >= now - window`.
-fn recent(sql: &mut Sql, tenant: &Tenant, column: &str, config: &VocabularyConfig) {
+/// `TenantId = ? AND <column> >= now - window_secs`.
+fn recent(sql: &mut Sql, tenant: &Tenant, column: &str, window_secs: u64) {
     sql.tenant(tenant).push_bind(
         &format!(" AND {column} >= now64(9) - toIntervalSecond(?)"),
-        config.window_secs,
+        window_secs,
     );
 }
 
-/// (service, operation, spans), the most used first.
+/// (service, operation, spans), the most used first, at most
+/// `max_operations_per_service` of each service.
 fn operations_sql(tenant: &Tenant, config: &VocabularyConfig) -> Sql {
     let mut sql = Sql::new(&format!(
         "SELECT toString(ServiceName) AS service, toString(SpanName) AS operation, \
          count() AS spans FROM {TRACES} WHERE "
     ));
-    recent(&mut sql, tenant, "Timestamp", config);
+    recent(&mut sql, tenant, "Timestamp", config.window_secs);
     sql.push_bind(
-        " GROUP BY service, operation ORDER BY spans DESC, service, operation LIMIT ?",
-        config.max_names,
+        " GROUP BY service, operation ORDER BY spans DESC, service, operation LIMIT ? BY service",
+        config.max_operations_per_service,
     );
+    sql.push_bind(" LIMIT ?", config.max_names);
     sql
 }
 
@@ -290,7 +352,7 @@ fn log_services_sql(tenant: &Tenant, config: &VocabularyConfig) -> Sql {
     let mut sql = Sql::new(&format!(
         "SELECT DISTINCT toString(ServiceName) AS name FROM {LOGS} WHERE "
     ));
-    recent(&mut sql, tenant, "Timestamp", config);
+    recent(&mut sql, tenant, "Timestamp", config.window_secs);
     sql.push_bind(" ORDER BY name LIMIT ?", config.max_names);
     sql
 }
@@ -313,16 +375,17 @@ fn metrics_sql(tenant: &Tenant, config: &VocabularyConfig) -> Sql {
         sql.push(&format!(
             "(SELECT DISTINCT toString(MetricName) AS name FROM {table} WHERE "
         ));
-        recent(&mut sql, tenant, "TimeUnix", config);
-        sql.push_bind(" LIMIT ?)", config.max_names);
+        recent(&mut sql, tenant, "TimeUnix", config.window_secs);
+        sql.push_bind(" ORDER BY name LIMIT ?)", config.max_names);
     }
     sql.push_bind(") ORDER BY name LIMIT ?", config.max_names);
     sql
 }
 
 /// (key, spans holding it, its values if at most max_value_cardinality
-/// distinct, the most frequent first) over the newest sampled spans'
-/// span and resource attributes.
+/// distinct, the most frequent first) over the span and resource
+/// attributes of the newest spans of the last attribute_window_secs (the
+/// short window keeps ClickHouse from reading a day of attribute maps).
 fn attributes_sql(tenant: &Tenant, config: &VocabularyConfig) -> Sql {
     let mut sql = Sql::new(&format!(
         "SELECT k AS key, count() AS spans, \
@@ -331,7 +394,7 @@ fn attributes_sql(tenant: &Tenant, config: &VocabularyConfig) -> Sql {
     ));
     sql.binds.push(config.max_value_cardinality.into());
     sql.binds.push(config.max_values_per_key.into());
-    recent(&mut sql, tenant, "Timestamp", config);
+    recent(&mut sql, tenant, "Timestamp", config.attribute_window_secs);
     sql.push_bind(
         " ORDER BY Timestamp DESC LIMIT ?)",
         config.attribute_sample_spans,
@@ -407,7 +470,13 @@ mod tests {
             metrics_sql(&tenant, &config),
             attributes_sql(&tenant, &config),
         ] {
-            assert!(sql.text.contains("TenantId = ?"), "{}", sql.text);
+            // Every branch of the metrics' union is the tenant's.
+            assert_eq!(
+                sql.text.matches("TenantId = ?").count(),
+                sql.text.matches("FROM ").count() - usize::from(sql.text.contains("FROM (")),
+                "{}",
+                sql.text
+            );
             assert!(sql.text.contains("LIMIT ?"), "{}", sql.text);
             assert_eq!(
                 sql.text.matches('?').count(),

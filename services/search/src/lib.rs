@@ -48,6 +48,9 @@ pub enum Error {
     /// The vocabulary could not be read; retrying is safe.
     #[error("{0}")]
     Unavailable(String),
+    /// A bug (a task that panicked); the message is for the log.
+    #[error("{0}")]
+    Internal(String),
 }
 
 /// `[search]` in airis.toml.
@@ -87,9 +90,10 @@ pub async fn run(
     server: &ServerConfig,
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
+    let auth = Authenticator::new(auth)?;
     let catalog = catalog::Catalog::new(clickhouse.client(), config.vocabulary.clone());
     let refresh = tokio::spawn(catalog.clone().refresh(shutdown.clone()));
-    let search = service::Search::new(Authenticator::new(auth)?, catalog);
+    let search = service::Search::new(auth, catalog);
     let mut services = Services::new();
     services.add(search.into_server());
     let served = grpc::serve(listener, services, server, shutdown).await;
@@ -98,9 +102,11 @@ pub async fn run(
     Ok(())
 }
 
-/// The checks of a question that need no vocabulary: an over-long
-/// question is refused before anything is read.
-pub fn check(request: &InterpretRequest) -> Result<(), Error> {
+/// The checks of a request that need no vocabulary (the question, the
+/// locale, the time zone), so that a bad request is refused before
+/// anything is read. Returns whether the locale asks for Korean (`None`:
+/// the question's language).
+pub fn check(request: &InterpretRequest) -> Result<Option<bool>, Error> {
     if request.question.trim().is_empty() {
         return Err(Error::InvalidArgument("question: required".into()));
     }
@@ -110,19 +116,7 @@ pub fn check(request: &InterpretRequest) -> Result<(), Error> {
             request.question.len()
         )));
     }
-    Ok(())
-}
-
-/// Checks `request` and reads its question; `server_now` stands for an
-/// unset `now_unix_nano`.
-pub fn interpret(
-    request: &InterpretRequest,
-    vocabulary: &Names,
-    server_now: u64,
-) -> Result<(InterpretResponse, Clock), Error> {
-    check(request)?;
-    let question = request.question.trim();
-    let korean_locale = match request.locale.split(['-', '_']).next().unwrap_or("") {
+    let korean = match request.locale.split(['-', '_']).next().unwrap_or("") {
         "" => None,
         "ko" => Some(true),
         "en" => Some(false),
@@ -133,6 +127,19 @@ pub fn interpret(
             )));
         }
     };
+    Clock::new(&request.time_zone, request.now_unix_nano)?;
+    Ok(korean)
+}
+
+/// Checks `request` and reads its question; `server_now` stands for an
+/// unset `now_unix_nano`.
+pub fn interpret(
+    request: &InterpretRequest,
+    vocabulary: &Names,
+    server_now: u64,
+) -> Result<(InterpretResponse, Clock), Error> {
+    let korean_locale = check(request)?;
+    let question = request.question.trim();
     let now = if request.now_unix_nano == 0 {
         server_now
     } else {

@@ -35,6 +35,10 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::Unavailable(message) => Status::unavailable(message),
+            Error::Internal(message) => {
+                tracing::error!(%message, "search failed");
+                Status::internal("the search failed; see the service's log")
+            }
         }
     }
 }

@@ -3,14 +3,15 @@
 // not be placed with the names they may have meant, and the parts this
 // page cannot filter by. The interpretation is the URL's (`interp`), so a
 // link reproduces it; removing a chip opens the results of what is left.
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useNavigate, useSearchParams } from 'react-router';
+import { useLocation, useNavigate, useSearchParams } from 'react-router';
 import { Icon } from '../components/Icon';
+import { ErrorPanel } from '../components/states';
 import { applyPatch } from '../app/urlState';
 import { formatPercent, formatShortDateTime } from '../lib/format';
 import type { Interpretation, Unplaced } from '../gen/airis/search/v1/search_pb';
-import { chips, decode, encode, target, without } from './interpretation';
+import { chips, decode, encode, shows, target, without } from './interpretation';
 import { ask, lastAnswer } from './searchApi';
 import { completeWith } from './SearchBar';
 
@@ -41,8 +42,11 @@ export default function InterpretationBar() {
   const question = params.get('ask') ?? '';
   const asked = params.get('asked') ?? '';
   const encoded = params.get('interp') ?? '';
+  const { pathname } = useLocation();
+  const [error, setError] = useState<unknown>(null);
   const interpretation = useMemo(() => decode(encoded), [encoded]);
-  if (!interpretation) return null;
+  // Once the page's own form or time range moved away from the question, the chips would mislead.
+  if (!interpretation || !shows(interpretation, pathname, params)) return null;
   // The service's answer while it is the one shown (not after an edit or a reload).
   const answer = lastAnswer(question, asked);
   const fresh = answer?.interpretation !== undefined && encode(answer.interpretation) === encoded;
@@ -62,8 +66,13 @@ export default function InterpretationBar() {
   };
   const retype = async (u: Unplaced, name: string) => {
     const text = `${question.slice(0, u.start)}${completeWith(question.slice(u.start, u.end), name).trimEnd()}${question.slice(u.end)}`;
-    const result = await ask(text, i18n.language, Date.now());
-    navigate({ pathname: result.path, search: `?${applyPatch(new URLSearchParams(), result.params).toString()}` });
+    try {
+      setError(null);
+      const result = await ask(text, i18n.language, Date.now());
+      navigate({ pathname: result.path, search: `?${applyPatch(new URLSearchParams(), result.params).toString()}` });
+    } catch (err) {
+      setError(err);
+    }
   };
   const clear = () => navigate({ search: `?${applyPatch(params, Object.fromEntries(KEYS.map((k) => [k, null]))).toString()}` }, { replace: true });
 
@@ -115,6 +124,7 @@ export default function InterpretationBar() {
         </div>
       )}
       {unapplied.size > 0 && <p className="interpretation-note">{t('search.unappliedNote')}</p>}
+      {error !== null && <ErrorPanel error={error} compact />}
     </section>
   );
 }

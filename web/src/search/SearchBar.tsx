@@ -30,6 +30,9 @@ export function completeWith(text: string, name: string): string {
 
 const KIND_KEYS = ['', 'service', 'operation', 'metric', 'attribute', 'value'] as const;
 
+/** The service's limit on a question, in bytes of UTF-8 (a Hangul syllable is three). */
+export const MAX_QUESTION_BYTES = 1024;
+
 export function SearchBar() {
   const { t, i18n } = useTranslation();
   const navigate = useNavigate();
@@ -41,6 +44,7 @@ export function SearchBar() {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  const [tooLong, setTooLong] = useState(0);
   const input = useRef<HTMLInputElement>(null);
   const listId = useId();
 
@@ -98,6 +102,12 @@ export function SearchBar() {
     e?.preventDefault();
     const question = text.trim();
     if (!question) return;
+    const bytes = new TextEncoder().encode(question).length;
+    if (bytes > MAX_QUESTION_BYTES) {
+      setError(null);
+      setTooLong(bytes);
+      return;
+    }
     setOpen(false);
     setBusy(true);
     setError(null);
@@ -114,6 +124,8 @@ export function SearchBar() {
   };
 
   const onKeyDown = (e: KeyboardEvent<HTMLInputElement>) => {
+    // Keys that finish composing a Hangul syllable are the input method's.
+    if (e.nativeEvent.isComposing) return;
     const shown = open && options.length > 0;
     if (e.key === 'ArrowDown' && shown) {
       e.preventDefault();
@@ -146,16 +158,17 @@ export function SearchBar() {
         aria-expanded={shown}
         aria-controls={listId}
         aria-activedescendant={shown && active >= 0 ? optionId(active) : undefined}
-        aria-busy={busy}
         placeholder={t('search.placeholder')}
         value={text}
-        maxLength={1024}
         onChange={(e) => {
           setText(e.target.value);
           setOpen(true);
+          setError(null);
+          setTooLong(0);
         }}
         onFocus={() => setOpen(true)}
-        onBlur={() => setTimeout(() => setOpen(false), 150)}
+        // Options keep the focus here (mousedown is prevented), so a blur is leaving the bar.
+        onBlur={() => setOpen(false)}
         onKeyDown={onKeyDown}
       />
       <ul id={listId} role="listbox" aria-label={t('search.suggestions')} className="search-options" hidden={!shown}>
@@ -179,9 +192,16 @@ export function SearchBar() {
           </li>
         ))}
       </ul>
-      {error !== null && (
+      {busy && <span className="sr-only" role="status">{t('search.asking')}</span>}
+      {(error !== null || tooLong > 0) && (
         <div className="search-error">
-          <ErrorPanel error={error} compact />
+          {tooLong > 0 ? (
+            <p className="error-panel compact" role="alert">
+              {t('search.tooLong', { bytes: tooLong, max: MAX_QUESTION_BYTES })}
+            </p>
+          ) : (
+            <ErrorPanel error={error} compact />
+          )}
         </div>
       )}
     </form>

@@ -12,7 +12,7 @@ import {
   type Interpretation,
 } from '../gen/airis/search/v1/search_pb';
 import { completeWith, currentWord } from './SearchBar';
-import { chips, decode, durationText, encode, target, without } from './interpretation';
+import { chips, decode, durationText, encode, shows, target, without } from './interpretation';
 
 const HOUR = 3_600_000_000_000n;
 const END = 1_796_533_200_000_000_000n; // an instant at 05:00 UTC, in ns
@@ -73,6 +73,13 @@ describe('the page a question opens', () => {
     expect(target(one).path).toBe('/services/checkout');
     const two = create(InterpretationSchema, { serviceNames: ['cart', 'checkout'], aggregation: Aggregation.COUNT, limit: 5 });
     expect(target(two)).toEqual({ path: '/services', params: {}, unapplied: ['limit', 'service:0', 'service:1'] });
+    // Spans summarised go to Traces, which lists them: the summary is not applied.
+    const spans = create(InterpretationSchema, { signal: Signal.SPANS, aggregation: Aggregation.COUNT, groupBy: ['http.route'] });
+    expect(target(spans).unapplied).toEqual(['aggregation', 'groupBy:0']);
+    // Successful logs: Logs filters by severity, not outcome.
+    expect(target(create(InterpretationSchema, { signal: Signal.LOGS, status: Status.OK })).unapplied).toEqual(['status']);
+    // A service's page is per operation; another key is not applied.
+    expect(target(create(InterpretationSchema, { serviceNames: ['cart'], aggregation: Aggregation.COUNT, groupBy: ['operation', 'k8s.pod.name'] })).unapplied).toEqual(['groupBy:1']);
     // Traces take one service: the second is shown as not applied.
     const traces = create(InterpretationSchema, { serviceNames: ['cart', 'checkout'] });
     expect(target(traces)).toEqual({ path: '/traces', params: { service: 'cart' }, unapplied: ['service:1'] });
@@ -107,10 +114,33 @@ describe('chips', () => {
     expect(at(0, 12)).toEqual(['', 'info']);
   });
 
+  it('count a comparison in days, as a number the plural rules read', () => {
+    const list = chips(create(InterpretationSchema, { compareShiftNano: 86_400_000_000_000n }), String);
+    expect(list[0]?.words).toEqual({ key: 'search.compareDays', values: { count: 1 } });
+  });
+
   it('write durations in their largest whole unit', () => {
     expect(durationText(500_000_000n)).toBe('500 ms');
     expect(durationText(1_500_000_000n)).toBe('1.5 s');
     expect(durationText(180_000_000_000n)).toBe('3 min');
+  });
+});
+
+describe('whether the page still shows a question', () => {
+  it('is true for its own filters, false once the form or the time range moved', () => {
+    const i = slowCheckout();
+    const to = target(i);
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(to.params)) for (const x of [v].flat()) params.append(k, x);
+    params.set('ask', 'q');
+    expect(shows(i, '/traces', params)).toBe(true);
+    expect(shows(i, '/logs', params)).toBe(false);
+    const moved = new URLSearchParams(params);
+    moved.set('service', 'cart');
+    expect(shows(i, '/traces', moved)).toBe(false);
+    const later = new URLSearchParams(params);
+    later.set('from', 'now-15m');
+    expect(shows(i, '/traces', later)).toBe(false);
   });
 });
 

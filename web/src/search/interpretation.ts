@@ -16,7 +16,7 @@ export interface Chip {
   /** Its value as shown (names as the tenant spells them, numbers with units). */
   value: string;
   /** i18n key and values when the value is words rather than a name. */
-  words?: { key: string; values?: Record<string, string> };
+  words?: { key: string; values?: Record<string, string | number> };
   /** A severity range by the UI's severity ids (`severity.<id>`), either end open (''). */
   severity?: [string, string];
 }
@@ -81,7 +81,7 @@ function severityIds(min: number, max: number): [string, string] {
  */
 export function chips(i: Interpretation, formatTime: (ms: number) => string): Chip[] {
   const out: Chip[] = [];
-  const word = (key: string, label: string, words: string, values?: Record<string, string>) =>
+  const word = (key: string, label: string, words: string, values?: Record<string, string | number>) =>
     out.push({ key, label, value: '', words: { key: words, values } });
   if (i.signal !== Signal.UNSPECIFIED) word('signal', 'search.part.signal', `search.signal.${SIGNAL_WORDS[i.signal] ?? 'traces'}`);
   i.serviceNames.forEach((s, n) => out.push({ key: `service:${n}`, label: 'search.part.service', value: s }));
@@ -112,7 +112,7 @@ export function chips(i: Interpretation, formatTime: (ms: number) => string): Ch
   if (i.limit) out.push({ key: 'limit', label: 'search.part.limit', value: String(i.limit) });
   if (i.compareShiftNano) {
     const days = Number(i.compareShiftNano / 86_400_000_000_000n);
-    word('compare', 'search.part.compare', 'search.compareDays', { count: String(days) });
+    word('compare', 'search.part.compare', 'search.compareDays', { count: days });
   }
   return out;
 }
@@ -276,6 +276,7 @@ export function target(i: Interpretation): Target {
     const severity = SEVERITIES.find((s) => i.minSeverityNumber >= s.min && i.minSeverityNumber <= s.max);
     if (severity) params.severity = severity.id;
     else if (i.status === Status.ERROR) params.severity = 'error';
+    if (i.status === Status.OK) unapplied.push('status');
     if (i.maxSeverityNumber) unapplied.push('severity');
     if (attrs.length) params.attr = attrs;
     unapplied.push(...extraServices);
@@ -287,8 +288,13 @@ export function target(i: Interpretation): Target {
 
   if (i.signal === Signal.SERVICES || (summary && i.signal !== Signal.SPANS)) {
     // A summary of requests: every service's numbers, or one service's per operation.
-    const path = service && i.serviceNames.length === 1 ? `/services/${encodeURIComponent(service)}` : '/services';
-    if (!(service && i.serviceNames.length === 1)) i.serviceNames.forEach((_, n) => unapplied.push(`service:${n}`));
+    const one = service !== undefined && i.serviceNames.length === 1;
+    const path = one ? `/services/${encodeURIComponent(service)}` : '/services';
+    if (!one) i.serviceNames.forEach((_, n) => unapplied.push(`service:${n}`));
+    // A service's page is per operation, Services per service: other keys are not.
+    i.groupBy.forEach((g, n) => {
+      if (g !== (one ? 'operation' : 'service')) unapplied.push(`groupBy:${n}`);
+    });
     for (const k of ['status', 'minDuration', 'maxDuration', 'text', 'order', 'severity'] as const) if (has(i, k)) unapplied.push(k);
     i.operations.forEach((_, n) => unapplied.push(`operation:${n}`));
     i.attributes.forEach((_, n) => unapplied.push(`attribute:${n}`));
@@ -310,6 +316,9 @@ export function target(i: Interpretation): Target {
   else if (i.order === Order.OLDEST_FIRST) params.order = 'oldest';
   else if (i.order !== Order.UNSPECIFIED) unapplied.push('order');
   if (has(i, 'severity')) unapplied.push('severity');
+  // Spans summarised: Traces lists them, it does not summarise.
+  if (has(i, 'aggregation')) unapplied.push('aggregation');
+  i.groupBy.forEach((_, n) => unapplied.push(`groupBy:${n}`));
   return { path: '/traces', params, unapplied };
 }
 
@@ -336,4 +345,17 @@ function has(i: Interpretation, key: string): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * Whether the page at `pathname` with `params` still shows `i`'s results:
+ * false once its form, its time range or the address changed them.
+ */
+export function shows(i: Interpretation, pathname: string, params: URLSearchParams): boolean {
+  const to = target(i);
+  if (to.path !== pathname) return false;
+  return Object.entries(to.params).every(([k, v]) => {
+    const have = params.getAll(k);
+    return Array.isArray(v) ? have.length === v.length && v.every((x, n) => have[n] === x) : have.length === 1 && have[0] === v;
+  });
 }
