@@ -27,10 +27,12 @@
 #   delta       sidecar 15360 (admin 15006): gRPC from the ingress, and the
 #               rollout endpoints (/rollout/v1/) for the mesh identity
 #               "rollouts" ($AIRIS_MESH_STATE/certs/rollouts.crt; docs/canary.md)
-#   search      sidecar 15370 (admin 15007)
+#   search      sidecar 15370 (admin 15007); its calls to the query service
+#               (Ask) leave through its outbound sidecar (mesh/outbound.yaml,
+#               admin 15008) as the mesh identity "search"
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
-# 317, 320, 321, 350, 360, 370; admin base + 1..7); AIRIS_MESH_STATE
+# 317, 320, 321, 350, 360, 370; admin base + 1..8); AIRIS_MESH_STATE
 # (.cache/state/mesh) moves certificates, logs and the token;
 # AIRIS_MESH_BINARY runs that airis binary instead of building
 # target/release/airis, AIRIS_MESH_CANARY_BINARY that one as analytics v2;
@@ -39,7 +41,8 @@
 # The services themselves listen on Unix sockets in a private temporary
 # directory (config/mesh.toml: no static tokens) and trust the tenant and
 # role headers the ingress sets; sidecars accept only the ingress's
-# certificate (and delta's the rollout controllers' on /rollout/).
+# certificate (delta's also the rollout controllers' on /rollout/, and
+# analytics' search's on the query service's paths).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -130,7 +133,12 @@ case "${1:-}" in
     pct="${2:-}"
     [[ "$pct" =~ ^[0-9]{1,3}$ ]] && pct=$((10#$pct)) && [ "$pct" -le 100 ] \
       || die "usage: $0 canary <0..100>"
-    envoy_runtime "routing.analytics.analytics_v1=$((100 - pct))&routing.analytics.analytics_v2=$pct"
+    weights="routing.analytics.analytics_v1=$((100 - pct))&routing.analytics.analytics_v2=$pct"
+    envoy_runtime "$weights"
+    # The search service's calls to the query service split the same way,
+    # as Istio's analytics VirtualService for mesh traffic does.
+    curl -fsS -X POST "http://127.0.0.1:$((PORT_BASE + 8))/runtime_modify?$weights" >/dev/null \
+      || echo "mesh: search's outbound sidecar (admin $((PORT_BASE + 8))) did not take the weights; Ask keeps the old split" >&2
     echo "analytics: v1 $((100 - pct)) %, v2 $pct %"
     exit 0 ;;
   chaos)
@@ -310,6 +318,7 @@ run delta env AIRIS_DELTA__LISTEN="$(sock delta)" AIRIS_DELTA__HTTP_LISTEN="$(so
   AIRIS_TELEMETRY__SERVICE_NAME=airis-delta \
   "$airis" --config "$config" serve delta
 run search env AIRIS_SEARCH__LISTEN="$(sock search)" \
+  AIRIS_SEARCH__QUERY_ENDPOINT="$(sock search-outbound)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-search \
   "$airis" --config "$config" serve search
 
@@ -328,6 +337,12 @@ sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics
 sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
 sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta-http
 sidecar search search $((PORT_BASE + 370)) $((PORT_BASE + 7)) search search
+# The search service's calls out: to the query service only.
+render outbound.yaml "$state/search-outbound.yaml" SERVICE=search ADMIN_PORT=$((PORT_BASE + 8)) \
+  OUTBOUND_ADDRESS="$(sock search-outbound)" CERT_DIR="$certs" \
+  ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
+  ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))"
+envoy_up search-outbound "$state/search-outbound.yaml"
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \

@@ -190,6 +190,40 @@ impl Sidecar {
     }
 }
 
+/// A service's outbound sidecar (`mesh/outbound.yaml`): its calls to the
+/// query service leave through it as the mesh identity `identity`, to
+/// `analytics` (both subsets).
+pub struct Outbound {
+    pub address: std::net::SocketAddr,
+    pub envoy: Envoy,
+}
+
+impl Outbound {
+    pub async fn start(ca: &DevCa, identity: &str, analytics: &[u16]) -> anyhow::Result<Self> {
+        let envoy = Envoy::start(
+            "outbound.yaml",
+            &[
+                ("SERVICE", identity.to_owned()),
+                ("OUTBOUND_ADDRESS", tcp_address(0)),
+                ("CERT_DIR", ca.dir_str()),
+                ("ANALYTICS_V1_ENDPOINTS", endpoints(analytics)),
+                ("ANALYTICS_V2_ENDPOINTS", endpoints(analytics)),
+            ],
+        )
+        .await?;
+        let port = envoy.listener_port("outbound").await?;
+        Ok(Self {
+            address: ([127, 0, 0, 1], port).into(),
+            envoy,
+        })
+    }
+
+    /// What the service's `query_endpoint` is set to.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
 /// The gateway service in this process, behind its sidecar.
 pub struct MeshGateway {
     pub config: airis_gateway::GatewayConfig,

@@ -27,7 +27,10 @@ use airis_proto::airis::aiops::v1::{
     UpdateNotificationPolicyRequest, alert_rule, alert_service_client::AlertServiceClient,
     rule_series,
 };
-use airis_proto::airis::analytics::v1::{ListServicesRequest, ListServicesResponse, SpanFilter};
+use airis_proto::airis::analytics::v1::{
+    ListServicesRequest, ListServicesResponse, SearchTracesRequest, SpanFilter,
+    query_service_client::QueryServiceClient,
+};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::delta::v1::{
     Cohort, CompareRequest, CompareResponse, Verdict, delta_service_client::DeltaServiceClient,
@@ -38,14 +41,15 @@ use airis_proto::airis::gateway::v1::{
     RevokeTokenRequest, RevokeTokenResponse, auth_service_client::AuthServiceClient,
 };
 use airis_proto::airis::search::v1::{
-    InterpretRequest, InterpretResponse, SuggestRequest, SuggestResponse,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation,
+    Signal as SearchSignal, SuggestRequest, SuggestResponse, answer, ask_request,
     search_service_client::SearchServiceClient,
 };
 use airis_proto::otlp::tonic::trace::v1::Span;
 use airis_proto::prost::Message;
 use airis_proto::tonic::Code;
 use airis_store::tables::TRACES;
-use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Sidecar, Upstreams};
+use airis_tests::mesh::{DevCa, Ingress, MeshGateway, Outbound, Sidecar, Upstreams, https_request};
 use airis_tests::{
     AiopsServer, DeltaServer, OTHER_TENANT, Pipeline, QueryServer, SearchServer, Settings, TENANT,
     gateway_user, grpcurl, http_exchange,
@@ -179,7 +183,12 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let delta = DeltaServer::start(&settings).await?;
     let delta_port = port(&delta.endpoint);
     let delta_sidecar = Sidecar::start(&ca, "delta", delta_port, delta_port).await?;
-    let search = SearchServer::start(&settings).await?;
+    // Search asks the query service through its outbound sidecar, as
+    // the mesh identity "search".
+    let search_outbound = Outbound::start(&ca, "search", &[analytics_sidecar.port()]).await?;
+    let mut search_settings = settings.clone();
+    search_settings.search.query_endpoint = search_outbound.url();
+    let search = SearchServer::start(&search_settings).await?;
     let search_port = port(&search.endpoint);
     let search_sidecar = Sidecar::start(&ca, "search", search_port, search_port).await?;
 
@@ -639,6 +648,21 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
     assert!(answer.is_none());
 
+    Box::pin(asks_as_the_caller(Asking {
+        searches: &mut searches,
+        api_url: ingress.api_url(),
+        api,
+        now,
+        viewer: &viewer,
+        globex_admin: &globex_admin,
+        acme_ingest: &acme_ingest,
+        ca: &ca,
+        analytics: analytics_sidecar.inbound,
+        gateway: gateway.sidecar.inbound,
+        search_outbound: search_outbound.address,
+    }))
+    .await?;
+
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
             start_unix_nano: now - 3_600_000_000_000,
@@ -886,6 +910,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         aiops_sidecar,
         delta_sidecar,
         search_sidecar,
+        search_outbound,
     ));
     gateway.stop().await?;
     query.stop().await?;
@@ -893,6 +918,217 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     delta.stop().await?;
     search.stop().await?;
     pipeline.stop().await
+}
+
+/// What the Ask checks need of the running mesh.
+struct Asking<'a> {
+    searches: &'a mut SearchServiceClient<airis_proto::tonic::transport::Channel>,
+    api_url: String,
+    api: std::net::SocketAddr,
+    now: u64,
+    viewer: &'a str,
+    globex_admin: &'a str,
+    acme_ingest: &'a str,
+    ca: &'a DevCa,
+    analytics: std::net::SocketAddr,
+    gateway: std::net::SocketAddr,
+    search_outbound: std::net::SocketAddr,
+}
+
+async fn asks_as_the_caller(a: Asking<'_>) -> anyhow::Result<()> {
+    // Ask answers through the query service as its caller, by the search
+    // sidecar's outbound: acme's viewer gets exactly the traces the query
+    // service gives that viewer (acme's), whatever tenant or role headers
+    // the client adds; globex's admin gets globex's; an ingest token, which
+    // may not query, may not ask either.
+    let mut queries = QueryServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(a.api_url.clone())?
+            .connect()
+            .await?,
+    );
+    let range = TimeRange {
+        start_unix_nano: a.now - 600_000_000_000,
+        end_unix_nano: a.now + 60_000_000_000,
+    };
+    let every_trace = Interpretation {
+        signal: SearchSignal::Traces as i32,
+        time_range: Some(range),
+        ..Default::default()
+    };
+    let ask = |query: ask_request::Query| AskRequest {
+        query: Some(query),
+        locale: "en".into(),
+        time_zone: "Asia/Seoul".into(),
+        now_unix_nano: a.now,
+    };
+    let traces_of = |asked: AskResponse| -> Vec<(String, Vec<String>)> {
+        match asked.answer.and_then(|a| a.result) {
+            Some(answer::Result::Traces(t)) => t
+                .traces
+                .into_iter()
+                .map(|t| (t.trace_id, t.service_names))
+                .collect(),
+            other => panic!("not traces: {other:?}"),
+        }
+    };
+    let direct = queries
+        .search_traces(authed(
+            SearchTracesRequest {
+                filter: Some(SpanFilter {
+                    time_range: Some(range),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            a.viewer,
+        ))
+        .await?
+        .into_inner();
+    let direct: Vec<_> = direct
+        .traces
+        .into_iter()
+        .map(|t| (t.trace_id, t.service_names))
+        .collect();
+    let through_search = traces_of(
+        a.searches
+            .ask(authed(
+                ask(ask_request::Query::Interpretation(every_trace.clone())),
+                a.viewer,
+            ))
+            .await?
+            .into_inner(),
+    );
+    assert_eq!(through_search, direct);
+    let services: Vec<&str> = direct
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(String::as_str))
+        .collect();
+    assert!(services.contains(&"acme-shop"), "{direct:?}");
+    assert!(!services.contains(&"globex-ledger"), "{direct:?}");
+    let mut spoofed = authed(
+        ask(ask_request::Query::Interpretation(every_trace.clone())),
+        a.viewer,
+    );
+    spoofed
+        .metadata_mut()
+        .insert(TENANT_CLAIM_HEADER, OTHER_TENANT.parse()?);
+    spoofed
+        .metadata_mut()
+        .insert(ROLE_CLAIM_HEADER, "admin".parse()?);
+    assert_eq!(
+        traces_of(a.searches.ask(spoofed).await?.into_inner()),
+        direct
+    );
+    let theirs = traces_of(
+        a.searches
+            .ask(authed(
+                ask(ask_request::Query::Question(
+                    "globex-ledger requests in the last 10 minutes".into(),
+                )),
+                a.globex_admin,
+            ))
+            .await?
+            .into_inner(),
+    );
+    assert_eq!(theirs.len(), 1, "{theirs:?}");
+    assert_eq!(theirs[0].1, ["globex-ledger"]);
+    let ingest = a
+        .searches
+        .ask(authed(
+            ask(ask_request::Query::Interpretation(every_trace.clone())),
+            a.acme_ingest,
+        ))
+        .await
+        .expect_err("an ingest token asking");
+    assert_eq!(ingest.code(), Code::PermissionDenied, "{ingest:?}");
+    // The query service's refusal reaches the caller as its own, named.
+    let mut inverted = every_trace.clone();
+    inverted.time_range = Some(TimeRange {
+        start_unix_nano: range.end_unix_nano,
+        end_unix_nano: range.start_unix_nano,
+    });
+    let refusal = a
+        .searches
+        .ask(authed(
+            ask(ask_request::Query::Interpretation(inverted)),
+            a.viewer,
+        ))
+        .await
+        .expect_err("an inverted time range");
+    assert_eq!(refusal.code(), Code::InvalidArgument, "{refusal:?}");
+    assert!(
+        refusal.message().starts_with("query service: "),
+        "{refusal:?}"
+    );
+    // Over gRPC-Web as the UI asks; without a token the edge refuses.
+    let ask_path = "/airis.search.v1.SearchService/Ask";
+    let question_about_acme = ask(ask_request::Query::Question("acme-shop requests".into()));
+    let (status, grpc_status, answer) = grpc_web::<_, AskResponse>(
+        a.api,
+        ask_path,
+        &question_about_acme,
+        &[("authorization", &format!("Bearer {}", a.viewer))],
+    )
+    .await?;
+    assert_eq!((status, grpc_status.as_deref()), (200, Some("0")));
+    let asked = traces_of(answer.unwrap_or_default());
+    assert!(
+        !asked.is_empty()
+            && asked
+                .iter()
+                .all(|(_, s)| s.contains(&"acme-shop".to_owned())),
+        "{asked:?}"
+    );
+    let (status, grpc_status, answer) =
+        grpc_web::<_, AskResponse>(a.api, ask_path, &question_about_acme, &[]).await?;
+    assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
+    assert!(answer.is_none());
+
+    // Only the search service's identity reaches the analytics sidecar
+    // besides the ingress, and only on the query service's paths: another
+    // service's certificate is refused (403) before any header is read, and
+    // search's on anything else of analytics; search's outbound routes
+    // nowhere but the query service (404).
+    let query_path = "/airis.analytics.v1.QueryService/SearchTraces";
+    let (status, _) = https_request(a.analytics, a.ca, "delta", "POST", query_path, b"").await?;
+    assert_eq!(status, 403, "delta on the query service");
+    let (status, _) = https_request(
+        a.analytics,
+        a.ca,
+        "search",
+        "POST",
+        "/grpc.health.v1.Health/Check",
+        b"",
+    )
+    .await?;
+    assert_eq!(status, 403, "search on analytics' health");
+    let (status, _) = https_request(a.analytics, a.ca, "search", "POST", query_path, b"").await?;
+    assert_ne!(status, 403, "search on the query service");
+    let (status, _) = https_request(
+        a.gateway,
+        a.ca,
+        "search",
+        "POST",
+        "/airis.gateway.v1.AuthService/MintIngestToken",
+        b"",
+    )
+    .await?;
+    assert_eq!(status, 403, "search on the gateway");
+    let mut through_outbound = AuthServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(format!(
+            "http://{}",
+            a.search_outbound
+        ))?
+        .connect()
+        .await?,
+    );
+    let minted = through_outbound
+        .mint_ingest_token(authed(MintIngestTokenRequest::default(), a.viewer))
+        .await
+        .expect_err("search's outbound to the gateway");
+    // No route: HTTP 404, which gRPC reads as UNIMPLEMENTED.
+    assert_eq!(minted.code(), Code::Unimplemented, "{minted:?}");
+    Ok(())
 }
 
 /// What `grpcurl list` printed: one service per line.

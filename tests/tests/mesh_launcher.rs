@@ -23,10 +23,13 @@ use airis_tests::otlp::{authed, now_unix_nano};
 use airis_tests::{Settings, airis_binary, cache_dir, repo_root, unique};
 use anyhow::{Context as _, bail, ensure};
 
-/// Eight ports in a block below the kernel's ephemeral range, so no
-/// outgoing connection of a parallel test takes one of them meanwhile.
+/// The ports of a block below the kernel's ephemeral range, so no
+/// outgoing connection of a parallel test takes one of them meanwhile:
+/// the sidecars' admins (base + 1..8), the ingress's three, the sidecars.
 fn free_block() -> anyhow::Result<u16> {
-    let offsets = [1, 2, 3, 4, 101, 102, 103, 317, 320, 321, 330];
+    let offsets = [
+        1, 2, 3, 4, 5, 6, 7, 8, 101, 102, 103, 317, 320, 321, 330, 350, 360, 370,
+    ];
     let first = u16::try_from(std::process::id() % 12)?;
     for i in 0..12 {
         let base = 20_000 + ((first + i) % 12) * 1_000;

@@ -3,13 +3,16 @@
 //! pipeline), the tenant's synonyms from its configuration, completions,
 //! a refresh that finds a new service while questions go on being
 //! answered, each tenant alone, and the errors: an over-long question, an
-//! unknown time zone, ClickHouse unreachable.
+//! unknown time zone, ClickHouse unreachable. Ask against the real query
+//! service: each kind of question answered by the query that owns it,
+//! with the caller's tenant.
 
 use std::time::{Duration, Instant};
 
+use airis_proto::airis::analytics::v1::Aggregation as MetricAggregation;
 use airis_proto::airis::search::v1::{
-    InterpretRequest, InterpretResponse, SuggestRequest, SuggestionKind,
-    search_service_client::SearchServiceClient,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, SuggestRequest, SuggestionKind,
+    answer, ask_request, search_service_client::SearchServiceClient,
 };
 use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
@@ -28,7 +31,7 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_store::tables::{LOGS, METRICS_GAUGE, TRACES};
 use airis_tests::{
-    OTHER_TOKEN, Pipeline, SearchServer, Settings, TENANT, TOKEN, free_port,
+    OTHER_TOKEN, Pipeline, QueryServer, SearchServer, Settings, TENANT, TOKEN, free_port,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -396,5 +399,242 @@ async fn questions_are_read_over_the_askers_own_vocabulary() -> anyhow::Result<(
 
     unreachable.stop().await?;
     server.stop().await?;
+    pipeline.stop().await
+}
+
+fn failed(mut span: Span) -> Span {
+    span.status = Some(airis_proto::otlp::tonic::trace::v1::Status {
+        code: 2,
+        message: "boom".into(),
+    });
+    span
+}
+
+async fn answer_to(
+    client: &mut SearchServiceClient<Channel>,
+    token: &str,
+    query: ask_request::Query,
+) -> Result<AskResponse, airis_proto::tonic::Status> {
+    let request = AskRequest {
+        query: Some(query),
+        locale: String::new(),
+        time_zone: "Asia/Seoul".to_owned(),
+        now_unix_nano: 0,
+    };
+    client
+        .ask(authed(request, token))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn asked(
+    client: &mut SearchServiceClient<Channel>,
+    token: &str,
+    q: &str,
+) -> anyhow::Result<(answer::Query, answer::Result, AskResponse)> {
+    let response = answer_to(client, token, ask_request::Query::Question(q.into())).await?;
+    let answer = response.answer.clone().unwrap_or_default();
+    let (Some(query), Some(result)) = (answer.query, answer.result) else {
+        anyhow::bail!("{q}: no answer: {response:?}");
+    };
+    Ok((query, result, response))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::Result<()> {
+    let settings = Settings::new("search_ask");
+    let pipeline = Pipeline::start(settings.clone()).await?;
+    // acme: payment-api with 3 failed POST /pay and 2 GET /status, an
+    // error log, a gauge; globex: a ledger.
+    let mut traces = trace_client(&pipeline.endpoint).await?;
+    let mut spans: Vec<Span> = (1..=3)
+        .map(|n| failed(span(n, "POST /pay", &[("http.route", "/pay")])))
+        .collect();
+    spans.extend((4..=5).map(|n| span(n, "GET /status", &[])));
+    traces
+        .export(authed(traces_request("payment-api", spans), TOKEN))
+        .await?;
+    traces
+        .export(authed(
+            traces_request("ledger", vec![failed(span(6, "POST /entries", &[]))]),
+            OTHER_TOKEN,
+        ))
+        .await?;
+    LogsServiceClient::connect(pipeline.endpoint.clone())
+        .await?
+        .export(authed(logs("payment-api", "결제 승인 실패"), TOKEN))
+        .await?;
+    MetricsServiceClient::connect(pipeline.endpoint.clone())
+        .await?
+        .export(authed(gauge("payment-api", "payment.queue.depth"), TOKEN))
+        .await?;
+    let ch = pipeline.settings.clickhouse();
+    for (table, rows) in [(TRACES, 6), (LOGS, 1), (METRICS_GAUGE, 1)] {
+        let seen = wait_for_count(&ch, &format!("SELECT count() FROM {table}"), rows, WAIT).await?;
+        assert_eq!(seen, rows, "{table}");
+    }
+
+    let query = QueryServer::start(&settings).await?;
+    let mut with_query = settings.clone();
+    with_query.search.query_endpoint = query.endpoint.clone();
+    let server = SearchServer::start(&with_query).await?;
+    let mut client = SearchServiceClient::connect(server.endpoint.clone()).await?;
+
+    // Failed requests by operation: TopK over the failed spans.
+    let (sent, result, response) =
+        asked(&mut client, TOKEN, "payment-api errors by operation").await?;
+    assert!(matches!(sent, answer::Query::TopK(_)), "{sent:?}");
+    let answer::Result::Top(top) = result else {
+        panic!("{response:?}")
+    };
+    let counts: Vec<_> = top
+        .entries
+        .iter()
+        .map(|e| (e.value.as_str(), e.count))
+        .collect();
+    assert_eq!(counts, [("POST /pay", 3)], "{response:?}");
+
+    // Requests over 500 ms: the trace search, every one 700 ms long.
+    let (_, result, response) = asked(
+        &mut client,
+        TOKEN,
+        "지난 1시간 동안 결제 서비스에서 500ms 넘게 걸린 요청",
+    )
+    .await?;
+    let answer::Result::Traces(found) = result else {
+        panic!("{response:?}")
+    };
+    assert_eq!(found.traces.len(), 5, "{response:?}");
+    assert!(response.not_applied.is_empty(), "{response:?}");
+
+    // Error logs in Korean: the log search, at error severity.
+    let (_, result, response) = asked(&mut client, TOKEN, "결제 서비스 에러 로그").await?;
+    let answer::Result::Logs(found) = result else {
+        panic!("{response:?}")
+    };
+    assert_eq!(found.total_count, 1, "{response:?}");
+    assert_eq!(found.records[0].body, "결제 승인 실패");
+
+    // A gauge asked without an aggregation: averaged, as the Metrics page
+    // shows it.
+    let (sent, result, response) =
+        asked(&mut client, TOKEN, "payment.queue.depth in the last hour").await?;
+    let answer::Query::QueryMetrics(metrics) = sent else {
+        panic!("{response:?}")
+    };
+    assert_eq!(metrics.aggregation, MetricAggregation::Avg as i32);
+    let answer::Result::Metrics(series) = result else {
+        panic!("{response:?}")
+    };
+    let values: Vec<f64> = series
+        .series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.value))
+        .collect();
+    assert_eq!(values, [3.0], "{response:?}");
+
+    // RED per operation of one service; compared with a day before, when
+    // nothing was sent.
+    let (sent, result, response) = asked(
+        &mut client,
+        TOKEN,
+        "payment-api error rate by operation than yesterday",
+    )
+    .await?;
+    let answer::Query::ServiceOverview(overview) = sent else {
+        panic!("{response:?}")
+    };
+    assert_eq!(overview.service_name, "payment-api");
+    let answer::Result::Overview(red) = result else {
+        panic!("{response:?}")
+    };
+    let rates: Vec<_> = red
+        .series
+        .iter()
+        .map(|s| (s.operation.as_str(), s.error_rate))
+        .collect();
+    assert_eq!(
+        rates,
+        [("POST /pay", 1.0), ("GET /status", 0.0)],
+        "{response:?}"
+    );
+    let before = response.baseline.clone().and_then(|b| b.result);
+    let Some(answer::Result::Overview(before)) = before else {
+        panic!("{response:?}")
+    };
+    assert!(
+        before.series.iter().all(|s| s.request_count == 0),
+        "{response:?}"
+    );
+
+    // The other tenant asking about acme's service reaches none of it.
+    let mut theirs = response
+        .interpretation
+        .clone()
+        .and_then(|i| i.interpretation)
+        .unwrap_or_default();
+    theirs.compare_shift_nano = 0;
+    let other = answer_to(
+        &mut client,
+        OTHER_TOKEN,
+        ask_request::Query::Interpretation(theirs),
+    )
+    .await?;
+    let Some(answer::Result::Overview(red)) = other.answer.and_then(|a| a.result) else {
+        panic!("not an overview")
+    };
+    assert!(red.series.iter().all(|s| s.request_count == 0), "{red:?}");
+
+    // Errors: nothing to ask, and the query service's own refusals, named.
+    let none = answer_to(
+        &mut client,
+        TOKEN,
+        ask_request::Query::Question(String::new()),
+    )
+    .await
+    .expect_err("an empty question");
+    assert_eq!(none.code(), Code::InvalidArgument);
+    let empty = client
+        .ask(authed(AskRequest::default(), TOKEN))
+        .await
+        .expect_err("no query");
+    assert_eq!(empty.code(), Code::InvalidArgument);
+    assert!(empty.message().starts_with("query:"), "{empty:?}");
+
+    // A search service without a query service, and one whose query
+    // service is down.
+    let mut unset = settings.clone();
+    unset.search.query_endpoint = String::new();
+    let alone = SearchServer::start(&unset).await?;
+    let mut alone_client = SearchServiceClient::connect(alone.endpoint.clone()).await?;
+    let refused = answer_to(
+        &mut alone_client,
+        TOKEN,
+        ask_request::Query::Question("payment-api errors".into()),
+    )
+    .await
+    .expect_err("no query service");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    let mut down = settings.clone();
+    down.search.query_endpoint = format!("http://127.0.0.1:{}", free_port()?);
+    let lost = SearchServer::start(&down).await?;
+    let mut lost_client = SearchServiceClient::connect(lost.endpoint.clone()).await?;
+    let unavailable = answer_to(
+        &mut lost_client,
+        TOKEN,
+        ask_request::Query::Question("payment-api errors".into()),
+    )
+    .await
+    .expect_err("query service down");
+    assert_eq!(unavailable.code(), Code::Unavailable, "{unavailable:?}");
+    assert!(
+        unavailable.message().starts_with("query service: "),
+        "{unavailable:?}"
+    );
+
+    lost.stop().await?;
+    alone.stop().await?;
+    server.stop().await?;
+    query.stop().await?;
     pipeline.stop().await
 }

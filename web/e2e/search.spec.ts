@@ -6,7 +6,7 @@
 // offered its likely name; in English and Korean. Screenshots for docs/ui/,
 // axe on the bar and the chips.
 import { expect, test, type Page } from '@playwright/test';
-import { ADMIN, expectAccessible, screenshot, signIn } from './support/platform';
+import { ADMIN, api, expectAccessible, nanos, screenshot, signIn } from './support/platform';
 
 const HANGUL = /[\uac00-\ud7a3]/;
 
@@ -105,4 +105,58 @@ test('in Korean: a glossary word completes to the service, error logs open Logs,
   await expect(page).toHaveURL(/service=cart/);
   await expect(input).toHaveValue('cart 에러 로그');
   await expect(understood.getByTestId('unplaced')).toHaveCount(0);
+});
+
+test('a summary is answered under its chips by the query service, as the user', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  await signIn(page, ADMIN, 'en', '/services');
+  const input = bar(page, 'Ask or search');
+  await input.fill('checkout requests by operation in the last 15 minutes');
+  await page.keyboard.press('Enter');
+
+  // The service's page, and above it the answer: checkout's operations,
+  // the ones the query service gives for the same range.
+  await expect(page).toHaveURL(/\/services\/checkout\?/);
+  const answer = page.getByTestId('ask-answer');
+  await expect(answer.getByRole('heading', { name: /Answer/ })).toContainText('ServiceOverview');
+  const rows = answer.getByRole('row');
+  await expect(rows.nth(1)).toBeVisible();
+  const url = new URL(page.url());
+  const client = await api();
+  const overview = await client.serviceOverview({
+    timeRange: { startUnixNano: nanos(Number(url.searchParams.get('from'))), endUnixNano: nanos(Number(url.searchParams.get('to'))) },
+    serviceName: 'checkout',
+    entrySpansOnly: true,
+  });
+  const expected = overview.series.map((s) => s.operation).sort();
+  expect(expected.length).toBeGreaterThan(0);
+  const shown = (await answer.getByRole('rowheader').allTextContents()).sort();
+  expect(shown).toEqual(expected);
+  await expect(answer.getByRole('columnheader', { name: 'Error rate' })).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, 'search-answer', 'en');
+  // An operation's row leads to its traces.
+  await answer.getByRole('rowheader').first().getByRole('link').click();
+  await expect(page).toHaveURL(/\/traces\?.*operation=/);
+  expect(failures).toEqual([]);
+});
+
+test('in Korean: the three services with the highest error rate, largest first', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  await signIn(page, ADMIN, 'ko', '/services');
+  const korean = bar(page, '질문하거나 검색');
+  await korean.fill('지난 30분 동안 서비스별 에러율 상위 3개');
+  await page.keyboard.press('Enter');
+  const answerKo = page.getByTestId('ask-answer');
+  await expect(answerKo.getByRole('heading', { name: /답/ })).toBeVisible();
+  const rates = answerKo.locator('td.asked');
+  await expect(rates).toHaveCount(3);
+  const values = (await rates.allTextContents()).map((v) => Number.parseFloat(v.replace(/[^0-9.]/g, '')));
+  expect([...values].sort((a, b) => b - a)).toEqual(values);
+  await expect(answerKo.getByRole('columnheader', { name: '에러율' })).toBeVisible();
+  await expectAccessible(page);
+  await screenshot(page, 'search-answer', 'ko');
+  expect(failures).toEqual([]);
 });

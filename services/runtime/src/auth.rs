@@ -245,6 +245,29 @@ impl Authenticator {
         }))
     }
 
+    /// The headers of `metadata` this authenticator reads (the tenant and
+    /// role headers when configured, `authorization`, `x-airis-token`):
+    /// what a service passes on when it asks another service for its
+    /// caller, so that the other service decides as it would for the
+    /// caller itself.
+    pub fn credentials(&self, metadata: &MetadataMap) -> MetadataMap {
+        let mut out = MetadataMap::new();
+        let names = [
+            self.tenant_header.as_deref(),
+            self.role_header.as_deref(),
+            Some("authorization"),
+            Some(TOKEN_HEADER),
+        ];
+        for name in names.into_iter().flatten() {
+            if let Ok(key) = name.parse::<airis_proto::tonic::metadata::AsciiMetadataKey>()
+                && let Some(value) = metadata.get(&key)
+            {
+                out.insert(key, value.clone());
+            }
+        }
+        out
+    }
+
     fn caller(&self, metadata: &MetadataMap) -> Result<(Tenant, Principal), AuthError> {
         if let Some(header) = &self.tenant_header
             && let Some(value) = metadata.get(header.as_str())
@@ -320,6 +343,39 @@ fn unauthenticated(message: impl Into<String>) -> AuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_are_the_headers_it_reads_and_nothing_else() {
+        let incoming = md(&[
+            ("x-airis-tenant", "acme"),
+            ("x-airis-role", "viewer"),
+            ("authorization", "Bearer jwt"),
+            ("x-other", "kept out"),
+        ]);
+        let passed = auth(Some("x-airis-tenant")).credentials(&incoming);
+        let mut keys: Vec<_> = passed
+            .iter()
+            .map(|kv| match kv {
+                airis_proto::tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
+                    format!("{}={}", k.as_str(), v.to_str().unwrap())
+                }
+                airis_proto::tonic::metadata::KeyAndValueRef::Binary(k, _) => k.to_string(),
+            })
+            .collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "authorization=Bearer jwt",
+                "x-airis-role=viewer",
+                "x-airis-tenant=acme"
+            ]
+        );
+        // Without a mesh the tenant header means nothing and is not passed.
+        let passed = auth(None).credentials(&incoming);
+        assert_eq!(passed.len(), 1);
+        assert!(passed.get("authorization").is_some());
+    }
 
     fn auth(header: Option<&str>) -> Authenticator {
         Authenticator::new(&AuthConfig {

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod clickhouse;
 pub mod clock;
 pub mod config;
+pub mod connect;
 pub mod grpc;
 pub mod kafka;
 pub mod listen;

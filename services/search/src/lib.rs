@@ -13,15 +13,18 @@
 //! | [`canonical`] | an interpretation on one line, for tests and docs |
 //! | [`suggest`] | completions of the word being typed |
 //! | [`catalog`] | the tenants' vocabularies, read from ClickHouse and refreshed |
+//! | [`ask`] | an interpretation as the query service's request, sent as the caller |
 //! | [`service`] | the tonic service (`airis.search.v1.SearchService`) |
 
 use airis_proto::airis::search::v1::{InterpretRequest, InterpretResponse};
 use airis_runtime::Shutdown;
 use airis_runtime::auth::{AuthConfig, AuthConfigError, Authenticator};
 use airis_runtime::clickhouse::ClickHouseConfig;
+use airis_runtime::connect::{self, ConnectError};
 use airis_runtime::grpc::{self, ServerConfig, Services};
 use airis_runtime::listen::Listener;
 
+pub mod ask;
 pub mod canonical;
 pub mod catalog;
 pub mod clock;
@@ -48,6 +51,9 @@ pub enum Error {
     /// The vocabulary could not be read; retrying is safe.
     #[error("{0}")]
     Unavailable(String),
+    /// Something the service needs is not configured; the message names it.
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// A bug (a task that panicked); the message is for the log.
     #[error("{0}")]
     Internal(String),
@@ -61,6 +67,10 @@ pub struct SearchConfig {
     pub listen: String,
     /// The vocabulary: what is read, how often, and the tenants' synonyms.
     pub vocabulary: catalog::VocabularyConfig,
+    /// The query service Ask sends its queries to, as the caller:
+    /// `http://host:port`, or `unix:<path>` (locally, the sidecar's
+    /// outbound socket). Empty: Ask is FAILED_PRECONDITION.
+    pub query_endpoint: String,
 }
 
 impl Default for SearchConfig {
@@ -68,6 +78,8 @@ impl Default for SearchConfig {
         Self {
             listen: "127.0.0.1:4370".to_owned(),
             vocabulary: catalog::VocabularyConfig::default(),
+            // The analytics service's own default address.
+            query_endpoint: "http://127.0.0.1:4320".to_owned(),
         }
     }
 }
@@ -76,6 +88,8 @@ impl Default for SearchConfig {
 pub enum StartError {
     #[error(transparent)]
     Auth(#[from] AuthConfigError),
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
     #[error(transparent)]
     Serve(#[from] grpc::ServeError),
 }
@@ -91,9 +105,16 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
     let auth = Authenticator::new(auth)?;
+    let asker = match config.query_endpoint.as_str() {
+        "" => None,
+        address => Some(ask::Asker::new(connect::channel(
+            "search.query_endpoint",
+            address,
+        )?)),
+    };
     let catalog = catalog::Catalog::new(clickhouse.client(), config.vocabulary.clone());
     let refresh = tokio::spawn(catalog.clone().refresh(shutdown.clone()));
-    let search = service::Search::new(auth, catalog);
+    let search = service::Search::new(auth, catalog, asker);
     let mut services = Services::new();
     services.add(search.into_server());
     let served = grpc::serve(listener, services, server, shutdown).await;
@@ -116,19 +137,23 @@ pub fn check(request: &InterpretRequest) -> Result<Option<bool>, Error> {
             request.question.len()
         )));
     }
-    let korean = match request.locale.split(['-', '_']).next().unwrap_or("") {
-        "" => None,
-        "ko" => Some(true),
-        "en" => Some(false),
-        _ => {
-            return Err(Error::InvalidArgument(format!(
-                "locale: {:?}, expected \"ko\" or \"en\"",
-                request.locale
-            )));
-        }
-    };
+    let korean = locale(&request.locale)?;
     Clock::new(&request.time_zone, request.now_unix_nano)?;
     Ok(korean)
+}
+
+/// Whether `locale` asks for Korean (`None`: empty, the question's
+/// language); INVALID_ARGUMENT naming it for anything but Korean or
+/// English.
+pub fn locale(locale: &str) -> Result<Option<bool>, Error> {
+    match locale.split(['-', '_']).next().unwrap_or("") {
+        "" => Ok(None),
+        "ko" => Ok(Some(true)),
+        "en" => Ok(Some(false)),
+        _ => Err(Error::InvalidArgument(format!(
+            "locale: {locale:?}, expected \"ko\" or \"en\""
+        ))),
+    }
 }
 
 /// Checks `request` and reads its question; `server_now` stands for an

@@ -2,14 +2,17 @@
 //! first question, refreshed in the background), then the parser.
 
 use airis_proto::airis::search::v1::{
-    InterpretRequest, InterpretResponse, SuggestRequest, SuggestResponse,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, SuggestRequest,
+    SuggestResponse, answer, ask_request,
     search_service_server::{SearchService, SearchServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
 use airis_runtime::auth::{Access, Authenticator};
 use tracing::Instrument as _;
 
+use crate::ask::{self, Asker};
 use crate::catalog::Catalog;
+use crate::clock::Clock;
 use crate::suggest::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PREFIX_BYTES};
 use crate::{Error, check, interpret};
 
@@ -18,11 +21,17 @@ use crate::{Error, check, interpret};
 pub struct Search {
     auth: Authenticator,
     catalog: Catalog,
+    /// The query service; `None` when none is configured.
+    asker: Option<Asker>,
 }
 
 impl Search {
-    pub fn new(auth: Authenticator, catalog: Catalog) -> Self {
-        Self { auth, catalog }
+    pub fn new(auth: Authenticator, catalog: Catalog, asker: Option<Asker>) -> Self {
+        Self {
+            auth,
+            catalog,
+            asker,
+        }
     }
 
     pub fn into_server(self) -> SearchServiceServer<Self> {
@@ -35,6 +44,7 @@ impl From<Error> for Status {
         match error {
             Error::InvalidArgument(message) => Status::invalid_argument(message),
             Error::Unavailable(message) => Status::unavailable(message),
+            Error::FailedPrecondition(message) => Status::failed_precondition(message),
             Error::Internal(message) => {
                 tracing::error!(%message, "search failed");
                 Status::internal("the search failed; see the service's log")
@@ -60,8 +70,125 @@ fn suggest_limit(request: &SuggestRequest) -> Result<usize, Error> {
     }
 }
 
+/// An interpretation sent as is, shown back in words: its rendering, no
+/// sources, nothing unplaced, confidence 1.
+fn as_sent(
+    interpretation: Interpretation,
+    request: &AskRequest,
+    server_now: u64,
+) -> Result<InterpretResponse, Error> {
+    let korean = crate::locale(&request.locale)?.unwrap_or(false);
+    let now = if request.now_unix_nano == 0 {
+        server_now
+    } else {
+        request.now_unix_nano
+    };
+    let clock = Clock::new(&request.time_zone, now)?;
+    if interpretation.time_range.is_none() {
+        return Err(Error::InvalidArgument(
+            "interpretation.time_range: required".into(),
+        ));
+    }
+    Ok(InterpretResponse {
+        rendering: crate::render::render(&interpretation, &clock, korean),
+        interpretation: Some(interpretation),
+        locale: if korean { "ko" } else { "en" }.to_owned(),
+        sources: Vec::new(),
+        unplaced: Vec::new(),
+        confidence: 1.0,
+    })
+}
+
+impl Search {
+    async fn ask(&self, request: Request<AskRequest>) -> Result<AskResponse, Status> {
+        let tenant = self.auth.tenant(request.metadata(), Access::Read)?;
+        tracing::Span::current().record("tenant", tenant.as_str());
+        let credentials = self.auth.credentials(request.metadata());
+        let mut request = request.into_inner();
+        let now = airis_runtime::clock::now_unix_nano();
+        let understood = match request.query.take() {
+            Some(ask_request::Query::Question(question)) => {
+                let question = InterpretRequest {
+                    question,
+                    locale: request.locale.clone(),
+                    time_zone: request.time_zone.clone(),
+                    now_unix_nano: request.now_unix_nano,
+                };
+                check(&question)?;
+                let vocabulary = self.catalog.get(&tenant).await?;
+                interpret(&question, &vocabulary.names, now)?.0
+            }
+            Some(ask_request::Query::Interpretation(sent)) => as_sent(sent, &request, now)?,
+            None => {
+                return Err(Error::InvalidArgument(
+                    "query: a question or an interpretation is required".into(),
+                )
+                .into());
+            }
+        };
+        let Some(asker) = &self.asker else {
+            return Err(Error::FailedPrecondition(
+                "search.query_endpoint is empty: this search service has no query service to ask"
+                    .into(),
+            )
+            .into());
+        };
+        let interpretation = understood.interpretation.clone().unwrap_or_default();
+        let plan = ask::plan(&interpretation, understood.locale == "ko")?;
+        let mut query = plan.query;
+        if plan.metric_aggregation_from_type
+            && let answer::Query::QueryMetrics(metrics) = &mut query
+        {
+            let range = metrics.time_range.unwrap_or_default();
+            // A metric without data in the range: the query service says
+            // so (NOT_FOUND) to the average it is asked for.
+            let (aggregation, quantile) = asker
+                .metric_default(&credentials, &metrics.metric_name, range)
+                .await?
+                .unwrap_or((airis_proto::airis::analytics::v1::Aggregation::Avg, 0.0));
+            metrics.aggregation = aggregation as i32;
+            metrics.quantile = quantile;
+        }
+        let shift = interpretation.compare_shift_nano;
+        let baseline = if shift > 0 {
+            Some(ask::shifted(&query, shift).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "interpretation.compare_shift_nano: {shift} reaches before 1970"
+                ))
+            })?)
+        } else {
+            None
+        };
+        let (answer, baseline) = match baseline {
+            Some(before) => {
+                let (now, before) = tokio::try_join!(
+                    asker.answer(&credentials, query, &plan.narrow),
+                    asker.answer(&credentials, before, &plan.narrow),
+                )?;
+                (now, Some(before))
+            }
+            None => (asker.answer(&credentials, query, &plan.narrow).await?, None),
+        };
+        Ok(AskResponse {
+            interpretation: Some(understood),
+            answer: Some(answer),
+            baseline,
+            not_applied: plan.not_applied,
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl SearchService for Search {
+    async fn ask(&self, request: Request<AskRequest>) -> Result<Response<AskResponse>, Status> {
+        let span = tracing::info_span!("search", rpc = "Ask", tenant = tracing::field::Empty);
+        airis_runtime::telemetry::continue_trace(&span, request.metadata());
+        Search::ask(self, request)
+            .instrument(span)
+            .await
+            .map(Response::new)
+    }
+
     async fn interpret(
         &self,
         request: Request<InterpretRequest>,

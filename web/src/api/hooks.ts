@@ -74,6 +74,8 @@ export const keys = {
   notifications: (receiver: string, pageToken: string, pageSize: number) => ['airis', 'listNotifications', receiver, pageToken, pageSize] as const,
   compare: (p: CompareParams | null) => ['airis', 'compare', p] as const,
   changes: (p: ChangesParams | null) => ['airis', 'listChanges', p] as const,
+  /** An interpretation (its URL form) asked in a language. */
+  ask: (interp: string, locale: string) => ['airis', 'ask', interp, locale] as const,
 };
 
 /**

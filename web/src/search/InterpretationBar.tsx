@@ -11,8 +11,10 @@ import { ErrorPanel } from '../components/states';
 import { applyPatch } from '../app/urlState';
 import { formatPercent, formatShortDateTime } from '../lib/format';
 import type { Interpretation, Unplaced } from '../gen/airis/search/v1/search_pb';
-import { chips, decode, encode, shows, target, without } from './interpretation';
-import { ask, lastAnswer } from './searchApi';
+import { chipFields, chips, decode, encode, shows, target, without } from './interpretation';
+import { summarised } from './answer';
+import AskAnswer from './AskAnswer';
+import { ask, lastAnswer, useAsk } from './searchApi';
 import { completeWith } from './SearchBar';
 
 /** The URL keys the search bar adds to a page's own. */
@@ -45,18 +47,27 @@ export default function InterpretationBar() {
   const { pathname } = useLocation();
   const [error, setError] = useState<unknown>(null);
   const interpretation = useMemo(() => decode(encoded), [encoded]);
+  const visible = interpretation !== null && shows(interpretation, pathname, params);
+  // A summary no page shows whole is answered here (Ask); its parts are
+  // then marked as that answer applies them.
+  const summary = visible && summarised(interpretation);
+  const language = i18n.language.startsWith('ko') ? 'ko' : 'en';
+  const answered = useAsk(summary ? interpretation : null, encoded, language);
   // Once the page's own form or time range moved away from the question, the chips would mislead.
-  if (!interpretation || !shows(interpretation, pathname, params)) return null;
+  if (!interpretation || !visible) return null;
   // The service's answer while it is the one shown (not after an edit or a reload).
   const answer = lastAnswer(question, asked);
   const fresh = answer?.interpretation !== undefined && encode(answer.interpretation) === encoded;
-  const unapplied = new Set(target(interpretation).unapplied);
+  const list = chips(interpretation, formatShortDateTime);
+  const notApplied = new Set(answered.data?.notApplied.map((n) => n.field));
+  const unapplied = new Set(
+    summary && answered.data ? list.filter((c) => chipFields(c.key).some((f) => notApplied.has(f))).map((c) => c.key) : target(interpretation).unapplied,
+  );
   const severityText = ([min, max]: [string, string]) => {
     const name = (id: string) => t(`severity.${id}`);
     if (min && max) return min === max ? name(min) : `${name(min)}–${name(max)}`;
     return min ? `≥ ${name(min)}` : `≤ ${name(max)}`;
   };
-  const list = chips(interpretation, formatShortDateTime);
 
   const open = (next: Interpretation) => {
     const to = target(next);
@@ -92,11 +103,12 @@ export default function InterpretationBar() {
           {list.map((c) => {
             const value = c.severity ? severityText(c.severity) : c.words ? t(c.words.key, c.words.values) : c.value;
             const skipped = unapplied.has(c.key);
+            const why = summary ? t('search.answer.unapplied') : t('search.unapplied');
             return (
-              <li key={c.key} className={`chip ${skipped ? 'unapplied' : ''}`} data-testid="chip" title={skipped ? t('search.unapplied') : undefined}>
+              <li key={c.key} className={`chip ${skipped ? 'unapplied' : ''}`} data-testid="chip" title={skipped ? why : undefined}>
                 <span className="chip-label">{t(c.label)}</span>
                 <span className="chip-value">{value}</span>
-                {skipped && <span className="sr-only">{t('search.unapplied')}</span>}
+                {skipped && <span className="sr-only">{why}</span>}
                 <button type="button" aria-label={t('search.remove', { part: t(c.label), value })} onClick={() => open(without(interpretation, c.key))}>
                   <Icon name="close" size={12} />
                 </button>
@@ -123,7 +135,8 @@ export default function InterpretationBar() {
           ))}
         </div>
       )}
-      {unapplied.size > 0 && <p className="interpretation-note">{t('search.unappliedNote')}</p>}
+      {unapplied.size > 0 && <p className="interpretation-note">{summary ? t('search.answer.unappliedNote') : t('search.unappliedNote')}</p>}
+      {summary && <AskAnswer interpretation={interpretation} encoded={encoded} />}
       {error !== null && <ErrorPanel error={error} compact />}
     </section>
   );

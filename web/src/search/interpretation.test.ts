@@ -12,7 +12,7 @@ import {
   type Interpretation,
 } from '../gen/airis/search/v1/search_pb';
 import { completeWith, currentWord } from './SearchBar';
-import { chips, decode, durationText, encode, shows, target, without } from './interpretation';
+import { chipFields, chips, decode, durationText, encode, shows, target, without } from './interpretation';
 
 const HOUR = 3_600_000_000_000n;
 const END = 1_796_533_200_000_000_000n; // an instant at 05:00 UTC, in ns
@@ -160,5 +160,15 @@ describe('the word being typed', () => {
     expect(currentWord('errors in ')).toBe('');
     expect(completeWith('errors in chec', 'checkout')).toBe('errors in checkout ');
     expect(completeWith('결', 'payment')).toBe('payment ');
+  });
+});
+
+describe('chipFields', () => {
+  it('names the fields as the search service does', () => {
+    expect(chipFields('groupBy:1')).toEqual(['group_by[1]']);
+    expect(chipFields('service:0')).toEqual(['service_names[0]']);
+    expect(chipFields('severity')).toEqual(['min_severity_number', 'max_severity_number']);
+    expect(chipFields('minDuration')).toEqual(['min_duration']);
+    expect(chipFields('nonsense')).toEqual([]);
   });
 });

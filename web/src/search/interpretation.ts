@@ -359,3 +359,35 @@ export function shows(i: Interpretation, pathname: string, params: URLSearchPara
     return Array.isArray(v) ? have.length === v.length && v.every((x, n) => have[n] === x) : have.length === 1 && have[0] === v;
   });
 }
+
+const CHIP_FIELDS: Record<string, string> = {
+  signal: 'signal',
+  service: 'service_names',
+  operation: 'operations',
+  status: 'status',
+  minDuration: 'min_duration',
+  maxDuration: 'max_duration',
+  metric: 'metric_name',
+  minValue: 'min_value',
+  maxValue: 'max_value',
+  attribute: 'attributes',
+  text: 'text',
+  time: 'time_range',
+  aggregation: 'aggregation',
+  groupBy: 'group_by',
+  order: 'order',
+  limit: 'limit',
+  compare: 'compare_shift_nano',
+};
+
+/**
+ * The Interpretation fields a chip stands for, as the search service names
+ * them (Source.field, NotApplied.field): "groupBy:1" is "group_by[1]".
+ */
+export function chipFields(key: string): string[] {
+  if (key === 'severity') return ['min_severity_number', 'max_severity_number'];
+  const [part, index] = key.split(':') as [string, string | undefined];
+  const field = CHIP_FIELDS[part];
+  if (!field) return [];
+  return [index === undefined ? field : `${field}[${index}]`];
+}

@@ -3,11 +3,15 @@
 // that shows its results. Loaded when the search bar is first used, so
 // that no page's first load carries the search service's descriptors.
 import { createClient } from '@connectrpc/connect';
-import { SearchService, type InterpretResponse, type Suggestion } from '../gen/airis/search/v1/search_pb';
+import { useQuery } from '@tanstack/react-query';
+import { SearchService, type InterpretResponse, type Interpretation, type Suggestion } from '../gen/airis/search/v1/search_pb';
 import { transport } from '../api/clients';
+import { keys } from '../api/hooks';
 import { encode, target } from './interpretation';
 
 const client = createClient(SearchService, transport);
+
+const timeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 /** Completions of `prefix` from the tenant's names. */
 export async function suggest(prefix: string, signal?: AbortSignal): Promise<Suggestion[]> {
@@ -39,7 +43,7 @@ export async function ask(question: string, locale: string, nowMs: number): Prom
   const answer = await client.interpret({
     question,
     locale,
-    timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    timeZone: timeZone(),
     nowUnixNano: BigInt(nowMs) * 1_000_000n,
   });
   const asked = String(nowMs);
@@ -51,4 +55,17 @@ export async function ask(question: string, locale: string, nowMs: number): Prom
     params: { ...to.params, ask: question, asked, ...(interpretation ? { interp: encode(interpretation) } : {}) },
     answer,
   };
+}
+
+/**
+ * The answer to an interpretation as it stands (Ask, run by the query
+ * service as the signed-in user); not run while `interpretation` is null.
+ */
+export function useAsk(interpretation: Interpretation | null, encoded: string, locale: string) {
+  return useQuery({
+    queryKey: keys.ask(encoded, locale),
+    queryFn: ({ signal }) =>
+      client.ask({ query: { case: 'interpretation', value: interpretation! }, locale, timeZone: timeZone() }, { signal }),
+    enabled: interpretation !== null,
+  });
 }

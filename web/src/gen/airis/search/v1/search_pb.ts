@@ -28,7 +28,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { AttributeFilter } from "../../analytics/v1/query_pb";
+import type { AttributeFilter, ListMetricsRequest, ListMetricsResponse, QueryMetricsRequest, QueryMetricsResponse, SearchLogsRequest, SearchLogsResponse, SearchSpansRequest, SearchSpansResponse, SearchTracesRequest, SearchTracesResponse, ServiceOverviewRequest, ServiceOverviewResponse, TopKRequest, TopKResponse } from "../../analytics/v1/query_pb";
 import { file_airis_analytics_v1_query } from "../../analytics/v1/query_pb";
 import type { TimeRange } from "../../common/v1/common_pb";
 import { file_airis_common_v1_common } from "../../common/v1/common_pb";
@@ -38,7 +38,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/search/v1/search.proto.
  */
 export const file_airis_search_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaXJpcy9zZWFyY2gvdjEvc2VhcmNoLnByb3RvEg9haXJpcy5zZWFyY2gudjEiXgoQSW50ZXJwcmV0UmVxdWVzdBIQCghxdWVzdGlvbhgBIAEoCRIOCgZsb2NhbGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhUKDW5vd191bml4X25hbm8YBCABKAYiMAoNRHVyYXRpb25Cb3VuZBIMCgRuYW5vGAEgASgEEhEKCWluY2x1c2l2ZRgCIAEoCCIuCgpWYWx1ZUJvdW5kEg0KBXZhbHVlGAEgASgBEhEKCWluY2x1c2l2ZRgCIAEoCCLIBQoOSW50ZXJwcmV0YXRpb24SJwoGc2lnbmFsGAEgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlNpZ25hbBIVCg1zZXJ2aWNlX25hbWVzGAIgAygJEhIKCm9wZXJhdGlvbnMYAyADKAkSJwoGc3RhdHVzGAQgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlN0YXR1cxIbChNtaW5fc2V2ZXJpdHlfbnVtYmVyGAUgASgFEhsKE21heF9zZXZlcml0eV9udW1iZXIYBiABKAUSNAoMbWluX2R1cmF0aW9uGAcgASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSNAoMbWF4X2R1cmF0aW9uGAggASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSEwoLbWV0cmljX25hbWUYCSABKAkSLgoJbWluX3ZhbHVlGAogASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSLgoJbWF4X3ZhbHVlGAsgASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSNwoKYXR0cmlidXRlcxgMIAMoCzIjLmFpcmlzLmFuYWx5dGljcy52MS5BdHRyaWJ1dGVGaWx0ZXISDAoEdGV4dBgNIAEoCRIuCgp0aW1lX3JhbmdlGA4gASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgthZ2dyZWdhdGlvbhgPIAEoDjIcLmFpcmlzLnNlYXJjaC52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgQIAEoARIQCghncm91cF9ieRgRIAMoCRIlCgVvcmRlchgSIAEoDjIWLmFpcmlzLnNlYXJjaC52MS5PcmRlchINCgVsaW1pdBgTIAEoDRIaChJjb21wYXJlX3NoaWZ0X25hbm8YFCABKAQiQQoGU291cmNlEg0KBWZpZWxkGAEgASgJEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKA0SCwoDZW5kGAQgASgNIkkKCFVucGxhY2VkEgwKBHRleHQYASABKAkSDQoFc3RhcnQYAiABKA0SCwoDZW5kGAMgASgNEhMKC3N1Z2dlc3Rpb25zGAQgAygJItoBChFJbnRlcnByZXRSZXNwb25zZRI3Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIfLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRhdGlvbhIRCglyZW5kZXJpbmcYAiABKAkSDgoGbG9jYWxlGAMgASgJEigKB3NvdXJjZXMYBCADKAsyFy5haXJpcy5zZWFyY2gudjEuU291cmNlEisKCHVucGxhY2VkGAUgAygLMhkuYWlyaXMuc2VhcmNoLnYxLlVucGxhY2VkEhIKCmNvbmZpZGVuY2UYBiABKAEiLwoOU3VnZ2VzdFJlcXVlc3QSDgoGcHJlZml4GAEgASgJEg0KBWxpbWl0GAIgASgNIn8KClN1Z2dlc3Rpb24SDAoEdGV4dBgBIAEoCRItCgRraW5kGAIgASgOMh8uYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3Rpb25LaW5kEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglhdHRyaWJ1dGUYBCABKAkSCwoDdmlhGAUgASgJIkMKD1N1Z2dlc3RSZXNwb25zZRIwCgtzdWdnZXN0aW9ucxgBIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0aW9uKn8KBlNpZ25hbBIWChJTSUdOQUxfVU5TUEVDSUZJRUQQABIRCg1TSUdOQUxfVFJBQ0VTEAESEAoMU0lHTkFMX1NQQU5TEAISDwoLU0lHTkFMX0xPR1MQAxISCg5TSUdOQUxfTUVUUklDUxAEEhMKD1NJR05BTF9TRVJWSUNFUxAFKkEKBlN0YXR1cxIWChJTVEFUVVNfVU5TUEVDSUZJRUQQABIQCgxTVEFUVVNfRVJST1IQARINCglTVEFUVVNfT0sQAirhAQoLQWdncmVnYXRpb24SGwoXQUdHUkVHQVRJT05fVU5TUEVDSUZJRUQQABIVChFBR0dSRUdBVElPTl9DT1VOVBABEhQKEEFHR1JFR0FUSU9OX1JBVEUQAhIaChZBR0dSRUdBVElPTl9FUlJPUl9SQVRFEAMSGAoUQUdHUkVHQVRJT05fUVVBTlRJTEUQBBITCg9BR0dSRUdBVElPTl9BVkcQBRITCg9BR0dSRUdBVElPTl9NSU4QBhITCg9BR0dSRUdBVElPTl9NQVgQBxITCg9BR0dSRUdBVElPTl9TVU0QCCqCAQoFT3JkZXISFQoRT1JERVJfVU5TUEVDSUZJRUQQABIWChJPUkRFUl9PTERFU1RfRklSU1QQARIXChNPUkRFUl9MT05HRVNUX0ZJUlNUEAISFwoTT1JERVJfTEFSR0VTVF9GSVJTVBADEhgKFE9SREVSX1NNQUxMRVNUX0ZJUlNUEAQqzQEKDlN1Z2dlc3Rpb25LaW5kEh8KG1NVR0dFU1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhsKF1NVR0dFU1RJT05fS0lORF9TRVJWSUNFEAESHQoZU1VHR0VTVElPTl9LSU5EX09QRVJBVElPThACEhoKFlNVR0dFU1RJT05fS0lORF9NRVRSSUMQAxIdChlTVUdHRVNUSU9OX0tJTkRfQVRUUklCVVRFEAQSIwofU1VHR0VTVElPTl9LSU5EX0FUVFJJQlVURV9WQUxVRRAFMrEBCg1TZWFyY2hTZXJ2aWNlElIKCUludGVycHJldBIhLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRSZXF1ZXN0GiIuYWlyaXMuc2VhcmNoLnYxLkludGVycHJldFJlc3BvbnNlEkwKB1N1Z2dlc3QSHy5haXJpcy5zZWFyY2gudjEuU3VnZ2VzdFJlcXVlc3QaIC5haXJpcy5zZWFyY2gudjEuU3VnZ2VzdFJlc3BvbnNlQjlaN2dpdGh1Yi5jb20vYWlyaXMtbW9uL2FpcmlzL2dlbi9haXJpcy9zZWFyY2gvdjE7c2VhcmNodjFiBnByb3RvMw", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
+  fileDesc("ChxhaXJpcy9zZWFyY2gvdjEvc2VhcmNoLnByb3RvEg9haXJpcy5zZWFyY2gudjEiXgoQSW50ZXJwcmV0UmVxdWVzdBIQCghxdWVzdGlvbhgBIAEoCRIOCgZsb2NhbGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhUKDW5vd191bml4X25hbm8YBCABKAYiMAoNRHVyYXRpb25Cb3VuZBIMCgRuYW5vGAEgASgEEhEKCWluY2x1c2l2ZRgCIAEoCCIuCgpWYWx1ZUJvdW5kEg0KBXZhbHVlGAEgASgBEhEKCWluY2x1c2l2ZRgCIAEoCCLIBQoOSW50ZXJwcmV0YXRpb24SJwoGc2lnbmFsGAEgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlNpZ25hbBIVCg1zZXJ2aWNlX25hbWVzGAIgAygJEhIKCm9wZXJhdGlvbnMYAyADKAkSJwoGc3RhdHVzGAQgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlN0YXR1cxIbChNtaW5fc2V2ZXJpdHlfbnVtYmVyGAUgASgFEhsKE21heF9zZXZlcml0eV9udW1iZXIYBiABKAUSNAoMbWluX2R1cmF0aW9uGAcgASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSNAoMbWF4X2R1cmF0aW9uGAggASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSEwoLbWV0cmljX25hbWUYCSABKAkSLgoJbWluX3ZhbHVlGAogASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSLgoJbWF4X3ZhbHVlGAsgASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSNwoKYXR0cmlidXRlcxgMIAMoCzIjLmFpcmlzLmFuYWx5dGljcy52MS5BdHRyaWJ1dGVGaWx0ZXISDAoEdGV4dBgNIAEoCRIuCgp0aW1lX3JhbmdlGA4gASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgthZ2dyZWdhdGlvbhgPIAEoDjIcLmFpcmlzLnNlYXJjaC52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgQIAEoARIQCghncm91cF9ieRgRIAMoCRIlCgVvcmRlchgSIAEoDjIWLmFpcmlzLnNlYXJjaC52MS5PcmRlchINCgVsaW1pdBgTIAEoDRIaChJjb21wYXJlX3NoaWZ0X25hbm8YFCABKAQiQQoGU291cmNlEg0KBWZpZWxkGAEgASgJEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKA0SCwoDZW5kGAQgASgNIkkKCFVucGxhY2VkEgwKBHRleHQYASABKAkSDQoFc3RhcnQYAiABKA0SCwoDZW5kGAMgASgNEhMKC3N1Z2dlc3Rpb25zGAQgAygJItoBChFJbnRlcnByZXRSZXNwb25zZRI3Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIfLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRhdGlvbhIRCglyZW5kZXJpbmcYAiABKAkSDgoGbG9jYWxlGAMgASgJEigKB3NvdXJjZXMYBCADKAsyFy5haXJpcy5zZWFyY2gudjEuU291cmNlEisKCHVucGxhY2VkGAUgAygLMhkuYWlyaXMuc2VhcmNoLnYxLlVucGxhY2VkEhIKCmNvbmZpZGVuY2UYBiABKAEiLwoOU3VnZ2VzdFJlcXVlc3QSDgoGcHJlZml4GAEgASgJEg0KBWxpbWl0GAIgASgNIn8KClN1Z2dlc3Rpb24SDAoEdGV4dBgBIAEoCRItCgRraW5kGAIgASgOMh8uYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3Rpb25LaW5kEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglhdHRyaWJ1dGUYBCABKAkSCwoDdmlhGAUgASgJIkMKD1N1Z2dlc3RSZXNwb25zZRIwCgtzdWdnZXN0aW9ucxgBIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0aW9uIp4BCgpBc2tSZXF1ZXN0EhIKCHF1ZXN0aW9uGAEgASgJSAASOQoOaW50ZXJwcmV0YXRpb24YAiABKAsyHy5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0YXRpb25IABIOCgZsb2NhbGUYAyABKAkSEQoJdGltZV96b25lGAQgASgJEhUKDW5vd191bml4X25hbm8YBSABKAZCBwoFcXVlcnkiKwoKTm90QXBwbGllZBINCgVmaWVsZBgBIAEoCRIOCgZyZWFzb24YAiABKAkihgcKBkFuc3dlchJACg1zZWFyY2hfdHJhY2VzGAEgASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLlNlYXJjaFRyYWNlc1JlcXVlc3RIABI+CgxzZWFyY2hfc3BhbnMYAiABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoU3BhbnNSZXF1ZXN0SAASPAoLc2VhcmNoX2xvZ3MYAyABKAsyJS5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoTG9nc1JlcXVlc3RIABJACg1xdWVyeV9tZXRyaWNzGAQgASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLlF1ZXJ5TWV0cmljc1JlcXVlc3RIABI+CgxsaXN0X21ldHJpY3MYBSABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuTGlzdE1ldHJpY3NSZXF1ZXN0SAASRgoQc2VydmljZV9vdmVydmlldxgGIAEoCzIqLmFpcmlzLmFuYWx5dGljcy52MS5TZXJ2aWNlT3ZlcnZpZXdSZXF1ZXN0SAASMAoFdG9wX2sYByABKAsyHy5haXJpcy5hbmFseXRpY3MudjEuVG9wS1JlcXVlc3RIABI6CgZ0cmFjZXMYCyABKAsyKC5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoVHJhY2VzUmVzcG9uc2VIARI4CgVzcGFucxgMIAEoCzInLmFpcmlzLmFuYWx5dGljcy52MS5TZWFyY2hTcGFuc1Jlc3BvbnNlSAESNgoEbG9ncxgNIAEoCzImLmFpcmlzLmFuYWx5dGljcy52MS5TZWFyY2hMb2dzUmVzcG9uc2VIARI7CgdtZXRyaWNzGA4gASgLMiguYWlyaXMuYW5hbHl0aWNzLnYxLlF1ZXJ5TWV0cmljc1Jlc3BvbnNlSAESPgoLbWV0cmljX2xpc3QYDyABKAsyJy5haXJpcy5hbmFseXRpY3MudjEuTGlzdE1ldHJpY3NSZXNwb25zZUgBEj8KCG92ZXJ2aWV3GBAgASgLMisuYWlyaXMuYW5hbHl0aWNzLnYxLlNlcnZpY2VPdmVydmlld1Jlc3BvbnNlSAESLwoDdG9wGBEgASgLMiAuYWlyaXMuYW5hbHl0aWNzLnYxLlRvcEtSZXNwb25zZUgBEhAKCG5hcnJvd2VkGBQgASgIQgcKBXF1ZXJ5QggKBnJlc3VsdCLPAQoLQXNrUmVzcG9uc2USOgoOaW50ZXJwcmV0YXRpb24YASABKAsyIi5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0UmVzcG9uc2USJwoGYW5zd2VyGAIgASgLMhcuYWlyaXMuc2VhcmNoLnYxLkFuc3dlchIpCghiYXNlbGluZRgDIAEoCzIXLmFpcmlzLnNlYXJjaC52MS5BbnN3ZXISMAoLbm90X2FwcGxpZWQYBCADKAsyGy5haXJpcy5zZWFyY2gudjEuTm90QXBwbGllZCp/CgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEQoNU0lHTkFMX1RSQUNFUxABEhAKDFNJR05BTF9TUEFOUxACEg8KC1NJR05BTF9MT0dTEAMSEgoOU0lHTkFMX01FVFJJQ1MQBBITCg9TSUdOQUxfU0VSVklDRVMQBSpBCgZTdGF0dXMSFgoSU1RBVFVTX1VOU1BFQ0lGSUVEEAASEAoMU1RBVFVTX0VSUk9SEAESDQoJU1RBVFVTX09LEAIq4QEKC0FnZ3JlZ2F0aW9uEhsKF0FHR1JFR0FUSU9OX1VOU1BFQ0lGSUVEEAASFQoRQUdHUkVHQVRJT05fQ09VTlQQARIUChBBR0dSRUdBVElPTl9SQVRFEAISGgoWQUdHUkVHQVRJT05fRVJST1JfUkFURRADEhgKFEFHR1JFR0FUSU9OX1FVQU5USUxFEAQSEwoPQUdHUkVHQVRJT05fQVZHEAUSEwoPQUdHUkVHQVRJT05fTUlOEAYSEwoPQUdHUkVHQVRJT05fTUFYEAcSEwoPQUdHUkVHQVRJT05fU1VNEAgqggEKBU9yZGVyEhUKEU9SREVSX1VOU1BFQ0lGSUVEEAASFgoST1JERVJfT0xERVNUX0ZJUlNUEAESFwoTT1JERVJfTE9OR0VTVF9GSVJTVBACEhcKE09SREVSX0xBUkdFU1RfRklSU1QQAxIYChRPUkRFUl9TTUFMTEVTVF9GSVJTVBAEKs0BCg5TdWdnZXN0aW9uS2luZBIfChtTVUdHRVNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIbChdTVUdHRVNUSU9OX0tJTkRfU0VSVklDRRABEh0KGVNVR0dFU1RJT05fS0lORF9PUEVSQVRJT04QAhIaChZTVUdHRVNUSU9OX0tJTkRfTUVUUklDEAMSHQoZU1VHR0VTVElPTl9LSU5EX0FUVFJJQlVURRAEEiMKH1NVR0dFU1RJT05fS0lORF9BVFRSSUJVVEVfVkFMVUUQBTLzAQoNU2VhcmNoU2VydmljZRJSCglJbnRlcnByZXQSIS5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0UmVxdWVzdBoiLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRSZXNwb25zZRJMCgdTdWdnZXN0Eh8uYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3RSZXF1ZXN0GiAuYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3RSZXNwb25zZRJACgNBc2sSGy5haXJpcy5zZWFyY2gudjEuQXNrUmVxdWVzdBocLmFpcmlzLnNlYXJjaC52MS5Bc2tSZXNwb25zZUI5WjdnaXRodWIuY29tL2FpcmlzLW1vbi9haXJpcy9nZW4vYWlyaXMvc2VhcmNoL3YxO3NlYXJjaHYxYgZwcm90bzM", [file_airis_analytics_v1_query, file_airis_common_v1_common]);
 
 /**
  * @generated from message airis.search.v1.InterpretRequest
@@ -499,6 +499,248 @@ export const SuggestResponseSchema: GenMessage<SuggestResponse> = /*@__PURE__*/
   messageDesc(file_airis_search_v1_search, 9);
 
 /**
+ * @generated from message airis.search.v1.AskRequest
+ */
+export type AskRequest = Message<"airis.search.v1.AskRequest"> & {
+  /**
+   * @generated from oneof airis.search.v1.AskRequest.query
+   */
+  query: {
+    /**
+     * Read as Interpret reads it (at most 1,024 bytes).
+     *
+     * @generated from field: string question = 1;
+     */
+    value: string;
+    case: "question";
+  } | {
+    /**
+     * Run as sent, without reading it again: Interpret's or Ask's
+     * interpretation, edited. Its time_range is required.
+     *
+     * @generated from field: airis.search.v1.Interpretation interpretation = 2;
+     */
+    value: Interpretation;
+    case: "interpretation";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * As InterpretRequest's: the rendering's language, the question's time
+   * zone, and what "now" is.
+   *
+   * @generated from field: string locale = 3;
+   */
+  locale: string;
+
+  /**
+   * @generated from field: string time_zone = 4;
+   */
+  timeZone: string;
+
+  /**
+   * @generated from field: fixed64 now_unix_nano = 5;
+   */
+  nowUnixNano: bigint;
+};
+
+/**
+ * Describes the message airis.search.v1.AskRequest.
+ * Use `create(AskRequestSchema)` to create a new message.
+ */
+export const AskRequestSchema: GenMessage<AskRequest> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 10);
+
+/**
+ * A part of the interpretation the answer does not apply, and why.
+ *
+ * @generated from message airis.search.v1.NotApplied
+ */
+export type NotApplied = Message<"airis.search.v1.NotApplied"> & {
+  /**
+   * As Source's: "status", "operations[1]", "group_by[0]".
+   *
+   * @generated from field: string field = 1;
+   */
+  field: string;
+
+  /**
+   * In the request's locale: "SearchLogs has no operation filter".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message airis.search.v1.NotApplied.
+ * Use `create(NotAppliedSchema)` to create a new message.
+ */
+export const NotAppliedSchema: GenMessage<NotApplied> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 11);
+
+/**
+ * One query service request and its answer: what a page owning the signal
+ * would have asked and shown.
+ *
+ * @generated from message airis.search.v1.Answer
+ */
+export type Answer = Message<"airis.search.v1.Answer"> & {
+  /**
+   * The request sent to airis.analytics.v1.QueryService, named by its RPC.
+   *
+   * @generated from oneof airis.search.v1.Answer.query
+   */
+  query: {
+    /**
+     * @generated from field: airis.analytics.v1.SearchTracesRequest search_traces = 1;
+     */
+    value: SearchTracesRequest;
+    case: "searchTraces";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.SearchSpansRequest search_spans = 2;
+     */
+    value: SearchSpansRequest;
+    case: "searchSpans";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.SearchLogsRequest search_logs = 3;
+     */
+    value: SearchLogsRequest;
+    case: "searchLogs";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.QueryMetricsRequest query_metrics = 4;
+     */
+    value: QueryMetricsRequest;
+    case: "queryMetrics";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.ListMetricsRequest list_metrics = 5;
+     */
+    value: ListMetricsRequest;
+    case: "listMetrics";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.ServiceOverviewRequest service_overview = 6;
+     */
+    value: ServiceOverviewRequest;
+    case: "serviceOverview";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.TopKRequest top_k = 7;
+     */
+    value: TopKRequest;
+    case: "topK";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Its answer. Where the interpretation asks for more than the request
+   * can say, the answer is narrowed here, as `narrowed` says: series and
+   * groups of the named services only, ordered by the asked aggregate and
+   * cut at the limit.
+   *
+   * @generated from oneof airis.search.v1.Answer.result
+   */
+  result: {
+    /**
+     * @generated from field: airis.analytics.v1.SearchTracesResponse traces = 11;
+     */
+    value: SearchTracesResponse;
+    case: "traces";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.SearchSpansResponse spans = 12;
+     */
+    value: SearchSpansResponse;
+    case: "spans";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.SearchLogsResponse logs = 13;
+     */
+    value: SearchLogsResponse;
+    case: "logs";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.QueryMetricsResponse metrics = 14;
+     */
+    value: QueryMetricsResponse;
+    case: "metrics";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.ListMetricsResponse metric_list = 15;
+     */
+    value: ListMetricsResponse;
+    case: "metricList";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.ServiceOverviewResponse overview = 16;
+     */
+    value: ServiceOverviewResponse;
+    case: "overview";
+  } | {
+    /**
+     * @generated from field: airis.analytics.v1.TopKResponse top = 17;
+     */
+    value: TopKResponse;
+    case: "top";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * Whether the result was narrowed after the query service answered.
+   *
+   * @generated from field: bool narrowed = 20;
+   */
+  narrowed: boolean;
+};
+
+/**
+ * Describes the message airis.search.v1.Answer.
+ * Use `create(AnswerSchema)` to create a new message.
+ */
+export const AnswerSchema: GenMessage<Answer> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 12);
+
+/**
+ * @generated from message airis.search.v1.AskResponse
+ */
+export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
+  /**
+   * The question as Interpret reads it; for an interpretation sent as is,
+   * that interpretation with its rendering (no sources, nothing unplaced,
+   * confidence 1).
+   *
+   * @generated from field: airis.search.v1.InterpretResponse interpretation = 1;
+   */
+  interpretation?: InterpretResponse | undefined;
+
+  /**
+   * @generated from field: airis.search.v1.Answer answer = 2;
+   */
+  answer?: Answer | undefined;
+
+  /**
+   * With compare_shift_nano: the same query over the time range moved
+   * back by it ("than yesterday").
+   *
+   * @generated from field: airis.search.v1.Answer baseline = 3;
+   */
+  baseline?: Answer | undefined;
+
+  /**
+   * @generated from field: repeated airis.search.v1.NotApplied not_applied = 4;
+   */
+  notApplied: NotApplied[];
+};
+
+/**
+ * Describes the message airis.search.v1.AskResponse.
+ * Use `create(AskResponseSchema)` to create a new message.
+ */
+export const AskResponseSchema: GenMessage<AskResponse> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 13);
+
+/**
  * What a question asks for.
  *
  * @generated from enum airis.search.v1.Signal
@@ -778,6 +1020,30 @@ export const SearchService: GenService<{
     methodKind: "unary";
     input: typeof SuggestRequestSchema;
     output: typeof SuggestResponseSchema;
+  },
+  /**
+   * Answers a question, or runs an interpretation as sent (one the UI or
+   * a script edited): the query service's answer, asked with the caller's
+   * own tenant and role, so that nothing is reachable through search that
+   * the query service would not give the caller. The interpretation picks
+   * the query: traces, spans and logs as SearchTraces, SearchSpans and
+   * SearchLogs; a metric's series as QueryMetrics (a metric signal naming
+   * no metric: ListMetrics); services' numbers as ServiceOverview; requests
+   * counted, rated or timed per group, or with filters RED has not, as
+   * TopK. Parts a query cannot apply come back in `not_applied`, never
+   * silently left out. Besides the common errors and Interpret's:
+   * INVALID_ARGUMENT naming the interpretation's field the query service
+   * refused, FAILED_PRECONDITION when the service has no query service
+   * configured, and whatever the query service answered the caller (its
+   * status, its message after "query service: "), PERMISSION_DENIED and
+   * UNAVAILABLE included.
+   *
+   * @generated from rpc airis.search.v1.SearchService.Ask
+   */
+  ask: {
+    methodKind: "unary";
+    input: typeof AskRequestSchema;
+    output: typeof AskResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_airis_search_v1_search, 0);

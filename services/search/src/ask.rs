@@ -1,0 +1,1263 @@
+//! Ask: an interpretation as the query service's request ([`plan`], pure),
+//! sent with the caller's own credentials ([`Asker`]), so that search
+//! reaches nothing the caller could not reach through the query service
+//! itself. What no request can apply is named in `not_applied`, never
+//! left out in silence (docs/search.md, "Ask").
+
+use airis_proto::airis::analytics::v1::{
+    self as query, LabelFilter, ListMetricsRequest, MetricType, QueryMetricsRequest,
+    SearchLogsRequest, SearchSpansRequest, SearchTracesRequest, ServiceOverviewRequest, SpanFilter,
+    SpanOrder, StatusCode, TopKDimension, TopKMetric, TopKRequest,
+    query_service_client::QueryServiceClient,
+};
+use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+use airis_proto::airis::search::v1::{
+    Aggregation, Answer, Interpretation, NotApplied, Order, Signal, Status, answer,
+};
+use airis_proto::tonic::{self, metadata::MetadataMap, transport::Channel};
+
+use crate::Error;
+
+/// The most groups TopK gives, and what a smallest-first question asks
+/// it for before ordering them here.
+const TOP_K_MAX: u32 = 100;
+/// TopK's own default.
+const TOP_K_DEFAULT: u32 = 10;
+/// The error logs' severity: ERROR (17) and above, as the parser reads
+/// "error logs".
+const ERROR_SEVERITY: i32 = 17;
+/// The quantile of a histogram metric asked for without one (the Metrics
+/// page's default).
+const DEFAULT_METRIC_QUANTILE: f64 = 0.95;
+/// ListMetrics pages read to learn a metric's type.
+const METRIC_TYPE_PAGES: usize = 10;
+
+/// What answers an interpretation, before it is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub query: answer::Query,
+    /// What is done to the answer before it is returned.
+    pub narrow: Narrow,
+    pub not_applied: Vec<NotApplied>,
+    /// A QueryMetrics without an aggregation: it is chosen from the
+    /// metric's type when sent (a gauge's average, a counter's rate, a
+    /// histogram's p95), as the Metrics page does.
+    pub metric_aggregation_from_type: bool,
+}
+
+/// The answer narrowed to what the interpretation asks beyond its request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Narrow {
+    /// Only the series or groups of these services (empty: every one).
+    pub services: Vec<String>,
+    /// Only the series of these operations (empty: every one).
+    pub operations: Vec<String>,
+    /// Groups ordered by this, largest first unless `smallest`.
+    pub by: Option<By>,
+    pub smallest: bool,
+    /// At most this many groups (0: all).
+    pub limit: usize,
+}
+
+impl Narrow {
+    fn is_noop(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// What groups are ordered by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum By {
+    Requests,
+    Errors,
+    ErrorRate,
+    /// A latency percentile: 50, 95 or 99.
+    Latency(u8),
+    /// A metric series' mean value.
+    Mean,
+}
+
+/// The reasons, in the asker's language.
+struct Notes {
+    korean: bool,
+    list: Vec<NotApplied>,
+}
+
+impl Notes {
+    fn add(&mut self, field: impl Into<String>, en: &str, ko: &str) {
+        self.list.push(NotApplied {
+            field: field.into(),
+            reason: if self.korean { ko } else { en }.to_owned(),
+        });
+    }
+
+    /// Every part of `i` in `parts` that is set, with one reason.
+    fn unsupported(&mut self, i: &Interpretation, parts: &[Part], en: &str, ko: &str) {
+        for part in parts {
+            for field in part.set_fields(i) {
+                self.add(field, en, ko);
+            }
+        }
+    }
+}
+
+/// Interpretation fields, for naming the ones a query has no place for.
+#[derive(Clone, Copy)]
+enum Part {
+    Operations,
+    Status,
+    Severity,
+    Durations,
+    Values,
+    Attributes,
+    Text,
+    Aggregation,
+    GroupBy,
+    Order,
+}
+
+impl Part {
+    fn set_fields(self, i: &Interpretation) -> Vec<String> {
+        let indexed = |name: &str, n: usize| (0..n).map(|k| format!("{name}[{k}]")).collect();
+        let flag = |name: &str, set: bool| if set { vec![name.to_owned()] } else { vec![] };
+        match self {
+            Part::Operations => indexed("operations", i.operations.len()),
+            Part::Status => flag("status", i.status != Status::Unspecified as i32),
+            Part::Severity => {
+                let mut out = flag("min_severity_number", i.min_severity_number != 0);
+                out.extend(flag("max_severity_number", i.max_severity_number != 0));
+                out
+            }
+            Part::Durations => {
+                let mut out = flag("min_duration", i.min_duration.is_some());
+                out.extend(flag("max_duration", i.max_duration.is_some()));
+                out
+            }
+            Part::Values => {
+                let mut out = flag("min_value", i.min_value.is_some());
+                out.extend(flag("max_value", i.max_value.is_some()));
+                out
+            }
+            Part::Attributes => indexed("attributes", i.attributes.len()),
+            Part::Text => flag("text", !i.text.is_empty()),
+            Part::Aggregation => flag(
+                "aggregation",
+                i.aggregation != Aggregation::Unspecified as i32,
+            ),
+            Part::GroupBy => indexed("group_by", i.group_by.len()),
+            Part::Order => flag("order", i.order != Order::Unspecified as i32),
+        }
+    }
+}
+
+fn known<E: TryFrom<i32>>(field: &str, value: i32) -> Result<E, Error> {
+    E::try_from(value).map_err(|_| {
+        Error::InvalidArgument(format!("interpretation.{field}: unknown value {value}"))
+    })
+}
+
+/// The query that answers `i`, and what it cannot apply; `korean` picks
+/// the reasons' language.
+pub fn plan(i: &Interpretation, korean: bool) -> Result<Plan, Error> {
+    let Some(range) = i.time_range else {
+        return Err(Error::InvalidArgument(
+            "interpretation.time_range: required".into(),
+        ));
+    };
+    let signal: Signal = known("signal", i.signal)?;
+    let aggregation: Aggregation = known("aggregation", i.aggregation)?;
+    known::<Status>("status", i.status)?;
+    known::<Order>("order", i.order)?;
+    let mut notes = Notes {
+        korean,
+        list: Vec::new(),
+    };
+    let summary = aggregation != Aggregation::Unspecified || !i.group_by.is_empty();
+    let mut plan = if signal == Signal::Metrics || !i.metric_name.is_empty() {
+        metrics(i, range, aggregation, &mut notes)
+    } else if signal == Signal::Logs {
+        logs(i, range, aggregation, &mut notes)
+    } else if signal == Signal::Services || summary {
+        summarise(i, range, signal, aggregation, &mut notes)?
+    } else {
+        requests(i, range, signal, &mut notes)
+    };
+    plan.not_applied = notes.list;
+    Ok(plan)
+}
+
+fn page(limit: u32) -> Option<PageRequest> {
+    (limit > 0).then(|| PageRequest {
+        page_size: limit,
+        page_token: String::new(),
+    })
+}
+
+/// The first of a list the query takes one of; the others named.
+fn first(list: &[String], field: &str, rpc: &str, notes: &mut Notes) -> String {
+    for k in 1..list.len() {
+        notes.add(
+            format!("{field}[{k}]"),
+            &format!("{rpc} takes one; the first is asked"),
+            &format!("{rpc}는 하나만 받아 첫 번째로 물었습니다"),
+        );
+    }
+    list.first().cloned().unwrap_or_default()
+}
+
+/// A span filter from `i` (the single-valued parts' first values).
+fn span_filter(i: &Interpretation, range: TimeRange, rpc: &str, notes: &mut Notes) -> SpanFilter {
+    let status_code = match Status::try_from(i.status) {
+        Ok(Status::Error) => StatusCode::Error,
+        Ok(Status::Ok) => {
+            notes.add(
+                "status",
+                &format!(
+                    "{rpc} filters one status code, and successful spans mostly have none (UNSET)"
+                ),
+                &format!("{rpc}는 상태 코드 하나로만 거르는데, 성공한 스팬은 대부분 상태 코드가 없습니다(UNSET)"),
+            );
+            StatusCode::Unspecified
+        }
+        _ => StatusCode::Unspecified,
+    };
+    // The query service's bounds are inclusive: "over 500 ms" starts a
+    // nanosecond later.
+    let min_duration_nano = i
+        .min_duration
+        .map_or(0, |b| if b.inclusive { b.nano } else { b.nano + 1 });
+    let max_duration_nano = i.max_duration.map_or(0, |b| {
+        if b.inclusive {
+            b.nano
+        } else {
+            b.nano.saturating_sub(1).max(1)
+        }
+    });
+    SpanFilter {
+        time_range: Some(range),
+        service_name: first(&i.service_names, "service_names", rpc, notes),
+        parent_service_name: String::new(),
+        operation: first(&i.operations, "operations", rpc, notes),
+        kind: query::SpanKind::Unspecified as i32,
+        status_code: status_code as i32,
+        min_duration_nano,
+        max_duration_nano,
+        attributes: i.attributes.clone(),
+        text: i.text.clone(),
+    }
+}
+
+fn plain(query: answer::Query) -> Plan {
+    Plan {
+        query,
+        narrow: Narrow::default(),
+        not_applied: Vec::new(),
+        metric_aggregation_from_type: false,
+    }
+}
+
+/// Traces or spans, as listed.
+fn requests(i: &Interpretation, range: TimeRange, signal: Signal, notes: &mut Notes) -> Plan {
+    let rpc = if signal == Signal::Spans {
+        "SearchSpans"
+    } else {
+        "SearchTraces"
+    };
+    let filter = span_filter(i, range, rpc, notes);
+    let order = match Order::try_from(i.order).unwrap_or_default() {
+        Order::OldestFirst => SpanOrder::OldestFirst,
+        Order::LongestFirst => SpanOrder::LongestFirst,
+        Order::Unspecified => SpanOrder::Unspecified,
+        Order::LargestFirst | Order::SmallestFirst => {
+            notes.add(
+                "order",
+                &format!("{rpc} orders by time or duration, not by groups"),
+                &format!("{rpc}는 시간이나 소요 시간 순으로만 정렬합니다"),
+            );
+            SpanOrder::Unspecified
+        }
+    };
+    notes.unsupported(
+        i,
+        &[Part::Severity, Part::Values],
+        &format!("{rpc} has no such filter"),
+        &format!("{rpc}에는 이 조건이 없습니다"),
+    );
+    let page = page(i.limit);
+    plain(if signal == Signal::Spans {
+        answer::Query::SearchSpans(SearchSpansRequest {
+            filter: Some(filter),
+            order: order as i32,
+            page,
+        })
+    } else {
+        answer::Query::SearchTraces(SearchTracesRequest {
+            filter: Some(filter),
+            order: order as i32,
+            page,
+        })
+    })
+}
+
+fn logs(i: &Interpretation, range: TimeRange, aggregation: Aggregation, notes: &mut Notes) -> Plan {
+    let rpc = "SearchLogs";
+    let mut min_severity_number = i.min_severity_number;
+    match Status::try_from(i.status).unwrap_or_default() {
+        Status::Error if min_severity_number == 0 => min_severity_number = ERROR_SEVERITY,
+        Status::Ok => notes.add(
+            "status",
+            "a log record has a severity, not an outcome",
+            "로그에는 성공·실패가 아니라 심각도가 있습니다",
+        ),
+        _ => {}
+    }
+    // A count is the answer's total_count; other summaries it has not.
+    if !matches!(aggregation, Aggregation::Unspecified | Aggregation::Count) {
+        notes.add(
+            "aggregation",
+            "SearchLogs counts records (total_count, histogram), nothing else",
+            "SearchLogs는 로그 수(total_count, 히스토그램)만 셉니다",
+        );
+    }
+    let order = Order::try_from(i.order).unwrap_or_default();
+    if order != Order::Unspecified {
+        notes.add(
+            "order",
+            "SearchLogs gives the newest first",
+            "SearchLogs는 최신 로그부터 줍니다",
+        );
+    }
+    notes.unsupported(
+        i,
+        &[
+            Part::Operations,
+            Part::Durations,
+            Part::Values,
+            Part::GroupBy,
+        ],
+        "SearchLogs has no such filter",
+        "SearchLogs에는 이 조건이 없습니다",
+    );
+    plain(answer::Query::SearchLogs(SearchLogsRequest {
+        time_range: Some(range),
+        service_name: first(&i.service_names, "service_names", rpc, notes),
+        min_severity_number,
+        max_severity_number: i.max_severity_number,
+        attributes: i.attributes.clone(),
+        query: i.text.clone(),
+        trace_id: String::new(),
+        page: page(i.limit),
+        histogram_step_seconds: 0,
+    }))
+}
+
+fn metrics(
+    i: &Interpretation,
+    range: TimeRange,
+    aggregation: Aggregation,
+    notes: &mut Notes,
+) -> Plan {
+    let others = [
+        Part::Operations,
+        Part::Status,
+        Part::Severity,
+        Part::Durations,
+        Part::Values,
+        Part::Text,
+    ];
+    if i.metric_name.is_empty() {
+        // "checkout 메트릭": which metrics there are.
+        let rpc = "ListMetrics";
+        notes.unsupported(
+            i,
+            &others,
+            "no metric is named: ListMetrics lists them",
+            "메트릭 이름이 없어 ListMetrics로 목록을 보였습니다",
+        );
+        notes.unsupported(
+            i,
+            &[
+                Part::Attributes,
+                Part::Aggregation,
+                Part::GroupBy,
+                Part::Order,
+            ],
+            "no metric is named: ListMetrics lists them",
+            "메트릭 이름이 없어 ListMetrics로 목록을 보였습니다",
+        );
+        return plain(answer::Query::ListMetrics(ListMetricsRequest {
+            time_range: Some(range),
+            service_name: first(&i.service_names, "service_names", rpc, notes),
+            page: page(i.limit),
+        }));
+    }
+    let rpc = "QueryMetrics";
+    notes.unsupported(
+        i,
+        &others,
+        "QueryMetrics has no such filter",
+        "QueryMetrics에는 이 조건이 없습니다",
+    );
+    let mut filters: Vec<LabelFilter> = i
+        .attributes
+        .iter()
+        .map(|a| LabelFilter {
+            key: a.key.clone(),
+            operator: a.operator,
+            value: a.value.clone(),
+        })
+        .collect();
+    let service = first(&i.service_names, "service_names", rpc, notes);
+    if !service.is_empty() {
+        filters.push(LabelFilter {
+            key: "service.name".into(),
+            operator: query::MatchOperator::Equals as i32,
+            value: service,
+        });
+    }
+    let mut from_type = false;
+    let (metric_aggregation, quantile) = match aggregation {
+        Aggregation::Avg => (query::Aggregation::Avg, 0.0),
+        Aggregation::Min => (query::Aggregation::Min, 0.0),
+        Aggregation::Max => (query::Aggregation::Max, 0.0),
+        Aggregation::Sum => (query::Aggregation::Sum, 0.0),
+        Aggregation::Rate => (query::Aggregation::Rate, 0.0),
+        Aggregation::Quantile => (query::Aggregation::Quantile, i.quantile),
+        Aggregation::Unspecified => {
+            from_type = true;
+            (query::Aggregation::Unspecified, 0.0)
+        }
+        Aggregation::Count | Aggregation::ErrorRate => {
+            notes.add(
+                "aggregation",
+                "a metric is summed, averaged, rated or taken at a quantile; the metric's usual summary is shown",
+                "메트릭은 합·평균·비율·분위수로만 요약해, 그 메트릭의 기본 요약을 보였습니다",
+            );
+            from_type = true;
+            (query::Aggregation::Unspecified, 0.0)
+        }
+    };
+    let mut group_by = Vec::new();
+    for (k, key) in i.group_by.iter().enumerate() {
+        match key.as_str() {
+            "service" => group_by.push("service.name".to_owned()),
+            "operation" | "status" => notes.add(
+                format!("group_by[{k}]"),
+                "a metric's series have no operation or status",
+                "메트릭 시계열에는 작업이나 상태가 없습니다",
+            ),
+            other => group_by.push(other.to_owned()),
+        }
+    }
+    let mut narrow = Narrow::default();
+    match Order::try_from(i.order).unwrap_or_default() {
+        Order::LargestFirst | Order::SmallestFirst if !group_by.is_empty() => {
+            narrow.by = Some(By::Mean);
+            narrow.smallest = i.order == Order::SmallestFirst as i32;
+        }
+        Order::Unspecified => {}
+        _ => notes.add(
+            "order",
+            "a metric's series are ordered by their mean, when grouped",
+            "메트릭 시계열은 묶었을 때 평균값으로만 정렬합니다",
+        ),
+    }
+    if i.limit > 0 {
+        if group_by.is_empty() {
+            notes.add(
+                "limit",
+                "one series: nothing to cut",
+                "시계열이 하나라 자를 것이 없습니다",
+            );
+        } else {
+            narrow.limit = i.limit as usize;
+        }
+    }
+    Plan {
+        query: answer::Query::QueryMetrics(QueryMetricsRequest {
+            metric_name: i.metric_name.clone(),
+            time_range: Some(range),
+            filters,
+            aggregation: metric_aggregation as i32,
+            quantile,
+            group_by,
+            step_seconds: 0,
+        }),
+        narrow,
+        not_applied: Vec::new(),
+        metric_aggregation_from_type: from_type,
+    }
+}
+
+/// The percentile `q` is, when the query service gives it.
+fn percentile(q: f64) -> Option<u8> {
+    [(0.5, 50), (0.95, 95), (0.99, 99)]
+        .into_iter()
+        .find(|(p, _)| (q - p).abs() < 1e-9)
+        .map(|(_, n)| n)
+}
+
+/// Requests counted, rated or timed: ServiceOverview (the RED numbers of
+/// services, or of one service's operations) when the interpretation has
+/// nothing RED cannot say, TopK over any span filter otherwise.
+fn summarise(
+    i: &Interpretation,
+    range: TimeRange,
+    signal: Signal,
+    aggregation: Aggregation,
+    notes: &mut Notes,
+) -> Result<Plan, Error> {
+    notes.unsupported(
+        i,
+        &[Part::Severity, Part::Values],
+        "requests have no severity or value",
+        "요청에는 심각도나 값이 없습니다",
+    );
+    if aggregation == Aggregation::Quantile && !(i.quantile > 0.0 && i.quantile <= 1.0) {
+        return Err(Error::InvalidArgument(format!(
+            "interpretation.quantile: {}, expected (0, 1] with AGGREGATION_QUANTILE",
+            i.quantile
+        )));
+    }
+    let latency = percentile(i.quantile);
+    let by = match aggregation {
+        Aggregation::Count | Aggregation::Rate => Some(By::Requests),
+        Aggregation::ErrorRate => Some(By::ErrorRate),
+        Aggregation::Quantile => Some(By::Latency(latency.unwrap_or(99))),
+        Aggregation::Avg | Aggregation::Min | Aggregation::Max | Aggregation::Sum => {
+            Some(By::Latency(99))
+        }
+        Aggregation::Unspecified => None,
+    };
+    let needs_spans = i.status != Status::Unspecified as i32
+        || i.min_duration.is_some()
+        || i.max_duration.is_some()
+        || !i.attributes.is_empty()
+        || !i.text.is_empty()
+        || i.group_by.len() > 1;
+    let one = i.service_names.len() == 1;
+    let key = i.group_by.first().map(String::as_str);
+    let per_operation = one
+        && (key == Some("operation")
+            || (key.is_none() && signal == Signal::Services && by.is_none()));
+    let per_service = matches!(key, None | Some("service")) && i.operations.is_empty();
+    if !needs_spans && (per_operation || per_service) {
+        return Ok(overview(i, range, aggregation, by, per_operation, notes));
+    }
+    Ok(top_k(i, range, aggregation, by, notes))
+}
+
+fn latency_note(aggregation: Aggregation, latency: Option<u8>, notes: &mut Notes) {
+    let mismatch = match aggregation {
+        Aggregation::Quantile => latency.is_none(),
+        Aggregation::Avg | Aggregation::Min | Aggregation::Max | Aggregation::Sum => true,
+        _ => false,
+    };
+    if mismatch {
+        notes.add(
+            "aggregation",
+            "the query service summarises durations as p50, p95 and p99; ordered by p99",
+            "쿼리 서비스는 소요 시간을 p50, p95, p99로만 요약해 p99로 정렬했습니다",
+        );
+    }
+}
+
+fn overview(
+    i: &Interpretation,
+    range: TimeRange,
+    aggregation: Aggregation,
+    by: Option<By>,
+    per_operation: bool,
+    notes: &mut Notes,
+) -> Plan {
+    latency_note(aggregation, percentile(i.quantile), notes);
+    let mut narrow = Narrow {
+        by,
+        ..Narrow::default()
+    };
+    if per_operation {
+        narrow.operations = i.operations.clone();
+    } else {
+        narrow.services = i.service_names.clone();
+    }
+    match Order::try_from(i.order).unwrap_or_default() {
+        Order::SmallestFirst => narrow.smallest = true,
+        Order::LongestFirst => narrow.by = Some(By::Latency(99)),
+        Order::OldestFirst => notes.add(
+            "order",
+            "services' numbers have no age to order by",
+            "서비스 수치에는 시간 순서가 없습니다",
+        ),
+        Order::LargestFirst | Order::Unspecified => {}
+    }
+    narrow.limit = i.limit as usize;
+    Plan {
+        query: answer::Query::ServiceOverview(ServiceOverviewRequest {
+            time_range: Some(range),
+            service_name: if per_operation {
+                i.service_names[0].clone()
+            } else {
+                String::new()
+            },
+            step_seconds: 0,
+            entry_spans_only: true,
+        }),
+        narrow,
+        not_applied: Vec::new(),
+        metric_aggregation_from_type: false,
+    }
+}
+
+fn top_k(
+    i: &Interpretation,
+    range: TimeRange,
+    aggregation: Aggregation,
+    by: Option<By>,
+    notes: &mut Notes,
+) -> Plan {
+    let rpc = "TopK";
+    let mut narrow = Narrow::default();
+    let key = i.group_by.first().map(String::as_str);
+    let (dimension, attribute_key) = match key {
+        None | Some("service") => (TopKDimension::Service, String::new()),
+        Some("operation") => (TopKDimension::Operation, String::new()),
+        Some("status") => {
+            notes.add(
+                "group_by[0]",
+                "TopK groups by service, operation or an attribute; grouped by service",
+                "TopK는 서비스, 작업, 속성으로만 묶어 서비스로 묶었습니다",
+            );
+            (TopKDimension::Service, String::new())
+        }
+        Some(attribute) => (TopKDimension::Attribute, attribute.to_owned()),
+    };
+    for k in 1..i.group_by.len() {
+        notes.add(
+            format!("group_by[{k}]"),
+            "TopK groups by one key; the first is used",
+            "TopK는 하나로만 묶어 첫 번째를 썼습니다",
+        );
+    }
+    // Several services grouped by service: every service's groups, then
+    // those named.
+    let several = dimension == TopKDimension::Service && i.service_names.len() > 1;
+    let filter = if several {
+        let mut only = i.clone();
+        only.service_names.clear();
+        narrow.services = i.service_names.clone();
+        span_filter(&only, range, rpc, notes)
+    } else {
+        span_filter(i, range, rpc, notes)
+    };
+    latency_note(aggregation, percentile(i.quantile), notes);
+    let order = Order::try_from(i.order).unwrap_or_default();
+    let metric = match (by, order) {
+        (_, Order::LongestFirst) | (Some(By::Latency(_)), _) => TopKMetric::Latency,
+        (Some(By::Errors | By::ErrorRate), _) => TopKMetric::Errors,
+        _ => TopKMetric::Count,
+    };
+    if aggregation == Aggregation::Rate {
+        notes.add(
+            "aggregation",
+            "TopK counts; the rate is the count over the time range",
+            "TopK는 개수를 셉니다. 비율은 개수를 시간 범위로 나눈 값입니다",
+        );
+    }
+    if order == Order::OldestFirst {
+        notes.add(
+            "order",
+            "groups have no age to order by",
+            "묶음에는 시간 순서가 없습니다",
+        );
+    }
+    let smallest = order == Order::SmallestFirst;
+    let mut k = if i.limit == 0 { TOP_K_DEFAULT } else { i.limit };
+    if k > TOP_K_MAX {
+        notes.add(
+            "limit",
+            "TopK gives at most 100 groups",
+            "TopK는 최대 100개 묶음을 줍니다",
+        );
+        k = TOP_K_MAX;
+    }
+    if smallest || several {
+        // Ordered or picked here: TopK's largest first, all of them.
+        narrow.smallest = smallest;
+        narrow.by = Some(match metric {
+            TopKMetric::Latency => By::Latency(99),
+            TopKMetric::Errors => By::Errors,
+            _ => By::Requests,
+        });
+        narrow.limit = k as usize;
+        k = TOP_K_MAX;
+    }
+    Plan {
+        query: answer::Query::TopK(TopKRequest {
+            filter: Some(filter),
+            dimension: dimension as i32,
+            attribute_key,
+            metric: metric as i32,
+            k,
+        }),
+        narrow,
+        not_applied: Vec::new(),
+        metric_aggregation_from_type: false,
+    }
+}
+
+/// `query` over the time range moved `shift` back; `None` when that
+/// reaches before 1970.
+pub fn shifted(query: &answer::Query, shift: u64) -> Option<answer::Query> {
+    let mut query = query.clone();
+    let range = match &mut query {
+        answer::Query::SearchTraces(r) => r.filter.as_mut().and_then(|f| f.time_range.as_mut()),
+        answer::Query::SearchSpans(r) => r.filter.as_mut().and_then(|f| f.time_range.as_mut()),
+        answer::Query::TopK(r) => r.filter.as_mut().and_then(|f| f.time_range.as_mut()),
+        answer::Query::SearchLogs(r) => r.time_range.as_mut(),
+        answer::Query::QueryMetrics(r) => r.time_range.as_mut(),
+        answer::Query::ListMetrics(r) => r.time_range.as_mut(),
+        answer::Query::ServiceOverview(r) => r.time_range.as_mut(),
+    }?;
+    range.start_unix_nano = range.start_unix_nano.checked_sub(shift)?;
+    range.end_unix_nano = range.end_unix_nano.checked_sub(shift)?;
+    Some(query)
+}
+
+/// The query service's answer narrowed as `narrow` says.
+pub fn narrowed(result: &mut answer::Result, narrow: &Narrow) {
+    match result {
+        answer::Result::Overview(o) => {
+            o.series.retain(|s| {
+                (narrow.services.is_empty() || narrow.services.contains(&s.service_name))
+                    && (narrow.operations.is_empty() || narrow.operations.contains(&s.operation))
+            });
+            if let Some(by) = narrow.by {
+                sort_by_key(&mut o.series, narrow.smallest, |s| {
+                    let latency = s.latency.unwrap_or_default();
+                    match by {
+                        By::Requests => s.request_count as f64,
+                        By::Errors => s.error_count as f64,
+                        By::ErrorRate => s.error_rate,
+                        By::Latency(p) => percentile_of(&latency, p),
+                        By::Mean => 0.0,
+                    }
+                });
+            }
+            cut(&mut o.series, narrow.limit);
+        }
+        answer::Result::Top(t) => {
+            t.entries
+                .retain(|e| narrow.services.is_empty() || narrow.services.contains(&e.value));
+            if let Some(by) = narrow.by {
+                sort_by_key(&mut t.entries, narrow.smallest, |e| match by {
+                    By::Errors | By::ErrorRate => e.error_count as f64,
+                    By::Latency(p) => percentile_of(&e.latency.unwrap_or_default(), p),
+                    _ => e.count as f64,
+                });
+            }
+            cut(&mut t.entries, narrow.limit);
+        }
+        answer::Result::Metrics(m) => {
+            if narrow.by.is_some() {
+                sort_by_key(&mut m.series, narrow.smallest, |s| {
+                    let n = s.points.len().max(1) as f64;
+                    s.points.iter().map(|p| p.value).sum::<f64>() / n
+                });
+            }
+            cut(&mut m.series, narrow.limit);
+        }
+        _ => {}
+    }
+}
+
+fn percentile_of(l: &query::LatencyPercentiles, p: u8) -> f64 {
+    (match p {
+        50 => l.p50_nano,
+        95 => l.p95_nano,
+        _ => l.p99_nano,
+    }) as f64
+}
+
+/// Largest first, or smallest first; ties keep their order.
+fn sort_by_key<T>(list: &mut [T], smallest: bool, key: impl Fn(&T) -> f64) {
+    list.sort_by(|a, b| {
+        let (a, b) = (key(a), key(b));
+        if smallest {
+            a.total_cmp(&b)
+        } else {
+            b.total_cmp(&a)
+        }
+    });
+}
+
+fn cut<T>(list: &mut Vec<T>, limit: usize) {
+    if limit > 0 {
+        list.truncate(limit);
+    }
+}
+
+/// Sends plans to the query service as the caller.
+#[derive(Clone)]
+pub struct Asker {
+    client: QueryServiceClient<Channel>,
+}
+
+/// The query service's refusal, as the caller's: its code, its message
+/// marked as the query service's.
+fn upstream(status: tonic::Status) -> tonic::Status {
+    tonic::Status::new(
+        status.code(),
+        format!("query service: {}", status.message()),
+    )
+}
+
+impl Asker {
+    pub fn new(channel: Channel) -> Self {
+        Self {
+            client: QueryServiceClient::new(channel),
+        }
+    }
+
+    fn request<T>(credentials: &MetadataMap, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        *request.metadata_mut() = credentials.clone();
+        request
+    }
+
+    /// The aggregation a metric is usually shown with, from its type
+    /// (ListMetrics); `None` when the time range has no such metric.
+    pub async fn metric_default(
+        &self,
+        credentials: &MetadataMap,
+        name: &str,
+        range: TimeRange,
+    ) -> Result<Option<(query::Aggregation, f64)>, tonic::Status> {
+        let mut client = self.client.clone();
+        let mut token = String::new();
+        for _ in 0..METRIC_TYPE_PAGES {
+            let page = client
+                .list_metrics(Self::request(
+                    credentials,
+                    ListMetricsRequest {
+                        time_range: Some(range),
+                        service_name: String::new(),
+                        page: Some(PageRequest {
+                            page_size: 0,
+                            page_token: token,
+                        }),
+                    },
+                ))
+                .await
+                .map_err(upstream)?
+                .into_inner();
+            if let Some(m) = page.metrics.iter().find(|m| m.name == name) {
+                return Ok(Some(match MetricType::try_from(m.r#type) {
+                    Ok(MetricType::Sum) if m.monotonic => (query::Aggregation::Rate, 0.0),
+                    Ok(MetricType::Sum) => (query::Aggregation::Sum, 0.0),
+                    Ok(MetricType::Histogram) => {
+                        (query::Aggregation::Quantile, DEFAULT_METRIC_QUANTILE)
+                    }
+                    _ => (query::Aggregation::Avg, 0.0),
+                }));
+            }
+            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+            if token.is_empty() {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sends `query` with the caller's `credentials` and narrows the answer.
+    pub async fn answer(
+        &self,
+        credentials: &MetadataMap,
+        query: answer::Query,
+        narrow: &Narrow,
+    ) -> Result<Answer, tonic::Status> {
+        let mut client = self.client.clone();
+        let mut result = match &query {
+            answer::Query::SearchTraces(q) => answer::Result::Traces(
+                client
+                    .search_traces(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+            answer::Query::SearchSpans(q) => answer::Result::Spans(
+                client
+                    .search_spans(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+            answer::Query::SearchLogs(q) => answer::Result::Logs(
+                client
+                    .search_logs(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+            answer::Query::QueryMetrics(q) => answer::Result::Metrics(
+                client
+                    .query_metrics(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+            answer::Query::ListMetrics(q) => answer::Result::MetricList(
+                client
+                    .list_metrics(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+            answer::Query::ServiceOverview(q) => answer::Result::Overview(
+                client
+                    .service_overview(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+            answer::Query::TopK(q) => answer::Result::Top(
+                client
+                    .top_k(Self::request(credentials, q.clone()))
+                    .await
+                    .map_err(upstream)?
+                    .into_inner(),
+            ),
+        };
+        narrowed(&mut result, narrow);
+        Ok(Answer {
+            query: Some(query),
+            result: Some(result),
+            narrowed: !narrow.is_noop(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airis_proto::airis::analytics::v1::{
+        LatencyPercentiles, RedSeries, ServiceOverviewResponse, TopKEntry, TopKResponse,
+    };
+    use airis_proto::airis::search::v1::DurationBound;
+
+    const HOUR: u64 = 3_600_000_000_000;
+
+    fn asked(edit: impl FnOnce(&mut Interpretation)) -> Interpretation {
+        let mut i = Interpretation {
+            time_range: Some(TimeRange {
+                start_unix_nano: 10 * HOUR,
+                end_unix_nano: 11 * HOUR,
+            }),
+            ..Default::default()
+        };
+        edit(&mut i);
+        i
+    }
+
+    fn fields(plan: &Plan) -> Vec<&str> {
+        plan.not_applied.iter().map(|n| n.field.as_str()).collect()
+    }
+
+    #[test]
+    fn requests_become_a_trace_search_with_inclusive_bounds() {
+        let i = asked(|i| {
+            i.service_names = vec!["checkout".into(), "cart".into()];
+            i.status = Status::Error as i32;
+            i.min_duration = Some(DurationBound {
+                nano: 500_000_000,
+                inclusive: false,
+            });
+            i.max_duration = Some(DurationBound {
+                nano: 2_000_000_000,
+                inclusive: true,
+            });
+            i.order = Order::LongestFirst as i32;
+            i.limit = 5;
+            i.min_severity_number = 13;
+        });
+        let plan = plan(&i, false).unwrap();
+        let answer::Query::SearchTraces(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        let f = r.filter.as_ref().unwrap();
+        assert_eq!(f.service_name, "checkout");
+        assert_eq!(f.status_code, StatusCode::Error as i32);
+        assert_eq!(f.min_duration_nano, 500_000_001);
+        assert_eq!(f.max_duration_nano, 2_000_000_000);
+        assert_eq!(r.order, SpanOrder::LongestFirst as i32);
+        assert_eq!(r.page.as_ref().unwrap().page_size, 5);
+        assert_eq!(fields(&plan), ["service_names[1]", "min_severity_number"]);
+        assert!(plan.narrow.is_noop());
+    }
+
+    #[test]
+    fn successful_spans_are_named_not_filtered_as_ok() {
+        let i = asked(|i| {
+            i.signal = Signal::Spans as i32;
+            i.status = Status::Ok as i32;
+        });
+        let plan = plan(&i, true).unwrap();
+        let answer::Query::SearchSpans(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            r.filter.as_ref().unwrap().status_code,
+            StatusCode::Unspecified as i32
+        );
+        assert_eq!(fields(&plan), ["status"]);
+        assert!(plan.not_applied[0].reason.contains("UNSET"), "{plan:?}");
+    }
+
+    #[test]
+    fn error_logs_are_error_severity_and_operations_are_named() {
+        let i = asked(|i| {
+            i.signal = Signal::Logs as i32;
+            i.service_names = vec!["payment".into()];
+            i.status = Status::Error as i32;
+            i.operations = vec!["POST /pay".into()];
+            i.text = "결제 실패".into();
+            i.aggregation = Aggregation::Count as i32;
+        });
+        let plan = plan(&i, false).unwrap();
+        let answer::Query::SearchLogs(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            (
+                r.service_name.as_str(),
+                r.min_severity_number,
+                r.query.as_str()
+            ),
+            ("payment", ERROR_SEVERITY, "결제 실패")
+        );
+        assert_eq!(fields(&plan), ["operations[0]"]);
+    }
+
+    #[test]
+    fn red_questions_are_the_overview_narrowed_and_ordered() {
+        // "top 3 services by error rate among checkout, cart, payment"
+        let i = asked(|i| {
+            i.service_names = vec!["checkout".into(), "cart".into(), "payment".into()];
+            i.aggregation = Aggregation::ErrorRate as i32;
+            i.group_by = vec!["service".into()];
+            i.order = Order::LargestFirst as i32;
+            i.limit = 2;
+        });
+        let plan = plan(&i, false).unwrap();
+        let answer::Query::ServiceOverview(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(r.service_name, "");
+        assert!(r.entry_spans_only);
+        assert!(plan.not_applied.is_empty(), "{plan:?}");
+        let series = |name: &str, rate: f64| RedSeries {
+            service_name: name.into(),
+            error_rate: rate,
+            ..Default::default()
+        };
+        let mut result = answer::Result::Overview(ServiceOverviewResponse {
+            series: vec![
+                series("cart", 0.01),
+                series("frontend", 0.9),
+                series("payment", 0.2),
+                series("checkout", 0.05),
+            ],
+            step_seconds: 60,
+        });
+        narrowed(&mut result, &plan.narrow);
+        let answer::Result::Overview(o) = result else {
+            unreachable!()
+        };
+        let names: Vec<_> = o.series.iter().map(|s| s.service_name.as_str()).collect();
+        assert_eq!(names, ["payment", "checkout"]);
+    }
+
+    #[test]
+    fn one_service_by_operation_is_its_operations_overview() {
+        let i = asked(|i| {
+            i.service_names = vec!["checkout".into()];
+            i.aggregation = Aggregation::Quantile as i32;
+            i.quantile = 0.95;
+            i.group_by = vec!["operation".into()];
+        });
+        let plan = plan(&i, true).unwrap();
+        let answer::Query::ServiceOverview(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(r.service_name, "checkout");
+        assert_eq!(plan.narrow.by, Some(By::Latency(95)));
+        assert!(plan.not_applied.is_empty());
+    }
+
+    #[test]
+    fn filtered_summaries_are_top_k_over_the_span_filter() {
+        // "errors in checkout by operation"
+        let i = asked(|i| {
+            i.service_names = vec!["checkout".into()];
+            i.status = Status::Error as i32;
+            i.group_by = vec!["operation".into()];
+            i.aggregation = Aggregation::Count as i32;
+        });
+        let plan = plan_of(&i);
+        let answer::Query::TopK(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        let f = r.filter.as_ref().unwrap();
+        assert_eq!(
+            (f.service_name.as_str(), f.status_code),
+            ("checkout", StatusCode::Error as i32)
+        );
+        assert_eq!(r.dimension, TopKDimension::Operation as i32);
+        assert_eq!(r.metric, TopKMetric::Count as i32);
+        assert_eq!(r.k, TOP_K_DEFAULT);
+        // By an attribute, slowest p90: ordered by p99 and said so.
+        let i = asked(|i| {
+            i.group_by = vec!["http.route".into(), "status".into()];
+            i.aggregation = Aggregation::Quantile as i32;
+            i.quantile = 0.9;
+            i.limit = 500;
+        });
+        let plan = plan_of(&i);
+        let answer::Query::TopK(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(
+            (r.dimension, r.attribute_key.as_str(), r.metric, r.k),
+            (
+                TopKDimension::Attribute as i32,
+                "http.route",
+                TopKMetric::Latency as i32,
+                TOP_K_MAX
+            )
+        );
+        assert_eq!(fields(&plan), ["group_by[1]", "aggregation", "limit"]);
+    }
+
+    #[test]
+    fn smallest_first_and_several_services_are_picked_here() {
+        let i = asked(|i| {
+            i.service_names = vec!["cart".into(), "payment".into()];
+            i.status = Status::Error as i32;
+            i.aggregation = Aggregation::Count as i32;
+            i.order = Order::SmallestFirst as i32;
+            i.limit = 1;
+        });
+        let plan = plan(&i, false).unwrap();
+        let answer::Query::TopK(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(r.filter.as_ref().unwrap().service_name, "");
+        assert_eq!(r.k, TOP_K_MAX);
+        assert!(plan.not_applied.is_empty(), "{plan:?}");
+        let entry = |value: &str, count| TopKEntry {
+            value: value.into(),
+            count,
+            error_count: 0,
+            latency: Some(LatencyPercentiles::default()),
+        };
+        let mut result = answer::Result::Top(TopKResponse {
+            entries: vec![entry("frontend", 1), entry("payment", 7), entry("cart", 9)],
+        });
+        narrowed(&mut result, &plan.narrow);
+        let answer::Result::Top(t) = result else {
+            unreachable!()
+        };
+        assert_eq!(t.entries.len(), 1);
+        assert_eq!(t.entries[0].value, "payment");
+    }
+
+    #[test]
+    fn metrics_take_their_labels_and_a_default_aggregation() {
+        let i = asked(|i| {
+            i.metric_name = "http.server.duration".into();
+            i.service_names = vec!["checkout".into()];
+            i.group_by = vec!["service".into(), "operation".into()];
+            i.min_value = Some(airis_proto::airis::search::v1::ValueBound {
+                value: 0.5,
+                inclusive: true,
+            });
+        });
+        let plan = plan(&i, false).unwrap();
+        let answer::Query::QueryMetrics(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert!(plan.metric_aggregation_from_type);
+        assert_eq!(r.group_by, ["service.name"]);
+        assert_eq!(r.filters.len(), 1);
+        assert_eq!(r.filters[0].key, "service.name");
+        assert_eq!(fields(&plan), ["min_value", "group_by[1]"]);
+        // A metric signal without a metric lists them.
+        let i = asked(|i| i.signal = Signal::Metrics as i32);
+        assert!(matches!(
+            plan_of(&i).query,
+            answer::Query::ListMetrics(ListMetricsRequest { .. })
+        ));
+    }
+
+    fn plan_of(i: &Interpretation) -> Plan {
+        plan(i, false).unwrap()
+    }
+
+    #[test]
+    fn bad_interpretations_are_named() {
+        let err = |i: Interpretation| plan(&i, false).unwrap_err();
+        let mut none = asked(|_| {});
+        none.time_range = None;
+        assert_eq!(
+            err(none),
+            Error::InvalidArgument("interpretation.time_range: required".into())
+        );
+        assert_eq!(
+            err(asked(|i| i.signal = 42)),
+            Error::InvalidArgument("interpretation.signal: unknown value 42".into())
+        );
+        assert!(matches!(
+            err(asked(|i| {
+                i.aggregation = Aggregation::Quantile as i32;
+                i.quantile = 1.5;
+            })),
+            Error::InvalidArgument(m) if m.starts_with("interpretation.quantile: 1.5")
+        ));
+    }
+
+    #[test]
+    fn a_comparison_moves_the_range_back_and_not_before_1970() {
+        let i = asked(|i| i.signal = Signal::Logs as i32);
+        let query = plan_of(&i).query;
+        let answer::Query::SearchLogs(before) = shifted(&query, HOUR).unwrap() else {
+            unreachable!()
+        };
+        let range = before.time_range.unwrap();
+        assert_eq!(
+            (range.start_unix_nano, range.end_unix_nano),
+            (9 * HOUR, 10 * HOUR)
+        );
+        assert!(shifted(&query, 11 * HOUR).is_none());
+    }
+
+    #[test]
+    fn questions_in_both_languages_plan_the_same_query() {
+        let names = crate::Vocabulary {
+            services: vec!["checkout".into(), "payment".into()],
+            ..Default::default()
+        }
+        .index();
+        let clock = crate::Clock::new("Asia/Seoul", 1_796_261_400_000_000_000).unwrap();
+        let of = |q: &str| {
+            let parsed = crate::parse(q, &names, &clock);
+            plan(&parsed.interpretation, parsed.korean).unwrap().query
+        };
+        assert_eq!(
+            of("errors in checkout in the last hour by operation"),
+            of("지난 1시간 동안 checkout 서비스 에러 작업별")
+        );
+        assert!(matches!(
+            of("지난 1시간 결제 서비스 에러 로그"),
+            answer::Query::SearchLogs(SearchLogsRequest { ref service_name, min_severity_number: ERROR_SEVERITY, .. }) if service_name == "payment"
+        ));
+    }
+}

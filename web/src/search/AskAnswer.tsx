@@ -1,0 +1,101 @@
+// A summarised question's answer under its chips: the groups the query
+// service gave (Ask, as the signed-in user), the asked number marked, the
+// comparison's earlier number beside it, each group linking to its
+// requests, and the parts this answer could not apply, with why.
+import { useTranslation } from 'react-i18next';
+import { Link } from 'react-router';
+import { QueryState, Skeleton } from '../components/states';
+import { TableHead, type Column } from '../components/TableHead';
+import { formatCount, formatDurationNanos, formatPercent, formatSignedPercent } from '../lib/format';
+import type { Interpretation } from '../gen/airis/search/v1/search_pb';
+import { answerTable, measureOf, type Measure, type Row } from './answer';
+import { useAsk } from './searchApi';
+
+const MEASURES: Measure[] = ['count', 'errors', 'errorRate', 'p50', 'p95', 'p99'];
+
+function show(m: Measure, value: number): string {
+  if (m === 'errorRate') return formatPercent(value);
+  if (m === 'count' || m === 'errors') return formatCount(value);
+  return formatDurationNanos(value);
+}
+
+function change(row: Row, m: Measure): string {
+  const now = measureOf(row, m);
+  if (row.before === undefined || row.before === 0) return '';
+  return formatSignedPercent((now - row.before) / row.before);
+}
+
+export default function AskAnswer({ interpretation, encoded }: { interpretation: Interpretation; encoded: string }) {
+  const { t, i18n } = useTranslation();
+  const language = i18n.language.startsWith('ko') ? 'ko' : 'en';
+  const query = useAsk(interpretation, encoded, language);
+  const range: Record<string, string> = interpretation.timeRange
+    ? {
+        from: String(interpretation.timeRange.startUnixNano / 1_000_000n),
+        to: String((interpretation.timeRange.endUnixNano + 999_999n) / 1_000_000n),
+      }
+    : {};
+  return (
+    <section className="ask-answer" aria-labelledby="ask-answer-title" data-testid="ask-answer">
+      <QueryState query={query} skeleton={<Skeleton rows={3} />} compact>
+        {(response) => {
+          const table = answerTable(interpretation, response, range);
+          if (!table) return null;
+          const columns: Column[] = [
+            { label: t(`search.answer.group.${['service', 'operation'].includes(table.groupKind) ? table.groupKind : 'attribute'}`, { key: table.groupKind }) },
+            ...MEASURES.map((m) => ({ label: t(`search.answer.measure.${m}`), numeric: true })),
+            ...(table.compared ? [{ label: t('search.answer.before', { measure: t(`search.answer.measure.${table.asked}`) }), numeric: true }] : []),
+          ];
+          return (
+            <>
+              <h3 id="ask-answer-title" className="ask-answer-title">
+                {t('search.answer.title')} <span className="muted small">{t('search.answer.from', { rpc: table.rpc })}</span>
+              </h3>
+              {table.rows.length === 0 ? (
+                <p className="interpretation-note">{t('search.answer.empty')}</p>
+              ) : (
+                <div className="table-wrap">
+                  <table className="data">
+                    <TableHead columns={columns} />
+                    <tbody>
+                      {table.rows.map((row) => (
+                        <tr key={row.group}>
+                          <th scope="row">
+                            {row.link ? (
+                              <Link to={{ pathname: row.link.path, search: `?${new URLSearchParams(row.link.params).toString()}` }}>{row.group || '—'}</Link>
+                            ) : (
+                              row.group || '—'
+                            )}
+                          </th>
+                          {MEASURES.map((m) => (
+                            <td key={m} className={`num ${m === table.asked ? 'asked' : ''}`}>
+                              {show(m, measureOf(row, m))}
+                            </td>
+                          ))}
+                          {table.compared && (
+                            <td className="num">
+                              {row.before === undefined ? '—' : show(table.asked, row.before)} <span className="muted small">{change(row, table.asked)}</span>
+                            </td>
+                          )}
+                        </tr>
+                      ))}
+                    </tbody>
+                  </table>
+                </div>
+              )}
+              {response.notApplied.length > 0 && (
+                <ul className="ask-answer-notes" aria-label={t('search.answer.notApplied')}>
+                  {response.notApplied.map((n) => (
+                    <li key={n.field}>
+                      <code>{n.field}</code> {n.reason}
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </>
+          );
+        }}
+      </QueryState>
+    </section>
+  );
+}

@@ -1,0 +1,87 @@
+import { create } from '@bufbuild/protobuf';
+import { describe, expect, it } from 'vitest';
+import {
+  LatencyPercentilesSchema,
+  RedSeriesSchema,
+  ServiceOverviewRequestSchema,
+  ServiceOverviewResponseSchema,
+  SpanFilterSchema,
+  TopKDimension,
+  TopKEntrySchema,
+  TopKRequestSchema,
+  TopKResponseSchema,
+} from '../gen/airis/analytics/v1/query_pb';
+import { Aggregation, AnswerSchema, AskResponseSchema, InterpretationSchema, Signal } from '../gen/airis/search/v1/search_pb';
+import { answerTable, askedMeasure, summarised } from './answer';
+
+const range = { from: '1000', to: '2000' };
+
+describe('summarised', () => {
+  it('is a summary of requests, not a list, a metric or logs', () => {
+    expect(summarised(create(InterpretationSchema, { groupBy: ['operation'] }))).toBe(true);
+    expect(summarised(create(InterpretationSchema, { aggregation: Aggregation.COUNT }))).toBe(true);
+    expect(summarised(create(InterpretationSchema, {}))).toBe(false);
+    expect(summarised(create(InterpretationSchema, { signal: Signal.LOGS, aggregation: Aggregation.COUNT }))).toBe(false);
+    expect(summarised(create(InterpretationSchema, { metricName: 'cpu', groupBy: ['service'] }))).toBe(false);
+  });
+});
+
+describe('answerTable', () => {
+  it('reads TopK by operation into rows linking to their traces', () => {
+    const i = create(InterpretationSchema, { serviceNames: ['checkout'], groupBy: ['operation'], aggregation: Aggregation.QUANTILE, quantile: 0.95 });
+    const response = create(AskResponseSchema, {
+      answer: create(AnswerSchema, {
+        query: {
+          case: 'topK',
+          value: create(TopKRequestSchema, { filter: create(SpanFilterSchema, { serviceName: 'checkout' }), dimension: TopKDimension.OPERATION }),
+        },
+        result: {
+          case: 'top',
+          value: create(TopKResponseSchema, {
+            entries: [create(TopKEntrySchema, { value: 'POST /orders', count: 4n, errorCount: 1n, latency: create(LatencyPercentilesSchema, { p95Nano: 7n }) })],
+          }),
+        },
+      }),
+    });
+    const table = answerTable(i, response, range)!;
+    expect(askedMeasure(i)).toBe('p95');
+    expect(table.rpc).toBe('TopK');
+    expect(table.groupKind).toBe('operation');
+    expect(table.asked).toBe('p95');
+    expect(table.rows).toHaveLength(1);
+    expect(table.rows[0]!.errorRate).toBe(0.25);
+    expect(table.rows[0]!.p95).toBe(7n);
+    expect(table.rows[0]!.link).toEqual({ path: '/traces', params: { from: '1000', to: '2000', service: 'checkout', operation: 'POST /orders' } });
+  });
+
+  it('sets each service beside its number in the earlier range', () => {
+    const i = create(InterpretationSchema, { aggregation: Aggregation.ERROR_RATE, groupBy: ['service'], compareShiftNano: 86_400_000_000_000n });
+    const overview = (rates: [string, number][]) =>
+      create(AnswerSchema, {
+        query: { case: 'serviceOverview', value: create(ServiceOverviewRequestSchema, {}) },
+        result: {
+          case: 'overview',
+          value: create(ServiceOverviewResponseSchema, { series: rates.map(([serviceName, errorRate]) => create(RedSeriesSchema, { serviceName, errorRate })) }),
+        },
+      });
+    const response = create(AskResponseSchema, {
+      answer: overview([
+        ['payment', 0.2],
+        ['cart', 0.01],
+      ]),
+      baseline: overview([['payment', 0.1]]),
+    });
+    const table = answerTable(i, response, range)!;
+    expect(table.compared).toBe(true);
+    expect(table.rows.map((r) => [r.group, r.before])).toEqual([
+      ['payment', 0.1],
+      ['cart', undefined],
+    ]);
+    expect(table.rows[0]!.link).toEqual({ path: '/services/payment', params: range });
+  });
+
+  it('is null for an answer that is not a summary', () => {
+    const response = create(AskResponseSchema, { answer: create(AnswerSchema, {}) });
+    expect(answerTable(create(InterpretationSchema, {}), response, range)).toBeNull();
+  });
+});

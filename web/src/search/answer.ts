@@ -1,0 +1,134 @@
+// A summary's answer from the search service's Ask (the query service's
+// TopK or ServiceOverview, run as the signed-in user), as table rows: one
+// per group, with the number the question asked for marked, the same
+// group's number in the comparison's earlier range, and where to look
+// closer (a service's page, or the traces of an operation or an attribute
+// value). Pure: no React, no network.
+import { TopKDimension, type LatencyPercentiles } from '../gen/airis/analytics/v1/query_pb';
+import { Aggregation, Signal, type AskResponse, type Interpretation } from '../gen/airis/search/v1/search_pb';
+
+/** Whether a page cannot show `i` whole and the answer table does: requests summarised. */
+export function summarised(i: Interpretation): boolean {
+  if (i.signal === Signal.METRICS || i.signal === Signal.LOGS || i.metricName) return false;
+  return i.aggregation !== Aggregation.UNSPECIFIED || i.groupBy.length > 0;
+}
+
+/** The columns an answer row has; `asked` is the one the question asked for. */
+export type Measure = 'count' | 'errors' | 'errorRate' | 'p50' | 'p95' | 'p99';
+
+export interface Row {
+  group: string;
+  count: bigint;
+  errors: bigint;
+  errorRate: number;
+  p50: bigint;
+  p95: bigint;
+  p99: bigint;
+  /** The asked measure over the earlier range (a comparison), when the group was there. */
+  before?: number;
+  /** Where the group's requests are shown. */
+  link?: { path: string; params: Record<string, string> };
+}
+
+export interface Table {
+  /** The query service's RPC that answered ("TopK", "ServiceOverview"). */
+  rpc: string;
+  /** What a group is: "service", "operation" or an attribute key. */
+  groupKind: string;
+  asked: Measure;
+  rows: Row[];
+  /** Whether there is an earlier range to compare with. */
+  compared: boolean;
+}
+
+/** The measure the question asked for. */
+export function askedMeasure(i: Interpretation): Measure {
+  switch (i.aggregation) {
+    case Aggregation.ERROR_RATE:
+      return 'errorRate';
+    case Aggregation.QUANTILE:
+      return i.quantile === 0.5 ? 'p50' : i.quantile === 0.95 ? 'p95' : 'p99';
+    case Aggregation.AVG:
+    case Aggregation.MIN:
+    case Aggregation.MAX:
+    case Aggregation.SUM:
+      return 'p99';
+    default:
+      return 'count';
+  }
+}
+
+export function measureOf(row: Row, m: Measure): number {
+  switch (m) {
+    case 'count':
+      return Number(row.count);
+    case 'errors':
+      return Number(row.errors);
+    case 'errorRate':
+      return row.errorRate;
+    default:
+      return Number(row[m]);
+  }
+}
+
+const latency = (l: LatencyPercentiles | undefined) => ({ p50: l?.p50Nano ?? 0n, p95: l?.p95Nano ?? 0n, p99: l?.p99Nano ?? 0n });
+
+/** The rows of an Ask answer, `null` when it is not a summary of requests. */
+function rowsOf(answer: AskResponse['answer'], range: Record<string, string>): Omit<Table, 'asked' | 'compared'> | null {
+  const query = answer?.query;
+  const result = answer?.result;
+  if (result?.case === 'top' && query?.case === 'topK') {
+    const q = query.value;
+    const service = q.filter?.serviceName ?? '';
+    const kind = q.dimension === TopKDimension.OPERATION ? 'operation' : q.dimension === TopKDimension.ATTRIBUTE ? q.attributeKey : 'service';
+    const rows = result.value.entries.map((e): Row => {
+      const link =
+        kind === 'service'
+          ? { path: `/services/${encodeURIComponent(e.value)}`, params: range }
+          : kind === 'operation'
+            ? { path: '/traces', params: { ...range, ...(service ? { service } : {}), operation: e.value } }
+            : { path: '/traces', params: { ...range, ...(service ? { service } : {}), attr: `${kind}=${e.value}` } };
+      return {
+        group: e.value,
+        count: e.count,
+        errors: e.errorCount,
+        errorRate: e.count ? Number(e.errorCount) / Number(e.count) : 0,
+        ...latency(e.latency),
+        link,
+      };
+    });
+    return { rpc: 'TopK', groupKind: kind, rows };
+  }
+  if (result?.case === 'overview' && query?.case === 'serviceOverview') {
+    const service = query.value.serviceName;
+    const rows = result.value.series.map(
+      (s): Row => ({
+        group: service ? s.operation : s.serviceName,
+        count: s.requestCount,
+        errors: s.errorCount,
+        errorRate: s.errorRate,
+        ...latency(s.latency),
+        link: service
+          ? { path: '/traces', params: { ...range, service, operation: s.operation } }
+          : { path: `/services/${encodeURIComponent(s.serviceName)}`, params: range },
+      }),
+    );
+    return { rpc: 'ServiceOverview', groupKind: service ? 'operation' : 'service', rows };
+  }
+  return null;
+}
+
+/** The answer table of an Ask response for `i`, or null when its answer is not a summary of requests. */
+export function answerTable(i: Interpretation, response: AskResponse, range: Record<string, string>): Table | null {
+  const now = rowsOf(response.answer, range);
+  if (!now) return null;
+  const asked = askedMeasure(i);
+  const before = response.baseline ? rowsOf(response.baseline, range) : null;
+  const earlier = new Map(before?.rows.map((r) => [r.group, measureOf(r, asked)]));
+  return {
+    ...now,
+    asked,
+    compared: before !== null,
+    rows: now.rows.map((r) => (earlier.has(r.group) ? { ...r, before: earlier.get(r.group) } : r)),
+  };
+}
