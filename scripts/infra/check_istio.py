@@ -617,6 +617,9 @@ ALLOWED_FLOWS = {
     ("flagger (kustomization)", "delta"): {4361},
     ("argo-rollouts", "delta"): {4361},
     ("istio-ingressgateway", "search"): {4370},
+    # Ask: search queries analytics for its caller.
+    ("search", "analytics-v1"): {4320},
+    ("search", "analytics-v2"): {4320},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -1306,6 +1309,73 @@ def check_flows(r: Rendered, report: Report) -> None:
         if sel and ap["metadata"]["namespace"] != "istio-system" and not any(
                 selects(sel, w.labels) for w in ws if w.namespace == ap["metadata"]["namespace"]):
             report.fail(f"AuthorizationPolicy {ap['metadata']['name']}: selector {sel} selects no pods")
+
+
+# Search's Ask: requests from search to analytics, and whether analytics
+# admits them. The query service's methods, nothing else of analytics.
+SEARCH_ASKS = [
+    ("POST", "/airis.analytics.v1.QueryService/SearchTraces", True),
+    ("POST", "/airis.analytics.v1.QueryService/TopK", True),
+    ("GET", "/airis.analytics.v1.QueryService/SearchTraces", False),
+    ("POST", "/grpc.health.v1.Health/Check", False),
+    ("POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", False),
+    ("POST", "/airis.analytics.v1.QueryServiceX/SearchTraces", False),
+]
+
+
+def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
+    """Search asks the query service for its caller (Ask): analytics admits
+    it on the query service's methods only, and mesh callers of analytics
+    are routed with the ingress's analytics numbers, in istio/ (the
+    analytics-mesh VirtualService, equal to the analytics delegate) and in
+    mesh/outbound.yaml."""
+    ws = {w.name: w for w in workloads(r)}
+    for dst in ("analytics-v1", "analytics-v2"):
+        for method, path, want in SEARCH_ASKS:
+            got = ap_allows_request(r, ws["search"], ws[dst], 4320, method, path)
+            said = lambda b: "admitted" if b else "refused"  # noqa: E731
+            report.check(got == want, f"search -> {dst}:4320 {method} {path}: {said(want)}", said(got))
+    vss = {v["metadata"]["name"]: v for v in r.all("VirtualService", "airis")}
+    mesh_vs, delegate = vss.get("analytics-mesh"), vss.get("analytics")
+    report.check(mesh_vs is not None and dig(mesh_vs, "spec", "gateways") == ["mesh"]
+                 and dig(mesh_vs, "spec", "hosts") == ["analytics.airis.svc.cluster.local"],
+                 "VirtualService analytics-mesh routes the mesh's callers of analytics.airis.svc.cluster.local",
+                 f"got {show(dig(mesh_vs or {}, 'spec'))}")
+    # The chaos drill's faults are the ingress's (the delegate's) alone, as
+    # locally mesh/chaos.env reaches the ingress and not search's outbound.
+    edge_routes = [{k: v for k, v in h.items() if k != "fault"} for h in dig(delegate or {}, "spec", "http", default=[])]
+    report.check(mesh_vs is not None and delegate is not None
+                 and dig(mesh_vs, "spec", "http") == edge_routes,
+                 "analytics-mesh has the analytics delegate's routes (weights, timeout, retries; no chaos faults)",
+                 f"analytics-mesh {show(dig(mesh_vs or {}, 'spec', 'http'))} != delegate {show(dig(delegate or {}, 'spec', 'http'))}")
+    if delegate is None:
+        return
+    # mesh/outbound.yaml: the same numbers as the delegate's.
+    text = re.sub(r"\{\{[A-Z0-9_]+\}\}", "0", (mesh_dir / "outbound.yaml").read_text())
+    doc = yaml.safe_load(text)
+    routes = [rt for lst in dig(doc, "static_resources", "listeners", default=[])
+              for fc in lst.get("filter_chains", []) for f in fc.get("filters", [])
+              for vh in dig(f, "typed_config", "route_config", "virtual_hosts", default=[]) for rt in vh.get("routes", [])]
+    report.check([dig(rt, "match", "prefix") for rt in routes] == ["/airis.analytics.v1.QueryService/"],
+                 "mesh/outbound.yaml routes the query service's paths and nothing else",
+                 f"routes {[rt.get('match') for rt in routes]}")
+    if not routes:
+        return
+    http = dig(delegate, "spec", "http", 0, default={})
+    out = routes[0]["route"]
+    weights = {c["name"].replace("analytics_", ""): c["weight"]
+               for c in dig(out, "weighted_clusters", "clusters", default=[])}
+    want_weights = {d["destination"]["subset"]: d.get("weight", 100) for d in http.get("route", [])}
+    report.check(weights == want_weights, f"mesh/outbound.yaml canary weights {weights} == istio {want_weights}",
+                 f"mesh/outbound.yaml {weights}, istio {want_weights}")
+    report.check(seconds(out.get("timeout")) == seconds(http.get("timeout")),
+                 f"mesh/outbound.yaml route timeout {out.get('timeout')} == istio {http.get('timeout')}",
+                 f"mesh/outbound.yaml {out.get('timeout')}, istio {http.get('timeout')}")
+    retry = out.get("retry_policy", {})
+    report.check(retry.get("num_retries") == dig(http, "retries", "attempts")
+                 and token_set(retry.get("retry_on")) == token_set(dig(http, "retries", "retryOn")),
+                 f"mesh/outbound.yaml retries {retry.get('num_retries')} on {retry.get('retry_on')} == istio",
+                 f"mesh/outbound.yaml {retry}, istio {http.get('retries')}")
 
 
 def rollout_calls(rollouts: list[Rendered]) -> list[tuple[str, dict, str, str, str, dict]]:
@@ -2618,6 +2688,7 @@ def main() -> int:
             guarded(check, r, report)
         report.section(f"istio/overlays/{r.name}: who may talk to whom (NetworkPolicy and AuthorizationPolicy, flow by flow)")
         guarded(check_flows, r, report)
+        guarded(check_search_asks, r, mesh_dir, report)
         # the same calls in every overlay; listed once, for prod
         report.section(f"istio/overlays/{r.name}: the rollout controllers' calls of delta (istio/rollouts/)",
                        quiet=r.name != "prod")
