@@ -22,10 +22,27 @@ export function currentWord(text: string): string {
   return m ? m[1]! : '';
 }
 
-/** `text` with its last word replaced by `name` and a space after it. */
+/**
+ * `text` with its last word replaced by `name` and a space after it; when
+ * `name` has several words and the words before the last one are its
+ * first ones ("GET car" completed to "GET /cart"), those go too, so they
+ * are not typed twice.
+ */
 export function completeWith(text: string, name: string): string {
   const word = currentWord(text);
-  return `${text.slice(0, text.length - word.length)}${name} `;
+  let start = text.length - word.length;
+  const before = text.slice(0, start);
+  const words = before.trim() ? before.trim().split(/\s+/) : [];
+  const lower = name.toLowerCase();
+  for (let k = Math.min(words.length, name.split(/\s+/).length - 1); k > 0; k--) {
+    const lead = words.slice(-k);
+    if (lower.startsWith(`${lead.join(' ').toLowerCase()} `)) {
+      const escaped = lead.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      start = new RegExp(`${escaped.join('\\s+')}\\s+$`).exec(before)?.index ?? start;
+      break;
+    }
+  }
+  return `${text.slice(0, start)}${name} `;
 }
 
 const KIND_KEYS = ['', 'service', 'operation', 'metric', 'attribute', 'value'] as const;

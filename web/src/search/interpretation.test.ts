@@ -160,6 +160,11 @@ describe('the word being typed', () => {
     expect(currentWord('errors in ')).toBe('');
     expect(completeWith('errors in chec', 'checkout')).toBe('errors in checkout ');
     expect(completeWith('결', 'payment')).toBe('payment ');
+    // A name of several words takes the ones already typed with it.
+    expect(completeWith('slow GET car', 'GET /cart')).toBe('slow GET /cart ');
+    expect(completeWith('slow get  car', 'GET /cart')).toBe('slow GET /cart ');
+    expect(completeWith('errors in POST /pay', 'POST /payments/charge')).toBe('errors in POST /payments/charge ');
+    expect(completeWith('GET car', 'cart')).toBe('GET cart ');
   });
 });
 
