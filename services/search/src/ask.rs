@@ -223,9 +223,13 @@ fn span_filter(i: &Interpretation, range: TimeRange, rpc: &str, notes: &mut Note
     };
     // The query service's bounds are inclusive: "over 500 ms" starts a
     // nanosecond later.
-    let min_duration_nano = i
-        .min_duration
-        .map_or(0, |b| if b.inclusive { b.nano } else { b.nano + 1 });
+    let min_duration_nano = i.min_duration.map_or(0, |b| {
+        if b.inclusive {
+            b.nano
+        } else {
+            b.nano.saturating_add(1)
+        }
+    });
     let max_duration_nano = i.max_duration.map_or(0, |b| {
         if b.inclusive {
             b.nano
@@ -1196,6 +1200,39 @@ mod tests {
             plan_of(&i).query,
             answer::Query::ListMetrics(ListMetricsRequest { .. })
         ));
+    }
+
+    #[test]
+    fn extreme_interpretations_are_planned_or_refused_never_a_panic() {
+        let bound = |nano, inclusive| Some(DurationBound { nano, inclusive });
+        for signal in 0..=5 {
+            for aggregation in 0..=8 {
+                for order in 0..=4 {
+                    let i = asked(|i| {
+                        i.signal = signal;
+                        i.aggregation = aggregation;
+                        i.order = order;
+                        i.quantile = f64::NAN;
+                        i.min_duration = bound(u64::MAX, false);
+                        i.max_duration = bound(0, false);
+                        i.limit = u32::MAX;
+                        i.service_names = vec![String::new(); 3];
+                        i.group_by = vec!["status".into(), String::new()];
+                        i.min_severity_number = i32::MIN;
+                        i.compare_shift_nano = u64::MAX;
+                    });
+                    match plan(&i, true) {
+                        Ok(plan) => {
+                            assert!(shifted(&plan.query, u64::MAX).is_none());
+                        }
+                        Err(Error::InvalidArgument(m)) => {
+                            assert!(m.starts_with("interpretation."), "{m}")
+                        }
+                        Err(other) => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
     }
 
     fn plan_of(i: &Interpretation) -> Plan {
