@@ -1321,6 +1321,8 @@ SEARCH_ASKS = [
     ("POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", False),
     ("POST", "/airis.analytics.v1.QueryServiceX/SearchTraces", False),
 ]
+# What search may ask analytics for: the query service's methods.
+SEARCH_ASKS_PREFIX = "/airis.analytics.v1.QueryService/"
 
 
 def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
@@ -1335,6 +1337,29 @@ def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
             got = ap_allows_request(r, ws["search"], ws[dst], 4320, method, path)
             said = lambda b: "admitted" if b else "refused"  # noqa: E731
             report.check(got == want, f"search -> {dst}:4320 {method} {path}: {said(want)}", said(got))
+    # The sampled requests above cannot show that no rule admits search on
+    # a path nobody sampled: every ALLOW rule of analytics' policies whose
+    # source search's identity matches must itself confine each operation
+    # to POST, port 4320 and paths under the query service (a rule without
+    # `to`, or an operation without paths, admits everything).
+    search = ws["search"]
+    for dst in ("analytics-v1", "analytics-v2"):
+        loose = []
+        for p in r.all("AuthorizationPolicy", ws[dst].namespace):
+            spec = p.get("spec") or {}
+            if spec.get("action", "ALLOW") != "ALLOW" or (
+                    "selector" in spec and not selects(spec["selector"], ws[dst].labels)):
+                continue
+            for i, ru in enumerate(spec.get("rules", [])):
+                if not ap_source_matches(ru, search.principal, search.namespace):
+                    continue
+                for op in [t.get("operation", {}) for t in ru.get("to", [])] or [{}]:
+                    if not (op.get("methods") and set(op["methods"]) <= {"POST"}
+                            and op.get("ports") and set(op["ports"]) <= {"4320"}
+                            and op.get("paths") and all(q.startswith(SEARCH_ASKS_PREFIX) for q in op["paths"])):
+                        loose.append(f"{p['metadata']['name']} rules[{i}] {show(op)}")
+        report.check(not loose, f"AuthorizationPolicies of {dst} admit search on POST {SEARCH_ASKS_PREFIX}* of 4320 only",
+                     "admits more: " + "; ".join(loose))
     vss = {v["metadata"]["name"]: v for v in r.all("VirtualService", "airis")}
     mesh_vs, delegate = vss.get("analytics-mesh"), vss.get("analytics")
     report.check(mesh_vs is not None and dig(mesh_vs, "spec", "gateways") == ["mesh"]
