@@ -150,12 +150,12 @@ test('in Korean: the three services with the highest error rate, largest first',
   await korean.fill('지난 30분 동안 서비스별 에러율 상위 3개');
   await page.keyboard.press('Enter');
   const answerKo = page.getByTestId('ask-answer');
-  await expect(answerKo.getByRole('heading', { name: /답/ })).toBeVisible();
+  await expect(answerKo.getByRole('heading', { name: /결과/ })).toBeVisible();
   const rates = answerKo.locator('td.asked');
   await expect(rates).toHaveCount(3);
   const values = (await rates.allTextContents()).map((v) => Number.parseFloat(v.replace(/[^0-9.]/g, '')));
   expect([...values].sort((a, b) => b - a)).toEqual(values);
-  await expect(answerKo.getByRole('columnheader', { name: '에러율' })).toBeVisible();
+  await expect(answerKo.getByRole('columnheader', { name: '오류율' })).toBeVisible();
   await expectAccessible(page);
   await screenshot(page, 'search-answer', 'ko');
   expect(failures).toEqual([]);

@@ -57,6 +57,9 @@ pub struct Narrow {
     pub smallest: bool,
     /// At most this many groups (0: all).
     pub limit: usize,
+    /// Ordered or picked here among the most groups TopK gives: with that
+    /// many, groups beyond them may be missing.
+    pub among_top: bool,
 }
 
 impl Narrow {
@@ -180,7 +183,7 @@ pub fn plan(i: &Interpretation, korean: bool) -> Result<Plan, Error> {
     } else if signal == Signal::Services || summary {
         summarise(i, range, signal, aggregation, &mut notes)?
     } else {
-        requests(i, range, signal, &mut notes)
+        requests(i, range, signal, &mut notes)?
     };
     plan.not_applied = notes.list;
     Ok(plan)
@@ -199,14 +202,19 @@ fn first(list: &[String], field: &str, rpc: &str, notes: &mut Notes) -> String {
         notes.add(
             format!("{field}[{k}]"),
             &format!("{rpc} takes one; the first is asked"),
-            &format!("{rpc}는 하나만 받아 첫 번째로 물었습니다"),
+            &format!("{rpc}는 하나만 받아 첫 번째 값만 조회했습니다"),
         );
     }
     list.first().cloned().unwrap_or_default()
 }
 
 /// A span filter from `i` (the single-valued parts' first values).
-fn span_filter(i: &Interpretation, range: TimeRange, rpc: &str, notes: &mut Notes) -> SpanFilter {
+fn span_filter(
+    i: &Interpretation,
+    range: TimeRange,
+    rpc: &str,
+    notes: &mut Notes,
+) -> Result<SpanFilter, Error> {
     let status_code = match Status::try_from(i.status) {
         Ok(Status::Error) => StatusCode::Error,
         Ok(Status::Ok) => {
@@ -222,7 +230,8 @@ fn span_filter(i: &Interpretation, range: TimeRange, rpc: &str, notes: &mut Note
         _ => StatusCode::Unspecified,
     };
     // The query service's bounds are inclusive: "over 500 ms" starts a
-    // nanosecond later.
+    // nanosecond later. Its 0 means no bound, so a bound that leaves
+    // nothing ("under 1 ns") is refused rather than dropped.
     let min_duration_nano = i.min_duration.map_or(0, |b| {
         if b.inclusive {
             b.nano
@@ -230,14 +239,34 @@ fn span_filter(i: &Interpretation, range: TimeRange, rpc: &str, notes: &mut Note
             b.nano.saturating_add(1)
         }
     });
-    let max_duration_nano = i.max_duration.map_or(0, |b| {
-        if b.inclusive {
-            b.nano
-        } else {
-            b.nano.saturating_sub(1).max(1)
+    let max_duration_nano = match i.max_duration {
+        None => 0,
+        Some(b) if b.inclusive && b.nano > 0 => b.nano,
+        Some(b) if !b.inclusive && b.nano > 1 => b.nano - 1,
+        Some(b) => {
+            return Err(Error::InvalidArgument(format!(
+                "interpretation.max_duration: {} ns{} leaves no request",
+                b.nano,
+                if b.inclusive { "" } else { " exclusive" }
+            )));
         }
-    });
-    SpanFilter {
+    };
+    if max_duration_nano != 0 && min_duration_nano > max_duration_nano {
+        return Err(Error::InvalidArgument(
+            "interpretation.min_duration: more than max_duration".into(),
+        ));
+    }
+    // A span's text filter is one substring; the interpretation's text is
+    // a log search's words and phrases, all of which must appear.
+    let (text, more) = first_term(&i.text);
+    if more {
+        notes.add(
+            "text",
+            &format!("{rpc} matches one word or phrase; the first is asked"),
+            &format!("{rpc}는 단어나 구절 하나만 찾아 첫 번째 것만 조회했습니다"),
+        );
+    }
+    Ok(SpanFilter {
         time_range: Some(range),
         service_name: first(&i.service_names, "service_names", rpc, notes),
         parent_service_name: String::new(),
@@ -247,8 +276,33 @@ fn span_filter(i: &Interpretation, range: TimeRange, rpc: &str, notes: &mut Note
         min_duration_nano,
         max_duration_nano,
         attributes: i.attributes.clone(),
-        text: i.text.clone(),
-    }
+        text,
+    })
+}
+
+/// The first word or quoted phrase of a log search's text, without its
+/// quotes, and whether more follow.
+fn first_term(text: &str) -> (String, bool) {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let close = match chars.next() {
+        Some('"') => Some('"'),
+        Some('\'') => Some('\''),
+        Some('“') => Some('”'),
+        Some('「') => Some('」'),
+        _ => None,
+    };
+    let (term, rest) = match close {
+        Some(close) => {
+            let body = chars.as_str();
+            match body.find(close) {
+                Some(end) => (&body[..end], &body[end + close.len_utf8()..]),
+                None => (body, ""),
+            }
+        }
+        None => text.split_once(char::is_whitespace).unwrap_or((text, "")),
+    };
+    (term.trim().to_owned(), !rest.trim().is_empty())
 }
 
 fn plain(query: answer::Query) -> Plan {
@@ -261,13 +315,18 @@ fn plain(query: answer::Query) -> Plan {
 }
 
 /// Traces or spans, as listed.
-fn requests(i: &Interpretation, range: TimeRange, signal: Signal, notes: &mut Notes) -> Plan {
+fn requests(
+    i: &Interpretation,
+    range: TimeRange,
+    signal: Signal,
+    notes: &mut Notes,
+) -> Result<Plan, Error> {
     let rpc = if signal == Signal::Spans {
         "SearchSpans"
     } else {
         "SearchTraces"
     };
-    let filter = span_filter(i, range, rpc, notes);
+    let filter = span_filter(i, range, rpc, notes)?;
     let order = match Order::try_from(i.order).unwrap_or_default() {
         Order::OldestFirst => SpanOrder::OldestFirst,
         Order::LongestFirst => SpanOrder::LongestFirst,
@@ -288,7 +347,7 @@ fn requests(i: &Interpretation, range: TimeRange, signal: Signal, notes: &mut No
         &format!("{rpc}에는 이 조건이 없습니다"),
     );
     let page = page(i.limit);
-    plain(if signal == Signal::Spans {
+    Ok(plain(if signal == Signal::Spans {
         answer::Query::SearchSpans(SearchSpansRequest {
             filter: Some(filter),
             order: order as i32,
@@ -300,14 +359,15 @@ fn requests(i: &Interpretation, range: TimeRange, signal: Signal, notes: &mut No
             order: order as i32,
             page,
         })
-    })
+    }))
 }
 
 fn logs(i: &Interpretation, range: TimeRange, aggregation: Aggregation, notes: &mut Notes) -> Plan {
     let rpc = "SearchLogs";
     let mut min_severity_number = i.min_severity_number;
     match Status::try_from(i.status).unwrap_or_default() {
-        Status::Error if min_severity_number == 0 => min_severity_number = ERROR_SEVERITY,
+        // Errors at or above the severity asked: both bounds hold.
+        Status::Error => min_severity_number = min_severity_number.max(ERROR_SEVERITY),
         Status::Ok => notes.add(
             "status",
             "a log record has a severity, not an outcome",
@@ -376,7 +436,7 @@ fn metrics(
             i,
             &others,
             "no metric is named: ListMetrics lists them",
-            "메트릭 이름이 없어 ListMetrics로 목록을 보였습니다",
+            "메트릭 이름이 없어 ListMetrics로 목록을 표시했습니다",
         );
         notes.unsupported(
             i,
@@ -387,7 +447,7 @@ fn metrics(
                 Part::Order,
             ],
             "no metric is named: ListMetrics lists them",
-            "메트릭 이름이 없어 ListMetrics로 목록을 보였습니다",
+            "메트릭 이름이 없어 ListMetrics로 목록을 표시했습니다",
         );
         return plain(answer::Query::ListMetrics(ListMetricsRequest {
             time_range: Some(range),
@@ -434,8 +494,8 @@ fn metrics(
         Aggregation::Count | Aggregation::ErrorRate => {
             notes.add(
                 "aggregation",
-                "a metric is summed, averaged, rated or taken at a quantile; the metric's usual summary is shown",
-                "메트릭은 합·평균·비율·분위수로만 요약해, 그 메트릭의 기본 요약을 보였습니다",
+                "a metric is summed, averaged, taken at its minimum, maximum or a quantile, or rated; the metric's usual summary is shown",
+                "메트릭은 합·평균·최솟값·최댓값·처리율·분위수로만 요약해, 그 메트릭의 기본 요약을 표시했습니다",
             );
             from_type = true;
             (query::Aggregation::Unspecified, 0.0)
@@ -548,7 +608,7 @@ fn summarise(
     if !needs_spans && (per_operation || per_service) {
         return Ok(overview(i, range, aggregation, by, per_operation, notes));
     }
-    Ok(top_k(i, range, aggregation, by, notes))
+    top_k(i, range, aggregation, by, notes)
 }
 
 fn latency_note(aggregation: Aggregation, latency: Option<u8>, notes: &mut Notes) {
@@ -584,7 +644,12 @@ fn overview(
     } else {
         narrow.services = i.service_names.clone();
     }
-    match Order::try_from(i.order).unwrap_or_default() {
+    let order = Order::try_from(i.order).unwrap_or_default();
+    // "Top 3 services" with no number named: by their requests.
+    if narrow.by.is_none() && matches!(order, Order::LargestFirst | Order::SmallestFirst) {
+        narrow.by = Some(By::Requests);
+    }
+    match order {
         Order::SmallestFirst => narrow.smallest = true,
         Order::LongestFirst => narrow.by = Some(By::Latency(99)),
         Order::OldestFirst => notes.add(
@@ -618,7 +683,7 @@ fn top_k(
     aggregation: Aggregation,
     by: Option<By>,
     notes: &mut Notes,
-) -> Plan {
+) -> Result<Plan, Error> {
     let rpc = "TopK";
     let mut narrow = Narrow::default();
     let key = i.group_by.first().map(String::as_str);
@@ -649,9 +714,9 @@ fn top_k(
         let mut only = i.clone();
         only.service_names.clear();
         narrow.services = i.service_names.clone();
-        span_filter(&only, range, rpc, notes)
+        span_filter(&only, range, rpc, notes)?
     } else {
-        span_filter(i, range, rpc, notes)
+        span_filter(i, range, rpc, notes)?
     };
     latency_note(aggregation, percentile(i.quantile), notes);
     let order = Order::try_from(i.order).unwrap_or_default();
@@ -664,7 +729,7 @@ fn top_k(
         notes.add(
             "aggregation",
             "TopK counts; the rate is the count over the time range",
-            "TopK는 개수를 셉니다. 비율은 개수를 시간 범위로 나눈 값입니다",
+            "TopK는 개수를 셉니다. 처리율은 개수를 시간 범위로 나눈 값입니다",
         );
     }
     if order == Order::OldestFirst {
@@ -684,18 +749,26 @@ fn top_k(
         );
         k = TOP_K_MAX;
     }
-    if smallest || several {
-        // Ordered or picked here: TopK's largest first, all of them.
+    // TopK orders by count, errors or p99, largest first. Another order
+    // (an error rate, p50 or p95, smallest first) or a pick of named
+    // services is made here, among the most TopK gives.
+    let own = match (metric, by) {
+        (TopKMetric::Errors, Some(By::ErrorRate)) => Some(By::ErrorRate),
+        (TopKMetric::Latency, Some(By::Latency(p))) if p != 99 => Some(By::Latency(p)),
+        _ => None,
+    };
+    if smallest || several || own.is_some() {
         narrow.smallest = smallest;
-        narrow.by = Some(match metric {
+        narrow.by = Some(own.unwrap_or(match metric {
             TopKMetric::Latency => By::Latency(99),
             TopKMetric::Errors => By::Errors,
             _ => By::Requests,
-        });
+        }));
         narrow.limit = k as usize;
+        narrow.among_top = true;
         k = TOP_K_MAX;
     }
-    Plan {
+    Ok(Plan {
         query: answer::Query::TopK(TopKRequest {
             filter: Some(filter),
             dimension: dimension as i32,
@@ -706,7 +779,7 @@ fn top_k(
         narrow,
         not_applied: Vec::new(),
         metric_aggregation_from_type: false,
-    }
+    })
 }
 
 /// `query` over the time range moved `shift` back; `None` when that
@@ -754,7 +827,8 @@ pub fn narrowed(result: &mut answer::Result, narrow: &Narrow) {
                 .retain(|e| narrow.services.is_empty() || narrow.services.contains(&e.value));
             if let Some(by) = narrow.by {
                 sort_by_key(&mut t.entries, narrow.smallest, |e| match by {
-                    By::Errors | By::ErrorRate => e.error_count as f64,
+                    By::Errors => e.error_count as f64,
+                    By::ErrorRate => e.error_count as f64 / e.count.max(1) as f64,
                     By::Latency(p) => percentile_of(&e.latency.unwrap_or_default(), p),
                     _ => e.count as f64,
                 });
@@ -872,13 +946,15 @@ impl Asker {
         Ok(None)
     }
 
-    /// Sends `query` with the caller's `credentials` and narrows the answer.
+    /// Sends `query` with the caller's `credentials` and narrows the
+    /// answer; whether it was ordered or picked among as many groups as
+    /// TopK gives, so that groups beyond them may be missing.
     pub async fn answer(
         &self,
         credentials: &MetadataMap,
         query: answer::Query,
         narrow: &Narrow,
-    ) -> Result<Answer, tonic::Status> {
+    ) -> Result<(Answer, bool), tonic::Status> {
         let mut client = self.client.clone();
         let mut result = match &query {
             answer::Query::SearchTraces(q) => answer::Result::Traces(
@@ -931,12 +1007,17 @@ impl Asker {
                     .into_inner(),
             ),
         };
+        let capped = narrow.among_top
+            && matches!(&result, answer::Result::Top(t) if t.entries.len() >= TOP_K_MAX as usize);
         narrowed(&mut result, narrow);
-        Ok(Answer {
-            query: Some(query),
-            result: Some(result),
-            narrowed: !narrow.is_noop(),
-        })
+        Ok((
+            Answer {
+                query: Some(query),
+                result: Some(result),
+                narrowed: !narrow.is_noop(),
+            },
+            capped,
+        ))
     }
 }
 
@@ -1233,6 +1314,109 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn what_would_change_meaning_is_refused_reordered_or_named() {
+        // A span text is one substring: the first word or phrase, the rest named.
+        assert_eq!(
+            first_term("\"card declined\" timeout"),
+            ("card declined".into(), true)
+        );
+        assert_eq!(first_term("「결제 실패」"), ("결제 실패".into(), false));
+        assert_eq!(first_term("timeout db"), ("timeout".into(), true));
+        let texted = plan_of(&asked(|i| i.text = "timeout db".into()));
+        let answer::Query::SearchTraces(r) = &texted.query else {
+            panic!("{texted:?}")
+        };
+        assert_eq!(r.filter.as_ref().unwrap().text, "timeout");
+        assert_eq!(fields(&texted), ["text"]);
+        // A bound that leaves nothing, or bounds that cross: refused by name.
+        for (max, inclusive) in [(0, true), (1, false)] {
+            let err = plan(
+                &asked(|i| {
+                    i.max_duration = Some(DurationBound {
+                        nano: max,
+                        inclusive,
+                    })
+                }),
+                false,
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidArgument(ref m) if m.starts_with("interpretation.max_duration")),
+                "{err:?}"
+            );
+        }
+        let crossed = asked(|i| {
+            i.min_duration = Some(DurationBound {
+                nano: 10,
+                inclusive: true,
+            });
+            i.max_duration = Some(DurationBound {
+                nano: 5,
+                inclusive: true,
+            });
+        });
+        assert!(
+            matches!(plan(&crossed, false), Err(Error::InvalidArgument(m)) if m.starts_with("interpretation.min_duration"))
+        );
+        // Error logs at or above a lower severity asked: error and above.
+        let logs = plan_of(&asked(|i| {
+            i.signal = Signal::Logs as i32;
+            i.status = Status::Error as i32;
+            i.min_severity_number = 13;
+        }));
+        assert!(
+            matches!(logs.query, answer::Query::SearchLogs(ref r) if r.min_severity_number == ERROR_SEVERITY)
+        );
+        // "Bottom 2 services": by their requests.
+        let bottom = plan_of(&asked(|i| {
+            i.signal = Signal::Services as i32;
+            i.order = Order::SmallestFirst as i32;
+            i.limit = 2;
+        }));
+        assert_eq!(
+            (bottom.narrow.by, bottom.narrow.smallest),
+            (Some(By::Requests), true)
+        );
+    }
+
+    #[test]
+    fn top_k_by_error_rate_is_reordered_here_by_the_rate() {
+        let i = asked(|i| {
+            i.status = Status::Error as i32;
+            i.aggregation = Aggregation::ErrorRate as i32;
+            i.group_by = vec!["http.route".into()];
+            i.limit = 1;
+        });
+        let plan = plan_of(&i);
+        let answer::Query::TopK(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!((r.metric, r.k), (TopKMetric::Errors as i32, TOP_K_MAX));
+        assert!(plan.narrow.among_top);
+        let entry = |value: &str, count, errors| TopKEntry {
+            value: value.into(),
+            count,
+            error_count: errors,
+            latency: None,
+        };
+        // /a has more errors, /b the higher rate.
+        let mut result = answer::Result::Top(TopKResponse {
+            entries: vec![entry("/a", 100, 10), entry("/b", 4, 2)],
+        });
+        narrowed(&mut result, &plan.narrow);
+        let answer::Result::Top(t) = result else {
+            unreachable!()
+        };
+        assert_eq!(
+            t.entries
+                .iter()
+                .map(|e| e.value.as_str())
+                .collect::<Vec<_>>(),
+            ["/b"]
+        );
     }
 
     fn plan_of(i: &Interpretation) -> Plan {

@@ -2,8 +2,8 @@
 //! first question, refreshed in the background), then the parser.
 
 use airis_proto::airis::search::v1::{
-    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, SuggestRequest,
-    SuggestResponse, answer, ask_request,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, NotApplied,
+    SuggestRequest, SuggestResponse, answer, ask_request,
     search_service_server::{SearchService, SearchServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -159,9 +159,9 @@ impl Search {
         } else {
             None
         };
-        let (answer, baseline) = match baseline {
+        let ((answer, capped), baseline) = match baseline {
             Some(before) => {
-                let (now, before) = tokio::try_join!(
+                let (now, (before, _)) = tokio::try_join!(
                     asker.answer(&credentials, query, &plan.narrow),
                     asker.answer(&credentials, before, &plan.narrow),
                 )?;
@@ -169,11 +169,24 @@ impl Search {
             }
             None => (asker.answer(&credentials, query, &plan.narrow).await?, None),
         };
+        let mut not_applied = plan.not_applied;
+        if capped {
+            let korean = understood.locale == "ko";
+            not_applied.push(NotApplied {
+                field: "order".into(),
+                reason: if korean {
+                    "TopK가 준 최대 100개 묶음 안에서 정렬하고 골랐습니다. 그 밖의 묶음은 빠졌을 수 있습니다"
+                } else {
+                    "ordered and picked among the 100 groups TopK gives at most; groups beyond them may be missing"
+                }
+                .into(),
+            });
+        }
         Ok(AskResponse {
             interpretation: Some(understood),
             answer: Some(answer),
             baseline,
-            not_applied: plan.not_applied,
+            not_applied,
         })
     }
 }

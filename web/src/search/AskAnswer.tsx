@@ -36,19 +36,29 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
       }
     : {};
   return (
-    <section className="ask-answer" aria-labelledby="ask-answer-title" data-testid="ask-answer">
+    <section className="ask-answer" aria-label={t('search.answer.title')} data-testid="ask-answer">
       <QueryState query={query} skeleton={<Skeleton rows={3} />} compact>
         {(response) => {
           const table = answerTable(interpretation, response, range);
           if (!table) return null;
           const columns: Column[] = [
             { label: t(`search.answer.group.${['service', 'operation'].includes(table.groupKind) ? table.groupKind : 'attribute'}`, { key: table.groupKind }) },
-            ...MEASURES.map((m) => ({ label: t(`search.answer.measure.${m}`), numeric: true })),
+            ...MEASURES.map((m) => ({
+              label:
+                m === table.asked ? (
+                  <>
+                    {t(`search.answer.measure.${m}`)} <span className="sr-only">{t('search.answer.asked')}</span>
+                  </>
+                ) : (
+                  t(`search.answer.measure.${m}`)
+                ),
+              numeric: true,
+            })),
             ...(table.compared ? [{ label: t('search.answer.before', { measure: t(`search.answer.measure.${table.asked}`) }), numeric: true }] : []),
           ];
           return (
             <>
-              <h3 id="ask-answer-title" className="ask-answer-title">
+              <h3 className="ask-answer-title">
                 {t('search.answer.title')} <span className="muted small">{t('search.answer.from', { rpc: table.rpc })}</span>
               </h3>
               {table.rows.length === 0 ? (
@@ -85,8 +95,8 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
               )}
               {response.notApplied.length > 0 && (
                 <ul className="ask-answer-notes" aria-label={t('search.answer.notApplied')}>
-                  {response.notApplied.map((n) => (
-                    <li key={n.field}>
+                  {response.notApplied.map((n, index) => (
+                    <li key={index}>
                       <code>{n.field}</code> {n.reason}
                     </li>
                   ))}

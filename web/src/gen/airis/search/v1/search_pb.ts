@@ -1032,11 +1032,12 @@ export const SearchService: GenService<{
    * counted, rated or timed per group, or with filters RED has not, as
    * TopK. Parts a query cannot apply come back in `not_applied`, never
    * silently left out. Besides the common errors and Interpret's:
-   * INVALID_ARGUMENT naming the interpretation's field the query service
-   * refused, FAILED_PRECONDITION when the service has no query service
-   * configured, and whatever the query service answered the caller (its
-   * status, its message after "query service: "), PERMISSION_DENIED and
-   * UNAVAILABLE included.
+   * INVALID_ARGUMENT naming the interpretation's field for one no query can
+   * run (no time_range, crossing duration bounds), FAILED_PRECONDITION when
+   * the service has no query service configured, and whatever the query
+   * service answered the caller (its status, its message after "query
+   * service: ", naming the field of its own request, which Answer.query
+   * shows), PERMISSION_DENIED and UNAVAILABLE included.
    *
    * @generated from rpc airis.search.v1.SearchService.Ask
    */
