@@ -199,6 +199,31 @@ pub fn continue_trace(span: &tracing::Span, metadata: &airis_proto::tonic::metad
     let _ = span.set_parent(parent);
 }
 
+/// Puts the current span's W3C `traceparent` (and `tracestate`) in
+/// `metadata`, so that the service called joins the caller's trace.
+/// Without self-telemetry configured this does nothing.
+pub fn propagate(metadata: &mut airis_proto::tonic::metadata::MetadataMap) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = tracing::Span::current().context();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut MetadataInjector(metadata))
+    });
+}
+
+struct MetadataInjector<'a>(&'a mut airis_proto::tonic::metadata::MetadataMap);
+
+impl opentelemetry::propagation::Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        use airis_proto::tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue};
+        if let (Ok(key), Ok(value)) = (
+            key.parse::<AsciiMetadataKey>(),
+            value.parse::<AsciiMetadataValue>(),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
 struct MetadataExtractor<'a>(&'a airis_proto::tonic::metadata::MetadataMap);
 
 impl opentelemetry::propagation::Extractor for MetadataExtractor<'_> {
@@ -215,5 +240,44 @@ impl opentelemetry::propagation::Extractor for MetadataExtractor<'_> {
                 KeyRef::Binary(k) => k.as_str(),
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use airis_proto::tonic::metadata::MetadataMap;
+
+    #[test]
+    fn a_call_made_while_answering_joins_the_callers_trace() {
+        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let mut incoming = MetadataMap::new();
+            incoming.insert(
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                    .parse()
+                    .unwrap(),
+            );
+            let span = tracing::info_span!("answering");
+            continue_trace(&span, &incoming);
+            let _entered = span.enter();
+            let mut outgoing = MetadataMap::new();
+            propagate(&mut outgoing);
+            let sent = outgoing.get("traceparent").unwrap().to_str().unwrap();
+            // The caller's trace, this span as the parent.
+            assert!(
+                sent.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+                "{sent}"
+            );
+            assert!(!sent.contains("b7ad6b7169203331"), "{sent}");
+        });
+        // Outside any span there is nothing to pass on.
+        let mut outgoing = MetadataMap::new();
+        propagate(&mut outgoing);
+        assert!(outgoing.get("traceparent").is_none());
     }
 }
