@@ -28,8 +28,8 @@
 #               rollout endpoints (/rollout/v1/) for the mesh identity
 #               "rollouts" ($AIRIS_MESH_STATE/certs/rollouts.crt; docs/canary.md)
 #   search      sidecar 15370 (admin 15007); its calls to the query service
-#               (Ask) leave through its outbound sidecar (mesh/outbound.yaml,
-#               admin 15008) as the mesh identity "search"
+#               and ListAnomalies (Ask) leave through its outbound sidecar
+#               (mesh/outbound.yaml, admin 15008) as the mesh identity "search"
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
 # 317, 320, 321, 350, 360, 370; admin base + 1..8); AIRIS_MESH_STATE
@@ -319,6 +319,7 @@ run delta env AIRIS_DELTA__LISTEN="$(sock delta)" AIRIS_DELTA__HTTP_LISTEN="$(so
   "$airis" --config "$config" serve delta
 run search env AIRIS_SEARCH__LISTEN="$(sock search)" \
   AIRIS_SEARCH__QUERY_ENDPOINT="$(sock search-outbound)" \
+  AIRIS_SEARCH__AIOPS_ENDPOINT="$(sock search-outbound)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-search \
   "$airis" --config "$config" serve search
 
@@ -337,11 +338,12 @@ sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics
 sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
 sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta-http
 sidecar search search $((PORT_BASE + 370)) $((PORT_BASE + 7)) search search
-# The search service's calls out: to the query service only.
+# The search service's calls out: to the query service and ListAnomalies only.
 render outbound.yaml "$state/search-outbound.yaml" SERVICE=search ADMIN_PORT=$((PORT_BASE + 8)) \
   OUTBOUND_ADDRESS="$(sock search-outbound)" CERT_DIR="$certs" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
-  ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))"
+  ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))" \
+  AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))"
 envoy_up search-outbound "$state/search-outbound.yaml"
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \

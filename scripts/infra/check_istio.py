@@ -617,9 +617,11 @@ ALLOWED_FLOWS = {
     ("flagger (kustomization)", "delta"): {4361},
     ("argo-rollouts", "delta"): {4361},
     ("istio-ingressgateway", "search"): {4370},
-    # Ask: search queries analytics for its caller.
+    # Ask: search queries analytics, and lists aiops's anomalies (the API
+    # replicas', not the watcher's), for its caller.
     ("search", "analytics-v1"): {4320},
     ("search", "analytics-v2"): {4320},
+    ("search", "aiops"): {4350},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -995,7 +997,8 @@ def check_config(r: Rendered, report: Report) -> None:
     loaders = dig(r.get("Deployment", "loader", "airis"), "spec", "replicas", default=0)
     report.check(loaders <= dig(cfg, "kafka", "partitions", default=0),
                  f"loader replicas {loaders} <= kafka.partitions {dig(cfg, 'kafka', 'partitions')}")
-    for key in ("clickhouse.url", "analytics.cache.redis_url", "gateway.redis_url"):
+    for key in ("clickhouse.url", "analytics.cache.redis_url", "gateway.redis_url",
+                "search.query_endpoint", "search.aiops_endpoint"):
         url = dig(cfg, *key.split("."), default="")
         m = re.match(r"^\w+://([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)$", url)
         svc = m and r.get("Service", m.group(1), m.group(2))
@@ -1323,6 +1326,85 @@ SEARCH_ASKS = [
 ]
 # What search may ask analytics for: the query service's methods.
 SEARCH_ASKS_PREFIX = "/airis.analytics.v1.QueryService/"
+# What search may ask aiops for: ListAnomalies, that exact path. The rest
+# of the AnomalyService and the AlertService (which writes) stay the
+# ingress's.
+LIST_ANOMALIES = "/airis.aiops.v1.AnomalyService/ListAnomalies"
+AIOPS_HOST, AIOPS_PORT = "aiops.airis.svc.cluster.local", 4350
+# (port, method, path, admitted) from search to aiops.
+SEARCH_LISTS_ANOMALIES = [
+    (AIOPS_PORT, "POST", LIST_ANOMALIES, True),
+    (AIOPS_PORT, "GET", LIST_ANOMALIES, False),
+    (AIOPS_PORT, "PUT", LIST_ANOMALIES, False),
+    (AIOPS_PORT, "POST", "/airis.aiops.v1.AnomalyService/ScoreSeries", False),
+    (AIOPS_PORT, "POST", "/airis.aiops.v1.AnomalyService/Forecast", False),
+    (AIOPS_PORT, "POST", "/airis.aiops.v1.AnomalyService/WatchAnomalies", False),
+    (AIOPS_PORT, "POST", LIST_ANOMALIES + "X", False),
+    (AIOPS_PORT, "POST", LIST_ANOMALIES + "/", False),
+    (AIOPS_PORT, "POST", "/airis.aiops.v1.AlertService/ListAlerts", False),
+    (AIOPS_PORT, "POST", "/airis.aiops.v1.AlertService/CreateRule", False),
+    (AIOPS_PORT, "POST", "/grpc.health.v1.Health/Check", False),
+    (AIOPS_PORT, "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", False),
+    (AIOPS_PORT + 1, "POST", LIST_ANOMALIES, False),
+    (4320, "POST", LIST_ANOMALIES, False),
+]
+# Policies here apply in every namespace (without a selector, to every pod).
+ROOT_NAMESPACE = "istio-system"
+
+
+def said(admitted: bool) -> str:
+    return "admitted" if admitted else "refused"
+
+
+def allow_rules_of(r: Rendered, dst: Workload) -> list[tuple[str, int, dict]]:
+    """The ALLOW rules that apply to dst's pods, as (policy, index, rule):
+    its namespace's policies and the root namespace's, each without a
+    selector or selecting the pods."""
+    out = []
+    for p in r.all("AuthorizationPolicy"):
+        spec = p.get("spec") or {}
+        if p["metadata"].get("namespace") in (dst.namespace, ROOT_NAMESPACE) \
+                and spec.get("action", "ALLOW") == "ALLOW" \
+                and ("selector" not in spec or selects(spec["selector"], dst.labels)):
+            out.extend((f"{p['metadata']['namespace']}/{p['metadata']['name']}", i, ru)
+                       for i, ru in enumerate(spec.get("rules", [])))
+    return out
+
+
+def search_admitted_beyond(r: Rendered, search: Workload, dst: Workload, port: int,
+                           path_ok: Callable[[str], bool]) -> list[str]:
+    """The sampled requests cannot show that no rule admits search on a
+    path nobody sampled: every ALLOW rule for dst whose source search's
+    identity matches must itself confine each operation to POST, the port
+    and paths path_ok accepts (a rule without `to`, or an operation without
+    paths, admits everything). The operations that do not, shown."""
+    loose = []
+    for name, i, ru in allow_rules_of(r, dst):
+        if not ap_source_matches(ru, search.principal, search.namespace):
+            continue
+        for op in [t.get("operation", {}) for t in ru.get("to", [])] or [{}]:
+            if not (op.get("methods") and set(op["methods"]) <= {"POST"}
+                    and op.get("ports") and set(op["ports"]) <= {str(port)}
+                    and op.get("paths") and all(path_ok(q) for q in op["paths"])):
+                loose.append(f"{name} rules[{i}] {show(op)}")
+    return loose
+
+
+def outbound_routes(mesh_dir: Path) -> tuple[list[dict], dict[str, dict]]:
+    """mesh/outbound.yaml, search's calls out: its routes and clusters."""
+    text = re.sub(r"\{\{[A-Z0-9_]+\}\}", "0", (mesh_dir / "outbound.yaml").read_text())
+    doc = yaml.safe_load(text)
+    routes = [rt for lst in dig(doc, "static_resources", "listeners", default=[]) or []
+              for fc in lst.get("filter_chains", []) for f in fc.get("filters", [])
+              for vh in dig(f, "typed_config", "route_config", "virtual_hosts", default=[]) or []
+              for rt in vh.get("routes", [])]
+    clusters = {c["name"]: c for c in dig(doc, "static_resources", "clusters", default=[]) or []}
+    return routes, clusters
+
+
+# Everything search's outbound reaches, by route match: the query service's
+# paths and ListAnomalies.
+OUTBOUND_MATCHES = [{"prefix": SEARCH_ASKS_PREFIX}, {"path": LIST_ANOMALIES}]
 
 
 def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
@@ -1335,29 +1417,9 @@ def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
     for dst in ("analytics-v1", "analytics-v2"):
         for method, path, want in SEARCH_ASKS:
             got = ap_allows_request(r, ws["search"], ws[dst], 4320, method, path)
-            said = lambda b: "admitted" if b else "refused"  # noqa: E731
             report.check(got == want, f"search -> {dst}:4320 {method} {path}: {said(want)}", said(got))
-    # The sampled requests above cannot show that no rule admits search on
-    # a path nobody sampled: every ALLOW rule of analytics' policies whose
-    # source search's identity matches must itself confine each operation
-    # to POST, port 4320 and paths under the query service (a rule without
-    # `to`, or an operation without paths, admits everything).
-    search = ws["search"]
     for dst in ("analytics-v1", "analytics-v2"):
-        loose = []
-        for p in r.all("AuthorizationPolicy", ws[dst].namespace):
-            spec = p.get("spec") or {}
-            if spec.get("action", "ALLOW") != "ALLOW" or (
-                    "selector" in spec and not selects(spec["selector"], ws[dst].labels)):
-                continue
-            for i, ru in enumerate(spec.get("rules", [])):
-                if not ap_source_matches(ru, search.principal, search.namespace):
-                    continue
-                for op in [t.get("operation", {}) for t in ru.get("to", [])] or [{}]:
-                    if not (op.get("methods") and set(op["methods"]) <= {"POST"}
-                            and op.get("ports") and set(op["ports"]) <= {"4320"}
-                            and op.get("paths") and all(q.startswith(SEARCH_ASKS_PREFIX) for q in op["paths"])):
-                        loose.append(f"{p['metadata']['name']} rules[{i}] {show(op)}")
+        loose = search_admitted_beyond(r, ws["search"], ws[dst], 4320, lambda q: q.startswith(SEARCH_ASKS_PREFIX))
         report.check(not loose, f"AuthorizationPolicies of {dst} admit search on POST {SEARCH_ASKS_PREFIX}* of 4320 only",
                      "admits more: " + "; ".join(loose))
     vss = {v["metadata"]["name"]: v for v in r.all("VirtualService", "airis")}
@@ -1376,18 +1438,15 @@ def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
     if delegate is None:
         return
     # mesh/outbound.yaml: the same numbers as the delegate's.
-    text = re.sub(r"\{\{[A-Z0-9_]+\}\}", "0", (mesh_dir / "outbound.yaml").read_text())
-    doc = yaml.safe_load(text)
-    routes = [rt for lst in dig(doc, "static_resources", "listeners", default=[])
-              for fc in lst.get("filter_chains", []) for f in fc.get("filters", [])
-              for vh in dig(f, "typed_config", "route_config", "virtual_hosts", default=[]) for rt in vh.get("routes", [])]
-    report.check([dig(rt, "match", "prefix") for rt in routes] == ["/airis.analytics.v1.QueryService/"],
-                 "mesh/outbound.yaml routes the query service's paths and nothing else",
-                 f"routes {[rt.get('match') for rt in routes]}")
-    if not routes:
+    routes, _ = outbound_routes(mesh_dir)
+    matches = [rt.get("match") for rt in routes]
+    report.check(len(matches) == len(OUTBOUND_MATCHES) and all(m in matches for m in OUTBOUND_MATCHES),
+                 "mesh/outbound.yaml routes the query service's paths and ListAnomalies, nothing else",
+                 f"routes {matches}")
+    out = next((rt["route"] for rt in routes if rt.get("match") == {"prefix": SEARCH_ASKS_PREFIX}), None)
+    if out is None:
         return
     http = dig(delegate, "spec", "http", 0, default={})
-    out = routes[0]["route"]
     weights = {c["name"].replace("analytics_", ""): c["weight"]
                for c in dig(out, "weighted_clusters", "clusters", default=[])}
     want_weights = {d["destination"]["subset"]: d.get("weight", 100) for d in http.get("route", [])}
@@ -1401,6 +1460,126 @@ def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
                  and token_set(retry.get("retry_on")) == token_set(dig(http, "retries", "retryOn")),
                  f"mesh/outbound.yaml retries {retry.get('num_retries')} on {retry.get('retry_on')} == istio",
                  f"mesh/outbound.yaml {retry}, istio {http.get('retries')}")
+
+
+def vs_route(vs: dict | None, port: int, method: str, path: str) -> dict | None:
+    """The route of a VirtualService (a mesh one, or a delegate) that a
+    gRPC call takes: the first whose match its port, uri, method and
+    headers satisfy."""
+    headers = {":method": method, ":path": path, "content-type": GRPC}
+    for h in dig(vs, "spec", "http", default=[]) or []:
+        for m in h.get("match") or [{}]:
+            if set(m) - ISTIO_MATCH_KEYS:
+                raise ValueError(f"Istio HTTPMatchRequest fields not simulated: {sorted(set(m) - ISTIO_MATCH_KEYS)}")
+            if m.get("port") in (None, port) and istio_string_matches(m.get("uri"), path) \
+                    and istio_string_matches(m.get("method"), method) \
+                    and all(istio_string_matches(v, headers.get(k.lower())) for k, v in (m.get("headers") or {}).items()):
+                return h
+    return None
+
+
+def vs_routes_paths(vs: dict | None, pattern: str) -> bool:
+    """Whether a VirtualService routes every path an AuthorizationPolicy
+    path pattern names (exact, prefix* or *suffix) by its uri alone (a
+    match with other conditions is not counted)."""
+    prefix = "/" if pattern.startswith("*") else (pattern[:-1] or "/") if pattern.endswith("*") else None
+    for h in dig(vs, "spec", "http", default=[]) or []:
+        for m in h.get("match") or [{}]:
+            uri = m.get("uri")
+            if set(m) - {"name", "uri"}:
+                continue
+            if uri is None or (istio_string_matches(uri, pattern) if prefix is None
+                               else "prefix" in uri and prefix.startswith(uri["prefix"])):
+                return True
+    return False
+
+
+def check_search_lists_anomalies(r: Rendered, mesh_dir: Path, report: Report) -> None:
+    """Search lists the anomalies found for its caller (Ask): aiops admits
+    it on POST ListAnomalies of 4350 and nothing else, the watcher not at
+    all; the aiops-mesh VirtualService routes that call with the numbers of
+    the ingress's route for it, and so does mesh/outbound.yaml."""
+    ws = {w.name: w for w in workloads(r)}
+    search, aiops = ws["search"], ws["aiops"]
+    for port, method, path, want in SEARCH_LISTS_ANOMALIES:
+        got = ap_allows_request(r, search, aiops, port, method, path)
+        report.check(got == want, f"search -> aiops:{port} {method} {path}: {said(want)}", said(got))
+    got = ap_allows_request(r, search, ws["aiops-watch"], AIOPS_PORT, "POST", LIST_ANOMALIES)
+    report.check(not got, f"search -> aiops-watch:{AIOPS_PORT} POST {LIST_ANOMALIES}: refused (the watcher takes no calls)",
+                 said(got))
+    loose = search_admitted_beyond(r, search, aiops, AIOPS_PORT, lambda q: q == LIST_ANOMALIES)
+    report.check(not loose, f"AuthorizationPolicies of aiops admit search on POST {LIST_ANOMALIES} of {AIOPS_PORT} only",
+                 "admits more: " + "; ".join(loose))
+
+    mesh_vs = next((v for v in r.all("VirtualService", "airis") if v["metadata"]["name"] == "aiops-mesh"), None)
+    report.check(mesh_vs is not None and dig(mesh_vs, "spec", "gateways") == ["mesh"]
+                 and dig(mesh_vs, "spec", "hosts") == [AIOPS_HOST],
+                 f"VirtualService aiops-mesh routes the mesh's callers of {AIOPS_HOST}",
+                 f"got {show(dig(mesh_vs or {}, 'spec'))}")
+    cfg = tomllib.loads(r.configmap_file("airis-config", "airis", "airis.toml") or "")
+    endpoint = dig(cfg, "search", "aiops_endpoint")
+    report.check(endpoint == f"http://{AIOPS_HOST}:{AIOPS_PORT}",
+                 f"search.aiops_endpoint {endpoint!r} is the host aiops-mesh routes, on {AIOPS_PORT}")
+    # A mesh VirtualService takes the host's traffic from every sidecar; a
+    # path it does not route is a 404 at the caller. No caller inside the
+    # mesh that aiops admits may be left without a route.
+    inside = workloads(r) + ROLLOUT_CONTROLLERS
+    unrouted, admitted = [], set()
+    for name, i, ru in allow_rules_of(r, aiops):
+        who = [w.name for w in inside if ap_source_matches(ru, w.principal, w.namespace)]
+        if not who:
+            continue
+        for op in [t.get("operation", {}) for t in ru.get("to", [])] or [{}]:
+            admitted |= set(op.get("paths") or ["*"])
+            unrouted += [f"{q} for {', '.join(who)} ({name} rules[{i}])"
+                         for q in op.get("paths") or ["*"] if not vs_routes_paths(mesh_vs, q)]
+    report.check(not unrouted, "aiops-mesh routes every path the aiops AuthorizationPolicies admit from inside the mesh",
+                 "not routed: " + "; ".join(unrouted))
+    # ... and routes no more: a wider match (the AnomalyService's prefix)
+    # would give the WatchAnomalies stream the 30 s of ListAnomalies.
+    def admits(uri: dict | None) -> bool:
+        if uri is not None and "exact" in uri:
+            return any(ap_value_matches(q, uri["exact"]) for q in admitted)
+        prefix = "" if uri is None else uri.get("prefix")
+        return prefix is not None and any(q == "*" or (q.endswith("*") and prefix.startswith(q[:-1])) for q in admitted)
+    wider = [show(m) for h in dig(mesh_vs, "spec", "http", default=[]) or [] for m in h.get("match") or [{}]
+             if not admits(m.get("uri"))]
+    report.check(not wider, "aiops-mesh matches nothing beyond what the aiops AuthorizationPolicies admit from inside the mesh",
+                 "also matches: " + "; ".join(wider))
+    # The numbers: the route ListAnomalies takes at the ingress (the aiops
+    # delegate's), without the chaos drill's faults, which are the ingress's.
+    edge = next((rt for rt in istio_routes(r)[0]
+                 if any(istio_match_matches(m, Request("https", "POST", LIST_ANOMALIES, GRPC)) for m in rt.matches)), None)
+    inner = vs_route(mesh_vs, AIOPS_PORT, "POST", LIST_ANOMALIES)
+    if not report.check(edge is not None and edge.origin.startswith("VirtualService aiops "),
+                        f"the ingress routes POST {LIST_ANOMALIES} by the aiops delegate",
+                        f"by {edge.origin if edge else 'nothing'}"):
+        return
+    bare = lambda h, *drop: {k: v for k, v in (h or {}).items() if k not in ("name", "match", *drop)}  # noqa: E731
+    report.check(inner is not None and bare(inner) == bare(edge.spec, "fault"),
+                 f"aiops-mesh routes POST {LIST_ANOMALIES} as the ingress's route does ({edge.origin}: "
+                 f"timeout {edge.spec.get('timeout')}, retries {show(edge.spec.get('retries'))}; no chaos faults)",
+                 f"aiops-mesh {show(bare(inner) if inner else None)} != ingress {show(bare(edge.spec))}")
+
+    # mesh/outbound.yaml: the same path, cluster and numbers.
+    routes, clusters = outbound_routes(mesh_dir)
+    out = next((rt for rt in routes if rt.get("match") == {"path": LIST_ANOMALIES}), None)
+    if not report.check(out is not None, f"mesh/outbound.yaml routes path {LIST_ANOMALIES} exactly",
+                        f"routes {[rt.get('match') for rt in routes]}"):
+        return
+    action, http = out.get("route", {}), edge.spec
+    report.check(action.get("cluster") == "aiops" and "weighted_clusters" not in action,
+                 f"mesh/outbound.yaml sends {LIST_ANOMALIES} to cluster aiops", f"route {show(action)}")
+    report.same(f"outbound {LIST_ANOMALIES} timeout", route_timeout(action.get("timeout"), ENVOY_ROUTE_TIMEOUT),
+                route_timeout(http.get("timeout"), ISTIO_ROUTE_TIMEOUT), timeout_seconds)
+    retry = action.get("retry_policy", {})
+    report.same(f"outbound {LIST_ANOMALIES} retries", retry.get("num_retries"), dig(http, "retries", "attempts"))
+    report.same(f"outbound {LIST_ANOMALIES} retry on", retry.get("retry_on"), dig(http, "retries", "retryOn"), token_set)
+    report.same(f"outbound {LIST_ANOMALIES} per-try timeout", retry.get("per_try_timeout"),
+                dig(http, "retries", "perTryTimeout"), seconds, absent="none")
+    dest = dig(http, "route", 0, "destination", default={})
+    want = k8s_identities(r, r.get("DestinationRule", "aiops", "airis") or {}, dest.get("subset"))
+    report.same("outbound cluster aiops: the identity it accepts", mesh_identities(clusters.get("aiops", {})), want)
 
 
 def rollout_calls(rollouts: list[Rendered]) -> list[tuple[str, dict, str, str, str, dict]]:
@@ -2714,6 +2893,7 @@ def main() -> int:
         report.section(f"istio/overlays/{r.name}: who may talk to whom (NetworkPolicy and AuthorizationPolicy, flow by flow)")
         guarded(check_flows, r, report)
         guarded(check_search_asks, r, mesh_dir, report)
+        guarded(check_search_lists_anomalies, r, mesh_dir, report)
         # the same calls in every overlay; listed once, for prod
         report.section(f"istio/overlays/{r.name}: the rollout controllers' calls of delta (istio/rollouts/)",
                        quiet=r.name != "prod")

@@ -191,15 +191,20 @@ impl Sidecar {
 }
 
 /// A service's outbound sidecar (`mesh/outbound.yaml`): its calls to the
-/// query service leave through it as the mesh identity `identity`, to
-/// `analytics` (both subsets).
+/// query service and the anomaly service leave through it as the mesh
+/// identity `identity`, to `analytics` (both subsets) and `aiops`.
 pub struct Outbound {
     pub address: std::net::SocketAddr,
     pub envoy: Envoy,
 }
 
 impl Outbound {
-    pub async fn start(ca: &DevCa, identity: &str, analytics: &[u16]) -> anyhow::Result<Self> {
+    pub async fn start(
+        ca: &DevCa,
+        identity: &str,
+        analytics: &[u16],
+        aiops: &[u16],
+    ) -> anyhow::Result<Self> {
         let envoy = Envoy::start(
             "outbound.yaml",
             &[
@@ -208,6 +213,7 @@ impl Outbound {
                 ("CERT_DIR", ca.dir_str()),
                 ("ANALYTICS_V1_ENDPOINTS", endpoints(analytics)),
                 ("ANALYTICS_V2_ENDPOINTS", endpoints(analytics)),
+                ("AIOPS_ENDPOINTS", endpoints(aiops)),
             ],
         )
         .await?;
@@ -218,7 +224,7 @@ impl Outbound {
         })
     }
 
-    /// What the service's `query_endpoint` is set to.
+    /// What the service's `query_endpoint` and `aiops_endpoint` are set to.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }

@@ -17,14 +17,16 @@
 //!   the ingress by reflection (v1alpha; v1 with tonic's client), without
 //!   one or with a revoked one it is refused; health stays unreachable.
 
+use airis_aiops::watch::store::{AnomalyRow, write_anomalies};
 use airis_gateway::http::{ROLE_CLAIM_HEADER, TENANT_CLAIM_HEADER};
 use airis_gateway::jwt::{Claims, Keys};
 use airis_gateway::{GatewayConfig, Role};
 use airis_proto::airis::aiops::v1::{
     AlertRule, Comparison, CreateRuleRequest, ExpireSilenceRequest, GetNotificationPolicyRequest,
-    ListRulesRequest, ListRulesResponse, NotificationPolicy, Point, RedSeriesSelector, RuleSeries,
-    ScoreSeriesRequest, ScoreSeriesResponse, Signal, ThresholdCondition,
-    UpdateNotificationPolicyRequest, alert_rule, alert_service_client::AlertServiceClient,
+    ListAnomaliesRequest, ListRulesRequest, ListRulesResponse, NotificationPolicy, Point,
+    RedSeriesSelector, RuleSeries, ScoreSeriesRequest, ScoreSeriesResponse, Signal,
+    ThresholdCondition, UpdateNotificationPolicyRequest, alert_rule,
+    alert_service_client::AlertServiceClient, anomaly_service_client::AnomalyServiceClient,
     rule_series,
 };
 use airis_proto::airis::analytics::v1::{
@@ -185,9 +187,16 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     let delta_sidecar = Sidecar::start(&ca, "delta", delta_port, delta_port).await?;
     // Search asks the query service through its outbound sidecar, as
     // the mesh identity "search".
-    let search_outbound = Outbound::start(&ca, "search", &[analytics_sidecar.port()]).await?;
+    let search_outbound = Outbound::start(
+        &ca,
+        "search",
+        &[analytics_sidecar.port()],
+        &[aiops_sidecar.port()],
+    )
+    .await?;
     let mut search_settings = settings.clone();
     search_settings.search.query_endpoint = search_outbound.url();
+    search_settings.search.aiops_endpoint = search_outbound.url();
     let search = SearchServer::start(&search_settings).await?;
     let search_port = port(&search.endpoint);
     let search_sidecar = Sidecar::start(&ca, "search", search_port, search_port).await?;
@@ -648,7 +657,7 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
     assert!(refused(status, &grpc_status), "{status} {grpc_status:?}");
     assert!(answer.is_none());
 
-    Box::pin(asks_as_the_caller(Asking {
+    let asking = Asking {
         searches: &mut searches,
         api_url: ingress.api_url(),
         api,
@@ -658,10 +667,13 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         acme_ingest: &acme_ingest,
         ca: &ca,
         analytics: analytics_sidecar.inbound,
+        aiops: aiops_sidecar.inbound,
         gateway: gateway.sidecar.inbound,
         search_outbound: search_outbound.address,
-    }))
-    .await?;
+        clickhouse: settings.clickhouse(),
+    };
+    Box::pin(asks_about_anomalies_as_the_caller(&asking)).await?;
+    Box::pin(asks_as_the_caller(asking)).await?;
 
     let list = ListServicesRequest {
         time_range: Some(TimeRange {
@@ -931,8 +943,10 @@ struct Asking<'a> {
     acme_ingest: &'a str,
     ca: &'a DevCa,
     analytics: std::net::SocketAddr,
+    aiops: std::net::SocketAddr,
     gateway: std::net::SocketAddr,
     search_outbound: std::net::SocketAddr,
+    clickhouse: clickhouse::Client,
 }
 
 async fn asks_as_the_caller(a: Asking<'_>) -> anyhow::Result<()> {
@@ -1128,6 +1142,118 @@ async fn asks_as_the_caller(a: Asking<'_>) -> anyhow::Result<()> {
         .expect_err("search's outbound to the gateway");
     // No route: HTTP 404, which gRPC reads as UNIMPLEMENTED.
     assert_eq!(minted.code(), Code::Unimplemented, "{minted:?}");
+    Ok(())
+}
+
+/// Anomaly questions go to the anomaly service as the caller, by the same
+/// outbound: acme's viewer gets exactly what ListAnomalies gives that
+/// viewer through the ingress, globex's admin globex's; the aiops sidecar
+/// admits search on ListAnomalies only.
+async fn asks_about_anomalies_as_the_caller(a: &Asking<'_>) -> anyhow::Result<()> {
+    let minute = (a.now / 60_000_000_000 * 60) as u32 - 120;
+    let row = |tenant: &str, service: &str| AnomalyRow {
+        tenant: tenant.into(),
+        service: service.into(),
+        operation: String::new(),
+        signal: "latency_p95".into(),
+        metric: String::new(),
+        minute,
+        value: 900.0,
+        expected: 120.0,
+        lower: 80.0,
+        upper: 200.0,
+        score: 0.9,
+        kind: "spike".into(),
+        detected_at: i64::from(minute + 60) * 1_000_000_000,
+    };
+    write_anomalies(
+        &a.clickhouse,
+        "mesh-search-anomalies",
+        &[row(TENANT, "acme-shop"), row(OTHER_TENANT, "globex-ledger")],
+    )
+    .await?;
+    let range = TimeRange {
+        start_unix_nano: a.now - 600_000_000_000,
+        end_unix_nano: a.now + 60_000_000_000,
+    };
+    let mut anomalies = AnomalyServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(a.api_url.clone())?
+            .connect()
+            .await?,
+    );
+    let direct = anomalies
+        .list_anomalies(authed(
+            ListAnomaliesRequest {
+                time_range: Some(range),
+                ..Default::default()
+            },
+            a.viewer,
+        ))
+        .await?
+        .into_inner()
+        .anomalies;
+    assert_eq!(
+        direct
+            .iter()
+            .map(|x| x.service_name.as_str())
+            .collect::<Vec<_>>(),
+        ["acme-shop"]
+    );
+    let asked = |token: &str| {
+        let mut searches = a.searches.clone();
+        let request = authed(
+            AskRequest {
+                query: Some(ask_request::Query::Interpretation(Interpretation {
+                    signal: SearchSignal::Anomalies as i32,
+                    time_range: Some(range),
+                    ..Default::default()
+                })),
+                locale: "ko".into(),
+                time_zone: "Asia/Seoul".into(),
+                now_unix_nano: a.now,
+            },
+            token,
+        );
+        async move {
+            match searches
+                .ask(request)
+                .await?
+                .into_inner()
+                .answer
+                .and_then(|a| a.result)
+            {
+                Some(answer::Result::Anomalies(found)) => Ok(found.anomalies),
+                other => anyhow::bail!("not anomalies: {other:?}"),
+            }
+        }
+    };
+    assert_eq!(asked(a.viewer).await?, direct);
+    let theirs = asked(a.globex_admin).await?;
+    assert_eq!(
+        theirs
+            .iter()
+            .map(|x| x.service_name.as_str())
+            .collect::<Vec<_>>(),
+        ["globex-ledger"]
+    );
+    // On the aiops sidecar: search on ListAnomalies passes the RBAC (not
+    // 403), on anything else of aiops it is refused, as is another
+    // service's identity on ListAnomalies.
+    let list_path = "/airis.aiops.v1.AnomalyService/ListAnomalies";
+    let (status, _) = https_request(a.aiops, a.ca, "search", "POST", list_path, b"").await?;
+    assert_ne!(status, 403, "search on ListAnomalies");
+    for path in [
+        "/airis.aiops.v1.AnomalyService/ScoreSeries",
+        "/airis.aiops.v1.AlertService/ListRules",
+        "/airis.aiops.v1.AnomalyService/ListAnomalies/../ScoreSeries",
+    ] {
+        let (status, _) = https_request(a.aiops, a.ca, "search", "POST", path, b"").await?;
+        assert_eq!(status, 403, "search on {path}");
+    }
+    let (status, _) = https_request(a.aiops, a.ca, "search", "GET", list_path, b"").await?;
+    assert_eq!(status, 403, "search's GET of ListAnomalies");
+    let (status, _) = https_request(a.aiops, a.ca, "delta", "POST", list_path, b"").await?;
+    assert_eq!(status, 403, "delta on ListAnomalies");
     Ok(())
 }
 

@@ -9,10 +9,14 @@
 
 use std::time::{Duration, Instant};
 
+use airis_aiops::watch::store::{AnomalyRow, write_anomalies};
+use airis_proto::airis::aiops::v1::Signal as AnomalySignal;
 use airis_proto::airis::analytics::v1::Aggregation as MetricAggregation;
+use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::search::v1::{
-    AskRequest, AskResponse, InterpretRequest, InterpretResponse, SuggestRequest, SuggestionKind,
-    answer, ask_request, search_service_client::SearchServiceClient,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, Order, Signal,
+    SuggestRequest, SuggestionKind, answer, ask_request,
+    search_service_client::SearchServiceClient,
 };
 use airis_proto::kv::kv;
 use airis_proto::otlp::tonic::{
@@ -31,7 +35,8 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_store::tables::{LOGS, METRICS_GAUGE, TRACES};
 use airis_tests::{
-    OTHER_TOKEN, Pipeline, QueryServer, SearchServer, Settings, TENANT, TOKEN, free_port,
+    AiopsServer, OTHER_TENANT, OTHER_TOKEN, Pipeline, QueryServer, SearchServer, Settings, TENANT,
+    TOKEN, free_port,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -400,6 +405,156 @@ async fn questions_are_read_over_the_askers_own_vocabulary() -> anyhow::Result<(
     unreachable.stop().await?;
     server.stop().await?;
     pipeline.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anomaly_questions_are_answered_by_the_anomaly_service_as_the_caller() -> anyhow::Result<()>
+{
+    let settings = Settings::new("search_anomalies");
+    settings.migrate().await?;
+    // Stored as continuous detection stores them: acme's payment-api with
+    // an error-rate and a latency anomaly, its checkout with a latency
+    // one; globex's ledger with one.
+    let minute = (now_unix_nano() / 1_000_000_000 / 60 * 60) as u32 - 600;
+    let row = |tenant: &str, service: &str, signal: &str, minute: u32, score: f64| AnomalyRow {
+        tenant: tenant.into(),
+        service: service.into(),
+        operation: String::new(),
+        signal: signal.into(),
+        metric: String::new(),
+        minute,
+        value: 1.0,
+        expected: 0.1,
+        lower: 0.0,
+        upper: 0.2,
+        score,
+        kind: "spike".into(),
+        detected_at: i64::from(minute + 60) * 1_000_000_000,
+    };
+    write_anomalies(
+        &settings.clickhouse(),
+        "search-anomalies",
+        &[
+            row(TENANT, "payment-api", "error_rate", minute, 0.9),
+            row(TENANT, "payment-api", "latency_p95", minute - 60, 0.8),
+            row(TENANT, "checkout", "latency_p95", minute - 120, 0.95),
+            row(OTHER_TENANT, "ledger", "error_rate", minute, 0.99),
+        ],
+    )
+    .await?;
+
+    // Anomalies need the anomaly service only.
+    let aiops = AiopsServer::start(&settings).await?;
+    let mut with_aiops = settings.clone();
+    with_aiops.search.aiops_endpoint = aiops.endpoint.clone();
+    with_aiops.search.query_endpoint = String::new();
+    let server = SearchServer::start(&with_aiops).await?;
+    let mut client = SearchServiceClient::connect(server.endpoint.clone()).await?;
+    let listed = |result: answer::Result| match result {
+        answer::Result::Anomalies(a) => a
+            .anomalies
+            .iter()
+            .map(|a| (a.service_name.clone(), a.signal))
+            .collect::<Vec<_>>(),
+        other => panic!("not anomalies: {other:?}"),
+    };
+
+    // Every anomaly of the caller's tenant, newest first.
+    let (sent, result, _) = asked(&mut client, TOKEN, "지난 1시간 동안 탐지된 이상 징후").await?;
+    assert!(matches!(sent, answer::Query::ListAnomalies(_)), "{sent:?}");
+    assert_eq!(
+        listed(result),
+        [
+            ("payment-api".into(), AnomalySignal::ErrorRate as i32),
+            ("payment-api".into(), AnomalySignal::LatencyP95 as i32),
+            ("checkout".into(), AnomalySignal::LatencyP95 as i32),
+        ]
+    );
+    // Errors: the error-rate anomalies; the other tenant sees its own only.
+    let (_, result, _) = asked(&mut client, TOKEN, "error anomalies in the last hour").await?;
+    assert_eq!(
+        listed(result),
+        [("payment-api".into(), AnomalySignal::ErrorRate as i32)]
+    );
+    let (_, result, _) = asked(&mut client, OTHER_TOKEN, "anomalies in the last hour").await?;
+    assert_eq!(
+        listed(result),
+        [("ledger".into(), AnomalySignal::ErrorRate as i32)]
+    );
+    // Two services, highest score first: picked and ordered here.
+    let i = Interpretation {
+        signal: Signal::Anomalies as i32,
+        service_names: vec!["checkout".into(), "ledger".into(), "payment-api".into()],
+        time_range: Some(TimeRange {
+            start_unix_nano: u64::from(minute - 3600) * 1_000_000_000,
+            end_unix_nano: now_unix_nano(),
+        }),
+        order: Order::LargestFirst as i32,
+        limit: 2,
+        ..Default::default()
+    };
+    let response = answer_to(&mut client, TOKEN, ask_request::Query::Interpretation(i)).await?;
+    let answer = response.answer.unwrap_or_default();
+    assert!(answer.narrowed);
+    assert_eq!(
+        listed(answer.result.unwrap()),
+        [
+            ("checkout".into(), AnomalySignal::LatencyP95 as i32),
+            ("payment-api".into(), AnomalySignal::ErrorRate as i32),
+        ]
+    );
+    // Other questions still need the query service.
+    let refused = answer_to(
+        &mut client,
+        TOKEN,
+        ask_request::Query::Question("payment-api errors".into()),
+    )
+    .await
+    .expect_err("no query service");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("search.query_endpoint"),
+        "{refused:?}"
+    );
+
+    // Without an anomaly service, and with one that is down.
+    let mut unset = settings.clone();
+    unset.search.aiops_endpoint = String::new();
+    let alone = SearchServer::start(&unset).await?;
+    let mut alone_client = SearchServiceClient::connect(alone.endpoint.clone()).await?;
+    let refused = answer_to(
+        &mut alone_client,
+        TOKEN,
+        ask_request::Query::Question("anomalies today".into()),
+    )
+    .await
+    .expect_err("no anomaly service");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("search.aiops_endpoint"),
+        "{refused:?}"
+    );
+    let mut down = settings.clone();
+    down.search.aiops_endpoint = format!("http://127.0.0.1:{}", free_port()?);
+    let lost = SearchServer::start(&down).await?;
+    let mut lost_client = SearchServiceClient::connect(lost.endpoint.clone()).await?;
+    let unavailable = answer_to(
+        &mut lost_client,
+        TOKEN,
+        ask_request::Query::Question("anomalies today".into()),
+    )
+    .await
+    .expect_err("anomaly service down");
+    assert_eq!(unavailable.code(), Code::Unavailable, "{unavailable:?}");
+    assert!(
+        unavailable.message().starts_with("anomaly service: "),
+        "{unavailable:?}"
+    );
+
+    lost.stop().await?;
+    alone.stop().await?;
+    server.stop().await?;
+    aiops.stop().await
 }
 
 fn failed(mut span: Span) -> Span {

@@ -2,8 +2,8 @@
 // of the word being typed from the tenant's names (by keyboard, and a
 // Korean word reaching a service through the glossary), a question opening
 // the page that owns its signal with the interpretation as that page's
-// filters and as chips above it, a chip removed, a word not understood
-// offered its likely name; in English and Korean. Screenshots for docs/ui/,
+// filters and as chips above it (anomalies on Anomalies), a chip removed,
+// a word not understood offered its likely name; in English and Korean. Screenshots for docs/ui/,
 // axe on the bar and the chips.
 import { expect, test, type Page } from '@playwright/test';
 import { ADMIN, api, expectAccessible, nanos, screenshot, signIn } from './support/platform';
@@ -159,4 +159,28 @@ test('in Korean: the three services with the highest error rate, largest first',
   await expectAccessible(page);
   await screenshot(page, 'search-answer', 'ko');
   expect(failures).toEqual([]);
+});
+
+test('anomalies asked in Korean open Anomalies with the service and the error signal, as filters the page shows', async ({ page }) => {
+  await signIn(page, ADMIN, 'ko', '/services');
+  const input = bar(page, '질문하거나 검색');
+  await input.fill('지난 1시간 동안 결제 서비스 에러 이상 징후');
+  await page.keyboard.press('Enter');
+
+  await expect(page).toHaveURL(/\/anomalies\?/);
+  const url = new URL(page.url());
+  expect(url.searchParams.get('service')).toBe('payment');
+  expect(url.searchParams.getAll('signal')).toEqual(['errorRate']);
+  await expect(page.getByRole('heading', { level: 1, name: '이상 징후' })).toBeVisible();
+  const understood = page.getByRole('region', { name: '이렇게 이해했습니다' });
+  const chips = understood.getByTestId('chip');
+  await expect(chips.filter({ hasText: '찾는 것' })).toContainText('이상 징후');
+  await expect(chips.filter({ hasText: '서비스' })).toContainText('payment');
+  // The page's own form holds the interpretation: the service, the signal.
+  const form = page.getByRole('form', { name: '이상 징후 필터' });
+  await expect(form.getByLabel('서비스', { exact: true })).toHaveValue('payment');
+  await expect(form.getByRole('checkbox', { name: '오류율' })).toBeChecked();
+  await expect(form.getByRole('checkbox', { checked: true })).toHaveCount(1);
+  await expectAccessible(page);
+  await screenshot(page, 'search-anomalies', 'ko');
 });

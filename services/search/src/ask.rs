@@ -4,6 +4,10 @@
 //! itself. What no request can apply is named in `not_applied`, never
 //! left out in silence (docs/search.md, "Ask").
 
+use airis_proto::airis::aiops::v1::{
+    self as aiops, AnomalyFilter, ListAnomaliesRequest,
+    anomaly_service_client::AnomalyServiceClient,
+};
 use airis_proto::airis::analytics::v1::{
     self as query, LabelFilter, ListMetricsRequest, MetricType, QueryMetricsRequest,
     SearchLogsRequest, SearchSpansRequest, SearchTracesRequest, ServiceOverviewRequest, SpanFilter,
@@ -31,6 +35,11 @@ const ERROR_SEVERITY: i32 = 17;
 const DEFAULT_METRIC_QUANTILE: f64 = 0.95;
 /// ListMetrics pages read to learn a metric's type.
 const METRIC_TYPE_PAGES: usize = 10;
+/// The most anomalies ListAnomalies gives in a page, and what is asked
+/// for when they are narrowed or reordered here.
+const ANOMALIES_MAX: u32 = 1000;
+/// ListAnomalies' own default page.
+const ANOMALIES_DEFAULT: usize = 100;
 
 /// What answers an interpretation, before it is sent.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +87,10 @@ pub enum By {
     Latency(u8),
     /// A metric series' mean value.
     Mean,
+    /// An anomaly's score.
+    Score,
+    /// An anomaly's minute.
+    Time,
 }
 
 /// The reasons, in the asker's language.
@@ -176,7 +189,9 @@ pub fn plan(i: &Interpretation, korean: bool) -> Result<Plan, Error> {
         list: Vec::new(),
     };
     let summary = aggregation != Aggregation::Unspecified || !i.group_by.is_empty();
-    let mut plan = if signal == Signal::Metrics || !i.metric_name.is_empty() {
+    let mut plan = if signal == Signal::Anomalies {
+        anomalies(i, range, aggregation, &mut notes)?
+    } else if signal == Signal::Metrics || !i.metric_name.is_empty() {
         metrics(i, range, aggregation, &mut notes)
     } else if signal == Signal::Logs {
         logs(i, range, aggregation, &mut notes)
@@ -554,6 +569,127 @@ fn metrics(
 }
 
 /// The percentile `q` is, when the query service gives it.
+/// Anomalies continuous detection found: ListAnomalies, with the signals
+/// the question names (errors: the error rate; a rate or count: the
+/// request rate; a percentile: that latency), newest first unless asked
+/// otherwise.
+fn anomalies(
+    i: &Interpretation,
+    range: TimeRange,
+    aggregation: Aggregation,
+    notes: &mut Notes,
+) -> Result<Plan, Error> {
+    let rpc = "ListAnomalies";
+    let mut signals = Vec::new();
+    match Status::try_from(i.status).unwrap_or_default() {
+        Status::Error => signals.push(aiops::Signal::ErrorRate),
+        Status::Ok => notes.add(
+            "status",
+            "anomalies are found in whole series, not in successful requests",
+            "이상 징후는 성공한 요청만이 아니라 계열 전체에서 찾습니다",
+        ),
+        Status::Unspecified => {}
+    }
+    match aggregation {
+        Aggregation::Count | Aggregation::Rate => signals.push(aiops::Signal::RequestRate),
+        Aggregation::ErrorRate => signals.push(aiops::Signal::ErrorRate),
+        Aggregation::Quantile => match percentile(i.quantile) {
+            Some(50) => signals.push(aiops::Signal::LatencyP50),
+            Some(95) => signals.push(aiops::Signal::LatencyP95),
+            Some(_) => signals.push(aiops::Signal::LatencyP99),
+            None => notes.add(
+                "quantile",
+                "latency is watched as p50, p95 and p99; anomalies of every signal are listed",
+                "지연 시간은 p50, p95, p99로만 감시해 모든 신호의 이상 징후를 조회했습니다",
+            ),
+        },
+        Aggregation::Avg | Aggregation::Min | Aggregation::Max | Aggregation::Sum => notes.add(
+            "aggregation",
+            "continuous detection watches request rate, error rate and p50/p95/p99 latency",
+            "연속 탐지는 요청률, 오류율, p50/p95/p99 지연 시간만 감시합니다",
+        ),
+        Aggregation::Unspecified => {}
+    }
+    signals.dedup();
+    if !i.metric_name.is_empty() {
+        notes.add(
+            "metric_name",
+            "a metric series' anomalies are named by its aggregation and filters: see the Anomalies page",
+            "메트릭 계열의 이상 징후는 집계와 필터로 지정합니다. 이상 징후 페이지에서 보세요",
+        );
+    }
+    notes.unsupported(
+        i,
+        &[
+            Part::Severity,
+            Part::Durations,
+            Part::Values,
+            Part::Attributes,
+            Part::Text,
+            Part::GroupBy,
+        ],
+        "ListAnomalies has no such filter",
+        "ListAnomalies에는 이 조건이 없습니다",
+    );
+    let mut narrow = Narrow::default();
+    match Order::try_from(i.order).unwrap_or_default() {
+        Order::LargestFirst => narrow.by = Some(By::Score),
+        Order::SmallestFirst => {
+            narrow.by = Some(By::Score);
+            narrow.smallest = true;
+        }
+        Order::OldestFirst => {
+            narrow.by = Some(By::Time);
+            narrow.smallest = true;
+        }
+        Order::LongestFirst => notes.add(
+            "order",
+            "anomalies are ordered by time or score",
+            "이상 징후는 시간이나 점수 순으로만 정렬합니다",
+        ),
+        Order::Unspecified => {}
+    }
+    // One service is ListAnomalies' filter; several are picked here.
+    let service_name = match i.service_names.as_slice() {
+        [one] => one.clone(),
+        _ => {
+            narrow.services = i.service_names.clone();
+            String::new()
+        }
+    };
+    let limit = i.limit as usize;
+    let page_size = if narrow.is_noop() {
+        limit.min(ANOMALIES_MAX as usize) as u32
+    } else {
+        narrow.limit = if limit == 0 { ANOMALIES_DEFAULT } else { limit };
+        narrow.among_top = true;
+        ANOMALIES_MAX
+    };
+    if limit > ANOMALIES_MAX as usize {
+        notes.add(
+            "limit",
+            &format!("{rpc} gives at most {ANOMALIES_MAX} at a time"),
+            &format!("{rpc}는 한 번에 최대 {ANOMALIES_MAX}개를 줍니다"),
+        );
+    }
+    Ok(Plan {
+        query: answer::Query::ListAnomalies(ListAnomaliesRequest {
+            time_range: Some(range),
+            filter: Some(AnomalyFilter {
+                service_name,
+                operation: first(&i.operations, "operations", rpc, notes),
+                signals: signals.into_iter().map(|s| s as i32).collect(),
+                min_score: 0.0,
+                metric: None,
+            }),
+            page: page(page_size),
+        }),
+        narrow,
+        not_applied: Vec::new(),
+        metric_aggregation_from_type: false,
+    })
+}
+
 fn percentile(q: f64) -> Option<u8> {
     [(0.5, 50), (0.95, 95), (0.99, 99)]
         .into_iter()
@@ -794,6 +930,7 @@ pub fn shifted(query: &answer::Query, shift: u64) -> Option<answer::Query> {
         answer::Query::QueryMetrics(r) => r.time_range.as_mut(),
         answer::Query::ListMetrics(r) => r.time_range.as_mut(),
         answer::Query::ServiceOverview(r) => r.time_range.as_mut(),
+        answer::Query::ListAnomalies(r) => r.time_range.as_mut(),
     }?;
     range.start_unix_nano = range.start_unix_nano.checked_sub(shift)?;
     range.end_unix_nano = range.end_unix_nano.checked_sub(shift)?;
@@ -816,7 +953,7 @@ pub fn narrowed(result: &mut answer::Result, narrow: &Narrow) {
                         By::Errors => s.error_count as f64,
                         By::ErrorRate => s.error_rate,
                         By::Latency(p) => percentile_of(&latency, p),
-                        By::Mean => 0.0,
+                        By::Mean | By::Score | By::Time => 0.0,
                     }
                 });
             }
@@ -834,6 +971,19 @@ pub fn narrowed(result: &mut answer::Result, narrow: &Narrow) {
                 });
             }
             cut(&mut t.entries, narrow.limit);
+        }
+        answer::Result::Anomalies(a) => {
+            a.anomalies.retain(|a| {
+                narrow.services.is_empty() || narrow.services.contains(&a.service_name)
+            });
+            match narrow.by {
+                Some(By::Time) => sort_by_key(&mut a.anomalies, narrow.smallest, |a| {
+                    a.time_unix_nano as f64
+                }),
+                Some(_) => sort_by_key(&mut a.anomalies, narrow.smallest, |a| a.score),
+                None => {}
+            }
+            cut(&mut a.anomalies, narrow.limit);
         }
         answer::Result::Metrics(m) => {
             if narrow.by.is_some() {
@@ -874,31 +1024,68 @@ fn cut<T>(list: &mut Vec<T>, limit: usize) {
     }
 }
 
-/// Sends plans to the query service as the caller.
+/// Sends plans to the query service (and questions about anomalies to
+/// the anomaly service) as the caller.
 #[derive(Clone)]
 pub struct Asker {
-    client: QueryServiceClient<Channel>,
+    /// `None`: `search.query_endpoint` is empty.
+    query: Option<QueryServiceClient<Channel>>,
+    /// `None`: `search.aiops_endpoint` is empty.
+    anomalies: Option<AnomalyServiceClient<Channel>>,
 }
 
-/// The query service's refusal, as the caller's: its code, its message
-/// marked as the query service's.
-fn upstream(status: tonic::Status) -> tonic::Status {
-    tonic::Status::new(
-        status.code(),
-        format!("query service: {}", status.message()),
-    )
+const QUERY_SERVICE: &str = "query service";
+
+/// A service's refusal, as the caller's: its code, its message marked as
+/// that service's.
+fn upstream(service: &'static str) -> impl Fn(tonic::Status) -> tonic::Status {
+    move |status| tonic::Status::new(status.code(), format!("{service}: {}", status.message()))
+}
+
+/// Why groups or anomalies may be missing from an answer `answer`
+/// reported as capped.
+pub fn capped_note(query: &answer::Query, korean: bool) -> NotApplied {
+    let reason = match (query, korean) {
+        (answer::Query::ListAnomalies(_), true) => {
+            "ListAnomalies가 한 번에 주는 최근 1000개 안에서 정렬하고 골랐습니다. 그보다 오래된 이상 징후는 빠졌을 수 있습니다"
+        }
+        (answer::Query::ListAnomalies(_), false) => {
+            "ordered and picked among the newest 1000 anomalies ListAnomalies gives at a time; older ones may be missing"
+        }
+        (_, true) => {
+            "TopK가 준 최대 100개 묶음 안에서 정렬하고 골랐습니다. 그 밖의 묶음은 빠졌을 수 있습니다"
+        }
+        (_, false) => {
+            "ordered and picked among the 100 groups TopK gives at most; groups beyond them may be missing"
+        }
+    };
+    NotApplied {
+        field: "order".into(),
+        reason: reason.into(),
+    }
 }
 
 impl Asker {
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(query: Option<Channel>, anomalies: Option<Channel>) -> Self {
         Self {
-            client: QueryServiceClient::new(channel),
+            query: query.map(QueryServiceClient::new),
+            anomalies: anomalies.map(AnomalyServiceClient::new),
         }
+    }
+
+    fn query_client(&self) -> Result<QueryServiceClient<Channel>, tonic::Status> {
+        self.query.clone().ok_or_else(|| {
+            tonic::Status::failed_precondition(
+                "search.query_endpoint is empty: this search service has no query service to ask",
+            )
+        })
     }
 
     fn request<T>(credentials: &MetadataMap, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         *request.metadata_mut() = credentials.clone();
+        // The call joins the trace of the question it answers.
+        airis_runtime::telemetry::propagate(request.metadata_mut());
         request
     }
 
@@ -910,7 +1097,7 @@ impl Asker {
         name: &str,
         range: TimeRange,
     ) -> Result<Option<(query::Aggregation, f64)>, tonic::Status> {
-        let mut client = self.client.clone();
+        let mut client = self.query_client()?;
         let mut token = String::new();
         for _ in 0..METRIC_TYPE_PAGES {
             let page = client
@@ -926,7 +1113,7 @@ impl Asker {
                     },
                 ))
                 .await
-                .map_err(upstream)?
+                .map_err(upstream(QUERY_SERVICE))?
                 .into_inner();
             if let Some(m) = page.metrics.iter().find(|m| m.name == name) {
                 return Ok(Some(match MetricType::try_from(m.r#type) {
@@ -946,6 +1133,40 @@ impl Asker {
         Ok(None)
     }
 
+    /// The query service's answer to `query`.
+    async fn ask_query(
+        &self,
+        credentials: &MetadataMap,
+        query: &answer::Query,
+    ) -> Result<answer::Result, tonic::Status> {
+        let mut client = self.query_client()?;
+        macro_rules! ask {
+            ($rpc:ident, $q:expr, $result:ident) => {
+                answer::Result::$result(
+                    client
+                        .$rpc(Self::request(credentials, $q.clone()))
+                        .await
+                        .map_err(upstream(QUERY_SERVICE))?
+                        .into_inner(),
+                )
+            };
+        }
+        Ok(match query {
+            answer::Query::SearchTraces(q) => ask!(search_traces, q, Traces),
+            answer::Query::SearchSpans(q) => ask!(search_spans, q, Spans),
+            answer::Query::SearchLogs(q) => ask!(search_logs, q, Logs),
+            answer::Query::QueryMetrics(q) => ask!(query_metrics, q, Metrics),
+            answer::Query::ListMetrics(q) => ask!(list_metrics, q, MetricList),
+            answer::Query::ServiceOverview(q) => ask!(service_overview, q, Overview),
+            answer::Query::TopK(q) => ask!(top_k, q, Top),
+            answer::Query::ListAnomalies(_) => {
+                return Err(tonic::Status::internal(
+                    "ListAnomalies is not the query service's",
+                ));
+            }
+        })
+    }
+
     /// Sends `query` with the caller's `credentials` and narrows the
     /// answer; whether it was ordered or picked among as many groups as
     /// TopK gives, so that groups beyond them may be missing.
@@ -955,60 +1176,32 @@ impl Asker {
         query: answer::Query,
         narrow: &Narrow,
     ) -> Result<(Answer, bool), tonic::Status> {
-        let mut client = self.client.clone();
         let mut result = match &query {
-            answer::Query::SearchTraces(q) => answer::Result::Traces(
-                client
-                    .search_traces(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
-            answer::Query::SearchSpans(q) => answer::Result::Spans(
-                client
-                    .search_spans(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
-            answer::Query::SearchLogs(q) => answer::Result::Logs(
-                client
-                    .search_logs(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
-            answer::Query::QueryMetrics(q) => answer::Result::Metrics(
-                client
-                    .query_metrics(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
-            answer::Query::ListMetrics(q) => answer::Result::MetricList(
-                client
-                    .list_metrics(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
-            answer::Query::ServiceOverview(q) => answer::Result::Overview(
-                client
-                    .service_overview(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
-            answer::Query::TopK(q) => answer::Result::Top(
-                client
-                    .top_k(Self::request(credentials, q.clone()))
-                    .await
-                    .map_err(upstream)?
-                    .into_inner(),
-            ),
+            answer::Query::ListAnomalies(q) => {
+                let mut client = self.anomalies.clone().ok_or_else(|| {
+                    tonic::Status::failed_precondition(
+                        "search.aiops_endpoint is empty: this search service has no anomaly service to ask",
+                    )
+                })?;
+                answer::Result::Anomalies(
+                    client
+                        .list_anomalies(Self::request(credentials, q.clone()))
+                        .await
+                        .map_err(upstream("anomaly service"))?
+                        .into_inner(),
+                )
+            }
+            query => self.ask_query(credentials, query).await?,
         };
         let capped = narrow.among_top
-            && matches!(&result, answer::Result::Top(t) if t.entries.len() >= TOP_K_MAX as usize);
+            && match &result {
+                answer::Result::Top(t) => t.entries.len() >= TOP_K_MAX as usize,
+                answer::Result::Anomalies(a) => a
+                    .page
+                    .as_ref()
+                    .is_some_and(|p| !p.next_page_token.is_empty()),
+                _ => false,
+            };
         narrowed(&mut result, narrow);
         Ok((
             Answer {
@@ -1476,9 +1669,109 @@ mod tests {
             of("errors in checkout in the last hour by operation"),
             of("지난 1시간 동안 checkout 서비스 에러 작업별")
         );
+        assert_eq!(
+            of("anomalies in payment in the last hour"),
+            of("지난 1시간 결제 서비스 이상 징후")
+        );
+        assert!(matches!(
+            of("checkout 에러 이상징후"),
+            answer::Query::ListAnomalies(ListAnomaliesRequest { filter: Some(ref f), .. })
+                if f.service_name == "checkout" && f.signals == [aiops::Signal::ErrorRate as i32]
+        ));
         assert!(matches!(
             of("지난 1시간 결제 서비스 에러 로그"),
             answer::Query::SearchLogs(SearchLogsRequest { ref service_name, min_severity_number: ERROR_SEVERITY, .. }) if service_name == "payment"
         ));
+    }
+
+    #[test]
+    fn anomalies_are_listed_with_the_signals_the_question_names() {
+        let i = asked(|i| {
+            i.signal = Signal::Anomalies as i32;
+            i.service_names = vec!["checkout".into()];
+            i.operations = vec!["POST /checkout".into(), "GET /cart".into()];
+            i.status = Status::Error as i32;
+            i.aggregation = Aggregation::Quantile as i32;
+            i.quantile = 0.95;
+            i.min_duration = Some(DurationBound {
+                nano: 1,
+                inclusive: true,
+            });
+            i.limit = 5;
+        });
+        let plan = plan(&i, false).unwrap();
+        let answer::Query::ListAnomalies(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        let f = r.filter.as_ref().unwrap();
+        assert_eq!(f.service_name, "checkout");
+        assert_eq!(f.operation, "POST /checkout");
+        assert_eq!(
+            f.signals,
+            [
+                aiops::Signal::ErrorRate as i32,
+                aiops::Signal::LatencyP95 as i32
+            ]
+        );
+        assert_eq!(r.page.as_ref().unwrap().page_size, 5);
+        assert_eq!(r.time_range, i.time_range);
+        assert_eq!(fields(&plan), ["min_duration", "operations[1]"]);
+        assert!(plan.narrow.is_noop());
+    }
+
+    #[test]
+    fn anomalies_of_several_services_or_by_score_are_picked_here() {
+        let i = asked(|i| {
+            i.signal = Signal::Anomalies as i32;
+            i.service_names = vec!["checkout".into(), "payment".into()];
+            i.order = Order::LargestFirst as i32;
+            i.limit = 2;
+            i.aggregation = Aggregation::Avg as i32;
+        });
+        let plan = plan(&i, true).unwrap();
+        let answer::Query::ListAnomalies(r) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(r.filter.as_ref().unwrap().service_name, "");
+        assert_eq!(r.page.as_ref().unwrap().page_size, ANOMALIES_MAX);
+        assert_eq!(fields(&plan), ["aggregation"]);
+        assert!(plan.not_applied[0].reason.contains("요청률"), "{plan:?}");
+        let anomaly = |service: &str, minute: u64, score: f64| aiops::Anomaly {
+            service_name: service.into(),
+            time_unix_nano: minute * 60_000_000_000,
+            score,
+            ..Default::default()
+        };
+        let mut result = answer::Result::Anomalies(aiops::ListAnomaliesResponse {
+            anomalies: vec![
+                anomaly("cart", 3, 1.0),
+                anomaly("payment", 3, 0.7),
+                anomaly("checkout", 2, 0.9),
+                anomaly("payment", 1, 0.8),
+            ],
+            ..Default::default()
+        });
+        narrowed(&mut result, &plan.narrow);
+        let answer::Result::Anomalies(a) = result else {
+            unreachable!()
+        };
+        let got: Vec<(&str, f64)> = a
+            .anomalies
+            .iter()
+            .map(|a| (a.service_name.as_str(), a.score))
+            .collect();
+        assert_eq!(got, [("checkout", 0.9), ("payment", 0.8)]);
+        // Oldest first is reordered by minute.
+        let oldest = plan_of(&asked(|i| {
+            i.signal = Signal::Anomalies as i32;
+            i.order = Order::OldestFirst as i32;
+        }));
+        assert_eq!(oldest.narrow.by, Some(By::Time));
+        assert!(oldest.narrow.smallest && oldest.narrow.limit == ANOMALIES_DEFAULT);
+        assert_eq!(
+            capped_note(&oldest.query, false).field,
+            "order",
+            "the note of a capped answer names the order"
+        );
     }
 }

@@ -19,6 +19,7 @@ pub fn canonical(parsed: &Parsed, clock: &Clock) -> String {
         Signal::Logs => Some("logs"),
         Signal::Metrics => Some("metrics"),
         Signal::Services => Some("services"),
+        Signal::Anomalies => Some("anomalies"),
     };
     if let Some(s) = signal {
         parts.push(format!("signal={s}"));

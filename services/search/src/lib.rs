@@ -71,6 +71,10 @@ pub struct SearchConfig {
     /// `http://host:port`, or `unix:<path>` (locally, the sidecar's
     /// outbound socket). Empty: Ask is FAILED_PRECONDITION.
     pub query_endpoint: String,
+    /// The anomaly service Ask sends questions about anomalies to
+    /// (ListAnomalies), as the caller; as `query_endpoint`. Empty: those
+    /// questions are FAILED_PRECONDITION.
+    pub aiops_endpoint: String,
 }
 
 impl Default for SearchConfig {
@@ -80,6 +84,8 @@ impl Default for SearchConfig {
             vocabulary: catalog::VocabularyConfig::default(),
             // The analytics service's own default address.
             query_endpoint: "http://127.0.0.1:4320".to_owned(),
+            // The aiops service's own default address.
+            aiops_endpoint: "http://127.0.0.1:4350".to_owned(),
         }
     }
 }
@@ -105,13 +111,14 @@ pub async fn run(
     shutdown: Shutdown,
 ) -> Result<(), StartError> {
     let auth = Authenticator::new(auth)?;
-    let asker = match config.query_endpoint.as_str() {
-        "" => None,
-        address => Some(ask::Asker::new(connect::channel(
-            "search.query_endpoint",
-            address,
-        )?)),
+    let endpoint = |field, address: &str| match address {
+        "" => Ok(None),
+        address => connect::channel(field, address).map(Some),
     };
+    let asker = ask::Asker::new(
+        endpoint("search.query_endpoint", &config.query_endpoint)?,
+        endpoint("search.aiops_endpoint", &config.aiops_endpoint)?,
+    );
     let catalog = catalog::Catalog::new(clickhouse.client(), config.vocabulary.clone());
     let refresh = tokio::spawn(catalog.clone().refresh(shutdown.clone()));
     let search = service::Search::new(auth, catalog, asker);
@@ -217,5 +224,24 @@ mod tests {
         let mut r = request("errors");
         r.time_zone = "Seoul".into();
         assert!(matches!(err(r), Error::InvalidArgument(m) if m.starts_with("time_zone:")));
+    }
+
+    #[test]
+    fn anomalies_are_rendered_in_the_askers_language() {
+        let v = Vocabulary {
+            services: vec!["payment".into()],
+            ..Default::default()
+        }
+        .index();
+        let rendered = |q: &str| interpret(&request(q), &v, NOW).unwrap().0.rendering;
+        let ko = rendered("결제 서비스 에러 이상 징후");
+        assert!(ko.contains("이상 징후") && ko.contains("오류율"), "{ko}");
+        assert!(ko.contains("payment"), "{ko}");
+        let en = rendered("error anomalies in payment");
+        assert!(
+            en.contains("anomalies") && en.contains("error rate"),
+            "{en}"
+        );
+        assert!(!en.contains("failed"), "{en}");
     }
 }

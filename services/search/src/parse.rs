@@ -1118,7 +1118,10 @@ impl Parser<'_> {
                 .map(|(_, min, max)| (*min, *max));
             let Some((min, max)) = level else { continue };
             // "경고 이상", "warning or above", "warn and above"
-            let above = if self.is(i + 1, &["이상", "이상의", "이상인"]) {
+            // (Not "에러 이상 징후": anomalies of errors.)
+            let above = if self.is(i + 1, &["이상", "이상의", "이상인"])
+                && !self.is(i + 2, &["징후", "탐지", "현상"])
+            {
                 Some(1)
             } else if self.seq(i + 1, &["or", "above"])
                 || self.seq(i + 1, &["and", "above"])
@@ -1179,6 +1182,12 @@ impl Parser<'_> {
                     || self.seq(i, &["서비스", "목록"]) =>
                 {
                     (Signal::Services, 2)
+                }
+                None if self.seq(i, &["이상", "징후"])
+                    || self.seq(i, &["이상", "탐지"])
+                    || self.seq(i, &["이상", "현상"]) =>
+                {
+                    (Signal::Anomalies, 2)
                 }
                 None => continue,
             };

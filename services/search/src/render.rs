@@ -21,6 +21,8 @@ pub fn render(i: &Interpretation, clock: &Clock, korean: bool) -> String {
         (Signal::Metrics, false) => "metric",
         (Signal::Services, true) => "서비스",
         (Signal::Services, false) => "services",
+        (Signal::Anomalies, true) => "이상 징후",
+        (Signal::Anomalies, false) => "anomalies",
         (_, true) => "요청",
         (_, false) => "requests",
     };
@@ -42,6 +44,12 @@ pub fn render(i: &Interpretation, clock: &Clock, korean: bool) -> String {
         });
     }
     match Status::try_from(i.status).unwrap_or_default() {
+        // Anomalies of errors are those of the error rate.
+        Status::Error if signal == Signal::Anomalies => filters.push(if korean {
+            "오류율".into()
+        } else {
+            "error rate".into()
+        }),
         Status::Error => filters.push(if korean {
             "에러".into()
         } else {

@@ -2,8 +2,8 @@
 //! first question, refreshed in the background), then the parser.
 
 use airis_proto::airis::search::v1::{
-    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, NotApplied,
-    SuggestRequest, SuggestResponse, answer, ask_request,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, SuggestRequest,
+    SuggestResponse, answer, ask_request,
     search_service_server::{SearchService, SearchServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -21,12 +21,12 @@ use crate::{Error, check, interpret};
 pub struct Search {
     auth: Authenticator,
     catalog: Catalog,
-    /// The query service; `None` when none is configured.
-    asker: Option<Asker>,
+    /// The query and anomaly services.
+    asker: Asker,
 }
 
 impl Search {
-    pub fn new(auth: Authenticator, catalog: Catalog, asker: Option<Asker>) -> Self {
+    pub fn new(auth: Authenticator, catalog: Catalog, asker: Asker) -> Self {
         Self {
             auth,
             catalog,
@@ -126,13 +126,7 @@ impl Search {
                 .into());
             }
         };
-        let Some(asker) = &self.asker else {
-            return Err(Error::FailedPrecondition(
-                "search.query_endpoint is empty: this search service has no query service to ask"
-                    .into(),
-            )
-            .into());
-        };
+        let asker = &self.asker;
         let interpretation = understood.interpretation.clone().unwrap_or_default();
         let plan = ask::plan(&interpretation, understood.locale == "ko")?;
         let mut query = plan.query;
@@ -170,17 +164,8 @@ impl Search {
             None => (asker.answer(&credentials, query, &plan.narrow).await?, None),
         };
         let mut not_applied = plan.not_applied;
-        if capped {
-            let korean = understood.locale == "ko";
-            not_applied.push(NotApplied {
-                field: "order".into(),
-                reason: if korean {
-                    "TopK가 준 최대 100개 묶음 안에서 정렬하고 골랐습니다. 그 밖의 묶음은 빠졌을 수 있습니다"
-                } else {
-                    "ordered and picked among the 100 groups TopK gives at most; groups beyond them may be missing"
-                }
-                .into(),
-            });
+        if capped && let Some(query) = &answer.query {
+            not_applied.push(ask::capped_note(query, understood.locale == "ko"));
         }
         Ok(AskResponse {
             interpretation: Some(understood),

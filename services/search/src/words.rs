@@ -125,6 +125,8 @@ pub const STOPWORDS: &[&str] = &[
     "또는",
     "응답",
     "응답시간",
+    "탐지된",
+    "발견된",
     "지연",
     "지연시간",
     "레이턴시",
@@ -292,6 +294,8 @@ pub const STOPWORDS: &[&str] = &[
     "or",
     "on",
     "at",
+    "detected",
+    "found",
     "latency",
     "latencies",
     "duration",
@@ -514,6 +518,19 @@ pub const SIGNALS: &[(&[&str], Signal)] = &[
     (&["스팬", "span", "spans", "스팬들"], Signal::Spans),
     (&["메트릭", "지표", "metric", "metrics"], Signal::Metrics),
     (&["서비스들", "서비스목록"], Signal::Services),
+    // Not "이상" alone: that is "or more" ("2초 이상").
+    (
+        &[
+            "이상징후",
+            "이상치",
+            "이상탐지",
+            "이상현상",
+            "anomaly",
+            "anomalies",
+            "anomalous",
+        ],
+        Signal::Anomalies,
+    ),
     (
         &[
             "요청",

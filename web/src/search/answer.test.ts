@@ -17,12 +17,14 @@ import { answerTable, askedMeasure, summarised } from './answer';
 const range = { from: '1000', to: '2000' };
 
 describe('summarised', () => {
-  it('is a summary of requests, not a list, a metric or logs', () => {
+  it('is a summary of requests, not a list, a metric, logs or anomalies', () => {
     expect(summarised(create(InterpretationSchema, { groupBy: ['operation'] }))).toBe(true);
     expect(summarised(create(InterpretationSchema, { aggregation: Aggregation.COUNT }))).toBe(true);
     expect(summarised(create(InterpretationSchema, {}))).toBe(false);
     expect(summarised(create(InterpretationSchema, { signal: Signal.LOGS, aggregation: Aggregation.COUNT }))).toBe(false);
     expect(summarised(create(InterpretationSchema, { metricName: 'cpu', groupBy: ['service'] }))).toBe(false);
+    // Anomalies of a percentile are the Anomalies page's, filtered by that signal.
+    expect(summarised(create(InterpretationSchema, { signal: Signal.ANOMALIES, aggregation: Aggregation.QUANTILE, quantile: 0.95 }))).toBe(false);
   });
 });
 

@@ -9,7 +9,7 @@ import { Aggregation, Signal, type AskResponse, type Interpretation } from '../g
 
 /** Whether a page cannot show `i` whole and the answer table does: requests summarised. */
 export function summarised(i: Interpretation): boolean {
-  if (i.signal === Signal.METRICS || i.signal === Signal.LOGS || i.metricName) return false;
+  if (i.signal === Signal.METRICS || i.signal === Signal.LOGS || i.signal === Signal.ANOMALIES || i.metricName) return false;
   return i.aggregation !== Aggregation.UNSPECIFIED || i.groupBy.length > 0;
 }
 

@@ -84,6 +84,36 @@ describe('the page a question opens', () => {
     const traces = create(InterpretationSchema, { serviceNames: ['cart', 'checkout'] });
     expect(target(traces)).toEqual({ path: '/traces', params: { service: 'cart' }, unapplied: ['service:1'] });
   });
+
+  it('puts anomalies on Anomalies with the signals the question names', () => {
+    const errors = create(InterpretationSchema, {
+      signal: Signal.ANOMALIES,
+      serviceNames: ['payment'],
+      operations: ['POST /pay', 'GET /status'],
+      status: Status.ERROR,
+      aggregation: Aggregation.QUANTILE,
+      quantile: 0.95,
+    });
+    expect(target(errors)).toEqual({
+      path: '/anomalies',
+      params: { service: 'payment', operation: 'POST /pay', signal: ['errorRate', 'p95'] },
+      unapplied: ['operation:1'],
+    });
+    // A metric, a mean, an order and a second service the page cannot take.
+    const more = create(InterpretationSchema, {
+      signal: Signal.ANOMALIES,
+      serviceNames: ['cart', 'checkout'],
+      metricName: 'jvm.memory.used',
+      aggregation: Aggregation.AVG,
+      order: Order.LARGEST_FIRST,
+      limit: 5,
+    });
+    expect(target(more)).toEqual({
+      path: '/anomalies',
+      params: { service: 'cart' },
+      unapplied: ['limit', 'service:1', 'aggregation', 'metric', 'order'],
+    });
+  });
 });
 
 describe('chips', () => {

@@ -48,7 +48,11 @@ const SIGNAL_WORDS: Record<number, string> = {
   [Signal.LOGS]: 'logs',
   [Signal.METRICS]: 'metrics',
   [Signal.SERVICES]: 'services',
+  [Signal.ANOMALIES]: 'anomalies',
 };
+
+/** The Anomalies page's latency signals by quantile. */
+const PERCENTILE_SIGNALS: Record<number, string> = { 0.5: 'p50', 0.95: 'p95', 0.99: 'p99' };
 
 const AGGREGATION_WORDS: Record<number, string> = {
   [Aggregation.COUNT]: 'count',
@@ -229,7 +233,8 @@ const ceilMs = (n: bigint) => String(Number((n + NS - 1n) / NS));
 /**
  * The page that owns the interpretation's signal, with its filters:
  * traces and spans on Traces, logs on Logs, a metric on Metrics, services
- * (or a summary of requests) on Services or a service's page.
+ * (or a summary of requests) on Services or a service's page, anomalies on
+ * Anomalies.
  */
 export function target(i: Interpretation): Target {
   const params: Record<string, string | string[]> = {};
@@ -244,6 +249,28 @@ export function target(i: Interpretation): Target {
   const summary = i.aggregation !== Aggregation.UNSPECIFIED || i.groupBy.length > 0;
   if (i.compareShiftNano) unapplied.push('compare');
   if (i.limit) unapplied.push('limit');
+
+  if (i.signal === Signal.ANOMALIES) {
+    // Anomalies found in services' request rate, error rate and latency.
+    if (service) params.service = service;
+    unapplied.push(...extraServices);
+    if (i.operations[0]) params.operation = i.operations[0];
+    i.operations.slice(1).forEach((_, n) => unapplied.push(`operation:${n + 1}`));
+    const signals = new Set<string>();
+    if (i.status === Status.ERROR) signals.add('errorRate');
+    else if (i.status === Status.OK) unapplied.push('status');
+    const percentile = PERCENTILE_SIGNALS[i.quantile];
+    if (i.aggregation === Aggregation.COUNT || i.aggregation === Aggregation.RATE) signals.add('rate');
+    else if (i.aggregation === Aggregation.ERROR_RATE) signals.add('errorRate');
+    else if (i.aggregation === Aggregation.QUANTILE && percentile) signals.add(percentile);
+    else if (i.aggregation !== Aggregation.UNSPECIFIED) unapplied.push('aggregation');
+    if (signals.size) params.signal = [...signals];
+    if (i.metricName) unapplied.push('metric');
+    for (const k of ['minDuration', 'maxDuration', 'minValue', 'maxValue', 'severity', 'text', 'order'] as const) if (has(i, k)) unapplied.push(k);
+    i.attributes.forEach((_, n) => unapplied.push(`attribute:${n}`));
+    i.groupBy.forEach((_, n) => unapplied.push(`groupBy:${n}`));
+    return { path: '/anomalies', params, unapplied };
+  }
 
   if (i.signal === Signal.METRICS || i.metricName) {
     if (i.metricName) params.metric = i.metricName;
