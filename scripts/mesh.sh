@@ -28,7 +28,7 @@
 #               rollout endpoints (/rollout/v1/) for the mesh identity
 #               "rollouts" ($AIRIS_MESH_STATE/certs/rollouts.crt; docs/canary.md)
 #   search      sidecar 15370 (admin 15007); its calls to the query service
-#               and ListAnomalies (Ask) leave through its outbound sidecar
+#               ListAnomalies and Compare (Ask) leave through its outbound sidecar
 #               (mesh/outbound.yaml, admin 15008) as the mesh identity "search"
 # AIRIS_MESH_INGRESS_PORT, AIRIS_MESH_OTLP_PORT and AIRIS_MESH_ADMIN_PORT move
 # the ingress; AIRIS_MESH_PORT_BASE (15000) moves the sidecars (base + 330,
@@ -320,6 +320,7 @@ run delta env AIRIS_DELTA__LISTEN="$(sock delta)" AIRIS_DELTA__HTTP_LISTEN="$(so
 run search env AIRIS_SEARCH__LISTEN="$(sock search)" \
   AIRIS_SEARCH__QUERY_ENDPOINT="$(sock search-outbound)" \
   AIRIS_SEARCH__AIOPS_ENDPOINT="$(sock search-outbound)" \
+  AIRIS_SEARCH__DELTA_ENDPOINT="$(sock search-outbound)" \
   AIRIS_TELEMETRY__SERVICE_NAME=airis-search \
   "$airis" --config "$config" serve search
 
@@ -338,12 +339,13 @@ sidecar analytics-v2 analytics $((PORT_BASE + 321)) $((PORT_BASE + 4)) analytics
 sidecar aiops aiops $((PORT_BASE + 350)) $((PORT_BASE + 5)) aiops aiops
 sidecar delta delta $((PORT_BASE + 360)) $((PORT_BASE + 6)) delta delta-http
 sidecar search search $((PORT_BASE + 370)) $((PORT_BASE + 7)) search search
-# The search service's calls out: to the query service and ListAnomalies only.
+# The search service's calls out: to the query service, ListAnomalies and Compare only.
 render outbound.yaml "$state/search-outbound.yaml" SERVICE=search ADMIN_PORT=$((PORT_BASE + 8)) \
   OUTBOUND_ADDRESS="$(sock search-outbound)" CERT_DIR="$certs" \
   ANALYTICS_V1_ENDPOINTS="127.0.0.1:$((PORT_BASE + 320))" \
   ANALYTICS_V2_ENDPOINTS="127.0.0.1:$((PORT_BASE + 321))" \
-  AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))"
+  AIOPS_ENDPOINTS="127.0.0.1:$((PORT_BASE + 350))" \
+  DELTA_ENDPOINTS="127.0.0.1:$((PORT_BASE + 360))"
 envoy_up search-outbound "$state/search-outbound.yaml"
 render ingress.yaml "$state/ingress.yaml" ADMIN_PORT="$ADMIN_PORT" INGRESS_PORT="$INGRESS_PORT" \
   OTLP_PORT="$OTLP_PORT" CERT_DIR="$certs" ISSUER="$ISSUER" AUDIENCE="$AUDIENCE" \

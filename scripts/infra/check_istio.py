@@ -23,7 +23,11 @@
    them; and that the controllers' calls in istio/rollouts/ reach the
    delta service's rollout port, on a path and method its
    AuthorizationPolicy admits for that controller, with what the
-   endpoint requires.
+   endpoint requires; and that the search service's calls for its caller
+   (the query service, ListAnomalies, Compare) are admitted on exactly
+   those paths and routed inside the mesh (the <service>-mesh
+   VirtualServices) as the ingress routes them, every other caller inside
+   the mesh the callee admits still routed.
 4. Compares the policy numbers with mesh/ingress.yaml and mesh/chaos.env:
    route timeouts (none on every streaming RPC of proto/airis/), retries
    and per-try timeouts (none on the API routes),
@@ -495,6 +499,10 @@ ROLLOUT_CALLS = {
     "AnalysisTemplate": (ARGO_ROLLOUTS, "GET", "/rollout/v1/verdict"),
 }
 ROLLOUT_REQUIRED = ("tenant", "service", "baseline", "candidate")
+# How long each controller waits for an answer when its example names no
+# timeout: Flagger's webhook timeout and Argo Rollouts' web metric
+# timeoutSeconds both default to 10 s.
+ROLLOUT_CALL_TIMEOUT_DEFAULT = 10.0
 # Every parameter the endpoints take (services/delta/src/rollout.rs); any
 # other is refused (400), as is a window that is not a Go duration.
 ROLLOUT_PARAMETERS = ROLLOUT_REQUIRED + ("attribute", "window", "alpha", "latency_increase", "error_rate_increase",
@@ -617,11 +625,13 @@ ALLOWED_FLOWS = {
     ("flagger (kustomization)", "delta"): {4361},
     ("argo-rollouts", "delta"): {4361},
     ("istio-ingressgateway", "search"): {4370},
-    # Ask: search queries analytics, and lists aiops's anomalies (the API
-    # replicas', not the watcher's), for its caller.
+    # Ask: search queries analytics, lists aiops's anomalies (the API
+    # replicas', not the watcher's) and has delta compare (gRPC, not the
+    # rollout controllers' HTTP side), for its caller.
     ("search", "analytics-v1"): {4320},
     ("search", "analytics-v2"): {4320},
     ("search", "aiops"): {4350},
+    ("search", "delta"): {4360},
     ("istio-ingressgateway", "ui"): {4340},
     ("receiver", "kafka"): {9092},
     ("loader", "kafka"): {9092},
@@ -998,7 +1008,7 @@ def check_config(r: Rendered, report: Report) -> None:
     report.check(loaders <= dig(cfg, "kafka", "partitions", default=0),
                  f"loader replicas {loaders} <= kafka.partitions {dig(cfg, 'kafka', 'partitions')}")
     for key in ("clickhouse.url", "analytics.cache.redis_url", "gateway.redis_url",
-                "search.query_endpoint", "search.aiops_endpoint"):
+                "search.query_endpoint", "search.aiops_endpoint", "search.delta_endpoint"):
         url = dig(cfg, *key.split("."), default="")
         m = re.match(r"^\w+://([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local:(\d+)$", url)
         svc = m and r.get("Service", m.group(1), m.group(2))
@@ -1331,6 +1341,11 @@ SEARCH_ASKS_PREFIX = "/airis.analytics.v1.QueryService/"
 # ingress's.
 LIST_ANOMALIES = "/airis.aiops.v1.AnomalyService/ListAnomalies"
 AIOPS_HOST, AIOPS_PORT = "aiops.airis.svc.cluster.local", 4350
+# What search may ask delta for: Compare, that exact path, on gRPC. The
+# rest of the DeltaService (ListChanges) stays the ingress's, the HTTP side
+# (DELTA_ROLLOUT_PORT, which trusts no header) the rollout controllers'.
+COMPARE = "/airis.delta.v1.DeltaService/Compare"
+DELTA_PORT = 4360
 # (port, method, path, admitted) from search to aiops.
 SEARCH_LISTS_ANOMALIES = [
     (AIOPS_PORT, "POST", LIST_ANOMALIES, True),
@@ -1347,6 +1362,56 @@ SEARCH_LISTS_ANOMALIES = [
     (AIOPS_PORT, "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", False),
     (AIOPS_PORT + 1, "POST", LIST_ANOMALIES, False),
     (4320, "POST", LIST_ANOMALIES, False),
+]
+# (port, method, path, admitted) from search to delta.
+SEARCH_COMPARES = [
+    (DELTA_PORT, "POST", COMPARE, True),
+    (DELTA_PORT, "GET", COMPARE, False),
+    (DELTA_PORT, "PUT", COMPARE, False),
+    (DELTA_PORT, "POST", "/airis.delta.v1.DeltaService/ListChanges", False),
+    (DELTA_PORT, "POST", COMPARE + "X", False),
+    (DELTA_PORT, "POST", COMPARE + "/", False),
+    (DELTA_PORT, "POST", "/airis.delta.v1.DeltaService/", False),
+    (DELTA_PORT, "POST", "/grpc.health.v1.Health/Check", False),
+    (DELTA_PORT, "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", False),
+    (DELTA_ROLLOUT_PORT, "POST", "/rollout/v1/flagger", False),
+    (DELTA_ROLLOUT_PORT, "GET", "/rollout/v1/verdict", False),
+    (DELTA_ROLLOUT_PORT, "POST", COMPARE, False),
+    (AIOPS_PORT, "POST", COMPARE, False),
+]
+
+
+@dataclass(frozen=True)
+class SearchCall:
+    """One method of another service that search calls for its caller
+    (Ask), on that service's gRPC port: the callee (its workload, and its
+    Deployment's AuthorizationPolicy, DestinationRule, ingress delegate and
+    mesh/outbound.yaml cluster, all by that name), the host and port
+    search.<callee>_endpoint names, the exact path; the VirtualService
+    <callee>-mesh routes it inside the mesh. samples: (port, method, path,
+    admitted) from search to the callee; closed: workloads behind no
+    Service of the callee that must take none of it."""
+    callee: str
+    host: str
+    port: int
+    path: str
+    samples: list = field(default_factory=list)
+    closed: tuple[str, ...] = ()
+
+    @property
+    def mesh_vs(self) -> str:
+        return f"{self.callee}-mesh"
+
+    @property
+    def endpoint_key(self) -> str:
+        return f"search.{self.callee}_endpoint"
+
+
+# Search's calls beyond the query service: ListAnomalies of aiops (the API
+# replicas; the watcher takes no calls), Compare of delta.
+SEARCH_CALLS = [
+    SearchCall("aiops", AIOPS_HOST, AIOPS_PORT, LIST_ANOMALIES, SEARCH_LISTS_ANOMALIES, ("aiops-watch",)),
+    SearchCall("delta", DELTA_HOST, DELTA_PORT, COMPARE, SEARCH_COMPARES),
 ]
 # Policies here apply in every namespace (without a selector, to every pod).
 ROOT_NAMESPACE = "istio-system"
@@ -1403,8 +1468,8 @@ def outbound_routes(mesh_dir: Path) -> tuple[list[dict], dict[str, dict]]:
 
 
 # Everything search's outbound reaches, by route match: the query service's
-# paths and ListAnomalies.
-OUTBOUND_MATCHES = [{"prefix": SEARCH_ASKS_PREFIX}, {"path": LIST_ANOMALIES}]
+# paths, ListAnomalies and Compare.
+OUTBOUND_MATCHES = [{"prefix": SEARCH_ASKS_PREFIX}] + [{"path": c.path} for c in SEARCH_CALLS]
 
 
 def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
@@ -1441,7 +1506,8 @@ def check_search_asks(r: Rendered, mesh_dir: Path, report: Report) -> None:
     routes, _ = outbound_routes(mesh_dir)
     matches = [rt.get("match") for rt in routes]
     report.check(len(matches) == len(OUTBOUND_MATCHES) and all(m in matches for m in OUTBOUND_MATCHES),
-                 "mesh/outbound.yaml routes the query service's paths and ListAnomalies, nothing else",
+                 "mesh/outbound.yaml routes the query service's paths, "
+                 f"{' and '.join(c.path.rsplit('/', 1)[1] for c in SEARCH_CALLS)}, nothing else",
                  f"routes {matches}")
     out = next((rt["route"] for rt in routes if rt.get("match") == {"prefix": SEARCH_ASKS_PREFIX}), None)
     if out is None:
@@ -1478,15 +1544,17 @@ def vs_route(vs: dict | None, port: int, method: str, path: str) -> dict | None:
     return None
 
 
-def vs_routes_paths(vs: dict | None, pattern: str) -> bool:
+def vs_routes_paths(vs: dict | None, pattern: str, port: int | None = None) -> bool:
     """Whether a VirtualService routes every path an AuthorizationPolicy
-    path pattern names (exact, prefix* or *suffix) by its uri alone (a
-    match with other conditions is not counted)."""
+    path pattern names (exact, prefix* or *suffix) on a port (None: on any
+    port) by its uri and port alone (a match with other conditions is not
+    counted, nor one on another port, nor one on a port when any is
+    admitted)."""
     prefix = "/" if pattern.startswith("*") else (pattern[:-1] or "/") if pattern.endswith("*") else None
     for h in dig(vs, "spec", "http", default=[]) or []:
         for m in h.get("match") or [{}]:
             uri = m.get("uri")
-            if set(m) - {"name", "uri"}:
+            if set(m) - {"name", "uri", "port"} or m.get("port") not in (None, port):
                 continue
             if uri is None or (istio_string_matches(uri, pattern) if prefix is None
                                else "prefix" in uri and prefix.startswith(uri["prefix"])):
@@ -1494,92 +1562,105 @@ def vs_routes_paths(vs: dict | None, pattern: str) -> bool:
     return False
 
 
-def check_search_lists_anomalies(r: Rendered, mesh_dir: Path, report: Report) -> None:
-    """Search lists the anomalies found for its caller (Ask): aiops admits
-    it on POST ListAnomalies of 4350 and nothing else, the watcher not at
-    all; the aiops-mesh VirtualService routes that call with the numbers of
-    the ingress's route for it, and so does mesh/outbound.yaml."""
+def check_search_call(r: Rendered, mesh_dir: Path, call: SearchCall, report: Report) -> None:
+    """Search calls one method of another service for its caller (Ask):
+    the callee admits it on POST of that path on its gRPC port and nothing
+    else, the closed workloads not at all; the <callee>-mesh VirtualService
+    routes that call with the numbers of the ingress's route for it, routes
+    every other caller inside the mesh the callee admits and nothing
+    beyond, and so does mesh/outbound.yaml for search."""
     ws = {w.name: w for w in workloads(r)}
-    search, aiops = ws["search"], ws["aiops"]
-    for port, method, path, want in SEARCH_LISTS_ANOMALIES:
-        got = ap_allows_request(r, search, aiops, port, method, path)
-        report.check(got == want, f"search -> aiops:{port} {method} {path}: {said(want)}", said(got))
-    got = ap_allows_request(r, search, ws["aiops-watch"], AIOPS_PORT, "POST", LIST_ANOMALIES)
-    report.check(not got, f"search -> aiops-watch:{AIOPS_PORT} POST {LIST_ANOMALIES}: refused (the watcher takes no calls)",
-                 said(got))
-    loose = search_admitted_beyond(r, search, aiops, AIOPS_PORT, lambda q: q == LIST_ANOMALIES)
-    report.check(not loose, f"AuthorizationPolicies of aiops admit search on POST {LIST_ANOMALIES} of {AIOPS_PORT} only",
+    search, callee = ws["search"], ws[call.callee]
+    for port, method, path, want in call.samples:
+        got = ap_allows_request(r, search, callee, port, method, path)
+        report.check(got == want, f"search -> {call.callee}:{port} {method} {path}: {said(want)}", said(got))
+    for name in call.closed:
+        got = ap_allows_request(r, search, ws[name], call.port, "POST", call.path)
+        report.check(not got, f"search -> {name}:{call.port} POST {call.path}: refused ({name} takes no calls)", said(got))
+    loose = search_admitted_beyond(r, search, callee, call.port, lambda q: q == call.path)
+    report.check(not loose, f"AuthorizationPolicies of {call.callee} admit search on POST {call.path} of {call.port} only",
                  "admits more: " + "; ".join(loose))
 
-    mesh_vs = next((v for v in r.all("VirtualService", "airis") if v["metadata"]["name"] == "aiops-mesh"), None)
+    vsname = call.mesh_vs
+    mesh_vs = next((v for v in r.all("VirtualService", "airis") if v["metadata"]["name"] == vsname), None)
     report.check(mesh_vs is not None and dig(mesh_vs, "spec", "gateways") == ["mesh"]
-                 and dig(mesh_vs, "spec", "hosts") == [AIOPS_HOST],
-                 f"VirtualService aiops-mesh routes the mesh's callers of {AIOPS_HOST}",
+                 and dig(mesh_vs, "spec", "hosts") == [call.host],
+                 f"VirtualService {vsname} routes the mesh's callers of {call.host}",
                  f"got {show(dig(mesh_vs or {}, 'spec'))}")
     cfg = tomllib.loads(r.configmap_file("airis-config", "airis", "airis.toml") or "")
-    endpoint = dig(cfg, "search", "aiops_endpoint")
-    report.check(endpoint == f"http://{AIOPS_HOST}:{AIOPS_PORT}",
-                 f"search.aiops_endpoint {endpoint!r} is the host aiops-mesh routes, on {AIOPS_PORT}")
-    # A mesh VirtualService takes the host's traffic from every sidecar; a
-    # path it does not route is a 404 at the caller. No caller inside the
-    # mesh that aiops admits may be left without a route.
+    endpoint = dig(cfg, *call.endpoint_key.split("."))
+    report.check(endpoint == f"http://{call.host}:{call.port}",
+                 f"{call.endpoint_key} {endpoint!r} is the host {vsname} routes, on {call.port}")
+    # A mesh VirtualService takes the host's traffic from every sidecar, on
+    # every port; a path it does not route is a 404 at the caller. No
+    # caller inside the mesh that the callee admits may be left without a
+    # route (for delta: the rollout controllers on its HTTP side too).
     inside = workloads(r) + ROLLOUT_CONTROLLERS
-    unrouted, admitted = [], set()
-    for name, i, ru in allow_rules_of(r, aiops):
+    unrouted, admitted = [], []  # admitted: (port, or None for any, path pattern)
+    for name, i, ru in allow_rules_of(r, callee):
         who = [w.name for w in inside if ap_source_matches(ru, w.principal, w.namespace)]
         if not who:
             continue
         for op in [t.get("operation", {}) for t in ru.get("to", [])] or [{}]:
-            admitted |= set(op.get("paths") or ["*"])
-            unrouted += [f"{q} for {', '.join(who)} ({name} rules[{i}])"
-                         for q in op.get("paths") or ["*"] if not vs_routes_paths(mesh_vs, q)]
-    report.check(not unrouted, "aiops-mesh routes every path the aiops AuthorizationPolicies admit from inside the mesh",
+            for port in [int(p) for p in op.get("ports") or []] or [None]:
+                for q in op.get("paths") or ["*"]:
+                    admitted.append((port, q))
+                    if not vs_routes_paths(mesh_vs, q, port):
+                        unrouted.append(f"{q}{'' if port is None else f' on {port}'} for {', '.join(who)} "
+                                        f"({name} rules[{i}])")
+    report.check(not unrouted,
+                 f"{vsname} routes every path the {call.callee} AuthorizationPolicies admit from inside the mesh",
                  "not routed: " + "; ".join(unrouted))
-    # ... and routes no more: a wider match (the AnomalyService's prefix)
-    # would give the WatchAnomalies stream the 30 s of ListAnomalies.
-    def admits(uri: dict | None) -> bool:
+    # ... and routes no more: a wider match (the whole service's prefix)
+    # would give the service's other methods (a stream among them) this
+    # method's timeout, and its other port's paths this port's.
+    def admits(m: dict) -> bool:
+        uri, port = m.get("uri"), m.get("port")
+        qs = [q for p, q in admitted if port is None or p in (None, port)]
         if uri is not None and "exact" in uri:
-            return any(ap_value_matches(q, uri["exact"]) for q in admitted)
+            return any(ap_value_matches(q, uri["exact"]) for q in qs)
         prefix = "" if uri is None else uri.get("prefix")
-        return prefix is not None and any(q == "*" or (q.endswith("*") and prefix.startswith(q[:-1])) for q in admitted)
+        return prefix is not None and any(q == "*" or (q.endswith("*") and prefix.startswith(q[:-1])) for q in qs)
     wider = [show(m) for h in dig(mesh_vs, "spec", "http", default=[]) or [] for m in h.get("match") or [{}]
-             if not admits(m.get("uri"))]
-    report.check(not wider, "aiops-mesh matches nothing beyond what the aiops AuthorizationPolicies admit from inside the mesh",
+             if not admits(m)]
+    report.check(not wider,
+                 f"{vsname} matches nothing beyond what the {call.callee} AuthorizationPolicies admit from inside the mesh",
                  "also matches: " + "; ".join(wider))
-    # The numbers: the route ListAnomalies takes at the ingress (the aiops
+    # The numbers: the route the call takes at the ingress (the callee's
     # delegate's), without the chaos drill's faults, which are the ingress's.
     edge = next((rt for rt in istio_routes(r)[0]
-                 if any(istio_match_matches(m, Request("https", "POST", LIST_ANOMALIES, GRPC)) for m in rt.matches)), None)
-    inner = vs_route(mesh_vs, AIOPS_PORT, "POST", LIST_ANOMALIES)
-    if not report.check(edge is not None and edge.origin.startswith("VirtualService aiops "),
-                        f"the ingress routes POST {LIST_ANOMALIES} by the aiops delegate",
+                 if any(istio_match_matches(m, Request("https", "POST", call.path, GRPC)) for m in rt.matches)), None)
+    inner = vs_route(mesh_vs, call.port, "POST", call.path)
+    if not report.check(edge is not None and edge.origin.startswith(f"VirtualService {call.callee} "),
+                        f"the ingress routes POST {call.path} by the {call.callee} delegate",
                         f"by {edge.origin if edge else 'nothing'}"):
         return
     bare = lambda h, *drop: {k: v for k, v in (h or {}).items() if k not in ("name", "match", *drop)}  # noqa: E731
     report.check(inner is not None and bare(inner) == bare(edge.spec, "fault"),
-                 f"aiops-mesh routes POST {LIST_ANOMALIES} as the ingress's route does ({edge.origin}: "
+                 f"{vsname} routes POST {call.path} as the ingress's route does ({edge.origin}: "
                  f"timeout {edge.spec.get('timeout')}, retries {show(edge.spec.get('retries'))}; no chaos faults)",
-                 f"aiops-mesh {show(bare(inner) if inner else None)} != ingress {show(bare(edge.spec))}")
+                 f"{vsname} {show(bare(inner) if inner else None)} != ingress {show(bare(edge.spec))}")
 
     # mesh/outbound.yaml: the same path, cluster and numbers.
     routes, clusters = outbound_routes(mesh_dir)
-    out = next((rt for rt in routes if rt.get("match") == {"path": LIST_ANOMALIES}), None)
-    if not report.check(out is not None, f"mesh/outbound.yaml routes path {LIST_ANOMALIES} exactly",
+    out = next((rt for rt in routes if rt.get("match") == {"path": call.path}), None)
+    if not report.check(out is not None, f"mesh/outbound.yaml routes path {call.path} exactly",
                         f"routes {[rt.get('match') for rt in routes]}"):
         return
     action, http = out.get("route", {}), edge.spec
-    report.check(action.get("cluster") == "aiops" and "weighted_clusters" not in action,
-                 f"mesh/outbound.yaml sends {LIST_ANOMALIES} to cluster aiops", f"route {show(action)}")
-    report.same(f"outbound {LIST_ANOMALIES} timeout", route_timeout(action.get("timeout"), ENVOY_ROUTE_TIMEOUT),
+    report.check(action.get("cluster") == call.callee and "weighted_clusters" not in action,
+                 f"mesh/outbound.yaml sends {call.path} to cluster {call.callee}", f"route {show(action)}")
+    report.same(f"outbound {call.path} timeout", route_timeout(action.get("timeout"), ENVOY_ROUTE_TIMEOUT),
                 route_timeout(http.get("timeout"), ISTIO_ROUTE_TIMEOUT), timeout_seconds)
     retry = action.get("retry_policy", {})
-    report.same(f"outbound {LIST_ANOMALIES} retries", retry.get("num_retries"), dig(http, "retries", "attempts"))
-    report.same(f"outbound {LIST_ANOMALIES} retry on", retry.get("retry_on"), dig(http, "retries", "retryOn"), token_set)
-    report.same(f"outbound {LIST_ANOMALIES} per-try timeout", retry.get("per_try_timeout"),
+    report.same(f"outbound {call.path} retries", retry.get("num_retries"), dig(http, "retries", "attempts"))
+    report.same(f"outbound {call.path} retry on", retry.get("retry_on"), dig(http, "retries", "retryOn"), token_set)
+    report.same(f"outbound {call.path} per-try timeout", retry.get("per_try_timeout"),
                 dig(http, "retries", "perTryTimeout"), seconds, absent="none")
     dest = dig(http, "route", 0, "destination", default={})
-    want = k8s_identities(r, r.get("DestinationRule", "aiops", "airis") or {}, dest.get("subset"))
-    report.same("outbound cluster aiops: the identity it accepts", mesh_identities(clusters.get("aiops", {})), want)
+    want = k8s_identities(r, r.get("DestinationRule", call.callee, "airis") or {}, dest.get("subset"))
+    report.same(f"outbound cluster {call.callee}: the identity it accepts",
+                mesh_identities(clusters.get(call.callee, {})), want)
 
 
 def rollout_calls(rollouts: list[Rendered]) -> list[tuple[str, dict, str, str, str, dict]]:
@@ -1631,6 +1712,10 @@ def check_rollout_calls(r: Rendered, rollouts: list[Rendered], report: Report) -
                  "appProtocol http (the AuthorizationPolicy names paths and methods, which the sidecar sees only on an "
                  "HTTP port)")
     nslabels = namespace_labels(r)
+    # The mesh VirtualServices of delta's host (delta-mesh, for search's
+    # Compare) take the controllers' calls too: their sidecars see them.
+    mesh_vss = [v for v in r.all("VirtualService") if dig(v, "spec", "hosts", default=[]) == [DELTA_HOST]
+                and "mesh" in (dig(v, "spec", "gateways") or ["mesh"])]
     for where, obj, kind, method, url, params in calls:
         controller, want_method, want_path = ROLLOUT_CALLS[kind]
         u = urllib.parse.urlsplit(url)
@@ -1644,6 +1729,21 @@ def check_rollout_calls(r: Rendered, rollouts: list[Rendered], report: Report) -
                      f"{where}: {controller.principal} may call {method} {u.path} on {delta.name}:{cport} "
                      "(AuthorizationPolicy and NetworkPolicy)",
                      "refused: the controller would count every check as failed")
+        if mesh_vss:
+            # Routed as without a VirtualService: to the rollout port, with
+            # no timeout cutting the controller's own short.
+            names = ", ".join(v["metadata"]["name"] for v in mesh_vss)
+            h = next((x for x in (vs_route(v, u.port, method, u.path) for v in mesh_vss) if x), None)
+            dests = [d.get("destination", {}) for d in (h or {}).get("route", [])]
+            own = params.get("timeout") if kind == "Canary" else dig(params, "provider", "web", "timeoutSeconds")
+            own = ROLLOUT_CALL_TIMEOUT_DEFAULT if own is None else seconds(own)
+            report.check(h is not None and bool(dests)
+                         and all(d.get("host") == DELTA_HOST and dig(d, "port", "number") == u.port for d in dests)
+                         and (h.get("timeout") is None or seconds(h["timeout"]) >= own),
+                         f"{where}: {names} routes {method} {u.path} to {DELTA_HOST}:{u.port}, with no timeout "
+                         f"shorter than the call's {own:g}s",
+                         "not routed (the controller's sidecar answers 404)" if h is None
+                         else f"route {show({k: v for k, v in h.items() if k != 'match'})}")
         if kind == "Canary":
             meta = params.get("metadata") or {}
             report.check((params.get("type") or "rollout") in FLAGGER_GATING_HOOKS,
@@ -2893,7 +2993,8 @@ def main() -> int:
         report.section(f"istio/overlays/{r.name}: who may talk to whom (NetworkPolicy and AuthorizationPolicy, flow by flow)")
         guarded(check_flows, r, report)
         guarded(check_search_asks, r, mesh_dir, report)
-        guarded(check_search_lists_anomalies, r, mesh_dir, report)
+        for call in SEARCH_CALLS:
+            guarded(check_search_call, r, mesh_dir, call, report)
         # the same calls in every overlay; listed once, for prod
         report.section(f"istio/overlays/{r.name}: the rollout controllers' calls of delta (istio/rollouts/)",
                        quiet=r.name != "prod")

@@ -191,8 +191,8 @@ impl Sidecar {
 }
 
 /// A service's outbound sidecar (`mesh/outbound.yaml`): its calls to the
-/// query service and the anomaly service leave through it as the mesh
-/// identity `identity`, to `analytics` (both subsets) and `aiops`.
+/// query, anomaly and delta services leave through it as the mesh
+/// identity `identity`, to `analytics` (both subsets), `aiops` and `delta`.
 pub struct Outbound {
     pub address: std::net::SocketAddr,
     pub envoy: Envoy,
@@ -204,6 +204,7 @@ impl Outbound {
         identity: &str,
         analytics: &[u16],
         aiops: &[u16],
+        delta: &[u16],
     ) -> anyhow::Result<Self> {
         let envoy = Envoy::start(
             "outbound.yaml",
@@ -214,6 +215,7 @@ impl Outbound {
                 ("ANALYTICS_V1_ENDPOINTS", endpoints(analytics)),
                 ("ANALYTICS_V2_ENDPOINTS", endpoints(analytics)),
                 ("AIOPS_ENDPOINTS", endpoints(aiops)),
+                ("DELTA_ENDPOINTS", endpoints(delta)),
             ],
         )
         .await?;
@@ -224,7 +226,8 @@ impl Outbound {
         })
     }
 
-    /// What the service's `query_endpoint` and `aiops_endpoint` are set to.
+    /// What the service's `query_endpoint`, `aiops_endpoint` and
+    /// `delta_endpoint` are set to.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }

@@ -43,8 +43,8 @@ use airis_proto::airis::gateway::v1::{
     RevokeTokenRequest, RevokeTokenResponse, auth_service_client::AuthServiceClient,
 };
 use airis_proto::airis::search::v1::{
-    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation,
-    Signal as SearchSignal, SuggestRequest, SuggestResponse, answer, ask_request,
+    Aggregation as SearchAggregation, AskRequest, AskResponse, InterpretRequest, InterpretResponse,
+    Interpretation, Signal as SearchSignal, SuggestRequest, SuggestResponse, answer, ask_request,
     search_service_client::SearchServiceClient,
 };
 use airis_proto::otlp::tonic::trace::v1::Span;
@@ -139,8 +139,24 @@ fn port(endpoint: &str) -> u16 {
         .expect("endpoint with a port")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::Result<()> {
+#[test]
+fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::Result<()> {
+    // The whole mesh in one body: polling it takes more than a test
+    // thread's 2 MiB of stack in a debug build.
+    std::thread::Builder::new()
+        .stack_size(16 << 20)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?
+                .block_on(ingress_admits_tokens_for_their_tenant_and_role_only())
+        })?
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+async fn ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::Result<()> {
     let ca = DevCa::new(&[
         "ingress",
         "analytics",
@@ -192,11 +208,13 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         "search",
         &[analytics_sidecar.port()],
         &[aiops_sidecar.port()],
+        &[delta_sidecar.port()],
     )
     .await?;
     let mut search_settings = settings.clone();
     search_settings.search.query_endpoint = search_outbound.url();
     search_settings.search.aiops_endpoint = search_outbound.url();
+    search_settings.search.delta_endpoint = search_outbound.url();
     let search = SearchServer::start(&search_settings).await?;
     let search_port = port(&search.endpoint);
     let search_sidecar = Sidecar::start(&ca, "search", search_port, search_port).await?;
@@ -668,11 +686,13 @@ async fn the_ingress_admits_tokens_for_their_tenant_and_role_only() -> anyhow::R
         ca: &ca,
         analytics: analytics_sidecar.inbound,
         aiops: aiops_sidecar.inbound,
+        delta: delta_sidecar.inbound,
         gateway: gateway.sidecar.inbound,
         search_outbound: search_outbound.address,
         clickhouse: settings.clickhouse(),
     };
     Box::pin(asks_about_anomalies_as_the_caller(&asking)).await?;
+    Box::pin(asks_for_a_judgement_as_the_caller(&asking)).await?;
     Box::pin(asks_as_the_caller(asking)).await?;
 
     let list = ListServicesRequest {
@@ -944,6 +964,7 @@ struct Asking<'a> {
     ca: &'a DevCa,
     analytics: std::net::SocketAddr,
     aiops: std::net::SocketAddr,
+    delta: std::net::SocketAddr,
     gateway: std::net::SocketAddr,
     search_outbound: std::net::SocketAddr,
     clickhouse: clickhouse::Client,
@@ -1254,6 +1275,107 @@ async fn asks_about_anomalies_as_the_caller(a: &Asking<'_>) -> anyhow::Result<()
     assert_eq!(status, 403, "search's GET of ListAnomalies");
     let (status, _) = https_request(a.aiops, a.ca, "delta", "POST", list_path, b"").await?;
     assert_eq!(status, 403, "delta on ListAnomalies");
+    Ok(())
+}
+
+async fn asks_for_a_judgement_as_the_caller(a: &Asking<'_>) -> anyhow::Result<()> {
+    // "acme-shop's error rate than yesterday": Ask has the delta service
+    // judge the last 10 minutes against the same minutes a day before, as
+    // the caller. The viewer's judgement is the Compare the viewer gets
+    // from the delta service directly: acme-shop's spans now, none a day
+    // before, so inconclusive and saying so; globex's admin asking the
+    // same finds no acme-shop spans at all.
+    const DAY: u64 = 86_400_000_000_000;
+    let range = TimeRange {
+        start_unix_nano: a.now - 600_000_000_000,
+        end_unix_nano: a.now + 60_000_000_000,
+    };
+    let asked = |token: &str| {
+        let mut searches = a.searches.clone();
+        let request = authed(
+            AskRequest {
+                query: Some(ask_request::Query::Interpretation(Interpretation {
+                    signal: SearchSignal::Traces as i32,
+                    service_names: vec!["acme-shop".into()],
+                    aggregation: SearchAggregation::ErrorRate as i32,
+                    time_range: Some(range),
+                    compare_shift_nano: DAY,
+                    ..Default::default()
+                })),
+                locale: "en".into(),
+                time_zone: "Asia/Seoul".into(),
+                now_unix_nano: a.now,
+            },
+            token,
+        );
+        async move {
+            let judgement = searches
+                .ask(request)
+                .await?
+                .into_inner()
+                .judgement
+                .unwrap_or_default();
+            match (judgement.query, judgement.result) {
+                (Some(answer::Query::Compare(sent)), Some(answer::Result::Comparison(judged))) => {
+                    Ok((sent, judged))
+                }
+                other => anyhow::bail!("not a judgement: {other:?}"),
+            }
+        }
+    };
+    let (sent, judged) = asked(a.viewer).await?;
+    let baseline = sent.baseline.as_ref().and_then(|c| c.spans.as_ref());
+    assert_eq!(
+        baseline.and_then(|s| s.time_range),
+        Some(TimeRange {
+            start_unix_nano: range.start_unix_nano - DAY,
+            end_unix_nano: range.end_unix_nano - DAY,
+        })
+    );
+    let mut deltas = DeltaServiceClient::new(
+        airis_proto::tonic::transport::Channel::from_shared(a.api_url.clone())?
+            .connect()
+            .await?,
+    );
+    let direct = deltas
+        .compare(authed(sent.clone(), a.viewer))
+        .await?
+        .into_inner();
+    assert_eq!(judged, direct);
+    assert_eq!(judged.verdict, Verdict::Inconclusive as i32, "{judged:?}");
+    assert!(
+        judged.candidate.as_ref().is_some_and(|c| c.spans > 0),
+        "{judged:?}"
+    );
+    assert_eq!(
+        judged.reasons.first().map(|r| r.en.as_str()),
+        Some("the baseline (yesterday) has no spans"),
+        "{judged:?}"
+    );
+    let (_, theirs) = asked(a.globex_admin).await?;
+    assert_eq!(
+        theirs.candidate.as_ref().map(|c| c.spans),
+        Some(0),
+        "{theirs:?}"
+    );
+    // On the delta sidecar: search on Compare passes the RBAC (not 403);
+    // on ListChanges, the rollout endpoints or with GET it is refused, as
+    // is another service's identity on Compare.
+    let compare_path = "/airis.delta.v1.DeltaService/Compare";
+    let (status, _) = https_request(a.delta, a.ca, "search", "POST", compare_path, b"").await?;
+    assert_ne!(status, 403, "search on Compare");
+    for path in [
+        "/airis.delta.v1.DeltaService/ListChanges",
+        "/rollout/v1/flagger",
+        "/airis.delta.v1.DeltaService/Compare/../ListChanges",
+    ] {
+        let (status, _) = https_request(a.delta, a.ca, "search", "POST", path, b"").await?;
+        assert_eq!(status, 403, "search on {path}");
+    }
+    let (status, _) = https_request(a.delta, a.ca, "search", "GET", compare_path, b"").await?;
+    assert_eq!(status, 403, "search's GET of Compare");
+    let (status, _) = https_request(a.delta, a.ca, "aiops", "POST", compare_path, b"").await?;
+    assert_eq!(status, 403, "aiops on Compare");
     Ok(())
 }
 

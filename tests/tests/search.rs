@@ -13,6 +13,7 @@ use airis_aiops::watch::store::{AnomalyRow, write_anomalies};
 use airis_proto::airis::aiops::v1::Signal as AnomalySignal;
 use airis_proto::airis::analytics::v1::Aggregation as MetricAggregation;
 use airis_proto::airis::common::v1::TimeRange;
+use airis_proto::airis::delta::v1::{Signal as DeltaSignal, Verdict};
 use airis_proto::airis::search::v1::{
     AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, Order, Signal,
     SuggestRequest, SuggestionKind, answer, ask_request,
@@ -35,8 +36,8 @@ use airis_proto::otlp::tonic::{
 use airis_proto::tonic::{Code, transport::Channel};
 use airis_store::tables::{LOGS, METRICS_GAUGE, TRACES};
 use airis_tests::{
-    AiopsServer, OTHER_TENANT, OTHER_TOKEN, Pipeline, QueryServer, SearchServer, Settings, TENANT,
-    TOKEN, free_port,
+    AiopsServer, DeltaServer, OTHER_TENANT, OTHER_TOKEN, Pipeline, QueryServer, SearchServer,
+    Settings, TENANT, TOKEN, free_port,
     otlp::{authed, now_unix_nano, span_id, trace_client, trace_id, traces_request},
     wait_for_count,
 };
@@ -630,8 +631,10 @@ async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::
     }
 
     let query = QueryServer::start(&settings).await?;
+    let delta = DeltaServer::start(&settings).await?;
     let mut with_query = settings.clone();
     with_query.search.query_endpoint = query.endpoint.clone();
+    with_query.search.delta_endpoint = delta.endpoint.clone();
     let server = SearchServer::start(&with_query).await?;
     let mut client = SearchServiceClient::connect(server.endpoint.clone()).await?;
 
@@ -721,6 +724,30 @@ async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::
         before.series.iter().all(|s| s.request_count == 0),
         "{response:?}"
     );
+    // And judged by the delta service: the errors of today's spans against
+    // yesterday's, of which there are none, so inconclusive, saying why.
+    let judgement = response.judgement.clone().unwrap_or_default();
+    let (Some(answer::Query::Compare(compare)), Some(answer::Result::Comparison(judged))) =
+        (judgement.query, judgement.result)
+    else {
+        panic!("{response:?}")
+    };
+    let options = compare.options.clone().unwrap_or_default();
+    assert_eq!(options.signals, [DeltaSignal::Errors as i32], "{compare:?}");
+    assert_eq!(judged.verdict, Verdict::Inconclusive as i32, "{judged:?}");
+    assert_eq!(
+        judged
+            .candidate
+            .as_ref()
+            .map(|c| (c.label.as_str(), c.spans)),
+        Some(("today", 5)),
+        "{judged:?}"
+    );
+    assert_eq!(
+        judged.reasons.first().map(|r| r.en.as_str()),
+        Some("the baseline (yesterday) has no spans"),
+        "{judged:?}"
+    );
 
     // The other tenant asking about acme's service reaches none of it.
     let mut theirs = response
@@ -755,6 +782,26 @@ async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::
         .expect_err("no query");
     assert_eq!(empty.code(), Code::InvalidArgument);
     assert!(empty.message().starts_with("query:"), "{empty:?}");
+
+    // A comparison needs the delta service; other questions do not.
+    let mut no_delta = with_query.clone();
+    no_delta.search.delta_endpoint = String::new();
+    let unjudged = SearchServer::start(&no_delta).await?;
+    let mut unjudged_client = SearchServiceClient::connect(unjudged.endpoint.clone()).await?;
+    let refused = answer_to(
+        &mut unjudged_client,
+        TOKEN,
+        ask_request::Query::Question("payment-api error rate than yesterday".into()),
+    )
+    .await
+    .expect_err("no delta service");
+    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
+    assert!(
+        refused.message().contains("search.delta_endpoint"),
+        "{refused:?}"
+    );
+    asked(&mut unjudged_client, TOKEN, "payment-api error rate").await?;
+    unjudged.stop().await?;
 
     // A search service without a query service, and one whose query
     // service is down.
@@ -791,5 +838,6 @@ async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::
     alone.stop().await?;
     server.stop().await?;
     query.stop().await?;
+    delta.stop().await?;
     pipeline.stop().await
 }

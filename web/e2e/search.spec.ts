@@ -184,3 +184,37 @@ test('anomalies asked in Korean open Anomalies with the service and the error si
   await expectAccessible(page);
   await screenshot(page, 'search-anomalies', 'ko');
 });
+
+test('in Korean: an error rate compared with yesterday is judged by the delta service, and opens on Canary analysis', async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  await signIn(page, ADMIN, 'ko', '/services');
+  await bar(page, '질문하거나 검색').fill('결제 에러율 어제보다');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/services\/payment\?/);
+  const answer = page.getByTestId('ask-answer');
+  // The numbers now and a day before, and the judgement of the change.
+  await expect(answer.getByRole('columnheader', { name: '이전 오류율' })).toBeVisible();
+  const judgement = answer.getByRole('region', { name: '나빠졌나요?' });
+  await expect(judgement).toContainText('어제 대비 오늘');
+  const verdict = (await judgement.getByTestId('ask-verdict').textContent()) ?? '';
+  expect(verdict).toMatch(/통과|실패|판단 불가/);
+  if (!verdict.includes('통과')) {
+    // Not passed: the reasons say why, in Korean.
+    const reasons = judgement.getByRole('list', { name: '이유' }).getByRole('listitem');
+    await expect(reasons.first()).toContainText(HANGUL);
+  }
+  await expectAccessible(page);
+  await screenshot(page, 'search-judgement', 'ko');
+
+  // The same two ranges of payment on Canary analysis, every signal judged.
+  await judgement.getByRole('link', { name: '변경 분석에서 두 범위의 모든 신호 보기' }).click();
+  await expect(page).toHaveURL(/\/delta\?/);
+  const url = new URL(page.url());
+  expect(url.searchParams.get('baseline')).toBe('payment');
+  expect(url.searchParams.get('candidate')).toBe('payment');
+  const day = Number(url.searchParams.get('candidateFrom')) - Number(url.searchParams.get('baselineFrom'));
+  expect(day).toBe(86_400_000);
+  await expect(page.getByTestId('verdict')).toBeVisible();
+  expect(failures).toEqual([]);
+});

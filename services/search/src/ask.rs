@@ -15,6 +15,9 @@ use airis_proto::airis::analytics::v1::{
     query_service_client::QueryServiceClient,
 };
 use airis_proto::airis::common::v1::{PageRequest, TimeRange};
+use airis_proto::airis::delta::v1::{
+    self as delta, Cohort, CompareOptions, CompareRequest, delta_service_client::DeltaServiceClient,
+};
 use airis_proto::airis::search::v1::{
     Aggregation, Answer, Interpretation, NotApplied, Order, Signal, Status, answer,
 };
@@ -931,10 +934,123 @@ pub fn shifted(query: &answer::Query, shift: u64) -> Option<answer::Query> {
         answer::Query::ListMetrics(r) => r.time_range.as_mut(),
         answer::Query::ServiceOverview(r) => r.time_range.as_mut(),
         answer::Query::ListAnomalies(r) => r.time_range.as_mut(),
+        // A judgement compares two ranges of its own.
+        answer::Query::Compare(_) => None,
     }?;
     range.start_unix_nano = range.start_unix_nano.checked_sub(shift)?;
     range.end_unix_nano = range.end_unix_nano.checked_sub(shift)?;
     Some(query)
+}
+
+/// The delta service's Compare that judges a comparison of requests:
+/// the spans of `i`'s range against those of the range moved `shift`
+/// back; `None` when `i` is no comparison of traces, spans or services,
+/// or the earlier range reaches before 1970. What the cohorts leave out
+/// of `i` is in the notes.
+pub fn judgement(i: &Interpretation, korean: bool) -> Option<(CompareRequest, Vec<NotApplied>)> {
+    let shift = i.compare_shift_nano;
+    let range = i.time_range?;
+    let signal = Signal::try_from(i.signal).ok()?;
+    let requests = match signal {
+        Signal::Traces | Signal::Spans | Signal::Services => true,
+        Signal::Unspecified => i.metric_name.is_empty(),
+        _ => false,
+    };
+    if shift == 0 || !requests {
+        return None;
+    }
+    let before = TimeRange {
+        start_unix_nano: range.start_unix_nano.checked_sub(shift)?,
+        end_unix_nano: range.end_unix_nano.checked_sub(shift)?,
+    };
+    let mut notes = Notes {
+        korean,
+        list: Vec::new(),
+    };
+    let mut note = |field: String, en: &str, ko: &str| notes.add(field, en, ko);
+    for k in 1..i.service_names.len() {
+        note(
+            format!("service_names[{k}]"),
+            "Compare judges one service; the first is judged",
+            "Compare는 서비스 하나만 판정해 첫 번째 서비스만 판정했습니다",
+        );
+    }
+    let bias = (
+        "the cohorts hold every request: a filter on it would bias what is compared",
+        "코호트는 모든 요청을 담습니다. 이 조건으로 거르면 비교가 치우칩니다",
+    );
+    for field in Part::Durations.set_fields(i) {
+        note(field, bias.0, bias.1);
+    }
+    if i.status == Status::Ok as i32 {
+        note("status".into(), bias.0, bias.1);
+    }
+    if !i.text.is_empty() {
+        note(
+            "text".into(),
+            "the cohorts are not narrowed by words",
+            "코호트는 단어로 좁히지 않습니다",
+        );
+    }
+    // What the question is about picks what is judged.
+    let aggregation = Aggregation::try_from(i.aggregation).unwrap_or_default();
+    let mut signals = Vec::new();
+    if i.status == Status::Error as i32 || aggregation == Aggregation::ErrorRate {
+        signals.push(delta::Signal::Errors);
+    }
+    if matches!(
+        aggregation,
+        Aggregation::Quantile | Aggregation::Avg | Aggregation::Min | Aggregation::Max
+    ) || i.min_duration.is_some()
+        || i.max_duration.is_some()
+        || i.order == Order::LongestFirst as i32
+    {
+        signals.push(delta::Signal::Latency);
+    }
+    if signals.is_empty() && matches!(aggregation, Aggregation::Count | Aggregation::Rate) {
+        signals.push(delta::Signal::Throughput);
+    }
+    let (now, earlier) = range_names(shift, korean);
+    let cohort = |time_range, label: String| Cohort {
+        spans: Some(SpanFilter {
+            time_range: Some(time_range),
+            service_name: i.service_names.first().cloned().unwrap_or_default(),
+            attributes: i.attributes.clone(),
+            ..Default::default()
+        }),
+        label,
+    };
+    let request = CompareRequest {
+        baseline: Some(cohort(before, earlier)),
+        candidate: Some(cohort(range, now)),
+        options: Some(CompareOptions {
+            signals: signals.into_iter().map(|s| s as i32).collect(),
+            operations: i.operations.clone(),
+            ..Default::default()
+        }),
+    };
+    Some((request, notes.list))
+}
+
+/// How a comparison's two ranges are named: the asked one, and the one
+/// `shift` before it ("어제", "last week").
+fn range_names(shift: u64, korean: bool) -> (String, String) {
+    const HOUR: u64 = 3_600_000_000_000;
+    const DAY: u64 = 24 * HOUR;
+    let (hours, days) = (shift / HOUR, shift / DAY);
+    let names = match (korean, shift) {
+        (true, DAY) => ("오늘", "어제".to_owned()),
+        (false, DAY) => ("today", "yesterday".to_owned()),
+        (true, s) if s == 7 * DAY => ("이번 주", "지난주".to_owned()),
+        (false, s) if s == 7 * DAY => ("this week", "last week".to_owned()),
+        (true, s) if s % DAY == 0 => ("지금", format!("{days}일 전")),
+        (false, s) if s % DAY == 0 => ("now", format!("{days} days earlier")),
+        (true, s) if s % HOUR == 0 => ("지금", format!("{hours}시간 전")),
+        (false, s) if s % HOUR == 0 => ("now", format!("{hours} hours earlier")),
+        (true, s) => ("지금", format!("{}분 전", s / 60_000_000_000)),
+        (false, s) => ("now", format!("{} minutes earlier", s / 60_000_000_000)),
+    };
+    (names.0.to_owned(), names.1)
 }
 
 /// The query service's answer narrowed as `narrow` says.
@@ -1032,6 +1148,8 @@ pub struct Asker {
     query: Option<QueryServiceClient<Channel>>,
     /// `None`: `search.aiops_endpoint` is empty.
     anomalies: Option<AnomalyServiceClient<Channel>>,
+    /// `None`: `search.delta_endpoint` is empty.
+    deltas: Option<DeltaServiceClient<Channel>>,
 }
 
 const QUERY_SERVICE: &str = "query service";
@@ -1066,11 +1184,39 @@ pub fn capped_note(query: &answer::Query, korean: bool) -> NotApplied {
 }
 
 impl Asker {
-    pub fn new(query: Option<Channel>, anomalies: Option<Channel>) -> Self {
+    pub fn new(
+        query: Option<Channel>,
+        anomalies: Option<Channel>,
+        deltas: Option<Channel>,
+    ) -> Self {
         Self {
             query: query.map(QueryServiceClient::new),
             anomalies: anomalies.map(AnomalyServiceClient::new),
+            deltas: deltas.map(DeltaServiceClient::new),
         }
+    }
+
+    /// The delta service's judgement of `compare`, asked as the caller.
+    pub async fn judge(
+        &self,
+        credentials: &MetadataMap,
+        compare: CompareRequest,
+    ) -> Result<Answer, tonic::Status> {
+        let mut client = self.deltas.clone().ok_or_else(|| {
+            tonic::Status::failed_precondition(
+                "search.delta_endpoint is empty: this search service has no delta service to judge a comparison",
+            )
+        })?;
+        let comparison = client
+            .compare(Self::request(credentials, compare.clone()))
+            .await
+            .map_err(upstream("delta service"))?
+            .into_inner();
+        Ok(Answer {
+            query: Some(answer::Query::Compare(compare)),
+            result: Some(answer::Result::Comparison(comparison)),
+            narrowed: false,
+        })
     }
 
     fn query_client(&self) -> Result<QueryServiceClient<Channel>, tonic::Status> {
@@ -1159,9 +1305,9 @@ impl Asker {
             answer::Query::ListMetrics(q) => ask!(list_metrics, q, MetricList),
             answer::Query::ServiceOverview(q) => ask!(service_overview, q, Overview),
             answer::Query::TopK(q) => ask!(top_k, q, Top),
-            answer::Query::ListAnomalies(_) => {
+            answer::Query::ListAnomalies(_) | answer::Query::Compare(_) => {
                 return Err(tonic::Status::internal(
-                    "ListAnomalies is not the query service's",
+                    "ListAnomalies and Compare are not the query service's",
                 ));
             }
         })
@@ -1651,6 +1797,135 @@ mod tests {
             (9 * HOUR, 10 * HOUR)
         );
         assert!(shifted(&query, 11 * HOUR).is_none());
+    }
+
+    #[test]
+    fn a_comparison_of_requests_is_judged_on_what_was_asked() {
+        const DAY: u64 = 24 * HOUR;
+        let judged = |edit: &dyn Fn(&mut Interpretation), korean| {
+            let i = asked(|i| {
+                i.compare_shift_nano = DAY;
+                i.time_range = Some(TimeRange {
+                    start_unix_nano: 30 * DAY,
+                    end_unix_nano: 30 * DAY + HOUR,
+                });
+                edit(i);
+            });
+            judgement(&i, korean)
+        };
+        let signals = |edit: &dyn Fn(&mut Interpretation)| {
+            let (r, _) = judged(edit, false).unwrap();
+            r.options.unwrap().signals
+        };
+        use delta::Signal as D;
+        // The error rate of one service, than yesterday.
+        let (request, notes) = judged(
+            &|i| {
+                i.signal = Signal::Traces as i32;
+                i.service_names = vec!["payment".into(), "cart".into()];
+                i.operations = vec!["POST /pay".into()];
+                i.aggregation = Aggregation::ErrorRate as i32;
+                i.attributes = vec![query::AttributeFilter {
+                    key: "http.route".into(),
+                    value: "/pay".into(),
+                    ..Default::default()
+                }];
+            },
+            true,
+        )
+        .unwrap();
+        let (before, now) = (request.baseline.unwrap(), request.candidate.unwrap());
+        assert_eq!(
+            (before.label.as_str(), now.label.as_str()),
+            ("어제", "오늘")
+        );
+        let (b, n) = (before.spans.unwrap(), now.spans.unwrap());
+        assert_eq!(b.time_range.unwrap().start_unix_nano, 29 * DAY);
+        assert_eq!(n.time_range.unwrap().start_unix_nano, 30 * DAY);
+        assert_eq!(
+            (b.service_name.as_str(), n.service_name.as_str()),
+            ("payment", "payment")
+        );
+        assert_eq!(n.attributes.len(), 1);
+        assert_eq!(b.attributes, n.attributes);
+        // Both cohorts hold every outcome and duration.
+        assert_eq!((n.status_code, n.min_duration_nano), (0, 0));
+        let options = request.options.unwrap();
+        assert_eq!(options.signals, [D::Errors as i32]);
+        assert_eq!(options.operations, ["POST /pay"]);
+        assert_eq!(notes.len(), 1);
+        assert_eq!(notes[0].field, "service_names[1]");
+        assert!(notes[0].reason.starts_with("Compare는"), "{notes:?}");
+
+        // What the question is about picks the signals judged.
+        assert_eq!(
+            signals(&|i| i.status = Status::Error as i32),
+            [D::Errors as i32]
+        );
+        assert_eq!(
+            signals(&|i| {
+                i.aggregation = Aggregation::Quantile as i32;
+                i.quantile = 0.99;
+            }),
+            [D::Latency as i32]
+        );
+        assert_eq!(
+            signals(&|i| i.aggregation = Aggregation::Count as i32),
+            [D::Throughput as i32]
+        );
+        assert_eq!(
+            signals(&|i| {
+                i.status = Status::Error as i32;
+                i.aggregation = Aggregation::Count as i32;
+            }),
+            [D::Errors as i32]
+        );
+        assert!(signals(&|i| i.signal = Signal::Services as i32).is_empty());
+
+        // Filters that would bias the cohorts are named, not applied.
+        let (request, notes) = judged(
+            &|i| {
+                i.min_duration = Some(DurationBound {
+                    nano: 500_000_000,
+                    inclusive: false,
+                });
+                i.status = Status::Ok as i32;
+                i.text = "timeout".into();
+                i.compare_shift_nano = 7 * DAY;
+            },
+            false,
+        )
+        .unwrap();
+        let fields: Vec<_> = notes.iter().map(|n| n.field.as_str()).collect();
+        assert_eq!(fields, ["min_duration", "status", "text"]);
+        assert_eq!(request.options.unwrap().signals, [D::Latency as i32]);
+        let labels = (
+            request.baseline.unwrap().label,
+            request.candidate.unwrap().label,
+        );
+        assert_eq!(labels, ("last week".to_owned(), "this week".to_owned()));
+
+        // No comparison, not requests, or before 1970: nothing to judge.
+        assert!(judged(&|i| i.compare_shift_nano = 0, false).is_none());
+        for signal in [Signal::Logs, Signal::Metrics, Signal::Anomalies] {
+            assert!(judged(&|i| i.signal = signal as i32, false).is_none());
+        }
+        assert!(judged(&|i| i.metric_name = "queue.depth".into(), false).is_none());
+        assert!(judged(&|i| i.compare_shift_nano = 31 * DAY, false).is_none());
+    }
+
+    #[test]
+    fn a_comparisons_ranges_are_named_in_the_askers_language() {
+        const DAY: u64 = 24 * HOUR;
+        let named = |shift, korean| {
+            let (now, before) = range_names(shift, korean);
+            format!("{now} / {before}")
+        };
+        assert_eq!(named(DAY, false), "today / yesterday");
+        assert_eq!(named(7 * DAY, true), "이번 주 / 지난주");
+        assert_eq!(named(3 * DAY, true), "지금 / 3일 전");
+        assert_eq!(named(2 * HOUR, false), "now / 2 hours earlier");
+        assert_eq!(named(90 * 60_000_000_000, true), "지금 / 90분 전");
     }
 
     #[test]

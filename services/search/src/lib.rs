@@ -75,6 +75,10 @@ pub struct SearchConfig {
     /// (ListAnomalies), as the caller; as `query_endpoint`. Empty: those
     /// questions are FAILED_PRECONDITION.
     pub aiops_endpoint: String,
+    /// The delta service Ask has judge comparisons of requests ("than
+    /// yesterday": Compare), as the caller; as `query_endpoint`. Empty:
+    /// those questions are FAILED_PRECONDITION.
+    pub delta_endpoint: String,
 }
 
 impl Default for SearchConfig {
@@ -86,6 +90,8 @@ impl Default for SearchConfig {
             query_endpoint: "http://127.0.0.1:4320".to_owned(),
             // The aiops service's own default address.
             aiops_endpoint: "http://127.0.0.1:4350".to_owned(),
+            // The delta service's own default address.
+            delta_endpoint: "http://127.0.0.1:4360".to_owned(),
         }
     }
 }
@@ -118,6 +124,7 @@ pub async fn run(
     let asker = ask::Asker::new(
         endpoint("search.query_endpoint", &config.query_endpoint)?,
         endpoint("search.aiops_endpoint", &config.aiops_endpoint)?,
+        endpoint("search.delta_endpoint", &config.delta_endpoint)?,
     );
     let catalog = catalog::Catalog::new(clickhouse.client(), config.vocabulary.clone());
     let refresh = tokio::spawn(catalog.clone().refresh(shutdown.clone()));

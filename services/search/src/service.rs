@@ -153,25 +153,43 @@ impl Search {
         } else {
             None
         };
-        let ((answer, capped), baseline) = match baseline {
+        let korean = understood.locale == "ko";
+        let mut not_applied = plan.not_applied;
+        let (judgement, not_judged) = match ask::judgement(&interpretation, korean) {
+            Some((compare, notes)) => (Some(compare), notes),
+            None => (None, Vec::new()),
+        };
+        let ((answer, capped), baseline, judgement) = match baseline {
             Some(before) => {
-                let (now, (before, _)) = tokio::try_join!(
+                let judged = async {
+                    match judgement {
+                        Some(compare) => asker.judge(&credentials, compare).await.map(Some),
+                        None => Ok(None),
+                    }
+                };
+                let (now, (before, _), judged) = tokio::try_join!(
                     asker.answer(&credentials, query, &plan.narrow),
                     asker.answer(&credentials, before, &plan.narrow),
+                    judged,
                 )?;
-                (now, Some(before))
+                (now, Some(before), judged)
             }
-            None => (asker.answer(&credentials, query, &plan.narrow).await?, None),
+            None => (
+                asker.answer(&credentials, query, &plan.narrow).await?,
+                None,
+                None,
+            ),
         };
-        let mut not_applied = plan.not_applied;
         if capped && let Some(query) = &answer.query {
-            not_applied.push(ask::capped_note(query, understood.locale == "ko"));
+            not_applied.push(ask::capped_note(query, korean));
         }
         Ok(AskResponse {
             interpretation: Some(understood),
             answer: Some(answer),
             baseline,
             not_applied,
+            judgement,
+            not_judged,
         })
     }
 }

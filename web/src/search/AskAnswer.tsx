@@ -1,14 +1,15 @@
 // A summarised question's answer under its chips: the groups the query
 // service gave (Ask, as the signed-in user), the asked number marked, the
-// comparison's earlier number beside it, each group linking to its
-// requests, and the parts this answer could not apply, with why.
+// comparison's earlier number beside it and the delta service's judgement
+// of the change, each group linking to its requests, and the parts this
+// answer could not apply, with why.
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { QueryState, Skeleton } from '../components/states';
 import { TableHead, type Column } from '../components/TableHead';
 import { formatCount, formatDurationNanos, formatPercent, formatSignedPercent } from '../lib/format';
 import type { Interpretation } from '../gen/airis/search/v1/search_pb';
-import { answerTable, measureOf, type Measure, type Row } from './answer';
+import { answerTable, judgementOf, measureOf, type Judgement, type Measure, type Row } from './answer';
 import { useAsk } from './searchApi';
 
 const MEASURES: Measure[] = ['count', 'errors', 'errorRate', 'p50', 'p95', 'p99'];
@@ -23,6 +24,54 @@ function change(row: Row, m: Measure): string {
   const now = measureOf(row, m);
   if (row.before === undefined || row.before === 0) return '';
   return formatSignedPercent((now - row.before) / row.before);
+}
+
+const VERDICT_GLYPH: Record<Judgement['verdict'], string> = { pass: '✓', fail: '✕', inconclusive: '?', unknown: '?' };
+
+/** The delta service's judgement of a comparison: the verdict as a mark and a word, the first reasons, the way to the rest. */
+function JudgementPanel({ judgement }: { judgement: Judgement }) {
+  const { t } = useTranslation();
+  const j = judgement;
+  return (
+    <section className="ask-judgement" aria-label={t('search.answer.judgement.title')} data-testid="ask-judgement">
+      <h3 className="ask-answer-title">
+        {t('search.answer.judgement.title')}{' '}
+        <span className="muted small">{t('search.answer.judgement.from', { baseline: j.baseline, candidate: j.candidate })}</span>
+      </h3>
+      <p className="ask-judgement-verdict">
+        <span className={`ask-verdict ask-verdict-${j.verdict}`} data-testid="ask-verdict">
+          <span aria-hidden="true">{VERDICT_GLYPH[j.verdict]}</span> {t(`search.answer.judgement.verdict.${j.verdict}`)}
+        </span>{' '}
+        <span className="muted small">{t('search.answer.judgement.score', { score: formatCount(Math.round(j.score)) })}</span>
+      </p>
+      {j.reasons.length > 0 && (
+        <ul className="ask-judgement-reasons" aria-label={t('search.answer.judgement.reasons')}>
+          {j.reasons.map((r, index) => (
+            <li key={index} className={`ask-reason-${r.severity}`}>
+              {r.text}
+            </li>
+          ))}
+        </ul>
+      )}
+      {j.notJudged.length > 0 && (
+        <ul className="ask-answer-notes" aria-label={t('search.answer.judgement.notJudged')}>
+          {j.notJudged.map((n, index) => (
+            <li key={index}>
+              <code>{n.field}</code> {n.reason}
+            </li>
+          ))}
+        </ul>
+      )}
+      {(j.more > 0 || j.link) && (
+        <p className="small">
+          {j.more > 0 && <span className="muted">{t('search.answer.judgement.more', { count: j.more })} </span>}
+          {j.link && (
+            <Link to={{ pathname: j.link.path, search: `?${new URLSearchParams(j.link.params).toString()}` }}>{t('search.answer.judgement.open')}</Link>
+          )}
+        </p>
+      )}
+    </section>
+  );
 }
 
 export default function AskAnswer({ interpretation, encoded }: { interpretation: Interpretation; encoded: string }) {
@@ -41,6 +90,7 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
         {(response) => {
           const table = answerTable(interpretation, response, range);
           if (!table) return null;
+          const judgement = judgementOf(response, language);
           const columns: Column[] = [
             { label: t(`search.answer.group.${['service', 'operation'].includes(table.groupKind) ? table.groupKind : 'attribute'}`, { key: table.groupKind }) },
             ...MEASURES.map((m) => ({
@@ -93,6 +143,7 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
                   </table>
                 </div>
               )}
+              {judgement && <JudgementPanel judgement={judgement} />}
               {response.notApplied.length > 0 && (
                 <ul className="ask-answer-notes" aria-label={t('search.answer.notApplied')}>
                   {response.notApplied.map((n, index) => (

@@ -11,8 +11,18 @@ import {
   TopKRequestSchema,
   TopKResponseSchema,
 } from '../gen/airis/analytics/v1/query_pb';
+import { TimeRangeSchema } from '../gen/airis/common/v1/common_pb';
+import {
+  CohortSchema,
+  CompareOptionsSchema,
+  CompareRequestSchema,
+  CompareResponseSchema,
+  ReasonSchema,
+  Severity,
+  Verdict,
+} from '../gen/airis/delta/v1/delta_pb';
 import { Aggregation, AnswerSchema, AskResponseSchema, InterpretationSchema, Signal } from '../gen/airis/search/v1/search_pb';
-import { answerTable, askedMeasure, summarised } from './answer';
+import { answerTable, askedMeasure, judgementOf, summarised } from './answer';
 
 const range = { from: '1000', to: '2000' };
 
@@ -85,5 +95,76 @@ describe('answerTable', () => {
   it('is null for an answer that is not a summary', () => {
     const response = create(AskResponseSchema, { answer: create(AnswerSchema, {}) });
     expect(answerTable(create(InterpretationSchema, {}), response, range)).toBeNull();
+  });
+});
+
+describe('judgementOf', () => {
+  const DAY = 86_400_000_000_000n;
+  const cohort = (label: string, start: bigint, extra: Partial<{ attributes: { key: string; value: string }[] }> = {}) =>
+    create(CohortSchema, {
+      label,
+      spans: create(SpanFilterSchema, {
+        serviceName: 'payment',
+        timeRange: create(TimeRangeSchema, { startUnixNano: start, endUnixNano: start + 3_600_000_000_000n }),
+        ...extra,
+      }),
+    });
+  const judged = (baseline = cohort('어제', 30n * DAY), operations: string[] = []) =>
+    create(AskResponseSchema, {
+      notJudged: [{ field: 'min_duration', reason: '코호트는 모든 요청을 담습니다' }],
+      judgement: create(AnswerSchema, {
+        query: { case: 'compare', value: create(CompareRequestSchema, { baseline, candidate: cohort('오늘', 31n * DAY) }) },
+        result: {
+          case: 'comparison',
+          value: create(CompareResponseSchema, {
+            verdict: Verdict.FAIL,
+            score: 75,
+            options: create(CompareOptionsSchema, { operations }),
+            reasons: ['a', 'b', 'c', 'd'].map((x, k) =>
+              create(ReasonSchema, { severity: k === 0 ? Severity.FAIL : Severity.INFO, en: `${x} en`, ko: `${x} ko` }),
+            ),
+          }),
+        },
+      }),
+    });
+
+  it("reads the verdict, the first reasons in the page's language and the ranges' names", () => {
+    const j = judgementOf(judged(), 'ko')!;
+    expect(j.verdict).toBe('fail');
+    expect(j.score).toBe(75);
+    expect([j.baseline, j.candidate]).toEqual(['어제', '오늘']);
+    expect(j.reasons).toEqual([
+      { severity: 'fail', text: 'a ko' },
+      { severity: 'info', text: 'b ko' },
+      { severity: 'info', text: 'c ko' },
+    ]);
+    expect(j.more).toBe(1);
+    expect(j.notJudged).toEqual([{ field: 'min_duration', reason: '코호트는 모든 요청을 담습니다' }]);
+    expect(judgementOf(judged(), 'en')!.reasons[0]?.text).toBe('a en');
+  });
+
+  it('links to the same cohorts on the Canary analysis page, an asked operation selected', () => {
+    const day30 = String((30n * DAY) / 1_000_000n);
+    const day31 = String((31n * DAY) / 1_000_000n);
+    const link = judgementOf(judged(undefined, ['POST /pay']), 'en')!.link!;
+    expect(link.path).toBe('/delta');
+    expect(link.params).toMatchObject({
+      baseline: 'payment',
+      baselineLabel: '어제',
+      baselineFrom: day30,
+      candidate: 'payment',
+      candidateLabel: '오늘',
+      candidateFrom: day31,
+      from: day31,
+      rowService: 'payment',
+      rowOperation: 'POST /pay',
+    });
+    // The page holds no attribute filter: no link rather than another comparison.
+    const filtered = cohort('어제', 30n * DAY, { attributes: [{ key: 'http.route', value: '/pay' }] });
+    expect(judgementOf(judged(filtered), 'en')!.link).toBeNull();
+  });
+
+  it('is null without a judgement', () => {
+    expect(judgementOf(create(AskResponseSchema, {}), 'en')).toBeNull();
   });
 });

@@ -3,9 +3,13 @@
 // per group, with the number the question asked for marked, the same
 // group's number in the comparison's earlier range, and where to look
 // closer (a service's page, or the traces of an operation or an attribute
-// value). Pure: no React, no network.
+// value); and a comparison's judgement by the delta service, with the
+// Canary analysis page's link to the same comparison. Pure: no React, no
+// network.
 import { TopKDimension, type LatencyPercentiles } from '../gen/airis/analytics/v1/query_pb';
+import type { Cohort } from '../gen/airis/delta/v1/delta_pb';
 import { Aggregation, Signal, type AskResponse, type Interpretation } from '../gen/airis/search/v1/search_pb';
+import { severityName, verdictName, type SeverityName, type VerdictName } from '../pages/delta/delta';
 
 /** Whether a page cannot show `i` whole and the answer table does: requests summarised. */
 export function summarised(i: Interpretation): boolean {
@@ -130,5 +134,77 @@ export function answerTable(i: Interpretation, response: AskResponse, range: Rec
     asked,
     compared: before !== null,
     rows: now.rows.map((r) => (earlier.has(r.group) ? { ...r, before: earlier.get(r.group) } : r)),
+  };
+}
+
+/** A comparison's judgement (the delta service's Compare of the range against the range moved back), as the answer shows it. */
+export interface Judgement {
+  verdict: VerdictName;
+  /** 0 to 100. */
+  score: number;
+  /** How the two ranges are named ("yesterday", "today"). */
+  baseline: string;
+  candidate: string;
+  /** The first reasons, failures first, in the page's language. */
+  reasons: { severity: SeverityName; text: string }[];
+  /** How many more reasons the Canary analysis page shows. */
+  more: number;
+  /** Parts of the question the cohorts leave out (a status or duration filter, text), with why. */
+  notJudged: { field: string; reason: string }[];
+  /**
+   * The same cohorts on the Canary analysis page, every signal and operation judged (one operation asked: selected);
+   * null when the page cannot hold them (no service, or attribute filters).
+   */
+  link: { path: string; params: Record<string, string> } | null;
+}
+
+/** The reasons shown under the verdict; the rest are on the Canary analysis page. */
+export const JUDGEMENT_REASONS = 3;
+
+const ms = (nano: bigint) => String(nano / 1_000_000n);
+
+/** The judgement of an Ask response, or null when it has none. */
+export function judgementOf(response: AskResponse, language: 'ko' | 'en'): Judgement | null {
+  const j = response.judgement;
+  if (j?.query.case !== 'compare' || j.result.case !== 'comparison') return null;
+  const { baseline, candidate } = j.query.value;
+  const compared = j.result.value;
+  const reasons = compared.reasons.map((r) => ({ severity: severityName(r.severity), text: language === 'ko' ? r.ko : r.en }));
+  const cohort = (c: Cohort | undefined) => {
+    const spans = c?.spans;
+    const range = spans?.timeRange;
+    if (!spans || !range || !spans.serviceName || spans.attributes.length > 0 || spans.operation) return null;
+    return { service: spans.serviceName, label: c.label, from: ms(range.startUnixNano), to: ms(range.endUnixNano + 999_999n) };
+  };
+  const before = cohort(baseline);
+  const now = cohort(candidate);
+  const operations = compared.options?.operations ?? [];
+  let link: Judgement['link'] = null;
+  if (before && now) {
+    const params: Record<string, string> = {
+      baseline: before.service,
+      baselineLabel: before.label,
+      baselineFrom: before.from,
+      baselineTo: before.to,
+      candidate: now.service,
+      candidateLabel: now.label,
+      candidateFrom: now.from,
+      candidateTo: now.to,
+      from: now.from,
+      to: now.to,
+    };
+    // One operation asked: the page opens on it.
+    if (operations.length === 1) Object.assign(params, { rowService: now.service, rowOperation: operations[0] });
+    link = { path: '/delta', params };
+  }
+  return {
+    verdict: verdictName(compared.verdict),
+    score: compared.score,
+    baseline: baseline?.label ?? '',
+    candidate: candidate?.label ?? '',
+    reasons: reasons.slice(0, JUDGEMENT_REASONS),
+    more: Math.max(0, reasons.length - JUDGEMENT_REASONS),
+    notJudged: response.notJudged.map((n) => ({ field: n.field, reason: n.reason })),
+    link,
   };
 }

@@ -114,6 +114,48 @@ describe('the page a question opens', () => {
       unapplied: ['limit', 'service:1', 'aggregation', 'metric', 'order'],
     });
   });
+
+  it("puts one service's requests compared with an earlier range on Canary analysis", () => {
+    const HOUR = 3_600_000_000_000n;
+    const DAY = 24n * HOUR;
+    const ms = (n: bigint) => String(n / 1_000_000n);
+    const compared = create(InterpretationSchema, {
+      signal: Signal.TRACES,
+      serviceNames: ['payment', 'cart'],
+      operations: ['POST /pay'],
+      status: Status.ERROR,
+      compareShiftNano: DAY,
+      timeRange: { startUnixNano: 30n * DAY, endUnixNano: 30n * DAY + HOUR },
+    });
+    expect(target(compared)).toEqual({
+      path: '/delta',
+      params: {
+        from: ms(30n * DAY),
+        to: ms(30n * DAY + HOUR),
+        baseline: 'payment',
+        baselineFrom: ms(29n * DAY),
+        baselineTo: ms(29n * DAY + HOUR),
+        candidate: 'payment',
+        candidateFrom: ms(30n * DAY),
+        candidateTo: ms(30n * DAY + HOUR),
+        rowService: 'payment',
+        rowOperation: 'POST /pay',
+      },
+      unapplied: ['service:1', 'status'],
+    });
+    // Attribute filters the page cannot hold, or no service: the trace search, the comparison named.
+    const filtered = create(InterpretationSchema, {
+      ...compared,
+      serviceNames: ['payment'],
+      status: Status.UNSPECIFIED,
+      attributes: [create(AttributeFilterSchema, { key: 'http.route', value: '/pay' })],
+    });
+    expect(target(filtered).path).toBe('/traces');
+    expect(target(filtered).unapplied).toContain('compare');
+    expect(target(create(InterpretationSchema, { ...compared, serviceNames: [] })).path).toBe('/traces');
+    // A summary compared stays with its answer, on the service's page.
+    expect(target(create(InterpretationSchema, { ...compared, serviceNames: ['payment'], aggregation: Aggregation.ERROR_RATE })).path).toBe('/services/payment');
+  });
 });
 
 describe('chips', () => {

@@ -234,7 +234,8 @@ const ceilMs = (n: bigint) => String(Number((n + NS - 1n) / NS));
  * The page that owns the interpretation's signal, with its filters:
  * traces and spans on Traces, logs on Logs, a metric on Metrics, services
  * (or a summary of requests) on Services or a service's page, anomalies on
- * Anomalies.
+ * Anomalies, one service's requests compared with an earlier range on
+ * Canary analysis.
  */
 export function target(i: Interpretation): Target {
   const params: Record<string, string | string[]> = {};
@@ -326,6 +327,26 @@ export function target(i: Interpretation): Target {
     i.operations.forEach((_, n) => unapplied.push(`operation:${n}`));
     i.attributes.forEach((_, n) => unapplied.push(`attribute:${n}`));
     return { path, params, unapplied };
+  }
+
+  if (i.compareShiftNano && service && attrs.length === 0 && i.timeRange) {
+    // Requests compared with an earlier range: Canary analysis, one service
+    // over the range against it over the range moved back.
+    const shift = i.compareShiftNano;
+    const delta = unapplied.filter((k) => k !== 'compare');
+    delta.push(...extraServices);
+    Object.assign(params, {
+      baseline: service,
+      baselineFrom: nsToMs(i.timeRange.startUnixNano - shift),
+      baselineTo: ceilMs(i.timeRange.endUnixNano - shift),
+      candidate: service,
+      candidateFrom: nsToMs(i.timeRange.startUnixNano),
+      candidateTo: ceilMs(i.timeRange.endUnixNano),
+    });
+    if (i.operations[0]) Object.assign(params, { rowService: service, rowOperation: i.operations[0] });
+    i.operations.slice(1).forEach((_, n) => delta.push(`operation:${n + 1}`));
+    for (const k of ['status', 'minDuration', 'maxDuration', 'text', 'order', 'severity'] as const) if (has(i, k)) delta.push(k);
+    return { path: '/delta', params, unapplied: delta };
   }
 
   // Requests and spans: the trace search.
