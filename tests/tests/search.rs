@@ -783,24 +783,26 @@ async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::
     assert_eq!(empty.code(), Code::InvalidArgument);
     assert!(empty.message().starts_with("query:"), "{empty:?}");
 
-    // A comparison needs the delta service; other questions do not.
+    // Without a delta service a comparison is still answered, not judged,
+    // and says why under the comparison's field.
     let mut no_delta = with_query.clone();
     no_delta.search.delta_endpoint = String::new();
     let unjudged = SearchServer::start(&no_delta).await?;
     let mut unjudged_client = SearchServiceClient::connect(unjudged.endpoint.clone()).await?;
-    let refused = answer_to(
+    let (_, _, response) = asked(
         &mut unjudged_client,
         TOKEN,
-        ask_request::Query::Question("payment-api error rate than yesterday".into()),
+        "payment-api error rate than yesterday",
     )
-    .await
-    .expect_err("no delta service");
-    assert_eq!(refused.code(), Code::FailedPrecondition, "{refused:?}");
-    assert!(
-        refused.message().contains("search.delta_endpoint"),
-        "{refused:?}"
-    );
-    asked(&mut unjudged_client, TOKEN, "payment-api error rate").await?;
+    .await?;
+    assert!(response.baseline.is_some(), "{response:?}");
+    assert!(response.judgement.is_none(), "{response:?}");
+    let why: Vec<_> = response
+        .not_judged
+        .iter()
+        .map(|n| (n.field.as_str(), n.reason.contains("search.delta_endpoint")))
+        .collect();
+    assert_eq!(why, [("compare_shift_nano", true)], "{response:?}");
     unjudged.stop().await?;
 
     // A search service without a query service, and one whose query

@@ -947,15 +947,19 @@ pub fn shifted(query: &answer::Query, shift: u64) -> Option<answer::Query> {
 /// back; `None` when `i` is no comparison of traces, spans or services,
 /// or the earlier range reaches before 1970. What the cohorts leave out
 /// of `i` is in the notes.
-pub fn judgement(i: &Interpretation, korean: bool) -> Option<(CompareRequest, Vec<NotApplied>)> {
+pub fn judgement(
+    i: &Interpretation,
+    korean: bool,
+    now_unix_nano: u64,
+) -> Option<(CompareRequest, Vec<NotApplied>)> {
     let shift = i.compare_shift_nano;
     let range = i.time_range?;
     let signal = Signal::try_from(i.signal).ok()?;
-    let requests = match signal {
-        Signal::Traces | Signal::Spans | Signal::Services => true,
-        Signal::Unspecified => i.metric_name.is_empty(),
-        _ => false,
-    };
+    let requests = i.metric_name.is_empty()
+        && matches!(
+            signal,
+            Signal::Traces | Signal::Spans | Signal::Services | Signal::Unspecified
+        );
     if shift == 0 || !requests {
         return None;
     }
@@ -984,6 +988,12 @@ pub fn judgement(i: &Interpretation, korean: bool) -> Option<(CompareRequest, Ve
     }
     if i.status == Status::Ok as i32 {
         note("status".into(), bias.0, bias.1);
+    } else if i.status == Status::Error as i32 {
+        note(
+            "status".into(),
+            "the errors among every request are judged, not the failed requests alone",
+            "실패한 요청만 거르지 않고 모든 요청 중 오류를 판정합니다",
+        );
     }
     if !i.text.is_empty() {
         note(
@@ -1007,10 +1017,13 @@ pub fn judgement(i: &Interpretation, korean: bool) -> Option<(CompareRequest, Ve
     {
         signals.push(delta::Signal::Latency);
     }
-    if signals.is_empty() && matches!(aggregation, Aggregation::Count | Aggregation::Rate) {
-        signals.push(delta::Signal::Throughput);
-    }
-    let (now, earlier) = range_names(shift, korean);
+    // A count or rate is judged on every signal: the delta service reports
+    // an operation's share of the traffic and never fails it, so it alone
+    // would pass anything.
+    // Named from the asker's "now": "today" and "yesterday" only for a
+    // range that ends about now.
+    let current = range.end_unix_nano.saturating_add(CURRENT_SLACK_NANO) >= now_unix_nano;
+    let (now, earlier) = range_names(shift, korean, current);
     let cohort = |time_range, label: String| Cohort {
         spans: Some(SpanFilter {
             time_range: Some(time_range),
@@ -1032,25 +1045,50 @@ pub fn judgement(i: &Interpretation, korean: bool) -> Option<(CompareRequest, Ve
     Some((request, notes.list))
 }
 
+/// A range ending this close to "now" (or later) is the current one.
+const CURRENT_SLACK_NANO: u64 = 5 * 60_000_000_000;
+
 /// How a comparison's two ranges are named: the asked one, and the one
-/// `shift` before it ("어제", "last week").
-fn range_names(shift: u64, korean: bool) -> (String, String) {
-    const HOUR: u64 = 3_600_000_000_000;
-    const DAY: u64 = 24 * HOUR;
-    let (hours, days) = (shift / HOUR, shift / DAY);
-    let names = match (korean, shift) {
-        (true, DAY) => ("오늘", "어제".to_owned()),
-        (false, DAY) => ("today", "yesterday".to_owned()),
-        (true, s) if s == 7 * DAY => ("이번 주", "지난주".to_owned()),
-        (false, s) if s == 7 * DAY => ("this week", "last week".to_owned()),
-        (true, s) if s % DAY == 0 => ("지금", format!("{days}일 전")),
-        (false, s) if s % DAY == 0 => ("now", format!("{days} days earlier")),
-        (true, s) if s % HOUR == 0 => ("지금", format!("{hours}시간 전")),
-        (false, s) if s % HOUR == 0 => ("now", format!("{hours} hours earlier")),
-        (true, s) => ("지금", format!("{}분 전", s / 60_000_000_000)),
-        (false, s) => ("now", format!("{} minutes earlier", s / 60_000_000_000)),
+/// `shift` before it; "오늘" and "어제", "this week" and "last week" when
+/// the asked range is `current`.
+fn range_names(shift: u64, korean: bool, current: bool) -> (String, String) {
+    const SECOND: u64 = 1_000_000_000;
+    const DAY: u64 = 86_400 * SECOND;
+    let (asked, earlier) = match (current, korean, shift) {
+        (true, true, DAY) => ("오늘", "어제".to_owned()),
+        (true, false, DAY) => ("today", "yesterday".to_owned()),
+        (true, true, s) if s == 7 * DAY => ("이번 주", "지난주".to_owned()),
+        (true, false, s) if s == 7 * DAY => ("this week", "last week".to_owned()),
+        (true, true, s) => ("지금", format!("{} 전", span_words(s, true))),
+        (true, false, s) => ("now", format!("{} earlier", span_words(s, false))),
+        (false, true, s) => ("요청한 범위", format!("그 {} 전", span_words(s, true))),
+        (false, false, s) => (
+            "the asked range",
+            format!("{} before it", span_words(s, false)),
+        ),
     };
-    (names.0.to_owned(), names.1)
+    (asked.to_owned(), earlier)
+}
+
+/// A shift in its largest whole unit: "2일", "3 hours", "90 seconds".
+fn span_words(shift: u64, korean: bool) -> String {
+    const SECOND: u64 = 1_000_000_000;
+    let units: [(u64, &str, &str); 4] = [
+        (86_400 * SECOND, "일", "day"),
+        (3_600 * SECOND, "시간", "hour"),
+        (60 * SECOND, "분", "minute"),
+        (SECOND, "초", "second"),
+    ];
+    let (size, ko, en) = units
+        .into_iter()
+        .find(|(size, _, _)| shift.is_multiple_of(*size))
+        .unwrap_or(units[3]);
+    let n = shift.div_ceil(size);
+    match (korean, n) {
+        (true, _) => format!("{n}{ko}"),
+        (false, 1) => format!("1 {en}"),
+        (false, _) => format!("{n} {en}s"),
+    }
 }
 
 /// The query service's answer narrowed as `narrow` says.
@@ -1811,7 +1849,8 @@ mod tests {
                 });
                 edit(i);
             });
-            judgement(&i, korean)
+            // Asked a minute after the range ends.
+            judgement(&i, korean, 30 * DAY + HOUR + 60_000_000_000)
         };
         let signals = |edit: &dyn Fn(&mut Interpretation)| {
             let (r, _) = judged(edit, false).unwrap();
@@ -1856,6 +1895,10 @@ mod tests {
         assert_eq!(notes.len(), 1);
         assert_eq!(notes[0].field, "service_names[1]");
         assert!(notes[0].reason.starts_with("Compare는"), "{notes:?}");
+        // Errors asked for: judged among every request, and said so.
+        let (_, notes) = judged(&|i| i.status = Status::Error as i32, false).unwrap();
+        assert_eq!(notes[0].field, "status");
+        assert!(notes[0].reason.contains("every request"), "{notes:?}");
 
         // What the question is about picks the signals judged.
         assert_eq!(
@@ -1869,10 +1912,9 @@ mod tests {
             }),
             [D::Latency as i32]
         );
-        assert_eq!(
-            signals(&|i| i.aggregation = Aggregation::Count as i32),
-            [D::Throughput as i32]
-        );
+        // A count or rate: every signal (throughput alone never fails).
+        assert!(signals(&|i| i.aggregation = Aggregation::Count as i32).is_empty());
+        assert!(signals(&|i| i.aggregation = Aggregation::Rate as i32).is_empty());
         assert_eq!(
             signals(&|i| {
                 i.status = Status::Error as i32;
@@ -1911,6 +1953,30 @@ mod tests {
             assert!(judged(&|i| i.signal = signal as i32, false).is_none());
         }
         assert!(judged(&|i| i.metric_name = "queue.depth".into(), false).is_none());
+        assert!(
+            judged(
+                &|i| {
+                    i.signal = Signal::Traces as i32;
+                    i.metric_name = "queue.depth".into();
+                },
+                false
+            )
+            .is_none()
+        );
+        // A range of the past is named as asked, not as today.
+        let i = asked(|i| {
+            i.compare_shift_nano = DAY;
+            i.time_range = Some(TimeRange {
+                start_unix_nano: 30 * DAY,
+                end_unix_nano: 31 * DAY,
+            });
+        });
+        let (request, _) = judgement(&i, true, 31 * DAY + 12 * HOUR).unwrap();
+        let labels = (
+            request.baseline.unwrap().label,
+            request.candidate.unwrap().label,
+        );
+        assert_eq!(labels, ("그 1일 전".to_owned(), "요청한 범위".to_owned()));
         assert!(judged(&|i| i.compare_shift_nano = 31 * DAY, false).is_none());
     }
 
@@ -1918,7 +1984,7 @@ mod tests {
     fn a_comparisons_ranges_are_named_in_the_askers_language() {
         const DAY: u64 = 24 * HOUR;
         let named = |shift, korean| {
-            let (now, before) = range_names(shift, korean);
+            let (now, before) = range_names(shift, korean, true);
             format!("{now} / {before}")
         };
         assert_eq!(named(DAY, false), "today / yesterday");
@@ -1926,6 +1992,12 @@ mod tests {
         assert_eq!(named(3 * DAY, true), "지금 / 3일 전");
         assert_eq!(named(2 * HOUR, false), "now / 2 hours earlier");
         assert_eq!(named(90 * 60_000_000_000, true), "지금 / 90분 전");
+        assert_eq!(named(HOUR, false), "now / 1 hour earlier");
+        assert_eq!(named(30_000_000_000, false), "now / 30 seconds earlier");
+        // Not whole seconds: rounded up, never "0".
+        assert_eq!(named(1_500_000, true), "지금 / 1초 전");
+        let past = range_names(DAY, false, false);
+        assert_eq!(past, ("the asked range".into(), "1 day before it".into()));
     }
 
     #[test]

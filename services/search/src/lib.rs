@@ -77,7 +77,8 @@ pub struct SearchConfig {
     pub aiops_endpoint: String,
     /// The delta service Ask has judge comparisons of requests ("than
     /// yesterday": Compare), as the caller; as `query_endpoint`. Empty:
-    /// those questions are FAILED_PRECONDITION.
+    /// comparisons are answered without a judgement (`not_judged` says
+    /// why).
     pub delta_endpoint: String,
 }
 

@@ -2,8 +2,8 @@
 //! first question, refreshed in the background), then the parser.
 
 use airis_proto::airis::search::v1::{
-    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, SuggestRequest,
-    SuggestResponse, answer, ask_request,
+    AskRequest, AskResponse, InterpretRequest, InterpretResponse, Interpretation, NotApplied,
+    SuggestRequest, SuggestResponse, answer, ask_request,
     search_service_server::{SearchService, SearchServiceServer},
 };
 use airis_proto::tonic::{self, Request, Response, Status};
@@ -155,16 +155,37 @@ impl Search {
         };
         let korean = understood.locale == "ko";
         let mut not_applied = plan.not_applied;
-        let (judgement, not_judged) = match ask::judgement(&interpretation, korean) {
+        // "Now" as the question was read: the request's, else the clock's.
+        let asked_at = match request.now_unix_nano {
+            0 => now,
+            at => at,
+        };
+        let (judgement, mut not_judged) = match ask::judgement(&interpretation, korean, asked_at) {
             Some((compare, notes)) => (Some(compare), notes),
             None => (None, Vec::new()),
         };
         let ((answer, capped), baseline, judgement) = match baseline {
             Some(before) => {
+                // The judgement is more than was asked: its failure leaves
+                // the answer and says why, under compare_shift_nano.
                 let judged = async {
-                    match judgement {
-                        Some(compare) => asker.judge(&credentials, compare).await.map(Some),
-                        None => Ok(None),
+                    let Some(compare) = judgement else {
+                        return Ok::<_, Status>(None);
+                    };
+                    match asker.judge(&credentials, compare).await {
+                        Ok(judged) => Ok(Some(judged)),
+                        Err(status) => {
+                            tracing::warn!(code = ?status.code(), message = status.message(), "comparison not judged");
+                            not_judged.push(NotApplied {
+                                field: "compare_shift_nano".into(),
+                                reason: if korean {
+                                    format!("판정하지 못했습니다: {}", status.message())
+                                } else {
+                                    format!("not judged: {}", status.message())
+                                },
+                            });
+                            Ok(None)
+                        }
                     }
                 };
                 let (now, (before, _), judged) = tokio::try_join!(

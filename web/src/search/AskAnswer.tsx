@@ -27,6 +27,7 @@ function change(row: Row, m: Measure): string {
 }
 
 const VERDICT_GLYPH: Record<Judgement['verdict'], string> = { pass: '✓', fail: '✕', inconclusive: '?', unknown: '?' };
+const SEVERITY_GLYPH: Record<Judgement['reasons'][number]['severity'], string> = { fail: '✕', inconclusive: '?', info: '·' };
 
 /** The delta service's judgement of a comparison: the verdict as a mark and a word, the first reasons, the way to the rest. */
 function JudgementPanel({ judgement }: { judgement: Judgement }) {
@@ -42,22 +43,18 @@ function JudgementPanel({ judgement }: { judgement: Judgement }) {
         <span className={`ask-verdict ask-verdict-${j.verdict}`} data-testid="ask-verdict">
           <span aria-hidden="true">{VERDICT_GLYPH[j.verdict]}</span> {t(`search.answer.judgement.verdict.${j.verdict}`)}
         </span>{' '}
-        <span className="muted small">{t('search.answer.judgement.score', { score: formatCount(Math.round(j.score)) })}</span>
+        {/* A score says something only of what was judged. */}
+        {(j.verdict === 'pass' || j.verdict === 'fail') && (
+          <span className="muted small">{t('search.answer.judgement.score', { score: formatCount(Math.round(j.score)) })}</span>
+        )}
       </p>
       {j.reasons.length > 0 && (
         <ul className="ask-judgement-reasons" aria-label={t('search.answer.judgement.reasons')}>
           {j.reasons.map((r, index) => (
             <li key={index} className={`ask-reason-${r.severity}`}>
+              <span aria-hidden="true">{SEVERITY_GLYPH[r.severity]}</span>{' '}
+              <span className="sr-only">{t(`search.answer.judgement.severity.${r.severity}`)}</span>
               {r.text}
-            </li>
-          ))}
-        </ul>
-      )}
-      {j.notJudged.length > 0 && (
-        <ul className="ask-answer-notes" aria-label={t('search.answer.judgement.notJudged')}>
-          {j.notJudged.map((n, index) => (
-            <li key={index}>
-              <code>{n.field}</code> {n.reason}
             </li>
           ))}
         </ul>
@@ -144,6 +141,15 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
                 </div>
               )}
               {judgement && <JudgementPanel judgement={judgement} />}
+              {response.notJudged.length > 0 && (
+                <ul className="ask-answer-notes" aria-label={t('search.answer.judgement.notJudged')}>
+                  {response.notJudged.map((n, index) => (
+                    <li key={index}>
+                      <code>{n.field}</code> {n.reason}
+                    </li>
+                  ))}
+                </ul>
+              )}
               {response.notApplied.length > 0 && (
                 <ul className="ask-answer-notes" aria-label={t('search.answer.notApplied')}>
                   {response.notApplied.map((n, index) => (

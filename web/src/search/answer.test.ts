@@ -111,7 +111,6 @@ describe('judgementOf', () => {
     });
   const judged = (baseline = cohort('어제', 30n * DAY), operations: string[] = []) =>
     create(AskResponseSchema, {
-      notJudged: [{ field: 'min_duration', reason: '코호트는 모든 요청을 담습니다' }],
       judgement: create(AnswerSchema, {
         query: { case: 'compare', value: create(CompareRequestSchema, { baseline, candidate: cohort('오늘', 31n * DAY) }) },
         result: {
@@ -139,7 +138,6 @@ describe('judgementOf', () => {
       { severity: 'info', text: 'c ko' },
     ]);
     expect(j.more).toBe(1);
-    expect(j.notJudged).toEqual([{ field: 'min_duration', reason: '코호트는 모든 요청을 담습니다' }]);
     expect(judgementOf(judged(), 'en')!.reasons[0]?.text).toBe('a en');
   });
 

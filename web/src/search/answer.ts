@@ -149,8 +149,6 @@ export interface Judgement {
   reasons: { severity: SeverityName; text: string }[];
   /** How many more reasons the Canary analysis page shows. */
   more: number;
-  /** Parts of the question the cohorts leave out (a status or duration filter, text), with why. */
-  notJudged: { field: string; reason: string }[];
   /**
    * The same cohorts on the Canary analysis page, every signal and operation judged (one operation asked: selected);
    * null when the page cannot hold them (no service, or attribute filters).
@@ -204,7 +202,6 @@ export function judgementOf(response: AskResponse, language: 'ko' | 'en'): Judge
     candidate: candidate?.label ?? '',
     reasons: reasons.slice(0, JUDGEMENT_REASONS),
     more: Math.max(0, reasons.length - JUDGEMENT_REASONS),
-    notJudged: response.notJudged.map((n) => ({ field: n.field, reason: n.reason })),
     link,
   };
 }

@@ -153,6 +153,9 @@ describe('the page a question opens', () => {
     expect(target(filtered).path).toBe('/traces');
     expect(target(filtered).unapplied).toContain('compare');
     expect(target(create(InterpretationSchema, { ...compared, serviceNames: [] })).path).toBe('/traces');
+    // Spans summarised: Canary analysis, which does not summarise them.
+    const spans = target(create(InterpretationSchema, { ...compared, signal: Signal.SPANS, serviceNames: ['payment'], status: Status.UNSPECIFIED, aggregation: Aggregation.COUNT, groupBy: ['operation'] }));
+    expect([spans.path, spans.unapplied]).toEqual(['/delta', ['aggregation', 'groupBy:0']]);
     // A summary compared stays with its answer, on the service's page.
     expect(target(create(InterpretationSchema, { ...compared, serviceNames: ['payment'], aggregation: Aggregation.ERROR_RATE })).path).toBe('/services/payment');
   });

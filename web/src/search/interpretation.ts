@@ -345,7 +345,8 @@ export function target(i: Interpretation): Target {
     });
     if (i.operations[0]) Object.assign(params, { rowService: service, rowOperation: i.operations[0] });
     i.operations.slice(1).forEach((_, n) => delta.push(`operation:${n + 1}`));
-    for (const k of ['status', 'minDuration', 'maxDuration', 'text', 'order', 'severity'] as const) if (has(i, k)) delta.push(k);
+    for (const k of ['status', 'minDuration', 'maxDuration', 'text', 'order', 'severity', 'aggregation'] as const) if (has(i, k)) delta.push(k);
+    i.groupBy.forEach((_, n) => delta.push(`groupBy:${n}`));
     return { path: '/delta', params, unapplied: delta };
   }
 

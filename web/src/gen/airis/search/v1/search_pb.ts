@@ -769,11 +769,13 @@ export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
    * Compare judges it. Its cohorts are the spans of the first service
    * named (or all), with the attribute filters; its signals follow the
    * question (an error rate or errors judge errors, a latency or duration
-   * bound latency, a count or rate throughput; otherwise all); the
-   * operations named are the ones judged. Status and duration filters and
-   * text are left out of the cohorts (they would bias what is compared),
-   * as `not_judged` says. The cohorts' labels name the ranges in the
-   * asker's language ("어제", "last week").
+   * bound latency; otherwise all, a count or rate too: throughput is
+   * reported, never failed); the operations named are the ones judged.
+   * Status and duration filters and text are left out of the cohorts
+   * (they would bias what is compared), as `not_judged` says. The cohorts'
+   * labels name the ranges in the asker's language: "오늘" and "어제",
+   * "this week" and "last week" for a range ending about now; "the asked
+   * range" and "1 day before it" for one of the past.
    *
    * @generated from field: airis.search.v1.Answer judgement = 5;
    */
@@ -1103,11 +1105,13 @@ export const SearchService: GenService<{
    * and Interpret's: INVALID_ARGUMENT naming the interpretation's field for
    * one no query can run (no time_range, crossing duration bounds),
    * FAILED_PRECONDITION when the service has no query service (or, for
-   * anomalies, no anomaly service; for a judgement, no delta service)
-   * configured, and whatever that service answered the caller (its status,
-   * its message after "query service: ", "anomaly service: " or "delta
-   * service: ", naming the field of its own request, which Answer.query
-   * shows), PERMISSION_DENIED and UNAVAILABLE included.
+   * anomalies, no anomaly service) configured, and whatever that service
+   * answered the caller (its status, its message after "query service: "
+   * or "anomaly service: ", naming the field of its own request, which
+   * Answer.query shows), PERMISSION_DENIED and UNAVAILABLE included. A
+   * judgement is more than was asked: when the delta service cannot give
+   * it (none configured, unreachable, or its refusal), the answer comes
+   * back without it, `not_judged` saying why under "compare_shift_nano".
    *
    * @generated from rpc airis.search.v1.SearchService.Ask
    */
