@@ -1260,21 +1260,40 @@ async fn asks_about_anomalies_as_the_caller(a: &Asking<'_>) -> anyhow::Result<()
     // On the aiops sidecar: search on ListAnomalies passes the RBAC (not
     // 403), on anything else of aiops it is refused, as is another
     // service's identity on ListAnomalies.
-    let list_path = "/airis.aiops.v1.AnomalyService/ListAnomalies";
-    let (status, _) = https_request(a.aiops, a.ca, "search", "POST", list_path, b"").await?;
-    assert_ne!(status, 403, "search on ListAnomalies");
-    for path in [
-        "/airis.aiops.v1.AnomalyService/ScoreSeries",
-        "/airis.aiops.v1.AlertService/ListRules",
-        "/airis.aiops.v1.AnomalyService/ListAnomalies/../ScoreSeries",
-    ] {
-        let (status, _) = https_request(a.aiops, a.ca, "search", "POST", path, b"").await?;
-        assert_eq!(status, 403, "search on {path}");
+    search_admitted_on_only(
+        a,
+        a.aiops,
+        "/airis.aiops.v1.AnomalyService/ListAnomalies",
+        &[
+            "/airis.aiops.v1.AnomalyService/ScoreSeries",
+            "/airis.aiops.v1.AlertService/ListRules",
+            "/airis.aiops.v1.AnomalyService/ListAnomalies/../ScoreSeries",
+        ],
+        "delta",
+    )
+    .await
+}
+
+/// On the sidecar at `sidecar`: search's POST of `path` passes the RBAC
+/// (not 403); search on `refused` paths or with GET, and the identity
+/// `other` on `path`, are refused.
+async fn search_admitted_on_only(
+    a: &Asking<'_>,
+    sidecar: std::net::SocketAddr,
+    path: &str,
+    refused: &[&str],
+    other: &str,
+) -> anyhow::Result<()> {
+    let (status, _) = https_request(sidecar, a.ca, "search", "POST", path, b"").await?;
+    assert_ne!(status, 403, "search on {path}");
+    for refused in refused {
+        let (status, _) = https_request(sidecar, a.ca, "search", "POST", refused, b"").await?;
+        assert_eq!(status, 403, "search on {refused}");
     }
-    let (status, _) = https_request(a.aiops, a.ca, "search", "GET", list_path, b"").await?;
-    assert_eq!(status, 403, "search's GET of ListAnomalies");
-    let (status, _) = https_request(a.aiops, a.ca, "delta", "POST", list_path, b"").await?;
-    assert_eq!(status, 403, "delta on ListAnomalies");
+    let (status, _) = https_request(sidecar, a.ca, "search", "GET", path, b"").await?;
+    assert_eq!(status, 403, "search's GET of {path}");
+    let (status, _) = https_request(sidecar, a.ca, other, "POST", path, b"").await?;
+    assert_eq!(status, 403, "{other} on {path}");
     Ok(())
 }
 
@@ -1361,22 +1380,18 @@ async fn asks_for_a_judgement_as_the_caller(a: &Asking<'_>) -> anyhow::Result<()
     // On the delta sidecar: search on Compare passes the RBAC (not 403);
     // on ListChanges, the rollout endpoints or with GET it is refused, as
     // is another service's identity on Compare.
-    let compare_path = "/airis.delta.v1.DeltaService/Compare";
-    let (status, _) = https_request(a.delta, a.ca, "search", "POST", compare_path, b"").await?;
-    assert_ne!(status, 403, "search on Compare");
-    for path in [
-        "/airis.delta.v1.DeltaService/ListChanges",
-        "/rollout/v1/flagger",
-        "/airis.delta.v1.DeltaService/Compare/../ListChanges",
-    ] {
-        let (status, _) = https_request(a.delta, a.ca, "search", "POST", path, b"").await?;
-        assert_eq!(status, 403, "search on {path}");
-    }
-    let (status, _) = https_request(a.delta, a.ca, "search", "GET", compare_path, b"").await?;
-    assert_eq!(status, 403, "search's GET of Compare");
-    let (status, _) = https_request(a.delta, a.ca, "aiops", "POST", compare_path, b"").await?;
-    assert_eq!(status, 403, "aiops on Compare");
-    Ok(())
+    search_admitted_on_only(
+        a,
+        a.delta,
+        "/airis.delta.v1.DeltaService/Compare",
+        &[
+            "/airis.delta.v1.DeltaService/ListChanges",
+            "/rollout/v1/flagger",
+            "/airis.delta.v1.DeltaService/Compare/../ListChanges",
+        ],
+        "aiops",
+    )
+    .await
 }
 
 /// What `grpcurl list` printed: one service per line.

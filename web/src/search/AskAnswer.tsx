@@ -71,6 +71,20 @@ function JudgementPanel({ judgement }: { judgement: Judgement }) {
   );
 }
 
+/** Parts of the question left out, each with why; nothing when there are none. */
+function PartsNotes({ label, notes }: { label: string; notes: { field: string; reason: string }[] }) {
+  if (notes.length === 0) return null;
+  return (
+    <ul className="ask-answer-notes" aria-label={label}>
+      {notes.map((n, index) => (
+        <li key={index}>
+          <code>{n.field}</code> {n.reason}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export default function AskAnswer({ interpretation, encoded }: { interpretation: Interpretation; encoded: string }) {
   const { t, i18n } = useTranslation();
   const language = i18n.language.startsWith('ko') ? 'ko' : 'en';
@@ -141,24 +155,8 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
                 </div>
               )}
               {judgement && <JudgementPanel judgement={judgement} />}
-              {response.notJudged.length > 0 && (
-                <ul className="ask-answer-notes" aria-label={t('search.answer.judgement.notJudged')}>
-                  {response.notJudged.map((n, index) => (
-                    <li key={index}>
-                      <code>{n.field}</code> {n.reason}
-                    </li>
-                  ))}
-                </ul>
-              )}
-              {response.notApplied.length > 0 && (
-                <ul className="ask-answer-notes" aria-label={t('search.answer.notApplied')}>
-                  {response.notApplied.map((n, index) => (
-                    <li key={index}>
-                      <code>{n.field}</code> {n.reason}
-                    </li>
-                  ))}
-                </ul>
-              )}
+              <PartsNotes label={t('search.answer.judgement.notJudged')} notes={response.notJudged} />
+              <PartsNotes label={t('search.answer.notApplied')} notes={response.notApplied} />
             </>
           );
         }}
