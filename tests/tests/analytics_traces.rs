@@ -973,6 +973,7 @@ async fn spans_filters(client: &mut Client, data: &DataSet) -> anyhow::Result<()
                         attribute_key: hostile.into(),
                         metric: TopKMetric::Count as i32,
                         k: 0,
+                        attribute_scope: AttributeScope::Unspecified as i32,
                     },
                     TOKEN,
                 ))
@@ -1329,6 +1330,7 @@ async fn top_k(client: &mut Client, data: &DataSet) -> anyhow::Result<()> {
         attribute_key: key.to_owned(),
         metric: metric as i32,
         k,
+        attribute_scope: AttributeScope::Unspecified as i32,
     };
     type Row = (String, u64, u64, u64, u64, u64);
     let expected = |value: &dyn Fn(&Expected) -> Option<String>| -> Vec<Row> {
@@ -1419,6 +1421,31 @@ async fn top_k(client: &mut Client, data: &DataSet) -> anyhow::Result<()> {
         .into_inner();
     assert_eq!(rows(got), by_latency);
     assert_eq!(by_latency[0].5, 500 * MS);
+
+    // A resource attribute: the spans carry service.name only there.
+    let mut by_resource = request(
+        TopKDimension::Attribute,
+        "service.name",
+        TopKMetric::Count,
+        0,
+    );
+    let got = client
+        .top_k(authed(by_resource.clone(), TOKEN))
+        .await?
+        .into_inner();
+    assert!(got.entries.is_empty(), "{got:?}");
+    by_resource.attribute_scope = AttributeScope::Resource as i32;
+    let got = client
+        .top_k(authed(by_resource.clone(), TOKEN))
+        .await?
+        .into_inner();
+    assert_eq!(rows(got), by_count);
+    by_resource.attribute_scope = 7;
+    expect_code(
+        client.top_k(authed(by_resource, TOKEN)).await,
+        Code::InvalidArgument,
+        "attribute_scope",
+    );
 
     let mut by_operation = expected(&|s| (s.service == "frontend").then(|| s.name.to_owned()));
     by_operation.sort_by(|a, b| (b.1, &a.0).cmp(&(a.1, &b.0)));
@@ -1771,6 +1798,7 @@ async fn bad_requests(client: &mut Client, data: &DataSet) -> anyhow::Result<()>
                 attribute_key: String::new(),
                 metric: 1,
                 k: 0,
+                attribute_scope: 0,
             })
             .await,
         Code::Unauthenticated,

@@ -843,3 +843,193 @@ async fn questions_are_answered_by_the_query_service_as_the_caller() -> anyhow::
     delta.stop().await?;
     pipeline.stop().await
 }
+
+/// `spans` of `service` at `version` (the resource's service.version).
+fn versioned(
+    service: &str,
+    version: &str,
+    spans: Vec<Span>,
+) -> airis_proto::otlp::tonic::collector::trace::v1::ExportTraceServiceRequest {
+    let mut request = traces_request(service, spans);
+    for r in &mut request.resource_spans {
+        if let Some(resource) = &mut r.resource {
+            resource.attributes.push(kv("service.version", version));
+        }
+    }
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_are_compared_as_the_caller() -> anyhow::Result<()> {
+    let settings = Settings::new("search_versions");
+    let pipeline = Pipeline::start(settings.clone()).await?;
+    // acme's checkout-api: 30 requests of v1 (one failed), a canary of 6
+    // of v2 (three failed); its ledger runs v1 only. globex's checkout-api
+    // runs v7 only.
+    let mut traces = trace_client(&pipeline.endpoint).await?;
+    let v1: Vec<Span> = (1..=30)
+        .map(|n| {
+            let s = span(n, "POST /orders", &[]);
+            if n == 1 { failed(s) } else { s }
+        })
+        .collect();
+    let v2: Vec<Span> = (31..=36)
+        .map(|n| {
+            let s = span(n, "POST /orders", &[]);
+            if n <= 33 { failed(s) } else { s }
+        })
+        .collect();
+    for (token, service, version, spans) in [
+        (TOKEN, "checkout-api", "v1", v1),
+        (TOKEN, "checkout-api", "v2", v2),
+        (TOKEN, "ledger", "v1", vec![span(37, "POST /entries", &[])]),
+        (
+            OTHER_TOKEN,
+            "checkout-api",
+            "v7",
+            vec![span(38, "POST /orders", &[])],
+        ),
+    ] {
+        traces
+            .export(authed(versioned(service, version, spans), token))
+            .await?;
+    }
+    let ch = pipeline.settings.clickhouse();
+    let seen = wait_for_count(&ch, &format!("SELECT count() FROM {TRACES}"), 38, WAIT).await?;
+    assert_eq!(seen, 38);
+
+    let query = QueryServer::start(&settings).await?;
+    let delta = DeltaServer::start(&settings).await?;
+    let mut with_query = settings.clone();
+    with_query.search.query_endpoint = query.endpoint.clone();
+    with_query.search.delta_endpoint = delta.endpoint.clone();
+    let server = SearchServer::start(&with_query).await?;
+    let mut client = SearchServiceClient::connect(server.endpoint.clone()).await?;
+    let errors_and_requests = |result: &answer::Result| -> Vec<(String, u64, u64)> {
+        let answer::Result::Top(top) = result else {
+            panic!("{result:?}")
+        };
+        top.entries
+            .iter()
+            .map(|e| (e.value.clone(), e.count, e.error_count))
+            .collect()
+    };
+
+    // Named versions: each side's error rate, and the delta service's
+    // judgement of v2 against v1 over the same hour.
+    let (sent, result, response) =
+        asked(&mut client, TOKEN, "checkout-api v2 vs v1 error rate").await?;
+    assert!(matches!(sent, answer::Query::TopK(_)), "{sent:?}");
+    assert_eq!(
+        errors_and_requests(&result),
+        [("checkout-api".to_owned(), 6, 3)],
+        "{response:?}"
+    );
+    let before = response.baseline.clone().and_then(|b| b.result);
+    assert_eq!(
+        errors_and_requests(&before.unwrap_or(answer::Result::Top(Default::default()))),
+        [("checkout-api".to_owned(), 30, 1)],
+        "{response:?}"
+    );
+    let judgement = response.judgement.clone().unwrap_or_default();
+    let (Some(answer::Query::Compare(compare)), Some(answer::Result::Comparison(judged))) =
+        (judgement.query, judgement.result)
+    else {
+        panic!("{response:?}")
+    };
+    assert_eq!(
+        compare.options.unwrap_or_default().signals,
+        [DeltaSignal::Errors as i32]
+    );
+    let cohort = |c: Option<&airis_proto::airis::delta::v1::CohortSummary>| {
+        c.map(|c| (c.label.clone(), c.spans, c.errors))
+    };
+    assert_eq!(
+        cohort(judged.baseline.as_ref()),
+        Some(("v1".to_owned(), 30, 1)),
+        "{judged:?}"
+    );
+    assert_eq!(
+        cohort(judged.candidate.as_ref()),
+        Some(("v2".to_owned(), 6, 3)),
+        "{judged:?}"
+    );
+
+    // A canary: the versions are chosen from the spans (the most are the
+    // baseline), and the interpretation as run names them.
+    let (_, result, response) = asked(&mut client, TOKEN, "checkout-api 카나리 에러율").await?;
+    let understood = response.interpretation.clone().unwrap_or_default();
+    let versions = understood
+        .interpretation
+        .as_ref()
+        .and_then(|i| i.compare_versions.clone())
+        .unwrap_or_default();
+    assert_eq!(
+        (versions.candidate.as_str(), versions.baseline.as_str()),
+        ("v2", "v1"),
+        "{response:?}"
+    );
+    assert!(
+        understood.rendering.contains("v2 버전을 v1 버전과 비교"),
+        "{}",
+        understood.rendering
+    );
+    assert_eq!(
+        errors_and_requests(&result),
+        [("checkout-api".to_owned(), 6, 3)]
+    );
+    assert!(response.judgement.is_some(), "{response:?}");
+
+    // One version: nothing to compare, said under the field.
+    let one = answer_to(
+        &mut client,
+        TOKEN,
+        ask_request::Query::Question("ledger 카나리 비교".into()),
+    )
+    .await
+    .expect_err("one version");
+    assert_eq!(one.code(), Code::FailedPrecondition, "{one:?}");
+    assert!(
+        one.message()
+            .starts_with("interpretation.compare_versions: ")
+            && one.message().contains("v1뿐"),
+        "{one:?}"
+    );
+    // The other tenant's canary question sees its own versions only.
+    let theirs = answer_to(
+        &mut client,
+        OTHER_TOKEN,
+        ask_request::Query::Question("checkout-api canary".into()),
+    )
+    .await
+    .expect_err("globex has one version");
+    assert!(theirs.message().contains("only v7"), "{theirs:?}");
+    // And asking for acme's versions by name finds none of acme's spans.
+    let (_, result, response) =
+        asked(&mut client, OTHER_TOKEN, "checkout-api v2 vs v1 error rate").await?;
+    assert!(errors_and_requests(&result).is_empty(), "{response:?}");
+    let judged = response.judgement.and_then(|j| j.result).map(|r| match r {
+        answer::Result::Comparison(c) => cohort(c.candidate.as_ref()),
+        _ => None,
+    });
+    assert_eq!(judged, Some(Some(("v2".to_owned(), 0, 0))));
+
+    // An interpretation sent with both kinds of comparison is refused.
+    let mut both = understood.interpretation.unwrap_or_default();
+    both.compare_shift_nano = 86_400_000_000_000;
+    let refused = answer_to(&mut client, TOKEN, ask_request::Query::Interpretation(both))
+        .await
+        .expect_err("two comparisons");
+    assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+    assert!(
+        refused
+            .message()
+            .starts_with("interpretation.compare_versions: "),
+        "{refused:?}"
+    );
+
+    server.stop().await?;
+    query.stop().await?;
+    delta.stop().await?;
+    pipeline.stop().await
+}

@@ -3,7 +3,9 @@
 // Korean word reaching a service through the glossary), a question opening
 // the page that owns its signal with the interpretation as that page's
 // filters and as chips above it (anomalies on Anomalies), a chip removed,
-// a word not understood offered its likely name; in English and Korean. Screenshots for docs/ui/,
+// a word not understood offered its likely name, comparisons judged by
+// the delta service (of two ranges, of a canary's versions); in English
+// and Korean. Screenshots for docs/ui/,
 // axe on the bar and the chips.
 import { expect, test, type Page } from '@playwright/test';
 import { ADMIN, api, expectAccessible, nanos, screenshot, signIn } from './support/platform';
@@ -217,4 +219,42 @@ test('in Korean: an error rate compared with yesterday is judged by the delta se
   expect(day).toBe(86_400_000);
   await expect(page.getByTestId('verdict')).toBeVisible();
   expect(failures).toEqual([]);
+});
+
+test("a canary's error rate: the versions chosen from the demo's checkout, answered per version and judged", async ({ page }) => {
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(e.message));
+  await signIn(page, ADMIN, 'en', '/services');
+  await bar(page, 'Ask or search').fill('checkout canary error rate');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/services\/checkout\?/);
+  // The versions as chosen: the one with the most requests is the baseline.
+  await expect(page.getByRole('list', { name: 'Parts of the question' }).getByTestId('chip').filter({ hasText: 'Versions' })).toContainText('v2 against v1');
+  const answer = page.getByTestId('ask-answer');
+  await expect(answer.getByRole('columnheader', { name: 'Error rate of v1' })).toBeVisible();
+  const judgement = answer.getByRole('region', { name: 'Did it get worse?' });
+  await expect(judgement).toContainText('v2 against v1');
+  await expect(judgement.getByTestId('ask-verdict')).toHaveText(/PASS|FAIL|INCONCLUSIVE/);
+  await expectAccessible(page);
+  await screenshot(page, 'search-canary', 'en');
+
+  // The two versions on Canary analysis, over the same range.
+  await judgement.getByRole('link', { name: 'Every signal of these two versions on Canary analysis' }).click();
+  await expect(page).toHaveURL(/\/delta\?/);
+  const url = new URL(page.url());
+  expect([url.searchParams.get('baselineVersion'), url.searchParams.get('candidateVersion')]).toEqual(['v1', 'v2']);
+  expect([url.searchParams.get('baseline'), url.searchParams.get('candidate')]).toEqual(['checkout', 'checkout']);
+  await expect(page.getByTestId('verdict')).toBeVisible();
+  expect(failures).toEqual([]);
+});
+
+test('in Korean: two versions named open Canary analysis on them', async ({ page }) => {
+  await signIn(page, ADMIN, 'ko', '/services');
+  await bar(page, '질문하거나 검색').fill('체크아웃 v2 대 v1');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/\/delta\?/);
+  const url = new URL(page.url());
+  expect([url.searchParams.get('baselineVersion'), url.searchParams.get('candidateVersion')]).toEqual(['v1', 'v2']);
+  await expect(page.getByRole('list', { name: '질문의 구성 요소' }).getByTestId('chip').filter({ hasText: '버전 비교' })).toContainText('v2 대 v1');
+  await expect(page.getByTestId('verdict')).toBeVisible();
 });

@@ -431,6 +431,11 @@ pub async fn top_k(
     let filter = SpanConditions::new(tenant, request.filter.as_ref(), store.limits())?;
     let dimension = query::known_enum::<TopKDimension>("dimension", request.dimension)?;
     let metric = query::known_enum::<TopKMetric>("metric", request.metric)?;
+    let attributes =
+        match query::known_enum::<AttributeScope>("attribute_scope", request.attribute_scope)? {
+            AttributeScope::Unspecified => "SpanAttributes",
+            AttributeScope::Resource => "ResourceAttributes",
+        };
     let k = match request.k {
         0 => DEFAULT_TOP_K,
         k if k > MAX_TOP_K => {
@@ -458,7 +463,8 @@ pub async fn top_k(
                     "attribute_key: required for TOP_K_DIMENSION_ATTRIBUTE".to_owned(),
                 ));
             }
-            sql.push_bind("SpanAttributes[?] AS value", request.attribute_key.as_str());
+            sql.push(attributes)
+                .push_bind("[?] AS value", request.attribute_key.as_str());
         }
     }
     let order_by = match metric {
@@ -477,10 +483,11 @@ pub async fn top_k(
     sql.extend(&filter.sql);
     if dimension == TopKDimension::Attribute {
         let key = || Bind::Str(request.attribute_key.clone());
-        sql.push_binds(
-            " AND mapContains(SpanAttributes, ?) AND SpanAttributes[?] != ''",
-            [key(), key()],
-        );
+        sql.push(" AND mapContains(")
+            .push(attributes)
+            .push_bind(", ?) AND ", key())
+            .push(attributes)
+            .push_bind("[?] != ''", key());
     }
     sql.push(" GROUP BY value").push(order_by);
     sql.push_bind(" LIMIT ?", u64::from(k));

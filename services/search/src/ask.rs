@@ -19,11 +19,13 @@ use airis_proto::airis::delta::v1::{
     self as delta, Cohort, CompareOptions, CompareRequest, delta_service_client::DeltaServiceClient,
 };
 use airis_proto::airis::search::v1::{
-    Aggregation, Answer, Interpretation, NotApplied, Order, Signal, Status, answer,
+    Aggregation, Answer, Interpretation, NotApplied, Order, Signal, Status, VersionComparison,
+    answer,
 };
 use airis_proto::tonic::{self, metadata::MetadataMap, transport::Channel};
 
 use crate::Error;
+use crate::words::VERSION;
 
 /// The most groups TopK gives, and what a smallest-first question asks
 /// it for before ordering them here.
@@ -907,6 +909,11 @@ fn top_k(
         narrow.among_top = true;
         k = TOP_K_MAX;
     }
+    let attribute_scope = if crate::parse::is_resource_key(&attribute_key) {
+        query::AttributeScope::Resource
+    } else {
+        query::AttributeScope::Unspecified
+    };
     Ok(Plan {
         query: answer::Query::TopK(TopKRequest {
             filter: Some(filter),
@@ -914,11 +921,148 @@ fn top_k(
             attribute_key,
             metric: metric as i32,
             k,
+            attribute_scope: attribute_scope as i32,
         }),
         narrow,
         not_applied: Vec::new(),
         metric_aggregation_from_type: false,
     })
+}
+
+/// The longest version compare_versions takes, in bytes.
+const MAX_VERSION_BYTES: usize = 256;
+/// Versions TopK is asked for when one is chosen when asked.
+const VERSIONS_CHOSEN_AMONG: u32 = 10;
+
+/// The checks of `i.compare_versions`: alone (not with a shift), each
+/// version short, the two different.
+pub fn check_versions(i: &Interpretation) -> Result<(), Error> {
+    let Some(v) = &i.compare_versions else {
+        return Ok(());
+    };
+    if i.compare_shift_nano != 0 {
+        return Err(Error::InvalidArgument(
+            "interpretation.compare_versions: at most one of compare_shift_nano and compare_versions"
+                .into(),
+        ));
+    }
+    for (field, version) in [("candidate", &v.candidate), ("baseline", &v.baseline)] {
+        if version.len() > MAX_VERSION_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "interpretation.compare_versions.{field}: {} bytes, at most {MAX_VERSION_BYTES}",
+                version.len()
+            )));
+        }
+    }
+    if !v.candidate.is_empty() && v.candidate == v.baseline {
+        return Err(Error::InvalidArgument(format!(
+            "interpretation.compare_versions: candidate and baseline are both {:?}",
+            v.candidate
+        )));
+    }
+    Ok(())
+}
+
+/// One side of a comparison of versions: `i` over the spans, logs or
+/// metric points of `version` only.
+pub fn versioned(i: &Interpretation, version: &str) -> Interpretation {
+    let mut side = i.clone();
+    side.compare_versions = None;
+    side.attributes.push(query::AttributeFilter {
+        key: VERSION.to_owned(),
+        operator: query::MatchOperator::Equals as i32,
+        value: version.to_owned(),
+        scope: query::AttributeScope::Resource as i32,
+    });
+    side
+}
+
+/// A side's plan: what it says of the version filter it adds is said of
+/// compare_versions.
+pub fn plan_versioned(i: &Interpretation, version: &str, korean: bool) -> Result<Plan, Error> {
+    let added = format!("attributes[{}]", i.attributes.len());
+    let mut plan = plan(&versioned(i, version), korean)?;
+    for note in &mut plan.not_applied {
+        if note.field == added {
+            note.field = "compare_versions".into();
+        }
+    }
+    Ok(plan)
+}
+
+/// The TopK that finds the versions of `i`'s spans (of its first service):
+/// by spans, most first.
+pub fn versions_query(i: &Interpretation) -> Option<TopKRequest> {
+    let range = i.time_range?;
+    Some(TopKRequest {
+        filter: Some(SpanFilter {
+            time_range: Some(range),
+            service_name: i.service_names.first().cloned().unwrap_or_default(),
+            attributes: i
+                .attributes
+                .iter()
+                .filter(|a| a.key != VERSION)
+                .cloned()
+                .collect(),
+            ..Default::default()
+        }),
+        dimension: TopKDimension::Attribute as i32,
+        attribute_key: VERSION.to_owned(),
+        metric: TopKMetric::Count as i32,
+        k: VERSIONS_CHOSEN_AMONG,
+        attribute_scope: query::AttributeScope::Resource as i32,
+    })
+}
+
+/// The versions compared, those left empty chosen among `present` (the
+/// versions of the spans, most spans first): the baseline is the one with
+/// the most spans, the candidate the next. The error names what is missing.
+pub fn pick_versions(
+    asked: &VersionComparison,
+    present: &[(String, u64)],
+    whose: &str,
+    korean: bool,
+) -> Result<VersionComparison, Error> {
+    let others = |not: &str| {
+        present
+            .iter()
+            .map(|(v, _)| v.as_str())
+            .find(|v| *v != not)
+            .map(str::to_owned)
+    };
+    let baseline = match asked.baseline.as_str() {
+        "" => others(&asked.candidate),
+        b => Some(b.to_owned()),
+    };
+    let candidate = match (asked.candidate.as_str(), &baseline) {
+        ("", Some(b)) => others(b),
+        ("", None) => None,
+        (c, _) => Some(c.to_owned()),
+    };
+    match (candidate, baseline) {
+        (Some(candidate), Some(baseline)) => Ok(VersionComparison {
+            candidate,
+            baseline,
+        }),
+        _ => {
+            let seen: Vec<&str> = present.iter().map(|(v, _)| v.as_str()).collect();
+            let seen = match (seen.is_empty(), korean) {
+                (true, true) => "버전이 없습니다".to_owned(),
+                (true, false) => "no version".to_owned(),
+                (false, true) => format!("버전이 {}뿐입니다", seen.join(", ")),
+                (false, false) => format!("only {}", seen.join(", ")),
+            };
+            Err(Error::FailedPrecondition(if korean {
+                format!(
+                    "interpretation.compare_versions: 이 시간 범위의 {whose} 스팬에는 {seen}. 비교할 다른 버전이 없습니다"
+                )
+            } else {
+                format!(
+                    "interpretation.compare_versions: the spans of {whose} in the time range have {seen} (service.version); there is no other version to compare with"
+                )
+            }))
+        }
+    }
 }
 
 /// `query` over the time range moved `shift` back; `None` when that
@@ -943,10 +1087,12 @@ pub fn shifted(query: &answer::Query, shift: u64) -> Option<answer::Query> {
 }
 
 /// The delta service's Compare that judges a comparison of requests:
-/// the spans of `i`'s range against those of the range moved `shift`
-/// back; `None` when `i` is no comparison of traces, spans or services,
-/// or the earlier range reaches before 1970. What the cohorts leave out
-/// of `i` is in the notes.
+/// the spans of `i`'s range against those of the range moved
+/// `compare_shift_nano` back, or the candidate version's spans against
+/// the baseline version's over the range; `None` when `i` is no
+/// comparison of traces, spans or services (or its versions are not both
+/// known yet), or the earlier range reaches before 1970. What the cohorts
+/// leave out of `i` is in the notes.
 pub fn judgement(
     i: &Interpretation,
     korean: bool,
@@ -960,7 +1106,13 @@ pub fn judgement(
             signal,
             Signal::Traces | Signal::Spans | Signal::Services | Signal::Unspecified
         );
-    if shift == 0 || !requests {
+    // The two cohorts: the range moved back, or the two versions (both
+    // known by now) over the same range.
+    let versions = i
+        .compare_versions
+        .as_ref()
+        .filter(|v| !v.candidate.is_empty() && !v.baseline.is_empty());
+    if shift == 0 && versions.is_none() || !requests {
         return None;
     }
     let before = TimeRange {
@@ -1023,19 +1175,31 @@ pub fn judgement(
     // Named from the asker's "now": "today" and "yesterday" only for a
     // range that ends about now.
     let current = range.end_unix_nano.saturating_add(CURRENT_SLACK_NANO) >= now_unix_nano;
-    let (now, earlier) = range_names(shift, korean, current);
-    let cohort = |time_range, label: String| Cohort {
+    let cohort = |time_range, label: String, version: Option<&str>| Cohort {
         spans: Some(SpanFilter {
             time_range: Some(time_range),
             service_name: i.service_names.first().cloned().unwrap_or_default(),
-            attributes: i.attributes.clone(),
+            attributes: match version {
+                Some(v) => versioned(i, v).attributes,
+                None => i.attributes.clone(),
+            },
             ..Default::default()
         }),
         label,
     };
+    let (baseline, candidate) = match versions {
+        Some(v) => (
+            cohort(range, cohort_label(&v.baseline), Some(&v.baseline)),
+            cohort(range, cohort_label(&v.candidate), Some(&v.candidate)),
+        ),
+        None => {
+            let (now, earlier) = range_names(shift, korean, current);
+            (cohort(before, earlier, None), cohort(range, now, None))
+        }
+    };
     let request = CompareRequest {
-        baseline: Some(cohort(before, earlier)),
-        candidate: Some(cohort(range, now)),
+        baseline: Some(baseline),
+        candidate: Some(candidate),
         options: Some(CompareOptions {
             signals: signals.into_iter().map(|s| s as i32).collect(),
             operations: i.operations.clone(),
@@ -1043,6 +1207,16 @@ pub fn judgement(
         }),
     };
     Some((request, notes.list))
+}
+
+/// A version as a cohort's label: the delta service takes 64 bytes.
+fn cohort_label(version: &str) -> String {
+    const MAX_LABEL_BYTES: usize = 64;
+    let mut end = version.len().min(MAX_LABEL_BYTES);
+    while !version.is_char_boundary(end) {
+        end -= 1;
+    }
+    version[..end].to_owned()
 }
 
 /// A range ending this close to "now" (or later) is the current one.
@@ -1271,6 +1445,26 @@ impl Asker {
         // The call joins the trace of the question it answers.
         airis_runtime::telemetry::propagate(request.metadata_mut());
         request
+    }
+
+    /// The versions of the spans `versions_query` selects, most spans
+    /// first, with their spans.
+    pub async fn versions(
+        &self,
+        credentials: &MetadataMap,
+        top: TopKRequest,
+    ) -> Result<Vec<(String, u64)>, tonic::Status> {
+        let answer::Result::Top(top) = self
+            .ask_query(credentials, &answer::Query::TopK(top))
+            .await?
+        else {
+            return Err(tonic::Status::internal("TopK answered with another result"));
+        };
+        Ok(top
+            .entries
+            .into_iter()
+            .map(|e| (e.value, e.count))
+            .collect())
     }
 
     /// The aggregation a metric is usually shown with, from its type
@@ -1688,6 +1882,16 @@ mod tests {
                         }
                         Err(other) => panic!("{other:?}"),
                     }
+                    // And each side of a comparison of versions, one odd.
+                    for version in ["", "\u{0}", "v2"] {
+                        match plan_versioned(&i, version, false) {
+                            Ok(_) => {}
+                            Err(Error::InvalidArgument(m)) => {
+                                assert!(m.starts_with("interpretation."), "{m}")
+                            }
+                            Err(other) => panic!("{other:?}"),
+                        }
+                    }
                 }
             }
         }
@@ -1835,6 +2039,155 @@ mod tests {
             (9 * HOUR, 10 * HOUR)
         );
         assert!(shifted(&query, 11 * HOUR).is_none());
+    }
+
+    #[test]
+    fn versions_are_picked_from_the_spans_or_the_gap_is_named() {
+        let asked = |candidate: &str, baseline: &str| VersionComparison {
+            candidate: candidate.into(),
+            baseline: baseline.into(),
+        };
+        let present = [
+            ("v1".to_owned(), 90),
+            ("v2".to_owned(), 10),
+            ("v0".to_owned(), 1),
+        ];
+        let pick = |a: VersionComparison| pick_versions(&a, &present, "checkout", false);
+        let both = |c: &str, b: &str| Ok(asked(c, b));
+        // A canary: the most spans are the baseline, the next the candidate.
+        assert_eq!(pick(asked("", "")), both("v2", "v1"));
+        assert_eq!(pick(asked("v0", "")), both("v0", "v1"));
+        assert_eq!(pick(asked("v1", "")), both("v1", "v2"));
+        assert_eq!(pick(asked("", "v2")), both("v1", "v2"));
+        // Both named: as named, present or not.
+        assert_eq!(pick(asked("v9", "v8")), both("v9", "v8"));
+        // One version, or none: nothing to compare, said in the asker's
+        // language.
+        let one = [("v1".to_owned(), 5)];
+        let Err(Error::FailedPrecondition(why)) =
+            pick_versions(&asked("", ""), &one, "checkout", false)
+        else {
+            panic!("one version compared")
+        };
+        assert!(
+            why.starts_with("interpretation.compare_versions: "),
+            "{why}"
+        );
+        assert!(why.contains("checkout") && why.contains("only v1"), "{why}");
+        let Err(Error::FailedPrecondition(why)) =
+            pick_versions(&asked("v1", ""), &one, "checkout", true)
+        else {
+            panic!("v1 compared with itself")
+        };
+        assert!(why.contains("버전이 v1뿐입니다"), "{why}");
+        assert!(matches!(
+            pick_versions(&asked("", ""), &[], "checkout", false),
+            Err(Error::FailedPrecondition(why)) if why.contains("no version")
+        ));
+    }
+
+    #[test]
+    fn a_comparison_of_versions_asks_each_and_judges_them_over_one_range() {
+        let i = asked(|i| {
+            i.service_names = vec!["checkout".into()];
+            i.aggregation = Aggregation::ErrorRate as i32;
+            i.compare_versions = Some(VersionComparison {
+                candidate: "v2".into(),
+                baseline: "v1".into(),
+            });
+        });
+        assert_eq!(check_versions(&i), Ok(()));
+        // Each side is the question over its version's spans.
+        let side = |version: &str| {
+            let plan = plan_versioned(&i, version, false).unwrap();
+            let answer::Query::TopK(top) = plan.query else {
+                panic!("{plan:?}")
+            };
+            top.filter.unwrap().attributes
+        };
+        let v2 = side("v2");
+        assert_eq!(v2.len(), 1);
+        assert_eq!(
+            (v2[0].key.as_str(), v2[0].value.as_str(), v2[0].scope),
+            (
+                "service.version",
+                "v2",
+                query::AttributeScope::Resource as i32
+            )
+        );
+        assert_eq!(side("v1")[0].value, "v1");
+        // What a side cannot narrow by version is said of compare_versions.
+        let mut anomalies = i.clone();
+        anomalies.signal = Signal::Anomalies as i32;
+        let plan = plan_versioned(&anomalies, "v2", false).unwrap();
+        assert!(
+            plan.not_applied
+                .iter()
+                .any(|n| n.field == "compare_versions"),
+            "{plan:?}"
+        );
+        // Judged over the same range, each cohort named by its version.
+        let (request, _) = judgement(&i, false, 0).unwrap();
+        let (b, c) = (request.baseline.unwrap(), request.candidate.unwrap());
+        assert_eq!((b.label.as_str(), c.label.as_str()), ("v1", "v2"));
+        let (bs, cs) = (b.spans.unwrap(), c.spans.unwrap());
+        assert_eq!(bs.time_range, i.time_range);
+        assert_eq!(cs.time_range, i.time_range);
+        assert_eq!(bs.service_name, "checkout");
+        assert_eq!(bs.attributes[0].value, "v1");
+        assert_eq!(cs.attributes[0].value, "v2");
+        assert_eq!(
+            request.options.unwrap().signals,
+            [delta::Signal::Errors as i32]
+        );
+        // Not yet chosen: no judgement before the versions are known.
+        let mut unchosen = i.clone();
+        unchosen.compare_versions = Some(VersionComparison::default());
+        assert!(judgement(&unchosen, false, 0).is_none());
+        // A long version is cut to the 64 bytes a label takes.
+        let mut long = i.clone();
+        long.compare_versions = Some(VersionComparison {
+            candidate: "가".repeat(40),
+            baseline: "v1".into(),
+        });
+        let (request, _) = judgement(&long, false, 0).unwrap();
+        assert_eq!(request.candidate.unwrap().label, "가".repeat(21));
+        // The versions are found among the spans of the first service,
+        // without the version filters the question may carry.
+        let mut filtered = i.clone();
+        filtered.compare_versions = Some(VersionComparison::default());
+        filtered.attributes = versioned(&i, "v3").attributes;
+        let top = versions_query(&filtered).unwrap();
+        assert_eq!(top.attribute_key, "service.version");
+        assert_eq!(top.attribute_scope, query::AttributeScope::Resource as i32);
+        let f = top.filter.unwrap();
+        assert_eq!(f.service_name, "checkout");
+        assert!(f.attributes.is_empty(), "{f:?}");
+    }
+
+    #[test]
+    fn bad_comparisons_of_versions_are_named() {
+        let with = |edit: &dyn Fn(&mut VersionComparison), shift: u64| {
+            let i = asked(|i| {
+                let mut v = VersionComparison {
+                    candidate: "v2".into(),
+                    baseline: "v1".into(),
+                };
+                edit(&mut v);
+                i.compare_versions = Some(v);
+                i.compare_shift_nano = shift;
+            });
+            match check_versions(&i) {
+                Err(Error::InvalidArgument(m)) => m,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert!(with(&|_| {}, HOUR).contains("at most one of compare_shift_nano"));
+        assert!(with(&|v| v.baseline = "v2".into(), 0).contains("both \"v2\""));
+        assert!(
+            with(&|v| v.candidate = "x".repeat(257), 0)
+                .starts_with("interpretation.compare_versions.candidate: 257 bytes")
+        );
     }
 
     #[test]

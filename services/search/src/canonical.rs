@@ -147,6 +147,20 @@ pub fn canonical(parsed: &Parsed, clock: &Clock) -> String {
             i.compare_shift_nano / (86_400 * 1_000_000_000)
         ));
     }
+    if let Some(v) = &i.compare_versions {
+        let or_asked = |v: &str| {
+            if v.is_empty() {
+                "?".to_owned()
+            } else {
+                quote(v)
+            }
+        };
+        parts.push(format!(
+            "versions={}/{}",
+            or_asked(&v.candidate),
+            or_asked(&v.baseline)
+        ));
+    }
     if !parsed.unplaced.is_empty() {
         let words: Vec<&str> = parsed.unplaced.iter().map(|u| u.text.as_str()).collect();
         parts.push(format!("unplaced={}", words.join(",")));

@@ -7,7 +7,8 @@
 use airis_proto::airis::analytics::v1::{AttributeFilter, AttributeScope, MatchOperator};
 use airis_proto::airis::common::v1::TimeRange;
 use airis_proto::airis::search::v1::{
-    Aggregation, DurationBound, Interpretation, Order, Signal, Source, Status, Unplaced, ValueBound,
+    Aggregation, DurationBound, Interpretation, Order, Signal, Source, Status, Unplaced,
+    ValueBound, VersionComparison,
 };
 use jiff::Span;
 
@@ -68,6 +69,7 @@ pub fn parse(question: &str, vocabulary: &Names, clock: &Clock) -> Parsed {
     };
     p.quoted_text();
     p.comparison();
+    p.versions_compared();
     p.time();
     p.group_by();
     p.order_and_limit();
@@ -299,6 +301,228 @@ impl Parser<'_> {
     }
 
     // === Time ===
+
+    // === Comparison of two versions ===
+
+    /// Token `i` is a free version: `v2`, `v1.4`, `1.4.2`, or one of the
+    /// tenant's `service.version` values.
+    fn version_at(&self, i: usize) -> bool {
+        self.free(i)
+            && (is_version(&self.tokens[i].norm)
+                || i > 0
+                    && self.is(i - 1, &["버전", "version"])
+                    && self.tokens[i]
+                        .number()
+                        .is_some_and(|(_, unit)| unit.is_empty())
+                || is_dotted_version(&self.tokens[i].norm)
+                || self
+                    .vocabulary
+                    .vocabulary()
+                    .attributes
+                    .get(VERSION)
+                    .is_some_and(|v| v.contains(&self.tokens[i].text)))
+    }
+
+    /// The version token `i` names: as typed, or "v2" for "version 2"
+    /// when that is how the tenant's versions are written.
+    fn version_text(&self, i: usize) -> String {
+        let text = &self.tokens[i].text;
+        let tenant = self.vocabulary.vocabulary().attributes.get(VERSION);
+        let with_v = format!("v{text}");
+        if text.starts_with(|c: char| c.is_ascii_digit())
+            && tenant.is_some_and(|v| v.contains(&with_v) && !v.contains(text))
+        {
+            return with_v;
+        }
+        text.clone()
+    }
+
+    /// The first token after `i` that is not a particle written apart or
+    /// the word "version" ("v2 버전이", "version 2").
+    fn past_version_words(&self, i: usize) -> usize {
+        let mut j = i + 1;
+        while self.is(
+            j,
+            &[
+                "가", "이", "는", "은", "을", "를", "의", "버전", "version", "ver",
+            ],
+        ) {
+            j += 1;
+        }
+        j
+    }
+
+    /// Token `i` says "than" the Korean way: 보다 written apart, or onto a
+    /// version word ("버전보다", "안정판보다").
+    fn than_ko(&self, i: usize) -> bool {
+        self.free(i)
+            && (self.tokens[i].norm == THAN_KO
+                || self.tokens[i].norm.ends_with(THAN_KO)
+                    && self.forms[i].iter().any(|f| {
+                        ["버전", "version"].contains(&f.as_str())
+                            || STABLE_WORDS.contains(&f.as_str())
+                            || CANARY_WORDS.contains(&f.as_str())
+                    }))
+    }
+
+    /// "checkout v2 vs v1", "v2가 v1보다 느려?", "v1보다 v2가", "is v2
+    /// slower than v1", "compare v2 with v1", "v2 error rate vs v1",
+    /// "카나리 비교", "canary v2 vs stable", "버전 비교": the candidate and
+    /// baseline versions (empty: chosen when asked). Two versions in one
+    /// question are always compared: spans have one version, so both as
+    /// filters would match nothing.
+    fn versions_compared(&mut self) {
+        if self.out.compare_shift_nano != 0 {
+            return;
+        }
+        let n = self.len();
+        let mut versions: Vec<usize> = Vec::new();
+        for i in 0..n {
+            if self.version_at(i)
+                && !versions
+                    .iter()
+                    .any(|&v| self.tokens[v].norm == self.tokens[i].norm)
+            {
+                versions.push(i);
+            }
+        }
+        let field = Some("compare_versions".to_owned());
+        if let [a, b, ..] = versions[..] {
+            let text = |k: usize| self.version_text(k);
+            // "canary v2", "v2 카나리", "stable version 1".
+            let near = |k: usize, words: &[&str]| {
+                k > 0 && self.is(k - 1, words)
+                    || k > 1 && self.is(k - 2, words) && self.is(k - 1, &["버전", "version"])
+                    || self.is(self.past_version_words(k), words)
+            };
+            // Which is judged: as the words say ("A보다", "than B",
+            // "canary A", "stable B"), else the newer.
+            let than_before = |k: usize| {
+                k > 0 && self.is(k - 1, THAN)
+                    || k > 1 && self.is(k - 2, &["compared"]) && self.is(k - 1, &["to", "with"])
+            };
+            let baseline_is_b = self.than_ko(self.past_version_words(b))
+                || self.than_ko(b + 1)
+                || than_before(b)
+                || near(b, STABLE_WORDS)
+                || near(a, CANARY_WORDS);
+            let baseline_is_a = self.than_ko(self.past_version_words(a))
+                || self.than_ko(a + 1)
+                || than_before(a)
+                || near(a, STABLE_WORDS)
+                || near(b, CANARY_WORDS);
+            let (candidate, baseline) = match (baseline_is_a, baseline_is_b) {
+                (false, true) => (text(a), text(b)),
+                (true, false) => (text(b), text(a)),
+                _ => newer_first(&text(a), &text(b)),
+            };
+            self.out.compare_versions = Some(VersionComparison {
+                candidate,
+                baseline,
+            });
+            for k in [a, b] {
+                let mut from = k;
+                let mut to = self.past_version_words(k);
+                // The words that set it against the other.
+                if self.than_ko(to) {
+                    to += 1;
+                }
+                let named: &[&[&str]] = &[CANARY_WORDS, STABLE_WORDS, &["버전", "version"]];
+                let joining: &[&[&str]] = &[VERSUS, AND_WORDS, THAN, COMPARATIVES, &["compared"]];
+                while from > 0
+                    && named
+                        .iter()
+                        .chain(if k == b { joining } else { &[] })
+                        .any(|words| self.is(from - 1, words))
+                {
+                    from -= 1;
+                }
+                if self.is(to, CANARY_WORDS) || self.is(to, STABLE_WORDS) {
+                    to += 1;
+                }
+                self.take(from, to, field.clone());
+            }
+        } else if let Some((candidate, baseline, from, to)) = self.canary_compared() {
+            self.out.compare_versions = Some(VersionComparison {
+                candidate,
+                baseline,
+            });
+            self.take(from, to.min(n), field.clone());
+        } else {
+            return;
+        }
+        // What the comparison is said with: the compare words and the
+        // comparatives ("v1보다 느려?", "is the canary worse"), but not a
+        // bound's ("more than 500ms").
+        for i in 0..n {
+            if self.is(i, COMPARE_WORDS) {
+                self.take(i, i + 1, field.clone());
+                if self.is(i + 1, &["with", "to", "and"]) {
+                    self.take(i + 1, i + 2, None);
+                }
+            } else if self.is(i, COMPARATIVES)
+                && !(self.is(i + 1, THAN)
+                    && self.tokens.get(i + 2).is_some_and(|t| t.number().is_some()))
+            {
+                self.take(i, i + 1, field.clone());
+            }
+        }
+    }
+
+    /// "카나리 비교", "canary v2 vs stable", "카나리가 안정 버전보다 느려?",
+    /// "버전 비교", "compare versions": the versions named next to the
+    /// canary and stable words (empty: chosen when asked), and the tokens
+    /// they span.
+    fn canary_compared(&self) -> Option<(String, String, usize, usize)> {
+        let n = self.len();
+        let version_word = |i: usize| self.is(i, &["버전", "version", "versions", "버전들"]);
+        let near_version = |i: usize| -> Option<(String, usize, usize)> {
+            if i > 0 && self.version_at(i - 1) {
+                return Some((self.version_text(i - 1), i - 1, i + 1));
+            }
+            let j = if version_word(i + 1) { i + 2 } else { i + 1 };
+            self.version_at(j).then(|| (self.version_text(j), i, j + 1))
+        };
+        if let Some(c) = (0..n).find(|&i| self.is(i, CANARY_WORDS)) {
+            let (candidate, mut from, mut to) =
+                near_version(c).unwrap_or((String::new(), c, c + 1));
+            if version_word(to) {
+                to += 1;
+            }
+            // A stable word close by, and what joins them.
+            let mut baseline = String::new();
+            let stable = (to..n.min(to + 3))
+                .chain(from.saturating_sub(3)..from)
+                .find(|&i| {
+                    self.is(i, STABLE_WORDS) || self.than_ko(i) && !self.is(i, CANARY_WORDS)
+                });
+            if let Some(s) = stable {
+                let (version, s_from, mut s_to) =
+                    near_version(s).unwrap_or((String::new(), s, s + 1));
+                if version_word(s_to) || self.than_ko(s_to) {
+                    s_to += 1;
+                }
+                baseline = version;
+                let between = if s_from >= to { to..s_from } else { s_to..from };
+                if between.clone().all(|k| {
+                    self.is(k, VERSUS)
+                        || self.is(k, AND_WORDS)
+                        || self.is(k, THAN)
+                        || self.is(k, COMPARATIVES)
+                }) {
+                    from = from.min(s_from);
+                    to = to.max(s_to);
+                }
+            }
+            return Some((candidate, baseline, from, to));
+        }
+        (0..n)
+            .find(|&i| {
+                version_word(i)
+                    && (self.is(i + 1, COMPARE_WORDS) || i > 0 && self.is(i - 1, COMPARE_WORDS))
+            })
+            .map(|i| (String::new(), String::new(), i, i + 1))
+    }
 
     fn set_time(&mut self, range: Range, from: usize, to: usize) {
         // A second range in one question, or one that ends before it
@@ -1923,6 +2147,31 @@ fn quantile_word(word: &str) -> Option<f64> {
     (n > 0.0 && n < 100.0).then_some(n / 100.0)
 }
 
+/// `1.4.2`: a version without a `v`, told from a number by its two dots
+/// (an IPv4 address has three).
+fn is_dotted_version(word: &str) -> bool {
+    word.matches('.').count() == 2
+        && word
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Two versions compared without saying which is judged: the newer one is
+/// (`v10` after `v9`, `1.10.0` after `1.9.3`); versions that do not read
+/// as numbers keep the order they were written in.
+fn newer_first(a: &str, b: &str) -> (String, String) {
+    let numbers = |v: &str| -> Option<Vec<u64>> {
+        v.trim_start_matches(['v', 'V'])
+            .split('.')
+            .map(|part| part.parse().ok())
+            .collect()
+    };
+    match (numbers(a), numbers(b)) {
+        (Some(x), Some(y)) if y > x => (b.to_owned(), a.to_owned()),
+        _ => (a.to_owned(), b.to_owned()),
+    }
+}
+
 fn is_version(word: &str) -> bool {
     word.strip_prefix('v').is_some_and(|rest| {
         !rest.is_empty()
@@ -1931,7 +2180,9 @@ fn is_version(word: &str) -> bool {
     })
 }
 
-fn is_resource_key(key: &str) -> bool {
+/// Whether `key` names a resource attribute (`service.version`,
+/// `k8s.pod.name`) rather than a span or log record one.
+pub(crate) fn is_resource_key(key: &str) -> bool {
     RESOURCE_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 

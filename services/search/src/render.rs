@@ -197,6 +197,21 @@ pub fn render(i: &Interpretation, clock: &Clock, korean: bool) -> String {
             (d, false) => format!(", compared with {d} days before"),
         });
     }
+    if let Some(v) = &i.compare_versions {
+        let named = |v: &str, ko: &str, en: &str| match (v.is_empty(), korean) {
+            (true, true) => ko.to_owned(),
+            (true, false) => en.to_owned(),
+            (false, true) => format!("{v} 버전"),
+            (false, false) => format!("version {v}"),
+        };
+        let candidate = named(&v.candidate, "카나리 버전", "the canary version");
+        let baseline = named(&v.baseline, "기준 버전", "the baseline version");
+        out.push_str(&if korean {
+            format!(", {candidate}을 {baseline}과 비교")
+        } else {
+            format!(", {candidate} compared with {baseline}")
+        });
+    }
     out
 }
 

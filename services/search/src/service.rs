@@ -76,7 +76,7 @@ fn as_sent(
     interpretation: Interpretation,
     request: &AskRequest,
     server_now: u64,
-) -> Result<InterpretResponse, Error> {
+) -> Result<(InterpretResponse, Clock), Error> {
     let korean = crate::locale(&request.locale)?.unwrap_or(false);
     let now = if request.now_unix_nano == 0 {
         server_now
@@ -89,14 +89,15 @@ fn as_sent(
             "interpretation.time_range: required".into(),
         ));
     }
-    Ok(InterpretResponse {
+    let understood = InterpretResponse {
         rendering: crate::render::render(&interpretation, &clock, korean),
         interpretation: Some(interpretation),
         locale: if korean { "ko" } else { "en" }.to_owned(),
         sources: Vec::new(),
         unplaced: Vec::new(),
         confidence: 1.0,
-    })
+    };
+    Ok((understood, clock))
 }
 
 impl Search {
@@ -106,7 +107,7 @@ impl Search {
         let credentials = self.auth.credentials(request.metadata());
         let mut request = request.into_inner();
         let now = airis_runtime::clock::now_unix_nano();
-        let understood = match request.query.take() {
+        let (mut understood, clock) = match request.query.take() {
             Some(ask_request::Query::Question(question)) => {
                 let question = InterpretRequest {
                     question,
@@ -116,7 +117,7 @@ impl Search {
                 };
                 check(&question)?;
                 let vocabulary = self.catalog.get(&tenant).await?;
-                interpret(&question, &vocabulary.names, now)?.0
+                interpret(&question, &vocabulary.names, now)?
             }
             Some(ask_request::Query::Interpretation(sent)) => as_sent(sent, &request, now)?,
             None => {
@@ -127,9 +128,44 @@ impl Search {
             }
         };
         let asker = &self.asker;
-        let interpretation = understood.interpretation.clone().unwrap_or_default();
-        let plan = ask::plan(&interpretation, understood.locale == "ko")?;
+        let korean = understood.locale == "ko";
+        let mut interpretation = understood.interpretation.clone().unwrap_or_default();
+        ask::check_versions(&interpretation)?;
+        // Versions left to be chosen: from the spans of the range, and
+        // the interpretation as run names them.
+        if let Some(asked) = interpretation.compare_versions.clone()
+            && (asked.candidate.is_empty() || asked.baseline.is_empty())
+            && let Some(top) = ask::versions_query(&interpretation)
+        {
+            let present = asker.versions(&credentials, top).await?;
+            let whose = match (interpretation.service_names.first(), korean) {
+                (Some(service), _) => service.clone(),
+                (None, true) => "모든 서비스".to_owned(),
+                (None, false) => "every service".to_owned(),
+            };
+            interpretation.compare_versions =
+                Some(ask::pick_versions(&asked, &present, &whose, korean)?);
+            understood.rendering = crate::render::render(&interpretation, &clock, korean);
+            understood.interpretation = Some(interpretation.clone());
+        }
+        let (plan, versions_plan) = match &interpretation.compare_versions {
+            Some(v) => (
+                ask::plan_versioned(&interpretation, &v.candidate, korean)?,
+                Some(ask::plan_versioned(&interpretation, &v.baseline, korean)?),
+            ),
+            None => (ask::plan(&interpretation, korean)?, None),
+        };
         let mut query = plan.query;
+        // A query the versions cannot narrow (anomalies, the list of
+        // metrics) is asked once, as not_applied says.
+        let mut baseline_query = versions_plan
+            .filter(|_| {
+                !plan
+                    .not_applied
+                    .iter()
+                    .any(|n| n.field == "compare_versions")
+            })
+            .map(|p| p.query);
         if plan.metric_aggregation_from_type
             && let answer::Query::QueryMetrics(metrics) = &mut query
         {
@@ -142,6 +178,10 @@ impl Search {
                 .unwrap_or((airis_proto::airis::analytics::v1::Aggregation::Avg, 0.0));
             metrics.aggregation = aggregation as i32;
             metrics.quantile = quantile;
+            if let Some(answer::Query::QueryMetrics(other)) = &mut baseline_query {
+                other.aggregation = aggregation as i32;
+                other.quantile = quantile;
+            }
         }
         let shift = interpretation.compare_shift_nano;
         let baseline = if shift > 0 {
@@ -151,9 +191,8 @@ impl Search {
                 ))
             })?)
         } else {
-            None
+            baseline_query
         };
-        let korean = understood.locale == "ko";
         let mut not_applied = plan.not_applied;
         // "Now" as the question was read: the request's, else the clock's.
         let asked_at = match request.now_unix_nano {
@@ -177,7 +216,12 @@ impl Search {
                         Err(status) => {
                             tracing::warn!(code = ?status.code(), message = status.message(), "comparison not judged");
                             not_judged.push(NotApplied {
-                                field: "compare_shift_nano".into(),
+                                field: if shift > 0 {
+                                    "compare_shift_nano"
+                                } else {
+                                    "compare_versions"
+                                }
+                                .into(),
                                 reason: if korean {
                                     format!("판정하지 못했습니다: {}", status.message())
                                 } else {

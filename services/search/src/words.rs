@@ -705,3 +705,72 @@ pub const COMPARISONS_AFTER: &[(&[&str], bool, bool)] = &[
 /// Words after a name that say it is a service's: "결제 서비스", "order
 /// service", "auth api".
 pub const SERVICE_WORDS: &[&str] = &["서비스", "service", "services", "svc", "api"];
+
+/// Words that set two versions against each other: "v2 vs v1", "v2 대
+/// v1", "v2와 v1 비교", "compare v2 with v1".
+pub const VERSUS: &[&str] = &["vs", "vs.", "versus", "대", "대비", "against"];
+/// Joining words that compare only with a compare word in the question
+/// ("v2와 v1 비교", "compare v2 and v1"); alone, "v2 and v1" is both.
+pub const AND_WORDS: &[&str] = &["와", "과", "랑", "하고", "and", "with", "to", ","];
+/// Words that ask for a comparison.
+pub const COMPARE_WORDS: &[&str] = &[
+    "비교",
+    "비교해",
+    "비교해줘",
+    "비교해봐",
+    "비교하면",
+    "비교하기",
+    "차이",
+    "분석",
+    "compare",
+    "compared",
+    "comparison",
+    "difference",
+    "diff",
+    "analysis",
+];
+/// The version a canary runs ("카나리", "canary") and the one it is
+/// judged against ("안정", "stable", "baseline").
+pub const CANARY_WORDS: &[&str] = &["canary", "canaries", "카나리", "카나리아", "카나리는"];
+pub const STABLE_WORDS: &[&str] = &[
+    "stable",
+    "baseline",
+    "primary",
+    "안정",
+    "안정판",
+    "기존",
+    "기준",
+    "베이스라인",
+];
+/// "A than B": B is the baseline; "A보다" (written onto A, or apart): A is.
+pub const THAN: &[&str] = &["than"];
+pub const THAN_KO: &str = "보다";
+/// Comparatives of a comparison of versions, taken with it: "v2가 v1보다
+/// 느려?", "is v2 slower than v1".
+pub const COMPARATIVES: &[&str] = &[
+    "느려",
+    "느린가",
+    "느려졌어",
+    "느려졌나",
+    "느린지",
+    "나빠",
+    "나빠졌어",
+    "나빠졌나",
+    "나쁜가",
+    "나쁜지",
+    "빨라",
+    "빠른가",
+    "좋아",
+    "어때",
+    "어떤가",
+    "어떤지",
+    "더",
+    "slower",
+    "faster",
+    "worse",
+    "better",
+    "higher",
+    "lower",
+    "more",
+    "less",
+];

@@ -63,7 +63,7 @@ function JudgementPanel({ judgement }: { judgement: Judgement }) {
         <p className="small">
           {j.more > 0 && <span className="muted">{t('search.answer.judgement.more', { count: j.more })} </span>}
           {j.link && (
-            <Link to={{ pathname: j.link.path, search: `?${new URLSearchParams(j.link.params).toString()}` }}>{t('search.answer.judgement.open')}</Link>
+            <Link to={{ pathname: j.link.path, search: `?${new URLSearchParams(j.link.params).toString()}` }}>{t(j.versions ? 'search.answer.judgement.openVersions' : 'search.answer.judgement.open')}</Link>
           )}
         </p>
       )}
@@ -115,7 +115,16 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
                 ),
               numeric: true,
             })),
-            ...(table.compared ? [{ label: t('search.answer.before', { measure: t(`search.answer.measure.${table.asked}`) }), numeric: true }] : []),
+            ...(table.compared
+              ? [
+                  {
+                    label: table.baselineVersion
+                      ? t('search.answer.beforeVersion', { measure: t(`search.answer.measure.${table.asked}`), version: table.baselineVersion })
+                      : t('search.answer.before', { measure: t(`search.answer.measure.${table.asked}`) }),
+                    numeric: true,
+                  },
+                ]
+              : []),
           ];
           return (
             <>

@@ -1,7 +1,10 @@
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import {
+  AttributeFilterSchema,
+  AttributeScope,
   LatencyPercentilesSchema,
+  MatchOperator,
   RedSeriesSchema,
   ServiceOverviewRequestSchema,
   ServiceOverviewResponseSchema,
@@ -21,7 +24,7 @@ import {
   Severity,
   Verdict,
 } from '../gen/airis/delta/v1/delta_pb';
-import { Aggregation, AnswerSchema, AskResponseSchema, InterpretationSchema, Signal } from '../gen/airis/search/v1/search_pb';
+import { Aggregation, AnswerSchema, AskResponseSchema, InterpretationSchema, Signal, VersionComparisonSchema } from '../gen/airis/search/v1/search_pb';
 import { answerTable, askedMeasure, judgementOf, summarised } from './answer';
 
 const range = { from: '1000', to: '2000' };
@@ -90,6 +93,10 @@ describe('answerTable', () => {
       ['cart', undefined],
     ]);
     expect(table.rows[0]!.link).toEqual({ path: '/services/payment', params: range });
+    expect(table.baselineVersion).toBeUndefined();
+    // Two versions: the other column is the baseline version's.
+    const versions = create(InterpretationSchema, { ...i, compareShiftNano: 0n, compareVersions: create(VersionComparisonSchema, { candidate: 'v2', baseline: 'v1' }) });
+    expect(answerTable(versions, response, range)!.baselineVersion).toBe('v1');
   });
 
   it('is null for an answer that is not a summary', () => {
@@ -160,6 +167,29 @@ describe('judgementOf', () => {
     // The page holds no attribute filter: no link rather than another comparison.
     const filtered = cohort('어제', 30n * DAY, { attributes: [{ key: 'http.route', value: '/pay' }] });
     expect(judgementOf(judged(filtered), 'en')!.link).toBeNull();
+  });
+
+  it('links two versions over one range to the page with its version fields', () => {
+    const version = (v: string) =>
+      create(CohortSchema, {
+        label: v,
+        spans: create(SpanFilterSchema, {
+          serviceName: 'checkout',
+          timeRange: create(TimeRangeSchema, { startUnixNano: 31n * DAY, endUnixNano: 31n * DAY + 3_600_000_000_000n }),
+          attributes: [create(AttributeFilterSchema, { key: 'service.version', value: v, operator: MatchOperator.EQUALS, scope: AttributeScope.RESOURCE })],
+        }),
+      });
+    const response = judged(version('v1'));
+    const compare = response.judgement!.query;
+    if (compare.case === 'compare') compare.value.candidate = version('v2');
+    const j = judgementOf(response, 'en')!;
+    expect([j.baseline, j.candidate, j.versions]).toEqual(['v1', 'v2', true]);
+    const day31 = String((31n * DAY) / 1_000_000n);
+    expect(j.link).toEqual({
+      path: '/delta',
+      params: { baseline: 'checkout', baselineVersion: 'v1', candidate: 'checkout', candidateVersion: 'v2', from: day31, to: String((31n * DAY + 3_600_000_000_000n) / 1_000_000n) },
+    });
+    expect(judgementOf(judged(), 'en')!.versions).toBe(false);
   });
 
   it('is null without a judgement', () => {

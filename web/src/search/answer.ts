@@ -1,12 +1,12 @@
 // A summary's answer from the search service's Ask (the query service's
 // TopK or ServiceOverview, run as the signed-in user), as table rows: one
 // per group, with the number the question asked for marked, the same
-// group's number in the comparison's earlier range, and where to look
+// group's number in the comparison's earlier range (or other version), and where to look
 // closer (a service's page, or the traces of an operation or an attribute
 // value); and a comparison's judgement by the delta service, with the
 // Canary analysis page's link to the same comparison. Pure: no React, no
 // network.
-import { TopKDimension, type LatencyPercentiles } from '../gen/airis/analytics/v1/query_pb';
+import { AttributeScope, MatchOperator, TopKDimension, type LatencyPercentiles } from '../gen/airis/analytics/v1/query_pb';
 import type { Cohort } from '../gen/airis/delta/v1/delta_pb';
 import { Aggregation, Signal, type AskResponse, type Interpretation } from '../gen/airis/search/v1/search_pb';
 import { severityName, verdictName, type SeverityName, type VerdictName } from '../pages/delta/delta';
@@ -41,8 +41,10 @@ export interface Table {
   groupKind: string;
   asked: Measure;
   rows: Row[];
-  /** Whether there is an earlier range to compare with. */
+  /** Whether there is an earlier range, or another version, to compare with. */
   compared: boolean;
+  /** The version compared with, when the comparison is of versions. */
+  baselineVersion?: string;
 }
 
 /** The measure the question asked for. */
@@ -129,15 +131,17 @@ export function answerTable(i: Interpretation, response: AskResponse, range: Rec
   const asked = askedMeasure(i);
   const before = response.baseline ? rowsOf(response.baseline, range) : null;
   const earlier = new Map(before?.rows.map((r) => [r.group, measureOf(r, asked)]));
+  const baselineVersion = i.compareVersions?.baseline;
   return {
     ...now,
     asked,
     compared: before !== null,
+    ...(before && baselineVersion ? { baselineVersion } : {}),
     rows: now.rows.map((r) => (earlier.has(r.group) ? { ...r, before: earlier.get(r.group) } : r)),
   };
 }
 
-/** A comparison's judgement (the delta service's Compare of the range against the range moved back), as the answer shows it. */
+/** A comparison's judgement (the delta service's Compare of the range against the range moved back, or of two versions), as the answer shows it. */
 export interface Judgement {
   verdict: VerdictName;
   /** 0 to 100. */
@@ -151,9 +155,11 @@ export interface Judgement {
   more: number;
   /**
    * The same cohorts on the Canary analysis page, every signal and operation judged (one operation asked: selected);
-   * null when the page cannot hold them (no service, or attribute filters).
+   * null when the page cannot hold them (no service, or attribute filters besides a version).
    */
   link: { path: string; params: Record<string, string> } | null;
+  /** Whether the cohorts are two versions over one range (else one service over two ranges). */
+  versions: boolean;
 }
 
 /** The reasons shown under the verdict; the rest are on the Canary analysis page. */
@@ -168,29 +174,36 @@ export function judgementOf(response: AskResponse, language: 'ko' | 'en'): Judge
   const { baseline, candidate } = j.query.value;
   const compared = j.result.value;
   const reasons = compared.reasons.map((r) => ({ severity: severityName(r.severity), text: language === 'ko' ? r.ko : r.en }));
+  // A cohort the page holds: one service over a range, of one version at most.
   const cohort = (c: Cohort | undefined) => {
     const spans = c?.spans;
     const range = spans?.timeRange;
-    if (!spans || !range || !spans.serviceName || spans.attributes.length > 0 || spans.operation) return null;
-    return { service: spans.serviceName, label: c.label, from: ms(range.startUnixNano), to: ms(range.endUnixNano + 999_999n) };
+    const [version, ...more] = spans?.attributes ?? [];
+    const byVersion = version?.key === 'service.version' && version.scope === AttributeScope.RESOURCE && version.operator === MatchOperator.EQUALS;
+    if (!spans || !range || !spans.serviceName || spans.operation || more.length > 0 || (version && !byVersion)) return null;
+    return { service: spans.serviceName, label: c.label, version: version?.value ?? '', from: ms(range.startUnixNano), to: ms(range.endUnixNano + 999_999n) };
   };
   const before = cohort(baseline);
   const now = cohort(candidate);
   const operations = compared.options?.operations ?? [];
+  const versions = !!(before?.version && now?.version);
   let link: Judgement['link'] = null;
   if (before && now) {
-    const params: Record<string, string> = {
-      baseline: before.service,
-      baselineLabel: before.label,
-      baselineFrom: before.from,
-      baselineTo: before.to,
-      candidate: now.service,
-      candidateLabel: now.label,
-      candidateFrom: now.from,
-      candidateTo: now.to,
-      from: now.from,
-      to: now.to,
-    };
+    // Two versions share the page's range; two ranges each have their own.
+    const params: Record<string, string> = versions
+      ? { baseline: before.service, baselineVersion: before.version, candidate: now.service, candidateVersion: now.version, from: now.from, to: now.to }
+      : {
+          baseline: before.service,
+          baselineLabel: before.label,
+          baselineFrom: before.from,
+          baselineTo: before.to,
+          candidate: now.service,
+          candidateLabel: now.label,
+          candidateFrom: now.from,
+          candidateTo: now.to,
+          from: now.from,
+          to: now.to,
+        };
     // One operation asked: the page opens on it.
     if (operations.length === 1) Object.assign(params, { rowService: now.service, rowOperation: operations[0] });
     link = { path: '/delta', params };
@@ -203,5 +216,6 @@ export function judgementOf(response: AskResponse, language: 'ko' | 'en'): Judge
     reasons: reasons.slice(0, JUDGEMENT_REASONS),
     more: Math.max(0, reasons.length - JUDGEMENT_REASONS),
     link,
+    versions,
   };
 }

@@ -9,6 +9,7 @@ import {
   Order,
   Signal,
   Status,
+  VersionComparisonSchema,
   type Interpretation,
 } from '../gen/airis/search/v1/search_pb';
 import { completeWith, currentWord } from './SearchBar';
@@ -159,6 +160,33 @@ describe('the page a question opens', () => {
     // A summary compared stays with its answer, on the service's page.
     expect(target(create(InterpretationSchema, { ...compared, serviceNames: ['payment'], aggregation: Aggregation.ERROR_RATE })).path).toBe('/services/payment');
   });
+
+  it('opens two versions of one service on Canary analysis, once both are known', () => {
+    const range = { startUnixNano: 30n * HOUR, endUnixNano: 31n * HOUR };
+    const versions = create(InterpretationSchema, {
+      signal: Signal.TRACES,
+      serviceNames: ['checkout'],
+      compareVersions: { candidate: 'v2', baseline: 'v1' },
+      timeRange: range,
+    });
+    expect(target(versions)).toEqual({
+      path: '/delta',
+      params: {
+        from: String(30n * HOUR / 1_000_000n),
+        to: String(31n * HOUR / 1_000_000n),
+        baseline: 'checkout',
+        baselineVersion: 'v1',
+        candidate: 'checkout',
+        candidateVersion: 'v2',
+      },
+      unapplied: [],
+    });
+    // A canary whose versions are chosen when asked: the trace search until then, the comparison named.
+    const canary = create(InterpretationSchema, { ...versions, compareVersions: create(VersionComparisonSchema, {}) });
+    expect([target(canary).path, target(canary).unapplied]).toEqual(['/traces', ['versions']]);
+    // Logs of two versions: the Logs page shows one, so the comparison is named.
+    expect(target(create(InterpretationSchema, { ...versions, signal: Signal.LOGS })).unapplied).toContain('versions');
+  });
 });
 
 describe('chips', () => {
@@ -187,6 +215,18 @@ describe('chips', () => {
     expect(at(17, 0)).toEqual(['error', '']);
     expect(at(13, 16)).toEqual(['warn', 'warn']);
     expect(at(0, 12)).toEqual(['', 'info']);
+  });
+
+  it('name the versions compared, or say they are chosen when asked', () => {
+    const versions = (candidate: string, baseline: string) =>
+      chips(create(InterpretationSchema, { compareVersions: { candidate, baseline } }), String)[0];
+    expect(versions('v2', 'v1')).toMatchObject({ key: 'versions', words: { key: 'search.versions.both', values: { candidate: 'v2', baseline: 'v1' } } });
+    expect(versions('', '')?.words?.key).toBe('search.versions.canary');
+    expect(versions('v2', '')?.words?.key).toBe('search.versions.candidate');
+    expect(versions('', 'v1')?.words?.key).toBe('search.versions.baseline');
+    const i = create(InterpretationSchema, { compareVersions: { candidate: 'v2', baseline: 'v1' } });
+    expect(without(i, 'versions').compareVersions).toBeUndefined();
+    expect(chipFields('versions')).toEqual(['compare_versions']);
   });
 
   it('count a comparison in days, as a number the plural rules read', () => {

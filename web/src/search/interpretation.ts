@@ -118,6 +118,12 @@ export function chips(i: Interpretation, formatTime: (ms: number) => string): Ch
     const days = Number(i.compareShiftNano / 86_400_000_000_000n);
     word('compare', 'search.part.compare', 'search.compareDays', { count: days });
   }
+  if (i.compareVersions) {
+    // A version left empty is chosen when asked (a canary's).
+    const { candidate, baseline } = i.compareVersions;
+    const which = candidate && baseline ? 'both' : candidate ? 'candidate' : baseline ? 'baseline' : 'canary';
+    word('versions', 'search.part.versions', `search.versions.${which}`, { candidate, baseline });
+  }
   return out;
 }
 
@@ -183,6 +189,9 @@ export function without(i: Interpretation, key: string): Interpretation {
     case 'compare':
       next.compareShiftNano = 0n;
       break;
+    case 'versions':
+      next.compareVersions = undefined;
+      break;
   }
   return next;
 }
@@ -234,8 +243,8 @@ const ceilMs = (n: bigint) => String(Number((n + NS - 1n) / NS));
  * The page that owns the interpretation's signal, with its filters:
  * traces and spans on Traces, logs on Logs, a metric on Metrics, services
  * (or a summary of requests) on Services or a service's page, anomalies on
- * Anomalies, one service's requests compared with an earlier range on
- * Canary analysis.
+ * Anomalies, one service's requests compared with an earlier range, or
+ * its two versions' requests, on Canary analysis.
  */
 export function target(i: Interpretation): Target {
   const params: Record<string, string | string[]> = {};
@@ -249,6 +258,7 @@ export function target(i: Interpretation): Target {
   const attrs = i.attributes.map(attrParam);
   const summary = i.aggregation !== Aggregation.UNSPECIFIED || i.groupBy.length > 0;
   if (i.compareShiftNano) unapplied.push('compare');
+  if (i.compareVersions) unapplied.push('versions');
   if (i.limit) unapplied.push('limit');
 
   if (i.signal === Signal.ANOMALIES) {
@@ -329,20 +339,28 @@ export function target(i: Interpretation): Target {
     return { path, params, unapplied };
   }
 
-  if (i.compareShiftNano && service && attrs.length === 0 && i.timeRange) {
-    // Requests compared with an earlier range: Canary analysis, one service
-    // over the range against it over the range moved back.
-    const shift = i.compareShiftNano;
-    const delta = unapplied.filter((k) => k !== 'compare');
+  // One service's requests compared: Canary analysis, the service over
+  // the range against it over the range moved back, or its candidate
+  // version against its baseline version over the range.
+  const versions = i.compareVersions;
+  const range = i.timeRange;
+  const cohorts =
+    !service || attrs.length > 0 || !range
+      ? null
+      : i.compareShiftNano
+        ? {
+            baselineFrom: nsToMs(range.startUnixNano - i.compareShiftNano),
+            baselineTo: ceilMs(range.endUnixNano - i.compareShiftNano),
+            candidateFrom: nsToMs(range.startUnixNano),
+            candidateTo: ceilMs(range.endUnixNano),
+          }
+        : versions?.candidate && versions.baseline
+          ? { baselineVersion: versions.baseline, candidateVersion: versions.candidate }
+          : null;
+  if (service && cohorts) {
+    const delta = unapplied.filter((k) => k !== 'compare' && k !== 'versions');
     delta.push(...extraServices);
-    Object.assign(params, {
-      baseline: service,
-      baselineFrom: nsToMs(i.timeRange.startUnixNano - shift),
-      baselineTo: ceilMs(i.timeRange.endUnixNano - shift),
-      candidate: service,
-      candidateFrom: nsToMs(i.timeRange.startUnixNano),
-      candidateTo: ceilMs(i.timeRange.endUnixNano),
-    });
+    Object.assign(params, { baseline: service, candidate: service, ...cohorts });
     if (i.operations[0]) Object.assign(params, { rowService: service, rowOperation: i.operations[0] });
     i.operations.slice(1).forEach((_, n) => delta.push(`operation:${n + 1}`));
     for (const k of ['status', 'minDuration', 'maxDuration', 'text', 'order', 'severity', 'aggregation'] as const) if (has(i, k)) delta.push(k);
@@ -427,6 +445,7 @@ const CHIP_FIELDS: Record<string, string> = {
   order: 'order',
   limit: 'limit',
   compare: 'compare_shift_nano',
+  versions: 'compare_versions',
 };
 
 /**

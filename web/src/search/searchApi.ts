@@ -37,15 +37,19 @@ export interface Asked {
 /**
  * Reads `question` in the asker's language and time zone, as of `nowMs`;
  * the page that shows its results, with `ask` (the question), `asked`
- * (when) and `interp` (the interpretation) in its URL.
+ * (when) and `interp` (the interpretation, versions to compare chosen) in
+ * its URL.
  */
 export async function ask(question: string, locale: string, nowMs: number): Promise<Asked> {
-  const answer = await client.interpret({
-    question,
-    locale,
-    timeZone: timeZone(),
-    nowUnixNano: BigInt(nowMs) * 1_000_000n,
-  });
+  const request = { locale, timeZone: timeZone(), nowUnixNano: BigInt(nowMs) * 1_000_000n };
+  let answer = await client.interpret({ question, ...request });
+  const versions = answer.interpretation?.compareVersions;
+  if (versions && (!versions.candidate || !versions.baseline)) {
+    // A canary: Ask chooses the versions from the spans, so that the page
+    // (and a link to it) opens on the versions compared.
+    const asked = await client.ask({ query: { case: 'question', value: question }, ...request });
+    if (asked.interpretation) answer = asked.interpretation;
+  }
   const asked = String(nowMs);
   last = { key: `${asked}\n${question}`, answer };
   const interpretation = answer.interpretation;

@@ -42,7 +42,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file airis/search/v1/search.proto.
  */
 export const file_airis_search_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChxhaXJpcy9zZWFyY2gvdjEvc2VhcmNoLnByb3RvEg9haXJpcy5zZWFyY2gudjEiXgoQSW50ZXJwcmV0UmVxdWVzdBIQCghxdWVzdGlvbhgBIAEoCRIOCgZsb2NhbGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhUKDW5vd191bml4X25hbm8YBCABKAYiMAoNRHVyYXRpb25Cb3VuZBIMCgRuYW5vGAEgASgEEhEKCWluY2x1c2l2ZRgCIAEoCCIuCgpWYWx1ZUJvdW5kEg0KBXZhbHVlGAEgASgBEhEKCWluY2x1c2l2ZRgCIAEoCCLIBQoOSW50ZXJwcmV0YXRpb24SJwoGc2lnbmFsGAEgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlNpZ25hbBIVCg1zZXJ2aWNlX25hbWVzGAIgAygJEhIKCm9wZXJhdGlvbnMYAyADKAkSJwoGc3RhdHVzGAQgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlN0YXR1cxIbChNtaW5fc2V2ZXJpdHlfbnVtYmVyGAUgASgFEhsKE21heF9zZXZlcml0eV9udW1iZXIYBiABKAUSNAoMbWluX2R1cmF0aW9uGAcgASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSNAoMbWF4X2R1cmF0aW9uGAggASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSEwoLbWV0cmljX25hbWUYCSABKAkSLgoJbWluX3ZhbHVlGAogASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSLgoJbWF4X3ZhbHVlGAsgASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSNwoKYXR0cmlidXRlcxgMIAMoCzIjLmFpcmlzLmFuYWx5dGljcy52MS5BdHRyaWJ1dGVGaWx0ZXISDAoEdGV4dBgNIAEoCRIuCgp0aW1lX3JhbmdlGA4gASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgthZ2dyZWdhdGlvbhgPIAEoDjIcLmFpcmlzLnNlYXJjaC52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgQIAEoARIQCghncm91cF9ieRgRIAMoCRIlCgVvcmRlchgSIAEoDjIWLmFpcmlzLnNlYXJjaC52MS5PcmRlchINCgVsaW1pdBgTIAEoDRIaChJjb21wYXJlX3NoaWZ0X25hbm8YFCABKAQiQQoGU291cmNlEg0KBWZpZWxkGAEgASgJEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKA0SCwoDZW5kGAQgASgNIkkKCFVucGxhY2VkEgwKBHRleHQYASABKAkSDQoFc3RhcnQYAiABKA0SCwoDZW5kGAMgASgNEhMKC3N1Z2dlc3Rpb25zGAQgAygJItoBChFJbnRlcnByZXRSZXNwb25zZRI3Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIfLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRhdGlvbhIRCglyZW5kZXJpbmcYAiABKAkSDgoGbG9jYWxlGAMgASgJEigKB3NvdXJjZXMYBCADKAsyFy5haXJpcy5zZWFyY2gudjEuU291cmNlEisKCHVucGxhY2VkGAUgAygLMhkuYWlyaXMuc2VhcmNoLnYxLlVucGxhY2VkEhIKCmNvbmZpZGVuY2UYBiABKAEiLwoOU3VnZ2VzdFJlcXVlc3QSDgoGcHJlZml4GAEgASgJEg0KBWxpbWl0GAIgASgNIn8KClN1Z2dlc3Rpb24SDAoEdGV4dBgBIAEoCRItCgRraW5kGAIgASgOMh8uYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3Rpb25LaW5kEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglhdHRyaWJ1dGUYBCABKAkSCwoDdmlhGAUgASgJIkMKD1N1Z2dlc3RSZXNwb25zZRIwCgtzdWdnZXN0aW9ucxgBIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0aW9uIp4BCgpBc2tSZXF1ZXN0EhIKCHF1ZXN0aW9uGAEgASgJSAASOQoOaW50ZXJwcmV0YXRpb24YAiABKAsyHy5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0YXRpb25IABIOCgZsb2NhbGUYAyABKAkSEQoJdGltZV96b25lGAQgASgJEhUKDW5vd191bml4X25hbm8YBSABKAZCBwoFcXVlcnkiKwoKTm90QXBwbGllZBINCgVmaWVsZBgBIAEoCRIOCgZyZWFzb24YAiABKAki7AgKBkFuc3dlchJACg1zZWFyY2hfdHJhY2VzGAEgASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLlNlYXJjaFRyYWNlc1JlcXVlc3RIABI+CgxzZWFyY2hfc3BhbnMYAiABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoU3BhbnNSZXF1ZXN0SAASPAoLc2VhcmNoX2xvZ3MYAyABKAsyJS5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoTG9nc1JlcXVlc3RIABJACg1xdWVyeV9tZXRyaWNzGAQgASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLlF1ZXJ5TWV0cmljc1JlcXVlc3RIABI+CgxsaXN0X21ldHJpY3MYBSABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuTGlzdE1ldHJpY3NSZXF1ZXN0SAASRgoQc2VydmljZV9vdmVydmlldxgGIAEoCzIqLmFpcmlzLmFuYWx5dGljcy52MS5TZXJ2aWNlT3ZlcnZpZXdSZXF1ZXN0SAASMAoFdG9wX2sYByABKAsyHy5haXJpcy5hbmFseXRpY3MudjEuVG9wS1JlcXVlc3RIABI+Cg5saXN0X2Fub21hbGllcxgIIAEoCzIkLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXF1ZXN0SAASMQoHY29tcGFyZRgJIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXF1ZXN0SAASOgoGdHJhY2VzGAsgASgLMiguYWlyaXMuYW5hbHl0aWNzLnYxLlNlYXJjaFRyYWNlc1Jlc3BvbnNlSAESOAoFc3BhbnMYDCABKAsyJy5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoU3BhbnNSZXNwb25zZUgBEjYKBGxvZ3MYDSABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoTG9nc1Jlc3BvbnNlSAESOwoHbWV0cmljcxgOIAEoCzIoLmFpcmlzLmFuYWx5dGljcy52MS5RdWVyeU1ldHJpY3NSZXNwb25zZUgBEj4KC21ldHJpY19saXN0GA8gASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLkxpc3RNZXRyaWNzUmVzcG9uc2VIARI/CghvdmVydmlldxgQIAEoCzIrLmFpcmlzLmFuYWx5dGljcy52MS5TZXJ2aWNlT3ZlcnZpZXdSZXNwb25zZUgBEi8KA3RvcBgRIAEoCzIgLmFpcmlzLmFuYWx5dGljcy52MS5Ub3BLUmVzcG9uc2VIARI6Cglhbm9tYWxpZXMYEiABKAsyJS5haXJpcy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVzcG9uc2VIARI1Cgpjb21wYXJpc29uGBMgASgLMh8uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlc3BvbnNlSAESEAoIbmFycm93ZWQYFCABKAhCBwoFcXVlcnlCCAoGcmVzdWx0IqwCCgtBc2tSZXNwb25zZRI6Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIiLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRSZXNwb25zZRInCgZhbnN3ZXIYAiABKAsyFy5haXJpcy5zZWFyY2gudjEuQW5zd2VyEikKCGJhc2VsaW5lGAMgASgLMhcuYWlyaXMuc2VhcmNoLnYxLkFuc3dlchIwCgtub3RfYXBwbGllZBgEIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5Ob3RBcHBsaWVkEioKCWp1ZGdlbWVudBgFIAEoCzIXLmFpcmlzLnNlYXJjaC52MS5BbnN3ZXISLwoKbm90X2p1ZGdlZBgGIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5Ob3RBcHBsaWVkKpUBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEQoNU0lHTkFMX1RSQUNFUxABEhAKDFNJR05BTF9TUEFOUxACEg8KC1NJR05BTF9MT0dTEAMSEgoOU0lHTkFMX01FVFJJQ1MQBBITCg9TSUdOQUxfU0VSVklDRVMQBRIUChBTSUdOQUxfQU5PTUFMSUVTEAYqQQoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhAKDFNUQVRVU19FUlJPUhABEg0KCVNUQVRVU19PSxACKuEBCgtBZ2dyZWdhdGlvbhIbChdBR0dSRUdBVElPTl9VTlNQRUNJRklFRBAAEhUKEUFHR1JFR0FUSU9OX0NPVU5UEAESFAoQQUdHUkVHQVRJT05fUkFURRACEhoKFkFHR1JFR0FUSU9OX0VSUk9SX1JBVEUQAxIYChRBR0dSRUdBVElPTl9RVUFOVElMRRAEEhMKD0FHR1JFR0FUSU9OX0FWRxAFEhMKD0FHR1JFR0FUSU9OX01JThAGEhMKD0FHR1JFR0FUSU9OX01BWBAHEhMKD0FHR1JFR0FUSU9OX1NVTRAIKoIBCgVPcmRlchIVChFPUkRFUl9VTlNQRUNJRklFRBAAEhYKEk9SREVSX09MREVTVF9GSVJTVBABEhcKE09SREVSX0xPTkdFU1RfRklSU1QQAhIXChNPUkRFUl9MQVJHRVNUX0ZJUlNUEAMSGAoUT1JERVJfU01BTExFU1RfRklSU1QQBCrNAQoOU3VnZ2VzdGlvbktpbmQSHwobU1VHR0VTVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXU1VHR0VTVElPTl9LSU5EX1NFUlZJQ0UQARIdChlTVUdHRVNUSU9OX0tJTkRfT1BFUkFUSU9OEAISGgoWU1VHR0VTVElPTl9LSU5EX01FVFJJQxADEh0KGVNVR0dFU1RJT05fS0lORF9BVFRSSUJVVEUQBBIjCh9TVUdHRVNUSU9OX0tJTkRfQVRUUklCVVRFX1ZBTFVFEAUy8wEKDVNlYXJjaFNlcnZpY2USUgoJSW50ZXJwcmV0EiEuYWlyaXMuc2VhcmNoLnYxLkludGVycHJldFJlcXVlc3QaIi5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0UmVzcG9uc2USTAoHU3VnZ2VzdBIfLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0UmVxdWVzdBogLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0UmVzcG9uc2USQAoDQXNrEhsuYWlyaXMuc2VhcmNoLnYxLkFza1JlcXVlc3QaHC5haXJpcy5zZWFyY2gudjEuQXNrUmVzcG9uc2VCOVo3Z2l0aHViLmNvbS9haXJpcy1tb24vYWlyaXMvZ2VuL2FpcmlzL3NlYXJjaC92MTtzZWFyY2h2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_analytics_v1_query, file_airis_delta_v1_delta, file_airis_common_v1_common]);
+  fileDesc("ChxhaXJpcy9zZWFyY2gvdjEvc2VhcmNoLnByb3RvEg9haXJpcy5zZWFyY2gudjEiXgoQSW50ZXJwcmV0UmVxdWVzdBIQCghxdWVzdGlvbhgBIAEoCRIOCgZsb2NhbGUYAiABKAkSEQoJdGltZV96b25lGAMgASgJEhUKDW5vd191bml4X25hbm8YBCABKAYiMAoNRHVyYXRpb25Cb3VuZBIMCgRuYW5vGAEgASgEEhEKCWluY2x1c2l2ZRgCIAEoCCIuCgpWYWx1ZUJvdW5kEg0KBXZhbHVlGAEgASgBEhEKCWluY2x1c2l2ZRgCIAEoCCKGBgoOSW50ZXJwcmV0YXRpb24SJwoGc2lnbmFsGAEgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlNpZ25hbBIVCg1zZXJ2aWNlX25hbWVzGAIgAygJEhIKCm9wZXJhdGlvbnMYAyADKAkSJwoGc3RhdHVzGAQgASgOMhcuYWlyaXMuc2VhcmNoLnYxLlN0YXR1cxIbChNtaW5fc2V2ZXJpdHlfbnVtYmVyGAUgASgFEhsKE21heF9zZXZlcml0eV9udW1iZXIYBiABKAUSNAoMbWluX2R1cmF0aW9uGAcgASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSNAoMbWF4X2R1cmF0aW9uGAggASgLMh4uYWlyaXMuc2VhcmNoLnYxLkR1cmF0aW9uQm91bmQSEwoLbWV0cmljX25hbWUYCSABKAkSLgoJbWluX3ZhbHVlGAogASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSLgoJbWF4X3ZhbHVlGAsgASgLMhsuYWlyaXMuc2VhcmNoLnYxLlZhbHVlQm91bmQSNwoKYXR0cmlidXRlcxgMIAMoCzIjLmFpcmlzLmFuYWx5dGljcy52MS5BdHRyaWJ1dGVGaWx0ZXISDAoEdGV4dBgNIAEoCRIuCgp0aW1lX3JhbmdlGA4gASgLMhouYWlyaXMuY29tbW9uLnYxLlRpbWVSYW5nZRIxCgthZ2dyZWdhdGlvbhgPIAEoDjIcLmFpcmlzLnNlYXJjaC52MS5BZ2dyZWdhdGlvbhIQCghxdWFudGlsZRgQIAEoARIQCghncm91cF9ieRgRIAMoCRIlCgVvcmRlchgSIAEoDjIWLmFpcmlzLnNlYXJjaC52MS5PcmRlchINCgVsaW1pdBgTIAEoDRIaChJjb21wYXJlX3NoaWZ0X25hbm8YFCABKAQSPAoQY29tcGFyZV92ZXJzaW9ucxgVIAEoCzIiLmFpcmlzLnNlYXJjaC52MS5WZXJzaW9uQ29tcGFyaXNvbiI4ChFWZXJzaW9uQ29tcGFyaXNvbhIRCgljYW5kaWRhdGUYASABKAkSEAoIYmFzZWxpbmUYAiABKAkiQQoGU291cmNlEg0KBWZpZWxkGAEgASgJEgwKBHRleHQYAiABKAkSDQoFc3RhcnQYAyABKA0SCwoDZW5kGAQgASgNIkkKCFVucGxhY2VkEgwKBHRleHQYASABKAkSDQoFc3RhcnQYAiABKA0SCwoDZW5kGAMgASgNEhMKC3N1Z2dlc3Rpb25zGAQgAygJItoBChFJbnRlcnByZXRSZXNwb25zZRI3Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIfLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRhdGlvbhIRCglyZW5kZXJpbmcYAiABKAkSDgoGbG9jYWxlGAMgASgJEigKB3NvdXJjZXMYBCADKAsyFy5haXJpcy5zZWFyY2gudjEuU291cmNlEisKCHVucGxhY2VkGAUgAygLMhkuYWlyaXMuc2VhcmNoLnYxLlVucGxhY2VkEhIKCmNvbmZpZGVuY2UYBiABKAEiLwoOU3VnZ2VzdFJlcXVlc3QSDgoGcHJlZml4GAEgASgJEg0KBWxpbWl0GAIgASgNIn8KClN1Z2dlc3Rpb24SDAoEdGV4dBgBIAEoCRItCgRraW5kGAIgASgOMh8uYWlyaXMuc2VhcmNoLnYxLlN1Z2dlc3Rpb25LaW5kEhQKDHNlcnZpY2VfbmFtZRgDIAEoCRIRCglhdHRyaWJ1dGUYBCABKAkSCwoDdmlhGAUgASgJIkMKD1N1Z2dlc3RSZXNwb25zZRIwCgtzdWdnZXN0aW9ucxgBIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0aW9uIp4BCgpBc2tSZXF1ZXN0EhIKCHF1ZXN0aW9uGAEgASgJSAASOQoOaW50ZXJwcmV0YXRpb24YAiABKAsyHy5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0YXRpb25IABIOCgZsb2NhbGUYAyABKAkSEQoJdGltZV96b25lGAQgASgJEhUKDW5vd191bml4X25hbm8YBSABKAZCBwoFcXVlcnkiKwoKTm90QXBwbGllZBINCgVmaWVsZBgBIAEoCRIOCgZyZWFzb24YAiABKAki7AgKBkFuc3dlchJACg1zZWFyY2hfdHJhY2VzGAEgASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLlNlYXJjaFRyYWNlc1JlcXVlc3RIABI+CgxzZWFyY2hfc3BhbnMYAiABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoU3BhbnNSZXF1ZXN0SAASPAoLc2VhcmNoX2xvZ3MYAyABKAsyJS5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoTG9nc1JlcXVlc3RIABJACg1xdWVyeV9tZXRyaWNzGAQgASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLlF1ZXJ5TWV0cmljc1JlcXVlc3RIABI+CgxsaXN0X21ldHJpY3MYBSABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuTGlzdE1ldHJpY3NSZXF1ZXN0SAASRgoQc2VydmljZV9vdmVydmlldxgGIAEoCzIqLmFpcmlzLmFuYWx5dGljcy52MS5TZXJ2aWNlT3ZlcnZpZXdSZXF1ZXN0SAASMAoFdG9wX2sYByABKAsyHy5haXJpcy5hbmFseXRpY3MudjEuVG9wS1JlcXVlc3RIABI+Cg5saXN0X2Fub21hbGllcxgIIAEoCzIkLmFpcmlzLmFpb3BzLnYxLkxpc3RBbm9tYWxpZXNSZXF1ZXN0SAASMQoHY29tcGFyZRgJIAEoCzIeLmFpcmlzLmRlbHRhLnYxLkNvbXBhcmVSZXF1ZXN0SAASOgoGdHJhY2VzGAsgASgLMiguYWlyaXMuYW5hbHl0aWNzLnYxLlNlYXJjaFRyYWNlc1Jlc3BvbnNlSAESOAoFc3BhbnMYDCABKAsyJy5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoU3BhbnNSZXNwb25zZUgBEjYKBGxvZ3MYDSABKAsyJi5haXJpcy5hbmFseXRpY3MudjEuU2VhcmNoTG9nc1Jlc3BvbnNlSAESOwoHbWV0cmljcxgOIAEoCzIoLmFpcmlzLmFuYWx5dGljcy52MS5RdWVyeU1ldHJpY3NSZXNwb25zZUgBEj4KC21ldHJpY19saXN0GA8gASgLMicuYWlyaXMuYW5hbHl0aWNzLnYxLkxpc3RNZXRyaWNzUmVzcG9uc2VIARI/CghvdmVydmlldxgQIAEoCzIrLmFpcmlzLmFuYWx5dGljcy52MS5TZXJ2aWNlT3ZlcnZpZXdSZXNwb25zZUgBEi8KA3RvcBgRIAEoCzIgLmFpcmlzLmFuYWx5dGljcy52MS5Ub3BLUmVzcG9uc2VIARI6Cglhbm9tYWxpZXMYEiABKAsyJS5haXJpcy5haW9wcy52MS5MaXN0QW5vbWFsaWVzUmVzcG9uc2VIARI1Cgpjb21wYXJpc29uGBMgASgLMh8uYWlyaXMuZGVsdGEudjEuQ29tcGFyZVJlc3BvbnNlSAESEAoIbmFycm93ZWQYFCABKAhCBwoFcXVlcnlCCAoGcmVzdWx0IqwCCgtBc2tSZXNwb25zZRI6Cg5pbnRlcnByZXRhdGlvbhgBIAEoCzIiLmFpcmlzLnNlYXJjaC52MS5JbnRlcnByZXRSZXNwb25zZRInCgZhbnN3ZXIYAiABKAsyFy5haXJpcy5zZWFyY2gudjEuQW5zd2VyEikKCGJhc2VsaW5lGAMgASgLMhcuYWlyaXMuc2VhcmNoLnYxLkFuc3dlchIwCgtub3RfYXBwbGllZBgEIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5Ob3RBcHBsaWVkEioKCWp1ZGdlbWVudBgFIAEoCzIXLmFpcmlzLnNlYXJjaC52MS5BbnN3ZXISLwoKbm90X2p1ZGdlZBgGIAMoCzIbLmFpcmlzLnNlYXJjaC52MS5Ob3RBcHBsaWVkKpUBCgZTaWduYWwSFgoSU0lHTkFMX1VOU1BFQ0lGSUVEEAASEQoNU0lHTkFMX1RSQUNFUxABEhAKDFNJR05BTF9TUEFOUxACEg8KC1NJR05BTF9MT0dTEAMSEgoOU0lHTkFMX01FVFJJQ1MQBBITCg9TSUdOQUxfU0VSVklDRVMQBRIUChBTSUdOQUxfQU5PTUFMSUVTEAYqQQoGU3RhdHVzEhYKElNUQVRVU19VTlNQRUNJRklFRBAAEhAKDFNUQVRVU19FUlJPUhABEg0KCVNUQVRVU19PSxACKuEBCgtBZ2dyZWdhdGlvbhIbChdBR0dSRUdBVElPTl9VTlNQRUNJRklFRBAAEhUKEUFHR1JFR0FUSU9OX0NPVU5UEAESFAoQQUdHUkVHQVRJT05fUkFURRACEhoKFkFHR1JFR0FUSU9OX0VSUk9SX1JBVEUQAxIYChRBR0dSRUdBVElPTl9RVUFOVElMRRAEEhMKD0FHR1JFR0FUSU9OX0FWRxAFEhMKD0FHR1JFR0FUSU9OX01JThAGEhMKD0FHR1JFR0FUSU9OX01BWBAHEhMKD0FHR1JFR0FUSU9OX1NVTRAIKoIBCgVPcmRlchIVChFPUkRFUl9VTlNQRUNJRklFRBAAEhYKEk9SREVSX09MREVTVF9GSVJTVBABEhcKE09SREVSX0xPTkdFU1RfRklSU1QQAhIXChNPUkRFUl9MQVJHRVNUX0ZJUlNUEAMSGAoUT1JERVJfU01BTExFU1RfRklSU1QQBCrNAQoOU3VnZ2VzdGlvbktpbmQSHwobU1VHR0VTVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGwoXU1VHR0VTVElPTl9LSU5EX1NFUlZJQ0UQARIdChlTVUdHRVNUSU9OX0tJTkRfT1BFUkFUSU9OEAISGgoWU1VHR0VTVElPTl9LSU5EX01FVFJJQxADEh0KGVNVR0dFU1RJT05fS0lORF9BVFRSSUJVVEUQBBIjCh9TVUdHRVNUSU9OX0tJTkRfQVRUUklCVVRFX1ZBTFVFEAUy8wEKDVNlYXJjaFNlcnZpY2USUgoJSW50ZXJwcmV0EiEuYWlyaXMuc2VhcmNoLnYxLkludGVycHJldFJlcXVlc3QaIi5haXJpcy5zZWFyY2gudjEuSW50ZXJwcmV0UmVzcG9uc2USTAoHU3VnZ2VzdBIfLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0UmVxdWVzdBogLmFpcmlzLnNlYXJjaC52MS5TdWdnZXN0UmVzcG9uc2USQAoDQXNrEhsuYWlyaXMuc2VhcmNoLnYxLkFza1JlcXVlc3QaHC5haXJpcy5zZWFyY2gudjEuQXNrUmVzcG9uc2VCOVo3Z2l0aHViLmNvbS9haXJpcy1tb24vYWlyaXMvZ2VuL2FpcmlzL3NlYXJjaC92MTtzZWFyY2h2MWIGcHJvdG8z", [file_airis_aiops_v1_anomaly, file_airis_analytics_v1_query, file_airis_delta_v1_delta, file_airis_common_v1_common]);
 
 /**
  * @generated from message airis.search.v1.InterpretRequest
@@ -268,6 +268,16 @@ export type Interpretation = Message<"airis.search.v1.Interpretation"> & {
    * @generated from field: uint64 compare_shift_nano = 20;
    */
   compareShiftNano: bigint;
+
+  /**
+   * Compared with another version over the same time range: "checkout v2
+   * vs v1", "v2가 v1보다 느려?", "카나리 비교" (a canary). Unset means no
+   * comparison of versions; at most one of compare_shift_nano and
+   * compare_versions is set.
+   *
+   * @generated from field: airis.search.v1.VersionComparison compare_versions = 21;
+   */
+  compareVersions?: VersionComparison | undefined;
 };
 
 /**
@@ -276,6 +286,38 @@ export type Interpretation = Message<"airis.search.v1.Interpretation"> & {
  */
 export const InterpretationSchema: GenMessage<Interpretation> = /*@__PURE__*/
   messageDesc(file_airis_search_v1_search, 3);
+
+/**
+ * Two versions (values of the resource attribute `service.version`) of the
+ * spans, logs or metrics an interpretation selects. A version left empty
+ * is chosen when asked, from the spans of the time range (of the first
+ * service named): the baseline is the version with the most spans, the
+ * candidate the one with the most after it (a canary's share).
+ *
+ * @generated from message airis.search.v1.VersionComparison
+ */
+export type VersionComparison = Message<"airis.search.v1.VersionComparison"> & {
+  /**
+   * The version judged: "v2", "1.5.0".
+   *
+   * @generated from field: string candidate = 1;
+   */
+  candidate: string;
+
+  /**
+   * The version it is judged against: "v1".
+   *
+   * @generated from field: string baseline = 2;
+   */
+  baseline: string;
+};
+
+/**
+ * Describes the message airis.search.v1.VersionComparison.
+ * Use `create(VersionComparisonSchema)` to create a new message.
+ */
+export const VersionComparisonSchema: GenMessage<VersionComparison> = /*@__PURE__*/
+  messageDesc(file_airis_search_v1_search, 4);
 
 /**
  * The words of the question a part of the interpretation came from.
@@ -317,7 +359,7 @@ export type Source = Message<"airis.search.v1.Source"> & {
  * Use `create(SourceSchema)` to create a new message.
  */
 export const SourceSchema: GenMessage<Source> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 4);
+  messageDesc(file_airis_search_v1_search, 5);
 
 /**
  * Words the parser could not place: never dropped silently, never guessed.
@@ -356,7 +398,7 @@ export type Unplaced = Message<"airis.search.v1.Unplaced"> & {
  * Use `create(UnplacedSchema)` to create a new message.
  */
 export const UnplacedSchema: GenMessage<Unplaced> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 5);
+  messageDesc(file_airis_search_v1_search, 6);
 
 /**
  * @generated from message airis.search.v1.InterpretResponse
@@ -406,7 +448,7 @@ export type InterpretResponse = Message<"airis.search.v1.InterpretResponse"> & {
  * Use `create(InterpretResponseSchema)` to create a new message.
  */
 export const InterpretResponseSchema: GenMessage<InterpretResponse> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 6);
+  messageDesc(file_airis_search_v1_search, 7);
 
 /**
  * @generated from message airis.search.v1.SuggestRequest
@@ -432,7 +474,7 @@ export type SuggestRequest = Message<"airis.search.v1.SuggestRequest"> & {
  * Use `create(SuggestRequestSchema)` to create a new message.
  */
 export const SuggestRequestSchema: GenMessage<SuggestRequest> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 7);
+  messageDesc(file_airis_search_v1_search, 8);
 
 /**
  * @generated from message airis.search.v1.Suggestion
@@ -479,7 +521,7 @@ export type Suggestion = Message<"airis.search.v1.Suggestion"> & {
  * Use `create(SuggestionSchema)` to create a new message.
  */
 export const SuggestionSchema: GenMessage<Suggestion> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 8);
+  messageDesc(file_airis_search_v1_search, 9);
 
 /**
  * @generated from message airis.search.v1.SuggestResponse
@@ -500,7 +542,7 @@ export type SuggestResponse = Message<"airis.search.v1.SuggestResponse"> & {
  * Use `create(SuggestResponseSchema)` to create a new message.
  */
 export const SuggestResponseSchema: GenMessage<SuggestResponse> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 9);
+  messageDesc(file_airis_search_v1_search, 10);
 
 /**
  * @generated from message airis.search.v1.AskRequest
@@ -552,7 +594,7 @@ export type AskRequest = Message<"airis.search.v1.AskRequest"> & {
  * Use `create(AskRequestSchema)` to create a new message.
  */
 export const AskRequestSchema: GenMessage<AskRequest> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 10);
+  messageDesc(file_airis_search_v1_search, 11);
 
 /**
  * A part of the interpretation the answer does not apply, and why.
@@ -580,7 +622,7 @@ export type NotApplied = Message<"airis.search.v1.NotApplied"> & {
  * Use `create(NotAppliedSchema)` to create a new message.
  */
 export const NotAppliedSchema: GenMessage<NotApplied> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 11);
+  messageDesc(file_airis_search_v1_search, 12);
 
 /**
  * One request and its answer: what a page owning the signal would have
@@ -730,7 +772,7 @@ export type Answer = Message<"airis.search.v1.Answer"> & {
  * Use `create(AnswerSchema)` to create a new message.
  */
 export const AnswerSchema: GenMessage<Answer> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 12);
+  messageDesc(file_airis_search_v1_search, 13);
 
 /**
  * @generated from message airis.search.v1.AskResponse
@@ -739,7 +781,8 @@ export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
   /**
    * The question as Interpret reads it; for an interpretation sent as is,
    * that interpretation with its rendering (no sources, nothing unplaced,
-   * confidence 1).
+   * confidence 1). Versions of compare_versions chosen when asked are
+   * filled in, and the rendering names them.
    *
    * @generated from field: airis.search.v1.InterpretResponse interpretation = 1;
    */
@@ -752,7 +795,8 @@ export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
 
   /**
    * With compare_shift_nano: the same query over the time range moved
-   * back by it ("than yesterday").
+   * back by it ("than yesterday"). With compare_versions: the same query
+   * over the baseline version (`answer` is the candidate's).
    *
    * @generated from field: airis.search.v1.Answer baseline = 3;
    */
@@ -764,10 +808,12 @@ export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
   notApplied: NotApplied[];
 
   /**
-   * With compare_shift_nano, for traces, spans and services: whether the
-   * time range is worse than the range moved back, as the delta service's
-   * Compare judges it. Its cohorts are the spans of the first service
-   * named (or all), with the attribute filters; its signals follow the
+   * With compare_shift_nano or compare_versions, for traces, spans and
+   * services: whether the time range is worse than the range moved back,
+   * or the candidate version worse than the baseline version over the
+   * range, as the delta service's Compare judges it. Its cohorts are the
+   * spans of the first service named (or all), with the attribute filters
+   * (and each its version); its signals follow the
    * question (an error rate or errors judge errors, a latency or duration
    * bound latency; otherwise all, a count or rate too: throughput is
    * reported, never failed); the operations named are the ones judged.
@@ -775,7 +821,8 @@ export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
    * (they would bias what is compared), as `not_judged` says. The cohorts'
    * labels name the ranges in the asker's language: "오늘" and "어제",
    * "this week" and "last week" for a range ending about now; "the asked
-   * range" and "1 day before it" for one of the past.
+   * range" and "1 day before it" for one of the past; versions by their
+   * names.
    *
    * @generated from field: airis.search.v1.Answer judgement = 5;
    */
@@ -795,7 +842,7 @@ export type AskResponse = Message<"airis.search.v1.AskResponse"> & {
  * Use `create(AskResponseSchema)` to create a new message.
  */
 export const AskResponseSchema: GenMessage<AskResponse> = /*@__PURE__*/
-  messageDesc(file_airis_search_v1_search, 13);
+  messageDesc(file_airis_search_v1_search, 14);
 
 /**
  * What a question asks for.
