@@ -2,7 +2,7 @@
 // of the word being typed from the tenant's names (by keyboard, and a
 // Korean word reaching a service through the glossary), a question opening
 // the page that owns its signal with the interpretation as that page's
-// filters and as chips above it (anomalies on Anomalies), a chip removed,
+// filters and as chips above it (anomalies on Anomalies), a chip edited and one removed,
 // a word not understood offered its likely name, comparisons judged by
 // the delta service (of two ranges, of a canary's versions); in English
 // and Korean. Screenshots for docs/ui/,
@@ -16,7 +16,7 @@ function bar(page: Page, name: string) {
   return page.getByRole('combobox', { name });
 }
 
-test('a question typed with completions opens its traces, its parts as chips; a chip removed widens the search', async ({ page }) => {
+test('a question typed with completions opens its traces, its parts as chips; a chip edited asks again, one removed widens the search', async ({ page }) => {
   const failures: string[] = [];
   page.on('pageerror', (e) => failures.push(e.message));
   await signIn(page, ADMIN, 'en', '/services');
@@ -66,6 +66,22 @@ test('a question typed with completions opens its traces, its parts as chips; a 
   await page.goBack();
   await expect(page).toHaveURL(/minMs=100/);
   await expect(chips).toHaveCount(count);
+  // A value edited in place asks again: a number refused says so, Escape keeps the old one.
+  await understood.getByRole('button', { name: 'Edit Duration: > 100 ms' }).click();
+  const editor = understood.getByRole('textbox', { name: /^New Duration/ });
+  await expect(editor).toBeFocused();
+  await editor.fill('fast');
+  await editor.press('Enter');
+  await expect(editor).toHaveAttribute('aria-invalid', 'true');
+  await editor.press('Escape');
+  await expect(editor).toHaveCount(0);
+  await understood.getByRole('button', { name: 'Edit Duration: > 100 ms' }).click();
+  await editor.fill('250');
+  await editor.press('Enter');
+  await expect(page).toHaveURL(/minMs=250/);
+  await expect(chips.filter({ hasText: 'Duration' })).toContainText('> 250 ms');
+  await page.goBack();
+  await expect(page).toHaveURL(/minMs=100/);
   // Clear leaves the page's filters and drops the chips.
   await understood.getByRole('button', { name: 'Clear' }).click();
   await expect(understood).toHaveCount(0);

@@ -964,10 +964,12 @@ pub fn check_versions(i: &Interpretation) -> Result<(), Error> {
 }
 
 /// One side of a comparison of versions: `i` over the spans, logs or
-/// metric points of `version` only.
+/// metric points of `version` only (in place of any version filter `i`
+/// has: a third version named, "v3 vs v2 vs v1").
 pub fn versioned(i: &Interpretation, version: &str) -> Interpretation {
     let mut side = i.clone();
     side.compare_versions = None;
+    side.attributes.retain(|a| a.key != VERSION);
     side.attributes.push(query::AttributeFilter {
         key: VERSION.to_owned(),
         operator: query::MatchOperator::Equals as i32,
@@ -980,13 +982,39 @@ pub fn versioned(i: &Interpretation, version: &str) -> Interpretation {
 /// A side's plan: what it says of the version filter it adds is said of
 /// compare_versions.
 pub fn plan_versioned(i: &Interpretation, version: &str, korean: bool) -> Result<Plan, Error> {
-    let added = format!("attributes[{}]", i.attributes.len());
-    let mut plan = plan(&versioned(i, version), korean)?;
+    let side = versioned(i, version);
+    // The side's attributes are `i`'s but its version filters, then the
+    // version: what the plan says of them by index is said of `i`'s.
+    let kept: Vec<usize> = (0..i.attributes.len())
+        .filter(|&k| i.attributes[k].key != VERSION)
+        .collect();
+    let mut plan = plan(&side, korean)?;
     for note in &mut plan.not_applied {
-        if note.field == added {
-            note.field = "compare_versions".into();
+        let index = note
+            .field
+            .strip_prefix("attributes[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|k| k.parse::<usize>().ok());
+        match index {
+            Some(k) if k < kept.len() => note.field = format!("attributes[{}]", kept[k]),
+            Some(_) => note.field = "compare_versions".into(),
+            None => {}
         }
     }
+    let mut notes = Notes {
+        korean,
+        list: Vec::new(),
+    };
+    for (k, a) in i.attributes.iter().enumerate() {
+        if a.key == VERSION {
+            notes.add(
+                format!("attributes[{k}]"),
+                "the versions compared take the place of this version",
+                "비교하는 두 버전이 이 버전 조건을 대신합니다",
+            );
+        }
+    }
+    plan.not_applied.extend(notes.list);
     Ok(plan)
 }
 
@@ -1015,8 +1043,12 @@ pub fn versions_query(i: &Interpretation) -> Option<TopKRequest> {
 }
 
 /// The versions compared, those left empty chosen among `present` (the
-/// versions of the spans, most spans first): the baseline is the one with
-/// the most spans, the candidate the next. The error names what is missing.
+/// versions of the spans, most spans first): of the two with the most
+/// spans, the newer is the candidate (`v2` after `v1`, so that a rollout
+/// past half is still judged the right way round), or, for versions that
+/// are not numbers, the one with fewer (a canary's share). One given, the
+/// other is the version with the most spans besides it. The error names
+/// what is missing.
 pub fn pick_versions(
     asked: &VersionComparison,
     present: &[(String, u64)],
@@ -1030,14 +1062,17 @@ pub fn pick_versions(
             .find(|v| *v != not)
             .map(str::to_owned)
     };
-    let baseline = match asked.baseline.as_str() {
-        "" => others(&asked.candidate),
-        b => Some(b.to_owned()),
-    };
-    let candidate = match (asked.candidate.as_str(), &baseline) {
-        ("", Some(b)) => others(b),
-        ("", None) => None,
-        (c, _) => Some(c.to_owned()),
+    let (candidate, baseline) = match (asked.candidate.as_str(), asked.baseline.as_str()) {
+        ("", "") => match present {
+            [(most, _), (next, _), ..] => {
+                let (newer, older) = crate::parse::newer_first(next, most);
+                (Some(newer), Some(older))
+            }
+            _ => (None, others("")),
+        },
+        ("", b) => (others(b), Some(b.to_owned())),
+        (c, "") => (Some(c.to_owned()), others(c)),
+        (c, b) => (Some(c.to_owned()), Some(b.to_owned())),
     };
     match (candidate, baseline) {
         (Some(candidate), Some(baseline)) => Ok(VersionComparison {
@@ -2061,6 +2096,18 @@ mod tests {
         assert_eq!(pick(asked("", "v2")), both("v1", "v2"));
         // Both named: as named, present or not.
         assert_eq!(pick(asked("v9", "v8")), both("v9", "v8"));
+        // A rollout past half is still judged the new against the old; a
+        // version that is no number, by its share.
+        let rolled = [("v2".to_owned(), 90), ("v1".to_owned(), 10)];
+        assert_eq!(
+            pick_versions(&asked("", ""), &rolled, "checkout", false),
+            both("v2", "v1")
+        );
+        let colours = [("blue".to_owned(), 90), ("green".to_owned(), 10)];
+        assert_eq!(
+            pick_versions(&asked("", ""), &colours, "checkout", false),
+            both("green", "blue")
+        );
         // One version, or none: nothing to compare, said in the asker's
         // language.
         let one = [("v1".to_owned(), 5)];
@@ -2116,6 +2163,36 @@ mod tests {
             )
         );
         assert_eq!(side("v1")[0].value, "v1");
+        // A third version named ("v3 vs v2 vs v1") gives way, and is named.
+        let mut third = i.clone();
+        third.attributes = vec![
+            query::AttributeFilter {
+                key: "http.route".into(),
+                value: "/pay".into(),
+                ..Default::default()
+            },
+            versioned(&i, "v3").attributes[0].clone(),
+        ];
+        let plan = plan_versioned(&third, "v2", false).unwrap();
+        let answer::Query::TopK(top) = &plan.query else {
+            panic!("{plan:?}")
+        };
+        let values: Vec<&str> = top
+            .filter
+            .as_ref()
+            .unwrap()
+            .attributes
+            .iter()
+            .map(|a| a.value.as_str())
+            .collect();
+        assert_eq!(values, ["/pay", "v2"]);
+        assert_eq!(
+            plan.not_applied
+                .iter()
+                .map(|n| n.field.as_str())
+                .collect::<Vec<_>>(),
+            ["attributes[1]"]
+        );
         // What a side cannot narrow by version is said of compare_versions.
         let mut anomalies = i.clone();
         anomalies.signal = Signal::Anomalies as i32;

@@ -300,27 +300,30 @@ impl Parser<'_> {
         }
     }
 
-    // === Time ===
-
     // === Comparison of two versions ===
 
-    /// Token `i` is a free version: `v2`, `v1.4`, `1.4.2`, or one of the
-    /// tenant's `service.version` values.
+    /// Token `i` is a free version: `v2`, `v1.4`, `1.4.2`, a number after
+    /// "version" (`version 2`), or one of the tenant's `service.version`
+    /// values that is not a bare number (a tenant's version "3" is no
+    /// reason to read "top 3" as one).
     fn version_at(&self, i: usize) -> bool {
-        self.free(i)
-            && (is_version(&self.tokens[i].norm)
-                || i > 0
-                    && self.is(i - 1, &["버전", "version"])
-                    && self.tokens[i]
-                        .number()
-                        .is_some_and(|(_, unit)| unit.is_empty())
-                || is_dotted_version(&self.tokens[i].norm)
-                || self
+        if !self.free(i) {
+            return false;
+        }
+        let token = &self.tokens[i];
+        let bare_number = token.norm.chars().all(|c| c.is_ascii_digit() || c == '.');
+        is_version(&token.norm)
+            || i > 0
+                && self.is(i - 1, &["버전", "version"])
+                && token.number().is_some_and(|(_, unit)| unit.is_empty())
+            || is_dotted_version(&token.norm)
+            || !bare_number
+                && self
                     .vocabulary
                     .vocabulary()
                     .attributes
                     .get(VERSION)
-                    .is_some_and(|v| v.contains(&self.tokens[i].text)))
+                    .is_some_and(|v| v.contains(&token.text))
     }
 
     /// The version token `i` names: as typed, or "v2" for "version 2"
@@ -381,7 +384,7 @@ impl Parser<'_> {
             if self.version_at(i)
                 && !versions
                     .iter()
-                    .any(|&v| self.tokens[v].norm == self.tokens[i].norm)
+                    .any(|&v| self.version_text(v) == self.version_text(i))
             {
                 versions.push(i);
             }
@@ -442,87 +445,134 @@ impl Parser<'_> {
                 }
                 self.take(from, to, field.clone());
             }
-        } else if let Some((candidate, baseline, from, to)) = self.canary_compared() {
+        } else if let Some((candidate, baseline)) = self.canary_compared(versions.first().copied())
+        {
             self.out.compare_versions = Some(VersionComparison {
                 candidate,
                 baseline,
             });
-            self.take(from, to.min(n), field.clone());
         } else {
             return;
         }
-        // What the comparison is said with: the compare words and the
-        // comparatives ("v1보다 느려?", "is the canary worse"), but not a
-        // bound's ("more than 500ms").
+        // What the comparison is said with: the compare words anywhere;
+        // a comparative next to its words ("v1보다 느려?", "is the canary
+        // worse") or ending a Korean question ("카나리 체크아웃 느려?"),
+        // but not a bound's ("more than 500ms", "500ms or more", "경고
+        // 이상 or higher").
         for i in 0..n {
             if self.is(i, COMPARE_WORDS) {
                 self.take(i, i + 1, field.clone());
                 if self.is(i + 1, &["with", "to", "and"]) {
                     self.take(i + 1, i + 2, None);
                 }
-            } else if self.is(i, COMPARATIVES)
-                && !(self.is(i + 1, THAN)
-                    && self.tokens.get(i + 2).is_some_and(|t| t.number().is_some()))
-            {
+            }
+        }
+        let compared: Vec<bool> = (0..n)
+            .map(|k| {
+                let t = &self.tokens[k];
+                self.sources
+                    .iter()
+                    .any(|s| s.field == "compare_versions" && t.start >= s.start && t.end <= s.end)
+            })
+            .collect();
+        for i in 0..n {
+            let next_to = i > 0 && compared[i - 1] || compared.get(i + 1) == Some(&true);
+            let ends_korean = i + 1 == n && self.tokens[i].kind == Kind::Hangul;
+            let bound = self.is(i + 1, THAN)
+                && self.tokens.get(i + 2).is_some_and(|t| t.number().is_some())
+                || i > 0 && self.is(i - 1, &["or", "and", "또는", "이상", "이하"]);
+            if self.is(i, COMPARATIVES) && (next_to || ends_korean) && !bound {
                 self.take(i, i + 1, field.clone());
             }
         }
     }
 
     /// "카나리 비교", "canary v2 vs stable", "카나리가 안정 버전보다 느려?",
-    /// "버전 비교", "compare versions": the versions named next to the
-    /// canary and stable words (empty: chosen when asked), and the tokens
-    /// they span.
-    fn canary_compared(&self) -> Option<(String, String, usize, usize)> {
+    /// "is the canary worse than v1", "버전 비교", "compare versions": the
+    /// version named (`version`, the question's one) is the canary's when
+    /// written with it, else the baseline; the others are chosen when
+    /// asked. Takes the words it read.
+    fn canary_compared(&mut self, version: Option<usize>) -> Option<(String, String)> {
         let n = self.len();
-        let version_word = |i: usize| self.is(i, &["버전", "version", "versions", "버전들"]);
-        let near_version = |i: usize| -> Option<(String, usize, usize)> {
-            if i > 0 && self.version_at(i - 1) {
-                return Some((self.version_text(i - 1), i - 1, i + 1));
-            }
-            let j = if version_word(i + 1) { i + 2 } else { i + 1 };
-            self.version_at(j).then(|| (self.version_text(j), i, j + 1))
-        };
-        if let Some(c) = (0..n).find(|&i| self.is(i, CANARY_WORDS)) {
-            let (candidate, mut from, mut to) =
-                near_version(c).unwrap_or((String::new(), c, c + 1));
-            if version_word(to) {
-                to += 1;
-            }
-            // A stable word close by, and what joins them.
-            let mut baseline = String::new();
-            let stable = (to..n.min(to + 3))
-                .chain(from.saturating_sub(3)..from)
-                .find(|&i| {
-                    self.is(i, STABLE_WORDS) || self.than_ko(i) && !self.is(i, CANARY_WORDS)
-                });
-            if let Some(s) = stable {
-                let (version, s_from, mut s_to) =
-                    near_version(s).unwrap_or((String::new(), s, s + 1));
-                if version_word(s_to) || self.than_ko(s_to) {
-                    s_to += 1;
-                }
-                baseline = version;
-                let between = if s_from >= to { to..s_from } else { s_to..from };
-                if between.clone().all(|k| {
-                    self.is(k, VERSUS)
-                        || self.is(k, AND_WORDS)
-                        || self.is(k, THAN)
-                        || self.is(k, COMPARATIVES)
-                }) {
-                    from = from.min(s_from);
-                    to = to.max(s_to);
-                }
-            }
-            return Some((candidate, baseline, from, to));
-        }
-        (0..n)
-            .find(|&i| {
-                version_word(i)
+        let field = Some("compare_versions".to_owned());
+        let version_word = |p: &Self, i: usize| p.is(i, &["버전", "version", "versions", "버전들"]);
+        let Some(c) = (0..n).find(|&i| self.is(i, CANARY_WORDS)) else {
+            // "버전 비교", "compare versions": both chosen when asked.
+            let i = (0..n).find(|&i| {
+                version_word(self, i)
                     && (self.is(i + 1, COMPARE_WORDS) || i > 0 && self.is(i - 1, COMPARE_WORDS))
-            })
-            .map(|i| (String::new(), String::new(), i, i + 1))
+            })?;
+            self.take(i, i + 1, field);
+            return Some((String::new(), String::new()));
+        };
+        let mut to = c + 1;
+        if version_word(self, to) {
+            to += 1;
+        }
+        // A stable word close by ("canary vs stable", "안정 버전보다"),
+        // with its "version" and 보다.
+        let stable = (to..n.min(to + 3))
+            .chain(c.saturating_sub(3)..c)
+            .find(|&i| self.is(i, STABLE_WORDS) || self.than_ko(i) && !self.is(i, CANARY_WORDS));
+        let (mut candidate, mut baseline) = (String::new(), String::new());
+        if let Some(k) = version {
+            let text = self.version_text(k);
+            // "canary v2", "v2 카나리", "카나리 버전 v2"; a version after
+            // "than", "vs" or a stable word is the baseline.
+            let with_canary = k + 1 == c || k == to;
+            let against = k > 0
+                && (self.is(k - 1, THAN)
+                    || self.is(k - 1, VERSUS)
+                    || self.is(k - 1, STABLE_WORDS)
+                    || k > 1 && version_word(self, k - 1) && self.is(k - 2, STABLE_WORDS));
+            let mut from = k;
+            while from > 0
+                && [
+                    VERSUS,
+                    THAN,
+                    COMPARATIVES,
+                    STABLE_WORDS,
+                    &["버전", "version"],
+                ]
+                .iter()
+                .any(|words| self.is(from - 1, words))
+            {
+                from -= 1;
+            }
+            let mut past = self.past_version_words(k);
+            if self.than_ko(past) {
+                past += 1;
+            }
+            if with_canary && !against {
+                candidate = text;
+            } else {
+                baseline = text;
+            }
+            self.take(from, past, field.clone());
+        }
+        self.take(c, to, field.clone());
+        if let Some(s) = stable.filter(|&s| self.free(s)) {
+            let mut s_to = s + 1;
+            while version_word(self, s_to) || self.than_ko(s_to) {
+                s_to += 1;
+            }
+            self.take(s, s_to, field.clone());
+            // What joins them: "canary vs stable", "카나리와 안정 버전".
+            let between = if s > to { to..s } else { s_to..c };
+            if between.clone().all(|k| {
+                self.is(k, VERSUS)
+                    || self.is(k, AND_WORDS)
+                    || self.is(k, THAN)
+                    || self.is(k, COMPARATIVES)
+            }) && !between.is_empty()
+            {
+                self.take(between.start, between.end, field);
+            }
+        }
+        Some((candidate, baseline))
     }
+
+    // === Time ===
 
     fn set_time(&mut self, range: Range, from: usize, to: usize) {
         // A second range in one question, or one that ends before it
@@ -2148,18 +2198,21 @@ fn quantile_word(word: &str) -> Option<f64> {
 }
 
 /// `1.4.2`: a version without a `v`, told from a number by its two dots
-/// (an IPv4 address has three).
+/// (an IPv4 address has three) and from a date (`2026.12.01`) by its
+/// first part.
 fn is_dotted_version(word: &str) -> bool {
-    word.matches('.').count() == 2
-        && word
-            .split('.')
+    let parts: Vec<&str> = word.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
             .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_digit()))
+        && parts[0].len() < 4
 }
 
 /// Two versions compared without saying which is judged: the newer one is
 /// (`v10` after `v9`, `1.10.0` after `1.9.3`); versions that do not read
 /// as numbers keep the order they were written in.
-fn newer_first(a: &str, b: &str) -> (String, String) {
+pub(crate) fn newer_first(a: &str, b: &str) -> (String, String) {
     let numbers = |v: &str| -> Option<Vec<u64>> {
         v.trim_start_matches(['v', 'V'])
             .split('.')

@@ -709,8 +709,8 @@ pub const SERVICE_WORDS: &[&str] = &["서비스", "service", "services", "svc", 
 /// Words that set two versions against each other: "v2 vs v1", "v2 대
 /// v1", "v2와 v1 비교", "compare v2 with v1".
 pub const VERSUS: &[&str] = &["vs", "vs.", "versus", "대", "대비", "against"];
-/// Joining words that compare only with a compare word in the question
-/// ("v2와 v1 비교", "compare v2 and v1"); alone, "v2 and v1" is both.
+/// Joining words between two versions compared ("v2와 v1 비교",
+/// "compare v2 and v1"), taken with them.
 pub const AND_WORDS: &[&str] = &["와", "과", "랑", "하고", "and", "with", "to", ","];
 /// Words that ask for a comparison.
 pub const COMPARE_WORDS: &[&str] = &[

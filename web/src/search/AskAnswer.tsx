@@ -5,6 +5,7 @@
 // answer could not apply, with why.
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
+import { applyPatch } from '../app/urlState';
 import { QueryState, Skeleton } from '../components/states';
 import { TableHead, type Column } from '../components/TableHead';
 import { formatCount, formatDurationNanos, formatPercent, formatSignedPercent } from '../lib/format';
@@ -142,7 +143,7 @@ export default function AskAnswer({ interpretation, encoded }: { interpretation:
                         <tr key={row.group}>
                           <th scope="row">
                             {row.link ? (
-                              <Link to={{ pathname: row.link.path, search: `?${new URLSearchParams(row.link.params).toString()}` }}>{row.group || '—'}</Link>
+                              <Link to={{ pathname: row.link.path, search: `?${applyPatch(new URLSearchParams(), row.link.params).toString()}` }}>{row.group || '—'}</Link>
                             ) : (
                               row.group || '—'
                             )}

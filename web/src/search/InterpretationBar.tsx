@@ -1,8 +1,10 @@
 // Above the page that shows a question's results: the question, how it was
-// understood (one chip per part, each removable), the words that could
+// understood (one chip per part, each removable, names and numbers
+// editable in place), the words that could
 // not be placed with the names they may have meant, and the parts this
 // page cannot filter by. The interpretation is the URL's (`interp`), so a
-// link reproduces it; removing a chip opens the results of what is left.
+// link reproduces it; editing or removing a chip opens the results of
+// what is then asked.
 import { useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useLocation, useNavigate, useSearchParams } from 'react-router';
@@ -11,7 +13,7 @@ import { ErrorPanel } from '../components/states';
 import { applyPatch } from '../app/urlState';
 import { formatPercent, formatShortDateTime } from '../lib/format';
 import type { Interpretation, Unplaced } from '../gen/airis/search/v1/search_pb';
-import { chipFields, chips, decode, encode, shows, target, without } from './interpretation';
+import { chipFields, chips, decode, editable, encode, shows, target, withValue, without, type ChipEdit } from './interpretation';
 import { summarised } from './answer';
 import AskAnswer from './AskAnswer';
 import { ask, lastAnswer, useAsk } from './searchApi';
@@ -34,6 +36,58 @@ function Question({ text, unplaced }: { text: string; unplaced: Unplaced[] }) {
     <q className="interpretation-question">
       {parts.map((p, n) => (typeof p === 'string' ? p : <mark key={n} className="unplaced">{p.mark}</mark>))}
     </q>
+  );
+}
+
+/**
+ * A chip's value: a button that turns into an input when the part can be
+ * edited in place; Enter asks again with the new value, Escape (or
+ * leaving the field) keeps the old one.
+ */
+function ChipValue({ value, edit, part, apply }: { value: string; edit: ChipEdit | null; part: string; apply: (typed: string) => boolean }) {
+  const { t } = useTranslation();
+  const [typed, setTyped] = useState<string | null>(null);
+  const [invalid, setInvalid] = useState(false);
+  if (!edit) return <span className="chip-value">{value}</span>;
+  if (typed === null) {
+    return (
+      <button type="button" className="chip-value chip-edit" aria-label={t('search.edit', { part, value })} onClick={() => setTyped(edit.value)}>
+        {value}
+      </button>
+    );
+  }
+  const done = () => {
+    setTyped(null);
+    setInvalid(false);
+  };
+  return (
+    <input
+      className="chip-input"
+      aria-label={t('search.editing', { part })}
+      aria-invalid={invalid || undefined}
+      title={invalid ? t(edit.kind === 'number' ? 'search.editNumber' : 'search.editText') : undefined}
+      inputMode={edit.kind === 'number' ? 'decimal' : undefined}
+      size={Math.max(4, typed.length + 1)}
+      value={typed}
+      autoFocus
+      onChange={(e) => {
+        setTyped(e.target.value);
+        setInvalid(false);
+      }}
+      onKeyDown={(e) => {
+        // Keys that finish composing a Hangul syllable are the input method's (229: Safari's).
+        if (e.nativeEvent.isComposing || e.keyCode === 229) return;
+        if (e.key === 'Escape') {
+          e.preventDefault();
+          done();
+        } else if (e.key === 'Enter') {
+          e.preventDefault();
+          if (apply(typed)) done();
+          else setInvalid(true);
+        }
+      }}
+      onBlur={done}
+    />
   );
 }
 
@@ -107,7 +161,16 @@ export default function InterpretationBar() {
             return (
               <li key={c.key} className={`chip ${skipped ? 'unapplied' : ''}`} data-testid="chip" title={skipped ? why : undefined}>
                 <span className="chip-label">{t(c.label)}</span>
-                <span className="chip-value">{value}</span>
+                <ChipValue
+                  value={value}
+                  edit={editable(interpretation, c.key)}
+                  part={t(c.label)}
+                  apply={(typed) => {
+                    const next = withValue(interpretation, c.key, typed);
+                    if (next) open(next);
+                    return next !== null;
+                  }}
+                />
                 {skipped && <span className="sr-only">{why}</span>}
                 <button type="button" aria-label={t('search.remove', { part: t(c.label), value })} onClick={() => open(without(interpretation, c.key))}>
                   <Icon name="close" size={12} />

@@ -8,10 +8,12 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useNavigate, useSearchParams } from 'react-router';
+import { useQueryClient } from '@tanstack/react-query';
 import type { Suggestion } from '../gen/airis/search/v1/search_pb';
 import { ErrorPanel } from '../components/states';
 import { Icon } from '../components/Icon';
 import { applyPatch } from '../app/urlState';
+import { keys } from '../api/hooks';
 import './search.css';
 
 const api = () => import('./searchApi');
@@ -53,6 +55,7 @@ export const MAX_QUESTION_BYTES = 1024;
 export function SearchBar() {
   const { t, i18n } = useTranslation();
   const navigate = useNavigate();
+  const queryClient = useQueryClient();
   const [params] = useSearchParams();
   const asked = params.get('ask') ?? '';
   const [text, setText] = useState(asked);
@@ -131,6 +134,11 @@ export function SearchBar() {
     try {
       const m = await api();
       const result = await m.ask(question, i18n.language, Date.now());
+      // Asked already (a canary): the page's answer is this one.
+      const interp = result.params.interp;
+      if (result.answered && typeof interp === 'string') {
+        queryClient.setQueryData(keys.ask(interp, i18n.language.startsWith('ko') ? 'ko' : 'en'), result.answered);
+      }
       const search = applyPatch(new URLSearchParams(), result.params).toString();
       navigate({ pathname: result.path, search: search ? `?${search}` : '' });
     } catch (err) {

@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import {
   AttributeFilterSchema,
@@ -9,6 +9,7 @@ import {
   ServiceOverviewRequestSchema,
   ServiceOverviewResponseSchema,
   SpanFilterSchema,
+  StatusCode,
   TopKDimension,
   TopKEntrySchema,
   TopKRequestSchema,
@@ -67,6 +68,31 @@ describe('answerTable', () => {
     expect(table.rows[0]!.errorRate).toBe(0.25);
     expect(table.rows[0]!.p95).toBe(7n);
     expect(table.rows[0]!.link).toEqual({ path: '/traces', params: { from: '1000', to: '2000', service: 'checkout', operation: 'POST /orders' } });
+  });
+
+  it("links a group to the spans it counted: the TopK filter's, with the group's value", () => {
+    const top = (filter: MessageInitShape<typeof SpanFilterSchema>, dimension: TopKDimension, attributeKey = '', attributeScope = AttributeScope.UNSPECIFIED) =>
+      create(AskResponseSchema, {
+        answer: create(AnswerSchema, {
+          query: { case: 'topK', value: create(TopKRequestSchema, { filter: create(SpanFilterSchema, filter), dimension, attributeKey, attributeScope }) },
+          result: { case: 'top', value: create(TopKResponseSchema, { entries: [create(TopKEntrySchema, { value: 'x', count: 1n })] }) },
+        }),
+      });
+    const link = (response: ReturnType<typeof top>) => answerTable(create(InterpretationSchema, { groupBy: ['service'] }), response, range)!.rows[0]!.link;
+    const version = create(AttributeFilterSchema, { key: 'service.version', value: 'v2', operator: MatchOperator.EQUALS, scope: AttributeScope.RESOURCE });
+    // Failed spans over 500 ms of v2, by operation.
+    expect(link(top({ serviceName: 'checkout', statusCode: StatusCode.ERROR, minDurationNano: 500_000_001n, attributes: [version] }, TopKDimension.OPERATION))).toEqual({
+      path: '/traces',
+      params: { ...range, service: 'checkout', status: 'error', minMs: '500', attr: ['resource:service.version=v2'], operation: 'x' },
+    });
+    // By a resource attribute: its value joins the filter's.
+    expect(link(top({ attributes: [version] }, TopKDimension.ATTRIBUTE, 'k8s.pod.name', AttributeScope.RESOURCE))?.params.attr).toEqual([
+      'resource:service.version=v2',
+      'resource:k8s.pod.name=x',
+    ]);
+    // Services: their page when nothing else is asked, else their traces.
+    expect(link(top({}, TopKDimension.SERVICE))).toEqual({ path: '/services/x', params: range });
+    expect(link(top({ text: 'timeout' }, TopKDimension.SERVICE))).toEqual({ path: '/traces', params: { ...range, q: 'timeout', service: 'x' } });
   });
 
   it('sets each service beside its number in the earlier range', () => {
@@ -190,6 +216,14 @@ describe('judgementOf', () => {
       params: { baseline: 'checkout', baselineVersion: 'v1', candidate: 'checkout', candidateVersion: 'v2', from: day31, to: String((31n * DAY + 3_600_000_000_000n) / 1_000_000n) },
     });
     expect(judgementOf(judged(), 'en')!.versions).toBe(false);
+    // One version over two ranges ("checkout v2 에러율 어제보다"): the two ranges, of that version.
+    const dayBefore = version('v2');
+    dayBefore.spans!.timeRange = create(TimeRangeSchema, { startUnixNano: 30n * DAY, endUnixNano: 30n * DAY + 3_600_000_000_000n });
+    const ranges = judged(dayBefore);
+    if (ranges.judgement!.query.case === 'compare') ranges.judgement!.query.value.candidate = version('v2');
+    const same = judgementOf(ranges, 'en')!;
+    expect(same.versions).toBe(false);
+    expect(same.link?.params).toMatchObject({ baselineVersion: 'v2', candidateVersion: 'v2', baselineFrom: String((30n * DAY) / 1_000_000n), candidateFrom: day31 });
   });
 
   it('is null without a judgement', () => {

@@ -6,10 +6,11 @@
 // value); and a comparison's judgement by the delta service, with the
 // Canary analysis page's link to the same comparison. Pure: no React, no
 // network.
-import { AttributeScope, MatchOperator, TopKDimension, type LatencyPercentiles } from '../gen/airis/analytics/v1/query_pb';
+import { AttributeScope, MatchOperator, StatusCode, TopKDimension, type LatencyPercentiles, type SpanFilter } from '../gen/airis/analytics/v1/query_pb';
 import type { Cohort } from '../gen/airis/delta/v1/delta_pb';
 import { Aggregation, Signal, type AskResponse, type Interpretation } from '../gen/airis/search/v1/search_pb';
 import { severityName, verdictName, type SeverityName, type VerdictName } from '../pages/delta/delta';
+import { attrParam } from './interpretation';
 
 /** Whether a page cannot show `i` whole and the answer table does: requests summarised. */
 export function summarised(i: Interpretation): boolean {
@@ -31,7 +32,7 @@ export interface Row {
   /** The asked measure over the earlier range (a comparison), when the group was there. */
   before?: number;
   /** Where the group's requests are shown. */
-  link?: { path: string; params: Record<string, string> };
+  link?: { path: string; params: Record<string, string | string[]> };
 }
 
 export interface Table {
@@ -79,21 +80,44 @@ export function measureOf(row: Row, m: Measure): number {
 
 const latency = (l: LatencyPercentiles | undefined) => ({ p50: l?.p50Nano ?? 0n, p95: l?.p95Nano ?? 0n, p99: l?.p99Nano ?? 0n });
 
+/** The Traces page's URL filters for the spans `f` selects (its time range aside). */
+function traceFilters(f: SpanFilter | undefined): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (!f) return out;
+  if (f.serviceName) out.service = f.serviceName;
+  if (f.operation) out.operation = f.operation;
+  if (f.statusCode === StatusCode.ERROR) out.status = 'error';
+  // An exclusive bound is a nanosecond inside: shown as the bound asked.
+  const ms = (nano: bigint) => String(Math.round(Number(nano) / 1e3) / 1e3);
+  if (f.minDurationNano) out.minMs = ms(f.minDurationNano);
+  if (f.maxDurationNano) out.maxMs = ms(f.maxDurationNano);
+  if (f.attributes.length) out.attr = f.attributes.map(attrParam);
+  if (f.text) out.q = f.text;
+  return out;
+}
+
 /** The rows of an Ask answer, `null` when it is not a summary of requests. */
 function rowsOf(answer: AskResponse['answer'], range: Record<string, string>): Omit<Table, 'asked' | 'compared'> | null {
   const query = answer?.query;
   const result = answer?.result;
   if (result?.case === 'top' && query?.case === 'topK') {
     const q = query.value;
-    const service = q.filter?.serviceName ?? '';
     const kind = q.dimension === TopKDimension.OPERATION ? 'operation' : q.dimension === TopKDimension.ATTRIBUTE ? q.attributeKey : 'service';
+    // A group's spans are the TopK filter's with the group's value: on
+    // Traces, unless a plain service (its page says more).
+    const filters = traceFilters(q.filter);
+    const group = (value: string): Record<string, string | string[]> => {
+      if (kind === 'service') return { service: value };
+      if (kind === 'operation') return { operation: value };
+      const scope = q.attributeScope === AttributeScope.RESOURCE ? 'resource:' : '';
+      return { attr: [...((filters.attr as string[] | undefined) ?? []), `${scope}${kind}=${value}`] };
+    };
+    const plain = Object.keys(filters).every((k) => k === 'service');
     const rows = result.value.entries.map((e): Row => {
       const link =
-        kind === 'service'
+        kind === 'service' && plain
           ? { path: `/services/${encodeURIComponent(e.value)}`, params: range }
-          : kind === 'operation'
-            ? { path: '/traces', params: { ...range, ...(service ? { service } : {}), operation: e.value } }
-            : { path: '/traces', params: { ...range, ...(service ? { service } : {}), attr: `${kind}=${e.value}` } };
+          : { path: '/traces', params: { ...range, ...filters, ...group(e.value) } };
       return {
         group: e.value,
         count: e.count,
@@ -186,7 +210,8 @@ export function judgementOf(response: AskResponse, language: 'ko' | 'en'): Judge
   const before = cohort(baseline);
   const now = cohort(candidate);
   const operations = compared.options?.operations ?? [];
-  const versions = !!(before?.version && now?.version);
+  // Two versions over one range, or one service (of one version, maybe) over two ranges.
+  const versions = !!(before?.version && now?.version && before.version !== now.version && before.from === now.from && before.to === now.to);
   let link: Judgement['link'] = null;
   if (before && now) {
     // Two versions share the page's range; two ranges each have their own.
@@ -203,6 +228,8 @@ export function judgementOf(response: AskResponse, language: 'ko' | 'en'): Judge
           candidateTo: now.to,
           from: now.from,
           to: now.to,
+          ...(before.version ? { baselineVersion: before.version } : {}),
+          ...(now.version ? { candidateVersion: now.version } : {}),
         };
     // One operation asked: the page opens on it.
     if (operations.length === 1) Object.assign(params, { rowService: now.service, rowOperation: operations[0] });

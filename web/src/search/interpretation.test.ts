@@ -13,7 +13,7 @@ import {
   type Interpretation,
 } from '../gen/airis/search/v1/search_pb';
 import { completeWith, currentWord } from './SearchBar';
-import { chipFields, chips, decode, durationText, encode, shows, target, without } from './interpretation';
+import { chipFields, chips, decode, durationText, editable, encode, shows, target, withValue, without } from './interpretation';
 
 const HOUR = 3_600_000_000_000n;
 const END = 1_796_533_200_000_000_000n; // an instant at 05:00 UTC, in ns
@@ -208,6 +208,31 @@ describe('chips', () => {
     expect(without(i, 'minDuration').minDuration).toBeUndefined();
     expect(without(i, 'time').timeRange).toBeUndefined();
     expect(target(without(i, 'service:0')).params.service).toBeUndefined();
+  });
+
+  it('edit names and numbers in place, refusing what a part cannot take', () => {
+    const i = slowCheckout();
+    expect(editable(i, 'service:0')).toEqual({ kind: 'text', value: 'checkout' });
+    expect(editable(i, 'minDuration')).toEqual({ kind: 'number', value: '500' });
+    expect(editable(i, 'attribute:1')).toEqual({ kind: 'text', value: 'v2' });
+    // Parts set by the page's own controls are removed, not typed.
+    for (const key of ['status', 'time', 'order']) expect(editable(i, key)).toBeNull();
+    expect(withValue(i, 'service:0', ' cart ')?.serviceNames).toEqual(['cart']);
+    expect(withValue(i, 'minDuration', '1500')?.minDuration).toMatchObject({ nano: 1_500_000_000n, inclusive: false });
+    expect(withValue(i, 'attribute:1', 'v3')?.attributes[1]?.value).toBe('v3');
+    expect(i.serviceNames).toEqual(['checkout']);
+    for (const [key, value] of [
+      ['service:0', '  '],
+      ['minDuration', 'fast'],
+      ['minDuration', '-1'],
+      ['status', 'ok'],
+    ])
+      expect(withValue(i, key!, value!)).toBeNull();
+    const top = create(InterpretationSchema, { limit: 5 });
+    expect(withValue(top, 'limit', '10')?.limit).toBe(10);
+    expect(withValue(top, 'limit', '2.5')).toBeNull();
+    expect(withValue(top, 'limit', '0')).toBeNull();
+    expect(withValue(i, 'minDuration', '1e20')).toBeNull();
   });
 
   it('name a severity range by its ends', () => {

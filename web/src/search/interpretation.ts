@@ -1,5 +1,5 @@
 // What a question was understood as (airis.search.v1.Interpretation), as
-// the UI shows and edits it: one chip per part, a part removed, and the
+// the UI shows and edits it: one chip per part, a part edited or removed, and the
 // page that owns the signal with the interpretation as that page's own URL
 // filters, so that the page renders the results as it always does (its
 // queries run as the signed-in user). Pure: no React, no network.
@@ -196,6 +196,110 @@ export function without(i: Interpretation, key: string): Interpretation {
   return next;
 }
 
+/**
+ * How a chip's value is edited in place: names and words as text, bounds
+ * and counts as numbers (durations in ms); null for a part edited by
+ * removing it (an outcome, a summary, an order, the time: the page's own
+ * controls set those).
+ */
+export interface ChipEdit {
+  kind: 'text' | 'number';
+  /** The value as the editor starts with it. */
+  value: string;
+}
+
+export function editable(i: Interpretation, key: string): ChipEdit | null {
+  const [part, index] = key.split(':') as [string, string | undefined];
+  const at = Number(index);
+  const text = (value: string | undefined) => (value === undefined ? null : { kind: 'text' as const, value });
+  const number = (value: number | undefined) => (value === undefined ? null : { kind: 'number' as const, value: String(value) });
+  switch (part) {
+    case 'service':
+      return text(i.serviceNames[at]);
+    case 'operation':
+      return text(i.operations[at]);
+    case 'groupBy':
+      return text(i.groupBy[at]);
+    case 'metric':
+      return text(i.metricName || undefined);
+    case 'text':
+      return text(i.text || undefined);
+    case 'attribute': {
+      const a = i.attributes[at];
+      return a && a.operator !== MatchOperator.EXISTS ? text(a.value) : null;
+    }
+    case 'minDuration':
+      return number(i.minDuration && Number(i.minDuration.nano) / 1e6);
+    case 'maxDuration':
+      return number(i.maxDuration && Number(i.maxDuration.nano) / 1e6);
+    case 'minValue':
+      return number(i.minValue?.value);
+    case 'maxValue':
+      return number(i.maxValue?.value);
+    case 'limit':
+      return number(i.limit || undefined);
+    default:
+      return null;
+  }
+}
+
+/**
+ * A copy of `i` with the part `key` names set to `value` (as `editable`
+ * gives it); null when the value is not one the part can take (empty
+ * text, a number that is not a non-negative one, a limit that is not
+ * whole).
+ */
+export function withValue(i: Interpretation, key: string, value: string): Interpretation | null {
+  const edit = editable(i, key);
+  const [part, index] = key.split(':') as [string, string | undefined];
+  const typed = value.trim();
+  if (!edit || !typed) return null;
+  const n = Number(typed);
+  if (edit.kind === 'number' && !(Number.isFinite(n) && n >= 0)) return null;
+  // A duration is nanoseconds in 64 bits: about 584 years.
+  if ((part === 'minDuration' || part === 'maxDuration') && n * 1e6 >= 2 ** 64) return null;
+  const next = clone(InterpretationSchema, i);
+  const at = Number(index);
+  const nano = () => BigInt(Math.round(n * 1e6));
+  switch (part) {
+    case 'service':
+      next.serviceNames[at] = typed;
+      break;
+    case 'operation':
+      next.operations[at] = typed;
+      break;
+    case 'groupBy':
+      next.groupBy[at] = typed;
+      break;
+    case 'metric':
+      next.metricName = typed;
+      break;
+    case 'text':
+      next.text = typed;
+      break;
+    case 'attribute':
+      next.attributes[at]!.value = typed;
+      break;
+    case 'minDuration':
+      next.minDuration!.nano = nano();
+      break;
+    case 'maxDuration':
+      next.maxDuration!.nano = nano();
+      break;
+    case 'minValue':
+      next.minValue!.value = n;
+      break;
+    case 'maxValue':
+      next.maxValue!.value = n;
+      break;
+    case 'limit':
+      if (!Number.isInteger(n) || n < 1 || n > 0xffff_ffff) return null;
+      next.limit = n;
+      break;
+  }
+  return next;
+}
+
 /** The interpretation in a URL value: its protobuf bytes, base64url. */
 export function encode(i: Interpretation): string {
   let text = '';
@@ -213,7 +317,8 @@ export function decode(value: string): Interpretation | null {
   }
 }
 
-function attrParam(a: AttributeFilter): string {
+/** An attribute filter as the Traces and Logs pages' `attr` URL values hold it. */
+export function attrParam(a: AttributeFilter): string {
   const key = (a.scope === AttributeScope.RESOURCE ? 'resource:' : '') + a.key;
   switch (a.operator) {
     case MatchOperator.EXISTS:

@@ -4,7 +4,7 @@
 // that no page's first load carries the search service's descriptors.
 import { createClient } from '@connectrpc/connect';
 import { useQuery } from '@tanstack/react-query';
-import { SearchService, type InterpretResponse, type Interpretation, type Suggestion } from '../gen/airis/search/v1/search_pb';
+import { SearchService, type AskResponse, type InterpretResponse, type Interpretation, type Suggestion } from '../gen/airis/search/v1/search_pb';
 import { transport } from '../api/clients';
 import { keys } from '../api/hooks';
 import { encode, target } from './interpretation';
@@ -32,6 +32,8 @@ export interface Asked {
   path: string;
   params: Record<string, string | string[]>;
   answer: InterpretResponse;
+  /** Ask's answer, when it was asked already (a canary's versions chosen): what the page's answer would ask again. */
+  answered?: AskResponse;
 }
 
 /**
@@ -43,12 +45,13 @@ export interface Asked {
 export async function ask(question: string, locale: string, nowMs: number): Promise<Asked> {
   const request = { locale, timeZone: timeZone(), nowUnixNano: BigInt(nowMs) * 1_000_000n };
   let answer = await client.interpret({ question, ...request });
+  let answered: AskResponse | undefined;
   const versions = answer.interpretation?.compareVersions;
   if (versions && (!versions.candidate || !versions.baseline)) {
     // A canary: Ask chooses the versions from the spans, so that the page
     // (and a link to it) opens on the versions compared.
-    const asked = await client.ask({ query: { case: 'question', value: question }, ...request });
-    if (asked.interpretation) answer = asked.interpretation;
+    answered = await client.ask({ query: { case: 'question', value: question }, ...request });
+    if (answered.interpretation) answer = answered.interpretation;
   }
   const asked = String(nowMs);
   last = { key: `${asked}\n${question}`, answer };
@@ -58,6 +61,7 @@ export async function ask(question: string, locale: string, nowMs: number): Prom
     path: to.path,
     params: { ...to.params, ask: question, asked, ...(interpretation ? { interp: encode(interpretation) } : {}) },
     answer,
+    ...(answered ? { answered } : {}),
   };
 }
 

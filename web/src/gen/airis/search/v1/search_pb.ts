@@ -291,8 +291,11 @@ export const InterpretationSchema: GenMessage<Interpretation> = /*@__PURE__*/
  * Two versions (values of the resource attribute `service.version`) of the
  * spans, logs or metrics an interpretation selects. A version left empty
  * is chosen when asked, from the spans of the time range (of the first
- * service named): the baseline is the version with the most spans, the
- * candidate the one with the most after it (a canary's share).
+ * service named): of the two versions with the most spans, the newer is
+ * the candidate ("v2" after "v1", "1.10.0" after "1.9.3"), or, for
+ * versions that are not numbers, the one with fewer spans (a canary's
+ * share); with one version given, the other is the one with the most
+ * spans besides it.
  *
  * @generated from message airis.search.v1.VersionComparison
  */
