@@ -9,17 +9,25 @@
 //! operations and metrics generated to bring it to that size, as a large
 //! tenant has. Each question is read 200 times; the report gives p50, p99
 //! and the slowest of all readings, and how long building the vocabulary
-//! took.
+//! took. Then the same questions are read while another thread refreshes
+//! that vocabulary without pause, as the search service does once a
+//! minute: built apart (`Indexed::new`, the names and the completions) and
+//! swapped in under the lock questions take it from.
 #![allow(clippy::print_stdout)] // a report is what a bench binary is for
 
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use airis_search::catalog::Indexed;
 use airis_search::{Clock, Vocabulary, parse};
 
 const NOW: u64 = 1_796_261_400_000_000_000;
 const ROUNDS: usize = 200;
+/// Readings of each question while the vocabulary is refreshed.
+const ROUNDS_REFRESHED: usize = 50;
 
 fn data(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,6 +78,7 @@ fn main() {
         vocabulary.operations.values().map(Vec::len).sum::<usize>(),
         vocabulary.metrics.len(),
     );
+    let source = vocabulary.clone();
     let vocabulary = vocabulary.index();
     let built = started.elapsed();
     let clock = Clock::new("Asia/Seoul", NOW).expect("clock");
@@ -111,4 +120,46 @@ fn main() {
     for (took, q) in slowest.iter().take(5) {
         println!("  {took:?}  {q}");
     }
+
+    // The same questions while the vocabulary is refreshed without pause.
+    let current = Arc::new(RwLock::new(Arc::new(Indexed::new(source.clone(), 0))));
+    let stop = Arc::new(AtomicBool::new(false));
+    let refreshes = Arc::new(AtomicUsize::new(0));
+    let refresher = {
+        let (current, stop, refreshes) = (current.clone(), stop.clone(), refreshes.clone());
+        std::thread::spawn(move || {
+            let mut build = Duration::ZERO;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let fresh = Arc::new(Indexed::new(source.clone(), 0));
+                build += t.elapsed();
+                *current.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+                refreshes.fetch_add(1, Ordering::Relaxed);
+            }
+            build
+        })
+    };
+    let mut times: Vec<Duration> = Vec::with_capacity(questions.len() * ROUNDS_REFRESHED);
+    let reading = Instant::now();
+    for _ in 0..ROUNDS_REFRESHED {
+        for q in &questions {
+            let t = Instant::now();
+            let names = current.read().unwrap_or_else(|e| e.into_inner()).clone();
+            black_box(parse(black_box(q), &names.names, &clock));
+            times.push(t.elapsed());
+        }
+    }
+    let read_for = reading.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let build = refresher.join().expect("refresher");
+    let refreshed = refreshes.load(Ordering::Relaxed).max(1);
+    times.sort();
+    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
+    println!(
+        "while refreshed ({refreshed} refreshes in {read_for:?}, each built in {:?} on average): p50 {:?}, p99 {:?}, max {:?}",
+        build / refreshed as u32,
+        at(0.5),
+        at(0.99),
+        times[times.len() - 1]
+    );
 }
